@@ -1,0 +1,147 @@
+"""The data labgen works on: frozen dataclasses, built by labfile.py / scenario/load.py.
+
+Nothing here does I/O. Every value has been validated before it lands in one of these.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+
+PROVIDERS = ("virtualbox", "libvirt", "lxc")
+
+
+@dataclass(frozen=True)
+class Node:
+    name: str                      # RFC 1123 hostname
+    ip: ipaddress.IPv4Address      # address on the lab's host-only network
+    roles: tuple[str, ...]
+    memory: int                    # MiB
+    cpus: int
+
+
+@dataclass(frozen=True)
+class Lab:
+    name: str                                   # RFC 1123 label; names the lab dir and containers
+    description: str
+    network: ipaddress.IPv4Network              # host-only network; the host is .1
+    boxes: Mapping[str, str]                    # provider -> "owner/name"
+    nodes: tuple[Node, ...]
+    message: str = ""
+    synced_folder: bool = False
+    params: Mapping[str, str] = field(default_factory=dict)   # lab parameters (docker_version...)
+    source: Path | None = None                  # the file it was read from
+
+    @property
+    def host_ip(self) -> ipaddress.IPv4Address:
+        return self.network.network_address + 1
+
+    def node(self, name: str) -> Node:
+        for n in self.nodes:
+            if n.name == name:
+                return n
+        raise KeyError(name)
+
+
+# ---- provisioning declarations: roles build these, the engine executes them, plan prints them
+
+
+@dataclass(frozen=True)
+class File:
+    """A file a task makes sure of: written (via SFTP + sudo install) only when its content differs."""
+
+    path: str
+    content: str
+    mode: str = "0644"
+    owner: str = "root"
+
+
+@dataclass(frozen=True)
+class Task:
+    """One idempotent step of a role.
+
+    Files are converged first (each written only if its content differs). Then, if `check` is
+    given, `run` runs only when `check` exits non-zero, and `check` must pass afterwards; if
+    `check` is None, `run` runs only when one of the files changed (a handler). Commands run
+    with sudo on the node through `sh -c`.
+    """
+
+    name: str
+    files: tuple[File, ...] = ()
+    check: str | None = None
+    run: tuple[str, ...] = ()
+    artifacts: tuple[str, ...] = ()   # names of declared downloads this task uploads first
+
+
+@dataclass(frozen=True)
+class RoleUnavailable:
+    """A role that cannot run on this node's distribution/provider, and why (shown, not hidden)."""
+
+    role: str
+    reason: str
+
+
+# ---- scenarios
+
+
+LANGS = ("en", "zh")
+
+
+@dataclass(frozen=True)
+class Text:
+    en: str
+    zh: str
+
+    def get(self, lang: str) -> str:
+        return self.zh if lang == "zh" else self.en
+
+
+@dataclass(frozen=True)
+class Expect:
+    exit: str = "0"                          # "0", "nonzero", "any", or a number as text
+    stdout_contains: tuple[str, ...] = ()
+    stdout_not_contains: tuple[str, ...] = ()
+    stdout_matches: tuple[str, ...] = ()     # regular expressions (re.search, MULTILINE)
+    stderr_contains: tuple[str, ...] = ()
+    stderr_not_contains: tuple[str, ...] = ()
+    stderr_matches: tuple[str, ...] = ()
+    retry: float = 0.0                       # seconds to keep re-running until it holds
+
+
+STEP_KINDS = ("setup", "observe", "break", "fix", "verify", "explain", "cleanup")
+
+
+@dataclass(frozen=True)
+class Step:
+    id: str
+    kind: str
+    title: Text
+    explain: Text | None
+    nodes: tuple[str, ...]                   # empty for an `explain` step with no command
+    run: str | None                          # shell script; {{ var }} substituted, shell-quoted
+    sudo: bool = True
+    expect: Expect = Expect()
+    capture: Mapping[str, str] = field(default_factory=dict)   # var name -> regex with one group
+    timeout: float = 60.0
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    requires_roles: tuple[str, ...]
+    steps: tuple[Step, ...]
+    summary: Text | None = None
+
+
+@dataclass(frozen=True)
+class Scenario:
+    id: str
+    title: Text
+    summary: Text
+    lab: str                                 # built-in lab name or path relative to the file
+    variants: Mapping[str, Variant]          # always holds "default"
+    vars: Mapping[str, str] = field(default_factory=dict)
+    node_vars: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    source: Path | None = None
