@@ -1,0 +1,37 @@
+"""The provider boundary: what a provider contributes to the Vagrantfile and to the host."""
+
+from __future__ import annotations
+
+import shutil
+
+from labgen.errors import PreflightError
+from labgen.model import Lab
+
+
+class Provider:
+    """Defaults shared by every provider; subclasses override what differs."""
+
+    name = "base"
+    distro = "ubuntu-16.04"      # what the catalogue's box runs; roles choose packages by it
+
+    def template_context(self, lab: Lab) -> dict:
+        """Extra, already-validated values the provider block in Vagrantfile.j2 needs."""
+        return {}
+
+    def preflight(self, lab: Lab) -> None:
+        """Raise PreflightError (with a hint) when this host cannot run `lab` with this provider."""
+        if not shutil.which("vagrant"):
+            raise PreflightError("vagrant is not installed",
+                                 hint="install it (Debian: apt-get install vagrant)")
+
+    def prepare_host(self, lab: Lab) -> list[str]:
+        """Make the host ready (bridges, DHCP...), idempotently. Returns what it changed."""
+        return []
+
+    def cleanup_host(self, lab: Lab) -> list[str]:
+        """Undo prepare_host's lab-specific part after destroy. Returns what it removed."""
+        return []
+
+    def machine_name(self, lab: Lab, node_name: str) -> str:
+        """The name the provider gives the node's VM or container."""
+        return f"{lab.name}-{node_name}"
