@@ -1,0 +1,146 @@
+"""A lab's life: create (render, prepare host, boot, provision), connect, halt, destroy.
+
+Orchestration only: each step calls the module that owns it. Nothing here prints; progress goes
+to the callbacks the CLI passes in.
+"""
+
+from __future__ import annotations
+
+import shutil
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Callable
+
+from labgen.errors import LabgenError
+from labgen.labdir import LabDir
+from labgen.model import Lab
+
+Say = Callable[[str], None]
+
+
+def load_lab_of(lab_dir: LabDir) -> Lab:
+    """The lab a lab dir was made from (its lab.yml copy)."""
+    from labgen.labfile import load_lab
+
+    return load_lab(lab_dir.labfile)
+
+
+def provider_of(lab_dir: LabDir, requested: str | None) -> str:
+    """The provider a lab dir was created with; a different --provider is an error."""
+    recorded = lab_dir.load_state().get("provider")
+    if recorded and requested and requested != recorded:
+        raise LabgenError(f"lab {lab_dir.path.name} was created with provider {recorded}, "
+                          f"not {requested}",
+                          hint="destroy it first (`labgen destroy`) to switch providers")
+    return recorded or requested
+
+
+def write_lab_dir(lab: Lab, lab_dir: LabDir, provider: str, force: bool = False) -> list[str]:
+    """Write lab.yml, the Vagrantfile and the state of a new or existing lab dir.
+
+    Refuses to overwrite a Vagrantfile the user edited, or a dir holding another lab, unless
+    `force`. Returns what it wrote.
+    """
+    from labgen.render import check_unmodified, render_vagrantfile
+
+    state = lab_dir.load_state()
+    if lab_dir.exists() and state.get("lab") not in (None, lab.name) and not force:
+        raise LabgenError(f"{lab_dir.path} holds lab {state.get('lab')!r}, not {lab.name!r}",
+                          hint="choose another --dir, or destroy that lab first")
+    if lab_dir.exists():
+        provider_of(lab_dir, provider)
+    text = render_vagrantfile(lab, provider)
+    wrote = []
+    if lab_dir.vagrantfile.exists():
+        current = lab_dir.vagrantfile.read_text(encoding="utf-8")
+        if current != text:
+            if not force and not check_unmodified(lab_dir.vagrantfile):
+                raise LabgenError(f"{lab_dir.vagrantfile} was edited by hand; not overwriting it",
+                                  hint="keep your edits and run `vagrant` yourself, or pass --force to regenerate it")
+            wrote.append("Vagrantfile (updated)")
+    else:
+        wrote.append("Vagrantfile")
+    from labgen.labdir import atomic_write
+
+    lab_dir.path.mkdir(parents=True, exist_ok=True)
+    if lab.source and Path(lab.source).resolve() != lab_dir.labfile:
+        atomic_write(lab_dir.labfile, Path(lab.source).read_text(encoding="utf-8"))
+    atomic_write(lab_dir.vagrantfile, text)
+    lab_dir.update_state(lab=lab.name, provider=provider)
+    return wrote
+
+
+def boot(lab: Lab, lab_dir: LabDir, provider: str, on_line: Say | None = None,
+         nodes: list[str] | None = None) -> list[str]:
+    """Prepare the host and `vagrant up` the lab's nodes; refreshes the cached ssh config."""
+    from labgen.providers import get_provider
+    from labgen.vagrant import VagrantEnv
+
+    prov = get_provider(provider)
+    prov.preflight(lab)
+    changes = prov.prepare_host(lab)
+    lab_dir.drop_ssh_config()
+    env = VagrantEnv(lab_dir.path, provider)
+    env.up(nodes or (), on_line=on_line)
+    lab_dir.save_ssh_config(env.ssh_config())
+    lab_dir.update_state(booted=True)
+    return changes
+
+
+def open_remote(lab_dir: LabDir, provider: str, probe_timeout: float = 10.0):
+    """A Remote with one live connection per running node.
+
+    Uses the cached ssh config (a `vagrant ssh-config` costs a Ruby start); when a node cannot
+    be reached with it, asks Vagrant once more. Raises LabgenError when nodes stay unreachable.
+    """
+    from labgen.remote import Remote
+    from labgen.vagrant import VagrantEnv
+
+    text = lab_dir.cached_ssh_config()
+    for attempt in range(2):
+        if text is None:
+            text = VagrantEnv(lab_dir.path, provider).ssh_config()
+            lab_dir.save_ssh_config(text)
+        remote = Remote(text, connect_timeout=probe_timeout)
+        unreachable = probe(remote)
+        if not unreachable:
+            return remote
+        remote.close()
+        text = None
+    raise LabgenError("cannot reach " + ", ".join(f"{n} ({why})" for n, why in unreachable.items()),
+                      hint="`labgen status` shows each node; `labgen create` boots stopped ones")
+
+
+def probe(remote) -> dict[str, str]:
+    """node -> why, for every node that does not answer `true` over SSH (checked in parallel)."""
+    def one(node):
+        try:
+            return node, None if remote.run(node, "true", sudo=False, timeout=15).ok else "command failed"
+        except LabgenError as exc:
+            return node, exc.message.split(": ", 1)[-1]
+
+    nodes = remote.nodes()
+    if not nodes:
+        return {"lab": "no running node"}
+    with ThreadPoolExecutor(max_workers=len(nodes)) as pool:
+        return {n: why for n, why in pool.map(one, nodes) if why}
+
+
+def destroy(lab: Lab, lab_dir: LabDir, provider: str, on_line: Say | None = None) -> list[str]:
+    """Destroy the machines, undo the host preparation and remove labgen's state.
+
+    Keeps Vagrantfile, lab.yml and transcripts/ (the handouts). Returns what was removed.
+    """
+    from labgen.providers import get_provider
+    from labgen.vagrant import VagrantEnv
+
+    removed = []
+    if lab_dir.vagrantfile.exists():
+        VagrantEnv(lab_dir.path, provider).destroy(on_line=on_line)
+        removed.append("machines")
+    removed += get_provider(provider).cleanup_host(lab)
+    for folder in (lab_dir.meta, lab_dir.path / ".vagrant"):
+        if folder.exists():
+            shutil.rmtree(folder)
+            removed.append(str(folder.name))
+    return removed

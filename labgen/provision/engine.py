@@ -1,0 +1,138 @@
+"""Provisioning: run each node's roles, as declared tasks, over persistent SSH, nodes in parallel.
+
+A task checks before it changes (see model.Task). The engine records each finished role's
+fingerprint in state.json; re-running re-checks everything (cheap over an open connection),
+so a converged lab reports "no change" and drift is repaired.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Callable
+
+from labgen.errors import LabgenError, TaskError
+from labgen.model import Lab, Node, RoleUnavailable, Task
+from labgen.provision.roles import IMPLEMENTED, ROLE_NAMES, role_module
+
+
+class RoleUnavailableError(LabgenError):
+    """Raised by a role's tasks() when it cannot run on this node's distribution."""
+
+
+def role_tasks(lab: Lab, node: Node, role: str, distro: str) -> list[Task] | RoleUnavailable:
+    """The task declarations for `role` on `node`, or why it cannot run there."""
+    if role not in IMPLEMENTED:
+        return RoleUnavailable(role, "not yet available in this version of labgen")
+    try:
+        return list(role_module(role).tasks(lab, node, distro))
+    except RoleUnavailableError as exc:
+        return RoleUnavailable(role, exc.message)
+
+
+def node_plan(lab: Lab, node: Node, distro: str, roles: list[str] | None = None):
+    """[(role, tasks | RoleUnavailable)] for `node`, in ROLE_NAMES order, optionally filtered."""
+    wanted = [r for r in ROLE_NAMES if r in node.roles and (roles is None or r in roles)]
+    return [(role, role_tasks(lab, node, role, distro)) for role in wanted]
+
+
+def fingerprint(tasks: list[Task]) -> str:
+    """A short hash of a role's declarations: changes when what the role would do changes."""
+    blob = json.dumps([repr(t) for t in tasks]).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+@dataclass
+class NodeReport:
+    node: str
+    changed: list[str] = field(default_factory=list)      # "role/task"
+    unchanged: list[str] = field(default_factory=list)
+    unavailable: list[RoleUnavailable] = field(default_factory=list)
+    error: TaskError | None = None
+    stopped: bool = False                                  # another node failed first
+
+
+# Event callback: (node, role, task, status) where status is
+# "running" | "changed" | "ok" | "failed" | "unavailable" | "stopped"
+Events = Callable[[str, str, str, str], None]
+
+
+def _run_checked(remote, node: str, role: str, task: Task, command: str):
+    res = remote.run(node, command, sudo=True, timeout=900)
+    if not res.ok:
+        tail = "\n".join(res.stderr.strip().splitlines()[-8:]) or res.stdout.strip()[-500:]
+        code = "timed out" if res.exit_code is None else f"exit code {res.exit_code}"
+        raise TaskError(f"{node}: role {role}, task {task.name!r}: `{command}` failed ({code})"
+                        + (f"\n{tail}" if tail else ""),
+                        hint=f"fix the cause, then re-run `labgen provision {node}`")
+    return res
+
+
+def apply_task(remote, node: str, role: str, task: Task) -> bool:
+    """Converge one task on `node`; True if it changed anything. Raises TaskError."""
+    changed = False
+    for f in task.files:
+        want = hashlib.sha256(f.content.encode("utf-8")).hexdigest()
+        if remote.file_sha256(node, f.path) != want:
+            remote.put_file(node, f.content, f.path, mode=f.mode, owner=f.owner)
+            changed = True
+    if task.check is not None:
+        if remote.run(node, task.check, sudo=True, timeout=120).ok:
+            return changed
+        for command in task.run:
+            _run_checked(remote, node, role, task, command)
+        after = remote.run(node, task.check, sudo=True, timeout=120)
+        if not after.ok:
+            raise TaskError(f"{node}: role {role}, task {task.name!r}: still not done after running "
+                            f"it (check `{task.check}` exits {after.exit_code})",
+                            hint="the task's commands ran but did not reach the wanted state")
+        return True
+    if changed:
+        for command in task.run:
+            _run_checked(remote, node, role, task, command)
+    return changed
+
+
+def provision(lab: Lab, lab_dir, remote, distro: str, nodes: list[str] | None = None,
+              roles: list[str] | None = None, events: Events | None = None) -> list[NodeReport]:
+    """Provision `nodes` (default all) in parallel; returns one report per node.
+
+    Changes the nodes; records finished roles in the lab dir's state. A failing task stops
+    its node; the other nodes finish the task they are in, then stop.
+    """
+    emit = events or (lambda *a: None)
+    targets = [n for n in lab.nodes if nodes is None or n.name in nodes]
+    abort = threading.Event()
+    state_lock = threading.Lock()
+
+    def work(node: Node) -> NodeReport:
+        report = NodeReport(node.name)
+        for role, tasks in node_plan(lab, node, distro, roles):
+            if isinstance(tasks, RoleUnavailable):
+                report.unavailable.append(tasks)
+                emit(node.name, role, "", "unavailable")
+                continue
+            for task in tasks:
+                if abort.is_set():
+                    report.stopped = True
+                    emit(node.name, role, task.name, "stopped")
+                    return report
+                emit(node.name, role, task.name, "running")
+                try:
+                    did = apply_task(remote, node.name, role, task)
+                except LabgenError as exc:
+                    report.error = exc if isinstance(exc, TaskError) else TaskError(exc.message, exc.hint)
+                    abort.set()
+                    emit(node.name, role, task.name, "failed")
+                    return report
+                (report.changed if did else report.unchanged).append(f"{role}/{task.name}")
+                emit(node.name, role, task.name, "changed" if did else "ok")
+            with state_lock:
+                lab_dir.record_role(node.name, role, fingerprint(tasks))
+        return report
+
+    with ThreadPoolExecutor(max_workers=max(1, len(targets))) as pool:
+        return list(pool.map(work, targets))
