@@ -1,0 +1,192 @@
+"""`labgen scenario ...`: list, show and run scenarios (part of the CLI: it prints and exits)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from labgen.errors import LabgenError
+
+
+def default_lang() -> str:
+    """zh when the locale says Chinese, else en."""
+    for var in ("LC_ALL", "LC_MESSAGES", "LANG", "LANGUAGE"):
+        value = os.environ.get(var, "")
+        if value:
+            return "zh" if value.lower().startswith("zh") else "en"
+    return "en"
+
+
+@click.group()
+def scenario():
+    """Replay a walkthrough on a lab: break -> observe -> fix -> verify, with checks."""
+
+
+@scenario.command("list")
+def list_scenarios():
+    """List the built-in scenarios."""
+    from labgen.cli import _console
+    from labgen.scenario.load import builtin_scenarios, load_scenario
+
+    con = _console()
+    for path in builtin_scenarios():
+        sc = load_scenario(path)
+        variants = ", ".join(v for v in sc.variants if v != "default")
+        extra = f"  [dim]variants: {variants}[/]" if variants else ""
+        con.print(f"[cyan]{sc.id:<14}[/] {sc.title.en} [dim](lab {sc.lab})[/]{extra}", highlight=False)
+
+
+@scenario.command("show")
+@click.argument("scenario_id")
+@click.option("--variant", default="default", show_default=True)
+@click.option("--lang", type=click.Choice(["en", "zh"]), default=None, help="Default: from the locale.")
+def show(scenario_id, variant, lang):
+    """Show a scenario's steps and commands without running anything."""
+    from labgen.cli import _console
+    from labgen.scenario.load import find_scenario, load_scenario
+
+    sc = load_scenario(find_scenario(scenario_id))
+    var = _variant(sc, variant)
+    lang = lang or default_lang()
+    con = _console()
+    con.print(f"[bold]{sc.title.get(lang)}[/]  [dim]({sc.id}, lab {sc.lab}, variant {variant})[/]",
+              highlight=False)
+    con.print(sc.summary.get(lang).strip(), highlight=False)
+    con.print(f"[dim]requires roles: {', '.join(var.requires_roles) or '-'}[/]")
+    for i, step in enumerate(var.steps, 1):
+        con.print(f"\n[bold]{i}. [{step.kind}] {step.title.get(lang)}[/]  [dim]{step.id}"
+                  f"{' on ' + ','.join(step.nodes) if step.nodes else ''}[/]", highlight=False)
+        if step.explain:
+            con.print(step.explain.get(lang).strip(), highlight=False)
+        if step.run:
+            con.print(step.run.rstrip(), style="cyan", markup=False, highlight=False)
+
+
+def _variant(sc, name):
+    if name not in sc.variants:
+        raise LabgenError(f"scenario {sc.id} has no variant {name!r}",
+                          hint=f"variants: {', '.join(sc.variants)}")
+    return sc.variants[name]
+
+
+def _scenario_lab(sc):
+    """The lab model a scenario runs on (built-in name, or a path relative to the scenario)."""
+    from labgen.labfile import find_lab, load_lab
+
+    if sc.source and ("/" in sc.lab or sc.lab.endswith((".yml", ".yaml"))):
+        candidate = (Path(sc.source).parent / sc.lab)
+        if candidate.exists():
+            return load_lab(candidate)
+    return load_lab(find_lab(sc.lab))
+
+
+def _missing_roles(lab, variant, distro):
+    """[(role, why)] for the variant's required roles the lab cannot provide on this distro."""
+    from labgen.model import RoleUnavailable
+    from labgen.provision.engine import role_tasks
+
+    missing = []
+    for role in variant.requires_roles:
+        nodes = [n for n in lab.nodes if role in n.roles]
+        if not nodes:
+            missing.append((role, f"no node of lab {lab.name} has it"))
+            continue
+        plan = role_tasks(lab, nodes[0], role, distro)
+        if isinstance(plan, RoleUnavailable):
+            missing.append((role, plan.reason))
+    return missing
+
+
+@scenario.command("run")
+@click.argument("scenario_id")
+@click.option("--dir", "lab_path", type=click.Path(file_okay=False, path_type=Path),
+              help="The lab dir (default: the current one if it holds the scenario's lab, else ./LAB).")
+@click.option("--variant", default="default", show_default=True, help="e.g. docker")
+@click.option("--lang", type=click.Choice(["en", "zh"]), default=None, help="Default: from the locale.")
+@click.option("--step", "presenter", is_flag=True,
+              help="Presenter mode: pause before each step (Enter runs, s skips, q quits).")
+@click.option("--from", "start", metavar="ID", help="Start at this step.")
+@click.option("--to", "stop", metavar="ID", help="Stop after this step.")
+@click.option("--only", metavar="ID", help="Run only this step (no cleanup).")
+@click.option("--keep", is_flag=True, help="Skip the cleanup steps: leave the lab as the last step left it.")
+@click.pass_obj
+def run(ctx, scenario_id, lab_path, variant, lang, presenter, start, stop, only, keep):
+    """Run SCENARIO_ID (or a scenario file) on its lab, creating the lab first if needed.
+
+    Prints each step as it runs and writes a handout (Markdown + HTML) to the lab dir's
+    transcripts/. Exits 0 only when every expectation held.
+    """
+    from labgen import lifecycle
+    from labgen.cli import _boot, _console, _provision
+    from labgen.labdir import LabDir, find_lab_dir
+    from labgen.providers import get_provider
+    from labgen.scenario.load import check_against_lab, find_scenario, load_scenario
+    from labgen.scenario.runner import Runner, select_steps
+    from labgen.scenario.transcript import TerminalReporter, write_handout
+
+    sc = load_scenario(find_scenario(scenario_id))
+    var = _variant(sc, variant)
+    lab = _scenario_lab(sc)
+    check_against_lab(sc, lab)
+    select_steps(tuple(s for s in var.steps if s.kind != "cleanup"), start, stop, only)
+    lang = lang or default_lang()
+    con = _console()
+
+    # Find or make the lab dir.
+    if lab_path:
+        lab_dir = LabDir(lab_path)
+    else:
+        try:
+            lab_dir = find_lab_dir()
+            if lab_dir.load_state().get("lab") != lab.name:
+                lab_dir = LabDir(Path.cwd() / lab.name)
+        except LabgenError:
+            lab_dir = LabDir(Path.cwd() / lab.name)
+    provider = (lifecycle.provider_of(lab_dir, ctx.requested_provider) if lab_dir.exists() else None) \
+        or ctx.provider()
+    missing = _missing_roles(lab, var, get_provider(provider).distro)
+    if missing:
+        raise LabgenError(f"scenario {sc.id} (variant {variant}) needs roles this lab cannot provide "
+                          f"with {provider}: " + "; ".join(f"{r}: {why}" for r, why in missing),
+                          hint="nothing was changed; run the default variant, or use a provider whose "
+                               "boxes have these roles")
+    if not lab_dir.exists():
+        con.print(f"lab {lab.name} does not exist yet: creating it in {lab_dir.path}", highlight=False)
+        lifecycle.write_lab_dir(lab, lab_dir, provider)
+        _boot(lab, lab_dir, provider)
+    lab = lifecycle.load_lab_of(lab_dir)
+    try:
+        remote = lifecycle.open_remote(lab_dir, provider)
+    except LabgenError:
+        con.print("lab is not running: booting it", highlight=False)
+        _boot(lab, lab_dir, provider)
+        remote = lifecycle.open_remote(lab_dir, provider)
+    with remote:
+        _provision(lab, lab_dir, provider, roles=list(var.requires_roles), remote=remote)
+        ask = _presenter(con, lang) if presenter else None
+        runner = Runner(sc, variant, lab, remote, TerminalReporter(con, lang), lang, provider, ask=ask)
+        record = runner.run(start=start, stop=stop, only=only, cleanup=not keep)
+    md, html = write_handout(record, lab_dir.transcripts)
+    con.print(f"handout: {md}\n         {html}", highlight=False)
+    if record.interrupted:
+        raise LabgenError("scenario interrupted (cleanup ran)", exit_code=130)
+    if not record.passed:
+        bad = record.first_failure
+        raise LabgenError(f"scenario {sc.id}: step {bad.step.id} failed: " + "; ".join(bad.failures),
+                          hint="the handout shows every command and its output", exit_code=6)
+
+
+def _presenter(con, lang):
+    prompt = {"en": "[Enter] run  [s] skip  [q] quit", "zh": "[回车] 运行  [s] 跳过  [q] 退出"}[lang]
+
+    def ask(step):
+        while True:
+            answer = con.input(f"[bold yellow]▶ {step.id}[/]  {prompt} ").strip().lower()
+            if answer in ("", "r"):
+                return "run"
+            if answer in ("s", "q"):
+                return {"s": "skip", "q": "quit"}[answer]
+
+    return ask
