@@ -1,0 +1,62 @@
+# labgen: the two commands of the README.
+#   make demo   set up this machine (Debian/Ubuntu, as root), then replay the MAC bug on a real lab
+#   make test   set up this machine, then run the whole test suite (integration included where it can run)
+
+SHELL      := /bin/bash
+PYTHON     ?= python3
+VENV       ?= .venv
+LABGEN     := $(VENV)/bin/labgen
+PY         := $(VENV)/bin/python
+DEMO_DIR   ?= $(HOME)/labgen-labs
+# Debian packages: Vagrant with its LXC and libvirt plugins, LXC, debootstrap (box build),
+# dnsmasq (DHCP on the LXC management bridge), apt-cacher-ng (package cache for lab nodes),
+# ruby (ruby -c in tests), tcpdump/iproute2 (scenario checks on the host).
+APT_PACKAGES := vagrant vagrant-lxc vagrant-libvirt lxc debootstrap dnsmasq-base iproute2 iptables \
+                tcpdump openssh-client rsync apt-cacher-ng ruby python3-venv python3-pip ca-certificates
+
+.PHONY: demo test setup host-packages venv box unit integration bench clean-test-leftovers help
+
+help:
+	@echo "make demo   - set up this machine and run: labgen scenario run mac-bug"
+	@echo "make test   - set up this machine and run the test suite"
+	@echo "make unit   - only the fast unit and golden tests (no root, no LXC)"
+	@echo "make bench  - benchmarks (see bench/README.md)"
+
+demo: setup
+	mkdir -p $(DEMO_DIR)
+	cd $(DEMO_DIR) && $(abspath $(LABGEN)) scenario run mac-bug
+
+test: setup
+	$(PY) -m pytest -q
+
+unit: venv
+	$(PY) -m pytest -q tests/unit tests/golden
+
+setup: host-packages venv box
+
+# Installs what is missing; a machine that has everything changes nothing.
+host-packages:
+	@if [ "$$(id -u)" != 0 ]; then echo "make setup: run as root (apt, LXC and bridges need it)"; exit 1; fi
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed$$' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing: $$missing"; \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+	fi
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $@
+
+box: venv
+	$(LABGEN) box build lxc
+
+bench: setup
+	$(PY) bench/run.py
+
+# Containers, bridges and lab dirs that an interrupted test run of labgen's own left behind.
+clean-test-leftovers: venv
+	$(PY) -m tests.integration.leftovers
