@@ -1,0 +1,120 @@
+import ipaddress
+
+import pytest
+
+from labgen.errors import LabgenError
+from labgen.model import Expect, Lab, Node, Scenario, Step, Text, Variant
+from labgen.scenario.runner import Runner, check_expect, select_steps
+from tests.unit.fakes import FakeRemote
+
+T = Text("t", "t")
+
+
+def step(id, kind="observe", run="true", nodes=("n1",), **kw):
+    return Step(id=id, kind=kind, title=Text(id, id), explain=None, nodes=nodes, run=run, **kw)
+
+
+def scenario(*steps):
+    return Scenario("s", T, T, "lab", {"default": Variant("default", (), tuple(steps))})
+
+
+def lab():
+    nodes = tuple(Node(n, ipaddress.ip_address(f"192.168.56.10{i}"), ("base",), 512, 1)
+                  for i, n in enumerate(("n1", "n2"), 1))
+    return Lab("lab", "", ipaddress.ip_network("192.168.56.0/24"), {}, nodes)
+
+
+class Reporter:
+    def __init__(self):
+        self.seen = []
+
+    def scenario_started(self, record): pass
+    def step_started(self, step): self.seen.append(step.id)
+    def step_finished(self, rec): pass
+    def scenario_finished(self, record): pass
+
+
+def test_check_expect_each_rule():
+    assert check_expect(Expect(), 0, "", "") == []
+    assert check_expect(Expect(), 1, "", "") == ["exit status 1, expected 0"]
+    assert check_expect(Expect(exit="nonzero"), 0, "", "") == ["exit status 0, expected a failure (non-zero)"]
+    assert check_expect(Expect(exit="nonzero"), 2, "", "") == []
+    assert check_expect(Expect(exit="any"), 7, "", "") == []
+    assert check_expect(Expect(exit="3"), 3, "", "") == []
+    assert check_expect(Expect(), None, "", "") == ["did not finish (timeout or lost connection)"]
+    e = Expect(stdout_contains=("ee:ee",), stdout_not_contains=("bad",), stdout_matches=(r"^ok \d+$",),
+               stderr_contains=("warn",))
+    assert check_expect(e, 0, "ee:ee\nok 12\n", "warn") == []
+    assert check_expect(e, 0, "bad\n", "") == [
+        "stdout does not contain 'ee:ee'", "stdout contains 'bad'",
+        "stdout does not match /^ok \\d+$/", "stderr does not contain 'warn'"]
+
+
+def test_select_steps():
+    steps = (step("a"), step("b"), step("c"))
+    assert select_steps(steps, None, None, None) == {"a", "b", "c"}
+    assert select_steps(steps, "b", None, None) == {"b", "c"}
+    assert select_steps(steps, None, "b", None) == {"a", "b"}
+    assert select_steps(steps, None, None, "c") == {"c"}
+    with pytest.raises(LabgenError, match="no step 'x'"):
+        select_steps(steps, "x", None, None)
+
+
+def test_failure_skips_the_rest_but_cleanup_runs():
+    remote = FakeRemote(lambda node, cmd: (1, "", "") if cmd == "false" else (0, "", ""))
+    sc = scenario(step("a"), step("b", run="false"), step("c"), step("z", kind="cleanup", run="cleanup"))
+    rec = Runner(sc, "default", lab(), remote, Reporter(), "en", "lxc").run()
+    assert [(s.step.id, s.status) for s in rec.steps] == [
+        ("a", "passed"), ("b", "failed"), ("c", "skipped"), ("z", "passed")]
+    assert not rec.passed and rec.first_failure.step.id == "b"
+    assert ("n1", "cleanup") in remote.commands
+
+
+def test_capture_feeds_later_steps_quoted():
+    remote = FakeRemote(lambda node, cmd: (0, "link/ether 02:aa:bb:cc:dd:ee brd", ""))
+    sc = scenario(step("a", capture={"mac": r"link/ether ([0-9a-f:]{17})"}),
+                  step("b", run="echo {{ mac }} {{ node_ip }}"))
+    rec = Runner(sc, "default", lab(), remote, Reporter(), "en", "lxc").run()
+    assert rec.passed
+    assert ("n1", "echo 02:aa:bb:cc:dd:ee 192.168.56.101") in remote.commands
+    assert rec.steps[0].captured == {"n1:mac": "02:aa:bb:cc:dd:ee"}
+
+
+def test_retry_until_expectation_holds():
+    calls = {"n": 0}
+
+    def handler(node, cmd):
+        calls["n"] += 1
+        return (0 if calls["n"] >= 3 else 1), "", ""
+
+    sc = scenario(step("a", expect=Expect(retry=5)))
+    rec = Runner(sc, "default", lab(), FakeRemote(handler), Reporter(), "en", "lxc").run()
+    assert rec.passed and rec.steps[0].results[0].attempts == 3
+
+
+def test_all_runs_on_every_node_in_parallel():
+    remote = FakeRemote()
+    sc = scenario(step("a", nodes=("all",), run="hostname"))
+    rec = Runner(sc, "default", lab(), remote, Reporter(), "en", "lxc").run()
+    assert sorted(r.node for r in rec.steps[0].results) == ["n1", "n2"]
+
+
+def test_presenter_skip_and_quit_still_cleans_up():
+    remote = FakeRemote()
+    answers = iter(["skip", "quit"])
+    sc = scenario(step("a"), step("b"), step("c"), step("z", kind="cleanup", run="cleanup"))
+    rec = Runner(sc, "default", lab(), remote, Reporter(), "en", "lxc", ask=lambda s: next(answers)).run()
+    assert [(s.step.id, s.status) for s in rec.steps] == [("a", "skipped"), ("z", "passed")]
+    assert rec.interrupted and not rec.passed
+
+
+def test_ctrl_c_runs_cleanup():
+    def handler(node, cmd):
+        if cmd == "slow":
+            raise KeyboardInterrupt
+        return 0, "", ""
+
+    remote = FakeRemote(handler)
+    sc = scenario(step("a", run="slow"), step("z", kind="cleanup", run="cleanup"))
+    rec = Runner(sc, "default", lab(), remote, Reporter(), "en", "lxc").run()
+    assert rec.interrupted and ("n1", "cleanup") in remote.commands
