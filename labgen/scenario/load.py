@@ -1,0 +1,684 @@
+"""Scenario files (YAML) → model.Scenario, with every problem reported at once.
+
+Each problem reads `<file> line <N>: <where>: <problem>; expected <what>`, so an author can
+fix a whole file in one pass. Loading is pure: it reads the file and nothing else. Whether
+the nodes a scenario names exist is only known with the lab in hand: check_against_lab().
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from pathlib import Path
+from typing import Any, Iterable
+
+from labgen import yamlsrc
+from labgen.errors import InputError
+from labgen.model import STEP_KINDS, Expect, Lab, Scenario, Step, Text, Variant
+from labgen.scenario.template import BUILTINS, NODE_IP, is_builtin, variables_in
+
+ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
+HOSTNAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")        # what template.VAR can refer to
+CAPTURE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")      # all but tab and newline
+
+MAX_TIMEOUT = 3600
+MAX_RETRY = 600
+DEFAULT_TIMEOUT = 60.0
+
+TOP_KEYS = ("id", "title", "summary", "lab", "requires", "vars", "node_vars", "steps", "variants")
+TOP_REQUIRED = ("id", "title", "summary", "lab", "steps")
+VARIANT_KEYS = ("requires", "summary", "steps")
+REQUIRES_KEYS = ("roles",)
+STEP_KEYS = ("id", "kind", "title", "explain", "on", "sudo", "run", "timeout", "expect", "capture")
+STEP_REQUIRED = ("id", "kind", "title")
+STRING_CHECKS = ("stdout_contains", "stdout_not_contains", "stdout_matches",
+                 "stderr_contains", "stderr_not_contains", "stderr_matches")
+EXPECT_KEYS = ("exit",) + STRING_CHECKS + ("retry",)
+
+EXPECTED_TEXT = "both en and zh, non-empty text"
+EXPECTED_ID = "lowercase letters, digits and '-', starting with a letter or digit, at most 63"
+EXPECTED_VAR_SOURCES = (f"a var, a node_var of every node the step runs on, a built-in "
+                        f"({', '.join(BUILTINS)}, nodes.<name>.ip) or a capture of an earlier step on that node")
+
+
+# ---- public API
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario file. Raises InputError listing every problem in it."""
+    path = Path(path)
+    data = yamlsrc.load_file(path)
+    return parse_scenario(data, path)
+
+
+def parse_scenario(data: Any, source: str | Path | None = None) -> Scenario:
+    """Validate already-parsed YAML (`yamlsrc` containers carry line numbers) into a Scenario.
+
+    Pure. Raises InputError with one line per problem, all of them, sorted by line.
+    """
+    return _Parser(str(source) if source is not None else "<scenario>").scenario(
+        data, Path(source) if source is not None else None)
+
+
+def builtin_scenarios() -> list[Path]:
+    """The scenario files shipped with labgen, sorted by name (empty if none are installed)."""
+    folder = _builtin_dir()
+    return sorted(folder.glob("*.yml")) if folder else []
+
+
+def find_scenario(id_or_path: str | Path) -> Path:
+    """An existing scenario file path, or the built-in scenario with that id.
+
+    Raises InputError naming the built-ins (with a did-you-mean) when there is neither.
+    """
+    text = str(id_or_path)
+    path = Path(text)
+    if path.is_file():
+        return path
+    builtins = {p.stem: p for p in builtin_scenarios()}
+    if ID.match(text) and text in builtins:
+        return builtins[text]
+    if path.suffix in (".yml", ".yaml") or "/" in text or "\\" in text:
+        raise InputError([f"{text}: no such scenario file"])
+    known = ", ".join(builtins) or "(none installed)"
+    raise InputError([f"unknown scenario {text!r}{_did_you_mean(text, builtins)}"],
+                     hint=f"built-in scenarios: {known}; or give the path of a scenario file")
+
+
+def check_against_lab(scenario: Scenario, lab: Lab) -> None:
+    """Check what only the lab can tell: node names in `on`, node_vars and `nodes.<name>.ip`
+    exist in `lab`, and steps `on: all` have their node_vars on every node of the lab.
+
+    Pure. Raises InputError listing every problem, in every variant.
+    """
+    names = [n.name for n in lab.nodes]
+    source = str(scenario.source) if scenario.source else f"scenario {scenario.id}"
+    expected = f"a node of lab {lab.name} ({', '.join(names)})"
+    problems: list[str] = []
+
+    def unknown(name: str) -> str:
+        return f"node {name!r} is not in lab {lab.name}{_did_you_mean(name, names)}"
+
+    for node in scenario.node_vars:
+        if node not in names:
+            problems.append(f"{source}: node_vars: {unknown(node)}; expected {expected}")
+    for variant in scenario.variants.values():
+        prefix = "" if variant.name == "default" else f"variant {variant.name}, "
+        captured: dict[str, set[str]] = {}     # var -> nodes an earlier step captured it on
+        for step in variant.steps:
+            where = f"{source}: {prefix}step {step.id}"
+            for node in step.nodes:
+                if node != "all" and node not in names:
+                    problems.append(f"{where}: on: {unknown(node)}; expected {expected}")
+            for var in sorted(variables_in(step.run or "")):
+                match = NODE_IP.match(var)
+                if match:
+                    if match.group(1) not in names:
+                        problems.append(f"{where}: run uses {{{{ {var} }}}}: "
+                                        f"{unknown(match.group(1))}; expected {expected}")
+                    continue
+                if step.nodes != ("all",) or var in BUILTINS or var in scenario.vars:
+                    continue
+                missing = [n for n in names
+                           if not _defined_on(var, n, scenario.node_vars, captured)]
+                if missing:
+                    problems.append(f"{where}: run uses {{{{ {var} }}}}, which is not defined for "
+                                    f"{', '.join(missing)} (the step runs on all nodes); "
+                                    f"expected {EXPECTED_VAR_SOURCES}")
+            for var in step.capture:
+                captured.setdefault(var, set()).update(step.nodes)
+    if problems:
+        raise InputError(problems, hint=f"lab {lab.name} has nodes {', '.join(names)}")
+
+
+# ---- helpers
+
+
+def _builtin_dir() -> Path | None:
+    from labgen.resources import resource
+
+    try:
+        folder = resource("scenarios")
+    except FileNotFoundError:
+        return None
+    return folder if folder.is_dir() else None
+
+
+def _defined_on(name: str, node: str, node_vars: dict, captured: dict[str, set[str]]) -> bool:
+    """Whether node_vars or an earlier capture gives `name` a value on `node`.
+
+    The runner keeps captures per node, so a value captured on ubuntu-2 exists only there."""
+    on = captured.get(name, set())
+    return name in node_vars.get(node, {}) or node in on or "all" in on
+
+
+def _did_you_mean(word: str, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _describe(value: Any) -> str:
+    """How a wrong value looks to its author, for `x is <this>; expected ...`."""
+    if value is None:
+        return "empty"
+    if isinstance(value, bool):
+        return f"{str(value).lower()} (a boolean)"
+    if isinstance(value, (int, float)):
+        return f"{value} (a number)"
+    if isinstance(value, str):
+        shown = value if len(value) <= 40 else value[:37] + "..."
+        return f"{shown!r} (a string)"
+    if isinstance(value, dict):
+        return "a mapping" if value else "an empty mapping"
+    if isinstance(value, list):
+        return "a list" if value else "an empty list"
+    return type(value).__name__
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+class _Parser:
+    """Walks one scenario document, collecting problems instead of stopping at the first."""
+
+    def __init__(self, source: str):
+        self.source = source
+        self.problems: list[tuple[int, int, str]] = []   # (line, order, message)
+
+    # -- reporting
+
+    def add(self, line: int, where: str, problem: str, expected: str | None = None) -> None:
+        at = f"{self.source} line {line}" if line else self.source
+        message = f"{at}: {where}: {problem}"
+        if expected:
+            message += f"; expected {expected}"
+        self.problems.append((line, len(self.problems), message))
+
+    def keys(self, mapping: dict, allowed: tuple[str, ...], required: tuple[str, ...],
+             where: str, label: str = "") -> None:
+        """Report keys not in `allowed` (with a did-you-mean) and `required` keys missing.
+        `label` names the sub-mapping (expect, requires) when it is not the object itself."""
+        for key in mapping:
+            if key not in allowed:
+                owner = f"{label} has " if label else ""
+                self.add(yamlsrc.line_of(mapping, key), where,
+                         f"{owner}unknown key {key!r}{_did_you_mean(key, allowed)}",
+                         f"one of {', '.join(allowed)}")
+        for key in required:
+            if key not in mapping:
+                self.add(yamlsrc.line_of(mapping), where, f"missing {key!r}",
+                         _EXPECTED_FOR.get(key, "it to be given"))
+
+    def mapping(self, container: dict, key: str, where: str, expected: str) -> dict | None:
+        """container[key] if it is a mapping; None (after a problem) if it is not, or absent."""
+        value = container.get(key)
+        if key not in container:
+            return None
+        if not isinstance(value, dict):
+            self.add(yamlsrc.line_of(container, key), where, f"{key} is {_describe(value)}", expected)
+            return None
+        return value
+
+    def printable(self, line: int, where: str, what: str, value: str) -> bool:
+        bad = CONTROL.search(value)
+        if bad:
+            self.add(line, where, f"{what} contains the control character U+{ord(bad.group()):04X}",
+                     "printable text (newline and tab are allowed)")
+            return False
+        return True
+
+    # -- value kinds
+
+    def string(self, container: dict, key: str, where: str, expected: str,
+               label: str | None = None) -> str | None:
+        """container[key] if it is a non-empty string without control characters, else None
+        (after reporting why); None without a problem when the key is absent."""
+        if key not in container:
+            return None
+        return self.check_string(container[key], yamlsrc.line_of(container, key), where,
+                                 label or key, expected)
+
+    def check_string(self, value: Any, line: int, where: str, label: str,
+                     expected: str) -> str | None:
+        if not isinstance(value, str) or not value.strip():
+            self.add(line, where, f"{label} is {_describe(value)}", expected)
+            return None
+        return value if self.printable(line, where, label, value) else None
+
+    def ident(self, container: dict, key: str, where: str) -> str | None:
+        value = self.string(container, key, where, EXPECTED_ID)
+        if value is not None and not ID.match(value):
+            self.add(yamlsrc.line_of(container, key), where, f"{key} {value!r} is not a valid id",
+                     EXPECTED_ID)
+            return None
+        return value
+
+    def text(self, container: dict, key: str, where: str) -> Text | None:
+        if key not in container:
+            return None
+        value = container[key]
+        line = yamlsrc.line_of(container, key)
+        if not isinstance(value, dict):
+            self.add(line, where, f"{key} is {_describe(value)}",
+                     f"a mapping with {EXPECTED_TEXT}, like {{en: ..., zh: ...}}")
+            return None
+        ok = True
+        for lang in value:
+            if lang not in ("en", "zh"):
+                self.add(yamlsrc.line_of(value, lang), where,
+                         f"{key} has unknown language {lang!r}{_did_you_mean(lang, ('en', 'zh'))}",
+                         EXPECTED_TEXT)
+                ok = False
+        for lang in ("en", "zh"):
+            if lang not in value:
+                self.add(line, where, f"{key} has no {lang!r} text", EXPECTED_TEXT)
+                ok = False
+            elif self.string(value, lang, where, EXPECTED_TEXT, label=f"{key}.{lang}") is None:
+                ok = False
+        return Text(en=value["en"], zh=value["zh"]) if ok else None
+
+    def number(self, container: dict, key: str, where: str, low: float, high: float,
+               low_open: bool, expected: str, label: str | None = None) -> float | None:
+        value = container[key]
+        line = yamlsrc.line_of(container, key)
+        label = label or key
+        if not _is_number(value):
+            self.add(line, where, f"{label} is {_describe(value)}", expected)
+            return None
+        if value > high or value < low or (low_open and value == low) or value != value:
+            self.add(line, where, f"{label} {value} is out of range", expected)
+            return None
+        return float(value)
+
+    def strings(self, container: dict, key: str, where: str, label: str) -> tuple[str, ...]:
+        """A string or a list of strings, as a tuple."""
+        value = container[key]
+        expected = "a non-empty string or a list of them"
+        if isinstance(value, str):
+            got = self.string(container, key, where, expected, label)
+            return (got,) if got is not None else ()
+        if not isinstance(value, list) or not value:
+            self.add(yamlsrc.line_of(container, key), where, f"{label} is {_describe(value)}",
+                     expected)
+            return ()
+        result = []
+        for i, item in enumerate(value):
+            got = self.check_string(item, yamlsrc.line_of(value, i), where, f"{label}[{i}]",
+                                    expected)
+            if got is not None:
+                result.append(got)
+        return tuple(result)
+
+    def regex(self, line: int, where: str, label: str, pattern: str) -> re.Pattern | None:
+        try:
+            return re.compile(pattern, re.MULTILINE)
+        except re.error as exc:
+            self.add(line, where, f"{label} {pattern!r} is not a valid regular expression ({exc})",
+                     "a Python regular expression")
+            return None
+
+    # -- document structure
+
+    def scenario(self, data: Any, source: Path | None) -> Scenario:
+        if not isinstance(data, dict):
+            self.add(yamlsrc.line_of(data) or 1, "scenario", f"the document is {_describe(data)}",
+                     f"a mapping with {', '.join(TOP_REQUIRED)}")
+            raise InputError(self.sorted())
+        where = "scenario"
+        self.keys(data, TOP_KEYS, TOP_REQUIRED, where)
+        sid = self.ident(data, "id", where)
+        title = self.text(data, "title", where)
+        summary = self.text(data, "summary", where)
+        lab = self.lab(data, where)
+        roles = self.requires(data, where)
+        vars_ = self.vars(data)
+        node_vars = self.node_vars(data)
+        steps = self.steps(data, "", vars_, node_vars)
+        variants = {"default": Variant("default", roles, steps)}
+        raw_variants = self.mapping(data, "variants", where,
+                                    "a mapping of variant name to {requires, summary, steps}")
+        for name, body in (raw_variants or {}).items():
+            variant = self.variant(raw_variants, name, body, vars_, node_vars)
+            if variant is not None:
+                variants[name] = variant
+        if self.problems:
+            raise InputError(self.sorted(), hint="fix these in the scenario file and run again")
+        return Scenario(id=sid, title=title, summary=summary, lab=lab, variants=variants,
+                        vars=vars_, node_vars=node_vars, source=source)
+
+    def sorted(self) -> list[str]:
+        return [message for _, _, message in sorted(self.problems)]
+
+    def lab(self, data: dict, where: str) -> str | None:
+        expected = "a built-in lab name (like mesos-calico) or a lab file path relative to this file"
+        value = self.string(data, "lab", where, expected)
+        if value is None:
+            return None
+        path_like = "/" in value or value.endswith((".yml", ".yaml"))
+        if not path_like and not ID.match(value):
+            self.add(yamlsrc.line_of(data, "lab"), where,
+                     f"lab {value!r} is neither a lab name nor a path", expected)
+            return None
+        return value
+
+    def requires(self, container: dict, where: str) -> tuple[str, ...]:
+        from labgen.provision.roles import ROLE_NAMES
+
+        requires = self.mapping(container, "requires", where, "a mapping like {roles: [base]}")
+        if requires is None:
+            return ()
+        self.keys(requires, REQUIRES_KEYS, (), where, "requires")
+        if "roles" not in requires:
+            return ()
+        roles = requires["roles"]
+        expected = f"a list of roles from {', '.join(ROLE_NAMES)}"
+        if not isinstance(roles, list):
+            self.add(yamlsrc.line_of(requires, "roles"), where,
+                     f"requires.roles is {_describe(roles)}", expected)
+            return ()
+        result = []
+        for i, role in enumerate(roles):
+            if role not in ROLE_NAMES:
+                shown = repr(role) if isinstance(role, str) else _describe(role)
+                self.add(yamlsrc.line_of(roles, i), where,
+                         f"unknown role {shown}{_did_you_mean(role, ROLE_NAMES)}", expected)
+            elif role not in result:
+                result.append(role)
+        return tuple(result)
+
+    def var_values(self, mapping: dict, where: str, label: str) -> dict[str, str]:
+        """A {name: string-or-number} mapping (vars, or one node's node_vars) as strings."""
+        result = {}
+        for name, value in mapping.items():
+            line = yamlsrc.line_of(mapping, name)
+            if not isinstance(name, str) or not VAR_NAME.match(name):
+                self.add(line, where, f"{label} name {name!r} is not a valid variable name",
+                         "letters, digits, '_', '.', '-', starting with a letter or '_'")
+                continue
+            if is_builtin(name) or name.startswith("nodes."):
+                self.add(line, where, f"{label} name {name!r} is reserved for a built-in",
+                         f"a name other than {', '.join(BUILTINS)}, nodes.<name>.ip")
+                continue
+            if isinstance(value, str):
+                if self.printable(line, where, f"{label} {name}", value):
+                    result[name] = value
+            elif _is_number(value):
+                result[name] = str(value)
+            else:
+                self.add(line, where, f"{label} {name} is {_describe(value)}", "a string or a number")
+        return result
+
+    def vars(self, data: dict) -> dict[str, str]:
+        mapping = self.mapping(data, "vars", "scenario", "a mapping of variable name to value")
+        return self.var_values(mapping, "vars", "variable") if mapping else {}
+
+    def node_vars(self, data: dict) -> dict[str, dict[str, str]]:
+        mapping = self.mapping(data, "node_vars", "scenario",
+                               "a mapping of node name to {variable: value}")
+        result = {}
+        for node, body in (mapping or {}).items():
+            line = yamlsrc.line_of(mapping, node)
+            if not isinstance(node, str) or not HOSTNAME.match(node):
+                self.add(line, "node_vars", f"node name {node!r} is not a valid hostname",
+                         "letters, digits and '-', not starting or ending with '-'")
+                continue
+            if not isinstance(body, dict):
+                self.add(line, "node_vars", f"{node} is {_describe(body)}",
+                         "a mapping of variable name to value")
+                continue
+            result[node] = self.var_values(body, f"node_vars {node}", "variable")
+        return result
+
+    def variant(self, variants: dict, name: Any, body: Any, vars_: dict,
+                node_vars: dict) -> Variant | None:
+        line = yamlsrc.line_of(variants, name)
+        if not isinstance(name, str) or not ID.match(name) or name == "default":
+            self.add(line, "variants", f"variant name {name!r} is not allowed",
+                     f"{EXPECTED_ID}, and not 'default'")
+            return None
+        where = f"variant {name}"
+        if not isinstance(body, dict):
+            self.add(line, where, f"the variant is {_describe(body)}",
+                     "a mapping with steps (and optionally requires, summary)")
+            return None
+        self.keys(body, VARIANT_KEYS, ("steps",), where)
+        roles = self.requires(body, where)
+        summary = self.text(body, "summary", where)
+        steps = self.steps(body, f"variant {name}, ", vars_, node_vars)
+        return Variant(name, roles, steps, summary)
+
+    def steps(self, container: dict, prefix: str, vars_: dict,
+              node_vars: dict) -> tuple[Step, ...]:
+        where = prefix.rstrip(", ") or "scenario"
+        if "steps" not in container:
+            return ()
+        seq = container["steps"]
+        if not isinstance(seq, list) or not seq:
+            self.add(yamlsrc.line_of(container, "steps"), where, f"steps is {_describe(seq)}",
+                     "a non-empty list of steps")
+            return ()
+        result: list[Step] = []
+        first_line: dict[str, int] = {}
+        captured: dict[str, set[str]] = {}     # var -> nodes an earlier step captured it on
+        for i, item in enumerate(seq):
+            step = self.step(seq, i, item, prefix, first_line, captured, vars_, node_vars)
+            if step is not None:
+                result.append(step)
+        return tuple(result)
+
+    def step(self, seq: list, index: int, raw: Any, prefix: str, first_line: dict[str, int],
+             captured: dict[str, set[str]], vars_: dict, node_vars: dict) -> Step | None:
+        line = yamlsrc.line_of(seq, index)
+        raw_id = raw.get("id") if isinstance(raw, dict) else None
+        label = raw_id if isinstance(raw_id, str) and ID.match(raw_id) else f"#{index + 1}"
+        where = f"{prefix}step {label}"
+        if not isinstance(raw, dict):
+            self.add(line, where, f"the step is {_describe(raw)}",
+                     f"a mapping with {', '.join(STEP_REQUIRED)} and usually on, run")
+            return None
+        raw = self.unbool_on(raw, where)
+        before = len(self.problems)
+        self.keys(raw, STEP_KEYS, STEP_REQUIRED, where)
+        sid = self.ident(raw, "id", where)
+        if sid is not None:
+            if sid in first_line:
+                self.add(yamlsrc.line_of(raw, "id"), where,
+                         f"duplicate step id {sid!r} (first at line {first_line[sid]})",
+                         "step ids unique within the variant")
+            else:
+                first_line[sid] = yamlsrc.line_of(raw, "id")
+        kind = self.kind(raw, where)
+        title = self.text(raw, "title", where)
+        explain = self.text(raw, "explain", where)
+        run = self.string(raw, "run", where, "a shell script (text)")
+        if run is None and "run" not in raw and kind not in (None, "explain"):
+            self.add(yamlsrc.line_of(raw), where, "missing 'run'",
+                     "a shell script (only explain steps may leave it out)")
+        nodes = self.on(raw, where)
+        if "run" in raw and "on" not in raw:
+            self.add(yamlsrc.line_of(raw), where, "missing 'on'", _EXPECTED_FOR["on"])
+        if "on" in raw and "run" not in raw:
+            self.add(yamlsrc.line_of(raw, "on"), where, "'on' is given but there is no 'run'",
+                     "a run script to go with it, or no 'on'")
+        sudo = True
+        if "sudo" in raw:
+            if isinstance(raw["sudo"], bool):
+                sudo = raw["sudo"]
+            else:
+                self.add(yamlsrc.line_of(raw, "sudo"), where, f"sudo is {_describe(raw['sudo'])}",
+                         "true or false")
+        timeout = DEFAULT_TIMEOUT
+        if "timeout" in raw:
+            timeout = self.number(raw, "timeout", where, 0, MAX_TIMEOUT, True,
+                                  f"seconds, more than 0 and at most {MAX_TIMEOUT}") or timeout
+        expect = self.expect(raw, where)
+        capture = self.capture(raw, where)
+        for key in ("expect", "capture"):
+            if key in raw and "run" not in raw:
+                self.add(yamlsrc.line_of(raw, key), where, f"'{key}' is given but there is no 'run'",
+                         f"a run script for {key} to apply to")
+        if run is not None:
+            self.check_variables(raw, where, run, nodes, captured, vars_, node_vars)
+        for name in capture:
+            captured.setdefault(name, set()).update(nodes)
+        if len(self.problems) != before:
+            return None
+        return Step(id=sid, kind=kind, title=title, explain=explain, nodes=nodes, run=run,
+                    sudo=sudo, expect=expect, capture=capture, timeout=timeout)
+
+    def unbool_on(self, raw: dict, where: str) -> dict:
+        """YAML 1.1 reads a bare `on:` key as the boolean true; give the step its `on` back."""
+        if True not in raw:
+            return raw
+        fixed = yamlsrc.Mapping()
+        fixed.line = yamlsrc.line_of(raw)
+        fixed.key_lines = {}
+        for key, value in raw.items():
+            name = "on" if key is True else key
+            if name in fixed:
+                self.add(yamlsrc.line_of(raw, key), where, "'on' is given twice", "it once")
+                continue
+            fixed[name] = value
+            fixed.key_lines[name] = yamlsrc.line_of(raw, key)
+        return fixed
+
+    def kind(self, raw: dict, where: str) -> str | None:
+        expected = f"one of {', '.join(STEP_KINDS)}"
+        if "kind" not in raw:
+            return None
+        value = raw["kind"]
+        if value not in STEP_KINDS:
+            shown = repr(value) if isinstance(value, str) else _describe(value)
+            self.add(yamlsrc.line_of(raw, "kind"), where,
+                     f"unknown kind {shown}{_did_you_mean(value, STEP_KINDS)}", expected)
+            return None
+        return value
+
+    def on(self, raw: dict, where: str) -> tuple[str, ...]:
+        if "on" not in raw:
+            return ()
+        value = raw["on"]
+        line = yamlsrc.line_of(raw, "on")
+        expected = _EXPECTED_FOR["on"]
+        if value == "all":
+            return ("all",)
+        items = [value] if isinstance(value, str) else value
+        if not isinstance(items, list) or not items:
+            self.add(line, where, f"on is {_describe(value)}", expected)
+            return ()
+        result: list[str] = []
+        for i, name in enumerate(items):
+            item_line = yamlsrc.line_of(items, i) or line
+            if name == "all":
+                self.add(item_line, where, "on lists 'all' among node names",
+                         "on: all (alone, as a string) or a list of node names")
+            elif not isinstance(name, str) or not HOSTNAME.match(name):
+                shown = repr(name) if isinstance(name, str) else _describe(name)
+                self.add(item_line, where, f"on names {shown}, which is not a valid hostname",
+                         "node names: letters, digits and '-', not starting or ending with '-'")
+            elif name in result:
+                self.add(item_line, where, f"on names {name!r} twice", "each node once")
+            else:
+                result.append(name)
+        return tuple(result)
+
+    def expect(self, raw: dict, where: str) -> Expect:
+        body = self.mapping(raw, "expect", where, "a mapping like {exit: 0, stdout_contains: ...}")
+        if body is None:
+            return Expect()
+        self.keys(body, EXPECT_KEYS, (), where, "expect")
+        fields: dict[str, Any] = {}
+        if "exit" in body:
+            value = body["exit"]
+            expected = "0, nonzero, any, or an exit status 0..255"
+            if value in ("nonzero", "any"):
+                fields["exit"] = value
+            elif _is_number(value) and isinstance(value, int) and 0 <= value <= 255:
+                fields["exit"] = str(value)
+            else:
+                self.add(yamlsrc.line_of(body, "exit"), where,
+                         f"expect.exit is {_describe(value)}", expected)
+        for key in STRING_CHECKS:
+            if key not in body:
+                continue
+            values = self.strings(body, key, where, f"expect.{key}")
+            if key.endswith("_matches"):
+                for i, pattern in enumerate(values):
+                    line = yamlsrc.line_of(body[key], i) if isinstance(body[key], list) \
+                        else yamlsrc.line_of(body, key)
+                    self.regex(line, where, f"expect.{key}", pattern)
+            fields[key] = values
+        if "retry" in body:
+            retry = self.number(body, "retry", where, 0, MAX_RETRY, False,
+                                f"seconds, 0 to {MAX_RETRY}", "expect.retry")
+            if retry is not None:
+                fields["retry"] = retry
+        return Expect(**fields)
+
+    def capture(self, raw: dict, where: str) -> dict[str, str]:
+        body = self.mapping(raw, "capture", where,
+                            "a mapping of variable name to a regex with one group")
+        result = {}
+        for name, pattern in (body or {}).items():
+            line = yamlsrc.line_of(body, name)
+            if not isinstance(name, str) or not CAPTURE_NAME.match(name):
+                self.add(line, where, f"capture name {name!r} is not a valid variable name",
+                         "letters, digits and '_', starting with a letter or '_'")
+                continue
+            if is_builtin(name):
+                self.add(line, where, f"capture name {name!r} is reserved for a built-in",
+                         f"a name other than {', '.join(BUILTINS)}")
+                continue
+            if not isinstance(pattern, str) or not pattern:
+                self.add(line, where, f"capture {name} is {_describe(pattern)}",
+                         "a regular expression with exactly one group")
+                continue
+            compiled = self.regex(line, where, f"capture {name}", pattern)
+            if compiled is None:
+                continue
+            if compiled.groups != 1:
+                self.add(line, where, f"capture {name} {pattern!r} has {compiled.groups} groups",
+                         "a regular expression with exactly one group, like 'ether ([0-9a-f:]+)'")
+                continue
+            result[name] = pattern
+        return result
+
+    def check_variables(self, raw: dict, where: str, run: str, nodes: tuple[str, ...],
+                        captured: dict[str, set[str]], vars_: dict, node_vars: dict) -> None:
+        """Every {{ name }} in `run` must have a value on every node the step runs on.
+
+        For `on: all` only a name no node can have is caught here; check_against_lab checks
+        the rest once the lab's nodes are known.
+        """
+        line = yamlsrc.line_of(raw, "run")
+        somewhere = set(captured) | {v for nv in node_vars.values() for v in nv}
+        for name in sorted(variables_in(run)):
+            if is_builtin(name) or name in vars_:
+                continue
+            if nodes == ("all",):
+                missing = [] if name in somewhere else ["all"]
+            else:
+                missing = [n for n in nodes if not _defined_on(name, n, node_vars, captured)]
+            if not missing:
+                continue
+            if nodes and nodes != ("all",) and name in somewhere:
+                problem = f"run uses {{{{ {name} }}}}, which is not defined for {', '.join(missing)}"
+            else:
+                known = set(BUILTINS) | set(vars_) | somewhere
+                problem = (f"run uses {{{{ {name} }}}}, which is not defined"
+                           f"{_did_you_mean(name, known)}")
+            self.add(line, where, problem, EXPECTED_VAR_SOURCES)
+
+
+_EXPECTED_FOR = {
+    "id": EXPECTED_ID,
+    "title": f"a mapping with {EXPECTED_TEXT}",
+    "summary": f"a mapping with {EXPECTED_TEXT}",
+    "lab": "a built-in lab name (like mesos-calico) or a lab file path relative to this file",
+    "steps": "a non-empty list of steps",
+    "kind": f"one of {', '.join(STEP_KINDS)}",
+    "on": 'the node names to run on (a name, a list of names, or "all")',
+}

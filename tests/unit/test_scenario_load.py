@@ -1,0 +1,353 @@
+"""Scenario files: a valid one becomes the right model; every broken one says exactly what
+is wrong, where, and what was expected, all problems at once."""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+
+import pytest
+
+from labgen import yamlsrc
+from labgen.errors import InputError
+from labgen.model import Expect, Lab, Node, Step, Text
+from labgen.scenario.load import (builtin_scenarios, check_against_lab, find_scenario,
+                                  load_scenario, parse_scenario)
+from labgen.scenario.template import variables_in
+
+DATA = Path(__file__).resolve().parent.parent / "data" / "scenarios"
+
+
+def test_minimal_scenario_loads_to_the_model():
+    scenario = load_scenario(DATA / "minimal.yml")
+    assert scenario.id == "minimal"
+    assert scenario.title == Text("Minimal", "最小")
+    assert scenario.lab == "mesos-calico"
+    assert scenario.source == DATA / "minimal.yml"
+    assert scenario.vars == {} and scenario.node_vars == {}
+    assert list(scenario.variants) == ["default"]
+    default = scenario.variants["default"]
+    assert default.requires_roles == () and default.summary is None
+    assert default.steps == (Step(id="hello", kind="observe", title=Text("Say hello", "打招呼"),
+                                  explain=None, nodes=("ubuntu-1",), run="echo hello"),)
+
+
+def test_every_feature_maps_to_the_model():
+    scenario = load_scenario(DATA / "full.yml")
+    assert scenario.vars == {"pool": "172.32.0.0/16", "count": "3"}
+    assert scenario.node_vars == {"ubuntu-2": {"wl_ip": "172.32.2.10"},
+                                  "ubuntu-3": {"wl_ip": "172.32.3.10"}}
+    default = scenario.variants["default"]
+    assert default.requires_roles == ("base", "docker")
+    intro, setup, look, brk = default.steps
+    assert (intro.kind, intro.run, intro.nodes) == ("explain", None, ())
+    assert intro.explain == Text("First we look.", "先看看。")
+    assert (setup.nodes, setup.sudo, setup.timeout) == (("ubuntu-2", "ubuntu-3"), False, 30.0)
+    assert look.expect == Expect(exit="any", stdout_contains=("link/ether",),
+                                 stdout_not_contains=("DOWN", "NO-CARRIER"),
+                                 stdout_matches=(r"mtu \d+",), stderr_matches=("^$",), retry=10.0)
+    assert look.capture == {"bad_mac": "link/ether ([0-9a-f:]{17})"}
+    assert look.timeout == 60.0 and look.sudo is True
+    assert brk.nodes == ("all",) and brk.expect == Expect(exit="nonzero", stderr_contains=("denied",))
+    docker = scenario.variants["docker"]
+    assert docker.requires_roles == ("docker",)
+    assert docker.summary == Text("With docker", "用 docker")
+    assert docker.steps[0].expect.exit == "3"
+
+
+def test_bare_on_key_is_not_a_boolean():
+    # YAML 1.1 reads a bare `on:` key as true; the loader gives it back its name.
+    text = (DATA / "minimal.yml").read_text(encoding="utf-8")
+    assert "\n    on: ubuntu-1\n" in text
+    data = yamlsrc.load_text(text.replace("    on: ubuntu-1", '    "on": ubuntu-1'), "quoted.yml")
+    assert parse_scenario(data, "quoted.yml").variants["default"].steps[0].nodes == ("ubuntu-1",)
+
+
+PINNED = {
+    "bad-capture-groups.yml": [
+        " line 12: step one: capture none 'link/ether [0-9a-f:]+' has 0 groups; expected a regular expression with exactly one group, like 'ether ([0-9a-f:]+)'",
+        " line 13: step one: capture two '(link)/ether ([0-9a-f:]+)' has 2 groups; expected a regular expression with exactly one group, like 'ether ([0-9a-f:]+)'",
+        " line 15: step one: capture name '1bad' is not a valid variable name; expected letters, digits and '_', starting with a letter or '_'",
+        " line 16: step one: capture name 'node' is reserved for a built-in; expected a name other than node, node_ip, lab_network, host_ip",
+    ],
+    "bad-control-chars.yml": [
+        ' line 2: scenario: title.en contains the control character U+0007; expected printable text (newline and tab are allowed)',
+        ' line 5: vars: variable esc contains the control character U+001B; expected printable text (newline and tab are allowed)',
+        ' line 9: step one: title.zh contains the control character U+0000; expected printable text (newline and tab are allowed)',
+        ' line 11: step one: run contains the control character U+000D; expected printable text (newline and tab are allowed)',
+    ],
+    "bad-duplicate-ids.yml": [
+        " line 11: step look: duplicate step id 'look' (first at line 6); expected step ids unique within the variant",
+    ],
+    "bad-exit.yml": [
+        ' line 11: step too-big: expect.exit is 256 (a number); expected 0, nonzero, any, or an exit status 0..255',
+        " line 17: step word: expect.exit is 'zero' (a string); expected 0, nonzero, any, or an exit status 0..255",
+        ' line 23: step boolean: expect.exit is false (a boolean); expected 0, nonzero, any, or an exit status 0..255',
+        " line 23: step boolean: expect.stdout_contains is '' (a string); expected a non-empty string or a list of them",
+    ],
+    "bad-hostnames.yml": [
+        " line 6: node_vars: node name 'ubuntu_2' is not a valid hostname; expected letters, digits and '-', not starting or ending with '-'",
+        " line 7: node_vars: node name '-bad' is not a valid hostname; expected letters, digits and '-', not starting or ending with '-'",
+        " line 13: step one: on names 'ubuntu 3', which is not a valid hostname; expected node names: letters, digits and '-', not starting or ending with '-'",
+        " line 13: step one: on names 'ubuntu-2' twice; expected each node once",
+        " line 13: step one: on names 'ubuntu-3.lab', which is not a valid hostname; expected node names: letters, digits and '-', not starting or ending with '-'",
+    ],
+    "bad-ids.yml": [
+        " line 1: scenario: id 'Bad_IDs' is not a valid id; expected lowercase letters, digits and '-', starting with a letter or digit, at most 63",
+        " line 4: scenario: lab 'Mesos Calico' is neither a lab name nor a path; expected a built-in lab name (like mesos-calico) or a lab file path relative to this file",
+        " line 6: step #1: id '-one' is not a valid id; expected lowercase letters, digits and '-', starting with a letter or digit, at most 63",
+        " line 11: step #2: id is 7 (a number); expected lowercase letters, digits and '-', starting with a letter or digit, at most 63",
+    ],
+    "bad-kind.yml": [
+        " line 7: step one: unknown kind 'brake' (did you mean 'break'?); expected one of setup, observe, break, fix, verify, explain, cleanup",
+        ' line 12: step two: unknown kind 3 (a number); expected one of setup, observe, break, fix, verify, explain, cleanup',
+    ],
+    "bad-missing-keys.yml": [
+        " line 1: scenario: missing 'summary'; expected a mapping with both en and zh, non-empty text",
+        " line 1: scenario: missing 'lab'; expected a built-in lab name (like mesos-calico) or a lab file path relative to this file",
+        " line 4: step one: missing 'kind'; expected one of setup, observe, break, fix, verify, explain, cleanup",
+        " line 4: step one: missing 'title'; expected a mapping with both en and zh, non-empty text",
+    ],
+    "bad-not-mapping.yml": [
+        ' line 1: scenario: the document is a list; expected a mapping with id, title, summary, lab, steps',
+    ],
+    "bad-regex.yml": [
+        " line 14: step one: expect.stdout_matches 'ether ([0-9a-f' is not a valid regular expression (unterminated character set at position 7); expected a Python regular expression",
+        " line 15: step one: expect.stderr_matches '*oops' is not a valid regular expression (nothing to repeat at position 0); expected a Python regular expression",
+        " line 16: step one: capture mac 'ether ([' is not a valid regular expression (unterminated character set at position 7); expected a Python regular expression",
+    ],
+    "bad-roles.yml": [
+        " line 5: scenario: unknown role 'dokcer' (did you mean 'docker'?); expected a list of roles from base, etcd, zookeeper, docker, calico, calico-network, mesos-master, mesos-slave, marathon, marathon-app",
+        ' line 5: scenario: unknown role 5 (a number); expected a list of roles from base, etcd, zookeeper, docker, calico, calico-network, mesos-master, mesos-slave, marathon, marathon-app',
+        " line 14: variant docker: requires.roles is 'docker' (a string); expected a list of roles from base, etcd, zookeeper, docker, calico, calico-network, mesos-master, mesos-slave, marathon, marathon-app",
+    ],
+    "bad-run-on.yml": [
+        " line 6: step no-run: missing 'run'; expected a shell script (only explain steps may leave it out)",
+        " line 9: step no-run: 'on' is given but there is no 'run'; expected a run script to go with it, or no 'on'",
+        ' line 10: step no-on: missing \'on\'; expected the node names to run on (a name, a list of names, or "all")',
+        " line 17: step talk: 'expect' is given but there is no 'run'; expected a run script for expect to apply to",
+        " line 21: step talk-and-run: on lists 'all' among node names; expected on: all (alone, as a string) or a list of node names",
+        ' line 26: step empty-run: on is an empty list; expected the node names to run on (a name, a list of names, or "all")',
+        " line 27: step empty-run: run is '   ' (a string); expected a shell script (text)",
+    ],
+    "bad-template-vars.yml": [
+        " line 5: vars: variable name 'node' is reserved for a built-in; expected a name other than node, node_ip, lab_network, host_ip, nodes.<name>.ip",
+        ' line 14: step early: run uses {{ later }}, which is not defined; expected a var, a node_var of every node the step runs on, a built-in (node, node_ip, lab_network, host_ip, nodes.<name>.ip) or a capture of an earlier step on that node',
+        " line 14: step early: run uses {{ pol }}, which is not defined (did you mean 'pool'?); expected a var, a node_var of every node the step runs on, a built-in (node, node_ip, lab_network, host_ip, nodes.<name>.ip) or a capture of an earlier step on that node",
+        ' line 14: step early: run uses {{ wl_ip }}, which is not defined for ubuntu-3; expected a var, a node_var of every node the step runs on, a built-in (node, node_ip, lab_network, host_ip, nodes.<name>.ip) or a capture of an earlier step on that node',
+        ' line 25: step use-on-3: run uses {{ mac }}, which is not defined for ubuntu-3; expected a var, a node_var of every node the step runs on, a built-in (node, node_ip, lab_network, host_ip, nodes.<name>.ip) or a capture of an earlier step on that node',
+        ' line 25: step use-on-3: run uses {{ wl_ip }}, which is not defined for ubuntu-3; expected a var, a node_var of every node the step runs on, a built-in (node, node_ip, lab_network, host_ip, nodes.<name>.ip) or a capture of an earlier step on that node',
+        ' line 30: step use-everywhere: run uses {{ nowhere }}, which is not defined; expected a var, a node_var of every node the step runs on, a built-in (node, node_ip, lab_network, host_ip, nodes.<name>.ip) or a capture of an earlier step on that node',
+        ' line 44: variant docker, step use-capture-of-default: run uses {{ mac }}, which is not defined; expected a var, a node_var of every node the step runs on, a built-in (node, node_ip, lab_network, host_ip, nodes.<name>.ip) or a capture of an earlier step on that node',
+    ],
+    "bad-text.yml": [
+        " line 2: scenario: title has no 'zh' text; expected both en and zh, non-empty text",
+        " line 3: scenario: summary.en is '' (a string); expected both en and zh, non-empty text",
+        " line 3: scenario: summary.zh is '  ' (a string); expected both en and zh, non-empty text",
+        ' line 9: step one: explain.en is a list; expected both en and zh, non-empty text',
+    ],
+    "bad-timeouts.yml": [
+        ' line 11: step negative: timeout -1 is out of range; expected seconds, more than 0 and at most 3600',
+        ' line 12: step negative: expect.retry -5 is out of range; expected seconds, 0 to 600',
+        ' line 18: step zero: timeout 0 is out of range; expected seconds, more than 0 and at most 3600',
+        ' line 24: step absurd: timeout 86400 is out of range; expected seconds, more than 0 and at most 3600',
+        ' line 25: step absurd: expect.retry 601 is out of range; expected seconds, 0 to 600',
+    ],
+    "bad-types.yml": [
+        " line 3: scenario: summary is 'Just a string' (a string); expected a mapping with both en and zh, non-empty text, like {en: ..., zh: ...}",
+        ' line 5: vars: variable pool is a list; expected a string or a number',
+        ' line 5: vars: variable on_off is true (a boolean); expected a string or a number',
+        ' line 6: scenario: node_vars is a list; expected a mapping of node name to {variable: value}',
+        ' line 11: step one: on is 5 (a number); expected the node names to run on (a name, a list of names, or "all")',
+        " line 12: step one: sudo is 'yes' (a string); expected true or false",
+        ' line 14: step one: timeout is true (a boolean); expected seconds, more than 0 and at most 3600',
+        ' line 15: step one: expect.stdout_contains[1] is 3 (a number); expected a non-empty string or a list of them',
+        " line 15: step one: expect.retry is '10' (a string); expected seconds, 0 to 600",
+        ' line 16: step one: capture is a list; expected a mapping of variable name to a regex with one group',
+        ' line 17: scenario: variants is a list; expected a mapping of variant name to {requires, summary, steps}',
+    ],
+    "bad-unknown-keys.yml": [
+        " line 2: scenario: title has unknown language 'fr'; expected both en and zh, non-empty text",
+        " line 5: scenario: requires has unknown key 'role' (did you mean 'roles'?); expected one of roles",
+        " line 6: scenario: unknown key 'varz' (did you mean 'vars'?); expected one of id, title, summary, lab, requires, vars, node_vars, steps, variants",
+        " line 13: step one: unknown key 'tmeout' (did you mean 'timeout'?); expected one of id, kind, title, explain, on, sudo, run, timeout, expect, capture",
+        " line 14: step one: expect has unknown key 'stdout_contain' (did you mean 'stdout_contains'?); expected one of exit, stdout_contains, stdout_not_contains, stdout_matches, stderr_contains, stderr_not_contains, stderr_matches, retry",
+        " line 17: variant docker: unknown key 'step' (did you mean 'steps'?); expected one of requires, summary, steps",
+        " line 17: variant docker: missing 'steps'; expected a non-empty list of steps",
+    ],
+    "bad-variants.yml": [
+        " line 12: variants: variant name 'default' is not allowed; expected lowercase letters, digits and '-', starting with a letter or digit, at most 63, and not 'default'",
+        " line 14: variants: variant name 'Docker' is not allowed; expected lowercase letters, digits and '-', starting with a letter or digit, at most 63, and not 'default'",
+        " line 16: variant no-steps: missing 'steps'; expected a non-empty list of steps",
+        ' line 18: variant empty-steps: steps is an empty list; expected a non-empty list of steps',
+        ' line 19: variant listy: the variant is a list; expected a mapping with steps (and optionally requires, summary)',
+    ],
+    "bad-yaml.yml": [
+        " line 3: YAML syntax error: expected ',' or '}', but got '<scalar>'",
+    ],
+}
+
+
+@pytest.mark.parametrize("name", sorted(PINNED))
+def test_broken_scenario_messages(name):
+    path = DATA / name
+    with pytest.raises(InputError) as info:
+        load_scenario(path)
+    assert info.value.problems == [f"{path}{suffix}" for suffix in PINNED[name]]
+
+
+def test_every_broken_file_is_pinned():
+    assert sorted(p.name for p in DATA.glob("bad-*.yml")) == sorted(PINNED)
+
+
+def test_all_problems_are_collected_across_the_file():
+    # One file, problems at the top, in steps, in expect, in captures and in variants.
+    with pytest.raises(InputError) as info:
+        load_scenario(DATA / "bad-types.yml")
+    problems = info.value.problems
+    assert len(problems) == 11
+    assert [int(p.split(" line ")[1].split(":")[0]) for p in problems] == sorted(
+        int(p.split(" line ")[1].split(":")[0]) for p in problems)
+    assert info.value.hint == "fix these in the scenario file and run again"
+
+
+def test_file_larger_than_a_megabyte_is_refused(tmp_path):
+    big = tmp_path / "big.yml"
+    big.write_text("id: big\n# " + "x" * 1_000_001 + "\n", encoding="utf-8")
+    with pytest.raises(InputError) as info:
+        load_scenario(big)
+    assert info.value.problems == [f"{big}: file is larger than 1000000 bytes"]
+
+
+def test_missing_file():
+    with pytest.raises(InputError, match="no such file"):
+        load_scenario(DATA / "nope.yml")
+
+
+def test_parse_scenario_without_lines_still_reports():
+    with pytest.raises(InputError) as info:
+        parse_scenario({"id": "x"}, "inline")
+    assert info.value.problems[0] == ("inline: scenario: missing 'title'; "
+                                      "expected a mapping with both en and zh, non-empty text")
+
+
+# ---- against a lab
+
+
+def _lab(*names: str) -> Lab:
+    nodes = tuple(Node(n, ipaddress.IPv4Address(f"192.168.56.{101 + i}"), ("base",), 512, 1)
+                  for i, n in enumerate(names))
+    return Lab(name="mesos-calico", description="", boxes={}, nodes=nodes,
+               network=ipaddress.IPv4Network("192.168.56.0/24"))
+
+
+def test_check_against_lab_accepts_matching_nodes():
+    scenario = load_scenario(DATA / "full.yml")
+    # break-mac runs on all and uses bad_mac, captured only on ubuntu-2
+    with pytest.raises(InputError) as info:
+        check_against_lab(scenario, _lab("ubuntu-2", "ubuntu-3"))
+    source = DATA / "full.yml"
+    assert info.value.problems == [
+        f"{source}: step break-mac: run uses {{{{ bad_mac }}}}, which is not defined for ubuntu-3 "
+        "(the step runs on all nodes); expected a var, a node_var of every node the step runs on, "
+        "a built-in (node, node_ip, lab_network, host_ip, nodes.<name>.ip) or a capture of an "
+        "earlier step on that node",
+    ]
+    check_against_lab(load_scenario(DATA / "minimal.yml"), _lab("ubuntu-1"))
+
+
+def test_check_against_lab_names_unknown_nodes_in_every_variant():
+    scenario = load_scenario(DATA / "full.yml")
+    with pytest.raises(InputError) as info:
+        check_against_lab(scenario, _lab("ubuntu-1", "ubuntu-2"))
+    source = DATA / "full.yml"
+    expected = "expected a node of lab mesos-calico (ubuntu-1, ubuntu-2)"
+    assert info.value.problems == [
+        f"{source}: node_vars: node 'ubuntu-3' is not in lab mesos-calico (did you mean "
+        f"'ubuntu-2'?); {expected}",
+        f"{source}: step setup-workloads: on: node 'ubuntu-3' is not in lab mesos-calico "
+        f"(did you mean 'ubuntu-2'?); {expected}",
+        f"{source}: step look: run uses {{{{ nodes.ubuntu-3.ip }}}}: node 'ubuntu-3' is not in "
+        f"lab mesos-calico (did you mean 'ubuntu-2'?); {expected}",
+        f"{source}: step break-mac: run uses {{{{ bad_mac }}}}, which is not defined for ubuntu-1 "
+        "(the step runs on all nodes); expected a var, a node_var of every node the step runs on, "
+        "a built-in (node, node_ip, lab_network, host_ip, nodes.<name>.ip) or a capture of an "
+        "earlier step on that node",
+    ]
+    assert info.value.hint == "lab mesos-calico has nodes ubuntu-1, ubuntu-2"
+
+
+def test_check_against_lab_all_steps_need_node_vars_everywhere(tmp_path):
+    path = tmp_path / "s.yml"
+    path.write_text(
+        "id: s\ntitle: {en: t, zh: t}\nsummary: {en: s, zh: s}\nlab: mesos-calico\n"
+        "node_vars: {ubuntu-1: {ip2: 10.0.0.1}, ubuntu-2: {ip2: 10.0.0.2}}\n"
+        "steps:\n"
+        "  - {id: a, kind: observe, title: {en: a, zh: a}, 'on': all, run: 'echo {{ ip2 }}',"
+        " capture: {out: '(.*)'}}\n"
+        "  - {id: b, kind: observe, title: {en: b, zh: b}, 'on': all, run: 'echo {{ out }}'}\n"
+        "variants:\n"
+        "  v:\n"
+        "    steps:\n"
+        "      - {id: c, kind: observe, title: {en: c, zh: c}, 'on': [ubuntu-3], run: 'true'}\n",
+        encoding="utf-8")
+    scenario = load_scenario(path)
+    with pytest.raises(InputError) as info:      # the default variant is fine on two nodes
+        check_against_lab(scenario, _lab("ubuntu-1", "ubuntu-2"))
+    assert [p.split("; expected")[0] for p in info.value.problems] == [
+        f"{path}: variant v, step c: on: node 'ubuntu-3' is not in lab mesos-calico "
+        "(did you mean 'ubuntu-2'?)",
+    ]
+    with pytest.raises(InputError) as info:      # on three, ubuntu-3 has no ip2
+        check_against_lab(scenario, _lab("ubuntu-1", "ubuntu-2", "ubuntu-3"))
+    assert [p.split("; expected")[0] for p in info.value.problems] == [
+        f"{path}: step a: run uses {{{{ ip2 }}}}, which is not defined for ubuntu-3 "
+        "(the step runs on all nodes)",
+    ]
+
+
+# ---- finding scenarios
+
+
+def test_find_scenario_by_path_and_unknown_id(tmp_path, monkeypatch):
+    assert find_scenario(str(DATA / "minimal.yml")) == DATA / "minimal.yml"
+    with pytest.raises(InputError) as info:
+        find_scenario("no-such-scenario-here")
+    assert info.value.problems[0].startswith("unknown scenario 'no-such-scenario-here'")
+    assert info.value.hint.startswith("built-in scenarios: ")
+    with pytest.raises(InputError, match="no such scenario file"):
+        find_scenario(str(tmp_path / "missing.yml"))
+
+
+def test_find_scenario_did_you_mean(tmp_path, monkeypatch):
+    folder = tmp_path / "scenarios"
+    folder.mkdir()
+    (folder / "mac-bug.yml").write_text("id: mac-bug\n", encoding="utf-8")
+    (folder / "other.yml").write_text("id: other\n", encoding="utf-8")
+    monkeypatch.setattr("labgen.scenario.load._builtin_dir", lambda: folder)
+    monkeypatch.chdir(tmp_path)
+    assert builtin_scenarios() == [folder / "mac-bug.yml", folder / "other.yml"]
+    assert find_scenario("mac-bug") == folder / "mac-bug.yml"
+    with pytest.raises(InputError) as info:
+        find_scenario("mac-bgu")
+    assert info.value.problems == ["unknown scenario 'mac-bgu' (did you mean 'mac-bug'?)"]
+    assert info.value.hint == ("built-in scenarios: mac-bug, other; "
+                               "or give the path of a scenario file")
+    with pytest.raises(InputError):
+        find_scenario("../scenarios/mac-bug")   # ids only; paths must exist
+
+
+# ---- the scenarios that ship with labgen
+
+
+@pytest.mark.parametrize("path", builtin_scenarios(), ids=lambda p: p.name)
+def test_builtin_scenario_loads(path):
+    scenario = load_scenario(path)
+    assert scenario.id == path.stem      # find_scenario looks built-ins up by file name
+    for variant in scenario.variants.values():
+        for step in variant.steps:
+            assert step.title.en and step.title.zh
+
+
+def test_there_are_builtin_scenarios():
+    assert any(p.stem == "mac-bug" for p in builtin_scenarios())

@@ -1,0 +1,85 @@
+"""`{{ name }}` substitution: values reach the shell as one quoted word, whatever they hold."""
+
+from __future__ import annotations
+
+import ipaddress
+import subprocess
+
+import pytest
+
+from labgen.errors import LabgenError
+from labgen.model import Lab, Node, Scenario, Text, Variant
+from labgen.scenario.template import UndefinedVariable, node_values, substitute, variables_in
+
+HOSTILE = [
+    "; rm -rf /",
+    "$(touch {canary})",
+    "`touch {canary}`",
+    "it's \"quoted\"",
+    "line one\nline two; touch {canary}",
+    "$HOME ${{PATH}} * ? [a] ~ & | > {canary}",
+    "",
+    "-n",
+    "\\ backslash \\n",
+]
+
+
+@pytest.mark.parametrize("template", HOSTILE)
+def test_hostile_values_reach_the_shell_literally(tmp_path, template):
+    canary = tmp_path / "canary"
+    value = template.format(canary=canary)
+    command = substitute("printf '%s' {{ v }}", {"v": value})
+    done = subprocess.run(["sh", "-c", command], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=10)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == value
+    assert not canary.exists()
+
+
+def test_echo_of_a_hostile_value(tmp_path):
+    canary = tmp_path / "canary"
+    value = f"a; touch {canary} `touch {canary}` $(touch {canary})"
+    done = subprocess.run(["sh", "-c", substitute("echo {{ v }}", {"v": value})],
+                          capture_output=True, text=True, timeout=10)
+    assert done.stdout == value + "\n"
+    assert not canary.exists()
+
+
+def test_variables_in_and_spacing():
+    text = "ip {{a}} {{  nodes.ubuntu-2.ip  }} {{ b_c }} {{.State.Pid}} {{ json . }}"
+    assert variables_in(text) == {"a", "nodes.ubuntu-2.ip", "b_c"}
+    assert substitute(text, {"a": "1", "nodes.ubuntu-2.ip": "10.0.0.2", "b_c": "x y"}) == \
+        "ip 1 10.0.0.2 'x y' {{.State.Pid}} {{ json . }}"
+
+
+def test_undefined_variable_names_it():
+    with pytest.raises(UndefinedVariable) as info:
+        substitute("echo {{ missing }}", {"other": "1"})
+    assert isinstance(info.value, LabgenError) and isinstance(info.value, KeyError)
+    assert str(info.value) == "variable {{ missing }} is not defined"
+    assert info.value.name == "missing"
+    assert info.value.hint == "defined here: other"
+
+
+def _lab() -> Lab:
+    nodes = tuple(Node(f"ubuntu-{i}", ipaddress.IPv4Address(f"192.168.56.{10 + i}"), ("base",), 512, 1)
+                  for i in (1, 2))
+    return Lab(name="two", description="", network=ipaddress.IPv4Network("192.168.56.0/24"),
+               boxes={}, nodes=nodes)
+
+
+def test_node_values_order_later_wins():
+    scenario = Scenario(id="s", title=Text("t", "t"), summary=Text("s", "s"), lab="two",
+                        variants={"default": Variant("default", (), ())},
+                        vars={"pool": "172.32.0.0/16", "x": "global"},
+                        node_vars={"ubuntu-2": {"x": "node", "wl_ip": "172.32.2.10"}})
+    values = node_values(scenario, _lab(), "ubuntu-2", {"wl_ip": "captured"})
+    assert values == {
+        "node": "ubuntu-2", "node_ip": "192.168.56.12", "lab_network": "192.168.56.0/24",
+        "host_ip": "192.168.56.1", "nodes.ubuntu-1.ip": "192.168.56.11",
+        "nodes.ubuntu-2.ip": "192.168.56.12", "pool": "172.32.0.0/16", "x": "node",
+        "wl_ip": "captured",
+    }
+    assert node_values(scenario, _lab(), "ubuntu-1", {})["x"] == "global"
+    with pytest.raises(LabgenError, match="node 'ubuntu-9' is not in lab two"):
+        node_values(scenario, _lab(), "ubuntu-9", {})
