@@ -5,6 +5,7 @@ Only plain data is built (SafeLoader): no tags, no Python objects, nothing execu
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,32 @@ class Sequence(list):
 
 class _Loader(yaml.SafeLoader):
     pass
+
+
+# YAML 1.1 reads `on`, `yes`, `no` as booleans and `10:20:30` as a base-60 number: a MAC or a
+# step's `on:` key would silently change meaning. Keep only YAML 1.2's core forms.
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers
+            if tag not in ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float")]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+                              list("tTfF"))
+_Loader.add_implicit_resolver("tag:yaml.org,2002:int",
+                              re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$"),
+                              list("-+0123456789"))
+
+
+def _construct_int(loader: _Loader, node: yaml.ScalarNode) -> int:
+    text = loader.construct_scalar(node)
+    return int(text, 0) if text.lstrip("+-").startswith(("0o", "0x")) else int(text, 10)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+_Loader.add_implicit_resolver("tag:yaml.org,2002:float",
+                              re.compile(r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+                                         r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"),
+                              list("-+.0123456789"))
 
 
 def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> Mapping:

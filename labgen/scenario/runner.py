@@ -150,8 +150,11 @@ class Runner:
         """Run the step on one node, retrying while its expectation fails and time remains."""
         from labgen.scenario.template import node_values, substitute
 
-        values = node_values(self.scenario, self.lab, node, self.captures.get(node, {}))
-        command = substitute(step.run, values)
+        try:
+            values = node_values(self.scenario, self.lab, node, self.captures.get(node, {}))
+            command = substitute(step.run, values)
+        except LabgenError as exc:   # e.g. a capture that an earlier, failed step never made
+            return CommandResult(node, step.run, None, "", exc.message, 0.0, 0), [exc.message], {}
         deadline = time.monotonic() + step.expect.retry
         attempts = 0
         while True:
