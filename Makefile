@@ -12,7 +12,7 @@ DEMO_DIR   ?= $(HOME)/labgen-labs
 # dnsmasq (DHCP on the LXC management bridge), apt-cacher-ng (package cache for lab nodes),
 # ruby (ruby -c in tests), tcpdump/iproute2 (scenario checks on the host).
 APT_PACKAGES := vagrant vagrant-lxc vagrant-libvirt lxc debootstrap dnsmasq-base iproute2 iptables \
-                tcpdump openssh-client rsync apt-cacher-ng ruby python3-venv python3-pip ca-certificates
+                tcpdump iputils-ping openssh-client rsync apt-cacher-ng ruby python3-venv python3-pip ca-certificates
 
 .PHONY: demo test setup host-packages venv box unit integration bench clean-test-leftovers help
 
