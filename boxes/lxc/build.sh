@@ -1,0 +1,215 @@
+#!/usr/bin/env bash
+# Build the vagrant-lxc box labgen/debian-12 from the Debian archive and add it to Vagrant.
+#
+#   sudo boxes/lxc/build.sh [--force]
+#
+# Needs root, debootstrap, tar, gzip and vagrant with the vagrant-lxc plugin.
+# Writes: ${LABGEN_CACHE:-$HOME/.cache/labgen}/boxes/labgen-debian-12-lxc-<recipe>.box
+#         ${LABGEN_CACHE:-$HOME/.cache/labgen}/debootstrap/   (downloaded .debs, reused)
+#         the Vagrant box labgen/debian-12 (provider lxc)
+# Skips: everything when the installed box was built from this same recipe (its hash is stored
+# in the box's metadata.json); the build when the .box file for this recipe is already cached.
+# Environment: LABGEN_CACHE, LABGEN_DEBIAN_MIRROR (default http://deb.debian.org/debian),
+#              VAGRANT_HOME, TMPDIR.
+set -euo pipefail
+
+BOX_NAME="labgen/debian-12"
+SUITE="bookworm"
+MIRROR="${LABGEN_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+CACHE="${LABGEN_CACHE:-$HOME/.cache/labgen}"
+VAGRANT_BOXES="${VAGRANT_HOME:-$HOME/.vagrant.d}/boxes"
+
+# systemd-sysv: init; libnss-myhostname: the node resolves its own name (no sudo warning) even
+# though the box has no /etc/hostname; dbus: hostnamectl and friends work as on a VM.
+PACKAGES="systemd-sysv,libnss-myhostname,dbus,openssh-server,sudo,iproute2,iputils-ping,\
+tcpdump,procps,ca-certificates,netbase,less"
+
+FORCE=0
+
+log() { printf '[box lxc] %s\n' "$*" >&2; }
+die() { printf '[box lxc] error: %s\n' "$*" >&2; exit 1; }
+
+parse_args() {
+    while [ $# -gt 0 ]; do
+        case "$1" in
+            --force) FORCE=1 ;;
+            -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
+            *) die "unknown argument $1 (expected --force)" ;;
+        esac
+        shift
+    done
+}
+
+check_host() {
+    [ "$(id -u)" -eq 0 ] || die "must run as root (debootstrap and device nodes need it)"
+    local tool
+    for tool in debootstrap tar gzip vagrant sha256sum; do
+        command -v "$tool" >/dev/null || die "$tool not found (apt-get install debootstrap vagrant)"
+    done
+}
+
+# The recipe's identity: this script plus the files it copies into the box. A change to any
+# of them yields a new hash, hence a new cached .box and a re-add.
+recipe_hash() {
+    (cd "$HERE" && cat build.sh lxc-config) | sha256sum | cut -c1-12
+}
+
+installed_hash() {
+    # Vagrant unpacks a box added from a file to boxes/<name with / as -VAGRANTSLASH->/0/lxc/.
+    local meta
+    for meta in "$VAGRANT_BOXES"/labgen-VAGRANTSLASH-debian-12/*/lxc/metadata.json; do
+        [ -f "$meta" ] || continue
+        sed -n 's/.*"labgen_recipe": *"\([0-9a-f]*\)".*/\1/p' "$meta"
+        return 0
+    done
+}
+
+WORK=""
+cleanup() {
+    [ -n "$WORK" ] && [ -d "$WORK" ] || return 0
+    # debootstrap mounts /proc and /sys in the target; a failed run can leave them mounted,
+    # and rm -rf through a mounted /sys is the last thing anyone wants.
+    local m
+    for m in $(findmnt -rn -o TARGET | grep -F "$WORK/" | sort -r); do
+        umount -l "$m" || true
+    done
+    rm -rf --one-file-system "$WORK"
+}
+
+bootstrap() {
+    local rootfs="$1"
+    mkdir -p "$CACHE/debootstrap"
+    log "debootstrap $SUITE from $MIRROR (cache $CACHE/debootstrap)"
+    debootstrap --variant=minbase --include="$PACKAGES" --cache-dir="$CACHE/debootstrap" \
+        "$SUITE" "$rootfs" "$MIRROR" >"$WORK/debootstrap.log" 2>&1 \
+        || { tail -n 20 "$WORK/debootstrap.log" >&2; die "debootstrap failed (log above)"; }
+}
+
+configure_apt() {
+    local rootfs="$1"
+    cat >"$rootfs/etc/apt/sources.list" <<EOF
+deb $MIRROR $SUITE main
+deb $MIRROR $SUITE-updates main
+deb http://deb.debian.org/debian-security $SUITE-security main
+EOF
+    # Roles run apt-get update before installing; stale lists would only mislead them.
+    chroot "$rootfs" apt-get clean
+    rm -rf "$rootfs"/var/lib/apt/lists/*
+    mkdir -p "$rootfs/var/lib/apt/lists/partial"
+}
+
+configure_vagrant_user() {
+    local rootfs="$1" pubkey
+    pubkey="$(dpkg -L vagrant 2>/dev/null | grep 'keys/vagrant.pub$' | head -n1 || true)"
+    [ -n "$pubkey" ] && [ -f "$pubkey" ] \
+        || die "Vagrant's insecure public key not found (dpkg -L vagrant | grep keys/vagrant.pub)"
+    chroot "$rootfs" useradd --create-home --shell /bin/bash --user-group vagrant
+    echo 'vagrant:vagrant' | chroot "$rootfs" chpasswd
+    install -d -m 0700 "$rootfs/home/vagrant/.ssh"
+    install -m 0600 "$pubkey" "$rootfs/home/vagrant/.ssh/authorized_keys"
+    chroot "$rootfs" chown -R vagrant:vagrant /home/vagrant/.ssh
+    printf 'vagrant ALL=(ALL) NOPASSWD:ALL\nDefaults:vagrant !requiretty\n' \
+        >"$rootfs/etc/sudoers.d/vagrant"
+    chmod 0440 "$rootfs/etc/sudoers.d/vagrant"
+}
+
+configure_ssh() {
+    local rootfs="$1"
+    # Every node must get its own host keys: drop the build's keys and make them at first boot.
+    rm -f "$rootfs"/etc/ssh/ssh_host_*
+    mkdir -p "$rootfs/etc/systemd/system/ssh.service.d"
+    cat >"$rootfs/etc/systemd/system/ssh.service.d/labgen-hostkeys.conf" <<'EOF'
+[Service]
+# The empty line resets Debian's list so that the keys exist before `sshd -t` checks them.
+ExecStartPre=
+ExecStartPre=/usr/bin/ssh-keygen -A
+ExecStartPre=/usr/sbin/sshd -t
+EOF
+    printf 'UseDNS no\n' >"$rootfs/etc/ssh/sshd_config.d/labgen.conf"
+}
+
+configure_network() {
+    local rootfs="$1"
+    # eth0 is vagrant-lxc's management NIC on lxcbr0 (DHCP from the host's dnsmasq); eth1, the
+    # lab NIC, is configured by LXC itself (net.1.ipv4.address) and left alone here.
+    cat >"$rootfs/etc/systemd/network/10-eth0.network" <<'EOF'
+[Match]
+Name=eth0
+
+[Network]
+DHCP=ipv4
+EOF
+    chroot "$rootfs" systemctl enable systemd-networkd.service >/dev/null 2>&1
+    # The dnsmasq that serves DHCP on lxcbr0 (10.0.3.1) is also a DNS forwarder.
+    rm -f "$rootfs/etc/resolv.conf"
+    printf 'nameserver 10.0.3.1\n' >"$rootfs/etc/resolv.conf"
+}
+
+configure_identity() {
+    local rootfs="$1"
+    # Neutral: without /etc/hostname systemd keeps the name LXC gives (lxc.uts.name).
+    rm -f "$rootfs/etc/hostname"
+    printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n' >"$rootfs/etc/hosts"
+    # An empty machine-id makes systemd generate a fresh one per container.
+    : >"$rootfs/etc/machine-id"
+    rm -f "$rootfs/var/lib/dbus/machine-id"
+    printf 'LANG=C.UTF-8\n' >"$rootfs/etc/default/locale"
+    # Units that only make sense on real hardware fail noisily in a container.
+    chroot "$rootfs" systemctl mask systemd-remount-fs.service getty-static.service \
+        serial-getty@.service systemd-journald-audit.socket >/dev/null 2>&1 || true
+    rm -rf "$rootfs"/var/log/*.log "$rootfs"/var/cache/debconf/*-old "$rootfs"/tmp/*
+}
+
+package_box() {
+    local out="$1" hash="$2"
+    log "packing rootfs"
+    printf '{"provider": "lxc", "version": "1.0.0", "labgen_recipe": "%s"}\n' "$hash" \
+        >"$WORK/metadata.json"
+    cp "$HERE/lxc-config" "$WORK/lxc-config"
+    # ./rootfs (not rootfs): vagrant-lxc's template strips two components. --xattrs keeps the
+    # file capability on ping; --numeric-owner keeps the container's uids.
+    tar --numeric-owner --xattrs --xattrs-include='*' -czf "$WORK/rootfs.tar.gz" \
+        -C "$WORK" ./rootfs
+    # The outer tar is not compressed again: rootfs.tar.gz already is.
+    tar -cf "$out.part" -C "$WORK" metadata.json lxc-config rootfs.tar.gz
+    mv "$out.part" "$out"
+}
+
+add_box() {
+    local file="$1"
+    log "vagrant box add $BOX_NAME ($file)"
+    vagrant box add --force --name "$BOX_NAME" --provider lxc "$file" >"$CACHE/box-add.log" 2>&1 \
+        || { tail -n 20 "$CACHE/box-add.log" >&2; die "vagrant box add failed (log above)"; }
+}
+
+main() {
+    parse_args "$@"
+    check_host
+    local hash box
+    hash="$(recipe_hash)"
+    box="$CACHE/boxes/labgen-debian-12-lxc-$hash.box"
+    mkdir -p "$CACHE/boxes"
+    if [ "$FORCE" -eq 0 ] && [ "$(installed_hash)" = "$hash" ]; then
+        log "$BOX_NAME (recipe $hash) is already installed"
+        return 0
+    fi
+    if [ "$FORCE" -eq 1 ] || [ ! -f "$box" ]; then
+        WORK="$(mktemp -d "${TMPDIR:-/var/tmp}/labgen-box.XXXXXX")"
+        trap cleanup EXIT
+        bootstrap "$WORK/rootfs"
+        configure_apt "$WORK/rootfs"
+        configure_vagrant_user "$WORK/rootfs"
+        configure_ssh "$WORK/rootfs"
+        configure_network "$WORK/rootfs"
+        configure_identity "$WORK/rootfs"
+        package_box "$box" "$hash"
+        # Older recipes' boxes are dead weight (about 100 MB each).
+        find "$CACHE/boxes" -maxdepth 1 -name 'labgen-debian-12-lxc-*.box' ! -name "${box##*/}" -delete
+        log "built $box ($(du -h "$box" | cut -f1))"
+    fi
+    add_box "$box"
+    log "$BOX_NAME (recipe $hash) installed"
+}
+
+main "$@"

@@ -1,0 +1,271 @@
+"""LXC system containers through vagrant-lxc: the provider that boots real labs on CI.
+
+What the host needs, and this module makes sure of (see /work/shared/ENVIRONMENT.md):
+- lxcbr0 (10.0.3.1/24) with dnsmasq serving DHCP: vagrant-lxc's first NIC sits on it and
+  Vagrant finds each container's SSH address through it. Debian's `lxc-net` script does this;
+  hosts without systemd never start it.
+- one Linux bridge per lab holding the host's address on the lab network (192.168.56.1/24).
+  Each container's second NIC (eth1) is plugged into it by LXC itself (`net.1.*` in the
+  Vagrantfile), because vagrant-lxc's private_network helper (pipework) fails with LXC 5.
+
+Every command is an argument list; no value reaches a shell.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from labgen.boxes import LXC_BOX, box_installed
+from labgen.errors import LabgenError, PreflightError
+from labgen.model import Lab
+from labgen.providers.base import Provider
+
+CONTAINER_PREFIX = "labgen-"
+BRIDGE_PREFIX = "lgbr"
+MGMT_BRIDGE = "lxcbr0"
+MGMT_ADDRESS = ipaddress.ip_interface("10.0.3.1/24")
+LXC_NET_SCRIPTS = ("/usr/libexec/lxc/lxc-net", "/usr/lib/x86_64-linux-gnu/lxc/lxc-net",
+                   "/usr/lib/lxc/lxc-net")
+LXC_NET_RUN = Path("/run/lxc")   # where lxc-net keeps network_up and dnsmasq.pid
+VAGRANT_SYSTEM_PLUGINS = Path("/usr/share/vagrant-plugins/plugins.d")
+COMMAND_TIMEOUT = 60             # seconds for any one host command
+
+
+def bridge_name(lab: Lab) -> str:
+    """The lab's bridge: lgbr + 8 hex digits of sha256(lab name, network). Stable and ≤15 chars.
+
+    The network is part of the name so that editing a lab's network never reuses a bridge
+    that still holds the old address.
+    """
+    digest = hashlib.sha256(f"{lab.name}|{lab.network}".encode()).hexdigest()
+    return f"{BRIDGE_PREFIX}{digest[:8]}"
+
+
+def host_address(lab: Lab) -> ipaddress.IPv4Interface:
+    """The host's address on the lab network, with its prefix (192.168.56.1/24)."""
+    return ipaddress.IPv4Interface(f"{lab.host_ip}/{lab.network.prefixlen}")
+
+
+class LxcProvider(Provider):
+    name = "lxc"
+    distro = "debian-12"
+
+    def template_context(self, lab: Lab) -> dict:
+        """bridge, container_prefix, and memory_limit_key: the `lxc.customize` key that caps a
+        node's memory on this host (value "<MiB>M"), or None when no memory cgroup is usable."""
+        return {"bridge": bridge_name(lab), "container_prefix": CONTAINER_PREFIX,
+                "memory_limit_key": memory_limit_key()}
+
+    def machine_name(self, lab: Lab, node_name: str) -> str:
+        return f"{CONTAINER_PREFIX}{lab.name}-{node_name}"
+
+    def preflight(self, lab: Lab) -> None:
+        """Raise PreflightError unless root, lxc, vagrant, vagrant-lxc and the box are present.
+
+        Starts no Ruby: the plugin and box checks read Vagrant's files directly.
+        """
+        if os.geteuid() != 0:
+            raise PreflightError("the lxc provider needs root (containers, bridges, dnsmasq)",
+                                 hint="run labgen with sudo")
+        for tool, package in (("lxc-create", "lxc"), ("vagrant", "vagrant"),
+                              ("ip", "iproute2"), ("dnsmasq", "dnsmasq-base")):
+            if not shutil.which(tool):
+                raise PreflightError(f"{tool} is not installed",
+                                     hint=f"install it: apt-get install {package}")
+        if not vagrant_lxc_installed():
+            raise PreflightError("the vagrant-lxc plugin is not installed",
+                                 hint="install it: apt-get install vagrant-lxc "
+                                      "(or vagrant plugin install vagrant-lxc)")
+        if not _lxc_net_script() and not _link(MGMT_BRIDGE):
+            raise PreflightError(f"neither {MGMT_BRIDGE} nor Debian's lxc-net script exists",
+                                 hint="install lxc (apt-get install lxc), which ships lxc-net")
+        box = lab.boxes.get("lxc", LXC_BOX)
+        if not box_installed(box, "lxc"):
+            hint = ("run `sudo labgen box build lxc` (recipe: boxes/lxc/build.sh)"
+                    if box == LXC_BOX else f"add it: vagrant box add {box} --provider lxc")
+            raise PreflightError(f"box {box} is not installed for provider lxc", hint=hint)
+
+    def prepare_host(self, lab: Lab) -> list[str]:
+        """Make sure lxcbr0 (with DHCP) and the lab's bridge exist and are up.
+
+        Changes on the host: may start lxc-net (bridge lxcbr0 10.0.3.1/24, dnsmasq, NAT rules
+        in nft table `lxc`, ip_forward=1); may create the lab bridge, add the host's lab
+        address to it and bring it up. Returns one line per change, [] when all was in place.
+        Raises LabgenError when another interface already holds the lab network, or when a
+        command fails.
+        """
+        return ensure_mgmt_bridge() + ensure_lab_bridge(bridge_name(lab), host_address(lab))
+
+    def cleanup_host(self, lab: Lab) -> list[str]:
+        """Delete the lab's bridge (lxcbr0 stays: other labs share it). Returns what it removed."""
+        return remove_bridge(bridge_name(lab))
+
+
+PROVIDER = LxcProvider()
+
+
+# ---- preflight helpers
+
+
+def memory_limit_key(cgroup_root: Path = Path("/sys/fs/cgroup")) -> str | None:
+    """The LXC config key (without `lxc.`) for a memory cap, by the host's cgroup layout.
+
+    cgroup v1's key makes a container fail to start on a cgroup v2 host and the other way
+    round, so it must follow the host: v1 memory controller (this CI host) → the v1 key; a
+    unified v2 hierarchy with the memory controller (stock Debian 12 with systemd) → v2.
+    """
+    if (cgroup_root / "memory" / "memory.limit_in_bytes").exists():
+        return "cgroup.memory.limit_in_bytes"
+    try:
+        if "memory" in (cgroup_root / "cgroup.controllers").read_text().split():
+            return "cgroup2.memory.max"
+    except OSError:
+        pass
+    return None
+
+
+def vagrant_lxc_installed() -> bool:
+    """True when vagrant-lxc is a system plugin (Debian package) or a user plugin."""
+    if (VAGRANT_SYSTEM_PLUGINS / "vagrant-lxc.json").is_file():
+        return True
+    home = os.environ.get("VAGRANT_HOME") or os.path.join(os.path.expanduser("~"), ".vagrant.d")
+    try:
+        installed = json.loads(Path(home, "plugins.json").read_text()).get("installed", {})
+    except (OSError, ValueError, AttributeError):
+        return False
+    return "vagrant-lxc" in installed
+
+
+def _lxc_net_script() -> str | None:
+    return next((p for p in LXC_NET_SCRIPTS if os.access(p, os.X_OK)), None)
+
+
+# ---- host state, read through `ip -json`
+
+
+def _run(cmd: list[str]) -> subprocess.CompletedProcess:
+    """Run a host command; LabgenError (with its stderr) when it fails or hangs."""
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=COMMAND_TIMEOUT,
+                              stdin=subprocess.DEVNULL)
+    except FileNotFoundError:
+        raise LabgenError(f"{cmd[0]} is not installed", hint="see `labgen doctor`") from None
+    except subprocess.TimeoutExpired:
+        raise LabgenError(f"`{' '.join(cmd)}` did not finish within {COMMAND_TIMEOUT} s") from None
+    if proc.returncode != 0:
+        detail = (proc.stderr or proc.stdout).strip().splitlines()
+        raise LabgenError(f"`{' '.join(cmd)}` failed: {detail[-1] if detail else proc.returncode}")
+    return proc
+
+
+def _link(name: str) -> dict | None:
+    """`ip -json addr show dev NAME` as a dict, or None when there is no such interface."""
+    if not Path("/sys/class/net", name).exists():
+        return None
+    data = json.loads(_run(["ip", "-json", "addr", "show", "dev", name]).stdout or "[]")
+    return data[0] if data else None
+
+
+def _ipv4(link: dict) -> list[ipaddress.IPv4Interface]:
+    return [ipaddress.IPv4Interface(f"{a['local']}/{a['prefixlen']}")
+            for a in link.get("addr_info", []) if a.get("family") == "inet"]
+
+
+def _is_up(link: dict) -> bool:
+    # An empty bridge reports operstate DOWN even when it is administratively up.
+    return "UP" in link.get("flags", [])
+
+
+def _all_links() -> list[dict]:
+    return json.loads(_run(["ip", "-json", "addr", "show"]).stdout or "[]")
+
+
+def network_holders(network: ipaddress.IPv4Network, exclude: str) -> list[str]:
+    """Interfaces other than `exclude` with an IPv4 address whose network overlaps `network`."""
+    return [f"{link['ifname']} ({addr})" for link in _all_links() if link["ifname"] != exclude
+            for addr in _ipv4(link) if addr.network.overlaps(network)]
+
+
+# ---- lxcbr0 + DHCP
+
+
+def _dnsmasq_alive() -> bool:
+    try:
+        pid = int((LXC_NET_RUN / "dnsmasq.pid").read_text().strip())
+        return "dnsmasq" in Path(f"/proc/{pid}/comm").read_text()
+    except (OSError, ValueError):
+        return False
+
+
+def mgmt_bridge_ready() -> bool:
+    """lxcbr0 is up with 10.0.3.1/24 and lxc-net's dnsmasq is running."""
+    link = _link(MGMT_BRIDGE)
+    return (link is not None and _is_up(link) and MGMT_ADDRESS in _ipv4(link)
+            and _dnsmasq_alive())
+
+
+def ensure_mgmt_bridge() -> list[str]:
+    """Start Debian's lxc-net unless lxcbr0 and its dnsmasq already run. Returns the change.
+
+    Raises LabgenError when lxc-net is missing, fails, or leaves lxcbr0 without DHCP.
+    """
+    if mgmt_bridge_ready():
+        return []
+    script = _lxc_net_script()
+    if script is None:
+        raise LabgenError(f"{MGMT_BRIDGE} with DHCP is not running and lxc-net is not installed",
+                          hint="install lxc (apt-get install lxc), or start lxc-net")
+    # lxc-net refuses to start while its marker exists, even when its dnsmasq has died;
+    # its start path itself resets a half-configured lxcbr0 (address, dnsmasq, nft rules).
+    (LXC_NET_RUN / "network_up").unlink(missing_ok=True)
+    _run([script, "start"])
+    if not mgmt_bridge_ready():
+        raise LabgenError(f"{script} start left {MGMT_BRIDGE} without {MGMT_ADDRESS} or dnsmasq",
+                          hint="check USE_LXC_BRIDGE and LXC_ADDR in /etc/default/lxc-net")
+    return [f"started lxc-net: {MGMT_BRIDGE} {MGMT_ADDRESS} with DHCP (dnsmasq)"]
+
+
+# ---- the lab bridge
+
+
+def ensure_lab_bridge(name: str, address: ipaddress.IPv4Interface) -> list[str]:
+    """Create bridge `name` holding `address`, up. Returns one line per change.
+
+    Raises LabgenError naming the interface when another one already holds the network.
+    """
+    others = network_holders(address.network, exclude=name)
+    if others:
+        raise LabgenError(
+            f"network {address.network} is already on {', '.join(others)}; "
+            f"bridge {name} cannot take {address}",
+            hint="destroy the lab that uses it, or give this lab another network")
+    changes = []
+    link = _link(name)
+    if link is None:
+        _run(["ip", "link", "add", "name", name, "type", "bridge"])
+        changes.append(f"created bridge {name}")
+        link = _link(name) or {}
+    if address not in _ipv4(link):
+        _run(["ip", "addr", "add", str(address), "dev", name])
+        changes.append(f"added {address} to {name}")
+    if not _is_up(link):
+        _run(["ip", "link", "set", "dev", name, "up"])
+        changes.append(f"brought {name} up")
+    return changes
+
+
+def remove_bridge(name: str) -> list[str]:
+    """Delete bridge `name` if it exists (its containers' NICs are detached). Returns the change."""
+    link = _link(name)
+    if link is None:
+        return []
+    if not Path("/sys/class/net", name, "bridge").is_dir():
+        raise LabgenError(f"{name} is not a bridge; labgen leaves it alone")
+    _run(["ip", "link", "del", "dev", name])
+    return [f"removed bridge {name}"]

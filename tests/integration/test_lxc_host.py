@@ -1,0 +1,107 @@
+"""LxcProvider.prepare_host / cleanup_host on this machine's real network stack.
+
+Creates lxcbr0 (through Debian's lxc-net, left running: other labs share it) and one lab
+bridge on a test-only lab network, and removes the lab bridge even when a test fails. Sends
+no traffic at all.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import shutil
+import subprocess
+import time
+
+import pytest
+
+from labgen.boxes import box_installed
+from labgen.errors import LabgenError
+from labgen.model import Lab, Node
+from labgen.providers import lxc
+
+pytestmark = [pytest.mark.lxc, pytest.mark.root]
+
+if os.geteuid() != 0:
+    pytest.skip("needs root (creates bridges)", allow_module_level=True)
+if not shutil.which("lxc-create") or not lxc._lxc_net_script():
+    pytest.skip("needs lxc with Debian's lxc-net script (apt-get install lxc)",
+                allow_module_level=True)
+if not box_installed("labgen/debian-12", "lxc"):
+    pytest.skip("needs the labgen/debian-12 box (sudo labgen box build lxc)",
+                allow_module_level=True)
+
+NETWORK = "192.168.56.0/24"
+
+
+def make_lab() -> Lab:
+    net = ipaddress.ip_network(NETWORK)
+    return Lab(name="labgen-itest-host", description="", network=net,
+               boxes={"lxc": "labgen/debian-12"},
+               nodes=(Node("n1", net.network_address + 101, (), 512, 1),))
+
+
+def ipv4_of(dev: str) -> list[str]:
+    out = subprocess.run(["ip", "-json", "-4", "addr", "show", "dev", dev],
+                         capture_output=True, text=True, timeout=10, check=True).stdout
+    return [f"{a['local']}/{a['prefixlen']}" for link in json.loads(out)
+            for a in link.get("addr_info", [])]
+
+
+def wait_gone(dev: str, timeout: float = 5.0) -> bool:
+    deadline = time.monotonic() + timeout
+    for _ in range(100):
+        if not os.path.exists(f"/sys/class/net/{dev}"):
+            return True
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    return False
+
+
+@pytest.fixture
+def lab():
+    lab = make_lab()
+    holders = lxc.network_holders(lab.network, exclude=lxc.bridge_name(lab))
+    if holders:
+        pytest.skip(f"{NETWORK} is in use on this host ({', '.join(holders)}); not touching it")
+    try:
+        yield lab
+    finally:
+        # Always, even after a failed assertion: the bridge must not outlive the test.
+        subprocess.run(["ip", "link", "del", "dev", lxc.bridge_name(lab)],
+                       capture_output=True, timeout=10)
+
+
+def test_prepare_host_is_idempotent_and_cleanup_removes_the_bridge(lab):
+    bridge = lxc.bridge_name(lab)
+    first = lxc.PROVIDER.prepare_host(lab)
+    assert any(bridge in line for line in first)
+    assert lxc.mgmt_bridge_ready()
+    assert "10.0.3.1/24" in ipv4_of("lxcbr0")
+    assert ipv4_of(bridge) == ["192.168.56.1/24"]
+
+    assert lxc.PROVIDER.prepare_host(lab) == []
+
+    assert lxc.PROVIDER.cleanup_host(lab) == [f"removed bridge {bridge}"]
+    assert wait_gone(bridge)
+    assert os.path.exists("/sys/class/net/lxcbr0")     # shared: cleanup leaves it
+    assert lxc.PROVIDER.cleanup_host(lab) == []
+
+
+def test_prepare_host_refuses_a_network_another_bridge_holds(lab):
+    other = make_lab()
+    other = Lab(name="labgen-itest-other", description="", network=other.network,
+                boxes=other.boxes, nodes=other.nodes)
+    lxc.PROVIDER.prepare_host(lab)
+    try:
+        with pytest.raises(LabgenError, match=lxc.bridge_name(lab)):
+            lxc.PROVIDER.prepare_host(other)
+        assert not os.path.exists(f"/sys/class/net/{lxc.bridge_name(other)}")
+    finally:
+        lxc.PROVIDER.cleanup_host(other)
+
+
+def test_preflight_passes_on_this_host(lab):
+    lxc.PROVIDER.preflight(lab)
