@@ -1,0 +1,408 @@
+"""Lab files: the built-in lab, every validation rule with the exact text users see, hostile input."""
+
+from __future__ import annotations
+
+import os
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from labgen import yamlsrc
+from labgen.errors import InputError
+from labgen.labfile import builtin_labs, find_lab, load_lab, parse_lab
+from labgen.model import Lab
+
+DATA = Path(__file__).resolve().parent.parent / "data" / "labs"
+REGEN = bool(os.environ.get("LABGEN_REGEN_GOLDEN"))
+
+# A minimal valid lab; the cases below change one thing each (line numbers refer to this shape).
+BASE = """\
+name: demo
+network: {cidr: 192.168.56.0/24}
+boxes: {lxc: labgen/debian-12}
+nodes:
+  - {name: n1, ip: 192.168.56.11, roles: [base]}
+"""
+
+
+def problems(text: str) -> list[str]:
+    """The problems parse_lab reports for `text` (named lab.yml), or [] when it is valid."""
+    try:
+        parse_lab(yamlsrc.load_text(textwrap.dedent(text), "lab.yml"), "lab.yml")
+    except InputError as exc:
+        assert exc.message == "\n".join(exc.problems)
+        return exc.problems
+    return []
+
+
+def lab_of(text: str) -> Lab:
+    return parse_lab(yamlsrc.load_text(textwrap.dedent(text), "lab.yml"), "lab.yml")
+
+
+# ---------------------------------------------------------------- the built-in lab
+
+
+def test_builtin_lab_loads_as_the_walkthrough_describes():
+    lab = load_lab(find_lab("mesos-calico"))
+    assert lab.name == "mesos-calico"
+    assert str(lab.network) == "192.168.56.0/24" and str(lab.host_ip) == "192.168.56.1"
+    assert [(n.name, str(n.ip)) for n in lab.nodes] == [
+        ("ubuntu-1", "192.168.56.101"), ("ubuntu-2", "192.168.56.102"),
+        ("ubuntu-3", "192.168.56.103")]
+    assert lab.node("ubuntu-1").memory == 2048 and lab.node("ubuntu-2").memory == 1024
+    assert "mesos-master" in lab.node("ubuntu-1").roles
+    assert all("mesos-slave" in lab.node(n).roles for n in ("ubuntu-2", "ubuntu-3"))
+    assert all({"etcd", "zookeeper", "docker", "calico"} <= set(n.roles) for n in lab.nodes)
+    assert set(lab.boxes) == {"virtualbox", "libvirt", "lxc"}
+    assert lab.params == {"docker_version": "18.03.1", "calico_pool": "172.32.0.0/16"}
+    assert lab.synced_folder is False
+    assert "labgen scenario run mac-bug" in lab.message
+    assert lab.source == find_lab("mesos-calico")
+
+
+def test_builtin_labs_are_listed_and_named_after_their_file():
+    listed = builtin_labs()
+    assert ("mesos-calico", load_lab(find_lab("mesos-calico")).description) in listed
+    for name, _ in listed:
+        assert load_lab(find_lab(name)).name == name
+
+
+def test_find_lab_prefers_an_existing_file(tmp_path):
+    path = tmp_path / "mesos-calico"          # a file named like the built-in wins
+    path.write_text(BASE)
+    assert find_lab(str(path)) == path
+
+
+def test_find_lab_unknown_name_lists_builtins_with_did_you_mean():
+    with pytest.raises(InputError) as err:
+        find_lab("mesos-calcio")
+    assert err.value.problems == [
+        "lab 'mesos-calcio' is neither a file nor a built-in lab (did you mean 'mesos-calico'?); "
+        "expected a path to a lab file or one of the built-in labs: mesos-calico"]
+    assert "labgen list" in err.value.hint
+
+
+def test_find_lab_never_joins_user_text_to_a_path():
+    with pytest.raises(InputError):
+        find_lab("../labs/mesos-calico")
+
+
+def test_load_lab_names_the_file_and_a_missing_file(tmp_path):
+    with pytest.raises(InputError) as err:
+        load_lab(tmp_path / "nope.yml")
+    assert err.value.problems == [f"{tmp_path / 'nope.yml'}: no such file"]
+
+
+def test_defaults_and_params_are_filled_in():
+    lab = lab_of(BASE)
+    assert lab.description == "" and lab.message == "" and lab.synced_folder is False
+    assert lab.params == {"docker_version": "18.03.1", "calico_pool": "172.32.0.0/16"}
+    assert (lab.nodes[0].memory, lab.nodes[0].cpus) == (1024, 1)
+    lab = lab_of(BASE.replace("nodes:", "defaults: {memory: 512, cpus: 2}\nnodes:")
+                 + "  - {name: n2, ip: 192.168.56.12, roles: [], cpus: 4}\n")
+    assert [(n.memory, n.cpus) for n in lab.nodes] == [(512, 2), (512, 4)]
+
+
+# ---------------------------------------------------------------- one rule, one exact message
+
+CASES = {
+    "yaml-syntax": (
+        BASE + "  - {name: n2\n",
+        ["lab.yml line 7: YAML syntax error: expected ',' or '}', but got '<stream end>'"]),
+    "empty-file": ("", ["lab.yml: lab: the file is empty; expected a mapping with keys name, "
+                        "network, boxes, nodes"]),
+    "top-level-list": (
+        "- name: demo\n",
+        ["lab.yml line 1: lab: the file holds a list; expected a mapping with keys name, "
+         "network, boxes, nodes"]),
+    "missing-keys": (
+        "name: demo\n",
+        ["lab.yml line 1: lab: missing key 'network'; expected a mapping with cidr, "
+         "e.g. {cidr: 192.168.56.0/24}",
+         "lab.yml line 1: lab: missing key 'boxes'; expected a mapping of provider to box, "
+         "e.g. {virtualbox: ubuntu/xenial64}",
+         "lab.yml line 1: lab: missing key 'nodes'; expected a list of nodes, each with name, "
+         "ip and roles"]),
+    "unknown-top-key": (
+        BASE + "mesage: hi\n",
+        ["lab.yml line 6: lab: unknown key 'mesage' (did you mean 'message'?); expected one of "
+         "name, description, network, boxes, defaults, params, synced_folder, nodes, message"]),
+    "unknown-node-key": (
+        BASE + "  - {name: n2, ip: 192.168.56.12, roles: [base], memroy: 512}\n",
+        ["lab.yml line 6: node n2: unknown key 'memroy' (did you mean 'memory'?); expected "
+         "one of name, ip, memory, cpus, roles"]),
+    "unknown-network-key": (
+        BASE.replace("{cidr: 192.168.56.0/24}", "{cidr: 192.168.56.0/24, cdir: x}"),
+        ["lab.yml line 2: network: unknown key 'cdir' (did you mean 'cidr'?); expected one of "
+         "cidr"]),
+    "unknown-default-key": (
+        BASE + "defaults: {ram: 512}\n",
+        ["lab.yml line 6: defaults: unknown key 'ram'; expected one of memory, cpus"]),
+    "unknown-param": (
+        BASE + "params: {docker_verison: '18.06.0'}\n",
+        ["lab.yml line 6: params: unknown key 'docker_verison' (did you mean "
+         "'docker_version'?); expected one of docker_version, calico_pool"]),
+    "unknown-provider-box": (
+        BASE.replace("{lxc: labgen/debian-12}", "{lxc: labgen/debian-12, vmware: a/b}"),
+        ["lab.yml line 3: boxes: unknown key 'vmware'; expected one of virtualbox, libvirt, lxc"]),
+    "missing-node-keys": (
+        BASE + "  - {name: n2}\n",
+        ["lab.yml line 6: node n2: missing key 'ip'; expected an address in 192.168.56.0/24",
+         "lab.yml line 6: node n2: missing key 'roles'; expected a list of roles, e.g. "
+         "[base, docker]"]),
+    "lab-name-uppercase": (
+        BASE.replace("name: demo", "name: Demo"),
+        ["lab.yml line 1: lab: name 'Demo' contains the uppercase letter 'D'; expected an "
+         "RFC 1123 label: lowercase letters, digits and hyphens, at most 63 characters, not "
+         "starting or ending with a hyphen"]),
+    "lab-name-too-long": (
+        BASE.replace("name: demo", "name: " + "a" * 64),
+        ["lab.yml line 1: lab: name 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...' "
+         "is 64 characters long; expected an RFC 1123 label: lowercase letters, digits and "
+         "hyphens, at most 63 characters, not starting or ending with a hyphen"]),
+    "node-name-underscore-and-hyphen": (
+        BASE + "  - {name: n_2, ip: 192.168.56.12, roles: [base]}\n"
+               "  - {name: -n3, ip: 192.168.56.13, roles: [base]}\n",
+        ["lab.yml line 6: node #2: name 'n_2' contains the character '_'; expected an RFC 1123 "
+         "label: lowercase letters, digits and hyphens, at most 63 characters, not starting or "
+         "ending with a hyphen",
+         "lab.yml line 7: node #3: name '-n3' starts or ends with a hyphen; expected an RFC 1123 "
+         "label: lowercase letters, digits and hyphens, at most 63 characters, not starting or "
+         "ending with a hyphen"]),
+    "name-not-a-string": (
+        BASE.replace("name: demo", "name: false"),
+        ["lab.yml line 1: lab: name is a boolean (false); expected an RFC 1123 label: lowercase "
+         "letters, digits and hyphens, at most 63 characters, not starting or ending with a "
+         "hyphen"]),
+    "duplicate-node-name": (
+        BASE + "  - {name: n1, ip: 192.168.56.12, roles: [base]}\n",
+        ["lab.yml line 6: node n1: the name is already used by the node at line 5; expected "
+         "a unique name per node"]),
+    "duplicate-ip": (
+        BASE + "  - {name: n2, ip: 192.168.56.11, roles: [base]}\n",
+        ["lab.yml line 6: node n2: ip 192.168.56.11 is already used by node n1 (line 5); "
+         "expected a unique address per node"]),
+    "ip-not-ipv4": (
+        BASE.replace("192.168.56.11", "192.168.56.300"),
+        ["lab.yml line 5: node n1: ip '192.168.56.300' is not an IPv4 address; expected an "
+         "address from 192.168.56.2 to 192.168.56.254"]),
+    "ip-ipv6": (
+        BASE.replace("192.168.56.11", "'fe80::1'"),
+        ["lab.yml line 5: node n1: ip 'fe80::1' is not an IPv4 address; expected an address "
+         "from 192.168.56.2 to 192.168.56.254"]),
+    "ip-integer": (
+        BASE.replace("192.168.56.11", "3232249867"),
+        ["lab.yml line 5: node n1: ip is an integer (3232249867); expected an address from "
+         "192.168.56.2 to 192.168.56.254"]),
+    "ip-outside": (
+        BASE.replace("192.168.56.11", "192.168.57.4"),
+        ["lab.yml line 5: node n1: ip 192.168.57.4 is outside network 192.168.56.0/24; "
+         "expected an address from 192.168.56.2 to 192.168.56.254"]),
+    "ip-network-address": (
+        BASE.replace("192.168.56.11", "192.168.56.0"),
+        ["lab.yml line 5: node n1: ip 192.168.56.0 is the network address of 192.168.56.0/24; "
+         "expected an address from 192.168.56.2 to 192.168.56.254"]),
+    "ip-broadcast": (
+        BASE.replace("192.168.56.11", "192.168.56.255"),
+        ["lab.yml line 5: node n1: ip 192.168.56.255 is the broadcast address of "
+         "192.168.56.0/24; expected an address from 192.168.56.2 to 192.168.56.254"]),
+    "ip-host": (
+        BASE.replace("192.168.56.11", "192.168.56.1"),
+        ["lab.yml line 5: node n1: ip 192.168.56.1 is the host's own address on "
+         "192.168.56.0/24; expected an address from 192.168.56.2 to 192.168.56.254"]),
+    "cidr-host-bits": (
+        BASE.replace("192.168.56.0/24", "192.168.56.1/24"),
+        ["lab.yml line 2: network: cidr 192.168.56.1/24 has host bits set; expected the "
+         "network address, i.e. 192.168.56.0/24"]),
+    "cidr-garbage": (
+        BASE.replace("192.168.56.0/24", "192.168.56.0/33"),
+        ["lab.yml line 2: network: cidr '192.168.56.0/33' is not an IPv4 network; expected an "
+         "IPv4 network in CIDR notation such as 192.168.56.0/24"]),
+    "cidr-no-prefix": (
+        BASE.replace("192.168.56.0/24", "192.168.56.0"),
+        ["lab.yml line 2: network: cidr '192.168.56.0' is not an IPv4 network; expected an "
+         "IPv4 network in CIDR notation such as 192.168.56.0/24"]),
+    "cidr-prefix-too-short": (
+        BASE.replace("192.168.56.0/24", "10.0.0.0/8").replace("192.168.56.11", "10.0.0.11"),
+        ["lab.yml line 2: network: cidr 10.0.0.0/8 has prefix /8; expected a prefix from /16 "
+         "to /29"]),
+    "cidr-prefix-too-long": (
+        BASE.replace("192.168.56.0/24", "192.168.56.0/30"),
+        ["lab.yml line 2: network: cidr 192.168.56.0/30 has prefix /30; expected a prefix from "
+         "/16 to /29"]),
+    "cidr-public": (
+        BASE.replace("192.168.56.0/24", "8.8.8.0/24"),
+        ["lab.yml line 2: network: cidr 8.8.8.0/24 is not a private network range; expected a "
+         "private IPv4 network (10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16) such as "
+         "192.168.56.0/24"]),
+    "network-not-a-mapping": (
+        BASE.replace("{cidr: 192.168.56.0/24}", "192.168.56.0/24"),
+        ["lab.yml line 2: network: network is a string; expected a mapping with cidr, e.g. "
+         "{cidr: 192.168.56.0/24}"]),
+    "memory-bool": (
+        BASE.replace("roles: [base]", "roles: [base], memory: true"),
+        ["lab.yml line 5: node n1: memory is a boolean (true); expected an integer from 64 to "
+         "65536 MiB"]),
+    "memory-string": (
+        BASE.replace("roles: [base]", "roles: [base], memory: 2G"),
+        ["lab.yml line 5: node n1: memory is a string ('2G'); expected an integer from 64 to "
+         "65536 MiB"]),
+    "memory-too-small": (
+        BASE.replace("roles: [base]", "roles: [base], memory: 0"),
+        ["lab.yml line 5: node n1: memory 0 is too small; expected an integer from 64 to "
+         "65536 MiB"]),
+    "cpus-too-many": (
+        BASE.replace("roles: [base]", "roles: [base], cpus: 65"),
+        ["lab.yml line 5: node n1: cpus 65 is too large; expected an integer from 1 to 64"]),
+    "defaults-negative": (
+        BASE + "defaults: {memory: -1024, cpus: 1.5}\n",
+        ["lab.yml line 6: defaults: memory -1024 is too small; expected an integer from 64 to "
+         "65536 MiB",
+         "lab.yml line 6: defaults: cpus is a number (1.5); expected an integer from 1 to 64"]),
+    "unknown-role": (
+        BASE.replace("roles: [base]", "roles: [base, mesos-slav, kubernetes]"),
+        ["lab.yml line 5: node n1: unknown role 'mesos-slav' (did you mean 'mesos-slave'?); "
+         "expected one of base, etcd, zookeeper, docker, calico, calico-network, mesos-master, "
+         "mesos-slave, marathon, marathon-app",
+         "lab.yml line 5: node n1: unknown role 'kubernetes'; expected one of base, etcd, "
+         "zookeeper, docker, calico, calico-network, mesos-master, mesos-slave, marathon, "
+         "marathon-app"]),
+    "duplicate-role": (
+        BASE + "  - name: n2\n    ip: 192.168.56.12\n    roles:\n      - base\n      - docker\n"
+               "      - base\n",
+        ["lab.yml line 11: node n2: role 'base' is listed twice; expected each role once"]),
+    "roles-not-a-list": (
+        BASE.replace("roles: [base]", "roles: base"),
+        ["lab.yml line 5: node n1: roles is a string; expected a list of roles, e.g. "
+         "[base, docker]"]),
+    "box-not-owner-name": (
+        BASE.replace("{lxc: labgen/debian-12}", "{lxc: debian-12, libvirt: 'a/b c'}"),
+        ["lab.yml line 3: boxes: libvirt box 'a/b c' is not a valid box name; expected a box "
+         "name 'owner/name' of at most 128 characters, e.g. ubuntu/xenial64",
+         "lab.yml line 3: boxes: lxc box 'debian-12' is not a valid box name; expected a box "
+         "name 'owner/name' of at most 128 characters, e.g. ubuntu/xenial64"]),
+    "boxes-empty": (
+        BASE.replace("{lxc: labgen/debian-12}", "{}"),
+        ["lab.yml line 3: boxes: no box is given; expected a box for at least one of "
+         "virtualbox, libvirt, lxc"]),
+    "description-not-text": (
+        BASE + "description: [a, b]\n",
+        ["lab.yml line 6: lab: description is a list (a list); expected plain text of at most "
+         "2000 characters (newlines allowed, no other control characters)"]),
+    "description-control-char": (
+        BASE + 'description: "red \\e[31m alert"\n',
+        ["lab.yml line 6: lab: description contains the control character U+001B at character "
+         "5; expected plain text of at most 2000 characters (newlines allowed, no other control "
+         "characters)"]),
+    "message-too-long": (
+        BASE + "message: " + "x" * 2001 + "\n",
+        ["lab.yml line 6: lab: message is 2001 characters long; expected plain text of at most "
+         "2000 characters (newlines allowed, no other control characters)"]),
+    "synced-folder-not-bool": (
+        BASE + "synced_folder: 'yes'\n",
+        ["lab.yml line 6: lab: synced_folder is a string ('yes'); expected true or false"]),
+    "docker-version-float": (
+        BASE + "params: {docker_version: 18.03}\n",
+        ["lab.yml line 6: params: docker_version is a number (18.03); expected a quoted "
+         "version string such as \"18.03.1\""]),
+    "docker-version-bad": (
+        BASE + "params: {docker_version: '18.03.1-ce'}\n",
+        ["lab.yml line 6: params: docker_version '18.03.1-ce' is not a version number; "
+         "expected a quoted version string such as \"18.03.1\""]),
+    "calico-pool-overlaps": (
+        BASE + "params: {calico_pool: 192.168.0.0/16}\n",
+        ["lab.yml line 6: params: calico_pool 192.168.0.0/16 overlaps the lab network "
+         "192.168.56.0/24: workload routes would shadow the host-only network; expected a pool "
+         "outside 192.168.56.0/24, e.g. 172.32.0.0/16"]),
+    "calico-pool-invalid": (
+        BASE + "params: {calico_pool: 172.32.0.0/33}\n",
+        ["lab.yml line 6: params: calico_pool '172.32.0.0/33' is not an IPv4 network; expected "
+         "an IPv4 network such as 172.32.0.0/16"]),
+    "calico-pool-too-small": (
+        BASE + "params: {calico_pool: 172.32.0.0/28}\n",
+        ["lab.yml line 6: params: calico_pool 172.32.0.0/28 is smaller than a /26; expected a "
+         "pool of /26 or larger: Calico hands out addresses in /26 blocks"]),
+    "calico-pool-link-local": (
+        BASE + "params: {calico_pool: 169.254.0.0/16}\n",
+        ["lab.yml line 6: params: calico_pool 169.254.0.0/16 is a special-purpose range; "
+         "expected an ordinary unicast range such as 172.32.0.0/16"]),
+    "no-nodes": (
+        BASE.split("nodes:")[0] + "nodes: []\n",
+        ["lab.yml line 4: nodes: the list is empty; expected at least one node"]),
+    "node-not-a-mapping": (
+        BASE + "  - n2\n",
+        ["lab.yml line 6: node #2: the node is a string; expected a mapping with name, ip and "
+         "roles"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_each_rule_reports_the_exact_message(case):
+    text, expected = CASES[case]
+    assert problems(text) == expected
+
+
+def test_every_problem_is_reported_at_once_in_line_order():
+    text = """\
+    name: Bad_Name
+    network: {cidr: 192.168.56.0/24}
+    boxes: {lxc: labgen/debian-12, vmware: x/y}
+    params: {calico_pool: 192.168.0.0/16}
+    nodes:
+      - name: n1
+        ip: 192.168.57.4
+        memory: 16
+        roles: [base, dockr]
+      - {name: n1, ip: 192.168.56.12, roles: [base]}
+    """
+    found = problems(text)
+    assert [p.split(":")[0] for p in found] == [
+        "lab.yml line 1", "lab.yml line 3", "lab.yml line 4", "lab.yml line 7",
+        "lab.yml line 8", "lab.yml line 9", "lab.yml line 10"]
+    assert "ip 192.168.57.4 is outside network 192.168.56.0/24" in found[3]
+    assert "unknown role 'dockr' (did you mean 'docker'?)" in found[5]
+    assert "the name is already used by the node at line 6" in found[6]
+
+
+def test_each_problem_is_one_line():
+    for text, _ in CASES.values():
+        for problem in problems(text):
+            assert "\n" not in problem
+
+
+# ---------------------------------------------------------------- hostile lab files
+#
+# tests/data/labs/hostile/*.yml each put injection payloads (quotes, #{...}, backticks, $(...),
+# newlines, `; rm -rf`, Unicode look-alikes and direction overrides) into string fields.
+# Identifier fields must reject them, with the exact text pinned in the .errors file beside
+# (escaped: no raw control character reaches the terminal). Free-text fields (description,
+# message) are accepted; test_render.py proves they never reach the Vagrantfile.
+# Regenerate the .errors files with LABGEN_REGEN_GOLDEN=1.
+
+HOSTILE = sorted((DATA / "hostile").glob("*.yml"))
+
+
+def test_there_are_hostile_files():
+    assert len(HOSTILE) >= 8
+
+
+@pytest.mark.parametrize("path", HOSTILE, ids=lambda p: p.stem)
+def test_hostile_lab_file(path, monkeypatch):
+    monkeypatch.chdir(path.parent)          # messages then name the file as the user typed it
+    expected_file = path.with_suffix(".errors")
+    try:
+        load_lab(Path(path.name))
+        found = ["OK"]
+    except InputError as exc:
+        found = exc.problems
+    for line in found:
+        assert line.isprintable(), f"unescaped character in {line!r}"
+    text = "\n".join(found) + "\n"
+    if REGEN:
+        expected_file.write_text(text, encoding="utf-8")
+    assert text == expected_file.read_text(encoding="utf-8")
+    if path.stem.startswith("accepted-"):
+        assert found == ["OK"]
+    else:
+        assert found != ["OK"]
