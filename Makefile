@@ -11,7 +11,7 @@ DEMO_DIR   ?= $(HOME)/labgen-labs
 # Debian packages: Vagrant with its LXC and libvirt plugins, LXC, debootstrap (box build),
 # dnsmasq (DHCP on the LXC management bridge), apt-cacher-ng (package cache for lab nodes),
 # ruby (ruby -c in tests), tcpdump/iproute2 (scenario checks on the host).
-APT_PACKAGES := vagrant vagrant-lxc vagrant-libvirt lxc debootstrap dnsmasq-base iproute2 iptables \
+APT_PACKAGES := vagrant vagrant-lxc vagrant-libvirt lxc debootstrap nftables dnsmasq-base iproute2 iptables \
                 tcpdump iputils-ping openssh-client rsync apt-cacher-ng ruby python3-venv python3-pip ca-certificates
 
 .PHONY: demo test setup host-packages venv box unit integration bench clean-test-leftovers help
