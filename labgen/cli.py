@@ -80,11 +80,13 @@ def list_cmd():
     con = _console()
     con.print("[bold]Labs[/]  (labgen create NAME)")
     for name, description in builtin_labs():
-        con.print(f"  [cyan]{name:<18}[/] {description}", highlight=False)
+        con.print(f"  [cyan]{name:<18}[/] ", end="", highlight=False)
+        con.print(description, markup=False, highlight=False)
     con.print("[bold]Scenarios[/]  (labgen scenario run ID)")
     for path in builtin_scenarios():
         sc = load_scenario(path)
-        con.print(f"  [cyan]{sc.id:<18}[/] {sc.title.en}  [dim](lab {sc.lab})[/]", highlight=False)
+        con.print(f"  [cyan]{sc.id:<18}[/] ", end="", highlight=False)
+        con.print(f"{sc.title.en}  (lab {sc.lab})", markup=False, highlight=False)
 
 
 @cli.command()
@@ -133,7 +135,7 @@ def create(ctx, lab, lab_path, force, no_provision):
         _provision(model, lab_dir, provider)
     con.print(f"\n[bold green]lab {model.name} is up[/] in {lab_dir.path}", highlight=False)
     if model.message:
-        con.print(model.message.strip(), highlight=False)
+        con.print(model.message.strip(), markup=False, highlight=False)
 
 
 def _boot(model, lab_dir, provider):

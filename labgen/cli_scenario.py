@@ -35,7 +35,9 @@ def list_scenarios():
         sc = load_scenario(path)
         variants = ", ".join(v for v in sc.variants if v != "default")
         extra = f"  [dim]variants: {variants}[/]" if variants else ""
-        con.print(f"[cyan]{sc.id:<14}[/] {sc.title.en} [dim](lab {sc.lab})[/]{extra}", highlight=False)
+        con.print(f"[cyan]{sc.id:<14}[/] ", end="", highlight=False)
+        con.print(f"{sc.title.en} (lab {sc.lab})", markup=False, highlight=False, end="")
+        con.print(extra, highlight=False)
 
 
 @scenario.command("show")
@@ -51,15 +53,16 @@ def show(scenario_id, variant, lang):
     var = _variant(sc, variant)
     lang = lang or default_lang()
     con = _console()
-    con.print(f"[bold]{sc.title.get(lang)}[/]  [dim]({sc.id}, lab {sc.lab}, variant {variant})[/]",
-              highlight=False)
-    con.print(sc.summary.get(lang).strip(), highlight=False)
+    con.print(f"{sc.title.get(lang)}  ({sc.id}, lab {sc.lab}, variant {variant})", style="bold",
+              markup=False, highlight=False)
+    con.print(sc.summary.get(lang).strip(), markup=False, highlight=False)
     con.print(f"[dim]requires roles: {', '.join(var.requires_roles) or '-'}[/]")
     for i, step in enumerate(var.steps, 1):
-        con.print(f"\n[bold]{i}. [{step.kind}] {step.title.get(lang)}[/]  [dim]{step.id}"
-                  f"{' on ' + ','.join(step.nodes) if step.nodes else ''}[/]", highlight=False)
+        where = f"  ({step.id}{' on ' + ','.join(step.nodes) if step.nodes else ''})"
+        con.print(f"\n{i}. [{step.kind}] {step.title.get(lang)}{where}", style="bold",
+                  markup=False, highlight=False)
         if step.explain:
-            con.print(step.explain.get(lang).strip(), highlight=False)
+            con.print(step.explain.get(lang).strip(), markup=False, highlight=False)
         if step.run:
             con.print(step.run.rstrip(), style="cyan", markup=False, highlight=False)
 
