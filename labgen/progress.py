@@ -35,8 +35,8 @@ class ProvisionView:
             if status == "running":
                 self.progress.update(self.ids[node], description=f"[bold]{node:<{self.width}}[/] {label}")
                 return
-            if status == "ok" and not self.verbose:
-                return
+            if status == "unavailable" or (status == "ok" and not self.verbose):
+                return    # unavailable roles are summed up once, after the run
             words = {"unavailable": "not available", "ok": "unchanged"}.get(status, status)
             self.console.print(f"[bold]{node:<{self.width}}[/] │ {label}: "
                                f"[{STYLES.get(status, '')}]{words}[/]", highlight=False)
