@@ -114,6 +114,7 @@ def template_context(lab: Lab, provider: str) -> dict:
                 "ip": str(node.ip),
                 "cidr": f"{node.ip}/{network.prefixlen}",
                 "memory": node.memory,
+                "memory_limit": f"{node.memory}M",
                 "cpus": node.cpus,
                 "machine_name": prov.machine_name(lab, node.name),
             }

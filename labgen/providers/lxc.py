@@ -57,10 +57,9 @@ class LxcProvider(Provider):
     distro = "debian-12"
 
     def template_context(self, lab: Lab) -> dict:
-        """bridge, container_prefix, and memory_limit_key: the `lxc.customize` key that caps a
-        node's memory on this host (value "<MiB>M"), or None when no memory cgroup is usable."""
-        return {"bridge": bridge_name(lab), "container_prefix": CONTAINER_PREFIX,
-                "memory_limit_key": memory_limit_key()}
+        """bridge and container_prefix. (The memory cap's cgroup key is chosen by the Vagrantfile
+        itself when Vagrant runs: it depends on the host, and rendering must not.)"""
+        return {"bridge": bridge_name(lab), "container_prefix": CONTAINER_PREFIX}
 
     def machine_name(self, lab: Lab, node_name: str) -> str:
         return f"{CONTAINER_PREFIX}{lab.name}-{node_name}"
@@ -111,23 +110,6 @@ PROVIDER = LxcProvider()
 
 
 # ---- preflight helpers
-
-
-def memory_limit_key(cgroup_root: Path = Path("/sys/fs/cgroup")) -> str | None:
-    """The LXC config key (without `lxc.`) for a memory cap, by the host's cgroup layout.
-
-    cgroup v1's key makes a container fail to start on a cgroup v2 host and the other way
-    round, so it must follow the host: v1 memory controller (this CI host) → the v1 key; a
-    unified v2 hierarchy with the memory controller (stock Debian 12 with systemd) → v2.
-    """
-    if (cgroup_root / "memory" / "memory.limit_in_bytes").exists():
-        return "cgroup.memory.limit_in_bytes"
-    try:
-        if "memory" in (cgroup_root / "cgroup.controllers").read_text().split():
-            return "cgroup2.memory.max"
-    except OSError:
-        pass
-    return None
 
 
 def vagrant_lxc_installed() -> bool:

@@ -46,7 +46,6 @@ def test_template_context_and_machine_name():
     lab = make_lab()
     ctx = lxc.PROVIDER.template_context(lab)
     assert (ctx["bridge"], ctx["container_prefix"]) == ("lgbr167354d9", "labgen-")
-    assert ctx["memory_limit_key"] in ("cgroup.memory.limit_in_bytes", "cgroup2.memory.max", None)
     assert lxc.PROVIDER.machine_name(lab, "ubuntu-1") == "labgen-mesos-calico-ubuntu-1"
 
 
@@ -128,12 +127,3 @@ def test_preflight_wants_root(monkeypatch):
     monkeypatch.setattr(lxc.os, "geteuid", lambda: 1000)
     with pytest.raises(PreflightError, match="needs root"):
         lxc.PROVIDER.preflight(make_lab())
-
-
-def test_memory_limit_key_follows_the_cgroup_layout(tmp_path):
-    assert lxc.memory_limit_key(tmp_path) is None
-    (tmp_path / "cgroup.controllers").write_text("cpuset cpu io memory pids\n")
-    assert lxc.memory_limit_key(tmp_path) == "cgroup2.memory.max"
-    (tmp_path / "memory").mkdir()
-    (tmp_path / "memory" / "memory.limit_in_bytes").write_text("9223372036854771712\n")
-    assert lxc.memory_limit_key(tmp_path) == "cgroup.memory.limit_in_bytes"
