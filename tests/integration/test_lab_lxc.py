@@ -137,9 +137,9 @@ def test_docker_variant_is_refused_before_touching_anything(lab_dir):
 
 def test_destroy_leaves_no_container_bridge_or_state(lab_dir):
     from labgen.labfile import load_lab
-    from labgen.providers.lxc import PROVIDER
+    from labgen.providers.lxc import bridge_name
 
-    bridge = PROVIDER.bridge_name(load_lab(lab_dir / "lab.yml"))
+    bridge = bridge_name(load_lab(lab_dir / "lab.yml"))
     no = labgen("destroy", "--dir", str(lab_dir))          # no tty, no --yes: refuses
     assert no.returncode != 0 and "--yes" in no.stderr
     labgen("destroy", "--yes", "--dir", str(lab_dir), check=True)
