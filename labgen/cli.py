@@ -43,6 +43,19 @@ class Ctx:
 pass_ctx = click.make_pass_decorator(Ctx)
 
 
+def _set_provider(click_ctx, param, value):
+    if value:
+        click_ctx.ensure_object(Ctx).requested_provider = value
+    return value
+
+
+def provider_option(f):
+    """--provider after the subcommand too (`labgen render LAB --provider lxc`)."""
+    return click.option("--provider", "provider_", type=click.Choice(["virtualbox", "libvirt", "lxc"]),
+                        expose_value=False, callback=_set_provider,
+                        help="Same as the global --provider.")(f)
+
+
 def dir_option(f):
     return click.option("--dir", "lab_path", type=click.Path(file_okay=False, path_type=Path),
                         help="The lab dir (default: the current directory or a parent).")(f)
@@ -91,6 +104,7 @@ def list_cmd():
 
 @cli.command()
 @click.argument("lab")
+@provider_option
 @pass_ctx
 def render(ctx, lab):
     """Print the Vagrantfile that `create LAB` would write (LAB: a built-in name or a file)."""
@@ -112,6 +126,7 @@ def _lab_dir_for_create(model, lab_path):
 @dir_option
 @click.option("--force", is_flag=True, help="Regenerate a Vagrantfile you edited by hand.")
 @click.option("--no-provision", is_flag=True, help="Boot only; provision later with `labgen provision`.")
+@provider_option
 @pass_ctx
 def create(ctx, lab, lab_path, force, no_provision):
     """Create LAB: write its lab dir, boot its machines, provision every node.
@@ -383,9 +398,12 @@ def box_build(provider, force):
 
 
 def _register_subcommands() -> None:
+    from labgen.cli_fetch import fetch_cmd
     from labgen.cli_scenario import scenario
 
     cli.add_command(scenario)
+    from labgen.cli_plan import plan; cli.add_command(plan)  # noqa: E702
+    cli.add_command(fetch_cmd)
 
 
 _register_subcommands()

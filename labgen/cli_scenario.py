@@ -10,6 +10,12 @@ import click
 from labgen.errors import LabgenError
 
 
+def provider_option(f):
+    from labgen.cli import provider_option as option
+
+    return option(f)
+
+
 def default_lang() -> str:
     """zh when the locale says Chinese, else en."""
     for var in ("LC_ALL", "LC_MESSAGES", "LANG", "LANGUAGE"):
@@ -114,6 +120,7 @@ def _missing_roles(lab, variant, distro):
 @click.option("--to", "stop", metavar="ID", help="Stop after this step.")
 @click.option("--only", metavar="ID", help="Run only this step (no cleanup).")
 @click.option("--keep", is_flag=True, help="Skip the cleanup steps: leave the lab as the last step left it.")
+@provider_option
 @click.pass_obj
 def run(ctx, scenario_id, lab_path, variant, lang, presenter, start, stop, only, keep):
     """Run SCENARIO_ID (or a scenario file) on its lab, creating the lab first if needed.

@@ -1,0 +1,133 @@
+"""The CLI as users meet it: a subprocess per call, real files, no machine booted."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+HOSTILE = sorted((REPO / "tests/data/labs/hostile").glob("*.yml"))
+
+
+def labgen(*args, cwd=None, env=None):
+    return subprocess.run([sys.executable, "-m", "labgen", *args], capture_output=True, text=True,
+                          cwd=cwd, timeout=60, stdin=subprocess.DEVNULL,
+                          env=dict(os.environ, **(env or {}), COLUMNS="120"))
+
+
+def test_help_teaches_and_version():
+    res = labgen("--help")
+    assert res.returncode == 0
+    for command in ("create", "status", "ssh", "exec", "provision", "halt", "destroy", "scenario", "render"):
+        assert command in res.stdout
+    assert "labgen create mesos-calico" in res.stdout
+    assert labgen("--version").stdout.strip() == "labgen, version 0.1.0"
+
+
+def test_start_up_imports_nothing_heavy():
+    code = ("import sys, labgen.cli; heavy = {'fabric', 'paramiko', 'vagrant', 'rich', 'jinja2', 'yaml'}; "
+            "print(sorted(heavy & set(sys.modules)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+@pytest.mark.parametrize("provider", ["virtualbox", "libvirt", "lxc"])
+def test_render_prints_the_golden_vagrantfile(provider):
+    res = labgen("--provider", provider, "render", "mesos-calico")
+    assert res.returncode == 0, res.stderr
+    assert res.stdout == (REPO / f"tests/golden/mesos-calico.{provider}.Vagrantfile").read_text()
+
+
+def test_unknown_lab_suggests_the_builtin():
+    res = labgen("render", "mesos-calio")
+    assert res.returncode == 2
+    assert "mesos-calico" in res.stderr and "Traceback" not in res.stderr
+
+
+@pytest.mark.parametrize("path", [p for p in HOSTILE if p.stem != "accepted-free-text"], ids=lambda p: p.stem)
+def test_hostile_lab_files_are_refused_and_nothing_is_created(path, tmp_path):
+    canary = Path("/tmp/labgen-canary")
+    res = labgen("--provider", "lxc", "create", str(path), "--dir", str(tmp_path / "lab"), cwd=tmp_path)
+    assert res.returncode == 2, res.stdout + res.stderr
+    assert "Traceback" not in res.stderr
+    expected = path.with_suffix(".errors").read_text().split("\n")
+    for line in (l for l in expected if l.strip()):
+        assert line.split(": ", 1)[-1][:40] in res.stderr
+    assert not (tmp_path / "lab").exists() and not canary.exists()
+
+
+def test_every_problem_is_one_error_line_with_file_and_line(tmp_path):
+    bad = tmp_path / "bad.yml"
+    bad.write_text("name: Bad_Name\nnetwork: {cidr: 192.168.56.0/24}\nnodez: []\n")
+    res = labgen("render", str(bad), "--provider", "lxc")
+    lines = [l for l in res.stderr.splitlines() if l.startswith("error: ")]
+    assert res.returncode == 2 and len(lines) >= 3
+    assert all(f"{bad} line " in l for l in lines)
+    assert any("did you mean 'nodes'" in l for l in lines), res.stderr
+
+
+def test_yaml_syntax_error_names_the_line(tmp_path):
+    bad = tmp_path / "bad.yml"
+    bad.write_text("name: x\nnodes:\n  - {name: a\n")
+    res = labgen("render", str(bad), "--provider", "lxc")
+    assert res.returncode == 2 and "line" in res.stderr and "YAML syntax error" in res.stderr
+
+
+def test_create_refuses_to_overwrite_an_edited_vagrantfile(tmp_path):
+    from labgen.labdir import LabDir
+    from labgen.labfile import find_lab, load_lab
+    from labgen.lifecycle import write_lab_dir
+
+    lab = load_lab(find_lab("mesos-calico"))
+    d = LabDir(tmp_path / "lab")
+    write_lab_dir(lab, d, "lxc")
+    write_lab_dir(lab, d, "lxc")                       # unchanged: fine
+    d.vagrantfile.write_text(d.vagrantfile.read_text() + "\n# my tweak\n")
+    from labgen.errors import LabgenError
+
+    with pytest.raises(LabgenError, match="edited by hand"):
+        write_lab_dir(lab, d, "lxc")
+    assert "# my tweak" in d.vagrantfile.read_text()
+    write_lab_dir(lab, d, "lxc", force=True)
+    assert "# my tweak" not in d.vagrantfile.read_text()
+
+
+def test_a_lab_dir_keeps_its_provider(tmp_path):
+    from labgen.errors import LabgenError
+    from labgen.labdir import LabDir
+    from labgen.labfile import find_lab, load_lab
+    from labgen.lifecycle import write_lab_dir
+
+    lab = load_lab(find_lab("mesos-calico"))
+    d = LabDir(tmp_path / "lab")
+    write_lab_dir(lab, d, "lxc")
+    with pytest.raises(LabgenError, match="created with provider lxc"):
+        write_lab_dir(lab, d, "virtualbox")
+
+
+def test_commands_outside_a_lab_say_how_to_make_one(tmp_path):
+    res = labgen("status", cwd=tmp_path)
+    assert res.returncode == 1
+    assert "no lab in" in res.stderr and "labgen create" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_scenario_show_and_list():
+    res = labgen("scenario", "show", "mac-bug", "--lang", "zh")
+    assert res.returncode == 0 and "ee:ee:ee:ee:ee:ee" in res.stdout and "容器" in res.stdout
+    assert "mac-bug" in labgen("scenario", "list").stdout
+
+
+def test_scenario_with_unknown_step_is_refused_before_anything_runs(tmp_path):
+    res = labgen("--provider", "lxc", "scenario", "run", "mac-bug", "--only", "no-such-step",
+                 "--dir", str(tmp_path / "lab"), cwd=tmp_path)
+    assert res.returncode != 0 and "no step 'no-such-step'" in res.stderr
+    assert not (tmp_path / "lab").exists()
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    res = labgen("--debug", "status", cwd=tmp_path)
+    assert "Traceback" in res.stderr and "no lab in" in res.stderr
