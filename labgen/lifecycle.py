@@ -79,6 +79,10 @@ def boot(lab: Lab, lab_dir: LabDir, provider: str, on_line: Say | None = None,
     prov = get_provider(provider)
     prov.preflight(lab)
     changes = prov.prepare_host(lab)
+    if provider == "lxc":   # LXC nodes get their packages through the host's caching apt proxy
+        from labgen.aptproxy import ensure_running
+
+        changes += ensure_running(str(lab.host_ip))
     lab_dir.drop_ssh_config()
     env = VagrantEnv(lab_dir.path, provider)
     env.up(nodes or (), on_line=on_line)

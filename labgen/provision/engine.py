@@ -71,9 +71,26 @@ def _run_checked(remote, node: str, role: str, task: Task, command: str):
     return res
 
 
-def apply_task(remote, node: str, role: str, task: Task) -> bool:
-    """Converge one task on `node`; True if it changed anything. Raises TaskError."""
-    changed = False
+def _stage_artifacts(remote, node: str, role: str, task: Task, stager) -> bool:
+    """Fetch (on the host, once per run) and upload the task's artifacts before anything else
+    of the task touches the node. A fetch failure becomes a TaskError; nothing was written."""
+    from labgen.artifacts import ArtifactError, Stager
+
+    stager = stager or Stager()
+    try:
+        return bool(stager.stage(remote, node, task.artifacts))
+    except ArtifactError as exc:
+        raise TaskError(f"{node}: role {role}, task {task.name!r}: {exc.message}",
+                        hint=exc.hint) from None
+
+
+def apply_task(remote, node: str, role: str, task: Task, artifacts=None) -> bool:
+    """Converge one task on `node`; True if it changed anything. Raises TaskError.
+
+    `artifacts` is the run's artifacts.Stager (one per provision run, so each download
+    happens once); uploading a new artifact counts as a change.
+    """
+    changed = _stage_artifacts(remote, node, role, task, artifacts) if task.artifacts else False
     for f in task.files:
         want = hashlib.sha256(f.content.encode("utf-8")).hexdigest()
         if remote.file_sha256(node, f.path) != want:
@@ -97,13 +114,19 @@ def apply_task(remote, node: str, role: str, task: Task) -> bool:
 
 
 def provision(lab: Lab, lab_dir, remote, distro: str, nodes: list[str] | None = None,
-              roles: list[str] | None = None, events: Events | None = None) -> list[NodeReport]:
+              roles: list[str] | None = None, events: Events | None = None,
+              artifacts=None) -> list[NodeReport]:
     """Provision `nodes` (default all) in parallel; returns one report per node.
 
     Changes the nodes; records finished roles in the lab dir's state. A failing task stops
-    its node; the other nodes finish the task they are in, then stop.
+    its node; the other nodes finish the task they are in, then stop. `artifacts`: an
+    artifacts.Stager (default: the user's cache, downloads allowed), shared by all nodes.
     """
     emit = events or (lambda *a: None)
+    if artifacts is None:
+        from labgen.artifacts import Stager
+
+        artifacts = Stager()
     targets = [n for n in lab.nodes if nodes is None or n.name in nodes]
     abort = threading.Event()
     state_lock = threading.Lock()
@@ -122,7 +145,7 @@ def provision(lab: Lab, lab_dir, remote, distro: str, nodes: list[str] | None = 
                     return report
                 emit(node.name, role, task.name, "running")
                 try:
-                    did = apply_task(remote, node.name, role, task)
+                    did = apply_task(remote, node.name, role, task, artifacts)
                 except LabgenError as exc:
                     report.error = exc if isinstance(exc, TaskError) else TaskError(exc.message, exc.hint)
                     abort.set()

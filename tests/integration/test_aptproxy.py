@@ -1,0 +1,107 @@
+"""labgen's apt proxy (apt-cacher-ng started by hand) on 127.0.0.1, an ephemeral port and a
+temporary base dir, so a lab's own proxy on 192.168.56.1:3142 is never disturbed.
+
+Traffic: loopback, and through the proxy to the Debian archive (deb.debian.org), which this
+machine is allowed to reach. The daemon is stopped even when a test fails.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import socket
+import urllib.error
+import urllib.request
+
+import pytest
+
+from labgen import aptproxy
+
+pytestmark = [pytest.mark.root, pytest.mark.slow]
+
+if os.geteuid() != 0:
+    pytest.skip("needs root (apt-cacher-ng's dirs; the real proxy runs as root)", allow_module_level=True)
+if not shutil.which("apt-cacher-ng") and not os.path.exists("/usr/sbin/apt-cacher-ng"):
+    pytest.skip("needs apt-cacher-ng (apt-get install apt-cacher-ng)", allow_module_level=True)
+
+RELEASE = "http://deb.debian.org/debian/dists/bookworm/InRelease"
+
+
+def free_port() -> int:
+    """A free port apt-cacher-ng can use: it cannot bind above 32767, below the ephemeral range."""
+    for _ in range(50):
+        port = random.randint(20000, aptproxy.MAX_PORT)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+                return port
+            except OSError:
+                continue
+    pytest.skip("no free port below 32768 on 127.0.0.1")
+
+
+@pytest.fixture
+def proxy(tmp_path):
+    base, port = tmp_path / "acng", free_port()
+    try:
+        yield base, port
+    finally:
+        aptproxy.stop(base=base)
+
+
+def opener(port):
+    url = f"http://127.0.0.1:{port}"
+    return urllib.request.build_opener(urllib.request.ProxyHandler({"http": url, "https": url}))
+
+
+def test_proxy_serves_the_archive_idempotently_and_stops(proxy):
+    base, port = proxy
+    changes = aptproxy.ensure_running("127.0.0.1", port=port, base=base)
+    assert len(changes) == 1 and f"127.0.0.1:{port}" in changes[0]
+    assert (base / "conf" / "backends_debian").read_text() == aptproxy.host_archive_url() + "\n"
+    pid = aptproxy._pid(base)
+    assert pid is not None
+
+    with opener(port).open(RELEASE, timeout=60) as resp:
+        assert resp.status == 200
+        assert resp.read(40).startswith(b"-----BEGIN PGP SIGNED MESSAGE-----")
+    assert any((base / "cache").rglob("InRelease"))            # cached on the host
+
+    assert aptproxy.ensure_running("127.0.0.1", port=port, base=base) == []
+    assert aptproxy._pid(base) == pid
+
+    assert aptproxy.stop(base=base) == [f"apt proxy: stopped apt-cacher-ng (pid {pid})"]
+    assert not aptproxy.is_running(base=base)
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    assert aptproxy.stop(base=base) == []
+
+
+def test_any_debian_mirror_name_is_served_from_the_hosts_archive(proxy):
+    """The one setting ENVIRONMENT.md talks about: backends_debian = the host's archive."""
+    base, port = proxy
+    aptproxy.ensure_running("127.0.0.1", port=port, base=base)
+    # ftp.us.debian.org does not even resolve here: the remap sends it to the host's archive.
+    with opener(port).open("http://ftp.us.debian.org/debian/dists/bookworm/Release", timeout=60) as resp:
+        assert resp.status == 200 and b"Codename: bookworm" in resp.read()
+
+
+def test_https_sources_are_tunnelled_and_nothing_else_is_proxied(proxy):
+    base, port = proxy
+    aptproxy.ensure_running("127.0.0.1", port=port, base=base)
+    with opener(port).open("https://deb.debian.org/debian/dists/bookworm/Release", timeout=60) as resp:
+        assert resp.status == 200
+    with pytest.raises(urllib.error.HTTPError) as err:          # not an apt file: no open proxy
+        opener(port).open("http://127.0.0.1:9/index.html", timeout=30)
+    assert err.value.code == 403
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:   # CONNECT elsewhere than :443
+        s.sendall(b"CONNECT 127.0.0.1:22 HTTP/1.1\r\nHost: 127.0.0.1:22\r\n\r\n")
+        assert b" 200 " not in s.recv(200).split(b"\r\n")[0]
+
+
+def test_an_address_that_is_not_ours_is_refused(proxy):
+    base, port = proxy
+    with pytest.raises(aptproxy.PreflightError, match="192.0.2.250 is not an address of this host"):
+        aptproxy.ensure_running("192.0.2.250", port=port, base=base)
+    assert not aptproxy.is_running(base=base)

@@ -1,0 +1,221 @@
+"""Artifacts for real: downloads from an HTTP server on 127.0.0.1 into a temporary cache, and
+SFTP uploads through labgen.remote.Remote to a real sshd on 127.0.0.1.
+
+Sends traffic to loopback only. The sshd (temporary host key, one authorized key, an ephemeral
+port) runs only as long as its fixture and is stopped even when a test fails.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from labgen.artifacts import Artifact, ArtifactError, Stager, fetch, upload
+from labgen.errors import TaskError
+from labgen.model import Task
+from labgen.provision import engine
+
+GOOD = os.urandom(300_000)
+GOOD_SHA = hashlib.sha256(GOOD).hexdigest()
+EVIL = b"not the pinned file\n" * 1000
+EVIL_SHA = hashlib.sha256(EVIL).hexdigest()
+
+
+class Server:
+    def __init__(self):
+        self.hits: dict[str, int] = {}
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                outer.hits[self.path] = outer.hits.get(self.path, 0) + 1
+                body = {"/good.bin": GOOD, "/evil.bin": EVIL}.get(self.path)
+                if body is None:
+                    self.send_error(404)
+                    return
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def server():
+    s = Server()
+    try:
+        yield s
+    finally:
+        s.close()
+
+
+def good(server):
+    return Artifact("tool", f"{server.url}/good.bin", GOOD_SHA, "tool.bin", "a test binary")
+
+
+def test_good_file_is_downloaded_verified_cached_and_reused(tmp_path, server):
+    cache = tmp_path / "cache"
+    seen = []
+    path = fetch(good(server), cache, progress=lambda done, total: seen.append((done, total)))
+    assert path == cache / "tool.bin"
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == GOOD_SHA
+    assert seen[0] == (0, len(GOOD)) and seen[-1] == (len(GOOD), len(GOOD))
+    assert fetch(good(server), cache) == path
+    assert server.hits == {"/good.bin": 1}                    # the second fetch used the cache
+    assert sorted(p.name for p in cache.iterdir()) == ["tool.bin"]
+
+
+def test_404_names_artifact_url_status_and_fix(tmp_path, server):
+    a = Artifact("calicoctl", f"{server.url}/missing", GOOD_SHA, "calicoctl")
+    with pytest.raises(ArtifactError) as err:
+        fetch(a, tmp_path / "cache")
+    msg = err.value.message
+    assert msg.startswith(f"artifact calicoctl: {a.url}: HTTP 404 Not Found; ")
+    assert f"put calicoctl (sha256 {GOOD_SHA}) in {tmp_path / 'cache'}/ or pass --artifacts DIR" in msg
+    assert list((tmp_path / "cache").iterdir()) == []
+
+
+def test_wrong_checksum_names_both_hashes_and_leaves_no_file(tmp_path, server):
+    a = Artifact("calicoctl", f"{server.url}/evil.bin", GOOD_SHA, "calicoctl")
+    with pytest.raises(ArtifactError) as err:
+        fetch(a, tmp_path / "cache")
+    assert f"got sha256 {EVIL_SHA}, expected {GOOD_SHA} ({len(EVIL) / 1024:.1f} KiB received)" \
+        in err.value.message
+    assert list((tmp_path / "cache").iterdir()) == []
+
+
+def test_refused_connection_is_named(tmp_path):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]                            # closed again: nothing listens
+    a = Artifact("x", f"http://127.0.0.1:{port}/x", GOOD_SHA, "x")
+    with pytest.raises(ArtifactError, match=r"connection error: Connection refused"):
+        fetch(a, tmp_path / "cache", timeout=5)
+
+
+def test_artifacts_dir_is_used_without_the_network(tmp_path, server):
+    usb = tmp_path / "usb"
+    usb.mkdir()
+    (usb / "tool.bin").write_bytes(GOOD)
+    path = fetch(good(server), tmp_path / "cache", artifacts_dir=usb)
+    assert path.read_bytes() == GOOD and server.hits == {}
+
+
+# ---- real SFTP to a real sshd on loopback
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def sshd(tmp_path):
+    """(ssh-config text, node name) of a root sshd on 127.0.0.1:<ephemeral>."""
+    binary = shutil.which("sshd") or "/usr/sbin/sshd"
+    if os.geteuid() != 0:
+        pytest.skip("needs root (sshd logs in as root here)")
+    if not os.path.exists(binary) or not shutil.which("ssh-keygen"):
+        pytest.skip("needs openssh-server (apt-get install openssh-server)")
+    if not shutil.which("sudo"):
+        pytest.skip("needs sudo (labgen runs node commands through sudo -n)")
+    d = tmp_path / "sshd"
+    d.mkdir()
+    for name in ("host_key", "client_key"):
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(d / name)],
+                       check=True, timeout=30)
+    shutil.copy(d / "client_key.pub", d / "authorized_keys")
+    port = free_port()
+    (d / "sshd_config").write_text(
+        f"ListenAddress 127.0.0.1\nPort {port}\nHostKey {d / 'host_key'}\nPidFile {d / 'pid'}\n"
+        f"AuthorizedKeysFile {d / 'authorized_keys'}\nPermitRootLogin prohibit-password\n"
+        "PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n"
+        "Subsystem sftp internal-sftp\n")
+    os.makedirs("/run/sshd", exist_ok=True)       # sshd's privilege separation dir
+    proc = subprocess.Popen([binary, "-D", "-e", "-f", str(d / "sshd_config")],
+                            stdout=subprocess.DEVNULL, stderr=open(d / "log", "w"))
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        if proc.poll() is not None:
+            pytest.fail(f"sshd exited: {(d / 'log').read_text()}")
+        config = (f"Host node1\n  HostName 127.0.0.1\n  User root\n  Port {port}\n"
+                  f"  IdentityFile {d / 'client_key'}\n")
+        yield config, "node1"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+        subprocess.run(["rm", "-f", "/var/cache/labgen/tool.bin"], check=False)
+
+
+def test_upload_over_real_sftp_only_when_it_differs(tmp_path, server, sshd):
+    from labgen.remote import Remote
+
+    config, node = sshd
+    dest = "/var/cache/labgen/tool.bin"
+    if os.path.exists(dest):
+        os.unlink(dest)
+    path = fetch(good(server), tmp_path / "cache")
+    with Remote(config) as remote:
+        assert upload(remote, node, good(server), path) is True
+        assert remote.file_sha256(node, dest) == GOOD_SHA
+        assert upload(remote, node, good(server), path) is False        # same sha256: skipped
+    with open(dest, "rb") as f:
+        assert hashlib.sha256(f.read()).hexdigest() == GOOD_SHA
+    assert oct(os.stat(dest).st_mode & 0o777) == "0o644"
+    assert not [p for p in os.listdir("/tmp") if p.startswith("labgen-") and len(p) == 39]
+
+
+def test_engine_fetches_once_and_a_bad_artifact_fails_the_task_cleanly(tmp_path, server, sshd):
+    from labgen.remote import Remote
+
+    config, node = sshd
+    table = {"tool": good(server),
+             "gone": Artifact("gone", f"{server.url}/gone.bin", GOOD_SHA, "gone.bin")}
+    stager = Stager(cache=tmp_path / "cache", resolve=table.__getitem__)
+    marker = tmp_path / "ran"
+    ok = Task("install tool", check=f"test -e {marker}",
+              run=(f"cmp /var/cache/labgen/tool.bin {tmp_path / 'cache' / 'tool.bin'} && touch {marker}",),
+              artifacts=("tool",))
+    bad = Task("install gone", check="false", run=(f"touch {marker}.bad",), artifacts=("tool", "gone"))
+    with Remote(config) as remote:
+        assert engine.apply_task(remote, node, "r", ok, stager) is True
+        assert engine.apply_task(remote, node, "r", ok, stager) is False
+        with pytest.raises(TaskError) as err:
+            engine.apply_task(remote, node, "r", bad, stager)
+        with pytest.raises(TaskError):
+            engine.apply_task(remote, node, "r", bad, stager)
+    assert err.value.message.startswith(
+        f"{node}: role r, task 'install gone': artifact gone: {server.url}/gone.bin: HTTP 404")
+    assert marker.exists() and not (tmp_path / "ran.bad").exists()
+    assert not os.path.exists("/var/cache/labgen/gone.bin")
+    assert server.hits == {"/good.bin": 1, "/gone.bin": 1}               # once per run, even failures

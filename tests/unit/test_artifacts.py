@@ -1,0 +1,238 @@
+"""Unit tests for labgen.artifacts, the engine's artifact hook, labgen.aptproxy's pure parts
+and `labgen fetch` (file:// URLs: no network; real HTTP and SFTP are in tests/integration)."""
+
+import hashlib
+import ipaddress
+import threading
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from labgen import aptproxy, artifacts
+from labgen.artifacts import Artifact, ArtifactError, Stager, fetch
+from labgen.errors import TaskError
+from labgen.model import Lab, Node, Task
+from labgen.provision import engine
+from tests.unit.fakes import FakeRemote
+
+DATA = b"#!/bin/sh\necho calicoctl\n" * 100
+GOOD = hashlib.sha256(DATA).hexdigest()
+
+
+@pytest.fixture
+def src(tmp_path):
+    d = tmp_path / "src"
+    d.mkdir()
+    (d / "calicoctl").write_bytes(DATA)
+    return d
+
+
+def art(src, sha=GOOD, name="calicoctl"):
+    return Artifact(name, (src / "calicoctl").as_uri(), sha, "calicoctl")
+
+
+def test_fetch_downloads_verifies_and_caches(tmp_path, src):
+    cache = tmp_path / "cache"
+    seen = []
+    path = fetch(art(src), cache, progress=lambda done, total: seen.append(done))
+    assert path == cache / "calicoctl" and path.read_bytes() == DATA
+    assert seen[-1] == len(DATA)
+    (src / "calicoctl").unlink()                    # the source is gone: the cache answers
+    assert fetch(art(src), cache) == path
+
+
+def test_wrong_checksum_leaves_nothing_in_the_cache(tmp_path, src):
+    cache = tmp_path / "cache"
+    with pytest.raises(ArtifactError) as err:
+        fetch(art(src, sha="0" * 64), cache)
+    msg = err.value.message
+    assert f"got sha256 {GOOD}, expected {'0' * 64}" in msg and "calicoctl" in msg
+    assert "--artifacts DIR" in msg and str(cache) in msg
+    assert list(cache.iterdir()) == []
+
+
+def test_a_corrupted_cache_entry_is_replaced(tmp_path, src):
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "calicoctl").write_bytes(b"truncated")
+    assert fetch(art(src), cache).read_bytes() == DATA
+
+
+def test_missing_file_names_url_and_fix(tmp_path, src):
+    a = Artifact("x", (src / "nope").as_uri(), GOOD, "nope")
+    with pytest.raises(ArtifactError) as err:
+        fetch(a, tmp_path / "cache")
+    assert err.value.message.startswith(f"artifact x: {a.url}: connection error")
+    assert "put nope (sha256 " in err.value.message
+
+
+def test_artifacts_dir_first_and_copied_into_cache(tmp_path, src):
+    usb = tmp_path / "usb"
+    usb.mkdir()
+    (usb / "calicoctl").write_bytes(DATA)
+    a = Artifact("calicoctl", "http://192.0.2.1:9/unreachable", GOOD, "calicoctl")
+    path = fetch(a, tmp_path / "cache", artifacts_dir=usb, timeout=0.01)
+    assert path == tmp_path / "cache" / "calicoctl" and path.read_bytes() == DATA
+
+
+def test_wrong_file_on_the_stick_is_refused(tmp_path, src):
+    usb = tmp_path / "usb"
+    usb.mkdir()
+    (usb / "calicoctl").write_bytes(b"other")
+    with pytest.raises(ArtifactError, match=r"from --artifacts\) has sha256 .* expected " + GOOD):
+        fetch(art(src), tmp_path / "cache", artifacts_dir=usb)
+    assert not (tmp_path / "cache" / "calicoctl").exists()
+
+
+def test_unpinned_is_never_downloaded_and_needs_consent(tmp_path, src, monkeypatch):
+    monkeypatch.delenv(artifacts.ALLOW_UNPINNED_ENV, raising=False)
+    cache = tmp_path / "cache"
+    with pytest.raises(ArtifactError, match="no sha256 is pinned for it, so labgen cannot verify it"):
+        fetch(art(src, sha=None), cache)
+    cache.mkdir()
+    (cache / "calicoctl").write_bytes(b"mine")
+    with pytest.raises(ArtifactError):                       # supplied, but no consent
+        fetch(art(src, sha=None), cache)
+    monkeypatch.setenv(artifacts.ALLOW_UNPINNED_ENV, "1")
+    assert fetch(art(src, sha=None), cache).read_bytes() == b"mine"
+    (cache / "calicoctl").unlink()                           # consented: downloaded, unverified
+    assert fetch(art(src, sha=None), cache).read_bytes() == DATA
+
+
+def test_a_saved_image_is_not_downloadable(tmp_path):
+    a = Artifact("img", "docker-save:nginx:1.13.9", None, "nginx.tar", "docker save it")
+    with pytest.raises(ArtifactError, match="not a URL labgen can download \\(docker save it\\)"):
+        fetch(a, tmp_path, allow_unpinned=True)
+
+
+def test_stager_fetches_once_across_threads(tmp_path, src, monkeypatch):
+    calls = []
+    real = artifacts.fetch
+    monkeypatch.setattr(artifacts, "fetch", lambda *a, **k: calls.append(1) or real(*a, **k))
+    stager = Stager(cache=tmp_path / "cache", resolve=lambda name: art(src))
+    threads = [threading.Thread(target=stager.local, args=("calicoctl",)) for _ in range(5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(calls) == 1
+
+
+class SftpFake(FakeRemote):
+    """FakeRemote plus the two things upload needs: connection().put and install."""
+
+    def __init__(self):
+        super().__init__(self._handle)
+        self.blobs = {}
+
+    def connection(self, node):
+        remote = self
+
+        class Conn:
+            def put(self, local, remote_path):
+                remote.blobs[(node, remote_path)] = Path(local).read_bytes()
+        return Conn()
+
+    def _handle(self, node, cmd):
+        if cmd.startswith("install "):
+            parts = cmd.split(";")[0].split()
+            self.files[(node, parts[-1])] = self.blobs.pop((node, parts[-2])).decode()
+        return 0, "", ""
+
+
+def test_engine_uploads_artifacts_before_the_task_and_only_once(tmp_path, src):
+    remote = SftpFake()
+    stager = Stager(cache=tmp_path / "cache", resolve=lambda name: art(src))
+    task = Task("install calicoctl", check="test -x /usr/local/bin/calicoctl",
+                run=("install -m 0755 /var/cache/labgen/calicoctl /usr/local/bin/",),
+                artifacts=("calicoctl",))
+    assert engine.apply_task(remote, "n1", "calico", task, stager) is True
+    assert remote.files[("n1", "/var/cache/labgen/calicoctl")] == DATA.decode()
+    remote.commands.clear()
+    assert engine.apply_task(remote, "n1", "calico", task, stager) is False
+    assert not any(c.startswith("install ") for _, c in remote.commands)
+
+
+def test_failed_fetch_fails_the_task_and_writes_nothing(tmp_path, src):
+    remote = SftpFake()
+    from labgen.model import File
+
+    stager = Stager(cache=tmp_path / "cache", resolve=lambda name: art(src, sha="1" * 64))
+    task = Task("calicoctl", files=(File("/etc/calico/calicoctl.cfg", "x"),), check="false",
+                run=("touch /done",), artifacts=("calicoctl",))
+    with pytest.raises(TaskError) as err:
+        engine.apply_task(remote, "n1", "calico", task, stager)
+    assert err.value.message.startswith("n1: role calico, task 'calicoctl': artifact calicoctl: ")
+    assert "expected " + "1" * 64 in err.value.message
+    assert remote.files == {} and remote.commands == []
+
+
+def test_undeclared_artifact_is_a_clean_error(monkeypatch):
+    monkeypatch.setattr(artifacts, "declared", lambda: {})
+    with pytest.raises(ArtifactError, match="not declared in labgen/provision/pins.py"):
+        artifacts.resolve("nope")
+
+
+# ---- labgen fetch
+
+
+def test_fetch_command_summary_and_exit_code(tmp_path, src, monkeypatch):
+    from labgen import cli_fetch
+    from labgen.cli import main
+
+    good, bad = art(src), Artifact("gone", (src / "gone").as_uri(), GOOD, "gone")
+    monkeypatch.setenv("LABGEN_CACHE", str(tmp_path / "c"))
+    monkeypatch.setattr(cli_fetch, "lab_artifacts", lambda lab: ["calicoctl", "gone"])
+    monkeypatch.setattr(artifacts, "resolve", {"calicoctl": good, "gone": bad}.__getitem__)
+    monkeypatch.setattr("sys.argv", ["labgen", "fetch", "mesos-calico"])
+    from labgen import console
+    monkeypatch.setattr(console, "_console", console.make_console(width=200))
+    with pytest.raises(SystemExit) as exit_:
+        main()
+    assert exit_.value.code == 1
+    assert (tmp_path / "c" / "artifacts" / "calicoctl").read_bytes() == DATA
+
+
+def test_lab_artifacts_collects_from_every_distro(monkeypatch):
+    from labgen import cli_fetch
+    from labgen.provision import engine as eng
+
+    lab = Lab("t", "", ipaddress.ip_network("192.168.56.0/24"), {}, (
+        Node("n1", ipaddress.ip_address("192.168.56.101"), ("calico",), 512, 1),))
+    monkeypatch.setattr(eng, "node_plan", lambda lab, node, distro: [
+        ("calico", [Task("a", artifacts=(f"bin-{distro}", "shared"))])])
+    assert cli_fetch.lab_artifacts(lab) == ["bin-ubuntu-16.04", "shared", "bin-debian-12"]
+
+
+# ---- aptproxy (pure parts)
+
+
+def test_host_archive_from_deb822_and_one_line(tmp_path):
+    apt = tmp_path / "etc" / "apt"
+    (apt / "sources.list.d").mkdir(parents=True)
+    (apt / "sources.list.d" / "debian.sources").write_text(
+        "Types: deb\nURIs: http://mirror.example/debian-security\nSuites: bookworm-security\n\n"
+        "Types: deb\nEnabled: no\nURIs: http://off.example/debian\n\n"
+        "Types: deb deb-src\n# a comment\nURIs: http://deb.example.org/debian\nSuites: bookworm\n")
+    assert aptproxy.host_archive_url(tmp_path) == "http://deb.example.org/debian/"
+    (apt / "sources.list").write_text("deb [signed-by=/k.gpg] http://one.example/debian/ bookworm main\n")
+    assert aptproxy.host_archive_url(tmp_path) == "http://one.example/debian/"
+    (apt / "sources.list").write_text("deb cdrom:[Debian]/ bookworm main\n")
+    (apt / "sources.list.d" / "debian.sources").unlink()
+    assert aptproxy.host_archive_url(tmp_path) == aptproxy.FALLBACK_ARCHIVE
+
+
+def test_node_proxy_file_points_at_the_lab_host():
+    lab = Lab("t", "", ipaddress.ip_network("192.168.56.0/24"), {}, ())
+    f = aptproxy.node_proxy_file(lab)
+    assert f.path == "/etc/apt/apt.conf.d/01labgen-proxy"
+    assert 'Acquire::http::Proxy "http://192.168.56.1:3142";' in f.content
+    assert 'Acquire::https::Proxy "http://192.168.56.1:3142";' in f.content
+    assert aptproxy.proxy_url(lab) == "http://192.168.56.1:3142"
+
+
+def test_proxy_config_binds_only_the_given_addresses(tmp_path):
+    text = aptproxy.render_config(tmp_path, ["192.168.56.1", "127.0.0.1"], 3142)
+    assert "BindAddress: 192.168.56.1 127.0.0.1\n" in text and "Port: 3142\n" in text
+    assert "PassThroughPattern: ^[^/:]+:443$" in text and "file:backends_debian" in text
