@@ -12,7 +12,8 @@ DEMO_DIR   ?= $(HOME)/labgen-labs
 # dnsmasq (DHCP on the LXC management bridge), apt-cacher-ng (package cache for lab nodes),
 # ruby (ruby -c in tests), tcpdump/iproute2 (scenario checks on the host).
 APT_PACKAGES := vagrant vagrant-lxc vagrant-libvirt lxc debootstrap nftables dnsmasq-base iproute2 iptables \
-                tcpdump iputils-ping openssh-client rsync apt-cacher-ng ruby python3-venv python3-pip ca-certificates
+                tcpdump iputils-ping openssh-client openssh-server rsync apt-cacher-ng ruby python3-venv python3-pip \
+                ca-certificates
 
 .PHONY: demo test setup host-packages venv box unit integration bench clean-test-leftovers help
 
@@ -34,13 +35,18 @@ unit: venv
 
 setup: host-packages venv box
 
-# Installs what is missing; a machine that has everything changes nothing.
+# Installs what is missing; a machine that has everything changes nothing. Services are not
+# started on install (a temporary policy-rc.d): labgen runs apt-cacher-ng itself, on the lab
+# network only, and the tests start their own sshd on loopback.
 host-packages:
 	@if [ "$$(id -u)" != 0 ]; then echo "make setup: run as root (apt, LXC and bridges need it)"; exit 1; fi
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed$$' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 	  echo "installing: $$missing"; \
-	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; \
+	  guard=; if [ ! -e /usr/sbin/policy-rc.d ]; then printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d; \
+	    chmod +x /usr/sbin/policy-rc.d; guard=1; fi; \
+	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; rc=$$?; \
+	  [ -z "$$guard" ] || rm -f /usr/sbin/policy-rc.d; exit $$rc; \
 	fi
 
 venv: $(VENV)/.installed
