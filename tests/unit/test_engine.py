@@ -57,9 +57,10 @@ def test_failing_command_names_node_role_task_command_and_stderr():
     assert "exit code 100" in msg and "last line" in msg
 
 
-def test_unimplemented_roles_are_reported_not_skipped(tmp_path):
+def test_unimplemented_roles_are_reported_not_skipped(tmp_path, monkeypatch):
     from labgen.labdir import LabDir
 
+    monkeypatch.setattr(engine, "IMPLEMENTED", ("base",))   # every real role is implemented now
     lab = make_lab()
     remote = FakeRemote()
     events = []
@@ -91,8 +92,8 @@ def test_a_failure_stops_the_other_nodes_after_their_current_task(tmp_path):
 def test_base_role_declares_hostname_hosts_and_tools():
     lab = make_lab()
     tasks = base.tasks(lab, lab.nodes[0], "debian-12")
-    assert [t.name for t in tasks] == ["hostname", "hosts file", "tools"]
-    hosts = tasks[1].files[0].content
+    assert [t.name for t in tasks] == ["apt proxy", "hostname", "hosts file", "tools"]
+    hosts = tasks[2].files[0].content
     assert "192.168.56.101\tn1" in hosts and "192.168.56.102\tn2" in hosts
 
 

@@ -36,9 +36,27 @@ def apt_install(packages) -> str:
             f"DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends {names}")
 
 
+def wait_until(check: str, seconds: int, what: str, diagnose: str | None = None) -> str:
+    """A shell loop re-running `check` until it passes, for at most `seconds` (a cluster that
+    only becomes healthy once every member is up, while the nodes are provisioned in parallel).
+
+    On time-out it prints `what` to stderr, then `diagnose`'s output, and exits 1."""
+    tail = f"; {{ {diagnose}; }} >&2" if diagnose else ""
+    return (f"end=$(($(date +%s) + {int(seconds)})); "
+            f"while ! ({check}) >/dev/null 2>&1; do "
+            f"if [ \"$(date +%s)\" -ge \"$end\" ]; then "
+            f"echo {shlex.quote(f'{what}: not reached after {int(seconds)} s')} >&2{tail}; exit 1; fi; "
+            f"sleep 2; done")
+
+
 def tasks(lab: Lab, node: Node, distro: str) -> list[Task]:
+    from labgen.aptproxy import node_proxy_file
+
     name = shlex.quote(node.name)
     return [
+        # First: every later apt-get on the node goes through the host's caching proxy (on LXC
+        # nodes it is the only way to the Debian archive).
+        Task("apt proxy", files=(node_proxy_file(lab),)),
         Task("hostname",
              files=(File("/etc/hostname", node.name + "\n"),),
              check=f"test \"$(hostname)\" = {name}",

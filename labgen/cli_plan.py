@@ -1,0 +1,25 @@
+"""`labgen plan LAB`: print what provisioning would do, without touching a machine."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.command("plan")
+@click.argument("lab")
+@click.option("--node", help="Only this node.")
+@click.option("--role", help="Only this role.")
+@click.pass_context
+def plan(ctx, lab, node, role):
+    """Show, per node and in order, every task of LAB's roles: the exact files (path, mode,
+    content), uploads and commands provisioning would run, and which roles cannot run on this
+    provider's distribution, and why. LAB is a built-in lab's name or a lab file.
+
+    The provider (global --provider, else detected) decides the distribution: Ubuntu 16.04 for
+    virtualbox and libvirt, Debian 12 for lxc.
+    """
+    from labgen.labfile import find_lab, load_lab
+    from labgen.plan import plan_text
+
+    model = load_lab(find_lab(lab))
+    click.echo(plan_text(model, ctx.obj.provider(), node=node, role=role), nl=False)

@@ -1,0 +1,80 @@
+"""Role `docker`: the pinned docker-ce with etcd as its cluster store (WALKTHROUGH §3.3).
+
+Default 18.03.1, the version whose libnetwork ignores the MAC address Calico returns (the
+article's bug, §6); lab param docker_version: "18.06.0" gives the fixed one. cluster-store was
+removed from later Docker, and docker-ce 18.0x exists only as Docker's own .deb for Ubuntu:
+the role runs on ubuntu-16.04 and says so everywhere else.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+
+from labgen.model import File, Lab, Node, Task
+from labgen.provision import pins
+from labgen.provision.engine import RoleUnavailableError
+from labgen.provision.roles.base import wait_until
+
+DAEMON_JSON = "/etc/docker/daemon.json"
+
+
+def daemon_json(node: Node) -> str:
+    # The article's daemon.json: this node's own etcd member as Docker's cluster store, which
+    # makes the calico network (global scope) visible on every node.
+    return json.dumps({"cluster-store": f"etcd://{node.ip}:2379"}, indent=2) + "\n"
+
+
+def artifact_for(lab: Lab, distro: str):
+    """The docker-ce .deb artifact this lab needs on `distro`; raises RoleUnavailableError."""
+    version = pins.docker_version(lab)
+    art = pins.docker_artifact(version)
+    if art is None:
+        raise RoleUnavailableError(
+            f"docker-ce {version} (lab param docker_version) is not declared in labgen's pins; "
+            f"declared: {', '.join(pins.DOCKER_XENIAL_DEBS)} (add its xenial .deb to "
+            "labgen/provision/pins.py)")
+    if distro == pins.BOOKWORM:
+        raise RoleUnavailableError(
+            f"docker-ce {version} is not in the Debian 12 archive (Debian has docker.io 20.10, "
+            "which no longer has cluster-store and does not show the MAC bug); the only build is "
+            "Docker's .deb for Ubuntu 16.04, so use the virtualbox or libvirt provider (box "
+            f"ubuntu/xenial64) with {pins.how_to_supply(art.name)}")
+    pins.require_distro("docker", distro)
+    return art
+
+
+def require_docker(role: str, lab: Lab, distro: str) -> None:
+    """For roles that run on Docker: unavailable (and why) wherever the docker role is."""
+    try:
+        artifact_for(lab, distro)
+    except RoleUnavailableError as exc:
+        raise RoleUnavailableError(f"{role} needs the docker role, unavailable here: {exc.message}")
+
+
+def tasks(lab: Lab, node: Node, distro: str) -> list[Task]:
+    art = artifact_for(lab, distro)
+    version = pins.docker_version(lab)
+    package_version = pins.DOCKER_XENIAL_DEBS[version]
+    deb = shlex.quote(f"{pins.NODE_CACHE}/{art.filename}")
+    installed = (f"test \"$(dpkg-query -W -f='${{Version}}' docker-ce 2>/dev/null)\" = "
+                 f"{shlex.quote(package_version)}")
+    store = shlex.quote(f"Cluster Store: etcd://{node.ip}:2379")
+    up = f"systemctl is-active --quiet docker && docker info 2>/dev/null | grep -qF {store}"
+    return [
+        # apt installs a local .deb with its dependencies (libltdl7 ...) from the archive.
+        Task(f"install docker-ce {version}",
+             check=installed,
+             run=("DEBIAN_FRONTEND=noninteractive apt-get update -q",
+                  f"DEBIAN_FRONTEND=noninteractive apt-get install -y -q --allow-downgrades {deb}",
+                  "apt-mark hold docker-ce"),
+             artifacts=(art.name,)),
+        Task("cluster store in daemon.json",
+             files=(File(DAEMON_JSON, daemon_json(node)),),
+             run=("systemctl restart docker",)),
+        Task("docker running with its cluster store",
+             check=up,
+             run=("systemctl enable docker", "systemctl start docker",
+                  wait_until(up, 60, "docker running with its cluster store",
+                             diagnose="systemctl status --no-pager -n 5 docker"))),
+    ]

@@ -1,0 +1,90 @@
+"""Role `etcd`: one member of the lab's etcd cluster (WALKTHROUGH §3.1).
+
+Every node with this role is a member; client port 2379, peer port 2380, no TLS (the article:
+an internal test), the v2 API on (Calico 2.6 and Docker's cluster store speak etcd v2).
+Installed from the distribution's archive: xenial's etcd 2.2.5 (v2 only) or Debian 12's
+etcd-server 3.4.23 (v2 behind --enable-v2). Both packages read ETCD_* from /etc/default/etcd.
+"""
+
+from __future__ import annotations
+
+from labgen.model import File, Lab, Node, Task
+from labgen.provision import pins
+from labgen.provision.roles.base import apt_install, packages_installed_check, wait_until
+
+CLIENT_PORT = 2379
+PEER_PORT = 2380
+DATA_DIR = "/var/lib/etcd/labgen"   # not the package's default dir, see config_file
+HEALTH_WAIT = 180                   # seconds: the other members are still being installed
+
+
+def members(lab: Lab) -> list[Node]:
+    return [n for n in lab.nodes if "etcd" in n.roles]
+
+
+def endpoints(lab: Lab) -> list[str]:
+    """Client URLs of every member: http://192.168.56.101:2379, ..."""
+    return [f"http://{n.ip}:{CLIENT_PORT}" for n in members(lab)]
+
+
+def config_file(lab: Lab, node: Node, distro: str) -> str:
+    initial = ",".join(f"{n.name}=http://{n.ip}:{PEER_PORT}" for n in members(lab))
+    lines = [
+        f"# Written by labgen (role etcd): member {node.name} of lab {lab.name}'s etcd cluster.",
+        "# No TLS: an internal test cluster, as in the walkthrough.",
+        f"ETCD_NAME={node.name}",
+        # The package starts a single-member etcd with its default data dir when installed;
+        # a data dir that already belongs to a cluster ignores ETCD_INITIAL_*: use our own.
+        f"ETCD_DATA_DIR={DATA_DIR}",
+        f"ETCD_LISTEN_PEER_URLS=http://{node.ip}:{PEER_PORT}",
+        # 127.0.0.1 too: the article's calico.env points calico/node at localhost:2379.
+        f"ETCD_LISTEN_CLIENT_URLS=http://{node.ip}:{CLIENT_PORT},http://127.0.0.1:{CLIENT_PORT}",
+        f"ETCD_INITIAL_ADVERTISE_PEER_URLS=http://{node.ip}:{PEER_PORT}",
+        f"ETCD_ADVERTISE_CLIENT_URLS=http://{node.ip}:{CLIENT_PORT}",
+        f"ETCD_INITIAL_CLUSTER={initial}",
+        "ETCD_INITIAL_CLUSTER_STATE=new",
+        f"ETCD_INITIAL_CLUSTER_TOKEN=labgen-{lab.name}",
+    ]
+    if distro == pins.BOOKWORM:
+        # etcd 3.4 serves the v2 API only when asked; Calico 2.6 (datastoreType etcdv2) needs it.
+        lines.append("ETCD_ENABLE_V2=true")
+    return "\n".join(lines) + "\n"
+
+
+def etcdctl2(args: str) -> str:
+    """An etcdctl v2 command against the local member (etcdctl 3.4 needs ETCDCTL_API=2;
+    xenial's 2.2.5 ignores the variable)."""
+    return f"ETCDCTL_API=2 etcdctl --endpoints=http://127.0.0.1:{CLIENT_PORT} {args}"
+
+
+def healthy_check(lab: Lab) -> str:
+    """Passes when the cluster is healthy, has every member, and answers the v2 API."""
+    n = len(members(lab))
+    return (f"{etcdctl2('cluster-health')} | grep -qx 'cluster is healthy' && "
+            f"test \"$({etcdctl2('member list')} | grep -c 'clientURLs=http://')\" -eq {n} && "
+            f"{etcdctl2('ls /')} >/dev/null")
+
+
+def tasks(lab: Lab, node: Node, distro: str) -> list[Task]:
+    pins.require_distro("etcd", distro)
+    packages = pins.ETCD_PACKAGES[distro]
+    active = "systemctl is-active --quiet etcd"
+    activating = "test \"$(systemctl show -p ActiveState --value etcd)\" = activating"
+    return [
+        Task(f"install etcd {pins.ETCD_VERSIONS[distro]} ({', '.join(packages)})",
+             check=packages_installed_check(packages),
+             run=(apt_install(packages),)),
+        # --no-block: a new member's start (Type=notify) only completes once a quorum of
+        # members is up, and the other nodes are provisioned in parallel. The health task waits.
+        Task("cluster member config",
+             files=(File("/etc/default/etcd", config_file(lab, node, distro)),),
+             run=("systemctl daemon-reload", "systemctl restart --no-block etcd")),
+        Task("etcd enabled and started",
+             check=f"systemctl is-enabled --quiet etcd && {{ {active} || {activating}; }}",
+             run=("systemctl enable etcd", "systemctl start --no-block etcd")),
+        Task(f"cluster healthy with {len(members(lab))} members",
+             check=healthy_check(lab),
+             run=(wait_until(healthy_check(lab), HEALTH_WAIT, "etcd cluster healthy",
+                             diagnose=f"{etcdctl2('cluster-health')}; "
+                                      "systemctl status --no-pager -n 5 etcd"),)),
+    ]

@@ -1,0 +1,121 @@
+"""Role `mesos-master`: Mesos 1.5 from the Mesosphere xenial repository (WALKTHROUGH §5.1–5.2).
+
+Mesosphere built Mesos and Marathon for Ubuntu 16.04, not for Debian 12: the role runs on
+ubuntu-16.04 only. The repository's apt key is an artifact (keyservers are a download too);
+the versions are pinned with apt preferences and verified after the install.
+"""
+
+from __future__ import annotations
+
+import shlex
+
+from labgen.model import File, Lab, Node, Task
+from labgen.provision import pins
+from labgen.provision.engine import RoleUnavailableError
+from labgen.provision.roles.base import apt_install, wait_until
+from labgen.provision.roles.zookeeper import CLIENT_PORT as ZK_PORT
+
+MASTER_PORT = 5050
+WORK_DIR = "/var/lib/mesos"
+PREFERENCES = "/etc/apt/preferences.d/labgen-mesosphere"
+SOURCES = "/etc/apt/sources.list.d/mesosphere.list"
+
+
+def require_xenial(role: str, distro: str, software: str) -> None:
+    """Raise RoleUnavailableError off Ubuntu 16.04, naming `software` and how to get it."""
+    if distro == pins.BOOKWORM:
+        raise RoleUnavailableError(
+            f"{software} is not in the Debian 12 archive, and Mesosphere's repository "
+            f"(`{pins.MESOSPHERE_REPO}`) built it for Ubuntu 16.04 only: use the virtualbox or "
+            "libvirt provider (box ubuntu/xenial64), with the repository's apt key as "
+            + pins.how_to_supply("mesosphere-key"))
+    pins.require_distro(role, distro)
+
+
+def master(lab: Lab) -> Node:
+    """The lab's Mesos master: the first node with the mesos-master role."""
+    for n in lab.nodes:
+        if "mesos-master" in n.roles:
+            return n
+    raise RoleUnavailableError(f"lab {lab.name} has no node with the mesos-master role")
+
+
+def zk_url(lab: Lab) -> str:
+    """/etc/mesos/zk: the master's ZooKeeper (the article writes `zk://<hostname>:2181/mesos`)."""
+    return f"zk://{master(lab).ip}:{ZK_PORT}/mesos"
+
+
+def preferences() -> str:
+    return (f"# Written by labgen: the walkthrough's versions, not the repository's newest.\n"
+            f"Package: mesos\nPin: version {pins.MESOS_VERSION}*\nPin-Priority: 1001\n\n"
+            f"Package: marathon\nPin: version {pins.MARATHON_VERSION}*\nPin-Priority: 1001\n")
+
+
+def version_check(package: str, version: str) -> str:
+    return (f"dpkg-query -W -f='${{Version}}' {shlex.quote(package)} 2>/dev/null "
+            f"| grep -q {shlex.quote('^' + version.replace('.', '[.]'))}")
+
+
+def repository_tasks() -> list[Task]:
+    """The Mesosphere apt key, source and pins (shared by mesos-slave and marathon)."""
+    key = shlex.quote(pins.artifact_path("mesosphere-key"))
+    fpr = shlex.quote(pins.MESOSPHERE_KEY_ID)
+    return [
+        # The key is checked by its fingerprint after it is added, not by the file's hash.
+        Task("Mesosphere apt key",
+             check=f"apt-key adv --list-keys --with-colons {fpr} 2>/dev/null | grep -q {fpr}",
+             run=(f"apt-key add {key}",),
+             artifacts=("mesosphere-key",)),
+        Task("Mesosphere apt repository (pinned versions)",
+             files=(File(SOURCES, pins.MESOSPHERE_REPO + "\n"), File(PREFERENCES, preferences())),
+             run=("DEBIAN_FRONTEND=noninteractive apt-get update -q",)),
+    ]
+
+
+def install_task(package: str, version: str) -> Task:
+    return Task(f"install {package} {version}",
+                check=version_check(package, version),
+                run=(apt_install((package, "curl")),))
+
+
+def service_off(service: str) -> Task:
+    """The mesos package enables both daemons: stop the one this node does not run."""
+    s = shlex.quote(service)
+    return Task(f"{service} disabled here",
+                check=f"! systemctl is-enabled --quiet {s} && ! systemctl is-active --quiet {s}",
+                run=(f"systemctl disable {s}", f"systemctl stop {s}"))
+
+
+def agents(lab: Lab) -> list[Node]:
+    return [n for n in lab.nodes if "mesos-slave" in n.roles]
+
+
+def tasks(lab: Lab, node: Node, distro: str) -> list[Task]:
+    require_xenial("mesos-master", distro, f"Mesos {pins.MESOS_VERSION}")
+    url = f"http://{node.ip}:{MASTER_PORT}/master/slaves"
+    want = len(agents(lab))
+    seen = (f"test \"$(curl -sf {shlex.quote(url)} | grep -o '\"active\":true' | wc -l)\" "
+            f"-ge {want}")
+    tasks = [
+        *repository_tasks(),
+        install_task("mesos", pins.MESOS_VERSION),
+        Task("master config",
+             files=(File("/etc/mesos/zk", zk_url(lab) + "\n"),
+                    File("/etc/mesos-master/ip", f"{node.ip}\n"),
+                    File("/etc/mesos-master/hostname", f"{node.ip}\n"),
+                    File("/etc/mesos-master/quorum", "1\n"),
+                    File("/etc/mesos-master/work_dir", WORK_DIR + "\n"),
+                    File("/etc/mesos-master/cluster", lab.name + "\n")),
+             run=("systemctl restart mesos-master",)),
+        Task("mesos-master running",
+             check="systemctl is-enabled --quiet mesos-master && systemctl is-active --quiet mesos-master",
+             run=("systemctl enable mesos-master", "systemctl start mesos-master")),
+    ]
+    if "mesos-slave" not in node.roles:
+        tasks.append(service_off("mesos-slave"))
+    if want:
+        tasks.append(Task(f"master sees {want} agents",
+                          check=seen,
+                          run=(wait_until(seen, 240, f"{want} active Mesos agents",
+                                          diagnose=f"curl -s {shlex.quote(url)}"),)))
+    return tasks

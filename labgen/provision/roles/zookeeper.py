@@ -1,0 +1,80 @@
+"""Role `zookeeper`: one member of the lab's ZooKeeper ensemble, for Mesos and Marathon
+(WALKTHROUGH §3.2: `apt-get install zookeeperd`; Marathon's zk string names all three nodes).
+
+Both distributions package it the same way (Debian's packaging, also in Ubuntu): xenial has
+3.4.8, Debian 12 has 3.8.0. /etc/zookeeper/conf is an alternatives link to conf_example, and
+/var/lib/zookeeper/myid links to /etc/zookeeper/conf/myid; the service is the SysV script
+/etc/init.d/zookeeper (systemd wraps it as zookeeper.service).
+"""
+
+from __future__ import annotations
+
+from labgen.model import File, Lab, Node, Task
+from labgen.provision import pins
+from labgen.provision.roles.base import apt_install, packages_installed_check, wait_until
+
+CLIENT_PORT = 2181
+QUORUM_PORT = 2888
+ELECTION_PORT = 3888
+CONF_DIR = "/etc/zookeeper/conf"
+# netcat: the health check asks the server `srvr` (a four-letter word) on its client port.
+PACKAGES = ("zookeeperd", "netcat-openbsd")
+QUORUM_WAIT = 180      # seconds: a quorum needs two of three members, installed in parallel
+
+
+def members(lab: Lab) -> list[Node]:
+    return [n for n in lab.nodes if "zookeeper" in n.roles]
+
+
+def myid(lab: Lab, node: Node) -> int:
+    """1..N by the order of the lab's nodes."""
+    return [n.name for n in members(lab)].index(node.name) + 1
+
+
+def connect_string(lab: Lab, chroot: str) -> str:
+    """zk://192.168.56.101:2181,192.168.56.102:2181,192.168.56.103:2181/<chroot>"""
+    return "zk://" + ",".join(f"{n.ip}:{CLIENT_PORT}" for n in members(lab)) + "/" + chroot
+
+
+def zoo_cfg(lab: Lab) -> str:
+    lines = [
+        f"# Written by labgen (role zookeeper): the ensemble of lab {lab.name}.",
+        "tickTime=2000",
+        "initLimit=10",
+        "syncLimit=5",
+        "dataDir=/var/lib/zookeeper",
+        f"clientPort={CLIENT_PORT}",
+        "# Since 3.5 only the listed four-letter words are answered (3.4 answers all of them).",
+        "4lw.commands.whitelist=srvr,stat,ruok",
+        "# Since 3.5 an admin web server listens on 8080, Marathon's port on the master.",
+        "admin.enableServer=false",
+    ]
+    lines += [f"server.{i}={n.ip}:{QUORUM_PORT}:{ELECTION_PORT}"
+              for i, n in enumerate(members(lab), 1)]
+    return "\n".join(lines) + "\n"
+
+
+def mode_check() -> str:
+    """Passes when the local server is part of a quorum (leader or follower, not standalone)."""
+    return (f"echo srvr | nc -w 3 127.0.0.1 {CLIENT_PORT} | grep -Eq '^Mode: (leader|follower)$'")
+
+
+def tasks(lab: Lab, node: Node, distro: str) -> list[Task]:
+    pins.require_distro("zookeeper", distro)
+    return [
+        Task(f"install zookeeperd {pins.ZOOKEEPER_VERSIONS[distro]}",
+             check=packages_installed_check(PACKAGES),
+             run=(apt_install(PACKAGES),)),
+        Task(f"ensemble config (myid {myid(lab, node)})",
+             files=(File(f"{CONF_DIR}/zoo.cfg", zoo_cfg(lab)),
+                    File(f"{CONF_DIR}/myid", f"{myid(lab, node)}\n")),
+             run=("systemctl restart zookeeper",)),
+        Task("zookeeper started",
+             check="systemctl is-active --quiet zookeeper",
+             run=("systemctl enable zookeeper", "systemctl start zookeeper")),
+        Task("member of a quorum (leader or follower)",
+             check=mode_check(),
+             run=(wait_until(mode_check(), QUORUM_WAIT, "zookeeper quorum",
+                             diagnose=f"echo srvr | nc -w 3 127.0.0.1 {CLIENT_PORT}; "
+                                      "tail -n 5 /var/log/zookeeper/zookeeper.log"),)),
+    ]

@@ -1,0 +1,253 @@
+"""Each role's declarations for the mesos-calico lab: the files and commands carry the right
+addresses, values are quoted, and what cannot run on Debian 12 says why, with the artifact."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import shlex
+
+import pytest
+
+from labgen.labfile import find_lab, load_lab
+from labgen.model import RoleUnavailable
+from labgen.provision import engine, pins
+from labgen.provision.roles import IMPLEMENTED, ROLE_NAMES
+
+XENIAL, BOOKWORM = "ubuntu-16.04", "debian-12"
+
+
+@pytest.fixture(scope="module")
+def lab():
+    return load_lab(find_lab("mesos-calico"))
+
+
+def tasks_of(lab, node, role, distro=XENIAL):
+    result = engine.role_tasks(lab, lab.node(node), role, distro)
+    assert not isinstance(result, RoleUnavailable), result
+    return result
+
+
+def files_of(tasks):
+    return {f.path: f for t in tasks for f in t.files}
+
+
+def commands_of(tasks):
+    return [c for t in tasks for c in ((t.check,) if t.check else ()) + t.run]
+
+
+def test_every_role_is_implemented():
+    assert set(IMPLEMENTED) == set(ROLE_NAMES)
+
+
+@pytest.mark.parametrize("distro", [XENIAL, BOOKWORM])
+def test_every_command_parses_as_shell(lab, distro):
+    for node in lab.nodes:
+        for _role, tasks in engine.node_plan(lab, node, distro):
+            if isinstance(tasks, RoleUnavailable):
+                continue
+            for command in commands_of(tasks):
+                shlex.split(command)          # balanced quotes
+
+
+def test_base_writes_the_apt_proxy_first(lab):
+    first = tasks_of(lab, "ubuntu-2", "base", BOOKWORM)[0]
+    (f,) = first.files
+    assert f.path == "/etc/apt/apt.conf.d/01labgen-proxy" and "http://192.168.56.1:3142" in f.content
+
+
+# ---- etcd
+
+
+@pytest.mark.parametrize("distro", [XENIAL, BOOKWORM])
+def test_etcd_member_config(lab, distro):
+    tasks = tasks_of(lab, "ubuntu-2", "etcd", distro)
+    env = files_of(tasks)["/etc/default/etcd"].content
+    assert "ETCD_NAME=ubuntu-2\n" in env
+    assert "ETCD_LISTEN_PEER_URLS=http://192.168.56.102:2380\n" in env
+    assert "ETCD_ADVERTISE_CLIENT_URLS=http://192.168.56.102:2379\n" in env
+    assert ("ETCD_INITIAL_CLUSTER=ubuntu-1=http://192.168.56.101:2380,ubuntu-2=http://192.168.56.102:2380,"
+            "ubuntu-3=http://192.168.56.103:2380\n") in env
+    assert "https" not in env                               # no TLS, as in the article
+    assert ("ETCD_ENABLE_V2=true" in env) == (distro == BOOKWORM)   # etcd 2.2.5 is v2 only
+    packages = " ".join(commands_of(tasks[:1]))
+    assert ("etcd-server" in packages) == (distro == BOOKWORM)
+
+
+def test_etcd_health_check_waits_bounded_and_counts_members(lab):
+    health = tasks_of(lab, "ubuntu-1", "etcd")[-1]
+    assert "-eq 3" in health.check and "cluster is healthy" in health.check
+    (wait,) = health.run
+    assert "+ 180" in wait and "exit 1" in wait and health.check in wait
+    restart = tasks_of(lab, "ubuntu-1", "etcd")[1]
+    assert restart.check is None and "systemctl restart --no-block etcd" in restart.run
+
+
+# ---- zookeeper
+
+
+def test_zookeeper_myid_and_servers(lab):
+    for i, node in enumerate(("ubuntu-1", "ubuntu-2", "ubuntu-3"), 1):
+        files = files_of(tasks_of(lab, node, "zookeeper", BOOKWORM))
+        assert files["/etc/zookeeper/conf/myid"].content == f"{i}\n"
+        cfg = files["/etc/zookeeper/conf/zoo.cfg"].content
+        for j in (1, 2, 3):
+            assert f"server.{j}=192.168.56.10{j}:2888:3888\n" in cfg
+        assert "4lw.commands.whitelist=srvr" in cfg and "admin.enableServer=false" in cfg
+    check = tasks_of(lab, "ubuntu-1", "zookeeper")[-1].check
+    assert "srvr" in check and "leader|follower" in check
+
+
+# ---- docker
+
+
+def test_docker_installs_the_pinned_deb_and_sets_the_cluster_store(lab):
+    tasks = tasks_of(lab, "ubuntu-3", "docker")
+    assert tasks[0].artifacts == ("docker-ce-18.03.1",)
+    assert "'18.03.1~ce-0~ubuntu'" in tasks[0].check
+    assert any("'/var/cache/labgen/docker-ce_18.03.1~ce-0~ubuntu_amd64.deb'" in c for c in tasks[0].run)
+    daemon = json.loads(files_of(tasks)["/etc/docker/daemon.json"].content)
+    assert daemon == {"cluster-store": "etcd://192.168.56.103:2379"}
+
+
+def test_docker_version_is_a_lab_param(lab):
+    fixed = dataclasses.replace(lab, params={**lab.params, "docker_version": "18.06.0"})
+    tasks = tasks_of(fixed, "ubuntu-1", "docker")
+    assert tasks[0].artifacts == ("docker-ce-18.06.0",)
+    unknown = dataclasses.replace(lab, params={**lab.params, "docker_version": "17.12.1"})
+    res = engine.role_tasks(unknown, lab.node("ubuntu-1"), "docker", XENIAL)
+    assert isinstance(res, RoleUnavailable) and "17.12.1" in res.reason and "18.06.0" in res.reason
+
+
+# ---- calico
+
+
+def test_calico_files_follow_the_article(lab):
+    tasks = tasks_of(lab, "ubuntu-2", "calico")
+    files = files_of(tasks)
+    cfg = files["/etc/calico/calicoctl.cfg"].content
+    assert "kind: calicoApiConfig" in cfg and 'datastoreType: "etcdv2"' in cfg
+    assert ('etcdEndpoints: "http://192.168.56.101:2379,http://192.168.56.102:2379,'
+            'http://192.168.56.103:2379"') in cfg
+    env = files["/etc/calico/calico.env"].content
+    assert 'CALICO_IP="192.168.56.102"' in env and "CALICO_NETWORKING_BACKEND=bird" in env
+    assert "CALICO_LIBNETWORK_ENABLED=true" in env and "ETCD_AUTHORITY=localhost:2379" in env
+    unit = files["/etc/systemd/system/calico-node.service"].content
+    assert "docker run --net=host --privileged" in unit and "--name=calico-node" in unit
+    assert unit.count(" -v ") == 6 and "quay.io/calico/node:v2.6.2" in unit
+    assert "Restart=on-failure" in unit and "EnvironmentFile=/etc/calico/calico.env" in unit
+    assert [t.artifacts for t in tasks if t.artifacts] == [("calicoctl",), ("calico-node-image",)]
+    assert "calicoctl node status" in tasks[-1].check
+
+
+def test_calico_network_pool_and_docker_network(lab):
+    tasks = tasks_of(lab, "ubuntu-1", "calico-network")
+    manifest = files_of(tasks)["/etc/calico/labgen-pool.yaml"].content
+    assert "kind: ipPool" in manifest and "cidr: 172.32.0.0/16" in manifest
+    create = [c for c in commands_of(tasks) if "docker network create" in c]
+    assert create == ["docker network create --driver calico --ipam-driver calico-ipam "
+                      "--subnet=172.32.0.0/16 calico-test"]
+
+
+def test_calico_network_quotes_the_pool(lab):
+    odd = dataclasses.replace(lab, params={**lab.params, "calico_pool": "10.9.0.0/16; rm -rf /"})
+    for command in commands_of(tasks_of(odd, "ubuntu-1", "calico-network")):
+        assert "; rm -rf /" not in command.replace("'10.9.0.0/16; rm -rf /'", "")
+
+
+# ---- mesos, marathon, the app
+
+
+def test_mesos_master_config(lab):
+    tasks = tasks_of(lab, "ubuntu-1", "mesos-master")
+    files = files_of(tasks)
+    assert files["/etc/mesos/zk"].content == "zk://192.168.56.101:2181/mesos\n"
+    assert files["/etc/mesos-master/ip"].content == "192.168.56.101\n"
+    assert files["/etc/mesos-master/quorum"].content == "1\n"
+    assert files["/etc/mesos-master/work_dir"].content == "/var/lib/mesos\n"
+    assert files["/etc/mesos-master/cluster"].content == "mesos-calico\n"
+    assert "Pin: version 1.5.0*" in files["/etc/apt/preferences.d/labgen-mesosphere"].content
+    assert tasks[0].artifacts == ("mesosphere-key",)
+    assert "-ge 2" in tasks[-1].check and "/master/slaves" in tasks[-1].check
+    assert any("systemctl disable mesos-slave" in c for c in commands_of(tasks))
+
+
+def test_mesos_slave_config(lab):
+    tasks = tasks_of(lab, "ubuntu-3", "mesos-slave")
+    files = files_of(tasks)
+    assert files["/etc/mesos-slave/containerizers"].content == "docker,mesos\n"
+    assert files["/etc/mesos-slave/ip"].content == "192.168.56.103\n"
+    assert files["/etc/mesos/zk"].content == "zk://192.168.56.101:2181/mesos\n"
+    assert any("systemctl disable mesos-master" in c for c in commands_of(tasks))
+
+
+def test_marathon_config(lab):
+    files = files_of(tasks_of(lab, "ubuntu-1", "marathon"))
+    assert files["/etc/marathon/conf/master"].content == "zk://192.168.56.101:2181/mesos\n"
+    assert files["/etc/marathon/conf/zk"].content == (
+        "zk://192.168.56.101:2181,192.168.56.102:2181,192.168.56.103:2181/marathon\n")
+
+
+def test_marathon_app_is_the_articles(lab):
+    tasks = tasks_of(lab, "ubuntu-1", "marathon-app")
+    app = json.loads(files_of(tasks)["/etc/marathon/apps/my-docker-task.json"].content)
+    assert app["id"] == "my-docker-task" and app["cpus"] == 0.1 and app["mem"] == 64
+    assert app["container"]["type"] == "DOCKER" and app["container"]["docker"]["network"] == "USER"
+    assert app["container"]["docker"]["image"].startswith("nginx:")
+    assert app["ipAddress"] == {"networkName": "calico-test"}
+    assert tasks[-1].check.endswith(" 172.32.0.0/16") and "TASK_RUNNING" in tasks[-1].check
+
+
+# ---- Debian 12: real for etcd and ZooKeeper, explained for the rest
+
+
+@pytest.mark.parametrize("role", ["base", "etcd", "zookeeper"])
+def test_runs_on_debian(lab, role):
+    assert tasks_of(lab, "ubuntu-1", role, BOOKWORM)
+
+
+@pytest.mark.parametrize("role, words", [
+    ("docker", ["not in the Debian 12 archive", "docker-ce_18.03.1~ce-0~ubuntu_amd64.deb",
+                "https://download.docker.com/linux/ubuntu/dists/xenial/", "--artifacts DIR"]),
+    ("calico", ["needs the docker role", "download.docker.com", "--artifacts DIR"]),
+    ("calico-network", ["needs the docker role", "--artifacts DIR"]),
+    ("mesos-master", ["Mesos 1.5.0 is not in the Debian 12 archive", "repos.mesosphere.com",
+                      "mesosphere-key", "keyserver.ubuntu.com", "--artifacts DIR"]),
+    ("marathon", ["Marathon 1.5.6 is not in the Debian 12 archive", "--artifacts DIR"]),
+    ("marathon-app", ["Marathon 1.5.6", "--artifacts DIR"]),
+])
+def test_unavailable_on_debian_with_the_artifact(lab, role, words):
+    res = engine.role_tasks(lab, lab.node("ubuntu-1"), role, BOOKWORM)
+    assert isinstance(res, RoleUnavailable)
+    for w in words:
+        assert w in res.reason
+
+
+def test_mesos_slave_unavailable_on_debian(lab):
+    res = engine.role_tasks(lab, lab.node("ubuntu-2"), "mesos-slave", BOOKWORM)
+    assert isinstance(res, RoleUnavailable) and "Mesos 1.5.0" in res.reason
+
+
+def test_unknown_distro_is_unavailable(lab):
+    res = engine.role_tasks(lab, lab.node("ubuntu-1"), "etcd", "centos-7")
+    assert isinstance(res, RoleUnavailable) and "centos-7" in res.reason
+
+
+# ---- pins
+
+
+def test_every_task_artifact_is_declared(lab):
+    for node in lab.nodes:
+        for _role, tasks in engine.node_plan(lab, node, XENIAL):
+            for t in tasks:
+                for name in t.artifacts:
+                    assert name in pins.ARTIFACTS
+
+
+def test_no_checksum_is_invented():
+    for a in pins.ARTIFACTS.values():
+        assert a.sha256 is None or re.fullmatch(r"[0-9a-f]{64}", a.sha256)
+    saved = pins.ARTIFACTS["calico-node-image"]
+    assert saved.filename == "node-v2.6.2.tar" or saved.filename.endswith("v2.6.2.tar")
+    assert "docker save" in saved.description
