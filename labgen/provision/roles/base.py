@@ -36,14 +36,18 @@ def apt_install(packages) -> str:
             f"DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends {names}")
 
 
-def wait_until(check: str, seconds: int, what: str, diagnose: str | None = None) -> str:
-    """A shell loop re-running `check` until it passes, for at most `seconds` (a cluster that
-    only becomes healthy once every member is up, while the nodes are provisioned in parallel).
+def wait_until(check: str, seconds: int, what: str, diagnose: str | None = None,
+               stable: int = 1) -> str:
+    """A shell loop re-running `check` until it passes `stable` times in a row (2 s apart),
+    for at most `seconds`: a cluster only becomes healthy once every member is up, while the
+    nodes are provisioned in parallel, and a member that just joined may still drop out.
 
     On time-out it prints `what` to stderr, then `diagnose`'s output, and exits 1."""
     tail = f"; {{ {diagnose}; }} >&2" if diagnose else ""
-    return (f"end=$(($(date +%s) + {int(seconds)})); "
-            f"while ! ({check}) >/dev/null 2>&1; do "
+    return (f"end=$(($(date +%s) + {int(seconds)})); ok=0; "
+            f"while [ \"$ok\" -lt {int(stable)} ]; do "
+            f"if ({check}) >/dev/null 2>&1; then ok=$((ok + 1)); else ok=0; fi; "
+            f"[ \"$ok\" -ge {int(stable)} ] && break; "
             f"if [ \"$(date +%s)\" -ge \"$end\" ]; then "
             f"echo {shlex.quote(f'{what}: not reached after {int(seconds)} s')} >&2{tail}; exit 1; fi; "
             f"sleep 2; done")

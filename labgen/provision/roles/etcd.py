@@ -86,5 +86,6 @@ def tasks(lab: Lab, node: Node, distro: str) -> list[Task]:
              check=healthy_check(lab),
              run=(wait_until(healthy_check(lab), HEALTH_WAIT, "etcd cluster healthy",
                              diagnose=f"{etcdctl2('cluster-health')}; "
-                                      "systemctl status --no-pager -n 5 etcd"),)),
+                                      "systemctl status --no-pager -n 5 etcd",
+                             stable=3),)),
     ]

@@ -76,5 +76,8 @@ def tasks(lab: Lab, node: Node, distro: str) -> list[Task]:
              check=mode_check(),
              run=(wait_until(mode_check(), QUORUM_WAIT, "zookeeper quorum",
                              diagnose=f"echo srvr | nc -w 3 127.0.0.1 {CLIENT_PORT}; "
-                                      "tail -n 5 /var/log/zookeeper/zookeeper.log"),)),
+                                      "tail -n 5 /var/log/zookeeper/zookeeper.log",
+                             # a member that just joined may fall back to an election
+                             # while it syncs: wait until it stays in the quorum
+                             stable=3),)),
     ]
