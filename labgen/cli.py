@@ -398,12 +398,13 @@ def box_build(provider, force):
 
 
 def _register_subcommands() -> None:
+    # Each lives in its own module; those import only click at module level.
     from labgen.cli_fetch import fetch_cmd
+    from labgen.cli_plan import plan
     from labgen.cli_scenario import scenario
 
-    cli.add_command(scenario)
-    from labgen.cli_plan import plan; cli.add_command(plan)  # noqa: E702
-    cli.add_command(fetch_cmd)
+    for command in (scenario, plan, fetch_cmd):
+        cli.add_command(command)
 
 
 _register_subcommands()
