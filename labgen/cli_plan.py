@@ -5,10 +5,17 @@ from __future__ import annotations
 import click
 
 
+def provider_option(f):
+    from labgen.cli import provider_option as option
+
+    return option(f)
+
+
 @click.command("plan")
 @click.argument("lab")
 @click.option("--node", help="Only this node.")
 @click.option("--role", help="Only this role.")
+@provider_option
 @click.pass_context
 def plan(ctx, lab, node, role):
     """Show, per node and in order, every task of LAB's roles: the exact files (path, mode,

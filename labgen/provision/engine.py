@@ -84,16 +84,60 @@ def _stage_artifacts(remote, node: str, role: str, task: Task, stager) -> bool:
                         hint=exc.hint) from None
 
 
-def apply_task(remote, node: str, role: str, task: Task, artifacts=None) -> bool:
+class PendingHandlers:
+    """Handler tasks (no check: run only after their files changed) whose files were written but
+    whose commands have not finished yet, kept in the lab's state.
+
+    Without this, a run interrupted between writing a config and restarting its service would
+    leave the service on the old config for good: the next run finds the file up to date.
+    """
+
+    def __init__(self, lab_dir=None):
+        self.lab_dir = lab_dir
+        self.lock = threading.Lock()
+
+    def _update(self, key: str, add: bool) -> None:
+        if self.lab_dir is None:
+            return
+        with self.lock:
+            state = self.lab_dir.load_state()
+            pending = set(state.get("pending", []))
+            pending = pending | {key} if add else pending - {key}
+            state["pending"] = sorted(pending)
+            self.lab_dir.save_state(state)
+
+    def is_pending(self, key: str) -> bool:
+        if self.lab_dir is None:
+            return False
+        with self.lock:
+            return key in self.lab_dir.load_state().get("pending", [])
+
+    def mark(self, key: str) -> None:
+        self._update(key, True)
+
+    def clear(self, key: str) -> None:
+        self._update(key, False)
+
+
+def apply_task(remote, node: str, role: str, task: Task, artifacts=None,
+               pending: PendingHandlers | None = None) -> bool:
     """Converge one task on `node`; True if it changed anything. Raises TaskError.
 
     `artifacts` is the run's artifacts.Stager (one per provision run, so each download
-    happens once); uploading a new artifact counts as a change.
+    happens once); uploading a new artifact counts as a change. `pending` remembers handler
+    commands that an interrupted run still owes (see PendingHandlers).
     """
+    pending = pending or PendingHandlers()
+    key = f"{node}|{role}/{task.name}"
+    handler = task.check is None and bool(task.run)
+    owed = handler and pending.is_pending(key)
     changed = _stage_artifacts(remote, node, role, task, artifacts) if task.artifacts else False
     for f in task.files:
         want = hashlib.sha256(f.content.encode("utf-8")).hexdigest()
         if remote.file_sha256(node, f.path) != want:
+            if handler and not owed:
+                pending.mark(key)
+                owed = True
             remote.put_file(node, f.content, f.path, mode=f.mode, owner=f.owner)
             changed = True
     if task.check is not None:
@@ -107,9 +151,12 @@ def apply_task(remote, node: str, role: str, task: Task, artifacts=None) -> bool
                             f"it (check `{task.check}` exits {after.exit_code})",
                             hint="the task's commands ran but did not reach the wanted state")
         return True
-    if changed:
+    if changed or owed:
         for command in task.run:
             _run_checked(remote, node, role, task, command)
+        if owed:
+            pending.clear(key)
+        return True
     return changed
 
 
@@ -130,6 +177,7 @@ def provision(lab: Lab, lab_dir, remote, distro: str, nodes: list[str] | None = 
     targets = [n for n in lab.nodes if nodes is None or n.name in nodes]
     abort = threading.Event()
     state_lock = threading.Lock()
+    pending = PendingHandlers(lab_dir)
 
     def work(node: Node) -> NodeReport:
         report = NodeReport(node.name)
@@ -145,7 +193,7 @@ def provision(lab: Lab, lab_dir, remote, distro: str, nodes: list[str] | None = 
                     return report
                 emit(node.name, role, task.name, "running")
                 try:
-                    did = apply_task(remote, node.name, role, task, artifacts)
+                    did = apply_task(remote, node.name, role, task, artifacts, pending)
                 except LabgenError as exc:
                     report.error = exc if isinstance(exc, TaskError) else TaskError(exc.message, exc.hint)
                     abort.set()
@@ -158,4 +206,11 @@ def provision(lab: Lab, lab_dir, remote, distro: str, nodes: list[str] | None = 
         return report
 
     with ThreadPoolExecutor(max_workers=max(1, len(targets))) as pool:
-        return list(pool.map(work, targets))
+        futures = [pool.submit(work, node) for node in targets]
+        try:
+            return [f.result() for f in futures]
+        except KeyboardInterrupt:
+            # Ctrl-C: every node finishes the task it is in (leaving the node consistent and
+            # the state true), starts no other; the next run completes the rest.
+            abort.set()
+            raise

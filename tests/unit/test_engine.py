@@ -113,3 +113,30 @@ def test_fingerprint_changes_with_declarations():
     b = [Task("x", check="c", run=("r2",))]
     assert engine.fingerprint(a) != engine.fingerprint(b)
     assert engine.fingerprint(a) == engine.fingerprint(list(a))
+
+
+def test_a_handler_owed_by_an_interrupted_run_runs_next_time(tmp_path):
+    from labgen.labdir import LabDir
+
+    lab_dir = LabDir(tmp_path)
+    pending = engine.PendingHandlers(lab_dir)
+    task = Task("config", files=(File("/etc/x.conf", "new\n"),), run=("systemctl restart x",))
+
+    def dies_on_restart(node, cmd):
+        if cmd == "systemctl restart x":
+            raise KeyboardInterrupt      # Ctrl-C after the file was written, before the restart
+        return 0, "", ""
+
+    remote = FakeRemote(dies_on_restart)
+    with pytest.raises(KeyboardInterrupt):
+        engine.apply_task(remote, "n1", "svc", task, pending=pending)
+    assert remote.files[("n1", "/etc/x.conf")] == "new\n"
+    assert lab_dir.load_state()["pending"] == ["n1|svc/config"]
+
+    remote.handler = lambda node, cmd: (0, "", "")
+    assert engine.apply_task(remote, "n1", "svc", task, pending=pending) is True   # file unchanged...
+    assert ("n1", "systemctl restart x") in remote.commands                         # ...restart owed
+    assert lab_dir.load_state()["pending"] == []
+    remote.commands.clear()
+    assert engine.apply_task(remote, "n1", "svc", task, pending=pending) is False
+    assert remote.commands == []
