@@ -53,6 +53,14 @@ def wait_until(check: str, seconds: int, what: str, diagnose: str | None = None,
             f"sleep 2; done")
 
 
+def settles(check: str, seconds: int = 30) -> str:
+    """A check for a cluster's health that tolerates a passing blip: passes as soon as `check`
+    does (at once on a healthy cluster), fails only if it does not within `seconds`. Under load
+    a member may briefly fall back to an election right after it joined; a one-shot check then
+    fails a cluster that is fine a second later."""
+    return wait_until(check, seconds, "not settled")
+
+
 def tasks(lab: Lab, node: Node, distro: str) -> list[Task]:
     from labgen.aptproxy import node_proxy_file
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from labgen.model import File, Lab, Node, Task
 from labgen.provision import pins
-from labgen.provision.roles.base import apt_install, packages_installed_check, wait_until
+from labgen.provision.roles.base import apt_install, packages_installed_check, settles, wait_until
 
 CLIENT_PORT = 2379
 PEER_PORT = 2380
@@ -83,7 +83,7 @@ def tasks(lab: Lab, node: Node, distro: str) -> list[Task]:
              check=f"systemctl is-enabled --quiet etcd && {{ {active} || {activating}; }}",
              run=("systemctl enable etcd", "systemctl start --no-block etcd")),
         Task(f"cluster healthy with {len(members(lab))} members",
-             check=healthy_check(lab),
+             check=settles(healthy_check(lab)),
              run=(wait_until(healthy_check(lab), HEALTH_WAIT, "etcd cluster healthy",
                              diagnose=f"{etcdctl2('cluster-health')}; "
                                       "systemctl status --no-pager -n 5 etcd",

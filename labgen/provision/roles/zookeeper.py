@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from labgen.model import File, Lab, Node, Task
 from labgen.provision import pins
-from labgen.provision.roles.base import apt_install, packages_installed_check, wait_until
+from labgen.provision.roles.base import apt_install, packages_installed_check, settles, wait_until
 
 CLIENT_PORT = 2181
 QUORUM_PORT = 2888
@@ -73,7 +73,7 @@ def tasks(lab: Lab, node: Node, distro: str) -> list[Task]:
              check="systemctl is-active --quiet zookeeper",
              run=("systemctl enable zookeeper", "systemctl start zookeeper")),
         Task("member of a quorum (leader or follower)",
-             check=mode_check(),
+             check=settles(mode_check()),
              run=(wait_until(mode_check(), QUORUM_WAIT, "zookeeper quorum",
                              diagnose=f"echo srvr | nc -w 3 127.0.0.1 {CLIENT_PORT}; "
                                       "tail -n 5 /var/log/zookeeper/zookeeper.log",
