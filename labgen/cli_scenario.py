@@ -174,7 +174,13 @@ def run(ctx, scenario_id, lab_path, variant, lang, presenter, start, stop, only,
         _boot(lab, lab_dir, provider)
         remote = lifecycle.open_remote(lab_dir, provider)
     with remote:
-        _provision(lab, lab_dir, provider, roles=list(var.requires_roles), remote=remote)
+        from labgen.provision.engine import roles_recorded
+
+        if roles_recorded(lab, lab_dir, get_provider(provider).distro, list(var.requires_roles)):
+            con.print(f"[dim]roles {', '.join(var.requires_roles)}: provisioned "
+                      f"(`labgen provision` re-checks them)[/]", highlight=False)
+        else:
+            _provision(lab, lab_dir, provider, roles=list(var.requires_roles), remote=remote)
         ask = _presenter(con, lang) if presenter else None
         runner = Runner(sc, variant, lab, remote, TerminalReporter(con, lang), lang, provider, ask=ask)
         record = runner.run(start=start, stop=stop, only=only, cleanup=not keep)

@@ -45,6 +45,23 @@ def fingerprint(tasks: list[Task]) -> str:
     return hashlib.sha256(blob).hexdigest()[:16]
 
 
+def roles_recorded(lab: Lab, lab_dir, distro: str, roles: list[str]) -> bool:
+    """True when state.json records each of `roles` on every node that has it, with the
+    fingerprint of today's declarations and no handler owed: nothing to do for them. (A full
+    `provision` re-checks every task on the nodes; this is the cheap "as needed" test.)"""
+    state = lab_dir.load_state()
+    if state.get("pending"):
+        return False
+    done = state.get("roles", {})
+    for node in lab.nodes:
+        for role, tasks in node_plan(lab, node, distro, roles):
+            if isinstance(tasks, RoleUnavailable):
+                return False
+            if done.get(node.name, {}).get(role) != fingerprint(tasks):
+                return False
+    return True
+
+
 @dataclass
 class NodeReport:
     node: str

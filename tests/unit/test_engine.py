@@ -140,3 +140,18 @@ def test_a_handler_owed_by_an_interrupted_run_runs_next_time(tmp_path):
     remote.commands.clear()
     assert engine.apply_task(remote, "n1", "svc", task, pending=pending) is False
     assert remote.commands == []
+
+
+def test_roles_recorded_only_with_current_fingerprints_and_nothing_owed(tmp_path):
+    from labgen.labdir import LabDir
+
+    lab = make_lab()
+    d = LabDir(tmp_path)
+    assert not engine.roles_recorded(lab, d, "debian-12", ["base"])
+    engine.provision(lab, d, FakeRemote(), "debian-12", roles=["base"])
+    assert engine.roles_recorded(lab, d, "debian-12", ["base"])
+    d.record_role("n2", "base", "stale-fingerprint")          # the role's declarations changed
+    assert not engine.roles_recorded(lab, d, "debian-12", ["base"])
+    engine.provision(lab, d, FakeRemote(), "debian-12", roles=["base"])
+    d.update_state(pending=["n1|base/x"])
+    assert not engine.roles_recorded(lab, d, "debian-12", ["base"])
