@@ -8,6 +8,8 @@ VENV       ?= .venv
 LABGEN     := $(VENV)/bin/labgen
 PY         := $(VENV)/bin/python
 DEMO_DIR   ?= $(HOME)/labgen-labs
+# The demo boots on LXC, whose box setup builds; on a laptop with VirtualBox: make demo PROVIDER=virtualbox
+PROVIDER   ?= lxc
 # Debian packages: Vagrant with its LXC and libvirt plugins, LXC, debootstrap (box build),
 # dnsmasq (DHCP on the LXC management bridge), apt-cacher-ng (package cache for lab nodes),
 # ruby (ruby -c in tests), tcpdump/iproute2 (scenario checks on the host).
@@ -25,7 +27,7 @@ help:
 
 demo: setup
 	mkdir -p $(DEMO_DIR)
-	cd $(DEMO_DIR) && $(abspath $(LABGEN)) scenario run mac-bug
+	cd $(DEMO_DIR) && $(abspath $(LABGEN)) --provider $(PROVIDER) scenario run mac-bug
 
 test: setup
 	$(PY) -m pytest -q
