@@ -158,10 +158,14 @@ def run(ctx, scenario_id, lab_path, variant, lang, presenter, start, stop, only,
         or ctx.provider()
     missing = _missing_roles(lab, var, get_provider(provider).distro)
     if missing:
+        def short(why: str) -> str:     # the first clause; `labgen plan` shows the whole reason
+            first = why.split(";")[0].strip()
+            return first if len(first) <= 110 else first[:107] + "..."
+
         raise LabgenError(f"scenario {sc.id} (variant {variant}) needs roles this lab cannot provide "
-                          f"with {provider}: " + "; ".join(f"{r}: {why}" for r, why in missing),
-                          hint="nothing was changed; run the default variant, or use a provider whose "
-                               "boxes have these roles")
+                          f"with {provider}:\n" + "\n".join(f"  {r}: {short(why)}" for r, why in missing),
+                          hint=f"nothing was changed; `labgen plan {lab.name} --provider {provider} "
+                               f"--role ROLE` gives each reason in full and how to supply what is missing")
     if not lab_dir.exists():
         con.print(f"lab {lab.name} does not exist yet: creating it in {lab_dir.path}", highlight=False)
         lifecycle.write_lab_dir(lab, lab_dir, provider)

@@ -91,6 +91,14 @@ def test_roles_that_cannot_run_on_this_box_are_reported_with_the_reason(lab_dir)
     assert "already converged, nothing changed" in text
 
 
+def test_walkthrough_tours_what_is_provisioned(lab_dir):
+    res = labgen("scenario", "run", "walkthrough", "--dir", str(lab_dir), "--lang", "en", check=True)
+    assert "cluster is healthy" in res.stdout
+    assert re.search(r"Mode: leader", res.stdout) and res.stdout.count("Mode: follower") >= 2, res.stdout
+    full = labgen("scenario", "run", "walkthrough", "--variant", "full", "--dir", str(lab_dir))
+    assert full.returncode != 0 and "nothing was changed" in full.stderr
+
+
 def test_status_table(lab_dir):
     res = labgen("status", "--dir", str(lab_dir), check=True)
     for i, node in enumerate(NODES, 1):
