@@ -193,9 +193,9 @@ def _provision(model, lab_dir, provider, nodes=None, roles=None, remote=None, ve
     changed = sum(len(r.changed) for r in reports)
     unavailable = sorted({(u.role, u.reason) for r in reports for u in r.unavailable})
     for role, reason in unavailable:
-        con.print(f"[magenta]![/] role {role}: {reason} (skipped on "
-                  f"{', '.join(r.node for r in reports if any(u.role == role for u in r.unavailable))})",
-                  highlight=False)
+        on = ", ".join(r.node for r in reports if any(u.role == role for u in r.unavailable))
+        con.print(f"[magenta]![/] role {role}: not run on {on}", highlight=False)
+        con.print(reason, markup=False, highlight=False, style="magenta")
     failed = [r for r in reports if r.error]
     if failed:
         raise failed[0].error
@@ -205,6 +205,12 @@ def _provision(model, lab_dir, provider, nodes=None, roles=None, remote=None, ve
     else:
         con.print(f"[green]✓[/] provisioned: already converged, nothing changed ({took:.1f} s)")
     return reports
+
+
+def first_clause(reason: str, limit: int = 110) -> str:
+    """The gist of a long reason (up to its first `;`), for one-line summaries."""
+    first = reason.split(";")[0].strip()
+    return first if len(first) <= limit else first[:limit - 3] + "..."
 
 
 def _open_lab(ctx, lab_path):

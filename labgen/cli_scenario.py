@@ -129,7 +129,7 @@ def run(ctx, scenario_id, lab_path, variant, lang, presenter, start, stop, only,
     transcripts/. Exits 0 only when every expectation held.
     """
     from labgen import lifecycle
-    from labgen.cli import _boot, _console, _provision
+    from labgen.cli import _boot, _console, _provision, first_clause
     from labgen.labdir import LabDir, find_lab_dir
     from labgen.providers import get_provider
     from labgen.scenario.load import check_against_lab, find_scenario, load_scenario
@@ -158,12 +158,8 @@ def run(ctx, scenario_id, lab_path, variant, lang, presenter, start, stop, only,
         or ctx.provider()
     missing = _missing_roles(lab, var, get_provider(provider).distro)
     if missing:
-        def short(why: str) -> str:     # the first clause; `labgen plan` shows the whole reason
-            first = why.split(";")[0].strip()
-            return first if len(first) <= 110 else first[:107] + "..."
-
         raise LabgenError(f"scenario {sc.id} (variant {variant}) needs roles this lab cannot provide "
-                          f"with {provider}:\n" + "\n".join(f"  {r}: {short(why)}" for r, why in missing),
+                          f"with {provider}:\n" + "\n".join(f"  {r}: {first_clause(why)}" for r, why in missing),
                           hint=f"nothing was changed; `labgen plan {lab.name} --provider {provider} "
                                f"--role ROLE` gives each reason in full and how to supply what is missing")
     if not lab_dir.exists():

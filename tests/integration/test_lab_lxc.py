@@ -86,8 +86,10 @@ def test_provision_converges_and_second_run_changes_nothing(lab_dir):
 def test_roles_that_cannot_run_on_this_box_are_reported_with_the_reason(lab_dir):
     res = labgen("provision", "--dir", str(lab_dir), check=True)
     text = " ".join(res.stdout.split())      # rich wraps long lines
-    assert "role docker: docker-ce 18.03.1 is not in the Debian 12 archive" in text, res.stdout
-    assert re.search(r"role mesos-master: .*(Ubuntu 16\.04|xenial)", text), res.stdout
+    assert "role docker: not run on ubuntu-1, ubuntu-2, ubuntu-3 docker-ce 18.03.1 is not in the Debian 12 " \
+           "archive" in text, res.stdout
+    assert "docker-ce_18.03.1~ce-0~ubuntu_amd64.deb" in text       # the artifact and how to supply it
+    assert re.search(r"role mesos-master: not run on ubuntu-1 .*(Ubuntu 16\.04|xenial)", text), res.stdout
     assert "already converged, nothing changed" in text
 
 
