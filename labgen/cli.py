@@ -56,6 +56,15 @@ def provider_option(f):
                         help="Same as the global --provider.")(f)
 
 
+def artifacts_options(f):
+    """--artifacts / --allow-unpinned for the commands that provision."""
+    f = click.option("--allow-unpinned", is_flag=True,
+                     help="Also use downloads that have no pinned sha256 (NOT verified).")(f)
+    return click.option("--artifacts", "artifacts_dir", type=click.Path(file_okay=False, path_type=Path),
+                        help="A dir holding the roles' downloads (e.g. a USB stick), used before "
+                             "the cache and the network. See `labgen fetch`.")(f)
+
+
 def dir_option(f):
     return click.option("--dir", "lab_path", type=click.Path(file_okay=False, path_type=Path),
                         help="The lab dir (default: the current directory or a parent).")(f)
@@ -126,9 +135,10 @@ def _lab_dir_for_create(model, lab_path):
 @dir_option
 @click.option("--force", is_flag=True, help="Regenerate a Vagrantfile you edited by hand.")
 @click.option("--no-provision", is_flag=True, help="Boot only; provision later with `labgen provision`.")
+@artifacts_options
 @provider_option
 @pass_ctx
-def create(ctx, lab, lab_path, force, no_provision):
+def create(ctx, lab, lab_path, force, no_provision, artifacts_dir, allow_unpinned):
     """Create LAB: write its lab dir, boot its machines, provision every node.
 
     LAB is a built-in lab's name (see `labgen list`) or a path to a lab file. The lab dir is
@@ -147,7 +157,7 @@ def create(ctx, lab, lab_path, force, no_provision):
         con.print(f"wrote {lab_dir.path / line.split()[0]}", highlight=False)
     _boot(model, lab_dir, provider)
     if not no_provision:
-        _provision(model, lab_dir, provider)
+        _provision(model, lab_dir, provider, stager=_stager(artifacts_dir, allow_unpinned))
     con.print(f"\n[bold green]lab {model.name} is up[/] in {lab_dir.path}", highlight=False)
     if model.message:
         con.print(model.message.strip(), markup=False, highlight=False)
@@ -169,7 +179,14 @@ def _boot(model, lab_dir, provider):
     con.print(f"[green]✓[/] booted in {time.monotonic() - start:.1f} s")
 
 
-def _provision(model, lab_dir, provider, nodes=None, roles=None, remote=None, verbose=False):
+def _stager(artifacts_dir, allow_unpinned):
+    from labgen.artifacts import Stager
+
+    return Stager(artifacts_dir=artifacts_dir, allow_unpinned=allow_unpinned or None)
+
+
+def _provision(model, lab_dir, provider, nodes=None, roles=None, remote=None, verbose=False,
+               stager=None):
     """Provision and print a summary. Returns the reports; raises the first TaskError."""
     import time
 
@@ -186,7 +203,7 @@ def _provision(model, lab_dir, provider, nodes=None, roles=None, remote=None, ve
         names = [n.name for n in model.nodes if nodes is None or n.name in nodes]
         with ProvisionView(con, names, verbose=verbose) as view:
             reports = provision(model, lab_dir, remote, get_provider(provider).distro,
-                                nodes=nodes, roles=roles, events=view.event)
+                                nodes=nodes, roles=roles, events=view.event, artifacts=stager)
     finally:
         if own:
             remote.close()
@@ -230,13 +247,14 @@ def _open_lab(ctx, lab_path):
 @dir_option
 @click.option("--role", "roles", multiple=True, help="Only this role (repeatable).")
 @click.option("-v", "--verbose", is_flag=True, help="Also list the tasks that were already done.")
+@artifacts_options
 @pass_ctx
-def provision_cmd(ctx, nodes, lab_path, roles, verbose):
+def provision_cmd(ctx, nodes, lab_path, roles, verbose, artifacts_dir, allow_unpinned):
     """Re-run provisioning on NODES (default: all). A converged lab changes nothing."""
     model, lab_dir, provider = _open_lab(ctx, lab_path)
     _check_nodes(model, nodes)
     _provision(model, lab_dir, provider, nodes=list(nodes) or None, roles=list(roles) or None,
-               verbose=verbose)
+               verbose=verbose, stager=_stager(artifacts_dir, allow_unpinned))
 
 
 def _check_nodes(model, nodes):
