@@ -64,6 +64,12 @@ def test_exec_returns_each_nodes_hostname(lab_dir):
         assert re.search(rf"^{node}\s+│ {node}$", res.stdout, re.M), res.stdout
 
 
+def test_ssh_runs_one_command_over_real_ssh(lab_dir):
+    res = labgen("ssh", "ubuntu-2", "--dir", str(lab_dir), "--", "hostname; ip -4 -o addr show dev eth1",
+                 check=True)
+    assert res.stdout.startswith("ubuntu-2\n") and "192.168.56.102/24" in res.stdout
+
+
 def test_exec_failure_is_reported_with_exit_status(lab_dir):
     res = labgen("exec", "ubuntu-2", "--dir", str(lab_dir), "--", "exit 3")
     assert res.returncode != 0 and "exit 3" in res.stdout
