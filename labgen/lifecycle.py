@@ -41,6 +41,7 @@ def write_lab_dir(lab: Lab, lab_dir: LabDir, provider: str, force: bool = False)
     Refuses to overwrite a Vagrantfile the user edited, or a dir holding another lab, unless
     `force`. Returns what it wrote.
     """
+    from labgen.labdir import atomic_write
     from labgen.render import check_unmodified, render_vagrantfile
 
     state = lab_dir.load_state()
@@ -60,8 +61,6 @@ def write_lab_dir(lab: Lab, lab_dir: LabDir, provider: str, force: bool = False)
             wrote.append("Vagrantfile (updated)")
     else:
         wrote.append("Vagrantfile")
-    from labgen.labdir import atomic_write
-
     lab_dir.path.mkdir(parents=True, exist_ok=True)
     if lab.source and Path(lab.source).resolve() != lab_dir.labfile:
         atomic_write(lab_dir.labfile, Path(lab.source).read_text(encoding="utf-8"))
