@@ -46,7 +46,11 @@ def node_proxy_file(lab: Lab, port: int = PORT) -> File:
                 "// Written by labgen: apt downloads go through the lab host's caching proxy\n"
                 "// (apt-cacher-ng); https sources are tunnelled through it, not cached.\n"
                 f'Acquire::http::Proxy "{url}";\n'
-                f'Acquire::https::Proxy "{url}";\n')
+                f'Acquire::https::Proxy "{url}";\n'
+                "// One request at a time per connection, and give up on a silent one: a\n"
+                "// pipelined update through the proxy once stalled on a half-closed connection.\n"
+                'Acquire::http::Pipeline-Depth "0";\n'
+                'Acquire::http::Timeout "30";\n')
 
 
 # ---- the host's archive

@@ -451,7 +451,12 @@ def main() -> None:
         sys.exit(130)
     except KeyboardInterrupt:
         click.echo("\ninterrupted: re-run the same command to finish the work", err=True)
-        sys.exit(130)
+        # Not sys.exit: at exit Python joins worker threads, and a second Ctrl-C (given while
+        # nodes finish their current task) must quit even if a remote command hangs. Nothing
+        # is lost: state.json is only ever replaced whole.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(130)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)

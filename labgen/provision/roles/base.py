@@ -30,10 +30,23 @@ def packages_installed_check(packages) -> str:
             f"| grep -c '^install ok installed$')\" -eq {len(packages)}")
 
 
+def apt_get(args: str, seconds: int = 900) -> str:
+    """One bounded apt-get: a wedged download fails the task instead of hanging it, and a
+    dpkg lock held by another apt (unattended upgrades, a previous run) is waited for."""
+    return (f"DEBIAN_FRONTEND=noninteractive timeout {int(seconds)} apt-get -q "
+            f"-o DPkg::Lock::Timeout=120 {args}")
+
+
+def apt_update() -> str:
+    """`apt-get update`, bounded and tried three times: once seen here, an update through the
+    proxy stalled for good with its connection half-closed; a second try goes through."""
+    return (f"for try in 1 2 3; do {apt_get('update', 180)} && break; "
+            "[ $try = 3 ] && exit 1; sleep 2; done")
+
+
 def apt_install(packages) -> str:
     names = " ".join(shlex.quote(p) for p in packages)
-    return ("DEBIAN_FRONTEND=noninteractive apt-get update -q && "
-            f"DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends {names}")
+    return f"{apt_update()} && {apt_get(f'install -y --no-install-recommends {names}')}"
 
 
 def wait_until(check: str, seconds: int, what: str, diagnose: str | None = None,

@@ -14,7 +14,7 @@ import shlex
 from labgen.model import File, Lab, Node, Task
 from labgen.provision import pins
 from labgen.provision.engine import RoleUnavailableError
-from labgen.provision.roles.base import wait_until
+from labgen.provision.roles.base import apt_get, apt_update, wait_until
 
 DAEMON_JSON = "/etc/docker/daemon.json"
 
@@ -65,8 +65,8 @@ def tasks(lab: Lab, node: Node, distro: str) -> list[Task]:
         # apt installs a local .deb with its dependencies (libltdl7 ...) from the archive.
         Task(f"install docker-ce {version}",
              check=installed,
-             run=("DEBIAN_FRONTEND=noninteractive apt-get update -q",
-                  f"DEBIAN_FRONTEND=noninteractive apt-get install -y -q --allow-downgrades {deb}",
+             run=(apt_update(),
+                  apt_get(f"install -y --allow-downgrades {deb}"),
                   "apt-mark hold docker-ce"),
              artifacts=(art.name,)),
         Task("cluster store in daemon.json",

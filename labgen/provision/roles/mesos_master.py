@@ -12,7 +12,7 @@ import shlex
 from labgen.model import File, Lab, Node, Task
 from labgen.provision import pins
 from labgen.provision.engine import RoleUnavailableError
-from labgen.provision.roles.base import apt_install, wait_until
+from labgen.provision.roles.base import apt_install, apt_update, wait_until
 from labgen.provision.roles.zookeeper import CLIENT_PORT as ZK_PORT
 
 MASTER_PORT = 5050
@@ -68,7 +68,7 @@ def repository_tasks() -> list[Task]:
              artifacts=("mesosphere-key",)),
         Task("Mesosphere apt repository (pinned versions)",
              files=(File(SOURCES, pins.MESOSPHERE_REPO + "\n"), File(PREFERENCES, preferences())),
-             run=("DEBIAN_FRONTEND=noninteractive apt-get update -q",)),
+             run=(apt_update(),)),
     ]
 
 
