@@ -446,22 +446,29 @@ def main() -> None:
             traceback.print_exc()
         _print_error(exc)
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
-        click.echo("aborted", err=True)
-        sys.exit(130)
+    except click.exceptions.Abort as exc:
+        # click turns Ctrl-C into Abort too; a "no" at a confirmation prompt is the other case.
+        if not isinstance(exc.__context__, KeyboardInterrupt):
+            click.echo("aborted: nothing was changed", err=True)
+            sys.exit(1)
+        _interrupted()
     except KeyboardInterrupt:
-        click.echo("\ninterrupted: re-run the same command to finish the work", err=True)
-        # Not sys.exit: at exit Python joins worker threads, and a second Ctrl-C (given while
-        # nodes finish their current task) must quit even if a remote command hangs. Nothing
-        # is lost: state.json is only ever replaced whole.
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(130)
+        _interrupted()
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
+
+
+def _interrupted() -> None:
+    click.echo("\ninterrupted: re-run the same command to finish the work", err=True)
+    # Not sys.exit: at exit Python joins worker threads, and a second Ctrl-C (given while
+    # nodes finish their current task) must quit even if a remote command hangs. Nothing
+    # is lost: state.json is only ever replaced whole.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(130)
 
 
 def _print_error(exc: LabgenError) -> None:
