@@ -67,6 +67,7 @@ def lab_dir():
         yield path
     finally:
         _destroy(path)
+        lab_file.unlink(missing_ok=True)
         if started_proxy:
             from labgen import aptproxy
 
