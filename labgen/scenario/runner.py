@@ -128,13 +128,14 @@ class Runner:
         return list(step.nodes)
 
     def _run_step(self, step: Step) -> StepRecord:
-        self.reporter.step_started(step)
+        nodes = self._nodes(step) if step.run is not None else []
+        commands = {n: self._command(step, n) for n in nodes}
+        self.reporter.step_started(step, {n: c for n, c in commands.items() if isinstance(c, str)})
         rec = StepRecord(step, "passed")
         began = time.monotonic()
         if step.run is not None:
-            nodes = self._nodes(step)
             with ThreadPoolExecutor(max_workers=max(1, len(nodes))) as pool:
-                outcomes = list(pool.map(lambda n: self._run_on(step, n), nodes))
+                outcomes = list(pool.map(lambda n: self._run_on(step, n, commands[n]), nodes))
             for result, problems, captured in outcomes:
                 rec.results.append(result)
                 rec.failures += [f"{result.node}: {p}" for p in problems]
@@ -146,15 +147,20 @@ class Runner:
         self.reporter.step_finished(rec)
         return rec
 
-    def _run_on(self, step: Step, node: str):
-        """Run the step on one node, retrying while its expectation fails and time remains."""
+    def _command(self, step: Step, node: str) -> str | LabgenError:
+        """The step's command for `node` with its variables filled in (shell-quoted), or why not."""
         from labgen.scenario.template import node_values, substitute
 
         try:
             values = node_values(self.scenario, self.lab, node, self.captures.get(node, {}))
-            command = substitute(step.run, values)
+            return substitute(step.run, values)
         except LabgenError as exc:   # e.g. a capture that an earlier, failed step never made
-            return CommandResult(node, step.run, None, "", exc.message, 0.0, 0), [exc.message], {}
+            return exc
+
+    def _run_on(self, step: Step, node: str, command: str | LabgenError):
+        """Run the step on one node, retrying while its expectation fails and time remains."""
+        if isinstance(command, LabgenError):
+            return CommandResult(node, step.run, None, "", command.message, 0.0, 0), [command.message], {}
         deadline = time.monotonic() + step.expect.retry
         attempts = 0
         while True:

@@ -32,6 +32,7 @@ WORDS = {
         "attempts": "after {n} attempts", "captured": "captured",
         "all_passed": "All {n} steps passed", "failed_at": "Failed at step {n}: {title}",
         "interrupted": "Interrupted", "sudo": "as root", "all_nodes": "all nodes",
+        "as_on": "shown with {node}'s values (each node its own)",
     },
     "zh": {
         "step": "步骤", "passed": "通过", "failed": "失败", "skipped": "跳过",
@@ -42,6 +43,7 @@ WORDS = {
         "attempts": "共尝试 {n} 次", "captured": "捕获",
         "all_passed": "全部 {n} 个步骤通过", "failed_at": "在步骤 {n} 失败：{title}",
         "interrupted": "已中断", "sudo": "以 root 身份", "all_nodes": "所有节点",
+        "as_on": "此处显示 {node} 的取值（各节点用各自的值）",
     },
 }
 
@@ -226,7 +228,9 @@ class TerminalReporter:
         self.console.print(Panel(body, title=Text(scenario.id, style="bold cyan"),
                                  title_align="left", border_style="cyan"))
 
-    def step_started(self, step: Step) -> None:
+    def step_started(self, step: Step, commands: dict[str, str] | None = None) -> None:
+        """Print the step's heading, explanation and command. `commands` (node -> the command
+        with its variables filled in) shows what really runs; without it, the template."""
         from rich.padding import Padding
         from rich.syntax import Syntax
         from rich.text import Text
@@ -246,8 +250,14 @@ class TerminalReporter:
             where = Text(f"  {w['command']} · {w['on']} {nodes_label(step, self.lang)}", style="dim")
             if step.sudo:
                 where.append(f" · {w['sudo']}", style="dim")
+            shown = step.run
+            if commands:
+                first, *others = commands
+                shown = commands[first]
+                if any(commands[n] != shown for n in others):
+                    where.append(f" · {w['as_on'].format(node=first)}", style="dim")
             self.console.print(where)
-            code = Syntax(step.run.rstrip("\n"), "bash", theme="ansi_dark", word_wrap=True,
+            code = Syntax(shown.rstrip("\n"), "bash", theme="ansi_dark", word_wrap=True,
                           background_color="default")
             self.console.print(Padding(code, (0, 0, 0, 4)))
 

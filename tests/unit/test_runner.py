@@ -29,7 +29,7 @@ class Reporter:
         self.seen = []
 
     def scenario_started(self, record): pass
-    def step_started(self, step): self.seen.append(step.id)
+    def step_started(self, step, commands=None): self.seen.append(step.id)
     def step_finished(self, rec): pass
     def scenario_finished(self, record): pass
 

@@ -170,3 +170,18 @@ def test_handout_variant_in_name(tmp_path):
     md_path, _ = write_handout(record, tmp_path)
     assert md_path.name == "mac-bug-docker-20240501-103000.md"
     assert "With docker" in md_path.read_text(encoding="utf-8")
+
+
+def test_terminal_shows_the_command_as_it_runs():
+    step = _step("setup", "setup", "Set up", run="ip addr add {{ wl_ip }}/32 dev cali0",
+                 nodes=("ubuntu-2", "ubuntu-3"))
+    buffer = io.StringIO()
+    reporter = TerminalReporter(make_console(file=buffer, width=100), "en")
+    reporter.step_started(step, {"ubuntu-2": "ip addr add 172.32.2.10/32 dev cali0",
+                                 "ubuntu-3": "ip addr add 172.32.3.10/32 dev cali0"})
+    out = buffer.getvalue()
+    assert "ip addr add 172.32.2.10/32 dev cali0" in out and "{{" not in out
+    assert "shown with ubuntu-2's values (each node its own)" in out
+    buffer.truncate(0)
+    reporter.step_started(step, {"ubuntu-2": "hostname", "ubuntu-3": "hostname"})
+    assert "each node its own" not in buffer.getvalue()
