@@ -195,11 +195,14 @@ def run(ctx, scenario_id, lab_path, variant, lang, presenter, start, stop, only,
 
 
 def _presenter(con, lang):
-    prompt = {"en": "[Enter] run  [s] skip  [q] quit", "zh": "[回车] 运行  [s] 跳过  [q] 退出"}[lang]
+    from rich.markup import escape
+
+    keys = {"en": "[Enter] run · [s] skip · [q] quit", "zh": "[回车] 运行 · [s] 跳过 · [q] 退出"}[lang]
 
     def ask(step):
         while True:
-            answer = con.input(f"[bold yellow]▶ {step.id}[/]  {prompt} ").strip().lower()
+            answer = con.input(f"\n[bold yellow]▶ {escape(step.title.get(lang))}[/]  "
+                               f"[dim]{escape(keys)}[/] ").strip().lower()
             if answer in ("", "r"):
                 return "run"
             if answer in ("s", "q"):
