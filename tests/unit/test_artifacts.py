@@ -7,7 +7,6 @@ import threading
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from labgen import aptproxy, artifacts
 from labgen.artifacts import Artifact, ArtifactError, Stager, fetch

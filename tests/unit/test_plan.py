@@ -7,8 +7,6 @@ and review the diff: it is every file and command a change to a role would alter
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -18,9 +16,8 @@ from labgen.labfile import find_lab, load_lab
 from labgen.model import RoleUnavailable
 from labgen.plan import plan_text
 from labgen.provision import engine
+from tests.unit.golden import assert_golden
 
-GOLDEN = Path(__file__).resolve().parent.parent / "golden"
-REGEN = bool(os.environ.get("LABGEN_REGEN_GOLDEN"))
 
 
 @pytest.fixture(scope="module")
@@ -30,14 +27,7 @@ def lab():
 
 @pytest.mark.parametrize("provider", ["virtualbox", "lxc"])
 def test_golden_plan(lab, provider):
-    text = plan_text(lab, provider)
-    golden = GOLDEN / f"mesos-calico.plan.{provider}.txt"
-    if REGEN:
-        golden.write_bytes(text.encode("utf-8"))
-    assert golden.exists(), "no golden file: run with LABGEN_REGEN_GOLDEN=1"
-    assert text.encode("utf-8") == golden.read_bytes(), (
-        f"the plan differs from {golden}; if intended, regenerate with LABGEN_REGEN_GOLDEN=1 "
-        "and review the diff")
+    assert_golden(plan_text(lab, provider), f"mesos-calico.plan.{provider}.txt")
 
 
 def test_plan_shows_every_declared_file_and_command(lab):

@@ -26,44 +26,13 @@ from labgen.render import (
     vagrantfile_is_ours,
 )
 from labgen.resources import resource
+from tests.unit.golden import assert_golden
 
 TESTS = Path(__file__).resolve().parent.parent
-GOLDEN = TESTS / "golden"
 HOSTILE = TESTS / "data" / "labs" / "hostile"
-REGEN = bool(os.environ.get("LABGEN_REGEN_GOLDEN"))
 
 needs_ruby = pytest.mark.skipif(not shutil.which("ruby"), reason="ruby is not installed")
 needs_vagrant = pytest.mark.skipif(not shutil.which("vagrant"), reason="vagrant is not installed")
-
-try:  # the lxc provider is another module's; fall back to its documented context if absent
-    import labgen.providers.lxc  # noqa: F401
-    HAVE_LXC = True
-except ImportError:
-    HAVE_LXC = False
-
-
-@pytest.fixture(autouse=True)
-def lxc_fallback(monkeypatch):
-    if HAVE_LXC:
-        return
-    import sys
-    import types
-
-    from labgen.providers.base import Provider
-
-    class FakeLxc(Provider):
-        name = "lxc"
-
-        def template_context(self, lab):
-            return {"bridge": "lgbrtest", "container_prefix": "labgen-"}
-
-        def machine_name(self, lab, node_name):
-            return f"labgen-{lab.name}-{node_name}"
-
-    module = types.ModuleType("labgen.providers.lxc")
-    module.PROVIDER = FakeLxc()
-    monkeypatch.setitem(sys.modules, "labgen.providers.lxc", module)
-
 
 @pytest.fixture(scope="module")
 def lab() -> Lab:
@@ -75,16 +44,7 @@ def lab() -> Lab:
 
 @pytest.mark.parametrize("provider", PROVIDERS)
 def test_golden_vagrantfile(lab, provider):
-    if provider == "lxc" and not HAVE_LXC:
-        pytest.skip("labgen/providers/lxc.py is not there yet: its bridge name is unknown")
-    text = render_vagrantfile(lab, provider)
-    golden = GOLDEN / f"mesos-calico.{provider}.Vagrantfile"
-    if REGEN:
-        golden.write_bytes(text.encode("utf-8"))
-    assert golden.exists(), "no golden file: run with LABGEN_REGEN_GOLDEN=1"
-    assert text.encode("utf-8") == golden.read_bytes(), (
-        f"rendered Vagrantfile differs from {golden}; if intended, regenerate with "
-        "LABGEN_REGEN_GOLDEN=1 and review the diff")
+    assert_golden(render_vagrantfile(lab, provider), f"mesos-calico.{provider}.Vagrantfile")
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)

@@ -13,7 +13,6 @@ from labgen.errors import InputError
 from labgen.model import Expect, Lab, Node, Step, Text
 from labgen.scenario.load import (builtin_scenarios, check_against_lab, find_scenario,
                                   load_scenario, parse_scenario)
-from labgen.scenario.template import variables_in
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "scenarios"
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 from datetime import datetime
 
-import pytest
 
 from labgen.console import make_console
 from labgen.model import Expect, Scenario, Step, Text, Variant
