@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shlex
 import shutil
 import threading
 import uuid
-from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Mapping
@@ -223,21 +221,7 @@ def upload(remote, node: str, artifact: Artifact, path: Path) -> bool:
     dest = artifact.node_path
     if remote.file_sha256(node, dest) == want:
         return False
-    conn = remote.connection(node)
-    tmp = f"/tmp/labgen-{uuid.uuid4().hex}"
-    # Remote serialises use of a connection per node; SFTP shares that connection.
-    lock = getattr(remote, "_locks", {}).get(node) or nullcontext()
-    try:
-        with lock:
-            conn.put(str(path), tmp)
-    except Exception as exc:   # paramiko/socket errors: one clean message
-        raise LabgenError(f"{node}: cannot upload artifact {artifact.name} to {tmp}: "
-                          f"{exc.__class__.__name__}: {exc}") from None
-    res = remote.run(node, f"install -D -m 0644 -o root {shlex.quote(tmp)} {shlex.quote(dest)}; "
-                           f"rc=$?; rm -f {shlex.quote(tmp)}; exit $rc", timeout=300)
-    if not res.ok:
-        raise LabgenError(f"{node}: cannot install artifact {artifact.name} at {dest}: "
-                          f"{res.stderr.strip() or 'exit ' + str(res.exit_code)}")
+    remote.put_file(node, Path(path), dest, mode="0644", owner="root")
     got = remote.file_sha256(node, dest)
     if got != want:
         raise LabgenError(f"{node}: artifact {artifact.name} at {dest} has sha256 {got} after "

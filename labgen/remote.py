@@ -5,13 +5,13 @@ Fabric (and paramiko) are imported only when a connection is made, never at CLI 
 
 from __future__ import annotations
 
-import hashlib
 import io
 import shlex
 import threading
 import time
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 
 from labgen.errors import LabgenError
 
@@ -113,17 +113,27 @@ class Remote:
         raise LabgenError(f"{node}: SSH failed: {exc.__class__.__name__}: {exc}",
                           hint="is the node running? `labgen status` shows each node") from None
 
-    def put_file(self, node: str, content: str, path: str, mode: str = "0644",
+    def put_file(self, node: str, content: str | bytes | Path, path: str, mode: str = "0644",
                  owner: str = "root") -> None:
-        """Write `content` to `path` on `node` (SFTP to a temp file, then sudo install)."""
+        """Write `content` (text, bytes, or a local file) to `path` on `node`: SFTP to a temp
+        file over the node's open connection, then sudo install. Raises LabgenError."""
         conn = self.connection(node)
         tmp = f"/tmp/labgen-{uuid.uuid4().hex}"
-        with self._locks[node]:
-            conn.put(io.BytesIO(content.encode("utf-8")), tmp)
+        if isinstance(content, Path):
+            source = str(content)
+        else:
+            source = io.BytesIO(content.encode("utf-8") if isinstance(content, str) else content)
+        try:
+            with self._locks[node]:
+                conn.put(source, tmp)
+        except Exception as exc:   # paramiko/socket errors: one clean message
+            raise LabgenError(f"{node}: cannot upload {path}: {exc.__class__.__name__}: {exc}") from None
         res = self.run(node, f"install -D -m {shlex.quote(mode)} -o {shlex.quote(owner)} "
-                             f"{shlex.quote(tmp)} {shlex.quote(path)}; rc=$?; rm -f {shlex.quote(tmp)}; exit $rc")
+                             f"{shlex.quote(tmp)} {shlex.quote(path)}; rc=$?; rm -f {shlex.quote(tmp)}; exit $rc",
+                       timeout=300)
         if not res.ok:
-            raise LabgenError(f"{node}: cannot write {path}: {res.stderr.strip()}")
+            raise LabgenError(f"{node}: cannot write {path}: "
+                              f"{res.stderr.strip() or 'exit ' + str(res.exit_code)}")
 
     def file_sha256(self, node: str, path: str) -> str | None:
         res = self.run(node, f"sha256sum {shlex.quote(path)} 2>/dev/null")
@@ -147,7 +157,3 @@ class Remote:
 
     def __exit__(self, *exc):
         self.close()
-
-
-def sha256_text(text: str) -> str:
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()

@@ -4,7 +4,6 @@ and `labgen fetch` (file:// URLs: no network; real HTTP and SFTP are in tests/in
 import hashlib
 import ipaddress
 import threading
-from pathlib import Path
 
 import pytest
 
@@ -118,30 +117,8 @@ def test_stager_fetches_once_across_threads(tmp_path, src, monkeypatch):
     assert len(calls) == 1
 
 
-class SftpFake(FakeRemote):
-    """FakeRemote plus the two things upload needs: connection().put and install."""
-
-    def __init__(self):
-        super().__init__(self._handle)
-        self.blobs = {}
-
-    def connection(self, node):
-        remote = self
-
-        class Conn:
-            def put(self, local, remote_path):
-                remote.blobs[(node, remote_path)] = Path(local).read_bytes()
-        return Conn()
-
-    def _handle(self, node, cmd):
-        if cmd.startswith("install "):
-            parts = cmd.split(";")[0].split()
-            self.files[(node, parts[-1])] = self.blobs.pop((node, parts[-2])).decode()
-        return 0, "", ""
-
-
 def test_engine_uploads_artifacts_before_the_task_and_only_once(tmp_path, src):
-    remote = SftpFake()
+    remote = FakeRemote()
     stager = Stager(cache=tmp_path / "cache", resolve=lambda name: art(src))
     task = Task("install calicoctl", check="test -x /usr/local/bin/calicoctl",
                 run=("install -m 0755 /var/cache/labgen/calicoctl /usr/local/bin/",),
@@ -150,11 +127,11 @@ def test_engine_uploads_artifacts_before_the_task_and_only_once(tmp_path, src):
     assert remote.files[("n1", "/var/cache/labgen/calicoctl")] == DATA.decode()
     remote.commands.clear()
     assert engine.apply_task(remote, "n1", "calico", task, stager) is False
-    assert not any(c.startswith("install ") for _, c in remote.commands)
+    assert not any(c.startswith("put ") for _, c in remote.commands)
 
 
 def test_failed_fetch_fails_the_task_and_writes_nothing(tmp_path, src):
-    remote = SftpFake()
+    remote = FakeRemote()
     from labgen.model import File
 
     stager = Stager(cache=tmp_path / "cache", resolve=lambda name: art(src, sha="1" * 64))
