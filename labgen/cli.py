@@ -13,61 +13,12 @@ from pathlib import Path
 import click
 
 from labgen import __version__
+from labgen.cli_options import (Ctx, artifacts_options, dir_option, pass_ctx,
+                                provider_option)
+from labgen.cli_options import console as _console
 from labgen.errors import LabgenError
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
-
-
-def _console():
-    from labgen.console import get_console
-
-    return get_console()
-
-
-class Ctx:
-    def __init__(self, provider: str | None, debug: bool):
-        self.requested_provider = provider
-        self.debug = debug
-
-    def provider(self) -> str:
-        """The --provider given, else the detected one (and say which and why)."""
-        if self.requested_provider:
-            return self.requested_provider
-        from labgen.providers import detect_provider
-
-        name, why = detect_provider()
-        _console().print(f"[dim]provider: {name} ({why}); choose with --provider[/]")
-        return name
-
-
-pass_ctx = click.make_pass_decorator(Ctx)
-
-
-def _set_provider(click_ctx, param, value):
-    if value:
-        click_ctx.ensure_object(Ctx).requested_provider = value
-    return value
-
-
-def provider_option(f):
-    """--provider after the subcommand too (`labgen render LAB --provider lxc`)."""
-    return click.option("--provider", "provider_", type=click.Choice(["virtualbox", "libvirt", "lxc"]),
-                        expose_value=False, callback=_set_provider,
-                        help="Same as the global --provider.")(f)
-
-
-def artifacts_options(f):
-    """--artifacts / --allow-unpinned for the commands that provision."""
-    f = click.option("--allow-unpinned", is_flag=True,
-                     help="Also use downloads that have no pinned sha256 (NOT verified).")(f)
-    return click.option("--artifacts", "artifacts_dir", type=click.Path(file_okay=False, path_type=Path),
-                        help="A dir holding the roles' downloads (e.g. a USB stick), used before "
-                             "the cache and the network. See `labgen fetch`.")(f)
-
-
-def dir_option(f):
-    return click.option("--dir", "lab_path", type=click.Path(file_okay=False, path_type=Path),
-                        help="The lab dir (default: the current directory or a parent).")(f)
 
 
 @click.group(context_settings=CONTEXT)

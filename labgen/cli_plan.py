@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import click
 
-
-def provider_option(f):
-    from labgen.cli import provider_option as option
-
-    return option(f)
+from labgen.cli_options import provider_option
 
 
 @click.command("plan")

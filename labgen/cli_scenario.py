@@ -7,13 +7,9 @@ from pathlib import Path
 
 import click
 
+from labgen.cli_options import console, provider_option
+
 from labgen.errors import LabgenError
-
-
-def provider_option(f):
-    from labgen.cli import provider_option as option
-
-    return option(f)
 
 
 def default_lang() -> str:
@@ -33,10 +29,9 @@ def scenario():
 @scenario.command("list")
 def list_scenarios():
     """List the built-in scenarios."""
-    from labgen.cli import _console
     from labgen.scenario.load import builtin_scenarios, load_scenario
 
-    con = _console()
+    con = console()
     for path in builtin_scenarios():
         sc = load_scenario(path)
         variants = ", ".join(v for v in sc.variants if v != "default")
@@ -52,13 +47,12 @@ def list_scenarios():
 @click.option("--lang", type=click.Choice(["en", "zh"]), default=None, help="Default: from the locale.")
 def show(scenario_id, variant, lang):
     """Show a scenario's steps and commands without running anything."""
-    from labgen.cli import _console
     from labgen.scenario.load import find_scenario, load_scenario
 
     sc = load_scenario(find_scenario(scenario_id))
     var = _variant(sc, variant)
     lang = lang or default_lang()
-    con = _console()
+    con = console()
     con.print(f"{sc.title.get(lang)}  ({sc.id}, lab {sc.lab}, variant {variant})", style="bold",
               markup=False, highlight=False)
     con.print(sc.summary.get(lang).strip(), markup=False, highlight=False)
@@ -129,7 +123,7 @@ def run(ctx, scenario_id, lab_path, variant, lang, presenter, start, stop, only,
     transcripts/. Exits 0 only when every expectation held.
     """
     from labgen import lifecycle
-    from labgen.cli import _boot, _console, _provision, first_clause
+    from labgen.cli import _boot, _provision, first_clause
     from labgen.labdir import LabDir, find_lab_dir
     from labgen.providers import get_provider
     from labgen.scenario.load import check_against_lab, find_scenario, load_scenario
@@ -142,7 +136,7 @@ def run(ctx, scenario_id, lab_path, variant, lang, presenter, start, stop, only,
     check_against_lab(sc, lab)
     select_steps(tuple(s for s in var.steps if s.kind != "cleanup"), start, stop, only)
     lang = lang or default_lang()
-    con = _console()
+    con = console()
 
     # Find or make the lab dir.
     if lab_path:

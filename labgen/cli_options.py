@@ -1,0 +1,61 @@
+"""What the CLI's command modules share: the console, the context object (--provider), and
+the options several commands take. Imports only click, like every module on the start-up path.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+def console():
+    from labgen.console import get_console
+
+    return get_console()
+
+
+class Ctx:
+    def __init__(self, provider: str | None, debug: bool):
+        self.requested_provider = provider
+        self.debug = debug
+
+    def provider(self) -> str:
+        """The --provider given, else the detected one (and say which and why)."""
+        if self.requested_provider:
+            return self.requested_provider
+        from labgen.providers import detect_provider
+
+        name, why = detect_provider()
+        console().print(f"[dim]provider: {name} ({why}); choose with --provider[/]")
+        return name
+
+
+pass_ctx = click.make_pass_decorator(Ctx)
+
+
+def _set_provider(click_ctx, param, value):
+    if value:
+        click_ctx.ensure_object(Ctx).requested_provider = value
+    return value
+
+
+def provider_option(f):
+    """--provider after the subcommand too (`labgen render LAB --provider lxc`)."""
+    return click.option("--provider", "provider_", type=click.Choice(["virtualbox", "libvirt", "lxc"]),
+                        expose_value=False, callback=_set_provider,
+                        help="Same as the global --provider.")(f)
+
+
+def artifacts_options(f):
+    """--artifacts / --allow-unpinned for the commands that provision."""
+    f = click.option("--allow-unpinned", is_flag=True,
+                     help="Also use downloads that have no pinned sha256 (NOT verified).")(f)
+    return click.option("--artifacts", "artifacts_dir", type=click.Path(file_okay=False, path_type=Path),
+                        help="A dir holding the roles' downloads (e.g. a USB stick), used before "
+                             "the cache and the network. See `labgen fetch`.")(f)
+
+
+def dir_option(f):
+    return click.option("--dir", "lab_path", type=click.Path(file_okay=False, path_type=Path),
+                        help="The lab dir (default: the current directory or a parent).")(f)
