@@ -17,6 +17,7 @@ from typing import Any
 from labgen import yamlsrc
 from labgen.errors import InputError
 from labgen.model import PROVIDERS, Lab, Node
+from labgen.provision import pins
 from labgen.provision.roles import ROLE_NAMES
 from labgen.resources import builtin_labs_dir
 
@@ -30,7 +31,7 @@ REQUIRED_NODE_KEYS = ("name", "ip", "roles")
 
 # Lab parameters: the known keys and their defaults. Values are strings.
 PARAM_DEFAULTS = {
-    "docker_version": "18.03.1",     # the version with the MAC bug; 18.06.0 fixes it
+    "docker_version": pins.DOCKER_DEFAULT,   # the version with the MAC bug; 18.06.0 fixes it
     "calico_pool": "172.32.0.0/16",  # the pool the walkthrough's author used
 }
 
@@ -140,7 +141,7 @@ def _show(value: Any, limit: int = 60) -> str:
     if isinstance(value, (int, float)):
         return repr(value)
     if isinstance(value, (list, dict)):
-        return "a list" if isinstance(value, list) else "a mapping"
+        return _kind(value)
     return ascii(str(value))[:limit]
 
 
