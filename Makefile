@@ -67,4 +67,4 @@ bench: setup
 
 # Containers, bridges and lab dirs that an interrupted test run of labgen's own left behind.
 clean-test-leftovers: venv
-	$(PY) -m tests.integration.leftovers
+	$(PY) -m tests.integration.lxcenv

@@ -9,11 +9,13 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
+from tests.runcli import labgen
+
 TEST_ROOT = Path(os.environ.get("LABGEN_TEST_ROOT", "/var/tmp/labgen-tests"))
-LABGEN = [sys.executable, "-m", "labgen"]
+# Beside TEST_ROOT, not in it: test_lab_lxc.py destroys whatever it finds under TEST_ROOT.
+ROLES_ROOT = TEST_ROOT.parent / (TEST_ROOT.name + "-roles")
 
 
 def lxc_skip_reason() -> str | None:
@@ -30,32 +32,26 @@ def lxc_skip_reason() -> str | None:
     return None
 
 
-def labgen(*args, cwd=None, timeout=900, check=False, input=None):
-    """Run the real CLI as a user would; returns CompletedProcess with text output."""
-    env = dict(os.environ, COLUMNS="120", NO_COLOR="1", LANG="C.UTF-8")
-    res = subprocess.run([*LABGEN, *args], cwd=cwd, capture_output=True, text=True,
-                         timeout=timeout, env=env, input=input, stdin=None if input else subprocess.DEVNULL)
-    if check and res.returncode != 0:
-        raise AssertionError(f"labgen {' '.join(args)} exited {res.returncode}\n"
-                             f"stdout:\n{res.stdout}\nstderr:\n{res.stderr}")
-    return res
+def destroy_lab_dir(lab_dir: Path) -> None:
+    """Destroy a test lab (through labgen, then Vagrant for anything half-made) and its dir."""
+    if (lab_dir / ".labgen" / "state.json").exists():
+        labgen("destroy", "--yes", "--dir", str(lab_dir), timeout=300)
+    if (lab_dir / ".vagrant").exists():
+        subprocess.run(["vagrant", "destroy", "-f"], cwd=lab_dir, capture_output=True, timeout=300)
+    shutil.rmtree(lab_dir, ignore_errors=True)
 
 
-def destroy_leftovers() -> list[str]:
-    """Destroy every lab an earlier test run left under TEST_ROOT. Returns what it cleaned."""
-    cleaned = []
-    if not TEST_ROOT.exists():
-        return cleaned
-    for lab_dir in sorted(p for p in TEST_ROOT.iterdir() if p.is_dir()):
-        if (lab_dir / ".labgen" / "state.json").exists():
-            labgen("destroy", "--yes", "--dir", str(lab_dir), timeout=300)
-        if (lab_dir / ".vagrant").exists():
-            subprocess.run(["vagrant", "destroy", "-f"], cwd=lab_dir, capture_output=True, timeout=300)
-        shutil.rmtree(lab_dir, ignore_errors=True)
-        cleaned.append(str(lab_dir))
-    return cleaned
+def destroy_leftovers(root: Path = TEST_ROOT) -> list[str]:
+    """Destroy every lab an earlier test run left under `root`. Returns what it cleaned."""
+    if not root.exists():
+        return []
+    leftovers = sorted(p for p in root.iterdir() if p.is_dir())
+    for lab_dir in leftovers:
+        destroy_lab_dir(lab_dir)
+    return [str(p) for p in leftovers]
 
 
-if __name__ == "__main__":
-    for line in destroy_leftovers():
-        print("cleaned", line)
+if __name__ == "__main__":      # make clean-test-leftovers
+    for root in (TEST_ROOT, ROLES_ROOT):
+        for line in destroy_leftovers(root):
+            print("cleaned", line)

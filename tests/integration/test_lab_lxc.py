@@ -14,7 +14,8 @@ import time
 
 import pytest
 
-from tests.integration.lxcenv import LABGEN, TEST_ROOT, destroy_leftovers, labgen, lxc_skip_reason
+from tests.integration.lxcenv import TEST_ROOT, destroy_lab_dir, destroy_leftovers, labgen, lxc_skip_reason
+from tests.runcli import LABGEN
 
 pytestmark = [pytest.mark.lxc, pytest.mark.root, pytest.mark.slow]
 
@@ -31,9 +32,7 @@ def lab_dir():
     TEST_ROOT.mkdir(parents=True, exist_ok=True)
     path = TEST_ROOT / f"lab-{int(time.time())}"
     yield path
-    if (path / ".labgen").exists():
-        labgen("destroy", "--yes", "--dir", str(path), timeout=300)
-    destroy_leftovers()
+    destroy_lab_dir(path)
 
 
 def lxc_containers() -> set[str]:

@@ -9,14 +9,13 @@ The fixture destroys the lab whatever happened.
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 import time
-from pathlib import Path
 
 import pytest
 
-from tests.integration.lxcenv import TEST_ROOT, labgen, lxc_skip_reason
+from labgen import aptproxy
+from tests.integration.lxcenv import (ROLES_ROOT, destroy_lab_dir, destroy_leftovers, labgen,
+                                      lxc_skip_reason)
 
 pytestmark = [pytest.mark.lxc, pytest.mark.root, pytest.mark.slow]
 
@@ -24,8 +23,6 @@ reason = lxc_skip_reason()
 if reason:
     pytest.skip(reason, allow_module_level=True)
 
-# Beside TEST_ROOT, not in it: test_lab_lxc.py destroys whatever it finds under TEST_ROOT.
-ROOT = TEST_ROOT.parent / (TEST_ROOT.name + "-roles")
 NODES = ("node-1", "node-2", "node-3")
 IPS = ("192.168.57.101", "192.168.57.102", "192.168.57.103")
 LAB = f"""\
@@ -41,53 +38,27 @@ nodes:
 """
 
 
-def _destroy(lab_dir: Path) -> None:
-    if (lab_dir / ".labgen").exists():
-        labgen("destroy", "--yes", "--dir", str(lab_dir), timeout=300)
-    if (lab_dir / ".vagrant").exists():
-        subprocess.run(["vagrant", "destroy", "-f"], cwd=lab_dir, capture_output=True, timeout=300)
-    shutil.rmtree(lab_dir, ignore_errors=True)
-
-
 @pytest.fixture(scope="module")
 def lab_dir():
-    if ROOT.exists():                       # an interrupted earlier run
-        for old in sorted(p for p in ROOT.iterdir() if p.is_dir()):
-            _destroy(old)
-    ROOT.mkdir(parents=True, exist_ok=True)
-    path = ROOT / f"lab-{int(time.time())}"
-    lab_file = ROOT / "roles-lxc.yml"
+    destroy_leftovers(ROLES_ROOT)           # what an interrupted earlier run left
+    ROLES_ROOT.mkdir(parents=True, exist_ok=True)
+    path = ROLES_ROOT / f"lab-{int(time.time())}"
+    lab_file = ROLES_ROOT / "roles-lxc.yml"
     lab_file.write_text(LAB)
-    started_proxy = _proxy_running() is False
+    started_proxy = not aptproxy.is_running()
     try:
         res = labgen("--provider", "lxc", "create", str(lab_file), "--dir", str(path), "--no-provision",
                      timeout=600)
         assert res.returncode == 0, res.stdout + res.stderr
-        _ensure_proxy("192.168.57.1")
+        # The nodes reach the Debian archive only through the host's apt proxy, which
+        # `labgen create` must have started for an LXC lab.
+        assert aptproxy.is_running(), "labgen create did not start the apt proxy"
         yield path
     finally:
-        _destroy(path)
+        destroy_lab_dir(path)
         lab_file.unlink(missing_ok=True)
         if started_proxy:
-            from labgen import aptproxy
-
             aptproxy.stop()
-
-
-def _proxy_running():
-    try:
-        from labgen import aptproxy
-    except ImportError:
-        return None
-    return aptproxy.is_running()
-
-
-def _ensure_proxy(host_ip: str) -> None:
-    # The nodes reach the Debian archive only through the host's apt proxy. Started here in
-    # case the CLI does not start it itself (idempotent when it does).
-    from labgen import aptproxy
-
-    aptproxy.ensure_running(host_ip)
 
 
 def exec_all(lab_dir, command, nodes="all"):

@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from tests.runcli import labgen
+
 REPO = Path(__file__).resolve().parents[2]
 HOSTILE = sorted((REPO / "tests/data/labs/hostile").glob("*.yml"))
-
-
-def labgen(*args, cwd=None, env=None):
-    return subprocess.run([sys.executable, "-m", "labgen", *args], capture_output=True, text=True,
-                          cwd=cwd, timeout=60, stdin=subprocess.DEVNULL,
-                          env=dict(os.environ, **(env or {}), COLUMNS="120"))
 
 
 def test_help_teaches_and_version():
