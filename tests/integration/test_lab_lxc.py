@@ -130,6 +130,7 @@ def test_status_table(lab_dir):
 def test_second_scenario_run_passes_and_the_transcript_tells_the_story(lab_dir):
     res = labgen("scenario", "run", "mac-bug", "--dir", str(lab_dir), "--lang", "en", check=True)
     out = res.stdout
+    assert "roles base: provisioned" in out      # recorded in state.json: not re-provisioned
     assert "ee:ee:ee:ee:ee:ee" in out
     # The handout of this run: the ping fails after the break and works after the fix.
     md = sorted((lab_dir / "transcripts").glob("mac-bug-*.md"))[-1].read_text()
