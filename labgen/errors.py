@@ -38,6 +38,10 @@ class ProviderError(LabgenError):
     exit_code = 4
 
 
+class RoleUnavailableError(LabgenError):
+    """Raised by a role's tasks() when it cannot run on this node's distribution."""
+
+
 class TaskError(LabgenError):
     """A provisioning task failed on a node."""
 

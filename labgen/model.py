@@ -145,3 +145,23 @@ class Scenario:
     vars: Mapping[str, str] = field(default_factory=dict)
     node_vars: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     source: Path | None = None
+
+
+ARTIFACT_DIR = "/var/cache/labgen"     # where artifacts land on a node
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """One pinned download. ``sha256=None`` means "not pinned yet": such a file is never
+    downloaded and never treated as verified (see ``fetch``)."""
+
+    name: str              # the key tasks use in Task.artifacts
+    url: str
+    sha256: str | None     # lowercase hex; None = not pinned
+    filename: str          # name in the cache and under /var/cache/labgen/ on the node
+    description: str = ""
+
+    @property
+    def node_path(self) -> str:
+        """Where `upload` puts it on a node."""
+        return f"{ARTIFACT_DIR}/{self.filename}"

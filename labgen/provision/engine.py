@@ -10,17 +10,13 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable
 
-from labgen.errors import LabgenError, TaskError
+from labgen.errors import LabgenError, RoleUnavailableError, TaskError
 from labgen.model import Lab, Node, RoleUnavailable, Task
+from labgen.parallel import per_node
 from labgen.provision.roles import IMPLEMENTED, ROLE_NAMES, role_module
-
-
-class RoleUnavailableError(LabgenError):
-    """Raised by a role's tasks() when it cannot run on this node's distribution."""
 
 
 def role_tasks(lab: Lab, node: Node, role: str, distro: str) -> list[Task] | RoleUnavailable:
@@ -37,6 +33,21 @@ def node_plan(lab: Lab, node: Node, distro: str, roles: list[str] | None = None)
     """[(role, tasks | RoleUnavailable)] for `node`, in ROLE_NAMES order, optionally filtered."""
     wanted = [r for r in ROLE_NAMES if r in node.roles and (roles is None or r in roles)]
     return [(role, role_tasks(lab, node, role, distro)) for role in wanted]
+
+
+def unavailable_roles(lab: Lab, roles, distro: str) -> list[tuple[str, str]]:
+    """[(role, why)] for each of `roles` the lab cannot provide on `distro`: no node has it, or
+    its first node's declarations say it cannot run there."""
+    missing = []
+    for role in roles:
+        nodes = [n for n in lab.nodes if role in n.roles]
+        if not nodes:
+            missing.append((role, f"no node of lab {lab.name} has it"))
+            continue
+        plan = role_tasks(lab, nodes[0], role, distro)
+        if isinstance(plan, RoleUnavailable):
+            missing.append((role, plan.reason))
+    return missing
 
 
 def fingerprint(tasks: list[Task]) -> str:
@@ -222,12 +233,26 @@ def provision(lab: Lab, lab_dir, remote, distro: str, nodes: list[str] | None = 
                 lab_dir.record_role(node.name, role, fingerprint(tasks))
         return report
 
-    with ThreadPoolExecutor(max_workers=max(1, len(targets))) as pool:
-        futures = [pool.submit(work, node) for node in targets]
-        try:
-            return [f.result() for f in futures]
-        except KeyboardInterrupt:
-            # Ctrl-C: every node finishes the task it is in (leaving the node consistent and
-            # the state true), starts no other; the next run completes the rest.
-            abort.set()
-            raise
+    # Ctrl-C sets `abort`: every node finishes the task it is in (leaving the node consistent
+    # and the state true), starts no other; the next run completes the rest.
+    return per_node(targets, work, abort=abort)
+
+
+@dataclass
+class Blocked:
+    """One reason roles could not run, and every role/node it blocked (said once, not per role)."""
+
+    reason: str
+    roles: dict[str, list[str]]     # role -> nodes, in report order
+
+
+def blocked(reports: list[NodeReport]) -> list[Blocked]:
+    """The unavailable roles of a run grouped by reason, in first-seen order."""
+    by_reason: dict[str, Blocked] = {}
+    for report in reports:
+        for u in report.unavailable:
+            entry = by_reason.setdefault(u.reason, Blocked(u.reason, {}))
+            nodes = entry.roles.setdefault(u.role, [])
+            if report.node not in nodes:
+                nodes.append(report.node)
+    return list(by_reason.values())

@@ -682,3 +682,15 @@ _EXPECTED_FOR = {
     "kind": f"one of {', '.join(STEP_KINDS)}",
     "on": 'the node names to run on (a name, a list of names, or "all")',
 }
+
+
+def scenario_lab(sc: Scenario) -> Lab:
+    """The lab model a scenario runs on: a built-in lab's name, or a lab file's path relative
+    to the scenario file."""
+    from labgen.labfile import find_lab, load_lab
+
+    if sc.source and ("/" in sc.lab or sc.lab.endswith((".yml", ".yaml"))):
+        candidate = Path(sc.source).parent / sc.lab
+        if candidate.exists():
+            return load_lab(candidate)
+    return load_lab(find_lab(sc.lab))

@@ -154,7 +154,7 @@ def test_undeclared_artifact_is_a_clean_error(monkeypatch):
 
 
 def test_fetch_command_summary_and_exit_code(tmp_path, src, monkeypatch):
-    from labgen import cli_fetch
+    from labgen.cli import fetch as cli_fetch
     from labgen.cli import main
 
     good, bad = art(src), Artifact("gone", (src / "gone").as_uri(), GOOD, "gone")
@@ -171,7 +171,7 @@ def test_fetch_command_summary_and_exit_code(tmp_path, src, monkeypatch):
 
 
 def test_lab_artifacts_collects_from_every_distro(monkeypatch):
-    from labgen import cli_fetch
+    from labgen.cli import fetch as cli_fetch
     from labgen.provision import engine as eng
 
     lab = Lab("t", "", ipaddress.ip_network("192.168.56.0/24"), {}, (

@@ -13,7 +13,7 @@ import shlex
 
 from labgen.model import File, Lab, Node, Task
 from labgen.provision import pins
-from labgen.provision.engine import RoleUnavailableError
+from labgen.errors import RoleUnavailableError
 from labgen.provision.roles.base import apt_get, apt_update, wait_until
 
 DAEMON_JSON = "/etc/docker/daemon.json"

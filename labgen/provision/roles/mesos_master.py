@@ -11,7 +11,7 @@ import shlex
 
 from labgen.model import File, Lab, Node, Task
 from labgen.provision import pins
-from labgen.provision.engine import RoleUnavailableError
+from labgen.errors import RoleUnavailableError
 from labgen.provision.roles.base import apt_install, apt_update, wait_until
 from labgen.provision.roles.zookeeper import CLIENT_PORT as ZK_PORT
 

@@ -53,7 +53,7 @@ def fetch_cmd(lab, artifacts_dir, allow_unpinned):
                                TransferSpeedColumn)
 
     from labgen.artifacts import ArtifactError, cache_dir, fetch, resolve, sha256_file
-    from labgen.cli_options import console as _console
+    from labgen.cli.options import console as _console
     from labgen.labfile import find_lab, load_lab
 
     model = load_lab(find_lab(lab))
@@ -104,3 +104,6 @@ def fetch_cmd(lab, artifacts_dir, allow_unpinned):
     if failures:
         raise LabgenError(f"{len(failures)} of {len(names)} artifact(s) could not be fetched",
                           hint="fix each one above, then re-run `labgen fetch`")
+
+
+COMMANDS = (fetch_cmd,)
