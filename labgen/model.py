@@ -81,6 +81,7 @@ class RoleUnavailable:
 
     role: str
     reason: str
+    cause: str | None = None     # the reason of the role this one needs, when that is why
 
 
 # ---- scenarios

@@ -26,7 +26,7 @@ def role_tasks(lab: Lab, node: Node, role: str, distro: str) -> list[Task] | Rol
     try:
         return list(role_module(role).tasks(lab, node, distro))
     except RoleUnavailableError as exc:
-        return RoleUnavailable(role, exc.message)
+        return RoleUnavailable(role, exc.message, exc.cause)
 
 
 def node_plan(lab: Lab, node: Node, distro: str, roles: list[str] | None = None):
@@ -247,11 +247,13 @@ class Blocked:
 
 
 def blocked(reports: list[NodeReport]) -> list[Blocked]:
-    """The unavailable roles of a run grouped by reason, in first-seen order."""
+    """The unavailable roles of a run grouped by reason (a role blocked by a role it needs is
+    listed under that role's reason), in first-seen order."""
     by_reason: dict[str, Blocked] = {}
     for report in reports:
         for u in report.unavailable:
-            entry = by_reason.setdefault(u.reason, Blocked(u.reason, {}))
+            reason = u.cause or u.reason
+            entry = by_reason.setdefault(reason, Blocked(reason, {}))
             nodes = entry.roles.setdefault(u.role, [])
             if report.node not in nodes:
                 nodes.append(report.node)

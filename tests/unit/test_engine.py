@@ -5,6 +5,7 @@ import pytest
 from labgen.errors import TaskError
 from labgen.model import File, Lab, Node, Task
 from labgen.provision import engine
+from labgen.provision import shell
 from labgen.provision.roles import base
 from tests.unit.fakes import FakeRemote
 
@@ -103,8 +104,8 @@ def test_packages_check_really_detects_installed_packages():
 
     if not shutil.which("dpkg-query"):
         pytest.skip("dpkg-query is not on this machine")
-    ok = subprocess.run(["sh", "-c", base.packages_installed_check(["dpkg"])])
-    missing = subprocess.run(["sh", "-c", base.packages_installed_check(["dpkg", "no-such-package-lg"])])
+    ok = subprocess.run(["sh", "-c", shell.packages_installed_check(["dpkg"])])
+    missing = subprocess.run(["sh", "-c", shell.packages_installed_check(["dpkg", "no-such-package-lg"])])
     assert ok.returncode == 0 and missing.returncode != 0
 
 
@@ -155,3 +156,25 @@ def test_roles_recorded_only_with_current_fingerprints_and_nothing_owed(tmp_path
     engine.provision(lab, d, FakeRemote(), "debian-12", roles=["base"])
     d.update_state(pending=["n1|base/x"])
     assert not engine.roles_recorded(lab, d, "debian-12", ["base"])
+
+
+def test_blocked_roles_are_grouped_under_the_reason_they_share():
+    from labgen.labfile import find_lab, load_lab
+
+    lab = load_lab(find_lab("mesos-calico"))
+    reports = []
+    for node in lab.nodes:
+        report = engine.NodeReport(node.name)
+        report.unavailable = [t for _, t in engine.node_plan(lab, node, "debian-12")
+                              if not isinstance(t, list)]
+        reports.append(report)
+    groups = engine.blocked(reports)
+    reasons = [g.reason for g in groups]
+    assert len(reasons) == len(set(reasons))
+    docker = next(g for g in groups if g.reason.startswith("docker-ce 18.03.1 is not in the Debian 12"))
+    # calico and calico-network fail because docker does: listed under docker's reason
+    assert docker.roles == {"docker": ["ubuntu-1", "ubuntu-2", "ubuntu-3"],
+                            "calico": ["ubuntu-1", "ubuntu-2", "ubuntu-3"],
+                            "calico-network": ["ubuntu-1"]}
+    mesos = next(g for g in groups if g.reason.startswith("Mesos 1.5.0"))
+    assert mesos.roles == {"mesos-master": ["ubuntu-1"], "mesos-slave": ["ubuntu-2", "ubuntu-3"]}

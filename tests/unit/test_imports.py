@@ -96,6 +96,14 @@ def test_no_import_cycle():
     assert cycle is None, "import cycle: " + " -> ".join(cycle)
 
 
+def test_roles_import_helpers_never_roles():
+    edges = graph()
+    roles = [m for m in edges if m.startswith("labgen.provision.roles.")]
+    assert len(roles) >= 10
+    bad = {r: sorted(m for m in edges[r] if m.startswith("labgen.provision.roles")) for r in roles}
+    assert not {r: m for r, m in bad.items() if m}, f"roles importing roles: {bad}"
+
+
 def test_nothing_below_the_cli_imports_it():
     edges = graph()
     bad = {m: sorted(d for d in deps if d.startswith("labgen.cli"))

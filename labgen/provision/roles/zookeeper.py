@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from labgen.model import File, Lab, Node, Task
 from labgen.provision import pins
-from labgen.provision.roles.base import apt_install, packages_installed_check, settles, wait_until
+from labgen.provision.shell import apt_install, packages_installed_check, settles, wait_until
+from labgen.provision.stack import ZK_CLIENT_PORT as CLIENT_PORT
+from labgen.provision.stack import zookeeper_members as members
 
-CLIENT_PORT = 2181
 QUORUM_PORT = 2888
 ELECTION_PORT = 3888
 CONF_DIR = "/etc/zookeeper/conf"
@@ -22,18 +23,9 @@ PACKAGES = ("zookeeperd", "netcat-openbsd")
 QUORUM_WAIT = 180      # seconds: a quorum needs two of three members, installed in parallel
 
 
-def members(lab: Lab) -> list[Node]:
-    return [n for n in lab.nodes if "zookeeper" in n.roles]
-
-
 def myid(lab: Lab, node: Node) -> int:
     """1..N by the order of the lab's nodes."""
     return [n.name for n in members(lab)].index(node.name) + 1
-
-
-def connect_string(lab: Lab, chroot: str) -> str:
-    """zk://192.168.56.101:2181,192.168.56.102:2181,192.168.56.103:2181/<chroot>"""
-    return "zk://" + ",".join(f"{n.ip}:{CLIENT_PORT}" for n in members(lab)) + "/" + chroot
 
 
 def zoo_cfg(lab: Lab) -> str:
