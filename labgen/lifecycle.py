@@ -72,17 +72,13 @@ def write_lab_dir(lab: Lab, lab_dir: LabDir, provider: str, force: bool = False)
 
 def boot(lab: Lab, lab_dir: LabDir, provider: str, on_line: Say | None = None,
          nodes: list[str] | None = None) -> list[str]:
-    """Prepare the host and `vagrant up` the lab's nodes; refreshes the cached ssh config."""
+    """Prepare the host (the provider's job: bridges, apt proxy...) and `vagrant up` the lab's nodes; refreshes the cached ssh config."""
     from labgen.providers import get_provider
     from labgen.vagrant import VagrantEnv
 
     prov = get_provider(provider)
     prov.preflight(lab)
     changes = prov.prepare_host(lab)
-    if provider == "lxc":   # LXC nodes get their packages through the host's caching apt proxy
-        from labgen.aptproxy import ensure_running
-
-        changes += ensure_running(str(lab.host_ip))
     lab_dir.drop_ssh_config()
     env = VagrantEnv(lab_dir.path, provider)
     env.up(nodes or (), on_line=on_line)

@@ -148,6 +148,19 @@ class Scenario:
     source: Path | None = None
 
 
+@dataclass(frozen=True)
+class Facts:
+    """What a role may know of the machines beyond the lab file, given by the provider."""
+
+    distro: str                      # "ubuntu-16.04", "debian-12": what the provider's box runs
+    apt_proxy: str | None = None     # the apt proxy URL the nodes use, or None: none runs
+
+
+def as_facts(facts: "Facts | str") -> Facts:
+    """A bare distribution name is the facts of a provider that runs no apt proxy."""
+    return facts if isinstance(facts, Facts) else Facts(distro=facts)
+
+
 ARTIFACT_DIR = "/var/cache/labgen"     # where artifacts land on a node
 
 

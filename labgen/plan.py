@@ -20,7 +20,8 @@ def plan_text(lab: Lab, provider: str, node: str | None = None, role: str | None
 
     Raises InputError for an unknown provider, node or role.
     """
-    distro = get_provider(provider).distro
+    facts = get_provider(provider).facts(lab)
+    distro = facts.distro
     nodes = list(lab.nodes)
     if node is not None:
         names = [n.name for n in nodes]
@@ -38,7 +39,7 @@ def plan_text(lab: Lab, provider: str, node: str | None = None, role: str | None
            f"# Uploads go to {pins.NODE_CACHE}/ on the node before the task runs."]
     for n in nodes:
         out += ["", f"== node {n.name} ({n.ip}): roles {', '.join(n.roles)}"]
-        plan = engine.node_plan(lab, n, distro, None if role is None else [role])
+        plan = engine.node_plan(lab, n, facts, None if role is None else [role])
         if not plan:
             out += ["", f"-- (node {n.name} has no role {role})"]
         for role_name, tasks in plan:

@@ -20,15 +20,15 @@ def lab_artifacts(lab) -> list[str]:
     from labgen.providers import get_provider
     from labgen.provision.engine import node_plan
 
-    distros = []
+    every = []
     for provider in PROVIDERS:
-        distro = get_provider(provider).distro
-        if distro not in distros:
-            distros.append(distro)
+        facts = get_provider(provider).facts(lab)
+        if facts not in every:
+            every.append(facts)
     names: list[str] = []
-    for distro in distros:
+    for facts in every:
         for node in lab.nodes:
-            for _role, tasks in node_plan(lab, node, distro):
+            for _role, tasks in node_plan(lab, node, facts):
                 if isinstance(tasks, RoleUnavailable):
                     continue
                 for task in tasks:

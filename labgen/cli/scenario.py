@@ -117,7 +117,7 @@ def run(ctx, scenario_id, lab_path, variant, lang, presenter, start, stop, only,
     lab_dir = steps.lab_dir_for(lab.name, lab_path)
     provider = (lifecycle.provider_of(lab_dir, ctx.requested_provider) if lab_dir.exists() else None) \
         or ctx.provider()
-    missing = unavailable_roles(lab, var.requires_roles, get_provider(provider).distro)
+    missing = unavailable_roles(lab, var.requires_roles, get_provider(provider).facts(lab))
     if missing:
         raise LabgenError(f"scenario {sc.id} (variant {variant}) needs roles this lab cannot provide "
                           f"with {provider}:\n" + "\n".join(f"  {r}: {steps.first_clause(why)}" for r, why in missing),
@@ -135,7 +135,7 @@ def run(ctx, scenario_id, lab_path, variant, lang, presenter, start, stop, only,
         steps.boot(lab, lab_dir, provider)
         remote = lifecycle.open_remote(lab_dir, provider)
     with remote:
-        if roles_recorded(lab, lab_dir, get_provider(provider).distro, list(var.requires_roles)):
+        if roles_recorded(lab, lab_dir, get_provider(provider).facts(lab), list(var.requires_roles)):
             con.print(f"[dim]roles {', '.join(var.requires_roles)}: provisioned "
                       f"(`labgen provision` re-checks them)[/]", highlight=False)
         else:

@@ -63,7 +63,7 @@ def provision(model, lab_dir, provider, nodes=None, roles=None, remote=None, ver
     try:
         names = [n.name for n in model.nodes if nodes is None or n.name in nodes]
         with ProvisionView(con, names, verbose=verbose) as view:
-            reports = run_provision(model, lab_dir, remote, get_provider(provider).distro,
+            reports = run_provision(model, lab_dir, remote, get_provider(provider).facts(model),
                                     nodes=nodes, roles=roles, events=view.event, artifacts=stager)
     finally:
         if own:

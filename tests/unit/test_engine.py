@@ -3,11 +3,13 @@ import ipaddress
 import pytest
 
 from labgen.errors import TaskError
-from labgen.model import File, Lab, Node, Task
+from labgen.model import Facts, File, Lab, Node, Task
 from labgen.provision import engine
 from labgen.provision import shell
 from labgen.provision.roles import base
 from tests.unit.fakes import FakeRemote
+
+LXC_FACTS = Facts("debian-12", "http://192.168.56.1:3142")     # what the LXC provider says
 
 
 def make_lab():
@@ -85,14 +87,14 @@ def test_a_failure_stops_the_other_nodes_after_their_current_task(tmp_path):
             return 1, "", ""
         return 0, "", ""
 
-    reports = engine.provision(lab, LabDir(tmp_path), FakeRemote(handler), "debian-12")
+    reports = engine.provision(lab, LabDir(tmp_path), FakeRemote(handler), LXC_FACTS)
     by = {r.node: r for r in reports}
     assert by["n1"].error is not None and "you must be root" in by["n1"].error.message
 
 
 def test_base_role_declares_hostname_hosts_and_tools():
     lab = make_lab()
-    tasks = base.tasks(lab, lab.nodes[0], "debian-12")
+    tasks = base.tasks(lab, lab.nodes[0], LXC_FACTS)
     assert [t.name for t in tasks] == ["apt proxy", "hostname", "hosts file", "tools"]
     hosts = tasks[2].files[0].content
     assert "192.168.56.101\tn1" in hosts and "192.168.56.102\tn2" in hosts

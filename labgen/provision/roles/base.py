@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import shlex
 
-from labgen.model import File, Lab, Node, Task
+from labgen.model import Facts, File, Lab, Node, Task
 from labgen.provision.shell import apt_install, packages_installed_check
 
 PACKAGES = ("iproute2", "iputils-ping", "tcpdump", "procps", "sudo")
+APT_PROXY_PATH = "/etc/apt/apt.conf.d/01labgen-proxy"
 
 
 def hosts_file(lab: Lab) -> str:
@@ -25,14 +26,39 @@ def hosts_file(lab: Lab) -> str:
 
 
 
-def tasks(lab: Lab, node: Node, distro: str) -> list[Task]:
-    from labgen.aptproxy import node_proxy_file
+def apt_proxy_file(url: str) -> File:
+    """The apt config that sends a node's downloads through the proxy at `url`.
 
+    http sources are fetched and cached by the proxy; https sources are tunnelled through it
+    (CONNECT to port 443, allowed by the proxy's PassThroughPattern; not cached, but they keep
+    working on nodes without a direct route out).
+    """
+    return File(APT_PROXY_PATH,
+                "// Written by labgen: apt downloads go through the lab host's caching proxy\n"
+                "// (apt-cacher-ng); https sources are tunnelled through it, not cached.\n"
+                f'Acquire::http::Proxy "{url}";\n'
+                f'Acquire::https::Proxy "{url}";\n'
+                "// One request at a time per connection, and give up on a silent one: a\n"
+                "// pipelined update through the proxy once stalled on a half-closed connection.\n"
+                'Acquire::http::Pipeline-Depth "0";\n'
+                'Acquire::http::Timeout "30";\n')
+
+
+def apt_proxy_task(url: str | None) -> Task:
+    if url:
+        return Task("apt proxy", files=(apt_proxy_file(url),))
+    path = shlex.quote(APT_PROXY_PATH)
+    return Task("no apt proxy", check=f"test ! -e {path}", run=(f"rm -f {path}",))
+
+
+def tasks(lab: Lab, node: Node, facts: Facts) -> list[Task]:
+    distro = facts.distro
     name = shlex.quote(node.name)
     return [
-        # First: every later apt-get on the node goes through the host's caching proxy (on LXC
-        # nodes it is the only way to the Debian archive).
-        Task("apt proxy", files=(node_proxy_file(lab),)),
+        # First: every later apt-get on the node goes through the host's caching proxy where
+        # the provider runs one (on LXC nodes it is the only way to the Debian archive), and
+        # straight to the archive where none runs (a stale proxy file would break apt).
+        apt_proxy_task(facts.apt_proxy),
         Task("hostname",
              files=(File("/etc/hostname", node.name + "\n"),),
              check=f"test \"$(hostname)\" = {name}",

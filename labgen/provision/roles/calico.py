@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import shlex
 
-from labgen.model import File, Lab, Node, Task
+from labgen.model import Facts, File, Lab, Node, Task
 from labgen.provision import pins
 from labgen.provision.shell import wait_until
 from labgen.provision.stack import CALICOCTL, etcd_endpoints, require_docker
@@ -96,7 +96,8 @@ WantedBy=multi-user.target
 """
 
 
-def tasks(lab: Lab, node: Node, distro: str) -> list[Task]:
+def tasks(lab: Lab, node: Node, facts: Facts) -> list[Task]:
+    distro = facts.distro
     require_docker("calico", lab, distro)
     binary = shlex.quote(pins.artifact_path("calicoctl"))
     tarball = shlex.quote(pins.artifact_path("calico-node-image"))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import shlex
 
-from labgen.model import File, Lab, Node, Task
+from labgen.model import Facts, File, Lab, Node, Task
 from labgen.provision.stack import CALICOCTL, require_docker
 from labgen.provision.stack import CALICO_NETWORK as NETWORK
 from labgen.provision.stack import calico_pool as pool
@@ -33,7 +33,8 @@ def pool_manifest(lab: Lab) -> str:
             "  disabled: false\n")
 
 
-def tasks(lab: Lab, node: Node, distro: str) -> list[Task]:
+def tasks(lab: Lab, node: Node, facts: Facts) -> list[Task]:
+    distro = facts.distro
     require_docker("calico-network", lab, distro)
     cidr = shlex.quote(pool(lab))
     net = shlex.quote(NETWORK)

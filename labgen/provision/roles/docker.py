@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import shlex
 
-from labgen.model import File, Lab, Node, Task
+from labgen.model import Facts, File, Lab, Node, Task
 from labgen.provision import pins
 from labgen.provision.shell import apt_get, apt_update, wait_until
 from labgen.provision.stack import docker_artifact
@@ -26,7 +26,8 @@ def daemon_json(node: Node) -> str:
 
 
 
-def tasks(lab: Lab, node: Node, distro: str) -> list[Task]:
+def tasks(lab: Lab, node: Node, facts: Facts) -> list[Task]:
+    distro = facts.distro
     art = docker_artifact(lab, distro)
     version = pins.docker_version(lab)
     package_version = pins.DOCKER_XENIAL_DEBS[version]

@@ -8,7 +8,7 @@ etcd-server 3.4.23 (v2 behind --enable-v2). Both packages read ETCD_* from /etc/
 
 from __future__ import annotations
 
-from labgen.model import File, Lab, Node, Task
+from labgen.model import Facts, File, Lab, Node, Task
 from labgen.provision import pins
 from labgen.provision.shell import apt_install, packages_installed_check, settles, wait_until
 from labgen.provision.stack import ETCD_CLIENT_PORT as CLIENT_PORT
@@ -58,7 +58,8 @@ def healthy_check(lab: Lab) -> str:
             f"{etcdctl2('ls /')} >/dev/null")
 
 
-def tasks(lab: Lab, node: Node, distro: str) -> list[Task]:
+def tasks(lab: Lab, node: Node, facts: Facts) -> list[Task]:
+    distro = facts.distro
     pins.require_distro("etcd", distro)
     packages = pins.ETCD_PACKAGES[distro]
     active = "systemctl is-active --quiet etcd"

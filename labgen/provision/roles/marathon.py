@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import shlex
 
-from labgen.model import File, Lab, Node, Task
+from labgen.model import Facts, File, Lab, Node, Task
 from labgen.provision import pins
 from labgen.provision.shell import enabled_and_running, wait_until
 from labgen.provision.stack import marathon_url as url
@@ -26,7 +26,8 @@ def default_file(lab: Lab) -> str:
             f"MARATHON_ZK={zk_connect_string(lab, 'marathon')}\n")
 
 
-def tasks(lab: Lab, node: Node, distro: str) -> list[Task]:
+def tasks(lab: Lab, node: Node, facts: Facts) -> list[Task]:
+    distro = facts.distro
     require_xenial("marathon", distro, f"Marathon {pins.MARATHON_VERSION}")
     info = shlex.quote(url(node, "/v2/info"))
     version = shlex.quote(f'"version":"{pins.MARATHON_VERSION}')

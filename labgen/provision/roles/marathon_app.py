@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import shlex
 
-from labgen.model import File, Lab, Node, Task
+from labgen.model import Facts, File, Lab, Node, Task
 from labgen.provision import pins
 from labgen.provision.shell import wait_until
 from labgen.provision.stack import CALICO_NETWORK as NETWORK
@@ -46,7 +46,8 @@ def in_pool_check(lab: Lab, node: Node) -> str:
     return f"curl -sf {tasks_url} | python3 -c {shlex.quote(script)} {shlex.quote(pool(lab))}"
 
 
-def tasks(lab: Lab, node: Node, distro: str) -> list[Task]:
+def tasks(lab: Lab, node: Node, facts: Facts) -> list[Task]:
+    distro = facts.distro
     require_xenial("marathon-app", distro, f"Marathon {pins.MARATHON_VERSION} (which runs the app)")
     require_docker("marathon-app", lab, distro)
     app_url = shlex.quote(url(node, f"/v2/apps/{APP_ID}"))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import shlex
 
-from labgen.model import File, Lab, Node, Task
+from labgen.model import Facts, File, Lab, Node, Task
 from labgen.provision import pins
 from labgen.provision.shell import disabled_and_stopped, enabled_and_running, wait_until
 from labgen.provision.stack import MESOS_WORK_DIR as WORK_DIR
@@ -25,7 +25,8 @@ def agents(lab: Lab) -> list[Node]:
     return [n for n in lab.nodes if "mesos-slave" in n.roles]
 
 
-def tasks(lab: Lab, node: Node, distro: str) -> list[Task]:
+def tasks(lab: Lab, node: Node, facts: Facts) -> list[Task]:
+    distro = facts.distro
     require_xenial("mesos-master", distro, f"Mesos {pins.MESOS_VERSION}")
     url = f"http://{node.ip}:{MASTER_PORT}/master/slaves"
     want = len(agents(lab))

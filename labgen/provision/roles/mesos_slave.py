@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import shlex
 
-from labgen.model import File, Lab, Node, Task
+from labgen.model import Facts, File, Lab, Node, Task
 from labgen.provision import pins
 from labgen.provision.shell import disabled_and_stopped, enabled_and_running
 from labgen.provision.stack import MESOS_WORK_DIR as WORK_DIR
@@ -20,7 +20,8 @@ from labgen.provision.stack import require_docker, require_xenial
 AGENT_PORT = 5051
 
 
-def tasks(lab: Lab, node: Node, distro: str) -> list[Task]:
+def tasks(lab: Lab, node: Node, facts: Facts) -> list[Task]:
+    distro = facts.distro
     require_xenial("mesos-slave", distro, f"Mesos {pins.MESOS_VERSION}")
     require_docker("mesos-slave", lab, distro)
     image = shlex.quote(pins.NGINX_IMAGE)

@@ -9,7 +9,7 @@ Both distributions package it the same way (Debian's packaging, also in Ubuntu):
 
 from __future__ import annotations
 
-from labgen.model import File, Lab, Node, Task
+from labgen.model import Facts, File, Lab, Node, Task
 from labgen.provision import pins
 from labgen.provision.shell import apt_install, packages_installed_check, settles, wait_until
 from labgen.provision.stack import ZK_CLIENT_PORT as CLIENT_PORT
@@ -51,7 +51,8 @@ def mode_check() -> str:
     return (f"echo srvr | nc -w 3 127.0.0.1 {CLIENT_PORT} | grep -Eq '^Mode: (leader|follower)$'")
 
 
-def tasks(lab: Lab, node: Node, distro: str) -> list[Task]:
+def tasks(lab: Lab, node: Node, facts: Facts) -> list[Task]:
+    distro = facts.distro
     pins.require_distro("zookeeper", distro)
     return [
         Task(f"install zookeeperd {pins.ZOOKEEPER_VERSIONS[distro]}",
