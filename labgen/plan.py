@@ -81,3 +81,24 @@ def _file_lines(f: File) -> list[str]:
     if body and not body.endswith("\n"):
         lines.append(f"{INDENT}  (no newline at end of file)")
     return lines
+
+
+def lab_artifacts(lab: Lab) -> list[str]:
+    """Names of every artifact the lab's roles declare, for every provider's distribution,
+    in first-use order (what `labgen fetch` gets ahead of time)."""
+    from labgen.model import PROVIDERS
+
+    every = []
+    for provider in PROVIDERS:
+        facts = get_provider(provider).facts(lab)
+        if facts not in every:
+            every.append(facts)
+    names: list[str] = []
+    for facts in every:
+        for node in lab.nodes:
+            for _role, tasks in engine.node_plan(lab, node, facts):
+                if isinstance(tasks, RoleUnavailable):
+                    continue
+                for task in tasks:
+                    names += [n for n in task.artifacts if n not in names]
+    return names

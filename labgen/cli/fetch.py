@@ -13,29 +13,6 @@ import click
 from labgen.errors import LabgenError
 
 
-def lab_artifacts(lab) -> list[str]:
-    """Names of every artifact the lab's roles declare, for every provider's distribution,
-    in first-use order."""
-    from labgen.model import PROVIDERS, RoleUnavailable
-    from labgen.providers import get_provider
-    from labgen.provision.engine import node_plan
-
-    every = []
-    for provider in PROVIDERS:
-        facts = get_provider(provider).facts(lab)
-        if facts not in every:
-            every.append(facts)
-    names: list[str] = []
-    for facts in every:
-        for node in lab.nodes:
-            for _role, tasks in node_plan(lab, node, facts):
-                if isinstance(tasks, RoleUnavailable):
-                    continue
-                for task in tasks:
-                    names += [n for n in task.artifacts if n not in names]
-    return names
-
-
 @click.command("fetch")
 @click.argument("lab")
 @click.option("--artifacts", "artifacts_dir", type=click.Path(file_okay=False, exists=True, path_type=Path),
@@ -55,6 +32,7 @@ def fetch_cmd(lab, artifacts_dir, allow_unpinned):
     from labgen.artifacts import ArtifactError, cache_dir, fetch, resolve, sha256_file
     from labgen.cli.options import console as _console
     from labgen.labfile import find_lab, load_lab
+    from labgen.plan import lab_artifacts
 
     model = load_lab(find_lab(lab))
     con = _console()
