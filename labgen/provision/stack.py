@@ -97,6 +97,16 @@ def require_xenial(role: str, distro: str, software: str) -> None:
     pins.require_distro(role, distro)
 
 
+def require_marathon(role: str, distro: str) -> None:
+    """For roles that run on Marathon: unavailable wherever the marathon role is, with its
+    reason as the cause (said once in summaries)."""
+    try:
+        require_xenial("marathon", distro, f"Marathon {pins.MARATHON_VERSION}")
+    except RoleUnavailableError as exc:
+        raise RoleUnavailableError(f"{role} needs the marathon role, unavailable here: {exc.message}",
+                                   cause=exc.message) from None
+
+
 def mesos_master(lab: Lab) -> Node:
     """The lab's Mesos master: the first node with the mesos-master role."""
     for n in lab.nodes:

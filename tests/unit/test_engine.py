@@ -180,3 +180,6 @@ def test_blocked_roles_are_grouped_under_the_reason_they_share():
                             "calico-network": ["ubuntu-1"]}
     mesos = next(g for g in groups if g.reason.startswith("Mesos 1.5.0"))
     assert mesos.roles == {"mesos-master": ["ubuntu-1"], "mesos-slave": ["ubuntu-2", "ubuntu-3"]}
+    marathon = next(g for g in groups if g.reason.startswith("Marathon 1.5.6"))
+    assert marathon.roles == {"marathon": ["ubuntu-1"], "marathon-app": ["ubuntu-1"]}
+    assert len(groups) == 3

@@ -15,7 +15,7 @@ from labgen.provision.shell import wait_until
 from labgen.provision.stack import CALICO_NETWORK as NETWORK
 from labgen.provision.stack import calico_pool as pool
 from labgen.provision.stack import marathon_url as url
-from labgen.provision.stack import require_docker, require_xenial
+from labgen.provision.stack import require_docker, require_marathon
 
 APP_ID = "my-docker-task"
 APP_FILE = f"/etc/marathon/apps/{APP_ID}.json"
@@ -48,7 +48,7 @@ def in_pool_check(lab: Lab, node: Node) -> str:
 
 def tasks(lab: Lab, node: Node, facts: Facts) -> list[Task]:
     distro = facts.distro
-    require_xenial("marathon-app", distro, f"Marathon {pins.MARATHON_VERSION} (which runs the app)")
+    require_marathon("marathon-app", distro)
     require_docker("marathon-app", lab, distro)
     app_url = shlex.quote(url(node, f"/v2/apps/{APP_ID}"))
     put = (f"curl -sf -X PUT -H 'Content-Type: application/json' --data @{APP_FILE} "
