@@ -53,7 +53,8 @@ def docker_artifact(lab: Lab, distro: str):
     if distro == pins.BOOKWORM:
         raise RoleUnavailableError(
             f"docker-ce {version} is not in the Debian 12 archive (Debian has docker.io 20.10, "
-            "which no longer has cluster-store and does not show the MAC bug); the only build is "
+            "which still has cluster-store, deprecated, but no longer shows the MAC bug, fixed in "
+            "18.06); the only build is "
             "Docker's .deb for Ubuntu 16.04, so use the virtualbox or libvirt provider (box "
             f"ubuntu/xenial64) with {pins.how_to_supply(art.name)}")
     pins.require_distro("docker", distro)

@@ -1,9 +1,10 @@
 """Role `docker`: the pinned docker-ce with etcd as its cluster store (WALKTHROUGH §3.3).
 
-Default 18.03.1, the version whose libnetwork ignores the MAC address Calico returns (the
-article's bug, §6); lab param docker_version: "18.06.0" gives the fixed one. cluster-store was
-removed from later Docker, and docker-ce 18.0x exists only as Docker's own .deb for Ubuntu:
-the role runs on ubuntu-16.04 and says so everywhere else.
+Default 18.03.1, one of the versions (18.01 to 18.05) whose libnetwork loses the MAC address
+Calico returns (the article's bug, §6; docker/libnetwork#2205, fixed in 18.06.0);
+lab param docker_version: "18.06.0" gives the first fixed one. cluster-store was deprecated in
+Docker 20.10 and removed in 23.0, and docker-ce 18.0x exists only as Docker's own .deb for
+Ubuntu: the role runs on ubuntu-16.04 and says so everywhere else.
 """
 
 from __future__ import annotations
