@@ -41,8 +41,9 @@ def zk_connect_string(lab: Lab, chroot: str) -> str:
 
 
 # ---- Docker (role docker; calico, calico-network, mesos-slave and marathon-app run on it)
-def docker_artifact(lab: Lab, distro: str):
-    """The docker-ce .deb artifact this lab needs on `distro`; raises RoleUnavailableError."""
+def docker_artifact(lab: Lab):
+    """The docker-ce .deb artifact (Ubuntu 16.04) this lab asks for; raises
+    RoleUnavailableError when labgen declares no .deb for its docker_version."""
     version = pins.docker_version(lab)
     art = pins.docker_artifact(version)
     if art is None:
@@ -50,22 +51,17 @@ def docker_artifact(lab: Lab, distro: str):
             f"docker-ce {version} (lab param docker_version) is not declared in labgen's pins; "
             f"declared: {', '.join(pins.DOCKER_XENIAL_DEBS)} (add its xenial .deb to "
             "labgen/provision/pins.py)")
-    if distro == pins.BOOKWORM:
-        raise RoleUnavailableError(
-            f"docker-ce {version} is not in the Debian 12 archive (Debian has docker.io 20.10, "
-            "which still has cluster-store, deprecated, but no longer shows the MAC bug, fixed in "
-            "18.06); the only build is "
-            "Docker's .deb for Ubuntu 16.04, so use the virtualbox or libvirt provider (box "
-            f"ubuntu/xenial64) with {pins.how_to_supply(art.name)}")
-    pins.require_distro("docker", distro)
     return art
 
 
 def require_docker(role: str, lab: Lab, distro: str) -> None:
     """For roles that run on Docker: unavailable (and why) wherever the docker role is. The
-    error's `cause` is the docker role's own reason, so a summary can say it once."""
+    error's `cause` is the docker role's own reason, so a summary can say it once. On Debian 12
+    the docker role runs Debian's docker.io; on Ubuntu 16.04 it needs a declared docker-ce."""
     try:
-        docker_artifact(lab, distro)
+        pins.require_distro("docker", distro)
+        if distro == pins.XENIAL:
+            docker_artifact(lab)
     except RoleUnavailableError as exc:
         raise RoleUnavailableError(f"{role} needs the docker role, unavailable here: {exc.message}",
                                    cause=exc.message) from None
@@ -74,6 +70,25 @@ def require_docker(role: str, lab: Lab, distro: str) -> None:
 # ---- Calico (role calico installs calicoctl; calico-network makes the pool and the network)
 CALICOCTL = "/usr/local/bin/calicoctl"
 CALICO_NETWORK = "calico-test"
+
+
+def require_calico(role: str, lab: Lab, distro: str) -> None:
+    """Calico 2.6 runs where labgen has a story for it: Ubuntu 16.04 with docker-ce. On Debian
+    12 the docker role runs (docker.io 20.10), but calico/node v2.6.2 on it was never tried, and
+    its unit's `docker run --privileged` fails in LXC nodes on hosts whose own capability set
+    lacks CAP_SYS_RESOURCE (this project's CI): say so instead of failing half-way."""
+    require_docker(role, lab, distro)
+    if distro == pins.BOOKWORM:
+        reason = (
+            f"Calico 2.6 (calicoctl {pins.CALICOCTL_VERSION}, {pins.CALICO_NODE_IMAGE}) has not been "
+            "run by labgen on Debian 12's docker.io 20.10, and its calico-node unit needs "
+            "`docker run --privileged`, which LXC nodes cannot give on every host: use the "
+            "virtualbox or libvirt provider (box ubuntu/xenial64) with "
+            + pins.how_to_supply("calicoctl") + "; and " + pins.how_to_supply("calico-node-image"))
+        if role == "calico":
+            raise RoleUnavailableError(reason)
+        raise RoleUnavailableError(f"{role} needs the calico role, unavailable here: {reason}",
+                                   cause=reason)
 
 
 def calico_pool(lab: Lab) -> str:
@@ -131,14 +146,24 @@ def mesosphere_preferences() -> str:
             f"Package: marathon\nPin: version {pins.MARATHON_VERSION}*\nPin-Priority: 1001\n")
 
 
+def apt_key_check(fingerprint: str) -> str:
+    """Passes when apt trusts the key with this (40 hex digit) fingerprint.
+
+    Ubuntu 16.04's apt-key runs GnuPG 1.4, whose --with-colons listing has an `fpr:` record
+    only with --fingerprint (GnuPG 2 prints it either way); the record's tenth field is the
+    fingerprint (tests/unit/test_xenial_tools.py runs it against gpg1 and gpg)."""
+    want = shlex.quote(f"^fpr:*{fingerprint.upper()}:")
+    return (f"apt-key adv --list-keys --with-colons --fingerprint {shlex.quote(fingerprint)} "
+            f"2>/dev/null | grep -q {want}")
+
+
 def mesosphere_repository_tasks() -> list[Task]:
     """The Mesosphere apt key, source and pins (mesos-master, mesos-slave and marathon)."""
     key = shlex.quote(pins.artifact_path("mesosphere-key"))
-    fpr = shlex.quote(pins.MESOSPHERE_KEY_ID)
     return [
         # The key is checked by its fingerprint after it is added, not by the file's hash.
         Task("Mesosphere apt key",
-             check=f"apt-key adv --list-keys --with-colons {fpr} 2>/dev/null | grep -q {fpr}",
+             check=apt_key_check(pins.MESOSPHERE_KEY_ID),
              run=(f"apt-key add {key}",),
              artifacts=("mesosphere-key",)),
         Task("Mesosphere apt repository (pinned versions)",
