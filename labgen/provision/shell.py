@@ -24,8 +24,9 @@ def version_check(package: str, version: str) -> str:
 
 # Processes that hold dpkg's lock: another apt or dpkg, and unattended-upgrades (comm names,
 # cut at 15 characters). Not apt.systemd.daily itself: on Ubuntu 16.04 it sleeps up to 30 min
-# before it does anything, without the lock.
-APT_BUSY = "apt-get|apt|aptitude|dpkg|unattended-upgr"
+# before it does anything, without the lock. One pgrep per name: procps-ng refuses a pattern
+# longer than 15 characters ("will result in zero matches").
+APT_BUSY = ("apt-get", "apt", "aptitude", "dpkg", "unattended-upgr")
 LOCK_WAIT = 300        # seconds to wait for another apt to finish, per try
 TRIES = 3
 
@@ -38,7 +39,8 @@ def dpkg_lock_wait(seconds: int = LOCK_WAIT) -> str:
     unattended-upgrades take it for minutes. Without pgrep the loop ends at once and the
     retries in apt_get() are what is left."""
     return (f"end=$(($(date +%s) + {int(seconds)})); "
-            f"while pgrep -x '{APT_BUSY}' >/dev/null 2>&1 && [ \"$(date +%s)\" -lt \"$end\" ]; "
+            f"while {{ {' || '.join(f'pgrep -x {name}' for name in APT_BUSY)}; }} >/dev/null 2>&1 "
+            f"&& [ \"$(date +%s)\" -lt \"$end\" ]; "
             "do sleep 3; done")
 
 

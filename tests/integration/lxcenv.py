@@ -16,6 +16,7 @@ from tests.runcli import labgen
 TEST_ROOT = Path(os.environ.get("LABGEN_TEST_ROOT", "/var/tmp/labgen-tests"))
 # Beside TEST_ROOT, not in it: test_lab_lxc.py destroys whatever it finds under TEST_ROOT.
 ROLES_ROOT = TEST_ROOT.parent / (TEST_ROOT.name + "-roles")
+DOCKER_ROOT = TEST_ROOT.parent / (TEST_ROOT.name + "-docker")      # test_docker_lxc.py
 
 
 def lxc_skip_reason() -> str | None:
@@ -52,6 +53,6 @@ def destroy_leftovers(root: Path = TEST_ROOT) -> list[str]:
 
 
 if __name__ == "__main__":      # make clean-test-leftovers
-    for root in (TEST_ROOT, ROLES_ROOT):
+    for root in (TEST_ROOT, ROLES_ROOT, DOCKER_ROOT):
         for line in destroy_leftovers(root):
             print("cleaned", line)

@@ -101,20 +101,22 @@ def test_provision_converges_and_second_run_changes_nothing(lab_dir):
     assert "already converged, nothing changed" in second.stdout
     state = json.loads((lab_dir / ".labgen" / "state.json").read_text())
     assert set(state["roles"]) == set(NODES)
-    assert all({"base", "etcd", "zookeeper"} <= set(r) for r in state["roles"].values())
+    assert all({"base", "etcd", "zookeeper", "docker"} <= set(r) for r in state["roles"].values())
     assert state.get("pending", []) == []
 
 
 def test_roles_that_cannot_run_on_this_box_are_reported_with_the_reason(lab_dir):
     res = labgen("provision", "--dir", str(lab_dir), check=True)
     text = " ".join(res.stdout.split())      # rich wraps long lines
-    # Each reason once, then the roles it blocks (calico needs docker: under docker's reason).
-    assert text.count("docker-ce 18.03.1 is not in the Debian 12 archive") == 1, res.stdout
-    assert re.search(r"docker-ce 18\.03\.1 is not in the Debian 12 archive .*"
-                     r"! role docker: not run on ubuntu-1, ubuntu-2, ubuntu-3 "
-                     r"! role calico: not run on ubuntu-1, ubuntu-2, ubuntu-3", text), res.stdout
+    # Each reason once, then the roles it blocks (calico-network needs calico: under its reason).
+    # docker runs here (Debian's docker.io): no reason for it.
+    assert text.count("Calico 2.6 (calicoctl v1.6.3") == 1, res.stdout
+    assert re.search(r"Calico 2\.6 \(calicoctl v1\.6\.3.*"
+                     r"! role calico: not run on ubuntu-1, ubuntu-2, ubuntu-3 "
+                     r"! role calico-network: not run on ubuntu-1", text), res.stdout
+    assert "role docker:" not in text, res.stdout
     assert text.count("Mesos 1.5.0 is not in the Debian 12 archive") == 1, res.stdout
-    assert "docker-ce_18.03.1~ce-0~ubuntu_amd64.deb" in text       # the artifact and how to supply it
+    assert "calico-node-v2.6.2.tar" in text and "skopeo copy" in text    # the artifact, how to supply it
     assert re.search(r"(Ubuntu 16\.04|xenial).*role mesos-master: not run on ubuntu-1 "
                      r"! role mesos-slave: not run on ubuntu-2, ubuntu-3", text), res.stdout
     assert "already converged, nothing changed" in text
@@ -124,6 +126,8 @@ def test_walkthrough_tours_what_is_provisioned(lab_dir):
     res = labgen("scenario", "run", "walkthrough", "--dir", str(lab_dir), "--lang", "en", check=True)
     assert "cluster is healthy" in res.stdout
     assert re.search(r"Mode: leader", res.stdout) and res.stdout.count("Mode: follower") >= 2, res.stdout
+    for i in (1, 2, 3):      # §3.3 on every node: Docker's cluster store is the node's etcd member
+        assert f"Cluster Store: etcd://192.168.56.10{i}:2379" in res.stdout, res.stdout
     full = labgen("scenario", "run", "walkthrough", "--variant", "full", "--dir", str(lab_dir))
     assert full.returncode != 0 and "nothing was changed" in full.stderr
 
