@@ -75,14 +75,16 @@ CALICO_NETWORK = "calico-test"
 def require_calico(role: str, lab: Lab, distro: str) -> None:
     """Calico 2.6 runs where labgen has a story for it: Ubuntu 16.04 with docker-ce. On Debian
     12 the docker role runs (docker.io 20.10), but calico/node v2.6.2 on it was never tried, and
-    its unit's `docker run --privileged` fails in LXC nodes on hosts whose own capability set
-    lacks CAP_SYS_RESOURCE (this project's CI): say so instead of failing half-way."""
+    its unit's `docker run --privileged` fails in labgen's LXC nodes (runc: "unable to apply
+    caps": their bounding set lacks capabilities --privileged asks for; seen here, and
+    ENVIRONMENT.md): say so instead of failing half-way."""
     require_docker(role, lab, distro)
     if distro == pins.BOOKWORM:
         reason = (
             f"Calico 2.6 (calicoctl {pins.CALICOCTL_VERSION}, {pins.CALICO_NODE_IMAGE}) has not been "
             "run by labgen on Debian 12's docker.io 20.10, and its calico-node unit needs "
-            "`docker run --privileged`, which LXC nodes cannot give on every host: use the "
+            "`docker run --privileged`, which fails in labgen's LXC nodes (their capability "
+            "bounding set lacks some that --privileged asks for): use the "
             "virtualbox or libvirt provider (box ubuntu/xenial64) with "
             + pins.how_to_supply("calicoctl") + "; and " + pins.how_to_supply("calico-node-image"))
         if role == "calico":
