@@ -87,15 +87,43 @@ def test_a_global_network_made_on_one_node_is_seen_on_the_other_through_etcd(lab
         run_on(lab_dir, NODES[0], "docker network rm ub-global >/dev/null 2>&1 || true")
 
 
-def test_a_container_runs_with_a_cpu_limit(lab_dir):
-    """A locally built image (no registry here) runs, with --cpus: that needs the cpu cgroup,
-    which the LXC block's `mount.auto = cgroup:mixed:force` provides."""
+def ensure_image(lab_dir) -> None:
+    """IMAGE on node 1, imported from Debian's busybox-static (no registry is reachable)."""
     build = ("set -e; d=$(mktemp -d); cd \"$d\"; apt-get download -q busybox-static >/dev/null; "
              "dpkg-deb -x busybox-static_*.deb x; mkdir -p root/bin; cp x/bin/busybox root/bin/; "
              f"tar -C root -c . | docker import - {IMAGE} >/dev/null; cd /; rm -rf \"$d\"")
     run_on(lab_dir, NODES[0], f"docker image inspect {IMAGE} >/dev/null 2>&1 || {{ {build}; }}")
+
+
+def test_a_container_runs_with_a_cpu_limit(lab_dir):
+    """A locally built image runs, with --cpus: that needs the cpu cgroup, which the LXC
+    block's `mount.auto = cgroup:mixed:force` provides."""
+    ensure_image(lab_dir)
     out = run_on(lab_dir, NODES[0], f"docker run --rm --cpus 0.5 {IMAGE} /bin/busybox echo hello from busybox")
     assert "hello from busybox" in out, out
+
+
+def test_the_saved_image_instructions_give_what_the_calico_role_loads_and_checks(lab_dir):
+    """The artifact's instructions (skopeo into a docker-archive named by pins) make a file
+    that `docker load` tags as the calico role's check expects. The source here is a local
+    archive (quay.io is not reachable), so this proves the destination half only."""
+    from labgen.provision import pins
+
+    ensure_image(lab_dir)
+    image = pins.CALICO_NODE_IMAGE
+    art = pins.ARTIFACTS["calico-node-image"]
+    dest = f"docker-archive:{art.filename}:{image}"
+    assert f"skopeo copy docker://{image} {dest}" in art.description
+    check = f"docker image inspect {image} >/dev/null 2>&1"      # the calico role's check
+    out = run_on(lab_dir, NODES[0], (
+        "set -e; command -v skopeo >/dev/null || DEBIAN_FRONTEND=noninteractive "
+        "apt-get install -y -q --no-install-recommends skopeo >/dev/null; "
+        f"d=$(mktemp -d); cd \"$d\"; docker save -o src.tar {IMAGE}; "
+        f"skopeo copy -q docker-archive:src.tar {dest}; "
+        f"docker rmi {image} >/dev/null 2>&1 || true; ! {check}; "
+        f"docker load -i {art.filename}; {check} && echo loaded-as-calico-checks; "
+        f"docker rmi {image} >/dev/null; cd /; rm -rf \"$d\""))
+    assert f"Loaded image: {image}" in out and "loaded-as-calico-checks" in out, out
 
 
 def test_second_provision_changes_nothing(lab_dir):
