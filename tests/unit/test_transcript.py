@@ -9,7 +9,8 @@ from datetime import datetime
 from labgen.console import make_console
 from labgen.model import Expect, Scenario, Step, Text, Variant
 from labgen.scenario.record import CommandResult, RunRecord, StepRecord
-from labgen.scenario.transcript import TerminalReporter, clean_output, fold, write_handout
+from labgen.scenario.handout import write_handout
+from labgen.scenario.transcript import TerminalReporter, clean_output, fold
 
 LONG = "\n".join(f"line {i}" for i in range(1, 101))
 
@@ -115,7 +116,9 @@ def test_handout_files_and_content(tmp_path):
     md_path, html_path = write_handout(make_record(), tmp_path / "out")
     assert md_path.name == "mac-bug-20240501-103000.md"
     assert html_path.name == "mac-bug-20240501-103000.html"
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [html_path.name, md_path.name]
+    # no lab in this record, so no topology picture; the record itself is saved as JSON
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        html_path.name, "mac-bug-20240501-103000.json", md_path.name]
     md = md_path.read_text(encoding="utf-8")
     assert md.startswith("# The MAC bug\n")
     assert "## Step 4 · BREAK · Break the MAC" in md
@@ -146,7 +149,8 @@ def test_handout_markdown_neutralises_html_in_prose_and_fences(tmp_path):
     record.steps[2].results[0].stdout = "before\n```\nafter"
     md_path, _ = write_handout(record, tmp_path)
     md = md_path.read_text(encoding="utf-8")
-    assert "# &lt;img src=x onerror=alert(1)&gt;" in md
+    assert "# \\<img src=x onerror=alert(1)>" in md     # CommonMark's escape, no entity
+    assert "&lt;" not in md and "&gt;" not in md
     assert "````text\nbefore\n```\nafter\n````" in md
 
 
