@@ -405,7 +405,7 @@ pre .l {{ display: block; padding-left: 2ch; text-indent: -2ch; }}
 pre .l:empty::before {{ content: "\\a0"; }}
 pre.cmd {{ background: #272822; color: #f8f8f2; border-color: #272822; }}
 pre.stderr {{ border-left: 4px solid #c62828; }}
-pre .hit {{ background: #fff3b0; box-shadow: inset 3px 0 0 #e0a800; }}
+pre .hit {{ background: #fff3b0; box-shadow: -.35rem 0 0 #e0a800; }}
 pre .folded {{ color: #888; font-style: italic; }}
 .label {{ font-weight: bold; margin: .6rem 0 .1rem; }}
 .label .num {{ font-weight: normal; }}
