@@ -66,14 +66,11 @@ def dot_available() -> bool:
 def lab_svg(lab: Lab) -> str:
     """The lab's topology as an SVG document (a string, starting at `<svg`).
 
-    Runs Graphviz's `dot` (no other side effect). Raises LabgenError when the graphviz
-    package or the `dot` program is missing, or dot fails.
+    Runs Graphviz's `dot` (no other side effect). Raises LabgenError when the `dot` program
+    is missing or fails.
     """
-    try:
-        import graphviz
-    except ImportError:
-        raise LabgenError("the Python package graphviz is not installed",
-                          hint="pip install graphviz (labgen's dependencies include it)") from None
+    import graphviz   # a dependency of labgen; imported here to keep start-up light
+
     if not dot_available():
         raise LabgenError("Graphviz's dot program is not installed",
                           hint="apt-get install graphviz (Debian/Ubuntu)", exit_code=3)
