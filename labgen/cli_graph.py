@@ -15,9 +15,11 @@ from labgen.cli_options import console
               help="Where to write the SVG ('-' for stdout). Default: ./<lab name>.svg")
 @click.option("--force", is_flag=True, help="Overwrite the output file if it exists.")
 def graph(lab, output, force):
-    """Draw LAB's topology as an SVG picture: its nodes with their addresses and roles, the
-    lab network and the host. LAB is a built-in lab's name or a lab file. Graphviz lays it
-    out (Debian/Ubuntu: apt-get install graphviz). Scenario handouts embed the same picture.
+    """Draw a lab's topology as an SVG picture.
+
+    Shows LAB's nodes with their addresses and roles, the lab network and the host. LAB is a
+    built-in lab's name or a lab file. Graphviz lays it out (Debian/Ubuntu: apt-get install
+    graphviz). Scenario handouts embed the same picture.
 
     \b
     labgen graph mesos-calico                 writes ./mesos-calico.svg
