@@ -418,7 +418,8 @@ ul.checks {{ list-style: none; padding-left: .5rem; margin: .2rem 0; }}
 table {{ border-collapse: collapse; margin-top: .5rem; }}
 th, td {{ border: 1px solid #ccc; padding: .25rem .6rem; text-align: left; vertical-align: top; }}
 td.n, td.t {{ text-align: right; color: #555; white-space: nowrap; }}
-.verdict {{ font-size: 1.15rem; font-weight: bold; margin-top: 1rem; }}
+.verdict {{ font-size: 1.15rem; font-weight: bold; margin: .4rem 0; }}
+section.summary-block {{ border-top: 1px solid #ddd; padding-top: .5rem; margin-top: 1.2rem; }}
 .wide {{ overflow-x: auto; }}
 @media (max-width: 480px) {{
   body {{ padding: 0 .6rem; margin: 1rem auto; }}
@@ -435,14 +436,14 @@ td.n, td.t {{ text-align: right; color: #555; white-space: nowrap; }}
   pre {{ font-size: 7.6pt; line-height: 1.32; overflow: visible; border-color: #bbb; }}
   pre.cmd {{ background: #fff; color: #000; border: 1px solid #999; border-left: 3px solid #555; }}
   section.step {{ margin-top: .7rem; padding-top: .3rem; }}
-  figure.topology svg {{ max-height: 6.5cm; width: auto; }}
+  figure.topology svg {{ max-height: 5.5cm; width: auto; }}
   /* Keep a heading or label with the block after it; keep a line whole. */
   h1, h2, .label, .summary:last-of-type {{ break-after: avoid; page-break-after: avoid; }}
   table.vals {{ break-inside: avoid; page-break-inside: avoid; }}
   pre .l:first-child, pre .l:nth-child(2) {{ break-after: avoid; page-break-after: avoid; }}
   pre .l:last-child, pre .l:nth-last-child(2) {{ break-before: avoid; page-break-before: avoid; }}
   pre .l, tr, figure, ul.checks li, .badge {{ break-inside: avoid; page-break-inside: avoid; }}
-  .keep {{ break-inside: avoid; page-break-inside: avoid; }}
+  .keep, section.summary-block {{ break-inside: avoid; page-break-inside: avoid; }}
   p {{ orphans: 2; widows: 2; }}
 }}
 """
@@ -521,7 +522,15 @@ def render_html(record: RunRecord, svg: str | None = None) -> str:
                      f"{_e(record.lab_name)}</figcaption></figure>")
     for number, step_record in enumerate(record.steps, 1):
         parts += _html_step(number, step_record, lang)
-    parts += [f"<h2>{_e(w['summary'])}</h2>", '<div class="wide"><table>',
+    # The summary: verdict first, then the table; kept on one page when it fits.
+    parts += ['<section class="summary-block">', f"<h2>{_e(w['summary'])}</h2>",
+              f'<p class="verdict {verdict_class}">{"✓" if passed else "✗"} {_e(headline)} '
+              f'<span class="num">({seconds(record.duration)})</span></p>']
+    if reasons:
+        parts.append('<ul class="checks">')
+        parts += [f'<li class="bad">✗ {_h(clean_output(r))}</li>' for r in reasons]
+        parts.append("</ul>")
+    parts += ['<div class="wide"><table>',
               f"<tr><th>#</th><th>{_e(w['step'])}</th><th>{_e(w['kind'])}</th>"
               f"<th>{_e(w['result'])}</th><th>{_e(w['time'])}</th></tr>"]
     for number, step_record in enumerate(record.steps, 1):
@@ -532,13 +541,7 @@ def render_html(record: RunRecord, svg: str | None = None) -> str:
             f'<tr><td class="n">{number}</td><td>{prose_html(step.title.get(lang))}</td>'
             f"<td>{_badge(step.kind, lang)}</td>"
             f'<td class="{_status_class(status)}">{result}</td><td class="t">{time}</td></tr>')
-    parts.append("</table></div>")
-    parts.append(f'<p class="verdict {verdict_class}">{"✓" if passed else "✗"} {_e(headline)} '
-                 f'<span class="num">({seconds(record.duration)})</span></p>')
-    if reasons:
-        parts.append('<ul class="checks">')
-        parts += [f'<li class="bad">✗ {_h(clean_output(r))}</li>' for r in reasons]
-        parts.append("</ul>")
+    parts.append("</table></div></section>")
     parts += ["</body>", "</html>"]
     return "\n".join(parts) + "\n"
 
