@@ -271,6 +271,13 @@ def _command_nodes_label(results: list[CommandResult], values: dict, lang: str) 
     return ", ".join(r.node for r in results), ""
 
 
+def punct(lang: str) -> dict[str, str]:
+    """Brackets and separators of labels: full-width in Chinese, as a native reader expects."""
+    if lang == "zh":
+        return {"(": "（", ")": "）", ",": "，", ";": "；", ":": "：", ": ": "："}
+    return {"(": " (", ")": ")", ",": ", ", ";": "; ", ":": ":", ": ": ": "}
+
+
 # ---- Markdown
 
 
@@ -284,11 +291,12 @@ def render_markdown(record: RunRecord, svg_file: str | None = None) -> str:
     variant = scenario.variants.get(record.variant)
     if variant is not None and variant.summary is not None:
         out += [prose_md(variant.summary.get(lang)), ""]
-    out.append(f"- **{w['lab']}:** {_md_text(record.lab_name)} ({_md_text(record.provider)})")
+    p = punct(lang)
+    out.append(f"- **{w['lab']}{p[':']}** {_md_text(record.lab_name)}{p['(']}{_md_text(record.provider)}{p[')']}")
     if record.variant != "default":
-        out.append(f"- **{w['variant']}:** {_md_text(record.variant)}")
-    out.append(f"- **{w['date']}:** {record.started:%Y-%m-%d %H:%M}")
-    out.append(f"- **{w['result']}:** {'✓' if passed else '✗'} {_md_text(headline)}")
+        out.append(f"- **{w['variant']}{p[':']}** {_md_text(record.variant)}")
+    out.append(f"- **{w['date']}{p[':']}** {record.started:%Y-%m-%d %H:%M}")
+    out.append(f"- **{w['result']}{p[':']}** {'✓' if passed else '✗'} {_md_text(headline)}")
     out.append("")
     if svg_file:
         out += [f"![{w['topology']}]({svg_file})", ""]
@@ -303,7 +311,7 @@ def render_markdown(record: RunRecord, svg_file: str | None = None) -> str:
         time = "" if status is None else seconds(step_record.duration)
         out.append(f"| {number} | {_md_cell(step.title.get(lang))} | {kind_name(step.kind, lang)} | "
                    f"{result} | {time} |")
-    out += ["", f"**{'✓' if passed else '✗'} {_md_text(headline)}** ({seconds(record.duration)})"]
+    out += ["", f"**{'✓' if passed else '✗'} {_md_text(headline)}**{p['(']}{seconds(record.duration)}{p[')']}"]
     out += [f"- {_md_text(clean_output(reason))}" for reason in reasons]
     return "\n".join(out).rstrip("\n") + "\n"
 
@@ -316,7 +324,7 @@ def _folded_text(text: str, lang: str) -> str:
 
 
 def _markdown_step(number: int, record: StepRecord, lang: str) -> list[str]:
-    w, step = words(lang), record.step
+    w, step, p = words(lang), record.step, punct(lang)
     out = [f"## {w['step']} {number} · {kind_name(step.kind, lang)} · {prose_md(step.title.get(lang))}", ""]
     if step.explain is not None:
         out += [prose_md(step.explain.get(lang).strip()), ""]
@@ -327,8 +335,9 @@ def _markdown_step(number: int, record: StepRecord, lang: str) -> list[str]:
         where, same = _command_nodes_label(results, values, lang)
         where = ", ".join(f"`{n}`" for n in where.split(", ")) if results else \
             _md_text(nodes_label(step, lang))
-        same = f"; {_md_text(same)}" if same else ""
-        out += [f"**{w['command']}** ({w['on']} {where}{same}):", "", _fence(command.rstrip("\n"), "sh"), ""]
+        same = f"{p[';']}{_md_text(same)}" if same else ""
+        out += [f"**{w['command']}**{p['(']}{w['on']} {where}{same}{p[')']}{p[':']}", "",
+                _fence(command.rstrip("\n"), "sh"), ""]
         if values:
             nodes = [r.node for r in results]
             out += ["| | " + " | ".join(f"`{n}`" for n in nodes) + " |",
@@ -337,26 +346,26 @@ def _markdown_step(number: int, record: StepRecord, lang: str) -> list[str]:
                     for var, per_node in values.items()]
             out.append("")
         for result in results:
-            label = f"**{w['output']}** (`{result.node}`, {exit_label(result, lang)}"
+            label = f"**{w['output']}**{p['(']}`{result.node}`{p[',']}{exit_label(result, lang)}"
             if result.attempts > 1:
-                label += f", {w['attempts'].format(n=result.attempts)}"
-            out += [label + "):", ""]
+                label += f"{p[',']}{w['attempts'].format(n=result.attempts)}"
+            out += [label + p[")"] + p[":"], ""]
             stdout, stderr = _folded_text(result.stdout, lang), _folded_text(result.stderr, lang)
             if not stdout and not stderr:
                 out += [f"*{w['no_output']}*", ""]
             if stdout:
                 out += [_fence(stdout, "text"), ""]
             if stderr:
-                out += [f"{w['stderr']}:", "", _fence(stderr, "text"), ""]
+                out += [f"{w['stderr']}{p[':']}", "", _fence(stderr, "text"), ""]
     for key, value in record.captured.items():
         node, _, var = key.partition(":")
-        out.append(f"- {w['captured']} `{var}` = {_md_code(clean_output(value))} ({node})")
+        out.append(f"- {w['captured']} `{var}` = {_md_code(clean_output(value))}{p['(']}{node}{p[')']}")
     if record.captured:
         out.append("")
     status = shown_status(record)
     if status is not None:
-        out.append(f"**{w['result']}:** {STATUS_MARKS.get(status, '?')} {status_word(status, lang)} "
-                   f"({seconds(record.duration)})")
+        out.append(f"**{w['result']}{p[':']}** {STATUS_MARKS.get(status, '?')} {status_word(status, lang)}"
+                   f"{p['(']}{seconds(record.duration)}{p[')']}")
         if record.status == "passed":
             out += [f"- ✓ {_md_text(p)}" for p in describe_expectations(step.expect, lang)]
         else:
@@ -507,14 +516,15 @@ def render_html(record: RunRecord, svg: str | None = None) -> str:
     variant = scenario.variants.get(record.variant)
     if variant is not None and variant.summary is not None:
         parts.append(f'<p class="summary">{prose_html(variant.summary.get(lang))}</p>')
-    facts = [(w["lab"], f"{record.lab_name} ({record.provider})")]
+    p = punct(lang)
+    facts = [(w["lab"], f"{record.lab_name}{p['(']}{record.provider}{p[')']}")]
     if record.variant != "default":
         facts.append((w["variant"], record.variant))
     facts.append((w["date"], f"{record.started:%Y-%m-%d %H:%M}"))
     parts.append('<ul class="facts">')
-    parts += [f"<li><b>{_e(k)}:</b> {_e(v)}</li>" for k, v in facts]
+    parts += [f"<li><b>{_e(k)}{p[':']}</b> {_e(v)}</li>" for k, v in facts]
     verdict_class = "ok" if passed else "bad"
-    parts.append(f'<li><b>{_e(w["result"])}:</b> <span class="{verdict_class}">'
+    parts.append(f'<li><b>{_e(w["result"])}{p[":"]}</b> <span class="{verdict_class}">'
                  f'{"✓" if passed else "✗"} {_e(headline)}</span></li>')
     parts.append("</ul>")
     if svg:
@@ -547,7 +557,7 @@ def render_html(record: RunRecord, svg: str | None = None) -> str:
 
 
 def _html_step(number: int, record: StepRecord, lang: str) -> list[str]:
-    w, step = words(lang), record.step
+    w, step, p = words(lang), record.step, punct(lang)
     out = [f'<section class="step kind-{_e(step.kind)}">',
            f'<h2>{_badge(step.kind, lang)} <span class="num">{_e(w["step"])} {number}</span> '
            f"{prose_html(step.title.get(lang))}</h2>"]
@@ -560,15 +570,15 @@ def _html_step(number: int, record: StepRecord, lang: str) -> list[str]:
     for command, results, values in groups:
         where, same = _command_nodes_label(results, values, lang)
         where = where or nodes_label(step, lang)
-        same = f"; {_e(same)}" if same else ""
-        label = (f'<p class="label">{_e(w["command"])} <span class="num">({_e(w["on"])} '
-                 f"{_e(where)}{same})</span></p>")
+        same = f"{p[';']}{_e(same)}" if same else ""
+        label = (f'<p class="label">{_e(w["command"])}<span class="num">{p["("]}{_e(w["on"])} '
+                 f"{_e(where)}{same}{p[')']}</span></p>")
         out.append(_block(label, command.rstrip("\n"), lang, "cmd", extra=_values_table(values, results)))
         for result in results:
-            text = f"{w['output']} ({result.node}, {exit_label(result, lang)}"
+            text = f"{w['output']}{p['(']}{result.node}{p[',']}{exit_label(result, lang)}"
             if result.attempts > 1:
-                text += f", {w['attempts'].format(n=result.attempts)}"
-            label = f'<p class="label">{_e(text)})</p>'
+                text += f"{p[',']}{w['attempts'].format(n=result.attempts)}"
+            label = f'<p class="label">{_e(text + p[")"])}</p>'
             stdout, stderr = clean_output(result.stdout), clean_output(result.stderr)
             if not stdout and not stderr:
                 out.append(f'<div class="block keep">{label}<p class="skip">{_e(w["no_output"])}</p></div>')
@@ -576,7 +586,8 @@ def _html_step(number: int, record: StepRecord, lang: str) -> list[str]:
                 out.append(_block(label, result.stdout, lang, "out",
                                   evidence=result.evidence.get("stdout", ())))
             if stderr:
-                label = f'<p class="label">{_e(w["stderr"])} ({_e(result.node)})</p>' if stdout else label
+                label = (f'<p class="label">{_e(w["stderr"])}{p["("]}{_e(result.node)}{p[")"]}</p>'
+                         if stdout else label)
                 out.append(_block(label, result.stderr, lang, "out stderr",
                                   evidence=result.evidence.get("stderr", ())))
     if record.captured:
@@ -584,15 +595,15 @@ def _html_step(number: int, record: StepRecord, lang: str) -> list[str]:
         for key, value in record.captured.items():
             node, _, var = key.partition(":")
             out.append(f"<li>{_e(w['captured'])} <code>{_e(var)}</code> = "
-                       f"<code>{_h(clean_output(value))}</code> ({_e(node)})</li>")
+                       f"<code>{_h(clean_output(value))}</code>{p['(']}{_e(node)}{p[')']}</li>")
         out.append("</ul>")
     status = shown_status(record)
     if status is not None:
         cls = _status_class(status)
         out.append('<div class="result keep">')
-        out.append(f'<p class="label {cls}">{_e(w["result"])}: {STATUS_MARKS.get(status, "?")} '
-                   f'{_e(status_word(status, lang))} <span class="num">'
-                   f"({seconds(record.duration)})</span></p>")
+        out.append(f'<p class="label {cls}">{_e(w["result"])}{p[": "]}{STATUS_MARKS.get(status, "?")} '
+                   f'{_e(status_word(status, lang))}<span class="num">'
+                   f"{p['(']}{seconds(record.duration)}{p[')']}</span></p>")
         out.append('<ul class="checks">')
         if record.status == "passed":
             out += [f'<li class="{cls}">✓ {_h(p)}</li>' for p in describe_expectations(step.expect, lang)]
