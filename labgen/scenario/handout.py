@@ -437,12 +437,13 @@ section.summary-block {{ border-top: 1px solid #ddd; padding-top: .5rem; margin-
 }}
 @page {{ margin: 14mm 13mm; }}
 @media print {{
-  body {{ margin: 0; max-width: none; padding: 0; font-size: 9.5pt; line-height: 1.38;
+  body {{ margin: 0; max-width: none; padding: 0; font-size: 9.2pt; line-height: 1.34;
          -webkit-print-color-adjust: exact; print-color-adjust: exact; }}
   h1 {{ font-size: 15pt; }}
   h2 {{ font-size: 11.5pt; }}
   a {{ color: inherit; }}
-  pre {{ font-size: 7.6pt; line-height: 1.32; overflow: visible; border-color: #bbb; }}
+  pre {{ font-size: 7.5pt; line-height: 1.28; overflow: visible; border-color: #bbb; padding: .35rem .55rem; }}
+  td.r {{ white-space: nowrap; }}
   pre.cmd {{ background: #fff; color: #000; border: 1px solid #999; border-left: 3px solid #555; }}
   section.step {{ margin-top: .7rem; padding-top: .3rem; }}
   figure.topology svg {{ max-height: 5.5cm; width: auto; }}
@@ -452,7 +453,8 @@ section.summary-block {{ border-top: 1px solid #ddd; padding-top: .5rem; margin-
   pre .l:first-child, pre .l:nth-child(2) {{ break-after: avoid; page-break-after: avoid; }}
   pre .l:last-child, pre .l:nth-last-child(2) {{ break-before: avoid; page-break-before: avoid; }}
   pre .l, tr, figure, ul.checks li, .badge {{ break-inside: avoid; page-break-inside: avoid; }}
-  .keep, section.summary-block {{ break-inside: avoid; page-break-inside: avoid; }}
+  .keep {{ break-inside: avoid; page-break-inside: avoid; }}
+  .verdict {{ break-after: avoid; page-break-after: avoid; }}
   p {{ orphans: 2; widows: 2; }}
 }}
 """
@@ -532,7 +534,7 @@ def render_html(record: RunRecord, svg: str | None = None) -> str:
                      f"{_e(record.lab_name)}</figcaption></figure>")
     for number, step_record in enumerate(record.steps, 1):
         parts += _html_step(number, step_record, lang)
-    # The summary: verdict first, then the table; kept on one page when it fits.
+    # The summary: verdict first, then the table (split between rows, header repeated).
     parts += ['<section class="summary-block">', f"<h2>{_e(w['summary'])}</h2>",
               f'<p class="verdict {verdict_class}">{"✓" if passed else "✗"} {_e(headline)} '
               f'<span class="num">({seconds(record.duration)})</span></p>']
@@ -541,8 +543,8 @@ def render_html(record: RunRecord, svg: str | None = None) -> str:
         parts += [f'<li class="bad">✗ {_h(clean_output(r))}</li>' for r in reasons]
         parts.append("</ul>")
     parts += ['<div class="wide"><table>',
-              f"<tr><th>#</th><th>{_e(w['step'])}</th><th>{_e(w['kind'])}</th>"
-              f"<th>{_e(w['result'])}</th><th>{_e(w['time'])}</th></tr>"]
+              f"<thead><tr><th>#</th><th>{_e(w['step'])}</th><th>{_e(w['kind'])}</th>"
+              f"<th>{_e(w['result'])}</th><th>{_e(w['time'])}</th></tr></thead>"]
     for number, step_record in enumerate(record.steps, 1):
         step, status = step_record.step, shown_status(step_record)
         result = "" if status is None else f"{STATUS_MARKS.get(status, '?')} {_e(status_word(status, lang))}"
@@ -550,7 +552,7 @@ def render_html(record: RunRecord, svg: str | None = None) -> str:
         parts.append(
             f'<tr><td class="n">{number}</td><td>{prose_html(step.title.get(lang))}</td>'
             f"<td>{_badge(step.kind, lang)}</td>"
-            f'<td class="{_status_class(status)}">{result}</td><td class="t">{time}</td></tr>')
+            f'<td class="r {_status_class(status)}">{result}</td><td class="t">{time}</td></tr>')
     parts.append("</table></div></section>")
     parts += ["</body>", "</html>"]
     return "\n".join(parts) + "\n"
