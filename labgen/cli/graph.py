@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from labgen.cli_options import console
+from labgen.cli.options import console
 
 
 @click.command("graph")
@@ -42,3 +42,6 @@ def graph(lab, output, force):
     except OSError as exc:
         raise LabgenError(f"cannot write {path}: {exc.strerror or exc}") from None
     console().print(f"topology of lab {model.name}: {path}", markup=False, highlight=False)
+
+
+COMMANDS = (graph,)
