@@ -16,6 +16,8 @@ from labgen.errors import LabgenError
 from labgen.model import Lab
 
 ROLES_PER_LINE = 3
+WORDS = {"en": {"network": "lab network", "host": "host", "host_note": "the machine running labgen"},
+         "zh": {"network": "实验网络", "host": "宿主机", "host_note": "运行 labgen 的机器"}}
 NETWORK_COLOUR = "#1565c0"
 NODE_FILL = "#f6f8fa"
 
@@ -33,21 +35,24 @@ def _node_label(name: str, ip: str, roles: tuple[str, ...]) -> str:
     return "<<TABLE BORDER=\"0\" CELLSPACING=\"0\" CELLPADDING=\"1\">" + "".join(rows) + "</TABLE>>"
 
 
-def lab_dot(lab: Lab):
-    """The lab as a `graphviz.Graph` (not yet laid out). Pure; needs the graphviz package."""
+def lab_dot(lab: Lab, lang: str = "en"):
+    """The lab as a `graphviz.Graph` (not yet laid out), its few fixed words in `lang`. Pure;
+    needs the graphviz package."""
     import graphviz
 
+    w = WORDS["zh" if lang == "zh" else "en"]
     graph = graphviz.Graph(lab.name, graph_attr={
         "rankdir": "TB", "nodesep": "0.3", "ranksep": "0.45", "fontname": "sans-serif",
+        "charset": "UTF-8",
         "bgcolor": "transparent", "pad": "0.1",
     }, node_attr={"fontname": "sans-serif", "fontsize": "12"}, edge_attr={"fontname": "monospace",
                                                                           "fontsize": "10"})
     # Ids are ours (a colon would make Graphviz read a port); names only appear in labels.
     net = "network"
     graph.node(net, label=f"<<B>{_e(lab.network)}</B><BR/>"
-                          f"<FONT POINT-SIZE=\"10\">lab network</FONT>>",
+                          f"<FONT POINT-SIZE=\"10\">{_e(w['network'])}</FONT>>",
                shape="box", style="rounded,filled", fillcolor="#e3f2fd", color=NETWORK_COLOUR)
-    graph.node("host", label=_node_label("host", f"{lab.host_ip}", ("the machine running labgen",)),
+    graph.node("host", label=_node_label(w["host"], f"{lab.host_ip}", (w["host_note"],)),
                shape="box", style="dashed,rounded", color="#757575")
     graph.edge("host", net, color=NETWORK_COLOUR)
     with graph.subgraph(name="nodes", graph_attr={"rank": "same"}) as row:
@@ -63,7 +68,7 @@ def dot_available() -> bool:
     return shutil.which("dot") is not None
 
 
-def lab_svg(lab: Lab) -> str:
+def lab_svg(lab: Lab, lang: str = "en") -> str:
     """The lab's topology as an SVG document (a string, starting at `<svg`).
 
     Runs Graphviz's `dot` (no other side effect). Raises LabgenError when the `dot` program
@@ -75,7 +80,7 @@ def lab_svg(lab: Lab) -> str:
         raise LabgenError("Graphviz's dot program is not installed",
                           hint="apt-get install graphviz (Debian/Ubuntu)", exit_code=3)
     try:
-        svg = lab_dot(lab).pipe(format="svg", encoding="utf-8")
+        svg = lab_dot(lab, lang).pipe(format="svg", encoding="utf-8")
     except (graphviz.ExecutableNotFound, graphviz.CalledProcessError) as exc:
         raise LabgenError(f"Graphviz could not draw lab {lab.name}: {exc}",
                           hint="check `dot -V`") from None

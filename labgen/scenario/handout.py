@@ -81,7 +81,7 @@ def topology_svg(record: RunRecord) -> str | None:
     from labgen.graph import lab_svg
 
     try:
-        return lab_svg(record.lab)
+        return lab_svg(record.lab, record.lang)
     except LabgenError:
         return None
 
@@ -524,9 +524,9 @@ def render_html(record: RunRecord, svg: str | None = None) -> str:
         facts.append((w["variant"], record.variant))
     facts.append((w["date"], f"{record.started:%Y-%m-%d %H:%M}"))
     parts.append('<ul class="facts">')
-    parts += [f"<li><b>{_e(k)}{p[':']}</b> {_e(v)}</li>" for k, v in facts]
+    parts += [f"<li><b>{_e(k)}{p[':']}</b>{' ' if lang != 'zh' else ''}{_e(v)}</li>" for k, v in facts]
     verdict_class = "ok" if passed else "bad"
-    parts.append(f'<li><b>{_e(w["result"])}{p[":"]}</b> <span class="{verdict_class}">'
+    parts.append(f'<li><b>{_e(w["result"])}{p[": "]}</b><span class="{verdict_class}">'
                  f'{"✓" if passed else "✗"} {_e(headline)}</span></li>')
     parts.append("</ul>")
     if svg:
