@@ -113,12 +113,18 @@ def prose_parts(text: str) -> list[tuple[str, str, str]]:
     return [p for p in parts if p[1]]
 
 
+# What may stand between a reference and a bare #N that continues it: "#177/#178",
+# "#2205 (and #2206", "#1, #2", "#3 和 #4". Anything longer and the bare number stays text.
+_CONTINUES = re.compile(r"[\s/,(&、]*(?:and|or|和|及|与)?[\s/,(&、]*")
+
+
 def _link_issues(text: str, parts: list, last_repo: str | None) -> str | None:
-    pos = 0
+    pos, last_end = 0, None
     for m in _ISSUE.finditer(text):
         if m.group("bare"):
-            repo_path, label = last_repo, m.group(0)
-            num = m.group("bare")
+            if last_repo is None or last_end is None or not _CONTINUES.fullmatch(text[last_end:m.start()]):
+                continue
+            repo_path, label, num = last_repo, m.group(0), m.group("bare")
         else:
             owner = m.group("owner") or REPO_OWNERS.get(m.group("repo").lower())
             repo_path = f"{owner}/{m.group('repo')}" if owner else None
@@ -128,7 +134,7 @@ def _link_issues(text: str, parts: list, last_repo: str | None) -> str | None:
             continue
         parts.append(("text", text[pos:m.start()], ""))
         parts.append(("link", label, f"https://github.com/{repo_path}/issues/{num}"))
-        pos = m.end()
+        pos = last_end = m.end()
     parts.append(("text", text[pos:], ""))
     return last_repo
 

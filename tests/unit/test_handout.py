@@ -22,7 +22,8 @@ RECORD = Path(__file__).resolve().parents[1] / "data" / "records" / "mac-bug.jso
 
 def test_prose_inline_code_and_issue_links():
     parts = prose_parts("see `ip link` and projectcalico/calicoctl#898, libnetwork#2205 (and #2206), "
-                        "projectcalico/libnetwork-plugin#177/#178, unknownrepo#5, #7 alone")
+                        "projectcalico/libnetwork-plugin#177/#178, unknownrepo#5, #7 alone; "
+                        "calicoctl#1817 says so, fixed by #2205")
     links = [(text, url) for kind, text, url in parts if kind == "link"]
     assert ("code", "ip link", "") in parts
     assert links == [
@@ -31,7 +32,8 @@ def test_prose_inline_code_and_issue_links():
         ("#2206", "https://github.com/docker/libnetwork/issues/2206"),
         ("projectcalico/libnetwork-plugin#177", "https://github.com/projectcalico/libnetwork-plugin/issues/177"),
         ("#178", "https://github.com/projectcalico/libnetwork-plugin/issues/178"),
-    ]   # a repo we cannot place, and a bare number after it, stay text
+        ("calicoctl#1817", "https://github.com/projectcalico/calicoctl/issues/1817"),
+    ]   # a repo we cannot place, a bare number after it, a bare number far from a repo: text
     assert "".join(text for _, text, _ in parts).startswith("see ip link and projectcalico")
 
 
