@@ -87,6 +87,9 @@ def test_terminal_passing_run_verdict():
     out = render(make_record(failing=False))
     assert "✓ All 4 steps passed" in out
     assert "✗" not in out
+    assert "✓ as expected" in out            # the break step fails by design
+    intro_row = next(line for line in out.splitlines() if "What we will do" in line and "│" in line)
+    assert "passed" not in intro_row and "0.00s" not in intro_row   # explain: no mark, no time
 
 
 def test_terminal_in_chinese():
