@@ -91,12 +91,13 @@ def test_xenial_commands_avoid_what_its_tools_lack(lab):
     assert "show -p ActiveState etcd)\" = ActiveState=activating" in text
 
 
-def test_virtualbox_nodes_use_their_distributions_mirrors(lab):
-    """No apt proxy runs for VirtualBox (none is started for it): nodes must not be pointed at
-    one, and a stale proxy file is removed. Only the Mesosphere source is added to apt."""
-    facts = get_provider("virtualbox").facts(lab)
+@pytest.mark.parametrize("provider", ["virtualbox", "libvirt"])
+def test_vm_nodes_use_their_distributions_mirrors(lab, provider):
+    """No apt proxy runs for VirtualBox or libvirt (none is started for them): nodes must not
+    be pointed at one, and a stale proxy file is removed. Only the Mesosphere source is added."""
+    facts = get_provider(provider).facts(lab)
     assert facts.apt_proxy is None
-    text = plan_text(lab, "virtualbox")
+    text = plan_text(lab, provider)
     assert "3142" not in text and "Acquire::http::Proxy" not in text
     for node in lab.nodes:
         base = engine.node_plan(lab, node, facts, ["base"])[0][1]
