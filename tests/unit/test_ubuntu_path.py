@@ -81,6 +81,36 @@ def test_every_plan_command_passes_shellcheck(lab, provider, tmp_path):
     assert res.returncode == 0 and not findings, "\n".join(findings) or res.stderr
 
 
+def test_every_builtin_scenario_script_passes_shellcheck(tmp_path):
+    """The scenarios' scripts run on the same nodes (the walkthrough's `full` variant and
+    mac-bug's `docker` variant on Ubuntu 16.04): each step, with its variables substituted as
+    the runner does for its first node (captured values by a placeholder)."""
+    if not shutil.which("shellcheck"):
+        pytest.skip("shellcheck is not installed (Debian package shellcheck; CI has it)")
+    from labgen.scenario.load import builtin_scenarios, load_scenario, scenario_lab
+    from labgen.scenario.template import node_values, substitute, variables_in
+
+    scripts = {}
+    for path in builtin_scenarios():
+        sc = load_scenario(path)
+        lab = scenario_lab(sc)
+        for name, variant in sc.variants.items():
+            for step in variant.steps:
+                if not step.run:
+                    continue
+                nodes = [n for n in step.nodes if n != "all"] or [lab.nodes[0].name]
+                values = node_values(sc, lab, nodes[0], {})
+                for var in variables_in(step.run):
+                    values.setdefault(var, "captured")
+                scripts[f"{sc.id}.{name}.{step.id}"] = substitute(step.run, values)
+    assert any(k.startswith("walkthrough.full.") for k in scripts) and len(scripts) > 20
+    for key, script in scripts.items():
+        (tmp_path / f"{key}.sh").write_text(script + "\n")
+    res = subprocess.run(["shellcheck", "-s", "sh", "-f", "gcc", *(f"{k}.sh" for k in scripts)],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stdout + res.stderr
+
+
 def test_xenial_commands_avoid_what_its_tools_lack(lab):
     """The audit's findings, as text the plan must not contain (each is proven where it can be:
     etcdctl in test_etcd_v2.py, gpg 1.4 and the dpkg lock below)."""
