@@ -16,6 +16,7 @@ from labgen import __version__
 from labgen.cli_options import (Ctx, artifacts_options, dir_option, pass_ctx,
                                 provider_option)
 from labgen.cli_options import console as _console
+from labgen.cli_fetch import stager_for
 from labgen.errors import LabgenError
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -89,7 +90,7 @@ def _lab_dir_for_create(model, lab_path):
 @artifacts_options
 @provider_option
 @pass_ctx
-def create(ctx, lab, lab_path, force, no_provision, artifacts_dir, allow_unpinned):
+def create(ctx, lab, lab_path, force, no_provision, artifacts_dir, frozen, mirrors):
     """Create LAB: write its lab dir, boot its machines, provision every node.
 
     LAB is a built-in lab's name (see `labgen list`) or a path to a lab file. The lab dir is
@@ -101,6 +102,8 @@ def create(ctx, lab, lab_path, force, no_provision, artifacts_dir, allow_unpinne
 
     model = load_lab(find_lab(lab))
     lab_dir = _lab_dir_for_create(model, lab_path)
+    # before anything boots: a bad --mirror or an unreadable lock fails fast
+    stager = None if no_provision else stager_for(model, lab_dir.path, artifacts_dir, frozen, mirrors)
     provider = lifecycle.provider_of(lab_dir, ctx.requested_provider) if lab_dir.exists() else None
     provider = provider or ctx.provider()
     con = _console()
@@ -108,7 +111,7 @@ def create(ctx, lab, lab_path, force, no_provision, artifacts_dir, allow_unpinne
         con.print(f"wrote {lab_dir.path / line.split()[0]}", highlight=False)
     _boot(model, lab_dir, provider)
     if not no_provision:
-        _provision(model, lab_dir, provider, stager=_stager(artifacts_dir, allow_unpinned))
+        _provision(model, lab_dir, provider, stager=stager)
     con.print(f"\n[bold green]lab {model.name} is up[/] in {lab_dir.path}", highlight=False)
     if model.message:
         con.print(model.message.strip(), markup=False, highlight=False)
@@ -128,12 +131,6 @@ def _boot(model, lab_dir, provider):
     for change in changes:
         con.print(f"host: {change}", highlight=False)
     con.print(f"[green]✓[/] booted in {time.monotonic() - start:.1f} s")
-
-
-def _stager(artifacts_dir, allow_unpinned):
-    from labgen.artifacts import Stager
-
-    return Stager(artifacts_dir=artifacts_dir, allow_unpinned=allow_unpinned or None)
 
 
 def _provision(model, lab_dir, provider, nodes=None, roles=None, remote=None, verbose=False,
@@ -200,12 +197,12 @@ def _open_lab(ctx, lab_path):
 @click.option("-v", "--verbose", is_flag=True, help="Also list the tasks that were already done.")
 @artifacts_options
 @pass_ctx
-def provision_cmd(ctx, nodes, lab_path, roles, verbose, artifacts_dir, allow_unpinned):
+def provision_cmd(ctx, nodes, lab_path, roles, verbose, artifacts_dir, frozen, mirrors):
     """Re-run provisioning on NODES (default: all). A converged lab changes nothing."""
     model, lab_dir, provider = _open_lab(ctx, lab_path)
     _check_nodes(model, nodes)
     _provision(model, lab_dir, provider, nodes=list(nodes) or None, roles=list(roles) or None,
-               verbose=verbose, stager=_stager(artifacts_dir, allow_unpinned))
+               verbose=verbose, stager=stager_for(model, lab_dir.path, artifacts_dir, frozen, mirrors))
 
 
 def _check_nodes(model, nodes):

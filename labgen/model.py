@@ -32,6 +32,7 @@ class Lab:
     message: str = ""
     synced_folder: bool = False
     params: Mapping[str, str] = field(default_factory=dict)   # lab parameters (docker_version...)
+    mirrors: tuple[tuple[str, str], ...] = ()   # (artifact name or base URL, URL): see mirrors.py
     source: Path | None = None                  # the file it was read from
 
     @property

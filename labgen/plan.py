@@ -59,7 +59,7 @@ def _task_lines(i: int, task: Task) -> list[str]:
         a = pins.ARTIFACTS[name]
         lines.append(f"{INDENT}upload {a.name} -> {pins.NODE_CACHE}/{a.filename}")
         lines.append(f"{INDENT}  from {a.url}")
-        lines.append(f"{INDENT}  sha256 {a.sha256 or 'not pinned (no published checksum)'}")
+        lines.append(f"{INDENT}  sha256 {a.sha256 or 'none published: checked against labgen.lock (recorded on first fetch)'}")
     for f in task.files:
         lines += _file_lines(f)
     if task.check is not None:

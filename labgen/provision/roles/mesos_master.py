@@ -1,8 +1,9 @@
-"""Role `mesos-master`: Mesos 1.5 from the Mesosphere xenial repository (WALKTHROUGH §5.1–5.2).
+"""Role `mesos-master`: Mesos 1.5 as Mesosphere built it for Ubuntu 16.04 (WALKTHROUGH §5.1–5.2).
 
 Mesosphere built Mesos and Marathon for Ubuntu 16.04, not for Debian 12: the role runs on
-ubuntu-16.04 only. The repository's apt key is an artifact (keyservers are a download too);
-the versions are pinned with apt preferences and verified after the install.
+ubuntu-16.04 only. Mesosphere's repository is gone, so the package is an artifact the
+instructor supplies (pins.MESOS_DEB), installed with apt (its dependencies come from the
+Ubuntu archive) and its version verified after the install.
 """
 
 from __future__ import annotations
@@ -12,23 +13,20 @@ import shlex
 from labgen.model import File, Lab, Node, Task
 from labgen.provision import pins
 from labgen.provision.engine import RoleUnavailableError
-from labgen.provision.roles.base import apt_install, apt_update, wait_until
+from labgen.provision.roles.base import apt_install, wait_until
 from labgen.provision.roles.zookeeper import CLIENT_PORT as ZK_PORT
 
 MASTER_PORT = 5050
 WORK_DIR = "/var/lib/mesos"
-PREFERENCES = "/etc/apt/preferences.d/labgen-mesosphere"
-SOURCES = "/etc/apt/sources.list.d/mesosphere.list"
 
 
 def require_xenial(role: str, distro: str, software: str) -> None:
     """Raise RoleUnavailableError off Ubuntu 16.04, naming `software` and how to get it."""
     if distro == pins.BOOKWORM:
         raise RoleUnavailableError(
-            f"{software} is not in the Debian 12 archive, and Mesosphere's repository "
-            f"(`{pins.MESOSPHERE_REPO}`) built it for Ubuntu 16.04 only: use the virtualbox or "
-            "libvirt provider (box ubuntu/xenial64), with the repository's apt key as "
-            + pins.how_to_supply("mesosphere-key"))
+            f"{software} is not in the Debian 12 archive, and Mesosphere built it for Ubuntu "
+            "16.04 only: use the virtualbox or libvirt provider (box ubuntu/xenial64), with "
+            + pins.how_to_supply("mesos-deb"))
     pins.require_distro(role, distro)
 
 
@@ -45,37 +43,17 @@ def zk_url(lab: Lab) -> str:
     return f"zk://{master(lab).ip}:{ZK_PORT}/mesos"
 
 
-def preferences() -> str:
-    return (f"# Written by labgen: the walkthrough's versions, not the repository's newest.\n"
-            f"Package: mesos\nPin: version {pins.MESOS_VERSION}*\nPin-Priority: 1001\n\n"
-            f"Package: marathon\nPin: version {pins.MARATHON_VERSION}*\nPin-Priority: 1001\n")
-
-
 def version_check(package: str, version: str) -> str:
     return (f"dpkg-query -W -f='${{Version}}' {shlex.quote(package)} 2>/dev/null "
             f"| grep -q {shlex.quote('^' + version.replace('.', '[.]'))}")
 
 
-def repository_tasks() -> list[Task]:
-    """The Mesosphere apt key, source and pins (shared by mesos-slave and marathon)."""
-    key = shlex.quote(pins.artifact_path("mesosphere-key"))
-    fpr = shlex.quote(pins.MESOSPHERE_KEY_ID)
-    return [
-        # The key is checked by its fingerprint after it is added, not by the file's hash.
-        Task("Mesosphere apt key",
-             check=f"apt-key adv --list-keys --with-colons {fpr} 2>/dev/null | grep -q {fpr}",
-             run=(f"apt-key add {key}",),
-             artifacts=("mesosphere-key",)),
-        Task("Mesosphere apt repository (pinned versions)",
-             files=(File(SOURCES, pins.MESOSPHERE_REPO + "\n"), File(PREFERENCES, preferences())),
-             run=(apt_update(),)),
-    ]
-
-
-def install_task(package: str, version: str) -> Task:
-    return Task(f"install {package} {version}",
-                check=version_check(package, version),
-                run=(apt_install((package, "curl")),))
+def install_mesos() -> Task:
+    """Mesos from the supplied .deb (apt resolves its dependencies from the Ubuntu archive)."""
+    return Task(f"install mesos {pins.MESOS_VERSION} ({pins.MESOS_DEB})",
+                check=version_check("mesos", pins.MESOS_VERSION),
+                run=(apt_install((pins.artifact_path("mesos-deb"), "curl")),),
+                artifacts=("mesos-deb",))
 
 
 def service_off(service: str) -> Task:
@@ -97,8 +75,7 @@ def tasks(lab: Lab, node: Node, distro: str) -> list[Task]:
     seen = (f"test \"$(curl -sf {shlex.quote(url)} | grep -o '\"active\":true' | wc -l)\" "
             f"-ge {want}")
     tasks = [
-        *repository_tasks(),
-        install_task("mesos", pins.MESOS_VERSION),
+        install_mesos(),
         Task("master config",
              files=(File("/etc/mesos/zk", zk_url(lab) + "\n"),
                     File("/etc/mesos-master/ip", f"{node.ip}\n"),

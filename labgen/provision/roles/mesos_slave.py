@@ -11,8 +11,8 @@ import shlex
 from labgen.model import File, Lab, Node, Task
 from labgen.provision import pins
 from labgen.provision.roles import docker
-from labgen.provision.roles.mesos_master import (WORK_DIR, install_task, repository_tasks,
-                                                 require_xenial, service_off, zk_url)
+from labgen.provision.roles.mesos_master import (WORK_DIR, install_mesos, require_xenial,
+                                                 service_off, zk_url)
 
 AGENT_PORT = 5051
 
@@ -23,8 +23,7 @@ def tasks(lab: Lab, node: Node, distro: str) -> list[Task]:
     image = shlex.quote(pins.NGINX_IMAGE)
     tarball = shlex.quote(pins.artifact_path("nginx-image"))
     tasks = [
-        *repository_tasks(),
-        install_task("mesos", pins.MESOS_VERSION),
+        install_mesos(),
         Task("agent config",
              files=(File("/etc/mesos/zk", zk_url(lab) + "\n"),
                     File("/etc/mesos-slave/ip", f"{node.ip}\n"),
@@ -43,5 +42,5 @@ def tasks(lab: Lab, node: Node, distro: str) -> list[Task]:
              artifacts=("nginx-image",)),
     ]
     if "mesos-master" not in node.roles:
-        tasks.insert(len(repository_tasks()) + 1, service_off("mesos-master"))
+        tasks.insert(1, service_off("mesos-master"))
     return tasks
