@@ -51,3 +51,5 @@ def test_create_from_a_loaded_bundle_offline(tmp_path):
         assert (lab_dir / "labgen.lock").exists() and (lab_dir / ".labgen" / "state.json").exists()
     finally:
         destroy_lab_dir(lab_dir)
+        if not any(ROOT.iterdir()):
+            ROOT.rmdir()
