@@ -41,7 +41,7 @@ def unit_file(lab: Lab, node: Node) -> str:
 
 
 def tasks(lab: Lab, node: Node, distro: str) -> list[Task]:
-    require_xenial("marathon", distro, f"Marathon {pins.MARATHON_VERSION}")
+    require_xenial("marathon", distro, f"Marathon {pins.MARATHON_VERSION}", "marathon-tarball")
     info = shlex.quote(url(node, "/v2/info"))
     version = shlex.quote(f'"version":"{pins.MARATHON_VERSION}')
     up = f"curl -sf {info} | grep -qF {version}"

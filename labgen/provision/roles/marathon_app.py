@@ -47,7 +47,8 @@ def in_pool_check(lab: Lab, node: Node) -> str:
 
 
 def tasks(lab: Lab, node: Node, distro: str) -> list[Task]:
-    require_xenial("marathon-app", distro, f"Marathon {pins.MARATHON_VERSION} (which runs the app)")
+    require_xenial("marathon-app", distro, f"Marathon {pins.MARATHON_VERSION} (which runs the app)",
+                   "marathon-tarball")
     docker.require_docker("marathon-app", lab, distro)
     app_url = shlex.quote(url(node, f"/v2/apps/{APP_ID}"))
     put = (f"curl -sf -X PUT -H 'Content-Type: application/json' --data @{APP_FILE} "

@@ -20,13 +20,14 @@ MASTER_PORT = 5050
 WORK_DIR = "/var/lib/mesos"
 
 
-def require_xenial(role: str, distro: str, software: str) -> None:
-    """Raise RoleUnavailableError off Ubuntu 16.04, naming `software` and how to get it."""
+def require_xenial(role: str, distro: str, software: str, artifact: str = "mesos-deb") -> None:
+    """Raise RoleUnavailableError off Ubuntu 16.04, naming `software` and how to supply
+    `artifact`, the file it comes from."""
     if distro == pins.BOOKWORM:
         raise RoleUnavailableError(
             f"{software} is not in the Debian 12 archive, and Mesosphere built it for Ubuntu "
             "16.04 only: use the virtualbox or libvirt provider (box ubuntu/xenial64), with "
-            + pins.how_to_supply("mesos-deb"))
+            + pins.how_to_supply(artifact))
     pins.require_distro(role, distro)
 
 
