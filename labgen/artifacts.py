@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Mapping
 
+from labgen.aptsig import AptRepo, SignatureError, expected_sha256
 from labgen.errors import LabgenError
 from labgen.lockfile import Entry, Lock, LockError
 from labgen.mirrors import Mirrors
@@ -42,6 +43,7 @@ class Artifact:
     sha256: str | None     # lowercase hex; None = verified against the lock instead
     filename: str          # name in the cache and under /var/cache/labgen/ on the node
     description: str = ""
+    signed: AptRepo | None = None   # a .deb whose sha256 a publisher's signed apt index gives
 
     @property
     def node_path(self) -> str:
@@ -149,9 +151,13 @@ def obtain(artifact: Artifact, cache: Path | None = None, artifacts_dir: Path | 
             "accepts only locked files",
             hint="run `labgen fetch LAB` without --frozen on a connected machine once, then review "
                  "and commit the lock file")
-    expected = _Expected(artifact, want, entry, pinned, lock)
     supplied = Path(artifacts_dir) / artifact.filename if artifacts_dir else None
     cached = cache / artifact.filename
+    signed = None
+    if want is None and artifact.signed is not None and not (supplied is not None and supplied.is_file()):
+        # the publisher says what it must be: no trust on first use needed
+        signed = want = _signed_sha256(artifact, cache, mirrors, timeout)
+    expected = _Expected(artifact, want, entry, pinned, lock, signed)
 
     if supplied is not None and supplied.is_file():
         got = sha256_file(supplied)
@@ -184,12 +190,48 @@ class _Expected:
     entry: Entry | None
     pinned: str | None
     lock: Lock
+    signed: str | None = None
 
     def describe(self) -> str:
         if self.pinned:
             return f"expected {self.want} (labgen's pin)"
+        if self.signed:
+            return f"expected {self.want} ({self.artifact.signed.describe()})"
         return (f"but {_lock_name(self.lock)} has sha256 {self.want} "
                 f"({_size(self.entry.size)}), recorded when it was first fetched")
+
+
+def _signed_sha256(artifact: Artifact, cache: Path, mirrors: Mirrors | None, timeout: float) -> str:
+    def get(url: str) -> bytes:
+        where = mirrors.url_for("", url) if mirrors else url
+        return _get_bytes(artifact, where, cache, timeout)
+
+    try:
+        sha, _ = expected_sha256(artifact.signed, artifact.url, get)
+    except SignatureError as exc:
+        raise ArtifactError(f"artifact {artifact.name}: {exc.message}",
+                            hint=exc.hint or "the publisher's signature does not hold: do not use this file") from None
+    return sha
+
+
+def _get_bytes(artifact: Artifact, url: str, cache: Path, timeout: float, limit: int = 256 << 20) -> bytes:
+    """A small download (a key, an apt index) into memory. Raises ArtifactError."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        request = urllib.request.Request(url, headers={"User-Agent": "labgen"})
+        with urllib.request.urlopen(request, timeout=timeout) as resp:
+            data = resp.read(limit + 1)
+    except urllib.error.HTTPError as exc:
+        raise _fail(artifact, cache, f"HTTP {exc.code} {exc.reason}", url=url) from None
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise _fail(artifact, cache, f"connection error: {getattr(reason, 'strerror', None) or reason}",
+                    url=url) from None
+    if len(data) > limit:
+        raise _fail(artifact, cache, f"larger than {_size(limit)}", url=url)
+    return data
 
 
 def _record(artifact: Artifact, lock: Lock, entry: Entry | None, stale: bool, got: Fetched,
@@ -256,8 +298,8 @@ def _download(artifact: Artifact, url: str, cache: Path, expected: _Expected,
                             want, where)
         got = h.hexdigest()
         if want is not None and got != want:
-            if expected.pinned:
-                problem = f"got sha256 {got}, expected {want} ({_size(done)} received)"
+            if expected.pinned or expected.signed:
+                problem = f"got sha256 {got}, {expected.describe()} ({_size(done)} received)"
             else:
                 problem = (f"the file changed since it was locked: the server sent sha256 {got} "
                            f"({_size(done)}), {expected.describe()}")

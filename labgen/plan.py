@@ -59,7 +59,12 @@ def _task_lines(i: int, task: Task) -> list[str]:
         a = pins.ARTIFACTS[name]
         lines.append(f"{INDENT}upload {a.name} -> {pins.NODE_CACHE}/{a.filename}")
         lines.append(f"{INDENT}  from {a.url}")
-        lines.append(f"{INDENT}  sha256 {a.sha256 or 'none published: checked against labgen.lock (recorded on first fetch)'}")
+        if a.sha256:
+            lines.append(f"{INDENT}  sha256 {a.sha256}")
+        elif a.signed:
+            lines.append(f"{INDENT}  sha256 from {a.signed.describe()}, then labgen.lock")
+        else:
+            lines.append(f"{INDENT}  sha256 none published: checked against labgen.lock (recorded on first fetch)")
     for f in task.files:
         lines += _file_lines(f)
     if task.check is not None:

@@ -9,6 +9,7 @@ every later fetch must match it (labgen/artifacts.py, labgen/lockfile.py).
 
 from __future__ import annotations
 
+from labgen.aptsig import AptRepo
 from labgen.artifacts import Artifact
 from labgen.model import Lab
 
@@ -85,17 +86,26 @@ def image_tarball(image: str) -> str:
     return f"{repo.rsplit('/', 1)[-1]}-{tag}.tar"
 
 
+# Docker's apt repository signs its index (InRelease) with the key Docker's install guide gives
+# by fingerprint; the .deb's sha256 is taken from that signed index (labgen/aptsig.py).
+DOCKER_REPO = AptRepo(
+    base="https://download.docker.com/linux/ubuntu", suite="xenial",
+    index="stable/binary-amd64/Packages",
+    key_url="https://download.docker.com/linux/ubuntu/gpg",
+    fingerprint="9DC858229FC7DD38854AE2D88D81803C0EBFCD88", publisher="Docker")
+
+
 def _docker_deb(version: str) -> Artifact:
     package = DOCKER_XENIAL_DEBS[version]
     filename = f"docker-ce_{package}_amd64.deb"
     return Artifact(
         name=f"docker-ce-{version}",
         url=f"https://download.docker.com/linux/ubuntu/dists/xenial/pool/stable/amd64/{filename}",
-        # No published sha256 for the xenial builds was found. (One published for 18.06.0 is of
-        # the *bionic* pool's file, a different build: not used.)
+        # No sha256 is published beside the file; Docker's signed index lists it (DOCKER_REPO).
         sha256=None,
         filename=filename,
         description=f"docker-ce {version} for Ubuntu 16.04 (xenial), amd64",
+        signed=DOCKER_REPO,
     )
 
 

@@ -22,16 +22,18 @@ import pytest
 
 from labgen.cli_fetch import lab_artifacts
 from labgen.labfile import load_lab
+from labgen.mirrors import Mirrors
 from labgen.provision import pins
 from tests.runcli import labgen
 
 FILES = {          # artifact -> (path on the server, size)
-    "docker-ce-18.03.1": ("docker/docker-ce.deb", 150_000),
     "calicoctl": ("gh/calicoctl", 40_000),
     "mesos-deb": ("mesos/mesos.deb", 60_000),
     "marathon-tarball": ("marathon/marathon.tgz", 80_000),
 }
-IMAGES = ("calico-node-image", "nginx-image")
+# Supplied with --artifacts: the saved images, and docker-ce (its download would be checked
+# against Docker's signed index, which a test server cannot sign: tests/integration/test_aptsig.py)
+SUPPLIED = ("calico-node-image", "nginx-image", "docker-ce-18.03.1")
 
 
 class Server:
@@ -77,8 +79,8 @@ def world(tmp_path):
         (srv / rel).write_bytes(hashlib.sha256(name.encode()).digest() * (size // 32))
     usb = tmp_path / "usb"
     usb.mkdir()
-    for name in IMAGES:
-        (usb / pins.ARTIFACTS[name].filename).write_bytes(f"saved image {name}\n".encode() * 100)
+    for name in SUPPLIED:
+        (usb / pins.ARTIFACTS[name].filename).write_bytes(f"supplied {name}\n".encode() * 100)
     server = Server(srv)
     lab = tmp_path / "art-lock.yml"
     lab.write_text(
@@ -86,9 +88,19 @@ def world(tmp_path):
         "boxes: {virtualbox: ubuntu/xenial64, lxc: labgen/debian-12}\n"
         "nodes:\n  - {name: n1, ip: 192.168.67.11, roles: [base, docker, calico, mesos-master, marathon]}\n"
         "  - {name: n2, ip: 192.168.67.12, roles: [base, docker, mesos-slave]}\n"
-        "mirrors:\n" + "".join(f"  {n}: {server.url}/{rel}\n" for n, (rel, _) in FILES.items()))
-    # Nothing may leave loopback: every artifact the lab needs is mirrored or supplied.
-    assert set(lab_artifacts(load_lab(lab))) == set(FILES) | set(IMAGES)
+        "mirrors:\n" + "".join(f"  {n}: {server.url}/{rel}\n" for n, (rel, _) in FILES.items())
+        + f"  https://download.docker.com/: {server.url}/docker/\n")
+    # Nothing may leave loopback: every URL the lab's artifacts could need (the files, and for
+    # a signed one its key and index) is mirrored to the server.
+    model = load_lab(lab)
+    assert set(lab_artifacts(model)) == set(FILES) | set(SUPPLIED)
+    m = Mirrors(model.mirrors)
+    for name in lab_artifacts(model):
+        a = pins.ARTIFACTS[name]
+        urls = [m.url_for(name, a.url)]
+        if a.signed:
+            urls += [m.url_for("", u) for u in (a.signed.key_url, a.signed.url("InRelease"))]
+        assert all(u.startswith(server.url) or u.startswith("docker-save:") for u in urls), urls
     env = {"LABGEN_CACHE": str(tmp_path / "cache")}
     try:
         yield tmp_path, server, env, lab
@@ -127,7 +139,7 @@ def test_first_fetch_locks_later_fetches_and_other_machines_verify(world):
 
     other = dict(env, LABGEN_CACHE=str(tmp / "cache-other"))             # another machine, same lock
     out = run("fetch", lab, "--artifacts", tmp / "usb", env=other, cwd=tmp)
-    assert out.count("downloaded, verified") == 4 and "0 newly locked" in out
+    assert out.count("downloaded, verified") == 3 and "0 newly locked" in out
 
     served.write_bytes(b"a different calicoctl\n")                        # upstream changed
     third = dict(env, LABGEN_CACHE=str(tmp / "cache-third"))
@@ -152,7 +164,7 @@ def test_missing_and_unreachable_are_named_and_not_locked(world):
     assert f"artifact marathon-tarball: {dead} (mirror of https://downloads.mesosphere.com" in out
     assert "connection error: Connection refused" in out
     assert "4 ready, 2 failed; 4 newly locked" in out
-    assert set(lock_of(tmp / "art-lock")) == {"docker-ce-18.03.1", "calicoctl", *IMAGES}
+    assert set(lock_of(tmp / "art-lock")) == {"calicoctl", *SUPPLIED}
 
 
 def test_frozen_refuses_a_missing_lock_and_anything_not_in_it(world):
