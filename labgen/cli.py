@@ -145,6 +145,8 @@ def _provision(model, lab_dir, provider, nodes=None, roles=None, remote=None, ve
 
     con = _console()
     start = time.monotonic()
+    if stager is None:        # e.g. a scenario run provisioning: still the lab's lock and mirrors
+        stager = stager_for(model, lab_dir.path, None, False, ())
     own = remote is None
     remote = remote or lifecycle.open_remote(lab_dir, provider)
     try:
