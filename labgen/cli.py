@@ -16,7 +16,7 @@ from labgen import __version__
 from labgen.cli_options import (Ctx, artifacts_options, dir_option, pass_ctx,
                                 provider_option)
 from labgen.cli_options import console as _console
-from labgen.cli_fetch import stager_for
+from labgen.cli_fetch import prefetch, stager_for
 from labgen.errors import LabgenError
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -107,6 +107,8 @@ def create(ctx, lab, lab_path, force, no_provision, artifacts_dir, frozen, mirro
     provider = lifecycle.provider_of(lab_dir, ctx.requested_provider) if lab_dir.exists() else None
     provider = provider or ctx.provider()
     con = _console()
+    if stager is not None:
+        prefetch(con, model, provider, stager)
     for line in lifecycle.write_lab_dir(model, lab_dir, provider, force=force):
         con.print(f"wrote {lab_dir.path / line.split()[0]}", highlight=False)
     _boot(model, lab_dir, provider)

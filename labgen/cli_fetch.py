@@ -97,6 +97,21 @@ def fetch_all(con, stager, names) -> list[str]:
     return failures
 
 
+def prefetch(con, model, provider: str, stager) -> None:
+    """Before anything boots: fetch what the lab's roles need on `provider`, with progress.
+    Raises LabgenError when one is missing, so a classroom learns it in seconds, not after
+    the machines booted."""
+    names = lab_artifacts(model, [provider])
+    if not names:
+        return
+    failures = fetch_all(con, stager, names)
+    if failures:
+        raise LabgenError(f"{len(failures)} of {len(names)} artifact(s) lab {model.name} needs on "
+                          f"{provider} are missing (above); nothing was booted",
+                          hint="supply them with --artifacts DIR or a mirror, or pass --no-provision "
+                               "to boot without provisioning")
+
+
 def lab_dir_option(f):
     return click.option("--dir", "lab_path", type=click.Path(file_okay=False, path_type=Path),
                         help="The lab dir whose labgen.lock is used (default: ./NAME, the dir "

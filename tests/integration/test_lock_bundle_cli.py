@@ -259,3 +259,13 @@ def test_bundle_carries_a_box_into_vagrant(world):
         list((home / "boxes" / "labgen-VAGRANTSLASH-debian-12").glob("*/*/lxc/metadata.json"))
     out = run("bundle", "load", tmp / "box.labgen", "--dir", tmp / "loaded", env=fresh, cwd=tmp)
     assert "box labgen/debian-12 (lxc) already installed (kept" in out
+
+
+def test_create_refuses_before_booting_when_an_artifact_is_missing(world):
+    tmp, server, env, lab = world
+    (tmp / "srv" / FILES["marathon-tarball"][0]).unlink()
+    out = run("--provider", "virtualbox", "create", lab, "--artifacts", tmp / "usb", env=env, cwd=tmp, ok=False)
+    assert "artifact marathon-tarball: " in out and "HTTP 404" in out
+    assert "1 of 6 artifact(s) lab art-lock needs on virtualbox are missing (above); nothing was booted" in out
+    assert not (tmp / "art-lock" / "Vagrantfile").exists()
+    assert set(lock_of(tmp / "art-lock")) == {"calicoctl", "mesos-deb", *SUPPLIED}     # the rest is locked
