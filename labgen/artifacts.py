@@ -1,4 +1,4 @@
-"""Declared downloads (binaries, .deb files, image tarballs, apt keys): fetched once on the host
+"""Declared downloads (binaries, .deb files, tarballs, saved images): fetched once on the host
 into a verified cache, then uploaded to the nodes over SFTP.
 
 A classroom fetches each file once (or carries the cache on a USB stick: ``--artifacts DIR``)
