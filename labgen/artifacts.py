@@ -164,9 +164,8 @@ def obtain(artifact: Artifact, cache: Path | None = None, artifacts_dir: Path | 
         if want is not None and got != want:
             raise ArtifactError(
                 f"artifact {artifact.name}: {supplied} (from --artifacts) has sha256 {got} "
-                f"({_size(supplied.stat().st_size)}), {expected.describe()}; it is not the file "
-                f"{artifact.url} served when it was locked; replace it, or drop --artifacts to use "
-                "the cache or the network")
+                f"({_size(supplied.stat().st_size)}), {expected.describe()}; replace it, or drop "
+                "--artifacts to use the cache or the network")
         if cached.is_file() and sha256_file(cached) == got:
             return _record(artifact, lock, entry, stale, Fetched(cached, "supplied", ""), got)
         return _record(artifact, lock, entry, stale,
