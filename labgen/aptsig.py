@@ -18,32 +18,16 @@ import re
 import shutil
 import subprocess
 import tempfile
-from dataclasses import dataclass
 from typing import Callable
 
 from labgen.errors import LabgenError
+from labgen.model import AptRepo
 
 _FPR = re.compile(r"[0-9A-F]{40}")
 
 
 class SignatureError(LabgenError):
     """The publisher's signature chain does not hold (or cannot be checked here)."""
-
-
-@dataclass(frozen=True)
-class AptRepo:
-    base: str            # https://download.docker.com/linux/ubuntu
-    suite: str           # xenial
-    index: str           # stable/binary-amd64/Packages, under dists/<suite>/
-    key_url: str         # the publisher's armored key
-    fingerprint: str     # its primary key's fingerprint: 40 uppercase hex digits
-    publisher: str = ""  # for messages: "Docker"
-
-    def url(self, path: str) -> str:
-        return f"{self.base}/dists/{self.suite}/{path}"
-
-    def describe(self) -> str:
-        return f"{self.publisher or self.base}'s signed apt index ({self.base}, key {self.fingerprint})"
 
 
 def _gpg(args: list[str], data: bytes | None, home: str, timeout: float = 60) -> subprocess.CompletedProcess:

@@ -19,36 +19,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Mapping
 
-from labgen.aptsig import AptRepo, SignatureError, expected_sha256
+from labgen.aptsig import SignatureError, expected_sha256
 from labgen.errors import LabgenError
 from labgen.lockfile import Entry, Lock, LockError
 from labgen.mirrors import Mirrors
+from labgen.model import ARTIFACT_DIR, Artifact  # noqa: F401  (Artifact: re-exported)
+from labgen.provision import pins
 
-NODE_DIR = "/var/cache/labgen"          # where artifacts land on a node
+NODE_DIR = ARTIFACT_DIR
 ARTIFACTS_ENV = "LABGEN_ARTIFACTS"      # a dir (USB stick) searched before the cache when provisioning
 CHUNK = 1 << 16
 
 # progress(done_bytes, total_bytes_or_None), called from the downloading thread
 Progress = Callable[[int, "int | None"], None]
-
-
-@dataclass(frozen=True)
-class Artifact:
-    """One declared download. ``sha256=None``: labgen ships no checksum for it; the first
-    successful fetch records one in the lab's lock file (trust on first use), and every later
-    fetch must match it (see ``fetch``)."""
-
-    name: str              # the key tasks use in Task.artifacts
-    url: str
-    sha256: str | None     # lowercase hex; None = verified against the lock instead
-    filename: str          # name in the cache and under /var/cache/labgen/ on the node
-    description: str = ""
-    signed: AptRepo | None = None   # a .deb whose sha256 a publisher's signed apt index gives
-
-    @property
-    def node_path(self) -> str:
-        """Where `upload` puts it on a node."""
-        return f"{NODE_DIR}/{self.filename}"
 
 
 class ArtifactError(LabgenError):
@@ -297,8 +280,10 @@ def _download(artifact: Artifact, url: str, cache: Path, expected: _Expected,
                             want, where)
         got = h.hexdigest()
         if want is not None and got != want:
-            if expected.pinned or expected.signed:
-                problem = f"got sha256 {got}, {expected.describe()} ({_size(done)} received)"
+            if expected.pinned:
+                problem = f"got sha256 {got}, expected {want} ({_size(done)} received)"
+            elif expected.signed:
+                problem = f"got sha256 {got} ({_size(done)} received), {expected.describe()}"
             else:
                 problem = (f"the file changed since it was locked: the server sent sha256 {got} "
                            f"({_size(done)}), {expected.describe()}")
@@ -345,11 +330,7 @@ def upload(remote, node: str, artifact: Artifact, path: Path) -> bool:
 
 def declared() -> Mapping[str, Artifact]:
     """name -> Artifact from labgen.provision.pins.ARTIFACTS (a mapping or a sequence)."""
-    try:
-        from labgen.provision import pins
-    except ImportError:
-        return {}
-    table = getattr(pins, "ARTIFACTS", {})
+    table = pins.ARTIFACTS
     if isinstance(table, Mapping):
         return dict(table)
     return {a.name: a for a in table}

@@ -82,6 +82,7 @@ class RoleUnavailable:
 
     role: str
     reason: str
+    cause: str | None = None     # the reason of the role this one needs, when that is why
 
 
 # ---- scenarios
@@ -146,3 +147,57 @@ class Scenario:
     vars: Mapping[str, str] = field(default_factory=dict)
     node_vars: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     source: Path | None = None
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What a role may know of the machines beyond the lab file, given by the provider."""
+
+    distro: str                      # "ubuntu-16.04", "debian-12": what the provider's box runs
+    apt_proxy: str | None = None     # the apt proxy URL the nodes use, or None: none runs
+
+
+def as_facts(facts: "Facts | str") -> Facts:
+    """A bare distribution name is the facts of a provider that runs no apt proxy."""
+    return facts if isinstance(facts, Facts) else Facts(distro=facts)
+
+
+ARTIFACT_DIR = "/var/cache/labgen"     # where artifacts land on a node
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """One declared download. ``sha256=None``: labgen ships no checksum for it; a publisher's
+    signed index (``signed``) or else the first successful fetch (recorded in the lab's
+    labgen.lock: trust on first use) says what it must be (see labgen/artifacts.py)."""
+
+    name: str              # the key tasks use in Task.artifacts
+    url: str
+    sha256: str | None     # lowercase hex; None = verified by signature or against the lock
+    filename: str          # name in the cache and under /var/cache/labgen/ on the node
+    description: str = ""
+    signed: "AptRepo | None" = None   # a .deb whose sha256 a publisher's signed apt index gives
+
+    @property
+    def node_path(self) -> str:
+        """Where `upload` puts it on a node."""
+        return f"{ARTIFACT_DIR}/{self.filename}"
+
+
+@dataclass(frozen=True)
+class AptRepo:
+    """A publisher's apt repository whose InRelease is signed by a key known by fingerprint
+    (checked by labgen/aptsig.py)."""
+
+    base: str            # https://download.docker.com/linux/ubuntu
+    suite: str           # xenial
+    index: str           # stable/binary-amd64/Packages, under dists/<suite>/
+    key_url: str         # the publisher's armored key
+    fingerprint: str     # its primary key's fingerprint: 40 uppercase hex digits
+    publisher: str = ""  # for messages: "Docker"
+
+    def url(self, path: str) -> str:
+        return f"{self.base}/dists/{self.suite}/{path}"
+
+    def describe(self) -> str:
+        return f"{self.publisher or self.base}'s signed apt index ({self.base}, key {self.fingerprint})"

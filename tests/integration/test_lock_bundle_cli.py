@@ -20,9 +20,9 @@ from pathlib import Path
 
 import pytest
 
-from labgen.cli_fetch import lab_artifacts
 from labgen.labfile import load_lab
 from labgen.mirrors import Mirrors
+from labgen.plan import lab_artifacts
 from labgen.provision import pins
 from tests.runcli import labgen
 

@@ -11,19 +11,16 @@ from __future__ import annotations
 
 import shlex
 
-from labgen.model import File, Lab, Node, Task
+from labgen.model import Facts, File, Lab, Node, Task
 from labgen.provision import pins
-from labgen.provision.roles import zookeeper
-from labgen.provision.roles.base import apt_install, wait_until
-from labgen.provision.roles.mesos_master import install_mesos, require_xenial, zk_url
+from labgen.provision.shell import apt_install, enabled_and_running, wait_until
+from labgen.provision.stack import MARATHON_PORT as PORT
+from labgen.provision.stack import install_mesos, require_xenial, zk_connect_string
+from labgen.provision.stack import marathon_url as url
+from labgen.provision.stack import mesos_zk_url as zk_url
 
-PORT = 8080
 HOME = f"/opt/marathon-{pins.MARATHON_VERSION}"
 UNIT = "/etc/systemd/system/marathon.service"
-
-
-def url(node: Node, path: str) -> str:
-    return f"http://{node.ip}:{PORT}{path}"
 
 
 def unit_file(lab: Lab, node: Node) -> str:
@@ -34,13 +31,14 @@ def unit_file(lab: Lab, node: Node) -> str:
             "[Service]\n"
             "Environment=MESOS_NATIVE_JAVA_LIBRARY=/usr/lib/libmesos.so\n"
             f"ExecStart={HOME}/bin/marathon --master {zk_url(lab)} "
-            f"--zk {zookeeper.connect_string(lab, 'marathon')} --hostname {node.ip} "
+            f"--zk {zk_connect_string(lab, 'marathon')} --hostname {node.ip} "
             f"--http_port {PORT}\n"
             "Restart=on-failure\nRestartSec=5\n\n"
             "[Install]\nWantedBy=multi-user.target\n")
 
 
-def tasks(lab: Lab, node: Node, distro: str) -> list[Task]:
+def tasks(lab: Lab, node: Node, facts: Facts) -> list[Task]:
+    distro = facts.distro
     require_xenial("marathon", distro, f"Marathon {pins.MARATHON_VERSION}", "marathon-tarball")
     info = shlex.quote(url(node, "/v2/info"))
     version = shlex.quote(f'"version":"{pins.MARATHON_VERSION}')
@@ -61,9 +59,7 @@ def tasks(lab: Lab, node: Node, distro: str) -> list[Task]:
         Task("marathon service",
              files=(File(UNIT, unit_file(lab, node)),),
              run=("systemctl daemon-reload", "systemctl restart marathon")),
-        Task("marathon enabled and started",
-             check="systemctl is-enabled --quiet marathon && systemctl is-active --quiet marathon",
-             run=("systemctl enable marathon", "systemctl start marathon")),
+        enabled_and_running("marathon", "marathon enabled and started"),
         Task(f"/v2/info answers (Marathon {pins.MARATHON_VERSION})",
              check=up,
              run=(wait_until(up, 180, "Marathon answering on /v2/info",

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import click
 
-from labgen.cli_fetch import lab_dir_option
-from labgen.cli_options import artifacts_options
+from labgen.cli.fetch import lab_dir_option
+from labgen.cli.options import artifacts_options
 from labgen.errors import LabgenError
 
 PROVIDERS = ("virtualbox", "libvirt", "lxc")
@@ -76,8 +76,9 @@ def bundle_create(lab, output, providers, no_boxes, lab_path, artifacts_dir, fro
     from labgen import bundle as b
     from labgen.artifacts import cache_root
     from labgen.boxes import vagrant_boxes_dir
-    from labgen.cli_fetch import fetch_all, lab_artifacts, lab_dir_path, stager_for
-    from labgen.cli_options import console as _console
+    from labgen.cli import steps
+    from labgen.cli.options import console as _console
+    from labgen.plan import lab_artifacts
     from labgen.labfile import find_lab, load_lab
     from labgen.scenario.load import builtin_scenarios, load_scenario
 
@@ -89,10 +90,9 @@ def bundle_create(lab, output, providers, no_boxes, lab_path, artifacts_dir, fro
     if missing:
         raise LabgenError(f"lab {model.name} has no box for {', '.join(missing)}",
                           hint=f"its boxes: {', '.join(model.boxes)}")
-    lab_dir = lab_dir_path(model, lab_path)
-    stager = stager_for(model, lab_dir, artifacts_dir, frozen, mirrors)
+    stager = steps.make_stager(model, steps.lab_dir_path(model, lab_path), artifacts_dir, frozen, mirrors)
     names = lab_artifacts(model, providers)
-    failures = fetch_all(con, stager, names)
+    failures = steps.fetch_all(con, stager, names)
     if failures:
         raise LabgenError(f"{len(failures)} of {len(names)} artifact(s) are missing: no bundle written",
                           hint="supply them (--artifacts DIR, a mirror) or bundle fewer --provider")
@@ -138,7 +138,7 @@ def bundle_load(file, lab_path, force):
     from labgen import bundle as b
     from labgen.artifacts import cache_dir
     from labgen.boxes import box_installed
-    from labgen.cli_options import console as _console
+    from labgen.cli.options import console as _console
 
     con = _console()
     with _bar(con) as bar:
@@ -153,3 +153,6 @@ def bundle_load(file, lab_path, force):
               f"scenario(s) in {done.lab_dir}", highlight=False)
     con.print(f"next: labgen create {done.lab_dir / 'lab.yml'} --dir {done.lab_dir} --frozen",
               highlight=False, markup=False)
+
+
+COMMANDS = (bundle,)

@@ -1,0 +1,188 @@
+"""Steps several commands share (create, provision, scenario run...): boot a lab, provision
+it with live progress and a summary, open the lab dir a command acts on. They print; the work
+is done by lifecycle and provision code."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from labgen.cli.options import console, dim_line
+from labgen.errors import LabgenError
+
+
+def first_clause(reason: str, limit: int = 110) -> str:
+    """The gist of a long reason (up to its first `;`), for one-line summaries."""
+    first = reason.split(";")[0].strip()
+    return first if len(first) <= limit else first[:limit - 3] + "..."
+
+
+def boot(model, lab_dir, provider) -> None:
+    import time
+
+    from labgen import lifecycle
+
+    con = console()
+    start = time.monotonic()
+    with con.status(f"booting {len(model.nodes)} nodes with {provider} (vagrant up)…"):
+        changes = lifecycle.boot(model, lab_dir, provider, on_line=dim_line(con))
+    for change in changes:
+        con.print(f"host: {change}", highlight=False)
+    con.print(f"[green]✓[/] booted in {time.monotonic() - start:.1f} s")
+
+
+def lab_dir_path(model, lab_path) -> Path:
+    """The lab dir a LAB argument means: --dir, else ./NAME (as `labgen create` does)."""
+    return Path(lab_path or Path.cwd() / model.name)
+
+
+def make_stager(model, lab_dir: Path, artifacts_dir=None, frozen: bool = False, mirror_options=()):
+    """The run's artifacts.Stager: the lab dir's labgen.lock, the lab file's mirrors with
+    --mirror over them. Raises InputError for a bad --mirror, LockError for a bad lock."""
+    from labgen import lockfile
+    from labgen.artifacts import Stager
+    from labgen.mirrors import Mirrors, from_options
+    from labgen.provision import pins
+
+    mirrors = Mirrors(tuple(model.mirrors)).then(from_options(mirror_options, pins.ARTIFACTS))
+    lock = lockfile.load(lockfile.lock_path(lab_dir), must_exist=frozen)
+    return Stager(artifacts_dir=artifacts_dir, lock=lock, frozen=frozen, mirrors=mirrors)
+
+
+def fetch_all(con, stager, names) -> list[str]:
+    """Fetch `names` through `stager` with a progress bar, one line per artifact. Returns the
+    failure messages."""
+    from rich.markup import escape
+    from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn,
+                               TransferSpeedColumn)
+
+    from labgen.artifacts import ArtifactError, obtain, resolve
+    from labgen.lockfile import LockError
+
+    failures: list[str] = []
+    with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+                  TransferSpeedColumn(), console=con, transient=True) as bar:
+        for name in names:
+            task_id = bar.add_task(name, total=None)
+
+            def progress(done, total, task_id=task_id):
+                bar.update(task_id, completed=done, total=total)
+
+            try:
+                artifact = resolve(name)
+                got = obtain(artifact, stager.cache, stager.artifacts_dir, progress,
+                             timeout=stager.timeout, lock=stager.lock, frozen=stager.frozen,
+                             mirrors=stager.mirrors)
+                how = {"supplied": "copied from --artifacts", "cached": "already cached",
+                       "downloaded": "downloaded"}[got.source]
+                if got.locked:
+                    entry = stager.lock.get(name)
+                    how += (f", {'locked' if got.locked == 'new' else 're-locked (its URL changed)'}: "
+                            f"sha256 {entry.sha256}, {entry.size} bytes")
+                else:
+                    how += ", verified"
+                con.print(f"[green]✓[/] {escape(name)}: {escape(how)}", highlight=False)
+            except (ArtifactError, LockError) as exc:
+                failures.append(exc.message)
+                con.print(f"[red]✗[/] {escape(exc.message)}", highlight=False)
+            bar.remove_task(task_id)
+    return failures
+
+
+def prefetch(con, model, provider: str, stager) -> None:
+    """Before anything boots: fetch what the lab's roles need on `provider`, with progress.
+    Raises LabgenError when one is missing, so a classroom learns it in seconds, not after
+    the machines booted."""
+    from labgen.plan import lab_artifacts
+
+    names = lab_artifacts(model, [provider])
+    if not names:
+        return
+    failures = fetch_all(con, stager, names)
+    if failures:
+        raise LabgenError(f"{len(failures)} of {len(names)} artifact(s) lab {model.name} needs on "
+                          f"{provider} are missing (above); nothing was booted",
+                          hint="supply them with --artifacts DIR or a mirror, or pass --no-provision "
+                               "to boot without provisioning")
+
+
+def print_blocked(con, reports) -> None:
+    """Each reason roles could not run, once, then the roles and nodes it blocks."""
+    from labgen.provision.engine import blocked
+
+    for entry in blocked(reports):
+        con.print(entry.reason, markup=False, highlight=False, style="magenta")
+        for role, nodes in entry.roles.items():
+            con.print(f"  [magenta]![/] role {role}: not run on {', '.join(nodes)}", highlight=False)
+
+
+def provision(model, lab_dir, provider, nodes=None, roles=None, remote=None, verbose=False,
+              stager=None):
+    """Provision and print a summary. Returns the reports; raises the first TaskError."""
+    import time
+
+    from labgen import lifecycle
+    from labgen.progress import ProvisionView
+    from labgen.provision.engine import provision as run_provision
+    from labgen.providers import get_provider
+
+    con = console()
+    start = time.monotonic()
+    if stager is None:        # e.g. a scenario run provisioning: still the lab's lock and mirrors
+        stager = make_stager(model, lab_dir.path)
+    own = remote is None
+    remote = remote or lifecycle.open_remote(lab_dir, provider)
+    try:
+        names = [n.name for n in model.nodes if nodes is None or n.name in nodes]
+        with ProvisionView(con, names, verbose=verbose) as view:
+            reports = run_provision(model, lab_dir, remote, get_provider(provider).facts(model),
+                                    nodes=nodes, roles=roles, events=view.event, artifacts=stager)
+    finally:
+        if own:
+            remote.close()
+    print_blocked(con, reports)
+    failed = [r for r in reports if r.error]
+    if failed:
+        raise failed[0].error
+    took = time.monotonic() - start
+    changed = sum(len(r.changed) for r in reports)
+    if changed:
+        con.print(f"[green]✓[/] provisioned: {changed} task(s) changed in {took:.1f} s")
+    else:
+        con.print(f"[green]✓[/] provisioned: already converged, nothing changed ({took:.1f} s)")
+    return reports
+
+
+def open_lab(ctx, lab_path):
+    """(model, lab_dir, provider) of the lab dir given with --dir, or the current one."""
+    from labgen import lifecycle
+    from labgen.labdir import LabDir, find_lab_dir
+
+    lab_dir = LabDir(lab_path) if lab_path else find_lab_dir()
+    if lab_path and not lab_dir.exists():
+        raise LabgenError(f"{lab_dir.path} is not a lab dir", hint="create one with `labgen create LAB --dir DIR`")
+    model = lifecycle.load_lab_of(lab_dir)
+    provider = lifecycle.provider_of(lab_dir, ctx.requested_provider) or ctx.provider()
+    return model, lab_dir, provider
+
+
+def check_nodes(model, nodes) -> None:
+    known = [n.name for n in model.nodes]
+    bad = [n for n in nodes if n not in known]
+    if bad:
+        raise LabgenError(f"no node {', '.join(bad)} in lab {model.name}", hint=f"nodes: {', '.join(known)}")
+
+
+def lab_dir_for(lab_name: str, lab_path: Path | None):
+    """The lab dir `scenario run` uses: --dir, else the current one if it holds `lab_name`,
+    else ./LAB."""
+    from labgen.labdir import LabDir, find_lab_dir
+
+    if lab_path:
+        return LabDir(lab_path)
+    try:
+        lab_dir = find_lab_dir()
+        if lab_dir.load_state().get("lab") == lab_name:
+            return lab_dir
+    except LabgenError:
+        pass
+    return LabDir(Path.cwd() / lab_name)
