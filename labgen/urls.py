@@ -5,8 +5,9 @@ Pure: no network, no file access.
 
 from __future__ import annotations
 
-import unicodedata
 from urllib.parse import urlsplit
+
+from labgen.validate import character_problem
 
 SCHEMES = ("http", "https", "file")
 MAX_URL = 2000
@@ -23,9 +24,12 @@ def url_problem(value: object, schemes: tuple[str, ...] = SCHEMES) -> str | None
         return "is not a string"
     if len(value) > MAX_URL:
         return f"is {len(value)} characters long (at most {MAX_URL})"
+    why = character_problem(value, allow="")       # labgen's one policy (validate.py)
+    if why:
+        return why
     for index, ch in enumerate(value):
-        if ch.isspace() or unicodedata.category(ch)[0] in ("C", "Z"):
-            return f"contains the character U+{ord(ch):04X} at character {index + 1}"
+        if ch.isspace():
+            return f"contains the space U+{ord(ch):04X} at character {index + 1}"
     try:
         parts = urlsplit(value)
         parts.port                      # raises ValueError on a bad port
