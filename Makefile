@@ -15,11 +15,11 @@ PROVIDER   ?= lxc
 # ruby (ruby -c in tests), tcpdump/iproute2 (scenario checks on the host), graphviz (`dot`
 # draws the lab topology for `labgen graph` and the handouts), fonts-noto-cjk (the handouts'
 # Chinese font), chromium + poppler-utils (tests/browser print and measure the handouts);
-# shellcheck, etcd-server, etcd-client and gnupg1 (tests of the Ubuntu 16.04 path's commands:
-# lint, etcd v2, apt-key's gpg 1.4).
+# shellcheck, etcd-server and etcd-client (tests of the Ubuntu 16.04 path's commands: lint,
+# etcd v2).
 APT_PACKAGES := vagrant vagrant-lxc vagrant-libvirt lxc debootstrap nftables dnsmasq-base iproute2 iptables \
                 tcpdump iputils-ping openssh-client openssh-server rsync apt-cacher-ng ruby python3-venv python3-pip \
-                ca-certificates graphviz fonts-noto-cjk chromium poppler-utils shellcheck etcd-server etcd-client gnupg1
+                ca-certificates gpg gpgv graphviz fonts-noto-cjk chromium poppler-utils shellcheck etcd-server etcd-client
 
 .PHONY: demo test setup host-packages venv box unit integration bench clean-test-leftovers help
 

@@ -1,7 +1,6 @@
 """The Ubuntu 16.04 path (VirtualBox, libvirt) as far as it can be proven on a Debian host:
 every command of the plan passes `shellcheck -s sh`, the nodes use their distribution's
-mirrors, apt-key's check finds the key with GnuPG 1.4 (xenial's) as with GnuPG 2, and apt
-waits for the dpkg lock and retries. The etcd v2 commands run against a real etcd in
+mirrors, and apt waits for the dpkg lock and retries. The etcd v2 commands run against a real etcd in
 tests/integration/test_etcd_v2.py. Nothing here boots xenial (its boxes cannot be downloaded
 here); see the README's "What has run where"."""
 
@@ -20,11 +19,8 @@ from labgen.model import RoleUnavailable
 from labgen.plan import plan_text
 from labgen.provision import engine, pins
 from labgen.provision.shell import apt_get, apt_install, dpkg_lock_wait
-from labgen.provision.stack import apt_key_check
 from labgen.providers import get_provider
 
-KEY = Path(__file__).resolve().parent.parent / "data" / "keys" / "test-key.asc"
-KEY_FPR = "4917D3C93CF4524FEE3CC4F7C69FE2EA9A4F1F4F"     # of test-key.asc (a throwaway, public)
 # wait_until() runs each check in a subshell on purpose: a check that says `exit` must not end
 # the loop. shellcheck calls that subshell superfluous for a lone `test` (a style note).
 SHELLCHECK_EXCLUDE = "SC2234"
@@ -113,7 +109,7 @@ def test_every_builtin_scenario_script_passes_shellcheck(tmp_path):
 
 def test_xenial_commands_avoid_what_its_tools_lack(lab):
     """The audit's findings, as text the plan must not contain (each is proven where it can be:
-    etcdctl in test_etcd_v2.py, gpg 1.4 and the dpkg lock below)."""
+    etcdctl in test_etcd_v2.py, the dpkg lock below)."""
     text = plan_text(lab, "virtualbox")
     assert "--endpoints" not in text           # etcdctl 2.2.5: --peers / -C, --endpoint
     assert "DPkg::Lock::Timeout" not in text   # apt >= 1.9.11; xenial has 1.2
@@ -136,52 +132,6 @@ def test_vm_nodes_use_their_distributions_mirrors(lab, provider):
                      for f in t.files if f.path.startswith("/etc/apt/")]
         assert set(apt_files) <= {"/etc/apt/sources.list.d/mesosphere.list",
                                   "/etc/apt/preferences.d/labgen-mesosphere"}
-
-
-# ---- apt-key: GnuPG 1.4 (xenial's apt-key) prints fpr: only with --fingerprint
-
-
-def _fake_apt_key(tmp_path: Path, gpg: str) -> dict:
-    """A PATH whose `apt-key adv ARGS` runs `gpg ARGS` on a keyring holding the test key, the
-    way xenial's apt-key does (its own keyring options, then the caller's arguments)."""
-    home = tmp_path / "gnupg"
-    home.mkdir(mode=0o700)
-    subprocess.run([gpg, "--homedir", str(home), "--batch", "--import", str(KEY)],
-                   check=True, capture_output=True, timeout=60)
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    script = bin_dir / "apt-key"
-    script.write_text('#!/bin/sh\n[ "$1" = adv ] || exit 2\nshift\n'
-                      f'exec {gpg} --homedir "{home}" --no-options --batch "$@"\n')
-    script.chmod(0o755)
-    return {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"}
-
-
-@pytest.mark.parametrize("gpg", ["gpg1", "gpg"])
-def test_apt_key_check_finds_the_key_by_fingerprint(tmp_path, gpg):
-    if not shutil.which(gpg):
-        pytest.skip(f"{gpg} is not installed (Debian package {'gnupg1' if gpg == 'gpg1' else 'gpg'})")
-    env = _fake_apt_key(tmp_path, gpg)
-    try:
-        run = lambda cmd: subprocess.run(["sh", "-c", cmd], env=env, capture_output=True, timeout=60)
-        assert run(apt_key_check(KEY_FPR)).returncode == 0
-        assert run(apt_key_check(KEY_FPR.lower())).returncode == 0
-        other = "0" * 40
-        assert run(apt_key_check(other)).returncode != 0
-        # the audited check: with GnuPG 1.4 the listing has no fingerprint, so it never passed
-        old = f"apt-key adv --list-keys --with-colons {KEY_FPR} 2>/dev/null | grep -q {KEY_FPR}"
-        assert (run(old).returncode != 0) == (gpg == "gpg1")
-    finally:
-        subprocess.run(["gpgconf", "--homedir", str(tmp_path / "gnupg"), "--kill", "all"],
-                       capture_output=True, timeout=30)
-
-
-def test_the_mesosphere_key_task_uses_that_check():
-    from labgen.provision.stack import mesosphere_repository_tasks
-
-    key = mesosphere_repository_tasks()[0]
-    assert key.check == apt_key_check(pins.MESOSPHERE_KEY_ID)
-    assert "--fingerprint" in key.check and "'^fpr:*81026D0004C44CF7EF55ADF8DF7D54CBE56151BF:'" in key.check
 
 
 # ---- apt: wait for the dpkg lock (apt 1.2 has no DPkg::Lock::Timeout) and retry installs
