@@ -378,8 +378,12 @@ def _register_subcommands() -> None:
     from labgen.cli_plan import plan
     from labgen.cli_scenario import scenario
 
+    from labgen.cli_challenge import COMMANDS
+
     for command in (scenario, plan, fetch_cmd):
         cli.add_command(command)
+    for command in COMMANDS:     # the student's side of a scenario
+        scenario.add_command(command)
 
 
 _register_subcommands()

@@ -48,9 +48,10 @@ WORDS = {
 }
 
 KIND_NAMES = {
-    "en": {k: k.upper() for k in ("setup", "observe", "break", "fix", "verify", "explain", "cleanup")},
+    "en": {k: k.upper() for k in ("setup", "observe", "break", "fix", "verify", "explain", "cleanup",
+                                  "task", "question")},
     "zh": {"setup": "准备", "observe": "观察", "break": "破坏", "fix": "修复", "verify": "验证",
-           "explain": "讲解", "cleanup": "清理"},
+           "explain": "讲解", "cleanup": "清理", "task": "任务", "question": "提问"},
 }
 
 # Terminal badge styles; the handout's CSS mirrors them.
@@ -58,11 +59,12 @@ KIND_STYLES = {
     "break": "bold white on red3", "fix": "bold white on green4", "observe": "bold black on cyan",
     "verify": "bold black on green3", "setup": "bold white on grey42",
     "explain": "bold white on blue", "cleanup": "bold white on grey42",
+    "task": "bold white on dark_magenta", "question": "bold black on yellow",
 }
 KIND_COLOURS = {   # (background, text) for HTML
     "break": ("#c62828", "#fff"), "fix": ("#2e7d32", "#fff"), "observe": ("#00acc1", "#000"),
     "verify": ("#43a047", "#000"), "setup": ("#757575", "#fff"), "explain": ("#1565c0", "#fff"),
-    "cleanup": ("#757575", "#fff"),
+    "cleanup": ("#757575", "#fff"), "task": ("#8e24aa", "#fff"), "question": ("#fdd835", "#000"),
 }
 
 STATUS_MARKS = {"passed": "✓", "failed": "✗", "error": "✗", "skipped": "–"}
@@ -160,8 +162,11 @@ def _grouped_by_command(results: Iterable[CommandResult]) -> list[tuple[str, lis
 
 
 def _steps_of(record: RunRecord) -> tuple[Step, ...]:
+    from labgen.scenario.runner import presenter_steps
+
     variant = record.scenario.variants.get(record.variant)
-    return variant.steps if variant else ()
+    steps = variant.steps if variant else ()
+    return tuple(sub for s in steps for sub in (presenter_steps(s) if s.kind == "task" else [s]))
 
 
 def _exit_label(result: CommandResult, lang: str) -> str:
