@@ -186,6 +186,8 @@ class Challenge:
             rec = prog.step_record(p, step.id, step.kind)
             rec["attempts"] += 1
             feedback = step.correct if ok else step.wrong
+            if feedback:
+                feedback = Text(self.text(feedback, "en"), self.text(feedback, "zh"))
             rec["last"] = {"ok": ok, "at": prog.now(), "answer": text[:200], "details": [],
                            "messages": [{"en": feedback.en, "zh": feedback.zh}] if feedback else []}
             if ok:
