@@ -273,6 +273,47 @@ def worksheet(scenario_id, variant, lang, output):
     console().print(f"worksheet: {output}", highlight=False)
 
 
+@click.command("serve")
+@click.option("--dir", "lab_paths", multiple=True, type=click.Path(file_okay=False, path_type=Path),
+              help="A lab dir to serve as a seat (repeatable; default: the current lab).")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on. Anything but loopback exposes the pages to the network.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535),
+              help="0 picks a free port.")
+@click.option("--min-interval", default=3.0, show_default=True, type=click.FloatRange(0, 600),
+              help="Seconds between two checks of one seat.")
+def serve(lab_paths, host, port, min_interval):
+    """Serve a page per seat (a lab with a started scenario) and a live board for the instructor.
+
+    Prints each seat's URL (its token is the password: hand it to that student only) and the
+    board's URL. Start the scenario on each lab first: `labgen scenario start mac-bug`.
+    """
+    from labgen.labdir import find_lab_dir
+    from labgen.web.seats import instructor_token, is_loopback, seats_from_dirs
+    from labgen.web.serve import serve as run_server
+
+    paths = list(lab_paths) or [find_lab_dir().path]
+    seats = seats_from_dirs(paths)
+    for seat in seats:
+        seat.min_interval = min_interval
+    token = instructor_token(seats[0].lab_dir.meta / "instructor-token")
+    con = console()
+    if not is_loopback(host):
+        con.print(f"[yellow]warning:[/] listening on {host}: anyone who can reach it and has a "
+                  f"link can use it", highlight=False)
+
+    def listening(base):
+        con.print(f"listening on {base}  (Ctrl-C stops)", highlight=False)
+        for seat in seats:
+            con.print(f"  seat {seat.name}: {base}/seat/{seat.token}", highlight=False)
+        con.print(f"  board:  {base}/board/{token}", highlight=False)
+        import sys
+
+        sys.stdout.flush()
+
+    run_server(seats, token, host, port, listening)
+
+
 def _duration(seconds):
     if seconds is None:
         return "-"
@@ -304,4 +345,4 @@ def _w(lang, key):
     return WORDS["zh" if lang == "zh" else "en"].get(key, key)
 
 
-COMMANDS = (start, check, hint, answer, solve, reset, progress_cmd, worksheet)
+COMMANDS = (start, check, hint, answer, solve, reset, progress_cmd, worksheet, serve)
