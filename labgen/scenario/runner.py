@@ -145,9 +145,9 @@ class Runner:
 
         answer = self.answer_text(step.answers[0])
         parts = [step.goal] + ([step.correct] if step.correct else [])
-        explain = Text(*("\n\n".join([p.get(lang) for p in parts[:1]]
-                                      + [("Answer: " if lang == "en" else "答案：") + answer]
-                                      + [p.get(lang) for p in parts[1:]])
+        label = {"en": "Answer: ", "zh": "答案："}
+        explain = Text(*("\n\n".join([self.answer_text(parts[0].get(lang)), label[lang] + answer]
+                                      + [self.answer_text(p.get(lang)) for p in parts[1:]])
                          for lang in ("en", "zh")))
         return replace(step, explain=explain)
 

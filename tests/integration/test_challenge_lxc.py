@@ -164,3 +164,13 @@ def test_solve_after_a_reset_is_recorded_as_by_solution(lab):
     assert "solved by the solution" in res.stdout
     rows = json.loads(cli(lab_dir, "progress", "--format", "json", check=True).stdout)["steps"]
     assert rows[0]["solved"] == "by solution" and rows[1]["status"] == "open"
+
+
+def test_presenter_mode_runs_each_tasks_solution_then_its_check(lab):
+    lab_dir, scenario = lab
+    res = labgen("scenario", "run", str(scenario), "--variant", "challenge", "--dir", str(lab_dir),
+                 "--lang", "en", check=True)
+    out = flat(res.stdout)
+    assert "Make the two workloads talk again · solution" in out
+    assert "Make the two workloads talk again · check" in out
+    assert "Answer: ee:ee:ee:ee:ee:ee" in out and "{{ bad_mac }}" not in out
