@@ -144,6 +144,18 @@ class Step:
     correct: Text | None = None              # question: feedback for a right answer
     wrong: Text | None = None                # question: feedback for a wrong one
 
+    def presenter_steps(self) -> "list[Step]":
+        """A task as the presenter runs it: its solution, then each check, titled after the
+        task. Any other step: itself."""
+        from dataclasses import replace
+
+        if self.kind != "task":
+            return [self]
+        subs = ([self.solution] if self.solution else []) + [c.step for c in self.checks]
+        return [replace(sub, title=Text(f"{self.title.en} · {sub.title.en.lower()}",
+                                        f"{self.title.zh} · {sub.title.zh}"),
+                        explain=self.goal if sub is self.solution else None) for sub in subs]
+
 
 @dataclass(frozen=True)
 class Variant:

@@ -302,7 +302,7 @@ def _captures(progress: dict) -> dict[str, dict[str, str]]:
 def open_challenge(lab_dir: LabDir, remote, reporter=None, lang: str = "en",
                    provider: str = "lxc") -> Challenge:
     """The challenge started on this lab, from its progress (scenario file, variant)."""
-    from labgen.lifecycle import load_lab_of
+    from labgen.labfile import load_lab
     from labgen.scenario.load import check_against_lab, find_scenario, load_scenario
 
     p = prog.load(lab_dir)
@@ -311,7 +311,7 @@ def open_challenge(lab_dir: LabDir, remote, reporter=None, lang: str = "en",
                           hint="`labgen scenario start mac-bug` starts one")
     source = p.get("source") or p.get("scenario")
     sc = load_scenario(find_scenario(source if Path(source).is_file() else p.get("scenario")))
-    lab = load_lab_of(lab_dir)
+    lab = load_lab(lab_dir.labfile)
     check_against_lab(sc, lab)
     if p.get("variant") not in sc.variants:
         raise LabgenError(f"scenario {sc.id} no longer has variant {p.get('variant')!r}",

@@ -57,18 +57,6 @@ def select_steps(steps: tuple[Step, ...], start: str | None, stop: str | None,
     return set(ids[lo:hi + 1])
 
 
-def presenter_steps(task: Step) -> list[Step]:
-    """A task as the presenter runs it: its solution, then each check, titled after the task."""
-    from dataclasses import replace
-
-    from labgen.model import Text
-
-    subs = ([task.solution] if task.solution else []) + [c.step for c in task.checks]
-    return [replace(sub, title=Text(f"{task.title.en} · {sub.title.en.lower()}",
-                                    f"{task.title.zh} · {sub.title.zh}"),
-                    explain=task.goal if sub is task.solution else None) for sub in subs]
-
-
 class Runner:
     """Runs one variant of a scenario on a lab through a Remote.
 
@@ -129,7 +117,7 @@ class Runner:
         from dataclasses import replace
 
         if step.kind == "task":
-            for sub in presenter_steps(step):
+            for sub in step.presenter_steps():
                 if self._run_step(sub).status != "passed":
                     return False
             return True

@@ -162,11 +162,9 @@ def _grouped_by_command(results: Iterable[CommandResult]) -> list[tuple[str, lis
 
 
 def _steps_of(record: RunRecord) -> tuple[Step, ...]:
-    from labgen.scenario.runner import presenter_steps
-
     variant = record.scenario.variants.get(record.variant)
     steps = variant.steps if variant else ()
-    return tuple(sub for s in steps for sub in (presenter_steps(s) if s.kind == "task" else [s]))
+    return tuple(sub for s in steps for sub in s.presenter_steps())
 
 
 def _exit_label(result: CommandResult, lang: str) -> str:
