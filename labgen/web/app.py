@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import secrets
 import time
 from pathlib import Path
@@ -24,6 +25,7 @@ from labgen.errors import LabgenError
 from labgen.web.seats import Busy, Seat
 
 HERE = Path(__file__).resolve().parent
+log = logging.getLogger("labgen.web")
 LANGS = ("en", "zh")
 
 
@@ -169,7 +171,8 @@ def create_app(seats: list[Seat], instructor: str, probe_every: float = 15.0):
                 notice = "solved"
         except Busy:
             notice = "busy"
-        except LabgenError:
+        except LabgenError as exc:      # the student sees a plain notice; the instructor the cause
+            log.warning("seat %s: %s failed: %s", seat.name, action, exc.message)
             notice = "error"
         return RedirectResponse(f"/seat/{seat.token}?notice={notice}", status_code=303,
                                 headers=headers())

@@ -51,7 +51,8 @@ class Seat:
     login: str = ""               # how the student logs in (shown on the seat page)
     provider: str = "lxc"
     min_interval: float = 3.0     # seconds between two checks of this seat
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)          # one action
+    _remote_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _remote: object = field(default=None, repr=False)
     _last_check: float = 0.0
     nodes_up: str = "?"
@@ -59,17 +60,19 @@ class Seat:
     def remote(self):
         from labgen import lifecycle
 
-        if self._remote is None:
-            self._remote = lifecycle.open_remote(self.lab_dir, self.provider)
-        return self._remote
+        with self._remote_lock:      # the prober and an action may both ask first
+            if self._remote is None:
+                self._remote = lifecycle.open_remote(self.lab_dir, self.provider)
+            return self._remote
 
     def drop_remote(self) -> None:
-        if self._remote is not None:
-            try:
-                self._remote.close()
-            except Exception:   # noqa: BLE001 - a broken connection may fail to close
-                pass
-            self._remote = None
+        with self._remote_lock:
+            if self._remote is not None:
+                try:
+                    self._remote.close()
+                except Exception:   # noqa: BLE001 - a broken connection may fail to close
+                    pass
+                self._remote = None
 
     def challenge(self, with_remote: bool = False):
         from labgen.scenario.challenge import open_challenge
@@ -101,8 +104,8 @@ class Seat:
         """Count the nodes that answer over the seat's connections (for the board)."""
         from labgen import lifecycle
 
-        if not self._lock.acquire(blocking=False):
-            return                       # busy checking: the last count stands
+        if self._lock.locked():
+            return                       # an action is using the nodes: the last count stands
         try:
             remote = self.remote()
             down = lifecycle.probe(remote)
@@ -111,8 +114,6 @@ class Seat:
         except LabgenError:
             self.drop_remote()
             self.nodes_up = "0"
-        finally:
-            self._lock.release()
 
 
 def seats_from_dirs(paths: list[Path], provider_of=None) -> list[Seat]:
