@@ -9,7 +9,8 @@ Who may do what:
   the per-seat reset (a POST carrying the instructor token).
 - Every POST must also come from this origin (Origin header, or Sec-Fetch-Site same-origin):
   a cross-site page can neither forge one nor read a token. Tokens are compared in constant
-  time. Pages are never cached, never framed, and send no Referer (tokens are in URLs).
+  time. Pages are never cached, never framed, and send no Referer to other sites (tokens are
+  in URLs).
 """
 
 from __future__ import annotations
@@ -65,7 +66,9 @@ def create_app(seats: list[Seat], instructor: str, probe_every: float = 15.0):
     by_name = {s.name: s for s in seats}
 
     def headers(lang: str | None = None) -> dict:
-        h = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer",
+        # same-origin: no Referer (it holds a token) ever leaves this site, and POSTs from
+        # our own pages keep their Origin for the forgery check.
+        h = {"Cache-Control": "no-store", "Referrer-Policy": "same-origin",
              "X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff",
              "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; "
                                         "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"}
@@ -92,9 +95,11 @@ def create_app(seats: list[Seat], instructor: str, probe_every: float = 15.0):
 
     def same_origin(request) -> bool:
         origin = request.headers.get("origin")
-        if origin is not None:
+        if origin not in (None, "null"):
             host = request.headers.get("host", "")
             return origin in (f"http://{host}", f"https://{host}")
+        # Browsers send Origin: null under some referrer policies; Fetch Metadata still says
+        # where the request came from.
         return request.headers.get("sec-fetch-site") == "same-origin"
 
     async def form_token(request) -> tuple[str, dict]:

@@ -67,7 +67,7 @@ def test_seat_page_shows_the_goal_and_login(app):
     page = client.get(f"/seat/{s1.token}", headers={"accept-language": "en"})
     assert page.status_code == 200
     assert "Write hello into /tmp/f on ubuntu-1." in page.text and "labgen ssh ubuntu-1" in page.text
-    assert page.headers["x-frame-options"] == "DENY" and page.headers["referrer-policy"] == "no-referrer"
+    assert page.headers["x-frame-options"] == "DENY" and page.headers["referrer-policy"] == "same-origin"
     assert "script-src 'self'" in page.headers["content-security-policy"]
 
 
@@ -87,6 +87,12 @@ def test_post_without_token_or_from_another_site_is_refused(app):
     assert cross.status_code == 403
     bare = client.post(f"/seat/{s1.name}/check", data={"token": s1.token})   # no Origin at all
     assert bare.status_code == 403
+    null = client.post(f"/seat/{s1.name}/check", data={"token": s1.token},
+                       headers={"origin": "null", "sec-fetch-site": "cross-site"})
+    assert null.status_code == 403
+    ours = client.post(f"/seat/{s1.name}/check", data={"token": s1.token},
+                       headers={"origin": "null", "sec-fetch-site": "same-origin"})
+    assert ours.status_code == 200          # followed the redirect to the seat page
     assert client.get(f"/seat/{s1.name}/check").status_code == 405
 
 
