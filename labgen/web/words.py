@@ -8,8 +8,8 @@ WORDS = {
         "check": "Check", "hint": "Hint", "answer": "Answer", "give_up": "Give up (show the solution)",
         "give_up_confirm": "Run the solution? The task will count as solved by the solution.",
         "your_answer": "Your answer", "hints": "Hints", "no_hints": "No more hints.",
-        "last_check": "Last check", "ok": "Passed", "not_yet": "Not yet",
-        "attempts": "attempts", "finished": "Well done: every task and question is finished.",
+        "last_check": "Last check:", "ok": "Passed", "not_yet": "Not yet",
+        "attempts": "attempts", "attempts_col": "Attempts", "finished": "Well done: every task and question is finished.",
         "passed": "Check passed: on to the next step.", "right": "Right!",
         "solved": "Solved by the solution.", "busy": "A check is already running or ran a moment "
         "ago: wait a few seconds and try again.", "error": "Something went wrong on the lab; "
@@ -35,8 +35,8 @@ WORDS = {
         "check": "检查", "hint": "提示", "answer": "回答", "give_up": "放弃（查看参考解法）",
         "give_up_confirm": "要运行参考解法吗？这个任务将记为“用参考解法完成”。",
         "your_answer": "你的答案", "hints": "提示", "no_hints": "没有更多提示了。",
-        "last_check": "上次检查", "ok": "通过", "not_yet": "还没有通过",
-        "attempts": "次尝试", "finished": "太棒了：所有任务和提问都已完成。",
+        "last_check": "上次检查：", "ok": "通过", "not_yet": "还没有通过",
+        "attempts": "次尝试", "attempts_col": "尝试次数", "finished": "太棒了：所有任务和提问都已完成。",
         "passed": "检查通过，进入下一步。", "right": "回答正确！",
         "solved": "已用参考解法完成。", "busy": "已有一个检查正在进行，或刚刚检查过：请稍等几秒再试。",
         "error": "实验环境出了问题，请告诉老师。", "checking": "正在检查……",
