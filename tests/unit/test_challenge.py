@@ -213,3 +213,19 @@ def test_builtin_mac_bug_has_a_challenge_path():
     assert "task" in kinds and "question" in kinds
     task = next(s for s in sc.variants[name].steps if s.kind == "task")
     assert len(task.hints) >= 2 and task.solution is not None and task.checks
+
+
+def test_worksheet_has_the_story_tasks_and_folded_hints_but_no_solution():
+    from labgen.scenario.load import find_scenario
+    from labgen.scenario.worksheet import render_worksheet
+
+    sc = load_scenario(find_scenario("mac-bug"))
+    html = render_worksheet(sc, "challenge", "en")
+    assert "Make the two workloads talk again" in html and "Where did the replies go?" in html
+    assert html.count("<details>") == 5                        # 3 + 2 hints, folded
+    task = next(s for s in sc.variants["challenge"].steps if s.kind == "task")
+    assert task.solution.run.splitlines()[1].strip() not in html   # the solution's command
+    assert "ip neigh replace" not in html and "tcpdump -l -e" not in html   # no commands
+    assert "Clean up" not in html                              # no cleanup steps
+    zh = render_worksheet(sc, "challenge", "zh")
+    assert "练习单" in zh and "让两个容器重新互通" in zh and 'lang="zh-CN"' in zh
