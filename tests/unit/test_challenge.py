@@ -229,3 +229,17 @@ def test_worksheet_has_the_story_tasks_and_folded_hints_but_no_solution():
     assert "Clean up" not in html                              # no cleanup steps
     zh = render_worksheet(sc, "challenge", "zh")
     assert "练习单" in zh and "让两个容器重新互通" in zh and 'lang="zh-CN"' in zh
+
+
+def test_hints_and_answers_follow_the_one_character_policy():
+    from labgen import yamlsrc
+    from labgen.scenario.load import parse_scenario
+
+    text = (DATA / "challenge.yml").read_text(encoding="utf-8")
+    text = text.replace('- {en: "Use echo.",', '- {en: "Use \\u202eecho.",').replace(
+        '"forty-two"]', '"forty\\u200b-two"]')
+    with pytest.raises(InputError) as exc:
+        parse_scenario(yamlsrc.load_text(text, "c.yml"), "c.yml")
+    problems = str(exc.value)
+    assert "c.yml line 18: step make-file: hints[0].en contains the control character U+202E" in problems
+    assert "c.yml line 32: step what-secret: answers[1] contains the control character U+200B" in problems

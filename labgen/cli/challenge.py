@@ -1,5 +1,6 @@
-"""`labgen scenario start/check/hint/answer/solve/reset/progress/worksheet`: the student's
-commands (part of the CLI: it prints and exits; the logic is in scenario/challenge.py)."""
+"""`labgen scenario start/check/hint/answer/solve/reset/progress/worksheet/serve`: the
+student's commands and the classroom server (part of the CLI: it prints and exits; the logic is
+in scenario/challenge.py and web/)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from pathlib import Path
 
 import click
 
-from labgen.cli_options import console, dir_option, provider_option
+from labgen.cli import steps
+from labgen.cli.options import console, dir_option, provider_option
+from labgen.cli.scenario import scenario
 from labgen.errors import LabgenError
 
 lang_option = click.option("--lang", type=click.Choice(["en", "zh"]), default=None,
@@ -17,7 +20,7 @@ lang_option = click.option("--lang", type=click.Choice(["en", "zh"]), default=No
 
 
 def _lang(lang):
-    from labgen.cli_scenario import default_lang
+    from labgen.cli.scenario import default_lang
 
     return lang or default_lang()
 
@@ -26,11 +29,10 @@ def _lang(lang):
 def _opened(ctx, lab_path, lang, quiet=False, scenario_id=None, variant=None):
     """(challenge, console) on the lab dir, with its connections open for the block."""
     from labgen import lifecycle
-    from labgen.cli import _open_lab
     from labgen.scenario.challenge import Challenge, challenge_variant, open_challenge
     from labgen.scenario.transcript import TerminalReporter
 
-    model, lab_dir, provider = _open_lab(ctx, lab_path)
+    model, lab_dir, provider = steps.open_lab(ctx, lab_path)
     con = console()
     reporter = None if quiet else TerminalReporter(con, lang)
     if scenario_id is not None:
@@ -48,12 +50,11 @@ def _opened(ctx, lab_path, lang, quiet=False, scenario_id=None, variant=None):
 
 
 def _ensure_roles(model, lab_dir, provider, roles, remote, con):
-    from labgen.cli import _provision
     from labgen.providers import get_provider
     from labgen.provision.engine import roles_recorded
 
-    if roles and not roles_recorded(model, lab_dir, get_provider(provider).distro, list(roles)):
-        _provision(model, lab_dir, provider, roles=list(roles), remote=remote)
+    if roles and not roles_recorded(model, lab_dir, get_provider(provider).facts(model), list(roles)):
+        steps.provision(model, lab_dir, provider, roles=list(roles), remote=remote)
 
 
 def _show_waiting(ch, con, lang):
@@ -142,11 +143,10 @@ def check(ctx, lab_path, verbose, lang):
 @click.pass_obj
 def hint(ctx, lab_path, lang):
     """Show the next hint for the current task or question (hints are counted)."""
-    from labgen.cli import _open_lab
     from labgen.scenario.challenge import open_challenge
 
     lang = _lang(lang)
-    _, lab_dir, provider = _open_lab(ctx, lab_path)
+    _, lab_dir, provider = steps.open_lab(ctx, lab_path)
     ch = open_challenge(lab_dir, remote=None, lang=lang, provider=provider)   # no SSH needed
     number, total, text = ch.hint()
     con = console()
@@ -224,12 +224,11 @@ def progress_cmd(ctx, lab_path, fmt, lang):
 
     from rich.table import Table
 
-    from labgen.cli import _open_lab
     from labgen.scenario.challenge import open_challenge
     from labgen.scenario.summary import summarise
 
     lang = _lang(lang)
-    _, lab_dir, provider = _open_lab(ctx, lab_path)
+    _, lab_dir, provider = steps.open_lab(ctx, lab_path)
     ch = open_challenge(lab_dir, remote=None, lang=lang, provider=provider)
     rows = summarise(ch)
     con = console()
@@ -345,4 +344,7 @@ def _w(lang, key):
     return WORDS["zh" if lang == "zh" else "en"].get(key, key)
 
 
-COMMANDS = (start, check, hint, answer, solve, reset, progress_cmd, worksheet, serve)
+# The student's commands join `labgen scenario`; nothing new at the top level.
+for _command in (start, check, hint, answer, solve, reset, progress_cmd, worksheet, serve):
+    scenario.add_command(_command)
+COMMANDS = ()
