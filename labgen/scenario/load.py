@@ -505,14 +505,7 @@ class _Parser:
             return self.student_step(raw, where, first_line, captured, vars_, node_vars)
         before = len(self.problems)
         self.keys(raw, STEP_KEYS, STEP_REQUIRED, where)
-        sid = self.ident(raw, "id", where)
-        if sid is not None:
-            if sid in first_line:
-                self.add(yamlsrc.line_of(raw, "id"), where,
-                         f"duplicate step id {sid!r} (first at line {first_line[sid]})",
-                         "step ids unique within the variant")
-            else:
-                first_line[sid] = yamlsrc.line_of(raw, "id")
+        sid = self.step_id(raw, where, first_line)
         kind = self.kind(raw, where)
         title = self.text(raw, "title", where)
         explain = self.text(raw, "explain", where)
