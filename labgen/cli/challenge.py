@@ -287,30 +287,18 @@ def serve(lab_paths, host, port, min_interval):
     Prints each seat's URL (its token is the password: hand it to that student only) and the
     board's URL. Start the scenario on each lab first: `labgen scenario start mac-bug`.
     """
+    import sys
+
     from labgen.labdir import find_lab_dir
-    from labgen.web.seats import instructor_token, is_loopback, seats_from_dirs
-    from labgen.web.serve import serve as run_server
+    from labgen.web.serve import serve_labs
 
-    paths = list(lab_paths) or [find_lab_dir().path]
-    seats = seats_from_dirs(paths)
-    for seat in seats:
-        seat.min_interval = min_interval
-    token = instructor_token(seats[0].lab_dir.meta / "instructor-token")
     con = console()
-    if not is_loopback(host):
-        con.print(f"[yellow]warning:[/] listening on {host}: anyone who can reach it and has a "
-                  f"link can use it", highlight=False)
 
-    def listening(base):
-        con.print(f"listening on {base}  (Ctrl-C stops)", highlight=False)
-        for seat in seats:
-            con.print(f"  seat {seat.name}: {base}/seat/{seat.token}", highlight=False)
-        con.print(f"  board:  {base}/board/{token}", highlight=False)
-        import sys
-
+    def say(line):
+        con.print(line, markup=False, highlight=False)
         sys.stdout.flush()
 
-    run_server(seats, token, host, port, listening)
+    serve_labs(list(lab_paths) or [find_lab_dir().path], host, port, min_interval, say)
 
 
 def _duration(seconds):

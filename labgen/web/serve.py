@@ -33,3 +33,29 @@ def serve(seats, instructor: str, host: str, port: int,
     config = uvicorn.Config(create_app(seats, instructor), log_level="warning", access_log=False,
                             lifespan="on")
     uvicorn.Server(config).run(sockets=[sock])
+
+
+def serve_labs(paths, host: str, port: int, min_interval: float, say: Callable[[str], None],
+               logins: dict | None = None) -> None:
+    """Serve these lab dirs as seats (what `labgen scenario serve` and a classroom's serve
+    call): tokens from each lab's .labgen/, the instructor's beside the first seat. `say` gets
+    the lines to show the instructor (where it listens, each seat's URL, the board's).
+    `logins`: seat name -> how its student logs in (default: `labgen ssh NODE --dir ...`)."""
+    from labgen.web.seats import instructor_token, is_loopback, seats_from_dirs
+
+    seats = seats_from_dirs(list(paths))
+    for seat in seats:
+        seat.min_interval = min_interval
+        if logins and seat.name in logins:
+            seat.login = logins[seat.name]
+    token = instructor_token(seats[0].lab_dir.meta / "instructor-token")
+    if not is_loopback(host):
+        say(f"warning: listening on {host}: anyone who can reach it and has a link can use it")
+
+    def listening(base):
+        say(f"listening on {base}  (Ctrl-C stops)")
+        for seat in seats:
+            say(f"  seat {seat.name}: {base}/seat/{seat.token}")
+        say(f"  board:  {base}/board/{token}")
+
+    serve(seats, token, host, port, listening)
