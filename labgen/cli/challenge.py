@@ -128,9 +128,9 @@ def check(ctx, lab_path, verbose, lang):
     lang = _lang(lang)
     with _opened(ctx, lab_path, lang) as (ch, con):
         step = ch.current()
-        outcome = ch.check()
+        outcome = ch.check(passed=lambda _: con.print(
+            f"[bold green]✓ {_w(lang, 'passed')}[/] {step.title.get(lang)}", highlight=False))
         if outcome.ok:
-            con.print(f"[bold green]✓ {_w(lang, 'passed')}[/] {step.title.get(lang)}", highlight=False)
             _show_waiting(ch, con, lang)
             return
         _show_outcome(outcome, con, lang, verbose)
@@ -168,10 +168,13 @@ def answer(ctx, text, lab_path, lang):
     lang = _lang(lang)
     with _opened(ctx, lab_path, lang) as (ch, con):
         step = ch.current()
-        outcome = ch.answer(text)
-        if outcome.ok:
+
+        def right(outcome):
             con.print(f"[bold green]✓ {_w(lang, 'right')}[/] {step.title.get(lang)}", highlight=False)
             _show_outcome(outcome, con, lang, False)
+
+        outcome = ch.answer(text, passed=right)
+        if outcome.ok:
             _show_waiting(ch, con, lang)
             return
         _show_outcome(outcome, con, lang, False)
@@ -194,8 +197,8 @@ def solve(ctx, lab_path, lang):
                       highlight=False)
             con.print(ch.text(type(step.title)(step.solution.run, step.solution.run), lang).rstrip(),
                       style="cyan", markup=False, highlight=False)
-        ch.solve()
-        con.print(f"[bold green]✓ {_w(lang, 'solved')}[/] {step.title.get(lang)}", highlight=False)
+        ch.solve(passed=lambda _: con.print(f"[bold green]✓ {_w(lang, 'solved')}[/] "
+                                            f"{step.title.get(lang)}", highlight=False))
         _show_waiting(ch, con, lang)
 
 

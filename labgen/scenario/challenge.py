@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from labgen.errors import LabgenError, ScenarioFailed
 from labgen.labdir import LabDir
@@ -126,8 +127,9 @@ class Challenge:
             prog.replace(self.lab_dir, prog.fresh(self.scenario.id, source, self.variant))
             return self._advance(0)
 
-    def check(self) -> Outcome:
-        """Run the current task's checks; on success move on to the next task or the end."""
+    def check(self, passed: Callable[[Outcome], None] | None = None) -> Outcome:
+        """Run the current task's checks; on success move on to the next task or the end.
+        `passed(outcome)`, when given, is called before moving on (to say so first)."""
         step = self._waiting("task")
         with prog.check_slot(self.lab_dir):
             outcome = self._run_checks(step)
@@ -140,11 +142,13 @@ class Challenge:
                     rec["passed"] += 1
                     rec["status"], rec["closed"] = "passed", prog.now()
             if outcome.ok:
+                if passed:
+                    passed(outcome)
                 return self._advance(self.main.index(step) + 1)
             outcome.current = step.id
             return outcome
 
-    def solve(self) -> Outcome:
+    def solve(self, passed: Callable[[Outcome], None] | None = None) -> Outcome:
         """Run the current task's solution, then its checks (marked as solved by solution)."""
         step = self._waiting("task")
         with prog.check_slot(self.lab_dir):
@@ -164,6 +168,8 @@ class Challenge:
                 raise ScenarioFailed(f"the solution of {step.id} did not pass its check: "
                                      + "; ".join(outcome.details),
                                      hint="`labgen scenario reset` puts the lab back as the task expects")
+            if passed:
+                passed(outcome)
             return self._advance(self.main.index(step) + 1)
 
     def hint(self) -> tuple[int, int, Text | None]:
@@ -177,7 +183,7 @@ class Challenge:
             rec["hints"] += 1
             return rec["hints"], len(step.hints), step.hints[rec["hints"] - 1]
 
-    def answer(self, text: str) -> Outcome:
+    def answer(self, text: str, passed: Callable[[Outcome], None] | None = None) -> Outcome:
         """Judge an answer to the current question; a right one moves on."""
         step = self._waiting("question")
         accepted = {normalise_answer(self.text(Text(a, a), "en")) for a in step.answers}
@@ -196,6 +202,8 @@ class Challenge:
         messages = [feedback] if feedback else []
         if not ok:
             return Outcome(False, messages, current=step.id)
+        if passed:
+            passed(Outcome(True, messages, current=step.id))
         with prog.check_slot(self.lab_dir):
             outcome = self._advance(self.main.index(step) + 1)
         outcome.messages = messages + outcome.messages

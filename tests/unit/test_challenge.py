@@ -243,3 +243,14 @@ def test_hints_and_answers_follow_the_one_character_policy():
     problems = str(exc.value)
     assert "c.yml line 18: step make-file: hints[0].en contains the control character U+202E" in problems
     assert "c.yml line 32: step what-secret: answers[1] contains the control character U+200B" in problems
+
+
+def test_the_verdict_comes_before_the_steps_that_follow(setup):
+    make, box, _ = setup
+    make().start()
+    box.f = "hello\n"
+    make().check()
+    seen = []
+    make().answer("42", passed=lambda outcome: seen.append(list(box.remote.commands)))
+    assert seen and "rm -f /tmp/f" not in [c for _, c in seen[0]]        # said before cleanup ran
+    assert "rm -f /tmp/f" in [c for _, c in box.remote.commands]
