@@ -1,6 +1,6 @@
 """The classroom web app for real: three LXC labs served at once by `labgen scenario serve`
 (uvicorn on loopback), a student and an instructor in headless Chromium (Debian's, driven by
-Playwright), the student's fix typed over `labgen ssh`.
+Playwright: conftest.py's `browser` fixture), the student's fix typed over `labgen ssh`.
 
 Seat A is a 2-node lab with the mac-bug challenge; seats B and C are 1-node labs with a small
 challenge (tests/data/scenarios/challenge.yml). Each lab has its own /26 of this branch's
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 import time
 from pathlib import Path
@@ -27,25 +26,8 @@ REPO = Path(__file__).resolve().parents[2]
 LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 
 
-def chromium_path():
-    """Debian's chromium (never Playwright's own download)."""
-    for found in (os.environ.get("LABGEN_CHROMIUM"), "/usr/bin/chromium", shutil.which("chromium")):
-        if found and os.path.exists(found):
-            return found
-    return None
-
-
 def _skip_reason():
-    reason = lxc_skip_reason()
-    if reason:
-        return reason
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "Playwright for Python is not installed (pip install -e '.[test]')"
-    if not chromium_path():
-        return "Chromium is not installed (Debian: apt-get install chromium)"
-    return None
+    return lxc_skip_reason()     # Playwright and Chromium: the `browser` fixture (conftest.py)
 
 
 reason = _skip_reason()
@@ -115,23 +97,10 @@ def classroom(tmp_path_factory):
             destroy_lab_dir(path)
 
 
-@pytest.fixture(scope="module")
-def chromium():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        args = ["--no-sandbox"] if os.geteuid() == 0 else []   # the sandbox refuses root
-        browser = pw.chromium.launch(executable_path=chromium_path(), args=args)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
-
-def context(chromium, locale="en-US"):
+def context(browser, locale="en-US"):
     from urllib.parse import urlparse
 
-    ctx = chromium.new_context(locale=locale)
+    ctx = browser.new_context(locale=locale)
     # loopback only: a test never sends traffic off this machine
     ctx.route("**/*", lambda route: route.continue_() if urlparse(route.request.url).hostname
               in LOCAL_HOSTS else route.abort())
@@ -142,8 +111,8 @@ def ssh(lab_dir, node, command):
     return labgen("ssh", node, "--dir", str(lab_dir), "--", command, check=True)
 
 
-def test_check_fix_over_ssh_check_and_the_board_turns_green_live(classroom, chromium):
-    student, instructor = context(chromium), context(chromium)
+def test_check_fix_over_ssh_check_and_the_board_turns_green_live(browser, classroom):
+    student, instructor = context(browser), context(browser)
     try:
         board = instructor.new_page()
         board.goto(classroom["board"])
@@ -178,8 +147,8 @@ def test_check_fix_over_ssh_check_and_the_board_turns_green_live(classroom, chro
         instructor.close()
 
 
-def test_three_seats_are_checked_independently(classroom, chromium):
-    ctx = context(chromium)
+def test_three_seats_are_checked_independently(browser, classroom):
+    ctx = context(browser)
     try:
         b, c = ctx.new_page(), ctx.new_page()
         b.goto(classroom["seat"]["chb"])
@@ -199,8 +168,8 @@ def test_three_seats_are_checked_independently(classroom, chromium):
         ctx.close()
 
 
-def test_another_seats_token_and_a_post_without_token_get_403(classroom, chromium):
-    ctx = context(chromium)
+def test_another_seats_token_and_a_post_without_token_get_403(browser, classroom):
+    ctx = context(browser)
     try:
         page = ctx.new_page()
         page.goto(classroom["seat"]["chb"])
@@ -218,8 +187,8 @@ def test_another_seats_token_and_a_post_without_token_get_403(classroom, chromiu
         ctx.close()
 
 
-def test_chinese_seat_page_and_the_csv_lists_every_seat(classroom, chromium):
-    ctx = context(chromium, locale="zh-CN")
+def test_chinese_seat_page_and_the_csv_lists_every_seat(browser, classroom):
+    ctx = context(browser, locale="zh-CN")
     try:
         page = ctx.new_page()
         page.goto(classroom["seat"]["chb"])
