@@ -17,7 +17,10 @@ from typing import Callable
 from labgen.errors import LabgenError, PreflightError
 from labgen.resources import resource
 
-LXC_BOX = "labgen/debian-12"
+LXC_BOX = "labgen/debian-12"       # labgen's own box: built here for lxc and for libvirt
+# What each known box runs; roles choose their packages by it (labgen/provision/pins.py).
+BOX_DISTROS = {"labgen/debian-12": "debian-12", "ubuntu/xenial64": "ubuntu-16.04",
+               "generic/ubuntu1604": "ubuntu-16.04"}
 BUILD_TIMEOUT = 30 * 60          # seconds; a cold build takes about 80 s here
 
 

@@ -153,7 +153,7 @@ def _provision(model, lab_dir, provider, nodes=None, roles=None, remote=None, ve
     try:
         names = [n.name for n in model.nodes if nodes is None or n.name in nodes]
         with ProvisionView(con, names, verbose=verbose) as view:
-            reports = provision(model, lab_dir, remote, get_provider(provider).distro,
+            reports = provision(model, lab_dir, remote, get_provider(provider).distro_for(model),
                                 nodes=nodes, roles=roles, events=view.event, artifacts=stager)
     finally:
         if own:

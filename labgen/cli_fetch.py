@@ -22,7 +22,7 @@ def lab_artifacts(lab) -> list[str]:
 
     distros = []
     for provider in PROVIDERS:
-        distro = get_provider(provider).distro
+        distro = get_provider(provider).distro_for(lab)
         if distro not in distros:
             distros.append(distro)
     names: list[str] = []

@@ -150,7 +150,7 @@ def run(ctx, scenario_id, lab_path, variant, lang, presenter, start, stop, only,
             lab_dir = LabDir(Path.cwd() / lab.name)
     provider = (lifecycle.provider_of(lab_dir, ctx.requested_provider) if lab_dir.exists() else None) \
         or ctx.provider()
-    missing = _missing_roles(lab, var, get_provider(provider).distro)
+    missing = _missing_roles(lab, var, get_provider(provider).distro_for(lab))
     if missing:
         raise LabgenError(f"scenario {sc.id} (variant {variant}) needs roles this lab cannot provide "
                           f"with {provider}:\n" + "\n".join(f"  {r}: {first_clause(why)}" for r, why in missing),
@@ -170,7 +170,7 @@ def run(ctx, scenario_id, lab_path, variant, lang, presenter, start, stop, only,
     with remote:
         from labgen.provision.engine import roles_recorded
 
-        if roles_recorded(lab, lab_dir, get_provider(provider).distro, list(var.requires_roles)):
+        if roles_recorded(lab, lab_dir, get_provider(provider).distro_for(lab), list(var.requires_roles)):
             con.print(f"[dim]roles {', '.join(var.requires_roles)}: provisioned "
                       f"(`labgen provision` re-checks them)[/]", highlight=False)
         else:

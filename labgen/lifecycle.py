@@ -78,7 +78,7 @@ def boot(lab: Lab, lab_dir: LabDir, provider: str, on_line: Say | None = None,
     prov = get_provider(provider)
     prov.preflight(lab)
     changes = prov.prepare_host(lab)
-    if provider == "lxc":   # LXC nodes get their packages through the host's caching apt proxy
+    if provider in ("lxc", "libvirt"):   # nodes get their packages through the host's caching apt proxy
         from labgen.aptproxy import ensure_running
 
         changes += ensure_running(str(lab.host_ip))

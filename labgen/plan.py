@@ -20,7 +20,7 @@ def plan_text(lab: Lab, provider: str, node: str | None = None, role: str | None
 
     Raises InputError for an unknown provider, node or role.
     """
-    distro = get_provider(provider).distro
+    distro = get_provider(provider).distro_for(lab)
     nodes = list(lab.nodes)
     if node is not None:
         names = [n.name for n in nodes]

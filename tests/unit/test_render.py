@@ -426,8 +426,9 @@ def test_libvirt_context(lab):
 
     provider = get_provider("libvirt")
     assert provider.name == "libvirt" and provider.distro == "ubuntu-16.04"
-    assert provider.template_context(lab) == {"network_name": "labgen-mesos-calico",
-                                              "default_prefix": "mesos-calico-"}
+    assert provider.template_context(lab) == {
+        "network_name": "labgen-mesos-calico", "default_prefix": "labgen-mesos-calico-",
+        "storage_pool": "labgen", "mgmt_network": "labgen-mgmt", "mgmt_cidr": "10.0.4.0/24"}
     # default_prefix + machine name is the libvirt domain name vagrant-libvirt builds
-    assert provider.machine_name(lab, "ubuntu-1") == "mesos-calico-ubuntu-1"
+    assert provider.machine_name(lab, "ubuntu-1") == "labgen-mesos-calico-ubuntu-1"
     assert get_provider("virtualbox").name == "virtualbox"
