@@ -24,6 +24,7 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -160,9 +161,10 @@ class LibvirtProvider(Provider):
 
         Changes on the host: destroys and undefines domains labgen-<lab>-*, deletes their
         volumes and the lab's network; when no labgen-* domain remains, also the management
-        network, the pool with its box images, and (when no libvirt network at all is active)
-        the LIBVIRT_* iptables/ip6tables chains. The daemons keep running. Returns what it
-        removed; [] when libvirtd is not running (then nothing of it can be left).
+        network and the pool with its box images; when nothing at all runs in libvirt any more
+        and no service manager runs the daemons, stops libvirtd and virtlogd and removes the
+        LIBVIRT_* iptables/ip6tables chains libvirtd leaves behind. Returns what it removed;
+        [] when libvirtd is not running (then nothing of it can be left).
         """
         if not daemon_answers():
             return []
@@ -181,7 +183,11 @@ class LibvirtProvider(Provider):
         if not [d for d in list_domains() if d.startswith(PREFIX)]:
             removed += remove_network(MGMT_NETWORK)
             removed += remove_pool()
-        if not virsh("net-list", "--name").stdout.split():
+        idle = not virsh("net-list", "--name").stdout.split() and not virsh("list", "--name").stdout.split()
+        if idle and not service_manager():
+            # libvirtd creates its chains once per process and never checks them again: they
+            # can only go together with the daemons labgen started (the next lab restarts them).
+            removed += stop_daemons()
             removed += remove_libvirt_chains()
         return removed
 
@@ -296,6 +302,27 @@ def ensure_daemons() -> list[str]:
         time.sleep(0.2)
     changes.append("started libvirtd (no service manager runs it)")
     return changes
+
+
+def _stop(pidfile: Path, name: str, timeout: float = 15.0) -> list[str]:
+    try:
+        pid = int(pidfile.read_text().strip())
+    except (OSError, ValueError):
+        return []
+    if not _pid_alive(pidfile, name):
+        return []
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while _pid_alive(pidfile, name) and Path(f"/proc/{pid}").exists():
+        if time.monotonic() > deadline:
+            raise LabgenError(f"{name} (pid {pid}) did not stop within {timeout:g} s")
+        time.sleep(0.1)
+    return [f"stopped {name}"]
+
+
+def stop_daemons() -> list[str]:
+    """Stop libvirtd, then virtlogd (hosts without a service manager only). Returns the change."""
+    return _stop(Path("/run/libvirtd.pid"), "libvirtd") + _stop(Path("/run/virtlogd.pid"), "virtlogd")
 
 
 # ---- pool
