@@ -223,7 +223,6 @@ def status(ctx, lab_path):
     from rich.table import Table
 
     from labgen import lifecycle
-    from labgen.remote import Remote
     from labgen.vagrant import VagrantEnv
 
     model, lab_dir, provider = _open_lab(ctx, lab_path)
@@ -232,10 +231,9 @@ def status(ctx, lab_path):
     reach = {}
     running = [n for n, s in states.items() if s == "running"]
     if running:
-        text = lab_dir.cached_ssh_config() or VagrantEnv(lab_dir.path, provider).ssh_config()
-        with Remote(text, connect_timeout=5) as remote:
-            unreachable = lifecycle.probe(remote)
-        reach = {n: n not in unreachable and n in remote.hosts for n in running}
+        remote, unreachable = lifecycle.connect(lab_dir, provider, probe_timeout=5)
+        with remote:
+            reach = {n: n not in unreachable and n in remote.hosts for n in running}
     done = lab_dir.load_state().get("roles", {})
     table = Table(title=f"lab {model.name} ({lab_dir.path})", title_justify="left")
     for col in ("node", "ip", "provider", "state", "ssh", "roles done"):
@@ -257,14 +255,14 @@ def status(ctx, lab_path):
 @pass_ctx
 def ssh(ctx, node, command, lab_path):
     """Open a shell on NODE, or run one command: `labgen ssh ubuntu-2 -- ip a`."""
+    from labgen import lifecycle
     from labgen.remote import parse_ssh_config
-    from labgen.vagrant import VagrantEnv
 
     model, lab_dir, provider = _open_lab(ctx, lab_path)
     _check_nodes(model, [node])
-    if lab_dir.cached_ssh_config() is None:
-        lab_dir.save_ssh_config(VagrantEnv(lab_dir.path, provider).ssh_config())
-    if node not in parse_ssh_config(lab_dir.cached_ssh_config()):
+    # A cached address that does not answer is refreshed from Vagrant once (DHCP after a restart).
+    text = lifecycle.ssh_config_answering(lab_dir, provider, [node])
+    if node not in parse_ssh_config(text):
         raise LabgenError(f"node {node} is not running", hint="`labgen create` boots it")
     argv = ["ssh", "-F", str(lab_dir.ssh_config_file), "-o", "LogLevel=ERROR", node, *command]
     sys.stdout.flush()

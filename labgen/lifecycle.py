@@ -90,26 +90,62 @@ def boot(lab: Lab, lab_dir: LabDir, provider: str, on_line: Say | None = None,
     return changes
 
 
-def open_remote(lab_dir: LabDir, provider: str, probe_timeout: float = 10.0):
-    """A Remote with one live connection per running node.
+def ssh_config(lab_dir: LabDir, provider: str, refresh: bool = False) -> str:
+    """The lab's ssh config: the cached copy, or (when absent or `refresh`) Vagrant's, cached.
 
-    Uses the cached ssh config (a `vagrant ssh-config` costs a Ruby start); when a node cannot
-    be reached with it, asks Vagrant once more. Raises LabgenError when nodes stay unreachable.
+    One `vagrant ssh-config` costs a Ruby start (1-3 s); the cache makes every later command fast.
     """
-    from labgen.remote import Remote
     from labgen.vagrant import VagrantEnv
 
-    text = lab_dir.cached_ssh_config()
-    for attempt in range(2):
-        if text is None:
-            text = VagrantEnv(lab_dir.path, provider).ssh_config()
-            lab_dir.save_ssh_config(text)
-        remote = Remote(text, connect_timeout=probe_timeout)
-        unreachable = probe(remote)
-        if not unreachable:
-            return remote
-        remote.close()
-        text = None
+    text = None if refresh else lab_dir.cached_ssh_config()
+    if text is None:
+        text = VagrantEnv(lab_dir.path, provider).ssh_config()
+        lab_dir.save_ssh_config(text)
+    return text
+
+
+def ssh_config_answering(lab_dir: LabDir, provider: str, nodes: list[str],
+                         timeout: float = 3.0) -> str:
+    """The ssh config, asked again from Vagrant once when a node's cached address does not
+    accept connections: a node restarted outside labgen (lxc-start, a VM reboot) may have a
+    new DHCP address. Returns the config either way; the caller reports what still fails."""
+    from labgen.remote import address_answers, parse_ssh_config
+
+    text = ssh_config(lab_dir, provider)
+    hosts = parse_ssh_config(text)
+    if all(n in hosts and address_answers(hosts[n], timeout) for n in nodes):
+        return text
+    return ssh_config(lab_dir, provider, refresh=True)
+
+
+def connect(lab_dir: LabDir, provider: str, probe_timeout: float = 10.0):
+    """(Remote, {node: why}) for the running nodes, the second naming those that do not answer.
+
+    Uses the cached ssh config; when a node cannot be reached with it, asks Vagrant once more
+    (its address may have changed) and reconnects.
+    """
+    from labgen.remote import Remote
+
+    text = ssh_config(lab_dir, provider)
+    remote = Remote(text, connect_timeout=probe_timeout)
+    unreachable = probe(remote)
+    if not unreachable:
+        return remote, {}
+    remote.close()
+    text = ssh_config(lab_dir, provider, refresh=True)
+    remote = Remote(text, connect_timeout=probe_timeout)
+    return remote, probe(remote)
+
+
+def open_remote(lab_dir: LabDir, provider: str, probe_timeout: float = 10.0):
+    """A Remote with one live connection per running node (see `connect`).
+
+    Raises LabgenError when nodes stay unreachable after the refresh.
+    """
+    remote, unreachable = connect(lab_dir, provider, probe_timeout)
+    if not unreachable:
+        return remote
+    remote.close()
     raise LabgenError("cannot reach " + ", ".join(f"{n} ({why})" for n, why in unreachable.items()),
                       hint="`labgen status` shows each node; `labgen create` boots stopped ones")
 
