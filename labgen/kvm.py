@@ -31,6 +31,7 @@ PROBE_TIMEOUT = 20.0             # seconds; a healthy probe takes ~0.1 s
 EMULATED_AFTER = 3.0             # seconds: KVM that only emulates (PVM) took 2.7-9.6 s here
 EXIT_OK = (0x10 << 1) | 1        # QEMU's exit status when the guest writes 0x10 to port 0xf4
 QEMU_BINARIES = ("qemu-system-x86_64", "/usr/libexec/qemu-kvm", "/usr/bin/qemu-kvm")
+TCG_COST_SHORT = "~60 s per VM to SSH, ~0.6 GB host memory per VM, package installs 6-7x slower"
 TCG_COST = ("QEMU TCG emulates the CPU: a Debian VM needs about 60 s to answer SSH and "
             "0.6 GB of host memory, package installs run 6-7x slower, and every extra VM "
             "adds about 40 s on 2 cores")
