@@ -37,7 +37,7 @@ test: setup box-libvirt
 	$(PY) -m pytest -q
 
 unit: venv
-	$(PY) -m pytest -q tests/unit tests/golden
+	$(PY) -m pytest -q tests/unit
 
 setup: host-packages venv box
 

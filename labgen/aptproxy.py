@@ -20,12 +20,11 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from labgen.errors import LabgenError, PreflightError
-from labgen.model import File, Lab
+from labgen.model import Lab
 
 PORT = 3142
 MAX_PORT = 32767       # apt-cacher-ng 3.7 cannot bind above it ("Error resolving address for binding")
 BASE = Path("/var/cache/labgen/apt-cacher-ng")     # conf/, cache/, log/, pid
-NODE_PROXY_PATH = "/etc/apt/apt.conf.d/01labgen-proxy"
 FALLBACK_ARCHIVE = "http://deb.debian.org/debian/"
 SUPPORT_DIR = "/usr/lib/apt-cacher-ng"             # Debian's mirror lists (deb_mirrors.gz ...)
 
@@ -33,25 +32,6 @@ SUPPORT_DIR = "/usr/lib/apt-cacher-ng"             # Debian's mirror lists (deb_
 def proxy_url(lab: Lab, port: int = PORT) -> str:
     """The proxy URL as the lab's nodes see it: http://<lab host ip>:3142."""
     return f"http://{lab.host_ip}:{port}"
-
-
-def node_proxy_file(lab: Lab, port: int = PORT) -> File:
-    """The apt config a node needs to use the proxy (for the base role).
-
-    http sources are fetched and cached by the proxy; https sources are tunnelled through it
-    (CONNECT to port 443, allowed by our PassThroughPattern; not cached, but they keep working
-    on nodes without a direct route out).
-    """
-    url = proxy_url(lab, port)
-    return File(NODE_PROXY_PATH,
-                "// Written by labgen: apt downloads go through the lab host's caching proxy\n"
-                "// (apt-cacher-ng); https sources are tunnelled through it, not cached.\n"
-                f'Acquire::http::Proxy "{url}";\n'
-                f'Acquire::https::Proxy "{url}";\n'
-                "// One request at a time per connection, and give up on a silent one: a\n"
-                "// pipelined update through the proxy once stalled on a half-closed connection.\n"
-                'Acquire::http::Pipeline-Depth "0";\n'
-                'Acquire::http::Timeout "30";\n')
 
 
 # ---- the host's archive
@@ -303,6 +283,14 @@ def stop(*, base: Path = BASE, timeout: float = 10.0) -> list[str]:
     _terminate(pid, timeout)
     (base / "pid").unlink(missing_ok=True)
     return [f"apt proxy: stopped apt-cacher-ng (pid {pid})"]
+
+
+def stop_if_unused(*, base: Path = BASE) -> list[str]:
+    """Stop labgen's apt-cacher-ng once none of the lab addresses it serves exists on the host
+    any more (the last lab of any provider was destroyed). Returns what it stopped."""
+    if any(is_local_address(ip) for ip in _current_binds(Path(base))):
+        return []
+    return stop(base=base)
 
 
 def is_running(*, base: Path = BASE) -> bool:

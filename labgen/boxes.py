@@ -67,14 +67,15 @@ def lxc_recipe() -> Path:
     return recipe("lxc")
 
 
-def build_box(provider: str, force: bool = False, log: Callable[[str], object] = print) -> None:
+def build_box(provider: str, force: bool = False, log: Callable[[str], object] | None = None) -> None:
     """Build labgen/debian-12 for `provider` (lxc or libvirt), if needed, and add it to Vagrant.
 
     Changes on the host: bootstraps Debian 12 from the archive in a temporary directory
     (debootstrap for lxc; mmdebstrap, a loop-mounted disk image and extlinux for libvirt),
     writes the .box and a .deb cache under $LABGEN_CACHE (default ~/.cache/labgen), and runs
     `vagrant box add --force`. Does nothing when the installed box came from the same recipe,
-    unless `force`. Each line the recipe prints goes to `log`.
+    unless `force`. Each line the recipe prints goes to `log` (none: only the failing line is
+    kept, for the error).
 
     Raises PreflightError when not root, LabgenError when the recipe fails (with its last
     message line) or the provider has no recipe.
@@ -87,14 +88,14 @@ def build_box(provider: str, force: bool = False, log: Callable[[str], object] =
                              hint=f"run it with sudo: sudo labgen box build {provider}")
     # `bash script` rather than executing it: a wheel does not keep the executable bit.
     cmd = ["bash", str(recipe(provider))] + (["--force"] if force else [])
-    last = _run_logged(cmd, log)
+    last = _run_logged(cmd, log or (lambda line: None))
     if last is not None:
         raise LabgenError(f"building the {provider} box failed: {last}",
                           hint="see the lines above; fix the cause and rerun "
                                f"`sudo labgen box build {provider} --force`")
 
 
-def build_lxc_box(force: bool = False, log: Callable[[str], object] = print) -> None:
+def build_lxc_box(force: bool = False, log: Callable[[str], object] | None = None) -> None:
     build_box("lxc", force, log)
 
 

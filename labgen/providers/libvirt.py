@@ -33,7 +33,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from labgen.boxes import LXC_BOX, box_installed
 from labgen.errors import LabgenError, PreflightError
-from labgen.model import Lab
+from labgen.model import Facts, Lab
 from labgen.providers.base import Provider
 
 URI = "qemu:///system"
@@ -131,17 +131,27 @@ class LibvirtProvider(Provider):
 
         Changes on the host: may start virtlogd and libvirtd; may define and start the pool
         `labgen` (directory /var/lib/labgen/libvirt), the network labgen-mgmt (10.0.4.0/24,
-        DHCP) and the lab's network (its cidr, host .1). Sets LABGEN_LIBVIRT_DRIVER in this
+        DHCP) and the lab's network (its cidr, host .1); starts the apt proxy on the lab
+        address (labgen/aptproxy.py). Sets LABGEN_LIBVIRT_DRIVER in this
         process's environment (the Vagrantfile reads it) unless the user set it. Returns one
         line per change, and a warning line when VMs will run under QEMU TCG.
         Raises LabgenError when a daemon does not come up or libvirt refuses a definition.
         """
+        from labgen import aptproxy
+
         changes = self.choose_driver()
         changes += ensure_daemons()
         changes += ensure_pool()
         changes += ensure_network(MGMT_NETWORK, mgmt_network_xml())
         changes += ensure_network(network_name(lab), lab_network_xml(lab))
-        return changes
+        # The networks forward nothing: packages reach the VMs through the host's caching apt
+        # proxy on the lab address (which the lab network just made exist).
+        return changes + aptproxy.ensure_running(str(lab.host_ip))
+
+    def facts(self, lab: Lab) -> Facts:
+        from labgen import aptproxy
+
+        return Facts(distro=self.distro_for(lab), apt_proxy=aptproxy.proxy_url(lab))
 
     def choose_driver(self) -> list[str]:
         """KVM when it really works, else QEMU TCG with a warning that names the cost."""
@@ -160,7 +170,8 @@ class LibvirtProvider(Provider):
         """Remove what the lab left in libvirt, and labgen's shared parts once no lab uses them.
 
         Changes on the host: destroys and undefines domains labgen-<lab>-*, deletes their
-        volumes and the lab's network; when no labgen-* domain remains, also the management
+        volumes and the lab's network (and the apt proxy when no lab address is left for it);
+        when no labgen-* domain remains, also the management
         network and the pool with its box images; when nothing at all runs in libvirt any more
         and no service manager runs the daemons, stops libvirtd and virtlogd and removes the
         LIBVIRT_* iptables/ip6tables chains libvirtd leaves behind. Returns what it removed;
@@ -180,6 +191,9 @@ class LibvirtProvider(Provider):
                 virsh("vol-delete", "--pool", POOL, vol)
                 removed.append(f"volume {vol}")
         removed += remove_network(network_name(lab))
+        from labgen import aptproxy
+
+        removed += aptproxy.stop_if_unused()
         if not [d for d in list_domains() if d.startswith(PREFIX)]:
             removed += remove_network(MGMT_NETWORK)
             removed += remove_pool()

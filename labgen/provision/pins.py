@@ -9,8 +9,8 @@ once on a trusted connection and writing its `sha256sum` here.
 
 from __future__ import annotations
 
-from labgen.artifacts import Artifact
-from labgen.model import Lab
+from labgen.errors import RoleUnavailableError
+from labgen.model import ARTIFACT_DIR, Artifact, Lab
 
 # Distributions the roles know (a provider's `distro`): the article's, and our LXC box's.
 XENIAL = "ubuntu-16.04"       # VirtualBox ubuntu/xenial64, libvirt generic/ubuntu1604
@@ -18,7 +18,7 @@ BOOKWORM = "debian-12"        # LXC labgen/debian-12 (tests, CI)
 DISTROS = (XENIAL, BOOKWORM)
 
 # Directory on the nodes where artifacts are uploaded before a task that lists them.
-NODE_CACHE = "/var/cache/labgen"
+NODE_CACHE = ARTIFACT_DIR
 
 # ---- etcd and ZooKeeper come from each distribution's archive (through the apt proxy).
 # These are what the archives hold; written into the plan, checked by the integration test.
@@ -29,8 +29,9 @@ ZOOKEEPER_VERSIONS = {XENIAL: "3.4.8", BOOKWORM: "3.8.0"}
 # ---- Docker: the version with the MAC bug (WALKTHROUGH §6). Lab param docker_version overrides.
 DOCKER_DEFAULT = "18.03.1"
 # upstream version -> the package version in download.docker.com's xenial pool (the naming
-# changed with 18.06). The article's author reported the bug with 18.01.0; 18.03.1 is the
-# last 18.0x release with the bug, 18.06.0 the first without.
+# changed with 18.06). The bug is in Docker 18.01.0 to 18.05 (the article's author reported it
+# with 18.01.0; docker/for-linux#348 on 18.05.0); 18.03.1 is the last stable release with it,
+# 18.06.0 the first without (docker/libnetwork#2205).
 DOCKER_XENIAL_DEBS = {
     "18.03.1": "18.03.1~ce-0~ubuntu",
     "18.06.0": "18.06.0~ce~3-0~ubuntu",
@@ -58,8 +59,6 @@ NGINX_IMAGE = "nginx:1.13.9"
 def require_distro(role: str, distro: str) -> None:
     """Raise RoleUnavailableError when `distro` is not one the roles know."""
     if distro not in DISTROS:
-        from labgen.provision.engine import RoleUnavailableError
-
         raise RoleUnavailableError(f"role {role} knows the distributions {', '.join(DISTROS)}, "
                                    f"not {distro}")
 
