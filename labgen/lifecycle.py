@@ -71,14 +71,18 @@ def write_lab_dir(lab: Lab, lab_dir: LabDir, provider: str, force: bool = False)
 
 
 def boot(lab: Lab, lab_dir: LabDir, provider: str, on_line: Say | None = None,
-         nodes: list[str] | None = None) -> list[str]:
-    """Prepare the host (the provider's job: bridges, apt proxy...) and `vagrant up` the lab's nodes; refreshes the cached ssh config."""
+         nodes: list[str] | None = None, on_host: Say | None = None) -> list[str]:
+    """Prepare the host (the provider's job: bridges, apt proxy...) and `vagrant up` the lab's nodes;
+    refreshes the cached ssh config. Host changes go to `on_host` as soon as they are made
+    (before the long wait), and are returned."""
     from labgen.providers import get_provider
     from labgen.vagrant import VagrantEnv
 
     prov = get_provider(provider)
     prov.preflight(lab)
     changes = prov.prepare_host(lab)
+    for change in changes if on_host else ():   # before the wait: e.g. the TCG warning and its cost
+        on_host(change)
     lab_dir.drop_ssh_config()
     env = VagrantEnv(lab_dir.path, provider)
     env.up(nodes or (), on_line=on_line)
