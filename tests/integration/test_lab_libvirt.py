@@ -18,13 +18,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.lxcenv import TEST_ROOT, destroy_lab_dir, destroy_leftovers
+from tests.integration.lxcenv import LIBVIRT_ROOT, destroy_lab_dir, destroy_leftovers
 from tests.runcli import labgen
 
 pytestmark = [pytest.mark.libvirt, pytest.mark.root, pytest.mark.slow]
 
 LAB_FILE = Path(__file__).resolve().parent.parent / "data" / "labs" / "lvci.yml"
-LIBVIRT_ROOT = TEST_ROOT.parent / (TEST_ROOT.name + "-libvirt")
 NODES = {"n1": "192.168.62.11", "n2": "192.168.62.12"}
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.lxcenv import TEST_ROOT, destroy_lab_dir, destroy_leftovers, labgen, lxc_skip_reason
+from tests.integration.lxcenv import SSH_ROOT, destroy_lab_dir, destroy_leftovers, labgen, lxc_skip_reason
 
 pytestmark = [pytest.mark.lxc, pytest.mark.root, pytest.mark.slow]
 
@@ -23,7 +23,7 @@ if reason:
     pytest.skip(reason, allow_module_level=True)
 
 LAB_FILE = Path(__file__).resolve().parent.parent / "data" / "labs" / "lvssh.yml"
-ROOT = TEST_ROOT.parent / (TEST_ROOT.name + "-ssh")
+ROOT = SSH_ROOT
 CONTAINER = "labgen-lvssh-n1"
 
 
