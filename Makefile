@@ -12,13 +12,15 @@ DEMO_DIR   ?= $(HOME)/labgen-labs
 PROVIDER   ?= lxc
 # Debian packages: Vagrant with its LXC and libvirt plugins, LXC, debootstrap (box build),
 # dnsmasq (DHCP on the LXC management bridge), apt-cacher-ng (package cache for lab nodes),
-# ruby (ruby -c in tests), tcpdump/iproute2 (scenario checks on the host); for the libvirt lane:
-# libvirt's daemons and QEMU (KVM or TCG), and what the libvirt box recipe needs (mmdebstrap,
-# extlinux, qemu-img, sfdisk).
+# ruby (ruby -c in tests), tcpdump/iproute2 (scenario checks on the host), graphviz (`dot`
+# draws the lab topology for `labgen graph` and the handouts), fonts-noto-cjk (the handouts'
+# Chinese font), chromium + poppler-utils (tests/browser print and measure the handouts); for
+# the libvirt lane: libvirt's daemons and QEMU (KVM or TCG), and what the libvirt box recipe
+# needs (mmdebstrap, extlinux, qemu-img, sfdisk).
 APT_PACKAGES := vagrant vagrant-lxc vagrant-libvirt lxc debootstrap nftables dnsmasq-base iproute2 iptables \
                 tcpdump iputils-ping openssh-client openssh-server rsync apt-cacher-ng ruby python3-venv python3-pip \
-                ca-certificates libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils mmdebstrap \
-                extlinux syslinux-common fdisk
+                ca-certificates graphviz fonts-noto-cjk chromium poppler-utils \
+                libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils mmdebstrap extlinux syslinux-common fdisk
 
 .PHONY: demo test setup host-packages venv box box-libvirt unit integration bench clean-test-leftovers help
 
