@@ -173,11 +173,12 @@ def virtualbox_checks(lab: Lab | None) -> list[Check]:
         except OSError:
             conf = None
         checks.append(vbox_network_check(version, conf, lab.network))
+        if vbm:
+            checks.append(lab_box_check(lab, "virtualbox"))
     return checks
 
 
 def libvirt_checks(lab: Lab | None) -> list[Check]:
-    from labgen.boxes import LXC_BOX, box_installed
     from labgen.kvm import TCG_COST_SHORT, kvm_verdict, qemu_binary
     from labgen.providers import libvirt as lv
 
@@ -208,16 +209,14 @@ def libvirt_checks(lab: Lab | None) -> list[Check]:
     else:
         checks.append(Check("libvirt: KVM", WARN, f"not usable: {verdict.reason}; QEMU TCG instead "
                                                   f"({TCG_COST_SHORT})"))
-    if lab is not None and lab.boxes.get("libvirt") == LXC_BOX:
-        checks.append(_box_check("libvirt", box_installed(LXC_BOX, "libvirt")))
     if lab is not None:
+        checks.append(lab_box_check(lab, "libvirt"))
         checks.append(clash_check("libvirt: management network", ipaddress.IPv4Network(lv.MGMT_CIDR),
                                   host_routes(), {lv.MGMT_BRIDGE}))
     return checks
 
 
 def lxc_checks(lab: Lab | None) -> list[Check]:
-    from labgen.boxes import LXC_BOX, box_installed
     from labgen.providers import lxc
 
     if os.geteuid() != 0:
@@ -236,18 +235,30 @@ def lxc_checks(lab: Lab | None) -> list[Check]:
     else:
         checks.append(Check("lxc: bridge and DHCP", FAIL, f"no {lxc.MGMT_BRIDGE} and no lxc-net script",
                             hint="apt-get install lxc (it ships lxc-net)"))
-    if lab is not None and lab.boxes.get("lxc") == LXC_BOX:
-        checks.append(_box_check("lxc", box_installed(LXC_BOX, "lxc")))
+    if lab is not None:
+        checks.append(lab_box_check(lab, "lxc"))
     return checks
 
 
-def _box_check(provider: str, installed: bool) -> Check:
+def box_check(provider: str, box: str, installed: bool) -> Check:
+    """labgen's own box must be built here; another box Vagrant downloads at the first create."""
     from labgen.boxes import LXC_BOX
 
+    topic = f"{provider}: box"
     if installed:
-        return Check(f"{provider}: box", OK, f"{LXC_BOX} is installed")
-    return Check(f"{provider}: box", FAIL, f"{LXC_BOX} is not installed",
-                 hint=f"sudo labgen box build {provider} (about 1.5 minutes)")
+        return Check(topic, OK, f"{box} is installed")
+    if box == LXC_BOX:
+        return Check(topic, FAIL, f"{box} is not installed",
+                     hint=f"sudo labgen box build {provider} (about 1.5 minutes)")
+    return Check(topic, WARN, f"{box} is not installed: the first create downloads it from "
+                              "Vagrant Cloud (it must be reachable then)")
+
+
+def lab_box_check(lab: Lab, provider: str) -> Check:
+    from labgen.boxes import box_installed
+
+    box = lab.boxes.get(provider, "")
+    return box_check(provider, box, box_installed(box, provider))
 
 
 PROVIDER_CHECKS = {"virtualbox": virtualbox_checks, "libvirt": libvirt_checks, "lxc": lxc_checks}

@@ -61,3 +61,11 @@ def test_blocking_is_only_failures():
 
 def test_disk_need_grows_with_nodes(lab):
     assert doc.disk_need(lab, "libvirt") > doc.disk_need(lab, "lxc") > 0
+
+
+def test_box_check_builds_ours_and_downloads_others():
+    assert doc.box_check("libvirt", "labgen/debian-12", True).status == doc.OK
+    ours = doc.box_check("libvirt", "labgen/debian-12", False)
+    assert ours.status == doc.FAIL and ours.hint == "sudo labgen box build libvirt (about 1.5 minutes)"
+    theirs = doc.box_check("libvirt", "generic/ubuntu1604", False)
+    assert theirs.status == doc.WARN and "Vagrant Cloud" in theirs.detail
