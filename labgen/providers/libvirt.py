@@ -169,8 +169,8 @@ class LibvirtProvider(Provider):
     def cleanup_host(self, lab: Lab) -> list[str]:
         """Remove what the lab left in libvirt, and labgen's shared parts once no lab uses them.
 
-        Changes on the host: destroys and undefines domains labgen-<lab>-*, deletes their
-        volumes and the lab's network (and the apt proxy when no lab address is left for it);
+        Changes on the host: destroys and undefines the lab's domains (labgen-<lab>-<node>),
+        deletes their disks (<domain>.img) and the lab's network (and the apt proxy when no lab address is left for it);
         when no labgen-* domain remains, also the management
         network and the pool with its box images; when nothing at all runs in libvirt any more
         and no service manager runs the daemons, stops libvirtd and virtlogd and removes the
@@ -180,14 +180,15 @@ class LibvirtProvider(Provider):
         if not daemon_answers():
             return []
         removed = []
-        prefix = domain_prefix(lab)
-        for dom in [d for d in list_domains() if d.startswith(prefix)]:
+        # Exact names, not a prefix: lab "a" must not take lab "a-b"'s machines with it.
+        mine = [self.machine_name(lab, n.name) for n in lab.nodes]
+        for dom in [d for d in list_domains() if d in mine]:
             virsh("destroy", dom, check=False)
             virsh("undefine", dom, "--managed-save", "--snapshots-metadata", "--nvram", check=False)
             removed.append(f"domain {dom}")
         if pool_exists():
             virsh("pool-refresh", POOL, check=False)
-            for vol in [v for v in list_volumes() if v.startswith(prefix)]:
+            for vol in [v for v in list_volumes() if v in {f"{d}.img" for d in mine}]:
                 virsh("vol-delete", "--pool", POOL, vol)
                 removed.append(f"volume {vol}")
         removed += remove_network(network_name(lab))
