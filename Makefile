@@ -19,7 +19,7 @@ PROVIDER   ?= lxc
 # needs (mmdebstrap, extlinux, qemu-img, sfdisk).
 APT_PACKAGES := vagrant vagrant-lxc vagrant-libvirt lxc debootstrap nftables dnsmasq-base iproute2 iptables \
                 tcpdump iputils-ping openssh-client openssh-server rsync apt-cacher-ng ruby python3-venv python3-pip \
-                ca-certificates graphviz fonts-noto-cjk chromium poppler-utils \
+                ca-certificates gpg gpgv graphviz fonts-noto-cjk chromium poppler-utils \
                 libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils mmdebstrap extlinux syslinux-common fdisk
 
 .PHONY: demo test setup host-packages venv box box-libvirt unit integration bench clean-test-leftovers help
