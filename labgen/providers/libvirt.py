@@ -18,11 +18,11 @@ class LibvirtProvider(Provider):
 
     def network_name(self, lab: Lab) -> str:
         """The libvirt network vagrant-libvirt creates for the lab's private network."""
-        return f"labgen-{lab.name}"
+        return f"labgen-{lab.instance_name}"
 
     def template_context(self, lab: Lab) -> dict:
         # default_prefix + machine name = the libvirt domain name (see machine_name)
-        return {"network_name": self.network_name(lab), "default_prefix": f"{lab.name}-"}
+        return {"network_name": self.network_name(lab), "default_prefix": f"{lab.instance_name}-"}
 
     def preflight(self, lab: Lab) -> None:
         """Raise PreflightError when vagrant, the vagrant-libvirt plugin, virsh or a usable

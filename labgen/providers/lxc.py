@@ -38,12 +38,12 @@ COMMAND_TIMEOUT = 60             # seconds for any one host command
 
 
 def bridge_name(lab: Lab) -> str:
-    """The lab's bridge: lgbr + 8 hex digits of sha256(lab name, network). Stable and ≤15 chars.
+    """The lab's bridge: lgbr + 8 hex digits of sha256(instance name, network). Stable and ≤15 chars.
 
     The network is part of the name so that editing a lab's network never reuses a bridge
     that still holds the old address.
     """
-    digest = hashlib.sha256(f"{lab.name}|{lab.network}".encode()).hexdigest()
+    digest = hashlib.sha256(f"{lab.instance_name}|{lab.network}".encode()).hexdigest()
     return f"{BRIDGE_PREFIX}{digest[:8]}"
 
 
@@ -62,7 +62,7 @@ class LxcProvider(Provider):
         return {"bridge": bridge_name(lab), "container_prefix": CONTAINER_PREFIX}
 
     def machine_name(self, lab: Lab, node_name: str) -> str:
-        return f"{CONTAINER_PREFIX}{lab.name}-{node_name}"
+        return f"{CONTAINER_PREFIX}{lab.instance_name}-{node_name}"
 
     def preflight(self, lab: Lab) -> None:
         """Raise PreflightError unless root, lxc, vagrant, vagrant-lxc and the box are present.
