@@ -47,6 +47,16 @@ def bridge_name(lab: Lab) -> str:
     return f"{BRIDGE_PREFIX}{digest[:8]}"
 
 
+def mgmt_veth_name(lab: Lab, node_name: str) -> str:
+    """The host side of a node's lxcbr0 NIC: lgv + 10 hex digits of sha256(instance, node).
+
+    Named (not LXC's random vethXXXX) so that nftables rules can tell a classroom seat's
+    ports on the shared lxcbr0 apart (labgen/classroom/isolation.py).
+    """
+    digest = hashlib.sha256(f"{lab.instance_name}|{node_name}".encode()).hexdigest()
+    return f"lgv{digest[:10]}"
+
+
 def host_address(lab: Lab) -> ipaddress.IPv4Interface:
     """The host's address on the lab network, with its prefix (192.168.56.1/24)."""
     return ipaddress.IPv4Interface(f"{lab.host_ip}/{lab.network.prefixlen}")
@@ -57,9 +67,10 @@ class LxcProvider(Provider):
     distro = "debian-12"
 
     def template_context(self, lab: Lab) -> dict:
-        """bridge and container_prefix. (The memory cap's cgroup key is chosen by the Vagrantfile
+        """bridge, container_prefix and each node's lxcbr0 veth name. (The memory cap's cgroup key is chosen by the Vagrantfile
         itself when Vagrant runs: it depends on the host, and rendering must not.)"""
-        return {"bridge": bridge_name(lab), "container_prefix": CONTAINER_PREFIX}
+        return {"bridge": bridge_name(lab), "container_prefix": CONTAINER_PREFIX,
+                "veths": {n.name: mgmt_veth_name(lab, n.name) for n in lab.nodes}}
 
     def machine_name(self, lab: Lab, node_name: str) -> str:
         return f"{CONTAINER_PREFIX}{lab.instance_name}-{node_name}"
