@@ -374,11 +374,12 @@ def box_build(provider, force):
 
 def _register_subcommands() -> None:
     # Each lives in its own module; those import only click at module level.
+    from labgen.cli_classroom import classroom
     from labgen.cli_fetch import fetch_cmd
     from labgen.cli_plan import plan
     from labgen.cli_scenario import scenario
 
-    for command in (scenario, plan, fetch_cmd):
+    for command in (scenario, plan, fetch_cmd, classroom):
         cli.add_command(command)
 
 

@@ -48,13 +48,13 @@ def bridge_name(lab: Lab) -> str:
 
 
 def mgmt_veth_name(lab: Lab, node_name: str) -> str:
-    """The host side of a node's lxcbr0 NIC: lgv + 10 hex digits of sha256(instance, node).
+    """The host side of a node's lxcbr0 NIC: lgm + 10 hex digits of sha256(instance, node).
 
     Named (not LXC's random vethXXXX) so that nftables rules can tell a classroom seat's
     ports on the shared lxcbr0 apart (labgen/classroom/isolation.py).
     """
     digest = hashlib.sha256(f"{lab.instance_name}|{node_name}".encode()).hexdigest()
-    return f"lgv{digest[:10]}"
+    return f"lgm{digest[:10]}"
 
 
 def host_address(lab: Lab) -> ipaddress.IPv4Interface:
