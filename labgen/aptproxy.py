@@ -2,7 +2,10 @@
 
 Nodes reach it on the lab network's host address (192.168.56.1:3142), so a classroom downloads
 each package once instead of once per VM, and our LXC nodes get Debian packages through the
-host. It is started by hand (no systemd needed) with labgen's own config dir, so the host's
+host. One daemon serves every lab and classroom seat on the host: it listens on all addresses
+behind an nftables guard (only loopback and lab bridges may connect), so a new lab never makes
+it restart under a lab that is downloading; each lab dir registers as a user, and the last
+one destroyed stops it. It is started by hand (no systemd needed) with labgen's own config dir, so the host's
 /etc/apt-cacher-ng is never touched. Its Debian backend is the archive URL the host's own apt
 sources use (apt-cacher-ng's default mirror list may point at mirrors this network cannot reach).
 """
@@ -29,12 +32,12 @@ FALLBACK_ARCHIVE = "http://deb.debian.org/debian/"
 SUPPORT_DIR = "/usr/lib/apt-cacher-ng"             # Debian's mirror lists (deb_mirrors.gz ...)
 
 
-def proxy_url(lab: Lab, port: int = PORT) -> str:
+def proxy_url(lab: Lab, port: int | None = None) -> str:
     """The proxy URL as the lab's nodes see it: http://<lab host ip>:3142."""
-    return f"http://{lab.host_ip}:{port}"
+    return f"http://{lab.host_ip}:{port or port_setting()}"
 
 
-def node_proxy_file(lab: Lab, port: int = PORT) -> File:
+def node_proxy_file(lab: Lab, port: int | None = None) -> File:
     """The apt config a node needs to use the proxy (for the base role).
 
     http sources are fetched and cached by the proxy; https sources are tunnelled through it
@@ -168,27 +171,116 @@ def _answers(ip: str, port: int, timeout: float = 0.5) -> bool:
         return False
 
 
-def _current_binds(base: Path) -> list[str]:
+def port_setting() -> int:
+    """The proxy's port: 3142, or LABGEN_APTPROXY_PORT (tests run a proxy of their own)."""
     try:
-        for line in (base / "conf" / "acng.conf").read_text().splitlines():
-            if line.startswith("BindAddress:"):
-                return line.split(":", 1)[1].split()
-    except OSError:
-        pass
+        return int(os.environ.get("LABGEN_APTPROXY_PORT") or PORT)
+    except ValueError:
+        return PORT
+
+
+def base_setting() -> Path:
+    """The proxy's dir: BASE, or LABGEN_APTPROXY_DIR (tests run a proxy of their own)."""
+    return Path(os.environ.get("LABGEN_APTPROXY_DIR") or BASE)
+
+
+# ---- who uses the proxy: one file per lab dir under <base>/users; the last one out stops it
+
+
+def _user_file(base: Path, user: str) -> Path:
+    import hashlib
+
+    return base / "users" / hashlib.sha256(user.encode()).hexdigest()[:16]
+
+
+def _users(base: Path) -> list[str]:
+    """Lab dirs registered as users that still hold a lab (stale entries are dropped)."""
+    alive = []
+    for f in sorted((base / "users").glob("*")):
+        try:
+            path = f.read_text().strip()
+        except OSError:
+            continue
+        if Path(path, ".labgen", "state.json").exists():
+            alive.append(path)
+        else:
+            f.unlink(missing_ok=True)
+    return alive
+
+
+class _Lock:
+    """One labgen process at a time starts, registers with or stops the proxy (parallel
+    classroom seats boot at once)."""
+
+    def __init__(self, base: Path):
+        self.path = base / "lock"
+
+    def __enter__(self):
+        import fcntl
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.fh = open(self.path, "w")
+        fcntl.flock(self.fh, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc):
+        self.fh.close()
+
+
+# ---- the firewall guard: the proxy listens on every address, nft lets only labs in
+
+GUARD_INTERFACES = ("lo", "lgbr*", "virbr*", "vboxnet*")   # loopback and lab bridges
+
+
+def guard_table(port: int) -> str:
+    return f"labgen-aptproxy-{port}"
+
+
+def guard_ruleset(port: int) -> str:
+    name = guard_table(port)
+    lines = [f"table inet {name}", f"delete table inet {name}", f"table inet {name} {{",
+             "  chain input {", "    type filter hook input priority -5; policy accept;"]
+    lines += [f'    tcp dport {port} iifname "{i}" accept' for i in GUARD_INTERFACES]
+    lines += [f"    tcp dport {port} drop", "  }", "}"]
+    return "\n".join(lines) + "\n"
+
+
+def _nft(args: list[str], script: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(["nft", *args], input=script, capture_output=True, text=True, timeout=30)
+
+
+def _guard(port: int) -> None:
+    if not shutil.which("nft"):
+        raise PreflightError("nft is not installed: the apt proxy would be open to every network",
+                             hint="apt-get install nftables")
+    res = _nft(["-f", "-"], guard_ruleset(port))
+    if res.returncode != 0:
+        raise LabgenError(f"apt proxy: nft could not install its guard: {res.stderr.strip()}")
+
+
+def _unguard(port: int) -> list[str]:
+    if shutil.which("nft") and _nft(["list", "table", "inet", guard_table(port)]).returncode == 0:
+        _nft(["delete", "table", "inet", guard_table(port)])
+        return [f"apt proxy: removed nft table inet {guard_table(port)}"]
     return []
 
 
-def ensure_running(host_ip: str, *, port: int = PORT, base: Path = BASE,
-                   archive: str | None = None, timeout: float = 10.0) -> list[str]:
-    """Make sure apt-cacher-ng serves on host_ip:port (idempotent). Returns what changed.
+def ensure_running(host_ip: str, *, port: int | None = None, base: Path | None = None,
+                   archive: str | None = None, timeout: float = 10.0, user: str | None = None) -> list[str]:
+    """Make sure the one apt-cacher-ng serves host_ip:port; register `user` (a lab dir) as
+    using it. Idempotent; returns what changed.
 
-    Changes on the host: writes <base>/conf (acng.conf, backends_debian), creates
-    <base>/cache and <base>/log, starts (or restarts, when its config changed) one
-    apt-cacher-ng daemon whose pid is in <base>/pid. Addresses of other labs it already serves
-    are kept while they exist on the host.
-    Raises PreflightError when apt-cacher-ng is not installed or host_ip is not an address of
-    this host (prepare the host first), LabgenError when it does not come up.
+    One proxy serves every lab and classroom seat: it listens on all addresses (so a new
+    lab's host address is served without a restart) behind an nftables guard that admits
+    only loopback and lab bridges. A running proxy is never restarted while a lab uses it;
+    release() stops it when the last user goes.
+    Changes on the host: <base>/conf, cache, log, users; the nft table inet
+    labgen-aptproxy-<port>; one apt-cacher-ng daemon (pid in <base>/pid).
+    Raises PreflightError when apt-cacher-ng or nft is missing or host_ip is not an address
+    of this host, LabgenError when the proxy does not come up.
     """
+    port = port or port_setting()
+    base = Path(base or base_setting())
     binary = shutil.which("apt-cacher-ng") or ("/usr/sbin/apt-cacher-ng"
                                                if os.path.exists("/usr/sbin/apt-cacher-ng") else None)
     if binary is None:
@@ -200,25 +292,40 @@ def ensure_running(host_ip: str, *, port: int = PORT, base: Path = BASE,
     if not is_local_address(host_ip):
         raise PreflightError(f"apt proxy: {host_ip} is not an address of this host",
                              hint="the lab's bridge must exist first (the provider's host preparation makes it)")
-    base = Path(base)
-    binds = [ip for ip in _current_binds(base) if ip != host_ip and is_local_address(ip)] + [host_ip]
-    config = render_config(base, binds, port)
+    with _Lock(base):
+        changes = _ensure_locked(binary, host_ip, port, base, archive, timeout)
+        if user:
+            f = _user_file(base, user)
+            f.parent.mkdir(parents=True, exist_ok=True)
+            f.write_text(str(user) + "\n")
+    return changes
+
+
+def _ensure_locked(binary, host_ip, port, base, archive, timeout) -> list[str]:
+    config = render_config(base, ["0.0.0.0"], port)
     backends = (archive or host_archive_url()).rstrip("/") + "/\n"
     conf = base / "conf"
-    same = ((conf / "acng.conf").is_file() and (conf / "acng.conf").read_text() == config
-            and (conf / "backends_debian").is_file() and (conf / "backends_debian").read_text() == backends)
     pid = _pid(base)
-    if pid is not None and same and all(_answers(ip, port) for ip in binds):
-        return []
-
-    changes = []
     if pid is not None:
+        same = ((conf / "acng.conf").is_file() and (conf / "acng.conf").read_text() == config
+                and (conf / "backends_debian").is_file() and (conf / "backends_debian").read_text() == backends)
+        if _answers(host_ip, port):
+            _guard(port)
+            # An older config (another archive, specific addresses) is left alone while it serves:
+            # restarting would cut off the labs downloading through it.
+            return [] if same else [f"apt proxy: kept the running apt-cacher-ng (pid {pid}); "
+                                    "its config differs and applies when it next starts"]
+        if _users(base):
+            raise LabgenError(f"apt proxy: the running apt-cacher-ng (pid {pid}) does not serve {host_ip}:{port} "
+                              "and other labs use it",
+                              hint="stop it once no lab is provisioning (`labgen destroy` of the last lab "
+                                   "stops it), then re-run")
         _terminate(pid, timeout)
-        changes.append(f"apt proxy: stopped apt-cacher-ng (pid {pid}) to apply a new config")
     if _answers(host_ip, port):
         raise LabgenError(f"apt proxy: something else already listens on {host_ip}:{port}",
                           hint="stop it (a system apt-cacher-ng service?) or let labgen use it by stopping "
                                "labgen's: the nodes expect a proxy at that address")
+    _guard(port)
     for sub in ("conf", "cache", "log"):
         (base / sub).mkdir(parents=True, exist_ok=True)
     (conf / "acng.conf").write_text(config)
@@ -228,16 +335,28 @@ def ensure_running(host_ip: str, *, port: int = PORT, base: Path = BASE,
                          timeout=timeout, stdin=subprocess.DEVNULL)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if _pid(base) is not None and all(_answers(ip, port) for ip in binds):
-            changes.append(f"apt proxy: apt-cacher-ng serves on {', '.join(f'{ip}:{port}' for ip in binds)} "
-                           f"(Debian archive {backends.strip()}, cache {base / 'cache'})")
-            return changes
+        if _pid(base) is not None and _answers(host_ip, port):
+            return [f"apt proxy: apt-cacher-ng serves {host_ip}:{port} and every other lab's host address "
+                    f"(Debian archive {backends.strip()}, cache {base / 'cache'})"]
         time.sleep(0.1)
     log = _tail(base / "log" / "apt-cacher.err") or (res.stderr or res.stdout).strip()
-    stop(base=base)
+    _stop_locked(base, timeout, port)
     raise LabgenError(f"apt proxy: apt-cacher-ng did not come up on {host_ip}:{port} within {timeout:g} s"
                       + (f"\n{log}" if log else ""),
                       hint=f"its logs are in {base / 'log'}")
+
+
+def release(user: str, *, base: Path | None = None, port: int | None = None) -> list[str]:
+    """`user` (a lab dir) no longer uses the proxy; stop it when no lab does. Returns changes."""
+    base = Path(base or base_setting())
+    port = port or port_setting()
+    if not base.exists():
+        return []
+    with _Lock(base):
+        _user_file(base, user).unlink(missing_ok=True)
+        if _users(base):
+            return []
+        return _stop_locked(base, 10.0, port)
 
 
 def _tail(path: Path, lines: int = 5) -> str:
@@ -271,17 +390,35 @@ def _terminate(pid: int, timeout: float) -> None:
         pass
 
 
-def stop(*, base: Path = BASE, timeout: float = 10.0) -> list[str]:
-    """Stop labgen's apt-cacher-ng (keeps its cache). Returns what it stopped."""
-    base = Path(base)
+def _stop_locked(base: Path, timeout: float, port: int) -> list[str]:
     pid = _pid(base)
+    changes = []
     if pid is None:
         (base / "pid").unlink(missing_ok=True)   # stale
-        return []
-    _terminate(pid, timeout)
-    (base / "pid").unlink(missing_ok=True)
-    return [f"apt proxy: stopped apt-cacher-ng (pid {pid})"]
+    else:
+        _terminate(pid, timeout)
+        (base / "pid").unlink(missing_ok=True)
+        changes.append(f"apt proxy: stopped apt-cacher-ng (pid {pid})")
+    return changes + _unguard(port)
 
 
-def is_running(*, base: Path = BASE) -> bool:
-    return _pid(base) is not None
+def stop(*, base: Path | None = None, timeout: float = 10.0, port: int | None = None) -> list[str]:
+    """Stop labgen's apt-cacher-ng whoever uses it (keeps its cache), remove its nft guard.
+    Returns what it stopped."""
+    base = Path(base or base_setting())
+    with _Lock(base):
+        return _stop_locked(base, timeout, port or _conf_port(base) or port_setting())
+
+
+def _conf_port(base: Path) -> int | None:
+    try:
+        for line in (base / "conf" / "acng.conf").read_text().splitlines():
+            if line.startswith("Port:"):
+                return int(line.split(":", 1)[1])
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def is_running(*, base: Path | None = None) -> bool:
+    return _pid(Path(base or base_setting())) is not None

@@ -81,7 +81,7 @@ def boot(lab: Lab, lab_dir: LabDir, provider: str, on_line: Say | None = None,
     if provider == "lxc":   # LXC nodes get their packages through the host's caching apt proxy
         from labgen.aptproxy import ensure_running
 
-        changes += ensure_running(str(lab.host_ip))
+        changes += ensure_running(str(lab.host_ip), user=str(lab_dir.path))
     lab_dir.drop_ssh_config()
     env = VagrantEnv(lab_dir.path, provider)
     env.up(nodes or (), on_line=on_line)
@@ -142,6 +142,10 @@ def destroy(lab: Lab, lab_dir: LabDir, provider: str, on_line: Say | None = None
         VagrantEnv(lab_dir.path, provider).destroy(on_line=on_line)
         removed.append("machines")
     removed += get_provider(provider).cleanup_host(lab)
+    if provider == "lxc":   # the last lab using the host's apt proxy stops it
+        from labgen.aptproxy import release
+
+        removed += release(str(lab_dir.path))
     for folder in (lab_dir.meta, lab_dir.path / ".vagrant"):
         if folder.exists():
             shutil.rmtree(folder)

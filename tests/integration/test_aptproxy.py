@@ -71,7 +71,8 @@ def test_proxy_serves_the_archive_idempotently_and_stops(proxy):
     assert aptproxy.ensure_running("127.0.0.1", port=port, base=base) == []
     assert aptproxy._pid(base) == pid
 
-    assert aptproxy.stop(base=base) == [f"apt proxy: stopped apt-cacher-ng (pid {pid})"]
+    assert aptproxy.stop(base=base) == [f"apt proxy: stopped apt-cacher-ng (pid {pid})",
+                                        f"apt proxy: removed nft table inet labgen-aptproxy-{port}"]
     assert not aptproxy.is_running(base=base)
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", port), timeout=1).close()
@@ -105,3 +106,32 @@ def test_an_address_that_is_not_ours_is_refused(proxy):
     with pytest.raises(aptproxy.PreflightError, match="192.0.2.250 is not an address of this host"):
         aptproxy.ensure_running("192.0.2.250", port=port, base=base)
     assert not aptproxy.is_running(base=base)
+
+
+def _lab_dir(path):
+    (path / ".labgen").mkdir(parents=True)
+    (path / ".labgen" / "state.json").write_text("{}")
+    return str(path)
+
+
+def test_one_proxy_serves_every_lab_without_restarting_and_the_last_one_out_stops_it(proxy, tmp_path):
+    import subprocess
+
+    base, port = proxy
+    lab_a, lab_b = _lab_dir(tmp_path / "a"), _lab_dir(tmp_path / "b")
+    aptproxy.ensure_running("127.0.0.1", port=port, base=base, user=lab_a)
+    pid = aptproxy._pid(base)
+    # a second lab on another host address: served by the same daemon, no restart
+    assert aptproxy.ensure_running("127.0.0.2", port=port, base=base, user=lab_b) == []
+    assert aptproxy._pid(base) == pid
+    socket.create_connection(("127.0.0.2", port), timeout=2).close()
+    guard = subprocess.run(["nft", "list", "table", "inet", aptproxy.guard_table(port)],
+                           capture_output=True, text=True)
+    assert guard.returncode == 0 and f"tcp dport {port} drop" in guard.stdout
+    assert aptproxy.release(lab_a, base=base, port=port) == []        # lab b still uses it
+    assert aptproxy._pid(base) == pid
+    stopped = aptproxy.release(lab_b, base=base, port=port)           # the last one out
+    assert stopped[0] == f"apt proxy: stopped apt-cacher-ng (pid {pid})"
+    assert not aptproxy.is_running(base=base)
+    assert subprocess.run(["nft", "list", "table", "inet", aptproxy.guard_table(port)],
+                          capture_output=True).returncode != 0
