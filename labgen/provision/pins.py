@@ -29,8 +29,9 @@ ZOOKEEPER_VERSIONS = {XENIAL: "3.4.8", BOOKWORM: "3.8.0"}
 # ---- Docker: the version with the MAC bug (WALKTHROUGH §6). Lab param docker_version overrides.
 DOCKER_DEFAULT = "18.03.1"
 # upstream version -> the package version in download.docker.com's xenial pool (the naming
-# changed with 18.06). The article's author reported the bug with 18.01.0; 18.03.1 is the
-# last 18.0x release with the bug, 18.06.0 the first without.
+# changed with 18.06). The bug is in Docker 18.01.0 to 18.05 (the article's author reported it
+# with 18.01.0; docker/for-linux#348 on 18.05.0); 18.03.1 is the last stable release with it,
+# 18.06.0 the first without (docker/libnetwork#2205).
 DOCKER_XENIAL_DEBS = {
     "18.03.1": "18.03.1~ce-0~ubuntu",
     "18.06.0": "18.06.0~ce~3-0~ubuntu",

@@ -287,7 +287,7 @@ def test_scenario_shape(scenario):
     steps = scenario["steps"]
     kinds = [s["kind"] for s in steps]
     assert kinds == ["setup", "observe", "break", "observe", "fix", "verify", "explain",
-                     "cleanup"]
+                     "explain", "cleanup"]
     for s in steps + scenario["variants"]["docker"]["steps"]:
         # YAML 1.1 reads a bare `on:` key as the boolean True: the file must quote it
         assert True not in s, f"{s['id']}: write \"on\": (quoted), not on:"

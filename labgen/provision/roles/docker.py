@@ -1,9 +1,10 @@
 """Role `docker`: the pinned docker-ce with etcd as its cluster store (WALKTHROUGH §3.3).
 
-Default 18.03.1, the version whose libnetwork ignores the MAC address Calico returns (the
-article's bug, §6); lab param docker_version: "18.06.0" gives the fixed one. cluster-store was
-removed from later Docker, and docker-ce 18.0x exists only as Docker's own .deb for Ubuntu:
-the role runs on ubuntu-16.04 and says so everywhere else.
+Default 18.03.1, one of the versions (18.01 to 18.05) whose libnetwork loses the MAC address
+Calico returns (the article's bug, §6; docker/libnetwork#2205, fixed in 18.06.0);
+lab param docker_version: "18.06.0" gives the first fixed one. cluster-store was deprecated in
+Docker 20.10 and removed in 23.0, and docker-ce 18.0x exists only as Docker's own .deb for
+Ubuntu: the role runs on ubuntu-16.04 and says so everywhere else.
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ def artifact_for(lab: Lab, distro: str):
     if distro == pins.BOOKWORM:
         raise RoleUnavailableError(
             f"docker-ce {version} is not in the Debian 12 archive (Debian has docker.io 20.10, "
-            "which no longer has cluster-store and does not show the MAC bug); the only build is "
+            "which still has cluster-store, deprecated, but no longer shows the MAC bug, fixed in "
+            "18.06); the only build is "
             "Docker's .deb for Ubuntu 16.04, so use the virtualbox or libvirt provider (box "
             f"ubuntu/xenial64) with {pins.how_to_supply(art.name)}")
     pins.require_distro("docker", distro)
