@@ -85,11 +85,14 @@ def classroom():
 @click.option("--ssh-address", default="", metavar="ADDR",
               help="Address students connect to, printed on their sheets "
                    "[default: this host's address on its default route].")
+@click.option("--role", "roles", multiple=True, metavar="ROLE",
+              help="Provision only this role (repeatable; default: all the lab's roles). "
+                   "`classroom scenario run` adds the roles a scenario needs.")
 @click.option("--dir", "cr_path", type=click.Path(file_okay=False, path_type=Path),
               help="The classroom dir (default: ./NAME).")
 @provider_option
 @click.pass_obj
-def up(ctx, lab, seats, name, pool, ssh_port, ssh_address, cr_path):
+def up(ctx, lab, seats, name, pool, ssh_port, ssh_address, roles, cr_path):
     """Bring up SEATS copies of LAB, each on its own network, in parallel.
 
     Checks first (nothing is created when one fails): the seat count fits the pool, the pool
@@ -111,7 +114,7 @@ def up(ctx, lab, seats, name, pool, ssh_port, ssh_address, cr_path):
     provider = ctx.requested_provider or "lxc"
     con = console()
     c = ops.create(path, lab, seats=seats, name=name, pool=net, provider=provider,
-                   ssh_port=ssh_port, ssh_address=ssh_address)
+                   ssh_port=ssh_port, ssh_address=ssh_address, roles=tuple(roles))
     start = time.monotonic()
     con.print(f"classroom {c.name}: {c.seats} seat(s) of {c.lab} in {c.path} (pool {c.pool})",
               highlight=False)

@@ -76,7 +76,7 @@ def registry() -> dict[str, dict]:
 
 
 def create(path: Path, lab_arg: str, *, seats: int, name: str, pool: ipaddress.IPv4Network,
-           provider: str, ssh_port: int, ssh_address: str) -> Classroom:
+           provider: str, ssh_port: int, ssh_address: str, roles: tuple[str, ...] = ()) -> Classroom:
     """Validate everything, then write classroom.yml and lab.yml into `path`.
 
     An existing classroom dir is reused when it holds the same classroom (its seat count may
@@ -104,6 +104,10 @@ def create(path: Path, lab_arg: str, *, seats: int, name: str, pool: ipaddress.I
                              hint="choose another --dir (nothing was created)")
         lab = load_lab(find_lab(lab_arg))
     check_request(name, seats, pool, lab)
+    unknown = [r for r in roles if not any(r in n.roles for n in lab.nodes)]
+    if unknown:
+        raise InputError([f"--role: lab {lab.name} has no role {', '.join(unknown)}"],
+                         hint="roles of its nodes: " + ", ".join(sorted({r for n in lab.nodes for r in n.roles})))
     if provider != "lxc":
         raise InputError([f"classrooms need the lxc provider on this host, not {provider}"],
                          hint="--provider lxc (libvirt placement is planned: see the README)")
@@ -112,7 +116,8 @@ def create(path: Path, lab_arg: str, *, seats: int, name: str, pool: ipaddress.I
             raise InputError([f"classroom {name} already exists on this host in {info.get('dir')}"],
                              hint="choose another --name, or `labgen classroom down` there")
     c = Classroom(name=name, lab=lab_arg, seats=seats, pool=pool, provider=provider,
-                  ssh_port=ssh_port, ssh_address=ssh_address or hostcheck.primary_address(), path=path)
+                  ssh_port=ssh_port, ssh_address=ssh_address or hostcheck.primary_address(), path=path,
+                  roles=tuple(roles))
     check_host(c, lab)
     path.mkdir(parents=True, exist_ok=True)
     if not (path / LAB_COPY).exists():
@@ -220,7 +225,7 @@ def up(c: Classroom, say: SaySeat, seats: list[int] | None = None, workers: int 
         began = time.monotonic()
         try:
             model, text = seat_lab(c, seat)
-            place.place(c.seat_dir(seat), text, lambda msg: say(seat, msg))
+            place.place(c.seat_dir(seat), text, lambda msg: say(seat, msg), roles=list(c.roles) or None)
             with place.remote(c.seat_dir(seat)) as remote:
                 authorize_on_nodes(remote, access.public_key(key_path(c, seat)))
             return SeatOutcome(seat, True, "up", time.monotonic() - began)

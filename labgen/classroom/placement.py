@@ -37,8 +37,9 @@ class ThisHost:
     def __init__(self, provider: str):
         self.provider = provider
 
-    def place(self, lab_dir: Path, lab_text: str, say: Say, provision: bool = True) -> list[str]:
-        """Write the seat's lab dir, boot it and provision it; converges a half-made seat.
+    def place(self, lab_dir: Path, lab_text: str, say: Say, roles: list[str] | None = None) -> list[str]:
+        """Write the seat's lab dir, boot it and provision `roles` (None: all, []: none);
+        converges a half-made seat.
 
         Changes on the host what `labgen create` changes. Returns the host changes.
         Raises LabgenError (ProviderError, TaskError...) when the seat cannot be brought up.
@@ -55,10 +56,10 @@ class ThisHost:
         lifecycle.write_lab_dir(lab, ld, self.provider)
         say("booting")
         changes = lifecycle.boot(lab, ld, self.provider)
-        if provision:
-            say("provisioning")
+        if roles != []:
+            say("provisioning" + (f" {','.join(roles)}" if roles else ""))
             with lifecycle.open_remote(ld, self.provider) as remote:
-                reports = run_provision(lab, ld, remote, get_provider(self.provider).distro)
+                reports = run_provision(lab, ld, remote, get_provider(self.provider).distro, roles=roles)
             failed = [r for r in reports if r.error]
             if failed:
                 raise failed[0].error

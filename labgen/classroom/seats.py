@@ -46,6 +46,7 @@ class Classroom:
     ssh_port: int = DEFAULT_SSH_PORT
     ssh_address: str = ""             # the address students connect to (on their sheets)
     path: Path | None = None          # the classroom dir
+    roles: tuple[str, ...] = ()       # roles `up` provisions (empty: all of the lab's)
 
     def seat_dir(self, seat: int) -> Path:
         return Path(self.path) / f"seat-{seat:02d}"
@@ -171,7 +172,8 @@ def classroom_text(c: Classroom) -> str:
     import yaml
 
     data = {"name": c.name, "lab": c.lab, "seats": c.seats, "pool": str(c.pool),
-            "provider": c.provider, "ssh_port": c.ssh_port, "ssh_address": c.ssh_address}
+            "provider": c.provider, "ssh_port": c.ssh_port, "ssh_address": c.ssh_address,
+            "roles": list(c.roles)}
     return ("# A labgen classroom: `labgen classroom status` in this dir shows its seats.\n"
             + yaml.safe_dump(data, sort_keys=False))
 
@@ -186,7 +188,8 @@ def load_classroom(path: Path) -> Classroom:
         c = Classroom(name=str(data["name"]), lab=str(data["lab"]), seats=int(data["seats"]),
                       pool=ipaddress.IPv4Network(str(data["pool"])), provider=str(data["provider"]),
                       ssh_port=int(data.get("ssh_port", DEFAULT_SSH_PORT)),
-                      ssh_address=str(data.get("ssh_address") or ""), path=path)
+                      ssh_address=str(data.get("ssh_address") or ""), path=path,
+                      roles=tuple(str(r) for r in data.get("roles") or ()))
     except FileNotFoundError:
         raise LabgenError(f"no classroom in {path}",
                           hint="cd into a classroom dir, pass --dir, or create one: "
