@@ -15,7 +15,7 @@ PROVIDER   ?= lxc
 # ruby (ruby -c in tests), tcpdump/iproute2 (scenario checks on the host).
 APT_PACKAGES := vagrant vagrant-lxc vagrant-libvirt lxc debootstrap nftables dnsmasq-base iproute2 iptables \
                 tcpdump iputils-ping openssh-client openssh-server rsync apt-cacher-ng ruby python3-venv python3-pip \
-                ca-certificates
+                ca-certificates chromium poppler-utils
 
 .PHONY: demo test setup host-packages venv box unit integration bench clean-test-leftovers help
 
