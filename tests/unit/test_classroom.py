@@ -121,3 +121,28 @@ def test_sheet_names_the_seat_in_both_languages():
     assert "Seat 2 · 座位 2" in html and "如何登录" in html and "How to log in" in html
     assert "ssh -F ssh_config ubuntu-1" in html and "cr1-s02" in html
     assert "<script" not in html
+
+
+def test_pool_overlapping_a_host_route_or_another_classroom_is_refused(monkeypatch):
+    from labgen.classroom import hostcheck
+
+    monkeypatch.setattr(hostcheck, "host_routes", lambda: [
+        (ipaddress.IPv4Network("192.168.84.0/24"), "eth1"),
+        (ipaddress.IPv4Network("192.168.81.0/24"), "lgbrown"),
+    ])
+    with pytest.raises(InputError, match=r"overlaps 192\.168\.84\.0/24 on eth1"):
+        hostcheck.check_pool(POOL, own_devices={"lgbrown"})
+    hostcheck.check_pool(ipaddress.IPv4Network("192.168.96.0/20"), own_devices=set())
+    with pytest.raises(InputError, match="of classroom cr9"):
+        hostcheck.check_pool(ipaddress.IPv4Network("10.56.0.0/18"), set(),
+                             [("cr9", ipaddress.IPv4Network("10.56.32.0/19"))])
+
+
+def test_capacity_error_gives_the_numbers(monkeypatch, tmp_path):
+    from labgen.classroom import hostcheck
+    from labgen.errors import PreflightError
+
+    monkeypatch.setattr(hostcheck, "mem_available_mib", lambda: 1000)
+    with pytest.raises(PreflightError, match=r"40 nodes × 64 MiB \+ 512 MiB headroom = 3072 MiB, "
+                                             r"the host has 1000 MiB available"):
+        hostcheck.check_capacity(40, 20, tmp_path)
