@@ -33,7 +33,7 @@ test: setup
 	$(PY) -m pytest -q
 
 unit: venv
-	$(PY) -m pytest -q tests/unit tests/golden
+	$(PY) -m pytest -q tests/unit
 
 setup: host-packages venv box
 

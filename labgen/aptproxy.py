@@ -4,7 +4,7 @@ Nodes reach it on the lab network's host address (192.168.56.1:3142), so a class
 each package once instead of once per VM, and our LXC nodes get Debian packages through the
 host. One daemon serves every lab and classroom seat on the host: it listens on all addresses
 behind an nftables guard (only loopback and lab bridges may connect), so a new lab never makes
-it restart under a lab that is downloading; each lab dir registers as a user, and the last
+it restart under a lab that is downloading; each lab registers its bridge as a user, and the last
 one destroyed stops it. It is started by hand (no systemd needed) with labgen's own config dir, so the host's
 /etc/apt-cacher-ng is never touched. Its Debian backend is the archive URL the host's own apt
 sources use (apt-cacher-ng's default mirror list may point at mirrors this network cannot reach).
@@ -22,12 +22,11 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from labgen.errors import LabgenError, PreflightError
-from labgen.model import File, Lab
+from labgen.model import Lab
 
 PORT = 3142
 MAX_PORT = 32767       # apt-cacher-ng 3.7 cannot bind above it ("Error resolving address for binding")
 BASE = Path("/var/cache/labgen/apt-cacher-ng")     # conf/, cache/, log/, pid
-NODE_PROXY_PATH = "/etc/apt/apt.conf.d/01labgen-proxy"
 FALLBACK_ARCHIVE = "http://deb.debian.org/debian/"
 SUPPORT_DIR = "/usr/lib/apt-cacher-ng"             # Debian's mirror lists (deb_mirrors.gz ...)
 
@@ -35,25 +34,6 @@ SUPPORT_DIR = "/usr/lib/apt-cacher-ng"             # Debian's mirror lists (deb_
 def proxy_url(lab: Lab, port: int | None = None) -> str:
     """The proxy URL as the lab's nodes see it: http://<lab host ip>:3142."""
     return f"http://{lab.host_ip}:{port or port_setting()}"
-
-
-def node_proxy_file(lab: Lab, port: int | None = None) -> File:
-    """The apt config a node needs to use the proxy (for the base role).
-
-    http sources are fetched and cached by the proxy; https sources are tunnelled through it
-    (CONNECT to port 443, allowed by our PassThroughPattern; not cached, but they keep working
-    on nodes without a direct route out).
-    """
-    url = proxy_url(lab, port)
-    return File(NODE_PROXY_PATH,
-                "// Written by labgen: apt downloads go through the lab host's caching proxy\n"
-                "// (apt-cacher-ng); https sources are tunnelled through it, not cached.\n"
-                f'Acquire::http::Proxy "{url}";\n'
-                f'Acquire::https::Proxy "{url}";\n'
-                "// One request at a time per connection, and give up on a silent one: a\n"
-                "// pipelined update through the proxy once stalled on a half-closed connection.\n"
-                'Acquire::http::Pipeline-Depth "0";\n'
-                'Acquire::http::Timeout "30";\n')
 
 
 # ---- the host's archive
@@ -184,7 +164,9 @@ def base_setting() -> Path:
     return Path(os.environ.get("LABGEN_APTPROXY_DIR") or BASE)
 
 
-# ---- who uses the proxy: one file per lab dir under <base>/users; the last one out stops it
+# ---- who uses the proxy: one file per lab under <base>/users, named after the lab's bridge on
+# the host (the interface its nodes reach the proxy through); a user whose interface is gone
+# (a lab destroyed by hand, a crash) no longer counts. The last user out stops the proxy.
 
 
 def _user_file(base: Path, user: str) -> Path:
@@ -194,15 +176,15 @@ def _user_file(base: Path, user: str) -> Path:
 
 
 def _users(base: Path) -> list[str]:
-    """Lab dirs registered as users that still hold a lab (stale entries are dropped)."""
+    """Registered users whose interface still exists (stale entries are dropped)."""
     alive = []
     for f in sorted((base / "users").glob("*")):
         try:
-            path = f.read_text().strip()
+            name = f.read_text().strip()
         except OSError:
             continue
-        if Path(path, ".labgen", "state.json").exists():
-            alive.append(path)
+        if name and Path("/sys/class/net", name).exists():
+            alive.append(name)
         else:
             f.unlink(missing_ok=True)
     return alive
@@ -267,8 +249,8 @@ def _unguard(port: int) -> list[str]:
 
 def ensure_running(host_ip: str, *, port: int | None = None, base: Path | None = None,
                    archive: str | None = None, timeout: float = 10.0, user: str | None = None) -> list[str]:
-    """Make sure the one apt-cacher-ng serves host_ip:port; register `user` (a lab dir) as
-    using it. Idempotent; returns what changed.
+    """Make sure the one apt-cacher-ng serves host_ip:port; register `user` (the lab's bridge)
+    as using it. Idempotent; returns what changed.
 
     One proxy serves every lab and classroom seat: it listens on all addresses (so a new
     lab's host address is served without a restart) behind an nftables guard that admits
@@ -347,7 +329,7 @@ def _ensure_locked(binary, host_ip, port, base, archive, timeout) -> list[str]:
 
 
 def release(user: str, *, base: Path | None = None, port: int | None = None) -> list[str]:
-    """`user` (a lab dir) no longer uses the proxy; stop it when no lab does. Returns changes."""
+    """`user` (a lab's bridge) no longer uses the proxy; stop it when no lab does. Returns changes."""
     base = Path(base or base_setting())
     port = port or port_setting()
     if not base.exists():

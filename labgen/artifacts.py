@@ -13,36 +13,20 @@ import os
 import shutil
 import threading
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Mapping
 
 from labgen.errors import LabgenError
+from labgen.model import ARTIFACT_DIR, Artifact  # noqa: F401  (Artifact: re-exported)
+from labgen.provision import pins
 
-NODE_DIR = "/var/cache/labgen"          # where artifacts land on a node
+NODE_DIR = ARTIFACT_DIR
 ALLOW_UNPINNED_ENV = "LABGEN_ALLOW_UNPINNED"
 ARTIFACTS_ENV = "LABGEN_ARTIFACTS"      # a dir (USB stick) searched before the cache when provisioning
 CHUNK = 1 << 16
 
 # progress(done_bytes, total_bytes_or_None), called from the downloading thread
 Progress = Callable[[int, "int | None"], None]
-
-
-@dataclass(frozen=True)
-class Artifact:
-    """One pinned download. ``sha256=None`` means "not pinned yet": such a file is never
-    downloaded and never treated as verified (see ``fetch``)."""
-
-    name: str              # the key tasks use in Task.artifacts
-    url: str
-    sha256: str | None     # lowercase hex; None = not pinned
-    filename: str          # name in the cache and under /var/cache/labgen/ on the node
-    description: str = ""
-
-    @property
-    def node_path(self) -> str:
-        """Where `upload` puts it on a node."""
-        return f"{NODE_DIR}/{self.filename}"
 
 
 class ArtifactError(LabgenError):
@@ -231,11 +215,7 @@ def upload(remote, node: str, artifact: Artifact, path: Path) -> bool:
 
 def declared() -> Mapping[str, Artifact]:
     """name -> Artifact from labgen.provision.pins.ARTIFACTS (a mapping or a sequence)."""
-    try:
-        from labgen.provision import pins
-    except ImportError:
-        return {}
-    table = getattr(pins, "ARTIFACTS", {})
+    table = pins.ARTIFACTS
     if isinstance(table, Mapping):
         return dict(table)
     return {a.name: a for a in table}

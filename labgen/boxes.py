@@ -54,13 +54,14 @@ def lxc_recipe() -> Path:
     return script
 
 
-def build_lxc_box(force: bool = False, log: Callable[[str], object] = print) -> None:
+def build_lxc_box(force: bool = False, log: Callable[[str], object] | None = None) -> None:
     """Build labgen/debian-12 for vagrant-lxc (if needed) and add it to Vagrant.
 
     Changes on the host: debootstraps a Debian 12 tree in a temporary directory, writes the
     .box and a .deb cache under $LABGEN_CACHE (default ~/.cache/labgen), and runs
     `vagrant box add --force`. Does nothing when the installed box came from the same recipe,
-    unless `force`. Each line the recipe prints goes to `log`.
+    unless `force`. Each line the recipe prints goes to `log` (none: only the failing line is
+    kept, for the error).
 
     Raises PreflightError when not root, LabgenError when the recipe fails (with its last
     message line).
@@ -70,7 +71,7 @@ def build_lxc_box(force: bool = False, log: Callable[[str], object] = print) -> 
                              hint="run it with sudo: sudo labgen box build lxc")
     # `bash script` rather than executing it: a wheel does not keep the executable bit.
     cmd = ["bash", str(lxc_recipe())] + (["--force"] if force else [])
-    last = _run_logged(cmd, log)
+    last = _run_logged(cmd, log or (lambda line: None))
     if last is not None:
         raise LabgenError(f"building the LXC box failed: {last}",
                           hint="see the lines above; fix the cause and rerun "

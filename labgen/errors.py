@@ -38,6 +38,15 @@ class ProviderError(LabgenError):
     exit_code = 4
 
 
+class RoleUnavailableError(LabgenError):
+    """Raised by a role's tasks() when it cannot run on this node's distribution. `cause`: the
+    reason of the role it depends on, when that is why (said once in summaries)."""
+
+    def __init__(self, message: str, hint: str | None = None, cause: str | None = None):
+        super().__init__(message, hint)
+        self.cause = cause
+
+
 class TaskError(LabgenError):
     """A provisioning task failed on a node."""
 

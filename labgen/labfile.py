@@ -7,10 +7,8 @@ Values shown in messages are escaped (ascii()), so a hostile file cannot paint t
 
 from __future__ import annotations
 
-import difflib
 import ipaddress
 import re
-import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +18,7 @@ from labgen.model import PROVIDERS, Lab, Node
 from labgen.provision import pins
 from labgen.provision.roles import ROLE_NAMES
 from labgen.resources import builtin_labs_dir
+from labgen.validate import Problems, character_problem, closest, did_you_mean, kind, show
 
 TOP_KEYS = ("name", "description", "network", "boxes", "defaults", "params",
             "synced_folder", "nodes", "message", "instance")
@@ -75,9 +74,9 @@ def parse_lab(data: Any, source: str) -> Lab:
 
     `source` names the file in messages. Raises InputError carrying every problem found.
     """
-    problems = _Problems(source)
+    problems = Problems(source)
     lab = _Parser(problems).lab(data)
-    if problems.items or lab is None:
+    if problems or lab is None:
         raise InputError(problems.sorted(),
                          hint="see labgen/labs/mesos-calico.yml for a complete, valid lab file")
     return lab
@@ -96,10 +95,10 @@ def find_lab(name_or_path: str) -> Path:
     if name_or_path in builtins:
         return builtins[name_or_path]
     names = sorted(builtins)
-    close = difflib.get_close_matches(name_or_path, names, n=1, cutoff=0.6)
-    problem = f"lab {_show(name_or_path)} is neither a file nor a built-in lab"
+    close = closest(name_or_path, names)
+    problem = f"lab {show(name_or_path)} is neither a file nor a built-in lab"
     if close:
-        problem += f" (did you mean {close[0]!r}?)"
+        problem += f" (did you mean {close!r}?)"
     expected = "a path to a lab file or one of the built-in labs: " + (", ".join(names) or "none")
     raise InputError([f"{problem}; expected {expected}"],
                      hint="`labgen list` shows the built-in labs with their descriptions")
@@ -129,40 +128,6 @@ def _with_source(lab: Lab, path: Path) -> Lab:
     return replace(lab, source=path)
 
 
-def _show(value: Any, limit: int = 60) -> str:
-    """A value as it may appear in a one-line message: escaped, quoted, shortened."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return "null"
-    if isinstance(value, str):
-        if len(value) > limit:
-            value = value[: limit - 3] + "..."
-        return ascii(value)
-    if isinstance(value, (int, float)):
-        return repr(value)
-    if isinstance(value, (list, dict)):
-        return _kind(value)
-    return ascii(str(value))[:limit]
-
-
-def _kind(value: Any) -> str:
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int):
-        return "an integer"
-    if isinstance(value, float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "a mapping"
-    if value is None:
-        return "empty (null)"
-    return f"a {type(value).__name__}"
-
 
 def _label_problem(value: str) -> str | None:
     """Why `value` is not an RFC 1123 label, or None when it is one."""
@@ -188,38 +153,15 @@ def _text_problem(value: str, limit: int = MAX_TEXT) -> str | None:
     """Why free text `value` is unacceptable (too long, control characters), or None."""
     if len(value) > limit:
         return f"is {len(value)} characters long"
-    for index, ch in enumerate(value):
-        if ch == "\n":
-            continue
-        category = unicodedata.category(ch)
-        # Cc: control characters (ESC paints terminals); Cf: format characters such as the
-        # bidirectional overrides that make text read differently than it is; Zl/Zp: line
-        # breaks that are not "\n".
-        if category in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"):
-            return f"contains the control character U+{ord(ch):04X} at character {index + 1}"
-    return None
+    # newlines only: a tab in a description or message is a mistake, not layout
+    return character_problem(value, allow="\n")
 
-
-class _Problems:
-    def __init__(self, source: str):
-        self.source = source
-        self.items: list[tuple[int, str]] = []
-
-    def add(self, line: int, obj: str, problem: str, expected: str | None = None) -> None:
-        where = f"{self.source} line {line}" if line else self.source
-        message = f"{where}: {obj}: {problem}"
-        if expected:
-            message += f"; expected {expected}"
-        self.items.append((line, message))
-
-    def sorted(self) -> list[str]:
-        return [message for _, message in sorted(self.items, key=lambda item: item[0])]
 
 
 class _Parser:
     """The validation stages; each records problems and returns its best-effort result."""
 
-    def __init__(self, problems: _Problems):
+    def __init__(self, problems: Problems):
         self.p = problems
 
     # ---- generic checks
@@ -229,12 +171,8 @@ class _Parser:
         for key in mapping:
             if key in allowed:
                 continue
-            hint = ""
-            if isinstance(key, str):
-                close = difflib.get_close_matches(key, allowed, n=1, cutoff=0.6)
-                if close:
-                    hint = f" (did you mean {close[0]!r}?)"
-            self.p.add(yamlsrc.line_of(mapping, key), obj, f"unknown key {_show(key)}{hint}",
+            hint = did_you_mean(key, allowed) if isinstance(key, str) else ""
+            self.p.add(yamlsrc.line_of(mapping, key), obj, f"unknown key {show(key)}{hint}",
                        "one of " + ", ".join(allowed))
         for key in required:
             if key not in mapping:
@@ -247,7 +185,7 @@ class _Parser:
         ok = isinstance(value, kinds) and not (isinstance(value, bool) and bool not in kinds)
         if not ok:
             self.p.add(yamlsrc.line_of(mapping, key), obj,
-                       f"{key} is {_kind(value)} ({_show(value)})", expected)
+                       f"{key} is {kind(value)} ({show(value)})", expected)
         return ok
 
     def label(self, mapping: dict, key: str, obj: str, what: str) -> str | None:
@@ -257,7 +195,7 @@ class _Parser:
         why = _label_problem(value)
         if why:
             self.p.add(yamlsrc.line_of(mapping, key), obj,
-                       f"{what} {_show(value)} {why}", LABEL_RULE)
+                       f"{what} {show(value)} {why}", LABEL_RULE)
             return None
         return value
 
@@ -296,7 +234,7 @@ class _Parser:
                        "a mapping with keys " + ", ".join(REQUIRED_TOP_KEYS))
             return None
         if not isinstance(data, dict):
-            self.p.add(yamlsrc.line_of(data) or 1, "lab", f"the file holds {_kind(data)}",
+            self.p.add(yamlsrc.line_of(data) or 1, "lab", f"the file holds {kind(data)}",
                        "a mapping with keys " + ", ".join(REQUIRED_TOP_KEYS))
             return None
         self.keys(data, TOP_KEYS, "lab", REQUIRED_TOP_KEYS, what={
@@ -332,7 +270,7 @@ class _Parser:
     def network(self, value: Any, parent: dict) -> ipaddress.IPv4Network | None:
         obj = "network"
         if not isinstance(value, dict):
-            self.p.add(yamlsrc.line_of(parent, "network"), obj, f"network is {_kind(value)}",
+            self.p.add(yamlsrc.line_of(parent, "network"), obj, f"network is {kind(value)}",
                        "a mapping with cidr, e.g. {cidr: 192.168.56.0/24}")
             return None
         self.keys(value, NETWORK_KEYS, obj, NETWORK_KEYS,
@@ -360,7 +298,7 @@ class _Parser:
     def cidr(self, text: str, line: int, obj: str, key: str,
              expected: str) -> ipaddress.IPv4Network | None:
         if not _CIDR.fullmatch(text):
-            self.p.add(line, obj, f"{key} {_show(text)} is not an IPv4 network", expected)
+            self.p.add(line, obj, f"{key} {show(text)} is not an IPv4 network", expected)
             return None
         try:
             return ipaddress.IPv4Network(text, strict=True)
@@ -369,7 +307,7 @@ class _Parser:
         try:
             loose = ipaddress.IPv4Network(text, strict=False)
         except ValueError:
-            self.p.add(line, obj, f"{key} {_show(text)} is not an IPv4 network", expected)
+            self.p.add(line, obj, f"{key} {show(text)} is not an IPv4 network", expected)
             return None
         self.p.add(line, obj, f"{key} {text} has host bits set",
                    f"the network address, i.e. {loose}")
@@ -379,7 +317,7 @@ class _Parser:
         obj = "boxes"
         expected = "a mapping of provider to box name, e.g. {virtualbox: ubuntu/xenial64}"
         if not isinstance(value, dict):
-            self.p.add(yamlsrc.line_of(parent, "boxes"), obj, f"boxes is {_kind(value)}", expected)
+            self.p.add(yamlsrc.line_of(parent, "boxes"), obj, f"boxes is {kind(value)}", expected)
             return {}
         self.keys(value, PROVIDERS, obj)
         if not value:
@@ -395,7 +333,7 @@ class _Parser:
             box = value[provider]
             if len(box) > MAX_BOX or not _BOX.fullmatch(box):
                 self.p.add(yamlsrc.line_of(value, provider), obj,
-                           f"{provider} box {_show(box)} is not a valid box name", box_rule)
+                           f"{provider} box {show(box)} is not a valid box name", box_rule)
                 continue
             result[provider] = box
         return result
@@ -406,7 +344,7 @@ class _Parser:
         value = data["defaults"]
         if not isinstance(value, dict):
             self.p.add(yamlsrc.line_of(data, "defaults"), "defaults",
-                       f"defaults is {_kind(value)}", "a mapping such as {memory: 1024, cpus: 1}")
+                       f"defaults is {kind(value)}", "a mapping such as {memory: 1024, cpus: 1}")
             return DEFAULT_MEMORY, DEFAULT_CPUS
         self.keys(value, DEFAULT_KEYS, "defaults")
         memory = self.integer(value, "memory", "defaults", MIN_MEMORY, MAX_MEMORY, " MiB",
@@ -424,7 +362,7 @@ class _Parser:
                 given = value
                 self.keys(value, tuple(PARAM_DEFAULTS), obj)
             else:
-                self.p.add(yamlsrc.line_of(data, "params"), obj, f"params is {_kind(value)}",
+                self.p.add(yamlsrc.line_of(data, "params"), obj, f"params is {kind(value)}",
                            "a mapping of parameter to value, e.g. {docker_version: \"18.03.1\"}")
         if "docker_version" in given:
             expected = "a quoted version string such as \"18.03.1\""
@@ -434,7 +372,7 @@ class _Parser:
                     params["docker_version"] = version
                 else:
                     self.p.add(yamlsrc.line_of(given, "docker_version"), obj,
-                               f"docker_version {_show(version)} is not a version number",
+                               f"docker_version {show(version)} is not a version number",
                                expected)
         pool = ipaddress.IPv4Network(PARAM_DEFAULTS["calico_pool"])
         pool_line = yamlsrc.line_of(data, "network")
@@ -472,7 +410,7 @@ class _Parser:
         value = data["nodes"]
         line = yamlsrc.line_of(data, "nodes")
         if not isinstance(value, list):
-            self.p.add(line, "nodes", f"nodes is {_kind(value)}",
+            self.p.add(line, "nodes", f"nodes is {kind(value)}",
                        "a list of nodes, each with name, ip and roles")
             return None
         if not value:
@@ -519,7 +457,7 @@ class _Parser:
         item = nodes[index]
         obj = f"node #{index + 1}"
         if not isinstance(item, dict):
-            self.p.add(yamlsrc.line_of(nodes, index), obj, f"the node is {_kind(item)}",
+            self.p.add(yamlsrc.line_of(nodes, index), obj, f"the node is {kind(item)}",
                        "a mapping with name, ip and roles")
             return None, None, None
         before = len(self.p.items)
@@ -552,7 +490,7 @@ class _Parser:
         try:
             ip = ipaddress.IPv4Address(text)
         except ValueError:
-            self.p.add(line, obj, f"ip {_show(text)} is not an IPv4 address", expected)
+            self.p.add(line, obj, f"ip {show(text)} is not an IPv4 address", expected)
             return None
         if network is None:
             return ip
@@ -572,7 +510,7 @@ class _Parser:
     def roles(self, item: dict, obj: str) -> tuple[str, ...]:
         value = item["roles"]
         if not isinstance(value, list):
-            self.p.add(yamlsrc.line_of(item, "roles"), obj, f"roles is {_kind(value)}",
+            self.p.add(yamlsrc.line_of(item, "roles"), obj, f"roles is {kind(value)}",
                        "a list of roles, e.g. [base, docker]")
             return ()
         known = "one of " + ", ".join(ROLE_NAMES)
@@ -580,12 +518,11 @@ class _Parser:
         for index, role in enumerate(value):
             line = yamlsrc.line_of(value, index)
             if not isinstance(role, str) or isinstance(role, bool):
-                self.p.add(line, obj, f"role {_show(role)} is {_kind(role)}", known)
+                self.p.add(line, obj, f"role {show(role)} is {kind(role)}", known)
                 continue
             if role not in ROLE_NAMES:
-                close = difflib.get_close_matches(role, ROLE_NAMES, n=1, cutoff=0.6)
-                hint = f" (did you mean {close[0]!r}?)" if close else ""
-                self.p.add(line, obj, f"unknown role {_show(role)}{hint}", known)
+                hint = did_you_mean(role, ROLE_NAMES)
+                self.p.add(line, obj, f"unknown role {show(role)}{hint}", known)
                 continue
             if role in seen:
                 self.p.add(line, obj, f"role {role!r} is listed twice", "each role once")

@@ -7,13 +7,14 @@ to the callbacks the CLI passes in.
 from __future__ import annotations
 
 import shutil
-from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable
 
 from labgen.errors import LabgenError
 from labgen.labdir import LabDir
 from labgen.model import Lab
+from labgen.parallel import per_node
 
 Say = Callable[[str], None]
 
@@ -71,23 +72,39 @@ def write_lab_dir(lab: Lab, lab_dir: LabDir, provider: str, force: bool = False)
 
 def boot(lab: Lab, lab_dir: LabDir, provider: str, on_line: Say | None = None,
          nodes: list[str] | None = None) -> list[str]:
-    """Prepare the host and `vagrant up` the lab's nodes; refreshes the cached ssh config."""
+    """Prepare the host (the provider's job: bridges, apt proxy...) and `vagrant up` the lab's nodes; refreshes the cached ssh config."""
     from labgen.providers import get_provider
     from labgen.vagrant import VagrantEnv
 
     prov = get_provider(provider)
     prov.preflight(lab)
     changes = prov.prepare_host(lab)
-    if provider == "lxc":   # LXC nodes get their packages through the host's caching apt proxy
-        from labgen.aptproxy import ensure_running
-
-        changes += ensure_running(str(lab.host_ip), user=str(lab_dir.path))
     lab_dir.drop_ssh_config()
     env = VagrantEnv(lab_dir.path, provider)
     env.up(nodes or (), on_line=on_line)
     lab_dir.save_ssh_config(env.ssh_config())
     lab_dir.update_state(booted=True)
     return changes
+
+
+def halt(lab_dir: LabDir, provider: str, on_line: Say | None = None) -> None:
+    """Stop the machines (they keep their disks); forget their ssh config."""
+    from labgen.vagrant import VagrantEnv
+
+    VagrantEnv(lab_dir.path, provider).halt(on_line=on_line)
+    lab_dir.drop_ssh_config()
+
+
+def ssh_argv(lab_dir: LabDir, provider: str, node: str, command: list[str]) -> list[str]:
+    """The `ssh` command line that opens a shell on `node` (or runs `command` there)."""
+    from labgen.remote import parse_ssh_config
+    from labgen.vagrant import VagrantEnv
+
+    if lab_dir.cached_ssh_config() is None:
+        lab_dir.save_ssh_config(VagrantEnv(lab_dir.path, provider).ssh_config())
+    if node not in parse_ssh_config(lab_dir.cached_ssh_config()):
+        raise LabgenError(f"node {node} is not running", hint="`labgen create` boots it")
+    return ["ssh", "-F", str(lab_dir.ssh_config_file), "-o", "LogLevel=ERROR", node, *command]
 
 
 def open_remote(lab_dir: LabDir, provider: str, probe_timeout: float = 10.0):
@@ -125,8 +142,7 @@ def probe(remote) -> dict[str, str]:
     nodes = remote.nodes()
     if not nodes:
         return {"lab": "no running node"}
-    with ThreadPoolExecutor(max_workers=len(nodes)) as pool:
-        return {n: why for n, why in pool.map(one, nodes) if why}
+    return {n: why for n, why in per_node(nodes, one) if why}
 
 
 def destroy(lab: Lab, lab_dir: LabDir, provider: str, on_line: Say | None = None) -> list[str]:
@@ -142,12 +158,52 @@ def destroy(lab: Lab, lab_dir: LabDir, provider: str, on_line: Say | None = None
         VagrantEnv(lab_dir.path, provider).destroy(on_line=on_line)
         removed.append("machines")
     removed += get_provider(provider).cleanup_host(lab)
-    if provider == "lxc":   # the last lab using the host's apt proxy stops it
-        from labgen.aptproxy import release
-
-        removed += release(str(lab_dir.path))
     for folder in (lab_dir.meta, lab_dir.path / ".vagrant"):
         if folder.exists():
             shutil.rmtree(folder)
             removed.append(str(folder.name))
     return removed
+
+
+@dataclass
+class NodeStatus:
+    """One node as `labgen status` shows it (and `--format json` writes it)."""
+
+    name: str
+    ip: str
+    provider: str
+    state: str                  # Vagrant's: running, stopped, not_created... or "unknown"
+    ssh: bool | None            # None: not running, so not tried
+    roles: list[str]            # the node's roles, in the lab file's order
+    roles_done: list[str]       # those recorded as provisioned in state.json
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def status(lab: Lab, lab_dir: LabDir, provider: str) -> list[NodeStatus]:
+    """Each node's machine state, whether SSH answers (running nodes, probed in parallel) and
+    the roles recorded as done. Changes nothing."""
+    from labgen.remote import Remote
+    from labgen.vagrant import VagrantEnv
+
+    states = VagrantEnv(lab_dir.path, provider).status()
+    reach: dict[str, bool] = {}
+    running = [n for n, s in states.items() if s == "running"]
+    if running:
+        text = lab_dir.cached_ssh_config() or VagrantEnv(lab_dir.path, provider).ssh_config()
+        with Remote(text, connect_timeout=5) as remote:
+            unreachable = probe(remote)
+            reach = {n: n not in unreachable and n in remote.hosts for n in running}
+    done = lab_dir.load_state().get("roles", {})
+    return [NodeStatus(name=node.name, ip=str(node.ip), provider=provider,
+                       state=states.get(node.name, "unknown"), ssh=reach.get(node.name),
+                       roles=list(node.roles),
+                       roles_done=[r for r in node.roles if r in done.get(node.name, {})])
+            for node in lab.nodes]
+
+
+def run_everywhere(remote, nodes: list[str], command: str, sudo: bool = False,
+                   timeout: float = 120.0):
+    """remote.run(node, command) on every node in parallel; the Results in `nodes` order."""
+    return per_node(nodes, lambda n: remote.run(n, command, sudo=sudo, timeout=timeout))

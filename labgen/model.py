@@ -89,6 +89,7 @@ class RoleUnavailable:
 
     role: str
     reason: str
+    cause: str | None = None     # the reason of the role this one needs, when that is why
 
 
 # ---- scenarios
@@ -153,3 +154,36 @@ class Scenario:
     vars: Mapping[str, str] = field(default_factory=dict)
     node_vars: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     source: Path | None = None
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What a role may know of the machines beyond the lab file, given by the provider."""
+
+    distro: str                      # "ubuntu-16.04", "debian-12": what the provider's box runs
+    apt_proxy: str | None = None     # the apt proxy URL the nodes use, or None: none runs
+
+
+def as_facts(facts: "Facts | str") -> Facts:
+    """A bare distribution name is the facts of a provider that runs no apt proxy."""
+    return facts if isinstance(facts, Facts) else Facts(distro=facts)
+
+
+ARTIFACT_DIR = "/var/cache/labgen"     # where artifacts land on a node
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """One pinned download. ``sha256=None`` means "not pinned yet": such a file is never
+    downloaded and never treated as verified (see ``fetch``)."""
+
+    name: str              # the key tasks use in Task.artifacts
+    url: str
+    sha256: str | None     # lowercase hex; None = not pinned
+    filename: str          # name in the cache and under /var/cache/labgen/ on the node
+    description: str = ""
+
+    @property
+    def node_path(self) -> str:
+        """Where `upload` puts it on a node."""
+        return f"{ARTIFACT_DIR}/{self.filename}"

@@ -20,7 +20,8 @@ def plan_text(lab: Lab, provider: str, node: str | None = None, role: str | None
 
     Raises InputError for an unknown provider, node or role.
     """
-    distro = get_provider(provider).distro
+    facts = get_provider(provider).facts(lab)
+    distro = facts.distro
     nodes = list(lab.nodes)
     if node is not None:
         names = [n.name for n in nodes]
@@ -38,7 +39,7 @@ def plan_text(lab: Lab, provider: str, node: str | None = None, role: str | None
            f"# Uploads go to {pins.NODE_CACHE}/ on the node before the task runs."]
     for n in nodes:
         out += ["", f"== node {n.name} ({n.ip}): roles {', '.join(n.roles)}"]
-        plan = engine.node_plan(lab, n, distro, None if role is None else [role])
+        plan = engine.node_plan(lab, n, facts, None if role is None else [role])
         if not plan:
             out += ["", f"-- (node {n.name} has no role {role})"]
         for role_name, tasks in plan:
@@ -80,3 +81,24 @@ def _file_lines(f: File) -> list[str]:
     if body and not body.endswith("\n"):
         lines.append(f"{INDENT}  (no newline at end of file)")
     return lines
+
+
+def lab_artifacts(lab: Lab) -> list[str]:
+    """Names of every artifact the lab's roles declare, for every provider's distribution,
+    in first-use order (what `labgen fetch` gets ahead of time)."""
+    from labgen.model import PROVIDERS
+
+    every = []
+    for provider in PROVIDERS:
+        facts = get_provider(provider).facts(lab)
+        if facts not in every:
+            every.append(facts)
+    names: list[str] = []
+    for facts in every:
+        for node in lab.nodes:
+            for _role, tasks in engine.node_plan(lab, node, facts):
+                if isinstance(tasks, RoleUnavailable):
+                    continue
+                for task in tasks:
+                    names += [n for n in task.artifacts if n not in names]
+    return names

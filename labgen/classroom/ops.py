@@ -404,7 +404,7 @@ def scenario_run(c: Classroom, seats: list[int], scenario_id: str, say: SaySeat,
         raise LabgenError(f"scenario {sc.id} is written for lab {sc.lab}, this classroom runs {lab.name}")
     check_against_lab(sc, lab)
     select_steps(tuple(s for s in var.steps if s.kind != "cleanup"), start, stop, None)
-    distro = get_provider(c.provider).distro
+    prov = get_provider(c.provider)
     place = placement_for(c.provider)
 
     def one(seat: int) -> SeatOutcome:
@@ -413,9 +413,10 @@ def scenario_run(c: Classroom, seats: list[int], scenario_id: str, say: SaySeat,
         try:
             model = lifecycle.load_lab_of(ld)
             with place.remote(ld.path) as remote:
-                if not roles_recorded(model, ld, distro, list(var.requires_roles)):
+                facts = prov.facts(model)      # the seat's own apt proxy address
+                if not roles_recorded(model, ld, facts, list(var.requires_roles)):
                     say(seat, "provisioning " + ",".join(var.requires_roles))
-                    reports = provision(model, ld, remote, distro, roles=list(var.requires_roles))
+                    reports = provision(model, ld, remote, facts, roles=list(var.requires_roles))
                     bad = [r for r in reports if r.error]
                     if bad:
                         raise bad[0].error

@@ -59,7 +59,7 @@ class ThisHost:
         if roles != []:
             say("provisioning" + (f" {','.join(roles)}" if roles else ""))
             with lifecycle.open_remote(ld, self.provider) as remote:
-                reports = run_provision(lab, ld, remote, get_provider(self.provider).distro, roles=roles)
+                reports = run_provision(lab, ld, remote, get_provider(self.provider).facts(lab), roles=roles)
             failed = [r for r in reports if r.error]
             if failed:
                 raise failed[0].error

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 
 from labgen.errors import PreflightError
-from labgen.model import Lab
+from labgen.model import Facts, Lab
 
 
 class Provider:
@@ -18,6 +18,11 @@ class Provider:
         """Extra, already-validated values the provider block in Vagrantfile.j2 needs."""
         return {}
 
+    def facts(self, lab: Lab) -> Facts:
+        """What the roles may know of this provider's nodes: their distribution, and the apt
+        proxy they use (None: this provider runs none, apt goes straight to the archive)."""
+        return Facts(distro=self.distro)
+
     def preflight(self, lab: Lab) -> None:
         """Raise PreflightError (with a hint) when this host cannot run `lab` with this provider."""
         if not shutil.which("vagrant"):
@@ -25,7 +30,8 @@ class Provider:
                                  hint="install it (Debian: apt-get install vagrant)")
 
     def prepare_host(self, lab: Lab) -> list[str]:
-        """Make the host ready (bridges, DHCP...), idempotently. Returns what it changed."""
+        """Make the host ready (bridges, DHCP, the apt proxy...), idempotently. Returns what it
+        changed."""
         return []
 
     def cleanup_host(self, lab: Lab) -> list[str]:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from labgen.boxes import LXC_BOX, box_installed
 from labgen.errors import LabgenError, PreflightError
-from labgen.model import Lab
+from labgen.model import Facts, Lab
 from labgen.providers.base import Provider
 
 CONTAINER_PREFIX = "labgen-"
@@ -110,11 +110,25 @@ class LxcProvider(Provider):
         Raises LabgenError when another interface already holds the lab network, or when a
         command fails.
         """
-        return ensure_mgmt_bridge() + ensure_lab_bridge(bridge_name(lab), host_address(lab))
+        from labgen import aptproxy
+
+        changes = ensure_mgmt_bridge() + ensure_lab_bridge(bridge_name(lab), host_address(lab))
+        # LXC nodes get their packages through the host's caching apt proxy, listening on the
+        # host's lab address (which the bridge just made exist).
+        return changes + aptproxy.ensure_running(str(lab.host_ip), user=bridge_name(lab))
+
+    def facts(self, lab: Lab) -> Facts:
+        from labgen import aptproxy
+
+        return Facts(distro=self.distro, apt_proxy=aptproxy.proxy_url(lab))
 
     def cleanup_host(self, lab: Lab) -> list[str]:
-        """Delete the lab's bridge (lxcbr0 stays: other labs share it). Returns what it removed."""
-        return remove_bridge(bridge_name(lab))
+        """Delete the lab's bridge (lxcbr0 stays: other labs share it), and stop the apt proxy
+        when no other lab uses it (each lab registers its bridge with it). Returns what it removed."""
+        from labgen import aptproxy
+
+        bridge = bridge_name(lab)
+        return remove_bridge(bridge) + aptproxy.release(bridge)
 
 
 PROVIDER = LxcProvider()

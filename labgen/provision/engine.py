@@ -10,33 +10,45 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable
 
-from labgen.errors import LabgenError, TaskError
-from labgen.model import Lab, Node, RoleUnavailable, Task
+from labgen.errors import LabgenError, RoleUnavailableError, TaskError
+from labgen.model import Facts, Lab, Node, RoleUnavailable, Task, as_facts
+from labgen.parallel import per_node
 from labgen.provision.roles import IMPLEMENTED, ROLE_NAMES, role_module
 
 
-class RoleUnavailableError(LabgenError):
-    """Raised by a role's tasks() when it cannot run on this node's distribution."""
-
-
-def role_tasks(lab: Lab, node: Node, role: str, distro: str) -> list[Task] | RoleUnavailable:
-    """The task declarations for `role` on `node`, or why it cannot run there."""
+def role_tasks(lab: Lab, node: Node, role: str, facts: Facts | str) -> list[Task] | RoleUnavailable:
+    """The task declarations for `role` on `node`, or why it cannot run there. `facts`: the
+    provider's (model.Facts), or a distribution's name for a provider without an apt proxy."""
     if role not in IMPLEMENTED:
         return RoleUnavailable(role, "not yet available in this version of labgen")
     try:
-        return list(role_module(role).tasks(lab, node, distro))
+        return list(role_module(role).tasks(lab, node, as_facts(facts)))
     except RoleUnavailableError as exc:
-        return RoleUnavailable(role, exc.message)
+        return RoleUnavailable(role, exc.message, exc.cause)
 
 
-def node_plan(lab: Lab, node: Node, distro: str, roles: list[str] | None = None):
+def node_plan(lab: Lab, node: Node, facts: Facts | str, roles: list[str] | None = None):
     """[(role, tasks | RoleUnavailable)] for `node`, in ROLE_NAMES order, optionally filtered."""
     wanted = [r for r in ROLE_NAMES if r in node.roles and (roles is None or r in roles)]
-    return [(role, role_tasks(lab, node, role, distro)) for role in wanted]
+    return [(role, role_tasks(lab, node, role, facts)) for role in wanted]
+
+
+def unavailable_roles(lab: Lab, roles, facts: Facts | str) -> list[tuple[str, str]]:
+    """[(role, why)] for each of `roles` the lab cannot provide with these facts: no node has it, or
+    its first node's declarations say it cannot run there."""
+    missing = []
+    for role in roles:
+        nodes = [n for n in lab.nodes if role in n.roles]
+        if not nodes:
+            missing.append((role, f"no node of lab {lab.name} has it"))
+            continue
+        plan = role_tasks(lab, nodes[0], role, facts)
+        if isinstance(plan, RoleUnavailable):
+            missing.append((role, plan.reason))
+    return missing
 
 
 def fingerprint(tasks: list[Task]) -> str:
@@ -45,7 +57,7 @@ def fingerprint(tasks: list[Task]) -> str:
     return hashlib.sha256(blob).hexdigest()[:16]
 
 
-def roles_recorded(lab: Lab, lab_dir, distro: str, roles: list[str]) -> bool:
+def roles_recorded(lab: Lab, lab_dir, facts: Facts | str, roles: list[str]) -> bool:
     """True when state.json records each of `roles` on every node that has it, with the
     fingerprint of today's declarations and no handler owed: nothing to do for them. (A full
     `provision` re-checks every task on the nodes; this is the cheap "as needed" test.)"""
@@ -54,7 +66,7 @@ def roles_recorded(lab: Lab, lab_dir, distro: str, roles: list[str]) -> bool:
         return False
     done = state.get("roles", {})
     for node in lab.nodes:
-        for role, tasks in node_plan(lab, node, distro, roles):
+        for role, tasks in node_plan(lab, node, facts, roles):
             if isinstance(tasks, RoleUnavailable):
                 return False
             if done.get(node.name, {}).get(role) != fingerprint(tasks):
@@ -177,7 +189,7 @@ def apply_task(remote, node: str, role: str, task: Task, artifacts=None,
     return changed
 
 
-def provision(lab: Lab, lab_dir, remote, distro: str, nodes: list[str] | None = None,
+def provision(lab: Lab, lab_dir, remote, facts: Facts | str, nodes: list[str] | None = None,
               roles: list[str] | None = None, events: Events | None = None,
               artifacts=None) -> list[NodeReport]:
     """Provision `nodes` (default all) in parallel; returns one report per node.
@@ -198,7 +210,7 @@ def provision(lab: Lab, lab_dir, remote, distro: str, nodes: list[str] | None = 
 
     def work(node: Node) -> NodeReport:
         report = NodeReport(node.name)
-        for role, tasks in node_plan(lab, node, distro, roles):
+        for role, tasks in node_plan(lab, node, facts, roles):
             if isinstance(tasks, RoleUnavailable):
                 report.unavailable.append(tasks)
                 emit(node.name, role, "", "unavailable")
@@ -222,12 +234,28 @@ def provision(lab: Lab, lab_dir, remote, distro: str, nodes: list[str] | None = 
                 lab_dir.record_role(node.name, role, fingerprint(tasks))
         return report
 
-    with ThreadPoolExecutor(max_workers=max(1, len(targets))) as pool:
-        futures = [pool.submit(work, node) for node in targets]
-        try:
-            return [f.result() for f in futures]
-        except KeyboardInterrupt:
-            # Ctrl-C: every node finishes the task it is in (leaving the node consistent and
-            # the state true), starts no other; the next run completes the rest.
-            abort.set()
-            raise
+    # Ctrl-C sets `abort`: every node finishes the task it is in (leaving the node consistent
+    # and the state true), starts no other; the next run completes the rest.
+    return per_node(targets, work, abort=abort)
+
+
+@dataclass
+class Blocked:
+    """One reason roles could not run, and every role/node it blocked (said once, not per role)."""
+
+    reason: str
+    roles: dict[str, list[str]]     # role -> nodes, in report order
+
+
+def blocked(reports: list[NodeReport]) -> list[Blocked]:
+    """The unavailable roles of a run grouped by reason (a role blocked by a role it needs is
+    listed under that role's reason), in first-seen order."""
+    by_reason: dict[str, Blocked] = {}
+    for report in reports:
+        for u in report.unavailable:
+            reason = u.cause or u.reason
+            entry = by_reason.setdefault(reason, Blocked(reason, {}))
+            nodes = entry.roles.setdefault(u.role, [])
+            if report.node not in nodes:
+                nodes.append(report.node)
+    return list(by_reason.values())

@@ -9,8 +9,8 @@ once on a trusted connection and writing its `sha256sum` here.
 
 from __future__ import annotations
 
-from labgen.artifacts import Artifact
-from labgen.model import Lab
+from labgen.errors import RoleUnavailableError
+from labgen.model import ARTIFACT_DIR, Artifact, Lab
 
 # Distributions the roles know (a provider's `distro`): the article's, and our LXC box's.
 XENIAL = "ubuntu-16.04"       # VirtualBox ubuntu/xenial64, libvirt generic/ubuntu1604
@@ -18,7 +18,7 @@ BOOKWORM = "debian-12"        # LXC labgen/debian-12 (tests, CI)
 DISTROS = (XENIAL, BOOKWORM)
 
 # Directory on the nodes where artifacts are uploaded before a task that lists them.
-NODE_CACHE = "/var/cache/labgen"
+NODE_CACHE = ARTIFACT_DIR
 
 # ---- etcd and ZooKeeper come from each distribution's archive (through the apt proxy).
 # These are what the archives hold; written into the plan, checked by the integration test.
@@ -59,8 +59,6 @@ NGINX_IMAGE = "nginx:1.13.9"
 def require_distro(role: str, distro: str) -> None:
     """Raise RoleUnavailableError when `distro` is not one the roles know."""
     if distro not in DISTROS:
-        from labgen.provision.engine import RoleUnavailableError
-
         raise RoleUnavailableError(f"role {role} knows the distributions {', '.join(DISTROS)}, "
                                    f"not {distro}")
 

@@ -7,21 +7,20 @@ the nodes a scenario names exist is only known with the lab in hand: check_again
 
 from __future__ import annotations
 
-import difflib
 import re
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from labgen import yamlsrc
 from labgen.errors import InputError
 from labgen.model import STEP_KINDS, Expect, Lab, Scenario, Step, Text, Variant
 from labgen.scenario.template import BUILTINS, NODE_IP, expect_text, is_builtin, variables_in
+from labgen.validate import Problems, character_problem, describe, did_you_mean
 
 ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 HOSTNAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
 VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")        # what template.VAR can refer to
 CAPTURE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")      # all but tab and newline
 
 MAX_TIMEOUT = 3600
 MAX_RETRY = 600
@@ -83,7 +82,7 @@ def find_scenario(id_or_path: str | Path) -> Path:
     if path.suffix in (".yml", ".yaml") or "/" in text or "\\" in text:
         raise InputError([f"{text}: no such scenario file"])
     known = ", ".join(builtins) or "(none installed)"
-    raise InputError([f"unknown scenario {text!r}{_did_you_mean(text, builtins)}"],
+    raise InputError([f"unknown scenario {text!r}{did_you_mean(text, builtins)}"],
                      hint=f"built-in scenarios: {known}; or give the path of a scenario file")
 
 
@@ -99,7 +98,7 @@ def check_against_lab(scenario: Scenario, lab: Lab) -> None:
     problems: list[str] = []
 
     def unknown(name: str) -> str:
-        return f"node {name!r} is not in lab {lab.name}{_did_you_mean(name, names)}"
+        return f"node {name!r} is not in lab {lab.name}{did_you_mean(name, names)}"
 
     for node in scenario.node_vars:
         if node not in names:
@@ -162,28 +161,6 @@ def _defined_on(name: str, node: str, node_vars: dict, captured: dict[str, set[s
     return name in node_vars.get(node, {}) or node in on or "all" in on
 
 
-def _did_you_mean(word: str, choices: Iterable[str]) -> str:
-    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
-def _describe(value: Any) -> str:
-    """How a wrong value looks to its author, for `x is <this>; expected ...`."""
-    if value is None:
-        return "empty"
-    if isinstance(value, bool):
-        return f"{str(value).lower()} (a boolean)"
-    if isinstance(value, (int, float)):
-        return f"{value} (a number)"
-    if isinstance(value, str):
-        shown = value if len(value) <= 40 else value[:37] + "..."
-        return f"{shown!r} (a string)"
-    if isinstance(value, dict):
-        return "a mapping" if value else "an empty mapping"
-    if isinstance(value, list):
-        return "a list" if value else "an empty list"
-    return type(value).__name__
-
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
@@ -194,16 +171,12 @@ class _Parser:
 
     def __init__(self, source: str):
         self.source = source
-        self.problems: list[tuple[int, int, str]] = []   # (line, order, message)
+        self.problems = Problems(source)
 
     # -- reporting
 
     def add(self, line: int, where: str, problem: str, expected: str | None = None) -> None:
-        at = f"{self.source} line {line}" if line else self.source
-        message = f"{at}: {where}: {problem}"
-        if expected:
-            message += f"; expected {expected}"
-        self.problems.append((line, len(self.problems), message))
+        self.problems.add(line, where, problem, expected)
 
     def keys(self, mapping: dict, allowed: tuple[str, ...], required: tuple[str, ...],
              where: str, label: str = "") -> None:
@@ -213,7 +186,7 @@ class _Parser:
             if key not in allowed:
                 owner = f"{label} has " if label else ""
                 self.add(yamlsrc.line_of(mapping, key), where,
-                         f"{owner}unknown key {key!r}{_did_you_mean(key, allowed)}",
+                         f"{owner}unknown key {key!r}{did_you_mean(key, allowed)}",
                          f"one of {', '.join(allowed)}")
         for key in required:
             if key not in mapping:
@@ -226,15 +199,15 @@ class _Parser:
         if key not in container:
             return None
         if not isinstance(value, dict):
-            self.add(yamlsrc.line_of(container, key), where, f"{key} is {_describe(value)}", expected)
+            self.add(yamlsrc.line_of(container, key), where, f"{key} is {describe(value)}", expected)
             return None
         return value
 
     def printable(self, line: int, where: str, what: str, value: str) -> bool:
-        bad = CONTROL.search(value)
-        if bad:
-            self.add(line, where, f"{what} contains the control character U+{ord(bad.group()):04X}",
-                     "printable text (newline and tab are allowed)")
+        why = character_problem(value)          # the lab files' policy too (labgen.validate)
+        if why:
+            self.add(line, where, f"{what} {why}",
+                     "printable text (newline and tab are allowed; no control or bidi characters)")
             return False
         return True
 
@@ -252,7 +225,7 @@ class _Parser:
     def check_string(self, value: Any, line: int, where: str, label: str,
                      expected: str) -> str | None:
         if not isinstance(value, str) or not value.strip():
-            self.add(line, where, f"{label} is {_describe(value)}", expected)
+            self.add(line, where, f"{label} is {describe(value)}", expected)
             return None
         return value if self.printable(line, where, label, value) else None
 
@@ -270,14 +243,14 @@ class _Parser:
         value = container[key]
         line = yamlsrc.line_of(container, key)
         if not isinstance(value, dict):
-            self.add(line, where, f"{key} is {_describe(value)}",
+            self.add(line, where, f"{key} is {describe(value)}",
                      f"a mapping with {EXPECTED_TEXT}, like {{en: ..., zh: ...}}")
             return None
         ok = True
         for lang in value:
             if lang not in ("en", "zh"):
                 self.add(yamlsrc.line_of(value, lang), where,
-                         f"{key} has unknown language {lang!r}{_did_you_mean(lang, ('en', 'zh'))}",
+                         f"{key} has unknown language {lang!r}{did_you_mean(lang, ('en', 'zh'))}",
                          EXPECTED_TEXT)
                 ok = False
         for lang in ("en", "zh"):
@@ -294,7 +267,7 @@ class _Parser:
         line = yamlsrc.line_of(container, key)
         label = label or key
         if not _is_number(value):
-            self.add(line, where, f"{label} is {_describe(value)}", expected)
+            self.add(line, where, f"{label} is {describe(value)}", expected)
             return None
         if value > high or value < low or (low_open and value == low) or value != value:
             self.add(line, where, f"{label} {value} is out of range", expected)
@@ -309,7 +282,7 @@ class _Parser:
             got = self.string(container, key, where, expected, label)
             return (got,) if got is not None else ()
         if not isinstance(value, list) or not value:
-            self.add(yamlsrc.line_of(container, key), where, f"{label} is {_describe(value)}",
+            self.add(yamlsrc.line_of(container, key), where, f"{label} is {describe(value)}",
                      expected)
             return ()
         result = []
@@ -332,7 +305,7 @@ class _Parser:
 
     def scenario(self, data: Any, source: Path | None) -> Scenario:
         if not isinstance(data, dict):
-            self.add(yamlsrc.line_of(data) or 1, "scenario", f"the document is {_describe(data)}",
+            self.add(yamlsrc.line_of(data) or 1, "scenario", f"the document is {describe(data)}",
                      f"a mapping with {', '.join(TOP_REQUIRED)}")
             raise InputError(self.sorted())
         where = "scenario"
@@ -358,7 +331,7 @@ class _Parser:
                         vars=vars_, node_vars=node_vars, source=source)
 
     def sorted(self) -> list[str]:
-        return [message for _, _, message in sorted(self.problems)]
+        return self.problems.sorted()
 
     def lab(self, data: dict, where: str) -> str | None:
         expected = "a built-in lab name (like mesos-calico) or a lab file path relative to this file"
@@ -385,14 +358,14 @@ class _Parser:
         expected = f"a list of roles from {', '.join(ROLE_NAMES)}"
         if not isinstance(roles, list):
             self.add(yamlsrc.line_of(requires, "roles"), where,
-                     f"requires.roles is {_describe(roles)}", expected)
+                     f"requires.roles is {describe(roles)}", expected)
             return ()
         result = []
         for i, role in enumerate(roles):
             if role not in ROLE_NAMES:
-                shown = repr(role) if isinstance(role, str) else _describe(role)
+                shown = repr(role) if isinstance(role, str) else describe(role)
                 self.add(yamlsrc.line_of(roles, i), where,
-                         f"unknown role {shown}{_did_you_mean(role, ROLE_NAMES)}", expected)
+                         f"unknown role {shown}{did_you_mean(role, ROLE_NAMES)}", expected)
             elif role not in result:
                 result.append(role)
         return tuple(result)
@@ -421,7 +394,7 @@ class _Parser:
             elif _is_number(value):
                 result[name] = str(value)
             else:
-                self.add(line, where, f"{label} {name} is {_describe(value)}", "a string or a number")
+                self.add(line, where, f"{label} {name} is {describe(value)}", "a string or a number")
         return result
 
     def vars(self, data: dict) -> dict[str, str]:
@@ -439,7 +412,7 @@ class _Parser:
                          "letters, digits and '-', not starting or ending with '-'")
                 continue
             if not isinstance(body, dict):
-                self.add(line, "node_vars", f"{node} is {_describe(body)}",
+                self.add(line, "node_vars", f"{node} is {describe(body)}",
                          "a mapping of variable name to value")
                 continue
             result[node] = self.var_values(body, f"node_vars {node}", "variable")
@@ -454,7 +427,7 @@ class _Parser:
             return None
         where = f"variant {name}"
         if not isinstance(body, dict):
-            self.add(line, where, f"the variant is {_describe(body)}",
+            self.add(line, where, f"the variant is {describe(body)}",
                      "a mapping with steps (and optionally requires, summary)")
             return None
         self.keys(body, VARIANT_KEYS, ("steps",), where)
@@ -470,7 +443,7 @@ class _Parser:
             return ()
         seq = container["steps"]
         if not isinstance(seq, list) or not seq:
-            self.add(yamlsrc.line_of(container, "steps"), where, f"steps is {_describe(seq)}",
+            self.add(yamlsrc.line_of(container, "steps"), where, f"steps is {describe(seq)}",
                      "a non-empty list of steps")
             return ()
         result: list[Step] = []
@@ -489,7 +462,7 @@ class _Parser:
         label = raw_id if isinstance(raw_id, str) and ID.match(raw_id) else f"#{index + 1}"
         where = f"{prefix}step {label}"
         if not isinstance(raw, dict):
-            self.add(line, where, f"the step is {_describe(raw)}",
+            self.add(line, where, f"the step is {describe(raw)}",
                      f"a mapping with {', '.join(STEP_REQUIRED)} and usually on, run")
             return None
         raw = self.unbool_on(raw, where)
@@ -521,7 +494,7 @@ class _Parser:
             if isinstance(raw["sudo"], bool):
                 sudo = raw["sudo"]
             else:
-                self.add(yamlsrc.line_of(raw, "sudo"), where, f"sudo is {_describe(raw['sudo'])}",
+                self.add(yamlsrc.line_of(raw, "sudo"), where, f"sudo is {describe(raw['sudo'])}",
                          "true or false")
         timeout = DEFAULT_TIMEOUT
         if "timeout" in raw:
@@ -567,9 +540,9 @@ class _Parser:
             return None
         value = raw["kind"]
         if value not in STEP_KINDS:
-            shown = repr(value) if isinstance(value, str) else _describe(value)
+            shown = repr(value) if isinstance(value, str) else describe(value)
             self.add(yamlsrc.line_of(raw, "kind"), where,
-                     f"unknown kind {shown}{_did_you_mean(value, STEP_KINDS)}", expected)
+                     f"unknown kind {shown}{did_you_mean(value, STEP_KINDS)}", expected)
             return None
         return value
 
@@ -583,7 +556,7 @@ class _Parser:
             return ("all",)
         items = [value] if isinstance(value, str) else value
         if not isinstance(items, list) or not items:
-            self.add(line, where, f"on is {_describe(value)}", expected)
+            self.add(line, where, f"on is {describe(value)}", expected)
             return ()
         result: list[str] = []
         for i, name in enumerate(items):
@@ -592,7 +565,7 @@ class _Parser:
                 self.add(item_line, where, "on lists 'all' among node names",
                          "on: all (alone, as a string) or a list of node names")
             elif not isinstance(name, str) or not HOSTNAME.match(name):
-                shown = repr(name) if isinstance(name, str) else _describe(name)
+                shown = repr(name) if isinstance(name, str) else describe(name)
                 self.add(item_line, where, f"on names {shown}, which is not a valid hostname",
                          "node names: letters, digits and '-', not starting or ending with '-'")
             elif name in result:
@@ -616,7 +589,7 @@ class _Parser:
                 fields["exit"] = str(value)
             else:
                 self.add(yamlsrc.line_of(body, "exit"), where,
-                         f"expect.exit is {_describe(value)}", expected)
+                         f"expect.exit is {describe(value)}", expected)
         for key in STRING_CHECKS:
             if key not in body:
                 continue
@@ -649,7 +622,7 @@ class _Parser:
                          f"a name other than {', '.join(BUILTINS)}")
                 continue
             if not isinstance(pattern, str) or not pattern:
-                self.add(line, where, f"capture {name} is {_describe(pattern)}",
+                self.add(line, where, f"capture {name} is {describe(pattern)}",
                          "a regular expression with exactly one group")
                 continue
             compiled = self.regex(line, where, f"capture {name}", pattern)
@@ -686,7 +659,7 @@ class _Parser:
             else:
                 known = set(BUILTINS) | set(vars_) | somewhere
                 problem = (f"{key} uses {{{{ {name} }}}}, which is not defined"
-                           f"{_did_you_mean(name, known)}")
+                           f"{did_you_mean(name, known)}")
             self.add(line, where, problem, EXPECTED_VAR_SOURCES)
 
 
@@ -699,3 +672,15 @@ _EXPECTED_FOR = {
     "kind": f"one of {', '.join(STEP_KINDS)}",
     "on": 'the node names to run on (a name, a list of names, or "all")',
 }
+
+
+def scenario_lab(sc: Scenario) -> Lab:
+    """The lab model a scenario runs on: a built-in lab's name, or a lab file's path relative
+    to the scenario file."""
+    from labgen.labfile import find_lab, load_lab
+
+    if sc.source and ("/" in sc.lab or sc.lab.endswith((".yml", ".yaml"))):
+        candidate = Path(sc.source).parent / sc.lab
+        if candidate.exists():
+            return load_lab(candidate)
+    return load_lab(find_lab(sc.lab))

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import re
 import time
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Callable
 
 from labgen.errors import LabgenError
 from labgen.model import Expect, Lab, Scenario, Step
+from labgen.parallel import per_node
 from labgen.scenario.record import CommandResult, RunRecord, StepRecord
 
 RETRY_INTERVAL = 0.5   # seconds between attempts of a retrying step
@@ -135,8 +135,7 @@ class Runner:
         rec = StepRecord(step, "passed")
         began = time.monotonic()
         if step.run is not None:
-            with ThreadPoolExecutor(max_workers=max(1, len(nodes))) as pool:
-                outcomes = list(pool.map(lambda n: self._run_on(step, n, commands[n]), nodes))
+            outcomes = per_node(nodes, lambda n: self._run_on(step, n, commands[n]))
             for result, problems, captured in outcomes:
                 rec.results.append(result)
                 rec.failures += [f"{result.node}: {p}" for p in problems]

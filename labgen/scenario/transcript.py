@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Iterable
 
 from labgen.model import Expect, Step
 from labgen.scenario.record import CommandResult, RunRecord, StepRecord
+from labgen.validate import strip_refused
 
 if TYPE_CHECKING:   # pragma: no cover
     from rich.console import Console
@@ -73,7 +74,6 @@ TERMINAL_FOLD = (15, 5)     # lines kept at the head and tail of long output on 
 HANDOUT_FOLD = (120, 40)    # more room on paper, but not a 10 000-line log
 
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 # ---- pure helpers
@@ -91,10 +91,11 @@ def kind_name(kind: str, lang: str) -> str:
 def clean_output(text: str) -> str:
     """Command output made safe and readable: terminal escape sequences removed, carriage
     returns resolved the way a terminal shows them (progress bars keep their last state),
-    other control characters dropped, trailing blank lines trimmed."""
+    other control and bidi characters dropped (labgen.validate's policy), trailing blank lines
+    trimmed."""
     text = _ANSI.sub("", text or "").replace("\r\n", "\n")
     lines = [line.rsplit("\r", 1)[-1] for line in text.split("\n")]
-    return _CONTROL.sub("", "\n".join(lines)).rstrip("\n")
+    return strip_refused("\n".join(lines)).rstrip("\n")
 
 
 def fold(text: str, head: int, tail: int) -> tuple[list[str], int, list[str]]:

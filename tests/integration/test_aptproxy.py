@@ -108,17 +108,19 @@ def test_an_address_that_is_not_ours_is_refused(proxy):
     assert not aptproxy.is_running(base=base)
 
 
-def _lab_dir(path):
-    (path / ".labgen").mkdir(parents=True)
-    (path / ".labgen" / "state.json").write_text("{}")
-    return str(path)
+def _two_interfaces():
+    """Two interfaces of this host, standing in for two labs' bridges (users are interfaces)."""
+    names = sorted(os.listdir("/sys/class/net"))
+    if len(names) < 2:
+        pytest.skip("needs two network interfaces")
+    return names[0], names[1]
 
 
 def test_one_proxy_serves_every_lab_without_restarting_and_the_last_one_out_stops_it(proxy, tmp_path):
     import subprocess
 
     base, port = proxy
-    lab_a, lab_b = _lab_dir(tmp_path / "a"), _lab_dir(tmp_path / "b")
+    lab_a, lab_b = _two_interfaces()
     aptproxy.ensure_running("127.0.0.1", port=port, base=base, user=lab_a)
     pid = aptproxy._pid(base)
     # a second lab on another host address: served by the same daemon, no restart
@@ -128,6 +130,7 @@ def test_one_proxy_serves_every_lab_without_restarting_and_the_last_one_out_stop
     guard = subprocess.run(["nft", "list", "table", "inet", aptproxy.guard_table(port)],
                            capture_output=True, text=True)
     assert guard.returncode == 0 and f"tcp dport {port} drop" in guard.stdout
+    aptproxy.ensure_running("127.0.0.1", port=port, base=base, user="lgbr-gone")   # a crashed lab
     assert aptproxy.release(lab_a, base=base, port=port) == []        # lab b still uses it
     assert aptproxy._pid(base) == pid
     stopped = aptproxy.release(lab_b, base=base, port=port)           # the last one out

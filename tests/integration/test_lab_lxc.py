@@ -45,6 +45,8 @@ def test_scenario_runs_from_a_lab_that_does_not_exist_yet(lab_dir):
     res = labgen("--provider", "lxc", "scenario", "run", "mac-bug", "--dir", str(lab_dir), "--lang", "en")
     assert res.returncode == 0, res.stdout + res.stderr
     assert "does not exist yet" in res.stdout
+    # Vagrant's own lines, printed verbatim: no literal markup around them
+    assert "Bringing machine 'ubuntu-1' up" in res.stdout and "[dim]" not in res.stdout, res.stdout
     handouts = list((lab_dir / "transcripts").glob("mac-bug-*.md"))
     assert handouts and list((lab_dir / "transcripts").glob("mac-bug-*.html"))
 
@@ -106,10 +108,15 @@ def test_provision_converges_and_second_run_changes_nothing(lab_dir):
 def test_roles_that_cannot_run_on_this_box_are_reported_with_the_reason(lab_dir):
     res = labgen("provision", "--dir", str(lab_dir), check=True)
     text = " ".join(res.stdout.split())      # rich wraps long lines
-    assert "role docker: not run on ubuntu-1, ubuntu-2, ubuntu-3 docker-ce 18.03.1 is not in the Debian 12 " \
-           "archive" in text, res.stdout
+    # Each reason once, then the roles it blocks (calico needs docker: under docker's reason).
+    assert text.count("docker-ce 18.03.1 is not in the Debian 12 archive") == 1, res.stdout
+    assert re.search(r"docker-ce 18\.03\.1 is not in the Debian 12 archive .*"
+                     r"! role docker: not run on ubuntu-1, ubuntu-2, ubuntu-3 "
+                     r"! role calico: not run on ubuntu-1, ubuntu-2, ubuntu-3", text), res.stdout
+    assert text.count("Mesos 1.5.0 is not in the Debian 12 archive") == 1, res.stdout
     assert "docker-ce_18.03.1~ce-0~ubuntu_amd64.deb" in text       # the artifact and how to supply it
-    assert re.search(r"role mesos-master: not run on ubuntu-1 .*(Ubuntu 16\.04|xenial)", text), res.stdout
+    assert re.search(r"(Ubuntu 16\.04|xenial).*role mesos-master: not run on ubuntu-1 "
+                     r"! role mesos-slave: not run on ubuntu-2, ubuntu-3", text), res.stdout
     assert "already converged, nothing changed" in text
 
 
@@ -125,6 +132,17 @@ def test_status_table(lab_dir):
     res = labgen("status", "--dir", str(lab_dir), check=True)
     for i, node in enumerate(NODES, 1):
         assert re.search(rf"{node}\s+│ 192\.168\.56\.10{i}\s+│ lxc\s+│ running\s+│ yes", res.stdout), res.stdout
+
+
+def test_status_json_is_machine_readable(lab_dir):
+    res = labgen("status", "--dir", str(lab_dir), "--format", "json", check=True)
+    data = json.loads(res.stdout)
+    assert data["lab"] == "mesos-calico" and data["dir"] == str(lab_dir)
+    assert [n["name"] for n in data["nodes"]] == list(NODES)
+    for i, node in enumerate(data["nodes"], 1):
+        assert node["ip"] == f"192.168.56.10{i}" and node["provider"] == "lxc"
+        assert node["state"] == "running" and node["ssh"] is True
+        assert {"base", "etcd", "zookeeper"} <= set(node["roles_done"]) <= set(node["roles"])
 
 
 def test_second_scenario_run_passes_and_the_transcript_tells_the_story(lab_dir):

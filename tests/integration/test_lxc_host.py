@@ -19,6 +19,7 @@ import pytest
 from labgen.boxes import box_installed
 from labgen.errors import LabgenError
 from labgen.model import Lab, Node
+from labgen import aptproxy
 from labgen.providers import lxc
 
 pytestmark = [pytest.mark.lxc, pytest.mark.root]
@@ -69,7 +70,9 @@ def lab():
     try:
         yield lab
     finally:
-        # Always, even after a failed assertion: the bridge must not outlive the test.
+        # Always, even after a failed assertion: the bridge (and the apt proxy prepare_host
+        # started for it) must not outlive the test.
+        lxc.PROVIDER.cleanup_host(lab)
         subprocess.run(["ip", "link", "del", "dev", lxc.bridge_name(lab)],
                        capture_output=True, timeout=10)
 
@@ -82,9 +85,15 @@ def test_prepare_host_is_idempotent_and_cleanup_removes_the_bridge(lab):
     assert "10.0.3.1/24" in ipv4_of("lxcbr0")
     assert ipv4_of(bridge) == ["192.168.56.1/24"]
 
+    assert aptproxy.is_running()                         # the provider starts the nodes' apt proxy
     assert lxc.PROVIDER.prepare_host(lab) == []
 
-    assert lxc.PROVIDER.cleanup_host(lab) == [f"removed bridge {bridge}"]
+    others = [link["ifname"] for link in lxc._all_links()
+              if link["ifname"].startswith(lxc.BRIDGE_PREFIX) and link["ifname"] != bridge]
+    removed = lxc.PROVIDER.cleanup_host(lab)
+    assert removed[0] == f"removed bridge {bridge}"
+    # ... and stops it when no other lab's bridge is left for it to serve
+    assert aptproxy.is_running() == bool(others), (removed, others)
     assert wait_gone(bridge)
     assert os.path.exists("/sys/class/net/lxcbr0")     # shared: cleanup leaves it
     assert lxc.PROVIDER.cleanup_host(lab) == []

@@ -154,12 +154,12 @@ def test_undeclared_artifact_is_a_clean_error(monkeypatch):
 
 
 def test_fetch_command_summary_and_exit_code(tmp_path, src, monkeypatch):
-    from labgen import cli_fetch
+    from labgen import plan
     from labgen.cli import main
 
     good, bad = art(src), Artifact("gone", (src / "gone").as_uri(), GOOD, "gone")
     monkeypatch.setenv("LABGEN_CACHE", str(tmp_path / "c"))
-    monkeypatch.setattr(cli_fetch, "lab_artifacts", lambda lab: ["calicoctl", "gone"])
+    monkeypatch.setattr(plan, "lab_artifacts", lambda lab: ["calicoctl", "gone"])
     monkeypatch.setattr(artifacts, "resolve", {"calicoctl": good, "gone": bad}.__getitem__)
     monkeypatch.setattr("sys.argv", ["labgen", "fetch", "mesos-calico"])
     from labgen import console
@@ -171,14 +171,14 @@ def test_fetch_command_summary_and_exit_code(tmp_path, src, monkeypatch):
 
 
 def test_lab_artifacts_collects_from_every_distro(monkeypatch):
-    from labgen import cli_fetch
+    from labgen.plan import lab_artifacts
     from labgen.provision import engine as eng
 
     lab = Lab("t", "", ipaddress.ip_network("192.168.56.0/24"), {}, (
         Node("n1", ipaddress.ip_address("192.168.56.101"), ("calico",), 512, 1),))
-    monkeypatch.setattr(eng, "node_plan", lambda lab, node, distro: [
-        ("calico", [Task("a", artifacts=(f"bin-{distro}", "shared"))])])
-    assert cli_fetch.lab_artifacts(lab) == ["bin-ubuntu-16.04", "shared", "bin-debian-12"]
+    monkeypatch.setattr(eng, "node_plan", lambda lab, node, facts: [
+        ("calico", [Task("a", artifacts=(f"bin-{facts.distro}", "shared"))])])
+    assert lab_artifacts(lab) == ["bin-ubuntu-16.04", "shared", "bin-debian-12"]
 
 
 # ---- aptproxy (pure parts)
@@ -199,12 +199,8 @@ def test_host_archive_from_deb822_and_one_line(tmp_path):
     assert aptproxy.host_archive_url(tmp_path) == aptproxy.FALLBACK_ARCHIVE
 
 
-def test_node_proxy_file_points_at_the_lab_host():
+def test_proxy_url_is_the_lab_hosts_address():
     lab = Lab("t", "", ipaddress.ip_network("192.168.56.0/24"), {}, ())
-    f = aptproxy.node_proxy_file(lab)
-    assert f.path == "/etc/apt/apt.conf.d/01labgen-proxy"
-    assert 'Acquire::http::Proxy "http://192.168.56.1:3142";' in f.content
-    assert 'Acquire::https::Proxy "http://192.168.56.1:3142";' in f.content
     assert aptproxy.proxy_url(lab) == "http://192.168.56.1:3142"
 
 

@@ -116,6 +116,19 @@ def test_scenario_show_and_list():
     assert "mac-bug" in labgen("scenario", "list").stdout
 
 
+def test_scenario_show_tells_the_variants_own_summary():
+    from labgen.scenario.load import find_scenario, load_scenario
+
+    sc = load_scenario(find_scenario("mac-bug"))
+    own, default = sc.variants["docker"].summary.en, sc.summary.en
+    assert own and own != default
+    out = " ".join(labgen("scenario", "show", "mac-bug", "--variant", "docker", "--lang", "en",
+                          check=True).stdout.split())
+    assert " ".join(own.split()) in out and " ".join(default.split()) not in out
+    out = " ".join(labgen("scenario", "show", "mac-bug", "--lang", "en", check=True).stdout.split())
+    assert " ".join(default.split()) in out
+
+
 def test_scenario_with_unknown_step_is_refused_before_anything_runs(tmp_path):
     res = labgen("--provider", "lxc", "scenario", "run", "mac-bug", "--only", "no-such-step",
                  "--dir", str(tmp_path / "lab"), cwd=tmp_path)
@@ -126,3 +139,11 @@ def test_scenario_with_unknown_step_is_refused_before_anything_runs(tmp_path):
 def test_debug_shows_the_traceback(tmp_path):
     res = labgen("--debug", "status", cwd=tmp_path)
     assert "Traceback" in res.stderr and "no lab in" in res.stderr
+
+
+def test_shell_completion_as_the_readme_documents():
+    script = labgen(env={"_LABGEN_COMPLETE": "bash_source"}, check=True).stdout
+    assert "_labgen_completion" in script and "complete " in script
+    res = labgen(env={"_LABGEN_COMPLETE": "bash_complete", "COMP_WORDS": "labgen status --for",
+                      "COMP_CWORD": "2"}, check=True)
+    assert "--format" in res.stdout

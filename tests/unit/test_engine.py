@@ -3,10 +3,13 @@ import ipaddress
 import pytest
 
 from labgen.errors import TaskError
-from labgen.model import File, Lab, Node, Task
+from labgen.model import Facts, File, Lab, Node, Task
 from labgen.provision import engine
+from labgen.provision import shell
 from labgen.provision.roles import base
 from tests.unit.fakes import FakeRemote
+
+LXC_FACTS = Facts("debian-12", "http://192.168.56.1:3142")     # what the LXC provider says
 
 
 def make_lab():
@@ -84,14 +87,14 @@ def test_a_failure_stops_the_other_nodes_after_their_current_task(tmp_path):
             return 1, "", ""
         return 0, "", ""
 
-    reports = engine.provision(lab, LabDir(tmp_path), FakeRemote(handler), "debian-12")
+    reports = engine.provision(lab, LabDir(tmp_path), FakeRemote(handler), LXC_FACTS)
     by = {r.node: r for r in reports}
     assert by["n1"].error is not None and "you must be root" in by["n1"].error.message
 
 
 def test_base_role_declares_hostname_hosts_and_tools():
     lab = make_lab()
-    tasks = base.tasks(lab, lab.nodes[0], "debian-12")
+    tasks = base.tasks(lab, lab.nodes[0], LXC_FACTS)
     assert [t.name for t in tasks] == ["apt proxy", "hostname", "hosts file", "tools"]
     hosts = tasks[2].files[0].content
     assert "192.168.56.101\tn1" in hosts and "192.168.56.102\tn2" in hosts
@@ -103,8 +106,8 @@ def test_packages_check_really_detects_installed_packages():
 
     if not shutil.which("dpkg-query"):
         pytest.skip("dpkg-query is not on this machine")
-    ok = subprocess.run(["sh", "-c", base.packages_installed_check(["dpkg"])])
-    missing = subprocess.run(["sh", "-c", base.packages_installed_check(["dpkg", "no-such-package-lg"])])
+    ok = subprocess.run(["sh", "-c", shell.packages_installed_check(["dpkg"])])
+    missing = subprocess.run(["sh", "-c", shell.packages_installed_check(["dpkg", "no-such-package-lg"])])
     assert ok.returncode == 0 and missing.returncode != 0
 
 
@@ -155,3 +158,28 @@ def test_roles_recorded_only_with_current_fingerprints_and_nothing_owed(tmp_path
     engine.provision(lab, d, FakeRemote(), "debian-12", roles=["base"])
     d.update_state(pending=["n1|base/x"])
     assert not engine.roles_recorded(lab, d, "debian-12", ["base"])
+
+
+def test_blocked_roles_are_grouped_under_the_reason_they_share():
+    from labgen.labfile import find_lab, load_lab
+
+    lab = load_lab(find_lab("mesos-calico"))
+    reports = []
+    for node in lab.nodes:
+        report = engine.NodeReport(node.name)
+        report.unavailable = [t for _, t in engine.node_plan(lab, node, "debian-12")
+                              if not isinstance(t, list)]
+        reports.append(report)
+    groups = engine.blocked(reports)
+    reasons = [g.reason for g in groups]
+    assert len(reasons) == len(set(reasons))
+    docker = next(g for g in groups if g.reason.startswith("docker-ce 18.03.1 is not in the Debian 12"))
+    # calico and calico-network fail because docker does: listed under docker's reason
+    assert docker.roles == {"docker": ["ubuntu-1", "ubuntu-2", "ubuntu-3"],
+                            "calico": ["ubuntu-1", "ubuntu-2", "ubuntu-3"],
+                            "calico-network": ["ubuntu-1"]}
+    mesos = next(g for g in groups if g.reason.startswith("Mesos 1.5.0"))
+    assert mesos.roles == {"mesos-master": ["ubuntu-1"], "mesos-slave": ["ubuntu-2", "ubuntu-3"]}
+    marathon = next(g for g in groups if g.reason.startswith("Marathon 1.5.6"))
+    assert marathon.roles == {"marathon": ["ubuntu-1"], "marathon-app": ["ubuntu-1"]}
+    assert len(groups) == 3

@@ -51,10 +51,28 @@ def test_every_command_parses_as_shell(lab, distro):
                 shlex.split(command)          # balanced quotes
 
 
-def test_base_writes_the_apt_proxy_first(lab):
-    first = tasks_of(lab, "ubuntu-2", "base", BOOKWORM)[0]
+def test_base_writes_the_apt_proxy_first_where_the_provider_runs_one(lab):
+    from labgen.model import Facts
+    from labgen.providers import get_provider
+
+    facts = get_provider("lxc").facts(lab)
+    assert facts == Facts("debian-12", "http://192.168.56.1:3142")
+    first = tasks_of(lab, "ubuntu-2", "base", facts)[0]
     (f,) = first.files
-    assert f.path == "/etc/apt/apt.conf.d/01labgen-proxy" and "http://192.168.56.1:3142" in f.content
+    assert f.path == "/etc/apt/apt.conf.d/01labgen-proxy"
+    assert 'Acquire::http::Proxy "http://192.168.56.1:3142";' in f.content
+    assert 'Acquire::https::Proxy "http://192.168.56.1:3142";' in f.content
+
+
+def test_base_removes_a_proxy_file_where_no_proxy_runs(lab):
+    from labgen.providers import get_provider
+
+    facts = get_provider("virtualbox").facts(lab)
+    assert facts.apt_proxy is None
+    first = tasks_of(lab, "ubuntu-2", "base", facts)[0]
+    assert not first.files and first.name == "no apt proxy"
+    assert first.check == "test ! -e /etc/apt/apt.conf.d/01labgen-proxy"
+    assert first.run == ("rm -f /etc/apt/apt.conf.d/01labgen-proxy",)
 
 
 # ---- etcd

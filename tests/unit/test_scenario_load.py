@@ -70,10 +70,10 @@ PINNED = {
         " line 16: step one: capture name 'node' is reserved for a built-in; expected a name other than node, node_ip, lab_network, host_ip",
     ],
     "bad-control-chars.yml": [
-        ' line 2: scenario: title.en contains the control character U+0007; expected printable text (newline and tab are allowed)',
-        ' line 5: vars: variable esc contains the control character U+001B; expected printable text (newline and tab are allowed)',
-        ' line 9: step one: title.zh contains the control character U+0000; expected printable text (newline and tab are allowed)',
-        ' line 11: step one: run contains the control character U+000D; expected printable text (newline and tab are allowed)',
+        ' line 2: scenario: title.en contains the control character U+0007 at character 5; expected printable text (newline and tab are allowed; no control or bidi characters)',
+        ' line 5: vars: variable esc contains the control character U+001B at character 1; expected printable text (newline and tab are allowed; no control or bidi characters)',
+        ' line 9: step one: title.zh contains the control character U+0000 at character 1; expected printable text (newline and tab are allowed; no control or bidi characters)',
+        ' line 11: step one: run contains the control character U+000D at character 6; expected printable text (newline and tab are allowed; no control or bidi characters)',
     ],
     "bad-duplicate-ids.yml": [
         " line 11: step look: duplicate step id 'look' (first at line 6); expected step ids unique within the variant",
@@ -350,3 +350,26 @@ def test_builtin_scenario_loads(path):
 
 def test_there_are_builtin_scenarios():
     assert any(p.stem == "mac-bug" for p in builtin_scenarios())
+
+
+@pytest.mark.parametrize("char", ["\u202e", "\u2066", "\u200f", "\u2028", "\u2029"])
+def test_bidi_and_control_characters_are_refused_with_file_and_line(tmp_path, char):
+    # The lab files' policy (labgen.validate): a bidi override in a title would make the
+    # handout read differently than the file does.
+    path = tmp_path / "bidi.yml"
+    path.write_text("id: bidi\n"
+                    "lab: mesos-calico\n"
+                    f"title: {{en: \"evil{char}txt\", zh: 标题}}\n"
+                    "summary: {en: s, zh: s}\n"
+                    "steps:\n"
+                    "  - {id: one, kind: explain, title: {en: t, zh: t}, explain: {en: e, zh: e}}\n",
+                    encoding="utf-8")
+    clean = tmp_path / "clean.yml"
+    clean.write_text(path.read_text(encoding="utf-8").replace(char, ""), encoding="utf-8")
+    load_scenario(clean)                            # the same file without it loads
+    with pytest.raises(InputError) as info:
+        load_scenario(path)
+    code = f"U+{ord(char):04X}"
+    assert info.value.problems == [
+        f"{path} line 3: scenario: title.en contains the control character {code} "
+        f"at character 5; expected printable text (newline and tab are allowed; no control or bidi characters)"]

@@ -106,6 +106,8 @@ def test_terminal_does_not_interpret_markup_or_escapes():
 def test_clean_output_and_fold():
     assert clean_output("a\r\nprogress 10%\rprogress 100%\n\x1b[1mb\x1b[0m\x00\n\n") == \
         "a\nprogress 100%\nb"
+    # bidi overrides and other format characters from a node are dropped too (labgen.validate)
+    assert clean_output("ab\u202ecd\u2066e\tf\u200bg") == "abcde\tfg"
     assert fold("a\nb\nc", 1, 1) == (["a", "b", "c"], 0, [])
     head, folded, tail = fold(LONG, 15, 5)
     assert (head[-1], folded, tail[0]) == ("line 15", 80, "line 96")

@@ -1,4 +1,5 @@
-"""The role catalogue. Each role module exposes `tasks(lab, node, distro) -> list[Task]`, or
+"""The role catalogue. Each role module exposes `tasks(lab, node, facts) -> list[Task]`
+(facts: model.Facts, the distribution and the apt proxy), or
 raises RoleUnavailableError saying why it cannot run there. Imports stay lazy and cheap."""
 
 from __future__ import annotations

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import shlex
 
-from labgen.model import File, Lab, Node, Task
+from labgen.model import Facts, File, Lab, Node, Task
+from labgen.provision.shell import apt_install, packages_installed_check
 
 PACKAGES = ("iproute2", "iputils-ping", "tcpdump", "procps", "sudo")
+APT_PROXY_PATH = "/etc/apt/apt.conf.d/01labgen-proxy"
 
 
 def hosts_file(lab: Lab) -> str:
@@ -23,65 +25,40 @@ def hosts_file(lab: Lab) -> str:
     return "\n".join(lines) + "\n"
 
 
-def packages_installed_check(packages) -> str:
-    # dpkg-query prints one status per package; any line that is not "install ok installed" fails.
-    names = " ".join(shlex.quote(p) for p in packages)
-    return (f"test \"$(dpkg-query -W -f='${{Status}}\\n' {names} 2>/dev/null "
-            f"| grep -c '^install ok installed$')\" -eq {len(packages)}")
+
+def apt_proxy_file(url: str) -> File:
+    """The apt config that sends a node's downloads through the proxy at `url`.
+
+    http sources are fetched and cached by the proxy; https sources are tunnelled through it
+    (CONNECT to port 443, allowed by the proxy's PassThroughPattern; not cached, but they keep
+    working on nodes without a direct route out).
+    """
+    return File(APT_PROXY_PATH,
+                "// Written by labgen: apt downloads go through the lab host's caching proxy\n"
+                "// (apt-cacher-ng); https sources are tunnelled through it, not cached.\n"
+                f'Acquire::http::Proxy "{url}";\n'
+                f'Acquire::https::Proxy "{url}";\n'
+                "// One request at a time per connection, and give up on a silent one: a\n"
+                "// pipelined update through the proxy once stalled on a half-closed connection.\n"
+                'Acquire::http::Pipeline-Depth "0";\n'
+                'Acquire::http::Timeout "30";\n')
 
 
-def apt_get(args: str, seconds: int = 900) -> str:
-    """One bounded apt-get: a wedged download fails the task instead of hanging it, and a
-    dpkg lock held by another apt (unattended upgrades, a previous run) is waited for."""
-    return (f"DEBIAN_FRONTEND=noninteractive timeout {int(seconds)} apt-get -q "
-            f"-o DPkg::Lock::Timeout=120 {args}")
+def apt_proxy_task(url: str | None) -> Task:
+    if url:
+        return Task("apt proxy", files=(apt_proxy_file(url),))
+    path = shlex.quote(APT_PROXY_PATH)
+    return Task("no apt proxy", check=f"test ! -e {path}", run=(f"rm -f {path}",))
 
 
-def apt_update() -> str:
-    """`apt-get update`, bounded and tried three times: once seen here, an update through the
-    proxy stalled for good with its connection half-closed; a second try goes through."""
-    return (f"for try in 1 2 3; do {apt_get('update', 180)} && break; "
-            "[ $try = 3 ] && exit 1; sleep 2; done")
-
-
-def apt_install(packages) -> str:
-    names = " ".join(shlex.quote(p) for p in packages)
-    return f"{apt_update()} && {apt_get(f'install -y --no-install-recommends {names}')}"
-
-
-def wait_until(check: str, seconds: int, what: str, diagnose: str | None = None,
-               stable: int = 1) -> str:
-    """A shell loop re-running `check` until it passes `stable` times in a row (2 s apart),
-    for at most `seconds`: a cluster only becomes healthy once every member is up, while the
-    nodes are provisioned in parallel, and a member that just joined may still drop out.
-
-    On time-out it prints `what` to stderr, then `diagnose`'s output, and exits 1."""
-    tail = f"; {{ {diagnose}; }} >&2" if diagnose else ""
-    return (f"end=$(($(date +%s) + {int(seconds)})); ok=0; "
-            f"while [ \"$ok\" -lt {int(stable)} ]; do "
-            f"if ({check}) >/dev/null 2>&1; then ok=$((ok + 1)); else ok=0; fi; "
-            f"[ \"$ok\" -ge {int(stable)} ] && break; "
-            f"if [ \"$(date +%s)\" -ge \"$end\" ]; then "
-            f"echo {shlex.quote(f'{what}: not reached after {int(seconds)} s')} >&2{tail}; exit 1; fi; "
-            f"sleep 2; done")
-
-
-def settles(check: str, seconds: int = 30) -> str:
-    """A check for a cluster's health that tolerates a passing blip: passes as soon as `check`
-    does (at once on a healthy cluster), fails only if it does not within `seconds`. Under load
-    a member may briefly fall back to an election right after it joined; a one-shot check then
-    fails a cluster that is fine a second later."""
-    return wait_until(check, seconds, "not settled")
-
-
-def tasks(lab: Lab, node: Node, distro: str) -> list[Task]:
-    from labgen.aptproxy import node_proxy_file
-
+def tasks(lab: Lab, node: Node, facts: Facts) -> list[Task]:
+    distro = facts.distro
     name = shlex.quote(node.name)
     return [
-        # First: every later apt-get on the node goes through the host's caching proxy (on LXC
-        # nodes it is the only way to the Debian archive).
-        Task("apt proxy", files=(node_proxy_file(lab),)),
+        # First: every later apt-get on the node goes through the host's caching proxy where
+        # the provider runs one (on LXC nodes it is the only way to the Debian archive), and
+        # straight to the archive where none runs (a stale proxy file would break apt).
+        apt_proxy_task(facts.apt_proxy),
         Task("hostname",
              files=(File("/etc/hostname", node.name + "\n"),),
              check=f"test \"$(hostname)\" = {name}",

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import shlex
 
-from labgen.model import File, Lab, Node, Task
+from labgen.model import Facts, File, Lab, Node, Task
 from labgen.provision import pins
-from labgen.provision.roles import docker, etcd
-from labgen.provision.roles.base import wait_until
+from labgen.provision.shell import wait_until
+from labgen.provision.stack import CALICOCTL, etcd_endpoints, require_docker
 
-CALICOCTL = "/usr/local/bin/calicoctl"
 CALICOCTL_CFG = "/etc/calico/calicoctl.cfg"
 CALICO_ENV = "/etc/calico/calico.env"
 UNIT = "/etc/systemd/system/calico-node.service"
@@ -24,7 +23,7 @@ def calicoctl_cfg(lab: Lab) -> str:
             "metadata:\n"
             "spec:\n"
             "  datastoreType: \"etcdv2\"\n"
-            f"  etcdEndpoints: \"{','.join(etcd.endpoints(lab))}\"\n")
+            f"  etcdEndpoints: \"{','.join(etcd_endpoints(lab))}\"\n")
 
 
 def calico_env(node: Node) -> str:
@@ -97,8 +96,9 @@ WantedBy=multi-user.target
 """
 
 
-def tasks(lab: Lab, node: Node, distro: str) -> list[Task]:
-    docker.require_docker("calico", lab, distro)
+def tasks(lab: Lab, node: Node, facts: Facts) -> list[Task]:
+    distro = facts.distro
+    require_docker("calico", lab, distro)
     binary = shlex.quote(pins.artifact_path("calicoctl"))
     tarball = shlex.quote(pins.artifact_path("calico-node-image"))
     image = shlex.quote(pins.CALICO_NODE_IMAGE)

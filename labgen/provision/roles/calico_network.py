@@ -10,16 +10,12 @@ from __future__ import annotations
 
 import shlex
 
-from labgen.model import File, Lab, Node, Task
-from labgen.provision.roles import docker
-from labgen.provision.roles.calico import CALICOCTL
+from labgen.model import Facts, File, Lab, Node, Task
+from labgen.provision.stack import CALICOCTL, require_docker
+from labgen.provision.stack import CALICO_NETWORK as NETWORK
+from labgen.provision.stack import calico_pool as pool
 
-NETWORK = "calico-test"
 POOL_FILE = "/etc/calico/labgen-pool.yaml"
-
-
-def pool(lab: Lab) -> str:
-    return str(lab.params.get("calico_pool") or "172.32.0.0/16")
 
 
 def pool_manifest(lab: Lab) -> str:
@@ -37,8 +33,9 @@ def pool_manifest(lab: Lab) -> str:
             "  disabled: false\n")
 
 
-def tasks(lab: Lab, node: Node, distro: str) -> list[Task]:
-    docker.require_docker("calico-network", lab, distro)
+def tasks(lab: Lab, node: Node, facts: Facts) -> list[Task]:
+    distro = facts.distro
+    require_docker("calico-network", lab, distro)
     cidr = shlex.quote(pool(lab))
     net = shlex.quote(NETWORK)
     apply = f"{CALICOCTL} apply -f {POOL_FILE}"

@@ -12,10 +12,10 @@ from __future__ import annotations
 import json
 import shlex
 
-from labgen.model import File, Lab, Node, Task
+from labgen.model import Facts, File, Lab, Node, Task
 from labgen.provision import pins
-from labgen.provision.engine import RoleUnavailableError
-from labgen.provision.roles.base import apt_get, apt_update, wait_until
+from labgen.provision.shell import apt_get, apt_update, wait_until
+from labgen.provision.stack import docker_artifact
 
 DAEMON_JSON = "/etc/docker/daemon.json"
 
@@ -26,36 +26,10 @@ def daemon_json(node: Node) -> str:
     return json.dumps({"cluster-store": f"etcd://{node.ip}:2379"}, indent=2) + "\n"
 
 
-def artifact_for(lab: Lab, distro: str):
-    """The docker-ce .deb artifact this lab needs on `distro`; raises RoleUnavailableError."""
-    version = pins.docker_version(lab)
-    art = pins.docker_artifact(version)
-    if art is None:
-        raise RoleUnavailableError(
-            f"docker-ce {version} (lab param docker_version) is not declared in labgen's pins; "
-            f"declared: {', '.join(pins.DOCKER_XENIAL_DEBS)} (add its xenial .deb to "
-            "labgen/provision/pins.py)")
-    if distro == pins.BOOKWORM:
-        raise RoleUnavailableError(
-            f"docker-ce {version} is not in the Debian 12 archive (Debian has docker.io 20.10, "
-            "which still has cluster-store, deprecated, but no longer shows the MAC bug, fixed in "
-            "18.06); the only build is "
-            "Docker's .deb for Ubuntu 16.04, so use the virtualbox or libvirt provider (box "
-            f"ubuntu/xenial64) with {pins.how_to_supply(art.name)}")
-    pins.require_distro("docker", distro)
-    return art
 
-
-def require_docker(role: str, lab: Lab, distro: str) -> None:
-    """For roles that run on Docker: unavailable (and why) wherever the docker role is."""
-    try:
-        artifact_for(lab, distro)
-    except RoleUnavailableError as exc:
-        raise RoleUnavailableError(f"{role} needs the docker role, unavailable here: {exc.message}")
-
-
-def tasks(lab: Lab, node: Node, distro: str) -> list[Task]:
-    art = artifact_for(lab, distro)
+def tasks(lab: Lab, node: Node, facts: Facts) -> list[Task]:
+    distro = facts.distro
+    art = docker_artifact(lab, distro)
     version = pins.docker_version(lab)
     package_version = pins.DOCKER_XENIAL_DEBS[version]
     deb = shlex.quote(f"{pins.NODE_CACHE}/{art.filename}")

@@ -8,23 +8,16 @@ etcd-server 3.4.23 (v2 behind --enable-v2). Both packages read ETCD_* from /etc/
 
 from __future__ import annotations
 
-from labgen.model import File, Lab, Node, Task
+from labgen.model import Facts, File, Lab, Node, Task
 from labgen.provision import pins
-from labgen.provision.roles.base import apt_install, packages_installed_check, settles, wait_until
+from labgen.provision.shell import apt_install, packages_installed_check, settles, wait_until
+from labgen.provision.stack import ETCD_CLIENT_PORT as CLIENT_PORT
+from labgen.provision.stack import etcd_endpoints as endpoints
+from labgen.provision.stack import etcd_members as members
 
-CLIENT_PORT = 2379
 PEER_PORT = 2380
 DATA_DIR = "/var/lib/etcd/labgen"   # not the package's default dir, see config_file
 HEALTH_WAIT = 180                   # seconds: the other members are still being installed
-
-
-def members(lab: Lab) -> list[Node]:
-    return [n for n in lab.nodes if "etcd" in n.roles]
-
-
-def endpoints(lab: Lab) -> list[str]:
-    """Client URLs of every member: http://192.168.56.101:2379, ..."""
-    return [f"http://{n.ip}:{CLIENT_PORT}" for n in members(lab)]
 
 
 def config_file(lab: Lab, node: Node, distro: str) -> str:
@@ -65,7 +58,8 @@ def healthy_check(lab: Lab) -> str:
             f"{etcdctl2('ls /')} >/dev/null")
 
 
-def tasks(lab: Lab, node: Node, distro: str) -> list[Task]:
+def tasks(lab: Lab, node: Node, facts: Facts) -> list[Task]:
+    distro = facts.distro
     pins.require_distro("etcd", distro)
     packages = pins.ETCD_PACKAGES[distro]
     active = "systemctl is-active --quiet etcd"

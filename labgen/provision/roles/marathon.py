@@ -8,17 +8,14 @@ from __future__ import annotations
 
 import shlex
 
-from labgen.model import File, Lab, Node, Task
+from labgen.model import Facts, File, Lab, Node, Task
 from labgen.provision import pins
-from labgen.provision.roles import zookeeper
-from labgen.provision.roles.base import wait_until
-from labgen.provision.roles.mesos_master import install_task, repository_tasks, require_xenial, zk_url
-
-PORT = 8080
-
-
-def url(node: Node, path: str) -> str:
-    return f"http://{node.ip}:{PORT}{path}"
+from labgen.provision.shell import enabled_and_running, wait_until
+from labgen.provision.stack import marathon_url as url
+from labgen.provision.stack import mesos_zk_url as zk_url
+from labgen.provision.stack import mesosphere_install_task as install_task
+from labgen.provision.stack import mesosphere_repository_tasks as repository_tasks
+from labgen.provision.stack import require_xenial, zk_connect_string
 
 
 def default_file(lab: Lab) -> str:
@@ -26,10 +23,11 @@ def default_file(lab: Lab) -> str:
     # are what the article wrote (older packages read those). Both say the same thing.
     return ("# Written by labgen (role marathon): the same as /etc/marathon/conf.\n"
             f"MARATHON_MASTER={zk_url(lab)}\n"
-            f"MARATHON_ZK={zookeeper.connect_string(lab, 'marathon')}\n")
+            f"MARATHON_ZK={zk_connect_string(lab, 'marathon')}\n")
 
 
-def tasks(lab: Lab, node: Node, distro: str) -> list[Task]:
+def tasks(lab: Lab, node: Node, facts: Facts) -> list[Task]:
+    distro = facts.distro
     require_xenial("marathon", distro, f"Marathon {pins.MARATHON_VERSION}")
     info = shlex.quote(url(node, "/v2/info"))
     version = shlex.quote(f'"version":"{pins.MARATHON_VERSION}')
@@ -39,12 +37,10 @@ def tasks(lab: Lab, node: Node, distro: str) -> list[Task]:
         install_task("marathon", pins.MARATHON_VERSION),
         Task("marathon config",
              files=(File("/etc/marathon/conf/master", zk_url(lab) + "\n"),
-                    File("/etc/marathon/conf/zk", zookeeper.connect_string(lab, "marathon") + "\n"),
+                    File("/etc/marathon/conf/zk", zk_connect_string(lab, "marathon") + "\n"),
                     File("/etc/default/marathon", default_file(lab))),
              run=("systemctl restart marathon",)),
-        Task("marathon enabled and started",
-             check="systemctl is-enabled --quiet marathon && systemctl is-active --quiet marathon",
-             run=("systemctl enable marathon", "systemctl start marathon")),
+        enabled_and_running("marathon", "marathon enabled and started"),
         Task(f"/v2/info answers (Marathon {pins.MARATHON_VERSION})",
              check=up,
              run=(wait_until(up, 180, "Marathon answering on /v2/info",

@@ -9,13 +9,13 @@ from __future__ import annotations
 import json
 import shlex
 
-from labgen.model import File, Lab, Node, Task
+from labgen.model import Facts, File, Lab, Node, Task
 from labgen.provision import pins
-from labgen.provision.roles import docker
-from labgen.provision.roles.base import wait_until
-from labgen.provision.roles.calico_network import NETWORK, pool
-from labgen.provision.roles.marathon import url
-from labgen.provision.roles.mesos_master import require_xenial
+from labgen.provision.shell import wait_until
+from labgen.provision.stack import CALICO_NETWORK as NETWORK
+from labgen.provision.stack import calico_pool as pool
+from labgen.provision.stack import marathon_url as url
+from labgen.provision.stack import require_docker, require_marathon
 
 APP_ID = "my-docker-task"
 APP_FILE = f"/etc/marathon/apps/{APP_ID}.json"
@@ -46,9 +46,10 @@ def in_pool_check(lab: Lab, node: Node) -> str:
     return f"curl -sf {tasks_url} | python3 -c {shlex.quote(script)} {shlex.quote(pool(lab))}"
 
 
-def tasks(lab: Lab, node: Node, distro: str) -> list[Task]:
-    require_xenial("marathon-app", distro, f"Marathon {pins.MARATHON_VERSION} (which runs the app)")
-    docker.require_docker("marathon-app", lab, distro)
+def tasks(lab: Lab, node: Node, facts: Facts) -> list[Task]:
+    distro = facts.distro
+    require_marathon("marathon-app", distro)
+    require_docker("marathon-app", lab, distro)
     app_url = shlex.quote(url(node, f"/v2/apps/{APP_ID}"))
     put = (f"curl -sf -X PUT -H 'Content-Type: application/json' --data @{APP_FILE} "
            f"{app_url} >/dev/null")

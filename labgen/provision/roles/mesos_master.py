@@ -9,88 +9,24 @@ from __future__ import annotations
 
 import shlex
 
-from labgen.model import File, Lab, Node, Task
+from labgen.model import Facts, File, Lab, Node, Task
 from labgen.provision import pins
-from labgen.provision.engine import RoleUnavailableError
-from labgen.provision.roles.base import apt_install, apt_update, wait_until
-from labgen.provision.roles.zookeeper import CLIENT_PORT as ZK_PORT
+from labgen.provision.shell import disabled_and_stopped, enabled_and_running, wait_until
+from labgen.provision.stack import MESOS_WORK_DIR as WORK_DIR
+from labgen.provision.stack import mesos_zk_url as zk_url
+from labgen.provision.stack import mesosphere_install_task as install_task
+from labgen.provision.stack import mesosphere_repository_tasks as repository_tasks
+from labgen.provision.stack import require_xenial
 
 MASTER_PORT = 5050
-WORK_DIR = "/var/lib/mesos"
-PREFERENCES = "/etc/apt/preferences.d/labgen-mesosphere"
-SOURCES = "/etc/apt/sources.list.d/mesosphere.list"
-
-
-def require_xenial(role: str, distro: str, software: str) -> None:
-    """Raise RoleUnavailableError off Ubuntu 16.04, naming `software` and how to get it."""
-    if distro == pins.BOOKWORM:
-        raise RoleUnavailableError(
-            f"{software} is not in the Debian 12 archive, and Mesosphere's repository "
-            f"(`{pins.MESOSPHERE_REPO}`) built it for Ubuntu 16.04 only: use the virtualbox or "
-            "libvirt provider (box ubuntu/xenial64), with the repository's apt key as "
-            + pins.how_to_supply("mesosphere-key"))
-    pins.require_distro(role, distro)
-
-
-def master(lab: Lab) -> Node:
-    """The lab's Mesos master: the first node with the mesos-master role."""
-    for n in lab.nodes:
-        if "mesos-master" in n.roles:
-            return n
-    raise RoleUnavailableError(f"lab {lab.name} has no node with the mesos-master role")
-
-
-def zk_url(lab: Lab) -> str:
-    """/etc/mesos/zk: the master's ZooKeeper (the article writes `zk://<hostname>:2181/mesos`)."""
-    return f"zk://{master(lab).ip}:{ZK_PORT}/mesos"
-
-
-def preferences() -> str:
-    return (f"# Written by labgen: the walkthrough's versions, not the repository's newest.\n"
-            f"Package: mesos\nPin: version {pins.MESOS_VERSION}*\nPin-Priority: 1001\n\n"
-            f"Package: marathon\nPin: version {pins.MARATHON_VERSION}*\nPin-Priority: 1001\n")
-
-
-def version_check(package: str, version: str) -> str:
-    return (f"dpkg-query -W -f='${{Version}}' {shlex.quote(package)} 2>/dev/null "
-            f"| grep -q {shlex.quote('^' + version.replace('.', '[.]'))}")
-
-
-def repository_tasks() -> list[Task]:
-    """The Mesosphere apt key, source and pins (shared by mesos-slave and marathon)."""
-    key = shlex.quote(pins.artifact_path("mesosphere-key"))
-    fpr = shlex.quote(pins.MESOSPHERE_KEY_ID)
-    return [
-        # The key is checked by its fingerprint after it is added, not by the file's hash.
-        Task("Mesosphere apt key",
-             check=f"apt-key adv --list-keys --with-colons {fpr} 2>/dev/null | grep -q {fpr}",
-             run=(f"apt-key add {key}",),
-             artifacts=("mesosphere-key",)),
-        Task("Mesosphere apt repository (pinned versions)",
-             files=(File(SOURCES, pins.MESOSPHERE_REPO + "\n"), File(PREFERENCES, preferences())),
-             run=(apt_update(),)),
-    ]
-
-
-def install_task(package: str, version: str) -> Task:
-    return Task(f"install {package} {version}",
-                check=version_check(package, version),
-                run=(apt_install((package, "curl")),))
-
-
-def service_off(service: str) -> Task:
-    """The mesos package enables both daemons: stop the one this node does not run."""
-    s = shlex.quote(service)
-    return Task(f"{service} disabled here",
-                check=f"! systemctl is-enabled --quiet {s} && ! systemctl is-active --quiet {s}",
-                run=(f"systemctl disable {s}", f"systemctl stop {s}"))
 
 
 def agents(lab: Lab) -> list[Node]:
     return [n for n in lab.nodes if "mesos-slave" in n.roles]
 
 
-def tasks(lab: Lab, node: Node, distro: str) -> list[Task]:
+def tasks(lab: Lab, node: Node, facts: Facts) -> list[Task]:
+    distro = facts.distro
     require_xenial("mesos-master", distro, f"Mesos {pins.MESOS_VERSION}")
     url = f"http://{node.ip}:{MASTER_PORT}/master/slaves"
     want = len(agents(lab))
@@ -107,12 +43,10 @@ def tasks(lab: Lab, node: Node, distro: str) -> list[Task]:
                     File("/etc/mesos-master/work_dir", WORK_DIR + "\n"),
                     File("/etc/mesos-master/cluster", lab.name + "\n")),
              run=("systemctl restart mesos-master",)),
-        Task("mesos-master running",
-             check="systemctl is-enabled --quiet mesos-master && systemctl is-active --quiet mesos-master",
-             run=("systemctl enable mesos-master", "systemctl start mesos-master")),
+        enabled_and_running("mesos-master"),
     ]
     if "mesos-slave" not in node.roles:
-        tasks.append(service_off("mesos-slave"))
+        tasks.append(disabled_and_stopped("mesos-slave"))
     if want:
         tasks.append(Task(f"master sees {want} agents",
                           check=seen,

@@ -8,18 +8,22 @@ from __future__ import annotations
 
 import shlex
 
-from labgen.model import File, Lab, Node, Task
+from labgen.model import Facts, File, Lab, Node, Task
 from labgen.provision import pins
-from labgen.provision.roles import docker
-from labgen.provision.roles.mesos_master import (WORK_DIR, install_task, repository_tasks,
-                                                 require_xenial, service_off, zk_url)
+from labgen.provision.shell import disabled_and_stopped, enabled_and_running
+from labgen.provision.stack import MESOS_WORK_DIR as WORK_DIR
+from labgen.provision.stack import mesos_zk_url as zk_url
+from labgen.provision.stack import mesosphere_install_task as install_task
+from labgen.provision.stack import mesosphere_repository_tasks as repository_tasks
+from labgen.provision.stack import require_docker, require_xenial
 
 AGENT_PORT = 5051
 
 
-def tasks(lab: Lab, node: Node, distro: str) -> list[Task]:
+def tasks(lab: Lab, node: Node, facts: Facts) -> list[Task]:
+    distro = facts.distro
     require_xenial("mesos-slave", distro, f"Mesos {pins.MESOS_VERSION}")
-    docker.require_docker("mesos-slave", lab, distro)
+    require_docker("mesos-slave", lab, distro)
     image = shlex.quote(pins.NGINX_IMAGE)
     tarball = shlex.quote(pins.artifact_path("nginx-image"))
     tasks = [
@@ -34,14 +38,12 @@ def tasks(lab: Lab, node: Node, distro: str) -> list[Task]:
                     # Mesos' advice for the Docker containerizer: an image pull may take minutes.
                     File("/etc/mesos-slave/executor_registration_timeout", "5mins\n")),
              run=("systemctl restart mesos-slave",)),
-        Task("mesos-slave running",
-             check="systemctl is-enabled --quiet mesos-slave && systemctl is-active --quiet mesos-slave",
-             run=("systemctl enable mesos-slave", "systemctl start mesos-slave")),
+        enabled_and_running("mesos-slave"),
         Task(f"image {pins.NGINX_IMAGE} for the app",
              check=f"docker image inspect {image} >/dev/null 2>&1",
              run=(f"docker load -i {tarball}",),
              artifacts=("nginx-image",)),
     ]
     if "mesos-master" not in node.roles:
-        tasks.insert(len(repository_tasks()) + 1, service_off("mesos-master"))
+        tasks.insert(len(repository_tasks()) + 1, disabled_and_stopped("mesos-master"))
     return tasks

@@ -9,11 +9,12 @@ Both distributions package it the same way (Debian's packaging, also in Ubuntu):
 
 from __future__ import annotations
 
-from labgen.model import File, Lab, Node, Task
+from labgen.model import Facts, File, Lab, Node, Task
 from labgen.provision import pins
-from labgen.provision.roles.base import apt_install, packages_installed_check, settles, wait_until
+from labgen.provision.shell import apt_install, packages_installed_check, settles, wait_until
+from labgen.provision.stack import ZK_CLIENT_PORT as CLIENT_PORT
+from labgen.provision.stack import zookeeper_members as members
 
-CLIENT_PORT = 2181
 QUORUM_PORT = 2888
 ELECTION_PORT = 3888
 CONF_DIR = "/etc/zookeeper/conf"
@@ -22,18 +23,9 @@ PACKAGES = ("zookeeperd", "netcat-openbsd")
 QUORUM_WAIT = 180      # seconds: a quorum needs two of three members, installed in parallel
 
 
-def members(lab: Lab) -> list[Node]:
-    return [n for n in lab.nodes if "zookeeper" in n.roles]
-
-
 def myid(lab: Lab, node: Node) -> int:
     """1..N by the order of the lab's nodes."""
     return [n.name for n in members(lab)].index(node.name) + 1
-
-
-def connect_string(lab: Lab, chroot: str) -> str:
-    """zk://192.168.56.101:2181,192.168.56.102:2181,192.168.56.103:2181/<chroot>"""
-    return "zk://" + ",".join(f"{n.ip}:{CLIENT_PORT}" for n in members(lab)) + "/" + chroot
 
 
 def zoo_cfg(lab: Lab) -> str:
@@ -59,7 +51,8 @@ def mode_check() -> str:
     return (f"echo srvr | nc -w 3 127.0.0.1 {CLIENT_PORT} | grep -Eq '^Mode: (leader|follower)$'")
 
 
-def tasks(lab: Lab, node: Node, distro: str) -> list[Task]:
+def tasks(lab: Lab, node: Node, facts: Facts) -> list[Task]:
+    distro = facts.distro
     pins.require_distro("zookeeper", distro)
     return [
         Task(f"install zookeeperd {pins.ZOOKEEPER_VERSIONS[distro]}",

@@ -13,29 +13,6 @@ import click
 from labgen.errors import LabgenError
 
 
-def lab_artifacts(lab) -> list[str]:
-    """Names of every artifact the lab's roles declare, for every provider's distribution,
-    in first-use order."""
-    from labgen.model import PROVIDERS, RoleUnavailable
-    from labgen.providers import get_provider
-    from labgen.provision.engine import node_plan
-
-    distros = []
-    for provider in PROVIDERS:
-        distro = get_provider(provider).distro
-        if distro not in distros:
-            distros.append(distro)
-    names: list[str] = []
-    for distro in distros:
-        for node in lab.nodes:
-            for _role, tasks in node_plan(lab, node, distro):
-                if isinstance(tasks, RoleUnavailable):
-                    continue
-                for task in tasks:
-                    names += [n for n in task.artifacts if n not in names]
-    return names
-
-
 @click.command("fetch")
 @click.argument("lab")
 @click.option("--artifacts", "artifacts_dir", type=click.Path(file_okay=False, exists=True, path_type=Path),
@@ -53,8 +30,9 @@ def fetch_cmd(lab, artifacts_dir, allow_unpinned):
                                TransferSpeedColumn)
 
     from labgen.artifacts import ArtifactError, cache_dir, fetch, resolve, sha256_file
-    from labgen.cli_options import console as _console
+    from labgen.cli.options import console as _console
     from labgen.labfile import find_lab, load_lab
+    from labgen.plan import lab_artifacts
 
     model = load_lab(find_lab(lab))
     con = _console()
@@ -104,3 +82,6 @@ def fetch_cmd(lab, artifacts_dir, allow_unpinned):
     if failures:
         raise LabgenError(f"{len(failures)} of {len(names)} artifact(s) could not be fetched",
                           hint="fix each one above, then re-run `labgen fetch`")
+
+
+COMMANDS = (fetch_cmd,)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from labgen.cli_options import console, provider_option
+from labgen.cli.options import console, provider_option
 from labgen.errors import InputError, LabgenError
 
 
@@ -292,7 +292,7 @@ def scenario_run(scenario_id, cr_path, seat_list, variant, start, stop, keep, la
 
     from labgen.classroom import ops
     from labgen.classroom.seats import parse_seat_list
-    from labgen.cli_scenario import default_lang
+    from labgen.cli.scenario import default_lang
 
     c = _open(cr_path)
     seats = parse_seat_list(seat_list, c.seats)
@@ -303,3 +303,6 @@ def scenario_run(scenario_id, cr_path, seat_list, variant, start, stop, keep, la
     con.print(f"{sum(o.ok for o in outcomes)}/{len(outcomes)} seat(s) passed in "
               f"{time.monotonic() - began:.1f} s", highlight=False)
     _outcomes(con, outcomes, f"scenario {scenario_id}")
+
+
+COMMANDS = (classroom,)

@@ -59,3 +59,9 @@ def artifacts_options(f):
 def dir_option(f):
     return click.option("--dir", "lab_path", type=click.Path(file_okay=False, path_type=Path),
                         help="The lab dir (default: the current directory or a parent).")(f)
+
+
+def dim_line(con):
+    """A callback that prints one line of a tool's output (Vagrant, debootstrap) dimmed and
+    verbatim: the text is data, never markup, so `[...]` in it prints as is."""
+    return lambda line: con.print(line, style="dim", markup=False, highlight=False)

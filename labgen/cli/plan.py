@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from labgen.cli_options import provider_option
+from labgen.cli.options import provider_option
 
 
 @click.command("plan")
@@ -26,3 +26,6 @@ def plan(ctx, lab, node, role):
 
     model = load_lab(find_lab(lab))
     click.echo(plan_text(model, ctx.obj.provider(), node=node, role=role), nl=False)
+
+
+COMMANDS = (plan,)

@@ -1,4 +1,8 @@
-"""`labgen scenario ...`: list, show and run scenarios (part of the CLI: it prints and exits)."""
+"""`labgen scenario ...`: list, show and run scenarios (part of the CLI: it prints and exits).
+
+The student challenge commands (start/check/hint/answer/solve/reset/progress) join this group
+from their own module (labgen/cli/challenge.py, `@scenario.command(...)`), listed in
+labgen/cli/__init__.py MODULES."""
 
 from __future__ import annotations
 
@@ -7,8 +11,8 @@ from pathlib import Path
 
 import click
 
-from labgen.cli_options import console, provider_option
-
+from labgen.cli import steps
+from labgen.cli.options import console, provider_option
 from labgen.errors import LabgenError
 
 
@@ -55,7 +59,8 @@ def show(scenario_id, variant, lang):
     con = console()
     con.print(f"{sc.title.get(lang)}  ({sc.id}, lab {sc.lab}, variant {variant})", style="bold",
               markup=False, highlight=False)
-    con.print(sc.summary.get(lang).strip(), markup=False, highlight=False)
+    summary = var.summary or sc.summary     # a variant may tell its own story
+    con.print(summary.get(lang).strip(), markup=False, highlight=False)
     con.print(f"[dim]requires roles: {', '.join(var.requires_roles) or '-'}[/]")
     for i, step in enumerate(var.steps, 1):
         where = f"  ({step.id}{' on ' + ','.join(step.nodes) if step.nodes else ''})"
@@ -72,34 +77,6 @@ def _variant(sc, name):
         raise LabgenError(f"scenario {sc.id} has no variant {name!r}",
                           hint=f"variants: {', '.join(sc.variants)}")
     return sc.variants[name]
-
-
-def _scenario_lab(sc):
-    """The lab model a scenario runs on (built-in name, or a path relative to the scenario)."""
-    from labgen.labfile import find_lab, load_lab
-
-    if sc.source and ("/" in sc.lab or sc.lab.endswith((".yml", ".yaml"))):
-        candidate = (Path(sc.source).parent / sc.lab)
-        if candidate.exists():
-            return load_lab(candidate)
-    return load_lab(find_lab(sc.lab))
-
-
-def _missing_roles(lab, variant, distro):
-    """[(role, why)] for the variant's required roles the lab cannot provide on this distro."""
-    from labgen.model import RoleUnavailable
-    from labgen.provision.engine import role_tasks
-
-    missing = []
-    for role in variant.requires_roles:
-        nodes = [n for n in lab.nodes if role in n.roles]
-        if not nodes:
-            missing.append((role, f"no node of lab {lab.name} has it"))
-            continue
-        plan = role_tasks(lab, nodes[0], role, distro)
-        if isinstance(plan, RoleUnavailable):
-            missing.append((role, plan.reason))
-    return missing
 
 
 @scenario.command("run")
@@ -123,58 +100,46 @@ def run(ctx, scenario_id, lab_path, variant, lang, presenter, start, stop, only,
     transcripts/. Exits 0 only when every expectation held.
     """
     from labgen import lifecycle
-    from labgen.cli import _boot, _provision, first_clause
-    from labgen.labdir import LabDir, find_lab_dir
     from labgen.providers import get_provider
-    from labgen.scenario.load import check_against_lab, find_scenario, load_scenario
+    from labgen.provision.engine import roles_recorded, unavailable_roles
+    from labgen.scenario.load import check_against_lab, find_scenario, load_scenario, scenario_lab
     from labgen.scenario.runner import Runner, select_steps
     from labgen.scenario.transcript import TerminalReporter, write_handout
 
     sc = load_scenario(find_scenario(scenario_id))
     var = _variant(sc, variant)
-    lab = _scenario_lab(sc)
+    lab = scenario_lab(sc)
     check_against_lab(sc, lab)
     select_steps(tuple(s for s in var.steps if s.kind != "cleanup"), start, stop, only)
     lang = lang or default_lang()
     con = console()
 
-    # Find or make the lab dir.
-    if lab_path:
-        lab_dir = LabDir(lab_path)
-    else:
-        try:
-            lab_dir = find_lab_dir()
-            if lab_dir.load_state().get("lab") != lab.name:
-                lab_dir = LabDir(Path.cwd() / lab.name)
-        except LabgenError:
-            lab_dir = LabDir(Path.cwd() / lab.name)
+    lab_dir = steps.lab_dir_for(lab.name, lab_path)
     provider = (lifecycle.provider_of(lab_dir, ctx.requested_provider) if lab_dir.exists() else None) \
         or ctx.provider()
-    missing = _missing_roles(lab, var, get_provider(provider).distro)
+    missing = unavailable_roles(lab, var.requires_roles, get_provider(provider).facts(lab))
     if missing:
         raise LabgenError(f"scenario {sc.id} (variant {variant}) needs roles this lab cannot provide "
-                          f"with {provider}:\n" + "\n".join(f"  {r}: {first_clause(why)}" for r, why in missing),
+                          f"with {provider}:\n" + "\n".join(f"  {r}: {steps.first_clause(why)}" for r, why in missing),
                           hint=f"nothing was changed; `labgen plan {lab.name} --provider {provider} "
                                f"--role ROLE` gives each reason in full and how to supply what is missing")
     if not lab_dir.exists():
         con.print(f"lab {lab.name} does not exist yet: creating it in {lab_dir.path}", highlight=False)
         lifecycle.write_lab_dir(lab, lab_dir, provider)
-        _boot(lab, lab_dir, provider)
+        steps.boot(lab, lab_dir, provider)
     lab = lifecycle.load_lab_of(lab_dir)
     try:
         remote = lifecycle.open_remote(lab_dir, provider)
     except LabgenError:
         con.print("lab is not running: booting it", highlight=False)
-        _boot(lab, lab_dir, provider)
+        steps.boot(lab, lab_dir, provider)
         remote = lifecycle.open_remote(lab_dir, provider)
     with remote:
-        from labgen.provision.engine import roles_recorded
-
-        if roles_recorded(lab, lab_dir, get_provider(provider).distro, list(var.requires_roles)):
+        if roles_recorded(lab, lab_dir, get_provider(provider).facts(lab), list(var.requires_roles)):
             con.print(f"[dim]roles {', '.join(var.requires_roles)}: provisioned "
                       f"(`labgen provision` re-checks them)[/]", highlight=False)
         else:
-            _provision(lab, lab_dir, provider, roles=list(var.requires_roles), remote=remote)
+            steps.provision(lab, lab_dir, provider, roles=list(var.requires_roles), remote=remote)
         ask = _presenter(con, lang) if presenter else None
         runner = Runner(sc, variant, lab, remote, TerminalReporter(con, lang), lang, provider, ask=ask)
         record = runner.run(start=start, stop=stop, only=only, cleanup=not keep)
@@ -203,3 +168,6 @@ def _presenter(con, lang):
                 return {"s": "skip", "q": "quit"}[answer]
 
     return ask
+
+
+COMMANDS = (scenario,)

@@ -1,0 +1,117 @@
+"""Steps several commands share (create, provision, scenario run...): boot a lab, provision
+it with live progress and a summary, open the lab dir a command acts on. They print; the work
+is done by lifecycle and provision code."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from labgen.cli.options import console, dim_line
+from labgen.errors import LabgenError
+
+
+def first_clause(reason: str, limit: int = 110) -> str:
+    """The gist of a long reason (up to its first `;`), for one-line summaries."""
+    first = reason.split(";")[0].strip()
+    return first if len(first) <= limit else first[:limit - 3] + "..."
+
+
+def boot(model, lab_dir, provider) -> None:
+    import time
+
+    from labgen import lifecycle
+
+    con = console()
+    start = time.monotonic()
+    with con.status(f"booting {len(model.nodes)} nodes with {provider} (vagrant up)…"):
+        changes = lifecycle.boot(model, lab_dir, provider, on_line=dim_line(con))
+    for change in changes:
+        con.print(f"host: {change}", highlight=False)
+    con.print(f"[green]✓[/] booted in {time.monotonic() - start:.1f} s")
+
+
+def stager(artifacts_dir, allow_unpinned):
+    from labgen.artifacts import Stager
+
+    return Stager(artifacts_dir=artifacts_dir, allow_unpinned=allow_unpinned or None)
+
+
+def print_blocked(con, reports) -> None:
+    """Each reason roles could not run, once, then the roles and nodes it blocks."""
+    from labgen.provision.engine import blocked
+
+    for entry in blocked(reports):
+        con.print(entry.reason, markup=False, highlight=False, style="magenta")
+        for role, nodes in entry.roles.items():
+            con.print(f"  [magenta]![/] role {role}: not run on {', '.join(nodes)}", highlight=False)
+
+
+def provision(model, lab_dir, provider, nodes=None, roles=None, remote=None, verbose=False,
+              stager=None):
+    """Provision and print a summary. Returns the reports; raises the first TaskError."""
+    import time
+
+    from labgen import lifecycle
+    from labgen.progress import ProvisionView
+    from labgen.provision.engine import provision as run_provision
+    from labgen.providers import get_provider
+
+    con = console()
+    start = time.monotonic()
+    own = remote is None
+    remote = remote or lifecycle.open_remote(lab_dir, provider)
+    try:
+        names = [n.name for n in model.nodes if nodes is None or n.name in nodes]
+        with ProvisionView(con, names, verbose=verbose) as view:
+            reports = run_provision(model, lab_dir, remote, get_provider(provider).facts(model),
+                                    nodes=nodes, roles=roles, events=view.event, artifacts=stager)
+    finally:
+        if own:
+            remote.close()
+    print_blocked(con, reports)
+    failed = [r for r in reports if r.error]
+    if failed:
+        raise failed[0].error
+    took = time.monotonic() - start
+    changed = sum(len(r.changed) for r in reports)
+    if changed:
+        con.print(f"[green]✓[/] provisioned: {changed} task(s) changed in {took:.1f} s")
+    else:
+        con.print(f"[green]✓[/] provisioned: already converged, nothing changed ({took:.1f} s)")
+    return reports
+
+
+def open_lab(ctx, lab_path):
+    """(model, lab_dir, provider) of the lab dir given with --dir, or the current one."""
+    from labgen import lifecycle
+    from labgen.labdir import LabDir, find_lab_dir
+
+    lab_dir = LabDir(lab_path) if lab_path else find_lab_dir()
+    if lab_path and not lab_dir.exists():
+        raise LabgenError(f"{lab_dir.path} is not a lab dir", hint="create one with `labgen create LAB --dir DIR`")
+    model = lifecycle.load_lab_of(lab_dir)
+    provider = lifecycle.provider_of(lab_dir, ctx.requested_provider) or ctx.provider()
+    return model, lab_dir, provider
+
+
+def check_nodes(model, nodes) -> None:
+    known = [n.name for n in model.nodes]
+    bad = [n for n in nodes if n not in known]
+    if bad:
+        raise LabgenError(f"no node {', '.join(bad)} in lab {model.name}", hint=f"nodes: {', '.join(known)}")
+
+
+def lab_dir_for(lab_name: str, lab_path: Path | None):
+    """The lab dir `scenario run` uses: --dir, else the current one if it holds `lab_name`,
+    else ./LAB."""
+    from labgen.labdir import LabDir, find_lab_dir
+
+    if lab_path:
+        return LabDir(lab_path)
+    try:
+        lab_dir = find_lab_dir()
+        if lab_dir.load_state().get("lab") == lab_name:
+            return lab_dir
+    except LabgenError:
+        pass
+    return LabDir(Path.cwd() / lab_name)

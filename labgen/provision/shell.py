@@ -1,0 +1,83 @@
+"""Shell snippets and task shapes every role uses: bounded apt with retries and lock waits,
+"wait until" loops, and the "enabled and running" service tasks. Roles import this module,
+never each other (tests/unit/test_imports.py)."""
+
+from __future__ import annotations
+
+import shlex
+
+from labgen.model import Task
+
+
+def packages_installed_check(packages) -> str:
+    # dpkg-query prints one status per package; any line that is not "install ok installed" fails.
+    names = " ".join(shlex.quote(p) for p in packages)
+    return (f"test \"$(dpkg-query -W -f='${{Status}}\\n' {names} 2>/dev/null "
+            f"| grep -c '^install ok installed$')\" -eq {len(packages)}")
+
+
+def version_check(package: str, version: str) -> str:
+    """Passes when `package` is installed at upstream `version` (any packaging suffix)."""
+    return (f"dpkg-query -W -f='${{Version}}' {shlex.quote(package)} 2>/dev/null "
+            f"| grep -q {shlex.quote('^' + version.replace('.', '[.]'))}")
+
+
+def apt_get(args: str, seconds: int = 900) -> str:
+    """One bounded apt-get: a wedged download fails the task instead of hanging it, and a
+    dpkg lock held by another apt (unattended upgrades, a previous run) is waited for."""
+    return (f"DEBIAN_FRONTEND=noninteractive timeout {int(seconds)} apt-get -q "
+            f"-o DPkg::Lock::Timeout=120 {args}")
+
+
+def apt_update() -> str:
+    """`apt-get update`, bounded and tried three times: once seen here, an update through the
+    proxy stalled for good with its connection half-closed; a second try goes through."""
+    return (f"for try in 1 2 3; do {apt_get('update', 180)} && break; "
+            "[ $try = 3 ] && exit 1; sleep 2; done")
+
+
+def apt_install(packages) -> str:
+    names = " ".join(shlex.quote(p) for p in packages)
+    return f"{apt_update()} && {apt_get(f'install -y --no-install-recommends {names}')}"
+
+
+def wait_until(check: str, seconds: int, what: str, diagnose: str | None = None,
+               stable: int = 1) -> str:
+    """A shell loop re-running `check` until it passes `stable` times in a row (2 s apart),
+    for at most `seconds`: a cluster only becomes healthy once every member is up, while the
+    nodes are provisioned in parallel, and a member that just joined may still drop out.
+
+    On time-out it prints `what` to stderr, then `diagnose`'s output, and exits 1."""
+    tail = f"; {{ {diagnose}; }} >&2" if diagnose else ""
+    return (f"end=$(($(date +%s) + {int(seconds)})); ok=0; "
+            f"while [ \"$ok\" -lt {int(stable)} ]; do "
+            f"if ({check}) >/dev/null 2>&1; then ok=$((ok + 1)); else ok=0; fi; "
+            f"[ \"$ok\" -ge {int(stable)} ] && break; "
+            f"if [ \"$(date +%s)\" -ge \"$end\" ]; then "
+            f"echo {shlex.quote(f'{what}: not reached after {int(seconds)} s')} >&2{tail}; exit 1; fi; "
+            f"sleep 2; done")
+
+
+def settles(check: str, seconds: int = 30) -> str:
+    """A check for a cluster's health that tolerates a passing blip: passes as soon as `check`
+    does (at once on a healthy cluster), fails only if it does not within `seconds`. Under load
+    a member may briefly fall back to an election right after it joined; a one-shot check then
+    fails a cluster that is fine a second later."""
+    return wait_until(check, seconds, "not settled")
+
+
+def enabled_and_running(service: str, name: str | None = None) -> Task:
+    """The service starts at boot and runs now."""
+    s = shlex.quote(service)
+    return Task(name or f"{service} running",
+                check=f"systemctl is-enabled --quiet {s} && systemctl is-active --quiet {s}",
+                run=(f"systemctl enable {s}", f"systemctl start {s}"))
+
+
+def disabled_and_stopped(service: str) -> Task:
+    """The service neither starts at boot nor runs (a package enabled it; this node does not
+    want it)."""
+    s = shlex.quote(service)
+    return Task(f"{service} disabled here",
+                check=f"! systemctl is-enabled --quiet {s} && ! systemctl is-active --quiet {s}",
+                run=(f"systemctl disable {s}", f"systemctl stop {s}"))

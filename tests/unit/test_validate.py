@@ -1,0 +1,50 @@
+"""labgen.validate: one character policy for lab files, scenarios and transcripts."""
+
+from __future__ import annotations
+
+import pytest
+
+from labgen import validate
+
+
+@pytest.mark.parametrize("char", ["\x00", "\x07", "\x1b", "\x7f", "\x85", "\u200b", "\u200d",
+                                  "\u202a", "\u202e", "\u2066", "\u2069", "\ufeff", "\u2028",
+                                  "\u2029", "\ue000"])
+def test_refused_everywhere(char):
+    assert validate.bad_character(f"ab{char}c") == (2, char)
+    assert validate.character_problem(f"ab{char}c") == \
+        f"contains the control character U+{ord(char):04X} at character 3"
+    assert validate.strip_refused(f"ab{char}c") == "abc"
+
+
+def test_newline_and_tab_only_where_the_text_allows_them():
+    assert validate.bad_character("a\nb\tc") is None
+    assert validate.bad_character("a\nb\tc", allow="\n") == (3, "\t")
+    assert validate.bad_character("中文 text, ee:ee:ee:ee:ee:ee — ok…") is None
+
+
+def test_lab_files_and_scenarios_share_the_policy():
+    from labgen import labfile
+    from labgen.scenario import load
+
+    assert labfile.character_problem is validate.character_problem
+    assert load.character_problem is validate.character_problem
+
+
+def test_problems_sorted_by_line_then_found_order():
+    p = validate.Problems("lab.yml")
+    p.add(5, "node a", "bad", "good")
+    p.add(2, "lab", "worse")
+    p.add(5, "node b", "also bad")
+    p.add(0, "lab", "whole file")
+    assert p.sorted() == ["lab.yml: lab: whole file", "lab.yml line 2: lab: worse",
+                          "lab.yml line 5: node a: bad; expected good", "lab.yml line 5: node b: also bad"]
+    assert len(p) == 4
+
+
+def test_did_you_mean_and_descriptions():
+    assert validate.did_you_mean("zookeper", ["etcd", "zookeeper"]) == " (did you mean 'zookeeper'?)"
+    assert validate.did_you_mean("x", ["etcd"]) == ""
+    assert validate.kind(True) == "a boolean" and validate.kind(None) == "empty (null)"
+    assert validate.show("a\u202eb") == "'a\\u202eb'"          # escaped in messages
+    assert validate.describe("a\u202eb") == "'a\\u202eb' (a string)"
