@@ -146,3 +146,19 @@ def test_capacity_error_gives_the_numbers(monkeypatch, tmp_path):
     with pytest.raises(PreflightError, match=r"40 nodes × 64 MiB \+ 512 MiB headroom = 3072 MiB, "
                                              r"the host has 1000 MiB available"):
         hostcheck.check_capacity(40, 20, tmp_path)
+
+
+def test_cli_bad_input_is_one_line_and_creates_nothing(tmp_path):
+    from tests.runcli import labgen
+
+    target = tmp_path / "cr1"
+    for args, message in ((["--seats", "99", "--pool", "192.168.80.0/20"], "holds 15 seat(s)"),
+                          (["--seats", "0"], "--seats 0 is out of range"),
+                          (["--seats", "2", "--pool", "10.56.0.0/33"], "is not a network address"),
+                          (["--seats", "2", "--name", "Bad_Name"], "must start with a lowercase letter")):
+        res = labgen("classroom", "up", str(DUO), "--name", "cr1", *args, "--dir", str(target))
+        assert res.returncode == 2, res.stderr
+        assert res.stderr.startswith("error: ") and message in res.stderr and "Traceback" not in res.stderr
+        assert not target.exists()
+    res = labgen("classroom", "status", cwd=tmp_path)
+    assert res.returncode == 1 and "no classroom in" in res.stderr
