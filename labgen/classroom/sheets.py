@@ -96,8 +96,8 @@ def sheet_html(c: Classroom, seat: int, lab_name: str, nodes: list[tuple[str, st
 <section lang="en">
 <h2>How to log in</h2>
 <p>Your folder holds <code>ssh_config</code> (the connection settings), <code>{KEY_NAME}</code>
-(your private key: keep it to yourself) and <code>known_hosts</code> (the fingerprint of the
-jump host). All you need is an SSH client: macOS and Linux have one, and so does Windows 10 or
+(your private key: keep it to yourself) and <code>known_hosts</code> (the jump host's public
+key, so SSH knows it is talking to the right machine). All you need is an SSH client: macOS and Linux have one, and so does Windows 10 or
 later (PowerShell).</p>
 <ol>
 <li>Open a terminal in the folder.</li>
@@ -118,7 +118,7 @@ which can reach only your own seat's nodes. Broke something? Ask the instructor 
 <section lang="zh-CN" class="zh">
 <h2>如何登录</h2>
 <p>文件夹里有三个文件：<code>ssh_config</code>（连接配置）、<code>{KEY_NAME}</code>（你的私钥，请勿外传）和
-<code>known_hosts</code>（跳板机的公钥指纹）。只需要一个 SSH 客户端：macOS 和 Linux 自带，
+<code>known_hosts</code>（跳板机的主机公钥，用来确认连接的是正确的服务器）。只需要一个 SSH 客户端：macOS 和 Linux 自带，
 Windows 10 及以上版本可以直接在 PowerShell 中使用。</p>
 <ol>
 <li>在这个文件夹中打开终端。</li>
