@@ -88,11 +88,13 @@ def classroom():
 @click.option("--role", "roles", multiple=True, metavar="ROLE",
               help="Provision only this role (repeatable; default: all the lab's roles). "
                    "`classroom scenario run` adds the roles a scenario needs.")
+@click.option("--parallel", type=click.IntRange(1, 64), default=None, metavar="N",
+              help="Seats booted at once [default: one per core].")
 @click.option("--dir", "cr_path", type=click.Path(file_okay=False, path_type=Path),
               help="The classroom dir (default: ./NAME).")
 @provider_option
 @click.pass_obj
-def up(ctx, lab, seats, name, pool, ssh_port, ssh_address, roles, cr_path):
+def up(ctx, lab, seats, name, pool, ssh_port, ssh_address, roles, parallel, cr_path):
     """Bring up SEATS copies of LAB, each on its own network, in parallel.
 
     Checks first (nothing is created when one fails): the seat count fits the pool, the pool
@@ -123,7 +125,7 @@ def up(ctx, lab, seats, name, pool, ssh_port, ssh_address, roles, cr_path):
         for change in changes:
             con.print(f"host: {change}", highlight=False)
 
-    outcomes = ops.up(c, _say(con), prepared=prepared)
+    outcomes = ops.up(c, _say(con), prepared=prepared, workers=parallel)
     con.print(f"{sum(o.ok for o in outcomes)}/{len(outcomes)} seat(s) up in "
               f"{time.monotonic() - start:.1f} s", highlight=False)
     _outcomes(con, outcomes, "up")
