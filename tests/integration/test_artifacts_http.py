@@ -219,3 +219,38 @@ def test_engine_fetches_once_and_a_bad_artifact_fails_the_task_cleanly(tmp_path,
     assert marker.exists() and not (tmp_path / "ran.bad").exists()
     assert not os.path.exists("/var/cache/labgen/gone.bin")
     assert server.hits == {"/good.bin": 1, "/gone.bin": 1}               # once per run, even failures
+
+
+def test_offline_from_a_locked_cache_uploads_over_real_sftp(tmp_path, sshd):
+    """What a classroom host does after `labgen bundle load`: every URL unreachable, --frozen,
+    the lock and the cache from the bundle; the file still reaches the node, verified."""
+    from labgen.lockfile import Entry, Lock
+    from labgen.remote import Remote
+
+    config, node = sshd
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}/tool.bin"     # closed again: refused
+    tool = Artifact("tool", dead, None, "tool.bin", "a test binary")
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "tool.bin").write_bytes(GOOD)
+    lock = Lock(None, {"tool": Entry(dead, "tool.bin", len(GOOD), GOOD_SHA)})
+    stager = Stager(cache=cache, resolve={"tool": tool}.__getitem__, lock=lock, frozen=True, timeout=5)
+    task = Task("install tool", check="test -e /var/cache/labgen/tool.bin.ok",
+                run=("cd /var/cache/labgen && sha256sum tool.bin > tool.bin.ok",), artifacts=("tool",))
+    if os.path.exists("/var/cache/labgen/tool.bin"):
+        os.unlink("/var/cache/labgen/tool.bin")
+    try:
+        with Remote(config) as remote:
+            assert engine.apply_task(remote, node, "r", task, stager) is True
+            assert remote.file_sha256(node, "/var/cache/labgen/tool.bin") == GOOD_SHA
+        (cache / "tool.bin").write_bytes(b"swapped in the cache")            # tampered cache
+        stager = Stager(cache=cache, resolve={"tool": tool}.__getitem__, lock=lock, frozen=True, timeout=5)
+        with Remote(config) as remote, pytest.raises(TaskError) as err:
+            engine.apply_task(remote, node, "r", Task("again", check="false", run=("true",),
+                                                       artifacts=("tool",)), stager)
+        assert "connection error: Connection refused" in err.value.message   # not the bad copy
+        assert f"put tool.bin (sha256 {GOOD_SHA})" in err.value.message
+    finally:
+        subprocess.run(["rm", "-f", "/var/cache/labgen/tool.bin.ok"], check=False)

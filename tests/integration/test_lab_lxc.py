@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import signal
 import subprocess
 import time
@@ -49,6 +50,10 @@ def test_scenario_runs_from_a_lab_that_does_not_exist_yet(lab_dir):
     assert "Bringing machine 'ubuntu-1' up" in res.stdout and "[dim]" not in res.stdout, res.stdout
     handouts = list((lab_dir / "transcripts").glob("mac-bug-*.md"))
     assert handouts and list((lab_dir / "transcripts").glob("mac-bug-*.html"))
+    # the run record (to render the handout again) and, with Graphviz, the topology picture
+    assert list((lab_dir / "transcripts").glob("mac-bug-*.json"))
+    if shutil.which("dot"):
+        assert list((lab_dir / "transcripts").glob("mac-bug-*.svg"))
 
 
 def test_nodes_have_their_lab_addresses_and_reach_each_other(lab_dir):
