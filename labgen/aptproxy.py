@@ -4,8 +4,8 @@ Nodes reach it on the lab network's host address (192.168.56.1:3142), so a class
 each package once instead of once per VM, and our LXC nodes get Debian packages through the
 host. One daemon serves every lab and classroom seat on the host: it listens on all addresses
 behind an nftables guard (only loopback and lab bridges may connect), so a new lab never makes
-it restart under a lab that is downloading; each lab registers its bridge as a user, and the last
-one destroyed stops it. It is started by hand (no systemd needed) with labgen's own config dir, so the host's
+it restart under a lab that is downloading; each lab's host address registers as a user, and the
+last one destroyed stops it. It is started by hand (no systemd needed) with labgen's own config dir, so the host's
 /etc/apt-cacher-ng is never touched. Its Debian backend is the archive URL the host's own apt
 sources use (apt-cacher-ng's default mirror list may point at mirrors this network cannot reach).
 """
@@ -13,6 +13,7 @@ sources use (apt-cacher-ng's default mirror list may point at mirrors this netwo
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -164,9 +165,9 @@ def base_setting() -> Path:
     return Path(os.environ.get("LABGEN_APTPROXY_DIR") or BASE)
 
 
-# ---- who uses the proxy: one file per lab under <base>/users, named after the lab's bridge on
-# the host (the interface its nodes reach the proxy through); a user whose interface is gone
-# (a lab destroyed by hand, a crash) no longer counts. The last user out stops the proxy.
+# ---- who uses the proxy: one file per lab host address under <base>/users (every
+# ensure_running registers its address). An address no longer on the host (its lab destroyed,
+# by labgen or by hand) no longer counts; when none is left, stop_if_unused() stops the proxy.
 
 
 def _user_file(base: Path, user: str) -> Path:
@@ -176,15 +177,15 @@ def _user_file(base: Path, user: str) -> Path:
 
 
 def _users(base: Path) -> list[str]:
-    """Registered users whose interface still exists (stale entries are dropped)."""
+    """Registered lab addresses still on this host (stale entries are dropped)."""
     alive = []
     for f in sorted((base / "users").glob("*")):
         try:
-            name = f.read_text().strip()
+            ip = f.read_text().strip()
         except OSError:
             continue
-        if name and Path("/sys/class/net", name).exists():
-            alive.append(name)
+        if ip and is_local_address(ip):
+            alive.append(ip)
         else:
             f.unlink(missing_ok=True)
     return alive
@@ -211,7 +212,7 @@ class _Lock:
 
 # ---- the firewall guard: the proxy listens on every address, nft lets only labs in
 
-GUARD_INTERFACES = ("lo", "lgbr*", "virbr*", "vboxnet*")   # loopback and lab bridges
+GUARD_INTERFACES = ("lo", "lgbr*", "lgvirt*", "virbr*", "vboxnet*")   # loopback and lab bridges
 
 
 def guard_table(port: int) -> str:
@@ -248,14 +249,13 @@ def _unguard(port: int) -> list[str]:
 
 
 def ensure_running(host_ip: str, *, port: int | None = None, base: Path | None = None,
-                   archive: str | None = None, timeout: float = 10.0, user: str | None = None) -> list[str]:
-    """Make sure the one apt-cacher-ng serves host_ip:port; register `user` (the lab's bridge)
-    as using it. Idempotent; returns what changed.
+                   archive: str | None = None, timeout: float = 10.0) -> list[str]:
+    """Make sure the one apt-cacher-ng serves host_ip:port; register host_ip as a lab using it. Idempotent; returns what changed.
 
     One proxy serves every lab and classroom seat: it listens on all addresses (so a new
     lab's host address is served without a restart) behind an nftables guard that admits
     only loopback and lab bridges. A running proxy is never restarted while a lab uses it;
-    release() stops it when the last user goes.
+    stop_if_unused() stops it once no registered lab address is left on the host.
     Changes on the host: <base>/conf, cache, log, users; the nft table inet
     labgen-aptproxy-<port>; one apt-cacher-ng daemon (pid in <base>/pid).
     Raises PreflightError when apt-cacher-ng or nft is missing or host_ip is not an address
@@ -276,10 +276,9 @@ def ensure_running(host_ip: str, *, port: int | None = None, base: Path | None =
                              hint="the lab's bridge must exist first (the provider's host preparation makes it)")
     with _Lock(base):
         changes = _ensure_locked(binary, host_ip, port, base, archive, timeout)
-        if user:
-            f = _user_file(base, user)
-            f.parent.mkdir(parents=True, exist_ok=True)
-            f.write_text(str(user) + "\n")
+        f = _user_file(base, host_ip)
+        f.parent.mkdir(parents=True, exist_ok=True)
+        f.write_text(host_ip + "\n")
     return changes
 
 
@@ -289,20 +288,26 @@ def _ensure_locked(binary, host_ip, port, base, archive, timeout) -> list[str]:
     conf = base / "conf"
     pid = _pid(base)
     if pid is not None:
-        same = ((conf / "acng.conf").is_file() and (conf / "acng.conf").read_text() == config
-                and (conf / "backends_debian").is_file() and (conf / "backends_debian").read_text() == backends)
         if _answers(host_ip, port):
+            # Serving: never restarted under the labs using it, even when its config is older
+            # (another archive, an older labgen's address list); a new config applies at its next start.
             _guard(port)
-            # An older config (another archive, specific addresses) is left alone while it serves:
-            # restarting would cut off the labs downloading through it.
-            return [] if same else [f"apt proxy: kept the running apt-cacher-ng (pid {pid}); "
-                                    "its config differs and applies when it next starts"]
+            return []
         if _users(base):
-            raise LabgenError(f"apt proxy: the running apt-cacher-ng (pid {pid}) does not serve {host_ip}:{port} "
-                              "and other labs use it",
-                              hint="stop it once no lab is provisioning (`labgen destroy` of the last lab "
-                                   "stops it), then re-run")
-        _terminate(pid, timeout)
+            raise LabgenError(f"apt proxy: the running apt-cacher-ng (pid {pid}) does not serve "
+                              f"{host_ip}:{port} and other labs use it",
+                              hint="re-run once no lab is provisioning (the last `labgen destroy` stops it)")
+        if not _labgen_listeners(port, base):
+            _terminate(pid, timeout)     # idle: restart it with this config
+    if _answers(host_ip, port) and _labgen_listeners(port, base, host_ip):
+        return []          # a daemon an older labgen started for this address: keep using it
+    # Daemons of an older labgen (one per address set) may hold this port on other addresses:
+    # a wildcard bind would fail, and stopping them would cut their labs off. Then this address
+    # gets a daemon of its own, as before, until those labs are gone.
+    extra = [f"BindAddress={host_ip}"] if _labgen_listeners(port, base) else []
+    if extra:   # keep the address-list config such a labgen reads and rewrites
+        config = render_config(base, [ip for ip in _current_binds(base)
+                                      if ip != "0.0.0.0" and is_local_address(ip)] + [host_ip], port)
     if _answers(host_ip, port):
         raise LabgenError(f"apt proxy: something else already listens on {host_ip}:{port}",
                           hint="stop it (a system apt-cacher-ng service?) or let labgen use it by stopping "
@@ -313,7 +318,7 @@ def _ensure_locked(binary, host_ip, port, base, archive, timeout) -> list[str]:
     (conf / "acng.conf").write_text(config)
     (conf / "backends_debian").write_text(backends)
     (base / "pid").unlink(missing_ok=True)
-    res = subprocess.run([binary, "-c", str(conf), "ForeGround=0"], capture_output=True, text=True,
+    res = subprocess.run([binary, "-c", str(conf), "ForeGround=0", *extra], capture_output=True, text=True,
                          timeout=timeout, stdin=subprocess.DEVNULL)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -328,17 +333,51 @@ def _ensure_locked(binary, host_ip, port, base, archive, timeout) -> list[str]:
                       hint=f"its logs are in {base / 'log'}")
 
 
-def release(user: str, *, base: Path | None = None, port: int | None = None) -> list[str]:
-    """`user` (a lab's bridge) no longer uses the proxy; stop it when no lab does. Returns changes."""
+def stop_if_unused(*, base: Path | None = None, port: int | None = None) -> list[str]:
+    """Stop the proxy once none of the lab addresses that registered with it is on the host any
+    more (call it after a lab's network is gone). Returns what it stopped."""
     base = Path(base or base_setting())
-    port = port or port_setting()
     if not base.exists():
         return []
     with _Lock(base):
-        _user_file(base, user).unlink(missing_ok=True)
         if _users(base):
             return []
-        return _stop_locked(base, 10.0, port)
+        return _stop_locked(base, 10.0, port or _conf_port(base) or port_setting())
+
+
+def _current_binds(base: Path) -> list[str]:
+    """The BindAddress list of the config in <base>/conf (an older labgen wrote one per lab)."""
+    try:
+        for line in (base / "conf" / "acng.conf").read_text().splitlines():
+            if line.startswith("BindAddress:"):
+                return line.split(":", 1)[1].split()
+    except OSError:
+        pass
+    return []
+
+
+def _labgen_listeners(port: int, base: Path, ip: str | None = None) -> list[int]:
+    """Pids of apt-cacher-ng daemons with labgen's config listening on `port` (on `ip`, if
+    given): an older labgen ran one per set of lab addresses, several may be left."""
+    target = f"{ip}:{port}" if ip else f":{port}"
+    try:
+        out = subprocess.run(["ss", "-Hltnp", "sport", "=", f":{port}"], capture_output=True, text=True,
+                             timeout=10, stdin=subprocess.DEVNULL).stdout
+    except (OSError, subprocess.SubprocessError):
+        return []
+    pids = []
+    for line in out.splitlines():
+        fields = line.split()
+        if len(fields) < 4 or not fields[3].endswith(target):
+            continue
+        for pid in re.findall(r"pid=(\d+)", line):
+            try:
+                argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if argv[:1] and argv[0].endswith(b"apt-cacher-ng") and str(Path(base) / "conf").encode() in argv:
+                pids.append(int(pid))
+    return pids
 
 
 def _tail(path: Path, lines: int = 5) -> str:

@@ -115,7 +115,7 @@ class LxcProvider(Provider):
         changes = ensure_mgmt_bridge() + ensure_lab_bridge(bridge_name(lab), host_address(lab))
         # LXC nodes get their packages through the host's caching apt proxy, listening on the
         # host's lab address (which the bridge just made exist).
-        return changes + aptproxy.ensure_running(str(lab.host_ip), user=bridge_name(lab))
+        return changes + aptproxy.ensure_running(str(lab.host_ip))
 
     def facts(self, lab: Lab) -> Facts:
         from labgen import aptproxy
@@ -124,11 +124,12 @@ class LxcProvider(Provider):
 
     def cleanup_host(self, lab: Lab) -> list[str]:
         """Delete the lab's bridge (lxcbr0 stays: other labs share it), and stop the apt proxy
-        when no other lab uses it (each lab registers its bridge with it). Returns what it removed."""
+        when no lab address is left for it to serve. Returns what it removed."""
         from labgen import aptproxy
 
-        bridge = bridge_name(lab)
-        return remove_bridge(bridge) + aptproxy.release(bridge)
+        removed = remove_bridge(bridge_name(lab))
+        # Other labs (LXC or libvirt) may still hold addresses the proxy serves.
+        return removed + aptproxy.stop_if_unused()
 
 
 PROVIDER = LxcProvider()

@@ -108,33 +108,34 @@ def test_an_address_that_is_not_ours_is_refused(proxy):
     assert not aptproxy.is_running(base=base)
 
 
-def _two_interfaces():
-    """Two interfaces of this host, standing in for two labs' bridges (users are interfaces)."""
-    names = sorted(os.listdir("/sys/class/net"))
-    if len(names) < 2:
-        pytest.skip("needs two network interfaces")
-    return names[0], names[1]
-
-
-def test_one_proxy_serves_every_lab_without_restarting_and_the_last_one_out_stops_it(proxy, tmp_path):
+def test_one_proxy_serves_every_lab_without_restarting_and_the_last_one_out_stops_it(proxy):
+    """Two labs' host addresses (on a veth pair made here, standing in for two lab bridges):
+    one daemon serves both without a restart; it stops only when neither address is left."""
     import subprocess
 
     base, port = proxy
-    lab_a, lab_b = _two_interfaces()
-    aptproxy.ensure_running("127.0.0.1", port=port, base=base, user=lab_a)
-    pid = aptproxy._pid(base)
-    # a second lab on another host address: served by the same daemon, no restart
-    assert aptproxy.ensure_running("127.0.0.2", port=port, base=base, user=lab_b) == []
-    assert aptproxy._pid(base) == pid
-    socket.create_connection(("127.0.0.2", port), timeout=2).close()
-    guard = subprocess.run(["nft", "list", "table", "inet", aptproxy.guard_table(port)],
-                           capture_output=True, text=True)
-    assert guard.returncode == 0 and f"tcp dport {port} drop" in guard.stdout
-    aptproxy.ensure_running("127.0.0.1", port=port, base=base, user="lgbr-gone")   # a crashed lab
-    assert aptproxy.release(lab_a, base=base, port=port) == []        # lab b still uses it
-    assert aptproxy._pid(base) == pid
-    stopped = aptproxy.release(lab_b, base=base, port=port)           # the last one out
-    assert stopped[0] == f"apt proxy: stopped apt-cacher-ng (pid {pid})"
-    assert not aptproxy.is_running(base=base)
-    assert subprocess.run(["nft", "list", "table", "inet", aptproxy.guard_table(port)],
-                          capture_output=True).returncode != 0
+    pair = ("lgtpa" + str(port), "lgtpb" + str(port))
+    subprocess.run(["ip", "link", "add", pair[0], "type", "veth", "peer", "name", pair[1]], check=True)
+    try:
+        for dev, ip in zip(pair, ("10.255.77.1/32", "10.255.77.2/32")):
+            subprocess.run(["ip", "addr", "add", ip, "dev", dev], check=True)
+            subprocess.run(["ip", "link", "set", dev, "up"], check=True)
+        aptproxy.ensure_running("10.255.77.1", port=port, base=base)
+        pid = aptproxy._pid(base)
+        assert aptproxy.ensure_running("10.255.77.2", port=port, base=base) == []    # no restart
+        assert aptproxy._pid(base) == pid
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
+        guard = subprocess.run(["nft", "list", "table", "inet", aptproxy.guard_table(port)],
+                               capture_output=True, text=True)
+        assert guard.returncode == 0 and f"tcp dport {port} drop" in guard.stdout
+        subprocess.run(["ip", "addr", "del", "10.255.77.1/32", "dev", pair[0]], check=True)
+        assert aptproxy.stop_if_unused(base=base, port=port) == []                  # lab 2 still there
+        assert aptproxy._pid(base) == pid
+        subprocess.run(["ip", "addr", "del", "10.255.77.2/32", "dev", pair[1]], check=True)
+        stopped = aptproxy.stop_if_unused(base=base, port=port)                     # the last one out
+        assert stopped[0] == f"apt proxy: stopped apt-cacher-ng (pid {pid})"
+        assert not aptproxy.is_running(base=base)
+        assert subprocess.run(["nft", "list", "table", "inet", aptproxy.guard_table(port)],
+                              capture_output=True).returncode != 0
+    finally:
+        subprocess.run(["ip", "link", "del", pair[0]], capture_output=True)

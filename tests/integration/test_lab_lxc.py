@@ -133,6 +133,19 @@ def test_walkthrough_tours_what_is_provisioned(lab_dir):
     assert full.returncode != 0 and "nothing was changed" in full.stderr
 
 
+def test_walkthrough_challenge_a_student_brings_the_etcd_member_back(lab_dir):
+    def student(*args, check=False):
+        return labgen("scenario", *args, "--dir", str(lab_dir), "--lang", "en", check=check)
+
+    start = student("start", "walkthrough", check=True)
+    assert "TASK · Bring the etcd member back" in start.stdout and "cluster is degraded" in start.stdout
+    before = student("check")
+    assert before.returncode == 6 and "The etcd cluster is not healthy yet" in " ".join(before.stdout.split())
+    labgen("ssh", "ubuntu-3", "--dir", str(lab_dir), "--", "sudo systemctl start etcd", check=True)
+    assert "passed: Bring the etcd member back" in student("check", check=True).stdout
+    assert "Finished" in student("answer", " 2380 ", check=True).stdout
+
+
 def test_status_table(lab_dir):
     res = labgen("status", "--dir", str(lab_dir), check=True)
     for i, node in enumerate(NODES, 1):
