@@ -21,7 +21,7 @@ from labgen.resources import builtin_labs_dir
 from labgen.validate import Problems, character_problem, closest, did_you_mean, kind, show
 
 TOP_KEYS = ("name", "description", "network", "boxes", "defaults", "params",
-            "synced_folder", "nodes", "message", "mirrors")
+            "synced_folder", "nodes", "message", "mirrors", "instance")
 REQUIRED_TOP_KEYS = ("name", "network", "boxes", "nodes")
 NETWORK_KEYS = ("cidr",)
 DEFAULT_KEYS = ("memory", "cpus")
@@ -42,6 +42,7 @@ MIN_PREFIX, MAX_PREFIX = 16, 29
 MAX_NODES = 100
 MAX_TEXT = 2000                             # description, message
 MAX_BOX = 128
+MAX_INSTANCE = 40                           # machine names are labgen-<instance>-<node>
 
 _LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
 _BOX = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*")
@@ -243,6 +244,11 @@ class _Parser:
             "nodes": "a list of nodes, each with name, ip and roles",
         })
         name = self.label(data, "name", "lab", "name") if "name" in data else None
+        instance = self.label(data, "instance", "lab", "instance") if "instance" in data else ""
+        if instance and len(instance) > MAX_INSTANCE:
+            self.p.add(yamlsrc.line_of(data, "instance"), "lab",
+                       f"instance {show(instance)} is longer than {MAX_INSTANCE} characters",
+                       "a short label such as cr1-s03")
         obj = "lab"
         description = self.text(data, "description", obj)
         message = self.text(data, "message", obj)
@@ -260,7 +266,7 @@ class _Parser:
             return None
         return Lab(name=name, description=description, network=network, boxes=boxes,
                    nodes=tuple(nodes), message=message, synced_folder=synced, params=params,
-                   mirrors=mirrors)
+                   mirrors=mirrors, instance=instance or "")
 
     def network(self, value: Any, parent: dict) -> ipaddress.IPv4Network | None:
         obj = "network"

@@ -34,6 +34,14 @@ class Lab:
     params: Mapping[str, str] = field(default_factory=dict)   # lab parameters (docker_version...)
     mirrors: tuple[tuple[str, str], ...] = ()   # (artifact name or base URL, URL): see mirrors.py
     source: Path | None = None                  # the file it was read from
+    # A copy of the lab on this host (a classroom seat, "cr1-s03"): machines and bridges are
+    # named after it, so copies never collide, while `name` stays the lab's (scenarios match it).
+    instance: str = ""
+
+    @property
+    def instance_name(self) -> str:
+        """What machine, bridge and network names derive from: the instance, else the lab name."""
+        return self.instance or self.name
 
     @property
     def host_ip(self) -> ipaddress.IPv4Address:

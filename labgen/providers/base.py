@@ -46,4 +46,4 @@ class Provider:
 
     def machine_name(self, lab: Lab, node_name: str) -> str:
         """The name the provider gives the node's VM or container."""
-        return f"{lab.name}-{node_name}"
+        return f"{lab.instance_name}-{node_name}"

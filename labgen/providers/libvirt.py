@@ -55,16 +55,16 @@ DRIVER_ENV = "LABGEN_LIBVIRT_DRIVER"     # read by the Vagrantfile: kvm or qemu
 
 def domain_prefix(lab: Lab) -> str:
     """vagrant-libvirt's default_prefix: domains are named labgen-<lab>-<node>."""
-    return f"{PREFIX}{lab.name}-"
+    return f"{PREFIX}{lab.instance_name}-"
 
 
 def network_name(lab: Lab) -> str:
-    return f"{PREFIX}{lab.name}"
+    return f"{PREFIX}{lab.instance_name}"
 
 
 def bridge_name(lab: Lab) -> str:
-    """The lab network's bridge: lgvirt + 8 hex digits of sha256(lab, network); ≤ 15 characters."""
-    digest = hashlib.sha256(f"{lab.name}|{lab.network}".encode()).hexdigest()
+    """The lab network's bridge: lgvirt + 8 hex digits of sha256(instance, network); ≤ 15 characters."""
+    digest = hashlib.sha256(f"{lab.instance_name}|{lab.network}".encode()).hexdigest()
     return f"{BRIDGE_PREFIX}{digest[:8]}"
 
 

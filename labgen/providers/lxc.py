@@ -38,13 +38,23 @@ COMMAND_TIMEOUT = 60             # seconds for any one host command
 
 
 def bridge_name(lab: Lab) -> str:
-    """The lab's bridge: lgbr + 8 hex digits of sha256(lab name, network). Stable and ≤15 chars.
+    """The lab's bridge: lgbr + 8 hex digits of sha256(instance name, network). Stable and ≤15 chars.
 
     The network is part of the name so that editing a lab's network never reuses a bridge
     that still holds the old address.
     """
-    digest = hashlib.sha256(f"{lab.name}|{lab.network}".encode()).hexdigest()
+    digest = hashlib.sha256(f"{lab.instance_name}|{lab.network}".encode()).hexdigest()
     return f"{BRIDGE_PREFIX}{digest[:8]}"
+
+
+def mgmt_veth_name(lab: Lab, node_name: str) -> str:
+    """The host side of a node's lxcbr0 NIC: lgm + 10 hex digits of sha256(instance, node).
+
+    Named (not LXC's random vethXXXX) so that nftables rules can tell a classroom seat's
+    ports on the shared lxcbr0 apart (labgen/classroom/isolation.py).
+    """
+    digest = hashlib.sha256(f"{lab.instance_name}|{node_name}".encode()).hexdigest()
+    return f"lgm{digest[:10]}"
 
 
 def host_address(lab: Lab) -> ipaddress.IPv4Interface:
@@ -57,12 +67,13 @@ class LxcProvider(Provider):
     distro = "debian-12"
 
     def template_context(self, lab: Lab) -> dict:
-        """bridge and container_prefix. (The memory cap's cgroup key is chosen by the Vagrantfile
+        """bridge, container_prefix and each node's lxcbr0 veth name. (The memory cap's cgroup key is chosen by the Vagrantfile
         itself when Vagrant runs: it depends on the host, and rendering must not.)"""
-        return {"bridge": bridge_name(lab), "container_prefix": CONTAINER_PREFIX}
+        return {"bridge": bridge_name(lab), "container_prefix": CONTAINER_PREFIX,
+                "veths": {n.name: mgmt_veth_name(lab, n.name) for n in lab.nodes}}
 
     def machine_name(self, lab: Lab, node_name: str) -> str:
-        return f"{CONTAINER_PREFIX}{lab.name}-{node_name}"
+        return f"{CONTAINER_PREFIX}{lab.instance_name}-{node_name}"
 
     def preflight(self, lab: Lab) -> None:
         """Raise PreflightError unless root, lxc, vagrant, vagrant-lxc and the box are present.

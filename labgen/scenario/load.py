@@ -14,7 +14,7 @@ from typing import Any
 from labgen import yamlsrc
 from labgen.errors import InputError
 from labgen.model import STEP_KINDS, STUDENT_KINDS, Check, Expect, Lab, Scenario, Step, Text, Variant
-from labgen.scenario.template import BUILTINS, NODE_IP, is_builtin, variables_in
+from labgen.scenario.template import BUILTINS, NODE_IP, expect_text, is_builtin, variables_in
 from labgen.validate import Problems, character_problem, describe, did_you_mean
 
 ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
@@ -113,6 +113,12 @@ def check_against_lab(scenario: Scenario, lab: Lab) -> None:
     for node in scenario.node_vars:
         if node not in names:
             problems.append(f"{source}: node_vars: {unknown(node)}; expected {expected}")
+    values = list(scenario.vars.values()) + [v for nv in scenario.node_vars.values() for v in nv.values()]
+    for var in sorted({v for value in values for v in variables_in(value)}):
+        match = NODE_IP.match(var)
+        if match and match.group(1) not in names:
+            problems.append(f"{source}: vars use {{{{ {var} }}}}: {unknown(match.group(1))}; "
+                            f"expected {expected}")
     for variant in scenario.variants.values():
         prefix = "" if variant.name == "default" else f"variant {variant.name}, "
         captured: dict[str, set[str]] = {}     # var -> nodes an earlier step captured it on
@@ -121,11 +127,13 @@ def check_against_lab(scenario: Scenario, lab: Lab) -> None:
             for node in step.nodes:
                 if node != "all" and node not in names:
                     problems.append(f"{where}: on: {unknown(node)}; expected {expected}")
-            for var in sorted(variables_in(step.run or "")):
+            in_run = variables_in(step.run or "")
+            for var in sorted(in_run | variables_in(expect_text(step.expect))):
                 match = NODE_IP.match(var)
                 if match:
                     if match.group(1) not in names:
-                        problems.append(f"{where}: run uses {{{{ {var} }}}}: "
+                        key = "run" if var in in_run else "expect"
+                        problems.append(f"{where}: {key} uses {{{{ {var} }}}}: "
                                         f"{unknown(match.group(1))}; expected {expected}")
                     continue
                 if step.nodes != ("all",) or var in BUILTINS or var in scenario.vars:
@@ -394,7 +402,12 @@ class _Parser:
                          f"a name other than {', '.join(BUILTINS)}, nodes.<name>.ip")
                 continue
             if isinstance(value, str):
-                if self.printable(line, where, f"{label} {name}", value):
+                others = sorted(v for v in variables_in(value) if not is_builtin(v))
+                if others:
+                    self.add(line, where, f"{label} {name} uses {{{{ {others[0]} }}}}: a variable's "
+                             "value may only use built-ins",
+                             f"{', '.join(BUILTINS)} or nodes.<name>.ip")
+                elif self.printable(line, where, f"{label} {name}", value):
                     result[name] = value
             elif _is_number(value):
                 result[name] = str(value)
@@ -538,6 +551,9 @@ class _Parser:
                          f"a run script for {key} to apply to")
         if run is not None:
             self.check_variables(raw, where, run, nodes, captured, vars_, node_vars)
+            if expect is not None and variables_in(expect_text(expect)):
+                self.check_variables(raw, where, expect_text(expect), nodes, captured, vars_,
+                                     node_vars, key="expect")
         for name in capture:
             captured.setdefault(name, set()).update(nodes)
         if len(self.problems) != before:
@@ -787,13 +803,14 @@ class _Parser:
         return result
 
     def check_variables(self, raw: dict, where: str, run: str, nodes: tuple[str, ...],
-                        captured: dict[str, set[str]], vars_: dict, node_vars: dict) -> None:
+                        captured: dict[str, set[str]], vars_: dict, node_vars: dict,
+                        key: str = "run") -> None:
         """Every {{ name }} in `run` must have a value on every node the step runs on.
 
         For `on: all` only a name no node can have is caught here; check_against_lab checks
         the rest once the lab's nodes are known.
         """
-        line = yamlsrc.line_of(raw, "run")
+        line = yamlsrc.line_of(raw, key)
         somewhere = set(captured) | {v for nv in node_vars.values() for v in nv}
         for name in sorted(variables_in(run)):
             if is_builtin(name) or name in vars_:
@@ -805,10 +822,10 @@ class _Parser:
             if not missing:
                 continue
             if nodes and nodes != ("all",) and name in somewhere:
-                problem = f"run uses {{{{ {name} }}}}, which is not defined for {', '.join(missing)}"
+                problem = f"{key} uses {{{{ {name} }}}}, which is not defined for {', '.join(missing)}"
             else:
                 known = set(BUILTINS) | set(vars_) | somewhere
-                problem = (f"run uses {{{{ {name} }}}}, which is not defined"
+                problem = (f"{key} uses {{{{ {name} }}}}, which is not defined"
                            f"{did_you_mean(name, known)}")
             self.add(line, where, problem, EXPECTED_VAR_SOURCES)
 

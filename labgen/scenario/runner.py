@@ -95,6 +95,7 @@ class Runner:
         self.reporter = reporter
         self.ask = ask
         self.captures: dict[str, dict[str, str]] = {}   # node -> var -> value
+        self._expects: dict[tuple[str, str], Expect] = {}  # (step, node) -> variables filled in
         self.record = RunRecord(scenario, variant, lang, lab.name, provider, datetime.now(), lab=lab)
 
     def run(self, start: str | None = None, stop: str | None = None, only: str | None = None,
@@ -218,10 +219,11 @@ class Runner:
 
     def _command(self, step: Step, node: str) -> str | LabgenError:
         """The step's command for `node` with its variables filled in (shell-quoted), or why not."""
-        from labgen.scenario.template import node_values, substitute
+        from labgen.scenario.template import expand_expect, node_values, substitute
 
         try:
             values = node_values(self.scenario, self.lab, node, self.captures.get(node, {}))
+            self._expects[(step.id, node)] = expand_expect(step.expect, values)
             return substitute(step.run, values)
         except LabgenError as exc:   # e.g. a capture that an earlier, failed step never made
             return exc
@@ -240,8 +242,9 @@ class Runner:
                                        res.duration, attempts)
             except LabgenError as exc:   # the connection itself failed
                 result = CommandResult(node, command, None, "", exc.message, 0.0, attempts)
-            problems = check_expect(step.expect, result.exit_code, result.stdout, result.stderr)
-            result.evidence = evidence_lines(step.expect, result.stdout, result.stderr)
+            expect = self._expects.get((step.id, node), step.expect)
+            problems = check_expect(expect, result.exit_code, result.stdout, result.stderr)
+            result.evidence = evidence_lines(expect, result.stdout, result.stderr)
             captured = {}
             if not problems:
                 captured, missing = self._capture(step, result.stdout)

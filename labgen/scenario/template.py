@@ -16,7 +16,7 @@ import shlex
 from typing import Mapping
 
 from labgen.errors import LabgenError
-from labgen.model import Lab, Scenario
+from labgen.model import Expect, Lab, Scenario
 
 VAR = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_.-]*)\s*\}\}")
 
@@ -66,6 +66,42 @@ def substitute(text: str, values: Mapping[str, str]) -> str:
     return VAR.sub(replace, text)
 
 
+def fill(text: str, values: Mapping[str, str], transform=str) -> str:
+    """Replace each `{{ name }}` by `transform(values[name])`, unquoted: for values that are
+    not shell (a var defined from built-ins; expectations, where `transform` is re.escape
+    for regular expressions). Raises UndefinedVariable like substitute()."""
+
+    def replace(match: re.Match) -> str:
+        try:
+            return transform(str(values[match.group(1)]))
+        except KeyError:
+            raise UndefinedVariable(match.group(1), list(values)) from None
+
+    return VAR.sub(replace, text)
+
+
+_EXPECT_TEXTS = ("stdout_contains", "stdout_not_contains", "stderr_contains", "stderr_not_contains")
+_EXPECT_REGEXES = ("stdout_matches", "stderr_matches")
+
+
+def expect_text(expect: Expect) -> str:
+    """Every string of an expectation, joined (for finding the variables it uses)."""
+    return "\n".join(t for f in _EXPECT_TEXTS + _EXPECT_REGEXES for t in getattr(expect, f))
+
+
+def expand_expect(expect: Expect, values: Mapping[str, str]) -> Expect:
+    """`expect` with `{{ name }}` filled in: as text in *_contains, regex-escaped in *_matches
+    (`'etcd://{{ node_ip }}:2379'` matches the node's own address, dots and all)."""
+    from dataclasses import replace
+
+    if not variables_in(expect_text(expect)):
+        return expect
+    changes = {f: tuple(fill(t, values) for t in getattr(expect, f)) for f in _EXPECT_TEXTS}
+    changes.update({f: tuple(fill(t, values, re.escape) for t in getattr(expect, f))
+                    for f in _EXPECT_REGEXES})
+    return replace(expect, **changes)
+
+
 def node_values(scenario: Scenario, lab: Lab, node_name: str,
                 captures: Mapping[str, str]) -> dict[str, str]:
     """Every variable a step sees on node `node_name`, as strings.
@@ -88,8 +124,11 @@ def node_values(scenario: Scenario, lab: Lab, node_name: str,
     }
     for other in lab.nodes:
         values[f"nodes.{other.name}.ip"] = str(other.ip)
-    values.update({k: str(v) for k, v in scenario.vars.items()})
-    values.update({k: str(v) for k, v in scenario.node_vars.get(node_name, {}).items()})
+    builtins = dict(values)
+    # vars may be written from built-ins (`peer_ip: "{{ nodes.ubuntu-3.ip }}"`): filled in
+    # here, unquoted, so that the lab's addresses (a classroom seat's) are never hard-coded.
+    values.update({k: fill(str(v), builtins) for k, v in scenario.vars.items()})
+    values.update({k: fill(str(v), builtins) for k, v in scenario.node_vars.get(node_name, {}).items()})
     values.update({k: str(v) for k, v in captures.items()})
     return values
 

@@ -71,7 +71,8 @@ def test_proxy_serves_the_archive_idempotently_and_stops(proxy):
     assert aptproxy.ensure_running("127.0.0.1", port=port, base=base) == []
     assert aptproxy._pid(base) == pid
 
-    assert aptproxy.stop(base=base) == [f"apt proxy: stopped apt-cacher-ng (pid {pid})"]
+    assert aptproxy.stop(base=base) == [f"apt proxy: stopped apt-cacher-ng (pid {pid})",
+                                        f"apt proxy: removed nft table inet labgen-aptproxy-{port}"]
     assert not aptproxy.is_running(base=base)
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", port), timeout=1).close()
@@ -105,3 +106,36 @@ def test_an_address_that_is_not_ours_is_refused(proxy):
     with pytest.raises(aptproxy.PreflightError, match="192.0.2.250 is not an address of this host"):
         aptproxy.ensure_running("192.0.2.250", port=port, base=base)
     assert not aptproxy.is_running(base=base)
+
+
+def test_one_proxy_serves_every_lab_without_restarting_and_the_last_one_out_stops_it(proxy):
+    """Two labs' host addresses (on a veth pair made here, standing in for two lab bridges):
+    one daemon serves both without a restart; it stops only when neither address is left."""
+    import subprocess
+
+    base, port = proxy
+    pair = ("lgtpa" + str(port), "lgtpb" + str(port))
+    subprocess.run(["ip", "link", "add", pair[0], "type", "veth", "peer", "name", pair[1]], check=True)
+    try:
+        for dev, ip in zip(pair, ("10.255.77.1/32", "10.255.77.2/32")):
+            subprocess.run(["ip", "addr", "add", ip, "dev", dev], check=True)
+            subprocess.run(["ip", "link", "set", dev, "up"], check=True)
+        aptproxy.ensure_running("10.255.77.1", port=port, base=base)
+        pid = aptproxy._pid(base)
+        assert aptproxy.ensure_running("10.255.77.2", port=port, base=base) == []    # no restart
+        assert aptproxy._pid(base) == pid
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
+        guard = subprocess.run(["nft", "list", "table", "inet", aptproxy.guard_table(port)],
+                               capture_output=True, text=True)
+        assert guard.returncode == 0 and f"tcp dport {port} drop" in guard.stdout
+        subprocess.run(["ip", "addr", "del", "10.255.77.1/32", "dev", pair[0]], check=True)
+        assert aptproxy.stop_if_unused(base=base, port=port) == []                  # lab 2 still there
+        assert aptproxy._pid(base) == pid
+        subprocess.run(["ip", "addr", "del", "10.255.77.2/32", "dev", pair[1]], check=True)
+        stopped = aptproxy.stop_if_unused(base=base, port=port)                     # the last one out
+        assert stopped[0] == f"apt proxy: stopped apt-cacher-ng (pid {pid})"
+        assert not aptproxy.is_running(base=base)
+        assert subprocess.run(["nft", "list", "table", "inet", aptproxy.guard_table(port)],
+                              capture_output=True).returncode != 0
+    finally:
+        subprocess.run(["ip", "link", "del", pair[0]], capture_output=True)

@@ -83,3 +83,54 @@ def test_node_values_order_later_wins():
     assert node_values(scenario, _lab(), "ubuntu-1", {})["x"] == "global"
     with pytest.raises(LabgenError, match="node 'ubuntu-9' is not in lab two"):
         node_values(scenario, _lab(), "ubuntu-9", {})
+
+
+# ---- addresses come from the lab, never from the scenario (a classroom seat has its own)
+
+
+def _seat_of(lab_path, cidr):
+    """The built-in lab moved to another network, as a classroom seat is."""
+    from dataclasses import replace
+
+    from labgen.labfile import load_lab
+
+    lab = load_lab(lab_path)
+    net = ipaddress.IPv4Network(cidr)
+    nodes = tuple(replace(n, ip=net.network_address + (int(n.ip) - int(lab.network.network_address)))
+                  for n in lab.nodes)
+    return replace(lab, network=net, nodes=nodes, instance="cr1-s03")
+
+
+def test_vars_written_from_builtins_take_the_seats_addresses():
+    from labgen.labfile import find_lab
+    from labgen.scenario.load import find_scenario, load_scenario
+
+    sc = load_scenario(find_scenario("mac-bug"))
+    seat = _seat_of(find_lab("mesos-calico"), "192.168.83.0/24")
+    values = node_values(sc, seat, "ubuntu-2", {})
+    assert values["peer_ip"] == "192.168.83.103"
+    assert values["host_ip"] == "192.168.83.1"
+    assert node_values(sc, seat, "ubuntu-3", {})["peer_ip"] == "192.168.83.102"
+
+
+def test_expectations_are_filled_in_and_regexes_escaped():
+    from labgen.model import Expect
+    from labgen.scenario.runner import check_expect
+    from labgen.scenario.template import expand_expect
+
+    exp = Expect(stdout_contains=("peer {{ node_ip }}",), stdout_matches=("etcd://{{ node_ip }}:2379",))
+    filled = expand_expect(exp, {"node_ip": "10.56.3.101"})
+    assert filled.stdout_contains == ("peer 10.56.3.101",)
+    assert check_expect(filled, 0, "Cluster Store: etcd://10.56.3.101:2379 / peer 10.56.3.101", "") == []
+    # the dots are literal: 10x56x3x101 must not match
+    assert check_expect(filled, 0, "etcd://10x56x3x101:2379 peer 10.56.3.101", "")
+
+
+def test_builtin_scenarios_hold_no_lab_address():
+    from labgen.resources import resource
+
+    for name in ("mac-bug.yml", "walkthrough.yml"):
+        text = resource(f"scenarios/{name}").read_text(encoding="utf-8")
+        for line in text.splitlines():
+            if line.lstrip().startswith(("peer_ip", "- 'name=", "stdout_matches", "stdout_contains")):
+                assert "192.168.56" not in line and "192\\.168" not in line, line

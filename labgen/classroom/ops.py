@@ -1,0 +1,441 @@
+"""A classroom's life over its seats: create, up, down, reset, status, exec, scenario.
+
+Orchestration only (like lifecycle.py for one lab): names and addresses come from seats.py,
+machines from placement.py (the seam), rules from isolation.py, access from access.py.
+Nothing here prints; progress goes to `say(seat, text)` callbacks the CLI passes in.
+Seats run in parallel, at most one per core for boots (Vagrant and provisioning are CPU-bound
+here) and more for commands that mostly wait on the network.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import shutil
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Callable
+
+from labgen.classroom import access, hostcheck, isolation
+from labgen.classroom.placement import placement_for
+from labgen.classroom.seats import (CLASSROOM_FILE, LAB_COPY, Classroom, check_request, classroom_text,
+                                    load_classroom, seat_lab_text)
+from labgen.errors import InputError, LabgenError
+from labgen.labdir import LabDir, atomic_write
+
+SaySeat = Callable[[int, str], None]
+KEYS_DIR = ".classroom/keys"
+
+
+@dataclass
+class SeatOutcome:
+    seat: int
+    ok: bool
+    detail: str = ""
+    seconds: float = 0.0
+    extra: dict = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------- the classroom and its lab
+
+
+def lab_of(c: Classroom):
+    """(Lab, raw YAML data) of the classroom's copy of its lab file."""
+    import yaml
+
+    from labgen.labfile import load_lab
+
+    path = Path(c.path) / LAB_COPY
+    return load_lab(path), yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def seat_lab(c: Classroom, seat: int):
+    """The seat's Lab model (instance and addresses of the seat) and its lab file text."""
+    from labgen.labfile import parse_lab
+    from labgen.yamlsrc import load_text
+
+    lab, raw = lab_of(c)
+    text = seat_lab_text(raw, lab, c, seat)
+    source = f"seat-{seat:02d}/lab.yml"
+    return parse_lab(load_text(text, source), source), text
+
+
+def registry() -> dict[str, dict]:
+    """Every classroom recorded on this host: name -> {dir, pool, seats}."""
+    out = {}
+    if access.STATE_ROOT.is_dir():
+        for f in access.STATE_ROOT.glob("*/classroom.json"):
+            try:
+                out[f.parent.name] = json.loads(f.read_text())
+            except (OSError, ValueError):
+                continue
+    return out
+
+
+def create(path: Path, lab_arg: str, *, seats: int, name: str, pool: ipaddress.IPv4Network,
+           provider: str, ssh_port: int, ssh_address: str, roles: tuple[str, ...] = ()) -> Classroom:
+    """Validate everything, then write classroom.yml and lab.yml into `path`.
+
+    An existing classroom dir is reused when it holds the same classroom (its seat count may
+    change). Raises InputError (nothing written) for a bad name, seat count, pool, a dir
+    holding a lab, or a name/pool another classroom on this host uses.
+    """
+    from labgen.labfile import find_lab, load_lab
+
+    path = Path(path).resolve()
+    if LabDir(path).exists() or (path / "Vagrantfile").exists():
+        raise InputError([f"{path} holds a lab; a classroom needs a dir of its own"],
+                         hint="choose another --dir (nothing was created)")
+    if (path / CLASSROOM_FILE).exists():
+        old = load_classroom(path)
+        if old.name != name:
+            raise InputError([f"{path} holds classroom {old.name}, not {name}"],
+                             hint="use --name " + old.name + " or another --dir")
+        if str(old.pool) != str(pool) or old.lab != lab_arg:
+            raise InputError([f"classroom {name} was made with lab {old.lab} and pool {old.pool}"],
+                             hint="`labgen classroom down` first to change them")
+        lab = load_lab(path / LAB_COPY)
+    else:
+        if path.exists() and any(path.iterdir()):
+            raise InputError([f"{path} is not empty and holds no classroom"],
+                             hint="choose another --dir (nothing was created)")
+        lab = load_lab(find_lab(lab_arg))
+    check_request(name, seats, pool, lab)
+    unknown = [r for r in roles if not any(r in n.roles for n in lab.nodes)]
+    if unknown:
+        raise InputError([f"--role: lab {lab.name} has no role {', '.join(unknown)}"],
+                         hint="roles of its nodes: " + ", ".join(sorted({r for n in lab.nodes for r in n.roles})))
+    if provider != "lxc":
+        raise InputError([f"classrooms need the lxc provider on this host, not {provider}"],
+                         hint="--provider lxc (libvirt placement is planned: see the README)")
+    for other, info in registry().items():
+        if other == name and Path(info.get("dir", "")) != path:
+            raise InputError([f"classroom {name} already exists on this host in {info.get('dir')}"],
+                             hint="choose another --name, or `labgen classroom down` there")
+    c = Classroom(name=name, lab=lab_arg, seats=seats, pool=pool, provider=provider,
+                  ssh_port=ssh_port, ssh_address=ssh_address or hostcheck.primary_address(), path=path,
+                  roles=tuple(roles))
+    check_host(c, lab)
+    path.mkdir(parents=True, exist_ok=True)
+    if not (path / LAB_COPY).exists():
+        atomic_write(path / LAB_COPY, Path(lab.source).read_text(encoding="utf-8"))
+    atomic_write(path / CLASSROOM_FILE, classroom_text(c))
+    return c
+
+
+def check_host(c: Classroom, lab) -> None:
+    """Pool against the host's routes and other classrooms; memory and disk for the seats
+    that are not up yet. Raises InputError / PreflightError with the numbers."""
+    own = set()
+    place = placement_for(c.provider)
+    for seat in range(1, c.seats + 1):
+        own.add(place.host_resources(_seat_model_quick(c, lab, seat))["bridge"])
+    others = [(n, ipaddress.IPv4Network(i["pool"])) for n, i in registry().items()
+              if n != c.name and "pool" in i]
+    hostcheck.check_pool(c.pool, own, others)
+    missing = [s for s in range(1, c.seats + 1) if not LabDir(c.seat_dir(s)).load_state().get("booted")]
+    hostcheck.check_capacity(len(missing) * len(lab.nodes), len(missing), Path("/var/lib/lxc"))
+
+
+def _seat_model_quick(c: Classroom, lab, seat: int):
+    from labgen.classroom.seats import seat_network
+
+    net = seat_network(c.pool, lab.network.prefixlen, seat)
+    nodes = tuple(replace(n, ip=net.network_address + (int(n.ip) - int(lab.network.network_address)))
+                  for n in lab.nodes)
+    return replace(lab, instance=c.instance(seat), network=net, nodes=nodes)
+
+
+def _record(c: Classroom) -> None:
+    d = access.state_dir(c.name)
+    d.mkdir(parents=True, exist_ok=True)
+    (d / "classroom.json").write_text(json.dumps({"dir": str(c.path), "pool": str(c.pool),
+                                                  "seats": c.seats}) + "\n")
+
+
+# ---------------------------------------------------------------- up
+
+
+def key_path(c: Classroom, seat: int) -> Path:
+    return Path(c.path) / KEYS_DIR / f"seat-{seat:02d}"
+
+
+def _prepare_host(c: Classroom, lab) -> list[str]:
+    """Everything seats share, done once before they boot in parallel: the provider's shared
+    host parts, isolation rules for every seat, the sshd, accounts and keys."""
+    from labgen.providers import get_provider
+
+    changes: list[str] = []
+    prov = get_provider(c.provider)
+    prov.preflight(lab)
+    if c.provider == "lxc":
+        from labgen.providers.lxc import ensure_mgmt_bridge
+
+        changes += ensure_mgmt_bridge()
+    place = placement_for(c.provider)
+    models = {s: _seat_model_quick(c, lab, s) for s in c.numbers}
+    res = {s: place.host_resources(m) for s, m in models.items()}
+    isolation.apply(c.name, [r["bridge"] for r in res.values()],
+                    [p for r in res.values() for p in r["ports"]])
+    changes.append(f"isolation: nft tables inet/bridge {isolation.table_name(c.name)} "
+                   f"({len(models)} seat(s))")
+    made = 0
+    for s, m in models.items():
+        key = key_path(c, s)
+        access.ensure_key(key, f"labgen classroom {c.name} seat {s}")
+        made += access.ensure_account(c.account(s), c.name, s)
+        access.write_authorized(c.name, c.account(s), access.public_key(key), [str(n.ip) for n in m.nodes])
+    if made:
+        changes.append(f"access: {made} seat account(s)")
+    changes += access.ensure_sshd(c.name, c.ssh_port)
+    return changes
+
+
+def authorize_on_nodes(remote, pubkey: str, user: str = "vagrant") -> None:
+    """Append the seat's public key to the node user's authorized_keys (once) on every node."""
+    import shlex
+
+    home = f"/home/{user}"
+    script = (f"install -d -m 700 -o {user} -g {user} {home}/.ssh && f={home}/.ssh/authorized_keys && "
+              f"(grep -qxF {shlex.quote(pubkey)} \"$f\" 2>/dev/null || echo {shlex.quote(pubkey)} >>\"$f\") && "
+              f"chown {user}:{user} \"$f\" && chmod 600 \"$f\"")
+    for node in remote.nodes():
+        res = remote.run(node, script, sudo=True, timeout=30)
+        if not res.ok:
+            raise LabgenError(f"{node}: could not authorise the seat key: {res.stderr.strip()}")
+
+
+def up(c: Classroom, say: SaySeat, seats: list[int] | None = None, workers: int | None = None,
+       prepared: Callable[[list[str]], None] | None = None) -> list[SeatOutcome]:
+    """Bring seats up in parallel; a failing seat does not stop the others. Re-running
+    converges only what is missing (a seat that is up costs a status check and a converged
+    provisioning run)."""
+    lab, _ = lab_of(c)
+    _record(c)
+    changes = _prepare_host(c, lab)
+    if prepared:
+        prepared(changes)
+    place = placement_for(c.provider)
+    chosen = seats or c.numbers
+
+    def one(seat: int) -> SeatOutcome:
+        began = time.monotonic()
+        try:
+            model, text = seat_lab(c, seat)
+            place.place(c.seat_dir(seat), text, lambda msg: say(seat, msg), roles=list(c.roles) or None)
+            with place.remote(c.seat_dir(seat)) as remote:
+                authorize_on_nodes(remote, access.public_key(key_path(c, seat)))
+            return SeatOutcome(seat, True, "up", time.monotonic() - began)
+        except LabgenError as exc:
+            return SeatOutcome(seat, False, exc.message.splitlines()[0] if exc.message else "failed",
+                               time.monotonic() - began)
+
+    with ThreadPoolExecutor(max_workers=max(1, min(len(chosen), workers or hostcheck.cores()))) as pool:
+        outcomes = list(pool.map(one, chosen))
+    return outcomes
+
+
+# ---------------------------------------------------------------- down / reset
+
+
+def down(c: Classroom, say: SaySeat) -> list[str]:
+    """Remove every seat, rule, account, key and the sshd; also what an interrupted `up`
+    left. Removes the classroom dir. Returns what it removed."""
+    place = placement_for(c.provider)
+    removed: list[str] = []
+    seat_dirs = sorted(p for p in Path(c.path).glob("seat-*") if p.is_dir())
+    lock = threading.Lock()
+
+    def one(p: Path) -> None:
+        seat = int(p.name.split("-")[1])
+        got = place.remove(p, lambda msg: say(seat, msg))
+        with lock:
+            removed.extend(f"seat {seat}: {r}" for r in got)
+
+    with ThreadPoolExecutor(max_workers=max(1, min(len(seat_dirs), hostcheck.cores()))) as pool:
+        list(pool.map(one, seat_dirs))
+    removed += _sweep_leftovers(c)
+    removed += isolation.remove(c.name)
+    removed += access.remove_all(c.name)
+    if Path(c.path).exists():
+        shutil.rmtree(c.path)
+        removed.append(str(c.path))
+    return removed
+
+
+def _sweep_leftovers(c: Classroom) -> list[str]:
+    """Containers and bridges named after this classroom whose lab dir is gone."""
+    import re
+    import subprocess
+
+    removed = []
+    if c.provider != "lxc":
+        return removed
+    pattern = re.compile(rf"^labgen-{re.escape(c.name)}-s[0-9]{{2,3}}-")
+    out = subprocess.run(["lxc-ls", "-1"], capture_output=True, text=True, timeout=60).stdout
+    for name in out.split():
+        if pattern.match(name):
+            subprocess.run(["lxc-destroy", "-f", "-n", name], capture_output=True, timeout=120)
+            removed.append(f"container {name}")
+    from labgen.providers.lxc import remove_bridge
+
+    lab, _ = lab_of(c) if (Path(c.path) / LAB_COPY).exists() else (None, None)
+    if lab is not None:
+        place = placement_for(c.provider)
+        for s in range(1, max(c.seats, 1) + 1):
+            removed += remove_bridge(place.host_resources(_seat_model_quick(c, lab, s))["bridge"])
+    return removed
+
+
+def reset(c: Classroom, seat: int, say: SaySeat) -> SeatOutcome:
+    """Seat `seat` back to a freshly provisioned lab: destroy its machines, bring it up again."""
+    place = placement_for(c.provider)
+    began = time.monotonic()
+    say(seat, "resetting")
+    place.remove(c.seat_dir(seat), lambda msg: say(seat, msg))
+    out = up(c, say, seats=[seat])[0]
+    out.seconds = time.monotonic() - began
+    return out
+
+
+# ---------------------------------------------------------------- status / exec / scenario
+
+
+def status(c: Classroom, seats: list[int] | None = None) -> list[dict]:
+    """One dict per seat: seat, network, nodes_up, nodes, reachable, roles_done, roles, scenario."""
+    from labgen import lifecycle
+    from labgen.remote import Remote
+
+    place = placement_for(c.provider)
+    lab, _ = lab_of(c)
+
+    def one(seat: int) -> dict:
+        model = _seat_model_quick(c, lab, seat)
+        ld = LabDir(c.seat_dir(seat))
+        row = {"seat": seat, "instance": c.instance(seat), "network": str(model.network),
+               "nodes": len(model.nodes), "nodes_up": 0, "reachable": 0,
+               "roles_done": 0, "roles": sum(len(n.roles) for n in model.nodes),
+               "scenario": ld.load_state().get("classroom_scenario") if ld.exists() else None,
+               "error": None}
+        if not ld.vagrantfile.exists():
+            row["error"] = "not created"
+            return row
+        try:
+            states = place.states(ld.path)
+        except LabgenError as exc:
+            row["error"] = exc.message.splitlines()[0]
+            return row
+        row["nodes_up"] = sum(1 for s in states.values() if s == "running")
+        if row["nodes_up"] and ld.cached_ssh_config():
+            with Remote(ld.cached_ssh_config(), connect_timeout=5) as remote:
+                bad = lifecycle.probe(remote)
+                row["reachable"] = sum(1 for n in remote.nodes() if n not in bad)
+        done = ld.load_state().get("roles", {})
+        row["roles_done"] = sum(1 for n in model.nodes for r in n.roles if r in done.get(n.name, {}))
+        return row
+
+    chosen = seats or c.numbers
+    with ThreadPoolExecutor(max_workers=max(1, min(len(chosen), 8))) as pool:
+        return list(pool.map(one, chosen))
+
+
+def exec_all(c: Classroom, seats: list[int], nodes: list[str] | None, command: str, sudo: bool,
+             timeout: float) -> list[tuple[int, object]]:
+    """Run `command` on `nodes` (None: all) of every seat in `seats`, in parallel.
+    Returns (seat, Result) pairs; a seat that cannot be reached gives one failed Result."""
+    from labgen.remote import Result
+
+    place = placement_for(c.provider)
+
+    def one(seat: int):
+        try:
+            with place.remote(c.seat_dir(seat)) as remote:
+                names = nodes or remote.nodes()
+                with ThreadPoolExecutor(max_workers=max(1, len(names))) as pool:
+                    return [(seat, r) for r in pool.map(
+                        lambda n: remote.run(n, command, sudo=sudo, timeout=timeout), names)]
+        except LabgenError as exc:
+            return [(seat, Result("-", command, None, "", exc.message.splitlines()[0], 0.0))]
+
+    with ThreadPoolExecutor(max_workers=max(1, min(len(seats), 8))) as pool:
+        return [pair for pairs in pool.map(one, seats) for pair in pairs]
+
+
+class _Quiet:
+    """A scenario reporter that prints nothing: the classroom prints one line per seat."""
+
+    def __init__(self, on_step: Callable[[str], None]):
+        self.on_step = on_step
+
+    def scenario_started(self, record):
+        pass
+
+    def step_started(self, step, commands=None):
+        self.on_step(step.id)
+
+    def step_finished(self, record):
+        pass
+
+    def scenario_finished(self, record):
+        pass
+
+
+def scenario_run(c: Classroom, seats: list[int], scenario_id: str, say: SaySeat, *, variant: str = "default",
+                 start: str | None = None, stop: str | None = None, lang: str = "en",
+                 keep: bool = False) -> list[SeatOutcome]:
+    """Run a scenario on every chosen seat in parallel (each with its own addresses); writes
+    each seat's handout to its transcripts/ and records its progress in the seat's state."""
+    from labgen import lifecycle
+    from labgen.providers import get_provider
+    from labgen.provision.engine import provision, roles_recorded
+    from labgen.scenario.load import check_against_lab, find_scenario, load_scenario
+    from labgen.scenario.runner import Runner, select_steps
+    from labgen.scenario.transcript import write_handout
+
+    sc = load_scenario(find_scenario(scenario_id))
+    if variant not in sc.variants:
+        raise LabgenError(f"scenario {sc.id} has no variant {variant!r}", hint=f"variants: {', '.join(sc.variants)}")
+    var = sc.variants[variant]
+    lab, _ = lab_of(c)
+    if sc.lab != lab.name:
+        raise LabgenError(f"scenario {sc.id} is written for lab {sc.lab}, this classroom runs {lab.name}")
+    check_against_lab(sc, lab)
+    select_steps(tuple(s for s in var.steps if s.kind != "cleanup"), start, stop, None)
+    prov = get_provider(c.provider)
+    place = placement_for(c.provider)
+
+    def one(seat: int) -> SeatOutcome:
+        began = time.monotonic()
+        ld = LabDir(c.seat_dir(seat))
+        try:
+            model = lifecycle.load_lab_of(ld)
+            with place.remote(ld.path) as remote:
+                facts = prov.facts(model)      # the seat's own apt proxy address
+                if not roles_recorded(model, ld, facts, list(var.requires_roles)):
+                    say(seat, "provisioning " + ",".join(var.requires_roles))
+                    reports = provision(model, ld, remote, facts, roles=list(var.requires_roles))
+                    bad = [r for r in reports if r.error]
+                    if bad:
+                        raise bad[0].error
+                runner = Runner(sc, variant, model, remote, _Quiet(lambda step: say(seat, step)), lang,
+                                c.provider)
+                record = runner.run(start=start, stop=stop, cleanup=not keep)
+            write_handout(record, ld.transcripts)
+            ran = [s for s in record.steps if s.step.kind != "cleanup"]
+            passed = sum(1 for s in ran if s.status == "passed")
+            last = ran[-1].step.id if ran else "-"
+            ld.update_state(classroom_scenario={"id": sc.id, "passed": record.passed, "steps": passed,
+                                                "of": len(ran), "last": last})
+            if record.passed:
+                return SeatOutcome(seat, True, f"{passed}/{len(ran)} steps passed", time.monotonic() - began)
+            bad = record.first_failure
+            return SeatOutcome(seat, False, f"step {bad.step.id}: " + "; ".join(bad.failures)[:200],
+                               time.monotonic() - began)
+        except LabgenError as exc:
+            return SeatOutcome(seat, False, exc.message.splitlines()[0], time.monotonic() - began)
+
+    with ThreadPoolExecutor(max_workers=max(1, min(len(seats), 8))) as pool:
+        return list(pool.map(one, seats))
