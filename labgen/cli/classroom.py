@@ -307,4 +307,42 @@ def scenario_run(scenario_id, cr_path, seat_list, variant, start, stop, keep, la
     _outcomes(con, outcomes, f"scenario {scenario_id}")
 
 
+@classroom.command("serve")
+@_dir_option
+@_seats_option
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on. Anything but loopback exposes the pages to the network.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535),
+              help="0 picks a free port.")
+@click.option("--min-interval", default=3.0, show_default=True, type=click.FloatRange(0, 600),
+              help="Seconds between two checks of one seat.")
+def serve(cr_path, seat_list, host, port, min_interval):
+    """Serve a page per seat and the instructor's live board (the same app as
+    `labgen scenario serve`, one seat per classroom seat).
+
+    Start the scenario on the seats first (`labgen classroom scenario run mac-bug --to
+    break-mac`, or `labgen scenario start` inside each seat). Each seat's URL carries its token:
+    put it on that student's sheet only.
+    """
+    from labgen.classroom.seats import parse_seat_list
+    from labgen.web.serve import serve_labs
+
+    c = _open(cr_path)
+    seats = parse_seat_list(seat_list, c.seats)
+    con = console()
+
+    def say(line):
+        con.print(line, markup=False, highlight=False)
+        sys.stdout.flush()
+
+    from labgen.classroom import ops
+
+    # The seat page tells each student how to log in: with the ssh_config of their sheet folder.
+    logins = {}
+    for n in seats:
+        model, _ = ops.seat_lab(c, n)
+        logins[c.seat_dir(n).name] = "\n".join(f"ssh -F ssh_config {node.name}" for node in model.nodes)
+    serve_labs([c.seat_dir(n) for n in seats], host, port, min_interval, say, logins=logins)
+
+
 COMMANDS = (classroom,)

@@ -167,6 +167,44 @@ def test_reset_gives_a_fresh_seat_that_the_student_still_reaches(cr):
     assert login.returncode == 0 and login.stdout.strip() == "ubuntu-1", login.stderr
 
 
+def test_serve_gives_every_seat_its_page_and_the_board_lists_them(cr):
+    """`labgen classroom serve` on loopback: each seat's URL opens that seat's page with its
+    sheet's login; the board lists every seat; a made-up token is refused."""
+    import urllib.error
+    import urllib.request
+
+    from tests.runcli import LABGEN
+
+    env = dict(os.environ, COLUMNS="200", NO_COLOR="1", LANG="C.UTF-8", **PROXY_ENV)
+    proc = subprocess.Popen([*LABGEN, "classroom", "serve", "--port", "0", "--dir", str(cr)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    try:
+        urls, deadline = {}, time.monotonic() + 60
+        while time.monotonic() < deadline and "board" not in urls:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            m = re.search(r"(seat seat-\d+|board):\s+(http://127\.0\.0\.1:\d+/\S+)", line)
+            if m:
+                urls[m.group(1).split()[-1]] = m.group(2)
+        assert sorted(urls) == ["board", "seat-01", "seat-02", "seat-03"], urls
+        for seat in ("seat-01", "seat-02", "seat-03"):
+            page = urllib.request.urlopen(urls[seat], timeout=30).read().decode()
+            assert "ssh -F ssh_config ubuntu-1" in page, page[:500]
+        board = urllib.request.urlopen(urls["board"], timeout=30).read().decode()
+        assert all(seat in board for seat in ("seat-01", "seat-02", "seat-03"))
+        base = urls["board"].split("/board/")[0]
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(f"{base}/seat/not-a-token", timeout=30)
+        assert refused.value.code in (403, 404)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
 def test_down_leaves_nothing(cr):
     from labgen.classroom import access
 
