@@ -130,6 +130,52 @@ def test_engine_uploads_artifacts_before_the_task_and_only_once(tmp_path, src):
     assert not any(c.startswith("put ") for _, c in remote.commands)
 
 
+@pytest.mark.parametrize("on_node", ["stale copy\n", DATA.decode()[:-1], ""])
+def test_a_stale_or_corrupt_copy_on_the_node_is_replaced(tmp_path, src, on_node):
+    remote = FakeRemote()
+    path = "/var/cache/labgen/calicoctl"
+    remote.files[("n1", path)] = on_node
+    assert artifacts.upload(remote, "n1", art(src), src / "calicoctl") is True
+    assert remote.files[("n1", path)] == DATA.decode()
+    assert ("n1", f"put {path}") in remote.commands
+
+
+def test_a_good_copy_on_the_node_is_kept(tmp_path, src):
+    remote = FakeRemote()
+    remote.files[("n1", "/var/cache/labgen/calicoctl")] = DATA.decode()
+    assert artifacts.upload(remote, "n1", art(src), src / "calicoctl") is False
+    assert remote.commands == []
+
+
+class TruncatingRemote(FakeRemote):
+    """A node whose disk keeps only part of what is sent (full disk, broken transfer)."""
+
+    def put_file(self, node, content, path, mode="0644", owner="root"):
+        super().put_file(node, content, path, mode, owner)
+        self.files[(node, path)] = self.files[(node, path)][:100]
+
+
+def test_a_copy_that_arrives_damaged_is_an_error(tmp_path, src):
+    from labgen.errors import LabgenError
+
+    remote = TruncatingRemote()
+    with pytest.raises(LabgenError) as err:
+        artifacts.upload(remote, "n1", art(src), src / "calicoctl")
+    assert err.value.message.startswith("n1: artifact calicoctl at /var/cache/labgen/calicoctl has sha256 ")
+    assert err.value.message.endswith(f"after upload, expected {GOOD}")
+
+
+def test_an_unpinned_artifact_is_checked_against_the_host_copy(tmp_path, src):
+    from labgen.errors import LabgenError
+
+    unpinned = Artifact("calicoctl", (src / "calicoctl").as_uri(), None, "calicoctl")
+    remote = FakeRemote()
+    assert artifacts.upload(remote, "n1", unpinned, src / "calicoctl") is True
+    assert artifacts.upload(remote, "n1", unpinned, src / "calicoctl") is False
+    with pytest.raises(LabgenError, match="after upload"):
+        artifacts.upload(TruncatingRemote(), "n1", unpinned, src / "calicoctl")
+
+
 def test_failed_fetch_fails_the_task_and_writes_nothing(tmp_path, src):
     remote = FakeRemote()
     from labgen.model import File

@@ -76,20 +76,42 @@ def test_unimplemented_roles_are_reported_not_skipped(tmp_path, monkeypatch):
 
 
 def test_a_failure_stops_the_other_nodes_after_their_current_task(tmp_path):
+    import threading
+
     from labgen.labdir import LabDir
 
     lab = make_lab()
+    n1_failed, n2_inside = threading.Event(), threading.Event()
+    named = set()
 
     def handler(node, cmd):
-        if node == "n1" and "hostname" in cmd and not cmd.startswith("test"):
+        if node == "n1" and cmd == "hostname n1":
+            assert n2_inside.wait(10), "n2 never reached its hostname task"
             return 1, "", "hostname: you must be root"
+        if node == "n2" and cmd == "hostname n2":
+            # n2 is inside its hostname task when n1 fails: it must finish it, then stop.
+            n2_inside.set()
+            assert n1_failed.wait(10), "n1 never failed"
+            named.add(node)
+        if "$(hostname)" in cmd and node in named:
+            return 0, "", ""
         if cmd.startswith("test") or cmd.startswith("sha256sum"):
             return 1, "", ""
         return 0, "", ""
 
-    reports = engine.provision(lab, LabDir(tmp_path), FakeRemote(handler), LXC_FACTS)
+    def events(node, role, task, status):
+        if (node, status) == ("n1", "failed"):
+            n1_failed.set()
+
+    remote = FakeRemote(handler)
+    reports = engine.provision(lab, LabDir(tmp_path), remote, LXC_FACTS, events=events)
     by = {r.node: r for r in reports}
     assert by["n1"].error is not None and "you must be root" in by["n1"].error.message
+    assert by["n1"].stopped is False
+    assert by["n2"].error is None and by["n2"].stopped is True
+    assert by["n2"].changed == ["base/apt proxy", "base/hostname"]       # finished, nothing after
+    assert not any(node == "n2" and ("hosts" in cmd or "apt-get" in cmd) for node, cmd in remote.commands)
+    assert LabDir(tmp_path).load_state().get("roles", {}) == {}           # no role finished
 
 
 def test_base_role_declares_hostname_hosts_and_tools():
@@ -111,11 +133,23 @@ def test_packages_check_really_detects_installed_packages():
     assert ok.returncode == 0 and missing.returncode != 0
 
 
-def test_fingerprint_changes_with_declarations():
-    a = [Task("x", check="c", run=("r",))]
-    b = [Task("x", check="c", run=("r2",))]
-    assert engine.fingerprint(a) != engine.fingerprint(b)
-    assert engine.fingerprint(a) == engine.fingerprint(list(a))
+def test_fingerprint_is_stable_for_equal_declarations_and_changes_with_any_field():
+    def declare(**change):
+        fields = dict(name="x", files=(File("/etc/x", "a\n"),), check="c", run=("r",),
+                      artifacts=("calicoctl",))
+        fields.update(change)
+        return [Task(**fields)]
+
+    first, again = declare(), declare()           # built twice: equal, not the same objects
+    assert first[0] is not again[0]
+    fp = engine.fingerprint(first)
+    assert fp == engine.fingerprint(again) and len(fp) == 16 and int(fp, 16) >= 0
+    variants = [declare(name="y"), declare(files=(File("/etc/x", "b\n"),)),
+                declare(files=(File("/etc/y", "a\n"),)), declare(files=(File("/etc/x", "a\n", mode="0600"),)),
+                declare(check="c2"), declare(check=None), declare(run=("r2",)), declare(run=("r", "r")),
+                declare(artifacts=()), first + first]
+    prints = [engine.fingerprint(v) for v in variants]
+    assert fp not in prints and len(set(prints)) == len(prints)
 
 
 def test_a_handler_owed_by_an_interrupted_run_runs_next_time(tmp_path):

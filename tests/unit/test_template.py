@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import shlex
 import subprocess
 
 import pytest
@@ -21,6 +22,17 @@ HOSTILE = [
     "",
     "-n",
     "\\ backslash \\n",
+    # no space in these: a value must be quoted whatever it holds, not only when it has blanks
+    "$(touch${{IFS}}{canary})",
+    "`touch${{IFS}}{canary}`",
+    ";touch${{IFS}}{canary}",
+    "&&touch${{IFS}}{canary}",
+    "|tee${{IFS}}{canary}",
+    ">{canary}",
+    "$HOME",
+    "*",
+    "a'b",
+    "\ttab",
 ]
 
 
@@ -43,6 +55,12 @@ def test_echo_of_a_hostile_value(tmp_path):
                           capture_output=True, text=True, timeout=10)
     assert done.stdout == value + "\n"
     assert not canary.exists()
+
+
+def test_every_value_is_quoted_exactly_as_shlex_quote_does():
+    for value in ("plain", "192.168.56.1", "$(reboot)", "a b", "", "it's"):
+        assert substitute("x {{ v }} y", {"v": value}) == f"x {shlex.quote(value)} y"
+    assert substitute("{{ n }}", {"n": 3}) == "3"          # non-strings are made strings first
 
 
 def test_variables_in_and_spacing():
