@@ -123,12 +123,6 @@ def test_artifacts_dir_is_used_without_the_network(tmp_path, server):
 # ---- real SFTP to a real sshd on loopback
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def sshd(tmp_path):
     """(ssh-config text, node name) of a root sshd on 127.0.0.1:<ephemeral>."""
@@ -145,16 +139,21 @@ def sshd(tmp_path):
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(d / name)],
                        check=True, timeout=30)
     shutil.copy(d / "client_key.pub", d / "authorized_keys")
-    port = free_port()
-    (d / "sshd_config").write_text(
-        f"ListenAddress 127.0.0.1\nPort {port}\nHostKey {d / 'host_key'}\nPidFile {d / 'pid'}\n"
-        f"AuthorizedKeysFile {d / 'authorized_keys'}\nPermitRootLogin prohibit-password\n"
-        "PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n"
-        "Subsystem sftp internal-sftp\n")
-    os.makedirs("/run/sshd", exist_ok=True)       # sshd's privilege separation dir
-    proc = subprocess.Popen([binary, "-D", "-e", "-f", str(d / "sshd_config")],
-                            stdout=subprocess.DEVNULL, stderr=open(d / "log", "w"))
-    try:
+    # sshd takes a port number, not a socket: a port found free may be taken before sshd
+    # binds it, so a start that fails is retried on another port (up to 5 tries).
+    proc, port = None, None
+    for _ in range(5):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        (d / "sshd_config").write_text(
+            f"ListenAddress 127.0.0.1\nPort {port}\nHostKey {d / 'host_key'}\nPidFile {d / 'pid'}\n"
+            f"AuthorizedKeysFile {d / 'authorized_keys'}\nPermitRootLogin prohibit-password\n"
+            "PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n"
+            "Subsystem sftp internal-sftp\n")
+        os.makedirs("/run/sshd", exist_ok=True)       # sshd's privilege separation dir
+        proc = subprocess.Popen([binary, "-D", "-e", "-f", str(d / "sshd_config")],
+                                stdout=subprocess.DEVNULL, stderr=open(d / "log", "w"))
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and proc.poll() is None:
             try:
@@ -162,6 +161,9 @@ def sshd(tmp_path):
                 break
             except OSError:
                 time.sleep(0.05)
+        if proc.poll() is None:
+            break
+    try:
         if proc.poll() is not None:
             pytest.fail(f"sshd exited: {(d / 'log').read_text()}")
         config = (f"Host node1\n  HostName 127.0.0.1\n  User root\n  Port {port}\n"
@@ -177,8 +179,22 @@ def sshd(tmp_path):
         subprocess.run(["rm", "-f", "/var/cache/labgen/tool.bin"], check=False)
 
 
-def test_upload_over_real_sftp_only_when_it_differs(tmp_path, server, sshd):
+def test_upload_over_real_sftp_only_when_it_differs(tmp_path, server, sshd, monkeypatch):
+    import uuid
+
+    from labgen import remote as remote_module
     from labgen.remote import Remote
+
+    made = []                                  # the node-side temporary names Remote used
+
+    class Recorder:
+        @staticmethod
+        def uuid4():
+            u = uuid.uuid4()
+            made.append(f"/tmp/labgen-{u.hex}")
+            return u
+
+    monkeypatch.setattr(remote_module, "uuid", Recorder)
 
     config, node = sshd
     dest = "/var/cache/labgen/tool.bin"
@@ -192,7 +208,7 @@ def test_upload_over_real_sftp_only_when_it_differs(tmp_path, server, sshd):
     with open(dest, "rb") as f:
         assert hashlib.sha256(f.read()).hexdigest() == GOOD_SHA
     assert oct(os.stat(dest).st_mode & 0o777) == "0o644"
-    assert not [p for p in os.listdir("/tmp") if p.startswith("labgen-") and len(p) == 39]
+    assert made and not [p for p in made if os.path.exists(p)]     # each temporary file removed
 
 
 def test_engine_fetches_once_and_a_bad_artifact_fails_the_task_cleanly(tmp_path, server, sshd):
