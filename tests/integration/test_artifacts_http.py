@@ -235,3 +235,60 @@ def test_engine_fetches_once_and_a_bad_artifact_fails_the_task_cleanly(tmp_path,
     assert marker.exists() and not (tmp_path / "ran.bad").exists()
     assert not os.path.exists("/var/cache/labgen/gone.bin")
     assert server.hits == {"/good.bin": 1, "/gone.bin": 1}               # once per run, even failures
+
+
+# ---- `labgen fetch` as a user runs it: a CLI process, against the loopback server
+
+WRAPPER = """
+import json, sys
+from labgen.artifacts import Artifact
+from labgen.provision import pins
+# Every artifact the roles declare, served from the test's loopback server instead of the
+# Internet (the only change: the table's URLs and checksums); then the real CLI.
+table = json.loads(sys.argv[1])
+pins.ARTIFACTS = {n: Artifact(n, url, sha, filename) for n, (url, sha, filename) in table.items()}
+sys.argv = ["labgen", *sys.argv[2:]]
+from labgen.cli import main
+main()
+"""
+
+
+def test_labgen_fetch_and_artifacts_dir_through_the_cli(tmp_path, server):
+    import json
+    import sys
+
+    from labgen.labfile import find_lab, load_lab
+    from labgen.plan import lab_artifacts
+
+    names = lab_artifacts(load_lab(find_lab("mesos-calico")))
+    assert names
+    table = {n: (f"{server.url}/good.bin", GOOD_SHA, f"{n}.bin") for n in names}
+
+    def fetch_cli(*args, cache):
+        env = dict(os.environ, LABGEN_CACHE=str(cache), COLUMNS="200", NO_COLOR="1")
+        return subprocess.run([sys.executable, "-c", WRAPPER, json.dumps(table), "fetch", "mesos-calico", *args],
+                              capture_output=True, text=True, timeout=120, env=env, stdin=subprocess.DEVNULL)
+
+    cache = tmp_path / "cache"
+    first = fetch_cli(cache=cache)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert f"{len(names)} artifact(s) for lab mesos-calico: {len(names)} downloaded" in first.stdout
+    assert server.hits == {"/good.bin": len(names)}
+    assert all((cache / "artifacts" / f"{n}.bin").read_bytes() == GOOD for n in names)
+
+    again = fetch_cli(cache=cache)                     # a filled cache: nothing downloaded
+    assert again.returncode == 0 and f"{len(names)} already cached" in again.stdout, again.stdout
+    assert server.hits == {"/good.bin": len(names)}
+
+    usb = tmp_path / "usb"                             # a USB stick: no network needed
+    usb.mkdir()
+    for n in names:
+        (usb / f"{n}.bin").write_bytes(GOOD)
+    stick = fetch_cli("--artifacts", str(usb), cache=tmp_path / "cache2")
+    assert stick.returncode == 0, stick.stdout + stick.stderr
+    assert "copied from --artifacts" in stick.stdout and server.hits == {"/good.bin": len(names)}
+
+    (usb / f"{names[0]}.bin").write_bytes(EVIL)        # a wrong file on the stick is refused
+    bad = fetch_cli("--artifacts", str(usb), cache=tmp_path / "cache3")
+    assert bad.returncode == 1, bad.stdout + bad.stderr
+    assert f"has sha256 {EVIL_SHA}" in " ".join(bad.stdout.split()) and "Traceback" not in bad.stderr

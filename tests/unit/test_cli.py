@@ -226,3 +226,20 @@ def test_vagrant_failing_exits_4(tmp_path):
     assert res.returncode == 4, res.stdout + res.stderr
     assert "vagrant halt" in res.stderr and "Traceback" not in res.stderr
     assert not (d.path / ".vagrant" / "machines").exists()
+
+
+def test_list_names_every_builtin_lab_and_scenario_with_its_title(tmp_path):
+    from labgen.labfile import builtin_labs
+    from labgen.scenario.load import builtin_scenarios, load_scenario
+
+    res = labgen_sealed("list", cwd=tmp_path, env={"COLUMNS": "250"})
+    assert res.returncode == 0, res.stderr
+    lines = res.stdout.splitlines()
+    assert lines[0].startswith("Labs") and "labgen create NAME" in lines[0]
+    for name, description in builtin_labs():
+        assert any(l.split() and l.split()[0] == name and description in l for l in lines), res.stdout
+    scenarios = [load_scenario(p) for p in builtin_scenarios()]
+    assert len(scenarios) >= 2
+    for sc in scenarios:
+        assert any(l.split() and l.split()[0] == sc.id and sc.title.en in l and f"(lab {sc.lab})" in l
+                   for l in lines), res.stdout
