@@ -12,10 +12,12 @@ DEMO_DIR   ?= $(HOME)/labgen-labs
 PROVIDER   ?= lxc
 # Debian packages: Vagrant with its LXC and libvirt plugins, LXC, debootstrap (box build),
 # dnsmasq (DHCP on the LXC management bridge), apt-cacher-ng (package cache for lab nodes),
-# ruby (ruby -c in tests), tcpdump/iproute2 (scenario checks on the host).
+# ruby (ruby -c in tests), tcpdump/iproute2 (scenario checks on the host), graphviz (`dot`
+# draws the lab topology for `labgen graph` and the handouts), fonts-noto-cjk (the handouts'
+# Chinese font), chromium + poppler-utils (tests/browser print and measure the handouts).
 APT_PACKAGES := vagrant vagrant-lxc vagrant-libvirt lxc debootstrap nftables dnsmasq-base iproute2 iptables \
                 tcpdump iputils-ping openssh-client openssh-server rsync apt-cacher-ng ruby python3-venv python3-pip \
-                ca-certificates
+                ca-certificates graphviz fonts-noto-cjk chromium poppler-utils
 
 .PHONY: demo test setup host-packages venv box unit unit-unprivileged integration-shuffled mutation known-bugs bench clean-test-leftovers help
 

@@ -104,7 +104,8 @@ def run(ctx, scenario_id, lab_path, variant, lang, presenter, start, stop, only,
     from labgen.provision.engine import roles_recorded, unavailable_roles
     from labgen.scenario.load import check_against_lab, find_scenario, load_scenario, scenario_lab
     from labgen.scenario.runner import Runner, select_steps
-    from labgen.scenario.transcript import TerminalReporter, write_handout
+    from labgen.scenario.handout import write_handout
+    from labgen.scenario.transcript import TerminalReporter
 
     sc = load_scenario(find_scenario(scenario_id))
     var = _variant(sc, variant)

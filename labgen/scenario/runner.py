@@ -43,6 +43,28 @@ def check_expect(expect: Expect, exit_code: int | None, stdout: str, stderr: str
     return problems
 
 
+def evidence_lines(expect: Expect, stdout: str, stderr: str) -> dict[str, tuple[int, ...]]:
+    """The 0-based numbers of the lines each positive expectation (contains, matches) found,
+    per stream: every occurrence, each spanning all the lines it covers. Pure."""
+    found: dict[str, tuple[int, ...]] = {}
+    for name, text in (("stdout", stdout), ("stderr", stderr)):
+        spans = []
+        for want in getattr(expect, f"{name}_contains"):
+            start = text.find(want) if want else -1
+            while start >= 0:
+                spans.append((start, start + len(want)))
+                start = text.find(want, start + 1)
+        for pattern in getattr(expect, f"{name}_matches"):
+            spans += [m.span() for m in re.finditer(pattern, text, re.MULTILINE) if m.end() > m.start()]
+        lines = set()
+        for start, end in spans:
+            first = text.count("\n", 0, start)
+            lines.update(range(first, first + text.count("\n", start, max(start, end - 1)) + 1))
+        if lines:
+            found[name] = tuple(sorted(lines))
+    return found
+
+
 def select_steps(steps: tuple[Step, ...], start: str | None, stop: str | None,
                  only: str | None) -> set[str]:
     """Ids of the main (non-cleanup) steps to run for --from/--to/--only."""
@@ -74,7 +96,7 @@ class Runner:
         self.reporter = reporter
         self.ask = ask
         self.captures: dict[str, dict[str, str]] = {}   # node -> var -> value
-        self.record = RunRecord(scenario, variant, lang, lab.name, provider, datetime.now())
+        self.record = RunRecord(scenario, variant, lang, lab.name, provider, datetime.now(), lab=lab)
 
     def run(self, start: str | None = None, stop: str | None = None, only: str | None = None,
             cleanup: bool = True) -> RunRecord:
@@ -172,6 +194,7 @@ class Runner:
             except LabgenError as exc:   # the connection itself failed
                 result = CommandResult(node, command, None, "", exc.message, 0.0, attempts)
             problems = check_expect(step.expect, result.exit_code, result.stdout, result.stderr)
+            result.evidence = evidence_lines(step.expect, result.stdout, result.stderr)
             captured = {}
             if not problems:
                 captured, missing = self._capture(step, result.stdout)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import signal
 import subprocess
 import threading
@@ -141,6 +142,10 @@ def test_scenario_run_created_booted_and_provisioned_a_lab_that_did_not_exist(la
     assert "Bringing machine 'ubuntu-1' up" in out and "[dim]" not in out, out
     assert list((lab.dir / "transcripts").glob("mac-bug-*.md"))
     assert list((lab.dir / "transcripts").glob("mac-bug-*.html"))
+    # the run record (to render the handout again) and, with Graphviz, the topology picture
+    assert list((lab.dir / "transcripts").glob("mac-bug-*.json"))
+    if shutil.which("dot"):
+        assert list((lab.dir / "transcripts").glob("mac-bug-*.svg"))
     data = status(lab)
     assert all({"base", "etcd", "zookeeper"} <= set(n["roles_done"]) for n in data["nodes"])
 

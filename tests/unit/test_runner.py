@@ -118,3 +118,13 @@ def test_ctrl_c_runs_cleanup():
     sc = scenario(step("a", run="slow"), step("z", kind="cleanup", run="cleanup"))
     rec = Runner(sc, "default", lab(), remote, Reporter(), "en", "lxc").run()
     assert rec.interrupted and ("n1", "cleanup") in remote.commands
+
+
+def test_evidence_lines_are_the_lines_each_expectation_matched():
+    from labgen.scenario.runner import evidence_lines
+
+    out = "PING x\n64 bytes from a\n64 bytes from b\n--- stats ---\n2 packets, 100% packet loss\n"
+    e = Expect(stdout_contains=("100% packet loss", "stats ---\n2 packets"), stdout_matches=(r"^64 bytes",),
+               stdout_not_contains=("PING",), stderr_contains=("warn",))
+    assert evidence_lines(e, out, "a warning") == {"stdout": (1, 2, 3, 4), "stderr": (0,)}
+    assert evidence_lines(Expect(), out, "") == {}

@@ -9,7 +9,8 @@ from datetime import datetime
 from labgen.console import make_console
 from labgen.model import Expect, Scenario, Step, Text, Variant
 from labgen.scenario.record import CommandResult, RunRecord, StepRecord
-from labgen.scenario.transcript import TerminalReporter, clean_output, fold, write_handout
+from labgen.scenario.handout import write_handout
+from labgen.scenario.transcript import TerminalReporter, clean_output, fold
 
 LONG = "\n".join(f"line {i}" for i in range(1, 101))
 
@@ -86,6 +87,9 @@ def test_terminal_passing_run_verdict():
     out = render(make_record(failing=False))
     assert "✓ All 4 steps passed" in out
     assert "✗" not in out
+    assert "✓ as expected" in out            # the break step fails by design
+    intro_row = next(line for line in out.splitlines() if "What we will do" in line and "│" in line)
+    assert "passed" not in intro_row and "0.00s" not in intro_row   # explain: no mark, no time
 
 
 def test_terminal_in_chinese():
@@ -117,7 +121,9 @@ def test_handout_files_and_content(tmp_path):
     md_path, html_path = write_handout(make_record(), tmp_path / "out")
     assert md_path.name == "mac-bug-20240501-103000.md"
     assert html_path.name == "mac-bug-20240501-103000.html"
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [html_path.name, md_path.name]
+    # no lab in this record, so no topology picture; the record itself is saved as JSON
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        html_path.name, "mac-bug-20240501-103000.json", md_path.name]
     md = md_path.read_text(encoding="utf-8")
     assert md.startswith("# The MAC bug\n")
     assert "## Step 4 · BREAK · Break the MAC" in md
@@ -148,7 +154,8 @@ def test_handout_markdown_neutralises_html_in_prose_and_fences(tmp_path):
     record.steps[2].results[0].stdout = "before\n```\nafter"
     md_path, _ = write_handout(record, tmp_path)
     md = md_path.read_text(encoding="utf-8")
-    assert "# &lt;img src=x onerror=alert(1)&gt;" in md
+    assert "# \\<img src=x onerror=alert(1)>" in md     # CommonMark's escape, no entity
+    assert "&lt;" not in md and "&gt;" not in md
     assert "````text\nbefore\n```\nafter\n````" in md
 
 
