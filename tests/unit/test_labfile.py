@@ -345,6 +345,70 @@ CASES = {
 }
 
 
+# Found by mutation testing (tests/README.md): each rule's branches and bounds.
+NET, BOX = "network: {cidr: 192.168.56.0/24}", "boxes: {lxc: labgen/debian-12}"
+CASES.update({
+    'boxes-not-a-mapping': (BASE.replace(BOX, "boxes: [labgen/debian-12]"),
+        ['lab.yml line 3: boxes: boxes is a list; expected a mapping of provider to box name, e.g. {virtualbox: ubuntu/xenial64}']),
+    'box-name-invalid': (BASE.replace(BOX, "boxes: {lxc: 'a b/c'}"),
+        ["lab.yml line 3: boxes: lxc box 'a b/c' is not a valid box name; expected a box name 'owner/name' of at most 128 characters, e.g. ubuntu/xenial64"]),
+    'box-name-not-a-string': (BASE.replace(BOX, "boxes: {lxc: 12}"),
+        ["lab.yml line 3: boxes: lxc is an integer (12); expected a box name 'owner/name' of at most 128 characters, e.g. ubuntu/xenial64"]),
+    'box-name-129-characters': (BASE.replace(BOX, "boxes: {lxc: " + "a" * 64 + "/" + "b" * 64 + "}"),
+        ["lab.yml line 3: boxes: lxc box 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...' is not a valid box name; expected a box name 'owner/name' of at most 128 characters, e.g. ubuntu/xenial64"]),
+    'box-name-128-characters-is-fine': (BASE.replace(BOX, "boxes: {lxc: " + "a" * 64 + "/" + "b" * 63 + "}"),
+        []),
+    'defaults-not-a-mapping': (BASE + "defaults: 5\n",
+        ['lab.yml line 6: defaults: defaults is an integer; expected a mapping such as {memory: 1024, cpus: 1}']),
+    'defaults-memory-63': (BASE + "defaults: {memory: 63}\n",
+        ['lab.yml line 6: defaults: memory 63 is too small; expected an integer from 64 to 65536 MiB']),
+    'defaults-memory-65537': (BASE + "defaults: {memory: 65537}\n",
+        ['lab.yml line 6: defaults: memory 65537 is too large; expected an integer from 64 to 65536 MiB']),
+    'defaults-cpus-0': (BASE + "defaults: {cpus: 0}\n",
+        ['lab.yml line 6: defaults: cpus 0 is too small; expected an integer from 1 to 64']),
+    'defaults-cpus-65': (BASE + "defaults: {cpus: 65}\n",
+        ['lab.yml line 6: defaults: cpus 65 is too large; expected an integer from 1 to 64']),
+    'defaults-at-the-bounds-are-fine': (BASE + "defaults: {memory: 64, cpus: 64}\n",
+        []),
+    'defaults-upper-bounds-are-fine': (BASE + "defaults: {memory: 65536, cpus: 1}\n",
+        []),
+    'defaults-memory-string': (BASE + "defaults: {memory: '1024'}\n",
+        ["lab.yml line 6: defaults: memory is a string ('1024'); expected an integer from 64 to 65536 MiB"]),
+    'defaults-unknown-key': (BASE + "defaults: {memroy: 1024}\n",
+        ["lab.yml line 6: defaults: unknown key 'memroy' (did you mean 'memory'?); expected one of memory, cpus"]),
+    'network-without-cidr': (BASE.replace(NET, "network: {}"),
+        ["lab.yml line 2: network: missing key 'cidr'; expected an IPv4 network such as 192.168.56.0/24"]),
+    'network-cidr-number': (BASE.replace(NET, "network: {cidr: 5}"),
+        ['lab.yml line 2: network: cidr is an integer (5); expected an IPv4 network in CIDR notation such as 192.168.56.0/24']),
+    'network-prefix-15': (BASE.replace(NET, "network: {cidr: 10.0.0.0/15}"),
+        ['lab.yml line 2: network: cidr 10.0.0.0/15 has prefix /15; expected a prefix from /16 to /29']),
+    'network-garbage': (BASE.replace(NET, "network: {cidr: '192.168.56/24x'}"),
+        ["lab.yml line 2: network: cidr '192.168.56/24x' is not an IPv4 network; expected an IPv4 network in CIDR notation such as 192.168.56.0/24"]),
+    'network-loopback': (BASE.replace(NET, "network: {cidr: 127.0.0.0/24}"),
+        ['lab.yml line 2: network: cidr 127.0.0.0/24 is not a private network range; expected a private IPv4 network (10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16) such as 192.168.56.0/24']),
+    'network-link-local': (BASE.replace(NET, "network: {cidr: 169.254.1.0/24}"),
+        ['lab.yml line 2: network: cidr 169.254.1.0/24 is not a private network range; expected a private IPv4 network (10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16) such as 192.168.56.0/24']),
+    'params-not-a-mapping': (BASE + "params: [1]\n",
+        ['lab.yml line 6: params: params is a list; expected a mapping of parameter to value, e.g. {docker_version: "18.03.1"}']),
+    'params-unknown-key': (BASE + "params: {calico: 1}\n",
+        ["lab.yml line 6: params: unknown key 'calico' (did you mean 'calico_pool'?); expected one of docker_version, calico_pool"]),
+    'pool-loopback': (BASE + "params: {calico_pool: 127.0.0.0/16}\n",
+        ['lab.yml line 6: params: calico_pool 127.0.0.0/16 is a special-purpose range; expected an ordinary unicast range such as 172.32.0.0/16']),
+    'pool-multicast': (BASE + "params: {calico_pool: 224.0.0.0/16}\n",
+        ['lab.yml line 6: params: calico_pool 224.0.0.0/16 is a special-purpose range; expected an ordinary unicast range such as 172.32.0.0/16']),
+    'pool-zero-network': (BASE + "params: {calico_pool: 0.0.0.0/16}\n",
+        ['lab.yml line 6: params: calico_pool 0.0.0.0/16 is a special-purpose range; expected an ordinary unicast range such as 172.32.0.0/16']),
+    'pool-reserved': (BASE + "params: {calico_pool: 240.0.0.0/16}\n",
+        ['lab.yml line 6: params: calico_pool 240.0.0.0/16 is a special-purpose range; expected an ordinary unicast range such as 172.32.0.0/16']),
+    'pool-not-a-string': (BASE + "params: {calico_pool: 5}\n",
+        ['lab.yml line 6: params: calico_pool is an integer (5); expected an IPv4 network such as 172.32.0.0/16']),
+    'pool-27': (BASE + "params: {calico_pool: 172.32.0.0/27}\n",
+        ['lab.yml line 6: params: calico_pool 172.32.0.0/27 is smaller than a /26; expected a pool of /26 or larger: Calico hands out addresses in /26 blocks']),
+    'pool-26-is-fine': (BASE + "params: {calico_pool: 172.32.0.0/26}\n",
+        []),
+})
+
+
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_each_rule_reports_the_exact_message(case):
     text, expected = CASES[case]
@@ -411,3 +475,12 @@ def test_hostile_lab_file(path, monkeypatch):
         assert found == ["OK"]
     else:
         assert found != ["OK"]
+
+
+def test_values_at_the_bounds_are_taken():
+    lab = lab_of(BASE + "defaults: {memory: 64, cpus: 64}\nparams: {calico_pool: 172.32.0.0/26}\n")
+    assert (lab.nodes[0].memory, lab.nodes[0].cpus) == (64, 64)
+    assert lab.params["calico_pool"] == "172.32.0.0/26"
+    lab = lab_of(BASE.replace("boxes: {lxc: labgen/debian-12}", "boxes: {lxc: " + "a" * 64 + "/" + "b" * 63 + "}")
+                 + "defaults: {memory: 65536}\n")
+    assert lab.boxes == {"lxc": "a" * 64 + "/" + "b" * 63} and lab.nodes[0].memory == 65536
