@@ -112,5 +112,13 @@ def test_prepare_host_refuses_a_network_another_bridge_holds(lab):
         lxc.PROVIDER.cleanup_host(other)
 
 
-def test_preflight_passes_on_this_host(lab):
-    lxc.PROVIDER.preflight(lab)
+def test_preflight_passes_on_this_host_and_names_a_missing_box(lab):
+    from labgen.errors import PreflightError
+
+    assert lxc.PROVIDER.preflight(lab) is None          # root, lxc, vagrant-lxc, the box: all here
+    missing = Lab(name=lab.name, description="", network=lab.network,
+                  boxes={"lxc": "tests/no-such-box"}, nodes=lab.nodes)
+    with pytest.raises(PreflightError) as err:
+        lxc.PROVIDER.preflight(missing)
+    assert err.value.message == "box tests/no-such-box is not installed for provider lxc"
+    assert err.value.exit_code == 3 and "vagrant box add tests/no-such-box" in err.value.hint

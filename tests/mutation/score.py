@@ -23,7 +23,18 @@ def equivalent() -> set[str]:
             if line.strip() and not line.startswith("#")}
 
 
+def survivor_names(module: str) -> list[str]:
+    """The surviving (or untested) mutants of `module` (labgen.render), to re-run after new tests:
+    `mutmut run $(python tests/mutation/score.py --names labgen.render)`."""
+    meta = ROOT / (module.replace(".", "/") + ".py.meta")
+    codes = json.loads(meta.read_text())["exit_code_by_key"]
+    return sorted(k for k, c in codes.items() if c in (0, None, 33, 34) and k not in equivalent())
+
+
 def main() -> None:
+    if sys.argv[1:2] == ["--names"]:
+        print("\n".join(survivor_names(sys.argv[2])))
+        return
     show = "--survivors" in sys.argv
     eq = equivalent()
     print(f"{'module':<28} {'mutants':>7} {'killed':>6} {'survived':>8} {'equiv.':>6} {'no test':>7} {'score':>6}")

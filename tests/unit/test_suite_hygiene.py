@@ -1,0 +1,28 @@
+"""Rules the integration tests keep so they can share a host with a user's labs and with
+each other (issue 11): read their source, since they cannot all run everywhere."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+TESTS = Path(__file__).resolve().parent.parent
+HOST_TESTS = sorted(p for d in ("integration", "browser") for p in (TESTS / d).glob("*.py"))
+# Namespaces of its own (ip netns), never the host's bridge: 192.168.56.x there is private.
+OWN_NAMESPACES = {"test_macbug_commands.py"}
+
+
+@pytest.mark.parametrize("path", HOST_TESTS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_host_tests_keep_off_the_demo_lab_and_tmp(path):
+    text = path.read_text()
+    if path.name not in OWN_NAMESPACES:
+        # Lines that name the demo's network to stay off it (or rewrite it away) are fine.
+        uses = [l for l in text.splitlines() if "192.168.56." in l and "demo" not in l
+                and ".replace(\"192.168.56.\"" not in l]
+        assert uses == [], "use a test subnet of your own, not the demo's 192.168.56.0/24"
+        assert "labgen-mesos-calico-" not in text
+    assert not re.search(r"listdir\(\s*['\"]/tmp['\"]", text), "no scans of all of /tmp"
+    for seconds in re.findall(r"time\.sleep\(\s*([0-9.]+)\s*\)", text):
+        assert float(seconds) <= 0.1, "a fixed sleep: wait for a condition, with a bound"
