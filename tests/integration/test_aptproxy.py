@@ -1,5 +1,5 @@
 """labgen's apt proxy (apt-cacher-ng started by hand) on 127.0.0.1, an ephemeral port and a
-temporary base dir, so a lab's own proxy on 192.168.56.1:3142 is never disturbed.
+temporary base dir, so a lab's own proxy (the demo's on 192.168.56.1:3142) is never disturbed.
 
 Traffic: loopback, and through the proxy to the Debian archive (deb.debian.org), which this
 machine is allowed to reach. The daemon is stopped even when a test fails.
