@@ -484,3 +484,39 @@ def test_values_at_the_bounds_are_taken():
     lab = lab_of(BASE.replace("boxes: {lxc: labgen/debian-12}", "boxes: {lxc: " + "a" * 64 + "/" + "b" * 63 + "}")
                  + "defaults: {memory: 65536}\n")
     assert lab.boxes == {"lxc": "a" * 64 + "/" + "b" * 63} and lab.nodes[0].memory == 65536
+
+
+def test_label_rules_at_their_edges():
+    from labgen.labfile import _label_problem, _text_problem
+
+    assert _label_problem("a" * 63) is None
+    assert _label_problem("a" * 64) == "is 64 characters long"
+    assert _label_problem("A" * 63) == "contains the uppercase letter 'A'"          # 63 is not too long
+    assert _label_problem("a\x7fb") == "contains the character '\\x7f'"           # DEL is ASCII
+    assert _label_problem("a\x80b") == "contains the non-ASCII character U+0080"
+    assert _label_problem("") == "is empty"
+    assert _label_problem("-ab") == "starts or ends with a hyphen"
+    assert _text_problem("x" * 2000) is None and _text_problem("x" * 2001) == "is 2001 characters long"
+    assert _text_problem("a\nb") is None and _text_problem("a\tb") is not None
+    assert _text_problem("a\nb", limit=3) is None and _text_problem("ab\n\n", limit=3) is not None
+
+
+def test_invalid_lab_hints_at_the_builtin_and_unknown_name_at_labgen_list():
+    with pytest.raises(InputError) as err:
+        parse_lab(yamlsrc.load_text("name: x\n", "lab.yml"), "lab.yml")
+    assert err.value.hint == "see labgen/labs/mesos-calico.yml for a complete, valid lab file"
+    with pytest.raises(InputError) as err:
+        find_lab("nothing-like-it")
+    assert err.value.hint == "`labgen list` shows the built-in labs with their descriptions"
+    assert err.value.problems[0].endswith("expected a path to a lab file or one of the built-in labs: "
+                                          + ", ".join(name for name, _ in builtin_labs()))
+
+
+def test_a_key_that_is_not_a_string_is_unknown_without_a_guess():
+    assert problems(BASE + "1: x\n") == [
+        "lab.yml line 6: lab: unknown key 1; expected one of name, description, network, boxes, "
+        "defaults, params, synced_folder, nodes, message"]
+
+
+def test_the_lab_keeps_synced_folder():
+    assert lab_of(BASE + "synced_folder: true\n").synced_folder is True
