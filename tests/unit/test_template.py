@@ -101,3 +101,18 @@ def test_node_values_order_later_wins():
     assert node_values(scenario, _lab(), "ubuntu-1", {})["x"] == "global"
     with pytest.raises(LabgenError, match="node 'ubuntu-9' is not in lab two"):
         node_values(scenario, _lab(), "ubuntu-9", {})
+
+
+def test_hints_name_what_is_defined_and_the_labs_nodes():
+    with pytest.raises(UndefinedVariable) as info:
+        substitute("{{ x }}", {"b": "1", "a": "2"})
+    assert info.value.hint == "defined here: a, b"
+    with pytest.raises(UndefinedVariable) as info:
+        substitute("{{ x }}", {})
+    assert info.value.hint is None
+    scenario = Scenario(id="s", title=Text("t", "t"), summary=Text("s", "s"), lab="two",
+                        variants={"default": Variant("default", (), ())})
+    with pytest.raises(LabgenError) as info:
+        node_values(scenario, _lab(), "ubuntu-9", {})
+    assert info.value.hint == "its nodes: ubuntu-1, ubuntu-2"
+    assert variables_in("") == set() and variables_in(None) == set()
