@@ -99,7 +99,10 @@ def test_a_failure_stops_the_other_nodes_after_their_current_task(tmp_path):
             return 1, "", ""
         return 0, "", ""
 
+    seen = []
+
     def events(node, role, task, status):
+        seen.append((node, role, task, status))
         if (node, status) == ("n1", "failed"):
             n1_failed.set()
 
@@ -112,6 +115,8 @@ def test_a_failure_stops_the_other_nodes_after_their_current_task(tmp_path):
     assert by["n2"].changed == ["base/apt proxy", "base/hostname"]       # finished, nothing after
     assert not any(node == "n2" and ("hosts" in cmd or "apt-get" in cmd) for node, cmd in remote.commands)
     assert LabDir(tmp_path).load_state().get("roles", {}) == {}           # no role finished
+    assert ("n1", "base", "hostname", "failed") in seen
+    assert seen[-1] == ("n2", "base", "hosts file", "stopped") or ("n2", "base", "hosts file", "stopped") in seen
 
 
 def test_base_role_declares_hostname_hosts_and_tools():
@@ -217,3 +222,113 @@ def test_blocked_roles_are_grouped_under_the_reason_they_share():
     marathon = next(g for g in groups if g.reason.startswith("Marathon 1.5.6"))
     assert marathon.roles == {"marathon": ["ubuntu-1"], "marathon-app": ["ubuntu-1"]}
     assert len(groups) == 3
+
+
+# ---- found by mutation testing: what the engine passes on and reports, exactly
+
+
+class RecordingRemote(FakeRemote):
+    """FakeRemote that also keeps how each command ran (sudo, timeout) and each file's mode/owner."""
+
+    def __init__(self, handler=None):
+        super().__init__(handler)
+        self.runs, self.puts = [], []
+
+    def run(self, node, command, *, sudo=True, timeout=60, stream=None):
+        self.runs.append((command, sudo, timeout))
+        return super().run(node, command, sudo=sudo, timeout=timeout)
+
+    def put_file(self, node, content, path, mode="0644", owner="root"):
+        self.puts.append((path, mode, owner))
+        super().put_file(node, content, path, mode=mode, owner=owner)
+
+
+def test_checks_and_commands_run_as_root_with_their_timeouts_and_files_keep_mode_and_owner():
+    done = set()
+
+    def handler(node, cmd):
+        if cmd == "check":
+            return (0 if done else 1), "", ""
+        done.add(cmd)
+        return 0, "", ""
+
+    remote = RecordingRemote(handler)
+    task = Task("t", files=(File("/etc/x", "x\n", mode="0600", owner="etcd"),), check="check", run=("do",))
+    assert engine.apply_task(remote, "n1", "r", task) is True
+    assert remote.runs == [("check", True, 120), ("do", True, 900), ("check", True, 120)]
+    assert remote.puts == [("/etc/x", "0600", "etcd")]
+
+
+def test_a_failed_command_reports_its_tail_and_how_to_retry():
+    many = "\n".join(f"line {i}" for i in range(20))
+    remote = FakeRemote(lambda n, c: (1, "", "") if c == "check" else (2, "", many))
+    with pytest.raises(TaskError) as err:
+        engine.apply_task(remote, "n1", "r", Task("t", check="check", run=("do",)))
+    assert err.value.message == ("n1: role r, task 't': `do` failed (exit code 2)\n"
+                                 + "\n".join(f"line {i}" for i in range(12, 20)))
+    assert err.value.hint == "fix the cause, then re-run `labgen provision n1`"
+    out = "o" * 600
+    remote = FakeRemote(lambda n, c: (1, "", "") if c == "check" else (None, out, ""))
+    with pytest.raises(TaskError) as err:
+        engine.apply_task(remote, "n1", "r", Task("t", check="check", run=("do",)))
+    assert err.value.message == "n1: role r, task 't': `do` failed (timed out)\n" + "o" * 500
+    remote = FakeRemote(lambda n, c: (1, "", "") if c == "check" else (3, "", ""))
+    with pytest.raises(TaskError) as err:
+        engine.apply_task(remote, "n1", "r", Task("t", check="check", run=("do",)))
+    assert err.value.message == "n1: role r, task 't': `do` failed (exit code 3)"
+
+
+def test_a_task_that_does_not_converge_says_so_with_a_hint():
+    remote = FakeRemote(lambda node, cmd: (1, "", "") if cmd == "check" else (0, "", ""))
+    with pytest.raises(TaskError) as err:
+        engine.apply_task(remote, "n1", "r", Task("t", check="check", run=("do",)))
+    assert err.value.message == "n1: role r, task 't': still not done after running it (check `check` exits 1)"
+    assert err.value.hint == "the task's commands ran but did not reach the wanted state"
+
+
+def test_provision_emits_each_task_in_order_and_records_roles(tmp_path, monkeypatch):
+    from labgen.labdir import LabDir
+
+    monkeypatch.setattr(engine, "IMPLEMENTED", ("etcd",))        # base unavailable, etcd after it
+    lab = make_lab()
+    node = Node("n1", lab.nodes[0].ip, ("base", "etcd"), 512, 1)
+    lab = Lab("t", "", lab.network, lab.boxes, (node,))
+    events = []
+    reports = engine.provision(lab, LabDir(tmp_path), FakeRemote(), LXC_FACTS, events=lambda *e: events.append(e))
+    (report,) = reports
+    etcd = [t.name for t in engine.role_tasks(lab, node, "etcd", LXC_FACTS)]
+    assert events[0] == ("n1", "base", "", "unavailable")
+    assert events[1:] == [e for name in etcd for e in (("n1", "etcd", name, "running"),
+                                                         ("n1", "etcd", name, "changed" if f"etcd/{name}" in report.changed else "ok"))]
+    assert report.changed and sorted(report.changed + report.unchanged) == sorted(f"etcd/{n}" for n in etcd)
+    assert set(LabDir(tmp_path).load_state()["roles"]["n1"]) == {"etcd"}
+
+
+def test_a_connection_failure_becomes_the_nodes_task_error(tmp_path):
+    from labgen.errors import LabgenError
+    from labgen.labdir import LabDir
+
+    def handler(node, cmd):
+        raise LabgenError("ssh to n1 failed", hint="is it running?")
+
+    lab = make_lab()
+    lab = Lab("t", "", lab.network, lab.boxes, lab.nodes[:1])
+    (report,) = engine.provision(lab, LabDir(tmp_path), FakeRemote(handler), LXC_FACTS)
+    assert isinstance(report.error, TaskError)
+    assert (report.error.message, report.error.hint) == ("ssh to n1 failed", "is it running?")
+
+
+def test_provision_remembers_a_handler_owed_by_an_interrupted_run(tmp_path, monkeypatch):
+    from labgen.labdir import LabDir
+
+    lab = make_lab()
+    lab = Lab("t", "", lab.network, lab.boxes, lab.nodes[:1])
+    task = Task("config", files=(File("/etc/x", "new\n"),), run=("restart",))
+    monkeypatch.setattr(engine, "node_plan", lambda *a, **k: [("r", [task])])
+
+    def dies(node, cmd):
+        raise KeyboardInterrupt          # Ctrl-C during the restart, after the file was written
+
+    with pytest.raises(KeyboardInterrupt):
+        engine.provision(lab, LabDir(tmp_path), FakeRemote(dies), LXC_FACTS)
+    assert LabDir(tmp_path).load_state()["pending"] == ["n1|r/config"]
