@@ -66,6 +66,11 @@ def lab():
     scenario = work / "mac-bug.yml"
     scenario.write_text(builtin_text("scenario", "mac-bug")
                         .replace("lab: mesos-calico", f"lab: {labfile.name}").replace("192.168.56.", f"{NET}."))
+    # The built-in scenarios name the demo's addresses (node_vars, expectations): copies on ours.
+    walkthrough = work / "walkthrough.yml"
+    walkthrough.write_text(builtin_text("scenario", "walkthrough")
+                           .replace("lab: mesos-calico", f"lab: {labfile.name}")
+                           .replace("192.168.56.", f"{NET}.").replace(r"192\.168\.56\.", NET.replace(".", r"\.") + r"\."))
     lab_dir = work / "lab"
     from labgen import aptproxy
 
@@ -76,7 +81,7 @@ def lab():
                        "--lang", "en")
         assert first.returncode == 0, first.stdout + first.stderr
         provisioned = labgen("provision", "--dir", str(lab_dir), check=True)   # + etcd, zookeeper
-        yield SimpleNamespace(dir=lab_dir, labfile=labfile, scenario=scenario, work=work,
+        yield SimpleNamespace(dir=lab_dir, labfile=labfile, scenario=scenario, walkthrough=walkthrough, work=work,
                               first_run=first, provisioned=provisioned,
                               proxy_log=(proxy_log, log_offset))
         # `destroy` as the README promises: asks first, then leaves no container, bridge or state.
@@ -315,10 +320,10 @@ def test_ctrl_c_during_provisioning_exits_130_and_the_next_run_completes(lab):
 
 
 def test_walkthrough_tours_what_is_provisioned(lab):
-    res = labgen("scenario", "run", "walkthrough", "--dir", str(lab.dir), "--lang", "en", check=True)
+    res = labgen("scenario", "run", str(lab.walkthrough), "--dir", str(lab.dir), "--lang", "en", check=True)
     assert "cluster is healthy" in res.stdout
     assert re.search(r"Mode: leader", res.stdout) and res.stdout.count("Mode: follower") >= 2, res.stdout
-    full = labgen("scenario", "run", "walkthrough", "--variant", "full", "--dir", str(lab.dir))
+    full = labgen("scenario", "run", str(lab.walkthrough), "--variant", "full", "--dir", str(lab.dir))
     assert full.returncode != 0 and "nothing was changed" in full.stderr
 
 
@@ -369,7 +374,7 @@ def test_ctrl_c_in_a_scenario_runs_the_cleanup_and_exits_130(lab):
     mark = "/root/lgt-int"
     path = write_scenario(lab, "lgt-interrupt", (
         f"  - {{id: wait, kind: setup, title: {{en: waiting, zh: waiting}}, on: [ubuntu-1], timeout: 120, "
-        f"run: 'touch {mark}-started && sleep 100'}}\n"
+        f"run: 'touch {mark}-started && sleep 15'}}\n"
         f"  - {{id: tidy, kind: cleanup, title: {{en: tidy, zh: tidy}}, on: [ubuntu-1], "
         f"run: 'rm -f {mark}-started && touch {mark}-cleaned'}}\n"))
     run_on(lab, "ubuntu-1", f"rm -f {mark}-*")
@@ -382,7 +387,7 @@ def test_ctrl_c_in_a_scenario_runs_the_cleanup_and_exits_130(lab):
         while not started and time.monotonic() < deadline and proc.poll() is None:
             started = run_on(lab, "ubuntu-1", f"test -e {mark}-started", check=False).returncode == 0
         assert started, "the step never started"
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signal.SIGINT)      # the node finishes the command it runs, then cleanup
         out, err = proc.communicate(timeout=300)
     finally:
         if proc.poll() is None:
