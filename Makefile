@@ -17,7 +17,11 @@ PROVIDER   ?= lxc
 # Chinese font), chromium + poppler-utils (tests/browser print and measure the handouts).
 APT_PACKAGES := vagrant vagrant-lxc vagrant-libvirt lxc debootstrap nftables dnsmasq-base iproute2 iptables \
                 tcpdump iputils-ping openssh-client openssh-server rsync apt-cacher-ng ruby python3-venv python3-pip \
+<<<<<<< HEAD
+                ca-certificates gpg gpgv
+=======
                 ca-certificates graphviz fonts-noto-cjk chromium poppler-utils
+>>>>>>> main
 
 .PHONY: demo test setup host-packages venv box unit unit-unprivileged integration-shuffled mutation known-bugs bench clean-test-leftovers help
 

@@ -1,8 +1,10 @@
-"""Declared downloads (binaries, .deb files, image tarballs, apt keys): fetched once on the host
+"""Declared downloads (binaries, .deb files, tarballs, saved images): fetched once on the host
 into a verified cache, then uploaded to the nodes over SFTP.
 
 A classroom fetches each file once (or carries the cache on a USB stick: ``--artifacts DIR``)
-instead of once per VM over the venue's network. Nothing here prints: progress goes to a
+instead of once per VM over the venue's network. What each file must be comes from labgen's
+pins or, for the 2018 files nobody published a checksum for, from the lab's lock file
+(labgen/lockfile.py: trust on first use). Nothing here prints: progress goes to a
 callback, failures raise ArtifactError with a message a user can act on.
 """
 
@@ -13,15 +15,18 @@ import os
 import shutil
 import threading
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Mapping
 
+from labgen.aptsig import SignatureError, expected_sha256
 from labgen.errors import LabgenError
+from labgen.lockfile import Entry, Lock, LockError
+from labgen.mirrors import Mirrors
 from labgen.model import ARTIFACT_DIR, Artifact  # noqa: F401  (Artifact: re-exported)
 from labgen.provision import pins
 
 NODE_DIR = ARTIFACT_DIR
-ALLOW_UNPINNED_ENV = "LABGEN_ALLOW_UNPINNED"
 ARTIFACTS_ENV = "LABGEN_ARTIFACTS"      # a dir (USB stick) searched before the cache when provisioning
 CHUNK = 1 << 16
 
@@ -30,13 +35,25 @@ Progress = Callable[[int, "int | None"], None]
 
 
 class ArtifactError(LabgenError):
-    """An artifact could not be had: unreachable, HTTP error, wrong checksum, not pinned."""
+    """An artifact could not be had: unreachable, HTTP error, wrong checksum, not locked."""
+
+
+@dataclass(frozen=True)
+class Fetched:
+    path: Path             # the verified copy in the cache (or the supplied file)
+    source: str            # "supplied", "cached" or "downloaded"
+    locked: str            # "" (matched the lock or labgen's pin), "new" or "replaced" (recorded now)
+
+
+def cache_root() -> Path:
+    """labgen's cache: $LABGEN_CACHE, else ~/.cache/labgen (not created here)."""
+    base = os.environ.get("LABGEN_CACHE") or str(Path.home() / ".cache" / "labgen")
+    return Path(base).expanduser()
 
 
 def cache_dir() -> Path:
-    """The host's artifact cache: ${LABGEN_CACHE:-~/.cache/labgen}/artifacts (not created here)."""
-    base = os.environ.get("LABGEN_CACHE") or str(Path.home() / ".cache" / "labgen")
-    return Path(base).expanduser() / "artifacts"
+    """The host's artifact cache: <cache_root>/artifacts (not created here)."""
+    return cache_root() / "artifacts"
 
 
 def sha256_file(path: Path) -> str:
@@ -55,69 +72,156 @@ def _size(n: int) -> str:
     return str(n)   # pragma: no cover
 
 
-def _supply(artifact: Artifact, cache: Path) -> str:
-    pinned = f" (sha256 {artifact.sha256})" if artifact.sha256 else ""
+def _supply(artifact: Artifact, cache: Path, want: str | None) -> str:
+    pinned = f" (sha256 {want})" if want else ""
     return f"put {artifact.filename}{pinned} in {cache}/ or pass --artifacts DIR holding it"
 
 
-def _fail(artifact: Artifact, cache: Path, problem: str, extra: str = "") -> ArtifactError:
-    return ArtifactError(f"artifact {artifact.name}: {artifact.url}: {problem}; "
-                         f"{extra}{_supply(artifact, cache)}",
+def _fail(artifact: Artifact, cache: Path, problem: str, want: str | None = None,
+          url: str | None = None) -> ArtifactError:
+    return ArtifactError(f"artifact {artifact.name}: {url or artifact.url}: {problem}; "
+                         f"{_supply(artifact, cache, want)}",
                          hint="`labgen fetch LAB` fills the cache ahead of time on a connected machine")
 
 
-def _allow_unpinned(flag: bool | None) -> bool:
-    if flag is not None:
-        return flag
-    return os.environ.get(ALLOW_UNPINNED_ENV, "") not in ("", "0", "no", "false")
+def _lock_name(lock: Lock) -> str:
+    return str(lock.path) if lock.path is not None else "this run's lock"
 
 
 def fetch(artifact: Artifact, cache: Path | None = None, artifacts_dir: Path | None = None,
-          progress: Progress | None = None, *, timeout: float = 30.0,
-          allow_unpinned: bool | None = None) -> Path:
-    """The verified local copy of `artifact`, in the cache: from `artifacts_dir` (copied into
-    the cache), else the cache, else downloaded from its URL.
+          progress: Progress | None = None, *, timeout: float = 30.0, lock: Lock | None = None,
+          frozen: bool = False, mirrors: Mirrors | None = None) -> Path:
+    """The verified local copy of `artifact` (see `obtain`)."""
+    return obtain(artifact, cache, artifacts_dir, progress, timeout=timeout, lock=lock,
+                  frozen=frozen, mirrors=mirrors).path
 
-    Changes on the host: creates the cache dir; writes `<cache>/<filename>` only after its
-    sha256 matched (download to a temporary name, then an atomic rename; nothing partial is
-    ever left); removes a cached copy whose checksum no longer matches.
-    An unpinned artifact (sha256 None) is refused unless the user allowed it (`allow_unpinned`,
-    or LABGEN_ALLOW_UNPINNED=1); then a supplied or cached copy is used, else it is downloaded,
-    and it stays unverified (pin its sha256 in labgen/provision/pins.py to change that).
-    Raises ArtifactError naming the artifact, the URL, what was received and how to supply it.
+
+def obtain(artifact: Artifact, cache: Path | None = None, artifacts_dir: Path | None = None,
+           progress: Progress | None = None, *, timeout: float = 30.0, lock: Lock | None = None,
+           frozen: bool = False, mirrors: Mirrors | None = None) -> Fetched:
+    """`artifact`, verified: from `artifacts_dir` (copied into the cache), else the cache, else
+    downloaded from its URL (or the URL `mirrors` gives for it).
+
+    What it must be: labgen's pinned sha256 if it has one, else the `lock`'s entry for it.
+    Without either (trust on first use), whatever is obtained is recorded in `lock` (URL,
+    size, sha256; the lock file is saved at once); with `frozen`, that is refused instead.
+    Changes on the host: creates the cache dir; writes `<cache>/<filename>` only after it was
+    verified (temporary name, then an atomic rename: nothing partial is left); removes a cached
+    copy that no longer matches; writes the lock file when it records an entry.
+    Raises ArtifactError naming the artifact, the URL, both hashes on a mismatch, and how to
+    supply it; LockError when the lock file cannot be written.
     """
     cache = Path(cache) if cache is not None else cache_dir()
-    want = artifact.sha256.lower() if artifact.sha256 else None
+    lock = lock if lock is not None else Lock(None)
+    pinned = artifact.sha256.lower() if artifact.sha256 else None
+    entry = lock.get(artifact.name)
+    stale = entry is not None and (entry.url, entry.filename) != (artifact.url, artifact.filename)
+    if stale:
+        if frozen:
+            raise ArtifactError(
+                f"artifact {artifact.name}: {_lock_name(lock)} locks {entry.url} ({entry.filename}), "
+                f"but the lab now wants {artifact.url} ({artifact.filename}); --frozen refuses to re-lock it",
+                hint="run `labgen fetch LAB` without --frozen, review the change to the lock and commit it")
+        entry = None
+    if pinned and entry and entry.sha256 != pinned:
+        raise ArtifactError(f"artifact {artifact.name}: {_lock_name(lock)} has sha256 {entry.sha256}, "
+                            f"but labgen pins {pinned} for {artifact.url}",
+                            hint="the lock is wrong: remove its entry for this artifact and fetch again")
+    want = pinned or (entry.sha256 if entry else None)
+    if want is None and frozen:
+        raise ArtifactError(
+            f"artifact {artifact.name}: {artifact.url} is not in {_lock_name(lock)}, and --frozen "
+            "accepts only locked files",
+            hint="run `labgen fetch LAB` without --frozen on a connected machine once, then review "
+                 "and commit the lock file")
     supplied = Path(artifacts_dir) / artifact.filename if artifacts_dir else None
     cached = cache / artifact.filename
-
-    if want is None:
-        if not _allow_unpinned(allow_unpinned):
-            raise _fail(artifact, cache, "no sha256 is pinned for it, so labgen cannot verify it",
-                        f"to use a copy you trust, set {ALLOW_UNPINNED_ENV}=1 and ")
-        if supplied is not None and supplied.is_file():
-            return _into_cache(supplied, cache, cached)
-        if cached.is_file():
-            return cached
-        return _download(artifact, cache, None, progress, timeout)   # consented: unverified
+    signed = None
+    if want is None and artifact.signed is not None and not (supplied is not None and supplied.is_file()):
+        # the publisher says what it must be: no trust on first use needed
+        signed = want = _signed_sha256(artifact, cache, mirrors, timeout)
+    expected = _Expected(artifact, want, entry, pinned, lock, signed)
 
     if supplied is not None and supplied.is_file():
         got = sha256_file(supplied)
-        if got != want:
+        if want is not None and got != want:
             raise ArtifactError(
-                f"artifact {artifact.name}: {supplied} (from --artifacts) has sha256 {got}, "
-                f"expected {want} ({_size(supplied.stat().st_size)}); it is not the file pinned for "
-                f"{artifact.url}; replace it, or drop --artifacts to use the cache or the network")
-        if cached.is_file() and sha256_file(cached) == want:
-            return cached
-        return _into_cache(supplied, cache, cached)
+                f"artifact {artifact.name}: {supplied} (from --artifacts) has sha256 {got} "
+                f"({_size(supplied.stat().st_size)}), {expected.describe()}; replace it, or drop "
+                "--artifacts to use the cache or the network")
+        if cached.is_file() and sha256_file(cached) == got:
+            return _record(artifact, lock, entry, stale, Fetched(cached, "supplied", ""), got)
+        return _record(artifact, lock, entry, stale,
+                       Fetched(_into_cache(supplied, cache, cached), "supplied", ""), got)
 
     if cached.is_file():
-        if sha256_file(cached) == want:
-            return cached
-        cached.unlink()           # corrupted or an older pin: ours to replace
+        got = sha256_file(cached)
+        if want is None or got == want:
+            return _record(artifact, lock, entry, stale, Fetched(cached, "cached", ""), got)
+        cached.unlink()           # corrupted, or from before the lock changed: ours to replace
 
-    return _download(artifact, cache, want, progress, timeout)
+    url = mirrors.url_for(artifact.name, artifact.url) if mirrors else artifact.url
+    path, got = _download(artifact, url, cache, expected, progress, timeout)
+    return _record(artifact, lock, entry, stale, Fetched(path, "downloaded", ""), got)
+
+
+@dataclass(frozen=True)
+class _Expected:
+    artifact: Artifact
+    want: str | None
+    entry: Entry | None
+    pinned: str | None
+    lock: Lock
+    signed: str | None = None
+
+    def describe(self) -> str:
+        if self.pinned:
+            return f"expected {self.want} (labgen's pin)"
+        if self.signed:
+            return f"expected {self.want} ({self.artifact.signed.describe()})"
+        return (f"but {_lock_name(self.lock)} has sha256 {self.want} "
+                f"({_size(self.entry.size)}), recorded when it was first fetched")
+
+
+def _signed_sha256(artifact: Artifact, cache: Path, mirrors: Mirrors | None, timeout: float) -> str:
+    def get(url: str) -> bytes:
+        where = mirrors.url_for("", url) if mirrors else url
+        return _get_bytes(artifact, where, cache, timeout)
+
+    try:
+        sha, _ = expected_sha256(artifact.signed, artifact.url, get)
+    except SignatureError as exc:
+        raise ArtifactError(f"artifact {artifact.name}: {exc.message}",
+                            hint=exc.hint or "the publisher's signature does not hold: do not use this file") from None
+    return sha
+
+
+def _get_bytes(artifact: Artifact, url: str, cache: Path, timeout: float, limit: int = 256 << 20) -> bytes:
+    """A small download (a key, an apt index) into memory. Raises ArtifactError."""
+    import urllib.error
+    import urllib.request
+
+    try:
+        request = urllib.request.Request(url, headers={"User-Agent": "labgen"})
+        with urllib.request.urlopen(request, timeout=timeout) as resp:
+            data = resp.read(limit + 1)
+    except urllib.error.HTTPError as exc:
+        raise _fail(artifact, cache, f"HTTP {exc.code} {exc.reason}", url=url) from None
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise _fail(artifact, cache, f"connection error: {getattr(reason, 'strerror', None) or reason}",
+                    url=url) from None
+    if len(data) > limit:
+        raise _fail(artifact, cache, f"larger than {_size(limit)}", url=url)
+    return data
+
+
+def _record(artifact: Artifact, lock: Lock, entry: Entry | None, stale: bool, got: Fetched,
+            sha: str) -> Fetched:
+    if entry is not None:
+        return got
+    lock.record(artifact.name, Entry(artifact.url, artifact.filename, got.path.stat().st_size, sha))
+    return Fetched(got.path, got.source, "replaced" if stale else "new")
 
 
 def _into_cache(supplied: Path, cache: Path, cached: Path) -> Path:
@@ -133,31 +237,33 @@ def _into_cache(supplied: Path, cache: Path, cached: Path) -> Path:
     return cached
 
 
-def _download(artifact: Artifact, cache: Path, want: str | None, progress: Progress | None,
-              timeout: float) -> Path:
+def _download(artifact: Artifact, url: str, cache: Path, expected: _Expected,
+              progress: Progress | None, timeout: float) -> tuple[Path, str]:
     import http.client
     import socket
     import urllib.error
     import urllib.request
     from urllib.parse import urlsplit
 
-    if urlsplit(artifact.url).scheme not in ("http", "https", "ftp", "file"):
+    want = expected.want
+    where = url if url == artifact.url else f"{url} (mirror of {artifact.url})"
+    if urlsplit(url).scheme not in ("http", "https", "file"):
         how = f" ({artifact.description})" if artifact.description else ""
-        raise _fail(artifact, cache, f"this is not a URL labgen can download{how}")
+        raise _fail(artifact, cache, f"this is not a URL labgen can download{how}", want, where)
     try:
         cache.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise _fail(artifact, cache, f"cannot create the cache dir: {exc.strerror}")
+        raise _fail(artifact, cache, f"cannot create the cache dir: {exc.strerror}", want, where)
     final = cache / artifact.filename
     tmp = cache / f".{artifact.filename}.{uuid.uuid4().hex}.partial"
     h = hashlib.sha256()
     done = 0
     try:
-        request = urllib.request.Request(artifact.url, headers={"User-Agent": "labgen"})
+        request = urllib.request.Request(url, headers={"User-Agent": "labgen"})
         with urllib.request.urlopen(request, timeout=timeout) as resp:
             status = getattr(resp, "status", None)     # None for file:// URLs
             if status not in (None, 200):
-                raise _fail(artifact, cache, f"HTTP {status} {resp.reason}")
+                raise _fail(artifact, cache, f"HTTP {status} {resp.reason}", want, where)
             length = resp.headers.get("Content-Length")
             total = int(length) if length and length.isdigit() else None
             if progress:
@@ -170,23 +276,32 @@ def _download(artifact: Artifact, cache: Path, want: str | None, progress: Progr
                     if progress:
                         progress(done, total)
             if total is not None and done != total:
-                raise _fail(artifact, cache, f"connection closed after {_size(done)} of {_size(total)}")
+                raise _fail(artifact, cache, f"connection closed after {_size(done)} of {_size(total)}",
+                            want, where)
         got = h.hexdigest()
         if want is not None and got != want:
-            raise _fail(artifact, cache, f"got sha256 {got}, expected {want} ({_size(done)} received)")
+            if expected.pinned:
+                problem = f"got sha256 {got}, expected {want} ({_size(done)} received)"
+            elif expected.signed:
+                problem = f"got sha256 {got} ({_size(done)} received), {expected.describe()}"
+            else:
+                problem = (f"the file changed since it was locked: the server sent sha256 {got} "
+                           f"({_size(done)}), {expected.describe()}")
+            raise _fail(artifact, cache, problem, want, where)
         os.replace(tmp, final)
-        return final
+        return final, got
     except urllib.error.HTTPError as exc:
-        raise _fail(artifact, cache, f"HTTP {exc.code} {exc.reason}") from None
+        raise _fail(artifact, cache, f"HTTP {exc.code} {exc.reason}", want, where) from None
     except urllib.error.URLError as exc:
         reason = exc.reason
         text = "timed out" if isinstance(reason, socket.timeout) else str(getattr(reason, "strerror", None) or reason)
-        raise _fail(artifact, cache, f"connection error: {text}") from None
+        raise _fail(artifact, cache, f"connection error: {text}", want, where) from None
     except (socket.timeout, TimeoutError):
-        raise _fail(artifact, cache, f"timed out after {timeout:g} s ({_size(done)} received)") from None
+        raise _fail(artifact, cache, f"timed out after {timeout:g} s ({_size(done)} received)",
+                    want, where) from None
     except (OSError, http.client.HTTPException) as exc:
         raise _fail(artifact, cache, f"connection error: {exc.__class__.__name__}: {exc} "
-                                     f"({_size(done)} received)") from None
+                                     f"({_size(done)} received)", want, where) from None
     finally:
         tmp.unlink(missing_ok=True)
 
@@ -237,14 +352,17 @@ class Stager:
 
     def __init__(self, cache: Path | None = None, artifacts_dir: Path | None = None,
                  resolve: Callable[[str], Artifact] = resolve, progress: Progress | None = None,
-                 timeout: float = 30.0, allow_unpinned: bool | None = None):
+                 timeout: float = 30.0, lock: Lock | None = None, frozen: bool = False,
+                 mirrors: Mirrors | None = None):
         self.cache = cache
         env_dir = os.environ.get(ARTIFACTS_ENV)
         self.artifacts_dir = artifacts_dir or (Path(env_dir) if env_dir else None)
         self.resolve = resolve
         self.progress = progress
         self.timeout = timeout
-        self.allow_unpinned = allow_unpinned
+        self.lock = lock if lock is not None else Lock(None)
+        self.frozen = frozen
+        self.mirrors = mirrors
         self._guard = threading.Lock()
         self._locks: dict[str, threading.Lock] = {}
         self._results: dict[str, tuple[Artifact, Path] | ArtifactError] = {}
@@ -258,10 +376,13 @@ class Stager:
                 try:
                     artifact = self.resolve(name)
                     path = fetch(artifact, self.cache, self.artifacts_dir, self.progress,
-                                 timeout=self.timeout, allow_unpinned=self.allow_unpinned)
+                                 timeout=self.timeout, lock=self.lock, frozen=self.frozen,
+                                 mirrors=self.mirrors)
                     self._results[name] = (artifact, path)
                 except ArtifactError as exc:
                     self._results[name] = exc
+                except LockError as exc:      # the engine reports artifact failures per task
+                    self._results[name] = ArtifactError(exc.message, hint=exc.hint)
             result = self._results[name]
         if isinstance(result, ArtifactError):
             raise result

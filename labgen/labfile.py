@@ -21,7 +21,7 @@ from labgen.resources import builtin_labs_dir
 from labgen.validate import Problems, character_problem, closest, did_you_mean, kind, show
 
 TOP_KEYS = ("name", "description", "network", "boxes", "defaults", "params",
-            "synced_folder", "nodes", "message")
+            "synced_folder", "nodes", "message", "mirrors")
 REQUIRED_TOP_KEYS = ("name", "network", "boxes", "nodes")
 NETWORK_KEYS = ("cidr",)
 DEFAULT_KEYS = ("memory", "cpus")
@@ -254,11 +254,13 @@ class _Parser:
         boxes = self.boxes(data["boxes"], data) if "boxes" in data else {}
         memory, cpus = self.defaults(data)
         params = self.params(data, network)
+        mirrors = self.mirrors(data) if "mirrors" in data else ()
         nodes = self.nodes(data, network, memory, cpus) if "nodes" in data else []
         if name is None or network is None or nodes is None or self.p.items:
             return None
         return Lab(name=name, description=description, network=network, boxes=boxes,
-                   nodes=tuple(nodes), message=message, synced_folder=synced, params=params)
+                   nodes=tuple(nodes), message=message, synced_folder=synced, params=params,
+                   mirrors=mirrors)
 
     def network(self, value: Any, parent: dict) -> ipaddress.IPv4Network | None:
         obj = "network"
@@ -397,6 +399,23 @@ class _Parser:
                            "would shadow the host-only network",
                            f"a pool outside {network}, e.g. {suggestion}")
         return params
+
+    def mirrors(self, data: dict) -> tuple[tuple[str, str], ...]:
+        from labgen.mirrors import RULE_HELP, rule_problem
+
+        value = data["mirrors"]
+        if not isinstance(value, dict):
+            self.p.add(yamlsrc.line_of(data, "mirrors"), "mirrors", f"mirrors is {_kind(value)}",
+                       "a mapping: " + RULE_HELP)
+            return ()
+        rules = []
+        for key, url in value.items():
+            why = rule_problem(key, url, pins.ARTIFACTS)
+            if why:
+                self.p.add(yamlsrc.line_of(value, key), "mirrors", why, RULE_HELP)
+            else:
+                rules.append((key, url))
+        return tuple(rules)
 
     def nodes(self, data: dict, network: ipaddress.IPv4Network | None, memory: int,
               cpus: int) -> list[Node] | None:

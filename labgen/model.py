@@ -32,6 +32,7 @@ class Lab:
     message: str = ""
     synced_folder: bool = False
     params: Mapping[str, str] = field(default_factory=dict)   # lab parameters (docker_version...)
+    mirrors: tuple[tuple[str, str], ...] = ()   # (artifact name or base URL, URL): see mirrors.py
     source: Path | None = None                  # the file it was read from
 
     @property
@@ -166,16 +167,37 @@ ARTIFACT_DIR = "/var/cache/labgen"     # where artifacts land on a node
 
 @dataclass(frozen=True)
 class Artifact:
-    """One pinned download. ``sha256=None`` means "not pinned yet": such a file is never
-    downloaded and never treated as verified (see ``fetch``)."""
+    """One declared download. ``sha256=None``: labgen ships no checksum for it; a publisher's
+    signed index (``signed``) or else the first successful fetch (recorded in the lab's
+    labgen.lock: trust on first use) says what it must be (see labgen/artifacts.py)."""
 
     name: str              # the key tasks use in Task.artifacts
     url: str
-    sha256: str | None     # lowercase hex; None = not pinned
+    sha256: str | None     # lowercase hex; None = verified by signature or against the lock
     filename: str          # name in the cache and under /var/cache/labgen/ on the node
     description: str = ""
+    signed: "AptRepo | None" = None   # a .deb whose sha256 a publisher's signed apt index gives
 
     @property
     def node_path(self) -> str:
         """Where `upload` puts it on a node."""
         return f"{ARTIFACT_DIR}/{self.filename}"
+
+
+@dataclass(frozen=True)
+class AptRepo:
+    """A publisher's apt repository whose InRelease is signed by a key known by fingerprint
+    (checked by labgen/aptsig.py)."""
+
+    base: str            # https://download.docker.com/linux/ubuntu
+    suite: str           # xenial
+    index: str           # stable/binary-amd64/Packages, under dists/<suite>/
+    key_url: str         # the publisher's armored key
+    fingerprint: str     # its primary key's fingerprint: 40 uppercase hex digits
+    publisher: str = ""  # for messages: "Docker"
+
+    def url(self, path: str) -> str:
+        return f"{self.base}/dists/{self.suite}/{path}"
+
+    def describe(self) -> str:
+        return f"{self.publisher or self.base}'s signed apt index ({self.base}, key {self.fingerprint})"

@@ -60,7 +60,12 @@ def _task_lines(i: int, task: Task) -> list[str]:
         a = pins.ARTIFACTS[name]
         lines.append(f"{INDENT}upload {a.name} -> {pins.NODE_CACHE}/{a.filename}")
         lines.append(f"{INDENT}  from {a.url}")
-        lines.append(f"{INDENT}  sha256 {a.sha256 or 'not pinned (no published checksum)'}")
+        if a.sha256:
+            lines.append(f"{INDENT}  sha256 {a.sha256}")
+        elif a.signed:
+            lines.append(f"{INDENT}  sha256 from {a.signed.describe()}, then labgen.lock")
+        else:
+            lines.append(f"{INDENT}  sha256 none published: checked against labgen.lock (recorded on first fetch)")
     for f in task.files:
         lines += _file_lines(f)
     if task.check is not None:
@@ -83,13 +88,13 @@ def _file_lines(f: File) -> list[str]:
     return lines
 
 
-def lab_artifacts(lab: Lab) -> list[str]:
-    """Names of every artifact the lab's roles declare, for every provider's distribution,
-    in first-use order (what `labgen fetch` gets ahead of time)."""
+def lab_artifacts(lab: Lab, providers=None) -> list[str]:
+    """Names of every artifact the lab's roles declare, for the distributions of `providers`
+    (default: every provider), in first-use order (what `labgen fetch` gets ahead of time)."""
     from labgen.model import PROVIDERS
 
     every = []
-    for provider in PROVIDERS:
+    for provider in providers or PROVIDERS:
         facts = get_provider(provider).facts(lab)
         if facts not in every:
             every.append(facts)

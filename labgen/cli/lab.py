@@ -52,7 +52,7 @@ def render(ctx, lab):
 @artifacts_options
 @provider_option
 @pass_ctx
-def create(ctx, lab, lab_path, force, no_provision, artifacts_dir, allow_unpinned):
+def create(ctx, lab, lab_path, force, no_provision, artifacts_dir, frozen, mirrors):
     """Create LAB: write its lab dir, boot its machines, provision every node.
 
     LAB is a built-in lab's name (see `labgen list`) or a path to a lab file. The lab dir is
@@ -65,14 +65,18 @@ def create(ctx, lab, lab_path, force, no_provision, artifacts_dir, allow_unpinne
 
     model = load_lab(find_lab(lab))
     lab_dir = LabDir(lab_path or Path.cwd() / model.name)
+    # before anything boots: a bad --mirror, an unreadable lock or a missing file fails fast
+    stager = None if no_provision else steps.make_stager(model, lab_dir.path, artifacts_dir, frozen, mirrors)
     provider = lifecycle.provider_of(lab_dir, ctx.requested_provider) if lab_dir.exists() else None
     provider = provider or ctx.provider()
     con = console()
+    if stager is not None:
+        steps.prefetch(con, model, provider, stager)
     for line in lifecycle.write_lab_dir(model, lab_dir, provider, force=force):
         con.print(f"wrote {lab_dir.path / line.split()[0]}", markup=False, highlight=False)
     steps.boot(model, lab_dir, provider)
     if not no_provision:
-        steps.provision(model, lab_dir, provider, stager=steps.stager(artifacts_dir, allow_unpinned))
+        steps.provision(model, lab_dir, provider, stager=stager)
     con.print(f"\n[bold green]lab {model.name} is up[/] in {lab_dir.path}", highlight=False)
     if model.message:
         con.print(model.message.strip(), markup=False, highlight=False)
@@ -95,12 +99,12 @@ def create(ctx, lab, lab_path, force, no_provision, artifacts_dir, allow_unpinne
 @click.option("-v", "--verbose", is_flag=True, help="Also list the tasks that were already done.")
 @artifacts_options
 @pass_ctx
-def provision_cmd(ctx, nodes, lab_path, roles, verbose, artifacts_dir, allow_unpinned):
+def provision_cmd(ctx, nodes, lab_path, roles, verbose, artifacts_dir, frozen, mirrors):
     """Re-run provisioning on NODES (default: all). A converged lab changes nothing."""
     model, lab_dir, provider = steps.open_lab(ctx, lab_path)
     steps.check_nodes(model, nodes)
     steps.provision(model, lab_dir, provider, nodes=list(nodes) or None, roles=list(roles) or None,
-               verbose=verbose, stager=steps.stager(artifacts_dir, allow_unpinned))
+               verbose=verbose, stager=steps.make_stager(model, lab_dir.path, artifacts_dir, frozen, mirrors))
 
 
 

@@ -49,9 +49,14 @@ def provider_option(f):
 
 
 def artifacts_options(f):
-    """--artifacts / --allow-unpinned for the commands that provision."""
-    f = click.option("--allow-unpinned", is_flag=True,
-                     help="Also use downloads that have no pinned sha256 (NOT verified).")(f)
+    """--artifacts / --frozen / --mirror for the commands that fetch or provision."""
+    f = click.option("--mirror", "mirrors", multiple=True, metavar="FROM=TO",
+                     help="Fetch an artifact from elsewhere: NAME=URL for one artifact, or "
+                          "BASE/=OTHER/ for every URL under a base (repeatable; wins over the "
+                          "lab file's mirrors:).")(f)
+    f = click.option("--frozen", is_flag=True,
+                     help="Use only artifacts recorded in the lab's labgen.lock; never record "
+                          "a new one (for classrooms and CI).")(f)
     return click.option("--artifacts", "artifacts_dir", type=click.Path(file_okay=False, path_type=Path),
                         help="A dir holding the roles' downloads (e.g. a USB stick), used before "
                              "the cache and the network. See `labgen fetch`.")(f)

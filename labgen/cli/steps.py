@@ -30,10 +30,79 @@ def boot(model, lab_dir, provider) -> None:
     con.print(f"[green]✓[/] booted in {time.monotonic() - start:.1f} s")
 
 
-def stager(artifacts_dir, allow_unpinned):
-    from labgen.artifacts import Stager
+def lab_dir_path(model, lab_path) -> Path:
+    """The lab dir a LAB argument means: --dir, else ./NAME (as `labgen create` does)."""
+    return Path(lab_path or Path.cwd() / model.name)
 
-    return Stager(artifacts_dir=artifacts_dir, allow_unpinned=allow_unpinned or None)
+
+def make_stager(model, lab_dir: Path, artifacts_dir=None, frozen: bool = False, mirror_options=()):
+    """The run's artifacts.Stager: the lab dir's labgen.lock, the lab file's mirrors with
+    --mirror over them. Raises InputError for a bad --mirror, LockError for a bad lock."""
+    from labgen import lockfile
+    from labgen.artifacts import Stager
+    from labgen.mirrors import Mirrors, from_options
+    from labgen.provision import pins
+
+    mirrors = Mirrors(tuple(model.mirrors)).then(from_options(mirror_options, pins.ARTIFACTS))
+    lock = lockfile.load(lockfile.lock_path(lab_dir), must_exist=frozen)
+    return Stager(artifacts_dir=artifacts_dir, lock=lock, frozen=frozen, mirrors=mirrors)
+
+
+def fetch_all(con, stager, names) -> list[str]:
+    """Fetch `names` through `stager` with a progress bar, one line per artifact. Returns the
+    failure messages."""
+    from rich.markup import escape
+    from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn,
+                               TransferSpeedColumn)
+
+    from labgen.artifacts import ArtifactError, obtain, resolve
+    from labgen.lockfile import LockError
+
+    failures: list[str] = []
+    with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+                  TransferSpeedColumn(), console=con, transient=True) as bar:
+        for name in names:
+            task_id = bar.add_task(name, total=None)
+
+            def progress(done, total, task_id=task_id):
+                bar.update(task_id, completed=done, total=total)
+
+            try:
+                artifact = resolve(name)
+                got = obtain(artifact, stager.cache, stager.artifacts_dir, progress,
+                             timeout=stager.timeout, lock=stager.lock, frozen=stager.frozen,
+                             mirrors=stager.mirrors)
+                how = {"supplied": "copied from --artifacts", "cached": "already cached",
+                       "downloaded": "downloaded"}[got.source]
+                if got.locked:
+                    entry = stager.lock.get(name)
+                    how += (f", {'locked' if got.locked == 'new' else 're-locked (its URL changed)'}: "
+                            f"sha256 {entry.sha256}, {entry.size} bytes")
+                else:
+                    how += ", verified"
+                con.print(f"[green]✓[/] {escape(name)}: {escape(how)}", highlight=False)
+            except (ArtifactError, LockError) as exc:
+                failures.append(exc.message)
+                con.print(f"[red]✗[/] {escape(exc.message)}", highlight=False)
+            bar.remove_task(task_id)
+    return failures
+
+
+def prefetch(con, model, provider: str, stager) -> None:
+    """Before anything boots: fetch what the lab's roles need on `provider`, with progress.
+    Raises LabgenError when one is missing, so a classroom learns it in seconds, not after
+    the machines booted."""
+    from labgen.plan import lab_artifacts
+
+    names = lab_artifacts(model, [provider])
+    if not names:
+        return
+    failures = fetch_all(con, stager, names)
+    if failures:
+        raise LabgenError(f"{len(failures)} of {len(names)} artifact(s) lab {model.name} needs on "
+                          f"{provider} are missing (above); nothing was booted",
+                          hint="supply them with --artifacts DIR or a mirror, or pass --no-provision "
+                               "to boot without provisioning")
 
 
 def print_blocked(con, reports) -> None:
@@ -58,6 +127,8 @@ def provision(model, lab_dir, provider, nodes=None, roles=None, remote=None, ver
 
     con = console()
     start = time.monotonic()
+    if stager is None:        # e.g. a scenario run provisioning: still the lab's lock and mirrors
+        stager = make_stager(model, lab_dir.path)
     own = remote is None
     remote = remote or lifecycle.open_remote(lab_dir, provider)
     try:

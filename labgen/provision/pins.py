@@ -2,15 +2,15 @@
 
 The walkthrough is from February 2018: its software must be pinned, or a lab built today
 would install something else. Roles read their versions from here; `labgen fetch` reads
-ARTIFACTS. A sha256 of None means no published checksum was found: it is never invented
-(labgen/artifacts.py treats such a file as unverified). Pin one by downloading the file
-once on a trusted connection and writing its `sha256sum` here.
+ARTIFACTS. A sha256 of None means no published checksum was found: it is never invented;
+the first fetch records the file's sha256 in the lab's labgen.lock (trust on first use) and
+every later fetch must match it (labgen/artifacts.py, labgen/lockfile.py).
 """
 
 from __future__ import annotations
 
 from labgen.errors import RoleUnavailableError
-from labgen.model import ARTIFACT_DIR, Artifact, Lab
+from labgen.model import ARTIFACT_DIR, AptRepo, Artifact, Lab
 
 # Distributions the roles know (a provider's `distro`): the article's, and our LXC box's.
 XENIAL = "ubuntu-16.04"       # VirtualBox ubuntu/xenial64, libvirt generic/ubuntu1604
@@ -42,15 +42,23 @@ DOCKER_XENIAL_DEBS = {
 CALICOCTL_VERSION = "v1.6.3"
 CALICO_NODE_IMAGE = "quay.io/calico/node:v2.6.2"
 
-# ---- Mesos and Marathon from the Mesosphere xenial repository. The versions are pinned with
-# apt preferences (glob on the upstream version) and checked after the install, so a repository
-# that no longer holds them fails loudly instead of installing something newer.
-MESOSPHERE_REPO = "deb http://repos.mesosphere.com/ubuntu xenial main"
-MESOSPHERE_KEY_ID = "81026D0004C44CF7EF55ADF8DF7D54CBE56151BF"   # the article's E56151BF
+# ---- Mesos and Marathon: Mesosphere's builds, which the instructor supplies. Mesosphere's apt
+# repository (repos.mesosphere.com) and download host (downloads.mesosphere.com) are gone
+# (the universe was shut down in 2023), so these are artifacts like any other: put the files
+# in a dir given with --artifacts DIR (from an old apt cache, /var/cache/apt/archives, or a
+# colleague's labgen cache), or point `mirrors:` at a copy. The first use records their
+# sha256 in the lab's labgen.lock. No checksum of them was published that we could find.
 MESOS_VERSION = "1.5.0"        # "mesos 1.5" in the article (released February 2018)
+# The package's version in the xenial pool ("1.5.0-2.0.1" is what `apt-get install
+# mesos=1.5.0-2.0.1` asked for on xenial; the pool's files carry the distribution, like
+# mesos_1.5.0-2.0.1.debian9_amd64.deb in its Debian pool and mesos_1.0.1-2.0.94.ubuntu1604).
+MESOS_DEB = "mesos_1.5.0-2.0.1.ubuntu1604_amd64.deb"
 # The article does not name its Marathon version and warns that upgrades change behaviour.
-# 1.5.6 is the Marathon release current when it was written (February 2018).
+# 1.5.6 is the Marathon release current when it was written (February 2018). Its release
+# tarball (Java 8 + a start script, the same for every distribution) is what Marathon's own
+# upgrade tests downloaded; it unpacks to marathon-1.5.6/bin/marathon.
 MARATHON_VERSION = "1.5.6"
+MARATHON_TARBALL = f"marathon-{MARATHON_VERSION}.tgz"
 
 # ---- The app the article runs (image "nginx": pinned to the tag current in February 2018).
 NGINX_IMAGE = "nginx:1.13.9"
@@ -75,17 +83,26 @@ def image_tarball(image: str) -> str:
     return f"{repo.rsplit('/', 1)[-1]}-{tag}.tar"
 
 
+# Docker's apt repository signs its index (InRelease) with the key Docker's install guide gives
+# by fingerprint; the .deb's sha256 is taken from that signed index (labgen/aptsig.py).
+DOCKER_REPO = AptRepo(
+    base="https://download.docker.com/linux/ubuntu", suite="xenial",
+    index="stable/binary-amd64/Packages",
+    key_url="https://download.docker.com/linux/ubuntu/gpg",
+    fingerprint="9DC858229FC7DD38854AE2D88D81803C0EBFCD88", publisher="Docker")
+
+
 def _docker_deb(version: str) -> Artifact:
     package = DOCKER_XENIAL_DEBS[version]
     filename = f"docker-ce_{package}_amd64.deb"
     return Artifact(
         name=f"docker-ce-{version}",
         url=f"https://download.docker.com/linux/ubuntu/dists/xenial/pool/stable/amd64/{filename}",
-        # No published sha256 for the xenial builds was found. (One published for 18.06.0 is of
-        # the *bionic* pool's file, a different build: not used.)
+        # No sha256 is published beside the file; Docker's signed index lists it (DOCKER_REPO).
         sha256=None,
         filename=filename,
         description=f"docker-ce {version} for Ubuntu 16.04 (xenial), amd64",
+        signed=DOCKER_REPO,
     )
 
 
@@ -118,13 +135,21 @@ ARTIFACTS: dict[str, Artifact] = {a.name: a for a in (
     _saved_image("calico-node-image", CALICO_NODE_IMAGE),
     _saved_image("nginx-image", NGINX_IMAGE),
     Artifact(
-        name="mesosphere-key",
-        url=f"https://keyserver.ubuntu.com/pks/lookup?op=get&search=0x{MESOSPHERE_KEY_ID}",
-        # An armored key export is not byte-stable across keyservers: the key is checked by its
-        # fingerprint when added (see roles/mesos_master.py), not by a file hash.
-        sha256=None,
-        filename="mesosphere-archive-key.asc",
-        description=f"the Mesosphere apt repository key {MESOSPHERE_KEY_ID}",
+        name="mesos-deb",
+        url=f"http://repos.mesosphere.com/ubuntu/pool/main/m/mesos/{MESOS_DEB}",
+        sha256=None,      # none published; locked on first use
+        filename=MESOS_DEB,
+        description=(f"Mesos {MESOS_VERSION} for Ubuntu 16.04 as Mesosphere's xenial repository "
+                     "published it (that repository is gone since 2023): supply the file with "
+                     "--artifacts DIR or a mirror"),
+    ),
+    Artifact(
+        name="marathon-tarball",
+        url=f"https://downloads.mesosphere.com/marathon/releases/{MARATHON_VERSION}/{MARATHON_TARBALL}",
+        sha256=None,      # none published; locked on first use
+        filename=MARATHON_TARBALL,
+        description=(f"Marathon {MARATHON_VERSION}'s release tarball from downloads.mesosphere.com "
+                     "(gone since 2023): supply the file with --artifacts DIR or a mirror"),
     ),
     *(_docker_deb(v) for v in DOCKER_XENIAL_DEBS),
 )}
@@ -141,14 +166,11 @@ def artifact_path(name: str) -> str:
 
 
 def how_to_supply(name: str) -> str:
-    """One sentence: the artifact, its URL, and how to supply it (for unavailable messages)."""
+    """One sentence: the artifact, where it was published, and how to supply it (for
+    unavailable messages)."""
     a = ARTIFACTS[name]
     if a.url.startswith("docker-save:"):
         return f"artifact {a.name} ({a.filename}): {a.description}"
-    if a.sha256 is None:
-        # labgen never downloads what it cannot verify (labgen/artifacts.py)
-        return (f"artifact {a.name} ({a.filename}) from {a.url}: no sha256 is published, so "
-                "labgen does not download it; fetch it on a connected machine, check it, and "
-                "supply it with --artifacts DIR and LABGEN_ALLOW_UNPINNED=1")
-    return (f"artifact {a.name} ({a.filename}) from {a.url}: `labgen fetch` downloads it on a "
-            f"connected machine, or put the file in a dir given with --artifacts DIR")
+    return (f"artifact {a.name} ({a.filename}, published at {a.url}): `labgen fetch LAB` "
+            "downloads it on a connected machine and records its sha256 in labgen.lock, or put "
+            "the file in a dir given with --artifacts DIR")

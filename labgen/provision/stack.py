@@ -1,5 +1,5 @@
-"""What the roles of the mesos-calico stack know of each other: ports, addresses, paths, the
-Mesosphere repository, and when a role that needs Docker or Ubuntu 16.04 cannot run.
+"""What the roles of the mesos-calico stack know of each other: ports, addresses, paths, how
+Mesos is installed, and when a role that needs Docker or Ubuntu 16.04 cannot run.
 
 One role never imports another (tests/unit/test_imports.py): what two roles share lives here
 (facts) or in shell.py (shell snippets).
@@ -7,12 +7,10 @@ One role never imports another (tests/unit/test_imports.py): what two roles shar
 
 from __future__ import annotations
 
-import shlex
-
 from labgen.errors import RoleUnavailableError
-from labgen.model import File, Lab, Node, Task
+from labgen.model import Lab, Node, Task
 from labgen.provision import pins
-from labgen.provision.shell import apt_install, apt_update, version_check
+from labgen.provision.shell import apt_install, version_check
 
 # ---- etcd (role etcd; calico and Docker's cluster store are its clients)
 ETCD_CLIENT_PORT = 2379
@@ -80,21 +78,20 @@ def calico_pool(lab: Lab) -> str:
     return str(lab.params.get("calico_pool") or "172.32.0.0/16")
 
 
-# ---- Mesos and Marathon (Mesosphere's xenial repository: mesos-master, mesos-slave, marathon)
+# ---- Mesos and Marathon (Mesosphere's builds for xenial, supplied as artifacts: mesos-master,
+# mesos-slave, marathon). Mesosphere's repository is gone: no apt source, no apt key.
 MESOS_WORK_DIR = "/var/lib/mesos"
-MESOSPHERE_PREFERENCES = "/etc/apt/preferences.d/labgen-mesosphere"
-MESOSPHERE_SOURCES = "/etc/apt/sources.list.d/mesosphere.list"
 MARATHON_PORT = 8080
 
 
-def require_xenial(role: str, distro: str, software: str) -> None:
-    """Raise RoleUnavailableError off Ubuntu 16.04, naming `software` and how to get it."""
+def require_xenial(role: str, distro: str, software: str, artifact: str = "mesos-deb") -> None:
+    """Raise RoleUnavailableError off Ubuntu 16.04, naming `software` and how to supply
+    `artifact`, the file it comes from."""
     if distro == pins.BOOKWORM:
         raise RoleUnavailableError(
-            f"{software} is not in the Debian 12 archive, and Mesosphere's repository "
-            f"(`{pins.MESOSPHERE_REPO}`) built it for Ubuntu 16.04 only: use the virtualbox or "
-            "libvirt provider (box ubuntu/xenial64), with the repository's apt key as "
-            + pins.how_to_supply("mesosphere-key"))
+            f"{software} is not in the Debian 12 archive, and Mesosphere built it for Ubuntu "
+            "16.04 only: use the virtualbox or libvirt provider (box ubuntu/xenial64), with "
+            + pins.how_to_supply(artifact))
     pins.require_distro(role, distro)
 
 
@@ -102,7 +99,7 @@ def require_marathon(role: str, distro: str) -> None:
     """For roles that run on Marathon: unavailable wherever the marathon role is, with its
     reason as the cause (said once in summaries)."""
     try:
-        require_xenial("marathon", distro, f"Marathon {pins.MARATHON_VERSION}")
+        require_xenial("marathon", distro, f"Marathon {pins.MARATHON_VERSION}", "marathon-tarball")
     except RoleUnavailableError as exc:
         raise RoleUnavailableError(f"{role} needs the marathon role, unavailable here: {exc.message}",
                                    cause=exc.message) from None
@@ -125,30 +122,10 @@ def marathon_url(node: Node, path: str) -> str:
     return f"http://{node.ip}:{MARATHON_PORT}{path}"
 
 
-def mesosphere_preferences() -> str:
-    return (f"# Written by labgen: the walkthrough's versions, not the repository's newest.\n"
-            f"Package: mesos\nPin: version {pins.MESOS_VERSION}*\nPin-Priority: 1001\n\n"
-            f"Package: marathon\nPin: version {pins.MARATHON_VERSION}*\nPin-Priority: 1001\n")
-
-
-def mesosphere_repository_tasks() -> list[Task]:
-    """The Mesosphere apt key, source and pins (mesos-master, mesos-slave and marathon)."""
-    key = shlex.quote(pins.artifact_path("mesosphere-key"))
-    fpr = shlex.quote(pins.MESOSPHERE_KEY_ID)
-    return [
-        # The key is checked by its fingerprint after it is added, not by the file's hash.
-        Task("Mesosphere apt key",
-             check=f"apt-key adv --list-keys --with-colons {fpr} 2>/dev/null | grep -q {fpr}",
-             run=(f"apt-key add {key}",),
-             artifacts=("mesosphere-key",)),
-        Task("Mesosphere apt repository (pinned versions)",
-             files=(File(MESOSPHERE_SOURCES, pins.MESOSPHERE_REPO + "\n"),
-                    File(MESOSPHERE_PREFERENCES, mesosphere_preferences())),
-             run=(apt_update(),)),
-    ]
-
-
-def mesosphere_install_task(package: str, version: str) -> Task:
-    return Task(f"install {package} {version}",
-                check=version_check(package, version),
-                run=(apt_install((package, "curl")),))
+def install_mesos() -> Task:
+    """Mesos from the supplied .deb (apt resolves its dependencies from the Ubuntu archive;
+    mesos-master, mesos-slave, and marathon for libmesos)."""
+    return Task(f"install mesos {pins.MESOS_VERSION} ({pins.MESOS_DEB})",
+                check=version_check("mesos", pins.MESOS_VERSION),
+                run=(apt_install((pins.artifact_path("mesos-deb"), "curl")),),
+                artifacts=("mesos-deb",))

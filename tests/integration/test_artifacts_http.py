@@ -237,6 +237,41 @@ def test_engine_fetches_once_and_a_bad_artifact_fails_the_task_cleanly(tmp_path,
     assert server.hits == {"/good.bin": 1, "/gone.bin": 1}               # once per run, even failures
 
 
+def test_offline_from_a_locked_cache_uploads_over_real_sftp(tmp_path, sshd):
+    """What a classroom host does after `labgen bundle load`: every URL unreachable, --frozen,
+    the lock and the cache from the bundle; the file still reaches the node, verified."""
+    from labgen.lockfile import Entry, Lock
+    from labgen.remote import Remote
+
+    config, node = sshd
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{s.getsockname()[1]}/tool.bin"     # closed again: refused
+    tool = Artifact("tool", dead, None, "tool.bin", "a test binary")
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / "tool.bin").write_bytes(GOOD)
+    lock = Lock(None, {"tool": Entry(dead, "tool.bin", len(GOOD), GOOD_SHA)})
+    stager = Stager(cache=cache, resolve={"tool": tool}.__getitem__, lock=lock, frozen=True, timeout=5)
+    task = Task("install tool", check="test -e /var/cache/labgen/tool.bin.ok",
+                run=("cd /var/cache/labgen && sha256sum tool.bin > tool.bin.ok",), artifacts=("tool",))
+    if os.path.exists("/var/cache/labgen/tool.bin"):
+        os.unlink("/var/cache/labgen/tool.bin")
+    try:
+        with Remote(config) as remote:
+            assert engine.apply_task(remote, node, "r", task, stager) is True
+            assert remote.file_sha256(node, "/var/cache/labgen/tool.bin") == GOOD_SHA
+        (cache / "tool.bin").write_bytes(b"swapped in the cache")            # tampered cache
+        stager = Stager(cache=cache, resolve={"tool": tool}.__getitem__, lock=lock, frozen=True, timeout=5)
+        with Remote(config) as remote, pytest.raises(TaskError) as err:
+            engine.apply_task(remote, node, "r", Task("again", check="false", run=("true",),
+                                                       artifacts=("tool",)), stager)
+        assert "connection error: Connection refused" in err.value.message   # not the bad copy
+        assert f"put tool.bin (sha256 {GOOD_SHA})" in err.value.message
+    finally:
+        subprocess.run(["rm", "-f", "/var/cache/labgen/tool.bin.ok"], check=False)
+
+
 # ---- `labgen fetch` as a user runs it: a CLI process, against the loopback server
 
 WRAPPER = """
@@ -266,18 +301,23 @@ def test_labgen_fetch_and_artifacts_dir_through_the_cli(tmp_path, server):
 
     def fetch_cli(*args, cache):
         env = dict(os.environ, LABGEN_CACHE=str(cache), COLUMNS="200", NO_COLOR="1")
-        return subprocess.run([sys.executable, "-c", WRAPPER, json.dumps(table), "fetch", "mesos-calico", *args],
-                              capture_output=True, text=True, timeout=120, env=env, stdin=subprocess.DEVNULL)
+        res = subprocess.run([sys.executable, "-c", WRAPPER, json.dumps(table), "fetch", "mesos-calico",
+                              "--dir", str(tmp_path / "lab"), *args], cwd=tmp_path,
+                             capture_output=True, text=True, timeout=120, env=env, stdin=subprocess.DEVNULL)
+        res.text = " ".join(res.stdout.split())          # rich wraps long lines
+        return res
 
     cache = tmp_path / "cache"
     first = fetch_cli(cache=cache)
     assert first.returncode == 0, first.stdout + first.stderr
-    assert f"{len(names)} artifact(s) for lab mesos-calico: {len(names)} downloaded" in first.stdout
+    assert f"{len(names)} artifact(s) for lab mesos-calico: {len(names)} ready, 0 failed" in first.text
+    assert all(f"✓ {n}: downloaded" in first.text for n in names), first.text
+    assert (tmp_path / "lab" / "labgen.lock").exists()                # the lab dir's lock, not the cwd's
     assert server.hits == {"/good.bin": len(names)}
     assert all((cache / "artifacts" / f"{n}.bin").read_bytes() == GOOD for n in names)
 
     again = fetch_cli(cache=cache)                     # a filled cache: nothing downloaded
-    assert again.returncode == 0 and f"{len(names)} already cached" in again.stdout, again.stdout
+    assert again.returncode == 0 and again.text.count(": already cached") == len(names), again.text
     assert server.hits == {"/good.bin": len(names)}
 
     usb = tmp_path / "usb"                             # a USB stick: no network needed
@@ -286,9 +326,10 @@ def test_labgen_fetch_and_artifacts_dir_through_the_cli(tmp_path, server):
         (usb / f"{n}.bin").write_bytes(GOOD)
     stick = fetch_cli("--artifacts", str(usb), cache=tmp_path / "cache2")
     assert stick.returncode == 0, stick.stdout + stick.stderr
-    assert "copied from --artifacts" in stick.stdout and server.hits == {"/good.bin": len(names)}
+    assert stick.text.count(": copied from --artifacts") == len(names), stick.text
+    assert server.hits == {"/good.bin": len(names)}
 
     (usb / f"{names[0]}.bin").write_bytes(EVIL)        # a wrong file on the stick is refused
     bad = fetch_cli("--artifacts", str(usb), cache=tmp_path / "cache3")
     assert bad.returncode == 1, bad.stdout + bad.stderr
-    assert f"has sha256 {EVIL_SHA}" in " ".join(bad.stdout.split()) and "Traceback" not in bad.stderr
+    assert EVIL_SHA in bad.text and "Traceback" not in bad.stderr, bad.text

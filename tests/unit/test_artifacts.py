@@ -8,7 +8,10 @@ import threading
 import pytest
 
 from labgen import aptproxy, artifacts
-from labgen.artifacts import Artifact, ArtifactError, Stager, fetch
+from labgen import lockfile
+from labgen.artifacts import Artifact, ArtifactError, Stager, fetch, obtain
+from labgen.lockfile import Entry, Lock
+from labgen.mirrors import Mirrors
 from labgen.errors import TaskError
 from labgen.model import Lab, Node, Task
 from labgen.provision import engine
@@ -83,25 +86,67 @@ def test_wrong_file_on_the_stick_is_refused(tmp_path, src):
     assert not (tmp_path / "cache" / "calicoctl").exists()
 
 
-def test_unpinned_is_never_downloaded_and_needs_consent(tmp_path, src, monkeypatch):
-    monkeypatch.delenv(artifacts.ALLOW_UNPINNED_ENV, raising=False)
+def test_first_fetch_locks_later_fetches_verify(tmp_path, src):
+    lock = Lock(tmp_path / "labgen.lock")
     cache = tmp_path / "cache"
-    with pytest.raises(ArtifactError, match="no sha256 is pinned for it, so labgen cannot verify it"):
-        fetch(art(src, sha=None), cache)
-    cache.mkdir()
-    (cache / "calicoctl").write_bytes(b"mine")
-    with pytest.raises(ArtifactError):                       # supplied, but no consent
-        fetch(art(src, sha=None), cache)
-    monkeypatch.setenv(artifacts.ALLOW_UNPINNED_ENV, "1")
-    assert fetch(art(src, sha=None), cache).read_bytes() == b"mine"
-    (cache / "calicoctl").unlink()                           # consented: downloaded, unverified
-    assert fetch(art(src, sha=None), cache).read_bytes() == DATA
+    got = obtain(art(src, sha=None), cache, lock=lock)
+    assert (got.source, got.locked) == ("downloaded", "new")
+    assert lock.get("calicoctl") == Entry((src / "calicoctl").as_uri(), "calicoctl", len(DATA), GOOD)
+    assert lockfile.load(tmp_path / "labgen.lock").entries == lock.entries      # saved at once
+    again = obtain(art(src, sha=None), cache, lock=lock)
+    assert (again.source, again.locked) == ("cached", "")
+    (cache / "calicoctl").unlink()
+    (src / "calicoctl").write_bytes(b"changed upstream")
+    with pytest.raises(ArtifactError) as err:
+        fetch(art(src, sha=None), cache, lock=lock)
+    msg = err.value.message
+    assert "the file changed since it was locked" in msg
+    assert hashlib.sha256(b"changed upstream").hexdigest() in msg and GOOD in msg
+    assert str(tmp_path / "labgen.lock") in msg and list(cache.iterdir()) == []
+
+
+def test_frozen_refuses_what_is_not_locked(tmp_path, src):
+    lock = Lock(tmp_path / "labgen.lock")
+    with pytest.raises(ArtifactError, match="is not in .*labgen.lock, and --frozen accepts only locked"):
+        fetch(art(src, sha=None), tmp_path / "cache", lock=lock, frozen=True)
+    assert not (tmp_path / "labgen.lock").exists() and not (tmp_path / "cache").exists()
+    fetch(art(src, sha=None), tmp_path / "cache", lock=lock)
+    assert fetch(art(src, sha=None), tmp_path / "cache", lock=lock, frozen=True).read_bytes() == DATA
+
+
+def test_a_lock_entry_for_another_url_is_stale(tmp_path, src):
+    lock = Lock(None, {"calicoctl": Entry("https://old.example/calicoctl", "calicoctl", 3, "0" * 64)})
+    with pytest.raises(ArtifactError, match="locks https://old.example/calicoctl .* --frozen refuses"):
+        fetch(art(src, sha=None), tmp_path / "cache", lock=lock, frozen=True)
+    got = obtain(art(src, sha=None), tmp_path / "cache", lock=lock)
+    assert got.locked == "replaced" and lock.get("calicoctl").sha256 == GOOD
+
+
+def test_a_supplied_file_must_match_the_lock(tmp_path, src):
+    usb = tmp_path / "usb"
+    usb.mkdir()
+    (usb / "calicoctl").write_bytes(b"other")
+    lock = Lock(None, {"calicoctl": Entry((src / "calicoctl").as_uri(), "calicoctl", len(DATA), GOOD)})
+    with pytest.raises(ArtifactError, match=r"\(from --artifacts\) has sha256 .* but this run's lock "
+                                            r"has sha256 " + GOOD):
+        fetch(art(src, sha=None), tmp_path / "cache", artifacts_dir=usb, lock=lock)
+
+
+def test_mirror_is_fetched_but_the_lock_keeps_the_own_url(tmp_path, src):
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    (mirror / "calicoctl").write_bytes(DATA)
+    a = Artifact("calicoctl", "https://github.com/x/calicoctl", None, "calicoctl")
+    lock = Lock(None)
+    m = Mirrors((("calicoctl", (mirror / "calicoctl").as_uri()),))
+    got = obtain(a, tmp_path / "cache", lock=lock, mirrors=m)
+    assert got.source == "downloaded" and lock.get("calicoctl").url == "https://github.com/x/calicoctl"
 
 
 def test_a_saved_image_is_not_downloadable(tmp_path):
     a = Artifact("img", "docker-save:nginx:1.13.9", None, "nginx.tar", "docker save it")
     with pytest.raises(ArtifactError, match="not a URL labgen can download \\(docker save it\\)"):
-        fetch(a, tmp_path, allow_unpinned=True)
+        fetch(a, tmp_path)
 
 
 def test_stager_fetches_once_across_threads(tmp_path, src, monkeypatch):
@@ -207,13 +252,14 @@ def test_fetch_command_summary_and_exit_code(tmp_path, src, monkeypatch):
     monkeypatch.setenv("LABGEN_CACHE", str(tmp_path / "c"))
     monkeypatch.setattr(plan, "lab_artifacts", lambda lab: ["calicoctl", "gone"])
     monkeypatch.setattr(artifacts, "resolve", {"calicoctl": good, "gone": bad}.__getitem__)
-    monkeypatch.setattr("sys.argv", ["labgen", "fetch", "mesos-calico"])
+    monkeypatch.setattr("sys.argv", ["labgen", "fetch", "mesos-calico", "--dir", str(tmp_path / "lab")])
     from labgen import console
     monkeypatch.setattr(console, "_console", console.make_console(width=200))
     with pytest.raises(SystemExit) as exit_:
         main()
     assert exit_.value.code == 1
     assert (tmp_path / "c" / "artifacts" / "calicoctl").read_bytes() == DATA
+    assert list(lockfile.load(tmp_path / "lab" / "labgen.lock").entries) == ["calicoctl"]
 
 
 def test_lab_artifacts_collects_from_every_distro(monkeypatch):

@@ -125,7 +125,7 @@ CASES = {
     "unknown-top-key": (
         BASE + "mesage: hi\n",
         ["lab.yml line 6: lab: unknown key 'mesage' (did you mean 'message'?); expected one of "
-         "name, description, network, boxes, defaults, params, synced_folder, nodes, message"]),
+         "name, description, network, boxes, defaults, params, synced_folder, nodes, message, mirrors"]),
     "unknown-node-key": (
         BASE + "  - {name: n2, ip: 192.168.56.12, roles: [base], memroy: 512}\n",
         ["lab.yml line 6: node n2: unknown key 'memroy' (did you mean 'memory'?); expected "

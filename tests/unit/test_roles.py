@@ -211,8 +211,9 @@ def test_mesos_master_config(lab):
     assert files["/etc/mesos-master/quorum"].content == "1\n"
     assert files["/etc/mesos-master/work_dir"].content == "/var/lib/mesos\n"
     assert files["/etc/mesos-master/cluster"].content == "mesos-calico\n"
-    assert "Pin: version 1.5.0*" in files["/etc/apt/preferences.d/labgen-mesosphere"].content
-    assert tasks[0].artifacts == ("mesosphere-key",)
+    assert tasks[0].artifacts == ("mesos-deb",)
+    assert "/var/cache/labgen/mesos_1.5.0-2.0.1.ubuntu1604_amd64.deb" in tasks[0].run[0]
+    assert "repos.mesosphere.com" not in "".join(commands_of(tasks))     # the repository is gone
     assert "-ge 2" in tasks[-1].check and "/master/slaves" in tasks[-1].check
     assert any("systemctl disable mesos-slave" in c for c in commands_of(tasks))
 
@@ -227,10 +228,12 @@ def test_mesos_slave_config(lab):
 
 
 def test_marathon_config(lab):
-    files = files_of(tasks_of(lab, "ubuntu-1", "marathon"))
-    assert files["/etc/marathon/conf/master"].content == "zk://192.168.56.101:2181/mesos\n"
-    assert files["/etc/marathon/conf/zk"].content == (
-        "zk://192.168.56.101:2181,192.168.56.102:2181,192.168.56.103:2181/marathon\n")
+    tasks = tasks_of(lab, "ubuntu-1", "marathon")
+    unit = files_of(tasks)["/etc/systemd/system/marathon.service"].content
+    assert ("ExecStart=/opt/marathon-1.5.6/bin/marathon --master zk://192.168.56.101:2181/mesos "
+            "--zk zk://192.168.56.101:2181,192.168.56.102:2181,192.168.56.103:2181/marathon "
+            "--hostname 192.168.56.101 --http_port 8080\n") in unit
+    assert [t.artifacts for t in tasks if t.artifacts] == [("mesos-deb",), ("marathon-tarball",)]
 
 
 def test_marathon_app_is_the_articles(lab):
@@ -257,7 +260,7 @@ def test_runs_on_debian(lab, role):
     ("calico", ["needs the docker role", "download.docker.com", "--artifacts DIR"]),
     ("calico-network", ["needs the docker role", "--artifacts DIR"]),
     ("mesos-master", ["Mesos 1.5.0 is not in the Debian 12 archive", "repos.mesosphere.com",
-                      "mesosphere-key", "keyserver.ubuntu.com", "--artifacts DIR"]),
+                      "mesos_1.5.0-2.0.1.ubuntu1604_amd64.deb", "labgen.lock", "--artifacts DIR"]),
     ("marathon", ["Marathon 1.5.6 is not in the Debian 12 archive", "--artifacts DIR"]),
     ("marathon-app", ["Marathon 1.5.6", "--artifacts DIR"]),
 ])

@@ -1,8 +1,9 @@
-"""Role `mesos-master`: Mesos 1.5 from the Mesosphere xenial repository (WALKTHROUGH §5.1–5.2).
+"""Role `mesos-master`: Mesos 1.5 as Mesosphere built it for Ubuntu 16.04 (WALKTHROUGH §5.1–5.2).
 
 Mesosphere built Mesos and Marathon for Ubuntu 16.04, not for Debian 12: the role runs on
-ubuntu-16.04 only. The repository's apt key is an artifact (keyservers are a download too);
-the versions are pinned with apt preferences and verified after the install.
+ubuntu-16.04 only. Mesosphere's repository is gone, so the package is an artifact the
+instructor supplies (pins.MESOS_DEB), installed with apt (its dependencies come from the
+Ubuntu archive) and its version verified after the install (stack.install_mesos).
 """
 
 from __future__ import annotations
@@ -14,9 +15,7 @@ from labgen.provision import pins
 from labgen.provision.shell import disabled_and_stopped, enabled_and_running, wait_until
 from labgen.provision.stack import MESOS_WORK_DIR as WORK_DIR
 from labgen.provision.stack import mesos_zk_url as zk_url
-from labgen.provision.stack import mesosphere_install_task as install_task
-from labgen.provision.stack import mesosphere_repository_tasks as repository_tasks
-from labgen.provision.stack import require_xenial
+from labgen.provision.stack import install_mesos, require_xenial
 
 MASTER_PORT = 5050
 
@@ -33,8 +32,7 @@ def tasks(lab: Lab, node: Node, facts: Facts) -> list[Task]:
     seen = (f"test \"$(curl -sf {shlex.quote(url)} | grep -o '\"active\":true' | wc -l)\" "
             f"-ge {want}")
     tasks = [
-        *repository_tasks(),
-        install_task("mesos", pins.MESOS_VERSION),
+        install_mesos(),
         Task("master config",
              files=(File("/etc/mesos/zk", zk_url(lab) + "\n"),
                     File("/etc/mesos-master/ip", f"{node.ip}\n"),

@@ -13,9 +13,7 @@ from labgen.provision import pins
 from labgen.provision.shell import disabled_and_stopped, enabled_and_running
 from labgen.provision.stack import MESOS_WORK_DIR as WORK_DIR
 from labgen.provision.stack import mesos_zk_url as zk_url
-from labgen.provision.stack import mesosphere_install_task as install_task
-from labgen.provision.stack import mesosphere_repository_tasks as repository_tasks
-from labgen.provision.stack import require_docker, require_xenial
+from labgen.provision.stack import install_mesos, require_docker, require_xenial
 
 AGENT_PORT = 5051
 
@@ -27,8 +25,7 @@ def tasks(lab: Lab, node: Node, facts: Facts) -> list[Task]:
     image = shlex.quote(pins.NGINX_IMAGE)
     tarball = shlex.quote(pins.artifact_path("nginx-image"))
     tasks = [
-        *repository_tasks(),
-        install_task("mesos", pins.MESOS_VERSION),
+        install_mesos(),
         Task("agent config",
              files=(File("/etc/mesos/zk", zk_url(lab) + "\n"),
                     File("/etc/mesos-slave/ip", f"{node.ip}\n"),
@@ -45,5 +42,5 @@ def tasks(lab: Lab, node: Node, facts: Facts) -> list[Task]:
              artifacts=("nginx-image",)),
     ]
     if "mesos-master" not in node.roles:
-        tasks.insert(len(repository_tasks()) + 1, disabled_and_stopped("mesos-master"))
+        tasks.insert(1, disabled_and_stopped("mesos-master"))
     return tasks
