@@ -312,14 +312,6 @@ def test_sizes_read_as_people_write_them(n, text):
     assert artifacts._size(n) == text
 
 
-@pytest.mark.parametrize("value, allowed", [("", False), ("0", False), ("no", False), ("false", False),
-                                            ("1", True), ("yes", True), ("true", True)])
-def test_allow_unpinned_from_the_environment(monkeypatch, value, allowed):
-    monkeypatch.setenv(artifacts.ALLOW_UNPINNED_ENV, value)
-    assert artifacts._allow_unpinned(None) is allowed
-    assert artifacts._allow_unpinned(True) is True and artifacts._allow_unpinned(False) is False
-
-
 def test_cache_dir_default_and_override(monkeypatch, tmp_path):
     monkeypatch.delenv("LABGEN_CACHE", raising=False)
     monkeypatch.setenv("HOME", str(tmp_path))
@@ -333,12 +325,6 @@ def test_failures_say_how_to_supply_the_file(tmp_path, src):
         fetch(Artifact("x", (src / "nope").as_uri(), GOOD, "nope"), tmp_path / "c")
     assert err.value.hint == "`labgen fetch LAB` fills the cache ahead of time on a connected machine"
     assert err.value.message.endswith(f"put nope (sha256 {GOOD}) in {tmp_path / 'c'}/ or pass --artifacts DIR holding it")
-    with pytest.raises(ArtifactError) as err:
-        fetch(Artifact("x", (src / "nope").as_uri(), None, "nope"), tmp_path / "c", allow_unpinned=False)
-    assert err.value.message == (
-        f"artifact x: {(src / 'nope').as_uri()}: no sha256 is pinned for it, so labgen cannot verify it; "
-        f"to use a copy you trust, set {artifacts.ALLOW_UNPINNED_ENV}=1 and put nope in {tmp_path / 'c'}/ "
-        "or pass --artifacts DIR holding it")
 
 
 def test_resolve_hints_where_to_declare(monkeypatch):
@@ -363,11 +349,6 @@ def test_a_stick_copy_goes_into_a_cache_that_does_not_exist_yet(tmp_path, src):
     path = fetch(art(src), cache, artifacts_dir=src)
     assert path == cache / "calicoctl" and path.read_bytes() == DATA
     assert fetch(art(src), cache, artifacts_dir=src) == cache / "calicoctl"     # and again: it exists
-    unpinned = Artifact("calicoctl", "http://unreachable.invalid/x", None, "calicoctl")
-    other = tmp_path / "other"
-    assert fetch(unpinned, other, artifacts_dir=src, allow_unpinned=True) == other / "calicoctl"
-    assert (other / "calicoctl").read_bytes() == DATA
-    assert fetch(unpinned, other, allow_unpinned=True) == other / "calicoctl"    # the cached copy
 
 
 def test_a_good_cached_copy_wins_over_a_good_stick_copy(tmp_path, src, monkeypatch):
@@ -399,19 +380,22 @@ def test_upload_installs_root_owned_0644_and_checks_unpinned_against_the_host_co
 def test_stager_passes_its_settings_to_fetch(tmp_path, monkeypatch):
     got = {}
 
-    def fake_fetch(artifact, cache, artifacts_dir, progress, *, timeout, allow_unpinned):
+    def fake_fetch(artifact, cache, artifacts_dir, progress, *, timeout, lock, frozen, mirrors):
         got.update(cache=cache, artifacts_dir=artifacts_dir, progress=progress, timeout=timeout,
-                   allow_unpinned=allow_unpinned)
+                   lock=lock, frozen=frozen, mirrors=mirrors)
         return tmp_path / "x"
 
     monkeypatch.setattr(artifacts, "fetch", fake_fetch)
     progress = lambda *a: None                                      # noqa: E731
     monkeypatch.setenv(artifacts.ARTIFACTS_ENV, str(tmp_path / "usb"))
-    stager = Stager(cache=tmp_path / "c", progress=progress, timeout=7.0, allow_unpinned=True,
-                    resolve=lambda n: Artifact(n, "http://x/" + n, None, n))
+    from labgen.lockfile import Lock
+
+    lock, mirrors = Lock(None), object()
+    stager = Stager(cache=tmp_path / "c", progress=progress, timeout=7.0, lock=lock, frozen=True,
+                    mirrors=mirrors, resolve=lambda n: Artifact(n, "http://x/" + n, None, n))
     stager.local("a")
     assert got == dict(cache=tmp_path / "c", artifacts_dir=tmp_path / "usb", progress=progress, timeout=7.0,
-                       allow_unpinned=True)
+                       lock=lock, frozen=True, mirrors=mirrors)
     assert Stager(artifacts_dir=tmp_path / "stick").artifacts_dir == tmp_path / "stick"   # wins over the env
     monkeypatch.delenv(artifacts.ARTIFACTS_ENV)
     assert Stager().artifacts_dir is None and Stager().timeout == 30.0

@@ -513,9 +513,9 @@ def test_invalid_lab_hints_at_the_builtin_and_unknown_name_at_labgen_list():
 
 
 def test_a_key_that_is_not_a_string_is_unknown_without_a_guess():
-    assert problems(BASE + "1: x\n") == [
-        "lab.yml line 6: lab: unknown key 1; expected one of name, description, network, boxes, "
-        "defaults, params, synced_folder, nodes, message"]
+    (problem,) = problems(BASE + "1: x\n")
+    assert problem.startswith("lab.yml line 6: lab: unknown key 1; expected one of name, description, ")
+    assert "did you mean" not in problem
 
 
 def test_the_lab_keeps_synced_folder():
