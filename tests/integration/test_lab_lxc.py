@@ -97,6 +97,7 @@ def lab():
         assert not (lab_dir / ".labgen").exists() and not (lab_dir / ".vagrant").exists()
     finally:
         destroy_lab_dir(lab_dir)
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def run_on(lab, node: str, command: str, check: bool = True):

@@ -36,8 +36,12 @@ def main() -> None:
         print("\n".join(survivor_names(sys.argv[2])))
         return
     show = "--survivors" in sys.argv
+    if "--markdown" in sys.argv:
+        print("| module | mutants | killed | survived | judged equivalent | no unit test reaches it | killed of non-equivalent |")
+        print("|---|---:|---:|---:|---:|---:|---:|")
     eq = equivalent()
-    print(f"{'module':<28} {'mutants':>7} {'killed':>6} {'survived':>8} {'equiv.':>6} {'no test':>7} {'score':>6}")
+    if "--markdown" not in sys.argv:
+        print(f"{'module':<28} {'mutants':>7} {'killed':>6} {'survived':>8} {'equiv.':>6} {'no test':>7} {'score':>6}")
     for meta in sorted(ROOT.rglob("*.py.meta")):
         codes = json.loads(meta.read_text())["exit_code_by_key"]
         module = str(meta.relative_to(ROOT))[:-5]
@@ -47,6 +51,10 @@ def main() -> None:
         untested = [k for k, c in codes.items() if c in (None, 33, 34)]
         scored = len(killed) + len(survived) + len(untested)
         score = f"{100 * len(killed) / scored:.0f}%" if scored else "-"
+        if "--markdown" in sys.argv:
+            print(f"| {module} | {len(codes)} | {len(killed)} | {len(survived)} | {len(equiv)} | "
+                  f"{len(untested)} | {score} |")
+            continue
         print(f"{module:<28} {len(codes):>7} {len(killed):>6} {len(survived):>8} {len(equiv):>6} "
               f"{len(untested):>7} {score:>6}")
         if show:
