@@ -332,3 +332,95 @@ def test_provision_remembers_a_handler_owed_by_an_interrupted_run(tmp_path, monk
     with pytest.raises(KeyboardInterrupt):
         engine.provision(lab, LabDir(tmp_path), FakeRemote(dies), LXC_FACTS)
     assert LabDir(tmp_path).load_state()["pending"] == ["n1|r/config"]
+
+
+def test_unavailable_roles_names_each_role_the_lab_cannot_provide():
+    from labgen.labfile import find_lab, load_lab
+
+    lab = load_lab(find_lab("mesos-calico"))
+    missing = dict(engine.unavailable_roles(lab, ["base", "no-such-role", "docker", "etcd"], "debian-12"))
+    assert list(missing) == ["no-such-role", "docker"]
+    assert missing["no-such-role"] == "no node of lab mesos-calico has it"
+    assert missing["docker"].startswith("docker-ce 18.03.1 is not in the Debian 12")
+    assert engine.unavailable_roles(lab, ["base"], "ubuntu-16.04") == []
+    only_3 = Lab(lab.name, "", lab.network, lab.boxes,
+                 (Node("a", lab.nodes[0].ip, ("base",), 512, 1), Node("b", lab.nodes[1].ip, ("docker",), 512, 1)))
+    assert [r for r, _ in engine.unavailable_roles(only_3, ["docker"], "debian-12")] == ["docker"]
+
+
+def test_roles_recorded_is_false_while_a_role_cannot_run(tmp_path):
+    from labgen.labdir import LabDir
+    from labgen.labfile import find_lab, load_lab
+
+    lab = load_lab(find_lab("mesos-calico"))
+    assert engine.roles_recorded(lab, LabDir(tmp_path), "debian-12", ["docker"]) is False
+
+
+def test_provision_only_the_nodes_and_roles_asked_for(tmp_path):
+    from labgen.labdir import LabDir
+
+    lab = make_lab()
+    remote = FakeRemote()
+    reports = engine.provision(lab, LabDir(tmp_path), remote, LXC_FACTS, nodes=["n2"], roles=["base"])
+    assert [r.node for r in reports] == ["n2"]
+    assert {n for n, _ in remote.commands} == {"n2"}
+    assert all(item.startswith("base/") for item in reports[0].changed + reports[0].unchanged)
+    assert LabDir(tmp_path).load_state()["roles"] == {"n2": {"base": engine.fingerprint(
+        engine.role_tasks(lab, lab.nodes[1], "base", LXC_FACTS))}}
+
+
+def test_a_handler_that_ran_owes_nothing(tmp_path):
+    from labgen.labdir import LabDir
+
+    pending = engine.PendingHandlers(LabDir(tmp_path))
+    task = Task("config", files=(File("/etc/x.conf", "v1\n"),), run=("restart",))
+    assert engine.apply_task(FakeRemote(), "n1", "svc", task, pending=pending) is True
+    assert LabDir(tmp_path).load_state().get("pending", []) == []
+
+
+def test_ctrl_c_on_one_node_stops_the_others_after_their_task(tmp_path):
+    import threading
+
+    from labgen.labdir import LabDir
+
+    lab = make_lab()
+    n2_inside, n1_interrupted = threading.Event(), threading.Event()
+    ran = []
+
+    def handler(node, cmd):
+        ran.append((node, cmd))
+        if node == "n1" and cmd == "hostname n1":
+            assert n2_inside.wait(10)
+            n1_interrupted.set()
+            raise KeyboardInterrupt
+        if node == "n2" and cmd == "hostname n2":
+            n2_inside.set()
+            assert n1_interrupted.wait(10)
+            time_left = 50
+            while time_left and not abort_seen():       # bounded: until the engine's abort is set
+                time_left -= 1
+                threading.Event().wait(0.02)
+        return (1, "", "") if cmd.startswith("test") else (0, "", "")
+
+    state = {}
+
+    def abort_seen():
+        return state.get("abort") is not None and state["abort"].is_set()
+
+    real_event = threading.Event
+
+    def capture_event():
+        ev = real_event()
+        state.setdefault("abort", ev)
+        return ev
+
+    import labgen.provision.engine as eng
+    eng_threading = eng.threading
+    with pytest.raises(KeyboardInterrupt):
+        try:
+            eng.threading = type("T", (), {"Event": staticmethod(capture_event), "Lock": eng_threading.Lock})
+            engine.provision(lab, LabDir(tmp_path), FakeRemote(handler), LXC_FACTS)
+        finally:
+            eng.threading = eng_threading
+    assert abort_seen()
+    assert not [c for n, c in ran if n == "n2" and ("hosts" in c or "apt-get" in c)]
