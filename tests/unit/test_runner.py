@@ -203,3 +203,42 @@ def test_ctrl_c_during_cleanup_marks_the_run_interrupted():
     sc = scenario(step("a"), step("z", kind="cleanup", run="cleanup"))
     rec = Runner(sc, "default", lab(), FakeRemote(handler), Reporter(), "en", "lxc").run()
     assert rec.interrupted is True and not rec.passed
+
+
+def test_the_record_and_the_reporter_get_everything_they_show():
+    class Seen(Reporter):
+        def __init__(self):
+            super().__init__()
+            self.calls = []
+
+        def scenario_started(self, record): self.calls.append(("started", record))
+        def step_started(self, step, commands=None): self.calls.append(("step", step.id, commands))
+        def step_finished(self, rec): self.calls.append(("finished", rec))
+        def scenario_finished(self, record): self.calls.append(("done", record))
+
+    remote = FakeRemote(lambda node, cmd: (1, "no mac here\nline two", "err") if cmd == "x" else (0, "", ""))
+    sc = scenario(step("a", run="x", nodes=("all",), expect=Expect(stdout_contains=("line two",), exit="any"),
+                       capture={"mac": r"^line (two)$"}),
+                  step("b", run="x", nodes=("all",), capture={"ip": r"inet (\S+)"}))
+    reporter = Seen()
+    rec = Runner(sc, "default", lab(), remote, reporter, "zh", "libvirt").run()
+    assert (rec.scenario, rec.variant, rec.lang, rec.lab_name, rec.provider) == (sc, "default", "zh", "lab", "libvirt")
+    assert rec.lab == lab() and 0 <= rec.duration < 60
+    assert reporter.calls[0] == ("started", rec) and reporter.calls[-1] == ("done", rec)
+    assert ("step", "a", {"n1": "x", "n2": "x"}) in reporter.calls
+    finished = [c[1] for c in reporter.calls if c[0] == "finished"]
+    assert [r.step.id for r in finished] == ["a", "b"] and finished == rec.steps
+    a, b = rec.steps
+    assert a.status == "passed" and a.captured == {"n1:mac": "two", "n2:mac": "two"}      # ^...$ per line
+    assert all(r.evidence == {"stdout": (1,)} for r in a.results)
+    assert all(r.stderr == "err" and r.duration == 0.01 and r.command == "x" for r in a.results)
+    # a failed expectation is reported, not a capture it then skipped; both nodes' problems kept
+    assert sorted(b.failures) == ["n1: exit status 1, expected 0", "n2: exit status 1, expected 0"]
+    assert 0 <= a.duration < 60
+
+
+def test_a_step_whose_template_fails_shows_the_step_as_written():
+    sc = scenario(step("a", run="echo {{ nope }}"))
+    rec = Runner(sc, "default", lab(), FakeRemote(), Reporter(), "en", "lxc").run()
+    (res,) = rec.steps[0].results
+    assert res.command == "echo {{ nope }}" and res.duration == 0.0
