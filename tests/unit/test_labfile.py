@@ -520,3 +520,23 @@ def test_a_key_that_is_not_a_string_is_unknown_without_a_guess():
 
 def test_the_lab_keeps_synced_folder():
     assert lab_of(BASE + "synced_folder: true\n").synced_folder is True
+
+
+def _many_nodes(n: int) -> str:
+    head = BASE.split("nodes:")[0]
+    return head + "nodes:\n" + "".join(f"  - {{name: n{i}, ip: 192.168.56.{10 + i}, roles: [base]}}\n"
+                                       for i in range(1, n + 1))
+
+
+def test_the_node_list_its_bound_and_its_duplicates():
+    head = BASE.split("nodes:")[0]
+    assert problems(head + "nodes: {a: 1}\n") == [
+        "lab.yml line 4: nodes: nodes is a mapping; expected a list of nodes, each with name, ip and roles"]
+    assert problems(_many_nodes(101)) == [
+        "lab.yml line 4: nodes: 101 nodes are too many; expected at most 100 nodes"]
+    assert problems(_many_nodes(100)) == [] and len(lab_of(_many_nodes(100)).nodes) == 100
+    assert problems(BASE + "  - {name: n2, ip: 192.168.56.11, roles: [base]}\n") == [
+        "lab.yml line 6: node n2: ip 192.168.56.11 is already used by node n1 (line 5); "
+        "expected a unique address per node"]
+    assert problems(BASE + "  - {name: n1, ip: 192.168.56.12, roles: [base]}\n") == [
+        "lab.yml line 6: node n1: the name is already used by the node at line 5; expected a unique name per node"]
