@@ -14,16 +14,15 @@ PROVIDER   ?= lxc
 # dnsmasq (DHCP on the LXC management bridge), apt-cacher-ng (package cache for lab nodes),
 # ruby (ruby -c in tests), tcpdump/iproute2 (scenario checks on the host), graphviz (`dot`
 # draws the lab topology for `labgen graph` and the handouts), fonts-noto-cjk (the handouts'
-# Chinese font), chromium + poppler-utils (tests/browser print and measure the handouts).
+# Chinese font), chromium + poppler-utils (tests/browser print and measure the handouts); for
+# the libvirt lane: libvirt's daemons and QEMU (KVM or TCG), and what the libvirt box recipe
+# needs (mmdebstrap, extlinux, qemu-img, sfdisk).
 APT_PACKAGES := vagrant vagrant-lxc vagrant-libvirt lxc debootstrap nftables dnsmasq-base iproute2 iptables \
                 tcpdump iputils-ping openssh-client openssh-server rsync apt-cacher-ng ruby python3-venv python3-pip \
-<<<<<<< HEAD
-                ca-certificates gpg gpgv
-=======
-                ca-certificates graphviz fonts-noto-cjk chromium poppler-utils
->>>>>>> main
+                ca-certificates gpg gpgv graphviz fonts-noto-cjk chromium poppler-utils \
+                libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils mmdebstrap extlinux syslinux-common fdisk
 
-.PHONY: demo test setup host-packages venv box unit unit-unprivileged integration-shuffled mutation known-bugs bench clean-test-leftovers help
+.PHONY: demo test setup host-packages venv box box-libvirt unit unit-unprivileged integration-shuffled mutation known-bugs bench clean-test-leftovers help
 
 help:
 	@echo "make demo   - set up this machine and run: labgen scenario run mac-bug"
@@ -36,7 +35,8 @@ demo: setup
 	mkdir -p $(DEMO_DIR)
 	cd $(DEMO_DIR) && $(abspath $(LABGEN)) --provider $(PROVIDER) scenario run mac-bug
 
-test: setup
+# The libvirt lane (tests/integration/test_lab_libvirt.py) needs the libvirt box; the demo does not.
+test: setup box-libvirt
 	$(PY) -m pytest -q
 
 unit: venv
@@ -96,6 +96,9 @@ $(VENV)/.installed: pyproject.toml
 
 box: venv
 	$(LABGEN) box build lxc
+
+box-libvirt: host-packages venv
+	$(LABGEN) box build libvirt
 
 bench: setup
 	$(PY) bench/run.py

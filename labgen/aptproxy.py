@@ -10,6 +10,7 @@ sources use (apt-cacher-ng's default mirror list may point at mirrors this netwo
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -195,6 +196,10 @@ def ensure_running(host_ip: str, *, port: int = PORT, base: Path = BASE,
     if pid is not None:
         _terminate(pid, timeout)
         changes.append(f"apt proxy: stopped apt-cacher-ng (pid {pid}) to apply a new config")
+    if _answers(host_ip, port) and _labgen_listener(host_ip, port, base):
+        # Another labgen run on this host restarted the shared daemon meanwhile (its pid file
+        # names only the newest); the one that listens here is labgen's, with labgen's config.
+        return changes + [f"apt proxy: labgen's apt-cacher-ng already serves on {host_ip}:{port}"]
     if _answers(host_ip, port):
         raise LabgenError(f"apt proxy: something else already listens on {host_ip}:{port}",
                           hint="stop it (a system apt-cacher-ng service?) or let labgen use it by stopping "
@@ -218,6 +223,23 @@ def ensure_running(host_ip: str, *, port: int = PORT, base: Path = BASE,
     raise LabgenError(f"apt proxy: apt-cacher-ng did not come up on {host_ip}:{port} within {timeout:g} s"
                       + (f"\n{log}" if log else ""),
                       hint=f"its logs are in {base / 'log'}")
+
+
+def _labgen_listener(ip: str, port: int, base: Path) -> bool:
+    """True when the process listening on ip:port is an apt-cacher-ng run with labgen's config."""
+    try:
+        out = subprocess.run(["ss", "-ltnpH", "src", f"{ip}:{port}"], capture_output=True, text=True,
+                             timeout=10, stdin=subprocess.DEVNULL).stdout
+    except (OSError, subprocess.SubprocessError):
+        return False
+    for pid in re.findall(r"pid=(\d+)", out):
+        try:
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if argv[:1] and argv[0].endswith(b"apt-cacher-ng") and str(Path(base) / "conf").encode() in argv:
+            return True
+    return False
 
 
 def _tail(path: Path, lines: int = 5) -> str:
@@ -261,6 +283,14 @@ def stop(*, base: Path = BASE, timeout: float = 10.0) -> list[str]:
     _terminate(pid, timeout)
     (base / "pid").unlink(missing_ok=True)
     return [f"apt proxy: stopped apt-cacher-ng (pid {pid})"]
+
+
+def stop_if_unused(*, base: Path = BASE) -> list[str]:
+    """Stop labgen's apt-cacher-ng once none of the lab addresses it serves exists on the host
+    any more (the last lab of any provider was destroyed). Returns what it stopped."""
+    if any(is_local_address(ip) for ip in _current_binds(Path(base))):
+        return []
+    return stop(base=base)
 
 
 def is_running(*, base: Path = BASE) -> bool:

@@ -1,6 +1,6 @@
-"""Vagrant boxes: is one installed, and building labgen's own LXC box from its recipe.
+"""Vagrant boxes: is one installed, and building labgen's own box (LXC, libvirt) from its recipe.
 
-The recipe itself is boxes/lxc/build.sh (shipped with labgen); this module only finds it, runs
+The recipes themselves are boxes/lxc/build.sh and boxes/libvirt/build.sh (shipped with labgen); this module only finds it, runs
 it and turns its failures into LabgenError. Nothing here starts Ruby: Vagrant's box directory
 is read directly, which takes microseconds where `vagrant box list` takes about a second.
 """
@@ -17,8 +17,11 @@ from typing import Callable
 from labgen.errors import LabgenError, PreflightError
 from labgen.resources import resource
 
-LXC_BOX = "labgen/debian-12"
-BUILD_TIMEOUT = 30 * 60          # seconds; a cold build takes about 80 s here
+LXC_BOX = "labgen/debian-12"       # labgen's own box: built here for lxc and for libvirt
+# What each known box runs; roles choose their packages by it (labgen/provision/pins.py).
+BOX_DISTROS = {"labgen/debian-12": "debian-12", "ubuntu/xenial64": "ubuntu-16.04",
+               "generic/ubuntu1604": "ubuntu-16.04"}
+BUILD_TIMEOUT = 30 * 60          # seconds; a cold build takes 80-90 s here
 
 
 def vagrant_boxes_dir() -> Path:
@@ -42,40 +45,58 @@ def box_installed(name: str, provider: str) -> bool:
     return False
 
 
-def lxc_recipe() -> Path:
-    """The LXC box recipe shipped with labgen. Raises LabgenError when it is missing."""
+BUILDABLE = ("lxc", "libvirt")         # providers labgen builds labgen/debian-12 for
+# What each recipe needs, for the error when it is run without root.
+WHY_ROOT = {"lxc": "debootstrap makes device nodes",
+            "libvirt": "the disk image is made through a loop device and a mount"}
+
+
+def recipe(provider: str) -> Path:
+    """The box recipe shipped with labgen for `provider`. Raises LabgenError when it is missing."""
     try:
-        script = resource("boxes") / "lxc" / "build.sh"
+        script = resource("boxes") / provider / "build.sh"
     except FileNotFoundError:
-        script = Path("boxes/lxc/build.sh")
+        script = Path("boxes", provider, "build.sh")
     if not script.is_file():
-        raise LabgenError(f"the LXC box recipe {script} is missing from this installation",
-                          hint="reinstall labgen, or run boxes/lxc/build.sh from a checkout")
+        raise LabgenError(f"the {provider} box recipe {script} is missing from this installation",
+                          hint=f"reinstall labgen, or run boxes/{provider}/build.sh from a checkout")
     return script
 
 
-def build_lxc_box(force: bool = False, log: Callable[[str], object] | None = None) -> None:
-    """Build labgen/debian-12 for vagrant-lxc (if needed) and add it to Vagrant.
+def lxc_recipe() -> Path:
+    return recipe("lxc")
 
-    Changes on the host: debootstraps a Debian 12 tree in a temporary directory, writes the
-    .box and a .deb cache under $LABGEN_CACHE (default ~/.cache/labgen), and runs
+
+def build_box(provider: str, force: bool = False, log: Callable[[str], object] | None = None) -> None:
+    """Build labgen/debian-12 for `provider` (lxc or libvirt), if needed, and add it to Vagrant.
+
+    Changes on the host: bootstraps Debian 12 from the archive in a temporary directory
+    (debootstrap for lxc; mmdebstrap, a loop-mounted disk image and extlinux for libvirt),
+    writes the .box and a .deb cache under $LABGEN_CACHE (default ~/.cache/labgen), and runs
     `vagrant box add --force`. Does nothing when the installed box came from the same recipe,
     unless `force`. Each line the recipe prints goes to `log` (none: only the failing line is
     kept, for the error).
 
     Raises PreflightError when not root, LabgenError when the recipe fails (with its last
-    message line).
+    message line) or the provider has no recipe.
     """
+    if provider not in BUILDABLE:
+        raise LabgenError(f"labgen builds boxes for {', '.join(BUILDABLE)}, not {provider}",
+                          hint="VirtualBox labs use a box from Vagrant Cloud (boxes/catalog.yml)")
     if os.geteuid() != 0:
-        raise PreflightError("building the LXC box needs root (debootstrap makes device nodes)",
-                             hint="run it with sudo: sudo labgen box build lxc")
+        raise PreflightError(f"building the {provider} box needs root ({WHY_ROOT[provider]})",
+                             hint=f"run it with sudo: sudo labgen box build {provider}")
     # `bash script` rather than executing it: a wheel does not keep the executable bit.
-    cmd = ["bash", str(lxc_recipe())] + (["--force"] if force else [])
+    cmd = ["bash", str(recipe(provider))] + (["--force"] if force else [])
     last = _run_logged(cmd, log or (lambda line: None))
     if last is not None:
-        raise LabgenError(f"building the LXC box failed: {last}",
+        raise LabgenError(f"building the {provider} box failed: {last}",
                           hint="see the lines above; fix the cause and rerun "
-                               "`sudo labgen box build lxc --force`")
+                               f"`sudo labgen box build {provider} --force`")
+
+
+def build_lxc_box(force: bool = False, log: Callable[[str], object] | None = None) -> None:
+    build_box("lxc", force, log)
 
 
 def _run_logged(cmd: list[str], log: Callable[[str], object]) -> str | None:

@@ -71,14 +71,18 @@ def write_lab_dir(lab: Lab, lab_dir: LabDir, provider: str, force: bool = False)
 
 
 def boot(lab: Lab, lab_dir: LabDir, provider: str, on_line: Say | None = None,
-         nodes: list[str] | None = None) -> list[str]:
-    """Prepare the host (the provider's job: bridges, apt proxy...) and `vagrant up` the lab's nodes; refreshes the cached ssh config."""
+         nodes: list[str] | None = None, on_host: Say | None = None) -> list[str]:
+    """Prepare the host (the provider's job: bridges, apt proxy...) and `vagrant up` the lab's nodes;
+    refreshes the cached ssh config. Host changes go to `on_host` as soon as they are made
+    (before the long wait), and are returned."""
     from labgen.providers import get_provider
     from labgen.vagrant import VagrantEnv
 
     prov = get_provider(provider)
     prov.preflight(lab)
     changes = prov.prepare_host(lab)
+    for change in changes if on_host else ():   # before the wait: e.g. the TCG warning and its cost
+        on_host(change)
     lab_dir.drop_ssh_config()
     env = VagrantEnv(lab_dir.path, provider)
     env.up(nodes or (), on_line=on_line)
@@ -96,37 +100,73 @@ def halt(lab_dir: LabDir, provider: str, on_line: Say | None = None) -> None:
 
 
 def ssh_argv(lab_dir: LabDir, provider: str, node: str, command: list[str]) -> list[str]:
-    """The `ssh` command line that opens a shell on `node` (or runs `command` there)."""
-    from labgen.remote import parse_ssh_config
-    from labgen.vagrant import VagrantEnv
+    """The `ssh` command line that opens a shell on `node` (or runs `command` there).
 
-    if lab_dir.cached_ssh_config() is None:
-        lab_dir.save_ssh_config(VagrantEnv(lab_dir.path, provider).ssh_config())
-    if node not in parse_ssh_config(lab_dir.cached_ssh_config()):
+    A cached address that does not answer is refreshed from Vagrant once (a node restarted
+    outside labgen may have a new DHCP address)."""
+    from labgen.remote import parse_ssh_config
+
+    if node not in parse_ssh_config(ssh_config_answering(lab_dir, provider, [node])):
         raise LabgenError(f"node {node} is not running", hint="`labgen create` boots it")
     return ["ssh", "-F", str(lab_dir.ssh_config_file), "-o", "LogLevel=ERROR", node, *command]
 
 
-def open_remote(lab_dir: LabDir, provider: str, probe_timeout: float = 10.0):
-    """A Remote with one live connection per running node.
+def ssh_config(lab_dir: LabDir, provider: str, refresh: bool = False) -> str:
+    """The lab's ssh config: the cached copy, or (when absent or `refresh`) Vagrant's, cached.
 
-    Uses the cached ssh config (a `vagrant ssh-config` costs a Ruby start); when a node cannot
-    be reached with it, asks Vagrant once more. Raises LabgenError when nodes stay unreachable.
+    One `vagrant ssh-config` costs a Ruby start (1-3 s); the cache makes every later command fast.
     """
-    from labgen.remote import Remote
     from labgen.vagrant import VagrantEnv
 
-    text = lab_dir.cached_ssh_config()
-    for attempt in range(2):
-        if text is None:
-            text = VagrantEnv(lab_dir.path, provider).ssh_config()
-            lab_dir.save_ssh_config(text)
-        remote = Remote(text, connect_timeout=probe_timeout)
-        unreachable = probe(remote)
-        if not unreachable:
-            return remote
-        remote.close()
-        text = None
+    text = None if refresh else lab_dir.cached_ssh_config()
+    if text is None:
+        text = VagrantEnv(lab_dir.path, provider).ssh_config()
+        lab_dir.save_ssh_config(text)
+    return text
+
+
+def ssh_config_answering(lab_dir: LabDir, provider: str, nodes: list[str],
+                         timeout: float = 3.0) -> str:
+    """The ssh config, asked again from Vagrant once when a node's cached address does not
+    accept connections: a node restarted outside labgen (lxc-start, a VM reboot) may have a
+    new DHCP address. Returns the config either way; the caller reports what still fails."""
+    from labgen.remote import address_answers, parse_ssh_config
+
+    text = ssh_config(lab_dir, provider)
+    hosts = parse_ssh_config(text)
+    if all(n in hosts and address_answers(hosts[n], timeout) for n in nodes):
+        return text
+    return ssh_config(lab_dir, provider, refresh=True)
+
+
+def connect(lab_dir: LabDir, provider: str, probe_timeout: float = 10.0):
+    """(Remote, {node: why}) for the running nodes, the second naming those that do not answer.
+
+    Uses the cached ssh config; when a node cannot be reached with it, asks Vagrant once more
+    (its address may have changed) and reconnects.
+    """
+    from labgen.remote import Remote
+
+    text = ssh_config(lab_dir, provider)
+    remote = Remote(text, connect_timeout=probe_timeout)
+    unreachable = probe(remote)
+    if not unreachable:
+        return remote, {}
+    remote.close()
+    text = ssh_config(lab_dir, provider, refresh=True)
+    remote = Remote(text, connect_timeout=probe_timeout)
+    return remote, probe(remote)
+
+
+def open_remote(lab_dir: LabDir, provider: str, probe_timeout: float = 10.0):
+    """A Remote with one live connection per running node (see `connect`).
+
+    Raises LabgenError when nodes stay unreachable after the refresh.
+    """
+    remote, unreachable = connect(lab_dir, provider, probe_timeout)
+    if not unreachable:
+        return remote
+    remote.close()
     raise LabgenError("cannot reach " + ", ".join(f"{n} ({why})" for n, why in unreachable.items()),
                       hint="`labgen status` shows each node; `labgen create` boots stopped ones")
 
@@ -183,17 +223,16 @@ class NodeStatus:
 
 def status(lab: Lab, lab_dir: LabDir, provider: str) -> list[NodeStatus]:
     """Each node's machine state, whether SSH answers (running nodes, probed in parallel) and
-    the roles recorded as done. Changes nothing."""
-    from labgen.remote import Remote
+    the roles recorded as done. Changes nothing but the cached ssh config, refreshed from
+    Vagrant when a cached address does not answer (see `connect`)."""
     from labgen.vagrant import VagrantEnv
 
     states = VagrantEnv(lab_dir.path, provider).status()
     reach: dict[str, bool] = {}
     running = [n for n, s in states.items() if s == "running"]
     if running:
-        text = lab_dir.cached_ssh_config() or VagrantEnv(lab_dir.path, provider).ssh_config()
-        with Remote(text, connect_timeout=5) as remote:
-            unreachable = probe(remote)
+        remote, unreachable = connect(lab_dir, provider, probe_timeout=5)
+        with remote:
             reach = {n: n not in unreachable and n in remote.hosts for n in running}
     done = lab_dir.load_state().get("roles", {})
     return [NodeStatus(name=node.name, ip=str(node.ip), provider=provider,

@@ -112,7 +112,17 @@ class Expect:
     retry: float = 0.0                       # seconds to keep re-running until it holds
 
 
-STEP_KINDS = ("setup", "observe", "break", "fix", "verify", "explain", "cleanup")
+STEP_KINDS = ("setup", "observe", "break", "fix", "verify", "explain", "cleanup", "task", "question")
+STUDENT_KINDS = ("task", "question")     # the steps a student does (`labgen scenario start`)
+
+
+@dataclass(frozen=True)
+class Check:
+    """One expectation of a task: a command (a Step of kind verify, run by the same engine)
+    and the plain-words message a student sees when it does not hold."""
+
+    step: "Step"
+    message: Text
 
 
 @dataclass(frozen=True)
@@ -127,6 +137,26 @@ class Step:
     expect: Expect = Expect()
     capture: Mapping[str, str] = field(default_factory=dict)   # var name -> regex with one group
     timeout: float = 60.0
+    # task and question steps (the student's turn); see scenario/challenge.py
+    goal: Text | None = None                 # what to achieve (task) or what is asked (question)
+    hints: tuple[Text, ...] = ()             # revealed one at a time
+    checks: tuple[Check, ...] = ()           # task: all must hold
+    solution: "Step | None" = None           # task: what `solve` runs (kind fix)
+    answers: tuple[str, ...] = ()            # question: accepted answers ({{ var }} allowed)
+    correct: Text | None = None              # question: feedback for a right answer
+    wrong: Text | None = None                # question: feedback for a wrong one
+
+    def presenter_steps(self) -> "list[Step]":
+        """A task as the presenter runs it: its solution, then each check, titled after the
+        task. Any other step: itself."""
+        from dataclasses import replace
+
+        if self.kind != "task":
+            return [self]
+        subs = ([self.solution] if self.solution else []) + [c.step for c in self.checks]
+        return [replace(sub, title=Text(f"{self.title.en} · {sub.title.en.lower()}",
+                                        f"{self.title.zh} · {sub.title.zh}"),
+                        explain=self.goal if sub is self.solution else None) for sub in subs]
 
 
 @dataclass(frozen=True)

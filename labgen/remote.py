@@ -48,6 +48,19 @@ def parse_ssh_config(text: str) -> dict[str, dict[str, str]]:
     return hosts
 
 
+def address_answers(host: dict[str, str], timeout: float = 3.0) -> bool:
+    """True when the node's SSH address (hostname, port of one ssh-config entry) accepts a TCP
+    connection within `timeout` seconds. A stale DHCP address fails fast: no route, or refused."""
+    import socket
+
+    try:
+        with socket.create_connection((host.get("hostname", ""), int(host.get("port", 22))),
+                                      timeout=timeout):
+            return True
+    except (OSError, ValueError):
+        return False
+
+
 def wrap_command(command: str, sudo: bool) -> str:
     """The command line sent over SSH: always through `sh -c` so multi-line scripts work."""
     inner = f"sh -c {shlex.quote(command)}"

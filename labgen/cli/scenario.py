@@ -70,6 +70,24 @@ def show(scenario_id, variant, lang):
             con.print(step.explain.get(lang).strip(), markup=False, highlight=False)
         if step.run:
             con.print(step.run.rstrip(), style="cyan", markup=False, highlight=False)
+        _show_student_step(con, step, lang)
+
+
+def _show_student_step(con, step, lang):
+    """A task's goal, hints, checks and solution; a question's goal and answers."""
+    if step.goal:
+        con.print(f"goal: {step.goal.get(lang).strip()}", markup=False, highlight=False)
+    for i, hint in enumerate(step.hints, 1):
+        con.print(f"hint {i}: {hint.get(lang).strip()}", style="yellow", markup=False, highlight=False)
+    for i, check in enumerate(step.checks, 1):
+        con.print(f"check {i} (on {','.join(check.step.nodes)}), when it fails: "
+                  f"{check.message.get(lang).strip()}", markup=False, highlight=False)
+        con.print(check.step.run.rstrip(), style="cyan", markup=False, highlight=False)
+    if step.solution:
+        con.print(f"solution (on {','.join(step.solution.nodes)}):", markup=False, highlight=False)
+        con.print(step.solution.run.rstrip(), style="cyan", markup=False, highlight=False)
+    if step.answers:
+        con.print(f"accepted answers: {', '.join(step.answers)}", markup=False, highlight=False)
 
 
 def _variant(sc, name):

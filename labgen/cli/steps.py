@@ -24,9 +24,8 @@ def boot(model, lab_dir, provider) -> None:
     con = console()
     start = time.monotonic()
     with con.status(f"booting {len(model.nodes)} nodes with {provider} (vagrant up)…"):
-        changes = lifecycle.boot(model, lab_dir, provider, on_line=dim_line(con))
-    for change in changes:
-        con.print(f"host: {change}", highlight=False)
+        lifecycle.boot(model, lab_dir, provider, on_line=dim_line(con),
+                       on_host=lambda change: con.print(f"host: {change}", highlight=False))
     con.print(f"[green]✓[/] booted in {time.monotonic() - start:.1f} s")
 
 

@@ -22,9 +22,13 @@ def detect_provider() -> tuple[str, str]:
     """(provider, why): VirtualBox if installed, else libvirt (usable KVM), else LXC as root."""
     if shutil.which("VBoxManage"):
         return "virtualbox", "VBoxManage found"
-    if shutil.which("virsh") and os.path.exists("/dev/kvm") and os.access("/dev/kvm", os.W_OK) \
-            and not os.environ.get("LABGEN_SKIP_LIBVIRT"):
-        return "libvirt", "virsh and /dev/kvm found"
+    if shutil.which("virsh") and os.path.exists("/dev/kvm") and not os.environ.get("LABGEN_SKIP_LIBVIRT"):
+        from labgen.kvm import kvm_verdict
+
+        # Not /dev/kvm alone: a KVM that cannot boot stock guests (PVM) would make libvirt the
+        # default and every lab crawl under TCG; --provider libvirt still chooses it.
+        if kvm_verdict().usable:
+            return "libvirt", "virsh found and KVM usable"
     if shutil.which("lxc-create") and os.geteuid() == 0:
         return "lxc", "lxc-create found and running as root"
     raise PreflightError(

@@ -14,6 +14,12 @@ class Provider:
     name = "base"
     distro = "ubuntu-16.04"      # what the catalogue's box runs; roles choose packages by it
 
+    def distro_for(self, lab: Lab) -> str:
+        """What the lab's box for this provider runs (a known box), else the provider's default."""
+        from labgen.boxes import BOX_DISTROS
+
+        return BOX_DISTROS.get(lab.boxes.get(self.name, ""), self.distro)
+
     def template_context(self, lab: Lab) -> dict:
         """Extra, already-validated values the provider block in Vagrantfile.j2 needs."""
         return {}
@@ -21,7 +27,7 @@ class Provider:
     def facts(self, lab: Lab) -> Facts:
         """What the roles may know of this provider's nodes: their distribution, and the apt
         proxy they use (None: this provider runs none, apt goes straight to the archive)."""
-        return Facts(distro=self.distro)
+        return Facts(distro=self.distro_for(lab))
 
     def preflight(self, lab: Lab) -> None:
         """Raise PreflightError (with a hint) when this host cannot run `lab` with this provider."""

@@ -113,15 +113,12 @@ class LxcProvider(Provider):
 
     def cleanup_host(self, lab: Lab) -> list[str]:
         """Delete the lab's bridge (lxcbr0 stays: other labs share it), and stop the apt proxy
-        when no labgen lab bridge is left for it to serve. Returns what it removed."""
+        when no lab address is left for it to serve. Returns what it removed."""
         from labgen import aptproxy
 
-        bridge = bridge_name(lab)
-        removed = remove_bridge(bridge)
-        if not any(link["ifname"].startswith(BRIDGE_PREFIX) and link["ifname"] != bridge
-                   for link in _all_links()):
-            removed += aptproxy.stop()
-        return removed
+        removed = remove_bridge(bridge_name(lab))
+        # Other labs (LXC or libvirt) may still hold addresses the proxy serves.
+        return removed + aptproxy.stop_if_unused()
 
 
 PROVIDER = LxcProvider()

@@ -13,7 +13,7 @@ from typing import Any
 
 from labgen import yamlsrc
 from labgen.errors import InputError
-from labgen.model import STEP_KINDS, Expect, Lab, Scenario, Step, Text, Variant
+from labgen.model import STEP_KINDS, STUDENT_KINDS, Check, Expect, Lab, Scenario, Step, Text, Variant
 from labgen.scenario.template import BUILTINS, NODE_IP, is_builtin, variables_in
 from labgen.validate import Problems, character_problem, describe, did_you_mean
 
@@ -32,6 +32,16 @@ VARIANT_KEYS = ("requires", "summary", "steps")
 REQUIRES_KEYS = ("roles",)
 STEP_KEYS = ("id", "kind", "title", "explain", "on", "sudo", "run", "timeout", "expect", "capture")
 STEP_REQUIRED = ("id", "kind", "title")
+# The student's steps: a task is judged by its checks, a question by its answers.
+TASK_KEYS = ("id", "kind", "title", "explain", "goal", "hints", "check", "solution")
+TASK_REQUIRED = ("id", "kind", "title", "goal", "check", "solution")
+QUESTION_KEYS = ("id", "kind", "title", "explain", "goal", "hints", "answers", "correct", "wrong")
+QUESTION_REQUIRED = ("id", "kind", "title", "goal", "answers")
+CHECK_KEYS = ("on", "sudo", "run", "timeout", "expect", "message")
+CHECK_REQUIRED = ("on", "run", "message")
+SOLUTION_KEYS = ("on", "sudo", "run", "timeout", "expect")
+SOLUTION_REQUIRED = ("on", "run")
+USE_KEYS = ("use",)
 STRING_CHECKS = ("stdout_contains", "stdout_not_contains", "stdout_matches",
                  "stderr_contains", "stderr_not_contains", "stderr_matches")
 EXPECT_KEYS = ("exit",) + STRING_CHECKS + ("retry",)
@@ -106,7 +116,7 @@ def check_against_lab(scenario: Scenario, lab: Lab) -> None:
     for variant in scenario.variants.values():
         prefix = "" if variant.name == "default" else f"variant {variant.name}, "
         captured: dict[str, set[str]] = {}     # var -> nodes an earlier step captured it on
-        for step in variant.steps:
+        for step in (s for top in variant.steps for s in runnable(top)):
             where = f"{source}: {prefix}step {step.id}"
             for node in step.nodes:
                 if node != "all" and node not in names:
@@ -130,6 +140,13 @@ def check_against_lab(scenario: Scenario, lab: Lab) -> None:
                 captured.setdefault(var, set()).update(step.nodes)
     if problems:
         raise InputError(problems, hint=f"lab {lab.name} has nodes {', '.join(names)}")
+
+
+def runnable(step: Step) -> tuple[Step, ...]:
+    """The commands a step stands for: itself, or a task's solution then its checks."""
+    if step.kind == "task":
+        return ((step.solution,) if step.solution else ()) + tuple(c.step for c in step.checks)
+    return (step,)
 
 
 # ---- helpers
@@ -314,7 +331,8 @@ class _Parser:
         raw_variants = self.mapping(data, "variants", where,
                                     "a mapping of variant name to {requires, summary, steps}")
         for name, body in (raw_variants or {}).items():
-            variant = self.variant(raw_variants, name, body, vars_, node_vars)
+            variant = self.variant(raw_variants, name, body, vars_, node_vars,
+                                   {st.id: st for st in steps})
             if variant is not None:
                 variants[name] = variant
         if self.problems:
@@ -406,7 +424,7 @@ class _Parser:
         return result
 
     def variant(self, variants: dict, name: Any, body: Any, vars_: dict,
-                node_vars: dict) -> Variant | None:
+                node_vars: dict, reusable: dict[str, Step] | None = None) -> Variant | None:
         line = yamlsrc.line_of(variants, name)
         if not isinstance(name, str) or not ID.match(name) or name == "default":
             self.add(line, "variants", f"variant name {name!r} is not allowed",
@@ -420,11 +438,11 @@ class _Parser:
         self.keys(body, VARIANT_KEYS, ("steps",), where)
         roles = self.requires(body, where)
         summary = self.text(body, "summary", where)
-        steps = self.steps(body, f"variant {name}, ", vars_, node_vars)
+        steps = self.steps(body, f"variant {name}, ", vars_, node_vars, reusable)
         return Variant(name, roles, steps, summary)
 
     def steps(self, container: dict, prefix: str, vars_: dict,
-              node_vars: dict) -> tuple[Step, ...]:
+              node_vars: dict, reusable: dict[str, Step] | None = None) -> tuple[Step, ...]:
         where = prefix.rstrip(", ") or "scenario"
         if "steps" not in container:
             return ()
@@ -437,10 +455,40 @@ class _Parser:
         first_line: dict[str, int] = {}
         captured: dict[str, set[str]] = {}     # var -> nodes an earlier step captured it on
         for i, item in enumerate(seq):
-            step = self.step(seq, i, item, prefix, first_line, captured, vars_, node_vars)
+            if isinstance(item, dict) and "use" in item:
+                step = self.use(seq, i, item, prefix, first_line, reusable)
+                if step is not None:
+                    for name in step.capture:
+                        captured.setdefault(name, set()).update(step.nodes)
+            else:
+                step = self.step(seq, i, item, prefix, first_line, captured, vars_, node_vars)
             if step is not None:
                 result.append(step)
         return tuple(result)
+
+    def use(self, seq: list, index: int, raw: dict, prefix: str, first_line: dict[str, int],
+            reusable: dict[str, Step] | None) -> Step | None:
+        """`- use: STEP-ID`: a variant tells the same step as the default path, unchanged."""
+        line = yamlsrc.line_of(seq, index)
+        where = f"{prefix}step #{index + 1}"
+        self.keys(raw, USE_KEYS, (), where)
+        name = raw["use"]
+        known = reusable or {}
+        if not prefix:
+            self.add(line, where, "'use' is only for variants", "the step written out in full")
+            return None
+        if not isinstance(name, str) or name not in known:
+            shown = repr(name) if isinstance(name, str) else describe(name)
+            self.add(yamlsrc.line_of(raw, "use"), where,
+                     f"use names {shown}, which is not a step of the default path"
+                     f"{did_you_mean(name, known)}", f"one of {', '.join(known) or '(none)'}")
+            return None
+        if name in first_line:
+            self.add(line, where, f"duplicate step id {name!r} (first at line {first_line[name]})",
+                     "step ids unique within the variant")
+            return None
+        first_line[name] = line
+        return known[name]
 
     def step(self, seq: list, index: int, raw: Any, prefix: str, first_line: dict[str, int],
              captured: dict[str, set[str]], vars_: dict, node_vars: dict) -> Step | None:
@@ -453,16 +501,11 @@ class _Parser:
                      f"a mapping with {', '.join(STEP_REQUIRED)} and usually on, run")
             return None
         raw = self.unbool_on(raw, where)
+        if raw.get("kind") in STUDENT_KINDS:
+            return self.student_step(raw, where, first_line, captured, vars_, node_vars)
         before = len(self.problems)
         self.keys(raw, STEP_KEYS, STEP_REQUIRED, where)
-        sid = self.ident(raw, "id", where)
-        if sid is not None:
-            if sid in first_line:
-                self.add(yamlsrc.line_of(raw, "id"), where,
-                         f"duplicate step id {sid!r} (first at line {first_line[sid]})",
-                         "step ids unique within the variant")
-            else:
-                first_line[sid] = yamlsrc.line_of(raw, "id")
+        sid = self.step_id(raw, where, first_line)
         kind = self.kind(raw, where)
         title = self.text(raw, "title", where)
         explain = self.text(raw, "explain", where)
@@ -501,6 +544,130 @@ class _Parser:
             return None
         return Step(id=sid, kind=kind, title=title, explain=explain, nodes=nodes, run=run,
                     sudo=sudo, expect=expect, capture=capture, timeout=timeout)
+
+    def step_id(self, raw: dict, where: str, first_line: dict[str, int]) -> str | None:
+        sid = self.ident(raw, "id", where)
+        if sid is not None:
+            if sid in first_line:
+                self.add(yamlsrc.line_of(raw, "id"), where,
+                         f"duplicate step id {sid!r} (first at line {first_line[sid]})",
+                         "step ids unique within the variant")
+            else:
+                first_line[sid] = yamlsrc.line_of(raw, "id")
+        return sid
+
+    def student_step(self, raw: dict, where: str, first_line: dict[str, int],
+                     captured: dict[str, set[str]], vars_: dict, node_vars: dict) -> Step | None:
+        """A task (checks, hints, solution) or a question (answers, feedback)."""
+        before = len(self.problems)
+        kind = raw["kind"]
+        task = kind == "task"
+        self.keys(raw, TASK_KEYS if task else QUESTION_KEYS,
+                  TASK_REQUIRED if task else QUESTION_REQUIRED, where)
+        sid = self.step_id(raw, where, first_line)
+        title = self.text(raw, "title", where)
+        explain = self.text(raw, "explain", where)
+        goal = self.text(raw, "goal", where)
+        hints = self.texts(raw, "hints", where)
+        known = set(BUILTINS) | set(vars_) | set(captured) | {
+            v for nv in node_vars.values() for v in nv}
+        for label, text in [("goal", goal), *((f"hints[{i}]", h) for i, h in enumerate(hints))]:
+            self.text_variables(raw, where, label, text, known)
+        fields: dict[str, Any] = {}
+        if task:
+            checks = []
+            seq = raw.get("check")
+            if "check" in raw and (not isinstance(seq, list) or not seq):
+                self.add(yamlsrc.line_of(raw, "check"), where, f"check is {describe(seq)}",
+                         _EXPECTED_FOR["check"])
+            for i, item in enumerate(seq if isinstance(seq, list) else []):
+                sub = self.command(seq, i, item, f"{where}, check[{i}]", CHECK_KEYS, CHECK_REQUIRED,
+                                   "verify", captured, vars_, node_vars, f"{sid}.check-{i + 1}")
+                message = self.text(item, "message", f"{where}, check[{i}]") \
+                    if isinstance(item, dict) else None
+                self.text_variables(item if isinstance(item, dict) else raw, f"{where}, check[{i}]",
+                                    "message", message, known)
+                if sub is not None and message is not None:
+                    checks.append(Check(sub, message))
+            solution = None
+            if "solution" in raw:
+                solution = self.command(raw, "solution", raw["solution"], f"{where}, solution",
+                                        SOLUTION_KEYS, SOLUTION_REQUIRED, "fix", captured, vars_,
+                                        node_vars, f"{sid}.solution")
+            fields.update(checks=tuple(checks), solution=solution)
+        else:
+            answers = self.strings(raw, "answers", where, "answers") if "answers" in raw else ()
+            for answer in answers:
+                for name in sorted(variables_in(answer)):
+                    if name not in known:
+                        self.add(yamlsrc.line_of(raw, "answers"), where,
+                                 f"answers use {{{{ {name} }}}}, which is not defined"
+                                 f"{did_you_mean(name, known)}", EXPECTED_VAR_SOURCES)
+            fields.update(answers=answers, correct=self.text(raw, "correct", where),
+                          wrong=self.text(raw, "wrong", where))
+        if len(self.problems) != before:
+            return None
+        return Step(id=sid, kind=kind, title=title, explain=explain, nodes=(), run=None,
+                    goal=goal, hints=hints, **fields)
+
+    def command(self, container: Any, key: Any, raw: Any, where: str, allowed: tuple[str, ...],
+                required: tuple[str, ...], kind: str, captured: dict[str, set[str]], vars_: dict,
+                node_vars: dict, sub_id: str) -> Step | None:
+        """A check or a solution: a command on nodes, as a Step the runner can run."""
+        line = yamlsrc.line_of(container, key)
+        if not isinstance(raw, dict):
+            self.add(line, where, f"it is {describe(raw)}", f"a mapping with {', '.join(required)}")
+            return None
+        raw = self.unbool_on(raw, where)
+        before = len(self.problems)
+        self.keys(raw, allowed, required, where)
+        run = self.string(raw, "run", where, "a shell script (text)")
+        nodes = self.on(raw, where)
+        sudo = raw.get("sudo", True)
+        if not isinstance(sudo, bool):
+            self.add(yamlsrc.line_of(raw, "sudo"), where, f"sudo is {describe(sudo)}", "true or false")
+        timeout = DEFAULT_TIMEOUT
+        if "timeout" in raw:
+            timeout = self.number(raw, "timeout", where, 0, MAX_TIMEOUT, True,
+                                  f"seconds, more than 0 and at most {MAX_TIMEOUT}") or timeout
+        expect = self.expect(raw, where)
+        if run is not None:
+            self.check_variables(raw, where, run, nodes, captured, vars_, node_vars)
+        if len(self.problems) != before or run is None:
+            return None
+        title = {"fix": Text("Solution", "参考解法"), "verify": Text("Check", "检查")}[kind]
+        return Step(id=sub_id, kind=kind, title=title, explain=None, nodes=nodes, run=run,
+                    sudo=sudo, expect=expect, timeout=timeout)
+
+    def texts(self, raw: dict, key: str, where: str) -> tuple[Text, ...]:
+        """A list of {en, zh} texts (hints)."""
+        if key not in raw:
+            return ()
+        seq = raw[key]
+        if not isinstance(seq, list) or not seq:
+            self.add(yamlsrc.line_of(raw, key), where, f"{key} is {describe(seq)}",
+                     f"a list of mappings with {EXPECTED_TEXT}")
+            return ()
+        result = []
+        for i, item in enumerate(seq):
+            holder = yamlsrc.Mapping({f"{key}[{i}]": item})   # so text() can say key[i], line
+            holder.line = yamlsrc.line_of(seq, i)
+            holder.key_lines = {f"{key}[{i}]": holder.line}
+            got = self.text(holder, f"{key}[{i}]", where)
+            if got is not None:
+                result.append(got)
+        return tuple(result)
+
+    def text_variables(self, raw: dict, where: str, label: str, text: Text | None,
+                       known: set[str]) -> None:
+        """{{ var }} in text a student reads must name something that has a value."""
+        if text is None:
+            return
+        for name in sorted(variables_in(text.en) | variables_in(text.zh)):
+            if name not in known and not is_builtin(name):
+                self.add(yamlsrc.line_of(raw, label.split("[")[0]), where,
+                         f"{label} uses {{{{ {name} }}}}, which is not defined"
+                         f"{did_you_mean(name, known)}", EXPECTED_VAR_SOURCES)
 
     def unbool_on(self, raw: dict, where: str) -> dict:
         """YAML 1.1 reads a bare `on:` key as the boolean true; give the step its `on` back."""
@@ -654,6 +821,12 @@ _EXPECTED_FOR = {
     "steps": "a non-empty list of steps",
     "kind": f"one of {', '.join(STEP_KINDS)}",
     "on": 'the node names to run on (a name, a list of names, or "all")',
+    "goal": f"a mapping with {EXPECTED_TEXT}: what the student must achieve or answer",
+    "check": "a list of checks, each {on, run, expect, message}",
+    "solution": "a mapping {on, run} that does what the student should (run by `solve`)",
+    "answers": "a list of accepted answers (compared ignoring case, spaces and : - . _)",
+    "message": f"a mapping with {EXPECTED_TEXT}: what the student reads when this check fails",
+    "run": "a shell script (text)",
 }
 
 

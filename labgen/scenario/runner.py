@@ -122,7 +122,7 @@ class Runner:
                     if answer == "skip":
                         self._skip(step)
                         continue
-                failed = self._run_step(step).status != "passed"
+                failed = not self.run_step(step)
         except KeyboardInterrupt:
             self.record.interrupted = True
         finally:
@@ -131,6 +131,54 @@ class Runner:
             self.record.duration = time.monotonic() - began
         self.reporter.scenario_finished(self.record)
         return self.record
+
+    def run_step(self, step: Step) -> bool:
+        """Run one main step as the presenter does; True when it passed.
+
+        A task runs its solution, then its checks; a question shows its first accepted answer.
+        """
+        from dataclasses import replace
+
+        if step.kind == "task":
+            for sub in step.presenter_steps():
+                if self._run_step(sub).status != "passed":
+                    return False
+            return True
+        if step.kind == "question":
+            return self._run_step(self.question_as_explain(step)).status == "passed"
+        return self._run_step(step).status == "passed"
+
+    def question_as_explain(self, step: Step) -> Step:
+        """The question and its expected answer, for the presenter and the handout."""
+        from dataclasses import replace
+
+        from labgen.model import Text
+
+        answer = self.answer_text(step.answers[0])
+        parts = [step.goal] + ([step.correct] if step.correct else [])
+        label = {"en": "Answer: ", "zh": "答案："}
+        explain = Text(*("\n\n".join([self.answer_text(parts[0].get(lang)), label[lang] + answer]
+                                      + [self.answer_text(p.get(lang)) for p in parts[1:]])
+                         for lang in ("en", "zh")))
+        return replace(step, explain=explain)
+
+    def values(self) -> dict[str, str]:
+        """The variables text a student reads may use: vars, then captures from every node."""
+        from labgen.scenario.template import node_values
+
+        values: dict[str, str] = dict(self.scenario.vars)
+        for node in self.lab.nodes:
+            if node.name in self.captures:
+                values.update(self.captures[node.name])
+        values.update({k: v for k, v in node_values(self.scenario, self.lab, self.lab.nodes[0].name,
+                                                    {}).items() if k not in values})
+        return values
+
+    def answer_text(self, text: str) -> str:
+        """`text` with its {{ vars }} filled in as plain text (not shell-quoted)."""
+        from labgen.scenario.template import fill_text
+
+        return fill_text(text, self.values())
 
     def _run_cleanups(self, cleanups) -> None:
         for step in cleanups:

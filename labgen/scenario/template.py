@@ -92,3 +92,9 @@ def node_values(scenario: Scenario, lab: Lab, node_name: str,
     values.update({k: str(v) for k, v in scenario.node_vars.get(node_name, {}).items()})
     values.update({k: str(v) for k, v in captures.items()})
     return values
+
+
+def fill_text(text: str, values: Mapping[str, str]) -> str:
+    """Text a person reads (a goal, a hint, an answer) with its {{ vars }} filled in as they
+    are: no shell quoting. An unknown name stays as written."""
+    return VAR.sub(lambda m: str(values.get(m.group(1), m.group(0))), text)

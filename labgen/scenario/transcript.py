@@ -50,9 +50,10 @@ WORDS = {
 }
 
 KIND_NAMES = {
-    "en": {k: k.upper() for k in ("setup", "observe", "break", "fix", "verify", "explain", "cleanup")},
+    "en": {k: k.upper() for k in ("setup", "observe", "break", "fix", "verify", "explain", "cleanup",
+                                  "task", "question")},
     "zh": {"setup": "准备", "observe": "观察", "break": "破坏", "fix": "修复", "verify": "验证",
-           "explain": "讲解", "cleanup": "清理"},
+           "explain": "讲解", "cleanup": "清理", "task": "任务", "question": "提问"},
 }
 
 # Terminal badge styles; the handout's CSS mirrors them.
@@ -60,11 +61,12 @@ KIND_STYLES = {
     "break": "bold white on red3", "fix": "bold white on green4", "observe": "bold black on cyan",
     "verify": "bold black on green3", "setup": "bold white on grey42",
     "explain": "bold white on blue", "cleanup": "bold white on grey42",
+    "task": "bold white on dark_magenta", "question": "bold black on yellow",
 }
 KIND_COLOURS = {   # (background, text) for HTML
     "break": ("#c62828", "#fff"), "fix": ("#2e7d32", "#fff"), "observe": ("#00acc1", "#000"),
     "verify": ("#43a047", "#000"), "setup": ("#757575", "#fff"), "explain": ("#1565c0", "#fff"),
-    "cleanup": ("#757575", "#fff"),
+    "cleanup": ("#757575", "#fff"), "task": ("#8e24aa", "#fff"), "question": ("#fdd835", "#000"),
 }
 
 STATUS_MARKS = {"passed": "✓", "failed": "✗", "error": "✗", "skipped": "–", "expected": "✓"}
@@ -178,7 +180,8 @@ def nodes_label(step: Step, lang: str) -> str:
 
 def _steps_of(record: RunRecord) -> tuple[Step, ...]:
     variant = record.scenario.variants.get(record.variant)
-    return variant.steps if variant else ()
+    steps = variant.steps if variant else ()
+    return tuple(sub for s in steps for sub in s.presenter_steps())
 
 
 def exit_label(result: CommandResult, lang: str) -> str:

@@ -16,6 +16,8 @@ from tests.runcli import labgen
 TEST_ROOT = Path(os.environ.get("LABGEN_TEST_ROOT", "/var/tmp/labgen-tests"))
 # Beside TEST_ROOT, not in it: test_lab_lxc.py destroys whatever it finds under TEST_ROOT.
 ROLES_ROOT = TEST_ROOT.parent / (TEST_ROOT.name + "-roles")
+LIBVIRT_ROOT = TEST_ROOT.parent / (TEST_ROOT.name + "-libvirt")   # test_lab_libvirt.py
+SSH_ROOT = TEST_ROOT.parent / (TEST_ROOT.name + "-ssh")           # test_ssh_refresh_lxc.py
 
 
 def lxc_skip_reason() -> str | None:
@@ -74,6 +76,6 @@ def destroy_leftovers(root: Path = TEST_ROOT) -> list[str]:
 
 
 if __name__ == "__main__":      # make clean-test-leftovers
-    for root in (TEST_ROOT, ROLES_ROOT):
+    for root in (TEST_ROOT, ROLES_ROOT, LIBVIRT_ROOT, SSH_ROOT):
         for line in destroy_leftovers(root):
             print("cleaned", line)

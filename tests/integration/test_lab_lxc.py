@@ -419,3 +419,19 @@ def test_docker_variant_is_refused_before_touching_anything(lab):
     res = labgen("scenario", "run", str(lab.scenario), "--variant", "docker", "--dir", str(lab.dir))
     assert res.returncode != 0 and "docker" in res.stderr and "nothing was changed" in res.stderr
     assert (lab.dir / ".labgen" / "state.json").read_text() == before
+
+
+def test_walkthrough_challenge_a_student_brings_the_etcd_member_back(lab):
+    def student(*args, check=False):
+        return labgen("scenario", *args, "--dir", str(lab.dir), "--lang", "en", check=check)
+
+    try:
+        start = student("start", str(lab.walkthrough), check=True)
+        assert "TASK · Bring the etcd member back" in start.stdout and "cluster is degraded" in start.stdout
+        before = student("check")
+        assert before.returncode == 6 and "The etcd cluster is not healthy yet" in " ".join(before.stdout.split())
+        labgen("ssh", "ubuntu-3", "--dir", str(lab.dir), "--", "sudo systemctl start etcd", check=True)
+        assert "passed: Bring the etcd member back" in student("check", check=True).stdout
+        assert "Finished" in student("answer", " 2380 ", check=True).stdout
+    finally:
+        run_on(lab, "ubuntu-3", "systemctl start etcd", check=False)     # as the other tests expect it

@@ -43,7 +43,8 @@ def lab():
 def test_boot_prints_vagrant_lines_verbatim(out, lab, monkeypatch, tmp_path):
     from labgen import lifecycle
 
-    def boot(model, lab_dir, provider, on_line=None):
+    def boot(model, lab_dir, provider, on_line=None, on_host=None):
+        on_host("started apt proxy")            # host changes come first, before the long wait
         for line in VAGRANT_UP:
             on_line(line)
         return ["started apt proxy"]
@@ -53,6 +54,8 @@ def test_boot_prints_vagrant_lines_verbatim(out, lab, monkeypatch, tmp_path):
     text = out.getvalue()
     for line in VAGRANT_UP:
         assert line in text.splitlines()
+    assert text.count("host: started apt proxy") == 1
+    assert text.index("host: started apt proxy") < text.index(VAGRANT_UP[0])
     assert text.count("[dim]") == 1 and "[/]" in VAGRANT_UP[-1]   # only the one the tool printed
 
 

@@ -84,6 +84,25 @@ def test_lxc_block(lab):
     assert ":private_network" not in text
 
 
+def test_libvirt_block(lab):
+    """What differs from LXC: the hostname and the lab network are Vagrant's (private_network on
+    labgen's isolated network), SSH rides a separate management network, and the driver and
+    TCG's cache are chosen when Vagrant runs."""
+    text = render_vagrantfile(lab, "libvirt")
+    assert text.count(":private_network,") == 3
+    assert "libvirt__network_name: 'labgen-mesos-calico'" in text
+    assert "libvirt__host_ip: '192.168.56.1'" in text and "libvirt__forward_mode: 'none'" in text
+    assert text.count("libvirt.management_network_name = 'labgen-mgmt'") == 3
+    assert "libvirt.management_network_mode = 'none'" in text      # nodes reach only the host
+    assert "libvirt.storage_pool_name = 'labgen'" in text
+    assert "libvirt.default_prefix = 'labgen-mesos-calico-'" in text
+    assert "override.ssh.insert_key = false" in text
+    # The driver comes from labgen's KVM verdict (LABGEN_LIBVIRT_DRIVER), never from the lab file.
+    assert 'libvirt_driver = ENV["LABGEN_LIBVIRT_DRIVER"]' in text
+    block = text[text.index('if libvirt_driver == "qemu"'):]
+    assert block.index("tb-cache unit='MiB'>256") < block.index("end")   # only under TCG
+
+
 def test_free_text_never_reaches_the_vagrantfile(lab):
     for provider in PROVIDERS:
         text = render_vagrantfile(lab, provider)
@@ -435,10 +454,11 @@ def test_libvirt_context(lab):
 
     provider = get_provider("libvirt")
     assert provider.name == "libvirt" and provider.distro == "ubuntu-16.04"
-    assert provider.template_context(lab) == {"network_name": "labgen-mesos-calico",
-                                              "default_prefix": "mesos-calico-"}
+    assert provider.template_context(lab) == {
+        "network_name": "labgen-mesos-calico", "default_prefix": "labgen-mesos-calico-",
+        "storage_pool": "labgen", "mgmt_network": "labgen-mgmt", "mgmt_cidr": "10.0.4.0/24"}
     # default_prefix + machine name is the libvirt domain name vagrant-libvirt builds
-    assert provider.machine_name(lab, "ubuntu-1") == "mesos-calico-ubuntu-1"
+    assert provider.machine_name(lab, "ubuntu-1") == "labgen-mesos-calico-ubuntu-1"
     assert get_provider("virtualbox").name == "virtualbox"
 
 

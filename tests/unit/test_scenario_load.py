@@ -98,13 +98,13 @@ PINNED = {
         " line 11: step #2: id is 7 (a number); expected lowercase letters, digits and '-', starting with a letter or digit, at most 63",
     ],
     "bad-kind.yml": [
-        " line 7: step one: unknown kind 'brake' (did you mean 'break'?); expected one of setup, observe, break, fix, verify, explain, cleanup",
-        ' line 12: step two: unknown kind 3 (a number); expected one of setup, observe, break, fix, verify, explain, cleanup',
+        " line 7: step one: unknown kind 'brake' (did you mean 'break'?); expected one of setup, observe, break, fix, verify, explain, cleanup, task, question",
+        ' line 12: step two: unknown kind 3 (a number); expected one of setup, observe, break, fix, verify, explain, cleanup, task, question',
     ],
     "bad-missing-keys.yml": [
         " line 1: scenario: missing 'summary'; expected a mapping with both en and zh, non-empty text",
         " line 1: scenario: missing 'lab'; expected a built-in lab name (like mesos-calico) or a lab file path relative to this file",
-        " line 4: step one: missing 'kind'; expected one of setup, observe, break, fix, verify, explain, cleanup",
+        " line 4: step one: missing 'kind'; expected one of setup, observe, break, fix, verify, explain, cleanup, task, question",
         " line 4: step one: missing 'title'; expected a mapping with both en and zh, non-empty text",
     ],
     "bad-not-mapping.yml": [

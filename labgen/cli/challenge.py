@@ -1,0 +1,341 @@
+"""`labgen scenario start/check/hint/answer/solve/reset/progress/worksheet/serve`: the
+student's commands and the classroom server (part of the CLI: it prints and exits; the logic is
+in scenario/challenge.py and web/)."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from pathlib import Path
+
+import click
+
+from labgen.cli import steps
+from labgen.cli.options import console, dir_option, provider_option
+from labgen.cli.scenario import scenario
+from labgen.errors import LabgenError
+
+lang_option = click.option("--lang", type=click.Choice(["en", "zh"]), default=None,
+                           help="Default: from the locale.")
+
+
+def _lang(lang):
+    from labgen.cli.scenario import default_lang
+
+    return lang or default_lang()
+
+
+@contextlib.contextmanager
+def _opened(ctx, lab_path, lang, quiet=False, scenario_id=None, variant=None):
+    """(challenge, console) on the lab dir, with its connections open for the block."""
+    from labgen import lifecycle
+    from labgen.scenario.challenge import Challenge, challenge_variant, open_challenge
+    from labgen.scenario.transcript import TerminalReporter
+
+    model, lab_dir, provider = steps.open_lab(ctx, lab_path)
+    con = console()
+    reporter = None if quiet else TerminalReporter(con, lang)
+    if scenario_id is not None:
+        from labgen.scenario.load import check_against_lab, find_scenario, load_scenario
+
+        sc = load_scenario(find_scenario(scenario_id))
+        check_against_lab(sc, model)
+        variant = challenge_variant(sc, variant)
+    with lifecycle.open_remote(lab_dir, provider) as remote:
+        if scenario_id is not None:
+            _ensure_roles(model, lab_dir, provider, sc.variants[variant].requires_roles, remote, con)
+            yield Challenge(lab_dir, sc, variant, model, remote, reporter, lang, provider), con
+        else:
+            yield open_challenge(lab_dir, remote, reporter, lang, provider), con
+
+
+def _ensure_roles(model, lab_dir, provider, roles, remote, con):
+    from labgen.providers import get_provider
+    from labgen.provision.engine import roles_recorded
+
+    if roles and not roles_recorded(model, lab_dir, get_provider(provider).facts(model), list(roles)):
+        steps.provision(model, lab_dir, provider, roles=list(roles), remote=remote)
+
+
+def _show_waiting(ch, con, lang):
+    """Print the step now waiting for the student (or that the scenario is finished)."""
+    from rich.panel import Panel
+    from rich.text import Text
+
+    step = ch.current()
+    p = ch.progress()
+    if step is None:
+        if p.get("finished"):
+            con.print(Panel(Text({"en": "Finished: every task and question is done. "
+                                        "`labgen scenario progress` shows the summary.",
+                                  "zh": "全部完成：所有任务和提问都已完成。"
+                                        "`labgen scenario progress` 查看总结。"}[lang]),
+                            border_style="green"))
+        return
+    kind = {"task": {"en": "TASK", "zh": "任务"}, "question": {"en": "QUESTION", "zh": "提问"}}
+    body = Text()
+    body.append(ch.text(step.goal, lang) + "\n")
+    if step.explain:
+        body.append("\n" + ch.text(step.explain, lang).strip() + "\n", style="dim")
+    how = {"task": {"en": "when done: labgen scenario check · stuck: labgen scenario hint · "
+                          "give up: labgen scenario solve",
+                    "zh": "完成后：labgen scenario check · 卡住了：labgen scenario hint · "
+                          "放弃：labgen scenario solve"},
+           "question": {"en": 'answer: labgen scenario answer "..." · stuck: labgen scenario hint',
+                        "zh": '回答：labgen scenario answer "……" · 卡住了：labgen scenario hint'}}
+    body.append("\n" + how[step.kind][lang], style="cyan")
+    con.print(Panel(body, title=Text(f"{kind[step.kind][lang]} · {step.title.get(lang)}", style="bold"),
+                    title_align="left", border_style="magenta"))
+
+
+def _show_outcome(outcome, con, lang, verbose):
+    from rich.text import Text
+
+    for message in outcome.messages:
+        mark = ("✓ ", "bold green") if outcome.ok else ("✗ ", "bold red")
+        con.print(Text.assemble(mark, message.get(lang)))
+    if verbose or (not outcome.ok and not outcome.messages):
+        for detail in outcome.details:
+            con.print(Text(f"  {detail}", style="dim"))
+
+
+@click.command("start")
+@click.argument("scenario_id")
+@dir_option
+@click.option("--variant", default=None, help="Default: the first variant with a task.")
+@lang_option
+@provider_option
+@click.pass_obj
+def start(ctx, scenario_id, lab_path, variant, lang):
+    """Start SCENARIO_ID on this lab as a student: run it up to the first task and show it.
+
+    Starting again replaces the progress of any earlier start on this lab.
+    """
+    lang = _lang(lang)
+    with _opened(ctx, lab_path, lang, scenario_id=scenario_id, variant=variant) as (ch, con):
+        ch.start()
+        _show_waiting(ch, con, lang)
+
+
+@click.command("check")
+@dir_option
+@click.option("-v", "--verbose", is_flag=True, help="Also show which expectation failed, on which node.")
+@lang_option
+@provider_option
+@click.pass_obj
+def check(ctx, lab_path, verbose, lang):
+    """Check the current task: passes when the lab behaves as the goal says."""
+    lang = _lang(lang)
+    with _opened(ctx, lab_path, lang) as (ch, con):
+        step = ch.current()
+        outcome = ch.check(passed=lambda _: con.print(
+            f"[bold green]✓ {_w(lang, 'passed')}[/] {step.title.get(lang)}", highlight=False))
+        if outcome.ok:
+            _show_waiting(ch, con, lang)
+            return
+        _show_outcome(outcome, con, lang, verbose)
+        raise LabgenError(_w(lang, "not_yet"), hint=_w(lang, "hint_hint"), exit_code=6)
+
+
+@click.command("hint")
+@dir_option
+@lang_option
+@click.pass_obj
+def hint(ctx, lab_path, lang):
+    """Show the next hint for the current task or question (hints are counted)."""
+    from labgen.scenario.challenge import open_challenge
+
+    lang = _lang(lang)
+    _, lab_dir, provider = steps.open_lab(ctx, lab_path)
+    ch = open_challenge(lab_dir, remote=None, lang=lang, provider=provider)   # no SSH needed
+    number, total, text = ch.hint()
+    con = console()
+    if text is None:
+        con.print(_w(lang, "no_more").format(n=total), highlight=False)
+        return
+    con.print(f"[bold yellow]{_w(lang, 'hint')} {number}/{total}[/]  ", end="", highlight=False)
+    con.print(ch.text(text, lang), markup=False, highlight=False)
+
+
+@click.command("answer")
+@click.argument("text")
+@dir_option
+@lang_option
+@provider_option
+@click.pass_obj
+def answer(ctx, text, lab_path, lang):
+    """Answer the current question: `labgen scenario answer "ee:ee:ee:ee:ee:ee"`."""
+    lang = _lang(lang)
+    with _opened(ctx, lab_path, lang) as (ch, con):
+        step = ch.current()
+
+        def right(outcome):
+            con.print(f"[bold green]✓ {_w(lang, 'right')}[/] {step.title.get(lang)}", highlight=False)
+            _show_outcome(outcome, con, lang, False)
+
+        outcome = ch.answer(text, passed=right)
+        if outcome.ok:
+            _show_waiting(ch, con, lang)
+            return
+        _show_outcome(outcome, con, lang, False)
+        raise LabgenError(_w(lang, "wrong"), hint=_w(lang, "hint_hint"), exit_code=6)
+
+
+@click.command("solve")
+@dir_option
+@lang_option
+@provider_option
+@click.pass_obj
+def solve(ctx, lab_path, lang):
+    """Give up on the current task: run its solution, then its check (recorded as solved by
+    the solution, not by you)."""
+    lang = _lang(lang)
+    with _opened(ctx, lab_path, lang) as (ch, con):
+        step = ch.current()
+        if step is not None and step.solution is not None:
+            con.print(f"[bold]{_w(lang, 'solution')}[/] ({', '.join(step.solution.nodes)}):",
+                      highlight=False)
+            con.print(ch.text(type(step.title)(step.solution.run, step.solution.run), lang).rstrip(),
+                      style="cyan", markup=False, highlight=False)
+        ch.solve(passed=lambda _: con.print(f"[bold green]✓ {_w(lang, 'solved')}[/] "
+                                            f"{step.title.get(lang)}", highlight=False))
+        _show_waiting(ch, con, lang)
+
+
+@click.command("reset")
+@dir_option
+@click.option("--to", "to", metavar="STEP", help="Replay up to this step (default: the start).")
+@lang_option
+@provider_option
+@click.pass_obj
+def reset(ctx, lab_path, to, lang):
+    """Run the cleanup, then replay the scenario up to STEP: the lab is as that step expects."""
+    lang = _lang(lang)
+    with _opened(ctx, lab_path, lang) as (ch, con):
+        ch.reset(to)
+        _show_waiting(ch, con, lang)
+
+
+@click.command("progress")
+@dir_option
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@lang_option
+@click.pass_obj
+def progress_cmd(ctx, lab_path, fmt, lang):
+    """Where the student is: current step, attempts, hints used, time on each task."""
+    import json
+
+    from rich.table import Table
+
+    from labgen.scenario.challenge import open_challenge
+    from labgen.scenario.summary import summarise
+
+    lang = _lang(lang)
+    _, lab_dir, provider = steps.open_lab(ctx, lab_path)
+    ch = open_challenge(lab_dir, remote=None, lang=lang, provider=provider)
+    rows = summarise(ch)
+    con = console()
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    p = ch.progress()
+    current = ch.current()
+    where = current.id if current else ("finished" if p.get("finished") else "-")
+    con.print(f"{ch.scenario.id} (variant {ch.variant}) · {_w(lang, 'current')}: {where}",
+              highlight=False)
+    table = Table()
+    for col in ("step", "kind", "status", "attempts", "passed_col", "hints", "time"):
+        table.add_column(_w(lang, col))
+    for row in rows["steps"]:
+        status = {"passed": "done", "solved": "solved_by_solution"}.get(row["status"], row["status"])
+        table.add_row(row["step"], row["kind"], _w(lang, status), str(row["attempts"]),
+                      str(row["passed"]), f"{row['hints']}/{row['hints_total']}",
+                      _duration(row["seconds"]))
+    con.print(table)
+
+
+@click.command("worksheet")
+@click.argument("scenario_id")
+@click.option("--variant", default=None, help="Default: the first variant with a task.")
+@lang_option
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              help="Default: ./<scenario>-worksheet-<lang>.html")
+def worksheet(scenario_id, variant, lang, output):
+    """Write the student's worksheet: the story, the tasks and questions, hints folded; no
+    solutions, no outputs. Printable HTML."""
+    from labgen.scenario.challenge import challenge_variant
+    from labgen.scenario.load import find_scenario, load_scenario
+    from labgen.scenario.worksheet import render_worksheet
+
+    lang = _lang(lang)
+    sc = load_scenario(find_scenario(scenario_id))
+    variant = challenge_variant(sc, variant)
+    output = output or Path(f"{sc.id}-worksheet-{lang}.html")
+    output.write_text(render_worksheet(sc, variant, lang), encoding="utf-8")
+    console().print(f"worksheet: {output}", highlight=False)
+
+
+@click.command("serve")
+@click.option("--dir", "lab_paths", multiple=True, type=click.Path(file_okay=False, path_type=Path),
+              help="A lab dir to serve as a seat (repeatable; default: the current lab).")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on. Anything but loopback exposes the pages to the network.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535),
+              help="0 picks a free port.")
+@click.option("--min-interval", default=3.0, show_default=True, type=click.FloatRange(0, 600),
+              help="Seconds between two checks of one seat.")
+def serve(lab_paths, host, port, min_interval):
+    """Serve a page per seat (a lab with a started scenario) and a live board for the instructor.
+
+    Prints each seat's URL (its token is the password: hand it to that student only) and the
+    board's URL. Start the scenario on each lab first: `labgen scenario start mac-bug`.
+    """
+    import sys
+
+    from labgen.labdir import find_lab_dir
+    from labgen.web.serve import serve_labs
+
+    con = console()
+
+    def say(line):
+        con.print(line, markup=False, highlight=False)
+        sys.stdout.flush()
+
+    serve_labs(list(lab_paths) or [find_lab_dir().path], host, port, min_interval, say)
+
+
+def _duration(seconds):
+    if seconds is None:
+        return "-"
+    seconds = int(seconds)
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+WORDS = {
+    "en": {"passed": "passed:", "not_yet": "not yet: the check did not pass",
+           "hint_hint": "`labgen scenario hint` gives a hint; `labgen scenario check -v` shows the details",
+           "no_more": "no more hints (all {n} shown)", "hint": "hint", "right": "right:",
+           "wrong": "not the answer we expected", "solution": "solution", "solved": "solved by the solution:",
+           "current": "current step", "step": "step", "kind": "kind", "status": "status",
+           "attempts": "attempts", "hints": "hints", "time": "time", "open": "open",
+           "solved_by_solution": "by solution", "not_started": "not started", "done": "done"},
+    "zh": {"passed": "通过：", "not_yet": "还没有完成：检查未通过",
+           "hint_hint": "`labgen scenario hint` 给出提示；`labgen scenario check -v` 显示细节",
+           "no_more": "没有更多提示了（{n} 条已全部给出）", "hint": "提示", "right": "回答正确：",
+           "wrong": "答案不对", "solution": "参考解法", "solved": "已用参考解法完成：",
+           "current": "当前步骤", "step": "步骤", "kind": "类型", "status": "状态",
+           "attempts": "尝试次数", "hints": "提示", "time": "用时", "open": "进行中",
+           "solved_by_solution": "用参考解法", "not_started": "未开始", "done": "已完成"},
+}
+WORDS["en"]["passed_col"] = "passed"
+WORDS["zh"]["passed_col"] = "通过"
+
+
+def _w(lang, key):
+    return WORDS["zh" if lang == "zh" else "en"].get(key, key)
+
+
+# The student's commands join `labgen scenario`; nothing new at the top level.
+for _command in (start, check, hint, answer, solve, reset, progress_cmd, worksheet, serve):
+    scenario.add_command(_command)
+COMMANDS = ()

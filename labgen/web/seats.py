@@ -1,0 +1,157 @@
+"""The seats a classroom server serves: one lab dir each, with its token and its connections.
+
+A seat is an ordinary lab dir. Its token lives in the lab's .labgen/seat-token (0600) so the
+URL on a student's access sheet survives a restart of the server; the instructor's token is
+kept beside the first seat (or where the caller says). Tokens are secrets.token_urlsafe(24):
+192 random bits.
+
+Actions run the scenario engine (scenario/challenge.py) over one persistent Remote per seat,
+opened on first use and reopened after a connection error. One action at a time per seat (a
+lock here, and progress.check_slot across processes) and at most one check every
+`min_interval` seconds.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from labgen.errors import LabgenError
+from labgen.labdir import LabDir, atomic_write
+
+TOKEN_BYTES = 24
+
+
+def read_or_make_token(path: Path) -> str:
+    """The token stored in `path`, made (random, 0600) when there is none."""
+    try:
+        token = path.read_text(encoding="utf-8").strip()
+        if len(token) >= 32:
+            return token
+    except FileNotFoundError:
+        pass
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    atomic_write(path, token + "\n", mode=0o600)
+    return token
+
+
+class Busy(LabgenError):
+    """The seat is already running an action, or checked too recently (HTTP 429)."""
+
+
+@dataclass
+class Seat:
+    name: str                     # shown on the board; URL-safe
+    lab_dir: LabDir
+    token: str
+    login: str = ""               # how the student logs in (shown on the seat page)
+    provider: str = "lxc"
+    min_interval: float = 3.0     # seconds between two checks of this seat
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)          # one action
+    _remote_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _remote: object = field(default=None, repr=False)
+    _last_check: float = 0.0
+    nodes_up: str = "?"
+
+    def remote(self):
+        from labgen import lifecycle
+
+        with self._remote_lock:      # the prober and an action may both ask first
+            if self._remote is None:
+                self._remote = lifecycle.open_remote(self.lab_dir, self.provider)
+            return self._remote
+
+    def drop_remote(self) -> None:
+        with self._remote_lock:
+            if self._remote is not None:
+                try:
+                    self._remote.close()
+                except Exception:   # noqa: BLE001 - a broken connection may fail to close
+                    pass
+                self._remote = None
+
+    def challenge(self, with_remote: bool = False):
+        from labgen.scenario.challenge import open_challenge
+
+        return open_challenge(self.lab_dir, self.remote() if with_remote else None,
+                              provider=self.provider)
+
+    def act(self, action: str, *args, is_check: bool = False):
+        """Run a challenge action (check, solve, answer, reset...) with the seat's connections.
+        Raises Busy when another action runs or a check came too soon."""
+        if not self._lock.acquire(blocking=False):
+            raise Busy("a check is already running for this seat", hint="wait a few seconds")
+        try:
+            if is_check:
+                wait = self._last_check + self.min_interval - time.monotonic()
+                if wait > 0:
+                    raise Busy(f"checked a moment ago: wait {wait:.0f} s", hint="then check again")
+                self._last_check = time.monotonic()
+            try:
+                return getattr(self.challenge(with_remote=True), action)(*args)
+            except LabgenError as exc:
+                if "cannot reach" in exc.message or "connection" in exc.message.lower():
+                    self.drop_remote()
+                raise
+        finally:
+            self._lock.release()
+
+    def probe(self) -> None:
+        """Count the nodes that answer over the seat's connections (for the board)."""
+        from labgen import lifecycle
+
+        if self._lock.locked():
+            return                       # an action is using the nodes: the last count stands
+        try:
+            remote = self.remote()
+            down = lifecycle.probe(remote)
+            total = len(remote.nodes())
+            self.nodes_up = f"{total - len(down)}/{total}"
+        except LabgenError:
+            self.drop_remote()
+            self.nodes_up = "0"
+
+
+def seats_from_dirs(paths: list[Path], provider_of=None) -> list[Seat]:
+    """One Seat per lab dir, named after the dir; raises LabgenError for a dir that is no lab."""
+    from labgen.remote import parse_ssh_config
+
+    seats = []
+    names = set()
+    for path in paths:
+        lab_dir = LabDir(path)
+        if not lab_dir.exists():
+            raise LabgenError(f"{lab_dir.path} is not a lab dir",
+                              hint="give lab dirs made by `labgen create` (or classroom seats)")
+        name = lab_dir.path.name
+        if name in names:
+            name = f"{name}-{len(names) + 1}"
+        names.add(name)
+        provider = lab_dir.load_state().get("provider") or "lxc"
+        hosts = parse_ssh_config(lab_dir.cached_ssh_config() or "")
+        login = "\n".join(f"labgen ssh {n} --dir {lab_dir.path}" for n in hosts) or \
+            f"labgen ssh NODE --dir {lab_dir.path}"
+        seats.append(Seat(name, lab_dir, read_or_make_token(lab_dir.meta / "seat-token"), login,
+                          provider))
+    return seats
+
+
+def instructor_token(path: Path) -> str:
+    return read_or_make_token(path)
+
+
+def is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+

@@ -1,0 +1,61 @@
+"""Run the web application with uvicorn on a socket we bind ourselves (so port 0 works and
+the caller can say where it listens before the first request)."""
+
+from __future__ import annotations
+
+import socket
+from typing import Callable
+
+from labgen.errors import LabgenError
+
+
+def serve(seats, instructor: str, host: str, port: int,
+          on_listening: Callable[[str], None]) -> None:
+    """Serve until interrupted. `on_listening` gets the base URL once the socket is bound.
+    Raises LabgenError when the address cannot be bound."""
+    import uvicorn
+
+    from labgen.web.app import create_app
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise LabgenError(f"cannot listen on {host}:{port}: {exc.strerror}",
+                          hint="choose another --port, or stop what uses it") from None
+    sock.listen(64)
+    bound_port = sock.getsockname()[1]
+    shown = f"[{host}]" if family == socket.AF_INET6 else host
+    on_listening(f"http://{shown}:{bound_port}")
+    config = uvicorn.Config(create_app(seats, instructor), log_level="warning", access_log=False,
+                            lifespan="on")
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+def serve_labs(paths, host: str, port: int, min_interval: float, say: Callable[[str], None],
+               logins: dict | None = None) -> None:
+    """Serve these lab dirs as seats (what `labgen scenario serve` and a classroom's serve
+    call): tokens from each lab's .labgen/, the instructor's beside the first seat. `say` gets
+    the lines to show the instructor (where it listens, each seat's URL, the board's).
+    `logins`: seat name -> how its student logs in (default: `labgen ssh NODE --dir ...`)."""
+    from labgen.web.seats import instructor_token, is_loopback, seats_from_dirs
+
+    seats = seats_from_dirs(list(paths))
+    for seat in seats:
+        seat.min_interval = min_interval
+        if logins and seat.name in logins:
+            seat.login = logins[seat.name]
+    token = instructor_token(seats[0].lab_dir.meta / "instructor-token")
+    if not is_loopback(host):
+        say(f"warning: listening on {host}: anyone who can reach it and has a link can use it")
+
+    def listening(base):
+        say(f"listening on {base}  (Ctrl-C stops)")
+        for seat in seats:
+            say(f"  seat {seat.name}: {base}/seat/{seat.token}")
+        say(f"  board:  {base}/board/{token}")
+
+    serve(seats, token, host, port, listening)

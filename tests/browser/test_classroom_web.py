@@ -1,0 +1,204 @@
+"""The classroom web app for real: three LXC labs served at once by `labgen scenario serve`
+(uvicorn on loopback), a student and an instructor in headless Chromium (Debian's, driven by
+Playwright: conftest.py's `browser` fixture), the student's fix typed over `labgen ssh`.
+
+Seat A is a 2-node lab with the mac-bug challenge; seats B and C are 1-node labs with a small
+challenge (tests/data/scenarios/challenge.yml). Each lab has its own /26 of this branch's
+subnet (a /27 for A). One set of labs for the module; the fixture destroys them whatever happened.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.integration.lxcenv import TEST_ROOT, destroy_lab_dir, lxc_skip_reason
+from tests.runcli import LABGEN, labgen
+
+pytestmark = [pytest.mark.lxc, pytest.mark.root, pytest.mark.slow]
+
+REPO = Path(__file__).resolve().parents[2]
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+
+
+def _skip_reason():
+    return lxc_skip_reason()     # Playwright and Chromium: the `browser` fixture (conftest.py)
+
+
+reason = _skip_reason()
+if reason:
+    pytest.skip(reason, allow_module_level=True)
+
+
+def lab_file(name, cidr, nodes):
+    lines = [f"name: {name}", "description: a classroom web test seat", f"network: {{cidr: {cidr}}}",
+             "boxes: {lxc: labgen/debian-12}", "defaults: {memory: 512, cpus: 1}", "nodes:"]
+    lines += [f"  - {{name: {n}, ip: {ip}, roles: [base]}}" for n, ip in nodes]
+    return "\n".join(lines) + "\n"
+
+
+SEATS = {   # seat -> (lab file, scenario)
+    "cha": (lab_file("ch-web-a", "192.168.63.96/27",
+                     [("ubuntu-2", "192.168.63.102"), ("ubuntu-3", "192.168.63.103")]), "mac-bug"),
+    "chb": (lab_file("ch-web-b", "192.168.63.128/26", [("ubuntu-1", "192.168.63.130")]), "small"),
+    "chc": (lab_file("ch-web-c", "192.168.63.192/26", [("ubuntu-1", "192.168.63.194")]), "small"),
+}
+
+
+@pytest.fixture(scope="module")
+def classroom(tmp_path_factory):
+    files = tmp_path_factory.mktemp("ch-web")
+    # mac-bug on this branch's subnet: only its peer_ip names the lab network.
+    macbug = files / "mac-bug.yml"
+    macbug.write_text((REPO / "scenarios" / "mac-bug.yml").read_text().replace("192.168.56.", "192.168.63."))
+    scenarios = {"mac-bug": macbug, "small": REPO / "tests" / "data" / "scenarios" / "challenge.yml"}
+    stamp = int(time.time())
+    dirs = {seat: TEST_ROOT / f"{seat}-{stamp}" for seat in SEATS}
+    server = None
+    try:
+        def up(seat):
+            text, scenario = SEATS[seat]
+            (files / f"{seat}.yml").write_text(text)
+            labgen("--provider", "lxc", "create", str(files / f"{seat}.yml"), "--dir", str(dirs[seat]),
+                   check=True, timeout=900)
+            labgen("scenario", "start", str(scenarios[scenario]), "--dir", str(dirs[seat]),
+                   "--lang", "en", check=True)
+        for seat in SEATS:      # one after the other: each create restarts the host's apt proxy
+            up(seat)
+        server = subprocess.Popen(
+            [*LABGEN, "scenario", "serve", *[a for s in SEATS for a in ("--dir", str(dirs[s]))],
+             "--port", "0", "--min-interval", "0"],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            env=dict(os.environ, COLUMNS="300", NO_COLOR="1"))
+        urls, deadline = {}, time.monotonic() + 30
+        while "board" not in urls and time.monotonic() < deadline:
+            line = server.stdout.readline()
+            if not line:
+                break
+            m = re.search(r"(seat (\S+)|board):\s+(http://127\.0\.0\.1:\d+/\S+)", line)
+            if m:
+                urls[m.group(2) or "board"] = m.group(3)
+        assert "board" in urls, f"the server did not print its URLs: {urls}"
+        seat_urls = {seat: urls[dirs[seat].name] for seat in SEATS}
+        yield {"dirs": dirs, "seat": seat_urls, "board": urls["board"]}
+    finally:
+        if server is not None:
+            server.terminate()
+            try:
+                server.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                server.kill()
+        for path in dirs.values():
+            destroy_lab_dir(path)
+
+
+def context(browser, locale="en-US"):
+    from urllib.parse import urlparse
+
+    ctx = browser.new_context(locale=locale)
+    # loopback only: a test never sends traffic off this machine
+    ctx.route("**/*", lambda route: route.continue_() if urlparse(route.request.url).hostname
+              in LOCAL_HOSTS else route.abort())
+    return ctx
+
+
+def ssh(lab_dir, node, command):
+    return labgen("ssh", node, "--dir", str(lab_dir), "--", command, check=True)
+
+
+def test_check_fix_over_ssh_check_and_the_board_turns_green_live(browser, classroom):
+    student, instructor = context(browser), context(browser)
+    try:
+        board = instructor.new_page()
+        board.goto(classroom["board"])
+        row = board.locator("#row-" + classroom["dirs"]["cha"].name)
+        assert "state-working" in row.get_attribute("class")
+
+        seat = student.new_page()
+        seat.goto(classroom["seat"]["cha"])
+        assert "Make the two workloads talk again" in seat.inner_text("h1")
+        assert "labgen ssh ubuntu-2" in seat.inner_text("#login")
+        seat.click("#check")
+        assert seat.locator("#result.fail-box").count() == 1, seat.content()
+        assert "The workload on ubuntu-2 (172.32.2.10) still gets no replies" in seat.inner_text("#messages")
+
+        ssh(classroom["dirs"]["cha"], "ubuntu-2",
+            "sudo ip -n wl-ubuntu-2 link set cali0 address ee:ee:ee:ee:ee:ee")
+        seat.click("#check")
+        assert "Check passed" in seat.inner_text("main"), seat.content()
+        assert "Where did the replies go?" in seat.inner_text("h1")
+
+        # The board was loaded before the fix and is never reloaded: polling turns it green.
+        board.wait_for_selector(f"#row-{classroom['dirs']['cha'].name}.state-solved", timeout=15000)
+        colour = row.evaluate("el => getComputedStyle(el).backgroundColor")
+        assert colour == "rgb(165, 214, 167)"
+        assert row.locator("td.checks").inner_text() == "1/2"
+
+        seat.fill("#answer", "EE-EE-EE-EE-EE-EE")
+        seat.click("#send-answer")
+        seat.wait_for_selector("#finished")
+    finally:
+        student.close()
+        instructor.close()
+
+
+def test_three_seats_are_checked_independently(browser, classroom):
+    ctx = context(browser)
+    try:
+        b, c = ctx.new_page(), ctx.new_page()
+        b.goto(classroom["seat"]["chb"])
+        c.goto(classroom["seat"]["chc"])
+        ssh(classroom["dirs"]["chc"], "ubuntu-1", "echo hello > /tmp/f")
+        b.click("#check")
+        c.click("#check")
+        b.wait_for_selector("#result.fail-box")
+        c.wait_for_selector("#notice")
+        assert "/tmp/f does not say hello yet." in b.inner_text("#messages")
+        assert "What is the secret?" in c.inner_text("#goal")
+        rows = ctx.request.get(classroom["board"] + "/rows.json").json()["rows"]
+        states = {r["seat"]: r["state"] for r in rows}
+        assert states[classroom["dirs"]["chb"].name] == "working"
+        assert states[classroom["dirs"]["chc"].name] == "solved"
+    finally:
+        ctx.close()
+
+
+def test_another_seats_token_and_a_post_without_token_get_403(browser, classroom):
+    ctx = context(browser)
+    try:
+        page = ctx.new_page()
+        page.goto(classroom["seat"]["chb"])
+        token = page.get_attribute("input[name=token]", "value")
+        other = classroom["dirs"]["chc"].name
+        # from the student's own page (same origin): another seat with this token, and no token
+        status = page.evaluate("""([other, token]) => Promise.all([
+            fetch('/seat/' + other + '/check', {method: 'POST', body: new URLSearchParams({token})}),
+            fetch('/seat/' + other + '/check', {method: 'POST'}),
+          ]).then(rs => rs.map(r => r.status))""", [other, token])
+        assert status == [403, 403]
+        assert ctx.request.get(classroom["seat"]["chb"].rsplit("/", 1)[0] + "/not-a-token").status == 403
+        assert ctx.request.get(classroom["board"][:-4] + "AAAA").status == 403
+    finally:
+        ctx.close()
+
+
+def test_chinese_seat_page_and_the_csv_lists_every_seat(browser, classroom):
+    ctx = context(browser, locale="zh-CN")
+    try:
+        page = ctx.new_page()
+        page.goto(classroom["seat"]["chb"])
+        assert page.inner_text("#check") == "检查"
+        assert "在 ubuntu-1 上把 hello 写进 /tmp/f。" in page.inner_text("#goal")
+        page.click("a.lang")
+        assert page.inner_text("#check") == "Check"
+        csv = ctx.request.get(classroom["board"] + "/results.csv").text()
+        for seat in SEATS:
+            assert re.search(rf"^{classroom['dirs'][seat].name},", csv, re.M), csv
+        assert re.search(rf"^{classroom['dirs']['cha'].name},mac-bug,make-them-talk,task,yes,2,0,", csv, re.M), csv
+    finally:
+        ctx.close()

@@ -1,0 +1,88 @@
+"""A node restarted behind labgen's back gets a new DHCP address on lxcbr0 (its MAC is drawn
+anew at each start); `labgen ssh`, `status` and `exec` must notice that the cached address does
+not answer and ask Vagrant again, instead of failing with "No route to host".
+
+One 1-node LXC lab (tests/data/labs/lvssh.yml) for the module, restarted with lxc-stop/lxc-start.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.integration.lxcenv import SSH_ROOT, destroy_lab_dir, destroy_leftovers, labgen, lxc_skip_reason
+
+pytestmark = [pytest.mark.lxc, pytest.mark.root, pytest.mark.slow]
+
+reason = lxc_skip_reason()
+if reason:
+    pytest.skip(reason, allow_module_level=True)
+
+LAB_FILE = Path(__file__).resolve().parent.parent / "data" / "labs" / "lvssh.yml"
+ROOT = SSH_ROOT
+CONTAINER = "labgen-lvssh-n1"
+
+
+@pytest.fixture(scope="module")
+def lab_dir():
+    destroy_leftovers(ROOT)
+    ROOT.mkdir(parents=True, exist_ok=True)
+    path = ROOT / f"lvssh-{int(time.time())}"
+    try:
+        labgen("--provider", "lxc", "create", str(LAB_FILE), "--dir", str(path), "--no-provision",
+               check=True, timeout=600)
+        yield path
+    finally:
+        destroy_lab_dir(path)
+
+
+def cached_address(lab_dir: Path) -> str:
+    return re.search(r"HostName (\S+)", (lab_dir / ".labgen" / "ssh-config").read_text()).group(1)
+
+
+def restart_outside_labgen(old: str) -> str:
+    """lxc-stop + lxc-start the node; returns its new management address (bounded wait)."""
+    subprocess.run(["lxc-stop", "-n", CONTAINER], check=True, timeout=60)
+    subprocess.run(["lxc-start", "-n", CONTAINER], check=True, timeout=60)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        out = subprocess.run(["lxc-info", "-n", CONTAINER, "-iH"], capture_output=True, text=True).stdout
+        addresses = [a for a in out.split() if a.startswith("10.0.3.")]
+        if addresses:
+            return addresses[0]
+        time.sleep(0.5)
+    raise AssertionError(f"{CONTAINER} got no address on lxcbr0 within 60 s")
+
+
+def wait_for_sshd(address: str) -> None:
+    from labgen.remote import address_answers
+
+    deadline = time.monotonic() + 60
+    while not address_answers({"hostname": address, "port": "22"}, timeout=2):
+        assert time.monotonic() < deadline, f"sshd on {address} did not answer within 60 s"
+        time.sleep(0.5)
+
+
+def test_ssh_refreshes_a_stale_address(lab_dir):
+    old = cached_address(lab_dir)
+    new = restart_outside_labgen(old)
+    wait_for_sshd(new)
+    res = labgen("ssh", "n1", "--dir", str(lab_dir), "--", "true")
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert cached_address(lab_dir) == new
+
+
+def test_status_and_exec_refresh_too(lab_dir):
+    old = cached_address(lab_dir)
+    new = restart_outside_labgen(old)
+    wait_for_sshd(new)
+    status = labgen("status", "--dir", str(lab_dir), check=True)
+    assert re.search(r"n1 .*running .*yes", status.stdout), status.stdout
+    new2 = restart_outside_labgen(new)
+    wait_for_sshd(new2)
+    res = labgen("exec", "all", "--dir", str(lab_dir), "--", "hostname -I", check=True)
+    assert new2 in res.stdout and cached_address(lab_dir) == new2
