@@ -43,7 +43,7 @@ unit: venv
 	$(PY) -m pytest -q tests/unit
 
 # The unit tests as an unprivileged user with no network (a throw-away copy of this checkout
-# owned by user labgen-test, in a network namespace with only a down loopback). Needs root to
+# owned by user labgen-test, in a network namespace with nothing but loopback). Needs root to
 # set up; the tests themselves run as the user.
 UNPRIV_USER ?= labgen-test
 unit-unprivileged:
@@ -52,7 +52,7 @@ unit-unprivileged:
 	git ls-files -z | xargs -0 -I{} cp --parents {} /home/$(UNPRIV_USER)/labgen/
 	chown -R $(UNPRIV_USER): /home/$(UNPRIV_USER)/labgen
 	su $(UNPRIV_USER) -s /bin/bash -c 'cd ~/labgen && $(PYTHON) -m venv .venv && .venv/bin/pip install -q -e ".[test]"'
-	unshare -n -- su $(UNPRIV_USER) -s /bin/bash -c 'cd ~/labgen && .venv/bin/python -m pytest -q -p no:cacheprovider tests/unit'
+	unshare -n -- sh -c "ip link set lo up && su $(UNPRIV_USER) -s /bin/bash -c 'cd ~/labgen && .venv/bin/python -m pytest -q -p no:cacheprovider tests/unit'"
 
 # Each LXC integration module in shuffled order (pytest-random-order), one at a time.
 integration-shuffled: setup
