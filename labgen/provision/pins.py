@@ -32,6 +32,9 @@ DOCKER_DEFAULT = "18.03.1"
 # changed with 18.06). The bug is in Docker 18.01.0 to 18.05 (the article's author reported it
 # with 18.01.0; docker/for-linux#348 on 18.05.0); 18.03.1 is the last stable release with it,
 # 18.06.0 the first without (docker/libnetwork#2205).
+# Debian 12 (the LXC box) has docker.io 20.10 (bookworm/main): the last major version with
+# cluster-store (deprecated in 20.10, removed in 23.0). The docker role installs it there.
+DOCKER_IO_VERSION = "20.10"
 DOCKER_XENIAL_DEBS = {
     "18.03.1": "18.03.1~ce-0~ubuntu",
     "18.06.0": "18.06.0~ce~3-0~ubuntu",
@@ -77,10 +80,14 @@ def docker_version(lab: Lab) -> str:
 
 
 def image_tarball(image: str) -> str:
-    """The file name a saved image is supplied under: quay.io/calico/node:v2.6.2 ->
-    calico-node-v2.6.2.tar."""
+    """The file name a saved image is supplied under: the repository path without its
+    registry, then the tag: quay.io/calico/node:v2.6.2 -> calico-node-v2.6.2.tar,
+    nginx:1.13.9 -> nginx-1.13.9.tar."""
     repo, tag = image.rsplit(":", 1)
-    return f"{repo.rsplit('/', 1)[-1]}-{tag}.tar"
+    parts = repo.split("/")
+    if len(parts) > 1 and ("." in parts[0] or ":" in parts[0]):
+        parts = parts[1:]          # a registry host (quay.io, localhost:5000)
+    return f"{'-'.join(parts)}-{tag}.tar"
 
 
 # Docker's apt repository signs its index (InRelease) with the key Docker's install guide gives
@@ -108,18 +115,20 @@ def _docker_deb(version: str) -> Artifact:
 
 def _saved_image(name: str, image: str) -> Artifact:
     # A container image has no download URL here (registries are not reachable, and a pull is
-    # not a file). It is supplied as a tarball made on a connected machine with
-    #   docker pull IMAGE && docker save -o FILE IMAGE
-    # and copied into the artifacts dir (labgen fetch cannot make it).
+    # not a file). It is supplied as a `docker save` tarball made on a connected machine and
+    # loaded on the nodes with `docker load`. skopeo makes one without a Docker daemon and reads
+    # any manifest: quay.io's calico/node v2.6.2 is a schema-1 image, which Docker 28.2 and
+    # later refuse to pull. The name after the second colon is what `docker load` tags it.
     filename = image_tarball(image)
     return Artifact(
         name=name,
         url=f"docker-save:{image}",
         sha256=None,      # depends on who saved it: no canonical checksum exists
         filename=filename,
-        description=(f"the image {image}, saved with `docker pull {image} && "
-                     f"docker save -o {filename} {image}` on a connected machine; "
-                     f"supply it with --artifacts DIR"),
+        description=(f"the image {image}, saved on a connected machine with "
+                     f"`skopeo copy docker://{image} docker-archive:{filename}:{image}` "
+                     f"(or, where Docker can still pull it, `docker pull {image} && "
+                     f"docker save -o {filename} {image}`); supply it with --artifacts DIR"),
     )
 
 

@@ -22,18 +22,43 @@ def version_check(package: str, version: str) -> str:
             f"| grep -q {shlex.quote('^' + version.replace('.', '[.]'))}")
 
 
+# Processes that hold dpkg's lock: another apt or dpkg, and unattended-upgrades (comm names,
+# cut at 15 characters). Not apt.systemd.daily itself: on Ubuntu 16.04 it sleeps up to 30 min
+# before it does anything, without the lock. One pgrep per name: procps-ng refuses a pattern
+# longer than 15 characters ("will result in zero matches").
+APT_BUSY = ("apt-get", "apt", "aptitude", "dpkg", "unattended-upgr")
+LOCK_WAIT = 300        # seconds to wait for another apt to finish, per try
+TRIES = 3
+
+
+def dpkg_lock_wait(seconds: int = LOCK_WAIT) -> str:
+    """Wait (at most `seconds`) while another apt, dpkg or unattended-upgrades runs.
+
+    apt's own DPkg::Lock::Timeout needs apt >= 1.9.11; Ubuntu 16.04 has apt 1.2, where an
+    apt-get that finds the lock taken fails at once. On a VM's first boot apt-daily and
+    unattended-upgrades take it for minutes. Without pgrep the loop ends at once and the
+    retries in apt_get() are what is left."""
+    return (f"end=$(($(date +%s) + {int(seconds)})); "
+            f"while {{ {' || '.join(f'pgrep -x {name}' for name in APT_BUSY)}; }} >/dev/null 2>&1 "
+            f"&& [ \"$(date +%s)\" -lt \"$end\" ]; "
+            "do sleep 3; done")
+
+
 def apt_get(args: str, seconds: int = 900) -> str:
-    """One bounded apt-get: a wedged download fails the task instead of hanging it, and a
-    dpkg lock held by another apt (unattended upgrades, a previous run) is waited for."""
-    return (f"DEBIAN_FRONTEND=noninteractive timeout {int(seconds)} apt-get -q "
-            f"-o DPkg::Lock::Timeout=120 {args}")
+    """One apt-get, bounded (a wedged download fails the task instead of hanging it) and tried
+    TRIES times, each after waiting for the dpkg lock: an install loses the race for the lock
+    to apt-daily as easily as an update does, and apt 1.2 does not wait for it."""
+    return (f"for try in {' '.join(str(i) for i in range(1, TRIES + 1))}; do "
+            f"{dpkg_lock_wait()}; "
+            f"DEBIAN_FRONTEND=noninteractive timeout {int(seconds)} apt-get -q {args} && break; "
+            f"if [ \"$try\" = {TRIES} ]; then exit 1; fi; "
+            f"echo \"apt-get failed (try $try of {TRIES}); trying again in 5 s\" >&2; sleep 5; done")
 
 
 def apt_update() -> str:
-    """`apt-get update`, bounded and tried three times: once seen here, an update through the
-    proxy stalled for good with its connection half-closed; a second try goes through."""
-    return (f"for try in 1 2 3; do {apt_get('update', 180)} && break; "
-            "[ $try = 3 ] && exit 1; sleep 2; done")
+    """`apt-get update`, bounded and retried (see apt_get): once seen here, an update through
+    the proxy stalled for good with its connection half-closed; a second try goes through."""
+    return apt_get("update", 180)
 
 
 def apt_install(packages) -> str:

@@ -39,8 +39,9 @@ def zk_connect_string(lab: Lab, chroot: str) -> str:
 
 
 # ---- Docker (role docker; calico, calico-network, mesos-slave and marathon-app run on it)
-def docker_artifact(lab: Lab, distro: str):
-    """The docker-ce .deb artifact this lab needs on `distro`; raises RoleUnavailableError."""
+def docker_artifact(lab: Lab):
+    """The docker-ce .deb artifact (Ubuntu 16.04) this lab asks for; raises
+    RoleUnavailableError when labgen declares no .deb for its docker_version."""
     version = pins.docker_version(lab)
     art = pins.docker_artifact(version)
     if art is None:
@@ -48,22 +49,17 @@ def docker_artifact(lab: Lab, distro: str):
             f"docker-ce {version} (lab param docker_version) is not declared in labgen's pins; "
             f"declared: {', '.join(pins.DOCKER_XENIAL_DEBS)} (add its xenial .deb to "
             "labgen/provision/pins.py)")
-    if distro == pins.BOOKWORM:
-        raise RoleUnavailableError(
-            f"docker-ce {version} is not in the Debian 12 archive (Debian has docker.io 20.10, "
-            "which still has cluster-store, deprecated, but no longer shows the MAC bug, fixed in "
-            "18.06); the only build is "
-            "Docker's .deb for Ubuntu 16.04, so use the virtualbox or libvirt provider (box "
-            f"ubuntu/xenial64) with {pins.how_to_supply(art.name)}")
-    pins.require_distro("docker", distro)
     return art
 
 
 def require_docker(role: str, lab: Lab, distro: str) -> None:
     """For roles that run on Docker: unavailable (and why) wherever the docker role is. The
-    error's `cause` is the docker role's own reason, so a summary can say it once."""
+    error's `cause` is the docker role's own reason, so a summary can say it once. On Debian 12
+    the docker role runs Debian's docker.io; on Ubuntu 16.04 it needs a declared docker-ce."""
     try:
-        docker_artifact(lab, distro)
+        pins.require_distro("docker", distro)
+        if distro == pins.XENIAL:
+            docker_artifact(lab)
     except RoleUnavailableError as exc:
         raise RoleUnavailableError(f"{role} needs the docker role, unavailable here: {exc.message}",
                                    cause=exc.message) from None
@@ -72,6 +68,27 @@ def require_docker(role: str, lab: Lab, distro: str) -> None:
 # ---- Calico (role calico installs calicoctl; calico-network makes the pool and the network)
 CALICOCTL = "/usr/local/bin/calicoctl"
 CALICO_NETWORK = "calico-test"
+
+
+def require_calico(role: str, lab: Lab, distro: str) -> None:
+    """Calico 2.6 runs where labgen has a story for it: Ubuntu 16.04 with docker-ce. On Debian
+    12 the docker role runs (docker.io 20.10), but calico/node v2.6.2 on it was never tried, and
+    its unit's `docker run --privileged` fails in labgen's LXC nodes (runc: "unable to apply
+    caps": their bounding set lacks capabilities --privileged asks for; seen here, and
+    ENVIRONMENT.md): say so instead of failing half-way."""
+    require_docker(role, lab, distro)
+    if distro == pins.BOOKWORM:
+        reason = (
+            f"Calico 2.6 (calicoctl {pins.CALICOCTL_VERSION}, {pins.CALICO_NODE_IMAGE}) has not been "
+            "run by labgen on Debian 12's docker.io 20.10, and its calico-node unit needs "
+            "`docker run --privileged`, which fails in labgen's LXC nodes (their capability "
+            "bounding set lacks some that --privileged asks for): use the "
+            "virtualbox or libvirt provider (box ubuntu/xenial64) with "
+            + pins.how_to_supply("calicoctl") + "; and " + pins.how_to_supply("calico-node-image"))
+        if role == "calico":
+            raise RoleUnavailableError(reason)
+        raise RoleUnavailableError(f"{role} needs the calico role, unavailable here: {reason}",
+                                   cause=reason)
 
 
 def calico_pool(lab: Lab) -> str:

@@ -18,6 +18,7 @@ TEST_ROOT = Path(os.environ.get("LABGEN_TEST_ROOT", "/var/tmp/labgen-tests"))
 ROLES_ROOT = TEST_ROOT.parent / (TEST_ROOT.name + "-roles")
 LIBVIRT_ROOT = TEST_ROOT.parent / (TEST_ROOT.name + "-libvirt")   # test_lab_libvirt.py
 SSH_ROOT = TEST_ROOT.parent / (TEST_ROOT.name + "-ssh")           # test_ssh_refresh_lxc.py
+DOCKER_ROOT = TEST_ROOT.parent / (TEST_ROOT.name + "-docker")      # test_docker_lxc.py
 
 
 def lxc_skip_reason() -> str | None:
@@ -76,6 +77,6 @@ def destroy_leftovers(root: Path = TEST_ROOT) -> list[str]:
 
 
 if __name__ == "__main__":      # make clean-test-leftovers
-    for root in (TEST_ROOT, ROLES_ROOT, LIBVIRT_ROOT, SSH_ROOT):
+    for root in (TEST_ROOT, ROLES_ROOT, LIBVIRT_ROOT, SSH_ROOT, DOCKER_ROOT):
         for line in destroy_leftovers(root):
             print("cleaned", line)

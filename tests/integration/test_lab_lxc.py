@@ -80,7 +80,7 @@ def lab():
         first = labgen("--provider", "lxc", "scenario", "run", str(scenario), "--dir", str(lab_dir),
                        "--lang", "en")
         assert first.returncode == 0, first.stdout + first.stderr
-        provisioned = labgen("provision", "--dir", str(lab_dir), check=True)   # + etcd, zookeeper
+        provisioned = labgen("provision", "--dir", str(lab_dir), check=True)   # + etcd, zookeeper, docker
         yield SimpleNamespace(dir=lab_dir, labfile=labfile, scenario=scenario, walkthrough=walkthrough, work=work,
                               first_run=first, provisioned=provisioned,
                               proxy_log=(proxy_log, log_offset))
@@ -153,7 +153,7 @@ def test_scenario_run_created_booted_and_provisioned_a_lab_that_did_not_exist(la
     if shutil.which("dot"):
         assert list((lab.dir / "transcripts").glob("mac-bug-*.svg"))
     data = status(lab)
-    assert all({"base", "etcd", "zookeeper"} <= set(n["roles_done"]) for n in data["nodes"])
+    assert all({"base", "etcd", "zookeeper", "docker"} <= set(n["roles_done"]) for n in data["nodes"])
 
 
 def test_create_again_on_the_existing_lab_converges(lab):
@@ -175,7 +175,7 @@ def test_status_json_is_machine_readable(lab):
     for i, node in enumerate(data["nodes"], 1):
         assert node["ip"] == f"{NET}.10{i}" and node["provider"] == "lxc"
         assert node["state"] == "running" and node["ssh"] is True
-        assert {"base", "etcd", "zookeeper"} <= set(node["roles_done"]) <= set(node["roles"])
+        assert {"base", "etcd", "zookeeper", "docker"} <= set(node["roles_done"]) <= set(node["roles"])
 
 
 def test_halt_stops_every_node_and_create_boots_them_again(lab):
@@ -240,13 +240,15 @@ def test_provision_repairs_drift_then_changes_nothing(lab):
 
 def test_roles_that_cannot_run_on_this_box_are_reported_with_the_reason(lab):
     text = " ".join(lab.provisioned.stdout.split())      # rich wraps long lines
-    # Each reason once, then the roles it blocks (calico needs docker: under docker's reason).
-    assert text.count("docker-ce 18.03.1 is not in the Debian 12 archive") == 1, text
-    assert re.search(r"docker-ce 18\.03\.1 is not in the Debian 12 archive .*"
-                     r"! role docker: not run on ubuntu-1, ubuntu-2, ubuntu-3 "
-                     r"! role calico: not run on ubuntu-1, ubuntu-2, ubuntu-3", text), text
+    # Each reason once, then the roles it blocks (calico-network needs calico: under its reason).
+    # docker runs here (Debian's docker.io): no reason for it.
+    assert text.count("Calico 2.6 (calicoctl v1.6.3") == 1, text
+    assert re.search(r"Calico 2\.6 \(calicoctl v1\.6\.3.*"
+                     r"! role calico: not run on ubuntu-1, ubuntu-2, ubuntu-3 "
+                     r"! role calico-network: not run on ubuntu-1", text), text
+    assert "role docker:" not in text, text
     assert text.count("Mesos 1.5.0 is not in the Debian 12 archive") == 1, text
-    assert "docker-ce_18.03.1~ce-0~ubuntu_amd64.deb" in text       # the artifact and how to supply it
+    assert "calico-node-v2.6.2.tar" in text and "skopeo copy" in text    # the artifact, how to supply it
     assert re.search(r"(Ubuntu 16\.04|xenial).*role mesos-master: not run on ubuntu-1 "
                      r"! role mesos-slave: not run on ubuntu-2, ubuntu-3", text), text
 
@@ -324,6 +326,8 @@ def test_walkthrough_tours_what_is_provisioned(lab):
     res = labgen("scenario", "run", str(lab.walkthrough), "--dir", str(lab.dir), "--lang", "en", check=True)
     assert "cluster is healthy" in res.stdout
     assert re.search(r"Mode: leader", res.stdout) and res.stdout.count("Mode: follower") >= 2, res.stdout
+    for i in (1, 2, 3):      # §3.3 on every node: Docker's cluster store is the node's etcd member
+        assert f"Cluster Store: etcd://{NET}.10{i}:2379" in res.stdout, res.stdout
     full = labgen("scenario", "run", str(lab.walkthrough), "--variant", "full", "--dir", str(lab.dir))
     assert full.returncode != 0 and "nothing was changed" in full.stderr
 

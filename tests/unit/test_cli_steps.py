@@ -68,15 +68,15 @@ def test_each_blocked_reason_is_said_once_then_the_roles_it_blocks(out, lab):
         reports.append(report)
     steps.print_blocked(make_console(file=out, width=2000), reports)   # no wrapping
     text = out.getvalue()
-    assert text.count("docker-ce 18.03.1 is not in the Debian 12 archive") == 1
+    assert text.count("Calico 2.6 (calicoctl v1.6.3") == 1
     assert text.count("Mesos 1.5.0 is not in the Debian 12 archive") == 1
     lines = text.splitlines()
-    docker = next(i for i, l in enumerate(lines) if l.startswith("docker-ce 18.03.1"))
-    assert lines[docker + 1:docker + 4] == [
-        "  ! role docker: not run on ubuntu-1, ubuntu-2, ubuntu-3",
+    calico = next(i for i, l in enumerate(lines) if l.startswith("Calico 2.6"))
+    assert lines[calico + 1:calico + 3] == [
         "  ! role calico: not run on ubuntu-1, ubuntu-2, ubuntu-3",
         "  ! role calico-network: not run on ubuntu-1",
     ]
+    assert "role docker:" not in text          # docker.io runs on Debian 12
     assert "  ! role mesos-slave: not run on ubuntu-2, ubuntu-3" in lines
 
 

@@ -46,9 +46,10 @@ def test_plan_shows_every_declared_file_and_command(lab):
 
 def test_lxc_plan_says_what_cannot_run(lab):
     text = plan_text(lab, "lxc")
-    assert text.count("-- role docker: UNAVAILABLE on debian-12") == 3
+    assert text.count("-- role calico: UNAVAILABLE on debian-12") == 3
     assert "-- role etcd: 4 task(s)" in text and "-- role zookeeper: 4 task(s)" in text
-    assert "docker-ce_18.03.1~ce-0~ubuntu_amd64.deb" in text
+    assert text.count("-- role docker: 3 task(s)") == 3 and "install docker.io 20.10" in text
+    assert "calico-node-v2.6.2.tar" in text
 
 
 def test_filters(lab):

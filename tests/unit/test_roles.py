@@ -155,6 +155,17 @@ def test_docker_installs_the_pinned_deb_and_sets_the_cluster_store(lab):
     assert daemon == {"cluster-store": "etcd://192.168.56.103:2379"}
 
 
+def test_docker_on_debian_is_docker_io_20_10_with_the_same_cluster_store(lab):
+    tasks = tasks_of(lab, "ubuntu-2", "docker", BOOKWORM)
+    install = tasks[0]
+    assert install.artifacts == () and "docker.io" in install.name and "20.10" in install.name
+    assert "dpkg-query -W -f='${Version}' docker.io" in install.check and "'^20[.]10'" in install.check
+    assert "install -y --no-install-recommends docker.io" in install.run[0]
+    daemon = json.loads(files_of(tasks)["/etc/docker/daemon.json"].content)
+    assert daemon == {"cluster-store": "etcd://192.168.56.102:2379"}
+    assert "'Cluster Store: etcd://192.168.56.102:2379'" in tasks[-1].check
+
+
 def test_docker_version_is_a_lab_param(lab):
     fixed = dataclasses.replace(lab, params={**lab.params, "docker_version": "18.06.0"})
     tasks = tasks_of(fixed, "ubuntu-1", "docker")
@@ -249,16 +260,15 @@ def test_marathon_app_is_the_articles(lab):
 # ---- Debian 12: real for etcd and ZooKeeper, explained for the rest
 
 
-@pytest.mark.parametrize("role", ["base", "etcd", "zookeeper"])
+@pytest.mark.parametrize("role", ["base", "etcd", "zookeeper", "docker"])
 def test_runs_on_debian(lab, role):
     assert tasks_of(lab, "ubuntu-1", role, BOOKWORM)
 
 
 @pytest.mark.parametrize("role, words", [
-    ("docker", ["not in the Debian 12 archive", "docker-ce_18.03.1~ce-0~ubuntu_amd64.deb",
-                "https://download.docker.com/linux/ubuntu/dists/xenial/", "--artifacts DIR"]),
-    ("calico", ["needs the docker role", "download.docker.com", "--artifacts DIR"]),
-    ("calico-network", ["needs the docker role", "--artifacts DIR"]),
+    ("calico", ["Calico 2.6", "Debian 12's docker.io 20.10", "--privileged", "calicoctl-v1.6.3",
+                "calico-node-v2.6.2.tar", "skopeo copy", "--artifacts DIR"]),
+    ("calico-network", ["needs the calico role", "--artifacts DIR"]),
     ("mesos-master", ["Mesos 1.5.0 is not in the Debian 12 archive", "repos.mesosphere.com",
                       "mesos_1.5.0-2.0.1.ubuntu1604_amd64.deb", "labgen.lock", "--artifacts DIR"]),
     ("marathon", ["Marathon 1.5.6 is not in the Debian 12 archive", "--artifacts DIR"]),
@@ -296,5 +306,9 @@ def test_no_checksum_is_invented():
     for a in pins.ARTIFACTS.values():
         assert a.sha256 is None or re.fullmatch(r"[0-9a-f]{64}", a.sha256)
     saved = pins.ARTIFACTS["calico-node-image"]
-    assert saved.filename == "node-v2.6.2.tar" or saved.filename.endswith("v2.6.2.tar")
-    assert "docker save" in saved.description
+    # the name the docstring of pins.image_tarball promises, in the instructions too
+    assert saved.filename == "calico-node-v2.6.2.tar" == pins.image_tarball(pins.CALICO_NODE_IMAGE)
+    # quay.io's v2.6.2 is schema 1, which Docker >= 28.2 cannot pull: skopeo can, and names it
+    assert ("skopeo copy docker://quay.io/calico/node:v2.6.2 "
+            "docker-archive:calico-node-v2.6.2.tar:quay.io/calico/node:v2.6.2") in saved.description
+    assert pins.ARTIFACTS["nginx-image"].filename == "nginx-1.13.9.tar"

@@ -9,7 +9,7 @@ import shlex
 from labgen.model import Facts, File, Lab, Node, Task
 from labgen.provision import pins
 from labgen.provision.shell import wait_until
-from labgen.provision.stack import CALICOCTL, etcd_endpoints, require_docker
+from labgen.provision.stack import CALICOCTL, etcd_endpoints, require_calico
 
 CALICOCTL_CFG = "/etc/calico/calicoctl.cfg"
 CALICO_ENV = "/etc/calico/calico.env"
@@ -98,7 +98,7 @@ WantedBy=multi-user.target
 
 def tasks(lab: Lab, node: Node, facts: Facts) -> list[Task]:
     distro = facts.distro
-    require_docker("calico", lab, distro)
+    require_calico("calico", lab, distro)
     binary = shlex.quote(pins.artifact_path("calicoctl"))
     tarball = shlex.quote(pins.artifact_path("calico-node-image"))
     image = shlex.quote(pins.CALICO_NODE_IMAGE)

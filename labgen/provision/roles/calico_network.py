@@ -11,7 +11,7 @@ from __future__ import annotations
 import shlex
 
 from labgen.model import Facts, File, Lab, Node, Task
-from labgen.provision.stack import CALICOCTL, require_docker
+from labgen.provision.stack import CALICOCTL, require_calico
 from labgen.provision.stack import CALICO_NETWORK as NETWORK
 from labgen.provision.stack import calico_pool as pool
 
@@ -35,7 +35,7 @@ def pool_manifest(lab: Lab) -> str:
 
 def tasks(lab: Lab, node: Node, facts: Facts) -> list[Task]:
     distro = facts.distro
-    require_docker("calico-network", lab, distro)
+    require_calico("calico-network", lab, distro)
     cidr = shlex.quote(pool(lab))
     net = shlex.quote(NETWORK)
     apply = f"{CALICOCTL} apply -f {POOL_FILE}"

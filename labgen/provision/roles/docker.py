@@ -1,10 +1,15 @@
-"""Role `docker`: the pinned docker-ce with etcd as its cluster store (WALKTHROUGH §3.3).
+"""Role `docker`: Docker with etcd as its cluster store (WALKTHROUGH §3.3).
 
-Default 18.03.1, one of the versions (18.01 to 18.05) whose libnetwork loses the MAC address
-Calico returns (the article's bug, §6; docker/libnetwork#2205, fixed in 18.06.0);
-lab param docker_version: "18.06.0" gives the first fixed one. cluster-store was deprecated in
-Docker 20.10 and removed in 23.0, and docker-ce 18.0x exists only as Docker's own .deb for
-Ubuntu: the role runs on ubuntu-16.04 and says so everywhere else.
+On Ubuntu 16.04, the pinned docker-ce: default 18.03.1, one of the versions (18.01 to 18.05)
+whose libnetwork loses the MAC address Calico returns (the article's bug, §6;
+docker/libnetwork#2205, fixed in 18.06.0); lab param docker_version: "18.06.0" gives the first
+fixed one. docker-ce 18.0x exists only as Docker's own .deb for Ubuntu.
+
+On Debian 12, Debian's docker.io 20.10: cluster-store was deprecated in Docker 20.10 and
+removed in 23.0, so 20.10 still honours it (with a warning), and the article's daemon.json works
+as written. It has the MAC bug's fix (the scenario's kernel-level story needs no Docker). It
+runs in labgen's privileged LXC nodes (the LXC block of Vagrantfile.j2 mounts the cgroups and
+allows the devices Docker needs).
 """
 
 from __future__ import annotations
@@ -14,8 +19,8 @@ import shlex
 
 from labgen.model import Facts, File, Lab, Node, Task
 from labgen.provision import pins
-from labgen.provision.shell import apt_get, apt_update, wait_until
-from labgen.provision.stack import docker_artifact
+from labgen.provision.shell import apt_get, apt_install, apt_update, version_check, wait_until
+from labgen.provision.stack import ETCD_CLIENT_PORT, docker_artifact
 
 DAEMON_JSON = "/etc/docker/daemon.json"
 
@@ -23,28 +28,37 @@ DAEMON_JSON = "/etc/docker/daemon.json"
 def daemon_json(node: Node) -> str:
     # The article's daemon.json: this node's own etcd member as Docker's cluster store, which
     # makes the calico network (global scope) visible on every node.
-    return json.dumps({"cluster-store": f"etcd://{node.ip}:2379"}, indent=2) + "\n"
+    return json.dumps({"cluster-store": f"etcd://{node.ip}:{ETCD_CLIENT_PORT}"}, indent=2) + "\n"
 
+
+def install_task(lab: Lab, distro: str) -> Task:
+    version = pins.docker_version(lab)
+    if distro == pins.BOOKWORM:
+        return Task(f"install docker.io {pins.DOCKER_IO_VERSION} (Debian 12's; docker-ce {version} "
+                    "is for Ubuntu 16.04)",
+                    check=version_check("docker.io", pins.DOCKER_IO_VERSION),
+                    run=(apt_install(("docker.io",)),))
+    art = docker_artifact(lab)
+    package_version = pins.DOCKER_XENIAL_DEBS[version]
+    deb = shlex.quote(art.node_path)
+    installed = (f"test \"$(dpkg-query -W -f='${{Version}}' docker-ce 2>/dev/null)\" = "
+                 f"{shlex.quote(package_version)}")
+    # apt installs a local .deb with its dependencies (libltdl7 ...) from the archive.
+    return Task(f"install docker-ce {version}",
+                check=installed,
+                run=(apt_update(),
+                     apt_get(f"install -y --allow-downgrades {deb}"),
+                     "apt-mark hold docker-ce"),
+                artifacts=(art.name,))
 
 
 def tasks(lab: Lab, node: Node, facts: Facts) -> list[Task]:
     distro = facts.distro
-    art = docker_artifact(lab, distro)
-    version = pins.docker_version(lab)
-    package_version = pins.DOCKER_XENIAL_DEBS[version]
-    deb = shlex.quote(f"{pins.NODE_CACHE}/{art.filename}")
-    installed = (f"test \"$(dpkg-query -W -f='${{Version}}' docker-ce 2>/dev/null)\" = "
-                 f"{shlex.quote(package_version)}")
-    store = shlex.quote(f"Cluster Store: etcd://{node.ip}:2379")
+    pins.require_distro("docker", distro)
+    store = shlex.quote(f"Cluster Store: etcd://{node.ip}:{ETCD_CLIENT_PORT}")
     up = f"systemctl is-active --quiet docker && docker info 2>/dev/null | grep -qF {store}"
     return [
-        # apt installs a local .deb with its dependencies (libltdl7 ...) from the archive.
-        Task(f"install docker-ce {version}",
-             check=installed,
-             run=(apt_update(),
-                  apt_get(f"install -y --allow-downgrades {deb}"),
-                  "apt-mark hold docker-ce"),
-             artifacts=(art.name,)),
+        install_task(lab, distro),
         Task("cluster store in daemon.json",
              files=(File(DAEMON_JSON, daemon_json(node)),),
              run=("systemctl restart docker",)),

@@ -46,8 +46,10 @@ def config_file(lab: Lab, node: Node, distro: str) -> str:
 
 def etcdctl2(args: str) -> str:
     """An etcdctl v2 command against the local member (etcdctl 3.4 needs ETCDCTL_API=2;
-    xenial's 2.2.5 ignores the variable)."""
-    return f"ETCDCTL_API=2 etcdctl --endpoints=http://127.0.0.1:{CLIENT_PORT} {args}"
+    xenial's 2.2.5 ignores the variable). The endpoint goes in --peers (-C): xenial's etcdctl
+    2.2.5 has --peers and --endpoint but no --endpoints (added in 2.3), and 3.4's v2 mode
+    still accepts --peers (deprecated) (tests/integration/test_etcd_v2.py runs them)."""
+    return f"ETCDCTL_API=2 etcdctl --peers http://127.0.0.1:{CLIENT_PORT} {args}"
 
 
 def healthy_check(lab: Lab) -> str:
@@ -63,7 +65,8 @@ def tasks(lab: Lab, node: Node, facts: Facts) -> list[Task]:
     pins.require_distro("etcd", distro)
     packages = pins.ETCD_PACKAGES[distro]
     active = "systemctl is-active --quiet etcd"
-    activating = "test \"$(systemctl show -p ActiveState --value etcd)\" = activating"
+    # `systemctl show --value` needs systemd 230; xenial has 229: compare the whole line.
+    activating = "test \"$(systemctl show -p ActiveState etcd)\" = ActiveState=activating"
     return [
         Task(f"install etcd {pins.ETCD_VERSIONS[distro]} ({', '.join(packages)})",
              check=packages_installed_check(packages),
