@@ -337,14 +337,14 @@ def test_unavailable_roles_names_each_role_the_lab_cannot_provide():
     from labgen.labfile import find_lab, load_lab
 
     lab = load_lab(find_lab("mesos-calico"))
-    missing = dict(engine.unavailable_roles(lab, ["base", "no-such-role", "docker", "etcd"], "debian-12"))
-    assert list(missing) == ["no-such-role", "docker"]
+    missing = dict(engine.unavailable_roles(lab, ["base", "no-such-role", "calico", "etcd"], "debian-12"))
+    assert list(missing) == ["no-such-role", "calico"]
     assert missing["no-such-role"] == "no node of lab mesos-calico has it"
-    assert missing["docker"].startswith("docker-ce 18.03.1 is not in the Debian 12")
+    assert missing["calico"].startswith("Calico 2.6 (calicoctl v1.6.3")
     assert engine.unavailable_roles(lab, ["base"], "ubuntu-16.04") == []
     only_3 = Lab(lab.name, "", lab.network, lab.boxes,
-                 (Node("a", lab.nodes[0].ip, ("base",), 512, 1), Node("b", lab.nodes[1].ip, ("docker",), 512, 1)))
-    assert [r for r, _ in engine.unavailable_roles(only_3, ["docker"], "debian-12")] == ["docker"]
+                 (Node("a", lab.nodes[0].ip, ("base",), 512, 1), Node("b", lab.nodes[1].ip, ("calico",), 512, 1)))
+    assert [r for r, _ in engine.unavailable_roles(only_3, ["calico"], "debian-12")] == ["calico"]
 
 
 def test_roles_recorded_is_false_while_a_role_cannot_run(tmp_path):
@@ -352,7 +352,7 @@ def test_roles_recorded_is_false_while_a_role_cannot_run(tmp_path):
     from labgen.labfile import find_lab, load_lab
 
     lab = load_lab(find_lab("mesos-calico"))
-    assert engine.roles_recorded(lab, LabDir(tmp_path), "debian-12", ["docker"]) is False
+    assert engine.roles_recorded(lab, LabDir(tmp_path), "debian-12", ["calico"]) is False
 
 
 def test_provision_only_the_nodes_and_roles_asked_for(tmp_path):
