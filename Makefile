@@ -24,13 +24,14 @@ APT_PACKAGES := vagrant vagrant-lxc vagrant-libvirt lxc debootstrap nftables dns
                 libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils mmdebstrap extlinux syslinux-common fdisk \
                 shellcheck etcd-server etcd-client
 
-.PHONY: demo test setup host-packages venv box box-libvirt unit integration bench clean-test-leftovers help
+.PHONY: demo test setup host-packages venv box box-libvirt unit unit-unprivileged integration-shuffled mutation known-bugs bench clean-test-leftovers help
 
 help:
 	@echo "make demo   - set up this machine and run: labgen scenario run mac-bug"
 	@echo "make test   - set up this machine and run the test suite"
 	@echo "make unit   - only the fast unit and golden tests (no root, no LXC)"
 	@echo "make bench  - benchmarks (see bench/README.md)"
+	@echo "make mutation - mutation testing of the core modules (slow; see tests/README.md)"
 
 demo: setup
 	mkdir -p $(DEMO_DIR)
@@ -42,6 +43,34 @@ test: setup box-libvirt
 
 unit: venv
 	$(PY) -m pytest -q tests/unit
+
+# The unit tests as an unprivileged user with no network (a throw-away copy of this checkout
+# owned by user labgen-test, in a network namespace with nothing but loopback). Needs root to
+# set up; the tests themselves run as the user.
+UNPRIV_USER ?= labgen-test
+unit-unprivileged:
+	@id -u $(UNPRIV_USER) >/dev/null 2>&1 || useradd -m $(UNPRIV_USER)
+	rm -rf /home/$(UNPRIV_USER)/labgen && mkdir -p /home/$(UNPRIV_USER)/labgen
+	git ls-files -z | xargs -0 -I{} cp --parents {} /home/$(UNPRIV_USER)/labgen/
+	chown -R $(UNPRIV_USER): /home/$(UNPRIV_USER)/labgen
+	su $(UNPRIV_USER) -s /bin/bash -c 'cd ~/labgen && $(PYTHON) -m venv .venv && .venv/bin/pip install -q -e ".[test]"'
+	unshare -n -- sh -c "ip link set lo up && su $(UNPRIV_USER) -s /bin/bash -c 'cd ~/labgen && .venv/bin/python -m pytest -q -p no:cacheprovider tests/unit'"
+
+# Each LXC integration module in shuffled order (pytest-random-order), one at a time.
+integration-shuffled: setup
+	for m in tests/integration/test_*.py; do $(PY) -m pytest -q --random-order $$m || exit 1; done
+
+# Mutation testing (mutmut, config in pyproject.toml) of the core modules, killed by the unit
+# tests only; per module, so a run can be bounded: make mutation MUTATE=labgen.render
+MUTATE ?= labgen.labfile labgen.validate labgen.render labgen.scenario.template labgen.scenario.runner labgen.provision.engine labgen.artifacts labgen.scenario.challenge labgen.scenario.progress
+mutation: venv
+	$(PY) -m pip install -q -e '.[test,mutation]'
+	for m in $(MUTATE); do nice $(VENV)/bin/mutmut run --max-children 2 "$$m.*" >/dev/null || exit 1; done
+	$(PY) tests/mutation/score.py
+
+# The five bugs of issue 11, each reintroduced in turn: every one must fail a unit test.
+known-bugs: venv
+	tests/mutation/known_bugs.sh
 
 setup: host-packages venv box
 

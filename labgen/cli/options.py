@@ -27,7 +27,8 @@ class Ctx:
         from labgen.providers import detect_provider
 
         name, why = detect_provider()
-        console().print(f"[dim]provider: {name} ({why}); choose with --provider[/]")
+        # On stderr: `labgen render LAB > Vagrantfile` must write only the Vagrantfile.
+        click.echo(f"provider: {name} ({why}); choose with --provider", err=True)
         return name
 
 

@@ -71,7 +71,8 @@ def select_steps(steps: tuple[Step, ...], start: str | None, stop: str | None,
     ids = [s.id for s in steps]
     for given in (start, stop, only):
         if given is not None and given not in ids:
-            raise LabgenError(f"no step {given!r} in this scenario", hint=f"steps: {', '.join(ids)}")
+            raise LabgenError(f"no step {given!r} in this scenario", hint=f"steps: {', '.join(ids)}",
+                              exit_code=2)          # bad input, as the README promises
     if only:
         return {only}
     lo = ids.index(start) if start else 0

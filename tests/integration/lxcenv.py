@@ -35,6 +35,28 @@ def lxc_skip_reason() -> str | None:
     return None
 
 
+_archive_reason: list = []
+
+
+def debian_archive_skip_reason() -> str | None:
+    """Why the Debian archive (the host's own apt source) cannot be reached, or None. Tests
+    whose nodes or proxy download packages skip with this reason instead of failing. Asked
+    once per session: one HEAD request to the archive the host's apt already uses."""
+    if not _archive_reason:
+        import urllib.request
+
+        from labgen.aptproxy import host_archive_url
+
+        url = host_archive_url().rstrip("/") + "/dists/bookworm/InRelease"
+        try:
+            request = urllib.request.Request(url, method="HEAD", headers={"User-Agent": "labgen-tests"})
+            with urllib.request.urlopen(request, timeout=10) as resp:
+                _archive_reason.append(None if resp.status == 200 else f"{url}: HTTP {resp.status}")
+        except Exception as exc:       # any failure means: not reachable from here
+            _archive_reason.append(f"the Debian archive is not reachable ({url}: {exc})")
+    return _archive_reason[0]
+
+
 def destroy_lab_dir(lab_dir: Path) -> None:
     """Destroy a test lab (through labgen, then Vagrant for anything half-made) and its dir."""
     if (lab_dir / ".labgen" / "state.json").exists():

@@ -1,5 +1,5 @@
 """labgen's apt proxy (apt-cacher-ng started by hand) on 127.0.0.1, an ephemeral port and a
-temporary base dir, so a lab's own proxy on 192.168.56.1:3142 is never disturbed.
+temporary base dir, so a lab's own proxy (the demo's on 192.168.56.1:3142) is never disturbed.
 
 Traffic: loopback, and through the proxy to the Debian archive (deb.debian.org), which this
 machine is allowed to reach. The daemon is stopped even when a test fails.
@@ -25,29 +25,43 @@ if os.geteuid() != 0:
 if not shutil.which("apt-cacher-ng") and not os.path.exists("/usr/sbin/apt-cacher-ng"):
     pytest.skip("needs apt-cacher-ng (apt-get install apt-cacher-ng)", allow_module_level=True)
 
+from tests.integration.lxcenv import debian_archive_skip_reason  # noqa: E402
+
+_reason = debian_archive_skip_reason()
+if _reason:
+    pytest.skip(_reason, allow_module_level=True)
+
 RELEASE = "http://deb.debian.org/debian/dists/bookworm/InRelease"
 
 
-def free_port() -> int:
-    """A free port apt-cacher-ng can use: it cannot bind above 32767, below the ephemeral range."""
-    for _ in range(50):
-        port = random.randint(20000, aptproxy.MAX_PORT)
-        with socket.socket() as s:
+class Proxy:
+    """An apt-cacher-ng of the test's own: a temporary base dir and a port picked at start.
+
+    apt-cacher-ng takes a port number, not a socket, so a port found free may be taken by
+    someone else before it binds: start() then tries another one (up to 5)."""
+
+    def __init__(self, base):
+        self.base, self.port = base, None
+
+    def start(self) -> list[str]:
+        last = None
+        for _ in range(5):
+            self.port = random.randint(20000, aptproxy.MAX_PORT)   # it cannot bind above 32767
             try:
-                s.bind(("127.0.0.1", port))
-                return port
-            except OSError:
-                continue
-    pytest.skip("no free port below 32768 on 127.0.0.1")
+                return aptproxy.ensure_running("127.0.0.1", port=self.port, base=self.base)
+            except aptproxy.LabgenError as exc:
+                last = exc
+                aptproxy.stop(base=self.base)
+        pytest.fail(f"apt-cacher-ng did not start on 5 ports: {last}")
 
 
 @pytest.fixture
 def proxy(tmp_path):
-    base, port = tmp_path / "acng", free_port()
+    p = Proxy(tmp_path / "acng")
     try:
-        yield base, port
+        yield p
     finally:
-        aptproxy.stop(base=base)
+        aptproxy.stop(base=p.base)
 
 
 def opener(port):
@@ -56,8 +70,8 @@ def opener(port):
 
 
 def test_proxy_serves_the_archive_idempotently_and_stops(proxy):
-    base, port = proxy
-    changes = aptproxy.ensure_running("127.0.0.1", port=port, base=base)
+    changes = proxy.start()
+    base, port = proxy.base, proxy.port
     assert len(changes) == 1 and f"127.0.0.1:{port}" in changes[0]
     assert (base / "conf" / "backends_debian").read_text() == aptproxy.host_archive_url() + "\n"
     pid = aptproxy._pid(base)
@@ -81,16 +95,16 @@ def test_proxy_serves_the_archive_idempotently_and_stops(proxy):
 
 def test_any_debian_mirror_name_is_served_from_the_hosts_archive(proxy):
     """The one setting ENVIRONMENT.md talks about: backends_debian = the host's archive."""
-    base, port = proxy
-    aptproxy.ensure_running("127.0.0.1", port=port, base=base)
+    proxy.start()
+    port = proxy.port
     # ftp.us.debian.org does not even resolve here: the remap sends it to the host's archive.
     with opener(port).open("http://ftp.us.debian.org/debian/dists/bookworm/Release", timeout=60) as resp:
         assert resp.status == 200 and b"Codename: bookworm" in resp.read()
 
 
 def test_https_sources_are_tunnelled_and_nothing_else_is_proxied(proxy):
-    base, port = proxy
-    aptproxy.ensure_running("127.0.0.1", port=port, base=base)
+    proxy.start()
+    port = proxy.port
     with opener(port).open("https://deb.debian.org/debian/dists/bookworm/Release", timeout=60) as resp:
         assert resp.status == 200
     with pytest.raises(urllib.error.HTTPError) as err:          # not an apt file: no open proxy
@@ -102,10 +116,9 @@ def test_https_sources_are_tunnelled_and_nothing_else_is_proxied(proxy):
 
 
 def test_an_address_that_is_not_ours_is_refused(proxy):
-    base, port = proxy
     with pytest.raises(aptproxy.PreflightError, match="192.0.2.250 is not an address of this host"):
-        aptproxy.ensure_running("192.0.2.250", port=port, base=base)
-    assert not aptproxy.is_running(base=base)
+        aptproxy.ensure_running("192.0.2.250", port=31000, base=proxy.base)
+    assert not aptproxy.is_running(base=proxy.base)
 
 
 def test_one_proxy_serves_every_lab_without_restarting_and_the_last_one_out_stops_it(proxy):
@@ -113,7 +126,7 @@ def test_one_proxy_serves_every_lab_without_restarting_and_the_last_one_out_stop
     one daemon serves both without a restart; it stops only when neither address is left."""
     import subprocess
 
-    base, port = proxy
+    base, port = proxy.base, random.randint(20000, aptproxy.MAX_PORT)
     pair = ("lgtpa" + str(port), "lgtpb" + str(port))
     subprocess.run(["ip", "link", "add", pair[0], "type", "veth", "peer", "name", pair[1]], check=True)
     try:

@@ -123,12 +123,6 @@ def test_artifacts_dir_is_used_without_the_network(tmp_path, server):
 # ---- real SFTP to a real sshd on loopback
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def sshd(tmp_path):
     """(ssh-config text, node name) of a root sshd on 127.0.0.1:<ephemeral>."""
@@ -145,16 +139,21 @@ def sshd(tmp_path):
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(d / name)],
                        check=True, timeout=30)
     shutil.copy(d / "client_key.pub", d / "authorized_keys")
-    port = free_port()
-    (d / "sshd_config").write_text(
-        f"ListenAddress 127.0.0.1\nPort {port}\nHostKey {d / 'host_key'}\nPidFile {d / 'pid'}\n"
-        f"AuthorizedKeysFile {d / 'authorized_keys'}\nPermitRootLogin prohibit-password\n"
-        "PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n"
-        "Subsystem sftp internal-sftp\n")
-    os.makedirs("/run/sshd", exist_ok=True)       # sshd's privilege separation dir
-    proc = subprocess.Popen([binary, "-D", "-e", "-f", str(d / "sshd_config")],
-                            stdout=subprocess.DEVNULL, stderr=open(d / "log", "w"))
-    try:
+    # sshd takes a port number, not a socket: a port found free may be taken before sshd
+    # binds it, so a start that fails is retried on another port (up to 5 tries).
+    proc, port = None, None
+    for _ in range(5):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        (d / "sshd_config").write_text(
+            f"ListenAddress 127.0.0.1\nPort {port}\nHostKey {d / 'host_key'}\nPidFile {d / 'pid'}\n"
+            f"AuthorizedKeysFile {d / 'authorized_keys'}\nPermitRootLogin prohibit-password\n"
+            "PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n"
+            "Subsystem sftp internal-sftp\n")
+        os.makedirs("/run/sshd", exist_ok=True)       # sshd's privilege separation dir
+        proc = subprocess.Popen([binary, "-D", "-e", "-f", str(d / "sshd_config")],
+                                stdout=subprocess.DEVNULL, stderr=open(d / "log", "w"))
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and proc.poll() is None:
             try:
@@ -162,6 +161,9 @@ def sshd(tmp_path):
                 break
             except OSError:
                 time.sleep(0.05)
+        if proc.poll() is None:
+            break
+    try:
         if proc.poll() is not None:
             pytest.fail(f"sshd exited: {(d / 'log').read_text()}")
         config = (f"Host node1\n  HostName 127.0.0.1\n  User root\n  Port {port}\n"
@@ -177,8 +179,22 @@ def sshd(tmp_path):
         subprocess.run(["rm", "-f", "/var/cache/labgen/tool.bin"], check=False)
 
 
-def test_upload_over_real_sftp_only_when_it_differs(tmp_path, server, sshd):
+def test_upload_over_real_sftp_only_when_it_differs(tmp_path, server, sshd, monkeypatch):
+    import uuid
+
+    from labgen import remote as remote_module
     from labgen.remote import Remote
+
+    made = []                                  # the node-side temporary names Remote used
+
+    class Recorder:
+        @staticmethod
+        def uuid4():
+            u = uuid.uuid4()
+            made.append(f"/tmp/labgen-{u.hex}")
+            return u
+
+    monkeypatch.setattr(remote_module, "uuid", Recorder)
 
     config, node = sshd
     dest = "/var/cache/labgen/tool.bin"
@@ -192,7 +208,7 @@ def test_upload_over_real_sftp_only_when_it_differs(tmp_path, server, sshd):
     with open(dest, "rb") as f:
         assert hashlib.sha256(f.read()).hexdigest() == GOOD_SHA
     assert oct(os.stat(dest).st_mode & 0o777) == "0o644"
-    assert not [p for p in os.listdir("/tmp") if p.startswith("labgen-") and len(p) == 39]
+    assert made and not [p for p in made if os.path.exists(p)]     # each temporary file removed
 
 
 def test_engine_fetches_once_and_a_bad_artifact_fails_the_task_cleanly(tmp_path, server, sshd):
@@ -254,3 +270,66 @@ def test_offline_from_a_locked_cache_uploads_over_real_sftp(tmp_path, sshd):
         assert f"put tool.bin (sha256 {GOOD_SHA})" in err.value.message
     finally:
         subprocess.run(["rm", "-f", "/var/cache/labgen/tool.bin.ok"], check=False)
+
+
+# ---- `labgen fetch` as a user runs it: a CLI process, against the loopback server
+
+WRAPPER = """
+import json, sys
+from labgen.artifacts import Artifact
+from labgen.provision import pins
+# Every artifact the roles declare, served from the test's loopback server instead of the
+# Internet (the only change: the table's URLs and checksums); then the real CLI.
+table = json.loads(sys.argv[1])
+pins.ARTIFACTS = {n: Artifact(n, url, sha, filename) for n, (url, sha, filename) in table.items()}
+sys.argv = ["labgen", *sys.argv[2:]]
+from labgen.cli import main
+main()
+"""
+
+
+def test_labgen_fetch_and_artifacts_dir_through_the_cli(tmp_path, server):
+    import json
+    import sys
+
+    from labgen.labfile import find_lab, load_lab
+    from labgen.plan import lab_artifacts
+
+    names = lab_artifacts(load_lab(find_lab("mesos-calico")))
+    assert names
+    table = {n: (f"{server.url}/good.bin", GOOD_SHA, f"{n}.bin") for n in names}
+
+    def fetch_cli(*args, cache):
+        env = dict(os.environ, LABGEN_CACHE=str(cache), COLUMNS="200", NO_COLOR="1")
+        res = subprocess.run([sys.executable, "-c", WRAPPER, json.dumps(table), "fetch", "mesos-calico",
+                              "--dir", str(tmp_path / "lab"), *args], cwd=tmp_path,
+                             capture_output=True, text=True, timeout=120, env=env, stdin=subprocess.DEVNULL)
+        res.text = " ".join(res.stdout.split())          # rich wraps long lines
+        return res
+
+    cache = tmp_path / "cache"
+    first = fetch_cli(cache=cache)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert f"{len(names)} artifact(s) for lab mesos-calico: {len(names)} ready, 0 failed" in first.text
+    assert all(f"✓ {n}: downloaded" in first.text for n in names), first.text
+    assert (tmp_path / "lab" / "labgen.lock").exists()                # the lab dir's lock, not the cwd's
+    assert server.hits == {"/good.bin": len(names)}
+    assert all((cache / "artifacts" / f"{n}.bin").read_bytes() == GOOD for n in names)
+
+    again = fetch_cli(cache=cache)                     # a filled cache: nothing downloaded
+    assert again.returncode == 0 and again.text.count(": already cached") == len(names), again.text
+    assert server.hits == {"/good.bin": len(names)}
+
+    usb = tmp_path / "usb"                             # a USB stick: no network needed
+    usb.mkdir()
+    for n in names:
+        (usb / f"{n}.bin").write_bytes(GOOD)
+    stick = fetch_cli("--artifacts", str(usb), cache=tmp_path / "cache2")
+    assert stick.returncode == 0, stick.stdout + stick.stderr
+    assert stick.text.count(": copied from --artifacts") == len(names), stick.text
+    assert server.hits == {"/good.bin": len(names)}
+
+    (usb / f"{names[0]}.bin").write_bytes(EVIL)        # a wrong file on the stick is refused
+    bad = fetch_cli("--artifacts", str(usb), cache=tmp_path / "cache3")
+    assert bad.returncode == 1, bad.stdout + bad.stderr
+    assert EVIL_SHA in bad.text and "Traceback" not in bad.stderr, bad.text

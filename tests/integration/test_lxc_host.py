@@ -33,12 +33,12 @@ if not box_installed("labgen/debian-12", "lxc"):
     pytest.skip("needs the labgen/debian-12 box (sudo labgen box build lxc)",
                 allow_module_level=True)
 
-NETWORK = "192.168.56.0/24"
+NETWORK = "192.168.72.0/24"     # the tests' own subnet, never the demo's 192.168.56.0/24
 
 
 def make_lab() -> Lab:
     net = ipaddress.ip_network(NETWORK)
-    return Lab(name="labgen-itest-host", description="", network=net,
+    return Lab(name="tests-host", description="", network=net,
                boxes={"lxc": "labgen/debian-12"},
                nodes=(Node("n1", net.network_address + 101, (), 512, 1),))
 
@@ -83,7 +83,7 @@ def test_prepare_host_is_idempotent_and_cleanup_removes_the_bridge(lab):
     assert any(bridge in line for line in first)
     assert lxc.mgmt_bridge_ready()
     assert "10.0.3.1/24" in ipv4_of("lxcbr0")
-    assert ipv4_of(bridge) == ["192.168.56.1/24"]
+    assert ipv4_of(bridge) == ["192.168.72.1/24"]
 
     assert aptproxy.is_running()                         # the provider starts the nodes' apt proxy
     assert lxc.PROVIDER.prepare_host(lab) == []
@@ -101,7 +101,7 @@ def test_prepare_host_is_idempotent_and_cleanup_removes_the_bridge(lab):
 
 def test_prepare_host_refuses_a_network_another_bridge_holds(lab):
     other = make_lab()
-    other = Lab(name="labgen-itest-other", description="", network=other.network,
+    other = Lab(name="tests-host-other", description="", network=other.network,
                 boxes=other.boxes, nodes=other.nodes)
     lxc.PROVIDER.prepare_host(lab)
     try:
@@ -112,5 +112,13 @@ def test_prepare_host_refuses_a_network_another_bridge_holds(lab):
         lxc.PROVIDER.cleanup_host(other)
 
 
-def test_preflight_passes_on_this_host(lab):
-    lxc.PROVIDER.preflight(lab)
+def test_preflight_passes_on_this_host_and_names_a_missing_box(lab):
+    from labgen.errors import PreflightError
+
+    assert lxc.PROVIDER.preflight(lab) is None          # root, lxc, vagrant-lxc, the box: all here
+    missing = Lab(name=lab.name, description="", network=lab.network,
+                  boxes={"lxc": "tests/no-such-box"}, nodes=lab.nodes)
+    with pytest.raises(PreflightError) as err:
+        lxc.PROVIDER.preflight(missing)
+    assert err.value.message == "box tests/no-such-box is not installed for provider lxc"
+    assert err.value.exit_code == 3 and "vagrant box add tests/no-such-box" in err.value.hint

@@ -1,7 +1,7 @@
 """The etcd and ZooKeeper roles really provisioned on three LXC nodes, through the CLI.
 
-A lab of its own (name roles-lxc, network 192.168.57.0/24, its own test root) so it can exist
-beside test_lab_lxc.py's mesos-calico lab on 192.168.56.0/24. Node 1 also asks for the roles
+A lab of its own (name tests-roles-lxc, network 192.168.73.0/24, its own test root) so it can exist
+beside test_lab_lxc.py's lab on 192.168.70.0/24 and the demo's on 192.168.56.0/24. Node 1 also asks for the roles
 this Debian 12 box cannot run: they must be reported with the artifact message, not faked.
 (The docker role runs on Debian 12: test_docker_lxc.py and test_lab_lxc.py provision it.)
 The fixture destroys the lab whatever happened.
@@ -13,6 +13,7 @@ import re
 import time
 
 import pytest
+from pathlib import Path
 
 from labgen import aptproxy
 from tests.integration.lxcenv import (ROLES_ROOT, destroy_lab_dir, destroy_leftovers, labgen,
@@ -25,11 +26,11 @@ if reason:
     pytest.skip(reason, allow_module_level=True)
 
 NODES = ("node-1", "node-2", "node-3")
-IPS = ("192.168.57.101", "192.168.57.102", "192.168.57.103")
+IPS = ("192.168.73.101", "192.168.73.102", "192.168.73.103")
 LAB = f"""\
-name: roles-lxc
+name: tests-roles-lxc
 description: etcd and ZooKeeper on three LXC nodes (labgen's role integration test)
-network: {{cidr: 192.168.57.0/24}}
+network: {{cidr: 192.168.73.0/24}}
 boxes: {{lxc: labgen/debian-12}}
 defaults: {{memory: 1024, cpus: 1}}
 nodes:
@@ -39,11 +40,17 @@ nodes:
 """
 
 
+class LabPath(type(Path())):
+    """The lab dir, carrying the fixture's first provisioning (result, seconds)."""
+
+    first_provision = None
+
+
 @pytest.fixture(scope="module")
 def lab_dir():
     destroy_leftovers(ROLES_ROOT)           # what an interrupted earlier run left
     ROLES_ROOT.mkdir(parents=True, exist_ok=True)
-    path = ROLES_ROOT / f"lab-{int(time.time())}"
+    path = LabPath(ROLES_ROOT / f"lab-{int(time.time())}")
     lab_file = ROLES_ROOT / "roles-lxc.yml"
     lab_file.write_text(LAB)
     started_proxy = not aptproxy.is_running()
@@ -54,6 +61,11 @@ def lab_dir():
         # The nodes reach the Debian archive only through the host's apt proxy, which
         # `labgen create` must have started for an LXC lab.
         assert aptproxy.is_running(), "labgen create did not start the apt proxy"
+        # The first provision belongs to the fixture: every test then starts from a
+        # provisioned lab (no test relies on another having run first).
+        start = time.monotonic()
+        first = labgen("provision", "--dir", str(path), timeout=1500)
+        path.first_provision = (first, time.monotonic() - start)
         yield path
     finally:
         destroy_lab_dir(path)
@@ -67,9 +79,7 @@ def exec_all(lab_dir, command, nodes="all"):
 
 
 def test_first_provision_converges(lab_dir):
-    start = time.monotonic()
-    res = labgen("provision", "--dir", str(lab_dir), timeout=1500)
-    took = time.monotonic() - start
+    res, took = lab_dir.first_provision
     print(f"first provision: {took:.0f} s")
     assert res.returncode == 0, res.stdout + res.stderr
     assert "task(s) changed" in res.stdout
@@ -82,7 +92,7 @@ def test_etcd_has_three_healthy_members_on_the_lab_network(lab_dir):
     for node, ip in zip(NODES, IPS):
         # v3 member list: id, status, name, peer URLs, client URLs
         assert re.search(rf"started, {node}, http://{re.escape(ip)}:2380, http://{re.escape(ip)}:2379", out), out
-    assert out.count("got healthy result from http://192.168.57.") == 9, out
+    assert out.count("got healthy result from http://192.168.73.") == 9, out
     v2 = exec_all(lab_dir, "ETCDCTL_API=2 etcdctl set /labgen/test ok && ETCDCTL_API=2 etcdctl get /labgen/test",
                   nodes="node-2")
     assert "ok" in v2
@@ -111,6 +121,6 @@ def test_second_provision_changes_nothing(lab_dir):
 def test_plan_matches_what_ran(lab_dir):
     res = labgen("--provider", "lxc", "plan", str(lab_dir / "lab.yml"), "--node", "node-2", "--role", "etcd",
                  check=True)
-    assert "ETCD_INITIAL_CLUSTER=node-1=http://192.168.57.101:2380" in res.stdout
+    assert "ETCD_INITIAL_CLUSTER=node-1=http://192.168.73.101:2380" in res.stdout
     cfg = exec_all(lab_dir, "cat /etc/default/etcd", nodes="node-2")
     assert "ETCD_NAME=node-2" in cfg and "ETCD_ENABLE_V2=true" in cfg

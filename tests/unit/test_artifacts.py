@@ -175,6 +175,52 @@ def test_engine_uploads_artifacts_before_the_task_and_only_once(tmp_path, src):
     assert not any(c.startswith("put ") for _, c in remote.commands)
 
 
+@pytest.mark.parametrize("on_node", ["stale copy\n", DATA.decode()[:-1], ""])
+def test_a_stale_or_corrupt_copy_on_the_node_is_replaced(tmp_path, src, on_node):
+    remote = FakeRemote()
+    path = "/var/cache/labgen/calicoctl"
+    remote.files[("n1", path)] = on_node
+    assert artifacts.upload(remote, "n1", art(src), src / "calicoctl") is True
+    assert remote.files[("n1", path)] == DATA.decode()
+    assert ("n1", f"put {path}") in remote.commands
+
+
+def test_a_good_copy_on_the_node_is_kept(tmp_path, src):
+    remote = FakeRemote()
+    remote.files[("n1", "/var/cache/labgen/calicoctl")] = DATA.decode()
+    assert artifacts.upload(remote, "n1", art(src), src / "calicoctl") is False
+    assert remote.commands == []
+
+
+class TruncatingRemote(FakeRemote):
+    """A node whose disk keeps only part of what is sent (full disk, broken transfer)."""
+
+    def put_file(self, node, content, path, mode="0644", owner="root"):
+        super().put_file(node, content, path, mode, owner)
+        self.files[(node, path)] = self.files[(node, path)][:100]
+
+
+def test_a_copy_that_arrives_damaged_is_an_error(tmp_path, src):
+    from labgen.errors import LabgenError
+
+    remote = TruncatingRemote()
+    with pytest.raises(LabgenError) as err:
+        artifacts.upload(remote, "n1", art(src), src / "calicoctl")
+    assert err.value.message.startswith("n1: artifact calicoctl at /var/cache/labgen/calicoctl has sha256 ")
+    assert err.value.message.endswith(f"after upload, expected {GOOD}")
+
+
+def test_an_unpinned_artifact_is_checked_against_the_host_copy(tmp_path, src):
+    from labgen.errors import LabgenError
+
+    unpinned = Artifact("calicoctl", (src / "calicoctl").as_uri(), None, "calicoctl")
+    remote = FakeRemote()
+    assert artifacts.upload(remote, "n1", unpinned, src / "calicoctl") is True
+    assert artifacts.upload(remote, "n1", unpinned, src / "calicoctl") is False
+    with pytest.raises(LabgenError, match="after upload"):
+        artifacts.upload(TruncatingRemote(), "n1", unpinned, src / "calicoctl")
+
+
 def test_failed_fetch_fails_the_task_and_writes_nothing(tmp_path, src):
     remote = FakeRemote()
     from labgen.model import File
@@ -254,3 +300,109 @@ def test_proxy_config_binds_only_the_given_addresses(tmp_path):
     text = aptproxy.render_config(tmp_path, ["192.168.56.1", "127.0.0.1"], 3142)
     assert "BindAddress: 192.168.56.1 127.0.0.1\n" in text and "Port: 3142\n" in text
     assert "PassThroughPattern: ^[^/:]+:443$" in text and "file:backends_debian" in text
+
+
+# ---- found by mutation testing: the small rules, exactly
+
+
+@pytest.mark.parametrize("n, text", [(0, "0 bytes"), (1023, "1023 bytes"), (1024, "1.0 KiB"),
+                                     (1536, "1.5 KiB"), (1024 ** 2 - 1, "1024.0 KiB"), (1024 ** 2, "1.0 MiB"),
+                                     (5 * 1024 ** 3, "5.0 GiB"), (3 * 1024 ** 4, "3072.0 GiB")])
+def test_sizes_read_as_people_write_them(n, text):
+    assert artifacts._size(n) == text
+
+
+def test_cache_dir_default_and_override(monkeypatch, tmp_path):
+    monkeypatch.delenv("LABGEN_CACHE", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert artifacts.cache_dir() == tmp_path / ".cache" / "labgen" / "artifacts"
+    monkeypatch.setenv("LABGEN_CACHE", "~/elsewhere")
+    assert artifacts.cache_dir() == tmp_path / "elsewhere" / "artifacts"
+
+
+def test_failures_say_how_to_supply_the_file(tmp_path, src):
+    with pytest.raises(ArtifactError) as err:
+        fetch(Artifact("x", (src / "nope").as_uri(), GOOD, "nope"), tmp_path / "c")
+    assert err.value.hint == "`labgen fetch LAB` fills the cache ahead of time on a connected machine"
+    assert err.value.message.endswith(f"put nope (sha256 {GOOD}) in {tmp_path / 'c'}/ or pass --artifacts DIR holding it")
+
+
+def test_resolve_hints_where_to_declare(monkeypatch):
+    monkeypatch.setattr(artifacts, "declared", lambda: {})
+    with pytest.raises(ArtifactError) as err:
+        artifacts.resolve("nope")
+    assert err.value.hint == "declare it there with its URL and sha256"
+
+
+def test_declared_accepts_a_mapping_or_a_sequence(monkeypatch):
+    from labgen.provision import pins
+
+    a = Artifact("a", "http://x/a", None, "a")
+    monkeypatch.setattr(pins, "ARTIFACTS", {"a": a})
+    assert artifacts.declared() == {"a": a}
+    monkeypatch.setattr(pins, "ARTIFACTS", [a])
+    assert artifacts.declared() == {"a": a}
+
+
+def test_a_stick_copy_goes_into_a_cache_that_does_not_exist_yet(tmp_path, src):
+    cache = tmp_path / "deep" / "er" / "cache"
+    path = fetch(art(src), cache, artifacts_dir=src)
+    assert path == cache / "calicoctl" and path.read_bytes() == DATA
+    assert fetch(art(src), cache, artifacts_dir=src) == cache / "calicoctl"     # and again: it exists
+
+
+def test_a_good_cached_copy_wins_over_a_good_stick_copy(tmp_path, src, monkeypatch):
+    cache = tmp_path / "cache"
+    fetch(art(src), cache)
+    copies = []
+    monkeypatch.setattr(artifacts, "_into_cache", lambda *a: copies.append(a))
+    assert fetch(art(src), cache, artifacts_dir=src) == cache / "calicoctl" and copies == []
+
+
+def test_download_reports_progress_and_keeps_nothing_partial(tmp_path, src):
+    seen = []
+    fetch(art(src), tmp_path / "c", progress=lambda done, total: seen.append((done, total)))
+    assert seen[0] == (0, len(DATA)) and seen[-1] == (len(DATA), len(DATA))
+    with pytest.raises(ArtifactError) as err:
+        fetch(art(src, sha="0" * 64), tmp_path / "d")
+    assert f"got sha256 {GOOD}, expected {'0' * 64} ({artifacts._size(len(DATA))} received)" in err.value.message
+    assert list((tmp_path / "d").iterdir()) == []
+
+
+def test_upload_installs_root_owned_0644_and_checks_unpinned_against_the_host_copy(src):
+    from tests.unit.test_engine import RecordingRemote
+
+    remote = RecordingRemote()
+    assert artifacts.upload(remote, "n1", art(src), src / "calicoctl") is True
+    assert remote.puts == [("/var/cache/labgen/calicoctl", "0644", "root")]
+
+
+def test_stager_passes_its_settings_to_fetch(tmp_path, monkeypatch):
+    got = {}
+
+    def fake_fetch(artifact, cache, artifacts_dir, progress, *, timeout, lock, frozen, mirrors):
+        got.update(cache=cache, artifacts_dir=artifacts_dir, progress=progress, timeout=timeout,
+                   lock=lock, frozen=frozen, mirrors=mirrors)
+        return tmp_path / "x"
+
+    monkeypatch.setattr(artifacts, "fetch", fake_fetch)
+    progress = lambda *a: None                                      # noqa: E731
+    monkeypatch.setenv(artifacts.ARTIFACTS_ENV, str(tmp_path / "usb"))
+    from labgen.lockfile import Lock
+
+    lock, mirrors = Lock(None), object()
+    stager = Stager(cache=tmp_path / "c", progress=progress, timeout=7.0, lock=lock, frozen=True,
+                    mirrors=mirrors, resolve=lambda n: Artifact(n, "http://x/" + n, None, n))
+    stager.local("a")
+    assert got == dict(cache=tmp_path / "c", artifacts_dir=tmp_path / "usb", progress=progress, timeout=7.0,
+                       lock=lock, frozen=True, mirrors=mirrors)
+    assert Stager(artifacts_dir=tmp_path / "stick").artifacts_dir == tmp_path / "stick"   # wins over the env
+    monkeypatch.delenv(artifacts.ARTIFACTS_ENV)
+    assert Stager().artifacts_dir is None and Stager().timeout == 30.0
+
+
+def test_sha256_of_a_file_larger_than_one_read(tmp_path):
+    big = tmp_path / "big"
+    payload = bytes(range(256)) * 9000            # > 2 MiB: several blocks
+    big.write_bytes(payload)
+    assert artifacts.sha256_file(big) == hashlib.sha256(payload).hexdigest()

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.runcli import labgen
+from tests.runcli import labgen, labgen_sealed
 
 REPO = Path(__file__).resolve().parents[2]
 HOSTILE = sorted((REPO / "tests/data/labs/hostile").glob("*.yml"))
@@ -45,8 +45,9 @@ def test_unknown_lab_suggests_the_builtin():
 
 @pytest.mark.parametrize("path", [p for p in HOSTILE if p.stem != "accepted-free-text"], ids=lambda p: p.stem)
 def test_hostile_lab_files_are_refused_and_nothing_is_created(path, tmp_path):
-    canary = Path("/tmp/labgen-canary")
-    res = labgen("--provider", "lxc", "create", str(path), "--dir", str(tmp_path / "lab"), cwd=tmp_path)
+    canary = tmp_path / "CANARY"              # the payloads `touch CANARY` in their cwd
+    res = labgen_sealed("--provider", "lxc", "create", str(path), "--dir", str(tmp_path / "lab"),
+                        cwd=tmp_path)
     assert res.returncode == 2, res.stdout + res.stderr
     assert "Traceback" not in res.stderr
     expected = path.with_suffix(".errors").read_text().split("\n")
@@ -130,9 +131,9 @@ def test_scenario_show_tells_the_variants_own_summary():
 
 
 def test_scenario_with_unknown_step_is_refused_before_anything_runs(tmp_path):
-    res = labgen("--provider", "lxc", "scenario", "run", "mac-bug", "--only", "no-such-step",
-                 "--dir", str(tmp_path / "lab"), cwd=tmp_path)
-    assert res.returncode != 0 and "no step 'no-such-step'" in res.stderr
+    res = labgen_sealed("--provider", "lxc", "scenario", "run", "mac-bug", "--only", "no-such-step",
+                        "--dir", str(tmp_path / "lab"), cwd=tmp_path)
+    assert res.returncode == 2 and "no step 'no-such-step'" in res.stderr
     assert not (tmp_path / "lab").exists()
 
 
@@ -147,3 +148,100 @@ def test_shell_completion_as_the_readme_documents():
     res = labgen(env={"_LABGEN_COMPLETE": "bash_complete", "COMP_WORDS": "labgen status --for",
                       "COMP_CWORD": "2"}, check=True)
     assert "--format" in res.stdout
+
+
+# ---------------------------------------------------------------- provider choice and exit codes
+# Each exit code the README promises, produced for real by a CLI process (5, 6 and 130 need a
+# booted lab: tests/integration/test_lab_lxc.py).
+
+
+def _tools_dir(tmp_path, *tools):
+    """A PATH dir holding links to the real `tools` (skips when one is not on this machine)."""
+    import os
+    import shutil
+
+    d = tmp_path / "tools"
+    d.mkdir()
+    for tool in tools:
+        real = shutil.which(tool)
+        if not real:
+            pytest.skip(f"{tool} is not installed")
+        os.symlink(real, d / tool)
+    return d
+
+
+@pytest.mark.parametrize("tools", [("lxc-create",), ("virsh", "lxc-create"), ()], ids=["lxc", "libvirt", "none"])
+def test_provider_is_detected_and_the_choice_is_printed(tmp_path, tools):
+    import os
+
+    path = _tools_dir(tmp_path, *tools)
+    res = labgen("render", "mesos-calico", cwd=tmp_path, env={"PATH": str(path), "LABGEN_SKIP_LIBVIRT": ""})
+    from labgen.kvm import kvm_verdict
+
+    kvm = os.path.exists("/dev/kvm") and kvm_verdict().usable     # a KVM that boots stock guests
+    if "virsh" in tools and kvm:
+        expected = "libvirt", "virsh found and KVM usable"
+    elif "lxc-create" in tools and os.geteuid() == 0:
+        expected = "lxc", "lxc-create found and running as root"
+    else:
+        assert res.returncode == 3, res.stderr
+        assert "no usable provider" in res.stderr and "Traceback" not in res.stderr and res.stdout == ""
+        return
+    assert res.returncode == 0, res.stderr
+    assert f"provider: {expected[0]} ({expected[1]}); choose with --provider" in res.stderr
+    assert res.stdout.startswith("# -*- mode: ruby -*-")          # stdout is the Vagrantfile alone
+    assert f"for provider {expected[0]}." in res.stdout
+
+
+def test_bad_input_exits_2(tmp_path):
+    res = labgen_sealed("--provider", "lxc", "create", "no-such-lab", "--dir", str(tmp_path / "lab"),
+                        cwd=tmp_path)
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    assert not (tmp_path / "lab").exists()
+
+
+def test_host_not_ready_exits_3_before_touching_anything(tmp_path):
+    import os
+
+    res = labgen_sealed("--provider", "lxc", "create", "mesos-calico", "--dir", str(tmp_path / "lab"),
+                        cwd=tmp_path)
+    assert res.returncode == 3, res.stdout + res.stderr
+    why = "lxc-create is not installed" if os.geteuid() == 0 else "the lxc provider needs root"
+    assert why in res.stderr and "hint: " in res.stderr and "Traceback" not in res.stderr
+    assert not (tmp_path / "lab" / ".vagrant").exists()
+
+
+@pytest.mark.vagrant
+@pytest.mark.skipif(not __import__("shutil").which("vagrant"), reason="vagrant is not installed")
+def test_vagrant_failing_exits_4(tmp_path):
+    """A real `vagrant halt` that fails (a syntax error at the end of the Vagrantfile): Vagrant
+    stops while loading the file, before it looks at any machine."""
+    from labgen.labdir import LabDir
+    from labgen.labfile import find_lab, load_lab
+    from labgen.lifecycle import write_lab_dir
+
+    d = LabDir(tmp_path / "lab")
+    write_lab_dir(load_lab(find_lab("mesos-calico")), d, "lxc")
+    d.vagrantfile.write_text(d.vagrantfile.read_text()
+                             + '\nVagrant.configure("2") do |c|\n')      # no `end`: a syntax error
+    res = labgen("halt", "--dir", str(d.path), cwd=tmp_path)
+    assert res.returncode == 4, res.stdout + res.stderr
+    assert "vagrant halt" in res.stderr and "Traceback" not in res.stderr
+    assert not (d.path / ".vagrant" / "machines").exists()
+
+
+def test_list_names_every_builtin_lab_and_scenario_with_its_title(tmp_path):
+    from labgen.labfile import builtin_labs
+    from labgen.scenario.load import builtin_scenarios, load_scenario
+
+    res = labgen_sealed("list", cwd=tmp_path, env={"COLUMNS": "250"})
+    assert res.returncode == 0, res.stderr
+    lines = res.stdout.splitlines()
+    assert lines[0].startswith("Labs") and "labgen create NAME" in lines[0]
+    for name, description in builtin_labs():
+        assert any(l.split() and l.split()[0] == name and description in l for l in lines), res.stdout
+    scenarios = [load_scenario(p) for p in builtin_scenarios()]
+    assert len(scenarios) >= 2
+    for sc in scenarios:
+        assert any(l.split() and l.split()[0] == sc.id and sc.title.en in l and f"(lab {sc.lab})" in l
+                   for l in lines), res.stdout

@@ -76,20 +76,47 @@ def test_unimplemented_roles_are_reported_not_skipped(tmp_path, monkeypatch):
 
 
 def test_a_failure_stops_the_other_nodes_after_their_current_task(tmp_path):
+    import threading
+
     from labgen.labdir import LabDir
 
     lab = make_lab()
+    n1_failed, n2_inside = threading.Event(), threading.Event()
+    named = set()
 
     def handler(node, cmd):
-        if node == "n1" and "hostname" in cmd and not cmd.startswith("test"):
+        if node == "n1" and cmd == "hostname n1":
+            assert n2_inside.wait(10), "n2 never reached its hostname task"
             return 1, "", "hostname: you must be root"
+        if node == "n2" and cmd == "hostname n2":
+            # n2 is inside its hostname task when n1 fails: it must finish it, then stop.
+            n2_inside.set()
+            assert n1_failed.wait(10), "n1 never failed"
+            named.add(node)
+        if "$(hostname)" in cmd and node in named:
+            return 0, "", ""
         if cmd.startswith("test") or cmd.startswith("sha256sum"):
             return 1, "", ""
         return 0, "", ""
 
-    reports = engine.provision(lab, LabDir(tmp_path), FakeRemote(handler), LXC_FACTS)
+    seen = []
+
+    def events(node, role, task, status):
+        seen.append((node, role, task, status))
+        if (node, status) == ("n1", "failed"):
+            n1_failed.set()
+
+    remote = FakeRemote(handler)
+    reports = engine.provision(lab, LabDir(tmp_path), remote, LXC_FACTS, events=events)
     by = {r.node: r for r in reports}
     assert by["n1"].error is not None and "you must be root" in by["n1"].error.message
+    assert by["n1"].stopped is False
+    assert by["n2"].error is None and by["n2"].stopped is True
+    assert by["n2"].changed == ["base/apt proxy", "base/hostname"]       # finished, nothing after
+    assert not any(node == "n2" and ("hosts" in cmd or "apt-get" in cmd) for node, cmd in remote.commands)
+    assert LabDir(tmp_path).load_state().get("roles", {}) == {}           # no role finished
+    assert ("n1", "base", "hostname", "failed") in seen
+    assert seen[-1] == ("n2", "base", "hosts file", "stopped") or ("n2", "base", "hosts file", "stopped") in seen
 
 
 def test_base_role_declares_hostname_hosts_and_tools():
@@ -111,11 +138,23 @@ def test_packages_check_really_detects_installed_packages():
     assert ok.returncode == 0 and missing.returncode != 0
 
 
-def test_fingerprint_changes_with_declarations():
-    a = [Task("x", check="c", run=("r",))]
-    b = [Task("x", check="c", run=("r2",))]
-    assert engine.fingerprint(a) != engine.fingerprint(b)
-    assert engine.fingerprint(a) == engine.fingerprint(list(a))
+def test_fingerprint_is_stable_for_equal_declarations_and_changes_with_any_field():
+    def declare(**change):
+        fields = dict(name="x", files=(File("/etc/x", "a\n"),), check="c", run=("r",),
+                      artifacts=("calicoctl",))
+        fields.update(change)
+        return [Task(**fields)]
+
+    first, again = declare(), declare()           # built twice: equal, not the same objects
+    assert first[0] is not again[0]
+    fp = engine.fingerprint(first)
+    assert fp == engine.fingerprint(again) and len(fp) == 16 and int(fp, 16) >= 0
+    variants = [declare(name="y"), declare(files=(File("/etc/x", "b\n"),)),
+                declare(files=(File("/etc/y", "a\n"),)), declare(files=(File("/etc/x", "a\n", mode="0600"),)),
+                declare(check="c2"), declare(check=None), declare(run=("r2",)), declare(run=("r", "r")),
+                declare(artifacts=()), first + first]
+    prints = [engine.fingerprint(v) for v in variants]
+    assert fp not in prints and len(set(prints)) == len(prints)
 
 
 def test_a_handler_owed_by_an_interrupted_run_runs_next_time(tmp_path):
@@ -182,3 +221,205 @@ def test_blocked_roles_are_grouped_under_the_reason_they_share():
     marathon = next(g for g in groups if g.reason.startswith("Marathon 1.5.6"))
     assert marathon.roles == {"marathon": ["ubuntu-1"], "marathon-app": ["ubuntu-1"]}
     assert len(groups) == 3
+
+
+# ---- found by mutation testing: what the engine passes on and reports, exactly
+
+
+class RecordingRemote(FakeRemote):
+    """FakeRemote that also keeps how each command ran (sudo, timeout) and each file's mode/owner."""
+
+    def __init__(self, handler=None):
+        super().__init__(handler)
+        self.runs, self.puts = [], []
+
+    def run(self, node, command, *, sudo=True, timeout=60, stream=None):
+        self.runs.append((command, sudo, timeout))
+        return super().run(node, command, sudo=sudo, timeout=timeout)
+
+    def put_file(self, node, content, path, mode="0644", owner="root"):
+        self.puts.append((path, mode, owner))
+        super().put_file(node, content, path, mode=mode, owner=owner)
+
+
+def test_checks_and_commands_run_as_root_with_their_timeouts_and_files_keep_mode_and_owner():
+    done = set()
+
+    def handler(node, cmd):
+        if cmd == "check":
+            return (0 if done else 1), "", ""
+        done.add(cmd)
+        return 0, "", ""
+
+    remote = RecordingRemote(handler)
+    task = Task("t", files=(File("/etc/x", "x\n", mode="0600", owner="etcd"),), check="check", run=("do",))
+    assert engine.apply_task(remote, "n1", "r", task) is True
+    assert remote.runs == [("check", True, 120), ("do", True, 900), ("check", True, 120)]
+    assert remote.puts == [("/etc/x", "0600", "etcd")]
+
+
+def test_a_failed_command_reports_its_tail_and_how_to_retry():
+    many = "\n".join(f"line {i}" for i in range(20))
+    remote = FakeRemote(lambda n, c: (1, "", "") if c == "check" else (2, "", many))
+    with pytest.raises(TaskError) as err:
+        engine.apply_task(remote, "n1", "r", Task("t", check="check", run=("do",)))
+    assert err.value.message == ("n1: role r, task 't': `do` failed (exit code 2)\n"
+                                 + "\n".join(f"line {i}" for i in range(12, 20)))
+    assert err.value.hint == "fix the cause, then re-run `labgen provision n1`"
+    out = "o" * 600
+    remote = FakeRemote(lambda n, c: (1, "", "") if c == "check" else (None, out, ""))
+    with pytest.raises(TaskError) as err:
+        engine.apply_task(remote, "n1", "r", Task("t", check="check", run=("do",)))
+    assert err.value.message == "n1: role r, task 't': `do` failed (timed out)\n" + "o" * 500
+    remote = FakeRemote(lambda n, c: (1, "", "") if c == "check" else (3, "", ""))
+    with pytest.raises(TaskError) as err:
+        engine.apply_task(remote, "n1", "r", Task("t", check="check", run=("do",)))
+    assert err.value.message == "n1: role r, task 't': `do` failed (exit code 3)"
+
+
+def test_a_task_that_does_not_converge_says_so_with_a_hint():
+    remote = FakeRemote(lambda node, cmd: (1, "", "") if cmd == "check" else (0, "", ""))
+    with pytest.raises(TaskError) as err:
+        engine.apply_task(remote, "n1", "r", Task("t", check="check", run=("do",)))
+    assert err.value.message == "n1: role r, task 't': still not done after running it (check `check` exits 1)"
+    assert err.value.hint == "the task's commands ran but did not reach the wanted state"
+
+
+def test_provision_emits_each_task_in_order_and_records_roles(tmp_path, monkeypatch):
+    from labgen.labdir import LabDir
+
+    monkeypatch.setattr(engine, "IMPLEMENTED", ("etcd",))        # base unavailable, etcd after it
+    lab = make_lab()
+    node = Node("n1", lab.nodes[0].ip, ("base", "etcd"), 512, 1)
+    lab = Lab("t", "", lab.network, lab.boxes, (node,))
+    events = []
+    reports = engine.provision(lab, LabDir(tmp_path), FakeRemote(), LXC_FACTS, events=lambda *e: events.append(e))
+    (report,) = reports
+    etcd = [t.name for t in engine.role_tasks(lab, node, "etcd", LXC_FACTS)]
+    assert events[0] == ("n1", "base", "", "unavailable")
+    assert events[1:] == [e for name in etcd for e in (("n1", "etcd", name, "running"),
+                                                         ("n1", "etcd", name, "changed" if f"etcd/{name}" in report.changed else "ok"))]
+    assert report.changed and sorted(report.changed + report.unchanged) == sorted(f"etcd/{n}" for n in etcd)
+    assert set(LabDir(tmp_path).load_state()["roles"]["n1"]) == {"etcd"}
+
+
+def test_a_connection_failure_becomes_the_nodes_task_error(tmp_path):
+    from labgen.errors import LabgenError
+    from labgen.labdir import LabDir
+
+    def handler(node, cmd):
+        raise LabgenError("ssh to n1 failed", hint="is it running?")
+
+    lab = make_lab()
+    lab = Lab("t", "", lab.network, lab.boxes, lab.nodes[:1])
+    (report,) = engine.provision(lab, LabDir(tmp_path), FakeRemote(handler), LXC_FACTS)
+    assert isinstance(report.error, TaskError)
+    assert (report.error.message, report.error.hint) == ("ssh to n1 failed", "is it running?")
+
+
+def test_provision_remembers_a_handler_owed_by_an_interrupted_run(tmp_path, monkeypatch):
+    from labgen.labdir import LabDir
+
+    lab = make_lab()
+    lab = Lab("t", "", lab.network, lab.boxes, lab.nodes[:1])
+    task = Task("config", files=(File("/etc/x", "new\n"),), run=("restart",))
+    monkeypatch.setattr(engine, "node_plan", lambda *a, **k: [("r", [task])])
+
+    def dies(node, cmd):
+        raise KeyboardInterrupt          # Ctrl-C during the restart, after the file was written
+
+    with pytest.raises(KeyboardInterrupt):
+        engine.provision(lab, LabDir(tmp_path), FakeRemote(dies), LXC_FACTS)
+    assert LabDir(tmp_path).load_state()["pending"] == ["n1|r/config"]
+
+
+def test_unavailable_roles_names_each_role_the_lab_cannot_provide():
+    from labgen.labfile import find_lab, load_lab
+
+    lab = load_lab(find_lab("mesos-calico"))
+    missing = dict(engine.unavailable_roles(lab, ["base", "no-such-role", "calico", "etcd"], "debian-12"))
+    assert list(missing) == ["no-such-role", "calico"]
+    assert missing["no-such-role"] == "no node of lab mesos-calico has it"
+    assert missing["calico"].startswith("Calico 2.6 (calicoctl v1.6.3")
+    assert engine.unavailable_roles(lab, ["base"], "ubuntu-16.04") == []
+    only_3 = Lab(lab.name, "", lab.network, lab.boxes,
+                 (Node("a", lab.nodes[0].ip, ("base",), 512, 1), Node("b", lab.nodes[1].ip, ("calico",), 512, 1)))
+    assert [r for r, _ in engine.unavailable_roles(only_3, ["calico"], "debian-12")] == ["calico"]
+
+
+def test_roles_recorded_is_false_while_a_role_cannot_run(tmp_path):
+    from labgen.labdir import LabDir
+    from labgen.labfile import find_lab, load_lab
+
+    lab = load_lab(find_lab("mesos-calico"))
+    assert engine.roles_recorded(lab, LabDir(tmp_path), "debian-12", ["calico"]) is False
+
+
+def test_provision_only_the_nodes_and_roles_asked_for(tmp_path):
+    from labgen.labdir import LabDir
+
+    lab = make_lab()
+    remote = FakeRemote()
+    reports = engine.provision(lab, LabDir(tmp_path), remote, LXC_FACTS, nodes=["n2"], roles=["base"])
+    assert [r.node for r in reports] == ["n2"]
+    assert {n for n, _ in remote.commands} == {"n2"}
+    assert all(item.startswith("base/") for item in reports[0].changed + reports[0].unchanged)
+    assert LabDir(tmp_path).load_state()["roles"] == {"n2": {"base": engine.fingerprint(
+        engine.role_tasks(lab, lab.nodes[1], "base", LXC_FACTS))}}
+
+
+def test_a_handler_that_ran_owes_nothing(tmp_path):
+    from labgen.labdir import LabDir
+
+    pending = engine.PendingHandlers(LabDir(tmp_path))
+    task = Task("config", files=(File("/etc/x.conf", "v1\n"),), run=("restart",))
+    assert engine.apply_task(FakeRemote(), "n1", "svc", task, pending=pending) is True
+    assert LabDir(tmp_path).load_state().get("pending", []) == []
+
+
+def test_ctrl_c_on_one_node_stops_the_others_after_their_task(tmp_path):
+    import threading
+
+    from labgen.labdir import LabDir
+
+    lab = make_lab()
+    n2_inside, n1_interrupted = threading.Event(), threading.Event()
+    ran = []
+
+    def handler(node, cmd):
+        ran.append((node, cmd))
+        if node == "n1" and cmd == "hostname n1":
+            assert n2_inside.wait(10)
+            n1_interrupted.set()
+            raise KeyboardInterrupt
+        if node == "n2" and cmd == "hostname n2":
+            n2_inside.set()
+            assert n1_interrupted.wait(10)
+            time_left = 50
+            while time_left and not abort_seen():       # bounded: until the engine's abort is set
+                time_left -= 1
+                threading.Event().wait(0.02)
+        return (1, "", "") if cmd.startswith("test") else (0, "", "")
+
+    state = {}
+
+    def abort_seen():
+        return state.get("abort") is not None and state["abort"].is_set()
+
+    real_event = threading.Event
+
+    def capture_event():
+        ev = real_event()
+        state.setdefault("abort", ev)
+        return ev
+
+    import labgen.provision.engine as eng
+    eng_threading = eng.threading
+    with pytest.raises(KeyboardInterrupt):
+        try:
+            eng.threading = type("T", (), {"Event": staticmethod(capture_event), "Lock": eng_threading.Lock})
+            engine.provision(lab, LabDir(tmp_path), FakeRemote(handler), LXC_FACTS)
+        finally:
+            eng.threading = eng_threading
+    assert abort_seen()
+    assert not [c for n, c in ran if n == "n2" and ("hosts" in c or "apt-get" in c)]

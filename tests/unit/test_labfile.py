@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import textwrap
 from pathlib import Path
 
@@ -12,9 +11,9 @@ from labgen import yamlsrc
 from labgen.errors import InputError
 from labgen.labfile import builtin_labs, find_lab, load_lab, parse_lab
 from labgen.model import Lab
+from tests.unit.golden import assert_golden
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "labs"
-REGEN = bool(os.environ.get("LABGEN_REGEN_GOLDEN"))
 
 # A minimal valid lab; the cases below change one thing each (line numbers refer to this shape).
 BASE = """\
@@ -31,7 +30,6 @@ def problems(text: str) -> list[str]:
     try:
         parse_lab(yamlsrc.load_text(textwrap.dedent(text), "lab.yml"), "lab.yml")
     except InputError as exc:
-        assert exc.message == "\n".join(exc.problems)
         return exc.problems
     return []
 
@@ -315,6 +313,16 @@ CASES = {
         ["lab.yml line 6: params: calico_pool 192.168.0.0/16 overlaps the lab network "
          "192.168.56.0/24: workload routes would shadow the host-only network; expected a pool "
          "outside 192.168.56.0/24, e.g. 172.32.0.0/16"]),
+    "calico-pool-inside-the-network": (     # a narrower pool inside the network overlaps too
+        BASE + "params: {calico_pool: 192.168.56.64/26}\n",
+        ["lab.yml line 6: params: calico_pool 192.168.56.64/26 overlaps the lab network "
+         "192.168.56.0/24: workload routes would shadow the host-only network; expected a pool "
+         "outside 192.168.56.0/24, e.g. 172.32.0.0/16"]),
+    "calico-pool-is-the-network": (
+        BASE + "params: {calico_pool: 192.168.56.0/24}\n",
+        ["lab.yml line 6: params: calico_pool 192.168.56.0/24 overlaps the lab network "
+         "192.168.56.0/24: workload routes would shadow the host-only network; expected a pool "
+         "outside 192.168.56.0/24, e.g. 172.32.0.0/16"]),
     "calico-pool-invalid": (
         BASE + "params: {calico_pool: 172.32.0.0/33}\n",
         ["lab.yml line 6: params: calico_pool '172.32.0.0/33' is not an IPv4 network; expected "
@@ -335,6 +343,70 @@ CASES = {
         ["lab.yml line 6: node #2: the node is a string; expected a mapping with name, ip and "
          "roles"]),
 }
+
+
+# Found by mutation testing (tests/README.md): each rule's branches and bounds.
+NET, BOX = "network: {cidr: 192.168.56.0/24}", "boxes: {lxc: labgen/debian-12}"
+CASES.update({
+    'boxes-not-a-mapping': (BASE.replace(BOX, "boxes: [labgen/debian-12]"),
+        ['lab.yml line 3: boxes: boxes is a list; expected a mapping of provider to box name, e.g. {virtualbox: ubuntu/xenial64}']),
+    'box-name-invalid': (BASE.replace(BOX, "boxes: {lxc: 'a b/c'}"),
+        ["lab.yml line 3: boxes: lxc box 'a b/c' is not a valid box name; expected a box name 'owner/name' of at most 128 characters, e.g. ubuntu/xenial64"]),
+    'box-name-not-a-string': (BASE.replace(BOX, "boxes: {lxc: 12}"),
+        ["lab.yml line 3: boxes: lxc is an integer (12); expected a box name 'owner/name' of at most 128 characters, e.g. ubuntu/xenial64"]),
+    'box-name-129-characters': (BASE.replace(BOX, "boxes: {lxc: " + "a" * 64 + "/" + "b" * 64 + "}"),
+        ["lab.yml line 3: boxes: lxc box 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...' is not a valid box name; expected a box name 'owner/name' of at most 128 characters, e.g. ubuntu/xenial64"]),
+    'box-name-128-characters-is-fine': (BASE.replace(BOX, "boxes: {lxc: " + "a" * 64 + "/" + "b" * 63 + "}"),
+        []),
+    'defaults-not-a-mapping': (BASE + "defaults: 5\n",
+        ['lab.yml line 6: defaults: defaults is an integer; expected a mapping such as {memory: 1024, cpus: 1}']),
+    'defaults-memory-63': (BASE + "defaults: {memory: 63}\n",
+        ['lab.yml line 6: defaults: memory 63 is too small; expected an integer from 64 to 65536 MiB']),
+    'defaults-memory-65537': (BASE + "defaults: {memory: 65537}\n",
+        ['lab.yml line 6: defaults: memory 65537 is too large; expected an integer from 64 to 65536 MiB']),
+    'defaults-cpus-0': (BASE + "defaults: {cpus: 0}\n",
+        ['lab.yml line 6: defaults: cpus 0 is too small; expected an integer from 1 to 64']),
+    'defaults-cpus-65': (BASE + "defaults: {cpus: 65}\n",
+        ['lab.yml line 6: defaults: cpus 65 is too large; expected an integer from 1 to 64']),
+    'defaults-at-the-bounds-are-fine': (BASE + "defaults: {memory: 64, cpus: 64}\n",
+        []),
+    'defaults-upper-bounds-are-fine': (BASE + "defaults: {memory: 65536, cpus: 1}\n",
+        []),
+    'defaults-memory-string': (BASE + "defaults: {memory: '1024'}\n",
+        ["lab.yml line 6: defaults: memory is a string ('1024'); expected an integer from 64 to 65536 MiB"]),
+    'defaults-unknown-key': (BASE + "defaults: {memroy: 1024}\n",
+        ["lab.yml line 6: defaults: unknown key 'memroy' (did you mean 'memory'?); expected one of memory, cpus"]),
+    'network-without-cidr': (BASE.replace(NET, "network: {}"),
+        ["lab.yml line 2: network: missing key 'cidr'; expected an IPv4 network such as 192.168.56.0/24"]),
+    'network-cidr-number': (BASE.replace(NET, "network: {cidr: 5}"),
+        ['lab.yml line 2: network: cidr is an integer (5); expected an IPv4 network in CIDR notation such as 192.168.56.0/24']),
+    'network-prefix-15': (BASE.replace(NET, "network: {cidr: 10.0.0.0/15}"),
+        ['lab.yml line 2: network: cidr 10.0.0.0/15 has prefix /15; expected a prefix from /16 to /29']),
+    'network-garbage': (BASE.replace(NET, "network: {cidr: '192.168.56/24x'}"),
+        ["lab.yml line 2: network: cidr '192.168.56/24x' is not an IPv4 network; expected an IPv4 network in CIDR notation such as 192.168.56.0/24"]),
+    'network-loopback': (BASE.replace(NET, "network: {cidr: 127.0.0.0/24}"),
+        ['lab.yml line 2: network: cidr 127.0.0.0/24 is not a private network range; expected a private IPv4 network (10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16) such as 192.168.56.0/24']),
+    'network-link-local': (BASE.replace(NET, "network: {cidr: 169.254.1.0/24}"),
+        ['lab.yml line 2: network: cidr 169.254.1.0/24 is not a private network range; expected a private IPv4 network (10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16) such as 192.168.56.0/24']),
+    'params-not-a-mapping': (BASE + "params: [1]\n",
+        ['lab.yml line 6: params: params is a list; expected a mapping of parameter to value, e.g. {docker_version: "18.03.1"}']),
+    'params-unknown-key': (BASE + "params: {calico: 1}\n",
+        ["lab.yml line 6: params: unknown key 'calico' (did you mean 'calico_pool'?); expected one of docker_version, calico_pool"]),
+    'pool-loopback': (BASE + "params: {calico_pool: 127.0.0.0/16}\n",
+        ['lab.yml line 6: params: calico_pool 127.0.0.0/16 is a special-purpose range; expected an ordinary unicast range such as 172.32.0.0/16']),
+    'pool-multicast': (BASE + "params: {calico_pool: 224.0.0.0/16}\n",
+        ['lab.yml line 6: params: calico_pool 224.0.0.0/16 is a special-purpose range; expected an ordinary unicast range such as 172.32.0.0/16']),
+    'pool-zero-network': (BASE + "params: {calico_pool: 0.0.0.0/16}\n",
+        ['lab.yml line 6: params: calico_pool 0.0.0.0/16 is a special-purpose range; expected an ordinary unicast range such as 172.32.0.0/16']),
+    'pool-reserved': (BASE + "params: {calico_pool: 240.0.0.0/16}\n",
+        ['lab.yml line 6: params: calico_pool 240.0.0.0/16 is a special-purpose range; expected an ordinary unicast range such as 172.32.0.0/16']),
+    'pool-not-a-string': (BASE + "params: {calico_pool: 5}\n",
+        ['lab.yml line 6: params: calico_pool is an integer (5); expected an IPv4 network such as 172.32.0.0/16']),
+    'pool-27': (BASE + "params: {calico_pool: 172.32.0.0/27}\n",
+        ['lab.yml line 6: params: calico_pool 172.32.0.0/27 is smaller than a /26; expected a pool of /26 or larger: Calico hands out addresses in /26 blocks']),
+    'pool-26-is-fine': (BASE + "params: {calico_pool: 172.32.0.0/26}\n",
+        []),
+})
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
@@ -398,11 +470,73 @@ def test_hostile_lab_file(path, monkeypatch):
         found = exc.problems
     for line in found:
         assert line.isprintable(), f"unescaped character in {line!r}"
-    text = "\n".join(found) + "\n"
-    if REGEN:
-        expected_file.write_text(text, encoding="utf-8")
-    assert text == expected_file.read_text(encoding="utf-8")
+    assert_golden("\n".join(found) + "\n", expected_file)
     if path.stem.startswith("accepted-"):
         assert found == ["OK"]
     else:
         assert found != ["OK"]
+
+
+def test_values_at_the_bounds_are_taken():
+    lab = lab_of(BASE + "defaults: {memory: 64, cpus: 64}\nparams: {calico_pool: 172.32.0.0/26}\n")
+    assert (lab.nodes[0].memory, lab.nodes[0].cpus) == (64, 64)
+    assert lab.params["calico_pool"] == "172.32.0.0/26"
+    lab = lab_of(BASE.replace("boxes: {lxc: labgen/debian-12}", "boxes: {lxc: " + "a" * 64 + "/" + "b" * 63 + "}")
+                 + "defaults: {memory: 65536}\n")
+    assert lab.boxes == {"lxc": "a" * 64 + "/" + "b" * 63} and lab.nodes[0].memory == 65536
+
+
+def test_label_rules_at_their_edges():
+    from labgen.labfile import _label_problem, _text_problem
+
+    assert _label_problem("a" * 63) is None
+    assert _label_problem("a" * 64) == "is 64 characters long"
+    assert _label_problem("A" * 63) == "contains the uppercase letter 'A'"          # 63 is not too long
+    assert _label_problem("a\x7fb") == "contains the character '\\x7f'"           # DEL is ASCII
+    assert _label_problem("a\x80b") == "contains the non-ASCII character U+0080"
+    assert _label_problem("") == "is empty"
+    assert _label_problem("-ab") == "starts or ends with a hyphen"
+    assert _text_problem("x" * 2000) is None and _text_problem("x" * 2001) == "is 2001 characters long"
+    assert _text_problem("a\nb") is None and _text_problem("a\tb") is not None
+    assert _text_problem("a\nb", limit=3) is None and _text_problem("ab\n\n", limit=3) is not None
+
+
+def test_invalid_lab_hints_at_the_builtin_and_unknown_name_at_labgen_list():
+    with pytest.raises(InputError) as err:
+        parse_lab(yamlsrc.load_text("name: x\n", "lab.yml"), "lab.yml")
+    assert err.value.hint == "see labgen/labs/mesos-calico.yml for a complete, valid lab file"
+    with pytest.raises(InputError) as err:
+        find_lab("nothing-like-it")
+    assert err.value.hint == "`labgen list` shows the built-in labs with their descriptions"
+    assert err.value.problems[0].endswith("expected a path to a lab file or one of the built-in labs: "
+                                          + ", ".join(name for name, _ in builtin_labs()))
+
+
+def test_a_key_that_is_not_a_string_is_unknown_without_a_guess():
+    (problem,) = problems(BASE + "1: x\n")
+    assert problem.startswith("lab.yml line 6: lab: unknown key 1; expected one of name, description, ")
+    assert "did you mean" not in problem
+
+
+def test_the_lab_keeps_synced_folder():
+    assert lab_of(BASE + "synced_folder: true\n").synced_folder is True
+
+
+def _many_nodes(n: int) -> str:
+    head = BASE.split("nodes:")[0]
+    return head + "nodes:\n" + "".join(f"  - {{name: n{i}, ip: 192.168.56.{10 + i}, roles: [base]}}\n"
+                                       for i in range(1, n + 1))
+
+
+def test_the_node_list_its_bound_and_its_duplicates():
+    head = BASE.split("nodes:")[0]
+    assert problems(head + "nodes: {a: 1}\n") == [
+        "lab.yml line 4: nodes: nodes is a mapping; expected a list of nodes, each with name, ip and roles"]
+    assert problems(_many_nodes(101)) == [
+        "lab.yml line 4: nodes: 101 nodes are too many; expected at most 100 nodes"]
+    assert problems(_many_nodes(100)) == [] and len(lab_of(_many_nodes(100)).nodes) == 100
+    assert problems(BASE + "  - {name: n2, ip: 192.168.56.11, roles: [base]}\n") == [
+        "lab.yml line 6: node n2: ip 192.168.56.11 is already used by node n1 (line 5); "
+        "expected a unique address per node"]
+    assert problems(BASE + "  - {name: n1, ip: 192.168.56.12, roles: [base]}\n") == [
+        "lab.yml line 6: node n1: the name is already used by the node at line 5; expected a unique name per node"]

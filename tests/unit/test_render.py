@@ -320,6 +320,15 @@ def vagrant_validate(directory: Path, provider: str) -> subprocess.CompletedProc
         (stub / "VBoxManage").write_text("#!/bin/sh\necho 7.0.14r161095\n")
         (stub / "VBoxManage").chmod(0o755)
         env["PATH"] = f"{stub}{os.pathsep}{env.get('PATH', '')}"
+    if provider == "lxc" and os.geteuid() != 0:
+        # vagrant-lxc's provider checks `sudo which lxc-create` when it is instantiated. As an
+        # unprivileged user (no sudo rights) a stand-in sudo runs that check as the same user:
+        # validate needs no privilege, and anything that did would fail for lack of it.
+        stub = directory / "stub-sudo"
+        stub.mkdir()
+        (stub / "sudo").write_text('#!/bin/sh\n[ "$1" = -E ] && shift\nexec "$@"\n')
+        (stub / "sudo").chmod(0o755)
+        env["PATH"] = f"{stub}{os.pathsep}{env.get('PATH', '')}"
     return subprocess.run(["vagrant", "validate"], cwd=directory, env=env, capture_output=True,
                           text=True, timeout=180)
 
@@ -451,3 +460,47 @@ def test_libvirt_context(lab):
     # default_prefix + machine name is the libvirt domain name vagrant-libvirt builds
     assert provider.machine_name(lab, "ubuntu-1") == "labgen-mesos-calico-ubuntu-1"
     assert get_provider("virtualbox").name == "virtualbox"
+
+
+# ---------------------------------------------------------------- refusals, exactly (mutation survivors)
+
+
+@pytest.mark.parametrize("char", ["\x1b", "\u202e", "\ud800", "\ue000", "\u0378", "\u2028", "\u2029"],
+                         ids=["Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"])
+def test_ruby_literal_refuses_every_refused_category(char):
+    from labgen.render import ruby_literal
+
+    with pytest.raises(ValueError) as err:
+        ruby_literal(f"a{char}b")
+    assert str(err.value) == f"refusing to write U+{ord(char):04X} into a Vagrantfile: {ascii('a' + char + 'b')}"
+
+
+def test_ruby_literal_names_a_type_it_has_no_literal_for():
+    from labgen.render import ruby_literal
+
+    with pytest.raises(TypeError, match=r"^no Ruby literal for float 1\.5$"):
+        ruby_literal(1.5)
+    with pytest.raises(TypeError, match=r"^no Ruby literal for NoneType None$"):
+        ruby_literal(None)
+
+
+def test_comment_words_and_unfiltered_output_are_refused_with_the_value():
+    from labgen import render
+
+    with pytest.raises(ValueError, match=r"^refusing to write 'a b\\n' into a Vagrantfile comment$"):
+        render._comment_word("a b\n")
+    with pytest.raises(TypeError, match=r"outputs 'raw' without the ruby filter$"):
+        render._finalize("raw")
+
+
+def test_missing_box_and_unknown_provider_say_what_to_do(lab):
+    from labgen.errors import InputError
+    from labgen.render import render_vagrantfile
+
+    no_box = dataclasses.replace(lab, boxes={"lxc": "labgen/debian-12"})
+    with pytest.raises(InputError) as err:
+        render_vagrantfile(no_box, "virtualbox")
+    assert err.value.hint == "labgen/labs/mesos-calico.yml shows a box for every provider"
+    with pytest.raises(InputError) as err:
+        render_vagrantfile(lab, "vmware")
+    assert err.value.problems == ["unknown provider 'vmware': expected one of virtualbox, libvirt, lxc"]

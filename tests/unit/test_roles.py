@@ -41,14 +41,37 @@ def test_every_role_is_implemented():
     assert set(IMPLEMENTED) == set(ROLE_NAMES)
 
 
+def shell_syntax_errors(commands) -> list[str]:
+    """`sh -n` (the POSIX parser of the nodes' /bin/sh: dash on Debian) on each command; with
+    shellcheck installed, its errors too. Returns "command: complaint" for each bad one."""
+    import shutil
+    import subprocess
+
+    bad = []
+    for command in commands:
+        done = subprocess.run(["sh", "-n", "-c", command], capture_output=True, text=True, timeout=10)
+        if done.returncode != 0:
+            bad.append(f"{command!r}: {done.stderr.strip()}")
+    if shutil.which("shellcheck"):
+        for command in commands:
+            done = subprocess.run(["shellcheck", "-s", "sh", "-S", "error", "-"], input=command,
+                                  capture_output=True, text=True, timeout=30)
+            if done.returncode != 0:
+                bad.append(f"{command!r}: {done.stdout.strip()}")
+    return bad
+
+
+def test_the_shell_check_catches_bad_syntax():
+    assert shell_syntax_errors(["echo ok", "test -e /x || touch /x"]) == []
+    assert len(shell_syntax_errors(["echo 'unbalanced", "if true; then echo", "a && && b"])) >= 3
+
+
 @pytest.mark.parametrize("distro", [XENIAL, BOOKWORM])
-def test_every_command_parses_as_shell(lab, distro):
-    for node in lab.nodes:
-        for _role, tasks in engine.node_plan(lab, node, distro):
-            if isinstance(tasks, RoleUnavailable):
-                continue
-            for command in commands_of(tasks):
-                shlex.split(command)          # balanced quotes
+def test_every_command_is_valid_shell(lab, distro):
+    commands = sorted({c for node in lab.nodes for _role, tasks in engine.node_plan(lab, node, distro)
+                       if not isinstance(tasks, RoleUnavailable) for c in commands_of(tasks)})
+    assert len(commands) > 10
+    assert shell_syntax_errors(commands) == []
 
 
 def test_base_writes_the_apt_proxy_first_where_the_provider_runs_one(lab):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import shlex
 import subprocess
 
 import pytest
@@ -21,6 +22,17 @@ HOSTILE = [
     "",
     "-n",
     "\\ backslash \\n",
+    # no space in these: a value must be quoted whatever it holds, not only when it has blanks
+    "$(touch${{IFS}}{canary})",
+    "`touch${{IFS}}{canary}`",
+    ";touch${{IFS}}{canary}",
+    "&&touch${{IFS}}{canary}",
+    "|tee${{IFS}}{canary}",
+    ">{canary}",
+    "$HOME",
+    "*",
+    "a'b",
+    "\ttab",
 ]
 
 
@@ -43,6 +55,12 @@ def test_echo_of_a_hostile_value(tmp_path):
                           capture_output=True, text=True, timeout=10)
     assert done.stdout == value + "\n"
     assert not canary.exists()
+
+
+def test_every_value_is_quoted_exactly_as_shlex_quote_does():
+    for value in ("plain", "192.168.56.1", "$(reboot)", "a b", "", "it's"):
+        assert substitute("x {{ v }} y", {"v": value}) == f"x {shlex.quote(value)} y"
+    assert substitute("{{ n }}", {"n": 3}) == "3"          # non-strings are made strings first
 
 
 def test_variables_in_and_spacing():
@@ -83,6 +101,21 @@ def test_node_values_order_later_wins():
     assert node_values(scenario, _lab(), "ubuntu-1", {})["x"] == "global"
     with pytest.raises(LabgenError, match="node 'ubuntu-9' is not in lab two"):
         node_values(scenario, _lab(), "ubuntu-9", {})
+
+
+def test_hints_name_what_is_defined_and_the_labs_nodes():
+    with pytest.raises(UndefinedVariable) as info:
+        substitute("{{ x }}", {"b": "1", "a": "2"})
+    assert info.value.hint == "defined here: a, b"
+    with pytest.raises(UndefinedVariable) as info:
+        substitute("{{ x }}", {})
+    assert info.value.hint is None
+    scenario = Scenario(id="s", title=Text("t", "t"), summary=Text("s", "s"), lab="two",
+                        variants={"default": Variant("default", (), ())})
+    with pytest.raises(LabgenError) as info:
+        node_values(scenario, _lab(), "ubuntu-9", {})
+    assert info.value.hint == "its nodes: ubuntu-1, ubuntu-2"
+    assert variables_in("") == set() and variables_in(None) == set()
 
 
 # ---- addresses come from the lab, never from the scenario (a classroom seat has its own)

@@ -48,3 +48,45 @@ def test_did_you_mean_and_descriptions():
     assert validate.kind(True) == "a boolean" and validate.kind(None) == "empty (null)"
     assert validate.show("a\u202eb") == "'a\\u202eb'"          # escaped in messages
     assert validate.describe("a\u202eb") == "'a\\u202eb' (a string)"
+
+
+@pytest.mark.parametrize("value, kind_, shown, described", [
+    ({"a": 1}, "a mapping", "a mapping", "a mapping"),
+    ({}, "a mapping", "a mapping", "an empty mapping"),
+    ([1], "a list", "a list", "a list"),
+    ([], "a list", "a list", "an empty list"),
+    (None, "empty (null)", "null", "empty"),
+    (False, "a boolean", "false", "false (a boolean)"),
+    (3, "an integer", "3", "3 (a number)"),
+    (2.5, "a number", "2.5", "2.5 (a number)"),
+    ("x" * 40, "a string", repr("x" * 40), repr("x" * 40) + " (a string)"),
+    ("x" * 41, "a string", repr("x" * 41), repr("x" * 37 + "...") + " (a string)"),
+    ("y" * 60, "a string", repr("y" * 60), repr("y" * 37 + "...") + " (a string)"),
+    ("y" * 61, "a string", repr("y" * 57 + "..."), repr("y" * 37 + "...") + " (a string)"),
+    (b"raw", "a bytes", '"b\'raw\'"', "bytes"),
+])
+def test_kind_show_and_describe_of_every_sort_of_value(value, kind_, shown, described):
+    assert validate.kind(value) == kind_
+    assert validate.show(value) == shown
+    assert validate.describe(value) == described
+
+
+def test_show_shortens_other_objects_to_the_limit():
+    class Thing:
+        def __str__(self):
+            return "t" * 100
+
+    assert validate.show(Thing()) == ascii("t" * 100)[:60] and validate.show(Thing(), limit=10) == "'ttttttttt"
+
+
+def test_did_you_mean_names_only_the_closest_match():
+    assert validate.closest("etcd2", ["etcd", "etcd3", "zookeeper"]) == "etcd"
+    assert validate.closest("ab", ["abcdefgh"]) is None                    # below the 0.6 cutoff
+    assert validate.closest("abcd", ["abcx"]) == "abcx"                     # 0.75: close enough
+
+
+def test_strip_refused_keeps_what_it_is_told_to_keep():
+    assert validate.strip_refused("a\tb\nc") == "a\tb\nc"
+    assert validate.strip_refused("a\tb\nc", keep="\n") == "ab\nc"
+    assert validate.strip_refused("a\x1bb", keep="\n") == "ab"
+    assert validate.character_problem("a\tb") is None and validate.character_problem("a\tb", allow="\n") is not None
