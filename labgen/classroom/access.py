@@ -96,6 +96,16 @@ def remove_account(name: str) -> bool:
     return True
 
 
+def remove_seat(classroom: str, account: str) -> list[str]:
+    """One seat's way in: its account and its authorized_keys file. Returns what went."""
+    removed = [f"account {account}"] if remove_account(account) else []
+    keys = state_dir(classroom) / "authorized_keys" / account
+    if keys.exists():
+        keys.unlink()
+        removed.append(f"authorized key of {account}")
+    return removed
+
+
 def seat_accounts(classroom: str) -> list[str]:
     """Every labgen seat account of `classroom` on this host (also ones a crashed `up` left)."""
     prefix = f"{MARK} {classroom} seat "

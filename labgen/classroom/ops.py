@@ -208,11 +208,86 @@ def authorize_on_nodes(remote, pubkey: str, user: str = "vagrant") -> None:
             raise LabgenError(f"{node}: could not authorise the seat key: {res.stderr.strip()}")
 
 
+class UpInterrupted(LabgenError):
+    """Ctrl-C during `classroom up`, after the seats were sorted: `up` stayed, `removed` went."""
+
+    exit_code = 130
+
+    def __init__(self, message: str, hint: str | None = None, up: list[int] = (), removed: list[int] = ()):
+        super().__init__(message, hint)
+        self.up, self.removed = list(up), list(removed)
+
+
+def seat_list_text(seats: list[int]) -> str:
+    """1,2,3,5 -> "1-3,5": short enough for one line with 60 seats."""
+    parts, run = [], []
+    for s in sorted(seats):
+        if run and s == run[-1] + 1:
+            run.append(s)
+            continue
+        if run:
+            parts.append(f"{run[0]}-{run[-1]}" if len(run) > 2 else ",".join(map(str, run)))
+        run = [s]
+    if run:
+        parts.append(f"{run[0]}-{run[-1]}" if len(run) > 2 else ",".join(map(str, run)))
+    return ",".join(parts) or "none"
+
+
+def after_interrupt(chosen: list[int], started: set[int], was_up: set[int],
+                    outcomes: dict[int, SeatOutcome]) -> dict[str, list[int]]:
+    """Sort the seats of an interrupted `up` so that each ends up either up or cleanly absent.
+
+    up:          finished in this run, or already up before it (a re-run only converges
+                 those; Ctrl-C never destroys a seat a student may already be using);
+    remove:      started in this run and not finished (mid-way, or failed): half-made;
+    not_started: never started (cancelled before their turn): left as they were.
+    """
+    up = [s for s in chosen if (s in outcomes and outcomes[s].ok) or s in was_up]
+    remove = [s for s in chosen if s in started and s not in up]
+    not_started = [s for s in chosen if s not in started and s not in up]
+    return {"up": up, "remove": remove, "not_started": not_started}
+
+
+def interrupt_message(plan: dict[str, list[int]], removed: list[int], failed: list[int]) -> str:
+    """The one line `up` ends with after Ctrl-C."""
+    text = f"interrupted: seat(s) {seat_list_text(plan['up'])} up"
+    if removed:
+        text += f"; seat(s) {seat_list_text(removed)} removed (were being made)"
+    if failed:
+        text += f"; seat(s) {seat_list_text(failed)} could not be removed"
+    if plan["not_started"]:
+        text += f"; seat(s) {seat_list_text(plan['not_started'])} not started"
+    return text
+
+
+def remove_seat(c: Classroom, seat: int, say: SaySeat) -> list[str]:
+    """Everything one seat owns, as `down` removes it: its machines (also ones Vagrant had not
+    recorded yet), bridge, lab dir, account, authorized key and key pair. The classroom's
+    shared parts (rules, sshd, other seats) stay."""
+    lab, _ = lab_of(c)
+    place = placement_for(c.provider)
+    removed = place.remove(c.seat_dir(seat), lambda msg: say(seat, msg))
+    removed += place.remove_leftovers(_seat_model_quick(c, lab, seat))
+    removed += access.remove_seat(c.name, c.account(seat))
+    key = key_path(c, seat)
+    for p in (key, key.with_suffix(".pub")):
+        if p.exists():
+            p.unlink()
+    return removed
+
+
 def up(c: Classroom, say: SaySeat, seats: list[int] | None = None, workers: int | None = None,
-       prepared: Callable[[list[str]], None] | None = None) -> list[SeatOutcome]:
+       prepared: Callable[[list[str]], None] | None = None,
+       note: Callable[[str], None] = lambda text: None) -> list[SeatOutcome]:
     """Bring seats up in parallel; a failing seat does not stop the others. Re-running
     converges only what is missing (a seat that is up costs a status check and a converged
-    provisioning run)."""
+    provisioning run).
+
+    Ctrl-C (KeyboardInterrupt in this, the main thread): no new seat starts, the seats being
+    made stop at their next phase or task, then those that did not finish are removed
+    (`after_interrupt`) and UpInterrupted (exit 130) says which seats are up and which went.
+    A second Ctrl-C stops waiting or removing: UpInterrupted says what may be half-made.
+    """
     lab, _ = lab_of(c)
     _record(c)
     changes = _prepare_host(c, lab)
@@ -220,22 +295,86 @@ def up(c: Classroom, say: SaySeat, seats: list[int] | None = None, workers: int 
         prepared(changes)
     place = placement_for(c.provider)
     chosen = seats or c.numbers
+    was_up = {s for s in chosen if LabDir(c.seat_dir(s)).load_state().get("booted")}
+    stop = threading.Event()
+    lock = threading.Lock()
+    started: set[int] = set()
+    results: dict[int, SeatOutcome] = {}     # written by the workers: a Ctrl-C may land anywhere here
 
     def one(seat: int) -> SeatOutcome:
+        with lock:
+            if stop.is_set():
+                return SeatOutcome(seat, False, "not started")
+            started.add(seat)
+        out = _one(seat)
+        with lock:
+            results[seat] = out
+        return out
+
+    def _one(seat: int) -> SeatOutcome:
         began = time.monotonic()
         try:
             model, text = seat_lab(c, seat)
-            place.place(c.seat_dir(seat), text, lambda msg: say(seat, msg), roles=list(c.roles) or None)
+            place.place(c.seat_dir(seat), text, lambda msg: say(seat, msg), roles=list(c.roles) or None,
+                        stop=stop)
+            if stop.is_set():
+                return SeatOutcome(seat, False, "interrupted", time.monotonic() - began)
             with place.remote(c.seat_dir(seat)) as remote:
                 authorize_on_nodes(remote, access.public_key(key_path(c, seat)))
             return SeatOutcome(seat, True, "up", time.monotonic() - began)
         except LabgenError as exc:
             return SeatOutcome(seat, False, exc.message.splitlines()[0] if exc.message else "failed",
                                time.monotonic() - began)
+        except BaseException as exc:                       # a bug: still a seat that did not finish
+            return SeatOutcome(seat, False, f"{type(exc).__name__}: {exc}", time.monotonic() - began)
 
-    with ThreadPoolExecutor(max_workers=max(1, min(len(chosen), workers or hostcheck.cores()))) as pool:
-        outcomes = list(pool.map(one, chosen))
+    pool = ThreadPoolExecutor(max_workers=max(1, min(len(chosen), workers or hostcheck.cores())))
+    try:
+        futures = [pool.submit(one, s) for s in chosen]
+        outcomes = [f.result() for f in futures]
+    except KeyboardInterrupt:
+        with lock:
+            stop.set()
+        _after_ctrl_c(c, chosen, pool, started, was_up, results, lock, say, note)
+        raise                                   # not reached: _after_ctrl_c raises
+    pool.shutdown(wait=True)
     return outcomes
+
+
+def _after_ctrl_c(c: Classroom, chosen, pool, started, was_up, results, lock, say: SaySeat, note) -> None:
+    """Wait for the seats being made to stop, remove the half-made ones, raise UpInterrupted."""
+    again = "; Ctrl-C again quits, leaving them for `labgen classroom down` or a re-run of `up`"
+    hint = "`labgen classroom down --yes` removes everything; re-running `up` completes them"
+    with lock:
+        waiting = sorted(s for s in started if s not in results)
+    if waiting:
+        note(f"interrupted: waiting for seat(s) {seat_list_text(waiting)} to stop" + again)
+    try:
+        pool.shutdown(wait=True, cancel_futures=True)    # queued seats never start; started ones end
+    except KeyboardInterrupt:
+        with lock:
+            half = sorted(s for s in started if s not in was_up and not (s in results and results[s].ok))
+        raise UpInterrupted(f"interrupted again: seat(s) {seat_list_text(half)} may be half-made",
+                            hint=hint) from None
+    plan = after_interrupt(chosen, set(started), was_up, dict(results))
+    removed, failed = [], []
+    try:
+        for s in plan["remove"]:
+            note(f"interrupted: removing half-made seat {s}" + again)
+            try:
+                remove_seat(c, s, say)
+                removed.append(s)
+            except LabgenError as exc:
+                say(s, f"could not remove: {exc.message.splitlines()[0] if exc.message else exc}")
+                failed.append(s)
+    except KeyboardInterrupt:
+        left = [s for s in plan["remove"] if s not in removed]
+        raise UpInterrupted(f"interrupted again: seat(s) {seat_list_text(plan['up'])} up; "
+                            f"seat(s) {seat_list_text(left)} may be half-made",
+                            hint=hint, up=plan["up"], removed=removed) from None
+    raise UpInterrupted(interrupt_message(plan, removed, failed),
+                        hint="re-run the same `labgen classroom up` to add the missing seats",
+                        up=plan["up"], removed=removed)
 
 
 # ---------------------------------------------------------------- down / reset

@@ -37,9 +37,11 @@ class ThisHost:
     def __init__(self, provider: str):
         self.provider = provider
 
-    def place(self, lab_dir: Path, lab_text: str, say: Say, roles: list[str] | None = None) -> list[str]:
+    def place(self, lab_dir: Path, lab_text: str, say: Say, roles: list[str] | None = None,
+              stop=None) -> list[str]:
         """Write the seat's lab dir, boot it and provision `roles` (None: all, []: none);
-        converges a half-made seat.
+        converges a half-made seat. `stop` (a threading.Event): once set, start no further
+        phase or task (the caller then removes or keeps the seat).
 
         Changes on the host what `labgen create` changes. Returns the host changes.
         Raises LabgenError (ProviderError, TaskError...) when the seat cannot be brought up.
@@ -54,12 +56,17 @@ class ThisHost:
         atomic_write(ld.labfile, lab_text)
         lab = load_lab(ld.labfile)
         lifecycle.write_lab_dir(lab, ld, self.provider)
+        if stop is not None and stop.is_set():
+            raise LabgenError("interrupted before booting")
         say("booting")
         changes = lifecycle.boot(lab, ld, self.provider)
+        if stop is not None and stop.is_set():
+            raise LabgenError("interrupted after booting")
         if roles != []:
             say("provisioning" + (f" {','.join(roles)}" if roles else ""))
             with lifecycle.open_remote(ld, self.provider) as remote:
-                reports = run_provision(lab, ld, remote, get_provider(self.provider).facts(lab), roles=roles)
+                reports = run_provision(lab, ld, remote, get_provider(self.provider).facts(lab), roles=roles,
+                                        stop=stop)
             failed = [r for r in reports if r.error]
             if failed:
                 raise failed[0].error
@@ -83,6 +90,22 @@ class ThisHost:
         if ld.path.exists():
             shutil.rmtree(ld.path)
         return removed
+
+    def remove_leftovers(self, seat_lab) -> list[str]:
+        """What `remove` cannot find through Vagrant: containers named after the seat whose
+        creation an interrupt cut short (Vagrant had not recorded them yet), and its bridge."""
+        import subprocess
+
+        from labgen.providers.lxc import remove_bridge
+
+        res = self.host_resources(seat_lab)
+        present = set(subprocess.run(["lxc-ls", "-1"], capture_output=True, text=True, timeout=60).stdout.split())
+        removed = []
+        for name in res["containers"]:
+            if name in present:
+                subprocess.run(["lxc-destroy", "-f", "-n", name], capture_output=True, timeout=120)
+                removed.append(f"container {name}")
+        return removed + remove_bridge(res["bridge"])
 
     def states(self, lab_dir: Path) -> dict[str, str]:
         """node -> state (running, stopped, not_created...). On LXC read from lxc-info (a

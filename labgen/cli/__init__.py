@@ -69,6 +69,10 @@ def main() -> None:
 
             traceback.print_exc()
         _print_error(exc)
+        if exc.exit_code == 130:     # interrupted: do not join worker threads (see _interrupted)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(130)
         sys.exit(exc.exit_code)
     except click.exceptions.Abort as exc:
         # click turns Ctrl-C into Abort too; a "no" at a confirmation prompt is the other case.

@@ -100,6 +100,11 @@ def up(ctx, lab, seats, name, pool, ssh_port, ssh_address, roles, parallel, cr_p
     Checks first (nothing is created when one fails): the seat count fits the pool, the pool
     overlaps no host route nor another classroom, the host has the memory and disk. Re-running
     converges only what is missing; a failed seat does not stop the others.
+
+    Ctrl-C leaves every seat either up or cleanly absent: seats that finished stay, the ones
+    being made stop at their next step and are removed (machines, bridge, account, key),
+    then labgen exits 130 naming both. A second Ctrl-C quits at once (`classroom down` or
+    re-running `up` deals with what it left).
     """
     import ipaddress
     import time
@@ -125,7 +130,11 @@ def up(ctx, lab, seats, name, pool, ssh_port, ssh_address, roles, parallel, cr_p
         for change in changes:
             con.print(f"host: {change}", highlight=False)
 
-    outcomes = ops.up(c, _say(con), prepared=prepared, workers=parallel)
+    def note(text):
+        con.print(text, style="yellow", markup=False, highlight=False)
+
+    # Ctrl-C: seats that finished stay, half-made ones are removed, then exit 130 (UpInterrupted).
+    outcomes = ops.up(c, _say(con), prepared=prepared, workers=parallel, note=note)
     con.print(f"{sum(o.ok for o in outcomes)}/{len(outcomes)} seat(s) up in "
               f"{time.monotonic() - start:.1f} s", highlight=False)
     _outcomes(con, outcomes, "up")

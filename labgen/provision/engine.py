@@ -191,12 +191,14 @@ def apply_task(remote, node: str, role: str, task: Task, artifacts=None,
 
 def provision(lab: Lab, lab_dir, remote, facts: Facts | str, nodes: list[str] | None = None,
               roles: list[str] | None = None, events: Events | None = None,
-              artifacts=None) -> list[NodeReport]:
+              artifacts=None, stop: threading.Event | None = None) -> list[NodeReport]:
     """Provision `nodes` (default all) in parallel; returns one report per node.
 
     Changes the nodes; records finished roles in the lab dir's state. A failing task stops
     its node; the other nodes finish the task they are in, then stop. `artifacts`: an
     artifacts.Stager (default: the user's cache, downloads allowed), shared by all nodes.
+    `stop`, when set by the caller (a classroom's Ctrl-C reaches only the main thread), acts
+    like `abort`: each node finishes the task it is in and starts no other.
     """
     emit = events or (lambda *a: None)
     if artifacts is None:
@@ -216,7 +218,7 @@ def provision(lab: Lab, lab_dir, remote, facts: Facts | str, nodes: list[str] | 
                 emit(node.name, role, "", "unavailable")
                 continue
             for task in tasks:
-                if abort.is_set():
+                if abort.is_set() or (stop is not None and stop.is_set()):
                     report.stopped = True
                     emit(node.name, role, task.name, "stopped")
                     return report
