@@ -3,7 +3,10 @@
 Proves isolation (across seats fails, within a seat works), student access through the
 labgen-run sshd (own seat yes, another seat's key or node no), `classroom exec all`, reset
 of one seat, and that `down` leaves nothing: no container, bridge, nft table, account, key
-or sshd. One classroom for the module; the fixture runs `down` again whatever happened.
+or sshd. One classroom for the module: the fixture brings it up, and its teardown runs
+`down` and asserts nothing is left (whatever happened in between). No test depends on
+another: a test that changes a seat puts it back, so any order (`--random-order`) or a
+single test (`-k`) passes.
 
 Traffic goes only to loopback (the jump sshd) and to the seats' own containers.
 """
@@ -11,7 +14,6 @@ Traffic goes only to loopback (the jump sshd) and to the seats' own containers.
 from __future__ import annotations
 
 import os
-import pwd
 import random
 import re
 import shutil
@@ -21,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.integration.classroomenv import assert_classroom_gone, host_names
 from tests.integration.lxcenv import TEST_ROOT, lxc_skip_reason
 from tests.runcli import labgen as _labgen
 
@@ -58,19 +61,54 @@ def _down_leftovers() -> None:
     shutil.rmtree(ROOT, ignore_errors=True)
 
 
+class Up:
+    """The module's classroom: its dir and what `classroom up` printed."""
+
+    def __init__(self, path: Path, result, seconds: float):
+        self.path, self.result, self.seconds = path, result, seconds
+
+    def __fspath__(self):
+        return str(self.path)
+
+    def __str__(self):
+        return str(self.path)
+
+    def __truediv__(self, other):
+        return self.path / other
+
+
 @pytest.fixture(scope="module")
 def cr():
+    """3 seats of duo, up for the whole module; teardown: `down`, then nothing may be left."""
     _down_leftovers()
     ROOT.mkdir(parents=True, exist_ok=True)
     path = ROOT / NAME
-    yield path
-    if path.exists():
-        labgen("classroom", "down", "--yes", "--dir", str(path), timeout=600)
-    shutil.rmtree(ROOT, ignore_errors=True)
-    from labgen import aptproxy
+    names = None
+    try:
+        began = time.monotonic()
+        res = labgen("classroom", "up", str(DUO), "--seats", "3", "--name", NAME, "--pool", POOL,
+                     "--ssh-port", str(PORT), "--ssh-address", "127.0.0.1", "--dir", str(path), timeout=900)
+        seconds = time.monotonic() - began
+        if (path / "classroom.yml").exists():
+            names = host_names(path)
+        assert res.returncode == 0, res.stdout + res.stderr
+        print(f"3 seats up in {seconds:.1f} s")
+        yield Up(path, res, seconds)
+        # what the tests did must not have removed anything a seat needs
+        bridges = [r["bridge"] for r in names.values()]
+        assert all(Path("/sys/class/net", b).exists() for b in bridges), bridges
+        down = labgen("classroom", "down", "--yes", "--dir", str(path), timeout=600)
+        assert down.returncode == 0, down.stdout + down.stderr
+        assert not path.exists()
+        assert_classroom_gone(NAME, names, PORT, Path(PROXY_ENV["LABGEN_APTPROXY_DIR"]))
+    finally:
+        if path.exists():
+            labgen("classroom", "down", "--yes", "--dir", str(path), timeout=600)
+        shutil.rmtree(ROOT, ignore_errors=True)
+        from labgen import aptproxy
 
-    aptproxy.stop(base=Path(PROXY_ENV["LABGEN_APTPROXY_DIR"]), port=int(PROXY_ENV["LABGEN_APTPROXY_PORT"]))
-    shutil.rmtree(PROXY_ENV["LABGEN_APTPROXY_DIR"], ignore_errors=True)
+        aptproxy.stop(base=Path(PROXY_ENV["LABGEN_APTPROXY_DIR"]), port=int(PROXY_ENV["LABGEN_APTPROXY_PORT"]))
+        shutil.rmtree(PROXY_ENV["LABGEN_APTPROXY_DIR"], ignore_errors=True)
 
 
 def ssh(*args, timeout=30):
@@ -78,20 +116,16 @@ def ssh(*args, timeout=30):
                           capture_output=True, text=True, timeout=timeout)
 
 
-def test_bad_input_creates_nothing(cr):
-    res = labgen("classroom", "up", str(DUO), "--seats", "16", "--name", NAME, "--pool", POOL,
-                 "--dir", str(cr))
+def test_bad_input_creates_nothing(tmp_path):
+    target = tmp_path / "bad"
+    res = labgen("classroom", "up", str(DUO), "--seats", "16", "--name", NAME + "b", "--pool", POOL,
+                 "--dir", str(target))
     assert res.returncode == 2 and "holds 15 seat(s)" in res.stderr and "Traceback" not in res.stderr
-    assert not cr.exists()
+    assert not target.exists()
 
 
 def test_up_three_seats_in_parallel(cr):
-    began = time.monotonic()
-    res = labgen("classroom", "up", str(DUO), "--seats", "3", "--name", NAME, "--pool", POOL,
-                 "--ssh-port", str(PORT), "--ssh-address", "127.0.0.1", "--dir", str(cr), timeout=900)
-    assert res.returncode == 0, res.stdout + res.stderr
-    print(f"3 seats up in {time.monotonic() - began:.1f} s")
-    assert "3/3 seat(s) up" in res.stdout
+    assert "3/3 seat(s) up" in cr.result.stdout, cr.result.stdout
     # a seat is an ordinary lab dir
     st = labgen("status", cwd=cr / "seat-02", check=True)
     assert seat_ip(2, 1) in st.stdout and "running" in st.stdout
@@ -203,26 +237,3 @@ def test_serve_gives_every_seat_its_page_and_the_board_lists_them(cr):
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
-
-
-def test_down_leaves_nothing(cr):
-    from labgen.classroom import access
-
-    bridges_before = {p.name for p in Path("/sys/class/net").iterdir()}
-    res = labgen("classroom", "down", "--yes", "--dir", str(cr), timeout=600)
-    assert res.returncode == 0, res.stdout + res.stderr
-    assert not cr.exists()
-    containers = subprocess.run(["lxc-ls", "-1"], capture_output=True, text=True).stdout.split()
-    assert not [c for c in containers if c.startswith(f"labgen-{NAME}-")]
-    gone = bridges_before - {p.name for p in Path("/sys/class/net").iterdir()}
-    assert len([b for b in gone if b.startswith("lgbr")]) == 3, gone
-    for family in ("inet", "bridge"):
-        assert subprocess.run(["nft", "list", "table", family, f"labgen-{NAME}"],
-                              capture_output=True).returncode != 0
-    assert not [e.pw_name for e in pwd.getpwall() if e.pw_name.startswith(f"{NAME}-s")]
-    assert not access.state_dir(NAME).exists()
-    listening = subprocess.run(["ss", "-Hltn", f"sport = :{PORT}"], capture_output=True, text=True).stdout
-    assert not listening.strip()
-    from labgen import aptproxy       # the last seat destroyed stopped the seats' apt proxy
-
-    assert not aptproxy.is_running(base=Path(PROXY_ENV["LABGEN_APTPROXY_DIR"]))
