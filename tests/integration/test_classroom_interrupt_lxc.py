@@ -1,0 +1,127 @@
+"""Ctrl-C during a real `labgen classroom up` on LXC leaves every seat either up or cleanly
+absent: 2 seats of duo, SIGINT to the command's process group (what a terminal's Ctrl-C
+does) once a container of a seat exists, i.e. while seats are half-made. Then: exit 130, one
+line naming the seats up and removed, nothing of a removed seat on the host (container,
+bridge, dir, account, key), the seats reported up running, and `down` leaves nothing.
+
+Own classroom name (crx…), pool (192.168.96.0/20), jump port and apt proxy. Traffic goes
+only to the seats' own containers.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import re
+import shutil
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.integration.classroomenv import assert_classroom_gone, assert_seat_absent, containers, host_names
+from tests.integration.lxcenv import TEST_ROOT, lxc_skip_reason
+from tests.runcli import LABGEN
+from tests.runcli import labgen as _labgen
+
+pytestmark = [pytest.mark.lxc, pytest.mark.root, pytest.mark.slow]
+
+reason = lxc_skip_reason() or (None if shutil.which("nft") and os.path.exists("/usr/sbin/sshd")
+                               else "nft or sshd is not installed (make setup installs them)")
+if reason:
+    pytest.skip(reason, allow_module_level=True)
+
+DUO = Path(__file__).resolve().parent.parent / "data" / "labs" / "duo.yml"
+ROOT = TEST_ROOT.parent / (TEST_ROOT.name + "-crx")            # beside TEST_ROOT: see lxcenv
+NAME = f"crx{os.getpid() % 10000}"
+POOL = "192.168.96.0/20"
+PORT = random.randint(22000, 29999)
+PROXY_ENV = {"LABGEN_APTPROXY_PORT": str(random.randint(20000, 21999)),
+             "LABGEN_APTPROXY_DIR": str(ROOT) + "-aptproxy"}
+
+
+def labgen(*args, **kw):
+    return _labgen(*args, env=PROXY_ENV, **kw)
+
+
+def _down(path: Path) -> None:
+    if (path / "classroom.yml").exists():
+        labgen("classroom", "down", "--yes", "--dir", str(path), timeout=600)
+
+
+@pytest.fixture(scope="module")
+def root():
+    if ROOT.exists():
+        for old in ROOT.iterdir():
+            _down(old)
+    shutil.rmtree(ROOT, ignore_errors=True)
+    ROOT.mkdir(parents=True)
+    try:
+        yield ROOT
+    finally:
+        for old in ROOT.iterdir():
+            _down(old)
+        shutil.rmtree(ROOT, ignore_errors=True)
+        from labgen import aptproxy
+
+        aptproxy.stop(base=Path(PROXY_ENV["LABGEN_APTPROXY_DIR"]), port=int(PROXY_ENV["LABGEN_APTPROXY_PORT"]))
+        shutil.rmtree(PROXY_ENV["LABGEN_APTPROXY_DIR"], ignore_errors=True)
+
+
+def test_ctrl_c_during_up_leaves_every_seat_up_or_absent(root):
+    path = root / NAME
+    env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1", "LANG": "C.UTF-8", "PYTHONUNBUFFERED": "1",
+           **PROXY_ENV}
+    proc = subprocess.Popen([*LABGEN, "classroom", "up", str(DUO), "--seats", "2", "--name", NAME,
+                             "--pool", POOL, "--ssh-port", str(PORT), "--ssh-address", "127.0.0.1",
+                             "--dir", str(path)],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=env, start_new_session=True)
+    out: list[str] = []
+    reader = threading.Thread(target=lambda: out.extend(proc.stdout), daemon=True)
+    reader.start()
+    try:
+        # a seat is half-made once one of its containers exists (Vagrant is creating/booting it)
+        deadline = time.monotonic() + 240
+        while not containers(f"labgen-{NAME}-s") and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert proc.poll() is None, "up ended before any container existed:\n" + "".join(out) + proc.stderr.read()
+        assert containers(f"labgen-{NAME}-s"), "no seat container appeared within 240 s"
+        names = host_names(path)
+        os.killpg(proc.pid, signal.SIGINT)
+        began = time.monotonic()
+        stderr = proc.communicate(timeout=600)[1]
+        print(f"up ended {time.monotonic() - began:.1f} s after Ctrl-C")
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=30)
+    reader.join(timeout=10)
+    stdout = "".join(out)
+    assert proc.returncode == 130, stdout + stderr
+    assert "Traceback" not in stderr, stderr
+    line = next((ln for ln in stderr.splitlines() if ln.startswith("error: interrupted: ")), None)
+    assert line, stderr
+    m = re.fullmatch(r"error: interrupted: seat\(s\) (\S+) up(?:; seat\(s\) (\S+) removed \(were being made\))?",
+                     line)
+    assert m, line
+
+    def seats(text):
+        return set() if text in (None, "none") else {int(s) for s in text.split(",")}
+
+    up, removed = seats(m.group(1)), seats(m.group(2))
+    assert up | removed == {1, 2} and not up & removed, line
+    assert removed, f"the Ctrl-C came while seats were being made, yet none was removed: {line}"
+    for seat in removed:
+        assert_seat_absent(NAME, seat, names, path)
+    for seat in up:
+        st = labgen("status", cwd=path / f"seat-{seat:02d}", check=True)
+        assert st.stdout.count("running") == 2, st.stdout
+    # the classroom's shared parts stay for the seats that are up (or a re-run); down removes all
+    res = labgen("classroom", "down", "--yes", "--dir", str(path), timeout=600)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert not path.exists()
+    assert_classroom_gone(NAME, names, PORT, Path(PROXY_ENV["LABGEN_APTPROXY_DIR"]))
