@@ -250,7 +250,7 @@ def after_interrupt(chosen: list[int], started: set[int], was_up: set[int],
 
 def interrupt_message(plan: dict[str, list[int]], removed: list[int], failed: list[int]) -> str:
     """The one line `up` ends with after Ctrl-C."""
-    text = f"interrupted: seat(s) {seat_list_text(plan['up'])} up"
+    text = f"interrupted: seat(s) {seat_list_text(plan['up'])} up" if plan["up"] else "interrupted: no seat up"
     if removed:
         text += f"; seat(s) {seat_list_text(removed)} removed (were being made)"
     if failed:
@@ -306,7 +306,12 @@ def up(c: Classroom, say: SaySeat, seats: list[int] | None = None, workers: int 
             if stop.is_set():
                 return SeatOutcome(seat, False, "not started")
             started.add(seat)
-        out = _one(seat)
+        try:
+            out = _one(seat)
+        except BaseException:                     # a bug: still a seat that did not finish
+            with lock:
+                results[seat] = SeatOutcome(seat, False, "failed")
+            raise
         with lock:
             results[seat] = out
         return out
@@ -325,8 +330,6 @@ def up(c: Classroom, say: SaySeat, seats: list[int] | None = None, workers: int 
         except LabgenError as exc:
             return SeatOutcome(seat, False, exc.message.splitlines()[0] if exc.message else "failed",
                                time.monotonic() - began)
-        except BaseException as exc:                       # a bug: still a seat that did not finish
-            return SeatOutcome(seat, False, f"{type(exc).__name__}: {exc}", time.monotonic() - began)
 
     pool = ThreadPoolExecutor(max_workers=max(1, min(len(chosen), workers or hostcheck.cores())))
     try:
@@ -369,8 +372,8 @@ def _after_ctrl_c(c: Classroom, chosen, pool, started, was_up, results, lock, sa
                 failed.append(s)
     except KeyboardInterrupt:
         left = [s for s in plan["remove"] if s not in removed]
-        raise UpInterrupted(f"interrupted again: seat(s) {seat_list_text(plan['up'])} up; "
-                            f"seat(s) {seat_list_text(left)} may be half-made",
+        ups = f"seat(s) {seat_list_text(plan['up'])} up" if plan["up"] else "no seat up"
+        raise UpInterrupted(f"interrupted again: {ups}; seat(s) {seat_list_text(left)} may be half-made",
                             hint=hint, up=plan["up"], removed=removed) from None
     raise UpInterrupted(interrupt_message(plan, removed, failed),
                         hint="re-run the same `labgen classroom up` to add the missing seats",

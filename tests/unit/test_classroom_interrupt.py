@@ -148,7 +148,7 @@ def test_ctrl_c_waits_for_a_seat_in_flight_and_removes_it(fake_up):
     c, place, accounts, err, notes = fake_up(cut=2, done=set(), after={1}, seats=2)
     assert err.up == [] and sorted(err.removed) == [1, 2]
     assert sorted(place.removed) == [1, 2]
-    assert err.message == "interrupted: seat(s) none up; seat(s) 1,2 removed (were being made)"
+    assert err.message == "interrupted: no seat up; seat(s) 1,2 removed (were being made)"
 
 
 def test_a_seat_up_before_the_run_survives_ctrl_c(fake_up, monkeypatch):
@@ -191,5 +191,5 @@ def test_a_second_ctrl_c_during_cleanup_quits_and_says_what_may_be_half_made(fak
     monkeypatch.setattr(Place, "remove", remove)
     c, place, accounts, err, notes = fake_up(cut=2, done=set(), after={1}, seats=2)
     assert err.exit_code == 130 and err.removed == []
-    assert err.message == "interrupted again: seat(s) none up; seat(s) 1,2 may be half-made"
+    assert err.message == "interrupted again: no seat up; seat(s) 1,2 may be half-made"
     assert "classroom down" in err.hint
