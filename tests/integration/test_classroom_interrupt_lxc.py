@@ -108,6 +108,7 @@ def test_ctrl_c_during_up_leaves_every_seat_up_or_absent(root):
     m = re.fullmatch(r"error: interrupted: (?:seat\(s\) (\S+) up|no seat up)"
                      r"(?:; seat\(s\) (\S+) removed \(were being made\))?", line)
     assert m, line
+    print(line)
 
     def seats(text):
         return set() if text is None else {int(s) for s in text.split(",")}
