@@ -433,3 +433,166 @@ def test_captures_are_copied_not_shared():
     got["n"]["a"] = "2"
     assert p["captures"]["n"]["a"] == "1"
     assert chmod._captures({}) == {} and chmod._captures({"captures": None}) == {}
+
+
+# ---- a two-node lab: which node a check failed on, and that node's own values
+
+def lab2():
+    import ipaddress
+
+    from labgen.model import Lab, Node
+    nodes = tuple(Node(f"ubuntu-{i}", ipaddress.ip_address(f"192.168.63.10{i}"), ("base",), 512, 1)
+                  for i in (1, 2))
+    return Lab("ch-unit2", "", ipaddress.ip_network("192.168.63.0/24"), {}, nodes)
+
+
+def two_node_challenge(tmp_path, contains=("hello",), checks=1):
+    """challenge.yml with make-file's check run on ubuntu-2 (message: its node and address),
+    after `checks - 1` checks that pass."""
+    import dataclasses
+
+    from labgen.model import Check, Expect
+    sc = load_scenario(DATA / "challenge.yml")
+    steps = list(sc.variants["default"].steps)
+    task = steps[1]
+    old = task.checks[0]
+    failing = Check(dataclasses.replace(old.step, nodes=("ubuntu-2",),
+                                        expect=Expect(stdout_contains=contains)),
+                    Text("{{ node }} ({{ node_ip }}): no file", "{{ node }}（{{ node_ip }}）：没有"))
+    passing = Check(dataclasses.replace(old.step, run="true", expect=Expect()), Text("never", "never"))
+    steps[1] = dataclasses.replace(task, checks=(passing,) * (checks - 1) + (failing,))
+    sc = dataclasses.replace(sc, variants={"default": dataclasses.replace(
+        sc.variants["default"], steps=tuple(steps))})
+    box = Box()
+    return Challenge(LabDir(tmp_path), sc, "default", lab2(), box.remote), box
+
+
+def test_a_check_message_is_filled_in_for_the_node_it_failed_on(tmp_path):
+    c, box = two_node_challenge(tmp_path)
+    c.start()
+    out = c.check()
+    assert [(m.en, m.zh) for m in out.messages] == [
+        ("ubuntu-2 (192.168.63.102): no file", "ubuntu-2（192.168.63.102）：没有")]
+    assert all(d.startswith("ubuntu-2: ") for d in out.details)
+
+
+def test_a_failure_text_with_a_colon_still_names_its_node(tmp_path):
+    c, box = two_node_challenge(tmp_path, contains=("hello: world",))
+    c.start()
+    out = c.check()
+    assert any("hello: world" in d for d in out.details)
+    assert [m.en for m in out.messages] == ["ubuntu-2 (192.168.63.102): no file"]
+
+
+def test_a_failing_check_after_a_passing_one_still_fails(tmp_path):
+    c, box = two_node_challenge(tmp_path, checks=2)
+    c.start()
+    out = c.check()
+    assert out.ok is False and [m.en for m in out.messages] == ["ubuntu-2 (192.168.63.102): no file"]
+
+
+def test_values_of_a_node_without_captures(tmp_path):
+    c, box = two_node_challenge(tmp_path)
+    c.start()
+    two = c.values("ubuntu-2")
+    assert two["node"] == "ubuntu-2" and "secret" not in two       # captured on ubuntu-1 only
+    assert c.values("ubuntu-1")["secret"] == "42"
+
+
+# ---- defaults and pass-through
+
+def test_challenge_defaults_and_open_challenge_passes_the_reporter(tmp_path):
+    c = Challenge(LabDir(tmp_path), load_scenario(DATA / "challenge.yml"), "default", lab(),
+                  Box().remote)
+    assert (c.runner.record.lang, c.runner.record.provider) == ("en", "lxc")
+    lab_dir = lab_dir_with_labfile(tmp_path / "o")
+    prog.replace(lab_dir, prog.fresh("challenge", str(DATA / "challenge.yml"), "default"))
+    rep = chmod._NullReporter()
+    c = open_challenge(lab_dir, None, reporter=rep)
+    assert c.runner.reporter is rep
+    assert (c.runner.record.lang, c.runner.record.provider) == ("en", "lxc")
+
+
+def test_a_wrong_answer_is_false_and_a_right_one_runs_the_rest(ch):
+    seen = []
+
+    class Rep(chmod._NullReporter):
+        def step_started(self, step, commands=None): seen.append(step.id)
+
+    ch.make().start()
+    ch.make().solve()
+    assert ch.make(Rep()).answer("41").ok is False
+    seen.clear()
+    ch.make(Rep()).answer("42")
+    assert seen == ["done", "tidy"]                 # the explain step after it, then cleanup
+
+
+# ---- reset: state it clears even when the replay fails, and what it replays
+
+def test_reset_clears_the_end_and_the_captures_before_replaying(ch):
+    ch.make().start()
+    ch.make().solve()
+    ch.make().answer("42")
+    assert ch.p()["finished"]
+    ch.box.remote.handler = lambda node, cmd: (1, "", "down")         # the replay fails
+    with pytest.raises(ScenarioFailed) as exc:
+        ch.make().reset()
+    assert exc.value.message == "scenario challenge: step prepare failed: ubuntu-1: exit status 1, expected 0"
+    p = ch.p()
+    assert p["finished"] is None and p["current"] is None and p["captures"] == {}
+
+
+def test_reset_replays_ordinary_steps_after_a_question_and_skips_bare_explains(tmp_path):
+    import dataclasses
+    sc = load_scenario(DATA / "challenge.yml")
+    steps = list(sc.variants["default"].steps)
+    extra = dataclasses.replace(steps[0], id="after", capture={}, run="echo after")
+    steps.insert(4, extra)                           # prepare, make-file, what-secret, done, after
+    sc = dataclasses.replace(sc, variants={"default": dataclasses.replace(
+        sc.variants["default"], steps=tuple(steps))})
+    seen = []
+
+    class Rep(chmod._NullReporter):
+        def step_started(self, step, commands=None): seen.append(step.id)
+
+    box = Box()
+    c = Challenge(LabDir(tmp_path), sc, "default", lab(), box.remote, Rep())
+    c.start()
+    c.solve()
+    c.answer("42")
+    box.remote.commands.clear()
+    seen.clear()
+    out = c.reset("after")
+    assert [x for _, x in box.remote.commands] == [
+        "rm -f /tmp/f", 'echo "secret is 42"', "echo hello > /tmp/f", "echo after", "rm -f /tmp/f"]
+    assert "done" not in seen and out.current is None
+
+
+def test_reset_of_a_scenario_that_opens_with_a_task(tmp_path):
+    import dataclasses
+    sc = load_scenario(DATA / "challenge.yml")
+    steps = sc.variants["default"].steps
+    sc = dataclasses.replace(sc, variants={"default": dataclasses.replace(
+        sc.variants["default"], steps=(steps[1], steps[3], steps[4]))})     # make-file, done, tidy
+    box = Box()
+    c = Challenge(LabDir(tmp_path), sc, "default", lab(), box.remote)
+    assert c.start().current == "make-file"
+    with prog.changing(c.lab_dir) as p:
+        p["captures"] = {"ubuntu-1": {"old": "1"}}
+    box.remote.commands.clear()
+    out = c.reset()
+    assert out.current == "make-file" and box.f is None
+    assert [x for _, x in box.remote.commands] == ["rm -f /tmp/f"]   # no solution replayed
+    assert prog.load(c.lab_dir)["captures"] == {}
+
+
+def test_a_failed_solution_records_the_check_messages(ch):
+    ch.make().start()
+    ch.box.remote.handler = lambda node, cmd: (2, "", "denied")
+    with pytest.raises(ScenarioFailed) as exc:
+        ch.make().solve()
+    assert exc.value.message == (
+        "the solution of make-file did not pass its check: ubuntu-1: exit status 2, expected 0; "
+        "ubuntu-1: exit status 2, expected 0; ubuntu-1: stdout does not contain 'hello'")
+    assert ch.p()["steps"]["make-file"]["last"]["messages"] == [
+        {"en": "/tmp/f does not say hello yet.", "zh": "/tmp/f 里还没有 hello。"}]

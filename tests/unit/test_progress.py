@@ -164,7 +164,7 @@ def test_changing_holds_an_exclusive_lock_another_process_waits_for(tmp_path):
         import threading
         done = threading.Event()
         t = threading.Thread(target=lambda: (prog.replace(lab, prog.fresh("y", "", "d")),
-                                             done.set()))
+                                             done.set()), daemon=True)
         t.start()
         assert not done.wait(0.5)
     finally:

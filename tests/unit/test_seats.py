@@ -261,3 +261,17 @@ def test_find_classroom_dir_looks_upwards(tmp_path, monkeypatch):
     assert exc.value.message == f"no classroom in {(tmp_path / 'other').resolve()} or above"
     assert exc.value.hint == ("cd into a classroom dir, pass --dir, or create one: "
                               "`labgen classroom up LAB --seats N`")
+
+
+def test_seat_lab_text_wraps_long_values_at_100_columns():
+    lab = load_lab(DUO)
+    raw = yaml.safe_load(DUO.read_text())
+
+    def description_lines(words):
+        raw["description"] = "abc " * words           # the trailing space keeps it quoted
+        lines = S.seat_lab_text(raw, lab, classroom(), 1).splitlines()
+        first = next(i for i, line in enumerate(lines) if line.startswith("description:"))
+        return [lines[first]] + [x for x in lines[first + 1:first + 3] if x.startswith("  abc")]
+
+    assert len(description_lines(22)) == 1                  # 103 columns: not wrapped at 80
+    assert [len(x) for x in description_lines(23)] == [101, 7]   # wrapped after column 100
