@@ -539,7 +539,15 @@ def test_reset_clears_the_end_and_the_captures_before_replaying(ch):
         ch.make().reset()
     assert exc.value.message == "scenario challenge: step prepare failed: ubuntu-1: exit status 1, expected 0"
     p = ch.p()
-    assert p["finished"] is None and p["current"] is None and p["captures"] == {}
+    assert p["finished"] is None and p["current"] == "prepare" and p["captures"] == {}
+    ch.box.remote.handler = ch.box.handle
+    ch.make().start()
+    ch.make().solve()
+    assert ch.p()["current"] == "what-secret"
+    ch.box.remote.handler = lambda node, cmd: (1, "", "down")
+    with pytest.raises(ScenarioFailed):
+        ch.make().reset("make-file")             # replays prepare itself, which fails
+    assert ch.p()["current"] is None and ch.p()["captures"] == {}
 
 
 def test_reset_replays_ordinary_steps_after_a_question_and_skips_bare_explains(tmp_path):
