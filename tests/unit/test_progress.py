@@ -205,3 +205,16 @@ def test_the_two_locks_are_separate(tmp_path):
     finally:
         release(proc)
     assert prog.load(lab)["current"] == "t"
+
+
+def test_progress_is_read_as_utf8_under_an_ascii_locale(tmp_path):
+    """A student's Chinese answer must load whatever the locale of the process reading it."""
+    import locale
+    lab = LabDir(tmp_path)
+    prog.replace(lab, {"version": 1, "answer": "代理 ARP"})
+    saved = locale.setlocale(locale.LC_CTYPE)
+    locale.setlocale(locale.LC_CTYPE, "C")         # open() would default to ASCII now
+    try:
+        assert prog.load(lab)["answer"] == "代理 ARP"
+    finally:
+        locale.setlocale(locale.LC_CTYPE, saved)

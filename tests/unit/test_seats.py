@@ -275,3 +275,15 @@ def test_seat_lab_text_wraps_long_values_at_100_columns():
 
     assert len(description_lines(22)) == 1                  # 103 columns: not wrapped at 80
     assert [len(x) for x in description_lines(23)] == [101, 7]   # wrapped after column 100
+
+
+def test_classroom_yml_is_read_as_utf8_under_an_ascii_locale(tmp_path):
+    import locale
+    (tmp_path / "classroom.yml").write_text(
+        "name: a\nlab: 实验.yml\nseats: 2\npool: 10.56.0.0/18\nprovider: lxc\n", encoding="utf-8")
+    saved = locale.setlocale(locale.LC_CTYPE)
+    locale.setlocale(locale.LC_CTYPE, "C")         # open() would default to ASCII now
+    try:
+        assert S.load_classroom(tmp_path).lab == "实验.yml"
+    finally:
+        locale.setlocale(locale.LC_CTYPE, saved)
