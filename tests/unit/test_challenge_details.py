@@ -604,3 +604,27 @@ def test_a_failed_solution_records_the_check_messages(ch):
         "ubuntu-1: exit status 2, expected 0; ubuntu-1: stdout does not contain 'hello'")
     assert ch.p()["steps"]["make-file"]["last"]["messages"] == [
         {"en": "/tmp/f does not say hello yet.", "zh": "/tmp/f 里还没有 hello。"}]
+
+
+def test_reset_to_an_ordinary_step_that_fails_leaves_no_place(ch):
+    ch.make().start()
+    ch.make().solve()
+    ch.box.remote.handler = lambda node, cmd: (1, "", "down")
+    with pytest.raises(ScenarioFailed):
+        ch.make().reset("prepare")          # prepare is replayed by reset, not reached by _advance
+    assert ch.p()["current"] is None
+
+
+def test_a_failing_setup_on_two_nodes_lists_both(tmp_path):
+    import dataclasses
+    sc = load_scenario(DATA / "challenge.yml")
+    steps = list(sc.variants["default"].steps)
+    steps[0] = dataclasses.replace(steps[0], nodes=("ubuntu-1", "ubuntu-2"), capture={})
+    sc = dataclasses.replace(sc, variants={"default": dataclasses.replace(
+        sc.variants["default"], steps=tuple(steps))})
+    box = Box()
+    box.remote.handler = lambda node, cmd: (1, "", "down")
+    with pytest.raises(ScenarioFailed) as exc:
+        Challenge(LabDir(tmp_path), sc, "default", lab2(), box.remote).start()
+    assert exc.value.message == ("scenario challenge: step prepare failed: ubuntu-1: exit status 1, "
+                                 "expected 0; ubuntu-2: exit status 1, expected 0")
