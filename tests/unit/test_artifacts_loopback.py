@@ -486,3 +486,54 @@ def test_a_locked_or_supplied_signed_deb_needs_no_signature_download(tmp_path, s
     assert got.source == "supplied" and server.hits == []
     got = obtain(repo, tmp_path / "e", tmp_path / "empty-usb", lock=Lock(None))   # not on the stick
     assert got.source == "downloaded" and server.paths() == SIGNED_PATHS + [f"/linux/ubuntu/{POOL}"]
+
+
+# ---- defaults and parallel nodes
+
+
+def test_downloads_wait_30_s_by_default(tmp_path, server, monkeypatch):
+    """A spy on the standard library's urlopen (it still does the real request) shows the timeout."""
+    import urllib.request
+
+    seen, real = [], urllib.request.urlopen
+    monkeypatch.setattr(urllib.request, "urlopen", lambda req, timeout: seen.append(timeout) or real(req, timeout=timeout))
+    url = server.serve("/calicoctl", DATA)
+    fetch(art(url), tmp_path / "a")
+    obtain(art(url), tmp_path / "b")
+    artifacts.Stager(cache=tmp_path / "c", resolve=lambda n: art(url)).local("calicoctl")
+    assert seen == [30.0, 30.0, 30.0]
+
+
+def test_one_slow_artifact_does_not_hold_up_another(tmp_path, server):
+    """Stager locks per artifact name: a node fetching a slow file does not block a node that
+    needs a different one."""
+    gate = threading.Event()
+    started = threading.Event()
+
+    def slow(h):
+        started.set()
+        gate.wait(10)
+        h.send_response(200)
+        h.send_header("Content-Length", str(len(DATA)))
+        h.end_headers()
+        h.wfile.write(DATA)
+
+    server.routes["/slow"] = slow
+    fast = server.serve("/fast", OTHER)
+    table = {"slow": art(f"{server.url}/slow", filename="slow"),
+             "fast": art(fast, sha=OTHER_SHA, name="fast", filename="fast")}
+    stager = artifacts.Stager(cache=tmp_path / "c", resolve=table.__getitem__)
+    done = {}
+    a = threading.Thread(target=lambda: done.setdefault("slow", stager.local("slow")))
+    b = threading.Thread(target=lambda: done.setdefault("fast", stager.local("fast")))
+    a.start()
+    try:
+        assert started.wait(5)
+        b.start()
+        b.join(5)
+        assert "fast" in done and "slow" not in done
+    finally:
+        gate.set()
+        a.join(10)
+        b.join(10)
+    assert done["slow"][1].read_bytes() == DATA
