@@ -537,3 +537,107 @@ def test_one_slow_artifact_does_not_hold_up_another(tmp_path, server):
         a.join(10)
         b.join(10)
     assert done["slow"][1].read_bytes() == DATA
+
+
+# ---- every failure names the mirror, the artifact's own URL, the pin and the cache
+
+
+def _mute(server):
+    return lambda h: server.release.wait(10)
+
+
+def _slow(h):
+    h.send_response(200)
+    h.send_header("Content-Length", str(len(DATA)))
+    h.end_headers()
+    h.wfile.write(DATA[:artifacts.CHUNK + 1024])
+    h.wfile.flush()
+    h.server.outer.release.wait(10)
+
+
+FAILURES = {
+    "scheme": "this is not a URL labgen can download",
+    "nocache": "cannot create the cache dir: Not a directory",
+    "203": "HTTP 203 Non-Authoritative Information",
+    "short": f"connection closed after {SIZE} of 68.4 KiB",
+    "404": "HTTP 404 Not Found",
+    "refused": "connection error: Connection refused",
+    "slow": "timed out after 0.25 s (64.0 KiB received)",
+    "hangup": "connection error: RemoteDisconnected: Remote end closed connection without response (0 bytes received)",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(FAILURES))
+def test_a_failure_through_a_mirror_names_everything(tmp_path, server, kind):
+    own = "https://github.com/projectcalico/calicoctl/releases/download/v1.6.3/calicoctl"
+    server.httpd.outer = server
+    server.serve("/203", DATA, status=203)
+    server.serve("/short", DATA, length=False, headers={"Content-Length": str(len(DATA) + 2048)})
+    server.routes["/slow"] = _slow
+    server.routes["/hangup"] = lambda h: setattr(h, "close_connection", True)
+    cache = tmp_path / "cache"
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        mirror = {"scheme": "ftp://127.0.0.1/calicoctl", "nocache": f"{server.url}/203",
+                  "refused": f"http://127.0.0.1:{closed.getsockname()[1]}/c"}.get(kind, f"{server.url}/{kind}")
+        if kind == "nocache":
+            (tmp_path / "file").write_text("not a dir")
+            cache = tmp_path / "file" / "cache"
+        with pytest.raises(ArtifactError) as err:
+            fetch(art(own), cache, mirrors=Mirrors((("calicoctl", mirror),)), timeout=0.25)
+    assert message(err) == (f"artifact calicoctl: {mirror} (mirror of {own}): {FAILURES[kind]}; put calicoctl "
+                            f"(sha256 {SHA}) in {cache}/ or pass --artifacts DIR holding it")
+    assert err.value.hint == HINT
+    if kind != "nocache":
+        assert not cache.exists() or list(cache.iterdir()) == []
+
+
+def test_https_is_attempted_not_refused_as_a_scheme(tmp_path, server):
+    url = server.serve("/calicoctl", DATA).replace("http://", "https://")      # TLS to a plain server
+    with pytest.raises(ArtifactError) as err:
+        fetch(art(url), tmp_path / "c", timeout=5)
+    assert message(err).startswith(f"artifact calicoctl: {url}: connection error: ")
+    assert "not a URL labgen can download" not in message(err)
+
+
+def test_get_bytes_stops_reading_past_the_limit(tmp_path, server):
+    """Only limit + 1 bytes are read: a server that sends more (or never ends) is refused at
+    once, not waited for."""
+    def endless(h):
+        h.send_response(200)
+        h.send_header("Content-Length", "1000")
+        h.end_headers()
+        h.wfile.write(b"x" * 11)
+        h.wfile.flush()
+        server.release.wait(10)
+
+    server.routes["/endless"] = endless
+    with pytest.raises(ArtifactError) as err:
+        artifacts._get_bytes(art("http://127.0.0.1:9/unused"), f"{server.url}/endless", tmp_path, 2, limit=10)
+    assert message(err) == (f"artifact calicoctl: {server.url}/endless: larger than 10 bytes; put calicoctl in "
+                            f"{tmp_path}/ or pass --artifacts DIR holding it")
+
+
+def test_get_bytes_failures_name_the_cache(tmp_path, server):
+    a = art("http://127.0.0.1:9/unused")
+    with pytest.raises(ArtifactError) as err:
+        artifacts._get_bytes(a, f"{server.url}/gone", tmp_path / "c", 5)
+    assert message(err) == (f"artifact calicoctl: {server.url}/gone: HTTP 404 Not Found; put calicoctl in "
+                            f"{tmp_path / 'c'}/ or pass --artifacts DIR holding it")
+    with pytest.raises(ArtifactError) as err:
+        artifacts._get_bytes(a, "nosuchscheme://x/key", tmp_path / "c", 5)
+    assert message(err) == ("artifact calicoctl: nosuchscheme://x/key: connection error: unknown url type: "
+                            f"nosuchscheme; put calicoctl in {tmp_path / 'c'}/ or pass --artifacts DIR holding it")
+
+
+@needs_gpg
+def test_signature_downloads_use_the_cache_in_messages_and_the_timeout(tmp_path, server, repo):
+    del server.routes["/linux/ubuntu/gpg"]
+    with pytest.raises(ArtifactError) as err:
+        fetch(repo, tmp_path / "c")
+    assert message(err) == (f"artifact docker-ce: {repo.signed.key_url}: HTTP 404 Not Found; put docker-ce.deb in "
+                            f"{tmp_path / 'c'}/ or pass --artifacts DIR holding it")
+    server.routes["/linux/ubuntu/gpg"] = _mute(server)
+    with pytest.raises(ArtifactError) as err:
+        fetch(repo, tmp_path / "c", timeout=0.25)
+    assert message(err).startswith(f"artifact docker-ce: {repo.signed.key_url}: connection error: timed out; ")
