@@ -641,3 +641,10 @@ def test_signature_downloads_use_the_cache_in_messages_and_the_timeout(tmp_path,
     with pytest.raises(ArtifactError) as err:
         fetch(repo, tmp_path / "c", timeout=0.25)
     assert message(err).startswith(f"artifact docker-ce: {repo.signed.key_url}: connection error: timed out; ")
+
+
+def test_a_url_without_a_host_is_a_connection_error_not_a_crash(tmp_path):
+    """urllib's reason is a plain string here (no strerror): it is shown as it is."""
+    with pytest.raises(ArtifactError) as err:
+        fetch(art("http:///calicoctl"), tmp_path / "c")
+    assert message(err).startswith("artifact calicoctl: http:///calicoctl: connection error: no host given; put ")
