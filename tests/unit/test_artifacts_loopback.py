@@ -364,9 +364,15 @@ def _gpg(home, *args, data=None):
                           capture_output=True, check=True, timeout=60).stdout
 
 
+PACKAGES_GZ = gzip.compress((f"Package: docker-ce\nArchitecture: amd64\nFilename: {POOL}\nSize: {len(DEB)}\n"
+                             f"SHA256: {DEB_SHA}\n").encode(), mtime=0)
+
+
 @pytest.fixture(scope="module")
-def signing_key(tmp_path_factory):
-    """(GNUPGHOME, fingerprint, armored public key) of a throwaway ed25519 key."""
+def signed_index(tmp_path_factory):
+    """(fingerprint, armored public key, InRelease listing PACKAGES_GZ) of a throwaway ed25519
+    key. Everything is signed here, so the gpg-agent that key generation starts lives only
+    for this fixture's first second (stopped at once, even when this fails)."""
     home = tmp_path_factory.mktemp("gpg") / "home"
     home.mkdir(mode=0o700)
     try:
@@ -374,24 +380,22 @@ def signing_key(tmp_path_factory):
              "sign", "never")
         out = _gpg(home, "--with-colons", "--list-keys").decode()
         fpr = next(line.split(":")[9] for line in out.splitlines() if line.startswith("fpr:"))
-        yield home, fpr, _gpg(home, "--armor", "--export", fpr)
-    finally:        # --quick-gen-key started a gpg-agent for this home: never leave it running
+        release = ("Origin: Docker\nSuite: xenial\nSHA256:\n"
+                   f" {hashlib.sha256(PACKAGES_GZ).hexdigest()} {len(PACKAGES_GZ)} stable/binary-amd64/Packages.gz\n")
+        signed = fpr, _gpg(home, "--armor", "--export", fpr), _gpg(home, "--clearsign", data=release.encode())
+    finally:
         subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "all"], capture_output=True, timeout=30)
+    return signed
 
 
 @pytest.fixture
-def repo(server, signing_key):
+def repo(server, signed_index):
     """A signed repository laid out like Docker's, served under /linux/ubuntu; returns the
     Artifact for its .deb (no pin: the signature says what it must be)."""
-    home, fpr, key = signing_key
-    packages = (f"Package: docker-ce\nArchitecture: amd64\nFilename: {POOL}\nSize: {len(DEB)}\n"
-                f"SHA256: {DEB_SHA}\n").encode()
-    gz = gzip.compress(packages)
-    release = ("Origin: Docker\nSuite: xenial\nSHA256:\n"
-               f" {hashlib.sha256(gz).hexdigest()} {len(gz)} stable/binary-amd64/Packages.gz\n").encode()
+    fpr, key, inrelease = signed_index
     base = "/linux/ubuntu"
-    server.serve(f"{base}/dists/xenial/stable/binary-amd64/Packages.gz", gz)
-    server.serve(f"{base}/dists/xenial/InRelease", _gpg(home, "--clearsign", data=release))
+    server.serve(f"{base}/dists/xenial/stable/binary-amd64/Packages.gz", PACKAGES_GZ)
+    server.serve(f"{base}/dists/xenial/InRelease", inrelease)
     server.serve(f"{base}/gpg", key)
     server.serve(f"{base}/{POOL}", DEB)
     r = AptRepo(f"{server.url}{base}", "xenial", "stable/binary-amd64/Packages", f"{server.url}{base}/gpg",
