@@ -10,6 +10,7 @@ callback, failures raise ArtifactError with a message a user can act on.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -232,7 +233,8 @@ def _into_cache(supplied: Path, cache: Path, cached: Path) -> Path:
         shutil.copyfile(supplied, tmp)
         os.replace(tmp, cached)
     except OSError:
-        tmp.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):     # also when the cache's parent is not a dir
+            tmp.unlink()
         return supplied       # a read-only or full cache must not block a good USB copy
     return cached
 

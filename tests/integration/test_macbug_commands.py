@@ -142,10 +142,12 @@ def _nodes_of(step: dict) -> list[str]:
 
 
 def _render(script: str, node: str, sc: dict, captures: dict[str, str]) -> str:
-    values = {"node": node, "node_ip": NODES[node][1]}
-    values.update({f"nodes.{n}.ip": ip for n, ip in LAB_NODE_IPS.items()})
-    values.update({k: str(v) for k, v in (sc.get("vars") or {}).items()})
-    values.update({k: str(v) for k, v in ((sc.get("node_vars") or {}).get(node) or {}).items()})
+    builtins = {"node": node, "node_ip": NODES[node][1], "host_ip": "192.168.56.1"}
+    builtins.update({f"nodes.{n}.ip": ip for n, ip in LAB_NODE_IPS.items()})
+    # vars may be written from the built-ins (peer_ip: "{{ nodes.ubuntu-3.ip }}"), as labgen allows
+    own = {**(sc.get("vars") or {}), **((sc.get("node_vars") or {}).get(node) or {})}
+    values = dict(builtins)
+    values.update({k: VAR_RE.sub(lambda m: builtins[m.group(1)], str(v)) for k, v in own.items()})
     values.update(captures)
 
     def sub(m: re.Match) -> str:

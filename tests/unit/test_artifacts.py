@@ -406,3 +406,111 @@ def test_sha256_of_a_file_larger_than_one_read(tmp_path):
     payload = bytes(range(256)) * 9000            # > 2 MiB: several blocks
     big.write_bytes(payload)
     assert artifacts.sha256_file(big) == hashlib.sha256(payload).hexdigest()
+
+
+# ---- found by mutation testing (2): what obtain reports and records, exactly
+
+
+def usb_with(tmp_path, data=DATA):
+    usb = tmp_path / "usb"
+    usb.mkdir(exist_ok=True)
+    (usb / "calicoctl").write_bytes(data)
+    return usb
+
+
+@pytest.mark.parametrize("where", ["supplied-and-cached", "supplied", "cached", "downloaded"])
+def test_obtain_says_where_the_file_came_from_and_records_it(tmp_path, src, where):
+    cache = tmp_path / "cache"
+    usb = usb_with(tmp_path) if where.startswith("supplied") else None
+    if where in ("supplied-and-cached", "cached"):
+        cache.mkdir()
+        (cache / "calicoctl").write_bytes(DATA)
+    a = art(src, sha=None)
+    for entry, locked in ((None, "new"), (Entry("https://old.example/c", "calicoctl", 3, "0" * 64), "replaced"),
+                          (Entry(a.url, "calicoctl", len(DATA), GOOD), "")):
+        lock = Lock(None, {"calicoctl": entry} if entry else {})
+        got = obtain(a, cache, usb, lock=lock)
+        assert got == artifacts.Fetched(cache / "calicoctl", where.split("-")[0], locked)
+        assert lock.get("calicoctl") == Entry(a.url, "calicoctl", len(DATA), GOOD)
+        if where in ("supplied", "downloaded"):
+            (cache / "calicoctl").unlink()              # the same way again next round
+
+
+def test_a_supplied_copy_goes_into_an_existing_cache(tmp_path, src):
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    got = obtain(art(src), cache, usb_with(tmp_path))
+    assert got.path == cache / "calicoctl" and got.path.read_bytes() == DATA
+
+
+def test_a_supplied_copy_is_used_in_place_when_the_cache_cannot_be_made(tmp_path, src):
+    (tmp_path / "file").write_text("not a dir")
+    usb = usb_with(tmp_path)
+    got = obtain(art(src), tmp_path / "file" / "cache", usb)
+    assert got.path == usb / "calicoctl" and got.source == "supplied"
+
+
+def test_a_wrong_supplied_copy_says_what_to_do(tmp_path, src):
+    usb = usb_with(tmp_path, b"other")
+    with pytest.raises(ArtifactError) as err:
+        fetch(art(src), tmp_path / "cache", artifacts_dir=usb)
+    assert err.value.message == (
+        f"artifact calicoctl: {usb / 'calicoctl'} (from --artifacts) has sha256 "
+        f"{hashlib.sha256(b'other').hexdigest()} (5 bytes), expected {GOOD} (labgen's pin); replace it, "
+        "or drop --artifacts to use the cache or the network")
+
+
+def test_lock_problems_have_their_hints(tmp_path, src):
+    stale = Lock(None, {"calicoctl": Entry("https://old.example/c", "calicoctl", 3, "0" * 64)})
+    with pytest.raises(ArtifactError) as err:
+        fetch(art(src, sha=None), tmp_path / "c", lock=stale, frozen=True)
+    assert err.value.hint == "run `labgen fetch LAB` without --frozen, review the change to the lock and commit it"
+    with pytest.raises(ArtifactError) as err:
+        fetch(art(src, sha=None), tmp_path / "c", lock=Lock(None), frozen=True)
+    assert err.value.hint == ("run `labgen fetch LAB` without --frozen on a connected machine once, then review "
+                              "and commit the lock file")
+
+
+def test_a_lock_that_disagrees_with_the_pin_is_refused(tmp_path, src):
+    a = art(src)
+    lock = Lock(tmp_path / "labgen.lock", {"calicoctl": Entry(a.url, "calicoctl", len(DATA), "0" * 64)})
+    with pytest.raises(ArtifactError) as err:
+        fetch(a, tmp_path / "c", lock=lock)
+    assert err.value.message == (f"artifact calicoctl: {tmp_path / 'labgen.lock'} has sha256 {'0' * 64}, "
+                                 f"but labgen pins {GOOD} for {a.url}")
+    assert err.value.hint == "the lock is wrong: remove its entry for this artifact and fetch again"
+    assert not (tmp_path / "c").exists()
+    agreeing = Lock(None, {"calicoctl": Entry(a.url, "calicoctl", len(DATA), GOOD)})
+    assert fetch(a, tmp_path / "c", lock=agreeing).read_bytes() == DATA
+
+
+def test_an_upper_case_pin_is_accepted(tmp_path, src):
+    assert fetch(art(src, sha=GOOD.upper()), tmp_path / "c").read_bytes() == DATA
+
+
+def test_the_node_copy_is_checked_against_the_pin_not_the_host_file(tmp_path, src):
+    """The pin is what a node must hold: a host file that differs from it is no reference."""
+    odd = tmp_path / "odd"
+    odd.write_bytes(b"not the pinned bytes")
+    remote = FakeRemote()
+    remote.files[("n1", "/var/cache/labgen/calicoctl")] = DATA.decode()
+    assert artifacts.upload(remote, "n1", art(src, sha=GOOD.upper()), odd) is False
+
+
+def test_a_stager_without_a_lock_locks_in_memory_and_is_not_frozen(tmp_path, src):
+    stager = Stager(cache=tmp_path / "cache", resolve={"calicoctl": art(src, sha=None)}.__getitem__)
+    assert stager.local("calicoctl")[1].read_bytes() == DATA
+    assert stager.lock.get("calicoctl").sha256 == GOOD and stager.frozen is False
+    remote = FakeRemote()
+    assert stager.stage(remote, "n1", ["calicoctl"]) == ["calicoctl"]
+    assert stager.stage(remote, "n1", ["calicoctl"]) == []
+
+
+def test_a_lock_file_that_cannot_be_written_is_an_artifact_error_of_the_task(tmp_path, src):
+    (tmp_path / "file").write_text("not a dir")
+    lock = Lock(tmp_path / "file" / "labgen.lock")
+    stager = Stager(cache=tmp_path / "cache", resolve=lambda name: art(src, sha=None), lock=lock)
+    with pytest.raises(ArtifactError) as err:
+        stager.local("calicoctl")
+    assert err.value.message.startswith(f"{tmp_path / 'file' / 'labgen.lock'}: cannot write the lock file: ")
+    assert type(err.value) is ArtifactError
