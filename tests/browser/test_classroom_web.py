@@ -127,6 +127,7 @@ def test_check_fix_over_ssh_check_and_the_board_turns_green_live(browser, classr
         assert "Make the two workloads talk again" in seat.inner_text("h1")
         assert "labgen ssh ubuntu-2" in seat.inner_text("#login")
         seat.click("#check")
+        seat.wait_for_selector("#result.fail-box")      # the click returns before the POST's page loads
         assert seat.locator("#result.fail-box").count() == 1, seat.content()
         assert "The workload on ubuntu-2 (172.32.2.10) still gets no replies" in seat.inner_text("#messages")
 
