@@ -2,9 +2,11 @@
 subprocess, fixes by hand over `labgen ssh`.
 
 One 2-node lab (base role only: the default mac-bug variant needs nothing else) for the
-module, on this branch's own subnet; the tests run in order and the fixture destroys the lab
-whatever happened. Every command is its own process, so progress surviving a restart of
-labgen is exercised throughout.
+module, on this branch's own subnet, with the challenge started; the fixture destroys the lab
+whatever happened. Each test first puts the lab where it needs it (`labgen scenario start`, or
+`reset --to STEP`: cleanup, then the steps replayed, tasks by their solution), so none relies on
+what another left: they pass alone (`-k`) and in any order (`--random-order`). Every command is
+its own process, so progress surviving a restart of labgen is exercised throughout.
 """
 
 from __future__ import annotations
@@ -51,6 +53,9 @@ def lab(tmp_path_factory):
     try:
         labgen("--provider", "lxc", "create", str(files / "ch-macbug.yml"), "--dir", str(path),
                check=True, timeout=900)
+        # a challenge on the lab, so that any test may begin with `reset --to`
+        labgen("scenario", "start", str(files / "mac-bug.yml"), "--dir", str(path), "--lang", "en",
+               check=True)
         yield path, files / "mac-bug.yml"
     finally:
         destroy_lab_dir(path)
@@ -72,6 +77,24 @@ def flat(text):
     return " ".join(text.split())
 
 
+def at(lab, step):
+    """The lab as `step` expects it, the student waiting at the next task or question: a
+    fresh record for it (no attempts, no hints) and the captured values (bad_mac) set again."""
+    lab_dir, _ = lab
+    cli(lab_dir, "reset", "--to", step, check=True)
+    p = progress(lab_dir)
+    assert not p["finished"] and p["captures"]["ubuntu-2"]["bad_mac"], p
+    return lab_dir
+
+
+def at_broken_task(lab):
+    """The task waiting, untouched: ubuntu-2's cali0 has the reported MAC, nothing tried."""
+    lab_dir = at(lab, "break-mac")
+    rec = progress(lab_dir)["steps"]["make-them-talk"]
+    assert progress(lab_dir)["current"] == "make-them-talk" and rec["attempts"] == rec["hints"] == 0
+    return lab_dir
+
+
 def test_start_runs_up_to_the_task_and_shows_its_goal(lab):
     lab_dir, scenario = lab
     res = labgen("scenario", "start", str(scenario), "--dir", str(lab_dir), "--lang", "en", check=True)
@@ -83,7 +106,7 @@ def test_start_runs_up_to_the_task_and_shows_its_goal(lab):
 
 
 def test_check_before_fixing_fails_with_the_plain_message(lab):
-    lab_dir, _ = lab
+    lab_dir = at_broken_task(lab)
     res = cli(lab_dir, "check")
     assert res.returncode == 6, res.stdout + res.stderr
     out = flat(res.stdout)
@@ -92,7 +115,7 @@ def test_check_before_fixing_fails_with_the_plain_message(lab):
 
 
 def test_hints_come_in_order_with_the_captured_mac(lab):
-    lab_dir, _ = lab
+    lab_dir = at_broken_task(lab)
     first = cli(lab_dir, "hint", check=True)
     assert flat(first.stdout).startswith("hint 1/3 Start from the symptom")
     second = cli(lab_dir, "hint", check=True)
@@ -102,24 +125,26 @@ def test_hints_come_in_order_with_the_captured_mac(lab):
 
 
 def test_a_wrong_fix_fails_with_the_plain_message(lab):
-    lab_dir, _ = lab
+    lab_dir = at_broken_task(lab)
     ssh(lab_dir, "ubuntu-2", "sudo ip -n wl-ubuntu-2 link set cali0 address 02:00:00:00:00:01")
     res = cli(lab_dir, "check")
     assert res.returncode == 6 and NO_REPLIES in flat(res.stdout)
 
 
 def test_the_articles_fix_by_hand_passes(lab):
-    lab_dir, _ = lab
+    lab_dir = at_broken_task(lab)
+    assert cli(lab_dir, "check").returncode == 6              # a first try, before the fix
     ssh(lab_dir, "ubuntu-2", "sudo ip -n wl-ubuntu-2 link set cali0 address ee:ee:ee:ee:ee:ee")
     res = cli(lab_dir, "check", check=True)
     assert "passed: Make the two workloads talk again" in res.stdout
     assert "QUESTION · Where did the replies go?" in res.stdout
     rec = progress(lab_dir)["steps"]["make-them-talk"]
-    assert (rec["status"], rec["attempts"], rec["passed"]) == ("passed", 3, 1)
+    assert (rec["status"], rec["attempts"], rec["passed"]) == ("passed", 2, 1)   # both tries counted
 
 
 def test_answer_is_normalised_and_finishes_the_scenario(lab):
-    lab_dir, _ = lab
+    lab_dir = at(lab, "where-replies-went")          # the task done by its solution
+    assert progress(lab_dir)["current"] == "where-replies-went"
     wrong = cli(lab_dir, "answer", "02:00:00:00:00:01")
     assert wrong.returncode == 6 and "Not that one" in flat(wrong.stdout)
     right = cli(lab_dir, "answer", "EE-EE-EE-EE-EE-EE", check=True)
@@ -130,7 +155,10 @@ def test_answer_is_normalised_and_finishes_the_scenario(lab):
 
 
 def test_reset_to_break_mac_restores_the_broken_state(lab):
-    lab_dir, _ = lab
+    # from the hardest place to come back from: finished, the cleanup ran, the workloads gone
+    lab_dir = at(lab, "where-replies-went")
+    cli(lab_dir, "answer", "ee:ee:ee:ee:ee:ee", check=True)
+    assert progress(lab_dir)["finished"]
     res = cli(lab_dir, "reset", "--to", "break-mac", check=True)
     assert "TASK · Make the two workloads talk again" in res.stdout
     p = progress(lab_dir)
@@ -142,7 +170,7 @@ def test_reset_to_break_mac_restores_the_broken_state(lab):
 
 
 def test_removing_the_neighbour_entry_is_not_accepted(lab):
-    lab_dir, _ = lab
+    lab_dir = at_broken_task(lab)
     ssh(lab_dir, "ubuntu-2", f"sudo ip neigh del {WL2} dev {HOST_IF2}")
     res = cli(lab_dir, "check")
     assert res.returncode == 6
@@ -150,7 +178,7 @@ def test_removing_the_neighbour_entry_is_not_accepted(lab):
 
 
 def test_the_neighbour_entry_fix_also_passes(lab):
-    lab_dir, _ = lab
+    lab_dir = at_broken_task(lab)
     bad = progress(lab_dir)["captures"]["ubuntu-2"]["bad_mac"]
     ssh(lab_dir, "ubuntu-2", f"sudo ip neigh replace {WL2} lladdr {bad} dev {HOST_IF2} nud permanent")
     res = cli(lab_dir, "check", check=True)

@@ -74,6 +74,17 @@ def cluster(tmp_path_factory):
                 p.wait()
 
 
+@pytest.fixture(scope="module")
+def healthy(cluster):
+    """The cluster once it answers as healthy (bounded wait, plain etcdctl: the role's own wait
+    is what the first test proves, whichever test runs first)."""
+    deadline = time.monotonic() + 60
+    while sh(f"ETCDCTL_API=2 etcdctl --peers {cluster[0]} cluster-health", timeout=20).returncode != 0:
+        assert time.monotonic() < deadline, "the etcd cluster was not healthy within 60 s"
+        time.sleep(0.5)
+    return cluster
+
+
 def sh(command, timeout=240):
     return subprocess.run(["sh", "-c", command], capture_output=True, text=True, timeout=timeout)
 
@@ -102,7 +113,8 @@ def test_the_roles_wait_and_check_pass_on_a_healthy_cluster(cluster, health_task
     assert checked.returncode == 0, checked.stderr
 
 
-def test_the_commands_output_is_what_the_check_reads(cluster):
+def test_the_commands_output_is_what_the_check_reads(healthy):
+    cluster = healthy
     health = sh(local(etcdctl2("cluster-health"), cluster[1]))
     assert health.returncode == 0 and "cluster is healthy" in health.stdout.splitlines(), health
     members = sh(local(etcdctl2("member list"), cluster[1]))
@@ -110,8 +122,9 @@ def test_the_commands_output_is_what_the_check_reads(cluster):
     assert sh(local(etcdctl2("ls /"), cluster[1])).returncode == 0
 
 
-def test_a_v2_key_written_on_one_member_is_read_through_peers_on_another(cluster):
+def test_a_v2_key_written_on_one_member_is_read_through_peers_on_another(healthy):
     """The walkthrough's etcd step: set on one member, `etcdctl --peers URL get` on another."""
+    cluster = healthy
     put = sh(local(etcdctl2("set /labgen/walkthrough 'written on m2'"), cluster[1]))
     assert put.returncode == 0, put.stderr
     got = sh(f"ETCDCTL_API=2 etcdctl --peers {cluster[2]} get /labgen/walkthrough")
@@ -120,10 +133,11 @@ def test_a_v2_key_written_on_one_member_is_read_through_peers_on_another(cluster
     assert short.stdout.strip() == "written on m2", short
 
 
-def test_the_check_fails_when_a_member_is_missing(cluster, health_task):
+def test_the_check_fails_when_a_member_is_missing(healthy, health_task):
     """The check counts members: a lab with four etcd nodes is not healthy with three."""
     import dataclasses
 
+    cluster = healthy
     lab, _task = health_task
     extra = dataclasses.replace(lab.nodes[0], name="ubuntu-4", ip=lab.nodes[0].ip)
     bigger = dataclasses.replace(lab, nodes=(*lab.nodes, extra))
