@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
+from pathlib import Path
 
 from labgen.errors import PreflightError
 from labgen.model import Facts, Lab
+
+# Debian's vagrant plugin packages register here (no Ruby start needed to ask).
+VAGRANT_SYSTEM_PLUGINS = Path("/usr/share/vagrant-plugins/plugins.d")
 
 
 class Provider:
@@ -47,3 +53,15 @@ class Provider:
     def machine_name(self, lab: Lab, node_name: str) -> str:
         """The name the provider gives the node's VM or container."""
         return f"{lab.instance_name}-{node_name}"
+
+
+def vagrant_plugin_installed(plugin: str) -> bool:
+    """True when `plugin` is a system plugin (Debian package) or a user plugin. No Ruby start."""
+    if (VAGRANT_SYSTEM_PLUGINS / f"{plugin}.json").is_file():
+        return True
+    home = os.environ.get("VAGRANT_HOME") or os.path.join(os.path.expanduser("~"), ".vagrant.d")
+    try:
+        installed = json.loads(Path(home, "plugins.json").read_text()).get("installed", {})
+    except (OSError, ValueError, AttributeError):
+        return False
+    return plugin in installed

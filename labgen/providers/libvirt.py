@@ -34,7 +34,7 @@ from xml.sax.saxutils import escape, quoteattr
 from labgen.boxes import LXC_BOX, box_installed
 from labgen.errors import LabgenError, PreflightError
 from labgen.model import Facts, Lab
-from labgen.providers.base import Provider
+from labgen.providers.base import Provider, vagrant_plugin_installed  # noqa: F401 (doctor, tests)
 
 URI = "qemu:///system"
 PREFIX = "labgen-"                       # domains (labgen-<lab>-<node>) and networks
@@ -49,7 +49,6 @@ BRIDGE_PREFIX = "lgvirt"
 SOCKET = Path("/run/libvirt/libvirt-sock")
 DAEMON_START_TIMEOUT = 30                # seconds for libvirtd's socket to answer
 COMMAND_TIMEOUT = 60
-VAGRANT_SYSTEM_PLUGINS = Path("/usr/share/vagrant-plugins/plugins.d")
 DRIVER_ENV = "LABGEN_LIBVIRT_DRIVER"     # read by the Vagrantfile: kvm or qemu
 
 
@@ -218,17 +217,6 @@ def _which(tool: str) -> str | None:
     return shutil.which(tool) or next((p for p in (f"/usr/sbin/{tool}", f"/sbin/{tool}")
                                        if os.access(p, os.X_OK)), None)
 
-
-def vagrant_plugin_installed(plugin: str) -> bool:
-    """True when `plugin` is a system plugin (Debian package) or a user plugin. No Ruby start."""
-    if (VAGRANT_SYSTEM_PLUGINS / f"{plugin}.json").is_file():
-        return True
-    home = os.environ.get("VAGRANT_HOME") or os.path.join(os.path.expanduser("~"), ".vagrant.d")
-    try:
-        installed = json.loads(Path(home, "plugins.json").read_text()).get("installed", {})
-    except (OSError, ValueError, AttributeError):
-        return False
-    return plugin in installed
 
 
 def _run(cmd: list[str], check: bool = True, stdin: str | None = None,

@@ -24,7 +24,7 @@ from pathlib import Path
 from labgen.boxes import LXC_BOX, box_installed
 from labgen.errors import LabgenError, PreflightError
 from labgen.model import Facts, Lab
-from labgen.providers.base import Provider
+from labgen.providers.base import Provider, vagrant_plugin_installed
 
 CONTAINER_PREFIX = "labgen-"
 BRIDGE_PREFIX = "lgbr"
@@ -33,7 +33,6 @@ MGMT_ADDRESS = ipaddress.ip_interface("10.0.3.1/24")
 LXC_NET_SCRIPTS = ("/usr/libexec/lxc/lxc-net", "/usr/lib/x86_64-linux-gnu/lxc/lxc-net",
                    "/usr/lib/lxc/lxc-net")
 LXC_NET_RUN = Path("/run/lxc")   # where lxc-net keeps network_up and dnsmasq.pid
-VAGRANT_SYSTEM_PLUGINS = Path("/usr/share/vagrant-plugins/plugins.d")
 COMMAND_TIMEOUT = 60             # seconds for any one host command
 
 
@@ -140,14 +139,7 @@ PROVIDER = LxcProvider()
 
 def vagrant_lxc_installed() -> bool:
     """True when vagrant-lxc is a system plugin (Debian package) or a user plugin."""
-    if (VAGRANT_SYSTEM_PLUGINS / "vagrant-lxc.json").is_file():
-        return True
-    home = os.environ.get("VAGRANT_HOME") or os.path.join(os.path.expanduser("~"), ".vagrant.d")
-    try:
-        installed = json.loads(Path(home, "plugins.json").read_text()).get("installed", {})
-    except (OSError, ValueError, AttributeError):
-        return False
-    return "vagrant-lxc" in installed
+    return vagrant_plugin_installed("vagrant-lxc")
 
 
 def _lxc_net_script() -> str | None:

@@ -101,7 +101,9 @@ def test_ensure_lab_bridge_creates_addresses_and_raises_the_link(monkeypatch):
 
 
 def test_vagrant_lxc_found_as_user_plugin(tmp_path, monkeypatch):
-    monkeypatch.setattr(lxc, "VAGRANT_SYSTEM_PLUGINS", tmp_path / "none")
+    from labgen.providers import base
+
+    monkeypatch.setattr(base, "VAGRANT_SYSTEM_PLUGINS", tmp_path / "none")
     monkeypatch.setenv("VAGRANT_HOME", str(tmp_path))
     assert not lxc.vagrant_lxc_installed()
     (tmp_path / "plugins.json").write_text(json.dumps({"installed": {"vagrant-lxc": {}}}))
