@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from labgen.cli import steps
-from labgen.cli.options import console, dir_option, provider_option
+from labgen.cli.options import console, dir_option, provider_option, serve_options
 from labgen.cli.scenario import scenario
 from labgen.errors import LabgenError
 
@@ -278,12 +278,7 @@ def worksheet(scenario_id, variant, lang, output):
 @click.command("serve")
 @click.option("--dir", "lab_paths", multiple=True, type=click.Path(file_okay=False, path_type=Path),
               help="A lab dir to serve as a seat (repeatable; default: the current lab).")
-@click.option("--host", default="127.0.0.1", show_default=True,
-              help="Address to listen on. Anything but loopback exposes the pages to the network.")
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535),
-              help="0 picks a free port.")
-@click.option("--min-interval", default=3.0, show_default=True, type=click.FloatRange(0, 600),
-              help="Seconds between two checks of one seat.")
+@serve_options
 def serve(lab_paths, host, port, min_interval):
     """Serve a page per seat (a lab with a started scenario) and a live board for the instructor.
 

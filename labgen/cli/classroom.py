@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from labgen.cli.options import console, provider_option
+from labgen.cli.options import console, print_node_results, provider_option, serve_options
 from labgen.errors import InputError, LabgenError
 
 
@@ -203,18 +203,7 @@ def exec_cmd(target, command, cr_path, seat_list, sudo, timeout):
     con = console()
     results = ops.exec_all(c, seats, names, line, sudo, timeout)
     width = max(len(n) for n in known)
-    failed = 0
-    for seat, res in results:
-        tag = f"s{seat:02d} {res.node:<{width}}"
-        for out, style in ((res.stdout, ""), (res.stderr, "red")):
-            for text in out.splitlines():
-                con.print(f"[bold]{tag}[/] │ ", end="", highlight=False)
-                con.print(text, style=style, markup=False, highlight=False)
-        if not res.ok:
-            failed += 1
-            con.print(f"[bold]{tag}[/] │ [red]exit {res.exit_code}[/]", highlight=False)
-    if failed:
-        raise LabgenError(f"the command failed on {failed} of {len(results)} node(s)")
+    print_node_results(con, [(f"s{seat:02d} {res.node:<{width}}", res) for seat, res in results])
 
 
 @classroom.command("reset")
@@ -319,12 +308,7 @@ def scenario_run(scenario_id, cr_path, seat_list, variant, start, stop, keep, la
 @classroom.command("serve")
 @_dir_option
 @_seats_option
-@click.option("--host", default="127.0.0.1", show_default=True,
-              help="Address to listen on. Anything but loopback exposes the pages to the network.")
-@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535),
-              help="0 picks a free port.")
-@click.option("--min-interval", default=3.0, show_default=True, type=click.FloatRange(0, 600),
-              help="Seconds between two checks of one seat.")
+@serve_options
 def serve(cr_path, seat_list, host, port, min_interval):
     """Serve a page per seat and the instructor's live board (the same app as
     `labgen scenario serve`, one seat per classroom seat).

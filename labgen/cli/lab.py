@@ -9,7 +9,8 @@ from pathlib import Path
 import click
 
 from labgen.cli import steps
-from labgen.cli.options import artifacts_options, console, dim_line, dir_option, pass_ctx, provider_option
+from labgen.cli.options import (artifacts_options, console, dim_line, dir_option, pass_ctx, print_node_results,
+                                 provider_option)
 from labgen.errors import LabgenError
 
 
@@ -182,17 +183,7 @@ def exec_cmd(ctx, target, command, lab_path, sudo, timeout):
     width = max(len(n) for n in names)
     with lifecycle.open_remote(lab_dir, provider) as remote:
         results = lifecycle.run_everywhere(remote, names, line, sudo=sudo, timeout=timeout)
-    failed = 0
-    for res in results:
-        for out, style in ((res.stdout, ""), (res.stderr, "red")):
-            for text in out.splitlines():
-                con.print(f"[bold]{res.node:<{width}}[/] │ ", end="", highlight=False)
-                con.print(text, style=style, markup=False, highlight=False)
-        if not res.ok:
-            failed += 1
-            con.print(f"[bold]{res.node:<{width}}[/] │ [red]exit {res.exit_code}[/]", highlight=False)
-    if failed:
-        raise LabgenError(f"the command failed on {failed} of {len(results)} node(s)")
+    print_node_results(con, [(f"{res.node:<{width}}", res) for res in results])
 
 
 @click.command()

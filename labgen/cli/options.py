@@ -71,3 +71,31 @@ def dim_line(con):
     """A callback that prints one line of a tool's output (Vagrant, debootstrap) dimmed and
     verbatim: the text is data, never markup, so `[...]` in it prints as is."""
     return lambda line: con.print(line, style="dim", markup=False, highlight=False)
+
+
+def print_node_results(con, tagged) -> None:
+    """Print (tag, result) pairs of a command run on many nodes, each line prefixed by its tag
+    (node, or seat and node); raise LabgenError naming how many failed."""
+    from labgen.errors import LabgenError
+
+    failed = 0
+    for tag, res in tagged:
+        for out, style in ((res.stdout, ""), (res.stderr, "red")):
+            for text in out.splitlines():
+                con.print(f"[bold]{tag}[/] │ ", end="", highlight=False)
+                con.print(text, style=style, markup=False, highlight=False)
+        if not res.ok:
+            failed += 1
+            con.print(f"[bold]{tag}[/] │ [red]exit {res.exit_code}[/]", highlight=False)
+    if failed:
+        raise LabgenError(f"the command failed on {failed} of {len(tagged)} node(s)")
+
+
+def serve_options(f):
+    """--host, --port and --min-interval of the seat pages' server (scenario and classroom serve)."""
+    f = click.option("--min-interval", default=3.0, show_default=True, type=click.FloatRange(0, 600),
+                     help="Seconds between two checks of one seat.")(f)
+    f = click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535),
+                     help="0 picks a free port.")(f)
+    return click.option("--host", default="127.0.0.1", show_default=True,
+                        help="Address to listen on. Anything but loopback exposes the pages to the network.")(f)
