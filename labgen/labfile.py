@@ -411,7 +411,7 @@ class _Parser:
 
         value = data["mirrors"]
         if not isinstance(value, dict):
-            self.p.add(yamlsrc.line_of(data, "mirrors"), "mirrors", f"mirrors is {_kind(value)}",
+            self.p.add(yamlsrc.line_of(data, "mirrors"), "mirrors", f"mirrors is {kind(value)}",
                        "a mapping: " + RULE_HELP)
             return ()
         rules = []
