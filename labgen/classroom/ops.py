@@ -17,7 +17,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from labgen.classroom import access, hostcheck, isolation
 from labgen.classroom.placement import placement_for
@@ -25,6 +25,9 @@ from labgen.classroom.seats import (CLASSROOM_FILE, LAB_COPY, Classroom, check_r
                                     load_classroom, seat_lab_text)
 from labgen.errors import InputError, LabgenError
 from labgen.labdir import LabDir, atomic_write
+
+if TYPE_CHECKING:
+    from labgen.scenario.record import RunRecord
 
 SaySeat = Callable[[int, str], None]
 KEYS_DIR = ".classroom/keys"
@@ -525,6 +528,24 @@ class _Quiet:
         pass
 
 
+def seat_run_finished(seat: int, ld: LabDir, record: RunRecord, began: float) -> SeatOutcome:
+    """After a scenario ran on one seat: its handout into the seat's transcripts/, its progress
+    into the seat's state, and the one-line outcome the instructor sees."""
+    from labgen.scenario.handout import write_handout
+
+    write_handout(record, ld.transcripts)
+    ran = [s for s in record.steps if s.step.kind != "cleanup"]
+    passed = sum(1 for s in ran if s.status == "passed")
+    last = ran[-1].step.id if ran else "-"
+    ld.update_state(classroom_scenario={"id": record.scenario.id, "passed": record.passed, "steps": passed,
+                                        "of": len(ran), "last": last})
+    if record.passed:
+        return SeatOutcome(seat, True, f"{passed}/{len(ran)} steps passed", time.monotonic() - began)
+    failure = record.first_failure
+    why = f"step {failure.step.id}: " + "; ".join(failure.failures)[:200] if failure else "interrupted"
+    return SeatOutcome(seat, False, why, time.monotonic() - began)
+
+
 def scenario_run(c: Classroom, seats: list[int], scenario_id: str, say: SaySeat, *, variant: str = "default",
                  start: str | None = None, stop: str | None = None, lang: str = "en",
                  keep: bool = False) -> list[SeatOutcome]:
@@ -535,7 +556,6 @@ def scenario_run(c: Classroom, seats: list[int], scenario_id: str, say: SaySeat,
     from labgen.provision.engine import provision, roles_recorded
     from labgen.scenario.load import check_against_lab, find_scenario, load_scenario
     from labgen.scenario.runner import Runner, select_steps
-    from labgen.scenario.transcript import write_handout
 
     sc = load_scenario(find_scenario(scenario_id))
     if variant not in sc.variants:
@@ -565,17 +585,7 @@ def scenario_run(c: Classroom, seats: list[int], scenario_id: str, say: SaySeat,
                 runner = Runner(sc, variant, model, remote, _Quiet(lambda step: say(seat, step)), lang,
                                 c.provider)
                 record = runner.run(start=start, stop=stop, cleanup=not keep)
-            write_handout(record, ld.transcripts)
-            ran = [s for s in record.steps if s.step.kind != "cleanup"]
-            passed = sum(1 for s in ran if s.status == "passed")
-            last = ran[-1].step.id if ran else "-"
-            ld.update_state(classroom_scenario={"id": sc.id, "passed": record.passed, "steps": passed,
-                                                "of": len(ran), "last": last})
-            if record.passed:
-                return SeatOutcome(seat, True, f"{passed}/{len(ran)} steps passed", time.monotonic() - began)
-            bad = record.first_failure
-            return SeatOutcome(seat, False, f"step {bad.step.id}: " + "; ".join(bad.failures)[:200],
-                               time.monotonic() - began)
+            return seat_run_finished(seat, ld, record, began)
         except LabgenError as exc:
             return SeatOutcome(seat, False, exc.message.splitlines()[0], time.monotonic() - began)
 
