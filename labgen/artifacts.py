@@ -255,7 +255,7 @@ def _download(artifact: Artifact, url: str, cache: Path, expected: _Expected,
     try:
         cache.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise _fail(artifact, cache, f"cannot create the cache dir: {exc.strerror}", want, where)
+        raise _fail(artifact, cache, f"cannot create the cache dir: {exc.strerror}", want, where) from None
     final = cache / artifact.filename
     tmp = cache / f".{artifact.filename}.{uuid.uuid4().hex}.partial"
     h = hashlib.sha256()

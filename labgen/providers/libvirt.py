@@ -21,7 +21,6 @@ libvirtd leaves behind once no libvirt network is active. Every command is an ar
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
 import signal

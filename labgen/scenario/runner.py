@@ -138,8 +138,6 @@ class Runner:
 
         A task runs its solution, then its checks; a question shows its first accepted answer.
         """
-        from dataclasses import replace
-
         if step.kind == "task":
             for sub in step.presenter_steps():
                 if self._run_step(sub).status != "passed":

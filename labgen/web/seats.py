@@ -13,7 +13,6 @@ lock here, and progress.check_slot across processes) and at most one check every
 
 from __future__ import annotations
 
-import os
 import secrets
 import threading
 import time
