@@ -185,6 +185,8 @@ class Scenario:
     vars: Mapping[str, str] = field(default_factory=dict)
     node_vars: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     source: Path | None = None
+    # `labgen scenario verify`: (regex, replacement) applied to output before comparing
+    normalise: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -117,9 +117,6 @@ def run(ctx, scenario_id, lab_path, variant, lang, presenter, start, stop, only,
     Prints each step as it runs and writes a handout (Markdown + HTML) to the lab dir's
     transcripts/. Exits 0 only when every expectation held.
     """
-    from labgen import lifecycle
-    from labgen.providers import get_provider
-    from labgen.provision.engine import roles_recorded, unavailable_roles
     from labgen.scenario.load import check_against_lab, find_scenario, load_scenario, scenario_lab
     from labgen.scenario.runner import Runner, select_steps
     from labgen.scenario.handout import write_handout
@@ -132,6 +129,137 @@ def run(ctx, scenario_id, lab_path, variant, lang, presenter, start, stop, only,
     select_steps(tuple(s for s in var.steps if s.kind != "cleanup"), start, stop, only)
     lang = lang or default_lang()
     con = console()
+
+    lab, lab_dir, provider, remote = _lab_for(ctx, sc, var, variant, lab, lab_path, con)
+    with remote:
+        _provision_for(var, lab, lab_dir, provider, remote, con)
+        ask = _presenter(con, lang) if presenter else None
+        runner = Runner(sc, variant, lab, remote, TerminalReporter(con, lang), lang, provider, ask=ask)
+        record = runner.run(start=start, stop=stop, only=only, cleanup=not keep)
+    md, html = write_handout(record, lab_dir.transcripts)
+    con.print(f"handout: {md}\n         {html}", highlight=False)
+    if record.interrupted:
+        raise LabgenError("scenario interrupted (cleanup ran)", exit_code=130)
+    if not record.passed:
+        bad = record.first_failure
+        why = f"step {bad.step.id} failed: " + "; ".join(bad.failures) if bad else "failed"
+        raise LabgenError(f"scenario {sc.id}: {why}",
+                          hint="the handout shows every command and its output", exit_code=6)
+
+
+@scenario.command("verify")
+@click.argument("scenario_id")
+@click.option("--dir", "lab_path", type=click.Path(file_okay=False, path_type=Path),
+              help="The lab dir (default: the current one if it holds the scenario's lab, else ./LAB).")
+@click.option("--variant", default="default", show_default=True, help="e.g. challenge")
+@click.option("--junit", "junit", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the result as JUnit XML (one test case per step) for CI.")
+@click.option("--approve", is_flag=True,
+              help="Record this run as the new approved transcript (after a human looked at the diff).")
+@provider_option
+@click.pass_obj
+def verify(ctx, scenario_id, lab_path, variant, junit, approve):
+    """Replay SCENARIO_ID headless and compare each step's output with its approved transcript.
+
+    Creates, boots and provisions the lab as `scenario run` does (or uses the running one),
+    runs every step of the variant (tasks by their solution, questions by their answer) and
+    compares the output, normalised (timings, MACs the scenario does not name, the lab's
+    addresses, the scenario's `normalise:` rules), with SCENARIO.approved/VARIANT.txt beside
+    the scenario file. A drifted step is shown with its diff and with what changed on the
+    nodes since approval (packages, box recipe, labgen version).
+
+    Exit 0: nothing drifted. Exit 6: something did. `--approve` writes the baseline instead.
+
+    \b
+    Examples:
+      labgen scenario verify mac-bug
+      labgen scenario verify mac-bug --variant challenge --junit report.xml
+    """
+    import time
+
+    from labgen import __version__
+    from labgen.scenario import verify as vf
+    from labgen.scenario.load import check_against_lab, find_scenario, load_scenario, scenario_lab
+    from labgen.scenario.runner import Runner
+
+    sc = load_scenario(find_scenario(scenario_id))
+    var = _variant(sc, variant)
+    lab = scenario_lab(sc)
+    check_against_lab(sc, lab)
+    con = console()
+    folder = vf.approved_dir(sc)
+    approved_txt, approved_env = folder / f"{variant}.txt", folder / f"{variant}.env"
+    if not approve and not approved_txt.is_file():
+        raise LabgenError(f"no approved transcript for {sc.id} variant {variant} ({approved_txt})",
+                          hint=f"run `labgen scenario verify {scenario_id} --variant {variant} --approve` "
+                               "once, review the file it writes and commit it", exit_code=2)
+    began = time.monotonic()
+    lab, lab_dir, provider, remote = _lab_for(ctx, sc, var, variant, lab, lab_path, con)
+    with remote:
+        _provision_for(var, lab, lab_dir, provider, remote, con)
+        record = Runner(sc, variant, lab, remote, _Quiet(con), "en", provider).run()
+        nodes = sorted({n for s in var.steps for r in (s, s.solution) if r for n in r.nodes} - {"all"}) \
+            or [n.name for n in lab.nodes]
+        packages = {n: vf.parse_packages(remote.run(n, vf.PACKAGES_QUERY, timeout=60).stdout) for n in nodes}
+    env = vf.env_text(__version__, provider, vf.box_recipe_hash(provider), packages)
+    current = vf.sections(record, vf.normaliser(sc, lab))
+    if approve:
+        folder.mkdir(parents=True, exist_ok=True)
+        approved_txt.write_text(vf.render(record, current), encoding="utf-8")
+        approved_env.write_text(env, encoding="utf-8")
+        con.print(f"approved: {approved_txt}\n          {approved_env}", highlight=False, markup=False)
+        if not record.passed:
+            con.print("[yellow]note: this run did not pass its own expectations; the transcript records "
+                      "that too[/]", highlight=False)
+        return
+    verdict = vf.compare(vf.parse(approved_txt.read_text(encoding="utf-8")), current)
+    old_env = approved_env.read_text(encoding="utf-8") if approved_env.is_file() else ""
+    verdict.env_changes = vf.env_changes(old_env, env)
+    if junit:
+        junit.write_text(vf.junit_xml(sc.id, variant, verdict, time.monotonic() - began), encoding="utf-8")
+    for drift in verdict.drifts:
+        con.print(f"\n[bold red]drifted: step {drift.key}[/] ", end="", highlight=False)
+        con.print(drift.title, markup=False, highlight=False)
+        con.print(drift.diff, markup=False, highlight=False)
+    if verdict.drifts and verdict.env_changes:
+        con.print("\n[bold]changed on the nodes since approval:[/]", highlight=False)
+        con.print("\n".join("  " + c for c in verdict.env_changes), markup=False, highlight=False)
+    total = len(verdict.matched) + len(verdict.drifts)
+    if verdict.ok:
+        con.print(f"[green]verified: {total} steps of {sc.id} ({variant}) match the approved transcript[/]",
+                  highlight=False)
+        return
+    raise LabgenError(f"scenario {sc.id} ({variant}): {len(verdict.drifts)} of {total} steps drifted: "
+                      + ", ".join(d.key for d in verdict.drifts),
+                      hint=f"if the change is right, `labgen scenario verify {scenario_id} --variant {variant} "
+                           "--approve` records it", exit_code=6)
+
+
+class _Quiet:
+    """A reporter for verify: one line per step instead of the whole transcript."""
+
+    def __init__(self, con):
+        self.con = con
+
+    def scenario_started(self, record):
+        pass
+
+    def step_started(self, step, commands):
+        pass
+
+    def step_finished(self, rec):
+        self.con.print(f"  {rec.status:<7} {rec.step.id}", highlight=False, markup=False)
+
+    def scenario_finished(self, record):
+        pass
+
+
+def _lab_for(ctx, sc, var, variant, lab, lab_path, con):
+    """The scenario's lab, created and booted if needed: (lab, lab_dir, provider, remote).
+    Shared by `scenario run` and `scenario verify`."""
+    from labgen import lifecycle
+    from labgen.providers import get_provider
+    from labgen.provision.engine import unavailable_roles
 
     lab_dir = steps.lab_dir_for(lab.name, lab_path)
     provider = (lifecycle.provider_of(lab_dir, ctx.requested_provider) if lab_dir.exists() else None) \
@@ -153,24 +281,19 @@ def run(ctx, scenario_id, lab_path, variant, lang, presenter, start, stop, only,
         con.print("lab is not running: booting it", highlight=False)
         steps.boot(lab, lab_dir, provider)
         remote = lifecycle.open_remote(lab_dir, provider)
-    with remote:
-        if roles_recorded(lab, lab_dir, get_provider(provider).facts(lab), list(var.requires_roles)):
-            con.print(f"[dim]roles {', '.join(var.requires_roles)}: provisioned "
-                      f"(`labgen provision` re-checks them)[/]", highlight=False)
-        else:
-            steps.provision(lab, lab_dir, provider, roles=list(var.requires_roles), remote=remote)
-        ask = _presenter(con, lang) if presenter else None
-        runner = Runner(sc, variant, lab, remote, TerminalReporter(con, lang), lang, provider, ask=ask)
-        record = runner.run(start=start, stop=stop, only=only, cleanup=not keep)
-    md, html = write_handout(record, lab_dir.transcripts)
-    con.print(f"handout: {md}\n         {html}", highlight=False)
-    if record.interrupted:
-        raise LabgenError("scenario interrupted (cleanup ran)", exit_code=130)
-    if not record.passed:
-        bad = record.first_failure
-        why = f"step {bad.step.id} failed: " + "; ".join(bad.failures) if bad else "failed"
-        raise LabgenError(f"scenario {sc.id}: {why}",
-                          hint="the handout shows every command and its output", exit_code=6)
+    return lab, lab_dir, provider, remote
+
+
+def _provision_for(var, lab, lab_dir, provider, remote, con) -> None:
+    """Provision the variant's roles unless the lab records them already."""
+    from labgen.providers import get_provider
+    from labgen.provision.engine import roles_recorded
+
+    if roles_recorded(lab, lab_dir, get_provider(provider).facts(lab), list(var.requires_roles)):
+        con.print(f"[dim]roles {', '.join(var.requires_roles)}: provisioned "
+                  f"(`labgen provision` re-checks them)[/]", highlight=False)
+    else:
+        steps.provision(lab, lab_dir, provider, roles=list(var.requires_roles), remote=remote)
 
 
 def _presenter(con, lang):

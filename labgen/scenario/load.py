@@ -26,7 +26,8 @@ MAX_TIMEOUT = 3600
 MAX_RETRY = 600
 DEFAULT_TIMEOUT = 60.0
 
-TOP_KEYS = ("id", "title", "summary", "lab", "requires", "vars", "node_vars", "steps", "variants")
+TOP_KEYS = ("id", "title", "summary", "lab", "requires", "vars", "node_vars", "steps", "variants",
+            "normalise")
 TOP_REQUIRED = ("id", "title", "summary", "lab", "steps")
 VARIANT_KEYS = ("requires", "summary", "steps")
 REQUIRES_KEYS = ("roles",)
@@ -335,6 +336,7 @@ class _Parser:
         roles = self.requires(data, where)
         vars_ = self.vars(data)
         node_vars = self.node_vars(data)
+        normalise = self.normalise(data)
         steps = self.steps(data, "", vars_, node_vars)
         variants = {"default": Variant("default", roles, steps)}
         raw_variants = self.mapping(data, "variants", where,
@@ -348,7 +350,40 @@ class _Parser:
         if self.problems or sid is None or title is None or summary is None or lab is None:
             raise InputError(self.sorted(), hint="fix these in the scenario file and run again")
         return Scenario(id=sid, title=title, summary=summary, lab=lab, variants=variants,
-                        vars=vars_, node_vars=node_vars, source=source)
+                        vars=vars_, node_vars=node_vars, source=source, normalise=normalise)
+
+    def normalise(self, data: dict) -> tuple[tuple[str, str], ...]:
+        """`normalise: [{pattern: REGEX, replace: TEXT}]`: how `scenario verify` masks volatile
+        output (beyond its built-in rules) before comparing it with the approved transcript."""
+        if "normalise" not in data:
+            return ()
+        raw = data["normalise"]
+        where = "normalise"
+        expected = "a list of {pattern: REGEX, replace: TEXT}"
+        if not isinstance(raw, list):
+            self.add(yamlsrc.line_of(data, "normalise"), where, f"normalise is {describe(raw)}", expected)
+            return ()
+        rules = []
+        for i, rule in enumerate(raw):
+            line = yamlsrc.line_of(raw, i)
+            if not isinstance(rule, dict):
+                self.add(line, f"{where}[{i}]", f"the rule is {describe(rule)}", expected)
+                continue
+            self.keys(rule, ("pattern", "replace"), ("pattern", "replace"), f"{where}[{i}]")
+            pattern = self.string(rule, "pattern", f"{where}[{i}]", "a Python regular expression")
+            replace = rule.get("replace")
+            if not isinstance(replace, str) or not self.printable(line, f"{where}[{i}]", "replace", replace):
+                if "replace" in rule and not isinstance(replace, str):
+                    self.add(line, f"{where}[{i}]", f"replace is {describe(replace)}", "a string")
+                continue
+            if pattern is None or self.regex(line, f"{where}[{i}]", "pattern", pattern) is None:
+                continue
+            if "\\" in replace:
+                self.add(line, f"{where}[{i}]", "replace contains a backslash",
+                         "plain text (no group references)")
+                continue
+            rules.append((pattern, replace))
+        return tuple(rules)
 
     def sorted(self) -> list[str]:
         return self.problems.sorted()
