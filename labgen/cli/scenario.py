@@ -7,6 +7,7 @@ labgen/cli/__init__.py MODULES."""
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import click
@@ -252,6 +253,43 @@ class _Quiet:
 
     def scenario_finished(self, record):
         pass
+
+
+@scenario.command("import")
+@click.argument("article", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--lab", "lab_name", required=True, help="The lab the draft runs on (built-in name or lab file).")
+@click.option("-o", "output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write the draft scenario (refused if it exists).")
+def import_article(article, lab_name, output):
+    """Turn an article (Markdown or plain text) into a draft scenario for LAB.
+
+    Headings become steps, prose their explanation, commands `run`, a prompt's host
+    (`[root@ubuntu-1 ~]#`) `on` when it is a lab node, heredocs (`cat <<EOF > FILE`) steps that
+    write the file. Every guess is marked `# TODO`. Nothing in the article runs.
+
+    \b
+    Example:
+      labgen scenario import article.md --lab mesos-calico -o draft.yml
+    """
+    from labgen.labfile import find_lab, load_lab
+    from labgen.scenario import importer
+    from labgen.scenario.load import load_scenario
+
+    if output.exists():
+        raise LabgenError(f"{output} exists; not overwriting it", hint="give another -o path or remove it first",
+                          exit_code=2)
+    lab = load_lab(find_lab(lab_name))
+    try:
+        text = article.read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        raise LabgenError(f"{article}: cannot read it ({exc.strerror})", exit_code=2) from None
+    drafts = importer.parse(text)
+    sid = re.sub(r"[^a-z0-9]+", "-", output.stem.lower()).strip("-")[:63] or "draft"
+    output.write_text(importer.render(drafts, lab_name, [n.name for n in lab.nodes], sid), encoding="utf-8")
+    load_scenario(output)     # the draft must load; a failure here is labgen's bug
+    commands = sum(len(d.commands) + len(d.files) for d in drafts)
+    console().print(f"draft: {output}: {len(drafts)} steps, {commands} commands; search it for TODO",
+                    highlight=False, markup=False)
 
 
 def _lab_for(ctx, sc, var, variant, lab, lab_path, con):

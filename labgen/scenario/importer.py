@@ -1,0 +1,158 @@
+"""`labgen scenario import`: an article (Markdown or plain text) -> a draft scenario YAML.
+
+Pure text in, text out: nothing in the article runs. Headings become steps, prose their
+explanation, commands `run`, a prompt's host `on` when it names a lab node, heredocs steps
+that write the file. Every guess carries a `# TODO` comment for the author. Strings are
+written as JSON strings (valid YAML, every character escaped), after the project's character
+policy (labgen.validate.strip_refused) removed control and bidi characters.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+
+from labgen.validate import strip_refused
+
+PROMPT = re.compile(r"^\s*(?:\[(?P<user>[\w.-]+)@(?P<host>[\w.-]+)[^\]]*\]\s*[#$]|[#$])\s+(?P<cmd>\S.*)$")
+HEREDOC = re.compile(r"^\s*cat\s+<<-?\s*['\"]?(?P<tag>\w+)['\"]?\s*>>?\s*(?P<file>\S+)\s*$")
+FENCE = re.compile(r"^\s*(```|~~~)")
+HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(?P<title>\S.*?)\s*#*\s*$")
+LIST_ITEM = re.compile(r"^\s*(?:\d+[.)]|[-*])\s+(?P<rest>\S.*)$")
+COMMANDS = frozenset("""apt apt-get apt-key calicoctl cat cd chmod cp curl dig docker echo etcdctl export
+git ip iptables kubectl ln ls mkdir mv netstat ping rm sed service sh sudo systemctl tar tcpdump
+touch vi wget yum zkcli ifconfig brctl route ss""".split())
+WHICH_NODE = "which-node"
+
+
+@dataclass
+class Draft:
+    title: str
+    prose: list[str] = field(default_factory=list)
+    commands: list[tuple[str, str | None]] = field(default_factory=list)   # (command, host)
+    files: list[tuple[str, str]] = field(default_factory=list)             # (path, heredoc command)
+
+
+def _looks_like_command(line: str) -> bool:
+    words = line.strip().split()
+    return bool(words) and words[0] in COMMANDS
+
+
+def _is_plain_heading(lines: list[str], i: int) -> bool:
+    """Plain text: a short line standing alone between blank lines, not a command."""
+    line = lines[i].strip()
+    before = i == 0 or not lines[i - 1].strip()
+    after = i + 1 >= len(lines) or not lines[i + 1].strip()
+    return (before and after and 0 < len(line) <= 30 and not _looks_like_command(line)
+            and not line.endswith((":", "：", "。", ".", ",", "，")) and not LIST_ITEM.match(lines[i]) and not PROMPT.match(lines[i]))
+
+
+def parse(text: str) -> list[Draft]:
+    """The article's sections, each with its prose, commands and heredoc files."""
+    lines = strip_refused(text.replace("\r\n", "\n")).split("\n")
+    drafts = [Draft("Introduction")]
+    in_fence = False
+    i = 0
+    while i < len(lines):
+        raw = lines[i]
+        stripped = raw.strip()
+        cur = drafts[-1]
+        if FENCE.match(raw):
+            in_fence = not in_fence
+            i += 1
+            continue
+        heredoc = HEREDOC.match(LIST_ITEM.match(raw).group("rest") if LIST_ITEM.match(raw) else raw)
+        if heredoc:
+            body, j = [stripped if not LIST_ITEM.match(raw) else LIST_ITEM.match(raw).group("rest")], i + 1
+            indent = len(lines[i + 1]) - len(lines[i + 1].lstrip()) if i + 1 < len(lines) else 0
+            while j < len(lines) and lines[j].strip() != heredoc.group("tag"):
+                body.append(lines[j][indent:] if lines[j][:indent].strip() == "" else lines[j].strip())
+                j += 1
+            body.append(heredoc.group("tag"))
+            cur.files.append((heredoc.group("file"), "\n".join(body)))
+            i = j + 1
+            continue
+        heading = HEADING.match(raw) if not in_fence else None
+        if heading or (not in_fence and not raw.startswith((" ", "\t")) and _is_plain_heading(lines, i)):
+            drafts.append(Draft(heading.group("title") if heading else stripped))
+            i += 1
+            continue
+        prompt = PROMPT.match(raw) if not HEADING.match(raw) or in_fence else None
+        item = LIST_ITEM.match(raw)
+        if prompt:
+            cur.commands.append((prompt.group("cmd").strip(), prompt.group("host")))
+        elif in_fence or raw.startswith(("    ", "\t")) or (item and _looks_like_command(item.group("rest"))):
+            command = item.group("rest") if item else stripped
+            if command and (_looks_like_command(command) or in_fence):
+                cur.commands.append((command, None))
+            elif stripped:
+                cur.prose.append(stripped)
+        elif stripped.isascii() and _looks_like_command(stripped) and len(stripped.split()) > 1:
+            cur.commands.append((stripped, None))    # plain text: a bare command line
+        elif stripped:
+            cur.prose.append(stripped)
+        i += 1
+    return [d for d in drafts if d.prose or d.commands or d.files] or [Draft("TODO", ["TODO: empty article"])]
+
+
+def _q(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)
+
+
+def _slug(title: str, n: int, used: set[str]) -> str:
+    ascii_ = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:40].strip("-")
+    base = f"s{n:02d}-{ascii_}" if ascii_ else f"s{n:02d}"
+    sid, k = base, 2
+    while sid in used:
+        sid, k = f"{base}-{k}", k + 1
+    used.add(sid)
+    return sid
+
+
+def render(drafts: list[Draft], lab_name: str, nodes: list[str], scenario_id: str) -> str:
+    """The draft scenario as YAML text with a # TODO at every guess."""
+    out = [f"# Draft scenario imported by `labgen scenario import` for lab {lab_name}.",
+           "# Every guess is marked TODO: kinds, nodes, expectations and the English texts.",
+           f"id: {scenario_id}",
+           'title: {en: "TODO: title", zh: "TODO: 标题"}  # TODO: title',
+           'summary: {en: "TODO: summary", zh: "TODO: 概要"}  # TODO: summary',
+           f"lab: {lab_name}", "steps:"]
+    used: set[str] = set()
+    for n, d in enumerate(drafts, 1):
+        prose = "\n".join(d.prose) or d.title
+        host = _single_node(d, nodes)
+        units: list[tuple[str, str, str | None]] = []
+        if d.commands:
+            units.append(("observe", "\n".join(c for c, _ in d.commands), host))
+        for path, cmd in d.files:
+            units.append(("setup", cmd, host))
+        if not units:
+            units.append(("explain", "", None))
+        for k, (kind, run, node) in enumerate(units):
+            title = d.title if k == 0 else f"{d.title}: {d.files[k - (1 if d.commands else 0)][0]}"
+            out.append(f"  - id: {_slug(d.title, n, used)}")
+            out.append(f"    kind: {kind}" + ("  # TODO: kind guessed" if kind != "explain" else ""))
+            out.append(f"    title: {{en: {_q(title)}, zh: {_q(title)}}}  # TODO: English title")
+            out.append(f"    explain: {{en: {_q(prose)}, zh: {_q(prose)}}}  # TODO: English text")
+            if kind == "explain":
+                continue
+            if node:
+                out.append(f'    "on": [{node}]  # TODO: node guessed from the article')
+            else:
+                out.append(f'    "on": [{WHICH_NODE}]  # TODO: which node?')
+            out.append(f"    run: {_q(run)}")
+            out.append("    expect: {exit: 0}  # TODO: what should the output show?")
+    return "\n".join(out) + "\n"
+
+
+def _single_node(d: Draft, nodes: list[str]) -> str | None:
+    """A lab node the section's prompts name, else the one node its prose names, else None."""
+    hosts = {h for _, h in d.commands if h}
+    named = [h for h in hosts if h in nodes]
+    if len(named) == 1 and len(hosts) == 1:
+        return named[0]
+    if hosts:
+        return None
+    mentioned = [n for n in nodes if n in " ".join(d.prose)]
+    return mentioned[0] if len(mentioned) == 1 else None
