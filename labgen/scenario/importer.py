@@ -45,7 +45,8 @@ def _is_plain_heading(lines: list[str], i: int) -> bool:
     before = i == 0 or not lines[i - 1].strip()
     after = i + 1 >= len(lines) or not lines[i + 1].strip()
     return (before and after and 0 < len(line) <= 30 and not _looks_like_command(line)
-            and not line.endswith((":", "：", "。", ".", ",", "，")) and not LIST_ITEM.match(lines[i]) and not PROMPT.match(lines[i]))
+            and not line.endswith((":", "：", "。", ".", ",", "，"))
+            and not LIST_ITEM.match(lines[i]) and not PROMPT.match(lines[i]))
 
 
 def parse(text: str) -> list[Draft]:
@@ -62,9 +63,11 @@ def parse(text: str) -> list[Draft]:
             in_fence = not in_fence
             i += 1
             continue
-        heredoc = HEREDOC.match(LIST_ITEM.match(raw).group("rest") if LIST_ITEM.match(raw) else raw)
+        listed = LIST_ITEM.match(raw)
+        first = listed.group("rest") if listed else stripped
+        heredoc = HEREDOC.match(first)
         if heredoc:
-            body, j = [stripped if not LIST_ITEM.match(raw) else LIST_ITEM.match(raw).group("rest")], i + 1
+            body, j = [first], i + 1
             indent = len(lines[i + 1]) - len(lines[i + 1].lstrip()) if i + 1 < len(lines) else 0
             while j < len(lines) and lines[j].strip() != heredoc.group("tag"):
                 body.append(lines[j][indent:] if lines[j][:indent].strip() == "" else lines[j].strip())
@@ -125,7 +128,7 @@ def render(drafts: list[Draft], lab_name: str, nodes: list[str], scenario_id: st
         units: list[tuple[str, str, str | None]] = []
         if d.commands:
             units.append(("observe", "\n".join(c for c, _ in d.commands), host))
-        for path, cmd in d.files:
+        for _path, cmd in d.files:
             units.append(("setup", cmd, host))
         if not units:
             units.append(("explain", "", None))

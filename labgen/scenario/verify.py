@@ -62,7 +62,7 @@ def normaliser(scenario: Scenario, lab: Lab):
         if lab.name:
             text = re.sub(rf"\b{re.escape(lab.name)}\b", "<lab>", text)
         for pattern, replacement in rules:
-            text = pattern.sub(lambda _m, r=replacement: r, text)
+            text = pattern.sub(replacement.replace("\\", "\\\\"), text)
         return text
 
     return normalise
@@ -169,7 +169,8 @@ def compare(approved: dict[str, Section], current: list[Section]) -> Verdict:
         if old and new and old.body == new.body:
             verdict.matched.append(key)
             continue
-        title = (new or old).title if (new or old) else key
+        either = new or old
+        title = either.title if either else key
         diff = "\n".join(difflib.unified_diff(
             (old.body if old else "").split("\n") if old else [],
             (new.body if new else "").split("\n") if new else [],

@@ -168,7 +168,7 @@ PINNED = {
     "bad-unknown-keys.yml": [
         " line 2: scenario: title has unknown language 'fr'; expected both en and zh, non-empty text",
         " line 5: scenario: requires has unknown key 'role' (did you mean 'roles'?); expected one of roles",
-        " line 6: scenario: unknown key 'varz' (did you mean 'vars'?); expected one of id, title, summary, lab, requires, vars, node_vars, steps, variants",
+        " line 6: scenario: unknown key 'varz' (did you mean 'vars'?); expected one of id, title, summary, lab, requires, vars, node_vars, steps, variants, normalise",
         " line 13: step one: unknown key 'tmeout' (did you mean 'timeout'?); expected one of id, kind, title, explain, on, sudo, run, timeout, expect, capture",
         " line 14: step one: expect has unknown key 'stdout_contain' (did you mean 'stdout_contains'?); expected one of exit, stdout_contains, stdout_not_contains, stdout_matches, stderr_contains, stderr_not_contains, stderr_matches, retry",
         " line 17: variant docker: unknown key 'step' (did you mean 'steps'?); expected one of requires, summary, steps",
