@@ -11,40 +11,41 @@ import re
 from pathlib import Path
 from typing import Any
 
-from labgen import yamlsrc
+from labgen import schemacheck, schemas, yamlsrc
 from labgen.errors import InputError
 from labgen.model import STEP_KINDS, STUDENT_KINDS, Check, Expect, Lab, Scenario, Step, Text, Variant
 from labgen.scenario.template import BUILTINS, NODE_IP, expect_text, is_builtin, variables_in
 from labgen.validate import Problems, character_problem, describe, did_you_mean
 
-ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
-HOSTNAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
-VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")        # what template.VAR can refer to
-CAPTURE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# The structure (keys, ranges, patterns) comes from the published schema,
+# labgen/schemas/scenario.json; the messages and the cross-field rules are here.
+ID = re.compile(schemas.pattern("scenario", "$defs/id"))
+HOSTNAME = re.compile(schemas.pattern("scenario", "$defs/hostname"))
+VAR_NAME = re.compile(schemas.node("scenario", "$defs/vars")["propertyNames"]["pattern"])
+CAPTURE_NAME = re.compile(schemas.node("scenario", "$defs/capture")["propertyNames"]["pattern"])
 
-MAX_TIMEOUT = 3600
-MAX_RETRY = 600
-DEFAULT_TIMEOUT = 60.0
+MAX_TIMEOUT = schemas.bounds("scenario", "$defs/timeout")[1]
+MAX_RETRY = schemas.bounds("scenario", "$defs/expect/properties/retry")[1]
+DEFAULT_TIMEOUT = float(schemas.node("scenario", "$defs/timeout")["default"])
 
-TOP_KEYS = ("id", "title", "summary", "lab", "requires", "vars", "node_vars", "steps", "variants")
-TOP_REQUIRED = ("id", "title", "summary", "lab", "steps")
-VARIANT_KEYS = ("requires", "summary", "steps")
-REQUIRES_KEYS = ("roles",)
-STEP_KEYS = ("id", "kind", "title", "explain", "on", "sudo", "run", "timeout", "expect", "capture")
-STEP_REQUIRED = ("id", "kind", "title")
+TOP_KEYS = schemas.keys("scenario")
+TOP_REQUIRED = schemas.required("scenario")
+VARIANT_KEYS = schemas.keys("scenario", "$defs/variant")
+REQUIRES_KEYS = schemas.keys("scenario", "$defs/requires")
+STEP_KEYS = schemas.keys("scenario", "$defs/command_step")
+STEP_REQUIRED = schemas.required("scenario", "$defs/command_step")
 # The student's steps: a task is judged by its checks, a question by its answers.
-TASK_KEYS = ("id", "kind", "title", "explain", "goal", "hints", "check", "solution")
-TASK_REQUIRED = ("id", "kind", "title", "goal", "check", "solution")
-QUESTION_KEYS = ("id", "kind", "title", "explain", "goal", "hints", "answers", "correct", "wrong")
-QUESTION_REQUIRED = ("id", "kind", "title", "goal", "answers")
-CHECK_KEYS = ("on", "sudo", "run", "timeout", "expect", "message")
-CHECK_REQUIRED = ("on", "run", "message")
-SOLUTION_KEYS = ("on", "sudo", "run", "timeout", "expect")
-SOLUTION_REQUIRED = ("on", "run")
-USE_KEYS = ("use",)
-STRING_CHECKS = ("stdout_contains", "stdout_not_contains", "stdout_matches",
-                 "stderr_contains", "stderr_not_contains", "stderr_matches")
-EXPECT_KEYS = ("exit",) + STRING_CHECKS + ("retry",)
+TASK_KEYS = schemas.keys("scenario", "$defs/task")
+TASK_REQUIRED = schemas.required("scenario", "$defs/task")
+QUESTION_KEYS = schemas.keys("scenario", "$defs/question")
+QUESTION_REQUIRED = schemas.required("scenario", "$defs/question")
+CHECK_KEYS = schemas.keys("scenario", "$defs/check")
+CHECK_REQUIRED = schemas.required("scenario", "$defs/check")
+SOLUTION_KEYS = schemas.keys("scenario", "$defs/solution")
+SOLUTION_REQUIRED = schemas.required("scenario", "$defs/solution")
+USE_KEYS = schemas.keys("scenario", "$defs/use")
+EXPECT_KEYS = schemas.keys("scenario", "$defs/expect")
+STRING_CHECKS = tuple(k for k in EXPECT_KEYS if k.startswith(("stdout_", "stderr_")))
 
 EXPECTED_TEXT = "both en and zh, non-empty text"
 EXPECTED_ID = "lowercase letters, digits and '-', starting with a letter or digit, at most 63"
@@ -343,6 +344,8 @@ class _Parser:
                                    {st.id: st for st in steps})
             if variant is not None:
                 variants[name] = variant
+        if not self.problems:
+            schemacheck.check(data, "scenario", self.problems)  # the net: a rule the code lacks
         if self.problems:
             raise InputError(self.sorted(), hint="fix these in the scenario file and run again")
         return Scenario(id=sid, title=title, summary=summary, lab=lab, variants=variants,
