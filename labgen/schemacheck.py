@@ -33,6 +33,9 @@ def check(data: Any, kind: str, problems: Problems) -> None:
         path = list(error.absolute_path)
         _, key, line = _locate(data, path)
         whole = error.validator in _OF_A_MAPPING
+        if error.validator == "additionalProperties":   # the line of the unknown key itself
+            extra = [k for k in error.instance if k not in error.schema.get("properties", {})]
+            line = yamlsrc.line_of(error.instance, extra[0]) if extra else line
         problems.add(line, _where(kind, path if whole else path[:-1]),
                      *_say(error, None if whole else key, kind))
 
