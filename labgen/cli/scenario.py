@@ -41,7 +41,7 @@ def list_scenarios():
         variants = ", ".join(v for v in sc.variants if v != "default")
         extra = f"  [dim]variants: {variants}[/]" if variants else ""
         con.print(f"[cyan]{sc.id:<14}[/] ", end="", highlight=False)
-        con.print(f"{sc.title.en} (lab {sc.lab})", markup=False, highlight=False, end="")
+        con.print(f"{sc.title.get('en')} (lab {sc.lab})", markup=False, highlight=False, end="")
         con.print(extra, highlight=False)
 
 
@@ -61,6 +61,11 @@ def show(scenario_id, variant, lang):
               markup=False, highlight=False)
     summary = var.summary or sc.summary     # a variant may tell its own story
     con.print(summary.get(lang).strip(), markup=False, highlight=False)
+    from labgen.scenario.language import fallback_note
+
+    note = fallback_note(sc, lang)
+    if note:
+        con.print(note, style="dim italic", markup=False, highlight=False)
     con.print(f"[dim]requires roles: {', '.join(var.requires_roles) or '-'}[/]")
     for i, step in enumerate(var.steps, 1):
         where = f"  ({step.id}{' on ' + ','.join(step.nodes) if step.nodes else ''})"

@@ -13,7 +13,8 @@ from typing import Any
 
 from labgen import schemacheck, schemas, yamlsrc
 from labgen.errors import InputError
-from labgen.model import STEP_KINDS, STUDENT_KINDS, Check, Expect, Lab, Scenario, Step, Text, Variant
+from labgen.model import LANGS, STEP_KINDS, STUDENT_KINDS, Check, Expect, Lab, Scenario, Step, Text, Variant
+from labgen.scenario import language
 from labgen.scenario.template import BUILTINS, NODE_IP, expect_text, is_builtin, variables_in
 from labgen.validate import Problems, character_problem, describe, did_you_mean
 
@@ -47,7 +48,8 @@ USE_KEYS = schemas.keys("scenario", "$defs/use")
 EXPECT_KEYS = schemas.keys("scenario", "$defs/expect")
 STRING_CHECKS = tuple(k for k in EXPECT_KEYS if k.startswith(("stdout_", "stderr_")))
 
-EXPECTED_TEXT = "both en and zh, non-empty text"
+EXPECTED_TEXT = ("non-empty text: a plain string in one language, or {en: ..., zh: ...} with "
+                 "either or both")
 EXPECTED_ID = "lowercase letters, digits and '-', starting with a letter or digit, at most 63"
 EXPECTED_VAR_SOURCES = (f"a var, a node_var of every node the step runs on, a built-in "
                         f"({', '.join(BUILTINS)}, nodes.<name>.ip) or a capture of an earlier step on that node")
@@ -256,28 +258,33 @@ class _Parser:
         return value
 
     def text(self, container: dict, key: str, where: str) -> Text | None:
+        """A plain string (one language: Chinese if it holds Han characters, else English) or
+        a mapping with en, zh or both."""
         if key not in container:
             return None
         value = container[key]
         line = yamlsrc.line_of(container, key)
+        if isinstance(value, str):
+            got = self.string(container, key, where, EXPECTED_TEXT)
+            return None if got is None else Text(**{language.guess(got): got})
         if not isinstance(value, dict):
-            self.add(line, where, f"{key} is {describe(value)}",
-                     f"a mapping with {EXPECTED_TEXT}, like {{en: ..., zh: ...}}")
+            self.add(line, where, f"{key} is {describe(value)}", EXPECTED_TEXT)
             return None
         ok = True
         for lang in value:
-            if lang not in ("en", "zh"):
+            if lang not in LANGS:
                 self.add(yamlsrc.line_of(value, lang), where,
-                         f"{key} has unknown language {lang!r}{did_you_mean(lang, ('en', 'zh'))}",
-                         EXPECTED_TEXT)
+                         f"{key} has unknown language {lang!r}{did_you_mean(lang, LANGS)}",
+                         "en or zh (either or both)")
                 ok = False
-        for lang in ("en", "zh"):
-            if lang not in value:
-                self.add(line, where, f"{key} has no {lang!r} text", EXPECTED_TEXT)
+        if not value:
+            self.add(line, where, f"{key} has no text", EXPECTED_TEXT)
+            ok = False
+        for lang in LANGS:
+            if lang in value and self.string(value, lang, where, EXPECTED_TEXT,
+                                             label=f"{key}.{lang}") is None:
                 ok = False
-            elif self.string(value, lang, where, EXPECTED_TEXT, label=f"{key}.{lang}") is None:
-                ok = False
-        return Text(en=value["en"], zh=value["zh"]) if ok else None
+        return Text(en=value.get("en", ""), zh=value.get("zh", "")) if ok else None
 
     def number(self, container: dict, key: str, where: str, low: float, high: float,
                low_open: bool, expected: str, label: str | None = None) -> float | None:
@@ -665,7 +672,7 @@ class _Parser:
         seq = raw[key]
         if not isinstance(seq, list) or not seq:
             self.add(yamlsrc.line_of(raw, key), where, f"{key} is {describe(seq)}",
-                     f"a list of mappings with {EXPECTED_TEXT}")
+                     f"a list of texts, each {EXPECTED_TEXT}")
             return ()
         result = []
         for i, item in enumerate(seq):
@@ -835,17 +842,17 @@ class _Parser:
 
 _EXPECTED_FOR = {
     "id": EXPECTED_ID,
-    "title": f"a mapping with {EXPECTED_TEXT}",
-    "summary": f"a mapping with {EXPECTED_TEXT}",
+    "title": EXPECTED_TEXT,
+    "summary": EXPECTED_TEXT,
     "lab": "a built-in lab name (like mesos-calico) or a lab file path relative to this file",
     "steps": "a non-empty list of steps",
     "kind": f"one of {', '.join(STEP_KINDS)}",
     "on": 'the node names to run on (a name, a list of names, or "all")',
-    "goal": f"a mapping with {EXPECTED_TEXT}: what the student must achieve or answer",
+    "goal": f"{EXPECTED_TEXT}: what the student must achieve or answer",
     "check": "a list of checks, each {on, run, expect, message}",
     "solution": "a mapping {on, run} that does what the student should (run by `solve`)",
     "answers": "a list of accepted answers (compared ignoring case, spaces and : - . _)",
-    "message": f"a mapping with {EXPECTED_TEXT}: what the student reads when this check fails",
+    "message": f"{EXPECTED_TEXT}: what the student reads when this check fails",
     "run": "a shell script (text)",
 }
 

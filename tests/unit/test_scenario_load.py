@@ -102,10 +102,10 @@ PINNED = {
         ' line 12: step two: unknown kind 3 (a number); expected one of setup, observe, break, fix, verify, explain, cleanup, task, question',
     ],
     "bad-missing-keys.yml": [
-        " line 1: scenario: missing 'summary'; expected a mapping with both en and zh, non-empty text",
+        " line 1: scenario: missing 'summary'; expected non-empty text: a plain string in one language, or {en: ..., zh: ...} with either or both",
         " line 1: scenario: missing 'lab'; expected a built-in lab name (like mesos-calico) or a lab file path relative to this file",
         " line 4: step one: missing 'kind'; expected one of setup, observe, break, fix, verify, explain, cleanup, task, question",
-        " line 4: step one: missing 'title'; expected a mapping with both en and zh, non-empty text",
+        " line 4: step one: missing 'title'; expected non-empty text: a plain string in one language, or {en: ..., zh: ...} with either or both",
     ],
     "bad-not-mapping.yml": [
         ' line 1: scenario: the document is a list; expected a mapping with id, title, summary, lab, steps',
@@ -140,10 +140,10 @@ PINNED = {
         ' line 44: variant docker, step use-capture-of-default: run uses {{ mac }}, which is not defined; expected a var, a node_var of every node the step runs on, a built-in (node, node_ip, lab_network, host_ip, nodes.<name>.ip) or a capture of an earlier step on that node',
     ],
     "bad-text.yml": [
-        " line 2: scenario: title has no 'zh' text; expected both en and zh, non-empty text",
-        " line 3: scenario: summary.en is '' (a string); expected both en and zh, non-empty text",
-        " line 3: scenario: summary.zh is '  ' (a string); expected both en and zh, non-empty text",
-        ' line 9: step one: explain.en is a list; expected both en and zh, non-empty text',
+        " line 2: scenario: title has no text; expected non-empty text: a plain string in one language, or {en: ..., zh: ...} with either or both",
+        " line 3: scenario: summary.en is '' (a string); expected non-empty text: a plain string in one language, or {en: ..., zh: ...} with either or both",
+        " line 3: scenario: summary.zh is '  ' (a string); expected non-empty text: a plain string in one language, or {en: ..., zh: ...} with either or both",
+        ' line 9: step one: explain.en is a list; expected non-empty text: a plain string in one language, or {en: ..., zh: ...} with either or both',
     ],
     "bad-timeouts.yml": [
         ' line 11: step negative: timeout -1 is out of range; expected seconds, more than 0 and at most 3600',
@@ -153,7 +153,7 @@ PINNED = {
         ' line 25: step absurd: expect.retry 601 is out of range; expected seconds, 0 to 600',
     ],
     "bad-types.yml": [
-        " line 3: scenario: summary is 'Just a string' (a string); expected a mapping with both en and zh, non-empty text, like {en: ..., zh: ...}",
+        " line 3: scenario: summary is 42 (a number); expected non-empty text: a plain string in one language, or {en: ..., zh: ...} with either or both",
         ' line 5: vars: variable pool is a list; expected a string or a number',
         ' line 5: vars: variable on_off is true (a boolean); expected a string or a number',
         ' line 6: scenario: node_vars is a list; expected a mapping of node name to {variable: value}',
@@ -166,7 +166,7 @@ PINNED = {
         ' line 17: scenario: variants is a list; expected a mapping of variant name to {requires, summary, steps}',
     ],
     "bad-unknown-keys.yml": [
-        " line 2: scenario: title has unknown language 'fr'; expected both en and zh, non-empty text",
+        " line 2: scenario: title has unknown language 'fr'; expected en or zh (either or both)",
         " line 5: scenario: requires has unknown key 'role' (did you mean 'roles'?); expected one of roles",
         " line 6: scenario: unknown key 'varz' (did you mean 'vars'?); expected one of id, title, summary, lab, requires, vars, node_vars, steps, variants",
         " line 13: step one: unknown key 'tmeout' (did you mean 'timeout'?); expected one of id, kind, title, explain, on, sudo, run, timeout, expect, capture",
@@ -227,7 +227,7 @@ def test_parse_scenario_without_lines_still_reports():
     with pytest.raises(InputError) as info:
         parse_scenario({"id": "x"}, "inline")
     assert info.value.problems[0] == ("inline: scenario: missing 'title'; "
-                                      "expected a mapping with both en and zh, non-empty text")
+                                      "expected non-empty text: a plain string in one language, or {en: ..., zh: ...} with either or both")
 
 
 # ---- against a lab
