@@ -162,6 +162,8 @@ class Step:
     answers: tuple[str, ...] = ()            # question: accepted answers ({{ var }} allowed)
     correct: Text | None = None              # question: feedback for a right answer
     wrong: Text | None = None                # question: feedback for a wrong one
+    # where it stands in its file ("step", "on", "run"...: line), for messages that need the lab
+    lines: Mapping[str, int] = field(default_factory=dict, compare=False, repr=False)
 
     def presenter_steps(self) -> "list[Step]":
         """A task as the presenter runs it: its solution, then each check, titled after the
@@ -195,6 +197,8 @@ class Scenario:
     vars: Mapping[str, str] = field(default_factory=dict)
     node_vars: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     source: Path | None = None
+    # where keys stand in the file ("lab", "vars", "node_vars", "node_vars.<node>": line)
+    lines: Mapping[str, int] = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

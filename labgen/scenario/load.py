@@ -108,49 +108,52 @@ def check_against_lab(scenario: Scenario, lab: Lab) -> None:
     names = [n.name for n in lab.nodes]
     source = str(scenario.source) if scenario.source else f"scenario {scenario.id}"
     expected = f"a node of lab {lab.name} ({', '.join(names)})"
-    problems: list[str] = []
+    problems = Problems(source)
+    lines = scenario.lines
 
     def unknown(name: str) -> str:
         return f"node {name!r} is not in lab {lab.name}{did_you_mean(name, names)}"
 
     for node in scenario.node_vars:
         if node not in names:
-            problems.append(f"{source}: node_vars: {unknown(node)}; expected {expected}")
+            problems.add(lines.get(f"node_vars.{node}", 0), "node_vars", unknown(node), expected)
     values = list(scenario.vars.values()) + [v for nv in scenario.node_vars.values() for v in nv.values()]
     for var in sorted({v for value in values for v in variables_in(value)}):
         match = NODE_IP.match(var)
         if match and match.group(1) not in names:
-            problems.append(f"{source}: vars use {{{{ {var} }}}}: {unknown(match.group(1))}; "
-                            f"expected {expected}")
+            problems.add(lines.get("vars", 0), "vars", f"vars use {{{{ {var} }}}}: "
+                         f"{unknown(match.group(1))}", expected)
     for variant in scenario.variants.values():
         prefix = "" if variant.name == "default" else f"variant {variant.name}, "
         captured: dict[str, set[str]] = {}     # var -> nodes an earlier step captured it on
         for step in (s for top in variant.steps for s in runnable(top)):
-            where = f"{source}: {prefix}step {step.id}"
+            where = f"{prefix}step {step.id}"
+            at = step.lines.get("step", 0)
             for node in step.nodes:
                 if node != "all" and node not in names:
-                    problems.append(f"{where}: on: {unknown(node)}; expected {expected}")
+                    problems.add(step.lines.get("on", at), where, f"on: {unknown(node)}", expected)
             in_run = variables_in(step.run or "")
             for var in sorted(in_run | variables_in(expect_text(step.expect))):
                 match = NODE_IP.match(var)
+                key = "run" if var in in_run else "expect"
                 if match:
                     if match.group(1) not in names:
-                        key = "run" if var in in_run else "expect"
-                        problems.append(f"{where}: {key} uses {{{{ {var} }}}}: "
-                                        f"{unknown(match.group(1))}; expected {expected}")
+                        problems.add(step.lines.get(key, at), where, f"{key} uses {{{{ {var} }}}}: "
+                                     f"{unknown(match.group(1))}", expected)
                     continue
                 if step.nodes != ("all",) or var in BUILTINS or var in scenario.vars:
                     continue
                 missing = [n for n in names
                            if not _defined_on(var, n, scenario.node_vars, captured)]
                 if missing:
-                    problems.append(f"{where}: run uses {{{{ {var} }}}}, which is not defined for "
-                                    f"{', '.join(missing)} (the step runs on all nodes); "
-                                    f"expected {EXPECTED_VAR_SOURCES}")
+                    problems.add(step.lines.get(key, at), where,
+                                 f"run uses {{{{ {var} }}}}, which is not defined for "
+                                 f"{', '.join(missing)} (the step runs on all nodes)",
+                                 EXPECTED_VAR_SOURCES)
             for var in step.capture:
                 captured.setdefault(var, set()).update(step.nodes)
     if problems:
-        raise InputError(problems, hint=f"lab {lab.name} has nodes {', '.join(names)}")
+        raise InputError(problems.sorted(), hint=f"lab {lab.name} has nodes {', '.join(names)}")
 
 
 def runnable(step: Step) -> tuple[Step, ...]:
@@ -180,6 +183,12 @@ def _defined_on(name: str, node: str, node_vars: dict, captured: dict[str, set[s
     on = captured.get(name, set())
     return name in node_vars.get(node, {}) or node in on or "all" in on
 
+
+
+def _lines_of(raw: dict, line: int) -> dict[str, int]:
+    """Where a step (or check, solution) and its keys stand, for check_against_lab."""
+    lines = {key: yamlsrc.line_of(raw, key) for key in ("on", "run", "expect") if key in raw}
+    return {"step": line or yamlsrc.line_of(raw), **lines}
 
 
 def _is_number(value: Any) -> bool:
@@ -355,8 +364,11 @@ class _Parser:
             schemacheck.check(data, "scenario", self.problems)  # the net: a rule the code lacks
         if self.problems:
             raise InputError(self.sorted(), hint="fix these in the scenario file and run again")
+        lines = {key: yamlsrc.line_of(data, key) for key in ("lab", "vars", "node_vars")}
+        for node in node_vars:
+            lines[f"node_vars.{node}"] = yamlsrc.line_of(data["node_vars"], node)
         return Scenario(id=sid, title=title, summary=summary, lab=lab, variants=variants,
-                        vars=vars_, node_vars=node_vars, source=source)
+                        vars=vars_, node_vars=node_vars, source=source, lines=lines)
 
     def sorted(self) -> list[str]:
         return self.problems.sorted()
@@ -569,7 +581,8 @@ class _Parser:
         if len(self.problems) != before:
             return None
         return Step(id=sid, kind=kind, title=title, explain=explain, nodes=nodes, run=run,
-                    sudo=sudo, expect=expect, capture=capture, timeout=timeout)
+                    sudo=sudo, expect=expect, capture=capture, timeout=timeout,
+                    lines=_lines_of(raw, line))
 
     def step_id(self, raw: dict, where: str, first_line: dict[str, int]) -> str | None:
         sid = self.ident(raw, "id", where)
@@ -634,7 +647,7 @@ class _Parser:
         if len(self.problems) != before:
             return None
         return Step(id=sid, kind=kind, title=title, explain=explain, nodes=(), run=None,
-                    goal=goal, hints=hints, **fields)
+                    goal=goal, hints=hints, lines={"step": yamlsrc.line_of(raw)}, **fields)
 
     def command(self, container: Any, key: Any, raw: Any, where: str, allowed: tuple[str, ...],
                 required: tuple[str, ...], kind: str, captured: dict[str, set[str]], vars_: dict,
@@ -663,7 +676,7 @@ class _Parser:
             return None
         title = {"fix": Text("Solution", "参考解法"), "verify": Text("Check", "检查")}[kind]
         return Step(id=sub_id, kind=kind, title=title, explain=None, nodes=nodes, run=run,
-                    sudo=sudo, expect=expect, timeout=timeout)
+                    sudo=sudo, expect=expect, timeout=timeout, lines=_lines_of(raw, line))
 
     def texts(self, raw: dict, key: str, where: str) -> tuple[Text, ...]:
         """A list of {en, zh} texts (hints)."""
@@ -859,11 +872,22 @@ _EXPECTED_FOR = {
 
 def scenario_lab(sc: Scenario) -> Lab:
     """The lab model a scenario runs on: a built-in lab's name, or a lab file's path relative
-    to the scenario file."""
+    to the scenario file. Raises InputError naming the scenario's file and line when there is
+    no such lab (or the lab file's own problems when it is invalid)."""
     from labgen.labfile import find_lab, load_lab
 
+    at = f"{sc.source} line {sc.lines['lab']}" if sc.source and sc.lines.get("lab") else \
+        str(sc.source or f"scenario {sc.id}")
     if sc.source and ("/" in sc.lab or sc.lab.endswith((".yml", ".yaml"))):
         candidate = Path(sc.source).parent / sc.lab
         if candidate.exists():
             return load_lab(candidate)
-    return load_lab(find_lab(sc.lab))
+        if not Path(sc.lab).is_file():
+            raise InputError([f"{at}: scenario: lab {sc.lab!r} does not exist (no file "
+                              f"{candidate}); expected {_EXPECTED_FOR['lab']}"],
+                             hint="`labgen list` shows the built-in labs")
+    try:
+        path = find_lab(sc.lab)
+    except InputError as exc:
+        raise InputError([f"{at}: scenario: {p}" for p in exc.problems], hint=exc.hint) from None
+    return load_lab(path)

@@ -247,7 +247,7 @@ def test_check_against_lab_accepts_matching_nodes():
         check_against_lab(scenario, _lab("ubuntu-2", "ubuntu-3"))
     source = DATA / "full.yml"
     assert info.value.problems == [
-        f"{source}: step break-mac: run uses {{{{ bad_mac }}}}, which is not defined for ubuntu-3 "
+        f"{source} line 40: step break-mac: run uses {{{{ bad_mac }}}}, which is not defined for ubuntu-3 "
         "(the step runs on all nodes); expected a var, a node_var of every node the step runs on, "
         "a built-in (node, node_ip, lab_network, host_ip, nodes.<name>.ip) or a capture of an "
         "earlier step on that node",
@@ -262,13 +262,13 @@ def test_check_against_lab_names_unknown_nodes_in_every_variant():
     source = DATA / "full.yml"
     expected = "expected a node of lab mesos-calico (ubuntu-1, ubuntu-2)"
     assert info.value.problems == [
-        f"{source}: node_vars: node 'ubuntu-3' is not in lab mesos-calico (did you mean "
+        f"{source} line 9: node_vars: node 'ubuntu-3' is not in lab mesos-calico (did you mean "
         f"'ubuntu-2'?); {expected}",
-        f"{source}: step setup-workloads: on: node 'ubuntu-3' is not in lab mesos-calico "
+        f"{source} line 18: step setup-workloads: on: node 'ubuntu-3' is not in lab mesos-calico "
         f"(did you mean 'ubuntu-2'?); {expected}",
-        f"{source}: step look: run uses {{{{ nodes.ubuntu-3.ip }}}}: node 'ubuntu-3' is not in "
+        f"{source} line 27: step look: run uses {{{{ nodes.ubuntu-3.ip }}}}: node 'ubuntu-3' is not in "
         f"lab mesos-calico (did you mean 'ubuntu-2'?); {expected}",
-        f"{source}: step break-mac: run uses {{{{ bad_mac }}}}, which is not defined for ubuntu-1 "
+        f"{source} line 40: step break-mac: run uses {{{{ bad_mac }}}}, which is not defined for ubuntu-1 "
         "(the step runs on all nodes); expected a var, a node_var of every node the step runs on, "
         "a built-in (node, node_ip, lab_network, host_ip, nodes.<name>.ip) or a capture of an "
         "earlier step on that node",
@@ -294,13 +294,13 @@ def test_check_against_lab_all_steps_need_node_vars_everywhere(tmp_path):
     with pytest.raises(InputError) as info:      # the default variant is fine on two nodes
         check_against_lab(scenario, _lab("ubuntu-1", "ubuntu-2"))
     assert [p.split("; expected")[0] for p in info.value.problems] == [
-        f"{path}: variant v, step c: on: node 'ubuntu-3' is not in lab mesos-calico "
+        f"{path} line 12: variant v, step c: on: node 'ubuntu-3' is not in lab mesos-calico "
         "(did you mean 'ubuntu-2'?)",
     ]
     with pytest.raises(InputError) as info:      # on three, ubuntu-3 has no ip2
         check_against_lab(scenario, _lab("ubuntu-1", "ubuntu-2", "ubuntu-3"))
     assert [p.split("; expected")[0] for p in info.value.problems] == [
-        f"{path}: step a: run uses {{{{ ip2 }}}}, which is not defined for ubuntu-3 "
+        f"{path} line 7: step a: run uses {{{{ ip2 }}}}, which is not defined for ubuntu-3 "
         "(the step runs on all nodes)",
     ]
 
