@@ -378,7 +378,7 @@ class _Parser:
                     self.p.add(yamlsrc.line_of(given, "docker_version"), obj,
                                f"docker_version {show(version)} is not a version number",
                                expected)
-        pool = ipaddress.IPv4Network(PARAM_DEFAULTS["calico_pool"])
+        pool: ipaddress.IPv4Network | None = ipaddress.IPv4Network(PARAM_DEFAULTS["calico_pool"])
         pool_line = yamlsrc.line_of(data, "network")
         if "calico_pool" in given:
             expected = "an IPv4 network such as 172.32.0.0/16"

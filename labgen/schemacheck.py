@@ -95,7 +95,7 @@ def _say(error, key: Any, kind: str) -> tuple[str, str | None]:
     if error.validator == "type":
         kinds = rule if isinstance(rule, list) else [rule]
         return f"{name} is {describe(value)}", _expected(schema) or " or ".join(
-            _TYPES.get(k, k) for k in kinds)
+            _TYPES.get(str(k), str(k)) for k in kinds)
     if error.validator in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
         adjective = "too small" if "inimum" in error.validator else "too large"
         low = schema.get("minimum", schema.get("exclusiveMinimum"))
