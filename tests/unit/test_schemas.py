@@ -180,3 +180,31 @@ def test_labgen_schema_prints_the_published_schema(kind):
 def test_labgen_schema_refuses_an_unknown_kind():
     res = labgen("schema", "labb")
     assert res.returncode == 2 and "'labb' is not one of 'lab', 'scenario'" in res.stderr
+
+
+def test_the_editor_workflow_of_the_docs(tmp_path):
+    """docs/scenarios.md: `labgen schema scenario > scenario.schema.json` next to the files,
+    then the header names it; a validator that follows the header accepts a good file and
+    refuses a typo (check-jsonschema stands in for the editor's YAML language server)."""
+    import shlex
+
+    cmd = " ".join(shlex.quote(a) for a in (*labgen_argv(), "schema", "scenario"))
+    subprocess.run(f"{cmd} > scenario.schema.json", shell=True, cwd=tmp_path, check=True, timeout=60)
+    header = "# yaml-language-server: $schema=./scenario.schema.json\n"
+    good = header + ("id: mine\ntitle: Mine\nsummary: One language is enough.\nlab: mesos-calico\n"
+                     "steps:\n  - {id: a, kind: observe, title: Look, \"on\": ubuntu-1, run: ip link}\n")
+    (tmp_path / "mine.yml").write_text(good)
+    (tmp_path / "typo.yml").write_text(good.replace("run: ip link", "rn: ip link"))
+    schema = re.search(r"\$schema=(\S+)", header).group(1)
+    ok = subprocess.run([*CHECK, "--schemafile", str(tmp_path / schema), "mine.yml"], cwd=tmp_path,
+                        capture_output=True, text=True, timeout=120)
+    assert ok.returncode == 0, ok.stdout
+    bad = subprocess.run([*CHECK, "--schemafile", str(tmp_path / schema), "typo.yml"], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 1 and "'rn' was unexpected" in bad.stdout, bad.stdout
+
+
+def labgen_argv() -> list[str]:
+    from tests.runcli import LABGEN
+
+    return list(LABGEN)
