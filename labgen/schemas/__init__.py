@@ -9,6 +9,13 @@ to model.py's frozen dataclasses. The loaders take their keys, required keys, ra
 patterns and enums from here (`keys`, `bounds`...), so the code and the published schema
 cannot drift; cross-field rules (addresses in the network, unique names, {{ vars }} defined)
 stay in the loaders.
+
+The lab and scenario loaders keep their own message code rather than rendering jsonschema's
+errors: many of their messages depend on other fields (`expected an address from
+192.168.56.2 to 192.168.56.254` comes from the parsed network; a step is named by its id, a
+node by its name) or say why a value is wrong (`contains the uppercase letter 'D'`), and the
+tests pin them. labgen/schemacheck.py renders schema errors for the small formats
+(classroom, lock, bundle) and runs after the loaders as a net.
 """
 
 from __future__ import annotations
