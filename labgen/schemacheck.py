@@ -28,7 +28,9 @@ def check(data: Any, kind: str, problems: Problems) -> None:
 
     errors = _validator(kind).iter_errors(data)
     for error in sorted(errors, key=lambda e: list(map(str, e.absolute_path))):
+        about = None
         if error.validator in ("oneOf", "anyOf") and error.context:
+            about = _expected(error.schema)       # "text in one language, or ..." says it best
             error = jsonschema.exceptions.best_match(error.context)
         path = list(error.absolute_path)
         _, key, line = _locate(data, path)
@@ -36,13 +38,21 @@ def check(data: Any, kind: str, problems: Problems) -> None:
         if error.validator == "additionalProperties":   # the line of the unknown key itself
             extra = [k for k in error.instance if k not in error.schema.get("properties", {})]
             line = yamlsrc.line_of(error.instance, extra[0]) if extra else line
-        problems.add(line, _where(kind, path if whole else path[:-1]),
-                     *_say(error, None if whole else key, kind))
+        where = path if whole else path[:-1]
+        name = _name(where[-1] if whole and where else key)
+        problem, expected = _say(error, name, kind)
+        problems.add(line, _where(kind, where), problem, about or expected)
 
 
-_OF_A_MAPPING = ("additionalProperties", "required", "minProperties", "dependentRequired")
+_OF_A_MAPPING = ("additionalProperties", "required", "dependentRequired")
 _TYPES = {"object": "a mapping", "array": "a list", "string": "a string", "integer": "an integer",
           "number": "a number", "boolean": "true or false", "null": "nothing"}
+
+
+def _name(key: Any) -> str:
+    if key is None:
+        return "the file"
+    return f"item {key + 1}" if isinstance(key, int) else str(key)
 
 
 def _locate(data: Any, path: list) -> tuple[Any, Any, int]:
@@ -74,41 +84,57 @@ def _expected(schema: dict) -> str | None:
     return text
 
 
-def _say(error, key: Any, kind: str) -> tuple[str, str | None]:
+def _say(error, name: str, kind: str) -> tuple[str, str | None]:
     """(problem, expected) in labgen's words for one jsonschema error."""
-    name = "the value" if key is None else (f"item {key + 1}" if isinstance(key, int) else str(key))
-    value, schema, rule = error.instance, error.schema, error.validator_value
-    if error.validator == "additionalProperties":
+    value, schema, rule, validator = error.instance, error.schema, error.validator_value, error.validator
+    expected = _expected(schema)
+    if validator == "additionalProperties":
         allowed = list(schema.get("properties", {}))
-        extra = [k for k in value if k not in allowed]
-        word = extra[0] if extra else "?"
+        word = next((k for k in value if k not in allowed), "?")
         return (f"unknown key {show(word)}{did_you_mean(word, allowed)}",
                 "one of " + ", ".join(allowed) if allowed else "no other keys")
-    if error.validator == "required":
+    if validator == "required":
         missing = next((k for k in rule if k not in value), "?")
         sub = schemas._deref(schemas.load(kind), schema.get("properties", {}).get(missing, {}))
         return f"missing key {missing!r}", _expected(sub)
-    if error.validator in ("enum", "const"):
-        choices = rule if error.validator == "enum" else [rule]
+    if validator == "dependentRequired":
+        needed = next((k for k in rule.get(_first_present(rule, value), []) if k not in value), "?")
+        return f"{_first_present(rule, value)!r} is given without {needed!r}", "both, or neither"
+    if validator in ("enum", "const"):
+        choices = rule if validator == "enum" else [rule]
         return (f"{name} is {describe(value)}{did_you_mean(value, choices)}",
-                "one of " + ", ".join(str(c) for c in choices))
-    if error.validator == "type":
+                "one of " + ", ".join(map(str, choices)) if len(choices) > 1 else str(choices[0]))
+    if validator == "type":
         kinds = rule if isinstance(rule, list) else [rule]
-        return f"{name} is {describe(value)}", _expected(schema) or " or ".join(
-            _TYPES.get(str(k), str(k)) for k in kinds)
-    if error.validator in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
-        adjective = "too small" if "inimum" in error.validator else "too large"
-        low = schema.get("minimum", schema.get("exclusiveMinimum"))
+        words = " or ".join(_TYPES.get(str(k), str(k)) for k in kinds)
+        return f"{name} is {describe(value)}", words if "$schema" in schema else expected or words
+    if validator in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
+        adjective = "too small" if "inimum" in validator else "too large"
         what = "an integer" if schema.get("type") == "integer" else "a number"
-        span = f"{what} from {low} to {schema.get('maximum')}"
+        if "exclusiveMinimum" in schema:
+            span = f"{what} more than {schema['exclusiveMinimum']} and at most {schema.get('maximum')}"
+        else:
+            span = f"{what} from {schema.get('minimum')} to {schema.get('maximum')}"
         about = _expected({"description": schema["description"]}) if "description" in schema else ""
         return f"{name} {value} is {adjective}", f"{span} ({about})" if about else span
-    if error.validator == "pattern":
-        return f"{name} {show(value)} is not valid", _expected(schema) or f"text matching {rule}"
-    if error.validator in ("minItems", "maxItems", "minProperties", "minLength", "maxLength",
-                           "uniqueItems"):
-        return f"{name} {error.message.split(' ', 1)[1] if ' ' in error.message else 'is not valid'}", \
-            _expected(schema)
-    if error.validator == "dependentRequired":
-        return f"{error.message}", None
-    return f"{name}: {error.message[:120]}", _expected(schema)
+    if validator == "pattern":
+        return f"{name} {show(value)} is not valid", expected or f"text matching {rule}"
+    if validator in ("minItems", "minProperties") and not value:
+        return f"{name} is empty", expected
+    if validator in ("minItems", "maxItems", "minProperties"):
+        limit = "at least" if validator.startswith("min") else "at most"
+        return f"{name} has {len(value)}", f"{limit} {rule}" + (f": {expected}" if expected else "")
+    if validator in ("minLength", "maxLength"):
+        return f"{name} is {len(value)} characters long", expected or f"at most {rule} characters"
+    if validator == "uniqueItems":
+        seen: list = []
+        twice = next((v for v in value if v in seen or seen.append(v)), None)
+        return f"{name} lists {show(twice)} twice", "each once"
+    if validator == "not":
+        return f"{name} {show(value)} is not allowed", expected
+    return f"{name}: {error.message[:120]}", expected
+
+
+def _first_present(rule: dict, value: dict) -> Any:
+    """The key of a dependentRequired rule that is given while one it needs is missing."""
+    return next((k for k, needs in rule.items() if k in value and any(n not in value for n in needs)), "?")
