@@ -127,8 +127,7 @@ def _say(error, name: str, kind: str) -> tuple[str, str | None]:
     if validator in ("minLength", "maxLength"):
         return f"{name} is {len(value)} characters long", expected or f"at most {rule} characters"
     if validator == "uniqueItems":
-        seen: list = []
-        twice = next((v for v in value if v in seen or seen.append(v)), None)
+        twice = next((v for i, v in enumerate(value) if v in value[:i]), None)
         return f"{name} lists {show(twice)} twice", "each once"
     if validator == "not":
         return f"{name} {show(value)} is not allowed", expected
