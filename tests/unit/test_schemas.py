@@ -208,3 +208,25 @@ def labgen_argv() -> list[str]:
     from tests.runcli import LABGEN
 
     return list(LABGEN)
+
+
+def test_the_schema_helpers_read_what_the_loaders_need():
+    with pytest.raises(KeyError):
+        schemas.path("labs")
+    assert schemas.path("lab") == REPO / "labgen/schemas/lab.json"
+    assert json.loads(schemas.text("lock")) == schemas.load("lock")
+    # a $ref is followed and the referring schema's own keywords are laid over it
+    instance = schemas.node("lab", "properties/instance")
+    assert instance["maxLength"] == 40 and instance["pattern"] == schemas.pattern("lab", "$defs/label")
+    assert "$ref" not in instance and instance["description"].startswith("Written by")
+    assert schemas.node("lab") is schemas.load("lab")
+    assert schemas.keys("lab", "properties/network") == ("cidr",)
+    assert schemas.required("lab", "properties/network") == ("cidr",)
+    assert schemas.keys("lab", "$defs/cidr") == () and schemas.required("lab", "$defs/cidr") == ()
+    assert schemas.bounds("lab", "properties/nodes") == (1, 100)
+    assert schemas.bounds("lab", "$defs/memory") == (64, 65536)
+    assert schemas.bounds("scenario", "$defs/timeout") == (0, 3600)          # exclusive minimum
+    assert schemas.bounds("scenario", "$defs/expect/properties/retry") == (0, 600)
+    assert schemas.enum("bundle", "$defs/item/properties/kind") == ("lab", "lock", "scenario", "artifact", "box")
+    assert schemas.max_length("lab", "$defs/box") == 128
+    assert schemas.load("lab") is schemas.load("lab")                           # read once
