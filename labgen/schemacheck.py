@@ -28,20 +28,18 @@ def check(data: Any, kind: str, problems: Problems) -> None:
 
     errors = _validator(kind).iter_errors(data)
     for error in sorted(errors, key=lambda e: list(map(str, e.absolute_path))):
-        about = None
-        if error.validator in ("oneOf", "anyOf") and error.context:
-            about = _expected(error.schema)       # "text in one language, or ..." says it best
-            error = jsonschema.exceptions.best_match(error.context)
+        parent = None
+        if error.validator == "oneOf" and error.context:
+            parent, error = error, jsonschema.exceptions.best_match(error.context)
         path = list(error.absolute_path)
         _, key, line = _locate(data, path)
         whole = error.validator in _OF_A_MAPPING
         if error.validator == "additionalProperties":   # the line of the unknown key itself
-            extra = [k for k in error.instance if k not in error.schema.get("properties", {})]
-            line = yamlsrc.line_of(error.instance, extra[0]) if extra else line
-        where = path if whole else path[:-1]
-        name = _name(where[-1] if whole and where else key)
-        problem, expected = _say(error, name, kind)
-        problems.add(line, _where(kind, where), problem, about or expected)
+            line = yamlsrc.line_of(error.instance, _unknown(error.instance, error.schema))
+        problem, expected = _say(error, _name(key), kind)
+        if parent is not None:     # "text in one language, or ..." says it better than a branch
+            expected = _expected(parent.schema) or expected
+        problems.add(line, _where(kind, path if whole else path[:-1]), problem, expected)
 
 
 _OF_A_MAPPING = ("additionalProperties", "required", "dependentRequired")
@@ -53,6 +51,11 @@ def _name(key: Any) -> str:
     if key is None:
         return "the file"
     return f"item {key + 1}" if isinstance(key, int) else str(key)
+
+
+def _unknown(mapping: dict, schema: dict) -> Any:
+    """The first key of `mapping` that `schema` does not allow (there is one: it is an error)."""
+    return next(k for k in mapping if k not in schema["properties"])
 
 
 def _locate(data: Any, path: list) -> tuple[Any, Any, int]:
@@ -89,51 +92,43 @@ def _say(error, name: str, kind: str) -> tuple[str, str | None]:
     value, schema, rule, validator = error.instance, error.schema, error.validator_value, error.validator
     expected = _expected(schema)
     if validator == "additionalProperties":
-        allowed = list(schema.get("properties", {}))
-        word = next((k for k in value if k not in allowed), "?")
-        return (f"unknown key {show(word)}{did_you_mean(word, allowed)}",
-                "one of " + ", ".join(allowed) if allowed else "no other keys")
+        word, allowed = _unknown(value, schema), list(schema["properties"])
+        return f"unknown key {show(word)}{did_you_mean(word, allowed)}", "one of " + ", ".join(allowed)
     if validator == "required":
-        missing = next((k for k in rule if k not in value), "?")
-        sub = schemas._deref(schemas.load(kind), schema.get("properties", {}).get(missing, {}))
+        missing = next(k for k in rule if k not in value)
+        sub = schemas._deref(schemas.load(kind), schema["properties"][missing])
         return f"missing key {missing!r}", _expected(sub)
     if validator == "dependentRequired":
-        needed = next((k for k in rule.get(_first_present(rule, value), []) if k not in value), "?")
-        return f"{_first_present(rule, value)!r} is given without {needed!r}", "both, or neither"
-    if validator in ("enum", "const"):
-        choices = rule if validator == "enum" else [rule]
-        return (f"{name} is {describe(value)}{did_you_mean(value, choices)}",
-                "one of " + ", ".join(map(str, choices)) if len(choices) > 1 else str(choices[0]))
+        given = next(k for k, needs in rule.items() if k in value and any(n not in value for n in needs))
+        needed = next(k for k in rule[given] if k not in value)
+        return f"{given!r} is given without {needed!r}", f"{needed!r} as well, or no {given!r}"
+    if validator == "enum":
+        return (f"{name} is {describe(value)}{did_you_mean(value, rule)}",
+                "one of " + ", ".join(map(str, rule)))
+    if validator == "const":
+        return f"{name} is {describe(value)}", str(rule)
     if validator == "type":
-        kinds = rule if isinstance(rule, list) else [rule]
-        words = " or ".join(_TYPES.get(str(k), str(k)) for k in kinds)
+        words = " or ".join(_TYPES[k] for k in (rule if isinstance(rule, list) else [rule]))
         return f"{name} is {describe(value)}", words if "$schema" in schema else expected or words
-    if validator in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
-        adjective = "too small" if "inimum" in validator else "too large"
+    if validator in ("minimum", "exclusiveMinimum", "maximum"):
+        adjective = "too large" if validator == "maximum" else "too small"
         what = "an integer" if schema.get("type") == "integer" else "a number"
         if "exclusiveMinimum" in schema:
-            span = f"{what} more than {schema['exclusiveMinimum']} and at most {schema.get('maximum')}"
+            span = f"{what} more than {schema['exclusiveMinimum']} and at most {schema['maximum']}"
         else:
-            span = f"{what} from {schema.get('minimum')} to {schema.get('maximum')}"
-        about = _expected({"description": schema["description"]}) if "description" in schema else ""
-        return f"{name} {value} is {adjective}", f"{span} ({about})" if about else span
-    if validator == "pattern":
-        return f"{name} {show(value)} is not valid", expected or f"text matching {rule}"
-    if validator in ("minItems", "minProperties") and not value:
+            span = f"{what} from {schema['minimum']} to {schema['maximum']}"
+        return f"{name} {value} is {adjective}", f"{span} ({expected})" if "description" in schema else span
+    if validator == "pattern":             # every pattern has a description (a test says so)
+        return f"{name} {show(value)} is not valid", expected
+    if validator in ("minItems", "minProperties"):      # every minimum in the schemas is 1
         return f"{name} is empty", expected
-    if validator in ("minItems", "maxItems", "minProperties"):
-        limit = "at least" if validator.startswith("min") else "at most"
-        return f"{name} has {len(value)}", f"{limit} {rule}" + (f": {expected}" if expected else "")
-    if validator in ("minLength", "maxLength"):
-        return f"{name} is {len(value)} characters long", expected or f"at most {rule} characters"
+    if validator == "maxItems":
+        return f"{name} has {len(value)}", f"at most {rule}: {expected}"
+    if validator == "maxLength":
+        return f"{name} is {len(value)} characters long", expected
     if validator == "uniqueItems":
-        twice = next((v for i, v in enumerate(value) if v in value[:i]), None)
+        twice = next(v for i, v in enumerate(value) if v in value[:i])
         return f"{name} lists {show(twice)} twice", "each once"
     if validator == "not":
         return f"{name} {show(value)} is not allowed", expected
-    return f"{name}: {error.message[:120]}", expected
-
-
-def _first_present(rule: dict, value: dict) -> Any:
-    """The key of a dependentRequired rule that is given while one it needs is missing."""
-    return next((k for k, needs in rule.items() if k in value and any(n not in value for n in needs)), "?")
+    return f"{name}: {error.message}", expected

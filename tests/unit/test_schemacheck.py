@@ -61,14 +61,29 @@ CASES = {
         "f.yml line 6: scenario.steps[0].expect: exit is 300 (a number); expected 0, nonzero, any, or an exit "
         "status 0..255"]),
     "dependent keys": ("scenario", SC.replace("'on': x, ", ""), [
-        "f.yml line 6: scenario.steps[0]: 'run' is given without 'on'; expected both, or neither"]),
+        "f.yml line 6: scenario.steps[0]: 'run' is given without 'on'; expected 'on' as well, or no 'run'"]),
+    "dependent keys, the one given": ("scenario", SC.replace("'on': x, run: ls", "expect: {exit: 0}"), [
+        "f.yml line 6: scenario.steps[0]: 'expect' is given without 'run'; expected 'run' as well, or no "
+        "'expect'"]),
+    "missing key behind a $ref": ("lab", LAB.replace("name: demo\n", ""), [
+        "f.yml line 1: lab: missing key 'name'; expected the lab's name, used in machine names "
+        "(labgen-<name>-<node>), e.g. mesos-calico"]),
+    "one of several types": ("scenario", SC + "vars: {x: [1]}\n", [
+        "f.yml line 7: scenario.vars: x is a list; expected a string or a number"]),
+    "range without a description": ("bundle", {"format": 1, "lab": "x", "items": [
+        {"kind": "lab", "name": "x", "size": -1, "sha256": "a" * 64}]},
+        ["f.yml: bundle.items[0]: size -1 is too small; expected an integer from 0 to 1099511627776"]),
+    "one of, without a description of its own": ("scenario", SC.replace(
+        "kind: observe, title: A, 'on': x, run: ls", "kind: question, title: Q, goal: G, answers: []"), [
+        "f.yml line 6: scenario.steps[0]: answers is an empty list; expected non-empty text"]),
     "a name that is not allowed": ("scenario", SC + "variants: {default: {steps: [{use: a}]}}\n", [
         "f.yml line 7: scenario: variants 'default' is not allowed; expected a variant name: an id other than "
         "default (the steps at the top are the default)"]),
     "const": ("lock", {"version": 2}, ["f.yml: lock: version is 2 (a number); expected 1"]),
     "conditional requirement": ("bundle", {"format": 1, "lab": "x", "items": [
         {"kind": "box", "name": "a/b", "size": 1, "sha256": "a" * 64}]},
-        ["f.yml: bundle.items[0]: missing key 'provider'"]),
+        ["f.yml: bundle.items[0]: missing key 'provider'; expected a box item's provider: virtualbox, libvirt "
+         "or lxc"]),
 }
 
 
@@ -84,3 +99,39 @@ def test_a_valid_file_has_nothing_to_say():
 
 def test_the_root_of_a_wrong_document():
     assert said("lab", "- a\n") == ["f.yml line 1: lab: the file is a list; expected a mapping"]
+
+
+def test_every_pattern_and_range_says_what_it_wants():
+    from labgen import schemas
+
+    def walk(node, path):
+        if isinstance(node, dict):
+            if "pattern" in node:
+                assert "description" in node, path
+            for key, value in node.items():
+                walk(value, f"{path}/{key}")
+        elif isinstance(node, list):
+            for i, value in enumerate(node):
+                walk(value, f"{path}/{i}")
+
+    for kind in schemas.KINDS:
+        walk(schemas.load(kind), kind)
+
+
+def test_expected_reads_description_and_example():
+    from labgen.schemacheck import _expected
+
+    assert _expected({"description": "A box name."}) == "a box name"
+    assert _expected({"examples": ["a/b"]}) == "e.g. a/b"
+    assert _expected({"description": "A box.", "examples": ["a/b"]}) == "a box, e.g. a/b"
+    assert _expected({"description": "A map.", "examples": [{"a": 1}]}) == "a map"
+    assert _expected({}) is None
+
+
+def test_a_rule_without_words_of_its_own_says_jsonschemas():
+    from jsonschema import Draft202012Validator
+
+    from labgen.schemacheck import _say
+
+    error = next(Draft202012Validator({"multipleOf": 2, "description": "Even."}).iter_errors(3))
+    assert _say(error, "n", "lab") == ("n: 3 is not a multiple of 2", "even")
