@@ -155,6 +155,8 @@ def test_a_damaged_classroom_yml_names_every_problem_with_its_line(tmp_path, cha
     with pytest.raises(LabgenError) as exc:
         seats.load_classroom(tmp_path)
     assert exc.value.message == f"{tmp_path / 'classroom.yml'} is damaged: {said}"
+    assert exc.value.hint == "`labgen classroom up` writes it; restore it or run that again"
+    assert exc.value.__suppress_context__
 
 
 def test_a_lock_with_a_rule_only_the_schema_has_is_refused():
