@@ -84,7 +84,7 @@ def bounds(kind: str, pointer: str) -> tuple[Any, Any]:
 
 def enum(kind: str, pointer: str) -> tuple[Any, ...]:
     sub = node(kind, pointer)
-    return tuple(sub["enum"] if "enum" in sub else _deref(load(kind), sub["items"])["enum"])
+    return tuple(sub["enum"] if "enum" in sub else sub["items"]["enum"])     # a value's, or a list's
 
 
 def pattern(kind: str, pointer: str) -> str:

@@ -43,8 +43,8 @@ CASES = {
         "f.yml line 5: lab.nodes[0].roles: item 2 is 'dockr' (a string) (did you mean 'docker'?); expected "
         "one of base, etcd, zookeeper, docker, calico, calico-network, mesos-master, mesos-slave, marathon, "
         "marathon-app"]),
-    "listed twice": ("lab", LAB.replace("[base]", "[base, base]"), [
-        "f.yml line 5: lab.nodes[0]: roles lists 'base' twice; expected each once"]),
+    "listed twice": ("lab", LAB.replace("[base]", "[base, docker, docker]"), [
+        "f.yml line 5: lab.nodes[0]: roles lists 'docker' twice; expected each once"]),
     "pattern, with an example": ("lab", LAB.replace("name: demo", "name: Demo"), [
         "f.yml line 1: lab: name 'Demo' is not valid; expected an RFC 1123 label: lowercase letters, digits "
         "and hyphens, at most 63 characters, not starting or ending with a hyphen"]),

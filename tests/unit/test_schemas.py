@@ -213,7 +213,7 @@ def labgen_argv() -> list[str]:
 
 
 def test_the_schema_helpers_read_what_the_loaders_need():
-    with pytest.raises(KeyError):
+    with pytest.raises(KeyError, match="labs"):
         schemas.path("labs")
     assert schemas.path("lab") == REPO / "labgen/schemas/lab.json"
     assert json.loads(schemas.text("lock")) == schemas.load("lock")
