@@ -32,6 +32,19 @@ class Draft:
     prose: list[str] = field(default_factory=list)
     commands: list[tuple[str, str | None]] = field(default_factory=list)   # (command, host)
     files: list[tuple[str, str]] = field(default_factory=list)             # (path, heredoc command)
+    # the runnable units in article order: ("run", commands, host) or ("file", path, heredoc)
+    order: list[tuple[str, str, str | None]] = field(default_factory=list)
+
+    def add_command(self, command: str, host: str | None) -> None:
+        self.commands.append((command, host))
+        if self.order and self.order[-1][0] == "run" and self.order[-1][2] == host:
+            self.order[-1] = ("run", self.order[-1][1] + "\n" + command, host)
+        else:
+            self.order.append(("run", command, host))
+
+    def add_file(self, path: str, heredoc: str) -> None:
+        self.files.append((path, heredoc))
+        self.order.append(("file", path, heredoc))
 
 
 def _looks_like_command(line: str) -> bool:
@@ -73,7 +86,7 @@ def parse(text: str) -> list[Draft]:
                 body.append(lines[j][indent:] if lines[j][:indent].strip() == "" else lines[j].strip())
                 j += 1
             body.append(heredoc.group("tag"))
-            cur.files.append((heredoc.group("file"), "\n".join(body)))
+            cur.add_file(heredoc.group("file"), "\n".join(body))
             i = j + 1
             continue
         heading = HEADING.match(raw) if not in_fence else None
@@ -83,16 +96,19 @@ def parse(text: str) -> list[Draft]:
             continue
         prompt = PROMPT.match(raw) if not HEADING.match(raw) or in_fence else None
         item = LIST_ITEM.match(raw)
+        if prompt and raw.lstrip().startswith("#") and not _looks_like_command(prompt.group("cmd")):
+            prompt = None       # a bare `#` before a word that is no command: a comment
         if prompt:
-            cur.commands.append((prompt.group("cmd").strip(), prompt.group("host")))
+            cur.add_command(prompt.group("cmd").strip(), prompt.group("host"))
         elif in_fence or raw.startswith(("    ", "\t")) or (item and _looks_like_command(item.group("rest"))):
             command = item.group("rest") if item else stripped
-            if command and (_looks_like_command(command) or in_fence):
-                cur.commands.append((command, None))
+            if command and (in_fence or (command.isascii() and _looks_like_command(command)
+                                         and len(command.split()) > 1)):
+                cur.add_command(command, None)
             elif stripped:
                 cur.prose.append(stripped)
         elif stripped.isascii() and _looks_like_command(stripped) and len(stripped.split()) > 1:
-            cur.commands.append((stripped, None))    # plain text: a bare command line
+            cur.add_command(stripped, None)    # plain text: a bare command line
         elif stripped:
             cur.prose.append(stripped)
         i += 1
@@ -125,19 +141,20 @@ def render(drafts: list[Draft], lab_name: str, nodes: list[str], scenario_id: st
     for n, d in enumerate(drafts, 1):
         prose = "\n".join(d.prose) or d.title
         host = _single_node(d, nodes)
-        units: list[tuple[str, str, str | None]] = []
-        if d.commands:
-            units.append(("observe", "\n".join(c for c, _ in d.commands), host))
-        for _path, cmd in d.files:
-            units.append(("setup", cmd, host))
+        units: list[tuple[str, str, str, str | None]] = []     # (kind, title, run, node)
+        for what, first, second in d.order:
+            if what == "run":      # a prompt's host decides; a host that is no lab node: unknown
+                units.append(("observe", d.title, first, second if second in nodes else None if second else host))
+            else:
+                units.append(("setup", f"{d.title}: {first}", second or "", host))
         if not units:
-            units.append(("explain", "", None))
-        for k, (kind, run, node) in enumerate(units):
-            title = d.title if k == 0 else f"{d.title}: {d.files[k - (1 if d.commands else 0)][0]}"
+            units.append(("explain", d.title, "", None))
+        for k, (kind, title, run, node) in enumerate(units):
             out.append(f"  - id: {_slug(d.title, n, used)}")
             out.append(f"    kind: {kind}" + ("  # TODO: kind guessed" if kind != "explain" else ""))
             out.append(f"    title: {{en: {_q(title)}, zh: {_q(title)}}}  # TODO: English title")
-            out.append(f"    explain: {{en: {_q(prose)}, zh: {_q(prose)}}}  # TODO: English text")
+            if k == 0:      # the section's prose explains its first step
+                out.append(f"    explain: {{en: {_q(prose)}, zh: {_q(prose)}}}  # TODO: English text")
             if kind == "explain":
                 continue
             if node:
@@ -150,12 +167,10 @@ def render(drafts: list[Draft], lab_name: str, nodes: list[str], scenario_id: st
 
 
 def _single_node(d: Draft, nodes: list[str]) -> str | None:
-    """A lab node the section's prompts name, else the one node its prose names, else None."""
+    """The one lab node a section's prompts or prose name, else None."""
     hosts = {h for _, h in d.commands if h}
-    named = [h for h in hosts if h in nodes]
-    if len(named) == 1 and len(hosts) == 1:
-        return named[0]
     if hosts:
-        return None
-    mentioned = [n for n in nodes if n in " ".join(d.prose)]
+        named = [h for h in hosts if h in nodes]
+        return named[0] if len(named) == 1 and len(hosts) == 1 else None
+    mentioned = [n for n in nodes if re.search(rf"(?<![\w-]){re.escape(n)}(?![\w-])", " ".join(d.prose))]
     return mentioned[0] if len(mentioned) == 1 else None

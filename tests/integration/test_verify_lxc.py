@@ -82,12 +82,37 @@ def lab(tmp_path_factory):
         destroy_lab_dir(path)
 
 
-@pytest.mark.parametrize("variant", ["default", "challenge"])
-def test_shipped_transcripts_verify_clean(lab, variant):
-    path, files = lab
-    res = labgen("scenario", "verify", str(files / "mac-bug.yml"), "--variant", variant, "--dir", str(path))
+def test_shipped_transcript_verifies_clean_by_name(lab):
+    path, _ = lab
+    # the built-in scenario and its shipped scenarios/mac-bug.approved/, as the docs show it
+    res = labgen("scenario", "verify", "mac-bug", "--dir", str(path))
     assert res.returncode == 0, res.stdout + res.stderr
-    assert "match the approved transcript" in res.stdout
+    assert "verified: 9 steps of mac-bug (default) match the approved transcript" in res.stdout
+
+
+def test_challenge_variant_verifies_clean_with_junit(lab, tmp_path):
+    path, files = lab
+    report = tmp_path / "report.xml"
+    res = labgen("scenario", "verify", str(files / "mac-bug.yml"), "--variant", "challenge",
+                 "--junit", str(report), "--dir", str(path))
+    assert res.returncode == 0, res.stdout + res.stderr
+    suite = ET.parse(report).getroot().find("testsuite")
+    assert suite is not None and suite.get("failures") == "0" and int(suite.get("tests") or 0) >= 10
+
+
+def test_changed_output_drifts_naming_the_step(lab, tmp_path):
+    path, files = lab
+    # the scenario's own output changed: one step now prints one more line
+    text = (files / "mac-bug.yml").read_text()
+    changed = text.replace('echo "mac-bug cleaned on {{ node }}"', 'echo "mac-bug cleaned on {{ node }}"; echo extra')
+    assert changed != text
+    (tmp_path / "mac-bug.yml").write_text(changed)
+    shutil.copytree(files / "mac-bug.approved", tmp_path / "mac-bug.approved")
+    res = labgen("scenario", "verify", str(tmp_path / "mac-bug.yml"), "--dir", str(path))
+    out = res.stdout + res.stderr
+    assert res.returncode == 6, out
+    assert "drifted: step cleanup Clean up the workloads and routes" in out and "+extra" in out
+    assert "1 of 9 steps drifted: cleanup" in out
 
 
 def test_package_change_drifts_naming_step_and_package(lab, tmp_path):

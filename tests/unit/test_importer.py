@@ -50,3 +50,17 @@ def test_seed_excerpt_cli_writes_a_draft_that_loads(tmp_path):
     assert "docker network create --driver calico" in runs and "/etc/mesos/zk" in runs
     again = labgen_sealed("scenario", "import", str(EXCERPT), "--lab", "mesos-calico", "-o", str(out), cwd=tmp_path)
     assert again.returncode == 2 and "exists" in again.stderr and "Traceback" not in again.stderr
+
+
+def test_comments_and_prose_in_indented_blocks_are_not_commands():
+    yml, sc = draft("# A\n\n    # IP_AUTODETECTION_METHOD\n    docker\n    docker 与 calico 整合\n"
+                    "    docker ps -a\n\n$ ./configure --prefix=/x\n")
+    runs = [s.run for s in sc.variants["default"].steps if s.run]
+    assert runs == ["docker ps -a\n./configure --prefix=/x"]
+
+
+def test_order_of_commands_and_heredocs_is_kept():
+    _, sc = draft("# Install\n\n    apt-key adv --recv X\n    cat <<EOF > /etc/a.list\n    deb x\n    EOF\n"
+                  "    apt-get install y\n")
+    runs = [s.run for s in sc.variants["default"].steps]
+    assert runs == ["apt-key adv --recv X", "cat <<EOF > /etc/a.list\ndeb x\nEOF", "apt-get install y"]
