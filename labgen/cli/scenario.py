@@ -335,10 +335,10 @@ def import_article(article, lab_name, output):
     drafts = importer.parse(text)
     sid = re.sub(r"[^a-z0-9]+", "-", output.stem.lower()).strip("-")[:63] or "draft"
     output.write_text(importer.render(drafts, lab_name, [n.name for n in lab.nodes], sid), encoding="utf-8")
-    load_scenario(output)     # the draft must load; a failure here is labgen's bug
+    draft = load_scenario(output)     # the draft must load; a failure here is labgen's bug
     commands = sum(len(d.commands) + len(d.files) for d in drafts)
-    console().print(f"draft: {output}: {len(drafts)} steps, {commands} commands; search it for TODO",
-                    highlight=False, markup=False)
+    console().print(f"draft: {output}: {len(drafts)} sections, {len(draft.variants['default'].steps)} steps, "
+                    f"{commands} commands; search it for TODO", highlight=False, markup=False)
 
 
 def _lab_for(ctx, sc, var, variant, lab, lab_path, con):

@@ -137,3 +137,15 @@ def test_normalise_section_refuses_bad_rules(extra, words):
         load(extra)
     assert words in str(err.value), str(err.value)
     assert "line 7" in str(err.value) or "line 8" in str(err.value)
+
+
+def test_cli_without_approved_transcript_stops_before_touching_anything(tmp_path):
+    from tests.runcli import labgen_sealed
+
+    (tmp_path / "n.yml").write_text(BASE)
+    res = labgen_sealed("scenario", "verify", str(tmp_path / "n.yml"), "--dir", str(tmp_path / "lab"), cwd=tmp_path)
+    assert res.returncode == 2
+    assert "no approved transcript for n variant default" in res.stderr and "--approve" in res.stderr
+    assert "Traceback" not in res.stderr and not (tmp_path / "lab").exists()
+    help_ = labgen_sealed("scenario", "verify", "--help", cwd=tmp_path)
+    assert "Exit 0: nothing drifted. Exit 6" in help_.stdout and "--junit" in help_.stdout
