@@ -84,7 +84,7 @@ def boot(lab: Lab, lab_dir: LabDir, provider: str, on_line: Say | None = None,
     for change in changes if on_host else ():   # before the wait: e.g. the TCG warning and its cost
         on_host(change)
     lab_dir.drop_ssh_config()
-    env = VagrantEnv(lab_dir.path, provider)
+    env = VagrantEnv(lab_dir.path, provider, extra_env=prov.vagrant_env(lab))
     env.up(nodes or (), on_line=on_line)
     lab_dir.save_ssh_config(env.ssh_config())
     lab_dir.update_state(booted=True)

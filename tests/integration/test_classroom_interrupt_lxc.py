@@ -4,7 +4,7 @@ does) once a container of a seat exists, i.e. while seats are half-made. Then: e
 line naming the seats up and removed, nothing of a removed seat on the host (container,
 bridge, dir, account, key), the seats reported up running, and `down` leaves nothing.
 
-Own classroom name (crx…), pool (192.168.96.0/20), jump port and apt proxy. Traffic goes
+Own classroom name (crx…), pool (192.168.96.0/21), jump port and apt proxy. Traffic goes
 only to the seats' own containers.
 """
 
@@ -37,7 +37,7 @@ if reason:
 DUO = Path(__file__).resolve().parent.parent / "data" / "labs" / "duo.yml"
 ROOT = TEST_ROOT.parent / (TEST_ROOT.name + "-crx")            # beside TEST_ROOT: see lxcenv
 NAME = f"crx{os.getpid() % 10000}"
-POOL = "192.168.96.0/20"
+POOL = "192.168.96.0/21"                                        # seat N: 192.168.(96+N).0/24
 PORT = random.randint(22000, 29999)
 PROXY_ENV = {"LABGEN_APTPROXY_PORT": str(random.randint(20000, 21999)),
              "LABGEN_APTPROXY_DIR": str(ROOT) + "-aptproxy"}

@@ -181,9 +181,11 @@ def test_students_log_in_through_the_jump_to_their_own_seat_only(cr):
                      "-o", f"ProxyCommand={jump} -i {s1}/id_ed25519 -W %h:%p {NAME}-s01@127.0.0.1",
                      f"vagrant@{seat_ip(2, 1)}", "hostname")
     assert other_node.returncode != 0 and "prohibited" in other_node.stderr, other_node.stderr
-    # no shell on the jump host
+    # no shell on the jump host: the student's own key logs in, and nologin is all it gets
     shell = subprocess.run(["ssh", "-F", "ssh_config", "-o", "BatchMode=yes", f"{NAME}-jump", "id"],
                            cwd=s1, capture_output=True, text=True, timeout=30)
+    assert shell.returncode == 1 and "This account is currently not available." in shell.stdout, \
+        (shell.returncode, shell.stdout, shell.stderr)
     assert "uid=" not in shell.stdout
 
 
