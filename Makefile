@@ -51,8 +51,11 @@ demo: demo-setup
 	cd $(DEMO_DIR) && $(abspath $(LABGEN)) --provider $(PROVIDER) scenario run mac-bug
 
 # The libvirt lane (tests/integration/test_lab_libvirt.py) needs the libvirt box; the demo does not.
+# Two workers (pytest-xdist): each host module runs whole on one worker, two modules at a time
+# (tests/conftest.py); JOBS=0 runs everything in one process, in file order.
+JOBS ?= 2
 test: setup box-libvirt
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(JOBS) --dist loadgroup
 
 unit: venv
 	$(PY) -m pytest -q tests/unit

@@ -78,3 +78,47 @@ def _environment_unchanged():
                 os.environ.pop(key, None)
         pytest.fail(f"this test changed the environment of the tests after it: {', '.join(changed)} "
                     "(use monkeypatch.setenv/delenv; the product must not write os.environ)", pytrace=False)
+
+
+# ---- speed: one xdist group per host module, and per-module times
+
+# Modules that must not run beside each other (a shared resource, not a subnet): one group.
+SHARED_GROUPS = {
+    # doctor reads lvci's network and libvirt's state while the libvirt lane holds them
+    "integration/test_doctor_host.py": "libvirt", "integration/test_lab_libvirt.py": "libvirt",
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    """`make test` runs `pytest -n 2 --dist loadgroup`: every test of a host module (integration/,
+    browser/) goes to one worker, so its module fixture (a booted lab) is made once; their
+    subnets differ (tests/README.md), so two such modules may run at once. Unit tests spread."""
+    for item in items:
+        parts = item.nodeid.split("::")[0].split("/")
+        if len(parts) >= 3 and parts[-2] in ("integration", "browser"):
+            rel = "/".join(parts[-2:])
+            item.add_marker(pytest.mark.xdist_group(SHARED_GROUPS.get(rel, rel)))
+
+
+_seconds: dict = {}
+
+
+def pytest_runtest_logreport(report):
+    module = report.nodeid.split("::")[0]
+    _seconds[module] = _seconds.get(module, 0.0) + report.duration
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Seconds per module (setup + call + teardown of its tests, module fixtures included);
+    LABGEN_MODULE_TIMES=FILE also writes them as a Markdown table (tests/README.md's)."""
+    slow = sorted(((s, m) for m, s in _seconds.items() if s >= 5), reverse=True)
+    if not slow:
+        return
+    terminalreporter.write_sep("-", "seconds per module (5 s or more)")
+    for seconds, module in slow:
+        terminalreporter.write_line(f"{seconds:8.1f}  {module}")
+    out = os.environ.get("LABGEN_MODULE_TIMES")
+    if out:
+        rows = "".join(f"| {m} | {s:.0f} |\n" for s, m in slow)
+        with open(out, "w", encoding="utf-8") as f:
+            f.write("| module | seconds |\n|---|---:|\n" + rows)

@@ -26,6 +26,24 @@ WEB_ROOT = TEST_ROOT.parent / (TEST_ROOT.name + "-web")            # browser/tes
 # `make clean-test-leftovers` (all_roots) finds it without a list to keep up to date.
 
 
+def free_port(low: int, high: int, tries: int = 50) -> int:
+    """A port in [low, high] that nothing listens on now (TCP, any address), for daemons that
+    take a port number rather than a socket (sshd, apt-cacher-ng): a random one, and another
+    when it is taken. A daemon may still lose the race afterwards; those are retried at start."""
+    import random
+    import socket
+
+    for _ in range(tries):
+        port = random.randint(low, high)
+        with socket.socket() as s:
+            try:
+                s.bind(("0.0.0.0", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {low}-{high} after {tries} tries")
+
+
 def lxc_skip_reason() -> str | None:
     """Why the LXC tests cannot run here, or None when they can."""
     if os.geteuid() != 0:
@@ -88,11 +106,20 @@ def _lab_dirs(top: Path) -> list[Path]:
 
 def _proxy_dir(path: Path) -> Path | None:
     """The classroom test modules' own apt proxy dir: `<their root>-aptproxy`, beside it."""
-    for parent in [path, *path.parents]:
+    for parent in [path, *path.parents][:-1]:
         candidate = parent.parent / (parent.name + "-aptproxy")
-        if parent.parent == TEST_ROOT.parent and candidate.is_dir():
+        if candidate.is_dir():
             return candidate
     return None
+
+
+def _stop_proxies(top: Path) -> list[str]:
+    """Stop every apt proxy whose dir (`*-aptproxy`) is at or under `top`."""
+    from labgen import aptproxy
+
+    dirs = [top] if top.name.endswith("-aptproxy") else []
+    dirs += [p for p in top.rglob("*-aptproxy") if p.is_dir()] if top.is_dir() else []
+    return [line for d in dirs for line in aptproxy.stop(base=d)]
 
 
 def destroy_lab_dir(top: Path) -> None:
@@ -112,6 +139,7 @@ def destroy_lab_dir(top: Path) -> None:
             labgen("destroy", "--yes", "--dir", str(lab_dir), timeout=300)
         if (lab_dir / ".vagrant").exists():
             subprocess.run(["vagrant", "destroy", "-f"], cwd=lab_dir, capture_output=True, timeout=300)
+    _stop_proxies(top)
     shutil.rmtree(top, ignore_errors=True)
 
 
@@ -134,12 +162,10 @@ def all_roots() -> list[Path]:
 
 def clean_all() -> list[str]:
     """`make clean-test-leftovers`: every lab, classroom and apt proxy a test run left."""
-    from labgen import aptproxy
-
     cleaned = []
     for root in all_roots():
         if root.name.endswith("-aptproxy"):
-            cleaned += aptproxy.stop(base=root)
+            cleaned += _stop_proxies(root)
             shutil.rmtree(root, ignore_errors=True)
             continue
         cleaned += destroy_leftovers(root)

@@ -26,7 +26,7 @@ if os.geteuid() != 0:
 if not shutil.which("apt-cacher-ng") and not os.path.exists("/usr/sbin/apt-cacher-ng"):
     pytest.skip("needs apt-cacher-ng (apt-get install apt-cacher-ng)", allow_module_level=True)
 
-from tests.integration.lxcenv import debian_archive_skip_reason  # noqa: E402
+from tests.integration.lxcenv import debian_archive_skip_reason, free_port  # noqa: E402
 
 _reason = debian_archive_skip_reason()
 if _reason:
@@ -129,7 +129,7 @@ def test_one_proxy_serves_every_lab_without_restarting_and_the_last_one_out_stop
     one daemon serves both without a restart; it stops only when neither address is left."""
     import subprocess
 
-    base, port = proxy.base, random.randint(20000, aptproxy.MAX_PORT)
+    base, port = proxy.base, free_port(20000, aptproxy.MAX_PORT)
     pair = ("lgtpa" + str(port), "lgtpb" + str(port))
     subprocess.run(["ip", "link", "add", pair[0], "type", "veth", "peer", "name", pair[1]], check=True)
     try:

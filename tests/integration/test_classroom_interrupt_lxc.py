@@ -11,7 +11,6 @@ only to the seats' own containers.
 from __future__ import annotations
 
 import os
-import random
 import re
 import shutil
 import signal
@@ -23,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.classroomenv import assert_classroom_gone, assert_seat_absent, containers, host_names
-from tests.integration.lxcenv import TEST_ROOT, lxc_skip_reason
+from tests.integration.lxcenv import TEST_ROOT, free_port, lxc_skip_reason
 from tests.runcli import LABGEN
 from tests.runcli import labgen as _labgen
 
@@ -38,8 +37,8 @@ DUO = Path(__file__).resolve().parent.parent / "data" / "labs" / "duo.yml"
 ROOT = TEST_ROOT.parent / (TEST_ROOT.name + "-crx")            # beside TEST_ROOT: see lxcenv
 NAME = f"crx{os.getpid() % 10000}"
 POOL = "192.168.96.0/21"                                        # seat N: 192.168.(96+N).0/24
-PORT = random.randint(22000, 29999)
-PROXY_ENV = {"LABGEN_APTPROXY_PORT": str(random.randint(20000, 21999)),
+PORT = free_port(22000, 29999)
+PROXY_ENV = {"LABGEN_APTPROXY_PORT": str(free_port(20000, 21999)),
              "LABGEN_APTPROXY_DIR": str(ROOT) + "-aptproxy"}
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import pwd
-import random
 import shutil
 import signal
 import subprocess
@@ -24,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.lxcenv import lxc_skip_reason
+from tests.integration.lxcenv import free_port, lxc_skip_reason
 
 pytestmark = [pytest.mark.lxc, pytest.mark.root, pytest.mark.slow]
 
@@ -38,8 +37,8 @@ BASE = Path("/var/tmp/labgen-tests-leftovers")        # beside /var/tmp/labgen-t
 ROOT = BASE / "root"                                  # the child's TEST_ROOT
 LAB_NAME = "lo-lab"
 CLASS = f"lo{os.getpid() % 10000}"
-PORT = random.randint(22000, 29999)
-PROXY_PORT = random.randint(20000, 21999)
+PORT = free_port(22000, 29999)
+PROXY_PORT = free_port(20000, 21999)
 
 LAB = """\
 name: {name}
