@@ -169,3 +169,13 @@ def test_the_users_driver_choice_reaches_vagrant(monkeypatch):
     monkeypatch.setenv(lv.DRIVER_ENV, "kvm")
     monkeypatch.setattr(kvm, "kvm_verdict", lambda: kvm.Verdict(False, "no KVM here"))
     assert lv.PROVIDER.vagrant_env(load_lab(LAB)) == {lv.DRIVER_ENV: "kvm"}
+
+
+def test_vagrant_gets_the_providers_env_and_this_process_keeps_its_own(tmp_path, monkeypatch):
+    from labgen.vagrant import VagrantEnv
+
+    monkeypatch.delenv(lv.DRIVER_ENV, raising=False)
+    env = VagrantEnv(tmp_path, "libvirt", extra_env={lv.DRIVER_ENV: "qemu"})
+    assert env._v.env[lv.DRIVER_ENV] == "qemu" and env._v.env["VAGRANT_CHECKPOINT_DISABLE"] == "1"
+    assert lv.DRIVER_ENV not in os.environ
+    assert lv.DRIVER_ENV not in VagrantEnv(tmp_path, "lxc")._v.env
