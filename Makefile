@@ -33,12 +33,13 @@ DEMO_PACKAGES := vagrant vagrant-lxc lxc debootstrap debian-archive-keyring nfta
                  tcpdump iputils-ping openssh-client rsync apt-cacher-ng python3-venv ca-certificates gpg gpgv graphviz
 TEST_PACKAGES := $(filter-out $(DEMO_PACKAGES),$(APT_PACKAGES))
 
-.PHONY: demo test setup demo-setup host-packages test-packages venv venv-demo box box-demo box-libvirt unit unit-unprivileged integration-shuffled mutation known-bugs bench clean-test-leftovers help
+.PHONY: demo test lint setup demo-setup host-packages test-packages venv venv-demo box box-demo box-libvirt unit unit-unprivileged integration-shuffled mutation known-bugs bench clean-test-leftovers help
 
 help:
 	@echo "make demo   - set up this machine and run: labgen scenario run mac-bug"
 	@echo "make test   - set up this machine and run the test suite"
-	@echo "make unit   - only the fast unit and golden tests (no root, no LXC)"
+	@echo "make unit   - static checks, then the fast unit and golden tests (no root, no LXC)"
+	@echo "make lint   - static checks only: ruff check (tests and bench too) and mypy (labgen/)"
 	@echo "make bench  - benchmarks (see bench/README.md)"
 	@echo "make mutation - mutation testing of the core modules (slow; see tests/README.md)"
 
@@ -54,11 +55,17 @@ demo: demo-setup
 # Two workers (pytest-xdist): each host module runs whole on one worker, two modules at a time
 # (tests/conftest.py); JOBS=0 runs everything in one process, in file order.
 JOBS ?= 2
-test: setup box-libvirt
+test: setup box-libvirt lint
 	$(PY) -m pytest -q -n $(JOBS) --dist loadgroup
 
-unit: venv
+unit: venv lint
 	$(PY) -m pytest -q tests/unit
+
+# Static checks (config in pyproject.toml): pyflakes, pycodestyle and bugbear over the code,
+# tests and benchmarks; mypy over labgen/. Seconds, so they run before every test run.
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 # The unit tests as an unprivileged user with no network (a throw-away copy of this checkout
 # owned by user labgen-test, in a network namespace with nothing but loopback). Needs root to

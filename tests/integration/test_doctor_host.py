@@ -16,7 +16,7 @@ LAB = Path(__file__).resolve().parent.parent / "data" / "labs" / "lvci.yml"
 
 def _lines_are_checks(res) -> list[str]:
     lines = res.stdout.strip().splitlines()
-    assert lines and all(re.match(r"^[✓!✗-] \S", l) for l in lines[:-1] if not l.startswith(" ")), res.stdout
+    assert lines and all(re.match(r"^[✓!✗-] \S", ln) for ln in lines[:-1] if not ln.startswith(" ")), res.stdout
     assert "Traceback" not in res.stderr
     return lines
 
@@ -41,7 +41,7 @@ def test_a_host_without_the_tools_exits_3_and_says_what_to_install(tmp_path):
     assert res.returncode == 3, res.stdout + res.stderr
     assert "✗ vagrant" in lines[0] and "→ apt-get install vagrant" in lines[0]
     assert "no provider can run labs on this host" in res.stderr and "hint: fix one of the ✗ lines" in res.stderr
-    assert not [l for l in lines if l.startswith("usable here")]
+    assert not [ln for ln in lines if ln.startswith("usable here")]
 
 
 @pytest.mark.skipif(shutil.which("VBoxManage") is not None, reason="VirtualBox is installed here")

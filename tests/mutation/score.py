@@ -80,7 +80,8 @@ def main(argv: list[str]) -> None:
         return
     markdown, show = "--markdown" in argv, "--survivors" in argv
     if markdown:
-        print("| module | mutants | killed (of them timeouts) | judged equivalent | not killed | killed of non-equivalent |")
+        print("| module | mutants | killed (of them timeouts) | judged equivalent | not killed "
+              "| killed of non-equivalent |")
         print("|---|---:|---:|---:|---|---:|")
     else:
         print(f"{'module':<28} {'mutants':>7} {'killed':>6} {'timeout':>7} {'equiv.':>6} {'score':>6}  not killed")
