@@ -19,7 +19,7 @@ def test_only_kills_and_timeouts_count_and_the_rest_is_named(tmp_path):
     (tmp_path / "labgen" / "m.py.meta").write_text(json.dumps({"exit_code_by_key": codes}))
     out = subprocess.run([sys.executable, str(SCORE), "--markdown", "--root", str(tmp_path)],
                          capture_output=True, text=True, check=True).stdout
-    row = [l for l in out.splitlines() if l.startswith("| labgen/m.py")]
+    row = [ln for ln in out.splitlines() if ln.startswith("| labgen/m.py")]
     assert row == ["| labgen/m.py | 12 | 3 (1) | 0 | 1 crashed, 1 interrupted, 2 no tests, 1 not checked, "
                    "1 skipped, 1 survived, 2 suspicious | 25% |"], out
     names = subprocess.run([sys.executable, str(SCORE), "--root", str(tmp_path), "--names", "labgen.m"],
