@@ -89,15 +89,37 @@ SHARED_GROUPS = {
 }
 
 
+# Under xdist the longest modules start first (measured, tests/README.md), host modules before
+# unit tests, which fill the gaps; a plain `pytest` keeps file order.
+LONGEST_FIRST = ["integration/test_lab_lxc.py", "integration/test_lab_libvirt.py",
+                 "integration/test_classroom_lxc.py", "browser/test_classroom_web.py",
+                 "integration/test_challenge_lxc.py", "integration/test_roles_lxc.py",
+                 "integration/test_classroom_interrupt_lxc.py", "integration/test_docker_lxc.py",
+                 "integration/test_leftovers_lxc.py"]
+
+
+def _host_module(item) -> str | None:
+    parts = item.nodeid.split("::")[0].split("/")
+    if len(parts) >= 3 and parts[-2] in ("integration", "browser"):
+        return "/".join(parts[-2:])
+    return None
+
+
 def pytest_collection_modifyitems(config, items):
     """`make test` runs `pytest -n 2 --dist loadgroup`: every test of a host module (integration/,
     browser/) goes to one worker, so its module fixture (a booted lab) is made once; their
     subnets differ (tests/README.md), so two such modules may run at once. Unit tests spread."""
     for item in items:
-        parts = item.nodeid.split("::")[0].split("/")
-        if len(parts) >= 3 and parts[-2] in ("integration", "browser"):
-            rel = "/".join(parts[-2:])
+        rel = _host_module(item)
+        if rel:
             item.add_marker(pytest.mark.xdist_group(SHARED_GROUPS.get(rel, rel)))
+    if os.environ.get("PYTEST_XDIST_WORKER"):     # every worker sorts alike: same order everywhere
+        def rank(item):
+            rel = _host_module(item)
+            if rel in LONGEST_FIRST:
+                return LONGEST_FIRST.index(rel)
+            return len(LONGEST_FIRST) + (0 if rel else 1)
+        items.sort(key=rank)                      # stable: file order within each rank
 
 
 _seconds: dict = {}
