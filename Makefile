@@ -52,9 +52,10 @@ demo: demo-setup
 	cd $(DEMO_DIR) && $(abspath $(LABGEN)) --provider $(PROVIDER) scenario run mac-bug
 
 # The libvirt lane (tests/integration/test_lab_libvirt.py) needs the libvirt box; the demo does not.
-# Two workers (pytest-xdist): each host module runs whole on one worker, two modules at a time
-# (tests/conftest.py); JOBS=0 runs everything in one process, in file order.
-JOBS ?= 2
+# JOBS=2: two pytest-xdist workers, meant to run each host module whole on one worker
+# (tests/conftest.py). Off by default: on 2026-12-05 the groups did not reach xdist's scheduler
+# (one module's tests ran on both workers at once and collided); one process until that is fixed.
+JOBS ?= 0
 test: setup box-libvirt lint
 	$(PY) -m pytest -q -n $(JOBS) --dist loadgroup
 

@@ -105,6 +105,7 @@ def _host_module(item) -> str | None:
     return None
 
 
+@pytest.hookimpl(tryfirst=True)      # before xdist's own hook, which reads the groups then
 def pytest_collection_modifyitems(config, items):
     """`make test` runs `pytest -n 2 --dist loadgroup`: every test of a host module (integration/,
     browser/) goes to one worker, so its module fixture (a booted lab) is made once; their
