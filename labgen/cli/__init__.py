@@ -149,7 +149,6 @@ def _print_error(exc: LabgenError) -> None:
     # NO_COLOR (no-color.org): any non-empty value turns colour off, terminal or not.
     plain = bool(os.environ.get("NO_COLOR"))
     lines = exc.message.splitlines() or ["error"]
-    for line in lines:
-        click.secho(f"error: {line}", fg=None if plain else "red", err=True)
-    if exc.hint:
-        click.secho(f"hint: {exc.hint}", fg=None if plain else "yellow", err=True)
+    texts = [(f"error: {line}", "red") for line in lines] + ([(f"hint: {exc.hint}", "yellow")] if exc.hint else [])
+    for text, colour in texts:
+        click.echo(text if plain else click.style(text, fg=colour), err=True)

@@ -227,10 +227,15 @@ def reset(ctx, lab_path, to, yes, lang):
     What the student changed on the nodes, and their progress from STEP on, are lost: it asks
     first (--yes to skip the question).
     """
+    from labgen.scenario import progress as prog
+
     lang = _lang(lang)
-    where = f"the lab in {lab_path}" if lab_path else "this lab"
-    confirm(yes, f"Reset the scenario on {where} to {to or 'the start'}? Changes made on its nodes and "
-                 "the progress from that step on are lost.", "reset")
+    _, lab_dir, _ = steps.open_lab(ctx, lab_path)
+    started = prog.load(lab_dir)
+    if started is not None:          # (nothing started: open_challenge below says so)
+        confirm(yes, f"Reset {started.get('scenario')} on the lab in {lab_dir.path} to "
+                     f"{to or 'the start'}? Changes made on its nodes and the progress from that step "
+                     "on are lost.", "reset")
     with _opened(ctx, lab_path, lang) as (ch, con):
         ch.reset(to)
         _show_waiting(ch, con, lang)

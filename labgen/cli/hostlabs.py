@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import click
 
+from pathlib import Path
+
 from labgen.cli.options import console, format_option
 
 
 @click.command("ls")
-@format_option("one object: labs (name, dir, provider, nodes with their state) and classrooms "
-               "(name, dir, lab, seats, nodes running)")
+@format_option("one object: labs [{name, dir, provider, nodes: [{name, state}], running}] and "
+               "classrooms [{name, dir, lab, provider, seats, seats_with_machines, nodes, running}]")
 def ls(fmt):
     """List the labs and classrooms on this host, with their dirs and state.
 
@@ -22,7 +24,7 @@ def ls(fmt):
 
     labs = labs_on_host()
     alone = [lab for lab in labs if lab.classroom is None]
-    rooms: dict = {}
+    rooms: dict = {Path(entry["dir"]): [] for entry in _registered() if Path(entry["dir"]).is_dir()}
     for lab in labs:
         if lab.classroom is not None:
             rooms.setdefault(lab.classroom, []).append(lab)
@@ -33,44 +35,44 @@ def ls(fmt):
         click.echo(json.dumps({"labs": [lab.as_dict() for lab in alone], "classrooms": classrooms}, indent=2))
         return
     con = console()
-    if not labs:
+    if not labs and not classrooms:
         con.print(f"no labs on this host (Vagrant's index {index_path()} lists none of labgen's)",
                   markup=False, highlight=False)
         return
-    from rich.table import Table
-
-    if alone:
-        table = Table(title="labs", title_justify="left")
-        for col in ("lab", "dir", "provider", "state"):
-            table.add_column(col)
-        for lab in alone:
-            table.add_row(lab.name, str(lab.dir), lab.provider, _state_text(lab.as_dict()["running"], len(lab.nodes)))
-        con.print(table)
-    if classrooms:
-        table = Table(title="classrooms", title_justify="left")
-        for col in ("classroom", "dir", "lab", "seats", "state"):
-            table.add_column(col)
-        for room in classrooms:
-            table.add_row(room["name"], room["dir"], room["lab"], str(room["seats"]),
-                          _state_text(room["running"], room["nodes"]))
-        con.print(table)
+    # Plain aligned lines, the dir last and never cut (a table would fold or shorten it).
+    rows = [("lab", lab.name, lab.provider, _state_text(lab.as_dict()["running"], len(lab.nodes)), str(lab.dir))
+            for lab in alone]
+    rows += [("classroom", f"{room['name']} ({room['seats']} seats of {Path(room['lab']).stem})", room["provider"],
+              _state_text(room["running"], room["nodes"]), room["dir"]) for room in classrooms]
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    for row in rows:
+        head = "  ".join(cell.ljust(w) for cell, w in zip(row[:4], widths))
+        con.print(f"{head}  {row[4]}", markup=False, highlight=False, soft_wrap=True)
 
 
 def _state_text(running: int, nodes: int) -> str:
-    colour = "green" if running == nodes else ("yellow" if running else "red")
-    return f"[{colour}]{running}/{nodes} nodes running[/]"
+    return f"{running}/{nodes} running"
+
+
+def _registered() -> list[dict]:
+    """Classrooms recorded on this host by `classroom up` (also those with no machine yet)."""
+    from labgen.classroom.ops import registry
+
+    return [entry for entry in registry().values() if isinstance(entry, dict) and isinstance(entry.get("dir"), str)]
 
 
 def _classroom_row(path, seats) -> dict:
+    """`seats`: the seat labs Vagrant knows machines of."""
     from labgen.classroom.seats import load_classroom
     from labgen.errors import LabgenError
 
     try:
         c = load_classroom(path)
-        name, lab = c.name, c.lab
+        name, lab, count, provider = c.name, c.lab, c.seats, c.provider
     except LabgenError:
-        name, lab = path.name, "?"
-    return {"name": name, "dir": str(path), "lab": lab, "seats": len(seats),
+        name, lab, count, provider = path.name, "?", len(seats), "?"
+    return {"name": name, "dir": str(path), "lab": lab, "provider": provider, "seats": count,
+            "seats_with_machines": len(seats),
             "nodes": sum(len(s.nodes) for s in seats),
             "running": sum(s.as_dict()["running"] for s in seats)}
 
