@@ -82,7 +82,8 @@ def _task_lines(i: int, task: Task) -> list[str]:
     for name in task.artifacts:
         a = pins.ARTIFACTS[name]
         lines.append(f"{INDENT}upload {a.name} -> {pins.NODE_CACHE}/{a.filename}")
-        lines.append(f"{INDENT}  from {a.url}" + (" (gone: supply the file, see `labgen fetch --help`)" if a.gone else ""))
+        gone = " (gone: supply the file, see `labgen fetch --help`)" if a.gone else ""
+        lines.append(f"{INDENT}  from {a.url}{gone}")
         if a.sha256:
             lines.append(f"{INDENT}  sha256 {a.sha256}")
         elif a.signed:

@@ -18,7 +18,8 @@ from labgen import __version__
 from labgen.cli.options import Ctx
 from labgen.errors import LabgenError
 
-CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+HELP_OPTIONS = ["-h", "--help"]
+CONTEXT = {"help_option_names": HELP_OPTIONS, "max_content_width": 100}
 
 # The command modules, in `labgen --help` order. Each exports COMMANDS, the click commands or
 # groups it adds at the top level. A new group is one more name here: e.g. "classroom" for

@@ -34,10 +34,10 @@ def _walk(cmd: click.Command, ctx: click.Context):
 
 
 def commands_markdown() -> str:
-    from labgen.cli import ALIASES, CONTEXT, EXIT_CODES, cli
+    from labgen.cli import ALIASES, EXIT_CODES, HELP_OPTIONS, cli
 
-    root = click.Context(cli, info_name="labgen", terminal_width=WIDTH,
-                         **{**CONTEXT, "max_content_width": WIDTH})
+    root = click.Context(cli, info_name="labgen", terminal_width=WIDTH, max_content_width=WIDTH,
+                         help_option_names=HELP_OPTIONS)
     out = [HEAD, "## Exit codes", "", "| code | meaning |", "|---|---|"]
     out += [f"| {code} | {text} |" for code, text in EXIT_CODES]
     out += ["", "## Aliases", ""]

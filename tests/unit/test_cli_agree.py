@@ -243,7 +243,8 @@ def test_ls_finds_labs_and_classroom_seats_through_vagrants_index(tmp_path):
 
     cr = classroom_dir(tmp_path)
     machines = {
-        "a": {"name": "n1", "provider": "virtualbox", "state": "running", "vagrantfile_path": lab(tmp_path / "one", "one")},
+        "a": {"name": "n1", "provider": "virtualbox", "state": "running",
+              "vagrantfile_path": lab(tmp_path / "one", "one")},
         "b": {"name": "n2", "provider": "virtualbox", "state": "poweroff", "vagrantfile_path": str(tmp_path / "one")},
         "c": {"name": "ubuntu-1", "provider": "virtualbox", "state": "running",
               "vagrantfile_path": lab(cr / "seat-01", "duo")},
