@@ -16,9 +16,10 @@ def ls(fmt):
     """List the labs and classrooms on this host, with their dirs and state.
 
     Found through Vagrant's machine index (what `vagrant global-status` reads), so a lab
-    appears from its first boot until `labgen destroy`, wherever its dir is. LXC nodes show
-    their live state; other providers Vagrant's last record (`labgen status` refreshes it).
-    `labgen list` shows the built-in labs instead.
+    appears from its first boot until `labgen destroy`, wherever its dir is; a classroom from
+    `classroom up` until `classroom down`. LXC nodes show their live state, other providers
+    Vagrant's last record (`labgen status` refreshes it). `labgen list` shows the built-in
+    labs instead.
     """
     from labgen.hostlabs import index_path, labs_on_host
 
