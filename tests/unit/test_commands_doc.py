@@ -33,3 +33,13 @@ def test_every_exit_code_is_documented_in_help_and_reference():
     for code, meaning in EXIT_CODES:
         assert f"| {code} | {meaning} |" in text
         assert f"\n  {code} " in res.stdout
+
+
+def test_the_readme_names_every_exit_code_and_the_provider_default_as_the_help_does():
+    readme = " ".join((DOC.parents[1] / "README.md").read_text(encoding="utf-8").split())
+    sentence = readme[readme.index("exit codes:"):].split("Every command and option")[0]
+    for code, _ in EXIT_CODES[1:]:          # 0 needs no words
+        assert f" {code} " in sentence, code
+    helped = " ".join(labgen("--help", check=True).stdout.split())
+    for words in ("VirtualBox if installed", "else libvirt when KVM really works", "else LXC when running as root"):
+        assert words in readme and words in helped
