@@ -27,7 +27,7 @@ CONTEXT = {"help_option_names": HELP_OPTIONS, "max_content_width": 100}
 # labgen/cli/challenge.py that adds its commands to labgen.cli.scenario.scenario, listed here
 # after "scenario", with COMMANDS = ().)
 MODULES = ("lab", "scenario", "challenge", "plan", "graph", "fetch", "bundle", "box", "doctor", "classroom",
-           "hostlabs")
+           "hostlabs", "schema")
 
 # Words people bring from Vagrant, containerlab and netlab. ALIASES run the command they name;
 # INSTEAD only answers a mistyped or borrowed word (`labgen deploy` must never hint `destroy`,
