@@ -40,13 +40,43 @@ def index_path() -> Path:
     return Path(home) / "data" / "machine-index" / "index"
 
 
+def _read_locked(path: Path, wait: float = 10.0) -> str | None:
+    """The index's text, read under Vagrant's own lock (index.lock, flock): Vagrant rewrites
+    the index in place, so a read beside a running `vagrant up` could see half a file. Waits
+    at most `wait` seconds for a writer; None when there is no index."""
+    import fcntl
+    import time
+
+    lock = path.with_name(path.name + ".lock")
+    try:
+        fd = os.open(lock, os.O_RDONLY)
+    except OSError:
+        fd = None               # no lock file (no vagrant has locked it yet): read as it is
+    try:
+        if fd is not None:
+            deadline = time.monotonic() + wait
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        break   # a stuck writer: read anyway; a torn file is reported as none
+                    time.sleep(0.05)
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    finally:
+        if fd is not None:
+            os.close(fd)        # releases the lock
+
+
 def _machines(path: Path) -> list[dict]:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return []
+        text = _read_locked(path)
+        data = json.loads(text) if text else {}
     except (OSError, ValueError):
-        return []           # being rewritten by a running vagrant, or not ours to judge
+        return []               # unreadable: not ours to judge
     machines = data.get("machines") if isinstance(data, dict) else None
     return [m for m in (machines or {}).values() if isinstance(m, dict)]
 

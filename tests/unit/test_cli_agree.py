@@ -327,3 +327,26 @@ def test_vagrantfile_points_only_at_files_in_the_repository(provider):
     for ref in ("docs/providers.md",):
         if ref in text:
             assert (REPO / ref).exists()
+
+
+def test_ls_reads_vagrants_index_under_vagrants_lock(tmp_path):
+    """Vagrant rewrites its index in place under an flock on index.lock: a reader that does not
+    take that lock can see half a file while another lab boots (seen once on the shared host)."""
+    import fcntl
+    import threading
+
+    from labgen.hostlabs import _machines
+
+    index = tmp_path / "index"
+    index.write_text('{"version": 1, "machines": {"a": {"na')          # a writer is half-way
+    with open(tmp_path / "index.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        got = []
+        reader = threading.Thread(target=lambda: got.append(_machines(index)))
+        reader.start()
+        reader.join(0.5)
+        assert reader.is_alive(), "the reader did not wait for Vagrant's lock"
+        index.write_text(json.dumps({"version": 1, "machines": {"a": {"name": "n1"}}}))
+        fcntl.flock(lock, fcntl.LOCK_UN)
+    reader.join(10)
+    assert got == [[{"name": "n1"}]]
