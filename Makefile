@@ -33,13 +33,14 @@ DEMO_PACKAGES := vagrant vagrant-lxc lxc debootstrap debian-archive-keyring nfta
                  tcpdump iputils-ping openssh-client rsync apt-cacher-ng python3-venv ca-certificates gpg gpgv graphviz
 TEST_PACKAGES := $(filter-out $(DEMO_PACKAGES),$(APT_PACKAGES))
 
-.PHONY: demo test lint setup demo-setup host-packages test-packages venv venv-demo box box-demo box-libvirt unit unit-unprivileged integration-shuffled mutation known-bugs bench clean-test-leftovers help
+.PHONY: demo test lint docs setup demo-setup host-packages test-packages venv venv-demo box box-demo box-libvirt unit unit-unprivileged integration-shuffled mutation known-bugs bench clean-test-leftovers help
 
 help:
 	@echo "make demo   - set up this machine and run: labgen scenario run mac-bug"
 	@echo "make test   - set up this machine and run the test suite"
 	@echo "make unit   - static checks, then the fast unit and golden tests (no root, no LXC)"
 	@echo "make lint   - static checks only: ruff check (tests and bench too) and mypy (labgen/)"
+	@echo "make docs   - regenerate docs/commands.md from the commands' --help"
 	@echo "make bench  - benchmarks (see bench/README.md)"
 	@echo "make mutation - mutation testing of the core modules (slow; see tests/README.md)"
 
@@ -58,6 +59,10 @@ demo: demo-setup
 JOBS ?= 0
 test: setup box-libvirt lint
 	$(PY) -m pytest -q -n $(JOBS) --dist loadgroup
+
+# The command reference is generated from click's help (tests/unit/test_commands_doc.py checks it).
+docs: venv
+	$(PY) -m labgen.cli.reference > docs/commands.md.tmp && mv docs/commands.md.tmp docs/commands.md
 
 unit: venv lint
 	$(PY) -m pytest -q tests/unit
@@ -86,7 +91,8 @@ integration-shuffled: setup
 
 # Mutation testing (mutmut, config in pyproject.toml) of the core modules, killed by the unit
 # tests only; per module, so a run can be bounded: make mutation MUTATE=labgen.render
-MUTATE ?= labgen.labfile labgen.validate labgen.render labgen.scenario.template labgen.scenario.runner labgen.provision.engine labgen.artifacts labgen.scenario.challenge labgen.scenario.progress labgen.classroom.seats
+MUTATE ?= labgen.labfile labgen.validate labgen.render labgen.scenario.template labgen.scenario.runner labgen.provision.engine labgen.artifacts labgen.scenario.challenge labgen.scenario.progress labgen.classroom.seats \
+          labgen.schemacheck labgen.schemas
 mutation: venv
 	$(PY) -m pip install -q -e '.[test,mutation]'
 	for m in $(MUTATE); do nice $(VENV)/bin/mutmut run --max-children 2 "$$m.*" >/dev/null || exit 1; done

@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from labgen.cli import steps
-from labgen.cli.options import console, provider_option
+from labgen.cli.options import console, provider_option, variant_option
 from labgen.errors import LabgenError
 
 
@@ -41,67 +41,116 @@ def list_scenarios():
         variants = ", ".join(v for v in sc.variants if v != "default")
         extra = f"  [dim]variants: {variants}[/]" if variants else ""
         con.print(f"[cyan]{sc.id:<14}[/] ", end="", highlight=False)
-        con.print(f"{sc.title.en} (lab {sc.lab})", markup=False, highlight=False, end="")
+        con.print(f"{sc.title.get('en')} (lab {sc.lab})", markup=False, highlight=False, end="")
         con.print(extra, highlight=False)
 
 
 @scenario.command("show")
 @click.argument("scenario_id")
-@click.option("--variant", default="default", show_default=True)
+@variant_option
 @click.option("--lang", type=click.Choice(["en", "zh"]), default=None, help="Default: from the locale.")
 def show(scenario_id, variant, lang):
-    """Show a scenario's steps and commands without running anything."""
-    from labgen.scenario.load import find_scenario, load_scenario
+    """Check a scenario (a built-in id or a FILE) and show its steps, without running anything.
+
+    The check is the one `scenario run` makes before it starts: the file, then its lab
+    (a built-in lab or a lab file relative to the scenario) and every node, {{ var }} and
+    nodes.NAME.ip the steps use in every variant. Problems are listed as FILE line N and
+    exit 2. Then each step is shown with its nodes, command (never wrapped, so it can be
+    pasted) and what the run expects of it.
+    """
+    from labgen.scenario.language import fallback_note
+    from labgen.scenario.load import check_against_lab, find_scenario, load_scenario, scenario_lab
 
     sc = load_scenario(find_scenario(scenario_id))
-    var = _variant(sc, variant)
+    variant = presenter_variant(sc, variant)
+    var = sc.variants[variant]
+    lab = scenario_lab(sc)
+    check_against_lab(sc, lab)
     lang = lang or default_lang()
     con = console()
-    con.print(f"{sc.title.get(lang)}  ({sc.id}, lab {sc.lab}, variant {variant})", style="bold",
-              markup=False, highlight=False)
+    say = _printer(con)
+    say(f"{sc.title.get(lang)}  ({sc.id}, variant {variant})", style="bold")
+    say(f"lab {lab.name}: {', '.join(n.name for n in lab.nodes)}", style="dim")
     summary = var.summary or sc.summary     # a variant may tell its own story
-    con.print(summary.get(lang).strip(), markup=False, highlight=False)
-    con.print(f"[dim]requires roles: {', '.join(var.requires_roles) or '-'}[/]")
+    say(summary.get(lang).strip())
+    note = fallback_note(sc, lang)
+    if note:
+        say(note, style="dim italic")
+    say(f"requires roles: {', '.join(var.requires_roles) or '-'}", style="dim")
     for i, step in enumerate(var.steps, 1):
         where = f"  ({step.id}{' on ' + ','.join(step.nodes) if step.nodes else ''})"
-        con.print(f"\n{i}. [{step.kind}] {step.title.get(lang)}{where}", style="bold",
-                  markup=False, highlight=False)
+        say(f"\n{i}. [{step.kind}] {step.title.get(lang)}{where}", style="bold")
         if step.explain:
-            con.print(step.explain.get(lang).strip(), markup=False, highlight=False)
+            say(step.explain.get(lang).strip())
         if step.run:
-            con.print(step.run.rstrip(), style="cyan", markup=False, highlight=False)
-        _show_student_step(con, step, lang)
+            _show_command(say, step)
+        _show_student_step(say, step, lang)
 
 
-def _show_student_step(con, step, lang):
+def _printer(con):
+    """print() for scenario text: no markup, no highlighting, and soft wrap: a long line is
+    written whole (the terminal folds it), so a command copied from it still runs."""
+    def say(text: str, style: str | None = None) -> None:
+        con.print(text, style=style, markup=False, highlight=False, soft_wrap=True)
+    return say
+
+
+def _show_command(say, step) -> None:
+    """The command, how it runs, and what the run expects of it."""
+    say(step.run.rstrip(), style="cyan")
+    for line in expectations(step):
+        say(f"  expect: {line}", style="green")
+    for name, pattern in step.capture.items():
+        say(f"  capture: {{{{ {name} }}}} = first group of {pattern!r}", style="dim")
+
+
+def expectations(step) -> list[str]:
+    """What a run checks of a step's result, one line each (pure)."""
+    e = step.expect
+    exit_ = {"0": "exit status 0", "nonzero": "a non-zero exit status",
+             "any": "any exit status"}.get(e.exit, f"exit status {e.exit}")
+    lines = [exit_ + (f", run as {'root' if step.sudo else 'the login user'}, within "
+                      f"{step.timeout:g} s")]
+    for field, words in (("stdout_contains", "stdout contains"),
+                         ("stdout_not_contains", "stdout does not contain"),
+                         ("stdout_matches", "stdout matches"),
+                         ("stderr_contains", "stderr contains"),
+                         ("stderr_not_contains", "stderr does not contain"),
+                         ("stderr_matches", "stderr matches")):
+        lines += [f"{words} {value!r}" for value in getattr(e, field)]
+    if e.retry:
+        lines.append(f"retried for up to {e.retry:g} s until it holds")
+    return lines
+
+
+def _show_student_step(say, step, lang):
     """A task's goal, hints, checks and solution; a question's goal and answers."""
     if step.goal:
-        con.print(f"goal: {step.goal.get(lang).strip()}", markup=False, highlight=False)
+        say(f"goal: {step.goal.get(lang).strip()}")
     for i, hint in enumerate(step.hints, 1):
-        con.print(f"hint {i}: {hint.get(lang).strip()}", style="yellow", markup=False, highlight=False)
+        say(f"hint {i}: {hint.get(lang).strip()}", style="yellow")
     for i, check in enumerate(step.checks, 1):
-        con.print(f"check {i} (on {','.join(check.step.nodes)}), when it fails: "
-                  f"{check.message.get(lang).strip()}", markup=False, highlight=False)
-        con.print(check.step.run.rstrip(), style="cyan", markup=False, highlight=False)
+        say(f"check {i} (on {','.join(check.step.nodes)}), when it fails: "
+            f"{check.message.get(lang).strip()}")
+        _show_command(say, check.step)
     if step.solution:
-        con.print(f"solution (on {','.join(step.solution.nodes)}):", markup=False, highlight=False)
-        con.print(step.solution.run.rstrip(), style="cyan", markup=False, highlight=False)
+        say(f"solution (on {','.join(step.solution.nodes)}):")
+        _show_command(say, step.solution)
     if step.answers:
-        con.print(f"accepted answers: {', '.join(step.answers)}", markup=False, highlight=False)
+        say(f"accepted answers: {', '.join(step.answers)}")
 
 
-def _variant(sc, name):
-    if name not in sc.variants:
-        raise LabgenError(f"scenario {sc.id} has no variant {name!r}",
-                          hint=f"variants: {', '.join(sc.variants)}")
-    return sc.variants[name]
+def presenter_variant(sc, name):
+    from labgen.scenario.challenge import presenter_variant as pick
+
+    return pick(sc, name)
 
 
 @scenario.command("run")
 @click.argument("scenario_id")
 @click.option("--dir", "lab_path", type=click.Path(file_okay=False, path_type=Path),
               help="The lab dir (default: the current one if it holds the scenario's lab, else ./LAB).")
-@click.option("--variant", default="default", show_default=True, help="e.g. docker")
+@variant_option
 @click.option("--lang", type=click.Choice(["en", "zh"]), default=None, help="Default: from the locale.")
 @click.option("--step", "presenter", is_flag=True,
               help="Presenter mode: pause before each step (Enter runs, s skips, q quits).")
@@ -117,42 +166,22 @@ def run(ctx, scenario_id, lab_path, variant, lang, presenter, start, stop, only,
     Prints each step as it runs and writes a handout (Markdown + HTML) to the lab dir's
     transcripts/. Exits 0 only when every expectation held.
     """
-    from labgen import lifecycle
     from labgen.providers import get_provider
-    from labgen.provision.engine import roles_recorded, unavailable_roles
+    from labgen.provision.engine import roles_recorded
     from labgen.scenario.load import check_against_lab, find_scenario, load_scenario, scenario_lab
     from labgen.scenario.runner import Runner, select_steps
     from labgen.scenario.handout import write_handout
     from labgen.scenario.transcript import TerminalReporter
 
     sc = load_scenario(find_scenario(scenario_id))
-    var = _variant(sc, variant)
-    lab = scenario_lab(sc)
-    check_against_lab(sc, lab)
+    variant = presenter_variant(sc, variant)
+    var = sc.variants[variant]
+    check_against_lab(sc, scenario_lab(sc))
     select_steps(tuple(s for s in var.steps if s.kind != "cleanup"), start, stop, only)
     lang = lang or default_lang()
     con = console()
 
-    lab_dir = steps.lab_dir_for(lab.name, lab_path)
-    provider = (lifecycle.provider_of(lab_dir, ctx.requested_provider) if lab_dir.exists() else None) \
-        or ctx.provider()
-    missing = unavailable_roles(lab, var.requires_roles, get_provider(provider).facts(lab))
-    if missing:
-        raise LabgenError(f"scenario {sc.id} (variant {variant}) needs roles this lab cannot provide "
-                          f"with {provider}:\n" + "\n".join(f"  {r}: {steps.first_clause(why)}" for r, why in missing),
-                          hint=f"nothing was changed; `labgen plan {lab.name} --provider {provider} "
-                               f"--role ROLE` gives each reason in full and how to supply what is missing")
-    if not lab_dir.exists():
-        con.print(f"lab {lab.name} does not exist yet: creating it in {lab_dir.path}", highlight=False)
-        lifecycle.write_lab_dir(lab, lab_dir, provider)
-        steps.boot(lab, lab_dir, provider)
-    lab = lifecycle.load_lab_of(lab_dir)
-    try:
-        remote = lifecycle.open_remote(lab_dir, provider)
-    except LabgenError:
-        con.print("lab is not running: booting it", highlight=False)
-        steps.boot(lab, lab_dir, provider)
-        remote = lifecycle.open_remote(lab_dir, provider)
+    lab, lab_dir, provider, remote = steps.lab_for_scenario(ctx, sc, variant, lab_path)
     with remote:
         if roles_recorded(lab, lab_dir, get_provider(provider).facts(lab), list(var.requires_roles)):
             con.print(f"[dim]roles {', '.join(var.requires_roles)}: provisioned "
