@@ -24,7 +24,7 @@ APT_PACKAGES := vagrant vagrant-lxc vagrant-libvirt lxc debootstrap nftables dns
                 libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils mmdebstrap extlinux syslinux-common fdisk \
                 shellcheck etcd-server etcd-client
 
-.PHONY: demo test setup host-packages venv box box-libvirt unit unit-unprivileged integration-shuffled mutation known-bugs bench clean-test-leftovers help
+.PHONY: demo test setup host-packages venv web-assets box box-libvirt unit unit-unprivileged integration-shuffled mutation known-bugs bench clean-test-leftovers help
 
 help:
 	@echo "make demo   - set up this machine and run: labgen scenario run mac-bug"
@@ -72,7 +72,21 @@ mutation: venv
 known-bugs: venv
 	tests/mutation/known_bugs.sh
 
-setup: host-packages venv box
+setup: host-packages venv box web-assets
+
+# xterm.js for the seat pages' terminals: pinned in labgen/web/package-lock.json, installed by
+# npm ci, copied where the web app serves static files (never committed; the wheel ships them).
+WEB := labgen/web
+web-assets: $(WEB)/static/vendor/.installed
+
+$(WEB)/static/vendor/.installed: $(WEB)/package-lock.json
+	@command -v npm >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -q npm; } || \
+	  { echo "make web-assets: npm is missing (Debian: apt-get install npm)"; exit 1; }
+	cd $(WEB) && npm ci --no-audit --no-fund --loglevel=error
+	mkdir -p $(WEB)/static/vendor
+	cp $(WEB)/node_modules/@xterm/xterm/lib/xterm.js $(WEB)/node_modules/@xterm/xterm/css/xterm.css \
+	   $(WEB)/node_modules/@xterm/addon-fit/lib/addon-fit.js $(WEB)/static/vendor/
+	touch $@
 
 # Installs what is missing; a machine that has everything changes nothing. Services are not
 # started on install (a temporary policy-rc.d): labgen runs apt-cacher-ng itself, on the lab

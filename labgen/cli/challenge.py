@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from labgen.cli import steps
-from labgen.cli.options import console, dir_option, provider_option, serve_options
+from labgen.cli.options import console, dir_option, provider_option, serve_options, web_settings
 from labgen.cli.scenario import scenario
 from labgen.errors import LabgenError
 
@@ -279,7 +279,7 @@ def worksheet(scenario_id, variant, lang, output):
 @click.option("--dir", "lab_paths", multiple=True, type=click.Path(file_okay=False, path_type=Path),
               help="A lab dir to serve as a seat (repeatable; default: the current lab).")
 @serve_options
-def serve(lab_paths, host, port, min_interval):
+def serve(lab_paths, host, port, min_interval, **limits):
     """Serve a page per seat (a lab with a started scenario) and a live board for the instructor.
 
     Prints each seat's URL (its token is the password: hand it to that student only) and the
@@ -296,7 +296,8 @@ def serve(lab_paths, host, port, min_interval):
         con.print(line, markup=False, highlight=False)
         sys.stdout.flush()
 
-    serve_labs(list(lab_paths) or [find_lab_dir().path], host, port, min_interval, say)
+    serve_labs(list(lab_paths) or [find_lab_dir().path], host, port, min_interval, say,
+               settings=web_settings(limits))
 
 
 def _duration(seconds):

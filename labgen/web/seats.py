@@ -9,6 +9,10 @@ Actions run the scenario engine (scenario/challenge.py) over one persistent Remo
 opened on first use and reopened after a connection error. One action at a time per seat (a
 lock here, and progress.check_slot across processes) and at most one check every
 `min_interval` seconds.
+
+The seat's scenario and lab are loaded and validated once per server (per scenario the
+progress names: a `labgen scenario start` of another one while the server runs is seen), not
+on every page and board poll: only progress.json is read each time.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from labgen.errors import LabgenError
+from labgen.errors import LabgenError, Unreachable
 from labgen.labdir import LabDir, atomic_write
 
 TOKEN_BYTES = 24
@@ -43,6 +47,16 @@ class Busy(LabgenError):
     """The seat is already running an action, or checked too recently (HTTP 429)."""
 
 
+# What a seat's student (or the board) may ask of its challenge, by name.
+ACTIONS = {
+    "check": lambda ch: ch.check(),
+    "hint": lambda ch: ch.hint(),
+    "answer": lambda ch, text: ch.answer(text),
+    "solve": lambda ch: ch.solve(),
+    "reset": lambda ch, to=None: ch.reset(to),
+}
+
+
 @dataclass
 class Seat:
     name: str                     # shown on the board; URL-safe
@@ -55,7 +69,28 @@ class Seat:
     _remote_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _remote: object = field(default=None, repr=False)
     _last_check: float = 0.0
+    _parts: tuple = field(default=(), repr=False)      # (challenge key, Scenario, Lab), loaded once
+    _parts_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     nodes_up: str = "?"
+    _hosts: dict = field(default_factory=dict, repr=False)   # node -> ssh-config entry
+
+    def ssh_hosts(self, refresh_for: str | None = None) -> dict[str, dict[str, str]]:
+        """node -> its ssh-config entry (address, port, user, key) from the lab's cached config;
+        with `refresh_for`, asked again from Vagrant when that node's address does not answer
+        (blocks: call from a thread)."""
+        from labgen.remote import parse_ssh_config
+
+        if refresh_for is not None:
+            from labgen import lifecycle
+
+            text = lifecycle.ssh_config_answering(self.lab_dir, self.provider, [refresh_for])
+            self._hosts = parse_ssh_config(text)
+        elif not self._hosts:
+            self._hosts = parse_ssh_config(self.lab_dir.cached_ssh_config() or "")
+        return self._hosts
+
+    def node_names(self) -> list[str]:
+        return list(self.ssh_hosts())
 
     def remote(self):
         from labgen import lifecycle
@@ -75,10 +110,22 @@ class Seat:
                 self._remote = None
 
     def challenge(self, with_remote: bool = False):
-        from labgen.scenario.challenge import open_challenge
+        """The seat's Challenge. Reads progress.json; the scenario and lab files only the first
+        time (or when the progress names another scenario). Raises LabgenError."""
+        from labgen.scenario import progress as prog
+        from labgen.scenario.challenge import Challenge, challenge_key, load_parts
 
-        return open_challenge(self.lab_dir, self.remote() if with_remote else None,
-                              provider=self.provider)
+        p = prog.load(self.lab_dir)
+        if p is None:
+            raise LabgenError("no scenario started on this lab",
+                              hint="`labgen scenario start mac-bug` starts one")
+        key = challenge_key(p)
+        with self._parts_lock:
+            if not self._parts or self._parts[0] != key:
+                self._parts = (key, *load_parts(self.lab_dir, p))
+            _, scenario, lab = self._parts
+        return Challenge(self.lab_dir, scenario, key[2], lab,
+                         self.remote() if with_remote else None, provider=self.provider)
 
     def act(self, action: str, *args, is_check: bool = False):
         """Run a challenge action (check, solve, answer, reset...) with the seat's connections.
@@ -92,11 +139,13 @@ class Seat:
                     raise Busy(f"checked a moment ago: wait {wait:.0f} s", hint="then check again")
                 self._last_check = time.monotonic()
             try:
-                return getattr(self.challenge(with_remote=True), action)(*args)
-            except LabgenError as exc:
-                if "cannot reach" in exc.message or "connection" in exc.message.lower():
-                    self.drop_remote()
+                return ACTIONS[action](self.challenge(with_remote=True), *args)
+            except Unreachable:
+                self.drop_remote()
                 raise
+            finally:      # a node lost during a step (the runner records it as a failure)
+                if self._remote is not None and getattr(self._remote, "lost", None):
+                    self.drop_remote()
         finally:
             self._lock.release()
 
