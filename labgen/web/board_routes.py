@@ -21,9 +21,9 @@ async def board_page(request):
     state = request.app.state
     if not board_ok(state, request.path_params["token"]):
         return refuse(request, 403, "forbidden")
-    from labgen.web.views import board_rows
+    from labgen.web.views import board_rows, fresh
 
-    rows = await run_in_threadpool(board_rows, state)
+    rows = board_rows(state) if fresh(state.seats) else await run_in_threadpool(board_rows, state)
     return page(request, "board.html", rows=rows, token=state.instructor, settings=state.room.settings)
 
 
@@ -31,9 +31,9 @@ async def board_json(request):
     state = request.app.state
     if not board_ok(state, request.path_params["token"]):
         return refuse(request, 403, "forbidden")
-    from labgen.web.views import board_rows
+    from labgen.web.views import board_rows, fresh
 
-    rows = await run_in_threadpool(board_rows, state)
+    rows = board_rows(state) if fresh(state.seats) else await run_in_threadpool(board_rows, state)
     return JSONResponse({"rows": rows, "now": time.time()}, headers=headers())
 
 

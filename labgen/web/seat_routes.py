@@ -23,9 +23,9 @@ async def seat_page(request):
     if seat is None:
         return refuse(request, 403, "forbidden")
     lang = pick_lang(request)
-    from labgen.web.views import seat_view
+    from labgen.web.views import fresh, seat_view
 
-    view = await run_in_threadpool(seat_view, seat, lang)
+    view = seat_view(seat, lang) if fresh([seat]) else await run_in_threadpool(seat_view, seat, lang)
     notice = request.query_params.get("notice", "")
     return page(request, "seat.html", seat=view, token=seat.token,
                 consent=state.room.live[seat.name].consent, terminals=state.terminals,

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from labgen.errors import LabgenError, Unreachable
 from labgen.labdir import LabDir, atomic_write
+from labgen.scenario.challenge import Challenge
 
 TOKEN_BYTES = 24
 
@@ -41,6 +42,15 @@ def read_or_make_token(path: Path) -> str:
     token = secrets.token_urlsafe(TOKEN_BYTES)
     atomic_write(path, token + "\n", mode=0o600)
     return token
+
+
+class Snapshot(Challenge):
+    """A challenge frozen at one reading of progress.json: what pages and the board show."""
+
+    frozen: dict = {}
+
+    def progress(self) -> dict:
+        return self.frozen
 
 
 class Busy(LabgenError):
@@ -73,6 +83,8 @@ class Seat:
     _parts_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     nodes_up: str = "?"
     _hosts: dict = field(default_factory=dict, repr=False)   # node -> ssh-config entry
+    _snapshot: tuple = field(default=(), repr=False)         # (stamp, Snapshot)
+    views: dict = field(default_factory=dict, repr=False)    # lang -> the page's view, per snapshot
 
     def ssh_hosts(self, refresh_for: str | None = None) -> dict[str, dict[str, str]]:
         """node -> its ssh-config entry (address, port, user, key) from the lab's cached config;
@@ -109,12 +121,34 @@ class Seat:
                     pass
                 self._remote = None
 
-    def challenge(self, with_remote: bool = False):
-        """The seat's Challenge. Reads progress.json; the scenario and lab files only the first
-        time (or when the progress names another scenario). Raises LabgenError."""
-        from labgen.scenario import progress as prog
-        from labgen.scenario.challenge import Challenge, challenge_key, load_parts
+    def stamp(self) -> tuple:
+        """What changes whenever the seat's progress or story file is rewritten (each is
+        replaced by a rename): their inode, size and mtime."""
+        marks = []
+        for path in (self.lab_dir.meta / "progress.json", self.lab_dir.meta / "story.json"):
+            try:
+                st = path.stat()
+                marks.append((st.st_ino, st.st_size, st.st_mtime_ns))
+            except FileNotFoundError:
+                marks.append(None)
+        return tuple(marks)
 
+    def fresh(self) -> bool:
+        """True when the snapshot pages read is that of the files on disk now."""
+        return bool(self._snapshot) and self._snapshot[0] == self.stamp()
+
+    def challenge(self, with_remote: bool = False):
+        """The seat's Challenge; the scenario and lab files are read only the first time (or
+        when the progress names another scenario). Without `with_remote` (pages, the board): a
+        read-only snapshot whose progress is parsed once per change of the file. With it
+        (actions): a Challenge that reads progress.json afresh each time. Raises LabgenError."""
+        from labgen.scenario import progress as prog
+        from labgen.scenario.challenge import challenge_key, load_parts
+
+        stamp = self.stamp() if not with_remote else None
+        with self._parts_lock:
+            if stamp is not None and self._snapshot and self._snapshot[0] == stamp:
+                return self._snapshot[1]
         p = prog.load(self.lab_dir)
         if p is None:
             raise LabgenError("no scenario started on this lab",
@@ -124,8 +158,14 @@ class Seat:
             if not self._parts or self._parts[0] != key:
                 self._parts = (key, *load_parts(self.lab_dir, p))
             _, scenario, lab = self._parts
-        return Challenge(self.lab_dir, scenario, key[2], lab,
-                         self.remote() if with_remote else None, provider=self.provider)
+        if with_remote:
+            return Challenge(self.lab_dir, scenario, key[2], lab, self.remote(), provider=self.provider)
+        snapshot = Snapshot(self.lab_dir, scenario, key[2], lab, None, provider=self.provider)
+        snapshot.frozen = p
+        with self._parts_lock:
+            self._snapshot = (stamp, snapshot)
+            self.views.clear()
+        return snapshot
 
     def act(self, action: str, *args, is_check: bool = False):
         """Run a challenge action (check, solve, answer, reset...) with the seat's connections.

@@ -7,9 +7,12 @@ few times and nothing else from disk: the scenario and lab are the seat's, loade
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import re
 import time
+
+from markdown_it import MarkdownIt
 
 from labgen.errors import LabgenError
 from labgen.model import STUDENT_KINDS
@@ -28,17 +31,13 @@ def for_the_page(text: str, lang: str) -> str:
     return pattern.sub(replace, text)
 
 
-_md = None
+_md = MarkdownIt("commonmark", {"html": False, "linkify": False}).disable("image")
 
 
+@functools.lru_cache(maxsize=4096)
 def markdown(text: str) -> str:
-    """Scenario prose as HTML: CommonMark with raw HTML switched off (texts come from strangers),
-    links only to http(s)."""
-    global _md
-    if _md is None:
-        from markdown_it import MarkdownIt
-
-        _md = MarkdownIt("commonmark", {"html": False, "linkify": False}).disable("image")
+    """Scenario prose as HTML: CommonMark with raw HTML switched off (texts come from strangers;
+    markdown-it also refuses javascript: links). Cached: every seat shows the same texts."""
     return _md.render(text or "")
 
 
@@ -52,17 +51,30 @@ def stuck(record: dict | None, settings, now: float) -> bool:
     return fails >= settings.stuck_fails or now - last >= settings.stuck_minutes * 60
 
 
-def seat_view(seat, lang: str) -> dict:
-    """What the seat page shows, from the seat's progress."""
-    from labgen.scenario import story
-    from labgen.scenario.summary import summarise
+def fresh(seats) -> bool:
+    """True when every seat's snapshot is current: a view is then a few stat() calls and
+    dict lookups, cheaper inline than a hop to the thread pool."""
+    return all(seat.fresh() for seat in seats)
 
+
+def seat_view(seat, lang: str) -> dict:
+    """What the seat page shows, from the seat's progress; made once per change of it."""
     view = {"name": seat.name, "login": seat.login, "started": False, "nodes": seat.node_names()}
     try:
         ch = seat.challenge()
-        p = ch.progress()
     except LabgenError:
         return view
+    cached = seat.views.get(lang)
+    if cached is None or cached[0] is not ch:
+        cached = seat.views[lang] = (ch, _challenge_view(seat, ch, lang, view))
+    return cached[1]
+
+
+def _challenge_view(seat, ch, lang: str, view: dict) -> dict:
+    from labgen.scenario import story
+    from labgen.scenario.summary import summarise
+
+    p = ch.progress()
     summary = summarise(ch)
     current = p.get("current")
     titles = {s.id: s.title.get(lang) for s in ch.main}
