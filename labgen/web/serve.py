@@ -9,6 +9,17 @@ from typing import Callable
 from labgen.errors import LabgenError
 
 
+def ws_protocol() -> str:
+    """uvicorn's websocket implementation on the `websockets` library: the sans-I/O one where
+    this uvicorn has it (the older one is deprecated). Both wait for the socket to drain before
+    the next send, which is what bounds a terminal's buffered output."""
+    try:
+        import uvicorn.protocols.websockets.websockets_sansio_impl  # noqa: F401
+        return "websockets-sansio"
+    except ImportError:
+        return "websockets"
+
+
 def serve(seats, instructor: str, host: str, port: int,
           on_listening: Callable[[str], None], settings=None) -> None:
     """Serve until interrupted. `on_listening` gets the base URL once the socket is bound.
@@ -32,7 +43,7 @@ def serve(seats, instructor: str, host: str, port: int,
     on_listening(f"http://{shown}:{bound_port}")
     # ws_max_size: one websocket message at most (a paste); ping keeps idle tabs' proxies open
     config = uvicorn.Config(create_app(seats, instructor, settings=settings), log_level="warning",
-                            access_log=False, lifespan="on", ws="websockets", ws_max_size=1 << 20,
+                            access_log=False, lifespan="on", ws=ws_protocol(), ws_max_size=1 << 20,
                             ws_ping_interval=20, ws_ping_timeout=20)
     uvicorn.Server(config).run(sockets=[sock])
 

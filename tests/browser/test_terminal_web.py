@@ -134,7 +134,7 @@ def test_the_mac_bug_challenge_in_the_browser_alone(browser, room):
         assert "Make the two workloads talk again" in page.inner_text("h1")
         assert "open ubuntu-2's terminal" in page.inner_text("#goal").lower()
         assert "labgen ssh" not in page.inner_text("#goal")
-        assert page.locator("#goal code").count() >= 1            # backticks became <code>
+        assert page.locator("#story-observe-healthy .explain code").count() >= 1   # `x` became <code>
         story = page.locator("#story-observe-symptom")
         assert "ICMP echo reply" in story.inner_text() and story.get_attribute("open") is None
         assert page.locator("table.progress td", has_text="Where did the replies go?").count() == 1
