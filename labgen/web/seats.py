@@ -17,16 +17,20 @@ on every page and board poll: only progress.json is read each time.
 
 from __future__ import annotations
 
-import os
 import secrets
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Any, Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from labgen.errors import LabgenError, Unreachable
 from labgen.labdir import LabDir, atomic_write
 from labgen.scenario.challenge import Challenge
+
+if TYPE_CHECKING:
+    from labgen.remote import Remote
 
 TOKEN_BYTES = 24
 
@@ -58,7 +62,7 @@ class Busy(LabgenError):
 
 
 # What a seat's student (or the board) may ask of its challenge, by name.
-ACTIONS = {
+ACTIONS: dict[str, Callable[..., Any]] = {
     "check": lambda ch: ch.check(),
     "hint": lambda ch: ch.hint(),
     "answer": lambda ch, text: ch.answer(text),
@@ -77,7 +81,7 @@ class Seat:
     min_interval: float = 3.0     # seconds between two checks of this seat
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)          # one action
     _remote_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-    _remote: object = field(default=None, repr=False)
+    _remote: Remote | None = field(default=None, repr=False)
     _last_check: float = 0.0
     _parts: tuple = field(default=(), repr=False)      # (challenge key, Scenario, Lab), loaded once
     _parts_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -124,7 +128,7 @@ class Seat:
     def stamp(self) -> tuple:
         """What changes whenever the seat's progress or story file is rewritten (each is
         replaced by a rename): their inode, size and mtime."""
-        marks = []
+        marks: list[tuple[int, int, int] | None] = []
         for path in (self.lab_dir.meta / "progress.json", self.lab_dir.meta / "story.json"):
             try:
                 st = path.stat()
@@ -210,7 +214,7 @@ def seats_from_dirs(paths: list[Path], provider_of=None) -> list[Seat]:
     from labgen.remote import parse_ssh_config
 
     seats = []
-    names = set()
+    names: set[str] = set()
     for path in paths:
         lab_dir = LabDir(path)
         if not lab_dir.exists():

@@ -13,11 +13,10 @@ def ws_protocol() -> str:
     """uvicorn's websocket implementation on the `websockets` library: the sans-I/O one where
     this uvicorn has it (the older one is deprecated). Both wait for the socket to drain before
     the next send, which is what bounds a terminal's buffered output."""
-    try:
-        import uvicorn.protocols.websockets.websockets_sansio_impl  # noqa: F401
-        return "websockets-sansio"
-    except ImportError:
-        return "websockets"
+    import importlib.util
+
+    found = importlib.util.find_spec("uvicorn.protocols.websockets.websockets_sansio_impl")
+    return "websockets-sansio" if found is not None else "websockets"
 
 
 def serve(seats, instructor: str, host: str, port: int,

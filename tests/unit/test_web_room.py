@@ -91,7 +91,8 @@ def test_catch_up_replays_the_steps_before(app):
     assert s1.box.f == "hello\n"            # the task before it, by its solution
     page = client.get(f"/seat/{s1.token}", headers={"accept-language": "en"})
     assert 'data-step="what-secret"' in page.text
-    assert "brought your lab to step what-secret" in client.get(f"/seat/{s1.token}/live.json").json()["messages"][-1]["text"]
+    news = client.get(f"/seat/{s1.token}/live.json").json()["messages"]
+    assert "brought your lab to step what-secret" in news[-1]["text"]
 
 
 def test_the_seat_page_tells_the_story_so_far_with_titles(app):
@@ -123,7 +124,8 @@ def test_stuck_rules():
 def test_goals_say_open_the_terminal_in_the_page():
     assert for_the_page("Log in with `labgen ssh ubuntu-2` and use sudo.", "en") == \
         "Open ubuntu-2's terminal and use sudo."
-    assert for_the_page("用 `labgen ssh ubuntu-2` 登录，命令前加 sudo。", "zh") == "打开 ubuntu-2 的终端，命令前加 sudo。"
+    assert for_the_page("用 `labgen ssh ubuntu-2` 登录，命令前加 sudo。", "zh") == \
+        "打开 ubuntu-2 的终端，命令前加 sudo。"
 
 
 def test_markdown_renders_code_and_never_raw_html():
