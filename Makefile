@@ -17,12 +17,13 @@ PROVIDER   ?= lxc
 # Chinese font), chromium + poppler-utils (tests/browser print and measure the handouts); for
 # the libvirt lane: libvirt's daemons and QEMU (KVM or TCG), and what the libvirt box recipe
 # needs (mmdebstrap, extlinux, qemu-img, sfdisk); shellcheck, etcd-server and etcd-client
-# (tests of the Ubuntu 16.04 path's commands: lint, etcd v2).
+# (tests of the Ubuntu 16.04 path's commands: lint, etcd v2); nginx (the TLS reverse proxy
+# in front of the seat pages' terminals, tests/browser/test_terminal_web.py), tmux (bench/terminals.py).
 APT_PACKAGES := vagrant vagrant-lxc vagrant-libvirt lxc debootstrap nftables dnsmasq-base iproute2 iptables \
                 tcpdump iputils-ping openssh-client openssh-server rsync apt-cacher-ng ruby python3-venv python3-pip \
                 ca-certificates gpg gpgv graphviz fonts-noto-cjk chromium poppler-utils \
                 libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils mmdebstrap extlinux syslinux-common fdisk \
-                shellcheck etcd-server etcd-client
+                shellcheck etcd-server etcd-client nginx tmux
 
 .PHONY: demo test lint setup host-packages venv web-assets box box-libvirt unit unit-unprivileged integration-shuffled mutation known-bugs bench clean-test-leftovers help
 

@@ -136,7 +136,7 @@ def test_the_mac_bug_challenge_in_the_browser_alone(browser, room):
         assert "labgen ssh" not in page.inner_text("#goal")
         assert page.locator("#story-observe-healthy .explain code").count() >= 1   # `x` became <code>
         story = page.locator("#story-observe-symptom")
-        assert "ICMP echo reply" in story.inner_text() and story.get_attribute("open") is None
+        assert "ICMP echo reply" in story.text_content() and story.get_attribute("open") is None
         assert page.locator("table.progress td", has_text="Where did the replies go?").count() == 1
 
         type_in(page, "ubuntu-2", "ip -br link")
@@ -285,5 +285,84 @@ def test_catch_up_brings_a_seat_to_the_chosen_step(browser, room):
         assert seat.get_attribute("#step", "data-step") == "what-secret"
         out = labgen("ssh", "ubuntu-1", "--dir", str(room["dirs"]["tmb"]), "--", "cat /tmp/f", check=True)
         assert "hello" in out.stdout          # the task before it was replayed by its solution
+    finally:
+        ctx.close()
+
+
+NGINX_CONF = """daemon off;
+pid {d}/nginx.pid;
+error_log {d}/error.log;
+events {{}}
+http {{
+    access_log off;
+    client_body_temp_path {d}/body; proxy_temp_path {d}/proxy; fastcgi_temp_path {d}/fastcgi;
+    uwsgi_temp_path {d}/uwsgi; scgi_temp_path {d}/scgi;
+    server {{
+        listen 127.0.0.1:{port} ssl;
+        ssl_certificate {d}/lab.crt;
+        ssl_certificate_key {d}/lab.key;
+        # the lines of docs/scenarios.md, "Serving a room: TLS in front"
+        location / {{
+            proxy_pass http://127.0.0.1:{upstream};
+            proxy_http_version 1.1;
+            proxy_set_header Host $http_host;
+            proxy_set_header Upgrade $http_upgrade;
+            proxy_set_header Connection "upgrade";
+            proxy_read_timeout 1h;
+            proxy_buffering off;
+        }}
+    }}
+}}
+"""
+
+
+@pytest.fixture
+def nginx(room, tmp_path):
+    """nginx with a self-signed certificate on 127.0.0.1:<free port>, in front of the server."""
+    import shutil
+    import socket
+
+    binary = shutil.which("nginx") or "/usr/sbin/nginx"
+    if not os.path.exists(binary):
+        pytest.fail("nginx is not installed (make setup installs it: apt-get install nginx)")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
+                    "/CN=127.0.0.1", "-keyout", str(tmp_path / "lab.key"), "-out", str(tmp_path / "lab.crt")],
+                   check=True, capture_output=True, timeout=60)
+    upstream = urlparse(room["board"]).port
+    proc = None
+    for _ in range(5):      # a port found free may be taken before nginx binds it: retry
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        (tmp_path / "nginx.conf").write_text(NGINX_CONF.format(d=tmp_path, port=port, upstream=upstream))
+        proc = subprocess.Popen([binary, "-c", str(tmp_path / "nginx.conf")], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        if proc.poll() is None:
+            break
+    try:
+        assert proc.poll() is None, (tmp_path / "error.log").read_text()
+        yield f"https://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_a_terminal_through_nginx_over_tls(browser, room, nginx):
+    ctx = browser.new_context(ignore_https_errors=True)
+    ctx.route("**/*", lambda route: route.continue_() if urlparse(route.request.url).hostname
+              in LOCAL_HOSTS else route.abort())
+    try:
+        page = ctx.new_page()
+        page.goto(nginx + urlparse(room["seat"]["tmb"]).path)
+        type_in(page, "ubuntu-1", "echo over-$((20+22))-tls")
+        wait_screen(page, "ubuntu-1", "\nover-42-tls")
+        assert page.get_attribute("#term-ubuntu-1", "data-state") == "open"
     finally:
         ctx.close()
