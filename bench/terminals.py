@@ -82,6 +82,11 @@ def make_seats(root: Path, count: int, ports: dict, key: Path):
     return seats_from_dirs(sorted(root.iterdir()))
 
 
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def rss_kib(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -132,6 +137,7 @@ async def run(base: str, seats, server_pid: int):
     flood_times = {}
     peak = [rss_open]
     start = time.monotonic()
+    cpu_start = cpu_seconds(server_pid)
 
     async def typist(t):
         line = 0
@@ -168,6 +174,7 @@ async def run(base: str, seats, server_pid: int):
             await asyncio.sleep(0.5)
 
     await asyncio.gather(*(typist(t) for t in terms[1:]), flooder(), sampler())
+    flood_times["cpu"] = (cpu_seconds(server_pid) - cpu_start) / (time.monotonic() - start)
     for t in terms:
         await t.ws.close()
     return terms, opened, rss_before, rss_open, peak[0], flood_times
@@ -241,6 +248,8 @@ def main():
     print(f"  stalls (no echo within 2 s): {sum(t.stalls for t in others)}")
     print(f"  flood: 50 MiB written on the node in {flood.get('end', 0) - flood.get('start', 0):.1f} s, "
           f"{flood.get('bytes', 0) / 2**20:.1f} MiB reached the browser (tmux sends screen updates)")
+    print(f"  server CPU while typing: {flood.get('cpu', 0) * 100:.0f}% of one core; host load average "
+          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(f"  server RSS: {rss0 / 1024:.1f} MiB idle, {rss_open / 1024:.1f} MiB with {len(terms)} terminals "
           f"({(rss_open - rss0) / len(terms):.0f} KiB a terminal), peak {rss_peak / 1024:.1f} MiB during the flood")
 

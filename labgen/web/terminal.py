@@ -94,8 +94,11 @@ async def bridge(websocket, seat, node: str, command: str, settings, *, read_onl
         conn = await _connect(seat, node)
     except (OSError, asyncssh.Error, KeyError) as exc:
         log.warning("seat %s: terminal to %s: %s", seat.name, node, exc)
-        await websocket.send_bytes(f"\r\n[labgen] cannot reach {node}: tell your instructor\r\n".encode())
-        await websocket.close(code=1011)
+        try:
+            await websocket.send_bytes(f"\r\n[labgen] cannot reach {node}: tell your instructor\r\n".encode())
+        except Exception:   # noqa: BLE001 - the browser may be gone already
+            pass
+        await _close(websocket, 1011)
         return
     async with conn:
         proc = await conn.create_process(command, term_type="xterm-256color", term_size=(cols, rows),
@@ -140,9 +143,18 @@ async def bridge(websocket, seat, node: str, command: str, settings, *, read_onl
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             proc.close()
+    await _close(websocket)
+
+
+async def _close(websocket, code: int = 1000) -> None:
+    """Close the websocket unless the browser went first (then there is nothing to close)."""
+    from starlette.websockets import WebSocketDisconnect, WebSocketState
+
+    if websocket.application_state == WebSocketState.DISCONNECTED:
+        return
     try:
-        await websocket.close()
-    except RuntimeError:      # the browser went first
+        await websocket.close(code=code)
+    except (WebSocketDisconnect, RuntimeError, OSError):
         pass
 
 
