@@ -101,14 +101,21 @@ def screen(page, node):
     return page.evaluate("node => window.labgenScreen(node)", node)
 
 
-def wait_screen(page, node, text, timeout=20000):
+def wait_screen(page, node, text, timeout=30000):
     page.wait_for_function("([node, text]) => window.labgenScreen(node).includes(text)", arg=[node, text],
                            timeout=timeout)
 
 
-def type_in(page, node, line):
+def ready(page, node):
+    """The node's tab shown, its socket open, the shell printed something, keyboard focus in it."""
     page.click(f"#tab-{node}")
+    page.wait_for_selector(f"#term-{node}[data-state=open]", timeout=30000)
+    page.wait_for_function("node => window.labgenScreen(node).trim().length > 0", arg=node, timeout=30000)
     page.click(f"#term-{node}")
+
+
+def type_in(page, node, line):
+    ready(page, node)
     page.keyboard.type(line)
     page.keyboard.press("Enter")
 
@@ -158,6 +165,39 @@ def test_the_mac_bug_challenge_in_the_browser_alone(browser, room):
         page.fill("#answer", "ee:ee:ee:ee:ee:ee")
         page.click("#send-answer")
         page.wait_for_selector("#finished")
+    finally:
+        ctx.close()
+
+
+def test_ctrl_c_a_full_screen_program_and_resize(browser, room):
+    ctx = context(browser)
+    try:
+        page = ctx.new_page()
+        page.goto(room["seat"]["tmb"])
+        ready(page, "ubuntu-1")
+        page.keyboard.press("Control+C")                       # whatever an earlier test left running
+        type_in(page, "ubuntu-1", "sleep 600 && echo slept-$((2+3))")
+        wait_screen(page, "ubuntu-1", "slept-$((2+3))")
+        page.keyboard.press("Control+C")                       # interrupts, the shell answers
+        type_in(page, "ubuntu-1", "echo after-$((1+1))")
+        wait_screen(page, "ubuntu-1", "\nafter-2")
+        assert "slept-5" not in screen(page, "ubuntu-1")
+        type_in(page, "ubuntu-1", "top -d 0.5")                # full screen: top's header, then q
+        wait_screen(page, "ubuntu-1", "load average")
+        page.keyboard.press("q")
+        type_in(page, "ubuntu-1", "clear; printf '\\033[31mred\\033[0m\\n'; echo cols=$(tput cols)")
+        wait_screen(page, "ubuntu-1", "\ncols=")          # the output, not the command line
+        colour = page.evaluate("""() => { const b = window.labgenTerminalBuffer('ubuntu-1');
+            for (let y = 0; y < b.length; y++) { const line = b.getLine(y);
+              if (line.translateToString(true) === 'red') { return line.getCell(0).getFgColor(); } }
+            return -1; }""")
+        assert colour == 1, (colour, screen(page, "ubuntu-1"))   # ANSI red reached the screen
+        before = int(re.search(r"^cols=(\d+)", screen(page, "ubuntu-1"), re.M).group(1))
+        page.set_viewport_size({"width": 700, "height": 1400})   # the terminal follows the window
+        type_in(page, "ubuntu-1", "echo now=$(tput cols)")
+        wait_screen(page, "ubuntu-1", "\nnow=")
+        after = int(re.search(r"^now=(\d+)", screen(page, "ubuntu-1"), re.M).group(1))
+        assert after < before, (before, after)
     finally:
         ctx.close()
 

@@ -21,7 +21,12 @@
     var ws = new WebSocket(scheme + "//" + window.location.host + base + encodeURIComponent(node) +
                            "?cols=" + term.cols + "&rows=" + term.rows);
     ws.binaryType = "arraybuffer";
-    ws.onopen = function () { el.dataset.state = "open"; };
+    var early = [];     // keys typed before the socket opened (bounded), sent once it is
+    ws.onopen = function () {
+      el.dataset.state = "open";
+      early.forEach(function (bytes) { ws.send(bytes); });
+      early = [];
+    };
     ws.onmessage = function (event) {
       term.write(typeof event.data === "string" ? event.data : new Uint8Array(event.data));
     };
@@ -30,7 +35,10 @@
       term.write("\r\n" + screens.dataset.closed + "\r\n");
     };
     if (!readOnly) {
-      term.onData(function (data) { if (ws.readyState === 1) { ws.send(encoder.encode(data)); } });
+      term.onData(function (data) {
+        if (ws.readyState === 1) { ws.send(encoder.encode(data)); }
+        else if (ws.readyState === 0 && early.length < 256) { early.push(encoder.encode(data)); }
+      });
     }
     term.onResize(function (size) {
       if (ws.readyState === 1) { ws.send(JSON.stringify({resize: [size.cols, size.rows]})); }
@@ -64,6 +72,7 @@
     for (var i = 0; i < buffer.length; i++) { lines.push(buffer.getLine(i).translateToString(true)); }
     return lines.join("\n");
   };
+  window.labgenTerminalBuffer = function (node) { return open[node] && open[node].term.buffer.active; };
   var first = document.querySelector(".tab");
   if (first) { show(first.dataset.node); }
 })();
