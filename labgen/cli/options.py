@@ -104,9 +104,9 @@ def serve_options(f):
     (scenario and classroom serve). The limits reach the command as keyword arguments
     (`**limits`), for web_settings()."""
     f = click.option("--stuck-minutes", default=10.0, show_default=True, type=click.FloatRange(0.5, 600),
-                     help="The board flags a seat stuck after this long without progress.")(f)
+                     help="... or when nothing happened on its step for this many minutes.")(f)
     f = click.option("--stuck-fails", default=3, show_default=True, type=click.IntRange(1, 100),
-                     help="... or after the same check failed this many times.")(f)
+                     help="The board flags a seat stuck when the same check failed this many times...")(f)
     f = click.option("--idle-timeout", default=30.0, show_default=True, type=click.FloatRange(1, 1440),
                      help="Minutes without a keystroke before a web terminal closes (the shell stays).")(f)
     f = click.option("--max-terminals", default=6, show_default=True, type=click.IntRange(1, 64),
