@@ -25,6 +25,7 @@ import threading
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.applications import Starlette
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
@@ -100,8 +101,6 @@ async def lifespan(app):
 def create_app(seats: list[Seat], instructor: str, probe_every: float = 15.0,
                settings: Settings | None = None) -> Starlette:
     """The ASGI app for `seats`, with `instructor` as the board's token."""
-    from jinja2 import Environment, FileSystemLoader, select_autoescape
-
     app = Starlette(routes=ROUTES, lifespan=lifespan)
     state = app.state
     state.seats = list(seats)

@@ -12,6 +12,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from labgen.errors import LabgenError
 from labgen.web.http import board_ok, form_token, headers, page, refuse, same_origin
 from labgen.web.seats import Busy
+from labgen.web.views import board_rows, fresh, results_csv
 
 log = logging.getLogger("labgen.web")
 MAX_MESSAGE = 500
@@ -21,8 +22,6 @@ async def board_page(request):
     state = request.app.state
     if not board_ok(state, request.path_params["token"]):
         return refuse(request, 403, "forbidden")
-    from labgen.web.views import board_rows, fresh
-
     rows = board_rows(state) if fresh(state.seats) else await run_in_threadpool(board_rows, state)
     return page(request, "board.html", rows=rows, token=state.instructor, settings=state.room.settings)
 
@@ -31,8 +30,6 @@ async def board_json(request):
     state = request.app.state
     if not board_ok(state, request.path_params["token"]):
         return refuse(request, 403, "forbidden")
-    from labgen.web.views import board_rows, fresh
-
     rows = board_rows(state) if fresh(state.seats) else await run_in_threadpool(board_rows, state)
     return JSONResponse({"rows": rows, "now": time.time()}, headers=headers())
 
@@ -41,8 +38,6 @@ async def board_csv(request):
     state = request.app.state
     if not board_ok(state, request.path_params["token"]):
         return refuse(request, 403, "forbidden")
-    from labgen.web.views import results_csv
-
     text = await run_in_threadpool(results_csv, state.seats)
     return Response(text, media_type="text/csv; charset=utf-8",
                     headers={**headers(), "Content-Disposition": 'attachment; filename="results.csv"'})

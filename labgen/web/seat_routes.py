@@ -9,9 +9,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from labgen.errors import LabgenError
+from labgen.graph import lab_svg
+from labgen.labfile import load_lab
 from labgen.web.http import (form_token, headers, page, pick_lang, refuse, same_origin,
                              same_token, seat_by_token)
 from labgen.web.seats import Busy
+from labgen.web.views import fresh, seat_view
 from labgen.web.words import WORDS
 
 log = logging.getLogger("labgen.web")
@@ -23,8 +26,6 @@ async def seat_page(request):
     if seat is None:
         return refuse(request, 403, "forbidden")
     lang = pick_lang(request)
-    from labgen.web.views import fresh, seat_view
-
     view = seat_view(seat, lang) if fresh([seat]) else await run_in_threadpool(seat_view, seat, lang)
     notice = request.query_params.get("notice", "")
     return page(request, "seat.html", seat=view, token=seat.token,
@@ -119,9 +120,6 @@ async def seat_topology(request):
     key = (seat.name, lang)
     if key not in state.pictures:
         def draw():
-            from labgen.graph import lab_svg
-            from labgen.labfile import load_lab
-
             return lab_svg(load_lab(seat.lab_dir.labfile), lang)
         try:
             state.pictures[key] = await run_in_threadpool(draw)

@@ -23,6 +23,10 @@ import logging
 import re
 import shlex
 
+import asyncssh
+from starlette.concurrency import run_in_threadpool
+from starlette.websockets import WebSocketDisconnect, WebSocketState
+
 from labgen.web.http import board_ok, same_origin, seat_by_token
 
 log = logging.getLogger("labgen.web")
@@ -66,9 +70,6 @@ def _size(params) -> tuple[int, int]:
 async def _connect(seat, node: str):
     """An asyncssh connection to the node; the address is asked again from Vagrant once when
     the cached one does not answer. Raises OSError/asyncssh.Error when it cannot be made."""
-    import asyncssh
-    from starlette.concurrency import run_in_threadpool
-
     async def attempt(hosts):
         h = hosts[node]
         return await asyncssh.connect(
@@ -87,8 +88,6 @@ async def bridge(websocket, seat, node: str, command: str, settings, *, read_onl
                  stop: asyncio.Event | None = None) -> None:
     """Join an accepted websocket to `command` run in a PTY on `node` until either side ends,
     the idle timeout passes, or `stop` is set."""
-    import asyncssh
-
     cols, rows = _size(websocket.query_params)
     try:
         conn = await _connect(seat, node)
@@ -148,8 +147,6 @@ async def bridge(websocket, seat, node: str, command: str, settings, *, read_onl
 
 async def _close(websocket, code: int = 1000) -> None:
     """Close the websocket unless the browser went first (then there is nothing to close)."""
-    from starlette.websockets import WebSocketDisconnect, WebSocketState
-
     if websocket.application_state == WebSocketState.DISCONNECTED:
         return
     try:

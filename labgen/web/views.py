@@ -16,6 +16,8 @@ from markdown_it import MarkdownIt
 
 from labgen.errors import LabgenError
 from labgen.model import STUDENT_KINDS
+from labgen.scenario import story
+from labgen.scenario.summary import summarise
 
 # In a seat page the student has terminals: a goal's "log in with `labgen ssh NODE`" (the CLI
 # path) reads "open NODE's terminal" there.
@@ -71,9 +73,6 @@ def seat_view(seat, lang: str) -> dict:
 
 
 def _challenge_view(seat, ch, lang: str, view: dict) -> dict:
-    from labgen.scenario import story
-    from labgen.scenario.summary import summarise
-
     p = ch.progress()
     summary = summarise(ch)
     current = p.get("current")
@@ -112,8 +111,6 @@ def _challenge_view(seat, ch, lang: str, view: dict) -> dict:
 
 def board_rows(state) -> list[dict]:
     """One row per seat for the board (and its rows.json)."""
-    from labgen.scenario.summary import summarise
-
     now = time.time()
     rows = []
     for seat in state.seats:
@@ -151,8 +148,6 @@ def board_rows(state) -> list[dict]:
 def results_csv(seats) -> str:
     """seat, task, solved (yes / by solution / no), attempts, hints, seconds: one row per seat
     and student step; a seat with no scenario started gets one row saying so."""
-    from labgen.scenario.summary import summarise
-
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["seat", "scenario", "step", "kind", "solved", "attempts", "hints", "seconds"])
