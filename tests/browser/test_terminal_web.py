@@ -97,6 +97,17 @@ def context(browser, locale="en-US"):
     return ctx
 
 
+def goto(page, url=None):
+    """page.goto(url) (or a reload), again when Chromium aborted it because the host's network
+    changed (ERR_NETWORK_CHANGED: other labs' bridges and veths come and go on this host)."""
+    for attempt in range(3):
+        try:
+            return page.goto(url) if url else page.reload()
+        except Exception as exc:    # playwright's Error
+            if "ERR_NETWORK_CHANGED" not in str(exc) or attempt == 2:
+                raise
+
+
 def screen(page, node):
     return page.evaluate("node => window.labgenScreen(node)", node)
 
@@ -123,7 +134,7 @@ def type_in(page, node, line):
 def board_post(ctx, room, path, form):
     """A POST from the board's own page (same origin), as its forms send it."""
     board = ctx.new_page()
-    board.goto(room["board"])
+    goto(board, room["board"])
     token = room["board"].rsplit("/", 1)[1]
     status = board.evaluate("""([path, form]) => fetch(path, {method: 'POST',
         body: new URLSearchParams(form)}).then(r => r.status)""",
@@ -136,7 +147,7 @@ def test_the_mac_bug_challenge_in_the_browser_alone(browser, room):
     ctx = context(browser)
     try:
         page = ctx.new_page()
-        page.goto(room["seat"]["tma"])
+        goto(page, room["seat"]["tma"])
         # the story so far: the symptom step's tcpdump output, folded; Markdown rendered
         assert "Make the two workloads talk again" in page.inner_text("h1")
         assert "open ubuntu-2's terminal" in page.inner_text("#goal").lower()
@@ -151,7 +162,7 @@ def test_the_mac_bug_challenge_in_the_browser_alone(browser, room):
         type_in(page, "ubuntu-2", "echo 你好，终端")
         wait_screen(page, "ubuntu-2", "\n你好，终端")
         # a reload re-attaches to the same shell: the earlier output is still there
-        page.reload()
+        goto(page)
         page.click("#tab-ubuntu-2")
         wait_screen(page, "ubuntu-2", "你好，终端")
         assert "ip -br link" in screen(page, "ubuntu-2")
@@ -173,7 +184,7 @@ def test_ctrl_c_a_full_screen_program_and_resize(browser, room):
     ctx = context(browser)
     try:
         page = ctx.new_page()
-        page.goto(room["seat"]["tmb"])
+        goto(page, room["seat"]["tmb"])
         ready(page, "ubuntu-1")
         page.keyboard.press("Control+C")                       # whatever an earlier test left running
         type_in(page, "ubuntu-1", "sleep 600 && echo slept-$((2+3))")
@@ -221,7 +232,7 @@ def test_a_wrong_token_another_seat_or_another_site_gets_no_terminal(browser, ro
     ctx = context(browser)
     try:
         page = ctx.new_page()
-        page.goto(room["seat"]["tmb"])
+        goto(page, room["seat"]["tmb"])
         result = page.evaluate("""url => new Promise(done => {
             const ws = new WebSocket(url); let got = 0;
             ws.onmessage = () => { got += 1; };
@@ -236,18 +247,18 @@ def test_watch_needs_consent_and_then_shows_the_students_typing(browser, room):
     student, instructor = context(browser), context(browser)
     try:
         seat = student.new_page()
-        seat.goto(room["seat"]["tmb"])
+        goto(seat, room["seat"]["tmb"])
         wait_screen(seat, "ubuntu-1", "$")
         watch_url = f"{room['board']}/watch/{room['name']['tmb']}"
         watcher = instructor.new_page()
-        watcher.goto(watch_url)
+        goto(watcher, watch_url)
         assert watcher.locator("#not-allowed").count() == 1
         assert watcher.locator(".screen").count() == 0
         assert seat.locator("#watched").is_hidden()
 
         seat.click("#consent")                  # the student allows it (the page reloads)
         seat.wait_for_selector("#consent-state:not([hidden])")
-        watcher.goto(watch_url)
+        goto(watcher, watch_url)
         wait_screen(watcher, "ubuntu-1", "$")
         seat.wait_for_selector("#watched:not([hidden])", timeout=10000)    # they see they are watched
         type_in(seat, "ubuntu-1", "echo watched-$((6*7))")
@@ -273,11 +284,11 @@ def test_three_failed_checks_turn_the_seat_stuck_on_the_board(browser, room):
     try:
         board_post(ctx, room, f"reset/{room['name']['tmb']}", {})
         board = ctx.new_page()
-        board.goto(room["board"])
+        goto(board, room["board"])
         row = f"#row-{room['name']['tmb']}"
         assert board.locator(f"{row} .stuck-flag").is_hidden()
         seat = ctx.new_page()
-        seat.goto(room["seat"]["tmb"])
+        goto(seat, room["seat"]["tmb"])
         for attempt in range(1, 4):
             seat.click("#check")
             seat.wait_for_selector(f"#result.fail-box >> text=({attempt} attempts)")
@@ -291,10 +302,10 @@ def test_a_message_and_a_hint_from_the_board_appear_on_the_seat_page(browser, ro
     try:
         board_post(ctx, room, f"reset/{room['name']['tmb']}", {})
         seat = ctx.new_page()
-        seat.goto(room["seat"]["tmb"])
+        goto(seat, room["seat"]["tmb"])
         assert seat.locator("#inbox").is_hidden()
         board = ctx.new_page()
-        board.goto(room["board"])
+        goto(board, room["board"])
         board.fill("#message-text", "Five minutes left — 还有五分钟")
         board.select_option("#message-seat", room["name"]["tmb"])
         board.click("#message-send")
@@ -312,16 +323,16 @@ def test_catch_up_brings_a_seat_to_the_chosen_step(browser, room):
     try:
         board_post(ctx, room, f"reset/{room['name']['tmb']}", {})
         seat = ctx.new_page()
-        seat.goto(room["seat"]["tmb"])
+        goto(seat, room["seat"]["tmb"])
         assert seat.get_attribute("#step", "data-step") == "make-file"
         board = ctx.new_page()
-        board.goto(room["board"])
+        goto(board, room["board"])
         board.on("dialog", lambda dialog: dialog.accept())
         row = f"#row-{room['name']['tmb']}"
         board.select_option(f"{row} .catch-up select", "what-secret")
         board.click(f"{row} .catch-up button")
         board.wait_for_selector(f"{row} td.step >> text=what-secret", timeout=30000)
-        seat.reload()
+        goto(seat)
         assert seat.get_attribute("#step", "data-step") == "what-secret"
         out = labgen("ssh", "ubuntu-1", "--dir", str(room["dirs"]["tmb"]), "--", "cat /tmp/f", check=True)
         assert "hello" in out.stdout          # the task before it was replayed by its solution
@@ -400,7 +411,7 @@ def test_a_terminal_through_nginx_over_tls(browser, room, nginx):
               in LOCAL_HOSTS else route.abort())
     try:
         page = ctx.new_page()
-        page.goto(nginx + urlparse(room["seat"]["tmb"]).path)
+        goto(page, nginx + urlparse(room["seat"]["tmb"]).path)
         type_in(page, "ubuntu-1", "echo over-$((20+22))-tls")
         wait_screen(page, "ubuntu-1", "\nover-42-tls")
         assert page.get_attribute("#term-ubuntu-1", "data-state") == "open"
