@@ -140,7 +140,7 @@ def board_rows(state) -> list[dict]:
                    seconds=current["seconds"] if current else None,
                    last=summary["updated"], ago=round(now - summary["updated"]),
                    stuck=stuck(p.get("steps", {}).get(summary["current"] or ""), state.room.settings, now),
-                   steps=[s["step"] for s in steps])
+                   steps=[s["step"] for s in steps], titles={s["step"]: s["title"] for s in steps})
         rows.append(row)
     return rows
 

@@ -137,3 +137,11 @@ def test_the_node_commands_quote_the_seat_name():
     assert session_name("seat 07;rm") == "labgen-seat_07_rm"
     assert "new-session -A -s labgen-seat_07_rm" in shell_command("seat 07;rm")
     assert "-f read-only,ignore-size" in watch_command("s1", 60)
+
+
+def test_the_board_offers_watch_catch_up_hints_and_messages(app):
+    client, (s1, _) = app
+    page = client.get(BOARD, headers={"accept-language": "en"}).text
+    assert '<option value="what-secret">The secret (what-secret)</option>' in page
+    assert 'action="/board/' + "I" * 32 + '/message"' in page and "Send the next hint" in page
+    assert f'href="{BOARD}/watch/{s1.name}" hidden' in page          # no consent yet: no watch link
