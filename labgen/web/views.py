@@ -17,6 +17,7 @@ from markdown_it import MarkdownIt
 from labgen.errors import LabgenError
 from labgen.model import STUDENT_KINDS
 from labgen.scenario import story
+from labgen.scenario.language import fallback_note
 from labgen.scenario.summary import summarise
 
 # In a seat page the student has terminals: a goal's "log in with `labgen ssh NODE`" (the CLI
@@ -80,7 +81,7 @@ def _challenge_view(seat, ch, lang: str, view: dict) -> dict:
     for row in summary["steps"]:
         row["title"] = titles.get(row["step"], row["step"])
     view.update(started=True, scenario=ch.scenario.title.get(lang), finished=bool(p.get("finished")),
-                rows=summary["steps"])
+                rows=summary["steps"], note=fallback_note(ch.scenario, lang))
     # the story so far: every step before the current one, with what it printed
     outputs = story.load(seat.lab_dir)
     so_far = []
