@@ -17,12 +17,13 @@ PROVIDER   ?= lxc
 # handouts' Chinese font), chromium + poppler-utils (tests/browser print and measure the
 # handouts); for the libvirt lane: libvirt's daemons and QEMU (KVM or TCG), and what the libvirt
 # box recipe needs (mmdebstrap, extlinux, qemu-img, sfdisk); shellcheck, etcd-server and
-# etcd-client (tests of the Ubuntu 16.04 path's commands: lint, etcd v2).
+# etcd-client (tests of the Ubuntu 16.04 path's commands: lint, etcd v2); nginx (the TLS reverse proxy
+# in front of the seat pages' terminals, tests/browser/test_terminal_web.py), tmux (bench/terminals.py).
 APT_PACKAGES := vagrant vagrant-lxc vagrant-libvirt lxc debootstrap nftables dnsmasq-base iproute2 iptables \
                 tcpdump iputils-ping openssh-client openssh-server rsync apt-cacher-ng ruby python3-venv python3-pip \
                 ca-certificates gpg gpgv graphviz fonts-noto-cjk chromium poppler-utils \
                 libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils mmdebstrap extlinux syslinux-common fdisk \
-                shellcheck etcd-server etcd-client debian-archive-keyring
+                shellcheck etcd-server etcd-client debian-archive-keyring nginx tmux
 # What the LXC demo itself uses (`make demo`), installed without Recommends: vagrant recommends
 # vagrant-libvirt (and through it libvirt, QEMU and a kernel image), lxc recommends lxcfs,
 # uidmap, apparmor and lxc-templates; the demo needs none of them. debian-archive-keyring:
@@ -33,7 +34,7 @@ DEMO_PACKAGES := vagrant vagrant-lxc lxc debootstrap debian-archive-keyring nfta
                  tcpdump iputils-ping openssh-client rsync apt-cacher-ng python3-venv ca-certificates gpg gpgv graphviz
 TEST_PACKAGES := $(filter-out $(DEMO_PACKAGES),$(APT_PACKAGES))
 
-.PHONY: demo test lint docs setup demo-setup host-packages test-packages venv venv-demo box box-demo box-libvirt unit unit-unprivileged integration-shuffled mutation known-bugs bench clean-test-leftovers help
+.PHONY: demo test lint docs setup demo-setup host-packages test-packages venv venv-demo web-assets box box-demo box-libvirt unit unit-unprivileged integration-shuffled mutation known-bugs bench clean-test-leftovers help
 
 help:
 	@echo "make demo   - set up this machine and run: labgen scenario run mac-bug"
@@ -102,7 +103,21 @@ mutation: venv
 known-bugs: venv
 	tests/mutation/known_bugs.sh
 
-setup: host-packages test-packages venv box
+setup: host-packages test-packages venv box web-assets
+
+# xterm.js for the seat pages' terminals: pinned in labgen/web/package-lock.json, installed by
+# npm ci, copied where the web app serves static files (never committed; the wheel ships them).
+WEB := labgen/web
+web-assets: $(WEB)/static/vendor/.installed
+
+$(WEB)/static/vendor/.installed: $(WEB)/package-lock.json
+	@command -v npm >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -q npm; } || \
+	  { echo "make web-assets: npm is missing (Debian: apt-get install npm)"; exit 1; }
+	cd $(WEB) && npm ci --no-audit --no-fund --loglevel=error
+	mkdir -p $(WEB)/static/vendor
+	cp $(WEB)/node_modules/@xterm/xterm/lib/xterm.js $(WEB)/node_modules/@xterm/xterm/css/xterm.css \
+	   $(WEB)/node_modules/@xterm/addon-fit/lib/addon-fit.js $(WEB)/static/vendor/
+	touch $@
 
 # apt-install PACKAGES [APT-OPTIONS]: installs those missing; a machine that has them changes nothing.
 define apt-install

@@ -10,8 +10,10 @@ from pathlib import Path
 
 import click
 
-from labgen.cli.options import (confirm, console, format_option, output_option, print_node_results, provider_option,
-                                 serve_options, variant_option, yes_option)
+from labgen.cli.options import (
+    confirm, console, format_option, output_option, print_node_results, provider_option, serve_options,
+    variant_option, web_settings, yes_option
+)
 from labgen.errors import InputError, LabgenError
 
 
@@ -316,7 +318,7 @@ def scenario_run(scenario_id, cr_path, seat_list, variant, start, stop, keep, la
 @_dir_option
 @_seats_option
 @serve_options
-def serve(cr_path, seat_list, host, port, min_interval):
+def serve(cr_path, seat_list, host, port, min_interval, **limits):
     """Serve a page per seat and the instructor's live board (the same app as
     `labgen scenario serve`, one seat per classroom seat).
 
@@ -342,7 +344,8 @@ def serve(cr_path, seat_list, host, port, min_interval):
     for n in seats:
         model, _ = ops.seat_lab(c, n)
         logins[c.seat_dir(n).name] = "\n".join(f"ssh -F ssh_config {node.name}" for node in model.nodes)
-    serve_labs([c.seat_dir(n) for n in seats], host, port, min_interval, say, logins=logins)
+    serve_labs([c.seat_dir(n) for n in seats], host, port, min_interval, say, logins=logins,
+               settings=web_settings(limits))
 
 
 COMMANDS = (classroom,)
