@@ -239,9 +239,9 @@ def verify(ctx, scenario_id, lab_path, variant, junit, approve):
     from labgen.scenario.runner import Runner
 
     sc = load_scenario(find_scenario(scenario_id))
-    var = _variant(sc, variant)
-    lab = scenario_lab(sc)
-    check_against_lab(sc, lab)
+    variant = presenter_variant(sc, variant)
+    var = sc.variants[variant]
+    check_against_lab(sc, scenario_lab(sc))
     con = console()
     folder = vf.approved_dir(sc)
     approved_txt, approved_env = folder / f"{variant}.txt", folder / f"{variant}.env"
