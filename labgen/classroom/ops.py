@@ -531,11 +531,13 @@ def scenario_run(c: Classroom, seats: list[int], scenario_id: str, say: SaySeat,
     """Run a scenario on every chosen seat in parallel (each with its own addresses); writes
     each seat's handout to its transcripts/ and records its progress in the seat's state."""
     from labgen import lifecycle
+    from labgen.model import STUDENT_KINDS
     from labgen.providers import get_provider
     from labgen.provision.engine import provision, roles_recorded
+    from labgen.scenario.challenge import Challenge
+    from labgen.scenario.handout import write_handout
     from labgen.scenario.load import check_against_lab, find_scenario, load_scenario
     from labgen.scenario.runner import Runner, select_steps
-    from labgen.scenario.transcript import write_handout
 
     sc = load_scenario(find_scenario(scenario_id))
     if variant not in sc.variants:
@@ -546,6 +548,12 @@ def scenario_run(c: Classroom, seats: list[int], scenario_id: str, say: SaySeat,
         raise LabgenError(f"scenario {sc.id} is written for lab {sc.lab}, this classroom runs {lab.name}")
     check_against_lab(sc, lab)
     select_steps(tuple(s for s in var.steps if s.kind != "cleanup"), start, stop, None)
+    # --to a task or question: the seats wait there for their students (as `scenario start`
+    # does), instead of the presenter solving it.
+    waits = stop is not None and any(s.id == stop and s.kind in STUDENT_KINDS for s in var.steps)
+    if waits and start is not None:
+        raise LabgenError("--from cannot be used with --to a task or question",
+                          hint="the seats are prepared from the first step", exit_code=2)
     prov = get_provider(c.provider)
     place = placement_for(c.provider)
 
@@ -562,15 +570,21 @@ def scenario_run(c: Classroom, seats: list[int], scenario_id: str, say: SaySeat,
                     bad = [r for r in reports if r.error]
                     if bad:
                         raise bad[0].error
-                runner = Runner(sc, variant, model, remote, _Quiet(lambda step: say(seat, step)), lang,
-                                c.provider)
-                record = runner.run(start=start, stop=stop, cleanup=not keep)
+                quiet = _Quiet(lambda step: say(seat, step))
+                if waits:
+                    challenge = Challenge(ld, sc, variant, model, remote, quiet, lang, c.provider)
+                    challenge.start(at=stop)
+                    record = challenge.runner.record
+                else:
+                    record = Runner(sc, variant, model, remote, quiet, lang, c.provider).run(
+                        start=start, stop=stop, cleanup=not keep)
             write_handout(record, ld.transcripts)
             ran = [s for s in record.steps if s.step.kind != "cleanup"]
             passed = sum(1 for s in ran if s.status == "passed")
             last = ran[-1].step.id if ran else "-"
             ld.update_state(classroom_scenario={"id": sc.id, "passed": record.passed, "steps": passed,
-                                                "of": len(ran), "last": last})
+                                                "of": len(ran), "last": last,
+                                                "waiting": stop if waits else None})
             if record.passed:
                 return SeatOutcome(seat, True, f"{passed}/{len(ran)} steps passed", time.monotonic() - began)
             bad = record.first_failure
