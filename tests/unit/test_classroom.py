@@ -162,3 +162,20 @@ def test_cli_bad_input_is_one_line_and_creates_nothing(tmp_path):
         assert not target.exists()
     res = labgen("classroom", "status", cwd=tmp_path)
     assert res.returncode == 1 and "no classroom in" in res.stderr
+
+
+def test_scenario_run_to_a_task_with_from_is_refused_before_any_seat_is_touched(tmp_path):
+    """`classroom scenario run --to TASK` prepares seats from the first step (they wait at the
+    task); a --from with it would skip the setup the task needs, so it is refused as bad input."""
+    from labgen.classroom import ops
+    from labgen.errors import LabgenError
+    from labgen.labfile import find_lab
+
+    (tmp_path / ops.LAB_COPY).write_text(Path(find_lab("mesos-calico")).read_text())
+    c = classroom(lab="mesos-calico", path=tmp_path, seats=1)
+    touched = []
+    with pytest.raises(LabgenError) as exc:
+        ops.scenario_run(c, [1], "mac-bug", lambda seat, text: touched.append(text), variant="challenge",
+                         start="break-mac", stop="make-them-talk")
+    assert exc.value.message == "--from cannot be used with --to a task or question"
+    assert exc.value.exit_code == 2 and touched == [] and not (tmp_path / "seat-01").exists()
