@@ -26,7 +26,7 @@ def test_list_names_the_built_in_labs_and_scenarios():
 def test_render_prints_the_vagrantfile_for_each_provider(tmp_path):
     for provider in ("virtualbox", "libvirt", "lxc"):
         out = labgen("--provider", provider, "render", "mesos-calico", cwd=tmp_path, check=True).stdout
-        assert 'Vagrant.configure("2")' in out and "192.168.56.101" in out, out[:400]
+        assert 'Vagrant.configure("2")' in out and "192.168.56.101" in out, out[:400]   # demo lab, rendered only
         assert f'config.vm.provider "{provider}"' in out or f"provider :{provider}" in out, out
     assert list(tmp_path.iterdir()) == []        # render writes nothing
 
@@ -37,7 +37,7 @@ def test_graph_writes_the_topology_as_svg(tmp_path):
     svg = tmp_path / "mesos-calico.svg"
     assert svg.exists(), res.stdout + res.stderr
     text = " ".join(t for t in ET.parse(svg).getroot().itertext())
-    for node, ip in (("ubuntu-1", "192.168.56.101"), ("ubuntu-3", "192.168.56.103")):
+    for node, ip in (("ubuntu-1", "192.168.56.101"), ("ubuntu-3", "192.168.56.103")):   # the demo lab's, drawn
         assert node in text and ip in text, text
 
 
