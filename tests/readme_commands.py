@@ -285,7 +285,7 @@ def scan_test_module(path: Path) -> list[tuple[list, int]]:
     tree = ast.parse(path.read_text(encoding="utf-8"))
     module_tuples = _tuples_of(tree)
     runners: dict[str, tuple[int, list]] = {name: (0, [REST]) for name in RUNNERS}   # name -> (fixed params, template)
-    raw: list[tuple[str, list, int, ast.Call | None]] = []     # (how, argv, line, call)
+    raw: list[tuple[list, int, ast.AST]] = []     # (argv, line, the scope it is in)
     # A wrapper is found when its body runs labgen with its *args: iterate for wrappers of wrappers.
     for _ in range(3):
         raw.clear()
@@ -299,11 +299,11 @@ def scan_test_module(path: Path) -> list[tuple[list, int]]:
                     shell = _completion(node)
                     if shell:
                         argv = [COMPLETE + shell]
-                    raw.append(("call", argv, node.lineno, scope))
+                    raw.append((argv, node.lineno, scope))
                 elif _starts_with_labgen(node):
-                    raw.append(("list", _argv(node.elts[1:], tuples, rest_name), node.lineno, scope))
+                    raw.append((_argv(node.elts[1:], tuples, rest_name), node.lineno, scope))
         found = False
-        for how, argv, _line, scope in raw:
+        for argv, _line, scope in raw:
             if (REST in argv and isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef))
                     and scope.name not in runners and scope.args.vararg):
                 runners[scope.name] = (len(scope.args.args), argv)
@@ -311,7 +311,7 @@ def scan_test_module(path: Path) -> list[tuple[list, int]]:
         if not found:
             break
     # a wrapper's own body is not a run: its calls are
-    return [(argv, line) for how, argv, line, scope in raw
+    return [(argv, line) for argv, line, scope in raw
             if not (isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)) and scope.name in runners)]
 
 

@@ -160,8 +160,8 @@ def serve(w: Workshop) -> dict[str, str]:
     return urls
 
 
-def context(browser, locale="en-US"):
-    ctx = browser.new_context(locale=locale)
+def context(chromium, locale="en-US"):
+    ctx = chromium.new_context(locale=locale)
     # loopback only: a test never sends traffic off this machine
     ctx.route("**/*", lambda route: route.continue_() if urlparse(route.request.url).hostname
               in LOCAL_HOSTS else route.abort())
