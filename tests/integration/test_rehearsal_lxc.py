@@ -63,6 +63,17 @@ TASK = "Make the two workloads talk again"
 QUESTION = "Where did the replies go?"
 
 
+REPO = Path(__file__).resolve().parents[2]
+
+
+def documented_status() -> dict:
+    """The example object docs/classroom.md gives for `classroom status --format json`."""
+    text = (REPO / "docs" / "classroom.md").read_text(encoding="utf-8")
+    m = re.search(r"labgen classroom status --format json\n```\s*```json\n(.*?)```", text, re.S)
+    assert m, "docs/classroom.md no longer shows the JSON of `classroom status --format json`"
+    return json.loads(m.group(1))
+
+
 def labgen(*args, **kw):
     return _labgen(*args, env=WIDE, **kw)
 
@@ -209,15 +220,18 @@ def test_a_workshop_with_an_instructor_and_two_students(workshop, browser):  # n
 
     t = time.monotonic()
     table = labgen("classroom", "status", cwd=w.path, check=True).stdout
+    print(table)
     for seat in (1, 2):
         assert re.search(rf"│ {seat}\s+│ {re.escape(seat_ip(seat, 0))}/24\s+│ 3/3\s+│ 3/3\s+│ \d+/21\s+│ -",
                          table), table
+    documented = documented_status()
     status = json.loads(labgen("classroom", "status", "--format", "json", cwd=w.path, check=True).stdout)
+    assert set(status) == set(documented)
     assert {k: status[k] for k in ("classroom", "lab", "pool")} == {"classroom": NAME, "lab": "mesos-calico",
                                                                        "pool": POOL}
     for seat, row in zip((1, 2), status["seats"]):
-        assert set(row) == {"seat", "instance", "network", "nodes", "nodes_up", "reachable", "roles_done",
-                            "roles", "scenario", "error"}
+        assert set(row) == set(documented["seats"][0])
+        assert row["instance"] == f"{NAME}-s0{seat}"
         assert (row["seat"], row["network"], row["nodes"], row["nodes_up"], row["reachable"]) == \
             (seat, f"{seat_ip(seat, 0)}/24", 3, 3, 3)
         assert row["roles"] == 21 and row["roles_done"] >= 3       # at least base on each node
@@ -257,6 +271,11 @@ def test_a_workshop_with_an_instructor_and_two_students(workshop, browser):  # n
         assert "ee:aa:66:53:32:86" in text and "ee:ee:ee:ee:ee:ee" in text      # the break, observed
     table = labgen("classroom", "status", cwd=w.path, check=True).stdout
     assert flat(table).count("mac-bug 4/4 passed, waits at make-them-talk") == 2, table
+    status = json.loads(labgen("classroom", "status", "--format", "json", cwd=w.path, check=True).stdout)
+    for row in status["seats"]:
+        assert row["scenario"] == {"id": "mac-bug", "passed": True, "steps": 4, "of": 4,
+                                   "last": "observe-symptom", "waiting": "make-them-talk"}
+        assert set(row["scenario"]) == set(documented["seats"][0]["scenario"])
     w.timed("classroom scenario run", t)
 
     # 4. The pages: each student sees their goal and login.
