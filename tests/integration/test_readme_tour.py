@@ -1,6 +1,6 @@
 """The README's commands that need no lab, run as a user runs them (a real `labgen` process,
 the built-in labs and scenarios, Graphviz's real `dot`): `list`, `render`, `graph`,
-`scenario list/show/worksheet`, and shell completion (the scripts the README tells users to
+`scenario list/show/worksheet`, `schema`, and shell completion (the scripts the README tells users to
 source, and the completion answer a shell then asks for). No root, no machine: seconds.
 
 tests/unit/test_readme_commands.py fails when a documented command line is run by no
@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import shutil
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 
@@ -66,3 +67,16 @@ def test_shell_completion_scripts_and_a_completion_answer():
     answer = labgen(env={"_LABGEN_COMPLETE": "bash_complete", "COMP_WORDS": "labgen class", "COMP_CWORD": "1"},
                     check=True).stdout
     assert answer.split() == ["plain,classroom"], answer
+
+
+def test_schema_prints_the_scenario_schema_that_accepts_the_built_in_scenario(tmp_path):
+    import json
+
+    import yaml
+
+    out = labgen("schema", "scenario", cwd=tmp_path, check=True).stdout
+    schema = json.loads(out)
+    assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    assert schema["title"] == "labgen scenario file"
+    macbug = yaml.safe_load((Path(__file__).resolve().parents[2] / "scenarios" / "mac-bug.yml").read_text())
+    assert set(macbug) <= set(schema["properties"]), set(macbug) - set(schema["properties"])
