@@ -23,7 +23,7 @@ from labgen.classroom import access, hostcheck, isolation
 from labgen.classroom.placement import placement_for
 from labgen.classroom.seats import (CLASSROOM_FILE, LAB_COPY, Classroom, check_request, classroom_text,
                                     load_classroom, seat_lab_text)
-from labgen.errors import InputError, LabgenError
+from labgen.errors import InputError, LabgenError, ScenarioFailed
 from labgen.labdir import LabDir, atomic_write
 
 if TYPE_CHECKING:
@@ -599,7 +599,10 @@ def scenario_run(c: Classroom, seats: list[int], scenario_id: str, say: SaySeat,
                 quiet = _Quiet(lambda step: say(seat, step))
                 if waits:
                     challenge = Challenge(ld, sc, variant, model, remote, quiet, lang, c.provider)
-                    challenge.start(at=stop)
+                    try:
+                        challenge.start(at=stop)
+                    except ScenarioFailed:
+                        pass       # the record holds the failed step: its handout shows the output
                     record = challenge.runner.record
                 else:
                     record = Runner(sc, variant, model, remote, quiet, lang, c.provider).run(
