@@ -108,9 +108,11 @@ def create(path: Path, lab_arg: str, *, seats: int, name: str, pool: ipaddress.I
     if unknown:
         raise InputError([f"--role: lab {lab.name} has no role {', '.join(unknown)}"],
                          hint="roles of its nodes: " + ", ".join(sorted({r for n in lab.nodes for r in n.roles})))
-    if provider != "lxc":
-        raise InputError([f"classrooms need the lxc provider on this host, not {provider}"],
-                         hint="--provider lxc (libvirt placement is planned: see the README)")
+    from labgen.providers import get_provider
+
+    refused = get_provider(provider).seats_refused()
+    if refused:
+        raise InputError([refused], hint="--provider lxc")
     for other, info in registry().items():
         if other == name and Path(info.get("dir", "")) != path:
             raise InputError([f"classroom {name} already exists on this host in {info.get('dir')}"],
@@ -171,11 +173,8 @@ def _prepare_host(c: Classroom, lab) -> list[str]:
     changes: list[str] = []
     prov = get_provider(c.provider)
     prov.preflight(lab)
-    if c.provider == "lxc":
-        from labgen.providers.lxc import ensure_mgmt_bridge
-
-        changes += ensure_mgmt_bridge()
     place = placement_for(c.provider)
+    changes += place.provider_obj().prepare_shared_host()
     models = {s: _seat_model_quick(c, lab, s) for s in c.numbers}
     res = {s: place.host_resources(m) for s, m in models.items()}
     isolation.apply(c.name, [r["bridge"] for r in res.values()],
@@ -409,26 +408,22 @@ def down(c: Classroom, say: SaySeat) -> list[str]:
 
 
 def _sweep_leftovers(c: Classroom) -> list[str]:
-    """Containers and bridges named after this classroom whose lab dir is gone."""
-    import re
-    import subprocess
+    """Machines and bridges named after this classroom's seats whose lab dir is gone."""
+    from labgen.classroom.seats import MAX_SEATS
 
+    if not (Path(c.path) / LAB_COPY).exists():
+        return []
+    lab, _ = lab_of(c)
+    prov = placement_for(c.provider).provider_obj()
+    # Every seat number a classroom of this name may have had (its seat count may have shrunk).
+    prefixes = tuple(prov.machine_name(replace(lab, instance=c.instance(s)), "")
+                     for s in range(1, MAX_SEATS + 1))
     removed = []
-    if c.provider != "lxc":
-        return removed
-    pattern = re.compile(rf"^labgen-{re.escape(c.name)}-s[0-9]{{2,3}}-")
-    out = subprocess.run(["lxc-ls", "-1"], capture_output=True, text=True, timeout=60).stdout
-    for name in out.split():
-        if pattern.match(name):
-            subprocess.run(["lxc-destroy", "-f", "-n", name], capture_output=True, timeout=120)
-            removed.append(f"container {name}")
-    from labgen.providers.lxc import remove_bridge
-
-    lab, _ = lab_of(c) if (Path(c.path) / LAB_COPY).exists() else (None, None)
-    if lab is not None:
-        place = placement_for(c.provider)
-        for s in range(1, max(c.seats, 1) + 1):
-            removed += remove_bridge(place.host_resources(_seat_model_quick(c, lab, s))["bridge"])
+    for name in prov.machines(""):
+        if name.startswith(prefixes):
+            removed += prov.remove_machine(name)
+    for s in range(1, max(c.seats, 1) + 1):
+        removed += prov.remove_lab_bridge(_seat_model_quick(c, lab, s))
     return removed
 
 

@@ -92,40 +92,22 @@ class ThisHost:
         return removed
 
     def remove_leftovers(self, seat_lab) -> list[str]:
-        """What `remove` cannot find through Vagrant: containers named after the seat whose
+        """What `remove` cannot find through Vagrant: machines named after the seat whose
         creation an interrupt cut short (Vagrant had not recorded them yet), and its bridge."""
-        import subprocess
-
-        from labgen.providers.lxc import remove_bridge
-
-        res = self.host_resources(seat_lab)
-        present = set(subprocess.run(["lxc-ls", "-1"], capture_output=True, text=True, timeout=60).stdout.split())
+        prov = self.provider_obj()
         removed = []
-        for name in res["containers"]:
-            if name in present:
-                subprocess.run(["lxc-destroy", "-f", "-n", name], capture_output=True, timeout=120)
-                removed.append(f"container {name}")
-        return removed + remove_bridge(res["bridge"])
+        for name in self.host_resources(seat_lab)["containers"]:
+            removed += prov.remove_machine(name)
+        return removed + prov.remove_lab_bridge(seat_lab)
 
     def states(self, lab_dir: Path) -> dict[str, str]:
-        """node -> state (running, stopped, not_created...). On LXC read from lxc-info (a
-        `vagrant status` costs a Ruby start per seat: seconds, times 60 seats)."""
-        import subprocess
-
+        """node -> state (running, stopped, not_created...): from the provider when it can
+        tell cheaply, else from `vagrant status` (a Ruby start per seat)."""
         from labgen import lifecycle
         from labgen.vagrant import VagrantEnv
 
-        if self.provider != "lxc":
-            return VagrantEnv(Path(lab_dir), self.provider).status()
-        from labgen.providers.lxc import PROVIDER
-
-        lab = lifecycle.load_lab_of(LabDir(lab_dir))
-        states = {}
-        for node in lab.nodes:
-            res = subprocess.run(["lxc-info", "-s", "-H", "-n", PROVIDER.machine_name(lab, node.name)],
-                                 capture_output=True, text=True, timeout=30)
-            states[node.name] = res.stdout.strip().lower() if res.returncode == 0 else "not_created"
-        return states
+        states = self.provider_obj().machine_states(lifecycle.load_lab_of(LabDir(lab_dir)))
+        return states if states is not None else VagrantEnv(Path(lab_dir), self.provider).status()
 
     def remote(self, lab_dir: Path):
         """A Remote with one live SSH connection per node of the seat."""
@@ -133,17 +115,22 @@ class ThisHost:
 
         return lifecycle.open_remote(LabDir(lab_dir), self.provider)
 
+    def provider_obj(self):
+        """The classroom's Provider; refuses one that cannot serve seats on this host."""
+        from labgen.providers import get_provider
+
+        prov = get_provider(self.provider)
+        why = prov.seats_refused()
+        if why:
+            raise LabgenError(why, hint="--provider lxc")
+        return prov
+
     def host_resources(self, seat_lab) -> dict:
         """Host-side names of a seat (its lab has `instance` set): its bridge, its ports on
-        the shared management bridge (for isolation) and its containers."""
-        if self.provider != "lxc":
-            raise LabgenError(f"classrooms run on the lxc provider on this host, not {self.provider}",
-                              hint="--provider lxc (libvirt placement is planned: see placement.py)")
-        from labgen.providers.lxc import PROVIDER, bridge_name, mgmt_veth_name
-
-        return {"bridge": bridge_name(seat_lab),
-                "ports": [mgmt_veth_name(seat_lab, n.name) for n in seat_lab.nodes],
-                "containers": [PROVIDER.machine_name(seat_lab, n.name) for n in seat_lab.nodes]}
+        the shared management network (for isolation) and its machines."""
+        prov = self.provider_obj()
+        return {"bridge": prov.lab_bridge(seat_lab), "ports": prov.mgmt_ports(seat_lab),
+                "containers": [prov.machine_name(seat_lab, n.name) for n in seat_lab.nodes]}
 
 
 def placement_for(provider: str) -> ThisHost:
