@@ -139,7 +139,9 @@ def check_host(c: Classroom, lab) -> None:
               if n != c.name and "pool" in i]
     hostcheck.check_pool(c.pool, own, others)
     missing = [s for s in range(1, c.seats + 1) if not LabDir(c.seat_dir(s)).load_state().get("booted")]
-    hostcheck.check_capacity(len(missing) * len(lab.nodes), len(missing), Path("/var/lib/lxc"))
+    prov = place.provider_obj()
+    hostcheck.check_capacity(lab, len(missing), Path("/var/lib/lxc"),
+                             runs=hostcheck.roles_that_run(lab, prov.distro_for(lab)))
 
 
 def _seat_model_quick(c: Classroom, lab, seat: int):
@@ -170,10 +172,17 @@ def _prepare_host(c: Classroom, lab) -> list[str]:
     host parts, isolation rules for every seat, the sshd, accounts and keys."""
     from labgen.providers import get_provider
 
+    from labgen import hostlimits
+
     changes: list[str] = []
     prov = get_provider(c.provider)
     prov.preflight(lab)
     place = placement_for(c.provider)
+    # Every container on the host counts against the same kernel limits: the classroom's seats
+    # (and its seat image) and whatever else runs here.
+    own = {n for s in c.numbers for n in place.host_resources(_seat_model_quick(c, lab, s))["containers"]}
+    nodes = len(own | set(place.provider_obj().machines(""))) + len(lab.nodes)
+    changes += hostlimits.ensure(nodes, f"{c.seats} seat(s) of {lab.name} ({nodes} containers on this host)")
     changes += place.provider_obj().prepare_shared_host()
     models = {s: _seat_model_quick(c, lab, s) for s in c.numbers}
     res = {s: place.host_resources(m) for s, m in models.items()}
