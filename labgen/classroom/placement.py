@@ -20,6 +20,8 @@ not change when placement does.
 
 from __future__ import annotations
 
+import shutil
+import threading
 from pathlib import Path
 from typing import Callable
 
@@ -27,6 +29,8 @@ from labgen.errors import LabgenError
 from labgen.labdir import LabDir
 
 Say = Callable[[str], None]
+# lxc-copy records each clone in the source's lxc_snapshots file: one clone at a time.
+_CLONING = threading.Lock()
 
 
 class ThisHost:
@@ -38,10 +42,11 @@ class ThisHost:
         self.provider = provider
 
     def place(self, lab_dir: Path, lab_text: str, say: Say, roles: list[str] | None = None,
-              stop=None) -> list[str]:
+              stop=None, image=None) -> list[str]:
         """Write the seat's lab dir, boot it and provision `roles` (None: all, []: none);
         converges a half-made seat. `stop` (a threading.Event): once set, start no further
-        phase or task (the caller then removes or keeps the seat).
+        phase or task (the caller then removes or keeps the seat). With `image` (a ready
+        classroom.image.SeatImage), nodes not created yet are clones of the image's.
 
         Changes on the host what `labgen create` changes. Returns the host changes.
         Raises LabgenError (ProviderError, TaskError...) when the seat cannot be brought up.
@@ -58,6 +63,8 @@ class ThisHost:
         lifecycle.write_lab_dir(lab, ld, self.provider)
         if stop is not None and stop.is_set():
             raise LabgenError("interrupted before booting")
+        if image is not None:
+            self.clone(lab, ld, image, say)
         say("booting")
         changes = lifecycle.boot(lab, ld, self.provider)
         if stop is not None and stop.is_set():
@@ -71,6 +78,39 @@ class ThisHost:
             if failed:
                 raise failed[0].error
         return changes
+
+    def clone(self, lab, ld: LabDir, image, say: Say) -> list[str]:
+        """Clone the image's machines for the seat's nodes that do not exist yet and hand them
+        to Vagrant. All or nothing: a failure (a full disk...) removes this call's clones.
+        Raises LabgenError naming the bytes needed when the disk cannot hold the seat."""
+        from labgen.classroom.hostcheck import CLONE_DISK_MIB
+
+        prov = self.provider_obj()
+        todo = [n for n in lab.nodes
+                if prov.machine_states(lab).get(n.name, "not_created") == "not_created"]
+        if not todo:
+            return []
+        need = CLONE_DISK_MIB * 2**20 * len(todo)
+        free = shutil.disk_usage(prov.machines_path()).free
+        if free < need:
+            raise LabgenError(f"not enough disk in {prov.machines_path()} to clone the seat's "
+                              f"{len(todo)} node(s): {need} bytes needed, {free} free",
+                              hint="free disk space, then run `labgen classroom up` again "
+                                   "(the seats already up stay up)")
+        say(f"cloning {len(todo)} node(s) from seat image {image.instance}")
+        made: list[str] = []
+        try:
+            for node in todo:
+                target = prov.machine_name(lab, node.name)
+                with _CLONING:
+                    prov.clone_machine(image.machine(node.name), target)
+                made.append(target)
+                prov.adopt(ld.path, node.name, target, prov.private_key(image.path, node.name))
+        except BaseException:
+            for target in made:
+                prov.remove_machine(target)
+            raise
+        return [f"cloned {', '.join(made)}"]
 
     def remove(self, lab_dir: Path, say: Say) -> list[str]:
         """Destroy a seat's machines and host network, even when `up` stopped half-way."""

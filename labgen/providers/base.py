@@ -96,6 +96,29 @@ class Provider:
         """node -> state read from the provider directly (cheap), or None: ask Vagrant."""
         return None
 
+    def machines_path(self) -> Path:
+        """Where the provider keeps its machines' disks (for free-space checks)."""
+        raise self._no_seats()
+
+    def clone_machine(self, source: str, target: str) -> list[str]:
+        """A copy-on-write clone `target` of stopped machine `source`, with an identity of its
+        own (machine-id, SSH host keys). Raises LabgenError and leaves no `target` on failure."""
+        raise self._no_seats()
+
+    def adopt(self, lab_dir: Path, node: str, machine: str, private_key: Path) -> None:
+        """Make Vagrant in `lab_dir` take existing machine `machine` as `node` (it then only
+        starts it), logging in with `private_key` (the key Vagrant put on the source)."""
+        vagrant_dir = Path(lab_dir) / ".vagrant" / "machines" / node / self.name
+        vagrant_dir.mkdir(parents=True, exist_ok=True)
+        (vagrant_dir / "id").write_text(machine)
+        key = vagrant_dir / "private_key"
+        key.write_bytes(Path(private_key).read_bytes())
+        key.chmod(0o600)
+
+    def private_key(self, lab_dir: Path, node: str) -> Path:
+        """The key Vagrant generated for `node` of the lab in `lab_dir`."""
+        return Path(lab_dir) / ".vagrant" / "machines" / node / self.name / "private_key"
+
     def boot_failure(self, lab: Lab, started: dict[str, float]) -> str | None:
         """While `vagrant up` waits: why a node of `started` (node -> time.time() when Vagrant
         said it starts it) stopped during boot, from its console, or None while nothing is

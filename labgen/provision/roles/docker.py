@@ -23,6 +23,10 @@ from labgen.provision.shell import apt_get, apt_install, apt_update, version_che
 from labgen.provision.stack import ETCD_CLIENT_PORT, docker_artifact
 
 DAEMON_JSON = "/etc/docker/daemon.json"
+# Sealed out of a seat image: the engine id (and the older key.json identity) and the local
+# network store, which holds what the image's cluster store knew. (units, paths)
+SEAL = (("docker.socket", "docker"),
+        ("/var/lib/docker/engine-id", "/etc/docker/key.json", "/var/lib/docker/network/files"))
 
 
 def daemon_json(node: Node) -> str:

@@ -21,6 +21,9 @@ CONF_DIR = "/etc/zookeeper/conf"
 # netcat: the health check asks the server `srvr` (a four-letter word) on its client port.
 PACKAGES = ("zookeeperd", "netcat-openbsd")
 QUORUM_WAIT = 180      # seconds: a quorum needs two of three members, installed in parallel
+# Sealed out of a seat image: the snapshot and transaction log (the image's ensemble);
+# myid and zoo.cfg are rewritten by provisioning. (units, paths)
+SEAL = (("zookeeper",), ("/var/lib/zookeeper/version-2",))
 
 
 def myid(lab: Lab, node: Node) -> int:
