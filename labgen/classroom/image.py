@@ -243,4 +243,5 @@ def remove(image: SeatImage, force: bool = False) -> list[str]:
     if image.path.exists():
         shutil.rmtree(image.path)
         removed.append(f"seat image {image.path}")
+    (images_root() / f"{image.key}.lock").unlink(missing_ok=True)
     return removed

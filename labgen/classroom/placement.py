@@ -77,6 +77,8 @@ class ThisHost:
             failed = [r for r in reports if r.error]
             if failed:
                 raise failed[0].error
+            changed = sorted({t for r in reports for t in r.changed})
+            say(f"provisioned: {len(changed)} task(s) changed" + (f" ({', '.join(changed)})" if changed else ""))
         return changes
 
     def clone(self, lab, ld: LabDir, image, say: Say) -> list[str]:
