@@ -100,12 +100,15 @@ class ThisHost:
                               hint="free disk space, then run `labgen classroom up` again "
                                    "(the seats already up stay up)")
         say(f"cloning {len(todo)} node(s) from seat image {image.instance}")
+        from labgen.provision.roles import role_module
+
         made: list[str] = []
         try:
             for node in todo:
                 target = prov.machine_name(lab, node.name)
+                own = tuple(d for r in node.roles for d in getattr(role_module(r), "CLONE_OWN_DIRS", ()))
                 with _CLONING:
-                    prov.clone_machine(image.machine(node.name), target)
+                    prov.clone_machine(image.machine(node.name), target, own)
                 made.append(target)
                 prov.adopt(ld.path, node.name, target, prov.private_key(image.path, node.name))
         except BaseException:

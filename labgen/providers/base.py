@@ -100,9 +100,11 @@ class Provider:
         """Where the provider keeps its machines' disks (for free-space checks)."""
         raise self._no_seats()
 
-    def clone_machine(self, source: str, target: str) -> list[str]:
+    def clone_machine(self, source: str, target: str, own_dirs: tuple[str, ...] = ()) -> list[str]:
         """A copy-on-write clone `target` of stopped machine `source`, with an identity of its
-        own (machine-id, SSH host keys). Raises LabgenError and leaves no `target` on failure."""
+        own (machine-id, SSH host keys); `own_dirs` (absolute paths in the machine) start
+        empty and live outside the copy-on-write layer. Raises LabgenError and leaves no
+        `target` on failure."""
         raise self._no_seats()
 
     def adopt(self, lab_dir: Path, node: str, machine: str, private_key: Path) -> None:

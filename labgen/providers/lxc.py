@@ -228,19 +228,28 @@ class LxcProvider(Provider):
     def machines_path(self) -> Path:
         return LXC_PATH
 
-    def clone_machine(self, source: str, target: str) -> list[str]:
+    def clone_machine(self, source: str, target: str, own_dirs: tuple[str, ...] = ()) -> list[str]:
         """`lxc-copy -s -B overlay` (0.2-0.5 s, ~1 MiB until the clone writes), then:
         - drop the copied vagrant-lxc block: lxc-copy rewrites the config without its
           `# VAGRANT-BEGIN/END` markers, so vagrant-lxc, which prunes only between them, would
           append its net.1.* lines again on every start (eth1 with two addresses);
         - a machine-id and SSH host keys of its own, written into the overlay's upper dir
-          before the first boot (the image's were removed when it was sealed)."""
+          before the first boot (the image's were removed when it was sealed);
+        - each of `own_dirs` bind-mounted from the container's dir on the host (empty at first,
+          removed with the container): Docker's overlay2 cannot run on an overlay."""
         if container_state(target) != "NOT_CREATED":
             raise LabgenError(f"container {target} already exists", hint="labgen classroom down, or reset the seat")
         try:
             _run(["lxc-copy", "-n", source, "-N", target, "-s", "-B", "overlay"])
             config = LXC_PATH / target / "config"
-            config.write_text(without_vagrant_block(config.read_text(), (LXC_PATH / source / "config").read_text()))
+            text = without_vagrant_block(config.read_text(), (LXC_PATH / source / "config").read_text())
+            for inside in own_dirs:
+                if not inside.startswith("/") or ".." in inside or any(c.isspace() for c in inside):
+                    raise LabgenError(f"not a plain absolute path: {inside!r}")
+                host = LXC_PATH / target / "own" / inside.strip("/").replace("/", "_")
+                host.mkdir(parents=True, exist_ok=True)
+                text += f"lxc.mount.entry = {host} {inside.lstrip('/')} none bind,create=dir 0 0\n"
+            config.write_text(text)
             delta = LXC_PATH / target / "overlay" / "delta"
             (delta / "etc" / "ssh").mkdir(parents=True, exist_ok=True)
             _run(["ssh-keygen", "-q", "-A", "-f", str(delta)])

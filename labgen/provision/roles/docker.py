@@ -23,10 +23,13 @@ from labgen.provision.shell import apt_get, apt_install, apt_update, version_che
 from labgen.provision.stack import ETCD_CLIENT_PORT, docker_artifact
 
 DAEMON_JSON = "/etc/docker/daemon.json"
-# Sealed out of a seat image: the engine id (and the older key.json identity) and the local
-# network store, which holds what the image's cluster store knew. (units, paths)
-SEAL = (("docker.socket", "docker"),
-        ("/var/lib/docker/engine-id", "/etc/docker/key.json", "/var/lib/docker/network/files"))
+# Sealed out of a seat image: everything Docker keeps (the engine id, images, the local network
+# store that holds what the image's cluster store knew) and the older key.json identity.
+# (units, paths)
+SEAL = (("docker.socket", "docker"), ("/var/lib/docker", "/etc/docker/key.json"))
+# A clone's root file system is an overlay, and Docker's overlay2 driver refuses to run on one
+# ("prior storage driver overlay2 failed"): clones keep this dir on the host's file system.
+CLONE_OWN_DIRS = ("/var/lib/docker",)
 
 
 def daemon_json(node: Node) -> str:
