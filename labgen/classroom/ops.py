@@ -467,7 +467,8 @@ def down(c: Classroom, say: SaySeat, image: bool = False) -> list[str]:
     from labgen.classroom import image as seatimage
 
     place = placement_for(c.provider)
-    images = [seatimage.SeatImage(k, seatimage.images_root() / k, c.provider) for k in used_images(c)] if image else []
+    kept = used_images(c)
+    images = [seatimage.SeatImage(k, seatimage.images_root() / k, c.provider) for k in kept] if image else []
     removed: list[str] = []
     seat_dirs = sorted(p for p in Path(c.path).glob("seat-*") if p.is_dir())
     lock = threading.Lock()
@@ -488,6 +489,9 @@ def down(c: Classroom, say: SaySeat, image: bool = False) -> list[str]:
             removed.append(f"seat image {img.instance} kept: another classroom's seats are its clones")
         else:
             removed += seatimage.remove(img)
+    if kept and not image:
+        removed.append(f"(kept: seat image(s) {', '.join('img' + k[:8] for k in kept)} for the next classroom "
+                       "of this lab; `down --image` removes them)")
     if Path(c.path).exists():
         shutil.rmtree(c.path)
         removed.append(str(c.path))

@@ -107,8 +107,18 @@ class ThisHost:
             for node in todo:
                 target = prov.machine_name(lab, node.name)
                 own = tuple(d for r in node.roles for d in getattr(role_module(r), "CLONE_OWN_DIRS", ()))
-                with _CLONING:
-                    prov.clone_machine(image.machine(node.name), target, own)
+                try:
+                    with _CLONING:
+                        prov.clone_machine(image.machine(node.name), target, own)
+                except LabgenError as exc:
+                    if "No space left" not in exc.message:
+                        raise
+                    where = prov.machines_path() / target
+                    free = shutil.disk_usage(where if where.exists() else prov.machines_path()).free
+                    raise LabgenError(f"disk full while cloning node {node.name}: the seat's {len(todo)} node(s) "
+                                      f"need {need} bytes, {free} free in {where}",
+                                      hint="free disk space, then run `labgen classroom up` again "
+                                           "(the seats already up stay up; this seat was removed)") from None
                 made.append(target)
                 prov.adopt(ld.path, node.name, target, prov.private_key(image.path, node.name))
         except BaseException:

@@ -43,7 +43,8 @@ NAME = f"cl{os.getpid() % 1000}"
 POOL = "192.168.112.0/21"
 PORT = random.randint(2311, 2315)
 PROXY_ENV = {"LABGEN_APTPROXY_PORT": str(random.randint(22000, 22999)),
-             "LABGEN_APTPROXY_DIR": str(ROOT) + "-aptproxy"}
+             "LABGEN_APTPROXY_DIR": str(ROOT) + "-aptproxy",
+             "COLUMNS": "400"}                  # one fact per line: `exec` output is not folded
 UP = ("classroom", "up", str(LAB), "--seats", "2", "--name", NAME, "--pool", POOL,
       "--ssh-port", str(PORT), "--ssh-address", "127.0.0.1")
 ETCD_V2 = "ETCDCTL_API=2 etcdctl --peers http://127.0.0.1:2379"
@@ -64,7 +65,8 @@ def facts(path: Path, seats: str = "all") -> dict[tuple[int, str], dict[str, str
               "echo HOSTKEY=$(ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub | cut -d' ' -f2); "
               "echo ENGINE=$(docker info --format '{{.ID}}'); "
               "echo STORE=$(docker info --format '{{.ClusterStore}}' 2>/dev/null); "
-              f"echo ETCD=$({ETCD_V2} member list | tr '\\n' ';'); "
+              f"echo ETCD=$({ETCD_V2} member list | sed 's/ name=.*peerURLs=/ /; s/ clientURLs=.*//' "
+              "| tr '\\n' ';'); "
               "echo ZKMODE=$(echo srvr | nc -w 3 127.0.0.1 2181 | sed -n 's/^Mode: //p'); "
               "echo ZKSERVERS=$(grep ^server. /etc/zookeeper/conf/zoo.cfg | tr '\\n' ';'); "
               "echo STUDENT=$(cat /home/vagrant/student-work 2>/dev/null || echo none)")
@@ -134,7 +136,7 @@ def test_identities_differ_and_each_seat_clusters_only_with_itself(cr):
         own = seat_net(seat)
         # etcd: two members, both this seat's, with ids of their own
         members = [m for m in f["ETCD"].split(";") if m.strip()]
-        assert len(members) == 2 and all(f"peerURLs=http://{own}" in m for m in members), (seat, node, f["ETCD"])
+        assert len(members) == 2 and all(f" http://{own}" in m for m in members), (seat, node, f["ETCD"])
         assert f["ZKMODE"] in ("leader", "follower"), (seat, node, f)
         assert f["ZKSERVERS"].count(own) == 2 and "192.168.112." not in f["ZKSERVERS"], f["ZKSERVERS"]
         ip = own + ("101" if node == "ubuntu-1" else "102")
@@ -158,6 +160,36 @@ def test_reset_clones_the_seat_again(cr):
         assert after[(2, node)]["MID"] != before[(2, node)]["MID"]
         assert after[(2, node)]["ZKMODE"] in ("leader", "follower")
         assert len([m for m in after[(2, node)]["ETCD"].split(";") if seat_net(2) in m]) == 2
+
+
+def test_a_full_disk_while_cloning_names_the_bytes_and_leaves_no_half_seat(cr):
+    """A real ENOSPC: seat 3's second node's container dir is a 4 KiB tmpfs, so its clone
+    cannot be written. Seat 3's first node, already cloned, must go too; seats 1-2 stay up."""
+    from labgen.classroom import ops
+    from labgen.classroom.seats import load_classroom
+
+    path, _ = cr
+    trap = Path(f"/var/lib/lxc/labgen-{NAME}-s03-ubuntu-2")
+    trap.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4k", "tmpfs", str(trap)], check=True)
+    try:
+        up3 = [a if a != "2" else "3" for a in UP]
+        res = labgen(*up3, "--dir", str(path), timeout=900)
+        assert res.returncode != 0, res.stdout
+        assert re.search(r"seat  3: disk full while cloning node ubuntu-2: the seat's 2 node\(s\) need \d+ bytes, "
+                         r"\d+ free in /var/lib/lxc/", res.stdout), res.stdout
+        assert "2/3 seat(s) up" in res.stdout, res.stdout
+        assert not containers(f"labgen-{NAME}-s03-"), containers(f"labgen-{NAME}-s03-")
+        for seat in (1, 2):
+            for node in ("ubuntu-1", "ubuntu-2"):
+                state = subprocess.run(["lxc-info", "-sH", "-n", f"labgen-{NAME}-s{seat:02d}-{node}"],
+                                       capture_output=True, text=True).stdout.strip()
+                assert state == "RUNNING", (seat, node, state)
+    finally:
+        subprocess.run(["umount", str(trap)], capture_output=True)
+        trap.rmdir()
+        ops.remove_seat(load_classroom(path), 3, lambda seat, text: None)
+        labgen(*UP, "--dir", str(path), check=True, timeout=900)      # back to 2 seats
 
 
 def _kill_pidfile_processes(pids: list[int]) -> None:
