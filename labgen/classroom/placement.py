@@ -74,9 +74,9 @@ class ThisHost:
             with lifecycle.open_remote(ld, self.provider) as remote:
                 reports = run_provision(lab, ld, remote, get_provider(self.provider).facts(lab), roles=roles,
                                         stop=stop)
-            failed = [r for r in reports if r.error]
-            if failed:
-                raise failed[0].error
+            errors = [r.error for r in reports if r.error is not None]
+            if errors:
+                raise errors[0]
             changed = sorted({t for r in reports for t in r.changed})
             say(f"provisioned: {len(changed)} task(s) changed" + (f" ({', '.join(changed)})" if changed else ""))
         return changes

@@ -97,8 +97,8 @@ def sheet_html(c: Classroom, seat: int, lab_name: str, nodes: list[tuple[str, st
 <h2>How to log in</h2>
 <p>Your folder holds <code>ssh_config</code> (the connection settings), <code>{KEY_NAME}</code>
 (your private key: keep it to yourself) and <code>known_hosts</code> (the jump host's public
-key, so SSH knows it is talking to the right machine). All you need is an SSH client: macOS and Linux have one, and so does Windows 10 or
-later (PowerShell).</p>
+key, so SSH knows it is talking to the right machine). All you need is an SSH client: macOS and
+Linux have one, and so does Windows 10 or later (PowerShell).</p>
 <ol>
 <li>Open a terminal in the folder.</li>
 <li>macOS / Linux only, once: <code>chmod 600 {KEY_NAME}</code></li>
@@ -123,7 +123,8 @@ Windows 10 及以上版本可以直接在 PowerShell 中使用。</p>
 <ol>
 <li>在这个文件夹中打开终端。</li>
 <li>仅 macOS / Linux，执行一次：<code>chmod 600 {KEY_NAME}</code></li>
-<li>登录节点：<code>ssh -F ssh_config {e(first)}</code>（登录用户为 <code>vagrant</code>，可以使用 <code>sudo</code>）。</li>
+<li>登录节点：<code>ssh -F ssh_config {e(first)}</code>（登录用户为 <code>vagrant</code>，\
+可以使用 <code>sudo</code>）。</li>
 </ol>
 <table><tr><th>节点</th><th>地址</th><th>登录命令</th></tr>{rows}</table>
 <p class="small">所有连接都经由跳板机 {jump} 转发，使用账号 <code>{account}</code>，它只能访问你自己座位的节点。

@@ -21,7 +21,8 @@ TEMPLATE = """<!doctype html>
 <html lang="{{ 'zh-CN' if lang == 'zh' else 'en' }}"><head><meta charset="utf-8">
 <title>{{ w.worksheet }} · {{ title }}</title>
 <style>
-body { font-family: system-ui, "Noto Sans CJK SC", sans-serif; max-width: 46rem; margin: 2rem auto; color: #212121; line-height: 1.5; }
+body { font-family: system-ui, "Noto Sans CJK SC", sans-serif; max-width: 46rem; margin: 2rem auto;
+       color: #212121; line-height: 1.5; }
 h1 { font-size: 1.5rem; } h2 { font-size: 1.1rem; margin-top: 1.6rem; }
 .who { display: flex; gap: 2rem; } .who span { flex: 1; border-bottom: 1px solid #555; padding-top: 1.2rem; }
 .box { border: 2px solid #8e24aa; border-radius: .3rem; padding: .6rem .9rem; margin: 1rem 0; break-inside: avoid; }
@@ -31,7 +32,8 @@ h1 { font-size: 1.5rem; } h2 { font-size: 1.1rem; margin-top: 1.6rem; }
 details { margin-top: .5rem; } summary { cursor: pointer; color: #455a64; }
 .story { color: #37474f; }
 @page { size: A4; margin: 18mm 16mm; }
-@media print { body { margin: 0; max-width: none; } details:not([open]) > :not(summary) { display: none; } a { color: inherit; } }
+@media print { body { margin: 0; max-width: none; }
+               details:not([open]) > :not(summary) { display: none; } a { color: inherit; } }
 </style></head><body>
 <h1>{{ w.worksheet }} · {{ title }}</h1>
 <div class="who"><span>{{ w.name }}:</span><span>{{ w.seat }}:</span></div>

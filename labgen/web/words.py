@@ -9,7 +9,8 @@ WORDS = {
         "give_up_confirm": "Run the solution? The task will count as solved by the solution.",
         "your_answer": "Your answer", "hints": "Hints", "no_hints": "No more hints.",
         "last_check": "Last check:", "ok": "Passed", "not_yet": "Not yet",
-        "attempts": "attempts", "attempts_col": "Attempts", "finished": "Well done: every task and question is finished.",
+        "attempts": "attempts", "attempts_col": "Attempts",
+        "finished": "Well done: every task and question is finished.",
         "passed": "Check passed: on to the next step.", "right": "Right!",
         "solved": "Solved by the solution.", "busy": "A check is already running or ran a moment "
         "ago: wait a few seconds and try again.", "error": "Something went wrong on the lab; "
