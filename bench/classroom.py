@@ -137,9 +137,10 @@ def main(argv: list[str]) -> None:
     lab = REPO / "bench" / "labs" / f"{lab_name}.yml"
     nodes = re.findall(r"name: (ubuntu-\d)", lab.read_text())
     ROOT.mkdir(parents=True, exist_ok=True)
-    print(f"classroom benchmark: {lab_name} ({len(nodes)} nodes), seats {'cloned from the seat image' if image else 'provisioned from the box'}, "
-          f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
-          flush=True)
+    how = "cloned from the seat image" if image else "provisioned from the box"
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    print(f"classroom benchmark: {lab_name} ({len(nodes)} nodes), seats {how}, {os.cpu_count()} cores, "
+          f"load {os.getloadavg()[0]:.1f}, {when}", flush=True)
     one = one_create(lab)
     print(f"  one `labgen create`: {one:.1f} s", flush=True)
     image_dirs: list[str] = []

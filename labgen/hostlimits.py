@@ -34,7 +34,8 @@ PER_NODE = {
     "kernel.keys.root_maxkeys": (1000, 200, "kernel keys held by root (privileged containers)"),
     "kernel.keys.root_maxbytes": (25000, 5000, "bytes of kernel keys held by root"),
     "fs.file-max": (65536, 4096, "open files, system-wide"),
-    "net.ipv4.neigh.default.gc_thresh2": (128, 2, "IPv4 neighbour entries kept (each node is a neighbour on 2 bridges)"),
+    # each node is a neighbour of the host on two bridges (lxcbr0 and its seat's)
+    "net.ipv4.neigh.default.gc_thresh2": (128, 2, "IPv4 neighbour entries kept"),
     "net.ipv4.neigh.default.gc_thresh3": (256, 4, "IPv4 neighbour entries at most"),
     "net.ipv6.neigh.default.gc_thresh2": (128, 2, "IPv6 neighbour entries kept"),
     "net.ipv6.neigh.default.gc_thresh3": (256, 4, "IPv6 neighbour entries at most"),

@@ -184,9 +184,9 @@ def _build(image: SeatImage, lab_text: str, roles, say: Say, stop) -> None:
     say("seat image: provisioning" + (f" {','.join(roles)}" if roles else ""))
     with lifecycle.open_remote(ld, image.provider) as remote:
         reports = provision(lab, ld, remote, facts, roles=roles, stop=stop)
-        failed = [r for r in reports if r.error]
-        if failed:
-            raise failed[0].error
+        errors = [r.error for r in reports if r.error is not None]
+        if errors:
+            raise errors[0]
         if stop is not None and stop.is_set():
             raise LabgenError("interrupted while building the seat image")
         say("seat image: sealing (identities and cluster state removed)")
