@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import shutil
 import time
 from pathlib import Path
@@ -103,3 +104,15 @@ def test_a_too_low_inotify_limit_fails_a_boot_with_its_reason_then_classroom_up_
         aptproxy.stop(base=Path(PROXY_ENV["LABGEN_APTPROXY_DIR"]), port=int(PROXY_ENV["LABGEN_APTPROXY_PORT"]))
         shutil.rmtree(PROXY_ENV["LABGEN_APTPROXY_DIR"], ignore_errors=True)
         shutil.rmtree(ROOT, ignore_errors=True)
+
+
+def test_doctor_with_a_seat_count_shows_every_limit_and_changes_none():
+    from labgen import hostlimits
+
+    before = hostlimits.read_limits()
+    res = labgen("doctor", str(DUO), "--seats", "30", "--provider", "lxc", timeout=300)
+    assert res.returncode in (0, 3), res.stdout + res.stderr
+    for key in hostlimits.PER_NODE:
+        assert re.search(rf"30 seats: {re.escape(key)}\s", res.stdout), (key, res.stdout)
+    assert "30 seats: memory" in res.stdout and "30 seats: disk" in res.stdout, res.stdout
+    assert hostlimits.read_limits() == before
