@@ -111,10 +111,11 @@ class ThisHost:
                     with _CLONING:
                         prov.clone_machine(image.machine(node.name), target, own)
                 except LabgenError as exc:
-                    if "No space left" not in exc.message:
-                        raise
+                    # lxc-copy says nothing about a full disk (exit 1, no message): look at the space
                     where = prov.machines_path() / target
                     free = shutil.disk_usage(where if where.exists() else prov.machines_path()).free
+                    if "No space left" not in exc.message and free >= need:
+                        raise
                     raise LabgenError(f"disk full while cloning node {node.name}: the seat's {len(todo)} node(s) "
                                       f"need {need} bytes, {free} free in {where}",
                                       hint="free disk space, then run `labgen classroom up` again "
