@@ -67,7 +67,9 @@ def facts(path: Path, seats: str = "all") -> dict[tuple[int, str], dict[str, str
               "echo STORE=$(docker info --format '{{.ClusterStore}}' 2>/dev/null); "
               f"echo ETCD=$({ETCD_V2} member list | sed 's/ name=.*peerURLs=/ /; s/ clientURLs=.*//' "
               "| tr '\\n' ';'); "
-              "echo ZKMODE=$(echo srvr | nc -w 3 127.0.0.1 2181 | sed -n 's/^Mode: //p'); "
+              # a 2-server ensemble may be between elections for a moment: up to 30 tries
+              "for i in $(seq 30); do m=$(echo srvr | nc -w 3 127.0.0.1 2181 | sed -n 's/^Mode: //p'); "
+              "[ -n \"$m\" ] && break; sleep 1; done; echo ZKMODE=$m; "
               "echo ZKSERVERS=$(grep ^server. /etc/zookeeper/conf/zoo.cfg | tr '\\n' ';'); "
               "echo STUDENT=$(cat /home/vagrant/student-work 2>/dev/null || echo none)")
     res = labgen("classroom", "exec", "all", "--seats", seats, "--sudo", "--dir", str(path), "--", script,
