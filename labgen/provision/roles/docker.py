@@ -70,7 +70,8 @@ def tasks(lab: Lab, node: Node, facts: Facts) -> list[Task]:
              files=(File(DAEMON_JSON, daemon_json(node)),),
              run=("systemctl restart docker",)),
         Task("docker running with its cluster store",
-             check=up,
+             # enabled too: a seat image disables it, and a clone must start it at every boot
+             check=f"systemctl is-enabled --quiet docker && {up}",
              run=("systemctl enable docker", "systemctl start docker",
                   wait_until(up, 60, "docker running with its cluster store",
                              diagnose="systemctl status --no-pager -n 5 docker"))),

@@ -66,7 +66,8 @@ def tasks(lab: Lab, node: Node, facts: Facts) -> list[Task]:
                     File(f"{CONF_DIR}/myid", f"{myid(lab, node)}\n")),
              run=("systemctl restart zookeeper",)),
         Task("zookeeper started",
-             check="systemctl is-active --quiet zookeeper",
+             # enabled too: a seat image disables it, and a clone must start it at every boot
+             check="systemctl is-enabled --quiet zookeeper && systemctl is-active --quiet zookeeper",
              run=("systemctl enable zookeeper", "systemctl start zookeeper")),
         Task("member of a quorum (leader or follower)",
              check=settles(mode_check()),
