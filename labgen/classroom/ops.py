@@ -530,7 +530,11 @@ def reset(c: Classroom, seat: int, say: SaySeat) -> SeatOutcome:
     place = placement_for(c.provider)
     began = time.monotonic()
     say(seat, "resetting")
-    place.remove(c.seat_dir(seat), lambda msg: say(seat, msg))
+    if uses_image(c):
+        lab, _ = lab_of(c)
+        place.remove_clones(c.seat_dir(seat), _seat_model_quick(c, lab, seat), lambda msg: say(seat, msg))
+    else:
+        place.remove(c.seat_dir(seat), lambda msg: say(seat, msg))
     out = up(c, say, seats=[seat])[0]
     out.seconds = time.monotonic() - began
     return out

@@ -128,6 +128,19 @@ class ThisHost:
             raise
         return [f"cloned {', '.join(made)}"]
 
+    def remove_clones(self, lab_dir: Path, seat_lab, say: Say) -> list[str]:
+        """A seat made of clones, removed without Vagrant (a Ruby start saved: `reset`): its
+        machines deleted by the provider, its lab dir removed; its bridge stays for the next
+        clones. Vagrant's global index keeps a stale entry, which it prunes itself."""
+        prov = self.provider_obj()
+        say("removing its clones")
+        removed: list[str] = []
+        for name in self.host_resources(seat_lab)["containers"]:
+            removed += prov.remove_machine(name)
+        if Path(lab_dir).exists():
+            shutil.rmtree(lab_dir)
+        return removed
+
     def remove(self, lab_dir: Path, say: Say) -> list[str]:
         """Destroy a seat's machines and host network, even when `up` stopped half-way."""
         import shutil
