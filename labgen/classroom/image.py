@@ -53,14 +53,14 @@ def _code_hash() -> str:
 
 
 def _box_identity(box: str, provider: str) -> str:
-    """Which build of the box is installed: its disk's size and time, its metadata's text.
-    (Not every file's time: vagrant-lxc rewrites the box's lxc-config on each create.)"""
+    """Which build of the box is installed: its disk image's size and time, its metadata's
+    text. (Not its lxc-config: vagrant-lxc rewrites that file on every create.)"""
     from labgen.boxes import vagrant_boxes_dir
 
     box_dir = vagrant_boxes_dir() / box.replace("/", "-VAGRANTSLASH-")
     parts = []
     for f in sorted(box_dir.glob(f"*/{provider}/*")) + sorted(box_dir.glob(f"*/*/{provider}/*")):
-        if f.name.endswith(".backup") or not f.is_file():
+        if not f.is_file() or "config" in f.name:
             continue
         st = f.stat()
         if st.st_size > 2**20:
