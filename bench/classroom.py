@@ -14,8 +14,9 @@ Memory: each container's cgroup (v1) after IDLE s: working set = usage − inact
 (as the kubelet counts it); per role, the resident memory of its processes (etcd, the
 ZooKeeper JVM, dockerd + containerd) summed over the seats' nodes. Disk: `du` of the seats'
 container dirs (a clone's is its overlay's upper dir) and of the image's.
-Names and networks (issue 17's share): classrooms clb<N>, pool 192.168.120.0/22, the one lab
-on 192.168.127.0/27, jump port 2319, its own apt proxy.
+Names and networks (issue 17's share): classrooms clb<N>, pool 192.168.120.0/22, jump port
+2319 (BENCH_SLOT=2, for a second run at the same time: clt<N>, 192.168.124.0/22, 2318), the
+one lab on 192.168.127.0/27, its own apt proxy.
 """
 
 from __future__ import annotations
@@ -31,9 +32,13 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 ROOT = Path(os.environ.get("LABGEN_BENCH_ROOT", "/var/tmp/labgen-bench")) / "classroom"
 LABGEN = [sys.executable, "-m", "labgen"]
-ENV = dict(os.environ, LABGEN_APTPROXY_PORT="3159", LABGEN_APTPROXY_DIR=str(ROOT) + "-aptproxy",
-           COLUMNS="160", NO_COLOR="1")
-POOL = "192.168.120.0/22"
+# Two runs at once (one per lab) need their own pool, names, port and apt proxy: BENCH_SLOT=2.
+SLOT = os.environ.get("BENCH_SLOT", "1")
+ENV = dict(os.environ, LABGEN_APTPROXY_PORT="3159" if SLOT == "1" else "3158",
+           LABGEN_APTPROXY_DIR=str(ROOT) + f"-aptproxy{SLOT}", COLUMNS="160", NO_COLOR="1")
+POOL = "192.168.120.0/22" if SLOT == "1" else "192.168.124.0/22"
+PREFIX = "clb" if SLOT == "1" else "clt"
+PORT = "2319" if SLOT == "1" else "2318"
 IDLE = 20
 ROLE_PROCESSES = {"etcd": ("etcd",), "zookeeper": ("java",), "docker": ("dockerd", "containerd")}
 
@@ -94,19 +99,19 @@ def disk_mib(paths: list[str]) -> float:
 
 def one_create(lab: Path) -> float:
     """`labgen create` of the lab alone (its own network), then destroy: the yardstick."""
-    d = ROOT / "one"
+    d = ROOT / f"one{SLOT}"
     took, _ = run("--provider", "lxc", "create", str(lab), "--dir", str(d))
     run("destroy", "--yes", "--dir", str(d))
     return took
 
 
 def bench(lab: Path, nodes: list[str], seats: int, image: bool) -> dict:
-    name = f"clb{seats}"
+    name = f"{PREFIX}{seats}"
     path = ROOT / name
     if (path / "classroom.yml").exists():
         run("classroom", "down", "--yes", "--dir", str(path))
     up, res = run("classroom", "up", str(lab), "--seats", str(seats), "--name", name, "--pool", POOL,
-                  "--ssh-port", "2319", "--ssh-address", "127.0.0.1", "--dir", str(path),
+                  "--ssh-port", PORT, "--ssh-address", "127.0.0.1", "--dir", str(path),
                   *([] if image else ["--no-image"]))
     built = re.search(r"seat image (img[0-9a-f]+) built in (\d+) s", res.stdout)
     time.sleep(IDLE)
@@ -161,9 +166,9 @@ def main(argv: list[str]) -> None:
     finally:
         if image:
             # the image outlives `down`; one more 1-seat classroom finds it and removes it
-            path = ROOT / "clbx"
-            run("classroom", "up", str(lab), "--seats", "1", "--name", "clbx", "--pool", POOL, "--ssh-port",
-                "2319", "--ssh-address", "127.0.0.1", "--dir", str(path))
+            path = ROOT / f"{PREFIX}x"
+            run("classroom", "up", str(lab), "--seats", "1", "--name", f"{PREFIX}x", "--pool", POOL, "--ssh-port",
+                PORT, "--ssh-address", "127.0.0.1", "--dir", str(path))
             run("classroom", "down", "--yes", "--image", "--dir", str(path))
 
 
