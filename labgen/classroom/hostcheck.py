@@ -13,11 +13,12 @@ from pathlib import Path
 from labgen.errors import InputError, PreflightError
 
 # Memory a node holds when idle (working set: what the kernel cannot take back), by role;
-# measured by bench/classroom.py on this project's LXC box (see bench/README.md): an idle
-# base node ~12 MiB; etcd ~20, ZooKeeper's JVM ~90, dockerd+containerd ~45. The figures keep a
-# margin; roles not listed (the Ubuntu-only ones) use ROLE_MEMORY_DEFAULT_MIB.
+# measured by bench/classroom.py on this project's LXC box (bench/README.md, 2026-12-05): an
+# idle base node ~12 MiB; a node with etcd, ZooKeeper and Docker ~175 MiB (resident: etcd 29,
+# the ZooKeeper JVM 66, dockerd + containerd 113, shared pages counted twice). The figures keep
+# ~20 % of margin; roles not listed (the Ubuntu-only ones) use ROLE_MEMORY_DEFAULT_MIB.
 NODE_MEMORY_MIB = 16
-ROLE_MEMORY_MIB = {"base": 0, "etcd": 32, "zookeeper": 128, "docker": 64, "calico": 64,
+ROLE_MEMORY_MIB = {"base": 0, "etcd": 32, "zookeeper": 80, "docker": 80, "calico": 64,
                    "calico-network": 0, "mesos-master": 160, "mesos-slave": 128, "marathon": 384,
                    "marathon-app": 16}
 ROLE_MEMORY_DEFAULT_MIB = 64

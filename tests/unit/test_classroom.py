@@ -157,10 +157,10 @@ def test_seat_memory_comes_from_the_roles_of_its_nodes():
 
     lab = load_lab(find_lab("mesos-calico"))
     # 3 nodes × 16 + etcd, zookeeper, docker, calico on each + the master's three roles
-    want = 3 * (16 + 32 + 128 + 64 + 64) + 0 + 160 + 384 + 16 + 2 * 128
+    want = 3 * (16 + 32 + 80 + 80 + 64) + 0 + 160 + 384 + 16 + 2 * 128
     assert hostcheck.seat_memory_mib(lab) == want
     # on Debian 12 (the LXC box) only base, etcd, zookeeper and docker run
-    assert hostcheck.seat_memory_mib(lab, hostcheck.roles_that_run(lab, "debian-12")) == 3 * (16 + 32 + 128 + 64)
+    assert hostcheck.seat_memory_mib(lab, hostcheck.roles_that_run(lab, "debian-12")) == 3 * (16 + 32 + 80 + 80)
     assert hostcheck.seat_disk_mib(lab) == 3 * hostcheck.CLONE_DISK_MIB
     assert hostcheck.seat_disk_mib(lab, cloned=False) == hostcheck.image_disk_mib(lab) > 3 * 350
 
