@@ -479,9 +479,18 @@ def down(c: Classroom, say: SaySeat, image: bool = False) -> list[str]:
     seat_dirs = sorted(p for p in c.root.glob("seat-*") if p.is_dir())
     lock = threading.Lock()
 
+    cloned = uses_image(c) and (c.root / LAB_COPY).exists()
+    lab = lab_of(c)[0] if cloned else None
+
     def one(p: Path) -> None:
         seat = int(p.name.split("-")[1])
-        got = place.remove(p, lambda msg: say(seat, msg))
+        if cloned:
+            # clones go without Vagrant (a Ruby start per seat saved), then the seat's host part
+            model = _seat_model_quick(c, lab, seat)
+            got = place.remove_clones(p, model, lambda msg: say(seat, msg))
+            got += place.provider_obj().cleanup_host(model)
+        else:
+            got = place.remove(p, lambda msg: say(seat, msg))
         with lock:
             removed.extend(f"seat {seat}: {r}" for r in got)
 
