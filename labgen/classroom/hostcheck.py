@@ -24,10 +24,11 @@ ROLE_MEMORY_MIB = {"base": 0, "etcd": 32, "zookeeper": 80, "docker": 80, "calico
 ROLE_MEMORY_DEFAULT_MIB = 64
 # Disk: a container that unpacked its own root file system holds ~350 MiB (the box) plus what
 # its roles installed; a clone of the seat image holds only what it wrote since (measured
-# ~20-40 MiB a node: journal, logs, the rewritten configs and data dirs).
+# 16 MiB a base node: journal and logs; etcd preallocates its write-ahead log, 123 MiB).
 NODE_DISK_MIB = 350
 ROLE_DISK_MIB = {"etcd": 60, "zookeeper": 250, "docker": 500, "calico": 300}
 CLONE_DISK_MIB = 64
+CLONE_ROLE_DISK_MIB = {"etcd": 128}
 HEADROOM_MIB = 512          # left for the host itself
 
 
@@ -57,7 +58,9 @@ def image_disk_mib(lab) -> int:
 
 def seat_disk_mib(lab, cloned: bool = True) -> int:
     """Disk a seat takes beyond the shared image (a clone), or a full copy (not cloned)."""
-    return CLONE_DISK_MIB * len(lab.nodes) if cloned else image_disk_mib(lab)
+    if not cloned:
+        return image_disk_mib(lab)
+    return sum(CLONE_DISK_MIB + sum(CLONE_ROLE_DISK_MIB.get(r, 0) for r in n.roles) for n in lab.nodes)
 
 
 def host_routes() -> list[tuple[ipaddress.IPv4Network, str]]:
