@@ -6,7 +6,7 @@ The boot failure is a real one (the node's init replaced by a script that gives 
 needs no host limit lowered; the limit test sets fs.inotify.max_user_instances to Debian's
 default for one 1-seat `classroom up`, and restores at least 2048 in its `finally`.
 Own names and networks: lab `cllimit` on 192.168.118.0/24, classroom
-`cl<pid>l` on pool 192.168.116.0/23 (seat 1: 192.168.117.0/24), jump port 2316-2319.
+`cl<pid>l` on pool 192.168.116.0/23 (seat 1: 192.168.117.0/24), jump port 2316-2317.
 """
 
 from __future__ import annotations
@@ -71,7 +71,9 @@ def test_a_node_that_stops_during_boot_is_reported_with_its_console_at_once():
         res = labgen("--provider", "lxc", "create", str(ROOT / "cllimit.yml"), "--dir", str(lab_dir), timeout=600)
         seconds = time.monotonic() - began
         assert res.returncode == 4, res.stdout + res.stderr
-        assert "node n1: its container stopped during boot: Failed to start: labgen test init gives up" in res.stderr
+        # the console keeps earlier boots too: the reason is its last failure lines, this boot's among them
+        assert "node n1: its container stopped during boot: " in res.stderr, res.stderr
+        assert "labgen test init gives up" in res.stderr, res.stderr
         assert "/var/lib/lxc/labgen-cllimit-n1/console.log" in res.stderr and "Traceback" not in res.stderr
         assert seconds < 240, f"reported after {seconds:.0f} s: that is the boot timeout, not the console"
         print(f"boot failure reported in {seconds:.1f} s")
@@ -92,7 +94,7 @@ def test_classroom_up_raises_an_inotify_limit_that_is_too_low_and_its_seat_boots
     try:
         INSTANCES.write_text("128\n")                       # the window opens
         up = labgen("classroom", "up", str(DUO), "--seats", "1", "--no-image", "--name", NAME,
-                    "--pool", "192.168.116.0/23", "--ssh-port", str(random.randint(2316, 2319)),
+                    "--pool", "192.168.116.0/23", "--ssh-port", str(random.choice((2316, 2317))),
                     "--ssh-address", "127.0.0.1", "--dir", str(class_dir), timeout=900)
         raised = int(INSTANCES.read_text())
         INSTANCES.write_text(f"{max(found, SHARED_HOST_VALUE, raised)}\n")     # and closes
