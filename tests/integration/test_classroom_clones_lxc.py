@@ -8,7 +8,7 @@ cluster store); `reset` re-clones a seat; a simulated host reboot (every contain
 the jump sshd and the apt proxy killed) followed by `up` brings every seat back as it was,
 re-provisioning nothing; `down --image` leaves nothing, image included.
 
-Own names and networks (issue 17's share): classroom `cl<pid>`, pool 192.168.112.0/21 (seat
+Own names and networks (issue 17's share): classroom `cl<pid>`, pool 192.168.112.0/22 (seat
 N: 192.168.(112+N).0/24, the image on 192.168.112.0/24), jump port in 2311-2315. Traffic goes
 only to loopback and the seats' own containers.
 """
@@ -40,7 +40,7 @@ if reason:
 LAB = Path(__file__).resolve().parent.parent / "data" / "labs" / "clones.yml"
 ROOT = TEST_ROOT.parent / (TEST_ROOT.name + "-clones")
 NAME = f"cl{os.getpid() % 1000}"
-POOL = "192.168.112.0/21"
+POOL = "192.168.112.0/22"
 PORT = random.randint(2311, 2315)
 PROXY_ENV = {"LABGEN_APTPROXY_PORT": str(random.randint(22000, 22999)),
              "LABGEN_APTPROXY_DIR": str(ROOT) + "-aptproxy",
