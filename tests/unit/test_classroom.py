@@ -142,10 +142,27 @@ def test_capacity_error_gives_the_numbers(monkeypatch, tmp_path):
     from labgen.classroom import hostcheck
     from labgen.errors import PreflightError
 
+    from labgen.labfile import load_lab
+
+    lab = load_lab(DUO)                                   # two base nodes: 2 × 16 MiB a seat
     monkeypatch.setattr(hostcheck, "mem_available_mib", lambda: 1000)
-    with pytest.raises(PreflightError, match=r"40 nodes × 64 MiB \+ 512 MiB headroom = 3072 MiB, "
-                                             r"the host has 1000 MiB available"):
-        hostcheck.check_capacity(40, 20, tmp_path)
+    with pytest.raises(PreflightError, match=r"20 × 32 MiB \(an idle seat of duo, by its roles\) \+ 512 MiB "
+                                             r"headroom = 1152 MiB, the host has 1000 MiB available"):
+        hostcheck.check_capacity(lab, 20, tmp_path)
+
+
+def test_seat_memory_comes_from_the_roles_of_its_nodes():
+    from labgen.classroom import hostcheck
+    from labgen.labfile import find_lab, load_lab
+
+    lab = load_lab(find_lab("mesos-calico"))
+    # 3 nodes × 16 + etcd, zookeeper, docker, calico on each + the master's three roles
+    want = 3 * (16 + 32 + 80 + 80 + 64) + 0 + 160 + 384 + 16 + 2 * 128
+    assert hostcheck.seat_memory_mib(lab) == want
+    # on Debian 12 (the LXC box) only base, etcd, zookeeper and docker run
+    assert hostcheck.seat_memory_mib(lab, hostcheck.roles_that_run(lab, "debian-12")) == 3 * (16 + 32 + 80 + 80)
+    assert hostcheck.seat_disk_mib(lab) == 3 * (hostcheck.CLONE_DISK_MIB + 128)       # etcd's WAL on each
+    assert hostcheck.seat_disk_mib(lab, cloned=False) == hostcheck.image_disk_mib(lab) > 3 * 350
 
 
 def test_cli_bad_input_is_one_line_and_creates_nothing(tmp_path):

@@ -23,6 +23,13 @@ from labgen.provision.shell import apt_get, apt_install, apt_update, version_che
 from labgen.provision.stack import ETCD_CLIENT_PORT, docker_artifact
 
 DAEMON_JSON = "/etc/docker/daemon.json"
+# Sealed out of a seat image: everything Docker keeps (the engine id, images, the local network
+# store that holds what the image's cluster store knew) and the older key.json identity.
+# (units, paths)
+SEAL = (("docker.socket", "docker"), ("/var/lib/docker", "/etc/docker/key.json"))
+# A clone's root file system is an overlay, and Docker's overlay2 driver refuses to run on one
+# ("prior storage driver overlay2 failed"): clones keep this dir on the host's file system.
+CLONE_OWN_DIRS = ("/var/lib/docker",)
 
 
 def daemon_json(node: Node) -> str:
@@ -63,7 +70,8 @@ def tasks(lab: Lab, node: Node, facts: Facts) -> list[Task]:
              files=(File(DAEMON_JSON, daemon_json(node)),),
              run=("systemctl restart docker",)),
         Task("docker running with its cluster store",
-             check=up,
+             # enabled too: a seat image disables it, and a clone must start it at every boot
+             check=f"systemctl is-enabled --quiet docker && {up}",
              run=("systemctl enable docker", "systemctl start docker",
                   wait_until(up, 60, "docker running with its cluster store",
                              diagnose="systemctl status --no-pager -n 5 docker"))),

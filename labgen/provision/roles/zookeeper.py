@@ -21,6 +21,9 @@ CONF_DIR = "/etc/zookeeper/conf"
 # netcat: the health check asks the server `srvr` (a four-letter word) on its client port.
 PACKAGES = ("zookeeperd", "netcat-openbsd")
 QUORUM_WAIT = 180      # seconds: a quorum needs two of three members, installed in parallel
+# Sealed out of a seat image: the snapshot and transaction log (the image's ensemble);
+# myid and zoo.cfg are rewritten by provisioning. (units, paths)
+SEAL = (("zookeeper",), ("/var/lib/zookeeper/version-2",))
 
 
 def myid(lab: Lab, node: Node) -> int:
@@ -63,7 +66,8 @@ def tasks(lab: Lab, node: Node, facts: Facts) -> list[Task]:
                     File(f"{CONF_DIR}/myid", f"{myid(lab, node)}\n")),
              run=("systemctl restart zookeeper",)),
         Task("zookeeper started",
-             check="systemctl is-active --quiet zookeeper",
+             # enabled too: a seat image disables it, and a clone must start it at every boot
+             check="systemctl is-enabled --quiet zookeeper && systemctl is-active --quiet zookeeper",
              run=("systemctl enable zookeeper", "systemctl start zookeeper")),
         Task("member of a quorum (leader or follower)",
              check=settles(mode_check()),
