@@ -150,6 +150,7 @@ def test_zookeeper_returns_only_once_every_member_serves_stably(lab):
         for ip in ("192.168.56.101", "192.168.56.102", "192.168.56.103"):
             assert f"echo srvr | nc -w 3 {ip} 2181 | grep -Eq '^Mode: (leader|follower)$'" in script
         assert "127.0.0.1" not in script and 'while [ "$ok" -lt 3 ]' in script
+    assert "+ 60" in serving.check
     assert "+ 300" in serving.run[0] and "for ip in 192.168.56.101 192.168.56.102 192.168.56.103" in serving.run[0]
 
 

@@ -27,6 +27,9 @@ QUORUM_WAIT = 300
 # A member that just joined may fall back to an election while it syncs: the ensemble counts
 # as serving once every member answered leader or follower this many times in a row, 2 s apart.
 STABLE = 3
+# seconds the check gives a converged ensemble to answer STABLE times in a row: on a loaded host a
+# member can miss a few rounds (seen: 30 s was not enough once during a re-provision)
+SETTLE = 60
 
 
 def myid(lab: Lab, node: Node) -> int:
@@ -90,7 +93,7 @@ def tasks(lab: Lab, node: Node, facts: Facts) -> list[Task]:
         # The check must be stable too: a one-shot pass right after this node joined let the
         # role return while the node was about to fall back to an election (issue 14).
         Task(f"ensemble serving ({len(members(lab))} members, each leader or follower)",
-             check=settles(ensemble_check(lab), stable=STABLE),
+             check=settles(ensemble_check(lab), SETTLE, stable=STABLE),
              run=(wait_until(ensemble_check(lab), QUORUM_WAIT, "zookeeper ensemble serving",
                              diagnose=ensemble_report(lab), stable=STABLE),)),
     ]
