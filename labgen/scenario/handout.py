@@ -21,6 +21,7 @@ import tempfile
 from pathlib import Path
 
 from labgen.errors import LabgenError
+from labgen.scenario.language import fallback_note
 from labgen.scenario.record import CommandResult, RunRecord, StepRecord, to_json
 from labgen.scenario.template import VAR
 from labgen.scenario.transcript import (
@@ -299,6 +300,9 @@ def render_markdown(record: RunRecord, svg_file: str | None = None) -> str:
     variant = scenario.variants.get(record.variant)
     if variant is not None and variant.summary is not None:
         out += [prose_md(variant.summary.get(lang)), ""]
+    note = fallback_note(scenario, lang)
+    if note:
+        out += [f"_{prose_md(note)}_", ""]
     p = punct(lang)
     out.append(f"- **{w['lab']}{p[':']}** {_md_text(record.lab_name)}{p['(']}{_md_text(record.provider)}{p[')']}")
     if record.variant != "default":
@@ -526,6 +530,9 @@ def render_html(record: RunRecord, svg: str | None = None) -> str:
     variant = scenario.variants.get(record.variant)
     if variant is not None and variant.summary is not None:
         parts.append(f'<p class="summary">{prose_html(variant.summary.get(lang))}</p>')
+    note = fallback_note(scenario, lang)
+    if note:
+        parts.append(f'<p class="summary"><em>{_e(note)}</em></p>')
     p = punct(lang)
     facts = [(w["lab"], f"{record.lab_name}{p['(']}{record.provider}{p[')']}")]
     if record.variant != "default":

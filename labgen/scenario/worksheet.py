@@ -38,6 +38,7 @@ details { margin-top: .5rem; } summary { cursor: pointer; color: #455a64; }
 <h1>{{ w.worksheet }} · {{ title }}</h1>
 <div class="who"><span>{{ w.name }}:</span><span>{{ w.seat }}:</span></div>
 <p class="story">{{ summary }}</p>
+{% if note %}<p class="story"><em>{{ note }}</em></p>{% endif %}
 {% for s in steps %}
 {% if s.kind in student_kinds %}
 <section class="box {{ s.kind }}" id="{{ s.id }}">
@@ -64,6 +65,7 @@ def render_worksheet(scenario: Scenario, variant: str, lang: str) -> str:
     a hint stays as written, the scenario's own vars are filled in."""
     from jinja2 import Environment
 
+    from labgen.scenario.language import fallback_note
     from labgen.scenario.template import fill_text
 
     env = Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
@@ -82,4 +84,5 @@ def render_worksheet(scenario: Scenario, variant: str, lang: str) -> str:
     summary = scenario.variants[variant].summary or scenario.summary
     return env.from_string(TEMPLATE).render(
         w=WORDS["zh" if lang == "zh" else "en"], lang=lang, title=text(scenario.title),
-        summary=text(summary), steps=steps, student_kinds=STUDENT_KINDS)
+        summary=text(summary), steps=steps, student_kinds=STUDENT_KINDS,
+        note=fallback_note(scenario, lang))
