@@ -91,11 +91,80 @@ def print_node_results(con, tagged) -> None:
         raise LabgenError(f"the command failed on {failed} of {len(tagged)} node(s)")
 
 
+def web_settings(limits: dict):
+    """The web server's Settings from the serve options (minutes become seconds)."""
+    from labgen.web.room import Settings
+
+    return Settings(max_terminals=limits["max_terminals"], idle_timeout=limits["idle_timeout"] * 60,
+                    stuck_fails=limits["stuck_fails"], stuck_minutes=limits["stuck_minutes"])
+
+
 def serve_options(f):
-    """--host, --port and --min-interval of the seat pages' server (scenario and classroom serve)."""
+    """--host, --port, --min-interval and the terminal/board limits of the seat pages' server
+    (scenario and classroom serve). The limits reach the command as keyword arguments
+    (`**limits`), for web_settings()."""
+    f = click.option("--stuck-minutes", default=10.0, show_default=True, type=click.FloatRange(0.5, 600),
+                     help="... or when nothing happened on its step for this many minutes.")(f)
+    f = click.option("--stuck-fails", default=3, show_default=True, type=click.IntRange(1, 100),
+                     help="The board flags a seat stuck when the same check failed this many times...")(f)
+    f = click.option("--idle-timeout", default=30.0, show_default=True, type=click.FloatRange(1, 1440),
+                     help="Minutes without a keystroke before a web terminal closes (the shell stays).")(f)
+    f = click.option("--max-terminals", default=6, show_default=True, type=click.IntRange(1, 64),
+                     help="Web terminals open at once per seat.")(f)
     f = click.option("--min-interval", default=3.0, show_default=True, type=click.FloatRange(0, 600),
                      help="Seconds between two checks of one seat.")(f)
     f = click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535),
                      help="0 picks a free port.")(f)
     return click.option("--host", default="127.0.0.1", show_default=True,
                         help="Address to listen on. Anything but loopback exposes the pages to the network.")(f)
+
+
+def format_option(json_help: str):
+    """--format table|json, one wording for every command that has it."""
+    return click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+                        show_default=True, help=f"json: {json_help}; for scripts.")
+
+
+def variant_option(f):
+    """--variant, one rule for run, show, start, worksheet and classroom scenario run."""
+    return click.option("--variant", default=None, metavar="NAME",
+                        help="Which telling of the scenario (`labgen scenario list` names them). "
+                             "Default: `default`; for the student commands (start, worksheet), the "
+                             "first variant with a task or question when `default` has none.")(f)
+
+
+def yes_option(f):
+    return click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")(f)
+
+
+def confirm(yes: bool, question: str, what: str = "this") -> None:
+    """Ask `question` on a terminal unless --yes; without a terminal, refuse (exit 1) naming --yes."""
+    import sys
+
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        from labgen.errors import LabgenError
+
+        raise LabgenError(f"{what} needs confirmation", hint="pass --yes to go ahead without asking")
+    click.confirm(question, abort=True)
+
+
+def output_option(default_help: str, allow_dash: bool = False, file_okay: bool = True):
+    """-o/--output for every command that writes a file (or dir) of its own."""
+    def deco(f):
+        kind = click.Path(dir_okay=not file_okay, file_okay=file_okay, allow_dash=allow_dash, path_type=Path)
+        return click.option("-o", "--output", type=kind, help=default_help)(f)
+    return deco
+
+
+def force_option(f):
+    return click.option("--force", is_flag=True, help="Overwrite the output if it exists.")(f)
+
+
+def refuse_overwrite(path: Path, force: bool) -> None:
+    """The one overwrite policy (graph, worksheet): an existing output file needs --force."""
+    if path.exists() and not force:
+        from labgen.errors import LabgenError
+
+        raise LabgenError(f"{path} exists; not overwriting it", hint="pass --force, or -o another file")

@@ -22,6 +22,7 @@ from labgen.errors import LabgenError, ScenarioFailed
 from labgen.labdir import LabDir
 from labgen.model import STUDENT_KINDS, Lab, Scenario, Step, Text
 from labgen.scenario import progress as prog
+from labgen.scenario import story
 
 _SEPARATORS = re.compile(r"[\s:\-._]+")
 
@@ -55,14 +56,28 @@ def steps_of(scenario: Scenario, variant: str) -> tuple[list[Step], list[Step]]:
     return [s for s in steps if s.kind != "cleanup"], [s for s in steps if s.kind == "cleanup"]
 
 
+def known_variant(scenario: Scenario, requested: str) -> str:
+    """`requested` if the scenario has it; else InputError with a did-you-mean."""
+    from labgen.errors import InputError
+    from labgen.validate import did_you_mean
+
+    if requested not in scenario.variants:
+        raise InputError([f"scenario {scenario.id} has no variant {requested!r}"
+                          f"{did_you_mean(requested, scenario.variants)}"],
+                         hint=f"variants: {', '.join(scenario.variants)}")
+    return requested
+
+
+def presenter_variant(scenario: Scenario, requested: str | None) -> str:
+    """The variant `run` and `show` use: the one asked for, else `default`."""
+    return known_variant(scenario, requested or "default")
+
+
 def challenge_variant(scenario: Scenario, requested: str | None) -> str:
     """The variant `start` uses: the one asked for, else the default when it has a task or a
     question, else the first variant that has one."""
     if requested:
-        if requested not in scenario.variants:
-            raise LabgenError(f"scenario {scenario.id} has no variant {requested!r}",
-                              hint=f"variants: {', '.join(scenario.variants)}")
-        return requested
+        return known_variant(scenario, requested)
     for name, variant in scenario.variants.items():
         if any(s.kind in STUDENT_KINDS for s in variant.steps):
             return name
@@ -125,6 +140,7 @@ class Challenge:
         with prog.check_slot(self.lab_dir):
             source = str(Path(self.scenario.source).resolve()) if self.scenario.source else ""
             prog.replace(self.lab_dir, prog.fresh(self.scenario.id, source, self.variant))
+            story.forget(self.lab_dir, [s.id for s in self.main])
             return self._advance(0)
 
     def check(self, passed: Callable[[Outcome], None] | None = None) -> Outcome:
@@ -229,6 +245,7 @@ class Challenge:
                 p["captures"], p["finished"], p["current"] = {}, None, None
                 for step in self.main[stop:]:
                     p["steps"].pop(step.id, None)
+            story.forget(self.lab_dir, [s.id for s in self.main])
             self.runner.captures = {}
             for step in self.main[:stop]:
                 sub = step.solution if step.kind == "task" else step
@@ -281,6 +298,7 @@ class Challenge:
         record = self.runner._run_step(step)
         with prog.changing(self.lab_dir) as p:
             p["captures"] = self.runner.captures
+        story.record(self.lab_dir, record)
         if record.status != "passed":
             raise ScenarioFailed(f"scenario {self.scenario.id}: step {step.id} failed: "
                                  + "; ".join(record.failures),
@@ -310,24 +328,41 @@ def _captures(progress: dict) -> dict[str, dict[str, str]]:
     return {node: dict(values) for node, values in (progress.get("captures") or {}).items()}
 
 
-def open_challenge(lab_dir: LabDir, remote, reporter=None, lang: str = "en",
-                   provider: str = "lxc") -> Challenge:
-    """The challenge started on this lab, from its progress (scenario file, variant)."""
+def challenge_key(progress: dict) -> tuple[str, str, str]:
+    """What identifies the scenario a progress runs: (source file or id, id, variant); a value
+    of the wrong type in the file counts as missing."""
+    def text(key: str) -> str:
+        value = progress.get(key)
+        return value if isinstance(value, str) else ""
+
+    return (text("source") or text("scenario"), text("scenario"), text("variant"))
+
+
+def load_parts(lab_dir: LabDir, progress: dict) -> tuple[Scenario, Lab]:
+    """The scenario a progress names and the lab, loaded and checked against each other.
+    Raises LabgenError (InputError) for a file that no longer loads or a variant that is gone."""
     from labgen.labfile import load_lab
     from labgen.scenario.load import check_against_lab, find_scenario, load_scenario
 
+    source, scenario_id, variant = challenge_key(progress)
+    if not scenario_id:
+        raise LabgenError(f"{prog.progress_file(lab_dir)}: names no scenario",
+                          hint="`labgen scenario start SCENARIO` starts over")
+    sc = load_scenario(find_scenario(source if Path(source).is_file() else scenario_id))
+    lab = load_lab(lab_dir.labfile)
+    check_against_lab(sc, lab)
+    if variant not in sc.variants:
+        raise LabgenError(f"scenario {sc.id} no longer has variant {variant!r}",
+                          hint="`labgen scenario start` starts over")
+    return sc, lab
+
+
+def open_challenge(lab_dir: LabDir, remote, reporter=None, lang: str = "en",
+                   provider: str = "lxc") -> Challenge:
+    """The challenge started on this lab, from its progress (scenario file, variant)."""
     p = prog.load(lab_dir)
     if p is None:
         raise LabgenError("no scenario started on this lab",
                           hint="`labgen scenario start mac-bug` starts one")
-    source, scenario_id = p.get("source"), p.get("scenario")
-    if not isinstance(scenario_id, str) or not scenario_id:
-        raise LabgenError(f"{prog.progress_file(lab_dir)}: names no scenario",
-                          hint="`labgen scenario start SCENARIO` starts over")
-    sc = load_scenario(find_scenario(source if isinstance(source, str) and Path(source).is_file() else scenario_id))
-    lab = load_lab(lab_dir.labfile)
-    check_against_lab(sc, lab)
-    if p.get("variant") not in sc.variants:
-        raise LabgenError(f"scenario {sc.id} no longer has variant {p.get('variant')!r}",
-                          hint="`labgen scenario start` starts over")
+    sc, lab = load_parts(lab_dir, p)
     return Challenge(lab_dir, sc, p["variant"], lab, remote, reporter, lang, provider)

@@ -28,6 +28,25 @@ WORDS = {
         "csv": "Download results (CSV)", "live": "Updates live", "ago": "s ago",
         "state_solved": "solved", "state_by_solution": "by solution", "state_working": "working",
         "state_idle": "not started",
+        # terminals, the story so far, watching, messages, stuck seats, catch-up
+        "terminals": "Terminals", "term_hint": "A shell on each node of your lab, as user vagrant "
+        "(sudo works). It keeps running when you reload the page.",
+        "term_missing": "Terminals are not installed on this server; log in as shown below.",
+        "term_closed": "[the terminal closed: reload the page to reconnect]",
+        "story": "The story so far", "output": "Output", "topology": "The lab",
+        "consent_off": "Let my instructor watch my terminals",
+        "consent_on": "Stop letting my instructor watch",
+        "consent_is_on": "Your instructor may watch your terminals.",
+        "watched": "Your instructor is watching your terminal now.",
+        "from_instructor": "From your instructor",
+        "col_stuck": "Help", "stuck": "stuck", "watch": "Watch", "watch_not_allowed": "The student "
+        "has not allowed watching (they can allow it on their page).",
+        "watching": "Watching (read only)", "message": "Message", "send": "Send",
+        "to_all": "All seats", "next_hint": "Send the next hint", "catch_up": "Catch up to",
+        "catch_up_confirm": "Bring this seat to the chosen step? Its lab is cleaned up and the "
+        "steps before it are replayed, tasks by their solution.",
+        "stuck_rule": "Stuck: the same check failed {fails} times, or no progress for {minutes} minutes.",
+        "back_to_board": "Back to the board",
     },
     "zh": {
         "seat": "座位", "board": "课堂看板", "lang_other": "English", "lang_other_code": "en",
@@ -54,5 +73,23 @@ WORDS = {
         "csv": "下载成绩（CSV）", "live": "实时更新", "ago": "秒前",
         "state_solved": "已解决", "state_by_solution": "用参考解法", "state_working": "进行中",
         "state_idle": "未开始",
+        "terminals": "终端", "term_hint": "实验环境中每个节点的 shell，用户为 vagrant（可以使用 sudo）。"
+        "刷新页面后终端仍在原处，内容不会丢失。",
+        "term_missing": "这台服务器没有安装网页终端，请按下面的方式登录。",
+        "term_closed": "[终端已关闭：刷新页面即可重新连接]",
+        "story": "前面的步骤", "output": "输出", "topology": "实验拓扑",
+        "consent_off": "允许老师查看我的终端",
+        "consent_on": "不再允许老师查看",
+        "consent_is_on": "老师可以查看你的终端。",
+        "watched": "老师正在查看你的终端。",
+        "from_instructor": "老师的消息",
+        "col_stuck": "求助", "stuck": "卡住了", "watch": "查看", "watch_not_allowed": "学生还没有允许查看"
+        "（学生可以在自己的页面上允许）。",
+        "watching": "正在查看（只读）", "message": "消息", "send": "发送",
+        "to_all": "所有座位", "next_hint": "发送下一条提示", "catch_up": "推进到",
+        "catch_up_confirm": "要把这个座位推进到所选步骤吗？它的实验环境会先被清理，"
+        "然后重放此前的步骤（任务按参考解法完成）。",
+        "stuck_rule": "卡住的判定：同一项检查失败 {fails} 次，或 {minutes} 分钟没有进展。",
+        "back_to_board": "返回看板",
     },
 }

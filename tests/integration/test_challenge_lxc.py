@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.lxcenv import TEST_ROOT, destroy_lab_dir, lxc_skip_reason
+from tests.integration.lxcenv import CHALLENGE_ROOT, destroy_lab_dir, destroy_leftovers, lxc_skip_reason
 from tests.runcli import labgen
 
 pytestmark = [pytest.mark.lxc, pytest.mark.root, pytest.mark.slow]
@@ -26,7 +26,7 @@ reason = lxc_skip_reason()
 if reason:
     pytest.skip(reason, allow_module_level=True)
 
-SUBNET = "192.168.63"     # this test's own lab network (other test labs use 192.168.56)
+SUBNET = "192.168.63"     # this module's own lab network (tests/README.md, subnet table)
 LAB = f"""\
 name: ch-macbug
 description: two nodes for the mac-bug challenge
@@ -48,7 +48,9 @@ def lab(tmp_path_factory):
     # The built-in scenario, on this lab's subnet. Only peer_ip names the lab network.
     text = (Path(__file__).resolve().parents[2] / "scenarios" / "mac-bug.yml").read_text()
     (files / "mac-bug.yml").write_text(text.replace("192.168.56.", f"{SUBNET}."))
-    path = TEST_ROOT / f"ch-macbug-{int(time.time())}"
+    destroy_leftovers(CHALLENGE_ROOT)           # what an interrupted earlier run left
+    CHALLENGE_ROOT.mkdir(parents=True, exist_ok=True)
+    path = CHALLENGE_ROOT / f"ch-macbug-{int(time.time())}"
     try:
         labgen("--provider", "lxc", "create", str(files / "ch-macbug.yml"), "--dir", str(path),
                check=True, timeout=900)
@@ -80,7 +82,7 @@ def at(lab, step):
     """The lab as `step` expects it, the student waiting at the next task or question: a
     fresh record for it (no attempts, no hints) and the captured values (bad_mac) set again."""
     lab_dir, _ = lab
-    cli(lab_dir, "reset", "--to", step, check=True)
+    cli(lab_dir, "reset", "--to", step, "--yes", check=True)
     p = progress(lab_dir)
     assert not p["finished"] and p["captures"]["ubuntu-2"]["bad_mac"], p
     return lab_dir
@@ -96,7 +98,7 @@ def at_broken_task(lab):
 
 def test_start_runs_up_to_the_task_and_shows_its_goal(lab):
     lab_dir, scenario = lab
-    res = labgen("scenario", "start", str(scenario), "--dir", str(lab_dir), "--lang", "en", check=True)
+    res = labgen("scenario", "start", str(scenario), "--dir", str(lab_dir), "--lang", "en", "--yes", check=True)
     assert "TASK · Make the two workloads talk again" in res.stdout
     assert "100% packet loss" in res.stdout           # the symptom step ran on the way
     p = progress(lab_dir)
@@ -158,7 +160,7 @@ def test_reset_to_break_mac_restores_the_broken_state(lab):
     lab_dir = at(lab, "where-replies-went")
     cli(lab_dir, "answer", "ee:ee:ee:ee:ee:ee", check=True)
     assert progress(lab_dir)["finished"]
-    res = cli(lab_dir, "reset", "--to", "break-mac", check=True)
+    res = cli(lab_dir, "reset", "--to", "break-mac", "--yes", check=True)
     assert "TASK · Make the two workloads talk again" in res.stdout
     p = progress(lab_dir)
     assert p["current"] == "make-them-talk" and not p["finished"]
@@ -186,7 +188,7 @@ def test_the_neighbour_entry_fix_also_passes(lab):
 
 def test_solve_after_a_reset_is_recorded_as_by_solution(lab):
     lab_dir, _ = lab
-    cli(lab_dir, "reset", "--to", "make-them-talk", check=True)
+    cli(lab_dir, "reset", "--to", "make-them-talk", "--yes", check=True)
     res = cli(lab_dir, "solve", check=True)
     assert "solved by the solution" in res.stdout
     rows = json.loads(cli(lab_dir, "progress", "--format", "json", check=True).stdout)["steps"]

@@ -14,7 +14,6 @@ Traffic goes only to loopback (the jump sshd) and to the seats' own containers.
 from __future__ import annotations
 
 import os
-import random
 import re
 import shutil
 import subprocess
@@ -24,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.classroomenv import assert_classroom_gone, host_names
-from tests.integration.lxcenv import TEST_ROOT, lxc_skip_reason
+from tests.integration.lxcenv import TEST_ROOT, free_port, lxc_skip_reason
 from tests.runcli import labgen as _labgen
 
 pytestmark = [pytest.mark.lxc, pytest.mark.root, pytest.mark.slow]
@@ -38,9 +37,9 @@ DUO = Path(__file__).resolve().parent.parent / "data" / "labs" / "duo.yml"
 ROOT = TEST_ROOT.parent / (TEST_ROOT.name + "-classroom")     # beside TEST_ROOT: see lxcenv
 NAME = f"crt{os.getpid() % 10000}"
 POOL = "192.168.80.0/20"                                        # seat N: 192.168.(80+N).0/24
-PORT = random.randint(22000, 29999)
+PORT = free_port(22000, 29999)
 # The classroom's own apt proxy (port and dir), so other labs' proxy on this host is untouched.
-PROXY_ENV = {"LABGEN_APTPROXY_PORT": str(random.randint(20000, 21999)),
+PROXY_ENV = {"LABGEN_APTPROXY_PORT": str(free_port(20000, 21999)),
              "LABGEN_APTPROXY_DIR": str(ROOT) + "-aptproxy"}
 
 
@@ -152,7 +151,7 @@ def test_seats_are_isolated(cr):
              f"ip route add {seat_ip(2, 0)}/24 via 192.168.81.1 dev eth1 2>/dev/null; "
              f"ping -c1 -W1 {seat_ip(2, 2)} >/dev/null && echo cross-ping-VIA-HOST; "
              f"ip route del {seat_ip(2, 0)}/24 2>/dev/null; true")
-    res = labgen("classroom", "exec", "ubuntu-1", "--seats", "1", "--sudo", "--dir", str(cr), "--", probe,
+    res = labgen("classroom", "exec", "ubuntu-1", "--seat", "1", "--sudo", "--dir", str(cr), "--", probe,
                  check=True)
     assert "in-seat-ping-ok" in res.stdout and "in-seat-tcp-ok" in res.stdout, res.stdout
     assert not re.search(r"cross-", res.stdout), res.stdout
@@ -181,21 +180,23 @@ def test_students_log_in_through_the_jump_to_their_own_seat_only(cr):
                      "-o", f"ProxyCommand={jump} -i {s1}/id_ed25519 -W %h:%p {NAME}-s01@127.0.0.1",
                      f"vagrant@{seat_ip(2, 1)}", "hostname")
     assert other_node.returncode != 0 and "prohibited" in other_node.stderr, other_node.stderr
-    # no shell on the jump host
+    # no shell on the jump host: the student's own key logs in, and nologin is all it gets
     shell = subprocess.run(["ssh", "-F", "ssh_config", "-o", "BatchMode=yes", f"{NAME}-jump", "id"],
                            cwd=s1, capture_output=True, text=True, timeout=30)
+    assert shell.returncode == 1 and "This account is currently not available." in shell.stdout, \
+        (shell.returncode, shell.stdout, shell.stderr)
     assert "uid=" not in shell.stdout
 
 
 def test_reset_gives_a_fresh_seat_that_the_student_still_reaches(cr):
-    labgen("classroom", "exec", "ubuntu-1", "--seats", "3", "--dir", str(cr), "--", "touch /tmp/student-work",
+    labgen("classroom", "exec", "ubuntu-1", "--seat", "3", "--dir", str(cr), "--", "touch /tmp/student-work",
            check=True)
     res = labgen("classroom", "reset", "3", "--yes", "--dir", str(cr), timeout=900)
     assert res.returncode == 0, res.stdout + res.stderr
-    after = labgen("classroom", "exec", "ubuntu-1", "--seats", "3", "--dir", str(cr), "--",
+    after = labgen("classroom", "exec", "ubuntu-1", "--seat", "3", "--dir", str(cr), "--",
                    "test -e /tmp/student-work && echo KEPT || echo fresh", check=True)
     assert "fresh" in after.stdout
-    labgen("classroom", "sheets", "--seats", "3", "--dir", str(cr), check=True)
+    labgen("classroom", "sheets", "--seat", "3", "--dir", str(cr), check=True)
     login = subprocess.run(["ssh", "-F", "ssh_config", "-o", "BatchMode=yes", "ubuntu-1", "hostname"],
                            cwd=cr / "sheets" / "seat-03", capture_output=True, text=True, timeout=60)
     assert login.returncode == 0 and login.stdout.strip() == "ubuntu-1", login.stderr
