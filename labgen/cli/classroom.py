@@ -178,7 +178,9 @@ def status(cr_path, seat_list, fmt):
     for r in rows:
         sc = r["scenario"]
         sc_text = "-" if not sc else (f"{sc['id']} {sc['steps']}/{sc['of']} "
-                                      + ("[green]passed[/]" if sc["passed"] else f"[red]stopped at {sc['last']}[/]"))
+                                      + (f"[red]stopped at {sc['last']}[/]" if not sc["passed"] else
+                                         f"[green]passed, waits at {sc['waiting']}[/]" if sc.get("waiting") else
+                                         "[green]passed[/]"))
         up_text = r["error"] or f"{r['nodes_up']}/{r['nodes']}"
         colour = "green" if r["nodes_up"] == r["nodes"] else "yellow"
         table.add_row(str(r["seat"]), r["network"], f"[{colour}]{up_text}[/]",
@@ -290,8 +292,10 @@ def scenario_group():
 def scenario_run(scenario_id, cr_path, seat_list, variant, start, stop, keep, lang):
     """Run SCENARIO_ID on every seat in parallel; each seat's handout goes to its transcripts/.
 
-    With --to STEP the seats stop after that step (cleanup skipped, as if --keep), ready for
-    the students to take over.
+    With --to STEP the seats stop after that step (cleanup skipped, as if --keep). With --to a
+    task or question (`--variant challenge --to make-them-talk`) the seats stop before it and
+    wait there for their students, as `labgen scenario start` does: their pages in
+    `classroom serve` show it.
     """
     import time
 
