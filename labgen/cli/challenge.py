@@ -68,11 +68,11 @@ def _show_waiting(ch, con, lang):
         if p.get("finished"):
             con.print(Panel(Text({"en": "Finished: every task and question is done. "
                                         "`labgen scenario progress` shows the summary.",
-                                  "zh": "全部完成：所有任务和提问都已完成。"
+                                  "zh": "全部完成：所有任务和问答题都已完成。"
                                         "`labgen scenario progress` 查看总结。"}[lang]),
                             border_style="green"))
         return
-    kind = {"task": {"en": "TASK", "zh": "任务"}, "question": {"en": "QUESTION", "zh": "提问"}}
+    kind = {"task": {"en": "TASK", "zh": "任务"}, "question": {"en": "QUESTION", "zh": "问答题"}}
     body = Text()
     body.append(ch.text(step.goal, lang) + "\n")
     if step.explain:

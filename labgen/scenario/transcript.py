@@ -52,8 +52,8 @@ WORDS = {
 KIND_NAMES = {
     "en": {k: k.upper() for k in ("setup", "observe", "break", "fix", "verify", "explain", "cleanup",
                                   "task", "question")},
-    "zh": {"setup": "准备", "observe": "观察", "break": "破坏", "fix": "修复", "verify": "验证",
-           "explain": "讲解", "cleanup": "清理", "task": "任务", "question": "提问"},
+    "zh": {"setup": "准备", "observe": "观察", "break": "制造故障", "fix": "修复", "verify": "验证",
+           "explain": "讲解", "cleanup": "清理", "task": "任务", "question": "问答题"},
 }
 
 # Terminal badge styles; the handout's CSS mirrors them.

@@ -11,7 +11,7 @@ WORDS = {
            "answer": "Your answer", "check": "When you are done: `labgen scenario check` (or Check on your seat page).",
            "name": "Name", "seat": "Seat", "hints_folded": "Hints (open one only when you are stuck; they are counted)",
            "step": "Step"},
-    "zh": {"worksheet": "练习单", "task": "任务", "question": "提问", "hint": "提示",
+    "zh": {"worksheet": "练习单", "task": "任务", "question": "问答题", "hint": "提示",
            "answer": "你的答案", "check": "完成后：运行 `labgen scenario check`（或在座位页面上点“检查”）。",
            "name": "姓名", "seat": "座位", "hints_folded": "提示（卡住时再展开，展开次数会被记录）",
            "step": "步骤"},
