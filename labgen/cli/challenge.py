@@ -256,23 +256,75 @@ def progress_cmd(ctx, lab_path, fmt, lang):
 
 @click.command("worksheet")
 @click.argument("scenario_id")
-@click.option("--variant", default=None, help="Default: the first variant with a task.")
+@click.option("--variant", default=None,
+              help="Default: the first variant with a task (one without tasks is refused).")
 @lang_option
+@click.option("--record", "record_path", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="A run record (the .json beside a handout) whose outputs you checked. "
+                   "Default: the newest passed run of SCENARIO_ID in the lab's transcripts/.")
+@click.option("--dir", "lab_path", type=click.Path(file_okay=False, path_type=Path),
+              help="The lab whose transcripts/ to look in (default: the lab you are in, if any).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
               help="Default: ./<scenario>-worksheet-<lang>.html")
-def worksheet(scenario_id, variant, lang, output):
-    """Write the student's worksheet: the story, the tasks and questions, hints folded; no
-    solutions, no outputs. Printable HTML."""
-    from labgen.scenario.challenge import challenge_variant
+def worksheet(scenario_id, variant, lang, record_path, lab_path, output):
+    """Write the student's worksheet: the story, the lab's picture, what the observe steps
+    showed in a recorded run, the tasks and questions; hints folded on screen and upside down
+    on the last printed page; no solutions, no commands. Printable HTML.
+
+    \b
+    labgen scenario worksheet mac-bug --lang zh
+    labgen scenario worksheet mac-bug --record mesos-calico/transcripts/mac-bug-20261205-101500.json
+    """
     from labgen.scenario.load import find_scenario, load_scenario
-    from labgen.scenario.worksheet import render_worksheet
+    from labgen.scenario.worksheet import render_worksheet, worksheet_variant
 
     lang = _lang(lang)
     sc = load_scenario(find_scenario(scenario_id))
-    variant = challenge_variant(sc, variant)
+    variant = worksheet_variant(sc, variant)
+    record = _worksheet_record(sc, variant, lang, record_path, lab_path)
+    svg = _worksheet_picture(sc, record, lang)
     output = output or Path(f"{sc.id}-worksheet-{lang}.html")
-    output.write_text(render_worksheet(sc, variant, lang), encoding="utf-8")
-    console().print(f"worksheet: {output}", highlight=False)
+    output.write_text(render_worksheet(sc, variant, lang, record=record, svg=svg), encoding="utf-8")
+    con = console()
+    if record is None:
+        con.print("no recorded run found: the worksheet says so and shows no outputs "
+                  "(--record FILE, or run it in a lab with a transcript)", highlight=False)
+    con.print(f"worksheet: {output}", highlight=False)
+
+
+def _worksheet_record(sc, variant, lang, record_path, lab_path):
+    """The run record whose outputs the worksheet shows: --record, else the newest record of
+    this scenario in the lab's transcripts/ whose observe steps all passed; None without."""
+    from labgen.labdir import LabDir, find_lab_dir
+    from labgen.scenario.record import load_record
+
+    if record_path is not None:
+        return load_record(record_path, lang=lang)
+    try:
+        lab_dir = LabDir(lab_path.resolve()) if lab_path else find_lab_dir()
+    except LabgenError:
+        return None
+    observe = {s.id for s in sc.variants[variant].steps if s.kind == "observe"}
+    for path in sorted(lab_dir.transcripts.glob(f"{sc.id}-*.json"), reverse=True):
+        try:
+            record = load_record(path, lang=lang)
+        except LabgenError:
+            continue
+        shown = [s for s in record.steps if s.step.id in observe]
+        if record.scenario.id == sc.id and shown and all(s.status == "passed" for s in shown):
+            return record
+    return None
+
+
+def _worksheet_picture(sc, record, lang):
+    """The lab's topology as SVG (from the record's lab, else the scenario's), or None
+    without Graphviz."""
+    from labgen.graph import dot_available, lab_svg
+    from labgen.scenario.load import scenario_lab
+
+    if not dot_available():
+        return None
+    return lab_svg(record.lab if record and record.lab else scenario_lab(sc), lang)
 
 
 @click.command("serve")
