@@ -14,6 +14,7 @@ from labgen.cli import steps
 from labgen.cli.options import console, dir_option, provider_option, serve_options
 from labgen.cli.scenario import scenario
 from labgen.errors import LabgenError
+from labgen.words import table
 
 lang_option = click.option("--lang", type=click.Choice(["en", "zh"]), default=None,
                            help="Default: from the locale.")
@@ -66,26 +67,15 @@ def _show_waiting(ch, con, lang):
     p = ch.progress()
     if step is None:
         if p.get("finished"):
-            con.print(Panel(Text({"en": "Finished: every task and question is done. "
-                                        "`labgen scenario progress` shows the summary.",
-                                  "zh": "全部完成：所有任务和问答题都已完成。"
-                                        "`labgen scenario progress` 查看总结。"}[lang]),
-                            border_style="green"))
+            con.print(Panel(Text(_w(lang, "finished")), border_style="green"))
         return
-    kind = {"task": {"en": "TASK", "zh": "任务"}, "question": {"en": "QUESTION", "zh": "问答题"}}
     body = Text()
     body.append(ch.text(step.goal, lang) + "\n")
     if step.explain:
         body.append("\n" + ch.text(step.explain, lang).strip() + "\n", style="dim")
-    how = {"task": {"en": "when done: labgen scenario check · stuck: labgen scenario hint · "
-                          "give up: labgen scenario solve",
-                    "zh": "完成后：labgen scenario check · 卡住了：labgen scenario hint · "
-                          "放弃：labgen scenario solve"},
-           "question": {"en": 'answer: labgen scenario answer "..." · stuck: labgen scenario hint',
-                        "zh": '回答：labgen scenario answer "……" · 卡住了：labgen scenario hint'}}
-    body.append("\n" + how[step.kind][lang], style="cyan")
-    con.print(Panel(body, title=Text(f"{kind[step.kind][lang]} · {step.title.get(lang)}", style="bold"),
-                    title_align="left", border_style="magenta"))
+    body.append("\n" + _w(lang, f"how_{step.kind}"), style="cyan")
+    title = f"{_w(lang, 'kind_' + step.kind)} · {step.title.get(lang)}"
+    con.print(Panel(body, title=Text(title, style="bold"), title_align="left", border_style="magenta"))
 
 
 def _show_outcome(outcome, con, lang, verbose):
@@ -358,24 +348,7 @@ def _duration(seconds):
     return f"{seconds // 60}:{seconds % 60:02d}"
 
 
-WORDS = {
-    "en": {"passed": "passed:", "not_yet": "not yet: the check did not pass",
-           "hint_hint": "`labgen scenario hint` gives a hint; `labgen scenario check -v` shows the details",
-           "no_more": "no more hints (all {n} shown)", "hint": "hint", "right": "right:",
-           "wrong": "not the answer we expected", "solution": "solution", "solved": "solved by the solution:",
-           "current": "current step", "step": "step", "kind": "kind", "status": "status",
-           "attempts": "attempts", "hints": "hints", "time": "time", "open": "open",
-           "solved_by_solution": "by solution", "not_started": "not started", "done": "done"},
-    "zh": {"passed": "通过：", "not_yet": "还没有完成：检查未通过",
-           "hint_hint": "`labgen scenario hint` 给出提示；`labgen scenario check -v` 显示细节",
-           "no_more": "没有更多提示了（{n} 条已全部给出）", "hint": "提示", "right": "回答正确：",
-           "wrong": "答案不对", "solution": "参考解法", "solved": "已用参考解法完成：",
-           "current": "当前步骤", "step": "步骤", "kind": "类型", "status": "状态",
-           "attempts": "尝试次数", "hints": "提示", "time": "用时", "open": "进行中",
-           "solved_by_solution": "用参考解法", "not_started": "未开始", "done": "已完成"},
-}
-WORDS["en"]["passed_col"] = "passed"
-WORDS["zh"]["passed_col"] = "通过"
+WORDS = table("challenge_cli")   # labgen/words.py
 
 
 def _w(lang, key):

@@ -15,35 +15,12 @@ from pathlib import Path
 from labgen.errors import LabgenError
 from labgen.model import STUDENT_KINDS, Scenario
 from labgen.scenario.record import RunRecord
+from labgen.words import table
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 BLANK = "________"   # a captured value no recorded run gives: the student fills it in
 
-WORDS = {
-    "en": {"worksheet": "Worksheet", "task": "Task", "question": "Question", "hint": "Hint",
-           "answer": "Your answer",
-           "check": "When you are done, press Check on your seat page "
-                    "(on a lab of your own: `labgen scenario check`).",
-           "name": "Name", "seat": "Seat", "topology": "The lab",
-           "hints_on_last_page": "Stuck? {n} hints, upside down on the last page.",
-           "hints_title": "Hints (open one only when you are stuck)",
-           "recorded": "The outputs below were recorded on lab {lab} on {date} ({provider}); "
-                       "on your lab, names and addresses may differ.",
-           "not_recorded": "No recorded run of this scenario was found, so this worksheet shows "
-                           "no outputs: run the observe steps on your lab and read them there.",
-           "no_output": "No recorded output for this step: look at it on your lab.",
-           "node_output": "Output on {node}"},
-    "zh": {"worksheet": "练习单", "task": "任务", "question": "问答题", "hint": "提示",
-           "answer": "你的答案",
-           "check": "完成后，在座位页面上点“检查”（自己的实验环境：运行 `labgen scenario check`）。",
-           "name": "姓名", "seat": "座位", "topology": "实验环境",
-           "hints_on_last_page": "卡住了？最后一页倒印着 {n} 条提示。",
-           "hints_title": "提示（卡住时再看）",
-           "recorded": "下面的输出录自实验环境 {lab}，时间 {date}（{provider}）；你的实验环境里的名字和地址可能不同。",
-           "not_recorded": "没有找到这个场景的运行记录，所以本练习单不含任何输出：请在自己的实验环境上运行观察步骤，在那里查看。",
-           "no_output": "这一步没有录下的输出：请在自己的实验环境上查看。",
-           "node_output": "{node} 上的输出"},
-}
+WORDS = table("worksheet")   # labgen/words.py
 
 
 def worksheet_variant(scenario: Scenario, requested: str | None) -> str:

@@ -1,57 +1,6 @@
-"""The web pages' words, in English and Chinese."""
+"""The web pages' words: a thin re-export of their area of the one catalogue, labgen/words.py
+(add new words there, in both languages)."""
 
-WORDS = {
-    "en": {
-        "seat": "Seat", "board": "Class board", "lang_other": "中文", "lang_other_code": "zh",
-        "waiting": "No scenario has been started on this seat yet. Your instructor will start it.",
-        "task": "Task", "question": "Question", "goal": "Goal", "login": "How to log in",
-        "check": "Check", "hint": "Hint", "answer": "Answer", "give_up": "Give up (show the solution)",
-        "give_up_confirm": "Run the solution? The task will count as solved by the solution.",
-        "your_answer": "Your answer", "hints": "Hints", "no_hints": "No more hints.",
-        "last_check": "Last check:", "ok": "Passed", "not_yet": "Not yet",
-        "attempts": "attempts", "attempts_col": "Attempts", "finished": "Well done: every task and question is finished.",
-        "passed": "Check passed: on to the next step.", "right": "Right!",
-        "solved": "Solved by the solution.", "busy": "A check is already running or ran a moment "
-        "ago: wait a few seconds and try again.", "error": "Something went wrong on the lab; "
-        "tell your instructor.", "checking": "Checking…",
-        "forbidden": "403 Forbidden: this link is not valid for this seat.",
-        "cross_site": "403 Forbidden: this request did not come from this page.",
-        "not_found": "404 Not Found",
-        "progress": "Progress", "step": "Step", "status": "Status", "time": "Time",
-        "status_open": "in progress", "status_passed": "done", "status_solved": "by solution",
-        "status_not_started": "not started",
-        "col_seat": "Seat", "col_step": "Current step", "col_tasks": "Tasks done",
-        "col_checks": "Checks (passed/tried)", "col_hints": "Hints", "col_time": "Time on task",
-        "col_last": "Last activity", "col_nodes": "Nodes up", "col_actions": "",
-        "reset": "Reset", "reset_confirm": "Reset this seat to the start of its scenario?",
-        "csv": "Download results (CSV)", "live": "Updates live", "ago": "s ago",
-        "state_solved": "solved", "state_by_solution": "by solution", "state_working": "working",
-        "state_idle": "not started",
-    },
-    "zh": {
-        "seat": "座位", "board": "课堂看板", "lang_other": "English", "lang_other_code": "en",
-        "waiting": "这个座位还没有开始任何场景，请等待老师开始。",
-        "task": "任务", "question": "问答题", "goal": "目标", "login": "登录方式",
-        "check": "检查", "hint": "提示", "answer": "回答", "give_up": "放弃（查看参考解法）",
-        "give_up_confirm": "要运行参考解法吗？这个任务将记为“用参考解法完成”。",
-        "your_answer": "你的答案", "hints": "提示", "no_hints": "没有更多提示了。",
-        "last_check": "上次检查：", "ok": "通过", "not_yet": "还没有通过",
-        "attempts": "次尝试", "attempts_col": "尝试次数", "finished": "太棒了：所有任务和问答题都已完成。",
-        "passed": "检查通过，进入下一步。", "right": "回答正确！",
-        "solved": "已用参考解法完成。", "busy": "已有一个检查正在进行，或刚刚检查过：请稍等几秒再试。",
-        "error": "实验环境出了问题，请告诉老师。", "checking": "正在检查……",
-        "forbidden": "403 禁止访问：这个链接不属于这个座位。",
-        "cross_site": "403 禁止访问：这个请求不是从本页面发出的。",
-        "not_found": "404 未找到",
-        "progress": "进度", "step": "步骤", "status": "状态", "time": "用时",
-        "status_open": "进行中", "status_passed": "已完成", "status_solved": "用参考解法",
-        "status_not_started": "未开始",
-        "col_seat": "座位", "col_step": "当前步骤", "col_tasks": "已完成任务",
-        "col_checks": "检查（通过/尝试）", "col_hints": "提示", "col_time": "本步用时",
-        "col_last": "最近活动", "col_nodes": "节点在线", "col_actions": "",
-        "reset": "重置", "reset_confirm": "把这个座位重置到场景开头吗？",
-        "csv": "下载成绩（CSV）", "live": "实时更新", "ago": "秒前",
-        "state_solved": "已解决", "state_by_solution": "用参考解法", "state_working": "进行中",
-        "state_idle": "未开始",
-    },
-}
+from labgen.words import table
+
+WORDS = table("web")
