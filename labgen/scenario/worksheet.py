@@ -10,14 +10,11 @@ worksheet.css inlined, so the file needs nothing beside it.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from labgen.errors import LabgenError
 from labgen.model import STUDENT_KINDS, Scenario
 from labgen.scenario.record import RunRecord
 from labgen.words import table
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 BLANK = "________"   # a captured value no recorded run gives: the student fills it in
 
 WORDS = table("worksheet")   # labgen/words.py
@@ -60,10 +57,10 @@ def render_worksheet(scenario: Scenario, variant: str, lang: str, record: RunRec
                      svg: str | None = None) -> str:
     """The worksheet HTML for one variant. `record`: a run whose observe steps' outputs (by
     step id) and captured values (bad_mac ...) the page shows; `svg`: the lab's topology."""
-    from jinja2 import Environment, FileSystemLoader
     from markupsafe import Markup
 
-    from labgen.scenario.handout import _lines_html, prose_html
+    from labgen import pages
+    from labgen.scenario.handout import output_lines, prose_html
     from labgen.scenario.template import VAR, fill_text
 
     w = WORDS["zh" if lang == "zh" else "en"]
@@ -83,9 +80,8 @@ def render_worksheet(scenario: Scenario, variant: str, lang: str, record: RunRec
         if step.kind == "observe" and step.id in recorded:
             for result in recorded[step.id].results:
                 shown = result.stdout + (("\n" + result.stderr) if result.stderr.strip() else "")
-                lines, _ = _lines_html(shown, lang)
                 outputs.append({"label": w["node_output"].format(node=result.node),
-                                "lines": Markup(lines)})
+                                "lines": output_lines(shown, lang)["lines"]})
         steps.append({"id": step.id, "kind": step.kind, "student": step.kind in STUDENT_KINDS,
                       "title": text(step.title), "explain": text(step.explain),
                       "goal": text(step.goal), "hints": [text(h) for h in step.hints],
@@ -96,10 +92,9 @@ def render_worksheet(scenario: Scenario, variant: str, lang: str, record: RunRec
     else:
         note = w["not_recorded"]
     summary = scenario.variants[variant].summary or scenario.summary
-    env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, trim_blocks=True,
-                      lstrip_blocks=True)
-    css = Markup((TEMPLATES / "worksheet.css").read_text(encoding="utf-8"))
-    return env.get_template("worksheet.html.j2").render(
+    return pages.render(
+        "worksheet.html.j2",
         w=w, lang=lang, title=text(scenario.title), summary=text(summary), steps=steps,
         hinted=[s for s in steps if s["student"] and s["hints"]], recorded_note=note,
-        css=css, svg=Markup(svg) if svg else None, check=Markup(prose_html(w["check"])))
+        css=pages.css("worksheet.css"), svg=Markup(svg) if svg else None,
+        check=Markup(prose_html(w["check"])))
