@@ -24,12 +24,13 @@ APT_PACKAGES := vagrant vagrant-lxc vagrant-libvirt lxc debootstrap nftables dns
                 libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils mmdebstrap extlinux syslinux-common fdisk \
                 shellcheck etcd-server etcd-client
 
-.PHONY: demo test setup host-packages venv box box-libvirt unit unit-unprivileged integration-shuffled mutation known-bugs bench clean-test-leftovers help
+.PHONY: demo test lint setup host-packages venv box box-libvirt unit unit-unprivileged integration-shuffled mutation known-bugs bench clean-test-leftovers help
 
 help:
 	@echo "make demo   - set up this machine and run: labgen scenario run mac-bug"
 	@echo "make test   - set up this machine and run the test suite"
-	@echo "make unit   - only the fast unit and golden tests (no root, no LXC)"
+	@echo "make unit   - static checks, then the fast unit and golden tests (no root, no LXC)"
+	@echo "make lint   - static checks only: ruff check (tests and bench too) and mypy (labgen/)"
 	@echo "make bench  - benchmarks (see bench/README.md)"
 	@echo "make mutation - mutation testing of the core modules (slow; see tests/README.md)"
 
@@ -38,11 +39,17 @@ demo: setup
 	cd $(DEMO_DIR) && $(abspath $(LABGEN)) --provider $(PROVIDER) scenario run mac-bug
 
 # The libvirt lane (tests/integration/test_lab_libvirt.py) needs the libvirt box; the demo does not.
-test: setup box-libvirt
+test: setup box-libvirt lint
 	$(PY) -m pytest -q
 
-unit: venv
+unit: venv lint
 	$(PY) -m pytest -q tests/unit
+
+# Static checks (config in pyproject.toml): pyflakes, pycodestyle and bugbear over the code,
+# tests and benchmarks; mypy over labgen/. Seconds, so they run before every test run.
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
 # The unit tests as an unprivileged user with no network (a throw-away copy of this checkout
 # owned by user labgen-test, in a network namespace with nothing but loopback). Needs root to

@@ -24,7 +24,8 @@ def timed(argv, cwd=None, check=True, **kw) -> float:
     res = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, **kw)
     took = time.monotonic() - start
     if check and res.returncode != 0:
-        raise SystemExit(f"{' '.join(map(str, argv))} failed ({res.returncode}):\n{res.stdout[-2000:]}\n{res.stderr[-2000:]}")
+        raise SystemExit(f"{' '.join(map(str, argv))} failed ({res.returncode}):\n"
+                         f"{res.stdout[-2000:]}\n{res.stderr[-2000:]}")
     return took
 
 

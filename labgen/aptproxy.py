@@ -250,7 +250,8 @@ def _unguard(port: int) -> list[str]:
 
 def ensure_running(host_ip: str, *, port: int | None = None, base: Path | None = None,
                    archive: str | None = None, timeout: float = 10.0) -> list[str]:
-    """Make sure the one apt-cacher-ng serves host_ip:port; register host_ip as a lab using it. Idempotent; returns what changed.
+    """Make sure the one apt-cacher-ng serves host_ip:port; register host_ip as a lab using it.
+    Idempotent; returns what changed.
 
     One proxy serves every lab and classroom seat: it listens on all addresses (so a new
     lab's host address is served without a restart) behind an nftables guard that admits

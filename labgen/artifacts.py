@@ -24,7 +24,7 @@ from labgen.aptsig import SignatureError, expected_sha256
 from labgen.errors import LabgenError
 from labgen.lockfile import Entry, Lock, LockError
 from labgen.mirrors import Mirrors
-from labgen.model import ARTIFACT_DIR, Artifact  # noqa: F401  (Artifact: re-exported)
+from labgen.model import ARTIFACT_DIR, AptRepo, Artifact
 from labgen.provision import pins
 
 NODE_DIR = ARTIFACT_DIR
@@ -65,7 +65,7 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def _size(n: int) -> str:
+def _size(n: float) -> str:
     for unit in ("bytes", "KiB", "MiB", "GiB"):
         if n < 1024 or unit == "GiB":
             return f"{n} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
@@ -116,8 +116,9 @@ def obtain(artifact: Artifact, cache: Path | None = None, artifacts_dir: Path | 
     lock = lock if lock is not None else Lock(None)
     pinned = artifact.sha256.lower() if artifact.sha256 else None
     entry = lock.get(artifact.name)
-    stale = entry is not None and (entry.url, entry.filename) != (artifact.url, artifact.filename)
-    if stale:
+    stale = False
+    if entry is not None and (entry.url, entry.filename) != (artifact.url, artifact.filename):
+        stale = True
         if frozen:
             raise ArtifactError(
                 f"artifact {artifact.name}: {_lock_name(lock)} locks {entry.url} ({entry.filename}), "
@@ -140,7 +141,7 @@ def obtain(artifact: Artifact, cache: Path | None = None, artifacts_dir: Path | 
     signed = None
     if want is None and artifact.signed is not None and not (supplied is not None and supplied.is_file()):
         # the publisher says what it must be: no trust on first use needed
-        signed = want = _signed_sha256(artifact, cache, mirrors, timeout)
+        signed = want = _signed_sha256(artifact, artifact.signed, cache, mirrors, timeout)
     expected = _Expected(artifact, want, entry, pinned, lock, signed)
 
     if supplied is not None and supplied.is_file():
@@ -178,19 +179,19 @@ class _Expected:
     def describe(self) -> str:
         if self.pinned:
             return f"expected {self.want} (labgen's pin)"
-        if self.signed:
+        if self.signed and self.artifact.signed is not None:
             return f"expected {self.want} ({self.artifact.signed.describe()})"
-        return (f"but {_lock_name(self.lock)} has sha256 {self.want} "
-                f"({_size(self.entry.size)}), recorded when it was first fetched")
+        size = f" ({_size(self.entry.size)})" if self.entry is not None else ""
+        return f"but {_lock_name(self.lock)} has sha256 {self.want}{size}, recorded when it was first fetched"
 
 
-def _signed_sha256(artifact: Artifact, cache: Path, mirrors: Mirrors | None, timeout: float) -> str:
+def _signed_sha256(artifact: Artifact, repo: AptRepo, cache: Path, mirrors: Mirrors | None, timeout: float) -> str:
     def get(url: str) -> bytes:
         where = mirrors.url_for("", url) if mirrors else url
         return _get_bytes(artifact, where, cache, timeout)
 
     try:
-        sha, _ = expected_sha256(artifact.signed, artifact.url, get)
+        sha, _ = expected_sha256(repo, artifact.url, get)
     except SignatureError as exc:
         raise ArtifactError(f"artifact {artifact.name}: {exc.message}",
                             hint=exc.hint or "the publisher's signature does not hold: do not use this file") from None
@@ -255,7 +256,7 @@ def _download(artifact: Artifact, url: str, cache: Path, expected: _Expected,
     try:
         cache.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise _fail(artifact, cache, f"cannot create the cache dir: {exc.strerror}", want, where)
+        raise _fail(artifact, cache, f"cannot create the cache dir: {exc.strerror}", want, where) from None
     final = cache / artifact.filename
     tmp = cache / f".{artifact.filename}.{uuid.uuid4().hex}.partial"
     h = hashlib.sha256()

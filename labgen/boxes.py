@@ -1,8 +1,9 @@
 """Vagrant boxes: is one installed, and building labgen's own box (LXC, libvirt) from its recipe.
 
-The recipes themselves are boxes/lxc/build.sh and boxes/libvirt/build.sh (shipped with labgen); this module only finds it, runs
-it and turns its failures into LabgenError. Nothing here starts Ruby: Vagrant's box directory
-is read directly, which takes microseconds where `vagrant box list` takes about a second.
+The recipes themselves are boxes/lxc/build.sh and boxes/libvirt/build.sh (shipped with labgen);
+this module only finds it, runs it and turns its failures into LabgenError. Nothing here starts
+Ruby: Vagrant's box directory is read directly, which takes microseconds where `vagrant box list`
+takes about a second.
 """
 
 from __future__ import annotations

@@ -245,7 +245,15 @@ def _open(path: Path) -> tarfile.TarFile:
 def _manifest_from(tar: tarfile.TarFile, first, path: Path) -> Manifest:
     if first is None or first.name != MANIFEST or not first.isfile() or first.size > MAX_SMALL:
         raise BundleError(f"{path}: not a labgen bundle (its first member is not {MANIFEST})")
-    return parse_manifest(tar.extractfile(first).read(), str(path))
+    return parse_manifest(_read(tar, first, path), str(path))
+
+
+def _read(tar: tarfile.TarFile, member: tarfile.TarInfo, path: Path) -> bytes:
+    """A small regular member's bytes (callers have checked isfile(); this keeps it so)."""
+    data = tar.extractfile(member)
+    if data is None:
+        raise BundleError(f"{path}: member {ascii(member.name)[:80]} is not a regular file")
+    return data.read()
 
 
 @dataclass
@@ -289,7 +297,7 @@ def load(path: Path, lab_dir: Path | None, cache: Path, add_box: Callable[[str, 
                     raise BundleError(f"{path}: member {ascii(member.name)[:80]} is not the one its "
                                       "manifest lists", hint="the bundle is damaged or was tampered with")
                 if item.kind in ("lab", "lock", "scenario"):
-                    data = tar.extractfile(member).read()
+                    data = _read(tar, member, path)
                     if hashlib.sha256(data).hexdigest() != item.sha256:
                         raise _damaged(path, item)
                     small[item.member] = data

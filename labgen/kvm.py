@@ -117,7 +117,7 @@ def run_probe(qemu: str, timeout: float = PROBE_TIMEOUT) -> Verdict:
                               "on a working KVM): this KVM emulates the guest's CPU modes")
     if proc.returncode == EXIT_OK:
         return Verdict(True, f"KVM runs a test guest ({took:.2f} s)")
-    detail = [l for l in proc.stderr.splitlines() if l.strip() and "warning" not in l]
+    detail = [ln for ln in proc.stderr.splitlines() if ln.strip() and "warning" not in ln]
     return Verdict(False, "a test guest under qemu -accel kvm failed: "
                           + (detail[0].strip() if detail else f"exit status {proc.returncode}"))
 

@@ -375,7 +375,7 @@ class _Parser:
                     self.p.add(yamlsrc.line_of(given, "docker_version"), obj,
                                f"docker_version {show(version)} is not a version number",
                                expected)
-        pool = ipaddress.IPv4Network(PARAM_DEFAULTS["calico_pool"])
+        pool: ipaddress.IPv4Network | None = ipaddress.IPv4Network(PARAM_DEFAULTS["calico_pool"])
         pool_line = yamlsrc.line_of(data, "network")
         if "calico_pool" in given:
             expected = "an IPv4 network such as 172.32.0.0/16"
@@ -411,7 +411,7 @@ class _Parser:
 
         value = data["mirrors"]
         if not isinstance(value, dict):
-            self.p.add(yamlsrc.line_of(data, "mirrors"), "mirrors", f"mirrors is {_kind(value)}",
+            self.p.add(yamlsrc.line_of(data, "mirrors"), "mirrors", f"mirrors is {kind(value)}",
                        "a mapping: " + RULE_HELP)
             return ()
         rules = []

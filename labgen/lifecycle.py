@@ -9,12 +9,15 @@ from __future__ import annotations
 import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from labgen.errors import LabgenError
 from labgen.labdir import LabDir
 from labgen.model import Lab
 from labgen.parallel import per_node
+
+if TYPE_CHECKING:
+    from labgen.remote import Remote
 
 Say = Callable[[str], None]
 
@@ -26,8 +29,9 @@ def load_lab_of(lab_dir: LabDir) -> Lab:
     return load_lab(lab_dir.labfile)
 
 
-def provider_of(lab_dir: LabDir, requested: str | None) -> str:
-    """The provider a lab dir was created with; a different --provider is an error."""
+def provider_of(lab_dir: LabDir, requested: str | None) -> str | None:
+    """The provider a lab dir was created with (else `requested`, None when neither says);
+    a different --provider is an error."""
     recorded = lab_dir.load_state().get("provider")
     if recorded and requested and requested != recorded:
         raise LabgenError(f"lab {lab_dir.path.name} was created with provider {recorded}, "
@@ -81,8 +85,9 @@ def boot(lab: Lab, lab_dir: LabDir, provider: str, on_line: Say | None = None,
     prov = get_provider(provider)
     prov.preflight(lab)
     changes = prov.prepare_host(lab)
-    for change in changes if on_host else ():   # before the wait: e.g. the TCG warning and its cost
-        on_host(change)
+    if on_host is not None:
+        for change in changes:      # before the wait: e.g. the TCG warning and its cost
+            on_host(change)
     lab_dir.drop_ssh_config()
     env = VagrantEnv(lab_dir.path, provider)
     env.up(nodes or (), on_line=on_line)
@@ -158,7 +163,7 @@ def connect(lab_dir: LabDir, provider: str, probe_timeout: float = 10.0):
     return remote, probe(remote)
 
 
-def open_remote(lab_dir: LabDir, provider: str, probe_timeout: float = 10.0):
+def open_remote(lab_dir: LabDir, provider: str, probe_timeout: float = 10.0) -> Remote:
     """A Remote with one live connection per running node (see `connect`).
 
     Raises LabgenError when nodes stay unreachable after the refresh.

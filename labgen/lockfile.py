@@ -69,20 +69,20 @@ class Lock:
         with self._guard:
             self.entries[name] = entry
             if self.path is not None:
-                self._save()
+                self._save(self.path)
 
     def text(self) -> str:
         data = {"comment": COMMENT, "version": LOCK_VERSION,
                 "artifacts": {n: e.as_json() for n, e in sorted(self.entries.items())}}
         return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=True) + "\n"
 
-    def _save(self) -> None:
+    def _save(self, path: Path) -> None:
         from labgen.labdir import atomic_write
 
         try:
-            atomic_write(self.path, self.text())
+            atomic_write(path, self.text())
         except OSError as exc:
-            raise LockError(f"{self.path}: cannot write the lock file: {exc.strerror or exc}") from None
+            raise LockError(f"{path}: cannot write the lock file: {exc.strerror or exc}") from None
 
 
 def load(path: Path, must_exist: bool = False) -> Lock:

@@ -72,7 +72,7 @@ def rule_problem(key: object, value: object, names: Iterable[str]) -> str | None
     why = url_problem(value)
     if why:
         return f"{shown} maps to a URL that {why}"
-    if is_base(key) and not value.endswith("/"):
+    if is_base(key) and isinstance(value, str) and not value.endswith("/"):
         return f"{shown} maps to {ascii(value)[:80]}, which does not end with / like its base URL"
     return None
 

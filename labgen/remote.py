@@ -12,6 +12,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from labgen.errors import LabgenError
 
@@ -73,7 +74,7 @@ class Remote:
     def __init__(self, ssh_config_text: str, connect_timeout: float = 10.0):
         self.hosts = parse_ssh_config(ssh_config_text)
         self.connect_timeout = connect_timeout
-        self._conns: dict[str, object] = {}
+        self._conns: dict[str, Any] = {}      # fabric Connections (fabric ships no types)
         self._locks: dict[str, threading.Lock] = {name: threading.Lock() for name in self.hosts}
         self._guard = threading.Lock()
 
@@ -132,6 +133,7 @@ class Remote:
         file over the node's open connection, then sudo install. Raises LabgenError."""
         conn = self.connection(node)
         tmp = f"/tmp/labgen-{uuid.uuid4().hex}"
+        source: str | io.BytesIO
         if isinstance(content, Path):
             source = str(content)
         else:

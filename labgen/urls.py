@@ -32,7 +32,7 @@ def url_problem(value: object, schemes: tuple[str, ...] = SCHEMES) -> str | None
             return f"contains the space U+{ord(ch):04X} at character {index + 1}"
     try:
         parts = urlsplit(value)
-        parts.port                      # raises ValueError on a bad port
+        _ = parts.port                  # reading it raises ValueError on a bad port
     except ValueError as exc:
         return f"is not a URL ({exc})"
     if parts.scheme not in schemes:

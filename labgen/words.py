@@ -137,9 +137,11 @@ CATALOGUE: dict[str, dict[str, tuple[str, str]]] = {
         "hints_on_last_page": ("Stuck? {n} hints, upside down on the last page.",
                                "卡住了？最后一页倒印着 {n} 条提示。"),
         "hints_title": ("Hints (open one only when you are stuck)", "提示（卡住时再看）"),
-        "recorded": ("The outputs below were recorded on lab {lab} on {date} ({provider}); on your lab, names and addresses may differ.",
+        "recorded": ("The outputs below were recorded on lab {lab} on {date} ({provider}); "
+                     "on your lab, names and addresses may differ.",
                      "下面的输出录自实验环境 {lab}，时间 {date}（{provider}）；你的实验环境里的名字和地址可能不同。"),
-        "not_recorded": ("No recorded run of this scenario was found, so this worksheet shows no outputs: run the observe steps on your lab and read them there.",
+        "not_recorded": ("No recorded run of this scenario was found, so this worksheet shows no outputs: "
+                         "run the observe steps on your lab and read them there.",
                          "没有找到这个场景的运行记录，所以本练习单不含任何输出：请在自己的实验环境上运行观察步骤，在那里查看。"),
         "no_output": ("No recorded output for this step: look at it on your lab.",
                       "这一步没有录下的输出：请在自己的实验环境上查看。"),

@@ -17,7 +17,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 from labgen.classroom import access, hostcheck, isolation
 from labgen.classroom.placement import placement_for
@@ -25,6 +25,10 @@ from labgen.classroom.seats import (CLASSROOM_FILE, LAB_COPY, Classroom, check_r
                                     load_classroom, seat_lab_text)
 from labgen.errors import InputError, LabgenError
 from labgen.labdir import LabDir, atomic_write
+
+if TYPE_CHECKING:
+    from labgen.remote import Result
+    from labgen.scenario.record import RunRecord
 
 SaySeat = Callable[[int, str], None]
 KEYS_DIR = ".classroom/keys"
@@ -48,7 +52,7 @@ def lab_of(c: Classroom):
 
     from labgen.labfile import load_lab
 
-    path = Path(c.path) / LAB_COPY
+    path = c.root / LAB_COPY
     return load_lab(path), yaml.safe_load(path.read_text(encoding="utf-8"))
 
 
@@ -97,12 +101,13 @@ def create(path: Path, lab_arg: str, *, seats: int, name: str, pool: ipaddress.I
         if str(old.pool) != str(pool) or old.lab != lab_arg:
             raise InputError([f"classroom {name} was made with lab {old.lab} and pool {old.pool}"],
                              hint="`labgen classroom down` first to change them")
-        lab = load_lab(path / LAB_COPY)
+        lab_file = path / LAB_COPY
     else:
         if path.exists() and any(path.iterdir()):
             raise InputError([f"{path} is not empty and holds no classroom"],
                              hint="choose another --dir (nothing was created)")
-        lab = load_lab(find_lab(lab_arg))
+        lab_file = find_lab(lab_arg)
+    lab = load_lab(lab_file)
     check_request(name, seats, pool, lab)
     unknown = [r for r in roles if not any(r in n.roles for n in lab.nodes)]
     if unknown:
@@ -121,7 +126,7 @@ def create(path: Path, lab_arg: str, *, seats: int, name: str, pool: ipaddress.I
     check_host(c, lab)
     path.mkdir(parents=True, exist_ok=True)
     if not (path / LAB_COPY).exists():
-        atomic_write(path / LAB_COPY, Path(lab.source).read_text(encoding="utf-8"))
+        atomic_write(path / LAB_COPY, lab_file.read_text(encoding="utf-8"))
     atomic_write(path / CLASSROOM_FILE, classroom_text(c))
     return c
 
@@ -160,7 +165,7 @@ def _record(c: Classroom) -> None:
 
 
 def key_path(c: Classroom, seat: int) -> Path:
-    return Path(c.path) / KEYS_DIR / f"seat-{seat:02d}"
+    return c.root / KEYS_DIR / f"seat-{seat:02d}"
 
 
 def _prepare_host(c: Classroom, lab) -> list[str]:
@@ -213,14 +218,15 @@ class UpInterrupted(LabgenError):
 
     exit_code = 130
 
-    def __init__(self, message: str, hint: str | None = None, up: list[int] = (), removed: list[int] = ()):
+    def __init__(self, message: str, hint: str | None = None, up: Iterable[int] = (), removed: Iterable[int] = ()):
         super().__init__(message, hint)
         self.up, self.removed = list(up), list(removed)
 
 
 def seat_list_text(seats: list[int]) -> str:
     """1,2,3,5 -> "1-3,5": short enough for one line with 60 seats."""
-    parts, run = [], []
+    parts: list[str] = []
+    run: list[int] = []
     for s in sorted(seats):
         if run and s == run[-1] + 1:
             run.append(s)
@@ -388,7 +394,7 @@ def down(c: Classroom, say: SaySeat) -> list[str]:
     left. Removes the classroom dir. Returns what it removed."""
     place = placement_for(c.provider)
     removed: list[str] = []
-    seat_dirs = sorted(p for p in Path(c.path).glob("seat-*") if p.is_dir())
+    seat_dirs = sorted(p for p in c.root.glob("seat-*") if p.is_dir())
     lock = threading.Lock()
 
     def one(p: Path) -> None:
@@ -402,9 +408,9 @@ def down(c: Classroom, say: SaySeat) -> list[str]:
     removed += _sweep_leftovers(c)
     removed += isolation.remove(c.name)
     removed += access.remove_all(c.name)
-    if Path(c.path).exists():
-        shutil.rmtree(c.path)
-        removed.append(str(c.path))
+    if c.root.exists():
+        shutil.rmtree(c.root)
+        removed.append(str(c.root))
     return removed
 
 
@@ -413,7 +419,7 @@ def _sweep_leftovers(c: Classroom) -> list[str]:
     import re
     import subprocess
 
-    removed = []
+    removed: list[str] = []
     if c.provider != "lxc":
         return removed
     pattern = re.compile(rf"^labgen-{re.escape(c.name)}-s[0-9]{{2,3}}-")
@@ -424,7 +430,7 @@ def _sweep_leftovers(c: Classroom) -> list[str]:
             removed.append(f"container {name}")
     from labgen.providers.lxc import remove_bridge
 
-    lab, _ = lab_of(c) if (Path(c.path) / LAB_COPY).exists() else (None, None)
+    lab, _ = lab_of(c) if (c.root / LAB_COPY).exists() else (None, None)
     if lab is not None:
         place = placement_for(c.provider)
         for s in range(1, max(c.seats, 1) + 1):
@@ -471,8 +477,9 @@ def status(c: Classroom, seats: list[int] | None = None) -> list[dict]:
             row["error"] = exc.message.splitlines()[0]
             return row
         row["nodes_up"] = sum(1 for s in states.values() if s == "running")
-        if row["nodes_up"] and ld.cached_ssh_config():
-            with Remote(ld.cached_ssh_config(), connect_timeout=5) as remote:
+        ssh_config = ld.cached_ssh_config() if row["nodes_up"] else None
+        if ssh_config:
+            with Remote(ssh_config, connect_timeout=5) as remote:
                 bad = lifecycle.probe(remote)
                 row["reachable"] = sum(1 for n in remote.nodes() if n not in bad)
         done = ld.load_state().get("roles", {})
@@ -485,7 +492,7 @@ def status(c: Classroom, seats: list[int] | None = None) -> list[dict]:
 
 
 def exec_all(c: Classroom, seats: list[int], nodes: list[str] | None, command: str, sudo: bool,
-             timeout: float) -> list[tuple[int, object]]:
+             timeout: float) -> list[tuple[int, Result]]:
     """Run `command` on `nodes` (None: all) of every seat in `seats`, in parallel.
     Returns (seat, Result) pairs; a seat that cannot be reached gives one failed Result."""
     from labgen.remote import Result
@@ -525,6 +532,24 @@ class _Quiet:
         pass
 
 
+def seat_run_finished(seat: int, ld: LabDir, record: RunRecord, began: float) -> SeatOutcome:
+    """After a scenario ran on one seat: its handout into the seat's transcripts/, its progress
+    into the seat's state, and the one-line outcome the instructor sees."""
+    from labgen.scenario.handout import write_handout
+
+    write_handout(record, ld.transcripts)
+    ran = [s for s in record.steps if s.step.kind != "cleanup"]
+    passed = sum(1 for s in ran if s.status == "passed")
+    last = ran[-1].step.id if ran else "-"
+    ld.update_state(classroom_scenario={"id": record.scenario.id, "passed": record.passed, "steps": passed,
+                                        "of": len(ran), "last": last})
+    if record.passed:
+        return SeatOutcome(seat, True, f"{passed}/{len(ran)} steps passed", time.monotonic() - began)
+    failure = record.first_failure
+    why = f"step {failure.step.id}: " + "; ".join(failure.failures)[:200] if failure else "interrupted"
+    return SeatOutcome(seat, False, why, time.monotonic() - began)
+
+
 def scenario_run(c: Classroom, seats: list[int], scenario_id: str, say: SaySeat, *, variant: str = "default",
                  start: str | None = None, stop: str | None = None, lang: str = "en",
                  keep: bool = False) -> list[SeatOutcome]:
@@ -535,7 +560,6 @@ def scenario_run(c: Classroom, seats: list[int], scenario_id: str, say: SaySeat,
     from labgen.provision.engine import provision, roles_recorded
     from labgen.scenario.load import check_against_lab, find_scenario, load_scenario
     from labgen.scenario.runner import Runner, select_steps
-    from labgen.scenario.transcript import write_handout
 
     sc = load_scenario(find_scenario(scenario_id))
     if variant not in sc.variants:
@@ -559,23 +583,13 @@ def scenario_run(c: Classroom, seats: list[int], scenario_id: str, say: SaySeat,
                 if not roles_recorded(model, ld, facts, list(var.requires_roles)):
                     say(seat, "provisioning " + ",".join(var.requires_roles))
                     reports = provision(model, ld, remote, facts, roles=list(var.requires_roles))
-                    bad = [r for r in reports if r.error]
-                    if bad:
-                        raise bad[0].error
+                    errors = [r.error for r in reports if r.error is not None]
+                    if errors:
+                        raise errors[0]
                 runner = Runner(sc, variant, model, remote, _Quiet(lambda step: say(seat, step)), lang,
                                 c.provider)
                 record = runner.run(start=start, stop=stop, cleanup=not keep)
-            write_handout(record, ld.transcripts)
-            ran = [s for s in record.steps if s.step.kind != "cleanup"]
-            passed = sum(1 for s in ran if s.status == "passed")
-            last = ran[-1].step.id if ran else "-"
-            ld.update_state(classroom_scenario={"id": sc.id, "passed": record.passed, "steps": passed,
-                                                "of": len(ran), "last": last})
-            if record.passed:
-                return SeatOutcome(seat, True, f"{passed}/{len(ran)} steps passed", time.monotonic() - began)
-            bad = record.first_failure
-            return SeatOutcome(seat, False, f"step {bad.step.id}: " + "; ".join(bad.failures)[:200],
-                               time.monotonic() - began)
+            return seat_run_finished(seat, ld, record, began)
         except LabgenError as exc:
             return SeatOutcome(seat, False, exc.message.splitlines()[0], time.monotonic() - began)
 

@@ -67,9 +67,9 @@ class ThisHost:
             with lifecycle.open_remote(ld, self.provider) as remote:
                 reports = run_provision(lab, ld, remote, get_provider(self.provider).facts(lab), roles=roles,
                                         stop=stop)
-            failed = [r for r in reports if r.error]
-            if failed:
-                raise failed[0].error
+            errors = [r.error for r in reports if r.error is not None]
+            if errors:
+                raise errors[0]
         return changes
 
     def remove(self, lab_dir: Path, say: Say) -> list[str]:

@@ -48,8 +48,15 @@ class Classroom:
     path: Path | None = None          # the classroom dir
     roles: tuple[str, ...] = ()       # roles `up` provisions (empty: all of the lab's)
 
+    @property
+    def root(self) -> Path:
+        """The classroom dir (only a request being checked, before create(), has none)."""
+        if self.path is None:
+            raise LabgenError(f"classroom {self.name} has no folder yet")
+        return Path(self.path)
+
     def seat_dir(self, seat: int) -> Path:
-        return Path(self.path) / f"seat-{seat:02d}"
+        return self.root / f"seat-{seat:02d}"
 
     def instance(self, seat: int) -> str:
         return instance_name(self.name, seat)

@@ -5,7 +5,6 @@ in scenario/challenge.py and web/)."""
 from __future__ import annotations
 
 import contextlib
-import time
 from pathlib import Path
 
 import click

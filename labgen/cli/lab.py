@@ -135,7 +135,7 @@ def status(ctx, lab_path, fmt):
     for col in ("node", "ip", "provider", "state", "ssh", "roles done"):
         table.add_column(col)
     for node in nodes:
-        ssh = {True: "[green]yes[/]", False: "[red]no[/]"}.get(node.ssh, "[dim]-[/]")
+        ssh = "[dim]-[/]" if node.ssh is None else "[green]yes[/]" if node.ssh else "[red]no[/]"
         roles = f"{len(node.roles_done)}/{len(node.roles)} " + (",".join(node.roles_done) or "-")
         colour = "green" if node.state == "running" else "yellow"
         table.add_row(node.name, node.ip, node.provider, f"[{colour}]{escape(node.state)}[/]", ssh, roles)

@@ -168,7 +168,8 @@ def run(ctx, scenario_id, lab_path, variant, lang, presenter, start, stop, only,
         raise LabgenError("scenario interrupted (cleanup ran)", exit_code=130)
     if not record.passed:
         bad = record.first_failure
-        raise LabgenError(f"scenario {sc.id}: step {bad.step.id} failed: " + "; ".join(bad.failures),
+        why = f"step {bad.step.id} failed: " + "; ".join(bad.failures) if bad else "failed"
+        raise LabgenError(f"scenario {sc.id}: {why}",
                           hint="the handout shows every command and its output", exit_code=6)
 
 

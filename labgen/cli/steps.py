@@ -139,9 +139,9 @@ def provision(model, lab_dir, provider, nodes=None, roles=None, remote=None, ver
         if own:
             remote.close()
     print_blocked(con, reports)
-    failed = [r for r in reports if r.error]
-    if failed:
-        raise failed[0].error
+    errors = [r.error for r in reports if r.error is not None]
+    if errors:
+        raise errors[0]
     took = time.monotonic() - start
     changed = sum(len(r.changed) for r in reports)
     if changed:

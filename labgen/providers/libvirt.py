@@ -21,7 +21,6 @@ libvirtd leaves behind once no libvirt network is active. Every command is an ar
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
 import signal
@@ -34,7 +33,7 @@ from xml.sax.saxutils import escape, quoteattr
 from labgen.boxes import LXC_BOX, box_installed
 from labgen.errors import LabgenError, PreflightError
 from labgen.model import Facts, Lab
-from labgen.providers.base import Provider, vagrant_plugin_installed  # noqa: F401 (doctor, tests)
+from labgen.providers.base import Provider, vagrant_plugin_installed
 
 URI = "qemu:///system"
 PREFIX = "labgen-"                       # domains (labgen-<lab>-<node>) and networks

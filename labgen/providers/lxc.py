@@ -66,8 +66,9 @@ class LxcProvider(Provider):
     distro = "debian-12"
 
     def template_context(self, lab: Lab) -> dict:
-        """bridge, container_prefix and each node's lxcbr0 veth name. (The memory cap's cgroup key is chosen by the Vagrantfile
-        itself when Vagrant runs: it depends on the host, and rendering must not.)"""
+        """bridge, container_prefix and each node's lxcbr0 veth name. (The memory cap's cgroup key
+        is chosen by the Vagrantfile itself when Vagrant runs: it depends on the host, and
+        rendering must not.)"""
         return {"bridge": bridge_name(lab), "container_prefix": CONTAINER_PREFIX,
                 "veths": {n.name: mgmt_veth_name(lab, n.name) for n in lab.nodes}}
 

@@ -151,6 +151,8 @@ class Challenge:
     def solve(self, passed: Callable[[Outcome], None] | None = None) -> Outcome:
         """Run the current task's solution, then its checks (marked as solved by solution)."""
         step = self._waiting("task")
+        if step.solution is None:       # the loader requires one; a Step made in code may lack it
+            raise LabgenError(f"task {step.id} has no solution to run")
         with prog.check_slot(self.lab_dir):
             record = self.runner._run_step(step.solution)
             outcome = self._run_checks(step)
@@ -230,7 +232,7 @@ class Challenge:
             self.runner.captures = {}
             for step in self.main[:stop]:
                 sub = step.solution if step.kind == "task" else step
-                if step.kind == "question" or (sub.run is None):
+                if step.kind == "question" or sub is None or sub.run is None:
                     continue
                 self._run_ordinary(sub)
             return self._advance(stop)
@@ -265,9 +267,10 @@ class Challenge:
                 continue
             outcome.ok = False
             outcome.details += record.failures
-            failed_nodes = sorted({f.split(": ", 1)[0] for f in record.failures}) or [None]
-            for node in failed_nodes:
-                node = node if node in {n.name for n in self.lab.nodes} else None
+            lab_nodes = {n.name for n in self.lab.nodes}
+            failed_on: list[str | None] = [n if n in lab_nodes else None
+                                           for n in sorted({f.split(": ", 1)[0] for f in record.failures})]
+            for node in failed_on or [None]:
                 message = Text(self.text(check.message, "en", node), self.text(check.message, "zh", node))
                 if message not in outcome.messages:
                     outcome.messages.append(message)
@@ -317,8 +320,11 @@ def open_challenge(lab_dir: LabDir, remote, reporter=None, lang: str = "en",
     if p is None:
         raise LabgenError("no scenario started on this lab",
                           hint="`labgen scenario start mac-bug` starts one")
-    source = p.get("source") or p.get("scenario")
-    sc = load_scenario(find_scenario(source if Path(source).is_file() else p.get("scenario")))
+    source, scenario_id = p.get("source"), p.get("scenario")
+    if not isinstance(scenario_id, str) or not scenario_id:
+        raise LabgenError(f"{prog.progress_file(lab_dir)}: names no scenario",
+                          hint="`labgen scenario start SCENARIO` starts over")
+    sc = load_scenario(find_scenario(source if isinstance(source, str) and Path(source).is_file() else scenario_id))
     lab = load_lab(lab_dir.labfile)
     check_against_lab(sc, lab)
     if p.get("variant") not in sc.variants:

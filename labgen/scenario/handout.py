@@ -120,6 +120,7 @@ _CONTINUES = re.compile(r"[\s/,(&、]*(?:and|or|和|及|与)?[\s/,(&、]*")
 
 def _link_issues(text: str, parts: list, last_repo: str | None) -> str | None:
     pos, last_end = 0, None
+    repo_path: str | None
     for m in _ISSUE.finditer(text):
         if m.group("bare"):
             if last_repo is None or last_end is None or not _CONTINUES.fullmatch(text[last_end:m.start()]):
@@ -254,8 +255,9 @@ def command_groups(record: StepRecord) -> list[tuple[str, list[CommandResult], d
     commands = {r.command for r in results}
     if len(commands) <= 1:
         return [(results[0].command, results, {})] if results else []
-    found = {r.node: template_values(record.step.run or "", r.command) for r in results}
-    if all(v is not None for v in found.values()):
+    maybe = {r.node: template_values(record.step.run or "", r.command) for r in results}
+    found = {n: v for n, v in maybe.items() if v is not None}
+    if len(found) == len(maybe):
         first = results[0].node
         differing = {}
         for var in found[first]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from labgen import yamlsrc
 from labgen.errors import InputError
@@ -170,7 +170,8 @@ def _builtin_dir() -> Path | None:
     return folder if folder.is_dir() else None
 
 
-def _defined_on(name: str, node: str, node_vars: dict, captured: dict[str, set[str]]) -> bool:
+def _defined_on(name: str, node: str, node_vars: Mapping[str, Mapping[str, str]],
+                captured: dict[str, set[str]]) -> bool:
     """Whether node_vars or an earlier capture gives `name` a value on `node`.
 
     The runner keeps captures per node, so a value captured on ubuntu-2 exists only there."""
@@ -337,13 +338,14 @@ class _Parser:
         steps = self.steps(data, "", vars_, node_vars)
         variants = {"default": Variant("default", roles, steps)}
         raw_variants = self.mapping(data, "variants", where,
-                                    "a mapping of variant name to {requires, summary, steps}")
-        for name, body in (raw_variants or {}).items():
+                                    "a mapping of variant name to {requires, summary, steps}") or {}
+        for name, body in raw_variants.items():
             variant = self.variant(raw_variants, name, body, vars_, node_vars,
                                    {st.id: st for st in steps})
             if variant is not None:
                 variants[name] = variant
-        if self.problems:
+        # each of these is None only after a problem was recorded for it
+        if self.problems or sid is None or title is None or summary is None or lab is None:
             raise InputError(self.sorted(), hint="fix these in the scenario file and run again")
         return Scenario(id=sid, title=title, summary=summary, lab=lab, variants=variants,
                         vars=vars_, node_vars=node_vars, source=source)
@@ -556,8 +558,8 @@ class _Parser:
                                      node_vars, key="expect")
         for name in capture:
             captured.setdefault(name, set()).update(nodes)
-        if len(self.problems) != before:
-            return None
+        if len(self.problems) != before or sid is None or kind is None or title is None:
+            return None         # (each is None only after a problem was recorded for it)
         return Step(id=sid, kind=kind, title=title, explain=explain, nodes=nodes, run=run,
                     sudo=sudo, expect=expect, capture=capture, timeout=timeout)
 
@@ -621,8 +623,8 @@ class _Parser:
                                  f"{did_you_mean(name, known)}", EXPECTED_VAR_SOURCES)
             fields.update(answers=answers, correct=self.text(raw, "correct", where),
                           wrong=self.text(raw, "wrong", where))
-        if len(self.problems) != before:
-            return None
+        if len(self.problems) != before or sid is None or title is None:
+            return None         # (each is None only after a problem was recorded for it)
         return Step(id=sid, kind=kind, title=title, explain=explain, nodes=(), run=None,
                     goal=goal, hints=hints, **fields)
 

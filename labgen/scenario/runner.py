@@ -56,7 +56,7 @@ def evidence_lines(expect: Expect, stdout: str, stderr: str) -> dict[str, tuple[
                 start = text.find(want, start + 1)
         for pattern in getattr(expect, f"{name}_matches"):
             spans += [m.span() for m in re.finditer(pattern, text, re.MULTILINE) if m.end() > m.start()]
-        lines = set()
+        lines: set[int] = set()
         for start, end in spans:
             first = text.count("\n", 0, start)
             lines.update(range(first, first + text.count("\n", start, max(start, end - 1)) + 1))
@@ -138,8 +138,6 @@ class Runner:
 
         A task runs its solution, then its checks; a question shows its first accepted answer.
         """
-        from dataclasses import replace
-
         if step.kind == "task":
             for sub in step.presenter_steps():
                 if self._run_step(sub).status != "passed":
@@ -156,7 +154,7 @@ class Runner:
         from labgen.model import Text
 
         answer = self.answer_text(step.answers[0])
-        parts = [step.goal] + ([step.correct] if step.correct else [])
+        parts = [p for p in (step.goal, step.correct) if p]    # what is asked (always given), then why
         label = {"en": "Answer: ", "zh": "答案："}
         explain = Text(*("\n\n".join([self.answer_text(parts[0].get(lang)), label[lang] + answer]
                                       + [self.answer_text(p.get(lang)) for p in parts[1:]])
@@ -200,13 +198,14 @@ class Runner:
         return list(step.nodes)
 
     def _run_step(self, step: Step) -> StepRecord:
-        nodes = self._nodes(step) if step.run is not None else []
-        commands = {n: self._command(step, n) for n in nodes}
+        run = step.run
+        nodes = self._nodes(step) if run is not None else []
+        commands = {n: self._command(step, run, n) for n in nodes} if run is not None else {}
         self.reporter.step_started(step, {n: c for n, c in commands.items() if isinstance(c, str)})
         rec = StepRecord(step, "passed")
         began = time.monotonic()
-        if step.run is not None:
-            outcomes = per_node(nodes, lambda n: self._run_on(step, n, commands[n]))
+        if run is not None:
+            outcomes = per_node(nodes, lambda n: self._run_on(step, run, n, commands[n]))
             for result, problems, captured in outcomes:
                 rec.results.append(result)
                 rec.failures += [f"{result.node}: {p}" for p in problems]
@@ -218,21 +217,21 @@ class Runner:
         self.reporter.step_finished(rec)
         return rec
 
-    def _command(self, step: Step, node: str) -> str | LabgenError:
-        """The step's command for `node` with its variables filled in (shell-quoted), or why not."""
+    def _command(self, step: Step, run: str, node: str) -> str | LabgenError:
+        """The step's `run` for `node` with its variables filled in (shell-quoted), or why not."""
         from labgen.scenario.template import expand_expect, node_values, substitute
 
         try:
             values = node_values(self.scenario, self.lab, node, self.captures.get(node, {}))
             self._expects[(step.id, node)] = expand_expect(step.expect, values)
-            return substitute(step.run, values)
+            return substitute(run, values)
         except LabgenError as exc:   # e.g. a capture that an earlier, failed step never made
             return exc
 
-    def _run_on(self, step: Step, node: str, command: str | LabgenError):
+    def _run_on(self, step: Step, run: str, node: str, command: str | LabgenError):
         """Run the step on one node, retrying while its expectation fails and time remains."""
         if isinstance(command, LabgenError):
-            return CommandResult(node, step.run, None, "", command.message, 0.0, 0), [command.message], {}
+            return CommandResult(node, run, None, "", command.message, 0.0, 0), [command.message], {}
         deadline = time.monotonic() + step.expect.retry
         attempts = 0
         while True:

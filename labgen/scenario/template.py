@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import shlex
-from typing import Mapping
+from typing import Any, Mapping
 
 from labgen.errors import LabgenError
 from labgen.model import Expect, Lab, Scenario
@@ -96,7 +96,8 @@ def expand_expect(expect: Expect, values: Mapping[str, str]) -> Expect:
 
     if not variables_in(expect_text(expect)):
         return expect
-    changes = {f: tuple(fill(t, values) for t in getattr(expect, f)) for f in _EXPECT_TEXTS}
+    # field names computed at run time: mypy cannot match them to Expect's fields
+    changes: dict[str, Any] = {f: tuple(fill(t, values) for t in getattr(expect, f)) for f in _EXPECT_TEXTS}
     changes.update({f: tuple(fill(t, values, re.escape) for t in getattr(expect, f))
                     for f in _EXPECT_REGEXES})
     return replace(expect, **changes)

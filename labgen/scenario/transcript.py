@@ -82,13 +82,13 @@ def fold(text: str, head: int, tail: int) -> tuple[list[str], int, list[str]]:
     return lines[:head], len(lines) - head - tail, lines[-tail:]
 
 
-def numbered_fold(text: str, head: int, tail: int) -> list[tuple[int | None, object]]:
+def numbered_fold(text: str, head: int, tail: int) -> list[tuple[int | None, str]]:
     """fold() with each kept line's 0-based number in `text`: [(number, line)...], and one
-    (None, count of folded lines) where lines were left out."""
+    (None, "count of folded lines") where lines were left out."""
     first, folded, last = fold(text, head, tail)
-    out: list[tuple[int | None, object]] = list(enumerate(first))
+    out: list[tuple[int | None, str]] = list(enumerate(first))
     if folded:
-        out.append((None, folded))
+        out.append((None, str(folded)))
         start = len(first) + folded
         out += [(start + i, line) for i, line in enumerate(last)]
     return out

@@ -264,13 +264,13 @@ def create_app(seats: list[Seat], instructor: str, probe_every: float = 15.0):
     stop = threading.Event()
 
     def prober():   # nodes up, for the board, without slowing any request
-        while not stop.wait(0 if not prober.ran else probe_every):
-            prober.ran = True
+        pause = 0.0     # the first round at once
+        while not stop.wait(pause):
+            pause = probe_every
             for seat in seats:
                 if stop.is_set():
                     return
                 seat.probe()
-    prober.ran = False
 
     from contextlib import asynccontextmanager
 

@@ -13,15 +13,18 @@ lock here, and progress.check_slot across processes) and at most one check every
 
 from __future__ import annotations
 
-import os
 import secrets
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from labgen.errors import LabgenError
 from labgen.labdir import LabDir, atomic_write
+
+if TYPE_CHECKING:
+    from labgen.remote import Remote
 
 TOKEN_BYTES = 24
 
@@ -53,7 +56,7 @@ class Seat:
     min_interval: float = 3.0     # seconds between two checks of this seat
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)          # one action
     _remote_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-    _remote: object = field(default=None, repr=False)
+    _remote: Remote | None = field(default=None, repr=False)
     _last_check: float = 0.0
     nodes_up: str = "?"
 
@@ -121,7 +124,7 @@ def seats_from_dirs(paths: list[Path], provider_of=None) -> list[Seat]:
     from labgen.remote import parse_ssh_config
 
     seats = []
-    names = set()
+    names: set[str] = set()
     for path in paths:
         lab_dir = LabDir(path)
         if not lab_dir.exists():

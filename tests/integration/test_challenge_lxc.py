@@ -12,7 +12,6 @@ its own process, so progress surviving a restart of labgen is exercised througho
 from __future__ import annotations
 
 import json
-import re
 import time
 from pathlib import Path
 

@@ -16,7 +16,7 @@ LAB = Path(__file__).resolve().parent.parent / "data" / "labs" / "lvci.yml"
 def test_every_line_is_one_check_and_a_verdict_ends_it():
     res = labgen("doctor")
     lines = res.stdout.strip().splitlines()
-    assert lines and all(re.match(r"^[✓!✗-] \S", l) for l in lines[:-1] if not l.startswith(" ")), res.stdout
+    assert lines and all(re.match(r"^[✓!✗-] \S", ln) for ln in lines[:-1] if not ln.startswith(" ")), res.stdout
     if res.returncode == 0:
         assert lines[-1].startswith("usable here: ")
     else:

@@ -70,7 +70,8 @@ def lab():
     walkthrough = work / "walkthrough.yml"
     walkthrough.write_text(builtin_text("scenario", "walkthrough")
                            .replace("lab: mesos-calico", f"lab: {labfile.name}")
-                           .replace("192.168.56.", f"{NET}.").replace(r"192\.168\.56\.", NET.replace(".", r"\.") + r"\."))
+                           .replace("192.168.56.", f"{NET}.")
+                           .replace(r"192\.168\.56\.", NET.replace(".", r"\.") + r"\."))
     lab_dir = work / "lab"
     from labgen import aptproxy
 
@@ -131,7 +132,7 @@ class Lines:
 
     def wait_for(self, pattern: str, timeout: float) -> bool:
         with self.cond:
-            return self.cond.wait_for(lambda: any(re.search(pattern, l) for l in self.lines), timeout)
+            return self.cond.wait_for(lambda: any(re.search(pattern, ln) for ln in self.lines), timeout)
 
     def text(self) -> str:
         self.thread.join(timeout=30)
@@ -210,7 +211,8 @@ def test_exec_on_comma_separated_nodes_runs_on_those_only(lab):
     res = labgen("exec", "ubuntu-1,ubuntu-3", "--sudo", "--dir", str(lab.dir), "--", "id -un; hostname",
                  check=True)
     assert re.search(r"^ubuntu-1\s+│ root$", res.stdout, re.M), res.stdout
-    assert re.search(r"^ubuntu-1\s+│ ubuntu-1$", res.stdout, re.M) and re.search(r"^ubuntu-3\s+│ ubuntu-3$", res.stdout, re.M)
+    assert re.search(r"^ubuntu-1\s+│ ubuntu-1$", res.stdout, re.M)
+    assert re.search(r"^ubuntu-3\s+│ ubuntu-3$", res.stdout, re.M)
     assert "ubuntu-2" not in res.stdout
 
 
@@ -263,7 +265,7 @@ def test_the_apt_proxy_downloads_each_package_once_for_all_nodes(lab):
         pytest.skip(f"no apt-cacher-ng transfer log at {log}")
     with open(log, "rb") as f:
         f.seek(offset)
-        lines = [l.split("|") for l in f.read().decode("utf-8", "replace").splitlines()]
+        lines = [ln.split("|") for ln in f.read().decode("utf-8", "replace").splitlines()]
     ours = {f"{NET}.10{i}" for i in (1, 2, 3)}
     served, fetched = {}, {}
     for fields in lines:
@@ -362,7 +364,7 @@ def test_only_keep_from_to_select_the_steps_that_run(lab):
     def ran() -> list[str]:
         out = run_on(lab, "ubuntu-1", f"ls {mark} 2>/dev/null; test -e {mark}-cleaned && echo CLEANED; "
                                       f"rm -rf {mark} {mark}-cleaned").stdout
-        return sorted(l.split("│", 1)[1].strip() for l in out.splitlines() if "│" in l)
+        return sorted(ln.split("│", 1)[1].strip() for ln in out.splitlines() if "│" in ln)
 
     run = ("scenario", "run", str(path), "--dir", str(lab.dir), "--lang", "en")
     labgen(*run, "--only", "b", check=True)

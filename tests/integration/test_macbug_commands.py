@@ -313,7 +313,7 @@ def test_cleanup_on_fresh_and_half_built_nodes(lab, scenario):
     # setup stopped halfway: the namespace and the veth exist, nothing else
     setup = dict(steps[0])
     lines = setup["run"].splitlines()
-    cut = next(i for i, l in enumerate(lines) if "type veth" in l)
+    cut = next(i for i, ln in enumerate(lines) if "type veth" in ln)
     setup["run"] = "\n".join(lines[:cut + 1]) + "\n"
     setup["expect"] = {"exit": 0}
     run_variant(scenario, [setup] + cleanup, log)

@@ -37,7 +37,8 @@ def main() -> None:
         return
     show = "--survivors" in sys.argv
     if "--markdown" in sys.argv:
-        print("| module | mutants | killed | survived | judged equivalent | no unit test reaches it | killed of non-equivalent |")
+        print("| module | mutants | killed | survived | judged equivalent | no unit test reaches it "
+              "| killed of non-equivalent |")
         print("|---|---:|---:|---:|---:|---:|---:|")
     eq = equivalent()
     if "--markdown" not in sys.argv:

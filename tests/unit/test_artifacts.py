@@ -324,7 +324,8 @@ def test_failures_say_how_to_supply_the_file(tmp_path, src):
     with pytest.raises(ArtifactError) as err:
         fetch(Artifact("x", (src / "nope").as_uri(), GOOD, "nope"), tmp_path / "c")
     assert err.value.hint == "`labgen fetch LAB` fills the cache ahead of time on a connected machine"
-    assert err.value.message.endswith(f"put nope (sha256 {GOOD}) in {tmp_path / 'c'}/ or pass --artifacts DIR holding it")
+    assert err.value.message.endswith(f"put nope (sha256 {GOOD}) in {tmp_path / 'c'}/ "
+                                      "or pass --artifacts DIR holding it")
 
 
 def test_resolve_hints_where_to_declare(monkeypatch):

@@ -452,7 +452,8 @@ def test_a_missing_key_file_names_its_url(tmp_path, server, repo):
     del server.routes["/linux/ubuntu/gpg"]
     with pytest.raises(ArtifactError) as err:
         fetch(repo, tmp_path / "c")
-    assert message(err).startswith(f"artifact docker-ce: {repo.signed.key_url}: HTTP 404 Not Found; put docker-ce.deb in ")
+    assert message(err).startswith(f"artifact docker-ce: {repo.signed.key_url}: HTTP 404 Not Found; "
+                                   "put docker-ce.deb in ")
 
 
 @needs_gpg
@@ -500,7 +501,8 @@ def test_downloads_wait_30_s_by_default(tmp_path, server, monkeypatch):
     import urllib.request
 
     seen, real = [], urllib.request.urlopen
-    monkeypatch.setattr(urllib.request, "urlopen", lambda req, timeout: seen.append(timeout) or real(req, timeout=timeout))
+    monkeypatch.setattr(urllib.request, "urlopen",
+                        lambda req, timeout: seen.append(timeout) or real(req, timeout=timeout))
     url = server.serve("/calicoctl", DATA)
     fetch(art(url), tmp_path / "a")
     obtain(art(url), tmp_path / "b")

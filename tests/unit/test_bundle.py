@@ -93,7 +93,8 @@ def test_a_tampered_bundle_is_refused_and_nothing_is_written(made, change, probl
 
 @pytest.mark.parametrize("item, problem", [
     ({"kind": "artifact", "name": "../x", "size": 1, "sha256": "a" * 64}, "artifact name '../x' is not valid"),
-    ({"kind": "box", "name": "a/b", "provider": "docker", "size": 1, "sha256": "a" * 64}, "box name 'a/b' is not valid"),
+    ({"kind": "box", "name": "a/b", "provider": "docker", "size": 1, "sha256": "a" * 64},
+     "box name 'a/b' is not valid"),
     ({"kind": "script", "name": "x", "size": 1, "sha256": "a" * 64}, "kind 'script'"),
     ({"kind": "scenario", "name": "x.yml", "size": 1 << 30, "sha256": "a" * 64}, "too large"),
 ])

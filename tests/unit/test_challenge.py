@@ -14,7 +14,7 @@ import pytest
 
 from labgen.errors import InputError, LabgenError
 from labgen.labdir import LabDir
-from labgen.model import Lab, Node, Text
+from labgen.model import Lab, Node
 from labgen.scenario import progress as prog
 from labgen.scenario.challenge import Challenge, challenge_variant, normalise_answer
 from labgen.scenario.load import load_scenario

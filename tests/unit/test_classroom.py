@@ -162,3 +162,23 @@ def test_cli_bad_input_is_one_line_and_creates_nothing(tmp_path):
         assert not target.exists()
     res = labgen("classroom", "status", cwd=tmp_path)
     assert res.returncode == 1 and "no classroom in" in res.stderr
+
+
+def test_a_seats_finished_run_leaves_its_handout_state_and_outcome(tmp_path):
+    # `classroom scenario run` ends each seat here (issue 14: it imported write_handout from a
+    # module that no longer has it, so every seat's run crashed after the steps had run)
+    from labgen.classroom.ops import seat_run_finished
+    from labgen.labdir import LabDir
+    from tests.unit.test_transcript import make_record
+
+    ld = LabDir(tmp_path / "seat-1")
+    ok = seat_run_finished(1, ld, make_record(failing=False), began=0.0)
+    assert (ok.seat, ok.ok, ok.detail) == (1, True, "4/4 steps passed")
+    assert sorted(p.name for p in ld.transcripts.glob("mac-bug-*") if p.suffix != ".svg") == [
+        "mac-bug-20240501-103000.html", "mac-bug-20240501-103000.json", "mac-bug-20240501-103000.md"]
+    assert ld.load_state()["classroom_scenario"] == {"id": "mac-bug", "passed": True, "steps": 4, "of": 4,
+                                                     "last": "break-mac"}
+
+    bad = seat_run_finished(2, LabDir(tmp_path / "seat-2"), make_record(failing=True), began=0.0)
+    assert (bad.ok, bad.detail) == (False, "step break-mac: exit status was 0; expected non-zero")
+    assert LabDir(tmp_path / "seat-2").load_state()["classroom_scenario"]["steps"] == 3

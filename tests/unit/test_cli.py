@@ -51,7 +51,7 @@ def test_hostile_lab_files_are_refused_and_nothing_is_created(path, tmp_path):
     assert res.returncode == 2, res.stdout + res.stderr
     assert "Traceback" not in res.stderr
     expected = path.with_suffix(".errors").read_text().split("\n")
-    for line in (l for l in expected if l.strip()):
+    for line in (ln for ln in expected if ln.strip()):
         assert line.split(": ", 1)[-1][:40] in res.stderr
     assert not (tmp_path / "lab").exists() and not canary.exists()
 
@@ -60,10 +60,10 @@ def test_every_problem_is_one_error_line_with_file_and_line(tmp_path):
     bad = tmp_path / "bad.yml"
     bad.write_text("name: Bad_Name\nnetwork: {cidr: 192.168.56.0/24}\nnodez: []\n")
     res = labgen("render", str(bad), "--provider", "lxc")
-    lines = [l for l in res.stderr.splitlines() if l.startswith("error: ")]
+    lines = [ln for ln in res.stderr.splitlines() if ln.startswith("error: ")]
     assert res.returncode == 2 and len(lines) >= 3
-    assert all(f"{bad} line " in l for l in lines)
-    assert any("did you mean 'nodes'" in l for l in lines), res.stderr
+    assert all(f"{bad} line " in ln for ln in lines)
+    assert any("did you mean 'nodes'" in ln for ln in lines), res.stderr
 
 
 def test_yaml_syntax_error_names_the_line(tmp_path):
@@ -239,9 +239,9 @@ def test_list_names_every_builtin_lab_and_scenario_with_its_title(tmp_path):
     lines = res.stdout.splitlines()
     assert lines[0].startswith("Labs") and "labgen create NAME" in lines[0]
     for name, description in builtin_labs():
-        assert any(l.split() and l.split()[0] == name and description in l for l in lines), res.stdout
+        assert any(ln.split() and ln.split()[0] == name and description in ln for ln in lines), res.stdout
     scenarios = [load_scenario(p) for p in builtin_scenarios()]
     assert len(scenarios) >= 2
     for sc in scenarios:
-        assert any(l.split() and l.split()[0] == sc.id and sc.title.en in l and f"(lab {sc.lab})" in l
-                   for l in lines), res.stdout
+        assert any(ln.split() and ln.split()[0] == sc.id and sc.title.en in ln and f"(lab {sc.lab})" in ln
+                   for ln in lines), res.stdout

@@ -71,7 +71,7 @@ def test_each_blocked_reason_is_said_once_then_the_roles_it_blocks(out, lab):
     assert text.count("Calico 2.6 (calicoctl v1.6.3") == 1
     assert text.count("Mesos 1.5.0 is not in the Debian 12 archive") == 1
     lines = text.splitlines()
-    calico = next(i for i, l in enumerate(lines) if l.startswith("Calico 2.6"))
+    calico = next(i for i, ln in enumerate(lines) if ln.startswith("Calico 2.6"))
     assert lines[calico + 1:calico + 3] == [
         "  ! role calico: not run on ubuntu-1, ubuntu-2, ubuntu-3",
         "  ! role calico-network: not run on ubuntu-1",

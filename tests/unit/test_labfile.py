@@ -406,6 +406,9 @@ CASES.update({
         ['lab.yml line 6: params: calico_pool 172.32.0.0/27 is smaller than a /26; expected a pool of /26 or larger: Calico hands out addresses in /26 blocks']),
     'pool-26-is-fine': (BASE + "params: {calico_pool: 172.32.0.0/26}\n",
         []),
+    # issue 14: this was a NameError traceback (`_kind`), not a message
+    'mirrors-a-list': (BASE + "mirrors: [a, b]\n",
+        ['lab.yml line 6: mirrors: mirrors is a list; expected a mapping: an artifact name mapped to a URL (calicoctl: http://mirror/calicoctl), or a base URL ending in / mapped to another (https://download.docker.com/: http://mirror/docker/)']),
 })
 
 

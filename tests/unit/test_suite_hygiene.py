@@ -19,14 +19,14 @@ def test_host_tests_keep_off_the_demo_lab_and_tmp(path):
     text = path.read_text()
     if path.name not in OWN_NAMESPACES:
         # Lines that name the demo's network to stay off it (or rewrite it away) are fine.
-        uses = [l for l in text.splitlines() if re.search(r"192\.168\.56\.(?!0/)", l) and "demo" not in l
-                and ".replace(\"192.168.56.\"" not in l]
+        uses = [ln for ln in text.splitlines() if re.search(r"192\.168\.56\.(?!0/)", ln) and "demo" not in ln
+                and ".replace(\"192.168.56.\"" not in ln]
         assert uses == [], "use a test subnet of your own, not the demo's 192.168.56.0/24"
-        assert not [l for l in text.splitlines() if "labgen-mesos-calico-" in l and "demo" not in l]
+        assert not [ln for ln in text.splitlines() if "labgen-mesos-calico-" in ln and "demo" not in ln]
     assert not re.search(r"listdir\(\s*['\"]/tmp['\"]", text), "no scans of all of /tmp"
     lines = text.splitlines()
     for i, line in enumerate(lines):
         m = re.search(r"time\.sleep\(\s*([0-9.]+)\s*\)", line)
-        polling = any(re.match(r"\s*(while|for) ", l) for l in lines[max(0, i - 8):i])
+        polling = any(re.match(r"\s*(while|for) ", ln) for ln in lines[max(0, i - 8):i])
         if m and not polling:          # a pause inside a bounded wait loop is fine; a bare one is not
             assert float(m.group(1)) <= 0.1, f"a fixed sleep: wait for a condition, with a bound: {line.strip()}"

@@ -145,7 +145,8 @@ def _fake_bin(tmp_path: Path, fail_first: int) -> tuple[dict, Path]:
     log = tmp_path / "calls"
     (bin_dir / "apt-get").write_text(
         f'#!/bin/sh\necho "$*" >> {log}\n'
-        f'[ "$(wc -l < {log})" -gt {fail_first} ] || {{ echo "E: Could not get lock /var/lib/dpkg/lock" >&2; exit 100; }}\n')
+        f'[ "$(wc -l < {log})" -gt {fail_first} ] '
+        '|| { echo "E: Could not get lock /var/lib/dpkg/lock" >&2; exit 100; }\n')
     (bin_dir / "sleep").write_text("#!/bin/sh\nexit 0\n")
     (bin_dir / "pgrep").write_text("#!/bin/sh\nexit 1\n")       # nothing else runs apt
     for f in bin_dir.iterdir():

@@ -52,7 +52,6 @@ def apt_proxy_task(url: str | None) -> Task:
 
 
 def tasks(lab: Lab, node: Node, facts: Facts) -> list[Task]:
-    distro = facts.distro
     name = shlex.quote(node.name)
     return [
         # First: every later apt-get on the node goes through the host's caching proxy where

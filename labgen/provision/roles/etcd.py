@@ -12,7 +12,6 @@ from labgen.model import Facts, File, Lab, Node, Task
 from labgen.provision import pins
 from labgen.provision.shell import apt_install, packages_installed_check, settles, wait_until
 from labgen.provision.stack import ETCD_CLIENT_PORT as CLIENT_PORT
-from labgen.provision.stack import etcd_endpoints as endpoints
 from labgen.provision.stack import etcd_members as members
 
 PEER_PORT = 2380
