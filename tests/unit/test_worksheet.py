@@ -101,3 +101,24 @@ def test_cli_refuses_the_docker_variant_with_exit_2(tmp_path):
     assert res.returncode == 2, res.stdout + res.stderr
     assert "has no task or question" in res.stderr and "Traceback" not in res.stderr
     assert not list(tmp_path.glob("*.html"))
+
+
+def test_cli_takes_the_newest_readable_record_of_the_lab(tmp_path):
+    lab = tmp_path / "lab"
+    (lab / "transcripts").mkdir(parents=True)
+    (lab / "transcripts" / "mac-bug-20991231-000000.json").write_text("{not a record", encoding="utf-8")
+    (lab / "transcripts" / "mac-bug-20261129-195900.json").write_bytes(RECORD.read_bytes())
+    (lab / "transcripts" / "other-20991231-000000.json").write_bytes(RECORD.read_bytes())
+    out = tmp_path / "ws.html"
+    res = labgen_sealed("scenario", "worksheet", "mac-bug", "--lang", "en", "--dir", str(lab),
+                        "-o", str(out), cwd=tmp_path)
+    assert res.returncode == 0, res.stdout + res.stderr
+    html = out.read_text(encoding="utf-8")
+    assert "recorded on lab handouts-mc on 2026-11-29" in html and "ee:aa:66:53:32:86" in html
+
+
+def test_cli_without_a_lab_says_there_is_no_record(tmp_path):
+    res = labgen_sealed("scenario", "worksheet", "mac-bug", "--lang", "zh", "-o", "ws.html", cwd=tmp_path)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "no recorded run found" in res.stdout
+    assert WORDS["zh"]["not_recorded"] in (tmp_path / "ws.html").read_text(encoding="utf-8")
