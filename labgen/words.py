@@ -146,6 +146,9 @@ CATALOGUE: dict[str, dict[str, tuple[str, str]]] = {
         "no_output": ("No recorded output for this step: look at it on your lab.",
                       "这一步没有录下的输出：请在自己的实验环境上查看。"),
         "node_output": ("Output on {node}", "{node} 上的输出"),
+        "read_after": ("Read on once you have finished the tasks and questions above: what follows gives "
+                       "their answers away.",
+                       "请先完成上面的任务和问答题再往下读：下面的内容会透露答案。"),
     },
     # the student's commands in the terminal (cli/challenge.py)
     "challenge_cli": {

@@ -86,6 +86,10 @@ def render_worksheet(scenario: Scenario, variant: str, lang: str, record: RunRec
                       "title": text(step.title), "explain": text(step.explain),
                       "goal": text(step.goal), "hints": [text(h) for h in step.hints],
                       "outputs": outputs})
+    # The story after the last task or question tells its answers: say so before it.
+    last = max((i for i, s in enumerate(steps) if s["student"]), default=None)
+    for i, s in enumerate(steps):
+        s["read_after"] = last is not None and i == last + 1
     if record:
         note = w["recorded"].format(lab=record.lab_name, provider=record.provider,
                                     date=record.started.strftime("%Y-%m-%d"))

@@ -122,3 +122,10 @@ def test_cli_without_a_lab_says_there_is_no_record(tmp_path):
     assert res.returncode == 0, res.stdout + res.stderr
     assert "no recorded run found" in res.stdout
     assert WORDS["zh"]["not_recorded"] in (tmp_path / "ws.html").read_text(encoding="utf-8")
+
+
+def test_the_story_after_the_last_question_is_marked_read_after(mac_bug):
+    html = body(render_worksheet(mac_bug, "challenge", "en"))
+    marker = html.index(WORDS["en"]["read_after"])
+    assert html.index("Where did the replies go?") < marker < html.index("Root cause and the real fix")
+    assert html.count(WORDS["en"]["read_after"]) == 1
