@@ -23,19 +23,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
-from labgen import lockfile
+from labgen import lockfile, schemas
 from labgen.errors import LabgenError
 from labgen.lockfile import SAFE_FILENAME
 
 MANIFEST = "labgen-bundle.json"
-FORMAT = 1
-KINDS = ("lab", "lock", "scenario", "artifact", "box")
+# The structure comes from the published schema, labgen/schemas/bundle.json.
+FORMAT = schemas.node("bundle", "properties/format")["const"]
+KINDS = tuple(str(k) for k in schemas.enum("bundle", "$defs/item/properties/kind"))
 MAX_SMALL = 4 << 20          # lab, lock, scenario, manifest: read into memory, so bounded
 CHUNK = 1 << 20
-PROVIDERS = ("virtualbox", "libvirt", "lxc")
-_BOX = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*")
-_LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
-_SHA256 = re.compile(r"[0-9a-f]{64}")
+PROVIDERS = tuple(str(p) for p in schemas.enum("bundle", "$defs/item/properties/provider"))
+_BOX = re.compile(schemas.pattern("lab", "$defs/box"))
+_LABEL = re.compile(schemas.pattern("bundle", "properties/lab"))
+_SHA256 = re.compile(schemas.pattern("bundle", "$defs/item/properties/sha256"))
 
 # progress(label, done_bytes, total_bytes)
 Progress = Callable[[str, int, int], None]
@@ -223,6 +224,7 @@ def parse_manifest(data: bytes, source: str) -> Manifest:
     kinds = [i.kind for i in items]
     if kinds.count("lab") != 1 or kinds.count("lock") != 1:
         raise bad("its manifest needs exactly one lab file and one lock")
+    lockfile._schema_net(doc, "bundle", bad)
     return Manifest(lab, str(doc.get("labgen", ""))[:40], tuple(items))
 
 

@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from labgen import yamlsrc
+from labgen import schemacheck, schemas, yamlsrc
 from labgen.errors import InputError
 from labgen.model import PROVIDERS, Lab, Node
 from labgen.provision import pins
@@ -20,34 +20,35 @@ from labgen.provision.roles import ROLE_NAMES
 from labgen.resources import builtin_labs_dir
 from labgen.validate import Problems, character_problem, closest, did_you_mean, kind, show
 
-TOP_KEYS = ("name", "description", "network", "boxes", "defaults", "params",
-            "synced_folder", "nodes", "message", "mirrors", "instance")
-REQUIRED_TOP_KEYS = ("name", "network", "boxes", "nodes")
-NETWORK_KEYS = ("cidr",)
-DEFAULT_KEYS = ("memory", "cpus")
-NODE_KEYS = ("name", "ip", "memory", "cpus", "roles")
-REQUIRED_NODE_KEYS = ("name", "ip", "roles")
+# The structure (keys, ranges, patterns) comes from the published schema, labgen/schemas/lab.json.
+TOP_KEYS = schemas.keys("lab")
+REQUIRED_TOP_KEYS = schemas.required("lab")
+NETWORK_KEYS = schemas.keys("lab", "properties/network")
+DEFAULT_KEYS = schemas.keys("lab", "properties/defaults")
+NODE_KEYS = schemas.keys("lab", "$defs/node")
+REQUIRED_NODE_KEYS = schemas.required("lab", "$defs/node")
 
 # Lab parameters: the known keys and their defaults. Values are strings.
 PARAM_DEFAULTS = {
     "docker_version": pins.DOCKER_DEFAULT,   # the version with the MAC bug; 18.06.0 fixes it
-    "calico_pool": "172.32.0.0/16",  # the pool the walkthrough's author used
+    "calico_pool": schemas.node("lab", "properties/params/properties/calico_pool")["default"],
 }
 
-DEFAULT_MEMORY = 1024
-DEFAULT_CPUS = 1
-MIN_MEMORY, MAX_MEMORY = 64, 65536          # MiB
-MIN_CPUS, MAX_CPUS = 1, 64
-MIN_PREFIX, MAX_PREFIX = 16, 29
-MAX_NODES = 100
-MAX_TEXT = 2000                             # description, message
-MAX_BOX = 128
-MAX_INSTANCE = 40                           # machine names are labgen-<instance>-<node>
+DEFAULT_MEMORY = schemas.node("lab", "$defs/memory")["default"]
+DEFAULT_CPUS = schemas.node("lab", "$defs/cpus")["default"]
+MIN_MEMORY, MAX_MEMORY = schemas.bounds("lab", "$defs/memory")          # MiB
+MIN_CPUS, MAX_CPUS = schemas.bounds("lab", "$defs/cpus")
+MIN_PREFIX, MAX_PREFIX = 16, 29             # (a range of the parsed network: code, not schema)
+MAX_NODES = schemas.bounds("lab", "properties/nodes")[1]
+MAX_TEXT = schemas.max_length("lab", "$defs/text")                     # description, message
+MAX_BOX = schemas.max_length("lab", "$defs/box")
+MAX_INSTANCE = schemas.max_length("lab", "properties/instance")  # names are labgen-<instance>-<node>
 
-_LABEL = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
-_BOX = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*")
-_VERSION = re.compile(r"[0-9]+\.[0-9]+\.[0-9]+")          # [0-9], not \d: no Unicode digits
-_CIDR = re.compile(r"[0-9]{1,3}(\.[0-9]{1,3}){3}/[0-9]{1,2}")
+_LABEL = re.compile(schemas.pattern("lab", "$defs/label"))
+_BOX = re.compile(schemas.pattern("lab", "$defs/box"))
+# [0-9], not \d: no Unicode digits
+_VERSION = re.compile(schemas.pattern("lab", "properties/params/properties/docker_version"))
+_CIDR = re.compile(schemas.pattern("lab", "$defs/cidr"))
 _POOL_SUGGESTIONS = ("172.32.0.0/16", "10.233.0.0/16", "172.31.0.0/16")
 
 LABEL_RULE = ("an RFC 1123 label: lowercase letters, digits and hyphens, at most 63 characters, "
@@ -76,6 +77,8 @@ def parse_lab(data: Any, source: str) -> Lab:
     """
     problems = Problems(source)
     lab = _Parser(problems).lab(data)
+    if not problems:
+        schemacheck.check(data, "lab", problems)    # the net: a schema rule the code lacks
     if problems or lab is None:
         raise InputError(problems.sorted(),
                          hint="see labgen/labs/mesos-calico.yml for a complete, valid lab file")

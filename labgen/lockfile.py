@@ -15,20 +15,22 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from labgen import schemas
 from labgen.errors import LabgenError
 from labgen.urls import url_problem
 
 LOCK_NAME = "labgen.lock"
-LOCK_VERSION = 1
 COMMENT = ("labgen artifact lock: the URL, size and sha256 of each download the first time it "
            "was fetched. Later fetches (here and on other machines) must match. Review changes "
            "to this file like code.")
 
-_SHA256 = re.compile(r"[0-9a-f]{64}")
+# The structure comes from the published schema, labgen/schemas/lock.json.
+LOCK_VERSION = schemas.node("lock", "properties/version")["const"]
+_SHA256 = re.compile(schemas.pattern("lock", "$defs/sha256"))
 # A cache file name: no path separators, no leading dot, printable ASCII only.
-SAFE_FILENAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+~-]{0,199}")
-_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
-MAX_SIZE = 1 << 40
+SAFE_FILENAME = re.compile(schemas.pattern("lock", "$defs/filename"))
+_NAME = re.compile(schemas.node("lock", "properties/artifacts")["propertyNames"]["pattern"])
+MAX_SIZE = schemas.bounds("lock", "$defs/size")[1]
 
 
 class LockError(LabgenError):
@@ -139,7 +141,20 @@ def parse(text: str, source: str) -> dict[str, Entry]:
         if not isinstance(sha, str) or not _SHA256.fullmatch(sha):
             raise bad(f"artifact {name}: sha256 is not 64 lowercase hex digits")
         entries[name] = Entry(url, filename, size, sha)
+    _schema_net(data, "lock", bad)
     return entries
+
+
+def _schema_net(data: object, kind: str, bad) -> None:
+    """After the checks above (whose messages are finer): any rule of the published schema
+    they lack still refuses the file, with the first problem."""
+    from labgen import schemacheck
+    from labgen.validate import Problems
+
+    problems = Problems("")
+    schemacheck.check(data, kind, problems)
+    if problems:
+        raise bad(problems.sorted()[0].lstrip(": "))
 
 
 def lock_path(lab_dir: Path) -> Path:

@@ -101,11 +101,20 @@ LANGS = ("en", "zh")
 
 @dataclass(frozen=True)
 class Text:
-    en: str
-    zh: str
+    """A text in English, Chinese or both ("" where the author did not write it). An author
+    may write one language only: the reader of the other sees what exists (and the page says
+    so, see scenario/language.py)."""
+
+    en: str = ""
+    zh: str = ""
 
     def get(self, lang: str) -> str:
-        return self.zh if lang == "zh" else self.en
+        """The text in `lang`, else in the language that exists."""
+        mine, other = (self.zh, self.en) if lang == "zh" else (self.en, self.zh)
+        return mine or other
+
+    def has(self, lang: str) -> bool:
+        return bool(self.zh if lang == "zh" else self.en)
 
 
 @dataclass(frozen=True)
@@ -153,6 +162,8 @@ class Step:
     answers: tuple[str, ...] = ()            # question: accepted answers ({{ var }} allowed)
     correct: Text | None = None              # question: feedback for a right answer
     wrong: Text | None = None                # question: feedback for a wrong one
+    # where it stands in its file ("step", "on", "run"...: line), for messages that need the lab
+    lines: Mapping[str, int] = field(default_factory=dict, compare=False, repr=False)
 
     def presenter_steps(self) -> "list[Step]":
         """A task as the presenter runs it: its solution, then each check, titled after the
@@ -162,8 +173,9 @@ class Step:
         if self.kind != "task":
             return [self]
         subs = ([self.solution] if self.solution else []) + [c.step for c in self.checks]
-        return [replace(sub, title=Text(f"{self.title.en} · {sub.title.en.lower()}",
-                                        f"{self.title.zh} · {sub.title.zh}"),
+        title = self.title
+        return [replace(sub, title=Text(title.en and f"{title.en} · {sub.title.en.lower()}",
+                                        title.zh and f"{title.zh} · {sub.title.zh}"),
                         explain=self.goal if sub is self.solution else None) for sub in subs]
 
 
@@ -185,6 +197,8 @@ class Scenario:
     vars: Mapping[str, str] = field(default_factory=dict)
     node_vars: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     source: Path | None = None
+    # where keys stand in the file ("lab", "vars", "node_vars", "node_vars.<node>": line)
+    lines: Mapping[str, int] = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

@@ -183,6 +183,11 @@ CATALOGUE: dict[str, dict[str, tuple[str, str]]] = {
         "how_question": ("answer: labgen scenario answer \"...\" · stuck: labgen scenario hint",
                          "回答：labgen scenario answer \"……\" · 卡住了：labgen scenario hint"),
     },
+    # one-language scenarios (scenario/language.py): the note a page shows when texts fall back
+    "language": {
+        "fallback_note": ("Parts of this scenario are written in Chinese only; they are shown as written.",
+                          "本场景有些内容只有英文，按原文显示。"),
+    },
     # the topology picture (graph.py)
     "graph": {
         "network": ("lab network", "实验网络"),

@@ -30,7 +30,7 @@ LAB_COPY = "lab.yml"
 # 172.17.0.0/16 and the Calico pool 172.32.0.0/16; the host's routes are checked anyway.
 DEFAULT_POOL = ipaddress.IPv4Network("10.56.0.0/18")
 DEFAULT_SSH_PORT = 2222
-MAX_SEATS = 250
+MAX_SEATS = 250         # both also in labgen/schemas/classroom.json (a test keeps them equal)
 MAX_NAME = 12           # containers are labgen-<name>-sNN-<node>; accounts <name>-sNN (≤ 32)
 _NAME = re.compile(r"[a-z]([a-z0-9-]*[a-z0-9])?")
 PRIVATE = tuple(ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
@@ -186,26 +186,42 @@ def classroom_text(c: Classroom) -> str:
 
 
 def load_classroom(path: Path) -> Classroom:
-    """Read <path>/classroom.yml. Raises LabgenError when it is missing or damaged."""
-    import yaml
+    """Read <path>/classroom.yml. Raises LabgenError when it is missing, or damaged (every
+    problem, file:line, checked against labgen/schemas/classroom.json)."""
+    from labgen import schemacheck, yamlsrc
+    from labgen.errors import InputError
+    from labgen.validate import Problems
 
     path = Path(path).resolve()
-    try:
-        data = yaml.safe_load((path / CLASSROOM_FILE).read_text(encoding="utf-8"))
-        c = Classroom(name=str(data["name"]), lab=str(data["lab"]), seats=int(data["seats"]),
-                      pool=ipaddress.IPv4Network(str(data["pool"])), provider=str(data["provider"]),
-                      ssh_port=int(data.get("ssh_port", DEFAULT_SSH_PORT)),
-                      ssh_address=str(data.get("ssh_address") or ""), path=path,
-                      roles=tuple(str(r) for r in data.get("roles") or ()))
-    except FileNotFoundError:
+    file = path / CLASSROOM_FILE
+    if not file.is_file():
         raise LabgenError(f"no classroom in {path}",
                           hint="cd into a classroom dir, pass --dir, or create one: "
                                "`labgen classroom up LAB --seats N`") from None
-    except (OSError, ValueError, TypeError, KeyError, yaml.YAMLError) as exc:
-        raise LabgenError(f"{path / CLASSROOM_FILE} is damaged: {exc}") from None
-    if name_problem(c.name) or not 1 <= c.seats <= MAX_SEATS:
-        raise LabgenError(f"{path / CLASSROOM_FILE} is damaged: bad name or seat count")
-    return c
+    try:
+        data = yamlsrc.load_file(file)
+    except InputError as exc:
+        raise LabgenError(f"{file} is damaged: {exc.message}") from None
+    problems = Problems(str(file))
+    schemacheck.check(data, "classroom", problems)
+    pool = None
+    if not problems and "--" in data["name"]:
+        problems.add(yamlsrc.line_of(data, "name"), "classroom", name_problem(data["name"]) or "")
+    if not problems:
+        try:
+            pool = ipaddress.IPv4Network(data["pool"])
+        except ValueError as exc:
+            problems.add(yamlsrc.line_of(data, "pool"), "classroom", f"pool: {exc}",
+                         "a network address such as 10.56.0.0/18")
+    if problems or pool is None:
+        # one line: `FILE is damaged: line 3: classroom: seats is 'x' (a string); expected ...`
+        said = "; ".join(p[len(str(file)):].lstrip(": ") for p in problems.sorted())
+        raise LabgenError(f"{file} is damaged: {said}",
+                          hint="`labgen classroom up` writes it; restore it or run that again") from None
+    return Classroom(name=data["name"], lab=data["lab"], seats=data["seats"], pool=pool,
+                     provider=data["provider"], ssh_port=data.get("ssh_port", DEFAULT_SSH_PORT),
+                     ssh_address=data.get("ssh_address") or "", path=path,
+                     roles=tuple(data.get("roles") or ()))
 
 
 def find_classroom_dir(start: Path | None = None) -> Path:

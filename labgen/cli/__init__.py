@@ -25,7 +25,8 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 # labgen/cli/classroom.py. (Student challenge commands go under `scenario`: a module
 # labgen/cli/challenge.py that adds its commands to labgen.cli.scenario.scenario, listed here
 # after "scenario", with COMMANDS = ().)
-MODULES = ("lab", "scenario", "challenge", "plan", "graph", "fetch", "bundle", "box", "doctor", "classroom")
+MODULES = ("lab", "scenario", "challenge", "plan", "graph", "fetch", "bundle", "box", "doctor", "classroom",
+           "schema")
 
 
 @click.group(context_settings=CONTEXT)

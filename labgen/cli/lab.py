@@ -29,7 +29,7 @@ def list_cmd():
     for path in builtin_scenarios():
         sc = load_scenario(path)
         con.print(f"  [cyan]{sc.id:<18}[/] ", end="", highlight=False)
-        con.print(f"{sc.title.en}  (lab {sc.lab})", markup=False, highlight=False)
+        con.print(f"{sc.title.get('en')}  (lab {sc.lab})", markup=False, highlight=False)
 
 
 @click.command()

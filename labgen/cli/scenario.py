@@ -41,7 +41,7 @@ def list_scenarios():
         variants = ", ".join(v for v in sc.variants if v != "default")
         extra = f"  [dim]variants: {variants}[/]" if variants else ""
         con.print(f"[cyan]{sc.id:<14}[/] ", end="", highlight=False)
-        con.print(f"{sc.title.en} (lab {sc.lab})", markup=False, highlight=False, end="")
+        con.print(f"{sc.title.get('en')} (lab {sc.lab})", markup=False, highlight=False, end="")
         con.print(extra, highlight=False)
 
 
@@ -50,44 +50,93 @@ def list_scenarios():
 @click.option("--variant", default="default", show_default=True)
 @click.option("--lang", type=click.Choice(["en", "zh"]), default=None, help="Default: from the locale.")
 def show(scenario_id, variant, lang):
-    """Show a scenario's steps and commands without running anything."""
-    from labgen.scenario.load import find_scenario, load_scenario
+    """Check a scenario (a built-in id or a FILE) and show its steps, without running anything.
+
+    The check is the one `scenario run` makes before it starts: the file, then its lab
+    (a built-in lab or a lab file relative to the scenario) and every node, {{ var }} and
+    nodes.NAME.ip the steps use in every variant. Problems are listed as FILE line N and
+    exit 2. Then each step is shown with its nodes, command (never wrapped, so it can be
+    pasted) and what the run expects of it.
+    """
+    from labgen.scenario.language import fallback_note
+    from labgen.scenario.load import check_against_lab, find_scenario, load_scenario, scenario_lab
 
     sc = load_scenario(find_scenario(scenario_id))
+    lab = scenario_lab(sc)
+    check_against_lab(sc, lab)
     var = _variant(sc, variant)
     lang = lang or default_lang()
     con = console()
-    con.print(f"{sc.title.get(lang)}  ({sc.id}, lab {sc.lab}, variant {variant})", style="bold",
-              markup=False, highlight=False)
+    say = _printer(con)
+    say(f"{sc.title.get(lang)}  ({sc.id}, variant {variant})", style="bold")
+    say(f"lab {lab.name}: {', '.join(n.name for n in lab.nodes)}", style="dim")
     summary = var.summary or sc.summary     # a variant may tell its own story
-    con.print(summary.get(lang).strip(), markup=False, highlight=False)
-    con.print(f"[dim]requires roles: {', '.join(var.requires_roles) or '-'}[/]")
+    say(summary.get(lang).strip())
+    note = fallback_note(sc, lang)
+    if note:
+        say(note, style="dim italic")
+    say(f"requires roles: {', '.join(var.requires_roles) or '-'}", style="dim")
     for i, step in enumerate(var.steps, 1):
         where = f"  ({step.id}{' on ' + ','.join(step.nodes) if step.nodes else ''})"
-        con.print(f"\n{i}. [{step.kind}] {step.title.get(lang)}{where}", style="bold",
-                  markup=False, highlight=False)
+        say(f"\n{i}. [{step.kind}] {step.title.get(lang)}{where}", style="bold")
         if step.explain:
-            con.print(step.explain.get(lang).strip(), markup=False, highlight=False)
+            say(step.explain.get(lang).strip())
         if step.run:
-            con.print(step.run.rstrip(), style="cyan", markup=False, highlight=False)
-        _show_student_step(con, step, lang)
+            _show_command(say, step)
+        _show_student_step(say, step, lang)
 
 
-def _show_student_step(con, step, lang):
+def _printer(con):
+    """print() for scenario text: no markup, no highlighting, and soft wrap: a long line is
+    written whole (the terminal folds it), so a command copied from it still runs."""
+    def say(text: str, style: str | None = None) -> None:
+        con.print(text, style=style, markup=False, highlight=False, soft_wrap=True)
+    return say
+
+
+def _show_command(say, step) -> None:
+    """The command, how it runs, and what the run expects of it."""
+    say(step.run.rstrip(), style="cyan")
+    for line in expectations(step):
+        say(f"  expect: {line}", style="green")
+    for name, pattern in step.capture.items():
+        say(f"  capture: {{{{ {name} }}}} = first group of {pattern!r}", style="dim")
+
+
+def expectations(step) -> list[str]:
+    """What a run checks of a step's result, one line each (pure)."""
+    e = step.expect
+    exit_ = {"0": "exit status 0", "nonzero": "a non-zero exit status",
+             "any": "any exit status"}.get(e.exit, f"exit status {e.exit}")
+    lines = [exit_ + (f", run as {'root' if step.sudo else 'the login user'}, within "
+                      f"{step.timeout:g} s")]
+    for field, words in (("stdout_contains", "stdout contains"),
+                         ("stdout_not_contains", "stdout does not contain"),
+                         ("stdout_matches", "stdout matches"),
+                         ("stderr_contains", "stderr contains"),
+                         ("stderr_not_contains", "stderr does not contain"),
+                         ("stderr_matches", "stderr matches")):
+        lines += [f"{words} {value!r}" for value in getattr(e, field)]
+    if e.retry:
+        lines.append(f"retried for up to {e.retry:g} s until it holds")
+    return lines
+
+
+def _show_student_step(say, step, lang):
     """A task's goal, hints, checks and solution; a question's goal and answers."""
     if step.goal:
-        con.print(f"goal: {step.goal.get(lang).strip()}", markup=False, highlight=False)
+        say(f"goal: {step.goal.get(lang).strip()}")
     for i, hint in enumerate(step.hints, 1):
-        con.print(f"hint {i}: {hint.get(lang).strip()}", style="yellow", markup=False, highlight=False)
+        say(f"hint {i}: {hint.get(lang).strip()}", style="yellow")
     for i, check in enumerate(step.checks, 1):
-        con.print(f"check {i} (on {','.join(check.step.nodes)}), when it fails: "
-                  f"{check.message.get(lang).strip()}", markup=False, highlight=False)
-        con.print(check.step.run.rstrip(), style="cyan", markup=False, highlight=False)
+        say(f"check {i} (on {','.join(check.step.nodes)}), when it fails: "
+            f"{check.message.get(lang).strip()}")
+        _show_command(say, check.step)
     if step.solution:
-        con.print(f"solution (on {','.join(step.solution.nodes)}):", markup=False, highlight=False)
-        con.print(step.solution.run.rstrip(), style="cyan", markup=False, highlight=False)
+        say(f"solution (on {','.join(step.solution.nodes)}):")
+        _show_command(say, step.solution)
     if step.answers:
-        con.print(f"accepted answers: {', '.join(step.answers)}", markup=False, highlight=False)
+        say(f"accepted answers: {', '.join(step.answers)}")
 
 
 def _variant(sc, name):

@@ -137,7 +137,7 @@ class Challenge:
                 rec = prog.step_record(p, step.id, step.kind)
                 rec["attempts"] += 1
                 rec["last"] = {"ok": outcome.ok, "at": prog.now(), "details": outcome.details,
-                               "messages": [{"en": m.en, "zh": m.zh} for m in outcome.messages]}
+                               "messages": [{"en": m.get("en"), "zh": m.get("zh")} for m in outcome.messages]}
                 if outcome.ok:
                     rec["passed"] += 1
                     rec["status"], rec["closed"] = "passed", prog.now()
@@ -162,7 +162,7 @@ class Challenge:
             with prog.changing(self.lab_dir) as p:
                 rec = prog.step_record(p, step.id, step.kind)
                 rec["last"] = {"ok": outcome.ok, "at": prog.now(), "details": outcome.details,
-                               "messages": [{"en": m.en, "zh": m.zh} for m in outcome.messages],
+                               "messages": [{"en": m.get("en"), "zh": m.get("zh")} for m in outcome.messages],
                                "solution": True}
                 if outcome.ok:
                     rec["status"], rec["closed"] = "solved", prog.now()
@@ -197,7 +197,7 @@ class Challenge:
             if feedback:
                 feedback = Text(self.text(feedback, "en"), self.text(feedback, "zh"))
             rec["last"] = {"ok": ok, "at": prog.now(), "answer": text[:200], "details": [],
-                           "messages": [{"en": feedback.en, "zh": feedback.zh}] if feedback else []}
+                           "messages": [{"en": feedback.get("en"), "zh": feedback.get("zh")}] if feedback else []}
             if ok:
                 rec["passed"] += 1
                 rec["status"], rec["closed"] = "passed", prog.now()

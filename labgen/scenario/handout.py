@@ -21,6 +21,7 @@ import tempfile
 from pathlib import Path
 
 from labgen.errors import LabgenError
+from labgen.scenario.language import fallback_note
 from labgen.scenario.record import CommandResult, RunRecord, StepRecord, to_json
 from labgen.scenario.template import VAR
 from labgen.scenario.transcript import (
@@ -299,6 +300,9 @@ def render_markdown(record: RunRecord, svg_file: str | None = None) -> str:
     variant = scenario.variants.get(record.variant)
     if variant is not None and variant.summary is not None:
         out += [prose_md(variant.summary.get(lang)), ""]
+    note = fallback_note(scenario, lang)
+    if note:
+        out += [f"_{prose_md(note)}_", ""]
     p = punct(lang)
     out.append(f"- **{w['lab']}{p[':']}** {_md_text(record.lab_name)}{p['(']}{_md_text(record.provider)}{p[')']}")
     if record.variant != "default":
@@ -439,6 +443,7 @@ def render_html(record: RunRecord, svg: str | None = None) -> str:
     return pages.render(
         "handout.html.j2", css=pages.css("handout.css"), lang=lang, w=w, p=p, title=title,
         title_html=Markup(prose_html(title)), summaries=[Markup(prose_html(s)) for s in summaries],
+        note=fallback_note(scenario, lang),
         facts=facts, passed=passed, headline=headline, verdict_class="ok" if passed else "bad",
         svg=Markup(svg) if svg else None, lab_name=record.lab_name,
         steps=[_step(number, sr, lang) for number, sr in enumerate(record.steps, 1)],

@@ -11,42 +11,45 @@ import re
 from pathlib import Path
 from typing import Any, Mapping
 
-from labgen import yamlsrc
+from labgen import schemacheck, schemas, yamlsrc
 from labgen.errors import InputError
-from labgen.model import STEP_KINDS, STUDENT_KINDS, Check, Expect, Lab, Scenario, Step, Text, Variant
+from labgen.model import LANGS, STEP_KINDS, STUDENT_KINDS, Check, Expect, Lab, Scenario, Step, Text, Variant
+from labgen.scenario import language
 from labgen.scenario.template import BUILTINS, NODE_IP, expect_text, is_builtin, variables_in
 from labgen.validate import Problems, character_problem, describe, did_you_mean
 
-ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
-HOSTNAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
-VAR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")        # what template.VAR can refer to
-CAPTURE_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# The structure (keys, ranges, patterns) comes from the published schema,
+# labgen/schemas/scenario.json; the messages and the cross-field rules are here.
+ID = re.compile(schemas.pattern("scenario", "$defs/id"))
+HOSTNAME = re.compile(schemas.pattern("scenario", "$defs/hostname"))
+VAR_NAME = re.compile(schemas.node("scenario", "$defs/vars")["propertyNames"]["pattern"])
+CAPTURE_NAME = re.compile(schemas.node("scenario", "$defs/capture")["propertyNames"]["pattern"])
 
-MAX_TIMEOUT = 3600
-MAX_RETRY = 600
-DEFAULT_TIMEOUT = 60.0
+MAX_TIMEOUT = schemas.bounds("scenario", "$defs/timeout")[1]
+MAX_RETRY = schemas.bounds("scenario", "$defs/expect/properties/retry")[1]
+DEFAULT_TIMEOUT = float(schemas.node("scenario", "$defs/timeout")["default"])
 
-TOP_KEYS = ("id", "title", "summary", "lab", "requires", "vars", "node_vars", "steps", "variants")
-TOP_REQUIRED = ("id", "title", "summary", "lab", "steps")
-VARIANT_KEYS = ("requires", "summary", "steps")
-REQUIRES_KEYS = ("roles",)
-STEP_KEYS = ("id", "kind", "title", "explain", "on", "sudo", "run", "timeout", "expect", "capture")
-STEP_REQUIRED = ("id", "kind", "title")
+TOP_KEYS = schemas.keys("scenario")
+TOP_REQUIRED = schemas.required("scenario")
+VARIANT_KEYS = schemas.keys("scenario", "$defs/variant")
+REQUIRES_KEYS = schemas.keys("scenario", "$defs/requires")
+STEP_KEYS = schemas.keys("scenario", "$defs/command_step")
+STEP_REQUIRED = schemas.required("scenario", "$defs/command_step")
 # The student's steps: a task is judged by its checks, a question by its answers.
-TASK_KEYS = ("id", "kind", "title", "explain", "goal", "hints", "check", "solution")
-TASK_REQUIRED = ("id", "kind", "title", "goal", "check", "solution")
-QUESTION_KEYS = ("id", "kind", "title", "explain", "goal", "hints", "answers", "correct", "wrong")
-QUESTION_REQUIRED = ("id", "kind", "title", "goal", "answers")
-CHECK_KEYS = ("on", "sudo", "run", "timeout", "expect", "message")
-CHECK_REQUIRED = ("on", "run", "message")
-SOLUTION_KEYS = ("on", "sudo", "run", "timeout", "expect")
-SOLUTION_REQUIRED = ("on", "run")
-USE_KEYS = ("use",)
-STRING_CHECKS = ("stdout_contains", "stdout_not_contains", "stdout_matches",
-                 "stderr_contains", "stderr_not_contains", "stderr_matches")
-EXPECT_KEYS = ("exit",) + STRING_CHECKS + ("retry",)
+TASK_KEYS = schemas.keys("scenario", "$defs/task")
+TASK_REQUIRED = schemas.required("scenario", "$defs/task")
+QUESTION_KEYS = schemas.keys("scenario", "$defs/question")
+QUESTION_REQUIRED = schemas.required("scenario", "$defs/question")
+CHECK_KEYS = schemas.keys("scenario", "$defs/check")
+CHECK_REQUIRED = schemas.required("scenario", "$defs/check")
+SOLUTION_KEYS = schemas.keys("scenario", "$defs/solution")
+SOLUTION_REQUIRED = schemas.required("scenario", "$defs/solution")
+USE_KEYS = schemas.keys("scenario", "$defs/use")
+EXPECT_KEYS = schemas.keys("scenario", "$defs/expect")
+STRING_CHECKS = tuple(k for k in EXPECT_KEYS if k.startswith(("stdout_", "stderr_")))
 
-EXPECTED_TEXT = "both en and zh, non-empty text"
+EXPECTED_TEXT = ("non-empty text: a plain string in one language, or {en: ..., zh: ...} with "
+                 "either or both")
 EXPECTED_ID = "lowercase letters, digits and '-', starting with a letter or digit, at most 63"
 EXPECTED_VAR_SOURCES = (f"a var, a node_var of every node the step runs on, a built-in "
                         f"({', '.join(BUILTINS)}, nodes.<name>.ip) or a capture of an earlier step on that node")
@@ -105,49 +108,52 @@ def check_against_lab(scenario: Scenario, lab: Lab) -> None:
     names = [n.name for n in lab.nodes]
     source = str(scenario.source) if scenario.source else f"scenario {scenario.id}"
     expected = f"a node of lab {lab.name} ({', '.join(names)})"
-    problems: list[str] = []
+    problems = Problems(source)
+    lines = scenario.lines
 
     def unknown(name: str) -> str:
         return f"node {name!r} is not in lab {lab.name}{did_you_mean(name, names)}"
 
     for node in scenario.node_vars:
         if node not in names:
-            problems.append(f"{source}: node_vars: {unknown(node)}; expected {expected}")
+            problems.add(lines.get(f"node_vars.{node}", 0), "node_vars", unknown(node), expected)
     values = list(scenario.vars.values()) + [v for nv in scenario.node_vars.values() for v in nv.values()]
     for var in sorted({v for value in values for v in variables_in(value)}):
         match = NODE_IP.match(var)
         if match and match.group(1) not in names:
-            problems.append(f"{source}: vars use {{{{ {var} }}}}: {unknown(match.group(1))}; "
-                            f"expected {expected}")
+            problems.add(lines.get("vars", 0), "vars", f"vars use {{{{ {var} }}}}: "
+                         f"{unknown(match.group(1))}", expected)
     for variant in scenario.variants.values():
         prefix = "" if variant.name == "default" else f"variant {variant.name}, "
         captured: dict[str, set[str]] = {}     # var -> nodes an earlier step captured it on
         for step in (s for top in variant.steps for s in runnable(top)):
-            where = f"{source}: {prefix}step {step.id}"
+            where = f"{prefix}step {step.id}"
+            at = step.lines.get("step", 0)
             for node in step.nodes:
                 if node != "all" and node not in names:
-                    problems.append(f"{where}: on: {unknown(node)}; expected {expected}")
+                    problems.add(step.lines.get("on", at), where, f"on: {unknown(node)}", expected)
             in_run = variables_in(step.run or "")
             for var in sorted(in_run | variables_in(expect_text(step.expect))):
                 match = NODE_IP.match(var)
+                key = "run" if var in in_run else "expect"
                 if match:
                     if match.group(1) not in names:
-                        key = "run" if var in in_run else "expect"
-                        problems.append(f"{where}: {key} uses {{{{ {var} }}}}: "
-                                        f"{unknown(match.group(1))}; expected {expected}")
+                        problems.add(step.lines.get(key, at), where, f"{key} uses {{{{ {var} }}}}: "
+                                     f"{unknown(match.group(1))}", expected)
                     continue
                 if step.nodes != ("all",) or var in BUILTINS or var in scenario.vars:
                     continue
                 missing = [n for n in names
                            if not _defined_on(var, n, scenario.node_vars, captured)]
                 if missing:
-                    problems.append(f"{where}: run uses {{{{ {var} }}}}, which is not defined for "
-                                    f"{', '.join(missing)} (the step runs on all nodes); "
-                                    f"expected {EXPECTED_VAR_SOURCES}")
+                    problems.add(step.lines.get(key, at), where,
+                                 f"run uses {{{{ {var} }}}}, which is not defined for "
+                                 f"{', '.join(missing)} (the step runs on all nodes)",
+                                 EXPECTED_VAR_SOURCES)
             for var in step.capture:
                 captured.setdefault(var, set()).update(step.nodes)
     if problems:
-        raise InputError(problems, hint=f"lab {lab.name} has nodes {', '.join(names)}")
+        raise InputError(problems.sorted(), hint=f"lab {lab.name} has nodes {', '.join(names)}")
 
 
 def runnable(step: Step) -> tuple[Step, ...]:
@@ -178,6 +184,12 @@ def _defined_on(name: str, node: str, node_vars: Mapping[str, Mapping[str, str]]
     on = captured.get(name, set())
     return name in node_vars.get(node, {}) or node in on or "all" in on
 
+
+
+def _lines_of(raw: dict, line: int) -> dict[str, int]:
+    """Where a step (or check, solution) and its keys stand, for check_against_lab."""
+    lines = {key: yamlsrc.line_of(raw, key) for key in ("on", "run", "expect") if key in raw}
+    return {"step": line or yamlsrc.line_of(raw), **lines}
 
 
 def _is_number(value: Any) -> bool:
@@ -256,28 +268,33 @@ class _Parser:
         return value
 
     def text(self, container: dict, key: str, where: str) -> Text | None:
+        """A plain string (one language: Chinese if it holds Han characters, else English) or
+        a mapping with en, zh or both."""
         if key not in container:
             return None
         value = container[key]
         line = yamlsrc.line_of(container, key)
+        if isinstance(value, str):
+            got = self.string(container, key, where, EXPECTED_TEXT)
+            return None if got is None else Text(**{language.guess(got): got})
         if not isinstance(value, dict):
-            self.add(line, where, f"{key} is {describe(value)}",
-                     f"a mapping with {EXPECTED_TEXT}, like {{en: ..., zh: ...}}")
+            self.add(line, where, f"{key} is {describe(value)}", EXPECTED_TEXT)
             return None
         ok = True
         for lang in value:
-            if lang not in ("en", "zh"):
+            if lang not in LANGS:
                 self.add(yamlsrc.line_of(value, lang), where,
-                         f"{key} has unknown language {lang!r}{did_you_mean(lang, ('en', 'zh'))}",
-                         EXPECTED_TEXT)
+                         f"{key} has unknown language {lang!r}{did_you_mean(lang, LANGS)}",
+                         "en or zh (either or both)")
                 ok = False
-        for lang in ("en", "zh"):
-            if lang not in value:
-                self.add(line, where, f"{key} has no {lang!r} text", EXPECTED_TEXT)
+        if not value:
+            self.add(line, where, f"{key} has no text", EXPECTED_TEXT)
+            ok = False
+        for lang in LANGS:
+            if lang in value and self.string(value, lang, where, EXPECTED_TEXT,
+                                             label=f"{key}.{lang}") is None:
                 ok = False
-            elif self.string(value, lang, where, EXPECTED_TEXT, label=f"{key}.{lang}") is None:
-                ok = False
-        return Text(en=value["en"], zh=value["zh"]) if ok else None
+        return Text(en=value.get("en", ""), zh=value.get("zh", "")) if ok else None
 
     def number(self, container: dict, key: str, where: str, low: float, high: float,
                low_open: bool, expected: str, label: str | None = None) -> float | None:
@@ -344,11 +361,16 @@ class _Parser:
                                    {st.id: st for st in steps})
             if variant is not None:
                 variants[name] = variant
+        if not self.problems:
+            schemacheck.check(data, "scenario", self.problems)  # the net: a rule the code lacks
         # each of these is None only after a problem was recorded for it
         if self.problems or sid is None or title is None or summary is None or lab is None:
             raise InputError(self.sorted(), hint="fix these in the scenario file and run again")
+        lines = {key: yamlsrc.line_of(data, key) for key in ("lab", "vars", "node_vars")}
+        for node in node_vars:
+            lines[f"node_vars.{node}"] = yamlsrc.line_of(data["node_vars"], node)
         return Scenario(id=sid, title=title, summary=summary, lab=lab, variants=variants,
-                        vars=vars_, node_vars=node_vars, source=source)
+                        vars=vars_, node_vars=node_vars, source=source, lines=lines)
 
     def sorted(self) -> list[str]:
         return self.problems.sorted()
@@ -561,7 +583,8 @@ class _Parser:
         if len(self.problems) != before or sid is None or kind is None or title is None:
             return None         # (each is None only after a problem was recorded for it)
         return Step(id=sid, kind=kind, title=title, explain=explain, nodes=nodes, run=run,
-                    sudo=sudo, expect=expect, capture=capture, timeout=timeout)
+                    sudo=sudo, expect=expect, capture=capture, timeout=timeout,
+                    lines=_lines_of(raw, line))
 
     def step_id(self, raw: dict, where: str, first_line: dict[str, int]) -> str | None:
         sid = self.ident(raw, "id", where)
@@ -626,7 +649,7 @@ class _Parser:
         if len(self.problems) != before or sid is None or title is None:
             return None         # (each is None only after a problem was recorded for it)
         return Step(id=sid, kind=kind, title=title, explain=explain, nodes=(), run=None,
-                    goal=goal, hints=hints, **fields)
+                    goal=goal, hints=hints, lines={"step": yamlsrc.line_of(raw)}, **fields)
 
     def command(self, container: Any, key: Any, raw: Any, where: str, allowed: tuple[str, ...],
                 required: tuple[str, ...], kind: str, captured: dict[str, set[str]], vars_: dict,
@@ -655,7 +678,7 @@ class _Parser:
             return None
         title = {"fix": Text("Solution", "参考解法"), "verify": Text("Check", "检查")}[kind]
         return Step(id=sub_id, kind=kind, title=title, explain=None, nodes=nodes, run=run,
-                    sudo=sudo, expect=expect, timeout=timeout)
+                    sudo=sudo, expect=expect, timeout=timeout, lines=_lines_of(raw, line))
 
     def texts(self, raw: dict, key: str, where: str) -> tuple[Text, ...]:
         """A list of {en, zh} texts (hints)."""
@@ -664,7 +687,7 @@ class _Parser:
         seq = raw[key]
         if not isinstance(seq, list) or not seq:
             self.add(yamlsrc.line_of(raw, key), where, f"{key} is {describe(seq)}",
-                     f"a list of mappings with {EXPECTED_TEXT}")
+                     f"a list of texts, each {EXPECTED_TEXT}")
             return ()
         result = []
         for i, item in enumerate(seq):
@@ -834,28 +857,39 @@ class _Parser:
 
 _EXPECTED_FOR = {
     "id": EXPECTED_ID,
-    "title": f"a mapping with {EXPECTED_TEXT}",
-    "summary": f"a mapping with {EXPECTED_TEXT}",
+    "title": EXPECTED_TEXT,
+    "summary": EXPECTED_TEXT,
     "lab": "a built-in lab name (like mesos-calico) or a lab file path relative to this file",
     "steps": "a non-empty list of steps",
     "kind": f"one of {', '.join(STEP_KINDS)}",
     "on": 'the node names to run on (a name, a list of names, or "all")',
-    "goal": f"a mapping with {EXPECTED_TEXT}: what the student must achieve or answer",
+    "goal": f"{EXPECTED_TEXT}: what the student must achieve or answer",
     "check": "a list of checks, each {on, run, expect, message}",
     "solution": "a mapping {on, run} that does what the student should (run by `solve`)",
     "answers": "a list of accepted answers (compared ignoring case, spaces and : - . _)",
-    "message": f"a mapping with {EXPECTED_TEXT}: what the student reads when this check fails",
+    "message": f"{EXPECTED_TEXT}: what the student reads when this check fails",
     "run": "a shell script (text)",
 }
 
 
 def scenario_lab(sc: Scenario) -> Lab:
     """The lab model a scenario runs on: a built-in lab's name, or a lab file's path relative
-    to the scenario file."""
+    to the scenario file. Raises InputError naming the scenario's file and line when there is
+    no such lab (or the lab file's own problems when it is invalid)."""
     from labgen.labfile import find_lab, load_lab
 
+    at = f"{sc.source} line {sc.lines['lab']}" if sc.source and sc.lines.get("lab") else \
+        str(sc.source or f"scenario {sc.id}")
     if sc.source and ("/" in sc.lab or sc.lab.endswith((".yml", ".yaml"))):
         candidate = Path(sc.source).parent / sc.lab
         if candidate.exists():
             return load_lab(candidate)
-    return load_lab(find_lab(sc.lab))
+        if not Path(sc.lab).is_file():
+            raise InputError([f"{at}: scenario: lab {sc.lab!r} does not exist (no file "
+                              f"{candidate}); expected {_EXPECTED_FOR['lab']}"],
+                             hint="`labgen list` shows the built-in labs")
+    try:
+        path = find_lab(sc.lab)
+    except InputError as exc:
+        raise InputError([f"{at}: scenario: {p}" for p in exc.problems], hint=exc.hint) from None
+    return load_lab(path)

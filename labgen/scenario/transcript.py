@@ -204,6 +204,11 @@ class TerminalReporter:
         if variant is not None and variant.summary is not None:
             summary = variant.summary
         body.append(summary.get(self.lang))
+        from labgen.scenario.language import fallback_note
+
+        note = fallback_note(scenario, self.lang)
+        if note:                      # one-language scenario: say why the other one shows
+            body.append("\n" + note, style="dim italic")
         body.append("\n\n")
         facts = [(w["lab"], f"{record.lab_name} ({record.provider})")]
         if record.variant != "default":

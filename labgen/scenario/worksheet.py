@@ -60,6 +60,7 @@ def render_worksheet(scenario: Scenario, variant: str, lang: str, record: RunRec
     from markupsafe import Markup
 
     from labgen import pages
+    from labgen.scenario.language import fallback_note
     from labgen.scenario.handout import output_lines, prose_html
     from labgen.scenario.template import VAR, fill_text
 
@@ -100,5 +101,6 @@ def render_worksheet(scenario: Scenario, variant: str, lang: str, record: RunRec
         "worksheet.html.j2",
         w=w, lang=lang, title=text(scenario.title), summary=text(summary), steps=steps,
         hinted=[s for s in steps if s["student"] and s["hints"]], recorded_note=note,
+        note=fallback_note(scenario, lang),
         css=pages.css("worksheet.css"), svg=Markup(svg) if svg else None,
         check=Markup(prose_html(w["check"])))

@@ -124,8 +124,10 @@ def create_app(seats: list[Seat], instructor: str, probe_every: float = 15.0):
         p = ch.progress()
         step = ch.current()
         summary = summarise(ch)
+        from labgen.scenario.language import fallback_note
+
         view.update(started=True, scenario=ch.scenario.title.get(lang), finished=bool(p.get("finished")),
-                    rows=summary["steps"])
+                    rows=summary["steps"], note=fallback_note(ch.scenario, lang))
         if step is not None:
             rec = p["steps"].get(step.id, {})
             shown = rec.get("hints", 0)

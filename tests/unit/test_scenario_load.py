@@ -102,10 +102,10 @@ PINNED = {
         ' line 12: step two: unknown kind 3 (a number); expected one of setup, observe, break, fix, verify, explain, cleanup, task, question',
     ],
     "bad-missing-keys.yml": [
-        " line 1: scenario: missing 'summary'; expected a mapping with both en and zh, non-empty text",
+        " line 1: scenario: missing 'summary'; expected non-empty text: a plain string in one language, or {en: ..., zh: ...} with either or both",
         " line 1: scenario: missing 'lab'; expected a built-in lab name (like mesos-calico) or a lab file path relative to this file",
         " line 4: step one: missing 'kind'; expected one of setup, observe, break, fix, verify, explain, cleanup, task, question",
-        " line 4: step one: missing 'title'; expected a mapping with both en and zh, non-empty text",
+        " line 4: step one: missing 'title'; expected non-empty text: a plain string in one language, or {en: ..., zh: ...} with either or both",
     ],
     "bad-not-mapping.yml": [
         ' line 1: scenario: the document is a list; expected a mapping with id, title, summary, lab, steps',
@@ -140,10 +140,10 @@ PINNED = {
         ' line 44: variant docker, step use-capture-of-default: run uses {{ mac }}, which is not defined; expected a var, a node_var of every node the step runs on, a built-in (node, node_ip, lab_network, host_ip, nodes.<name>.ip) or a capture of an earlier step on that node',
     ],
     "bad-text.yml": [
-        " line 2: scenario: title has no 'zh' text; expected both en and zh, non-empty text",
-        " line 3: scenario: summary.en is '' (a string); expected both en and zh, non-empty text",
-        " line 3: scenario: summary.zh is '  ' (a string); expected both en and zh, non-empty text",
-        ' line 9: step one: explain.en is a list; expected both en and zh, non-empty text',
+        " line 2: scenario: title has no text; expected non-empty text: a plain string in one language, or {en: ..., zh: ...} with either or both",
+        " line 3: scenario: summary.en is '' (a string); expected non-empty text: a plain string in one language, or {en: ..., zh: ...} with either or both",
+        " line 3: scenario: summary.zh is '  ' (a string); expected non-empty text: a plain string in one language, or {en: ..., zh: ...} with either or both",
+        ' line 9: step one: explain.en is a list; expected non-empty text: a plain string in one language, or {en: ..., zh: ...} with either or both',
     ],
     "bad-timeouts.yml": [
         ' line 11: step negative: timeout -1 is out of range; expected seconds, more than 0 and at most 3600',
@@ -153,7 +153,7 @@ PINNED = {
         ' line 25: step absurd: expect.retry 601 is out of range; expected seconds, 0 to 600',
     ],
     "bad-types.yml": [
-        " line 3: scenario: summary is 'Just a string' (a string); expected a mapping with both en and zh, non-empty text, like {en: ..., zh: ...}",
+        " line 3: scenario: summary is 42 (a number); expected non-empty text: a plain string in one language, or {en: ..., zh: ...} with either or both",
         ' line 5: vars: variable pool is a list; expected a string or a number',
         ' line 5: vars: variable on_off is true (a boolean); expected a string or a number',
         ' line 6: scenario: node_vars is a list; expected a mapping of node name to {variable: value}',
@@ -166,7 +166,7 @@ PINNED = {
         ' line 17: scenario: variants is a list; expected a mapping of variant name to {requires, summary, steps}',
     ],
     "bad-unknown-keys.yml": [
-        " line 2: scenario: title has unknown language 'fr'; expected both en and zh, non-empty text",
+        " line 2: scenario: title has unknown language 'fr'; expected en or zh (either or both)",
         " line 5: scenario: requires has unknown key 'role' (did you mean 'roles'?); expected one of roles",
         " line 6: scenario: unknown key 'varz' (did you mean 'vars'?); expected one of id, title, summary, lab, requires, vars, node_vars, steps, variants",
         " line 13: step one: unknown key 'tmeout' (did you mean 'timeout'?); expected one of id, kind, title, explain, on, sudo, run, timeout, expect, capture",
@@ -227,7 +227,7 @@ def test_parse_scenario_without_lines_still_reports():
     with pytest.raises(InputError) as info:
         parse_scenario({"id": "x"}, "inline")
     assert info.value.problems[0] == ("inline: scenario: missing 'title'; "
-                                      "expected a mapping with both en and zh, non-empty text")
+                                      "expected non-empty text: a plain string in one language, or {en: ..., zh: ...} with either or both")
 
 
 # ---- against a lab
@@ -247,7 +247,7 @@ def test_check_against_lab_accepts_matching_nodes():
         check_against_lab(scenario, _lab("ubuntu-2", "ubuntu-3"))
     source = DATA / "full.yml"
     assert info.value.problems == [
-        f"{source}: step break-mac: run uses {{{{ bad_mac }}}}, which is not defined for ubuntu-3 "
+        f"{source} line 40: step break-mac: run uses {{{{ bad_mac }}}}, which is not defined for ubuntu-3 "
         "(the step runs on all nodes); expected a var, a node_var of every node the step runs on, "
         "a built-in (node, node_ip, lab_network, host_ip, nodes.<name>.ip) or a capture of an "
         "earlier step on that node",
@@ -262,13 +262,13 @@ def test_check_against_lab_names_unknown_nodes_in_every_variant():
     source = DATA / "full.yml"
     expected = "expected a node of lab mesos-calico (ubuntu-1, ubuntu-2)"
     assert info.value.problems == [
-        f"{source}: node_vars: node 'ubuntu-3' is not in lab mesos-calico (did you mean "
+        f"{source} line 9: node_vars: node 'ubuntu-3' is not in lab mesos-calico (did you mean "
         f"'ubuntu-2'?); {expected}",
-        f"{source}: step setup-workloads: on: node 'ubuntu-3' is not in lab mesos-calico "
+        f"{source} line 18: step setup-workloads: on: node 'ubuntu-3' is not in lab mesos-calico "
         f"(did you mean 'ubuntu-2'?); {expected}",
-        f"{source}: step look: run uses {{{{ nodes.ubuntu-3.ip }}}}: node 'ubuntu-3' is not in "
+        f"{source} line 27: step look: run uses {{{{ nodes.ubuntu-3.ip }}}}: node 'ubuntu-3' is not in "
         f"lab mesos-calico (did you mean 'ubuntu-2'?); {expected}",
-        f"{source}: step break-mac: run uses {{{{ bad_mac }}}}, which is not defined for ubuntu-1 "
+        f"{source} line 40: step break-mac: run uses {{{{ bad_mac }}}}, which is not defined for ubuntu-1 "
         "(the step runs on all nodes); expected a var, a node_var of every node the step runs on, "
         "a built-in (node, node_ip, lab_network, host_ip, nodes.<name>.ip) or a capture of an "
         "earlier step on that node",
@@ -294,13 +294,13 @@ def test_check_against_lab_all_steps_need_node_vars_everywhere(tmp_path):
     with pytest.raises(InputError) as info:      # the default variant is fine on two nodes
         check_against_lab(scenario, _lab("ubuntu-1", "ubuntu-2"))
     assert [p.split("; expected")[0] for p in info.value.problems] == [
-        f"{path}: variant v, step c: on: node 'ubuntu-3' is not in lab mesos-calico "
+        f"{path} line 12: variant v, step c: on: node 'ubuntu-3' is not in lab mesos-calico "
         "(did you mean 'ubuntu-2'?)",
     ]
     with pytest.raises(InputError) as info:      # on three, ubuntu-3 has no ip2
         check_against_lab(scenario, _lab("ubuntu-1", "ubuntu-2", "ubuntu-3"))
     assert [p.split("; expected")[0] for p in info.value.problems] == [
-        f"{path}: step a: run uses {{{{ ip2 }}}}, which is not defined for ubuntu-3 "
+        f"{path} line 7: step a: run uses {{{{ ip2 }}}}, which is not defined for ubuntu-3 "
         "(the step runs on all nodes)",
     ]
 

@@ -231,13 +231,21 @@ def test_a_damaged_classroom_yml_is_one_line(tmp_path, text):
     assert exc.value.__suppress_context__
 
 
-@pytest.mark.parametrize("name, seats", [("Bad", 2), ("a", 0), ("a", 251)])
-def test_a_classroom_yml_with_a_bad_name_or_count_is_damaged(tmp_path, name, seats):
+@pytest.mark.parametrize("name, seats, problem", [
+    ("Bad", 2, "line 1: classroom: name 'Bad' is not valid; expected the classroom's name: a "
+               "lowercase letter, then lowercase letters, digits and single hyphens; at most 12 "
+               "characters, e.g. cr1"),
+    ("a", 0, "line 3: classroom: seats 0 is too small; expected an integer from 1 to 250 "
+             "(how many seats)"),
+    ("a", 251, "line 3: classroom: seats 251 is too large; expected an integer from 1 to 250 "
+               "(how many seats)"),
+])
+def test_a_classroom_yml_with_a_bad_name_or_count_is_damaged(tmp_path, name, seats, problem):
     (tmp_path / "classroom.yml").write_text(
         f"name: {name}\nlab: duo\nseats: {seats}\npool: 10.56.0.0/18\nprovider: lxc\n")
     with pytest.raises(LabgenError) as exc:
         S.load_classroom(tmp_path)
-    assert exc.value.message == f"{tmp_path / 'classroom.yml'} is damaged: bad name or seat count"
+    assert exc.value.message == f"{tmp_path / 'classroom.yml'} is damaged: {problem}"
 
 
 def test_classroom_yml_seat_count_limits_are_inclusive(tmp_path):

@@ -168,3 +168,19 @@ def test_pick_lang_weights():
         def __init__(self, al): self.headers, self.query_params, self.cookies = {"accept-language": al}, {}, {}
     assert pick_lang(R("en;q=0.5, zh-TW;q=0.8")) == "zh"
     assert pick_lang(R("fr, de")) == "en"
+
+
+def test_a_one_language_scenario_on_the_seat_page_says_it_falls_back(tmp_path):
+    import re
+
+    english = re.sub(r', zh: "[^"]*"\}', "}", (DATA / "challenge.yml").read_text(encoding="utf-8"))
+    assert "zh:" not in english
+    (tmp_path / "english.yml").write_text(english, encoding="utf-8")
+    seat = make_seat(tmp_path, "s1", started=False)
+    Challenge(seat.lab_dir, load_scenario(tmp_path / "english.yml"), "default", lab(), seat.box.remote).start()
+    client = TestClient(create_app([seat], "I" * 32, probe_every=0))
+    zh = client.get(f"/seat/{seat.token}", headers={"accept-language": "zh-CN"})
+    assert "Write hello into /tmp/f on ubuntu-1." in zh.text and "检查" in zh.text
+    assert '<p id="language-note" class="explain"><em>本场景有些内容只有英文，按原文显示。</em></p>' in zh.text
+    en = client.get(f"/seat/{seat.token}?lang=en")
+    assert "language-note" not in en.text
