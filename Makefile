@@ -24,13 +24,14 @@ APT_PACKAGES := vagrant vagrant-lxc vagrant-libvirt lxc debootstrap nftables dns
                 libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils mmdebstrap extlinux syslinux-common fdisk \
                 shellcheck etcd-server etcd-client
 
-.PHONY: demo test lint setup host-packages venv box box-libvirt unit unit-unprivileged integration-shuffled mutation known-bugs bench clean-test-leftovers help
+.PHONY: demo test lint docs setup host-packages venv box box-libvirt unit unit-unprivileged integration-shuffled mutation known-bugs bench clean-test-leftovers help
 
 help:
 	@echo "make demo   - set up this machine and run: labgen scenario run mac-bug"
 	@echo "make test   - set up this machine and run the test suite"
 	@echo "make unit   - static checks, then the fast unit and golden tests (no root, no LXC)"
 	@echo "make lint   - static checks only: ruff check (tests and bench too) and mypy (labgen/)"
+	@echo "make docs   - regenerate docs/commands.md from the commands' --help"
 	@echo "make bench  - benchmarks (see bench/README.md)"
 	@echo "make mutation - mutation testing of the core modules (slow; see tests/README.md)"
 
@@ -41,6 +42,10 @@ demo: setup
 # The libvirt lane (tests/integration/test_lab_libvirt.py) needs the libvirt box; the demo does not.
 test: setup box-libvirt lint
 	$(PY) -m pytest -q
+
+# The command reference is generated from click's help (tests/unit/test_commands_doc.py checks it).
+docs: venv
+	$(PY) -m labgen.cli.reference > docs/commands.md.tmp && mv docs/commands.md.tmp docs/commands.md
 
 unit: venv lint
 	$(PY) -m pytest -q tests/unit

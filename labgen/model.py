@@ -229,6 +229,7 @@ class Artifact:
     filename: str          # name in the cache and under /var/cache/labgen/ on the node
     description: str = ""
     signed: "AptRepo | None" = None   # a .deb whose sha256 a publisher's signed apt index gives
+    gone: bool = False     # its URL no longer serves it: the instructor supplies the file
 
     @property
     def node_path(self) -> str:

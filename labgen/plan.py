@@ -54,12 +54,36 @@ def plan_text(lab: Lab, provider: str, node: str | None = None, role: str | None
     return "\n".join(out) + "\n"
 
 
+def plan_data(lab: Lab, provider: str, node: str | None = None, role: str | None = None) -> dict:
+    """The same plan as plan_text, as plain data for `labgen plan --format json`."""
+    plan_text(lab, provider, node=node, role=role)          # the same checks of node and role
+    facts = get_provider(provider).facts(lab)
+    nodes = [lab.node(node)] if node is not None else list(lab.nodes)
+    out = []
+    for n in nodes:
+        roles = []
+        for role_name, tasks in engine.node_plan(lab, n, facts, None if role is None else [role]):
+            if isinstance(tasks, RoleUnavailable):
+                roles.append({"role": role_name, "unavailable": tasks.reason, "tasks": []})
+                continue
+            roles.append({"role": role_name, "unavailable": None, "tasks": [
+                {"name": task.name,
+                 "artifacts": [{"name": a, "url": pins.ARTIFACTS[a].url,
+                                "path": f"{pins.NODE_CACHE}/{pins.ARTIFACTS[a].filename}"} for a in task.artifacts],
+                 "files": [{"path": f.path, "mode": f.mode, "owner": f.owner, "content": f.content}
+                           for f in task.files],
+                 "check": task.check, "run": list(task.run)} for task in tasks]})
+        out.append({"name": n.name, "ip": str(n.ip), "roles": roles})
+    return {"lab": lab.name, "provider": provider, "distro": facts.distro, "nodes": out}
+
+
 def _task_lines(i: int, task: Task) -> list[str]:
     lines = [f"  {i}. {task.name}"]
     for name in task.artifacts:
         a = pins.ARTIFACTS[name]
         lines.append(f"{INDENT}upload {a.name} -> {pins.NODE_CACHE}/{a.filename}")
-        lines.append(f"{INDENT}  from {a.url}")
+        gone = " (gone: supply the file, see `labgen fetch --help`)" if a.gone else ""
+        lines.append(f"{INDENT}  from {a.url}{gone}")
         if a.sha256:
             lines.append(f"{INDENT}  sha256 {a.sha256}")
         elif a.signed:

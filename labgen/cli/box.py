@@ -18,7 +18,8 @@ def box():
 def box_build(provider, force):
     """Build and add the labgen/debian-12 box for PROVIDER from the Debian archive.
 
-    Needs root; about 1.5 minutes cold. A box built from the same recipe is not rebuilt.
+    Needs root. From scratch it takes about a minute for LXC and about 1.5 minutes for
+    libvirt; a box already built from the same recipe is not rebuilt (--force rebuilds it).
     """
     from labgen.boxes import build_box
 

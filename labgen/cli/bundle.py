@@ -20,8 +20,25 @@ class _BundleGroup(click.Group):
 
     def parse_args(self, ctx, args):
         if args and args[0] not in self.commands and args[0] not in ("-h", "--help"):
+            _not_a_typo(ctx, args[0], list(self.commands))
             args = ["create", *args]
         return super().parse_args(ctx, args)
+
+
+def _not_a_typo(ctx, word: str, verbs: list[str]) -> None:
+    """`labgen bundle lod x`: a word close to a verb that is no lab is a typo, not a LAB for
+    the hidden `create` (which would only complain about its missing -o)."""
+    import difflib
+    import os
+
+    close = difflib.get_close_matches(word, verbs, n=1, cutoff=0.6)
+    if not close or os.path.exists(word):
+        return
+    from labgen.labfile import builtin_labs
+
+    if word not in [name for name, _ in builtin_labs()]:
+        raise click.UsageError(f"no bundle command and no lab {word!r}: did you mean "
+                               f"`labgen bundle {close[0]}`?", ctx)
 
 
 @click.group(cls=_BundleGroup)

@@ -10,7 +10,8 @@ from pathlib import Path
 import click
 
 from labgen.cli import steps
-from labgen.cli.options import console, dir_option, provider_option, serve_options
+from labgen.cli.options import (confirm, console, dir_option, force_option, output_option, provider_option,
+                                 refuse_overwrite, serve_options, variant_option, yes_option)
 from labgen.cli.scenario import scenario
 from labgen.errors import LabgenError
 from labgen.words import table
@@ -26,27 +27,17 @@ def _lang(lang):
 
 
 @contextlib.contextmanager
-def _opened(ctx, lab_path, lang, quiet=False, scenario_id=None, variant=None):
+def _opened(ctx, lab_path, lang, quiet=False):
     """(challenge, console) on the lab dir, with its connections open for the block."""
     from labgen import lifecycle
-    from labgen.scenario.challenge import Challenge, challenge_variant, open_challenge
+    from labgen.scenario.challenge import open_challenge
     from labgen.scenario.transcript import TerminalReporter
 
-    model, lab_dir, provider = steps.open_lab(ctx, lab_path)
+    _model, lab_dir, provider = steps.open_lab(ctx, lab_path)
     con = console()
     reporter = None if quiet else TerminalReporter(con, lang)
-    if scenario_id is not None:
-        from labgen.scenario.load import check_against_lab, find_scenario, load_scenario
-
-        sc = load_scenario(find_scenario(scenario_id))
-        check_against_lab(sc, model)
-        variant = challenge_variant(sc, variant)
     with lifecycle.open_remote(lab_dir, provider) as remote:
-        if scenario_id is not None:
-            _ensure_roles(model, lab_dir, provider, sc.variants[variant].requires_roles, remote, con)
-            yield Challenge(lab_dir, sc, variant, model, remote, reporter, lang, provider), con
-        else:
-            yield open_challenge(lab_dir, remote, reporter, lang, provider), con
+        yield open_challenge(lab_dir, remote, reporter, lang, provider), con
 
 
 def _ensure_roles(model, lab_dir, provider, roles, remote, con):
@@ -90,18 +81,39 @@ def _show_outcome(outcome, con, lang, verbose):
 
 @click.command("start")
 @click.argument("scenario_id")
-@dir_option
-@click.option("--variant", default=None, help="Default: the first variant with a task.")
+@click.option("--dir", "lab_path", type=click.Path(file_okay=False, path_type=Path),
+              help="The lab dir (default: the current one if it holds the scenario's lab, else ./LAB).")
+@variant_option
+@yes_option
 @lang_option
 @provider_option
 @click.pass_obj
-def start(ctx, scenario_id, lab_path, variant, lang):
-    """Start SCENARIO_ID on this lab as a student: run it up to the first task and show it.
+def start(ctx, scenario_id, lab_path, variant, yes, lang):
+    """Start SCENARIO_ID as a student: run it up to the first task and show the goal.
 
-    Starting again replaces the progress of any earlier start on this lab.
+    Like `scenario run`, it creates, boots and provisions the lab first when needed. Starting
+    again replaces the progress of the earlier start on this lab (attempts, hints, times): it
+    asks first (--yes to skip the question).
     """
+    from labgen.scenario import progress as prog
+    from labgen.scenario.challenge import Challenge, challenge_variant
+    from labgen.scenario.load import check_against_lab, find_scenario, load_scenario, scenario_lab
+    from labgen.scenario.transcript import TerminalReporter
+
     lang = _lang(lang)
-    with _opened(ctx, lab_path, lang, scenario_id=scenario_id, variant=variant) as (ch, con):
+    sc = load_scenario(find_scenario(scenario_id))
+    variant = challenge_variant(sc, variant)
+    check_against_lab(sc, scenario_lab(sc))
+    lab_dir = steps.lab_dir_for(scenario_lab(sc).name, lab_path)
+    if lab_dir.exists() and prog.load(lab_dir) is not None:
+        confirm(yes, f"Start {sc.id} again on the lab in {lab_dir.path}? The earlier start's progress "
+                     "(steps done, attempts, hints, times) is lost.", f"starting again on {lab_dir.path}")
+    model, lab_dir, provider, remote = steps.lab_for_scenario(ctx, sc, variant, lab_path)
+    con = console()
+    with remote:
+        check_against_lab(sc, model)
+        _ensure_roles(model, lab_dir, provider, sc.variants[variant].requires_roles, remote, con)
+        ch = Challenge(lab_dir, sc, variant, model, remote, TerminalReporter(con, lang), lang, provider)
         ch.start()
         _show_waiting(ch, con, lang)
 
@@ -194,12 +206,25 @@ def solve(ctx, lab_path, lang):
 @click.command("reset")
 @dir_option
 @click.option("--to", "to", metavar="STEP", help="Replay up to this step (default: the start).")
+@yes_option
 @lang_option
 @provider_option
 @click.pass_obj
-def reset(ctx, lab_path, to, lang):
-    """Run the cleanup, then replay the scenario up to STEP: the lab is as that step expects."""
+def reset(ctx, lab_path, to, yes, lang):
+    """Run the cleanup, then replay the scenario up to STEP: the lab is as that step expects.
+
+    What the student changed on the nodes, and their progress from STEP on, are lost: it asks
+    first (--yes to skip the question).
+    """
+    from labgen.scenario import progress as prog
+
     lang = _lang(lang)
+    _, lab_dir, _ = steps.open_lab(ctx, lab_path)
+    started = prog.load(lab_dir)
+    if started is not None:          # (nothing started: open_challenge below says so)
+        confirm(yes, f"Reset {started.get('scenario')} on the lab in {lab_dir.path} to "
+                     f"{to or 'the start'}? Changes made on its nodes and the progress from that step "
+                     "on are lost.", "reset")
     with _opened(ctx, lab_path, lang) as (ch, con):
         ch.reset(to)
         _show_waiting(ch, con, lang)
@@ -245,20 +270,21 @@ def progress_cmd(ctx, lab_path, fmt, lang):
 
 @click.command("worksheet")
 @click.argument("scenario_id")
-@click.option("--variant", default=None,
-              help="Default: the first variant with a task (one without tasks is refused).")
+@variant_option
 @lang_option
 @click.option("--record", "record_path", type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="A run record (the .json beside a handout) whose outputs you checked. "
                    "Default: the newest passed run of SCENARIO_ID in the lab's transcripts/.")
 @click.option("--dir", "lab_path", type=click.Path(file_okay=False, path_type=Path),
               help="The lab whose transcripts/ to look in (default: the lab you are in, if any).")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Default: ./<scenario>-worksheet-<lang>.html")
-def worksheet(scenario_id, variant, lang, record_path, lab_path, output):
+@output_option("Where to write the HTML ('-' for stdout). Default: ./<scenario>-worksheet-<lang>.html",
+               allow_dash=True)
+@force_option
+def worksheet(scenario_id, variant, lang, record_path, lab_path, output, force):
     """Write the student's worksheet: the story, the lab's picture, what the observe steps
     showed in a recorded run, the tasks and questions; hints folded on screen and upside down
-    on the last printed page; no solutions, no commands. Printable HTML.
+    on the last printed page; no solutions, no commands. Printable HTML. A variant without a
+    task or question is refused.
 
     \b
     labgen scenario worksheet mac-bug --lang zh
@@ -271,14 +297,20 @@ def worksheet(scenario_id, variant, lang, record_path, lab_path, output):
     sc = load_scenario(find_scenario(scenario_id))
     variant = worksheet_variant(sc, variant)
     record = _worksheet_record(sc, variant, lang, record_path, lab_path)
-    svg = _worksheet_picture(sc, record, lang)
+    html = render_worksheet(sc, variant, lang, record=record, svg=_worksheet_picture(sc, record, lang))
+    if record is None:   # on stderr: with -o - the page itself goes to stdout
+        click.echo("no recorded run found: the worksheet says so and shows no outputs "
+                   "(--record FILE, or run it in a lab with a transcript)", err=True)
+    if output is not None and str(output) == "-":
+        click.echo(html, nl=False)
+        return
     output = output or Path(f"{sc.id}-worksheet-{lang}.html")
-    output.write_text(render_worksheet(sc, variant, lang, record=record, svg=svg), encoding="utf-8")
-    con = console()
-    if record is None:
-        con.print("no recorded run found: the worksheet says so and shows no outputs "
-                  "(--record FILE, or run it in a lab with a transcript)", highlight=False)
-    con.print(f"worksheet: {output}", highlight=False)
+    refuse_overwrite(output, force)
+    try:
+        output.write_text(html, encoding="utf-8")
+    except OSError as exc:
+        raise LabgenError(f"cannot write {output}: {exc.strerror or exc}") from None
+    console().print(f"worksheet: {output}", highlight=False)
 
 
 def _worksheet_record(sc, variant, lang, record_path, lab_path):
@@ -314,6 +346,7 @@ def _worksheet_picture(sc, record, lang):
     if not dot_available():
         return None
     return lab_svg(record.lab if record and record.lab else scenario_lab(sc), lang)
+
 
 
 @click.command("serve")

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import click
 
-from labgen.cli.options import console, print_node_results, provider_option, serve_options
+from labgen.cli.options import (confirm, console, format_option, output_option, print_node_results, provider_option,
+                                 serve_options, variant_option, yes_option)
 from labgen.errors import InputError, LabgenError
 
 
@@ -19,8 +20,17 @@ def _dir_option(f):
                         help="The classroom dir (default: the current directory or a parent).")(f)
 
 
+def _old_seats(click_ctx, param, value):
+    if value is not None:
+        raise click.UsageError(f"--seats {value}: here seats are chosen with --seat {value} "
+                               "(--seats is the number of seats, in `classroom up` only)", click_ctx)
+    return value
+
+
 def _seats_option(f):
-    return click.option("--seats", "seat_list", metavar="LIST",
+    """--seat LIST chooses seats; --seats (a count, in `classroom up`) gets a pointer here."""
+    f = click.option("--seats", "old_seats", hidden=True, expose_value=False, callback=_old_seats)(f)
+    return click.option("--seat", "seat_list", metavar="LIST",
                         help="Only these seats: 3, 1,4-6 or all (default: all).")(f)
 
 
@@ -61,7 +71,7 @@ def classroom():
     \b
     labgen classroom up mesos-calico --seats 12      12 seats, in parallel
     labgen classroom status                          one line per seat
-    labgen classroom exec all -- hostname            every node of every seat (--seats 1,4-6)
+    labgen classroom exec all -- hostname            every node of every seat (--seat 1,4-6)
     labgen classroom sheets                          per seat: ssh_config, key, access sheet
     labgen classroom reset 7 --yes                   seat 7 back to a fresh lab
     labgen classroom scenario run mac-bug --to break-mac
@@ -74,7 +84,8 @@ def classroom():
 
 @classroom.command("up")
 @click.argument("lab")
-@click.option("--seats", "seats", type=int, required=True, help="How many seats (students).")
+@click.option("--seats", "seats", type=int, required=True, metavar="N",
+              help="How many seats (students). Elsewhere --seat LIST chooses seats.")
 @click.option("--name", default="class", show_default=True,
               help="Classroom name (≤ 12 chars): prefixes containers, bridges and accounts.")
 @click.option("--pool", default=None, metavar="CIDR",
@@ -144,7 +155,7 @@ def up(ctx, lab, seats, name, pool, ssh_port, ssh_address, roles, parallel, cr_p
 @classroom.command("status")
 @_dir_option
 @_seats_option
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@format_option("one object: classroom, lab, pool and seats, one entry per seat")
 def status(cr_path, seat_list, fmt):
     """One line per seat: network, nodes up, reachable over SSH, roles, scenario progress."""
     import json
@@ -209,7 +220,7 @@ def exec_cmd(target, command, cr_path, seat_list, sudo, timeout):
 @classroom.command("reset")
 @click.argument("seat", type=int)
 @_dir_option
-@click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
+@yes_option
 def reset(seat, cr_path, yes):
     """Put SEAT back to a freshly provisioned lab (its student's work on it is lost)."""
     from labgen.classroom import ops
@@ -217,28 +228,20 @@ def reset(seat, cr_path, yes):
 
     c = _open(cr_path)
     parse_seat_list(str(seat), c.seats)
-    _confirm(yes, f"Reset seat {seat} of classroom {c.name}? Everything on its nodes is lost.")
+    confirm(yes, f"Reset seat {seat} of classroom {c.name}? Everything on its nodes is lost.", "reset")
     con = console()
     _outcomes(con, [ops.reset(c, seat, _say(con))], "reset")
 
 
-def _confirm(yes, question):
-    if yes:
-        return
-    if not sys.stdin.isatty():
-        raise LabgenError("this needs confirmation", hint="pass --yes")
-    click.confirm(question, abort=True)
-
-
 @classroom.command("down")
 @_dir_option
-@click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
+@yes_option
 def down(cr_path, yes):
     """Remove every seat, network rule, account, key and the students' sshd, and the dir."""
     from labgen.classroom import ops
 
     c = _open(cr_path)
-    _confirm(yes, f"Remove classroom {c.name} ({c.seats} seats) and everything in {c.path}?")
+    confirm(yes, f"Remove classroom {c.name} ({c.seats} seats) and everything in {c.path}?", "classroom down")
     con = console()
     removed = ops.down(c, _say(con))
     con.print(f"[green]✓[/] classroom {c.name} removed: {len(removed)} item(s)", highlight=False)
@@ -249,9 +252,9 @@ def down(cr_path, yes):
 @classroom.command("sheets")
 @_dir_option
 @_seats_option
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
-              help="Where to write them (default: <classroom>/sheets).")
-def sheets(cr_path, seat_list, out):
+@output_option("The dir to write them in (default: <classroom>/sheets).", file_okay=False)
+@click.option("--out", "old_out", type=click.Path(file_okay=False, path_type=Path), hidden=True)
+def sheets(cr_path, seat_list, output, old_out):
     """Write per seat: ssh_config, private key, known_hosts and a one-page access sheet
     (HTML, English and Chinese) in sheets/seat-NN/. Hand each student their folder."""
     from labgen.classroom import sheets as sheets_mod
@@ -259,7 +262,7 @@ def sheets(cr_path, seat_list, out):
 
     c = _open(cr_path)
     seats = parse_seat_list(seat_list, c.seats)
-    target = out or Path(c.path) / "sheets"
+    target = output or old_out or Path(c.path) / "sheets"     # --out: the old spelling, still read
     written = sheets_mod.write_all(c, seats, target)
     con = console()
     for path in written:
@@ -277,7 +280,7 @@ def scenario_group():
 @click.argument("scenario_id")
 @_dir_option
 @_seats_option
-@click.option("--variant", default="default", show_default=True)
+@variant_option
 @click.option("--from", "start", metavar="ID", help="Start at this step.")
 @click.option("--to", "stop", metavar="ID", help="Stop after this step (prepare seats up to it).")
 @click.option("--keep", is_flag=True, help="Skip the cleanup steps (with --to: leave the seats there).")
@@ -294,6 +297,10 @@ def scenario_run(scenario_id, cr_path, seat_list, variant, start, stop, keep, la
     from labgen.classroom.seats import parse_seat_list
     from labgen.cli.scenario import default_lang
 
+    from labgen.scenario.challenge import presenter_variant
+    from labgen.scenario.load import find_scenario, load_scenario
+
+    variant = presenter_variant(load_scenario(find_scenario(scenario_id)), variant)
     c = _open(cr_path)
     seats = parse_seat_list(seat_list, c.seats)
     con = console()

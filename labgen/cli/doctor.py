@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import click
 
-from labgen.cli.options import console, pass_ctx, provider_option
+from labgen.cli.options import console, format_option, pass_ctx, provider_option
 
 
 @click.command()
 @click.argument("lab", required=False)
+@format_option("one object {lab, provider, checks: [{topic, status, detail, hint}], usable, ready}; "
+               "status is ok, warn, fail or info; the exit status is the same as for the table")
 @provider_option
 @pass_ctx
-def doctor(ctx, lab):
+def doctor(ctx, lab, fmt):
     """Check this host before a workshop: can it run labs, or LAB?
 
     \b
@@ -38,6 +40,20 @@ def doctor(ctx, lab):
             provider = None
     providers = [provider] if provider else list(PROVIDERS)
     checks = doc.run(model, providers)
+    failed = doc.blocking(checks)
+    usable = [p for p in providers if not [c for c in failed if c.topic.split(":")[0] in (p, "vagrant")]]
+    if fmt == "json":
+        import json
+        from dataclasses import asdict
+
+        ready = bool(usable) if provider is None else not failed
+        click.echo(json.dumps({"lab": model.name if model else None, "provider": provider,
+                               "checks": [asdict(c) for c in checks], "usable": usable, "ready": ready},
+                              indent=2, ensure_ascii=False))
+        if not ready:
+            raise PreflightError("this host is not ready (see the checks)" if provider is None else
+                                 f"{'lab ' + model.name if model else 'labs'} cannot run with {provider} here")
+        return
     con = console()
     marks = {doc.OK: "[green]✓[/]", doc.WARN: "[yellow]![/]", doc.FAIL: "[red]✗[/]", doc.INFO: "[dim]-[/]"}
     width = max(len(c.topic) for c in checks)
@@ -46,10 +62,7 @@ def doctor(ctx, lab):
         # soft_wrap: one check stays one line (a terminal may still fold it; a pipe gets it whole)
         con.print(c.detail + (f"  → {c.hint}" if c.hint and c.status == doc.FAIL else ""),
                   markup=False, highlight=False, soft_wrap=True)
-    failed = doc.blocking(checks)
     if provider is None:
-        usable = [p for p in providers
-                  if not [c for c in failed if c.topic.split(":")[0] in (p, "vagrant")]]
         if usable:
             con.print(f"usable here: {', '.join(usable)}", highlight=False)
             return

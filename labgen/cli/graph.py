@@ -6,14 +6,13 @@ from pathlib import Path
 
 import click
 
-from labgen.cli.options import console
+from labgen.cli.options import console, force_option, output_option, refuse_overwrite
 
 
 @click.command("graph")
 @click.argument("lab")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
-              help="Where to write the SVG ('-' for stdout). Default: ./<lab name>.svg")
-@click.option("--force", is_flag=True, help="Overwrite the output file if it exists.")
+@output_option("Where to write the SVG ('-' for stdout). Default: ./<lab name>.svg", allow_dash=True)
+@force_option
 def graph(lab, output, force):
     """Draw a lab's topology as an SVG picture.
 
@@ -35,8 +34,7 @@ def graph(lab, output, force):
         click.echo(svg, nl=False)
         return
     path = output or Path(f"{model.name}.svg")
-    if path.exists() and not force:
-        raise LabgenError(f"{path} exists; not overwriting it", hint="pass --force, or -o another file")
+    refuse_overwrite(path, force)
     try:
         path.write_text(svg, encoding="utf-8")
     except OSError as exc:

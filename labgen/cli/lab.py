@@ -9,17 +9,29 @@ from pathlib import Path
 import click
 
 from labgen.cli import steps
-from labgen.cli.options import (artifacts_options, console, dim_line, dir_option, pass_ctx, print_node_results,
-                                 provider_option)
-from labgen.errors import LabgenError
+from labgen.cli.options import (artifacts_options, confirm, console, dim_line, dir_option, format_option, pass_ctx,
+                                 print_node_results, provider_option, yes_option)
 
 
 @click.command("list")
-def list_cmd():
-    """List the built-in labs and scenarios, one line each."""
+@format_option("one object: labs (name, description) and scenarios (id, title, lab, variants)")
+def list_cmd(fmt):
+    """List the built-in labs and scenarios, one line each.
+
+    `labgen ls` lists the labs and classrooms that exist on this host instead.
+    """
     from labgen.labfile import builtin_labs
     from labgen.scenario.load import builtin_scenarios, load_scenario
 
+    if fmt == "json":
+        import json
+
+        scenarios = [load_scenario(path) for path in builtin_scenarios()]
+        click.echo(json.dumps({
+            "labs": [{"name": name, "description": description} for name, description in builtin_labs()],
+            "scenarios": [{"id": sc.id, "title": sc.title.en, "lab": sc.lab, "variants": list(sc.variants)}
+                          for sc in scenarios]}, indent=2, ensure_ascii=False))
+        return
     con = console()
     con.print("[bold]Labs[/]  (labgen create NAME)")
     for name, description in builtin_labs():
@@ -112,12 +124,12 @@ def provision_cmd(ctx, nodes, lab_path, roles, verbose, artifacts_dir, frozen, m
 
 @click.command()
 @dir_option
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
-              help="json: one object per node (name, ip, provider, state, ssh, roles, roles_done), "
-                   "for scripts and the classroom board.")
+@format_option("one object {lab, dir, nodes}, each node {name, ip, provider, state, ssh, roles, "
+               "roles_done}; state is Vagrant's (running, stopped, not_created...), ssh true/false "
+               "for a running node and null for one that is not running")
 @pass_ctx
 def status(ctx, lab_path, fmt):
-    """Show each node: ip, provider, state, whether SSH answers, roles done."""
+    """Show each node: ip, provider, state, whether SSH answers, roles done. Changes nothing."""
     from labgen import lifecycle
 
     model, lab_dir, provider = steps.open_lab(ctx, lab_path)
@@ -202,7 +214,7 @@ def halt(ctx, lab_path):
 
 @click.command()
 @dir_option
-@click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
+@yes_option
 @pass_ctx
 def destroy(ctx, lab_path, yes):
     """Destroy the lab's machines and host network, and labgen's state (asks first).
@@ -212,11 +224,7 @@ def destroy(ctx, lab_path, yes):
     from labgen import lifecycle
 
     model, lab_dir, provider = steps.open_lab(ctx, lab_path)
-    if not yes:
-        if not sys.stdin.isatty():
-            raise LabgenError("destroy needs confirmation", hint="pass --yes to destroy without asking")
-        click.confirm(f"Destroy the {len(model.nodes)} machines of lab {model.name} in {lab_dir.path}?",
-                      abort=True)
+    confirm(yes, f"Destroy the {len(model.nodes)} machines of lab {model.name} in {lab_dir.path}?", "destroy")
     con = console()
     with con.status("destroying…"):
         removed = lifecycle.destroy(model, lab_dir, provider,

@@ -99,3 +99,54 @@ def serve_options(f):
                      help="0 picks a free port.")(f)
     return click.option("--host", default="127.0.0.1", show_default=True,
                         help="Address to listen on. Anything but loopback exposes the pages to the network.")(f)
+
+
+def format_option(json_help: str):
+    """--format table|json, one wording for every command that has it."""
+    return click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
+                        show_default=True, help=f"json: {json_help}; for scripts.")
+
+
+def variant_option(f):
+    """--variant, one rule for run, show, start, worksheet and classroom scenario run."""
+    return click.option("--variant", default=None, metavar="NAME",
+                        help="Which telling of the scenario (`labgen scenario list` names them). "
+                             "Default: `default`; for the student commands (start, worksheet), the "
+                             "first variant with a task or question when `default` has none.")(f)
+
+
+def yes_option(f):
+    return click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")(f)
+
+
+def confirm(yes: bool, question: str, what: str = "this") -> None:
+    """Ask `question` on a terminal unless --yes; without a terminal, refuse (exit 1) naming --yes."""
+    import sys
+
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        from labgen.errors import LabgenError
+
+        raise LabgenError(f"{what} needs confirmation", hint="pass --yes to go ahead without asking")
+    click.confirm(question, abort=True)
+
+
+def output_option(default_help: str, allow_dash: bool = False, file_okay: bool = True):
+    """-o/--output for every command that writes a file (or dir) of its own."""
+    def deco(f):
+        kind = click.Path(dir_okay=not file_okay, file_okay=file_okay, allow_dash=allow_dash, path_type=Path)
+        return click.option("-o", "--output", type=kind, help=default_help)(f)
+    return deco
+
+
+def force_option(f):
+    return click.option("--force", is_flag=True, help="Overwrite the output if it exists.")(f)
+
+
+def refuse_overwrite(path: Path, force: bool) -> None:
+    """The one overwrite policy (graph, worksheet): an existing output file needs --force."""
+    if path.exists() and not force:
+        from labgen.errors import LabgenError
+
+        raise LabgenError(f"{path} exists; not overwriting it", hint="pass --force, or -o another file")

@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from labgen.cli import steps
-from labgen.cli.options import console, provider_option
+from labgen.cli.options import console, provider_option, variant_option
 from labgen.errors import LabgenError
 
 
@@ -47,7 +47,7 @@ def list_scenarios():
 
 @scenario.command("show")
 @click.argument("scenario_id")
-@click.option("--variant", default="default", show_default=True)
+@variant_option
 @click.option("--lang", type=click.Choice(["en", "zh"]), default=None, help="Default: from the locale.")
 def show(scenario_id, variant, lang):
     """Check a scenario (a built-in id or a FILE) and show its steps, without running anything.
@@ -62,9 +62,10 @@ def show(scenario_id, variant, lang):
     from labgen.scenario.load import check_against_lab, find_scenario, load_scenario, scenario_lab
 
     sc = load_scenario(find_scenario(scenario_id))
+    variant = presenter_variant(sc, variant)
+    var = sc.variants[variant]
     lab = scenario_lab(sc)
     check_against_lab(sc, lab)
-    var = _variant(sc, variant)
     lang = lang or default_lang()
     con = console()
     say = _printer(con)
@@ -139,18 +140,17 @@ def _show_student_step(say, step, lang):
         say(f"accepted answers: {', '.join(step.answers)}")
 
 
-def _variant(sc, name):
-    if name not in sc.variants:
-        raise LabgenError(f"scenario {sc.id} has no variant {name!r}",
-                          hint=f"variants: {', '.join(sc.variants)}")
-    return sc.variants[name]
+def presenter_variant(sc, name):
+    from labgen.scenario.challenge import presenter_variant as pick
+
+    return pick(sc, name)
 
 
 @scenario.command("run")
 @click.argument("scenario_id")
 @click.option("--dir", "lab_path", type=click.Path(file_okay=False, path_type=Path),
               help="The lab dir (default: the current one if it holds the scenario's lab, else ./LAB).")
-@click.option("--variant", default="default", show_default=True, help="e.g. docker")
+@variant_option
 @click.option("--lang", type=click.Choice(["en", "zh"]), default=None, help="Default: from the locale.")
 @click.option("--step", "presenter", is_flag=True,
               help="Presenter mode: pause before each step (Enter runs, s skips, q quits).")
@@ -166,42 +166,22 @@ def run(ctx, scenario_id, lab_path, variant, lang, presenter, start, stop, only,
     Prints each step as it runs and writes a handout (Markdown + HTML) to the lab dir's
     transcripts/. Exits 0 only when every expectation held.
     """
-    from labgen import lifecycle
     from labgen.providers import get_provider
-    from labgen.provision.engine import roles_recorded, unavailable_roles
+    from labgen.provision.engine import roles_recorded
     from labgen.scenario.load import check_against_lab, find_scenario, load_scenario, scenario_lab
     from labgen.scenario.runner import Runner, select_steps
     from labgen.scenario.handout import write_handout
     from labgen.scenario.transcript import TerminalReporter
 
     sc = load_scenario(find_scenario(scenario_id))
-    var = _variant(sc, variant)
-    lab = scenario_lab(sc)
-    check_against_lab(sc, lab)
+    variant = presenter_variant(sc, variant)
+    var = sc.variants[variant]
+    check_against_lab(sc, scenario_lab(sc))
     select_steps(tuple(s for s in var.steps if s.kind != "cleanup"), start, stop, only)
     lang = lang or default_lang()
     con = console()
 
-    lab_dir = steps.lab_dir_for(lab.name, lab_path)
-    provider = (lifecycle.provider_of(lab_dir, ctx.requested_provider) if lab_dir.exists() else None) \
-        or ctx.provider()
-    missing = unavailable_roles(lab, var.requires_roles, get_provider(provider).facts(lab))
-    if missing:
-        raise LabgenError(f"scenario {sc.id} (variant {variant}) needs roles this lab cannot provide "
-                          f"with {provider}:\n" + "\n".join(f"  {r}: {steps.first_clause(why)}" for r, why in missing),
-                          hint=f"nothing was changed; `labgen plan {lab.name} --provider {provider} "
-                               f"--role ROLE` gives each reason in full and how to supply what is missing")
-    if not lab_dir.exists():
-        con.print(f"lab {lab.name} does not exist yet: creating it in {lab_dir.path}", highlight=False)
-        lifecycle.write_lab_dir(lab, lab_dir, provider)
-        steps.boot(lab, lab_dir, provider)
-    lab = lifecycle.load_lab_of(lab_dir)
-    try:
-        remote = lifecycle.open_remote(lab_dir, provider)
-    except LabgenError:
-        con.print("lab is not running: booting it", highlight=False)
-        steps.boot(lab, lab_dir, provider)
-        remote = lifecycle.open_remote(lab_dir, provider)
+    lab, lab_dir, provider, remote = steps.lab_for_scenario(ctx, sc, variant, lab_path)
     with remote:
         if roles_recorded(lab, lab_dir, get_provider(provider).facts(lab), list(var.requires_roles)):
             con.print(f"[dim]roles {', '.join(var.requires_roles)}: provisioned "

@@ -185,3 +185,38 @@ def lab_dir_for(lab_name: str, lab_path: Path | None):
     except LabgenError:
         pass
     return LabDir(Path.cwd() / lab_name)
+
+
+def lab_for_scenario(ctx, sc, variant: str, lab_path: Path | None):
+    """(lab, lab_dir, provider, remote) to run scenario `sc`'s `variant` on: the lab dir is
+    --dir, else the current one if it holds the scenario's lab, else ./LAB; it is created and
+    booted when missing, booted when stopped. Before anything changes, raises LabgenError when
+    the provider cannot run the roles the variant needs. The caller closes `remote`."""
+    from labgen import lifecycle
+    from labgen.providers import get_provider
+    from labgen.provision.engine import unavailable_roles
+    from labgen.scenario.load import scenario_lab
+
+    lab = scenario_lab(sc)
+    con = console()
+    lab_dir = lab_dir_for(lab.name, lab_path)
+    provider = (lifecycle.provider_of(lab_dir, ctx.requested_provider) if lab_dir.exists() else None) \
+        or ctx.provider()
+    missing = unavailable_roles(lab, sc.variants[variant].requires_roles, get_provider(provider).facts(lab))
+    if missing:
+        raise LabgenError(f"scenario {sc.id} (variant {variant}) needs roles this lab cannot provide "
+                          f"with {provider}:\n" + "\n".join(f"  {r}: {first_clause(why)}" for r, why in missing),
+                          hint=f"nothing was changed; `labgen plan {lab.name} --provider {provider} "
+                               f"--role ROLE` gives each reason in full and how to supply what is missing")
+    if not lab_dir.exists():
+        con.print(f"lab {lab.name} does not exist yet: creating it in {lab_dir.path}", highlight=False)
+        lifecycle.write_lab_dir(lab, lab_dir, provider)
+        boot(lab, lab_dir, provider)
+    lab = lifecycle.load_lab_of(lab_dir)
+    try:
+        remote = lifecycle.open_remote(lab_dir, provider)
+    except LabgenError:
+        con.print("lab is not running: booting it", highlight=False)
+        boot(lab, lab_dir, provider)
+        remote = lifecycle.open_remote(lab_dir, provider)
+    return lab, lab_dir, provider, remote

@@ -152,6 +152,7 @@ ARTIFACTS: dict[str, Artifact] = {a.name: a for a in (
         description=(f"Mesos {MESOS_VERSION} for Ubuntu 16.04 as Mesosphere's xenial repository "
                      "published it (that repository is gone since 2023): supply the file with "
                      "--artifacts DIR or a mirror"),
+        gone=True,
     ),
     Artifact(
         name="marathon-tarball",
@@ -160,6 +161,7 @@ ARTIFACTS: dict[str, Artifact] = {a.name: a for a in (
         filename=MARATHON_TARBALL,
         description=(f"Marathon {MARATHON_VERSION}'s release tarball from downloads.mesosphere.com "
                      "(gone since 2023): supply the file with --artifacts DIR or a mirror"),
+        gone=True,
     ),
     *(_docker_deb(v) for v in DOCKER_XENIAL_DEBS),
 )}
@@ -181,6 +183,10 @@ def how_to_supply(name: str) -> str:
     a = ARTIFACTS[name]
     if a.url.startswith("docker-save:"):
         return f"artifact {a.name} ({a.filename}): {a.description}"
+    if a.gone:
+        return (f"artifact {a.name} ({a.filename}, once published at {a.url}, which no longer serves "
+                "it): copy the file from an old machine, a colleague or a mirror into a dir and run "
+                "`labgen fetch LAB --artifacts DIR`, which records its sha256 in labgen.lock")
     return (f"artifact {a.name} ({a.filename}, published at {a.url}): `labgen fetch LAB` "
             "downloads it on a connected machine and records its sha256 in labgen.lock, or put "
             "the file in a dir given with --artifacts DIR")

@@ -55,14 +55,28 @@ def steps_of(scenario: Scenario, variant: str) -> tuple[list[Step], list[Step]]:
     return [s for s in steps if s.kind != "cleanup"], [s for s in steps if s.kind == "cleanup"]
 
 
+def known_variant(scenario: Scenario, requested: str) -> str:
+    """`requested` if the scenario has it; else InputError with a did-you-mean."""
+    from labgen.errors import InputError
+    from labgen.validate import did_you_mean
+
+    if requested not in scenario.variants:
+        raise InputError([f"scenario {scenario.id} has no variant {requested!r}"
+                          f"{did_you_mean(requested, scenario.variants)}"],
+                         hint=f"variants: {', '.join(scenario.variants)}")
+    return requested
+
+
+def presenter_variant(scenario: Scenario, requested: str | None) -> str:
+    """The variant `run` and `show` use: the one asked for, else `default`."""
+    return known_variant(scenario, requested or "default")
+
+
 def challenge_variant(scenario: Scenario, requested: str | None) -> str:
     """The variant `start` uses: the one asked for, else the default when it has a task or a
     question, else the first variant that has one."""
     if requested:
-        if requested not in scenario.variants:
-            raise LabgenError(f"scenario {scenario.id} has no variant {requested!r}",
-                              hint=f"variants: {', '.join(scenario.variants)}")
-        return requested
+        return known_variant(scenario, requested)
     for name, variant in scenario.variants.items():
         if any(s.kind in STUDENT_KINDS for s in variant.steps):
             return name

@@ -80,7 +80,7 @@ def at(lab, step):
     """The lab as `step` expects it, the student waiting at the next task or question: a
     fresh record for it (no attempts, no hints) and the captured values (bad_mac) set again."""
     lab_dir, _ = lab
-    cli(lab_dir, "reset", "--to", step, check=True)
+    cli(lab_dir, "reset", "--to", step, "--yes", check=True)
     p = progress(lab_dir)
     assert not p["finished"] and p["captures"]["ubuntu-2"]["bad_mac"], p
     return lab_dir
@@ -96,7 +96,7 @@ def at_broken_task(lab):
 
 def test_start_runs_up_to_the_task_and_shows_its_goal(lab):
     lab_dir, scenario = lab
-    res = labgen("scenario", "start", str(scenario), "--dir", str(lab_dir), "--lang", "en", check=True)
+    res = labgen("scenario", "start", str(scenario), "--dir", str(lab_dir), "--lang", "en", "--yes", check=True)
     assert "TASK · Make the two workloads talk again" in res.stdout
     assert "100% packet loss" in res.stdout           # the symptom step ran on the way
     p = progress(lab_dir)
@@ -158,7 +158,7 @@ def test_reset_to_break_mac_restores_the_broken_state(lab):
     lab_dir = at(lab, "where-replies-went")
     cli(lab_dir, "answer", "ee:ee:ee:ee:ee:ee", check=True)
     assert progress(lab_dir)["finished"]
-    res = cli(lab_dir, "reset", "--to", "break-mac", check=True)
+    res = cli(lab_dir, "reset", "--to", "break-mac", "--yes", check=True)
     assert "TASK · Make the two workloads talk again" in res.stdout
     p = progress(lab_dir)
     assert p["current"] == "make-them-talk" and not p["finished"]
@@ -215,7 +215,7 @@ def test_the_chinese_message_says_calico_undid_the_fix(lab):
 
 def test_solve_after_a_reset_is_recorded_as_by_solution(lab):
     lab_dir, _ = lab
-    cli(lab_dir, "reset", "--to", "make-them-talk", check=True)
+    cli(lab_dir, "reset", "--to", "make-them-talk", "--yes", check=True)
     res = cli(lab_dir, "solve", check=True)
     assert "solved by the solution" in res.stdout
     rows = json.loads(cli(lab_dir, "progress", "--format", "json", check=True).stdout)["steps"]

@@ -152,7 +152,7 @@ def test_seats_are_isolated(cr):
              f"ip route add {seat_ip(2, 0)}/24 via 192.168.81.1 dev eth1 2>/dev/null; "
              f"ping -c1 -W1 {seat_ip(2, 2)} >/dev/null && echo cross-ping-VIA-HOST; "
              f"ip route del {seat_ip(2, 0)}/24 2>/dev/null; true")
-    res = labgen("classroom", "exec", "ubuntu-1", "--seats", "1", "--sudo", "--dir", str(cr), "--", probe,
+    res = labgen("classroom", "exec", "ubuntu-1", "--seat", "1", "--sudo", "--dir", str(cr), "--", probe,
                  check=True)
     assert "in-seat-ping-ok" in res.stdout and "in-seat-tcp-ok" in res.stdout, res.stdout
     assert not re.search(r"cross-", res.stdout), res.stdout
@@ -188,14 +188,14 @@ def test_students_log_in_through_the_jump_to_their_own_seat_only(cr):
 
 
 def test_reset_gives_a_fresh_seat_that_the_student_still_reaches(cr):
-    labgen("classroom", "exec", "ubuntu-1", "--seats", "3", "--dir", str(cr), "--", "touch /tmp/student-work",
+    labgen("classroom", "exec", "ubuntu-1", "--seat", "3", "--dir", str(cr), "--", "touch /tmp/student-work",
            check=True)
     res = labgen("classroom", "reset", "3", "--yes", "--dir", str(cr), timeout=900)
     assert res.returncode == 0, res.stdout + res.stderr
-    after = labgen("classroom", "exec", "ubuntu-1", "--seats", "3", "--dir", str(cr), "--",
+    after = labgen("classroom", "exec", "ubuntu-1", "--seat", "3", "--dir", str(cr), "--",
                    "test -e /tmp/student-work && echo KEPT || echo fresh", check=True)
     assert "fresh" in after.stdout
-    labgen("classroom", "sheets", "--seats", "3", "--dir", str(cr), check=True)
+    labgen("classroom", "sheets", "--seat", "3", "--dir", str(cr), check=True)
     login = subprocess.run(["ssh", "-F", "ssh_config", "-o", "BatchMode=yes", "ubuntu-1", "hostname"],
                            cwd=cr / "sheets" / "seat-03", capture_output=True, text=True, timeout=60)
     assert login.returncode == 0 and login.stdout.strip() == "ubuntu-1", login.stderr

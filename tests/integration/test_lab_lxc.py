@@ -432,7 +432,7 @@ def test_walkthrough_challenge_a_student_brings_the_etcd_member_back(lab):
         return labgen("scenario", *args, "--dir", str(lab.dir), "--lang", "en", check=check)
 
     try:
-        start = student("start", str(lab.walkthrough), check=True)
+        start = student("start", str(lab.walkthrough), "--yes", check=True)
         assert "TASK · Bring the etcd member back" in start.stdout and "cluster is degraded" in start.stdout
         before = student("check")
         assert before.returncode == 6 and "The etcd cluster is not healthy yet" in " ".join(before.stdout.split())

@@ -120,7 +120,7 @@ def test_cli_takes_the_newest_readable_record_of_the_lab(tmp_path):
 def test_cli_without_a_lab_says_there_is_no_record(tmp_path):
     res = labgen_sealed("scenario", "worksheet", "mac-bug", "--lang", "zh", "-o", "ws.html", cwd=tmp_path)
     assert res.returncode == 0, res.stdout + res.stderr
-    assert "no recorded run found" in res.stdout
+    assert "no recorded run found" in res.stderr
     assert WORDS["zh"]["not_recorded"] in (tmp_path / "ws.html").read_text(encoding="utf-8")
 
 
