@@ -53,6 +53,10 @@ class TaskError(LabgenError):
     exit_code = 5
 
 
+class Unreachable(LabgenError):
+    """A node's SSH connection could not be made or was lost (callers reconnect on this type)."""
+
+
 class ScenarioFailed(LabgenError):
     """A scenario step's expectation did not hold."""
 

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
-from labgen.errors import LabgenError
+from labgen.errors import LabgenError, Unreachable
 from labgen.labdir import LabDir
 from labgen.model import Lab
 from labgen.parallel import per_node
@@ -89,7 +89,7 @@ def boot(lab: Lab, lab_dir: LabDir, provider: str, on_line: Say | None = None,
         for change in changes:      # before the wait: e.g. the TCG warning and its cost
             on_host(change)
     lab_dir.drop_ssh_config()
-    env = VagrantEnv(lab_dir.path, provider)
+    env = VagrantEnv(lab_dir.path, provider, extra_env=prov.vagrant_env(lab))
     env.up(nodes or (), on_line=on_line)
     lab_dir.save_ssh_config(env.ssh_config())
     lab_dir.update_state(booted=True)
@@ -172,7 +172,7 @@ def open_remote(lab_dir: LabDir, provider: str, probe_timeout: float = 10.0) -> 
     if not unreachable:
         return remote
     remote.close()
-    raise LabgenError("cannot reach " + ", ".join(f"{n} ({why})" for n, why in unreachable.items()),
+    raise Unreachable("cannot reach " + ", ".join(f"{n} ({why})" for n, why in unreachable.items()),
                       hint="`labgen status` shows each node; `labgen create` boots stopped ones")
 
 

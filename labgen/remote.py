@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from labgen.errors import LabgenError
+from labgen.errors import LabgenError, Unreachable
 
 
 @dataclass
@@ -77,6 +77,7 @@ class Remote:
         self._conns: dict[str, Any] = {}      # fabric Connections (fabric ships no types)
         self._locks: dict[str, threading.Lock] = {name: threading.Lock() for name in self.hosts}
         self._guard = threading.Lock()
+        self.lost: set[str] = set()    # nodes whose connection failed (the owner may reconnect)
 
     def nodes(self) -> list[str]:
         return list(self.hosts)
@@ -124,7 +125,8 @@ class Remote:
             return Result(node, command, None, exc.result.stdout, exc.result.stderr +
                           f"\n[labgen] timed out after {exc.timeout} s", time.monotonic() - start)
         self._drop(node)
-        raise LabgenError(f"{node}: SSH failed: {exc.__class__.__name__}: {exc}",
+        self.lost.add(node)
+        raise Unreachable(f"{node}: SSH failed: {exc.__class__.__name__}: {exc}",
                           hint="is the node running? `labgen status` shows each node") from None
 
     def put_file(self, node: str, content: str | bytes | Path, path: str, mode: str = "0644",

@@ -24,7 +24,7 @@ def _tail(text: str, lines: int = 12) -> str:
 class VagrantEnv:
     """A Vagrant environment: the lab dir holding the rendered Vagrantfile."""
 
-    def __init__(self, root: Path, provider: str):
+    def __init__(self, root: Path, provider: str, extra_env: dict[str, str] | None = None):
         import vagrant  # python-vagrant; imported here to keep the CLI's start-up fast
 
         self.root = Path(root)
@@ -33,6 +33,7 @@ class VagrantEnv:
         env = dict(os.environ)
         env.setdefault("VAGRANT_CHECKPOINT_DISABLE", "1")   # no phone-home: the network is closed
         env.setdefault("VAGRANT_NO_COLOR", "1")
+        env.update(extra_env or {})             # the provider's, e.g. the libvirt driver
         self._v = vagrant.Vagrant(root=str(self.root), env=env, err_cm=self._err_cm,
                                   quiet_stdout=True)
         self._last_stderr = ""

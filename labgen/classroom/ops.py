@@ -23,7 +23,7 @@ from labgen.classroom import access, hostcheck, isolation
 from labgen.classroom.placement import placement_for
 from labgen.classroom.seats import (CLASSROOM_FILE, LAB_COPY, Classroom, check_request, classroom_text,
                                     load_classroom, seat_lab_text)
-from labgen.errors import InputError, LabgenError
+from labgen.errors import InputError, LabgenError, ScenarioFailed
 from labgen.labdir import LabDir, atomic_write
 
 if TYPE_CHECKING:
@@ -532,9 +532,11 @@ class _Quiet:
         pass
 
 
-def seat_run_finished(seat: int, ld: LabDir, record: RunRecord, began: float) -> SeatOutcome:
+def seat_run_finished(seat: int, ld: LabDir, record: RunRecord, began: float,
+                      waiting: str | None = None) -> SeatOutcome:
     """After a scenario ran on one seat: its handout into the seat's transcripts/, its progress
-    into the seat's state, and the one-line outcome the instructor sees."""
+    into the seat's state, and the one-line outcome the instructor sees. `waiting`: the task or
+    question the seat now waits at for its student (`--to TASK`)."""
     from labgen.scenario.handout import write_handout
 
     write_handout(record, ld.transcripts)
@@ -542,7 +544,7 @@ def seat_run_finished(seat: int, ld: LabDir, record: RunRecord, began: float) ->
     passed = sum(1 for s in ran if s.status == "passed")
     last = ran[-1].step.id if ran else "-"
     ld.update_state(classroom_scenario={"id": record.scenario.id, "passed": record.passed, "steps": passed,
-                                        "of": len(ran), "last": last})
+                                        "of": len(ran), "last": last, "waiting": waiting})
     if record.passed:
         return SeatOutcome(seat, True, f"{passed}/{len(ran)} steps passed", time.monotonic() - began)
     failure = record.first_failure
@@ -556,8 +558,10 @@ def scenario_run(c: Classroom, seats: list[int], scenario_id: str, say: SaySeat,
     """Run a scenario on every chosen seat in parallel (each with its own addresses); writes
     each seat's handout to its transcripts/ and records its progress in the seat's state."""
     from labgen import lifecycle
+    from labgen.model import STUDENT_KINDS
     from labgen.providers import get_provider
     from labgen.provision.engine import provision, roles_recorded
+    from labgen.scenario.challenge import Challenge
     from labgen.scenario.load import check_against_lab, find_scenario, load_scenario
     from labgen.scenario.runner import Runner, select_steps
 
@@ -570,6 +574,12 @@ def scenario_run(c: Classroom, seats: list[int], scenario_id: str, say: SaySeat,
         raise LabgenError(f"scenario {sc.id} is written for lab {sc.lab}, this classroom runs {lab.name}")
     check_against_lab(sc, lab)
     select_steps(tuple(s for s in var.steps if s.kind != "cleanup"), start, stop, None)
+    # --to a task or question: the seats wait there for their students (as `scenario start`
+    # does), instead of the presenter solving it.
+    waits = stop is not None and any(s.id == stop and s.kind in STUDENT_KINDS for s in var.steps)
+    if waits and start is not None:
+        raise LabgenError("--from cannot be used with --to a task or question",
+                          hint="the seats are prepared from the first step", exit_code=2)
     prov = get_provider(c.provider)
     place = placement_for(c.provider)
 
@@ -586,10 +596,18 @@ def scenario_run(c: Classroom, seats: list[int], scenario_id: str, say: SaySeat,
                     errors = [r.error for r in reports if r.error is not None]
                     if errors:
                         raise errors[0]
-                runner = Runner(sc, variant, model, remote, _Quiet(lambda step: say(seat, step)), lang,
-                                c.provider)
-                record = runner.run(start=start, stop=stop, cleanup=not keep)
-            return seat_run_finished(seat, ld, record, began)
+                quiet = _Quiet(lambda step: say(seat, step))
+                if waits:
+                    challenge = Challenge(ld, sc, variant, model, remote, quiet, lang, c.provider)
+                    try:
+                        challenge.start(at=stop)
+                    except ScenarioFailed:
+                        pass       # the record holds the failed step: its handout shows the output
+                    record = challenge.runner.record
+                else:
+                    record = Runner(sc, variant, model, remote, quiet, lang, c.provider).run(
+                        start=start, stop=stop, cleanup=not keep)
+            return seat_run_finished(seat, ld, record, began, waiting=stop if waits else None)
         except LabgenError as exc:
             return SeatOutcome(seat, False, exc.message.splitlines()[0], time.monotonic() - began)
 

@@ -10,8 +10,10 @@ from pathlib import Path
 import click
 
 from labgen.cli import steps
-from labgen.cli.options import (confirm, console, dir_option, force_option, output_option, provider_option,
-                                 refuse_overwrite, serve_options, variant_option, yes_option)
+from labgen.cli.options import (
+    confirm, console, dir_option, force_option, output_option, provider_option, refuse_overwrite,
+    serve_options, variant_option, web_settings, yes_option
+)
 from labgen.cli.scenario import scenario
 from labgen.errors import LabgenError
 from labgen.words import table
@@ -353,7 +355,7 @@ def _worksheet_picture(sc, record, lang):
 @click.option("--dir", "lab_paths", multiple=True, type=click.Path(file_okay=False, path_type=Path),
               help="A lab dir to serve as a seat (repeatable; default: the current lab).")
 @serve_options
-def serve(lab_paths, host, port, min_interval):
+def serve(lab_paths, host, port, min_interval, **limits):
     """Serve a page per seat (a lab with a started scenario) and a live board for the instructor.
 
     Prints each seat's URL (its token is the password: hand it to that student only) and the
@@ -370,7 +372,8 @@ def serve(lab_paths, host, port, min_interval):
         con.print(line, markup=False, highlight=False)
         sys.stdout.flush()
 
-    serve_labs(list(lab_paths) or [find_lab_dir().path], host, port, min_interval, say)
+    serve_labs(list(lab_paths) or [find_lab_dir().path], host, port, min_interval, say,
+               settings=web_settings(limits))
 
 
 def _duration(seconds):

@@ -10,8 +10,10 @@ from pathlib import Path
 
 import click
 
-from labgen.cli.options import (confirm, console, format_option, output_option, print_node_results, provider_option,
-                                 serve_options, variant_option, yes_option)
+from labgen.cli.options import (
+    confirm, console, format_option, output_option, print_node_results, provider_option, serve_options,
+    variant_option, web_settings, yes_option
+)
 from labgen.errors import InputError, LabgenError
 
 
@@ -176,7 +178,9 @@ def status(cr_path, seat_list, fmt):
     for r in rows:
         sc = r["scenario"]
         sc_text = "-" if not sc else (f"{sc['id']} {sc['steps']}/{sc['of']} "
-                                      + ("[green]passed[/]" if sc["passed"] else f"[red]stopped at {sc['last']}[/]"))
+                                      + (f"[red]stopped at {sc['last']}[/]" if not sc["passed"] else
+                                         f"[green]passed, waits at {sc['waiting']}[/]" if sc.get("waiting") else
+                                         "[green]passed[/]"))
         up_text = r["error"] or f"{r['nodes_up']}/{r['nodes']}"
         colour = "green" if r["nodes_up"] == r["nodes"] else "yellow"
         table.add_row(str(r["seat"]), r["network"], f"[{colour}]{up_text}[/]",
@@ -288,8 +292,10 @@ def scenario_group():
 def scenario_run(scenario_id, cr_path, seat_list, variant, start, stop, keep, lang):
     """Run SCENARIO_ID on every seat in parallel; each seat's handout goes to its transcripts/.
 
-    With --to STEP the seats stop after that step (cleanup skipped, as if --keep), ready for
-    the students to take over.
+    With --to STEP the seats stop after that step (cleanup skipped, as if --keep). With --to a
+    task or question (`--variant challenge --to make-them-talk`) the seats stop before it and
+    wait there for their students, as `labgen scenario start` does: their pages in
+    `classroom serve` show it.
     """
     import time
 
@@ -316,7 +322,7 @@ def scenario_run(scenario_id, cr_path, seat_list, variant, start, stop, keep, la
 @_dir_option
 @_seats_option
 @serve_options
-def serve(cr_path, seat_list, host, port, min_interval):
+def serve(cr_path, seat_list, host, port, min_interval, **limits):
     """Serve a page per seat and the instructor's live board (the same app as
     `labgen scenario serve`, one seat per classroom seat).
 
@@ -342,7 +348,8 @@ def serve(cr_path, seat_list, host, port, min_interval):
     for n in seats:
         model, _ = ops.seat_lab(c, n)
         logins[c.seat_dir(n).name] = "\n".join(f"ssh -F ssh_config {node.name}" for node in model.nodes)
-    serve_labs([c.seat_dir(n) for n in seats], host, port, min_interval, say, logins=logins)
+    serve_labs([c.seat_dir(n) for n in seats], host, port, min_interval, say, logins=logins,
+               settings=web_settings(limits))
 
 
 COMMANDS = (classroom,)

@@ -91,8 +91,26 @@ def print_node_results(con, tagged) -> None:
         raise LabgenError(f"the command failed on {failed} of {len(tagged)} node(s)")
 
 
+def web_settings(limits: dict):
+    """The web server's Settings from the serve options (minutes become seconds)."""
+    from labgen.web.room import Settings
+
+    return Settings(max_terminals=limits["max_terminals"], idle_timeout=limits["idle_timeout"] * 60,
+                    stuck_fails=limits["stuck_fails"], stuck_minutes=limits["stuck_minutes"])
+
+
 def serve_options(f):
-    """--host, --port and --min-interval of the seat pages' server (scenario and classroom serve)."""
+    """--host, --port, --min-interval and the terminal/board limits of the seat pages' server
+    (scenario and classroom serve). The limits reach the command as keyword arguments
+    (`**limits`), for web_settings()."""
+    f = click.option("--stuck-minutes", default=10.0, show_default=True, type=click.FloatRange(0.5, 600),
+                     help="... or when nothing happened on its step for this many minutes.")(f)
+    f = click.option("--stuck-fails", default=3, show_default=True, type=click.IntRange(1, 100),
+                     help="The board flags a seat stuck when the same check failed this many times...")(f)
+    f = click.option("--idle-timeout", default=30.0, show_default=True, type=click.FloatRange(1, 1440),
+                     help="Minutes without a keystroke before a web terminal closes (the shell stays).")(f)
+    f = click.option("--max-terminals", default=6, show_default=True, type=click.IntRange(1, 64),
+                     help="Web terminals open at once per seat.")(f)
     f = click.option("--min-interval", default=3.0, show_default=True, type=click.FloatRange(0, 600),
                      help="Seconds between two checks of one seat.")(f)
     f = click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535),

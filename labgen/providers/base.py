@@ -46,6 +46,11 @@ class Provider:
         changed."""
         return []
 
+    def vagrant_env(self, lab: Lab) -> dict[str, str]:
+        """Variables the rendered Vagrantfile reads when this provider's machines boot, passed
+        to that `vagrant up` only (never written to this process's environment)."""
+        return {}
+
     def cleanup_host(self, lab: Lab) -> list[str]:
         """Undo prepare_host's lab-specific part after destroy. Returns what it removed."""
         return []

@@ -130,9 +130,8 @@ class LibvirtProvider(Provider):
         Changes on the host: may start virtlogd and libvirtd; may define and start the pool
         `labgen` (directory /var/lib/labgen/libvirt), the network labgen-mgmt (10.0.4.0/24,
         DHCP) and the lab's network (its cidr, host .1); starts the apt proxy on the lab
-        address (labgen/aptproxy.py). Sets LABGEN_LIBVIRT_DRIVER in this
-        process's environment (the Vagrantfile reads it) unless the user set it. Returns one
-        line per change, and a warning line when VMs will run under QEMU TCG.
+        address (labgen/aptproxy.py). Returns one line per change, and a warning line when VMs
+        will run under QEMU TCG (vagrant_env passes the driver to Vagrant).
         Raises LabgenError when a daemon does not come up or libvirt refuses a definition.
         """
         from labgen import aptproxy
@@ -152,17 +151,29 @@ class LibvirtProvider(Provider):
         return Facts(distro=self.distro_for(lab), apt_proxy=aptproxy.proxy_url(lab))
 
     def choose_driver(self) -> list[str]:
-        """KVM when it really works, else QEMU TCG with a warning that names the cost."""
+        """What the driver choice means for the user: the user's own choice, nothing when KVM
+        really works, else a warning that QEMU TCG is used and what it costs. Writes nothing
+        (this process's environment included: vagrant_env hands the driver to Vagrant)."""
         from labgen.kvm import TCG_COST, kvm_verdict
 
         if os.environ.get(DRIVER_ENV) in ("kvm", "qemu"):
             return [f"libvirt driver {os.environ[DRIVER_ENV]} (from {DRIVER_ENV})"]
         verdict = kvm_verdict()
-        os.environ[DRIVER_ENV] = verdict.driver
         if verdict.usable:
             return []
         return [f"warning: KVM is not usable ({verdict.reason}); the VMs run under QEMU TCG "
                 f"instead. {TCG_COST}"]
+
+    def driver(self) -> str:
+        """vagrant-libvirt's driver: the user's LABGEN_LIBVIRT_DRIVER (kvm or qemu), else KVM's
+        verdict (cached per boot, so asking again after choose_driver costs nothing)."""
+        from labgen.kvm import kvm_verdict
+
+        chosen = os.environ.get(DRIVER_ENV)
+        return chosen if chosen in ("kvm", "qemu") else kvm_verdict().driver
+
+    def vagrant_env(self, lab: Lab) -> dict[str, str]:
+        return {DRIVER_ENV: self.driver()}      # read by the Vagrantfile
 
     def cleanup_host(self, lab: Lab) -> list[str]:
         """Remove what the lab left in libvirt, and labgen's shared parts once no lab uses them.

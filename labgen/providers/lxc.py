@@ -25,6 +25,7 @@ from labgen.boxes import LXC_BOX, box_installed
 from labgen.errors import LabgenError, PreflightError
 from labgen.model import Facts, Lab
 from labgen.providers.base import Provider, vagrant_plugin_installed
+from labgen.providers.dhcp_leases import release_stale_leases
 
 CONTAINER_PREFIX = "labgen-"
 BRIDGE_PREFIX = "lgbr"
@@ -217,7 +218,7 @@ def ensure_mgmt_bridge() -> list[str]:
     Raises LabgenError when lxc-net is missing, fails, or leaves lxcbr0 without DHCP.
     """
     if mgmt_bridge_ready():
-        return []
+        return release_stale_leases(MGMT_BRIDGE)
     script = _lxc_net_script()
     if script is None:
         raise LabgenError(f"{MGMT_BRIDGE} with DHCP is not running and lxc-net is not installed",

@@ -22,6 +22,7 @@ from labgen.errors import LabgenError, ScenarioFailed
 from labgen.labdir import LabDir
 from labgen.model import STUDENT_KINDS, Lab, Scenario, Step, Text
 from labgen.scenario import progress as prog
+from labgen.scenario import story
 
 _SEPARATORS = re.compile(r"[\s:\-._]+")
 
@@ -133,13 +134,17 @@ class Challenge:
 
     # ---- acting
 
-    def start(self) -> Outcome:
-        """Start from the first step: run the ordinary steps up to the first task or question.
-        Replaces any earlier progress on this lab."""
+    def start(self, at: str | None = None) -> Outcome:
+        """Start from the first step: run the ordinary steps up to the first task or question
+        (or up to the task or question `at`: tasks before it run their solution, as in a
+        reset). Replaces any earlier progress on this lab."""
+        target = 0 if at is None else self._student_index(at)
         with prog.check_slot(self.lab_dir):
             source = str(Path(self.scenario.source).resolve()) if self.scenario.source else ""
             prog.replace(self.lab_dir, prog.fresh(self.scenario.id, source, self.variant))
-            return self._advance(0)
+            story.forget(self.lab_dir, [s.id for s in self.main])
+            self._replay(target)
+            return self._advance(target)
 
     def check(self, passed: Callable[[Outcome], None] | None = None) -> Outcome:
         """Run the current task's checks; on success move on to the next task or the end.
@@ -243,12 +248,9 @@ class Challenge:
                 p["captures"], p["finished"], p["current"] = {}, None, None
                 for step in self.main[stop:]:
                     p["steps"].pop(step.id, None)
+            story.forget(self.lab_dir, [s.id for s in self.main])
             self.runner.captures = {}
-            for step in self.main[:stop]:
-                sub = step.solution if step.kind == "task" else step
-                if step.kind == "question" or sub is None or sub.run is None:
-                    continue
-                self._run_ordinary(sub)
+            self._replay(stop)
             return self._advance(stop)
 
     # ---- inside
@@ -267,6 +269,24 @@ class Challenge:
                      "question": "`labgen scenario check` checks it"}[step.kind]
             raise LabgenError(f"the current step {step.id} is a {step.kind}, not a {kind}", hint=other)
         return step
+
+    def _student_index(self, step_id: str) -> int:
+        ids = [s.id for s in self.main]
+        if step_id not in ids or self.main[ids.index(step_id)].kind not in STUDENT_KINDS:
+            students = [s.id for s in self.main if s.kind in STUDENT_KINDS]
+            raise LabgenError(f"no task or question {step_id!r} in scenario {self.scenario.id} "
+                              f"(variant {self.variant})", hint=f"tasks and questions: {', '.join(students)}",
+                              exit_code=2)
+        return ids.index(step_id)
+
+    def _replay(self, stop: int) -> None:
+        """Run the main steps before index `stop` as the presenter would: a task by its
+        solution, a question not at all."""
+        for step in self.main[:stop]:
+            sub = step.solution if step.kind == "task" else step
+            if step.kind == "question" or sub is None or sub.run is None:
+                continue
+            self._run_ordinary(sub)
 
     def _run_checks(self, step: Step) -> Outcome:
         self.runner.captures = _captures(self.progress())
@@ -295,6 +315,7 @@ class Challenge:
         record = self.runner._run_step(step)
         with prog.changing(self.lab_dir) as p:
             p["captures"] = self.runner.captures
+        story.record(self.lab_dir, record)
         if record.status != "passed":
             raise ScenarioFailed(f"scenario {self.scenario.id}: step {step.id} failed: "
                                  + "; ".join(record.failures),
@@ -324,24 +345,41 @@ def _captures(progress: dict) -> dict[str, dict[str, str]]:
     return {node: dict(values) for node, values in (progress.get("captures") or {}).items()}
 
 
-def open_challenge(lab_dir: LabDir, remote, reporter=None, lang: str = "en",
-                   provider: str = "lxc") -> Challenge:
-    """The challenge started on this lab, from its progress (scenario file, variant)."""
+def challenge_key(progress: dict) -> tuple[str, str, str]:
+    """What identifies the scenario a progress runs: (source file or id, id, variant); a value
+    of the wrong type in the file counts as missing."""
+    def text(key: str) -> str:
+        value = progress.get(key)
+        return value if isinstance(value, str) else ""
+
+    return (text("source") or text("scenario"), text("scenario"), text("variant"))
+
+
+def load_parts(lab_dir: LabDir, progress: dict) -> tuple[Scenario, Lab]:
+    """The scenario a progress names and the lab, loaded and checked against each other.
+    Raises LabgenError (InputError) for a file that no longer loads or a variant that is gone."""
     from labgen.labfile import load_lab
     from labgen.scenario.load import check_against_lab, find_scenario, load_scenario
 
+    source, scenario_id, variant = challenge_key(progress)
+    if not scenario_id:
+        raise LabgenError(f"{prog.progress_file(lab_dir)}: names no scenario",
+                          hint="`labgen scenario start SCENARIO` starts over")
+    sc = load_scenario(find_scenario(source if Path(source).is_file() else scenario_id))
+    lab = load_lab(lab_dir.labfile)
+    check_against_lab(sc, lab)
+    if variant not in sc.variants:
+        raise LabgenError(f"scenario {sc.id} no longer has variant {variant!r}",
+                          hint="`labgen scenario start` starts over")
+    return sc, lab
+
+
+def open_challenge(lab_dir: LabDir, remote, reporter=None, lang: str = "en",
+                   provider: str = "lxc") -> Challenge:
+    """The challenge started on this lab, from its progress (scenario file, variant)."""
     p = prog.load(lab_dir)
     if p is None:
         raise LabgenError("no scenario started on this lab",
                           hint="`labgen scenario start mac-bug` starts one")
-    source, scenario_id = p.get("source"), p.get("scenario")
-    if not isinstance(scenario_id, str) or not scenario_id:
-        raise LabgenError(f"{prog.progress_file(lab_dir)}: names no scenario",
-                          hint="`labgen scenario start SCENARIO` starts over")
-    sc = load_scenario(find_scenario(source if isinstance(source, str) and Path(source).is_file() else scenario_id))
-    lab = load_lab(lab_dir.labfile)
-    check_against_lab(sc, lab)
-    if p.get("variant") not in sc.variants:
-        raise LabgenError(f"scenario {sc.id} no longer has variant {p.get('variant')!r}",
-                          hint="`labgen scenario start` starts over")
+    sc, lab = load_parts(lab_dir, p)
     return Challenge(lab_dir, sc, p["variant"], lab, remote, reporter, lang, provider)

@@ -9,6 +9,10 @@ Actions run the scenario engine (scenario/challenge.py) over one persistent Remo
 opened on first use and reopened after a connection error. One action at a time per seat (a
 lock here, and progress.check_slot across processes) and at most one check every
 `min_interval` seconds.
+
+The seat's scenario and lab are loaded and validated once per server (per scenario the
+progress names: a `labgen scenario start` of another one while the server runs is seen), not
+on every page and board poll: only progress.json is read each time.
 """
 
 from __future__ import annotations
@@ -17,11 +21,13 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Any, Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from labgen.errors import LabgenError
+from labgen.errors import LabgenError, Unreachable
 from labgen.labdir import LabDir, atomic_write
+from labgen.scenario.challenge import Challenge
 
 if TYPE_CHECKING:
     from labgen.remote import Remote
@@ -42,8 +48,27 @@ def read_or_make_token(path: Path) -> str:
     return token
 
 
+class Snapshot(Challenge):
+    """A challenge frozen at one reading of progress.json: what pages and the board show."""
+
+    frozen: dict = {}
+
+    def progress(self) -> dict:
+        return self.frozen
+
+
 class Busy(LabgenError):
     """The seat is already running an action, or checked too recently (HTTP 429)."""
+
+
+# What a seat's student (or the board) may ask of its challenge, by name.
+ACTIONS: dict[str, Callable[..., Any]] = {
+    "check": lambda ch: ch.check(),
+    "hint": lambda ch: ch.hint(),
+    "answer": lambda ch, text: ch.answer(text),
+    "solve": lambda ch: ch.solve(),
+    "reset": lambda ch, to=None: ch.reset(to),
+}
 
 
 @dataclass
@@ -58,7 +83,30 @@ class Seat:
     _remote_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _remote: Remote | None = field(default=None, repr=False)
     _last_check: float = 0.0
+    _parts: tuple = field(default=(), repr=False)      # (challenge key, Scenario, Lab), loaded once
+    _parts_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     nodes_up: str = "?"
+    _hosts: dict = field(default_factory=dict, repr=False)   # node -> ssh-config entry
+    _snapshot: tuple = field(default=(), repr=False)         # (stamp, Snapshot)
+    views: dict = field(default_factory=dict, repr=False)    # lang -> the page's view, per snapshot
+
+    def ssh_hosts(self, refresh_for: str | None = None) -> dict[str, dict[str, str]]:
+        """node -> its ssh-config entry (address, port, user, key) from the lab's cached config;
+        with `refresh_for`, asked again from Vagrant when that node's address does not answer
+        (blocks: call from a thread)."""
+        from labgen.remote import parse_ssh_config
+
+        if refresh_for is not None:
+            from labgen import lifecycle
+
+            text = lifecycle.ssh_config_answering(self.lab_dir, self.provider, [refresh_for])
+            self._hosts = parse_ssh_config(text)
+        elif not self._hosts:
+            self._hosts = parse_ssh_config(self.lab_dir.cached_ssh_config() or "")
+        return self._hosts
+
+    def node_names(self) -> list[str]:
+        return list(self.ssh_hosts())
 
     def remote(self):
         from labgen import lifecycle
@@ -77,11 +125,51 @@ class Seat:
                     pass
                 self._remote = None
 
-    def challenge(self, with_remote: bool = False):
-        from labgen.scenario.challenge import open_challenge
+    def stamp(self) -> tuple:
+        """What changes whenever the seat's progress or story file is rewritten (each is
+        replaced by a rename): their inode, size and mtime."""
+        marks: list[tuple[int, int, int] | None] = []
+        for path in (self.lab_dir.meta / "progress.json", self.lab_dir.meta / "story.json"):
+            try:
+                st = path.stat()
+                marks.append((st.st_ino, st.st_size, st.st_mtime_ns))
+            except FileNotFoundError:
+                marks.append(None)
+        return tuple(marks)
 
-        return open_challenge(self.lab_dir, self.remote() if with_remote else None,
-                              provider=self.provider)
+    def fresh(self) -> bool:
+        """True when the snapshot pages read is that of the files on disk now."""
+        return bool(self._snapshot) and self._snapshot[0] == self.stamp()
+
+    def challenge(self, with_remote: bool = False):
+        """The seat's Challenge; the scenario and lab files are read only the first time (or
+        when the progress names another scenario). Without `with_remote` (pages, the board): a
+        read-only snapshot whose progress is parsed once per change of the file. With it
+        (actions): a Challenge that reads progress.json afresh each time. Raises LabgenError."""
+        from labgen.scenario import progress as prog
+        from labgen.scenario.challenge import challenge_key, load_parts
+
+        stamp = self.stamp() if not with_remote else None
+        with self._parts_lock:
+            if stamp is not None and self._snapshot and self._snapshot[0] == stamp:
+                return self._snapshot[1]
+        p = prog.load(self.lab_dir)
+        if p is None:
+            raise LabgenError("no scenario started on this lab",
+                              hint="`labgen scenario start mac-bug` starts one")
+        key = challenge_key(p)
+        with self._parts_lock:
+            if not self._parts or self._parts[0] != key:
+                self._parts = (key, *load_parts(self.lab_dir, p))
+            _, scenario, lab = self._parts
+        if with_remote:
+            return Challenge(self.lab_dir, scenario, key[2], lab, self.remote(), provider=self.provider)
+        snapshot = Snapshot(self.lab_dir, scenario, key[2], lab, None, provider=self.provider)
+        snapshot.frozen = p
+        with self._parts_lock:
+            self._snapshot = (stamp, snapshot)
+            self.views.clear()
+        return snapshot
 
     def act(self, action: str, *args, is_check: bool = False):
         """Run a challenge action (check, solve, answer, reset...) with the seat's connections.
@@ -95,11 +183,13 @@ class Seat:
                     raise Busy(f"checked a moment ago: wait {wait:.0f} s", hint="then check again")
                 self._last_check = time.monotonic()
             try:
-                return getattr(self.challenge(with_remote=True), action)(*args)
-            except LabgenError as exc:
-                if "cannot reach" in exc.message or "connection" in exc.message.lower():
-                    self.drop_remote()
+                return ACTIONS[action](self.challenge(with_remote=True), *args)
+            except Unreachable:
+                self.drop_remote()
                 raise
+            finally:      # a node lost during a step (the runner records it as a failure)
+                if self._remote is not None and getattr(self._remote, "lost", None):
+                    self.drop_remote()
         finally:
             self._lock.release()
 

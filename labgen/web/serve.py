@@ -9,8 +9,18 @@ from typing import Callable
 from labgen.errors import LabgenError
 
 
+def ws_protocol() -> str:
+    """uvicorn's websocket implementation on the `websockets` library: the sans-I/O one where
+    this uvicorn has it (the older one is deprecated). Both wait for the socket to drain before
+    the next send, which is what bounds a terminal's buffered output."""
+    import importlib.util
+
+    found = importlib.util.find_spec("uvicorn.protocols.websockets.websockets_sansio_impl")
+    return "websockets-sansio" if found is not None else "websockets"
+
+
 def serve(seats, instructor: str, host: str, port: int,
-          on_listening: Callable[[str], None]) -> None:
+          on_listening: Callable[[str], None], settings=None) -> None:
     """Serve until interrupted. `on_listening` gets the base URL once the socket is bound.
     Raises LabgenError when the address cannot be bound."""
     import uvicorn
@@ -30,13 +40,15 @@ def serve(seats, instructor: str, host: str, port: int,
     bound_port = sock.getsockname()[1]
     shown = f"[{host}]" if family == socket.AF_INET6 else host
     on_listening(f"http://{shown}:{bound_port}")
-    config = uvicorn.Config(create_app(seats, instructor), log_level="warning", access_log=False,
-                            lifespan="on")
+    # ws_max_size: one websocket message at most (a paste); ping keeps idle tabs' proxies open
+    config = uvicorn.Config(create_app(seats, instructor, settings=settings), log_level="warning",
+                            access_log=False, lifespan="on", ws=ws_protocol(), ws_max_size=1 << 20,
+                            ws_ping_interval=20, ws_ping_timeout=20)
     uvicorn.Server(config).run(sockets=[sock])
 
 
 def serve_labs(paths, host: str, port: int, min_interval: float, say: Callable[[str], None],
-               logins: dict | None = None) -> None:
+               logins: dict | None = None, settings=None) -> None:
     """Serve these lab dirs as seats (what `labgen scenario serve` and a classroom's serve
     call): tokens from each lab's .labgen/, the instructor's beside the first seat. `say` gets
     the lines to show the instructor (where it listens, each seat's URL, the board's).
@@ -58,4 +70,4 @@ def serve_labs(paths, host: str, port: int, min_interval: float, say: Callable[[
             say(f"  seat {seat.name}: {base}/seat/{seat.token}")
         say(f"  board:  {base}/board/{token}")
 
-    serve(seats, token, host, port, listening)
+    serve(seats, token, host, port, listening, settings)

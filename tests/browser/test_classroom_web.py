@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.lxcenv import TEST_ROOT, destroy_lab_dir, lxc_skip_reason
+from tests.integration.lxcenv import WEB_ROOT, destroy_lab_dir, destroy_leftovers, lxc_skip_reason
 from tests.runcli import LABGEN, labgen
 
 pytestmark = [pytest.mark.lxc, pytest.mark.root, pytest.mark.slow]
@@ -46,10 +46,10 @@ def lab_file(name, cidr, nodes):
 
 
 SEATS = {   # seat -> (lab file, scenario)
-    "cha": (lab_file("ch-web-a", "192.168.63.96/27",
-                     [("ubuntu-2", "192.168.63.102"), ("ubuntu-3", "192.168.63.103")]), "mac-bug"),
-    "chb": (lab_file("ch-web-b", "192.168.63.128/26", [("ubuntu-1", "192.168.63.130")]), "small"),
-    "chc": (lab_file("ch-web-c", "192.168.63.192/26", [("ubuntu-1", "192.168.63.194")]), "small"),
+    "cha": (lab_file("ch-web-a", "192.168.64.96/27",
+                     [("ubuntu-2", "192.168.64.102"), ("ubuntu-3", "192.168.64.103")]), "mac-bug"),
+    "chb": (lab_file("ch-web-b", "192.168.64.128/26", [("ubuntu-1", "192.168.64.130")]), "small"),
+    "chc": (lab_file("ch-web-c", "192.168.64.192/26", [("ubuntu-1", "192.168.64.194")]), "small"),
 }
 
 
@@ -58,10 +58,12 @@ def classroom(tmp_path_factory):
     files = tmp_path_factory.mktemp("ch-web")
     # mac-bug on this branch's subnet: only its peer_ip names the lab network.
     macbug = files / "mac-bug.yml"
-    macbug.write_text((REPO / "scenarios" / "mac-bug.yml").read_text().replace("192.168.56.", "192.168.63."))
+    macbug.write_text((REPO / "scenarios" / "mac-bug.yml").read_text().replace("192.168.56.", "192.168.64."))
     scenarios = {"mac-bug": macbug, "small": REPO / "tests" / "data" / "scenarios" / "challenge.yml"}
     stamp = int(time.time())
-    dirs = {seat: TEST_ROOT / f"{seat}-{stamp}" for seat in SEATS}
+    destroy_leftovers(WEB_ROOT)                 # what an interrupted earlier run left
+    WEB_ROOT.mkdir(parents=True, exist_ok=True)
+    dirs = {seat: WEB_ROOT / f"{seat}-{stamp}" for seat in SEATS}
     server = None
     try:
         def up(seat):
@@ -133,7 +135,8 @@ def test_check_fix_over_ssh_check_and_the_board_turns_green_live(browser, classr
 
         ssh(classroom["dirs"]["cha"], "ubuntu-2",
             "sudo ip -n wl-ubuntu-2 link set cali0 address ee:ee:ee:ee:ee:ee")
-        seat.click("#check")
+        with seat.expect_navigation():          # the POST's page, not the one before it
+            seat.click("#check")
         assert "Check passed" in seat.inner_text("main"), seat.content()
         assert "Where did the replies go?" in seat.inner_text("h1")
 
@@ -201,7 +204,8 @@ def test_chinese_seat_page_and_the_csv_lists_every_seat(browser, classroom):
         page.goto(classroom["seat"]["chb"])
         assert page.inner_text("#check") == "检查"
         assert "在 ubuntu-1 上把 hello 写进 /tmp/f。" in page.inner_text("#goal")
-        page.click("a.lang")
+        with page.expect_navigation():          # the English page, not the Chinese one before it
+            page.click("a.lang")
         assert page.inner_text("#check") == "Check"
         csv = ctx.request.get(classroom["board"] + "/results.csv").text()
         for seat in SEATS:

@@ -191,9 +191,11 @@ def test_prose_code_links_and_verdicts(handouts, page):
 
 
 def test_chinese_text_uses_noto_sans_cjk(handouts, page):
-    """The zh handout's prose is drawn with Noto Sans CJK SC (Debian: fonts-noto-cjk), not
-    whatever fallback happens to be installed."""
+    """The zh handout's prose asks for Noto Sans CJK SC first (the CSS), and is drawn with it
+    (Debian: fonts-noto-cjk, which make setup installs), not whatever fallback is installed."""
     _open(page, handouts["zh"])
+    stack = page.evaluate("() => getComputedStyle(document.querySelector('section.step p')).fontFamily")
+    assert stack.split(",")[0].strip().strip('"') == "Noto Sans CJK SC", stack
     cdp = page.context.new_cdp_session(page)
     cdp.send("DOM.enable")
     cdp.send("CSS.enable")
@@ -201,6 +203,5 @@ def test_chinese_text_uses_noto_sans_cjk(handouts, page):
     node = cdp.send("DOM.querySelector", {"nodeId": root, "selector": "section.step p"})["nodeId"]
     fonts = cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]
     used = {f["familyName"] for f in fonts if f["glyphCount"] > 0}
-    if not any("CJK" in f for f in used):
-        pytest.skip(f"no Noto Sans CJK font installed (apt-get install fonts-noto-cjk); used {used}")
-    assert any(f.startswith("Noto Sans CJK") for f in used), used
+    assert any(f.startswith("Noto Sans CJK") for f in used), \
+        f"drawn with {used}, not Noto Sans CJK (apt-get install fonts-noto-cjk)"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 from tests.runcli import labgen
@@ -19,6 +20,28 @@ ROLES_ROOT = TEST_ROOT.parent / (TEST_ROOT.name + "-roles")
 LIBVIRT_ROOT = TEST_ROOT.parent / (TEST_ROOT.name + "-libvirt")   # test_lab_libvirt.py
 SSH_ROOT = TEST_ROOT.parent / (TEST_ROOT.name + "-ssh")           # test_ssh_refresh_lxc.py
 DOCKER_ROOT = TEST_ROOT.parent / (TEST_ROOT.name + "-docker")      # test_docker_lxc.py
+CHALLENGE_ROOT = TEST_ROOT.parent / (TEST_ROOT.name + "-challenge")   # test_challenge_lxc.py
+WEB_ROOT = TEST_ROOT.parent / (TEST_ROOT.name + "-web")            # browser/test_classroom_web.py
+# Every other module's root is beside TEST_ROOT too (`<TEST_ROOT>-<name>`), so that
+# `make clean-test-leftovers` (all_roots) finds it without a list to keep up to date.
+
+
+def free_port(low: int, high: int, tries: int = 50) -> int:
+    """A port in [low, high] that nothing listens on now (TCP, any address), for daemons that
+    take a port number rather than a socket (sshd, apt-cacher-ng): a random one, and another
+    when it is taken. A daemon may still lose the race afterwards; those are retried at start."""
+    import random
+    import socket
+
+    for _ in range(tries):
+        port = random.randint(low, high)
+        with socket.socket() as s:
+            try:
+                s.bind(("0.0.0.0", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {low}-{high} after {tries} tries")
 
 
 def lxc_skip_reason() -> str | None:
@@ -40,34 +63,88 @@ _archive_reason: list = []
 
 def debian_archive_skip_reason() -> str | None:
     """Why the Debian archive (the host's own apt source) cannot be reached, or None. Tests
-    whose nodes or proxy download packages skip with this reason instead of failing. Asked
-    once per session: one HEAD request to the archive the host's apt already uses."""
+    whose nodes or proxy download packages skip with this reason on a developer's offline
+    machine; in CI (tests/conftest.py) that skip is a failure. Asked once per session: a HEAD
+    request to the archive the host's apt already uses, three tries so that one lost packet is
+    not "unreachable". Only network errors count: a bug here raises."""
     if not _archive_reason:
+        import http.client
         import urllib.request
 
         from labgen.aptproxy import host_archive_url
 
         url = host_archive_url().rstrip("/") + "/dists/bookworm/InRelease"
-        try:
-            request = urllib.request.Request(url, method="HEAD", headers={"User-Agent": "labgen-tests"})
-            with urllib.request.urlopen(request, timeout=10) as resp:
-                _archive_reason.append(None if resp.status == 200 else f"{url}: HTTP {resp.status}")
-        except Exception as exc:       # any failure means: not reachable from here
-            _archive_reason.append(f"the Debian archive is not reachable ({url}: {exc})")
+        request = urllib.request.Request(url, method="HEAD", headers={"User-Agent": "labgen-tests"})
+        failures = []
+        for attempt in range(3):
+            try:
+                with urllib.request.urlopen(request, timeout=10) as resp:
+                    status = resp.status
+            except (OSError, http.client.HTTPException) as exc:   # URLError, timeouts, resets
+                failures.append(str(exc))
+                time.sleep(attempt + 1)
+                continue
+            _archive_reason.append(None if status == 200 else f"{url}: HTTP {status}")
+            break
+        else:
+            _archive_reason.append(f"the Debian archive is not reachable ({url}: {'; '.join(failures)})")
     return _archive_reason[0]
 
 
-def destroy_lab_dir(lab_dir: Path) -> None:
-    """Destroy a test lab (through labgen, then Vagrant for anything half-made) and its dir."""
-    if (lab_dir / ".labgen" / "state.json").exists():
-        labgen("destroy", "--yes", "--dir", str(lab_dir), timeout=300)
-    if (lab_dir / ".vagrant").exists():
-        subprocess.run(["vagrant", "destroy", "-f"], cwd=lab_dir, capture_output=True, timeout=300)
-    shutil.rmtree(lab_dir, ignore_errors=True)
+def _lab_dirs(top: Path) -> list[Path]:
+    """Every lab or classroom dir at any depth under `top` (itself included), deepest first: a
+    dir holding .labgen/state.json, .vagrant or classroom.yml. test_lab_lxc nests its lab two
+    levels down (lab-lxc/run-*/lab); classroom seats sit inside their classroom's dir."""
+    found = []
+    for dirpath, dirnames, filenames in os.walk(top):
+        here = Path(dirpath)
+        if (here / ".labgen" / "state.json").exists() or ".vagrant" in dirnames or "classroom.yml" in filenames:
+            found.append(here)
+        dirnames[:] = [d for d in dirnames if d not in (".vagrant", ".labgen")]
+    return sorted(found, key=lambda p: len(p.parts), reverse=True)
+
+
+def _proxy_dir(path: Path) -> Path | None:
+    """The classroom test modules' own apt proxy dir: `<their root>-aptproxy`, beside it."""
+    for parent in [path, *path.parents][:-1]:
+        candidate = parent.parent / (parent.name + "-aptproxy")
+        if candidate.is_dir():
+            return candidate
+    return None
+
+
+def _stop_proxies(top: Path) -> list[str]:
+    """Stop every apt proxy whose dir (`*-aptproxy`) is at or under `top`."""
+    from labgen import aptproxy
+
+    dirs = [top] if top.name.endswith("-aptproxy") else []
+    dirs += [p for p in top.rglob("*-aptproxy") if p.is_dir()] if top.is_dir() else []
+    return [line for d in dirs for line in aptproxy.stop(base=d)]
+
+
+def destroy_lab_dir(top: Path) -> None:
+    """Destroy every test lab and classroom under `top`, at any depth (through labgen, then
+    Vagrant for anything half-made), then the dir itself."""
+    for lab_dir in _lab_dirs(top):
+        if (lab_dir / "classroom.yml").exists():
+            proxy = _proxy_dir(lab_dir)
+            env = None
+            if proxy:   # its own proxy, port included: never the host's shared one (3142) or its guard
+                from labgen.aptproxy import _conf_port
+
+                env = {"LABGEN_APTPROXY_DIR": str(proxy), "LABGEN_APTPROXY_PORT": str(_conf_port(proxy) or 0)}
+            labgen("classroom", "down", "--yes", "--dir", str(lab_dir), env=env, timeout=900)
+            continue
+        if (lab_dir / ".labgen" / "state.json").exists():
+            labgen("destroy", "--yes", "--dir", str(lab_dir), timeout=300)
+        if (lab_dir / ".vagrant").exists():
+            subprocess.run(["vagrant", "destroy", "-f"], cwd=lab_dir, capture_output=True, timeout=300)
+    _stop_proxies(top)
+    shutil.rmtree(top, ignore_errors=True)
 
 
 def destroy_leftovers(root: Path = TEST_ROOT) -> list[str]:
-    """Destroy every lab an earlier test run left under `root`. Returns what it cleaned."""
+    """Destroy every lab an earlier test run left under `root` (any depth). Returns what it cleaned."""
     if not root.exists():
         return []
     leftovers = sorted(p for p in root.iterdir() if p.is_dir())
@@ -76,7 +153,26 @@ def destroy_leftovers(root: Path = TEST_ROOT) -> list[str]:
     return [str(p) for p in leftovers]
 
 
+def all_roots() -> list[Path]:
+    """TEST_ROOT and every root beside it (`<TEST_ROOT>-*`: one per module that must not share
+    TEST_ROOT), labs first, the classroom modules' apt proxy dirs last."""
+    roots = [TEST_ROOT, *sorted(TEST_ROOT.parent.glob(TEST_ROOT.name + "-*"))]
+    return sorted((r for r in roots if r.is_dir()), key=lambda r: r.name.endswith("-aptproxy"))
+
+
+def clean_all() -> list[str]:
+    """`make clean-test-leftovers`: every lab, classroom and apt proxy a test run left."""
+    cleaned = []
+    for root in all_roots():
+        if root.name.endswith("-aptproxy"):
+            cleaned += _stop_proxies(root)
+            shutil.rmtree(root, ignore_errors=True)
+            continue
+        cleaned += destroy_leftovers(root)
+        shutil.rmtree(root, ignore_errors=True)
+    return cleaned
+
+
 if __name__ == "__main__":      # make clean-test-leftovers
-    for root in (TEST_ROOT, ROLES_ROOT, LIBVIRT_ROOT, SSH_ROOT, DOCKER_ROOT):
-        for line in destroy_leftovers(root):
-            print("cleaned", line)
+    for line in clean_all():
+        print("cleaned", line)

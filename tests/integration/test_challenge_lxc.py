@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.lxcenv import TEST_ROOT, destroy_lab_dir, lxc_skip_reason
+from tests.integration.lxcenv import CHALLENGE_ROOT, destroy_lab_dir, destroy_leftovers, lxc_skip_reason
 from tests.runcli import labgen
 
 pytestmark = [pytest.mark.lxc, pytest.mark.root, pytest.mark.slow]
@@ -26,7 +26,7 @@ reason = lxc_skip_reason()
 if reason:
     pytest.skip(reason, allow_module_level=True)
 
-SUBNET = "192.168.63"     # this test's own lab network (other test labs use 192.168.56)
+SUBNET = "192.168.63"     # this module's own lab network (tests/README.md, subnet table)
 LAB = f"""\
 name: ch-macbug
 description: two nodes for the mac-bug challenge
@@ -48,7 +48,9 @@ def lab(tmp_path_factory):
     # The built-in scenario, on this lab's subnet. Only peer_ip names the lab network.
     text = (Path(__file__).resolve().parents[2] / "scenarios" / "mac-bug.yml").read_text()
     (files / "mac-bug.yml").write_text(text.replace("192.168.56.", f"{SUBNET}."))
-    path = TEST_ROOT / f"ch-macbug-{int(time.time())}"
+    destroy_leftovers(CHALLENGE_ROOT)           # what an interrupted earlier run left
+    CHALLENGE_ROOT.mkdir(parents=True, exist_ok=True)
+    path = CHALLENGE_ROOT / f"ch-macbug-{int(time.time())}"
     try:
         labgen("--provider", "lxc", "create", str(files / "ch-macbug.yml"), "--dir", str(path),
                check=True, timeout=900)

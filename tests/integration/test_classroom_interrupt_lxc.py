@@ -4,14 +4,13 @@ does) once a container of a seat exists, i.e. while seats are half-made. Then: e
 line naming the seats up and removed, nothing of a removed seat on the host (container,
 bridge, dir, account, key), the seats reported up running, and `down` leaves nothing.
 
-Own classroom name (crx…), pool (192.168.96.0/20), jump port and apt proxy. Traffic goes
+Own classroom name (crx…), pool (192.168.96.0/21), jump port and apt proxy. Traffic goes
 only to the seats' own containers.
 """
 
 from __future__ import annotations
 
 import os
-import random
 import re
 import shutil
 import signal
@@ -23,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.classroomenv import assert_classroom_gone, assert_seat_absent, containers, host_names
-from tests.integration.lxcenv import TEST_ROOT, lxc_skip_reason
+from tests.integration.lxcenv import TEST_ROOT, free_port, lxc_skip_reason
 from tests.runcli import LABGEN
 from tests.runcli import labgen as _labgen
 
@@ -37,9 +36,9 @@ if reason:
 DUO = Path(__file__).resolve().parent.parent / "data" / "labs" / "duo.yml"
 ROOT = TEST_ROOT.parent / (TEST_ROOT.name + "-crx")            # beside TEST_ROOT: see lxcenv
 NAME = f"crx{os.getpid() % 10000}"
-POOL = "192.168.96.0/20"
-PORT = random.randint(22000, 29999)
-PROXY_ENV = {"LABGEN_APTPROXY_PORT": str(random.randint(20000, 21999)),
+POOL = "192.168.96.0/21"                                        # seat N: 192.168.(96+N).0/24
+PORT = free_port(22000, 29999)
+PROXY_ENV = {"LABGEN_APTPROXY_PORT": str(free_port(20000, 21999)),
              "LABGEN_APTPROXY_DIR": str(ROOT) + "-aptproxy"}
 
 

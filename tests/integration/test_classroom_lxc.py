@@ -14,7 +14,6 @@ Traffic goes only to loopback (the jump sshd) and to the seats' own containers.
 from __future__ import annotations
 
 import os
-import random
 import re
 import shutil
 import subprocess
@@ -24,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.classroomenv import assert_classroom_gone, host_names
-from tests.integration.lxcenv import TEST_ROOT, lxc_skip_reason
+from tests.integration.lxcenv import TEST_ROOT, free_port, lxc_skip_reason
 from tests.runcli import labgen as _labgen
 
 pytestmark = [pytest.mark.lxc, pytest.mark.root, pytest.mark.slow]
@@ -38,9 +37,9 @@ DUO = Path(__file__).resolve().parent.parent / "data" / "labs" / "duo.yml"
 ROOT = TEST_ROOT.parent / (TEST_ROOT.name + "-classroom")     # beside TEST_ROOT: see lxcenv
 NAME = f"crt{os.getpid() % 10000}"
 POOL = "192.168.80.0/20"                                        # seat N: 192.168.(80+N).0/24
-PORT = random.randint(22000, 29999)
+PORT = free_port(22000, 29999)
 # The classroom's own apt proxy (port and dir), so other labs' proxy on this host is untouched.
-PROXY_ENV = {"LABGEN_APTPROXY_PORT": str(random.randint(20000, 21999)),
+PROXY_ENV = {"LABGEN_APTPROXY_PORT": str(free_port(20000, 21999)),
              "LABGEN_APTPROXY_DIR": str(ROOT) + "-aptproxy"}
 
 
@@ -181,9 +180,11 @@ def test_students_log_in_through_the_jump_to_their_own_seat_only(cr):
                      "-o", f"ProxyCommand={jump} -i {s1}/id_ed25519 -W %h:%p {NAME}-s01@127.0.0.1",
                      f"vagrant@{seat_ip(2, 1)}", "hostname")
     assert other_node.returncode != 0 and "prohibited" in other_node.stderr, other_node.stderr
-    # no shell on the jump host
+    # no shell on the jump host: the student's own key logs in, and nologin is all it gets
     shell = subprocess.run(["ssh", "-F", "ssh_config", "-o", "BatchMode=yes", f"{NAME}-jump", "id"],
                            cwd=s1, capture_output=True, text=True, timeout=30)
+    assert shell.returncode == 1 and "This account is currently not available." in shell.stdout, \
+        (shell.returncode, shell.stdout, shell.stderr)
     assert "uid=" not in shell.stdout
 
 

@@ -261,8 +261,8 @@ def test_the_apt_proxy_downloads_each_package_once_for_all_nodes(lab):
     served to a node. Over the fixture's provisioning, every .deb that our three nodes got was
     fetched from the archive at most once (zero times when an earlier lab had cached it)."""
     log, offset = lab.proxy_log
-    if not log.exists():
-        pytest.skip(f"no apt-cacher-ng transfer log at {log}")
+    # the fixture's provisioning went through the proxy: its transfer log must exist
+    assert log.exists(), f"no apt-cacher-ng transfer log at {log}"
     with open(log, "rb") as f:
         f.seek(offset)
         lines = [ln.split("|") for ln in f.read().decode("utf-8", "replace").splitlines()]
@@ -374,6 +374,10 @@ def test_only_keep_from_to_select_the_steps_that_run(lab):
     labgen(*run, "--from", "c", check=True)
     assert ran() == ["CLEANED"]                             # c, d, then the cleanup
     labgen(*run, "--to", "a", "--keep", check=True)
+    assert ran() == ["a"]
+    # presenter mode, as the README shows it: Enter runs a, s skips b, q quits before c
+    presenter = labgen(*run, "--step", "--keep", input="\ns\nq\n")
+    assert presenter.returncode == 130 and presenter.stdout.count("▶") == 3, presenter.stdout + presenter.stderr
     assert ran() == ["a"]
 
 

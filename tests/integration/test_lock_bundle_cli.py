@@ -84,10 +84,10 @@ def world(tmp_path):
     server = Server(srv)
     lab = tmp_path / "art-lock.yml"
     lab.write_text(
-        "name: art-lock\nnetwork: {cidr: 192.168.67.0/24}\n"
+        "name: art-lock\nnetwork: {cidr: 192.168.66.0/24}\n"
         "boxes: {virtualbox: ubuntu/xenial64, lxc: labgen/debian-12}\n"
-        "nodes:\n  - {name: n1, ip: 192.168.67.11, roles: [base, docker, calico, mesos-master, marathon]}\n"
-        "  - {name: n2, ip: 192.168.67.12, roles: [base, docker, mesos-slave]}\n"
+        "nodes:\n  - {name: n1, ip: 192.168.66.11, roles: [base, docker, calico, mesos-master, marathon]}\n"
+        "  - {name: n2, ip: 192.168.66.12, roles: [base, docker, mesos-slave]}\n"
         "mirrors:\n" + "".join(f"  {n}: {server.url}/{rel}\n" for n, (rel, _) in FILES.items())
         + f"  https://download.docker.com/: {server.url}/docker/\n")
     # Nothing may leave loopback: every URL the lab's artifacts could need (the files, and for

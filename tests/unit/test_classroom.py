@@ -177,8 +177,25 @@ def test_a_seats_finished_run_leaves_its_handout_state_and_outcome(tmp_path):
     assert sorted(p.name for p in ld.transcripts.glob("mac-bug-*") if p.suffix != ".svg") == [
         "mac-bug-20240501-103000.html", "mac-bug-20240501-103000.json", "mac-bug-20240501-103000.md"]
     assert ld.load_state()["classroom_scenario"] == {"id": "mac-bug", "passed": True, "steps": 4, "of": 4,
-                                                     "last": "break-mac"}
+                                                     "last": "break-mac", "waiting": None}
 
     bad = seat_run_finished(2, LabDir(tmp_path / "seat-2"), make_record(failing=True), began=0.0)
     assert (bad.ok, bad.detail) == (False, "step break-mac: exit status was 0; expected non-zero")
     assert LabDir(tmp_path / "seat-2").load_state()["classroom_scenario"]["steps"] == 3
+
+
+def test_scenario_run_to_a_task_with_from_is_refused_before_any_seat_is_touched(tmp_path):
+    """`classroom scenario run --to TASK` prepares seats from the first step (they wait at the
+    task); a --from with it would skip the setup the task needs, so it is refused as bad input."""
+    from labgen.classroom import ops
+    from labgen.errors import LabgenError
+    from labgen.labfile import find_lab
+
+    (tmp_path / ops.LAB_COPY).write_text(Path(find_lab("mesos-calico")).read_text())
+    c = classroom(lab="mesos-calico", path=tmp_path, seats=1)
+    touched = []
+    with pytest.raises(LabgenError) as exc:
+        ops.scenario_run(c, [1], "mac-bug", lambda seat, text: touched.append(text), variant="challenge",
+                         start="break-mac", stop="make-them-talk")
+    assert exc.value.message == "--from cannot be used with --to a task or question"
+    assert exc.value.exit_code == 2 and touched == [] and not (tmp_path / "seat-01").exists()

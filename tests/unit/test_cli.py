@@ -170,16 +170,35 @@ def _tools_dir(tmp_path, *tools):
     return d
 
 
-@pytest.mark.parametrize("tools", [("lxc-create",), ("virsh", "lxc-create"), ()], ids=["lxc", "libvirt", "none"])
-def test_provider_is_detected_and_the_choice_is_printed(tmp_path, tools):
+def _hardware_kvm() -> bool:
+    """From the files, not from labgen: a writable /dev/kvm and kvm_intel or kvm_amd loaded."""
     import os
 
-    path = _tools_dir(tmp_path, *tools)
-    res = labgen("render", "mesos-calico", cwd=tmp_path, env={"PATH": str(path), "LABGEN_SKIP_LIBVIRT": ""})
-    from labgen.kvm import kvm_verdict
+    return os.access("/dev/kvm", os.R_OK | os.W_OK) and any(
+        os.path.isdir(f"/sys/module/{m}") for m in ("kvm_intel", "kvm_amd"))
 
-    kvm = os.path.exists("/dev/kvm") and kvm_verdict().usable     # a KVM that boots stock guests
-    if "virsh" in tools and kvm:
+
+# KVM's verdict comes from a stand-in QEMU in PATH whose probe guest "passes" (exits with the
+# isa-debug-exit code at once) or fails: the expected choice never comes from labgen's own
+# kvm_verdict(), and the verdict is cached in the test's own dir, never the user's cache.
+@pytest.mark.parametrize("tools, qemu", [(("lxc-create",), None), (("virsh", "lxc-create"), "fails"),
+                                         (("virsh", "lxc-create"), "passes"), ((), None)],
+                         ids=["lxc", "libvirt-kvm-broken", "libvirt-kvm-works", "none"])
+def test_provider_is_detected_and_the_choice_is_printed(tmp_path, tools, qemu):
+    import os
+
+    from labgen.kvm import EXIT_OK
+
+    path = _tools_dir(tmp_path, *tools)
+    if qemu:
+        fake = path / "qemu-system-x86_64"
+        fake.write_text(f"#!/bin/sh\nexit {EXIT_OK if qemu == 'passes' else 1}\n")
+        fake.chmod(0o755)
+    cache = tmp_path / "cache"
+    res = labgen("render", "mesos-calico", cwd=tmp_path,
+                 env={"PATH": str(path), "LABGEN_SKIP_LIBVIRT": "", "LABGEN_CACHE": str(cache)})
+    # libvirt only where KVM boots a guest: needs hardware KVM on this host and a passing probe
+    if qemu == "passes" and _hardware_kvm():
         expected = "libvirt", "virsh found and KVM usable"
     elif "lxc-create" in tools and os.geteuid() == 0:
         expected = "lxc", "lxc-create found and running as root"
@@ -191,6 +210,8 @@ def test_provider_is_detected_and_the_choice_is_printed(tmp_path, tools):
     assert f"provider: {expected[0]} ({expected[1]}); choose with --provider" in res.stderr
     assert res.stdout.startswith("# -*- mode: ruby -*-")          # stdout is the Vagrantfile alone
     assert f"for provider {expected[0]}." in res.stdout
+    if qemu and _hardware_kvm():
+        assert (cache / "kvm-verdict.json").exists()              # the probe ran, cached here
 
 
 def test_bad_input_exits_2(tmp_path):

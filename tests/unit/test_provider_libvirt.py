@@ -159,5 +159,23 @@ def test_choose_driver_warns_with_the_cost_of_tcg(monkeypatch):
     monkeypatch.delenv(lv.DRIVER_ENV, raising=False)
     monkeypatch.setattr(kvm, "kvm_verdict", lambda: kvm.Verdict(False, "no KVM here"))
     lines = lv.PROVIDER.choose_driver()
-    assert os.environ[lv.DRIVER_ENV] == "qemu"
     assert len(lines) == 1 and "no KVM here" in lines[0] and "TCG" in lines[0] and "0.6 GB" in lines[0]
+    # the driver goes to Vagrant's environment only, never into this process's
+    assert lv.PROVIDER.vagrant_env(load_lab(LAB)) == {lv.DRIVER_ENV: "qemu"}
+    assert lv.DRIVER_ENV not in os.environ
+
+
+def test_the_users_driver_choice_reaches_vagrant(monkeypatch):
+    monkeypatch.setenv(lv.DRIVER_ENV, "kvm")
+    monkeypatch.setattr(kvm, "kvm_verdict", lambda: kvm.Verdict(False, "no KVM here"))
+    assert lv.PROVIDER.vagrant_env(load_lab(LAB)) == {lv.DRIVER_ENV: "kvm"}
+
+
+def test_vagrant_gets_the_providers_env_and_this_process_keeps_its_own(tmp_path, monkeypatch):
+    from labgen.vagrant import VagrantEnv
+
+    monkeypatch.delenv(lv.DRIVER_ENV, raising=False)
+    env = VagrantEnv(tmp_path, "libvirt", extra_env={lv.DRIVER_ENV: "qemu"})
+    assert env._v.env[lv.DRIVER_ENV] == "qemu" and env._v.env["VAGRANT_CHECKPOINT_DISABLE"] == "1"
+    assert lv.DRIVER_ENV not in os.environ
+    assert lv.DRIVER_ENV not in VagrantEnv(tmp_path, "lxc")._v.env

@@ -8,7 +8,8 @@ import shlex
 from labgen.model import Facts, File, Lab, Node, Task
 from labgen.provision.shell import apt_install, packages_installed_check
 
-PACKAGES = ("iproute2", "iputils-ping", "tcpdump", "procps", "sudo")
+# tmux: the seat pages' web terminals keep each shell in a tmux session (a reload re-attaches)
+PACKAGES = ("iproute2", "iputils-ping", "tcpdump", "procps", "sudo", "tmux")
 APT_PROXY_PATH = "/etc/apt/apt.conf.d/01labgen-proxy"
 
 

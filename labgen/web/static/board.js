@@ -32,6 +32,9 @@
       set(row, "time", clock(r.seconds));
       set(row, "last", r.ago === undefined ? "-" : r.ago + " " + ago);
       set(row, "nodes", r.nodes_up);
+      row.classList.toggle("stuck", !!r.stuck);
+      row.querySelector(".stuck-flag").hidden = !r.stuck;
+      row.querySelector("a.watch").hidden = !r.consent;
     });
   }
   function poll() {
