@@ -3,7 +3,15 @@
 On Ubuntu 16.04, the pinned docker-ce: default 18.03.1, one of the versions (18.01 to 18.05)
 whose libnetwork loses the MAC address Calico returns (the article's bug, §6;
 docker/libnetwork#2205, fixed in 18.06.0); lab param docker_version: "18.06.0" gives the first
-fixed one. docker-ce 18.0x exists only as Docker's own .deb for Ubuntu.
+fixed one, installed from Docker's own .deb for Ubuntu 16.04.
+
+Docker also published 18.03.1 as static binaries
+(https://download.docker.com/linux/static/stable/x86_64/docker-18.03.1-ce.tgz; issue 20,
+fact 1). A finding, not used: on the Debian box they could be a supplied artifact (no
+signature: trusted on first use) unpacked to /usr/local/bin, plus what the .deb brings and the
+tarball does not: a systemd unit and socket, the docker group, and iptables in legacy mode if
+18.03's libnetwork does not cope with Debian 12's nft variant (untried). It would bring the MAC
+bug's Docker to LXC, but not Calico: calico/node's `docker run --privileged` still fails there.
 
 On Debian 12, Debian's docker.io 20.10: cluster-store was deprecated in Docker 20.10 and
 removed in 23.0, so 20.10 still honours it (with a warning), and the article's daemon.json works
