@@ -19,7 +19,7 @@ PROVIDER   ?= lxc
 # box recipe needs (mmdebstrap, extlinux, qemu-img, sfdisk); shellcheck, etcd-server and
 # etcd-client (tests of the Ubuntu 16.04 path's commands: lint, etcd v2); nginx (the TLS reverse proxy
 # in front of the seat pages' terminals, tests/browser/test_terminal_web.py), tmux (bench/terminals.py).
-APT_PACKAGES := vagrant vagrant-lxc vagrant-libvirt lxc debootstrap nftables dnsmasq-base iproute2 iptables \
+APT_PACKAGES := vagrant vagrant-lxc vagrant-libvirt lxc debootstrap nftables dnsmasq-base dnsmasq-utils iproute2 iptables \
                 tcpdump iputils-ping openssh-client openssh-server rsync apt-cacher-ng ruby python3-venv python3-pip \
                 ca-certificates gpg gpgv graphviz fonts-noto-cjk chromium poppler-utils \
                 libvirt-daemon-system libvirt-clients qemu-system-x86 qemu-utils mmdebstrap extlinux syslinux-common fdisk \
@@ -30,7 +30,7 @@ APT_PACKAGES := vagrant vagrant-lxc vagrant-libvirt lxc debootstrap nftables dns
 # debootstrap checks the archive's signature with it (Ubuntu hosts lack it). `make test` adds
 # the rest of APT_PACKAGES, Recommends included. tests/integration/test_host_packages.py checks
 # on this host's apt that the demo's set pulls no kernel, QEMU, libvirt or Chromium.
-DEMO_PACKAGES := vagrant vagrant-lxc lxc debootstrap debian-archive-keyring nftables dnsmasq-base iproute2 iptables \
+DEMO_PACKAGES := vagrant vagrant-lxc lxc debootstrap debian-archive-keyring nftables dnsmasq-base dnsmasq-utils iproute2 iptables \
                  tcpdump iputils-ping openssh-client rsync apt-cacher-ng python3-venv ca-certificates gpg gpgv graphviz
 TEST_PACKAGES := $(filter-out $(DEMO_PACKAGES),$(APT_PACKAGES))
 

@@ -285,8 +285,54 @@ def lab_checks(lab: Lab, provider: str) -> list[Check]:
     ]
 
 
-def run(lab: Lab | None, providers: list[str]) -> list[Check]:
-    """Every check for `providers` (and `lab` on the first of them, when given)."""
+def limit_checks(shortfalls, nodes: int, have: dict, seats: int) -> list[Check]:
+    """One line per kernel limit a classroom of `seats` seats (`nodes` container nodes on the
+    host) needs: ok, or a warning with the value `classroom up` sets (as root); a hard
+    open-files limit it cannot raise fails."""
+    from labgen.hostlimits import needs
+
+    short = {s.key: s for s in shortfalls}
+    checks = []
+    for key, need in needs(nodes).items():
+        topic = f"{seats} seats: {key}"
+        if key in short:
+            # Not blocking: `classroom up` (as root) raises it and says so.
+            checks.append(Check(topic, WARN, f"{short[key].have}, {nodes} nodes need {need}: "
+                                f"`labgen classroom up` raises it (or: sysctl -w {key}={need})"))
+        elif have.get(key) is None:
+            checks.append(Check(topic, INFO, "not on this kernel"))
+        else:
+            checks.append(Check(topic, OK, f"{have[key]} ≥ {need}"))
+    if "RLIMIT_NOFILE" in short:
+        s = short["RLIMIT_NOFILE"]
+        checks.append(Check(f"{seats} seats: open files", FAIL, f"{s.have}, {nodes} nodes need {s.need} ({s.what})",
+                            hint="raise it: ulimit -n (classroom up raises the soft limit up to the hard one)"))
+    return checks
+
+
+def seat_checks(lab: Lab, provider: str, seats: int) -> list[Check]:
+    """Kernel limits, memory and disk for `seats` seats of `lab` (plus the containers the host
+    already runs), as `classroom up` would check them. Reads only."""
+    from labgen import hostlimits
+    from labgen.classroom.hostcheck import roles_that_run, seat_disk_mib, seat_memory_mib
+    from labgen.providers import get_provider
+
+    others = 0
+    if provider == "lxc" and shutil.which("lxc-ls"):
+        others = len((_out(["lxc-ls", "-1"]) or "").split())
+    nodes = seats * len(lab.nodes) + others
+    checks = limit_checks(hostlimits.check(nodes), nodes, hostlimits.read_limits(), seats)
+    runs = roles_that_run(lab, get_provider(provider).distro_for(lab))
+    checks.append(resource_check(f"{seats} seats: memory", seats * seat_memory_mib(lab, runs) * MIB,
+                                 mem_available(), "memory"))
+    checks.append(resource_check(f"{seats} seats: disk (/var/lib/lxc)", seats * seat_disk_mib(lab) * MIB,
+                                 disk_free(Path("/var/lib/lxc")), "disk space"))
+    return checks
+
+
+def run(lab: Lab | None, providers: list[str], seats: int = 0) -> list[Check]:
+    """Every check for `providers` (and `lab` on the first of them, when given; with `seats`,
+    what a classroom of that many seats needs)."""
     checks = vagrant_checks()
     for provider in providers:
         if provider not in PROVIDERS:
@@ -294,4 +340,6 @@ def run(lab: Lab | None, providers: list[str]) -> list[Check]:
         checks += PROVIDER_CHECKS[provider](lab)
     if lab is not None and providers:
         checks += lab_checks(lab, providers[0])
+        if seats:
+            checks += seat_checks(lab, providers[0], seats)
     return checks

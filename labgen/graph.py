@@ -14,10 +14,10 @@ import shutil
 
 from labgen.errors import LabgenError
 from labgen.model import Lab
+from labgen.words import table
 
 ROLES_PER_LINE = 3
-WORDS = {"en": {"network": "lab network", "host": "host", "host_note": "the machine running labgen"},
-         "zh": {"network": "实验网络", "host": "宿主机", "host_note": "运行 labgen 的机器"}}
+WORDS = table("graph")   # labgen/words.py
 NETWORK_COLOUR = "#1565c0"
 NODE_FILL = "#f6f8fa"
 

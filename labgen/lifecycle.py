@@ -90,7 +90,7 @@ def boot(lab: Lab, lab_dir: LabDir, provider: str, on_line: Say | None = None,
             on_host(change)
     lab_dir.drop_ssh_config()
     env = VagrantEnv(lab_dir.path, provider, extra_env=prov.vagrant_env(lab))
-    env.up(nodes or (), on_line=on_line)
+    env.up(nodes or (), on_line=on_line, boot_failure=lambda started: prov.boot_failure(lab, started))
     lab_dir.save_ssh_config(env.ssh_config())
     lab_dir.update_state(booted=True)
     return changes

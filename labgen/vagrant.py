@@ -9,12 +9,20 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import subprocess
 import tempfile
+import threading
+import time
 from pathlib import Path
 from typing import Callable, Iterable
 
 from labgen.errors import PreflightError, ProviderError
+
+
+WATCH_EVERY = 2.0       # seconds between two looks at the nodes while `vagrant up` waits
+# "==> ubuntu-1: Starting container..." (vagrant-lxc) / "Starting domain." (vagrant-libvirt)
+STARTING = re.compile(r"^==> ([A-Za-z0-9._-]+): Starting (?:container|domain|the VM)")
 
 
 def _tail(text: str, lines: int = 12) -> str:
@@ -53,10 +61,18 @@ class VagrantEnv:
         return ProviderError(f"vagrant {action} failed: {detail}",
                              hint=hint or f"run `vagrant {action}` in {self.root} to see the whole output")
 
-    def up(self, nodes: Iterable[str] = (), on_line: Callable[[str], None] | None = None) -> None:
-        """Boot `nodes` (all when empty) with this env's provider; streams output to on_line."""
+    def up(self, nodes: Iterable[str] = (), on_line: Callable[[str], None] | None = None,
+           boot_failure: Callable[[dict[str, float]], str | None] | None = None) -> None:
+        """Boot `nodes` (all when empty) with this env's provider; streams output to on_line.
+
+        `boot_failure(started)` (started: node -> time.time() when Vagrant said it starts it)
+        is polled every WATCH_EVERY s while Vagrant runs: when it names a reason, Vagrant is
+        stopped and ProviderError carries that reason (not a boot timeout minutes later)."""
         args = ["up", "--provider", self.provider, "--no-provision", *nodes]
-        self._stream(args, on_line)
+        if boot_failure is None:
+            self._stream(args, on_line)
+        else:
+            self._stream_watched(args, on_line, boot_failure)
 
     def halt(self, nodes: Iterable[str] = (), on_line=None) -> None:
         self._stream(["halt", *nodes], on_line)
@@ -74,6 +90,52 @@ class VagrantEnv:
         except (RuntimeError, FileNotFoundError) as exc:   # vagrant binary missing
             raise PreflightError(f"vagrant cannot run: {exc}",
                                  hint="install vagrant (Debian: apt-get install vagrant)") from None
+
+    def _stream_watched(self, args: list[str], on_line, boot_failure) -> None:
+        """`_stream` with a watcher thread that stops Vagrant when `boot_failure` says why."""
+        started: dict[str, float] = {}
+        reason: list[str] = []
+        done = threading.Event()
+        try:
+            command = self._v._make_vagrant_command(args)
+        except RuntimeError as exc:
+            raise PreflightError(f"vagrant cannot run: {exc}",
+                                 hint="install vagrant (Debian: apt-get install vagrant)") from None
+        with self._err_cm() as err_fh:
+            proc = subprocess.Popen(command, cwd=self.root, env=self._v.env, stdout=subprocess.PIPE,
+                                    stderr=err_fh, stdin=subprocess.DEVNULL)
+
+            def watch() -> None:
+                while not done.wait(WATCH_EVERY):
+                    why = boot_failure(dict(started))
+                    if why:
+                        reason.append(why)
+                        proc.terminate()
+                        return
+
+            watcher = threading.Thread(target=watch, name="boot-watch", daemon=True)
+            watcher.start()
+            try:
+                assert proc.stdout is not None
+                for raw in iter(proc.stdout.readline, b""):
+                    line = raw.decode("utf-8", "replace").rstrip("\n")
+                    m = STARTING.match(line)
+                    if m:
+                        started[m.group(1)] = time.time()
+                    if on_line:
+                        on_line(line)
+                proc.wait()
+            finally:
+                done.set()
+                if proc.poll() is None:       # Ctrl-C or a bug in on_line: do not leave Vagrant behind
+                    proc.terminate()
+                    proc.wait(30)
+                watcher.join(30)
+        if reason:
+            raise ProviderError(reason[0], hint="labgen stopped `vagrant up` at once (no boot timeout); "
+                                                "fix what the node's console names, then run the same command again")
+        if proc.returncode != 0:
+            raise self._fail(args[0], subprocess.CalledProcessError(proc.returncode, command))
 
     def status(self) -> dict[str, str]:
         """node name -> state (running, stopped, not_created, poweroff...)."""

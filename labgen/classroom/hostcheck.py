@@ -12,11 +12,55 @@ from pathlib import Path
 
 from labgen.errors import InputError, PreflightError
 
-# Measured on this project's LXC box (bench/README.md): an idle node of the base lab holds
-# ~40 MiB of host memory and its unpacked rootfs ~300 MiB of disk. Checks keep a margin.
-NODE_MEMORY_MIB = 64
+# Memory a node holds when idle (working set: what the kernel cannot take back), by role;
+# measured by bench/classroom.py on this project's LXC box (bench/README.md, 2026-12-05): an
+# idle base node ~12 MiB; a node with etcd, ZooKeeper and Docker ~175 MiB (resident: etcd 29,
+# the ZooKeeper JVM 66, dockerd + containerd 113, shared pages counted twice). The figures keep
+# ~20 % of margin; roles not listed (the Ubuntu-only ones) use ROLE_MEMORY_DEFAULT_MIB.
+NODE_MEMORY_MIB = 16
+ROLE_MEMORY_MIB = {"base": 0, "etcd": 32, "zookeeper": 80, "docker": 80, "calico": 64,
+                   "calico-network": 0, "mesos-master": 160, "mesos-slave": 128, "marathon": 384,
+                   "marathon-app": 16}
+ROLE_MEMORY_DEFAULT_MIB = 64
+# Disk: a container that unpacked its own root file system holds ~350 MiB (the box) plus what
+# its roles installed; a clone of the seat image holds only what it wrote since (measured
+# 16 MiB a base node: journal and logs; etcd preallocates its write-ahead log, 123 MiB).
 NODE_DISK_MIB = 350
+ROLE_DISK_MIB = {"etcd": 60, "zookeeper": 250, "docker": 500, "calico": 300}
+CLONE_DISK_MIB = 64
+CLONE_ROLE_DISK_MIB = {"etcd": 128}
 HEADROOM_MIB = 512          # left for the host itself
+
+
+def node_memory_mib(node, runs=lambda node, role: True) -> int:
+    return NODE_MEMORY_MIB + sum(ROLE_MEMORY_MIB.get(r, ROLE_MEMORY_DEFAULT_MIB)
+                                 for r in node.roles if runs(node, r))
+
+
+def seat_memory_mib(lab, runs=lambda node, role: True) -> int:
+    """Memory an idle seat of `lab` holds, by the per-role figures of the roles that run
+    (`runs(node, role)`: a role the provider's box cannot run starts nothing)."""
+    return sum(node_memory_mib(n, runs) for n in lab.nodes)
+
+
+def roles_that_run(lab, distro: str):
+    """runs(node, role) for `seat_memory_mib`: the role's tasks exist for `distro`."""
+    from labgen.model import RoleUnavailable
+    from labgen.provision.engine import role_tasks
+
+    return lambda node, role: not isinstance(role_tasks(lab, node, role, distro), RoleUnavailable)
+
+
+def image_disk_mib(lab) -> int:
+    """Disk of one full copy of the lab's nodes (the seat image, or a seat made without it)."""
+    return sum(NODE_DISK_MIB + sum(ROLE_DISK_MIB.get(r, 0) for r in n.roles) for n in lab.nodes)
+
+
+def seat_disk_mib(lab, cloned: bool = True) -> int:
+    """Disk a seat takes beyond the shared image (a clone), or a full copy (not cloned)."""
+    if not cloned:
+        return image_disk_mib(lab)
+    return sum(CLONE_DISK_MIB + sum(CLONE_ROLE_DISK_MIB.get(r, 0) for r in n.roles) for n in lab.nodes)
 
 
 def host_routes() -> list[tuple[ipaddress.IPv4Network, str]]:
@@ -54,26 +98,32 @@ def mem_available_mib() -> int:
     return 0
 
 
-def check_capacity(new_nodes: int, new_seats: int, disk_path: Path) -> None:
-    """PreflightError when the host lacks the memory or disk for `new_nodes` more nodes."""
-    if new_nodes <= 0:
+def check_capacity(lab, new_seats: int, disk_path: Path, image_mib: int = 0,
+                   cloned: bool = True, runs=lambda node, role: True) -> None:
+    """PreflightError when the host lacks the memory or disk for `new_seats` more seats of
+    `lab` (and, `image_mib` > 0, the seat image still to build)."""
+    if new_seats <= 0 and not image_mib:
         return
-    need_mem = new_nodes * NODE_MEMORY_MIB + HEADROOM_MIB
+    per_seat = seat_memory_mib(lab, runs)
+    need_mem = new_seats * per_seat + HEADROOM_MIB
     have_mem = mem_available_mib()
     if have_mem < need_mem:
         raise PreflightError(
-            f"not enough memory for {new_seats} seat(s): {new_nodes} nodes × {NODE_MEMORY_MIB} MiB "
-            f"+ {HEADROOM_MIB} MiB headroom = {need_mem} MiB, the host has {have_mem} MiB available",
+            f"not enough memory for {new_seats} seat(s): {new_seats} × {per_seat} MiB (an idle seat "
+            f"of {lab.name}, by its roles) + {HEADROOM_MIB} MiB headroom = {need_mem} MiB, "
+            f"the host has {have_mem} MiB available",
             hint="fewer --seats, or free memory (nothing was created)")
     probe = Path(disk_path)
     while not probe.exists():
         probe = probe.parent
     have_disk = shutil.disk_usage(probe).free // 2**20
-    need_disk = new_nodes * NODE_DISK_MIB
+    per_disk = seat_disk_mib(lab, cloned)
+    need_disk = new_seats * per_disk + image_mib
     if have_disk < need_disk:
+        image = f" + {image_mib} MiB for the seat image" if image_mib else ""
         raise PreflightError(
-            f"not enough disk in {probe} for {new_seats} seat(s): {new_nodes} nodes × "
-            f"{NODE_DISK_MIB} MiB = {need_disk} MiB, {have_disk} MiB free",
+            f"not enough disk in {probe} for {new_seats} seat(s): {new_seats} × {per_disk} MiB{image} "
+            f"= {need_disk} MiB, {have_disk} MiB free",
             hint="fewer --seats, or free disk space (nothing was created)")
 
 

@@ -20,6 +20,8 @@ not change when placement does.
 
 from __future__ import annotations
 
+import shutil
+import threading
 from pathlib import Path
 from typing import Callable
 
@@ -27,6 +29,8 @@ from labgen.errors import LabgenError
 from labgen.labdir import LabDir
 
 Say = Callable[[str], None]
+# lxc-copy records each clone in the source's lxc_snapshots file: one clone at a time.
+_CLONING = threading.Lock()
 
 
 class ThisHost:
@@ -38,10 +42,11 @@ class ThisHost:
         self.provider = provider
 
     def place(self, lab_dir: Path, lab_text: str, say: Say, roles: list[str] | None = None,
-              stop=None) -> list[str]:
+              stop=None, image=None) -> list[str]:
         """Write the seat's lab dir, boot it and provision `roles` (None: all, []: none);
         converges a half-made seat. `stop` (a threading.Event): once set, start no further
-        phase or task (the caller then removes or keeps the seat).
+        phase or task (the caller then removes or keeps the seat). With `image` (a ready
+        classroom.image.SeatImage), nodes not created yet are clones of the image's.
 
         Changes on the host what `labgen create` changes. Returns the host changes.
         Raises LabgenError (ProviderError, TaskError...) when the seat cannot be brought up.
@@ -58,6 +63,8 @@ class ThisHost:
         lifecycle.write_lab_dir(lab, ld, self.provider)
         if stop is not None and stop.is_set():
             raise LabgenError("interrupted before booting")
+        if image is not None:
+            self.clone(lab, ld, image, say)
         say("booting")
         changes = lifecycle.boot(lab, ld, self.provider)
         if stop is not None and stop.is_set():
@@ -70,7 +77,69 @@ class ThisHost:
             errors = [r.error for r in reports if r.error is not None]
             if errors:
                 raise errors[0]
+            changed = sorted({t for r in reports for t in r.changed})
+            say(f"provisioned: {len(changed)} task(s) changed" + (f" ({', '.join(changed)})" if changed else ""))
         return changes
+
+    def clone(self, lab, ld: LabDir, image, say: Say) -> list[str]:
+        """Clone the image's machines for the seat's nodes that do not exist yet and hand them
+        to Vagrant. All or nothing: a failure (a full disk...) removes this call's clones.
+        Raises LabgenError naming the bytes needed when the disk cannot hold the seat."""
+        from labgen.classroom.hostcheck import CLONE_DISK_MIB
+
+        prov = self.provider_obj()
+        todo = [n for n in lab.nodes
+                if prov.machine_states(lab).get(n.name, "not_created") == "not_created"]
+        if not todo:
+            return []
+        need = CLONE_DISK_MIB * 2**20 * len(todo)
+        free = shutil.disk_usage(prov.machines_path()).free
+        if free < need:
+            raise LabgenError(f"not enough disk in {prov.machines_path()} to clone the seat's "
+                              f"{len(todo)} node(s): {need} bytes needed, {free} free",
+                              hint="free disk space, then run `labgen classroom up` again "
+                                   "(the seats already up stay up)")
+        say(f"cloning {len(todo)} node(s) from seat image {image.instance}")
+        from labgen.provision.roles import role_module
+
+        made: list[str] = []
+        try:
+            for node in todo:
+                target = prov.machine_name(lab, node.name)
+                own = tuple(d for r in node.roles for d in getattr(role_module(r), "CLONE_OWN_DIRS", ()))
+                try:
+                    with _CLONING:
+                        prov.clone_machine(image.machine(node.name), target, own)
+                except LabgenError as exc:
+                    # lxc-copy says nothing about a full disk (exit 1, no message): look at the space
+                    where = prov.machines_path() / target
+                    free = shutil.disk_usage(where if where.exists() else prov.machines_path()).free
+                    if "No space left" not in exc.message and free >= need:
+                        raise
+                    raise LabgenError(f"disk full while cloning node {node.name}: the seat's {len(todo)} node(s) "
+                                      f"need {need} bytes, {free} free in {where}",
+                                      hint="free disk space, then run `labgen classroom up` again "
+                                           "(the seats already up stay up; this seat was removed)") from None
+                made.append(target)
+                prov.adopt(ld.path, node.name, target, prov.private_key(image.path, node.name))
+        except BaseException:
+            for target in made:
+                prov.remove_machine(target)
+            raise
+        return [f"cloned {', '.join(made)}"]
+
+    def remove_clones(self, lab_dir: Path, seat_lab, say: Say) -> list[str]:
+        """A seat made of clones, removed without Vagrant (a Ruby start saved: `reset`): its
+        machines deleted by the provider, its lab dir removed; its bridge stays for the next
+        clones. Vagrant's global index keeps a stale entry, which it prunes itself."""
+        prov = self.provider_obj()
+        say("removing its clones")
+        removed: list[str] = []
+        for name in self.host_resources(seat_lab)["containers"]:
+            removed += prov.remove_machine(name)
+        if Path(lab_dir).exists():
+            shutil.rmtree(lab_dir)
+        return removed
 
     def remove(self, lab_dir: Path, say: Say) -> list[str]:
         """Destroy a seat's machines and host network, even when `up` stopped half-way."""
@@ -92,40 +161,22 @@ class ThisHost:
         return removed
 
     def remove_leftovers(self, seat_lab) -> list[str]:
-        """What `remove` cannot find through Vagrant: containers named after the seat whose
+        """What `remove` cannot find through Vagrant: machines named after the seat whose
         creation an interrupt cut short (Vagrant had not recorded them yet), and its bridge."""
-        import subprocess
-
-        from labgen.providers.lxc import remove_bridge
-
-        res = self.host_resources(seat_lab)
-        present = set(subprocess.run(["lxc-ls", "-1"], capture_output=True, text=True, timeout=60).stdout.split())
+        prov = self.provider_obj()
         removed = []
-        for name in res["containers"]:
-            if name in present:
-                subprocess.run(["lxc-destroy", "-f", "-n", name], capture_output=True, timeout=120)
-                removed.append(f"container {name}")
-        return removed + remove_bridge(res["bridge"])
+        for name in self.host_resources(seat_lab)["containers"]:
+            removed += prov.remove_machine(name)
+        return removed + prov.remove_lab_bridge(seat_lab)
 
     def states(self, lab_dir: Path) -> dict[str, str]:
-        """node -> state (running, stopped, not_created...). On LXC read from lxc-info (a
-        `vagrant status` costs a Ruby start per seat: seconds, times 60 seats)."""
-        import subprocess
-
+        """node -> state (running, stopped, not_created...): from the provider when it can
+        tell cheaply, else from `vagrant status` (a Ruby start per seat)."""
         from labgen import lifecycle
         from labgen.vagrant import VagrantEnv
 
-        if self.provider != "lxc":
-            return VagrantEnv(Path(lab_dir), self.provider).status()
-        from labgen.providers.lxc import PROVIDER
-
-        lab = lifecycle.load_lab_of(LabDir(lab_dir))
-        states = {}
-        for node in lab.nodes:
-            res = subprocess.run(["lxc-info", "-s", "-H", "-n", PROVIDER.machine_name(lab, node.name)],
-                                 capture_output=True, text=True, timeout=30)
-            states[node.name] = res.stdout.strip().lower() if res.returncode == 0 else "not_created"
-        return states
+        states = self.provider_obj().machine_states(lifecycle.load_lab_of(LabDir(lab_dir)))
+        return states if states is not None else VagrantEnv(Path(lab_dir), self.provider).status()
 
     def remote(self, lab_dir: Path):
         """A Remote with one live SSH connection per node of the seat."""
@@ -133,17 +184,22 @@ class ThisHost:
 
         return lifecycle.open_remote(LabDir(lab_dir), self.provider)
 
+    def provider_obj(self):
+        """The classroom's Provider; refuses one that cannot serve seats on this host."""
+        from labgen.providers import get_provider
+
+        prov = get_provider(self.provider)
+        why = prov.seats_refused()
+        if why:
+            raise LabgenError(why, hint="--provider lxc")
+        return prov
+
     def host_resources(self, seat_lab) -> dict:
         """Host-side names of a seat (its lab has `instance` set): its bridge, its ports on
-        the shared management bridge (for isolation) and its containers."""
-        if self.provider != "lxc":
-            raise LabgenError(f"classrooms run on the lxc provider on this host, not {self.provider}",
-                              hint="--provider lxc (libvirt placement is planned: see placement.py)")
-        from labgen.providers.lxc import PROVIDER, bridge_name, mgmt_veth_name
-
-        return {"bridge": bridge_name(seat_lab),
-                "ports": [mgmt_veth_name(seat_lab, n.name) for n in seat_lab.nodes],
-                "containers": [PROVIDER.machine_name(seat_lab, n.name) for n in seat_lab.nodes]}
+        the shared management network (for isolation) and its machines."""
+        prov = self.provider_obj()
+        return {"bridge": prov.lab_bridge(seat_lab), "ports": prov.mgmt_ports(seat_lab),
+                "containers": [prov.machine_name(seat_lab, n.name) for n in seat_lab.nodes]}
 
 
 def placement_for(provider: str) -> ThisHost:

@@ -16,6 +16,7 @@ from labgen.cli.options import (
 )
 from labgen.cli.scenario import scenario
 from labgen.errors import LabgenError
+from labgen.words import table
 
 lang_option = click.option("--lang", type=click.Choice(["en", "zh"]), default=None,
                            help="Default: from the locale.")
@@ -58,26 +59,15 @@ def _show_waiting(ch, con, lang):
     p = ch.progress()
     if step is None:
         if p.get("finished"):
-            con.print(Panel(Text({"en": "Finished: every task and question is done. "
-                                        "`labgen scenario progress` shows the summary.",
-                                  "zh": "全部完成：所有任务和提问都已完成。"
-                                        "`labgen scenario progress` 查看总结。"}[lang]),
-                            border_style="green"))
+            con.print(Panel(Text(_w(lang, "finished")), border_style="green"))
         return
-    kind = {"task": {"en": "TASK", "zh": "任务"}, "question": {"en": "QUESTION", "zh": "提问"}}
     body = Text()
     body.append(ch.text(step.goal, lang) + "\n")
     if step.explain:
         body.append("\n" + ch.text(step.explain, lang).strip() + "\n", style="dim")
-    how = {"task": {"en": "when done: labgen scenario check · stuck: labgen scenario hint · "
-                          "give up: labgen scenario solve",
-                    "zh": "完成后：labgen scenario check · 卡住了：labgen scenario hint · "
-                          "放弃：labgen scenario solve"},
-           "question": {"en": 'answer: labgen scenario answer "..." · stuck: labgen scenario hint',
-                        "zh": '回答：labgen scenario answer "……" · 卡住了：labgen scenario hint'}}
-    body.append("\n" + how[step.kind][lang], style="cyan")
-    con.print(Panel(body, title=Text(f"{kind[step.kind][lang]} · {step.title.get(lang)}", style="bold"),
-                    title_align="left", border_style="magenta"))
+    body.append("\n" + _w(lang, f"how_{step.kind}"), style="cyan")
+    title = f"{_w(lang, 'kind_' + step.kind)} · {step.title.get(lang)}"
+    con.print(Panel(body, title=Text(title, style="bold"), title_align="left", border_style="magenta"))
 
 
 def _show_outcome(outcome, con, lang, verbose):
@@ -284,20 +274,35 @@ def progress_cmd(ctx, lab_path, fmt, lang):
 @click.argument("scenario_id")
 @variant_option
 @lang_option
+@click.option("--record", "record_path", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="A run record (the .json beside a handout) whose outputs you checked. "
+                   "Default: the newest passed run of SCENARIO_ID in the lab's transcripts/.")
+@click.option("--dir", "lab_path", type=click.Path(file_okay=False, path_type=Path),
+              help="The lab whose transcripts/ to look in (default: the lab you are in, if any).")
 @output_option("Where to write the HTML ('-' for stdout). Default: ./<scenario>-worksheet-<lang>.html",
                allow_dash=True)
 @force_option
-def worksheet(scenario_id, variant, lang, output, force):
-    """Write the student's worksheet: the story, the tasks and questions, hints folded; no
-    solutions, no outputs. Printable HTML."""
-    from labgen.scenario.challenge import challenge_variant
+def worksheet(scenario_id, variant, lang, record_path, lab_path, output, force):
+    """Write the student's worksheet: the story, the lab's picture, what the observe steps
+    showed in a recorded run, the tasks and questions; hints folded on screen and upside down
+    on the last printed page; no solutions, no commands. Printable HTML. A variant without a
+    task or question is refused.
+
+    \b
+    labgen scenario worksheet mac-bug --lang zh
+    labgen scenario worksheet mac-bug --record mesos-calico/transcripts/mac-bug-20261205-101500.json
+    """
     from labgen.scenario.load import find_scenario, load_scenario
-    from labgen.scenario.worksheet import render_worksheet
+    from labgen.scenario.worksheet import render_worksheet, worksheet_variant
 
     lang = _lang(lang)
     sc = load_scenario(find_scenario(scenario_id))
-    variant = challenge_variant(sc, variant)
-    html = render_worksheet(sc, variant, lang)
+    variant = worksheet_variant(sc, variant)
+    record = _worksheet_record(sc, variant, lang, record_path, lab_path)
+    html = render_worksheet(sc, variant, lang, record=record, svg=_worksheet_picture(sc, record, lang))
+    if record is None:   # on stderr: with -o - the page itself goes to stdout
+        click.echo("no recorded run found: the worksheet says so and shows no outputs "
+                   "(--record FILE, or run it in a lab with a transcript)", err=True)
     if output is not None and str(output) == "-":
         click.echo(html, nl=False)
         return
@@ -308,6 +313,42 @@ def worksheet(scenario_id, variant, lang, output, force):
     except OSError as exc:
         raise LabgenError(f"cannot write {output}: {exc.strerror or exc}") from None
     console().print(f"worksheet: {output}", highlight=False)
+
+
+def _worksheet_record(sc, variant, lang, record_path, lab_path):
+    """The run record whose outputs the worksheet shows: --record, else the newest record of
+    this scenario in the lab's transcripts/ whose observe steps all passed; None without."""
+    from labgen.labdir import LabDir, find_lab_dir
+    from labgen.scenario.record import load_record
+
+    if record_path is not None:
+        return load_record(record_path, lang=lang)
+    try:
+        lab_dir = LabDir(lab_path.resolve()) if lab_path else find_lab_dir()
+    except LabgenError:
+        return None
+    observe = {s.id for s in sc.variants[variant].steps if s.kind == "observe"}
+    for path in sorted(lab_dir.transcripts.glob(f"{sc.id}-*.json"), reverse=True):
+        try:
+            record = load_record(path, lang=lang)
+        except LabgenError:
+            continue
+        shown = [s for s in record.steps if s.step.id in observe]
+        if record.scenario.id == sc.id and shown and all(s.status == "passed" for s in shown):
+            return record
+    return None
+
+
+def _worksheet_picture(sc, record, lang):
+    """The lab's topology as SVG (from the record's lab, else the scenario's), or None
+    without Graphviz."""
+    from labgen.graph import dot_available, lab_svg
+    from labgen.scenario.load import scenario_lab
+
+    if not dot_available():
+        return None
+    return lab_svg(record.lab if record and record.lab else scenario_lab(sc), lang)
+
 
 
 @click.command("serve")
@@ -342,24 +383,7 @@ def _duration(seconds):
     return f"{seconds // 60}:{seconds % 60:02d}"
 
 
-WORDS = {
-    "en": {"passed": "passed:", "not_yet": "not yet: the check did not pass",
-           "hint_hint": "`labgen scenario hint` gives a hint; `labgen scenario check -v` shows the details",
-           "no_more": "no more hints (all {n} shown)", "hint": "hint", "right": "right:",
-           "wrong": "not the answer we expected", "solution": "solution", "solved": "solved by the solution:",
-           "current": "current step", "step": "step", "kind": "kind", "status": "status",
-           "attempts": "attempts", "hints": "hints", "time": "time", "open": "open",
-           "solved_by_solution": "by solution", "not_started": "not started", "done": "done"},
-    "zh": {"passed": "通过：", "not_yet": "还没有完成：检查未通过",
-           "hint_hint": "`labgen scenario hint` 给出提示；`labgen scenario check -v` 显示细节",
-           "no_more": "没有更多提示了（{n} 条已全部给出）", "hint": "提示", "right": "回答正确：",
-           "wrong": "答案不对", "solution": "参考解法", "solved": "已用参考解法完成：",
-           "current": "当前步骤", "step": "步骤", "kind": "类型", "status": "状态",
-           "attempts": "尝试次数", "hints": "提示", "time": "用时", "open": "进行中",
-           "solved_by_solution": "用参考解法", "not_started": "未开始", "done": "已完成"},
-}
-WORDS["en"]["passed_col"] = "passed"
-WORDS["zh"]["passed_col"] = "通过"
+WORDS = table("challenge_cli")   # labgen/words.py
 
 
 def _w(lang, key):

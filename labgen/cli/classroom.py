@@ -103,16 +103,24 @@ def classroom():
                    "`classroom scenario run` adds the roles a scenario needs.")
 @click.option("--parallel", type=click.IntRange(1, 64), default=None, metavar="N",
               help="Seats booted at once [default: one per core].")
+@click.option("--image/--no-image", "use_image", default=True, show_default=True,
+              help="Provision the lab once as a seat image and make every seat a copy-on-write "
+                   "clone of it (--no-image: provision every seat from the box).")
 @click.option("--dir", "cr_path", type=click.Path(file_okay=False, path_type=Path),
               help="The classroom dir (default: ./NAME).")
 @provider_option
 @click.pass_obj
-def up(ctx, lab, seats, name, pool, ssh_port, ssh_address, roles, parallel, cr_path):
+def up(ctx, lab, seats, name, pool, ssh_port, ssh_address, roles, parallel, use_image, cr_path):
     """Bring up SEATS copies of LAB, each on its own network, in parallel.
 
     Checks first (nothing is created when one fails): the seat count fits the pool, the pool
-    overlaps no host route nor another classroom, the host has the memory and disk. Re-running
-    converges only what is missing; a failed seat does not stop the others.
+    overlaps no host route nor another classroom, the host has the memory and disk. Then it
+    raises the kernel limits that many containers need (inotify, PIDs, keys, neighbour tables;
+    printed, with how to keep them), builds the seat image once (the lab provisioned and
+    stopped; reused until the lab file, its roles or the box change) and makes every seat a
+    copy-on-write clone of it, provisioned for its own addresses and identities. Re-running
+    converges only what is missing; a failed seat does not stop the others; a node that stops
+    while booting is reported with the reason from its console.
 
     Ctrl-C leaves every seat either up or cleanly absent: seats that finished stay, the ones
     being made stop at their next step and are removed (machines, bridge, account, key),
@@ -134,7 +142,7 @@ def up(ctx, lab, seats, name, pool, ssh_port, ssh_address, roles, parallel, cr_p
     provider = ctx.requested_provider or "lxc"
     con = console()
     c = ops.create(path, lab, seats=seats, name=name, pool=net, provider=provider,
-                   ssh_port=ssh_port, ssh_address=ssh_address, roles=tuple(roles))
+                   ssh_port=ssh_port, ssh_address=ssh_address, roles=tuple(roles), use_image=use_image)
     start = time.monotonic()
     con.print(f"classroom {c.name}: {c.seats} seat(s) of {c.lab} in {c.path} (pool {c.pool})",
               highlight=False)
@@ -147,7 +155,7 @@ def up(ctx, lab, seats, name, pool, ssh_port, ssh_address, roles, parallel, cr_p
         con.print(text, style="yellow", markup=False, highlight=False)
 
     # Ctrl-C: seats that finished stay, half-made ones are removed, then exit 130 (UpInterrupted).
-    outcomes = ops.up(c, _say(con), prepared=prepared, workers=parallel, note=note)
+    outcomes = ops.up(c, _say(con), prepared=prepared, workers=parallel, note=note, use_image=use_image)
     con.print(f"{sum(o.ok for o in outcomes)}/{len(outcomes)} seat(s) up in "
               f"{time.monotonic() - start:.1f} s", highlight=False)
     _outcomes(con, outcomes, "up")
@@ -178,7 +186,9 @@ def status(cr_path, seat_list, fmt):
     for r in rows:
         sc = r["scenario"]
         sc_text = "-" if not sc else (f"{sc['id']} {sc['steps']}/{sc['of']} "
-                                      + ("[green]passed[/]" if sc["passed"] else f"[red]stopped at {sc['last']}[/]"))
+                                      + (f"[red]stopped at {sc['last']}[/]" if not sc["passed"] else
+                                         f"[green]passed, waits at {sc['waiting']}[/]" if sc.get("waiting") else
+                                         "[green]passed[/]"))
         up_text = r["error"] or f"{r['nodes_up']}/{r['nodes']}"
         colour = "green" if r["nodes_up"] == r["nodes"] else "yellow"
         table.add_row(str(r["seat"]), r["network"], f"[{colour}]{up_text}[/]",
@@ -238,14 +248,17 @@ def reset(seat, cr_path, yes):
 @classroom.command("down")
 @_dir_option
 @yes_option
-def down(cr_path, yes):
+@click.option("--image", "image", is_flag=True,
+              help="Also remove the seat image (kept by default: the next classroom of the same "
+                   "lab, roles and box starts from it), unless another classroom uses it.")
+def down(cr_path, yes, image):
     """Remove every seat, network rule, account, key and the students' sshd, and the dir."""
     from labgen.classroom import ops
 
     c = _open(cr_path)
     confirm(yes, f"Remove classroom {c.name} ({c.seats} seats) and everything in {c.path}?", "classroom down")
     con = console()
-    removed = ops.down(c, _say(con))
+    removed = ops.down(c, _say(con), image=image)
     con.print(f"[green]✓[/] classroom {c.name} removed: {len(removed)} item(s)", highlight=False)
     for item in removed:
         con.print(f"  [dim]{item}[/]", highlight=False)
@@ -290,8 +303,10 @@ def scenario_group():
 def scenario_run(scenario_id, cr_path, seat_list, variant, start, stop, keep, lang):
     """Run SCENARIO_ID on every seat in parallel; each seat's handout goes to its transcripts/.
 
-    With --to STEP the seats stop after that step (cleanup skipped, as if --keep), ready for
-    the students to take over.
+    With --to STEP the seats stop after that step (cleanup skipped, as if --keep). With --to a
+    task or question (`--variant challenge --to make-them-talk`) the seats stop before it and
+    wait there for their students, as `labgen scenario start` does: their pages in
+    `classroom serve` show it.
     """
     import time
 

@@ -9,11 +9,14 @@ from labgen.cli.options import console, format_option, pass_ctx, provider_option
 
 @click.command()
 @click.argument("lab", required=False)
+@click.option("--seats", type=click.IntRange(1, 250), default=None, metavar="N",
+              help="Also check what a classroom of N seats of LAB needs: kernel limits (inotify, "
+                   "PIDs, keys, neighbour tables, open files), memory and disk.")
 @format_option("one object {lab, provider, checks: [{topic, status, detail, hint}], usable, ready}; "
                "status is ok, warn, fail or info; the exit status is the same as for the table")
 @provider_option
 @pass_ctx
-def doctor(ctx, lab, fmt):
+def doctor(ctx, lab, fmt, seats):
     """Check this host before a workshop: can it run labs, or LAB?
 
     \b
@@ -22,12 +25,20 @@ def doctor(ctx, lab, fmt):
     with LAB, also memory, disk and address clashes with the host's routes, for the provider
     LAB would use (--provider, else the detected one). One line per check, a hint for each
     failure; the exit status is 3 when the lab (or, without LAB, every provider) cannot run.
+
+    \b
+    labgen doctor mesos-calico --seats 30    before a workshop of 30 students
     """
     from labgen import doctor as doc
     from labgen.errors import PreflightError
     from labgen.model import PROVIDERS
 
     model = None
+    if seats and not lab:
+        from labgen.errors import InputError
+
+        raise InputError(["--seats needs LAB: the lab each seat runs"],
+                         hint="e.g. labgen doctor mesos-calico --seats 30")
     if lab:
         from labgen.labfile import find_lab, load_lab
 
@@ -39,7 +50,7 @@ def doctor(ctx, lab, fmt):
         except PreflightError:
             provider = None
     providers = [provider] if provider else list(PROVIDERS)
-    checks = doc.run(model, providers)
+    checks = doc.run(model, providers, seats or 0)
     failed = doc.blocking(checks)
     usable = [p for p in providers if not [c for c in failed if c.topic.split(":")[0] in (p, "vagrant")]]
     if fmt == "json":

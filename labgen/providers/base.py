@@ -7,7 +7,7 @@ import os
 import shutil
 from pathlib import Path
 
-from labgen.errors import PreflightError
+from labgen.errors import PreflightError, ProviderError
 from labgen.model import Facts, Lab
 
 # Debian's vagrant plugin packages register here (no Ruby start needed to ask).
@@ -58,6 +58,79 @@ class Provider:
     def machine_name(self, lab: Lab, node_name: str) -> str:
         """The name the provider gives the node's VM or container."""
         return f"{lab.instance_name}-{node_name}"
+
+    # ---- what a classroom needs from a provider (labgen/classroom talks only to these).
+    # A provider that cannot serve seats on this host keeps the defaults, which refuse.
+
+    def seats_refused(self) -> str | None:
+        """Why this provider cannot serve classroom seats on this host, or None when it can."""
+        return (f"classrooms need the lxc provider on this host, not {self.name} "
+                "(libvirt placement is planned: see labgen/classroom/placement.py)")
+
+    def _no_seats(self) -> ProviderError:
+        return ProviderError(self.seats_refused() or f"{self.name}: not supported for classrooms",
+                             hint="--provider lxc")
+
+    def lab_bridge(self, lab: Lab) -> str:
+        """The host network device that holds the lab's network (rules and clash checks name it)."""
+        raise self._no_seats()
+
+    def mgmt_ports(self, lab: Lab) -> list[str]:
+        """The host-side ports of the lab's nodes on the network shared by every lab (the
+        management network that carries SSH): isolation rules keep seats apart on it."""
+        raise self._no_seats()
+
+    def prepare_shared_host(self) -> list[str]:
+        """The host parts every lab shares (the management network), made once before seats
+        boot in parallel. Returns what it changed."""
+        raise self._no_seats()
+
+    def remove_lab_bridge(self, lab: Lab) -> list[str]:
+        """Delete the lab's bridge if it exists (its machines may be gone already)."""
+        raise self._no_seats()
+
+    def machines(self, prefix: str) -> list[str]:
+        """Names of the provider's machines on this host that start with `prefix`."""
+        raise self._no_seats()
+
+    def remove_machine(self, name: str) -> list[str]:
+        """Delete machine `name` (Vagrant may not know it: an interrupted create). Returns what went."""
+        raise self._no_seats()
+
+    def machine_states(self, lab: Lab) -> dict[str, str] | None:
+        """node -> state read from the provider directly (cheap), or None: ask Vagrant."""
+        return None
+
+    def machines_path(self) -> Path:
+        """Where the provider keeps its machines' disks (for free-space checks)."""
+        raise self._no_seats()
+
+    def clone_machine(self, source: str, target: str, own_dirs: tuple[str, ...] = ()) -> list[str]:
+        """A copy-on-write clone `target` of stopped machine `source`, with an identity of its
+        own (machine-id, SSH host keys); `own_dirs` (absolute paths in the machine) start
+        empty and live outside the copy-on-write layer. Raises LabgenError and leaves no
+        `target` on failure."""
+        raise self._no_seats()
+
+    def adopt(self, lab_dir: Path, node: str, machine: str, private_key: Path) -> None:
+        """Make Vagrant in `lab_dir` take existing machine `machine` as `node` (it then only
+        starts it), logging in with `private_key` (the key Vagrant put on the source)."""
+        vagrant_dir = Path(lab_dir) / ".vagrant" / "machines" / node / self.name
+        vagrant_dir.mkdir(parents=True, exist_ok=True)
+        (vagrant_dir / "id").write_text(machine)
+        key = vagrant_dir / "private_key"
+        key.write_bytes(Path(private_key).read_bytes())
+        key.chmod(0o600)
+
+    def private_key(self, lab_dir: Path, node: str) -> Path:
+        """The key Vagrant generated for `node` of the lab in `lab_dir`."""
+        return Path(lab_dir) / ".vagrant" / "machines" / node / self.name / "private_key"
+
+    def boot_failure(self, lab: Lab, started: dict[str, float]) -> str | None:
+        """While `vagrant up` waits: why a node of `started` (node -> time.time() when Vagrant
+        said it starts it) stopped during boot, from its console, or None while nothing is
+        wrong. Polled every few seconds; must be cheap."""
+        return None
 
 
 def vagrant_plugin_installed(plugin: str) -> bool:

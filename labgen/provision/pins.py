@@ -57,7 +57,8 @@ MESOS_VERSION = "1.5.0"        # "mesos 1.5" in the article (released February 2
 # mesos_1.5.0-2.0.1.debian9_amd64.deb in its Debian pool and mesos_1.0.1-2.0.94.ubuntu1604).
 MESOS_DEB = "mesos_1.5.0-2.0.1.ubuntu1604_amd64.deb"
 # The article does not name its Marathon version and warns that upgrades change behaviour.
-# 1.5.6 is the Marathon release current when it was written (February 2018). Its release
+# 1.5.6 is the latest 1.5.x release (1.6 may already have been out when the article was
+# written in February 2018; issue 20, fact 9). Its release
 # tarball (Java 8 + a start script, the same for every distribution) is what Marathon's own
 # upgrade tests downloaded; it unpacks to marathon-1.5.6/bin/marathon.
 MARATHON_VERSION = "1.5.6"

@@ -83,12 +83,12 @@ def wait_until(check: str, seconds: int, what: str, diagnose: str | None = None,
             f"sleep 2; done")
 
 
-def settles(check: str, seconds: int = 30) -> str:
+def settles(check: str, seconds: int = 30, stable: int = 1) -> str:
     """A check for a cluster's health that tolerates a passing blip: passes as soon as `check`
-    does (at once on a healthy cluster), fails only if it does not within `seconds`. Under load
-    a member may briefly fall back to an election right after it joined; a one-shot check then
-    fails a cluster that is fine a second later."""
-    return wait_until(check, seconds, "not settled")
+    does `stable` times in a row (at once on a healthy cluster with stable=1), fails only if it
+    does not within `seconds`. Under load a member may briefly fall back to an election right
+    after it joined; a one-shot check then fails a cluster that is fine a second later."""
+    return wait_until(check, seconds, "not settled", stable=stable)
 
 
 def enabled_and_running(service: str, name: str | None = None) -> Task:

@@ -134,14 +134,17 @@ class Challenge:
 
     # ---- acting
 
-    def start(self) -> Outcome:
-        """Start from the first step: run the ordinary steps up to the first task or question.
-        Replaces any earlier progress on this lab."""
+    def start(self, at: str | None = None) -> Outcome:
+        """Start from the first step: run the ordinary steps up to the first task or question
+        (or up to the task or question `at`: tasks before it run their solution, as in a
+        reset). Replaces any earlier progress on this lab."""
+        target = 0 if at is None else self._student_index(at)
         with prog.check_slot(self.lab_dir):
             source = str(Path(self.scenario.source).resolve()) if self.scenario.source else ""
             prog.replace(self.lab_dir, prog.fresh(self.scenario.id, source, self.variant))
             story.forget(self.lab_dir, [s.id for s in self.main])
-            return self._advance(0)
+            self._replay(target)
+            return self._advance(target)
 
     def check(self, passed: Callable[[Outcome], None] | None = None) -> Outcome:
         """Run the current task's checks; on success move on to the next task or the end.
@@ -247,11 +250,7 @@ class Challenge:
                     p["steps"].pop(step.id, None)
             story.forget(self.lab_dir, [s.id for s in self.main])
             self.runner.captures = {}
-            for step in self.main[:stop]:
-                sub = step.solution if step.kind == "task" else step
-                if step.kind == "question" or sub is None or sub.run is None:
-                    continue
-                self._run_ordinary(sub)
+            self._replay(stop)
             return self._advance(stop)
 
     # ---- inside
@@ -270,6 +269,24 @@ class Challenge:
                      "question": "`labgen scenario check` checks it"}[step.kind]
             raise LabgenError(f"the current step {step.id} is a {step.kind}, not a {kind}", hint=other)
         return step
+
+    def _student_index(self, step_id: str) -> int:
+        ids = [s.id for s in self.main]
+        if step_id not in ids or self.main[ids.index(step_id)].kind not in STUDENT_KINDS:
+            students = [s.id for s in self.main if s.kind in STUDENT_KINDS]
+            raise LabgenError(f"no task or question {step_id!r} in scenario {self.scenario.id} "
+                              f"(variant {self.variant})", hint=f"tasks and questions: {', '.join(students)}",
+                              exit_code=2)
+        return ids.index(step_id)
+
+    def _replay(self, stop: int) -> None:
+        """Run the main steps before index `stop` as the presenter would: a task by its
+        solution, a question not at all."""
+        for step in self.main[:stop]:
+            sub = step.solution if step.kind == "task" else step
+            if step.kind == "question" or sub is None or sub.run is None:
+                continue
+            self._run_ordinary(sub)
 
     def _run_checks(self, step: Step) -> Outcome:
         self.runner.captures = _captures(self.progress())

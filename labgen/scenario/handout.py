@@ -388,88 +388,7 @@ def _markdown_step(number: int, record: StepRecord, lang: str) -> list[str]:
 
 # ---- HTML
 
-# Fonts: Noto Sans CJK SC first for Chinese (Debian: fonts-noto-cjk), then what other systems
-# ship; DejaVu/Liberation for Latin (Debian's defaults).
-_LATIN = '"Noto Sans", "DejaVu Sans", "Liberation Sans", "Segoe UI", -apple-system, Roboto, Arial'
-_CJK = '"Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Hiragino Sans GB", "Microsoft YaHei"'
-_MONO = ('"DejaVu Sans Mono", "Liberation Mono", "Noto Sans Mono", Menlo, Consolas, '
-         '"Noto Sans Mono CJK SC", monospace')
-
-_CSS = f"""
-* {{ box-sizing: border-box; }}
-html {{ -webkit-text-size-adjust: 100%; text-size-adjust: 100%; }}
-body {{ font: 16px/1.5 {_LATIN}, {_CJK}, sans-serif; max-width: 60rem; margin: 1.5rem auto;
-       padding: 0 1rem; color: #1a1a1a; }}
-html:lang(zh) body {{ font-family: {_CJK}, {_LATIN}, sans-serif; }}
-h1 {{ font-size: 1.6rem; line-height: 1.3; margin: 0 0 .4rem; }}
-h2 {{ font-size: 1.2rem; line-height: 1.35; margin: .2rem 0 .4rem; }}
-.summary {{ color: #333; margin: .3rem 0; }}
-.facts {{ color: #555; padding-left: 1.2rem; margin: .4rem 0; }}
-figure.topology {{ margin: .8rem 0; text-align: center; }}
-figure.topology svg {{ max-width: 100%; height: auto; }}
-figure.topology figcaption {{ color: #555; font-size: .85rem; }}
-section.step {{ border-top: 1px solid #ddd; padding-top: .5rem; margin-top: 1.2rem; }}
-.badge {{ display: inline-block; padding: .05rem .5rem; border-radius: .25rem; font-size: .8rem;
-         font-weight: bold; letter-spacing: .03em; vertical-align: .1em; white-space: nowrap; }}
-.num {{ color: #777; font-weight: normal; white-space: nowrap; }}
-p {{ margin: .4rem 0; }}
-a {{ color: #0b57d0; }}
-code {{ font-family: {_MONO}; font-size: .88em; background: #f0f2f4; padding: 0 .2em;
-        border-radius: .2rem; }}
-.addr {{ white-space: nowrap; }}
-/* Output: each line its own block, so a page or a phone may break between lines, never in
-   one; long lines wrap at spaces with a hanging indent, a token too long scrolls. */
-pre {{ font-family: {_MONO}; font-size: .82rem; line-height: 1.4; background: #f6f8fa;
-      border: 1px solid #e1e4e8; border-radius: .3rem; padding: .45rem .6rem; margin: .15rem 0 .5rem;
-      white-space: pre-wrap; word-break: normal; overflow-wrap: normal; overflow-x: auto; }}
-pre .l {{ display: block; padding-left: 2ch; text-indent: -2ch; }}
-pre .l:empty::before {{ content: "\\a0"; }}
-pre.cmd {{ background: #272822; color: #f8f8f2; border-color: #272822; }}
-pre.stderr {{ border-left: 4px solid #c62828; }}
-pre .hit {{ background: #fff3b0; box-shadow: -.35rem 0 0 #e0a800; }}
-pre .folded {{ color: #888; font-style: italic; }}
-.label {{ font-weight: bold; margin: .6rem 0 .1rem; }}
-.label .num {{ font-weight: normal; }}
-table.vals {{ font-size: .85rem; margin: .1rem 0 .5rem; }}
-table.vals td, table.vals th {{ padding: .05rem .5rem; }}
-table.vals td {{ font-family: {_MONO}; }}
-.ok {{ color: #2e7d32; }} .bad {{ color: #c62828; }} .skip {{ color: #777; }}
-.expected {{ color: #8a5a00; }}
-ul.checks {{ list-style: none; padding-left: .5rem; margin: .2rem 0; }}
-table {{ border-collapse: collapse; margin-top: .5rem; }}
-th, td {{ border: 1px solid #ccc; padding: .25rem .6rem; text-align: left; vertical-align: top; }}
-td.n, td.t {{ text-align: right; color: #555; white-space: nowrap; }}
-.verdict {{ font-size: 1.15rem; font-weight: bold; margin: .4rem 0; }}
-section.summary-block {{ border-top: 1px solid #ddd; padding-top: .5rem; margin-top: 1.2rem; }}
-.wide {{ overflow-x: auto; }}
-@media (max-width: 480px) {{
-  body {{ padding: 0 .6rem; margin: 1rem auto; }}
-  h1 {{ font-size: 1.35rem; }}
-  pre {{ font-size: .75rem; padding: .4rem .45rem; }}
-}}
-@page {{ margin: 14mm 13mm; }}
-@media print {{
-  body {{ margin: 0; max-width: none; padding: 0; font-size: 9.2pt; line-height: 1.34;
-         -webkit-print-color-adjust: exact; print-color-adjust: exact; }}
-  h1 {{ font-size: 15pt; }}
-  h2 {{ font-size: 11.5pt; }}
-  a {{ color: inherit; }}
-  pre {{ font-size: 7.5pt; line-height: 1.28; overflow: visible; border-color: #bbb; padding: .35rem .55rem; }}
-  td.r {{ white-space: nowrap; }}
-  pre.cmd {{ background: #fff; color: #000; border: 1px solid #999; border-left: 3px solid #555; }}
-  section.step {{ margin-top: .7rem; padding-top: .3rem; }}
-  figure.topology svg {{ max-height: 5.5cm; width: auto; }}
-  /* Keep a heading or label with the block after it; keep a line whole. */
-  h1, h2, .label, .summary:last-of-type {{ break-after: avoid; page-break-after: avoid; }}
-  table.vals {{ break-inside: avoid; page-break-inside: avoid; }}
-  pre .l:first-child, pre .l:nth-child(2) {{ break-after: avoid; page-break-after: avoid; }}
-  pre .l:last-child, pre .l:nth-last-child(2) {{ break-before: avoid; page-break-before: avoid; }}
-  pre .l, tr, figure, ul.checks li, .badge {{ break-inside: avoid; page-break-inside: avoid; }}
-  .keep {{ break-inside: avoid; page-break-inside: avoid; }}
-  .verdict {{ break-after: avoid; page-break-after: avoid; }}
-  p {{ orphans: 2; widows: 2; }}
-}}
-"""
+# The page: labgen/templates/handout.html.j2 with handout.css (labgen/pages.py).
 
 SHORT_BLOCK = 14   # a label and a block of at most this many lines never split across pages
 
@@ -478,165 +397,122 @@ def _status_class(status: str | None) -> str:
     return {"passed": "ok", "skipped": "skip", "expected": "expected"}.get(status or "", "bad")
 
 
-def _lines_html(text: str, lang: str, evidence=()) -> tuple[str, int]:
-    """(the output's lines as `<span class="l">` blocks, evidence lines with class hit; how
-    many lines)."""
-    hits, out = set(evidence), []
+def output_lines(text: str, lang: str, evidence=()) -> dict:
+    """An output as the template's block: {"lines": [(class, escaped line)], "count": n}, each
+    line its own block, evidence lines with class hit, long output folded."""
+    from markupsafe import Markup
+
+    hits, lines = set(evidence), []
     for number, line in numbered_fold(clean_output(text), *HANDOUT_FOLD):
         if number is None:
-            out.append(f'<span class="l folded">{_e(words(lang)["folded"].format(n=line))}</span>')
+            lines.append(("l folded", words(lang)["folded"].format(n=line)))
         else:
-            cls = "l hit" if number in hits else "l"
-            out.append(f'<span class="{cls}">{_h(line)}</span>')
-    return "".join(out), len(out)
-
-
-def _block(label_html: str, text: str, lang: str, css_class: str = "", evidence=(),
-           extra: str = "") -> str:
-    """A label and its block, wrapped so print keeps them together (short blocks whole)."""
-    body, count = _lines_html(text, lang, evidence)
-    keep = " keep" if count <= SHORT_BLOCK else ""
-    cls = f' class="{css_class}"' if css_class else ""
-    return (f'<div class="block{keep}">{label_html}<pre{cls}>{body}</pre>{extra}</div>')
-
-
-def _badge(kind: str, lang: str) -> str:
-    background, colour = KIND_COLOURS.get(kind, ("#555", "#fff"))
-    return (f'<span class="badge" style="background:{background};color:{colour}">'
-            f"{_e(kind_name(kind, lang))}</span>")
+            lines.append(("l hit" if number in hits else "l", Markup(_h(line))))
+    return {"lines": lines, "count": len(lines)}
 
 
 def render_html(record: RunRecord, svg: str | None = None) -> str:
     """The handout as one self-contained HTML page: inline CSS and SVG, no scripts, no
     external assets; every piece of scenario text and output escaped (pure). `svg` is the
     lab's topology (topology_svg), embedded as is: Graphviz wrote it from escaped labels."""
+    from markupsafe import Markup
+
+    from labgen import pages
+
     lang, w = record.lang, words(record.lang)
     scenario = record.scenario
     passed, headline, reasons = run_verdict(record, lang)
     title = scenario.title.get(lang)
-    parts = [
-        "<!DOCTYPE html>",
-        f'<html lang="{"zh-CN" if lang == "zh" else "en"}">',
-        "<head>",
-        '<meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{_e(title)}</title>",
-        f"<style>{_CSS}</style>",
-        "</head>",
-        "<body>",
-        f"<h1>{prose_html(title)}</h1>",
-        f'<p class="summary">{prose_html(scenario.summary.get(lang))}</p>',
-    ]
+    summaries = [scenario.summary.get(lang)]
     variant = scenario.variants.get(record.variant)
     if variant is not None and variant.summary is not None:
-        parts.append(f'<p class="summary">{prose_html(variant.summary.get(lang))}</p>')
-    note = fallback_note(scenario, lang)
-    if note:
-        parts.append(f'<p class="summary"><em>{_e(note)}</em></p>')
+        summaries.append(variant.summary.get(lang))
     p = punct(lang)
     facts = [(w["lab"], f"{record.lab_name}{p['(']}{record.provider}{p[')']}")]
     if record.variant != "default":
         facts.append((w["variant"], record.variant))
     facts.append((w["date"], f"{record.started:%Y-%m-%d %H:%M}"))
-    parts.append('<ul class="facts">')
-    parts += [f"<li><b>{_e(k)}{p[':']}</b>{' ' if lang != 'zh' else ''}{_e(v)}</li>" for k, v in facts]
-    verdict_class = "ok" if passed else "bad"
-    parts.append(f'<li><b>{_e(w["result"])}{p[": "]}</b><span class="{verdict_class}">'
-                 f'{"✓" if passed else "✗"} {_e(headline)}</span></li>')
-    parts.append("</ul>")
-    if svg:
-        parts.append(f'<figure class="topology">{svg}<figcaption>{_e(w["topology"])}: '
-                     f"{_e(record.lab_name)}</figcaption></figure>")
-    for number, step_record in enumerate(record.steps, 1):
-        parts += _html_step(number, step_record, lang)
-    # The summary: verdict first, then the table (split between rows, header repeated).
-    parts += ['<section class="summary-block">', f"<h2>{_e(w['summary'])}</h2>",
-              f'<p class="verdict {verdict_class}">{"✓" if passed else "✗"} {_e(headline)} '
-              f'<span class="num">({seconds(record.duration)})</span></p>']
-    if reasons:
-        parts.append('<ul class="checks">')
-        parts += [f'<li class="bad">✗ {_h(clean_output(r))}</li>' for r in reasons]
-        parts.append("</ul>")
-    parts += ['<div class="wide"><table>',
-              f"<thead><tr><th>#</th><th>{_e(w['step'])}</th><th>{_e(w['kind'])}</th>"
-              f"<th>{_e(w['result'])}</th><th>{_e(w['time'])}</th></tr></thead>"]
+    rows = []
     for number, step_record in enumerate(record.steps, 1):
         step, status = step_record.step, shown_status(step_record)
-        result = "" if status is None else f"{STATUS_MARKS.get(status, '?')} {_e(status_word(status, lang))}"
-        time = "" if status is None else seconds(step_record.duration)
-        parts.append(
-            f'<tr><td class="n">{number}</td><td>{prose_html(step.title.get(lang))}</td>'
-            f"<td>{_badge(step.kind, lang)}</td>"
-            f'<td class="r {_status_class(status)}">{result}</td><td class="t">{time}</td></tr>')
-    parts.append("</table></div></section>")
-    parts += ["</body>", "</html>"]
-    return "\n".join(parts) + "\n"
+        rows.append({"number": number, "title": Markup(prose_html(step.title.get(lang))),
+                     "kind": step.kind, "status_class": _status_class(status),
+                     "result": "" if status is None else
+                     f"{STATUS_MARKS.get(status, '?')} {status_word(status, lang)}",
+                     "time": "" if status is None else seconds(step_record.duration)})
+    return pages.render(
+        "handout.html.j2", css=pages.css("handout.css"), lang=lang, w=w, p=p, title=title,
+        title_html=Markup(prose_html(title)), summaries=[Markup(prose_html(s)) for s in summaries],
+        note=fallback_note(scenario, lang),
+        facts=facts, passed=passed, headline=headline, verdict_class="ok" if passed else "bad",
+        svg=Markup(svg) if svg else None, lab_name=record.lab_name,
+        steps=[_step(number, sr, lang) for number, sr in enumerate(record.steps, 1)],
+        reasons=[Markup(_h(clean_output(r))) for r in reasons], duration=seconds(record.duration),
+        rows=rows, colours=_Colours(), kind_names=_KindNames(lang), short=SHORT_BLOCK)
 
 
-def _html_step(number: int, record: StepRecord, lang: str) -> list[str]:
+class _Colours(dict):
+    """KIND_COLOURS with a grey badge for a kind it does not know."""
+
+    def __missing__(self, kind):
+        return KIND_COLOURS.get(kind, ("#555", "#fff"))
+
+
+class _KindNames(dict):
+    def __init__(self, lang: str):
+        super().__init__()
+        self.lang = lang
+
+    def __missing__(self, kind):
+        return kind_name(kind, self.lang)
+
+
+def _step(number: int, record: StepRecord, lang: str) -> dict:
+    """One step of the handout as the template shows it."""
+    from markupsafe import Markup
+
     w, step, p = words(lang), record.step, punct(lang)
-    out = [f'<section class="step kind-{_e(step.kind)}">',
-           f'<h2>{_badge(step.kind, lang)} <span class="num">{_e(w["step"])} {number}</span> '
-           f"{prose_html(step.title.get(lang))}</h2>"]
+    paragraphs = []
     if step.explain is not None:
-        out += [f"<p>{prose_html(paragraph)}</p>" for paragraph in
-                re.split(r"\n\s*\n", step.explain.get(lang).strip())]
+        paragraphs = [Markup(prose_html(paragraph)) for paragraph in
+                      re.split(r"\n\s*\n", step.explain.get(lang).strip())]
     groups = command_groups(record)
     if not groups and step.run:
         groups = [(step.run, [], {})]
+    commands = []
     for command, results, values in groups:
         where, same = _command_nodes_label(results, values, lang)
-        where = where or nodes_label(step, lang)
-        same = f"{p[';']}{_e(same)}" if same else ""
-        label = (f'<p class="label">{_e(w["command"])}<span class="num">{p["("]}{_e(w["on"])} '
-                 f"{_e(where)}{same}{p[')']}</span></p>")
-        out.append(_block(label, command.rstrip("\n"), lang, "cmd", extra=_values_table(values, results)))
+        shown = []
         for result in results:
             text = f"{w['output']}{p['(']}{result.node}{p[',']}{exit_label(result, lang)}"
             if result.attempts > 1:
                 text += f"{p[',']}{w['attempts'].format(n=result.attempts)}"
-            label = f'<p class="label">{_e(text + p[")"])}</p>'
             stdout, stderr = clean_output(result.stdout), clean_output(result.stderr)
-            if not stdout and not stderr:
-                out.append(f'<div class="block keep">{label}<p class="skip">{_e(w["no_output"])}</p></div>')
-            if stdout:
-                out.append(_block(label, result.stdout, lang, "out",
-                                  evidence=result.evidence.get("stdout", ())))
-            if stderr:
-                label = (f'<p class="label">{_e(w["stderr"])}{p["("]}{_e(result.node)}{p[")"]}</p>'
-                         if stdout else label)
-                out.append(_block(label, result.stderr, lang, "out stderr",
-                                  evidence=result.evidence.get("stderr", ())))
-    if record.captured:
-        out.append('<ul class="checks">')
-        for key, value in record.captured.items():
-            node, _, var = key.partition(":")
-            out.append(f"<li>{_e(w['captured'])} <code>{_e(var)}</code> = "
-                       f"<code>{_h(clean_output(value))}</code>{p['(']}{_e(node)}{p[')']}</li>")
-        out.append("</ul>")
+            shown.append({
+                "label": text + p[")"], "empty": not stdout and not stderr,
+                "stdout": output_lines(result.stdout, lang, result.evidence.get("stdout", ())) if stdout else None,
+                "stderr": output_lines(result.stderr, lang, result.evidence.get("stderr", ())) if stderr else None,
+                "stderr_label": f"{w['stderr']}{p['(']}{result.node}{p[')']}"})
+        nodes = [r.node for r in results]
+        commands.append({
+            "where": where or nodes_label(step, lang), "same": f"{p[';']}{same}" if same else "",
+            "block": output_lines(command.rstrip("\n"), lang), "results": shown, "nodes": nodes,
+            "value_rows": [(var, [Markup(_h(per_node.get(n, ""))) for n in nodes])
+                       for var, per_node in values.items()]})
+    captured = []
+    for key, value in record.captured.items():
+        node, _, var = key.partition(":")
+        captured.append((var, Markup(_h(clean_output(value))), node))
     status = shown_status(record)
+    out = {"kind": step.kind, "number": number, "title": Markup(prose_html(step.title.get(lang))),
+           "paragraphs": paragraphs, "commands": commands, "captured": captured, "status": status}
     if status is not None:
         cls = _status_class(status)
-        out.append('<div class="result keep">')
-        out.append(f'<p class="label {cls}">{_e(w["result"])}{p[": "]}{STATUS_MARKS.get(status, "?")} '
-                   f'{_e(status_word(status, lang))}<span class="num">'
-                   f"{p['(']}{seconds(record.duration)}{p[')']}</span></p>")
-        out.append('<ul class="checks">')
         if record.status == "passed":
-            out += [f'<li class="{cls}">✓ {_h(p)}</li>' for p in describe_expectations(step.expect, lang)]
+            checks = [(cls, "✓", Markup(_h(x))) for x in describe_expectations(step.expect, lang)]
         else:
-            out += [f'<li class="bad">✗ {_h(clean_output(r))}</li>' for r in record.failures]
-        out.append("</ul></div>")
-    out.append("</section>")
+            checks = [("bad", "✗", Markup(_h(clean_output(r)))) for r in record.failures]
+        out.update(status_class=cls, mark=STATUS_MARKS.get(status, "?"),
+                   status_word=status_word(status, lang), duration=seconds(record.duration),
+                   checks=checks)
     return out
-
-
-def _values_table(values: dict[str, dict[str, str]], results: list[CommandResult]) -> str:
-    if not values:
-        return ""
-    nodes = [r.node for r in results]
-    rows = ["<tr><th></th>" + "".join(f"<th>{_e(n)}</th>" for n in nodes) + "</tr>"]
-    for var, per_node in values.items():
-        rows.append(f"<tr><th><code>{_e(var)}</code></th>"
-                    + "".join(f"<td>{_h(per_node.get(n, ''))}</td>" for n in nodes) + "</tr>")
-    return f'<div class="wide"><table class="vals">{"".join(rows)}</table></div>'

@@ -7,14 +7,12 @@ import re
 from typing import Iterator
 
 from labgen.model import Scenario, Text
+from labgen.words import words
 
 # CJK Unified Ideographs (and extension A): a string holding any is Chinese.
 _HAN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff]")
 
-NOTES = {
-    "en": "Parts of this scenario are written in Chinese only; they are shown as written.",
-    "zh": "本场景有些内容只有英文，按原文显示。",
-}
+NOTES = {lang: words("language", lang)["fallback_note"] for lang in ("en", "zh")}   # labgen/words.py
 
 
 def guess(text: str) -> str:

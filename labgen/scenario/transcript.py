@@ -15,46 +15,15 @@ from typing import TYPE_CHECKING, Iterable
 from labgen.model import Expect, Step
 from labgen.scenario.record import CommandResult, RunRecord, StepRecord
 from labgen.validate import strip_refused
+from labgen.words import table
 
 if TYPE_CHECKING:   # pragma: no cover
     from rich.console import Console
 
-# The fixed words of the transcript and handout, in both languages.
-WORDS = {
-    "en": {
-        "step": "Step", "passed": "passed", "failed": "failed", "skipped": "skipped",
-        "error": "error", "summary": "Summary", "command": "Command", "output": "Output",
-        "result": "Result", "time": "Time", "kind": "Kind", "lab": "Lab", "variant": "Variant",
-        "date": "Date", "on": "on", "exit": "exit", "did_not_run": "did not run",
-        "folded": "… {n} lines folded …", "no_output": "(no output)", "stderr": "stderr",
-        "attempts": "after {n} attempts", "captured": "captured",
-        "all_passed": "All {n} steps passed", "failed_at": "Failed at step {n}: {title}",
-        "interrupted": "Interrupted", "sudo": "as root", "all_nodes": "all nodes",
-        "as_on": "shown with {node}'s values (each node its own)",
-        "as_expected": "as expected", "same_on": "same on {nodes}",
-        "topology": "The lab", "evidence": "lines that met an expectation are marked",
-    },
-    "zh": {
-        "step": "步骤", "passed": "通过", "failed": "失败", "skipped": "跳过",
-        "error": "出错", "summary": "总结", "command": "命令", "output": "输出",
-        "result": "结果", "time": "用时", "kind": "类型", "lab": "实验环境", "variant": "变体",
-        "date": "日期", "on": "节点", "exit": "退出码", "did_not_run": "未能运行",
-        "folded": "… 已折叠 {n} 行 …", "no_output": "（无输出）", "stderr": "标准错误",
-        "attempts": "共尝试 {n} 次", "captured": "捕获",
-        "all_passed": "全部 {n} 个步骤通过", "failed_at": "在步骤 {n} 失败：{title}",
-        "interrupted": "已中断", "sudo": "以 root 身份", "all_nodes": "所有节点",
-        "as_on": "此处显示 {node} 的取值（各节点用各自的值）",
-        "as_expected": "符合预期", "same_on": "{nodes} 上相同",
-        "topology": "实验环境拓扑", "evidence": "满足预期的输出行已高亮标出",
-    },
-}
+# The fixed words of the transcript and handout, in both languages (labgen/words.py).
+WORDS = table("transcript")
 
-KIND_NAMES = {
-    "en": {k: k.upper() for k in ("setup", "observe", "break", "fix", "verify", "explain", "cleanup",
-                                  "task", "question")},
-    "zh": {"setup": "准备", "observe": "观察", "break": "破坏", "fix": "修复", "verify": "验证",
-           "explain": "讲解", "cleanup": "清理", "task": "任务", "question": "提问"},
-}
+KIND_NAMES = table("kinds")
 
 # Terminal badge styles; the handout's CSS mirrors them.
 KIND_STYLES = {

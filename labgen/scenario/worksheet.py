@@ -1,88 +1,106 @@
-"""The student's worksheet: the story, the tasks and questions, hints folded; no solutions,
-no commands' outputs. One self-contained, printable HTML page (the transcript handout stays
-the instructor's answer key). Pure: scenario in, text out."""
+"""The student's worksheet: the story, the lab's picture, what the observe steps showed (from a
+recorded run), the tasks and questions; hints folded on screen and upside down on the last
+printed page; no solutions, no commands. One self-contained, printable HTML page (the
+transcript handout stays the instructor's answer key). Pure: scenario, record and picture in,
+text out.
+
+The page is the Jinja2 template labgen/templates/worksheet.html.j2 (autoescaped) with
+worksheet.css inlined, so the file needs nothing beside it.
+"""
 
 from __future__ import annotations
 
+from labgen.errors import LabgenError
 from labgen.model import STUDENT_KINDS, Scenario
+from labgen.scenario.record import RunRecord
+from labgen.words import table
 
-WORDS = {
-    "en": {"worksheet": "Worksheet", "task": "Task", "question": "Question", "hint": "Hint",
-           "answer": "Your answer", "check": "When you are done: `labgen scenario check` (or Check on your seat page).",
-           "name": "Name", "seat": "Seat", "hints_folded": "Hints (open one only when you are stuck; they are counted)",
-           "step": "Step"},
-    "zh": {"worksheet": "练习单", "task": "任务", "question": "提问", "hint": "提示",
-           "answer": "你的答案", "check": "完成后：运行 `labgen scenario check`（或在座位页面上点“检查”）。",
-           "name": "姓名", "seat": "座位", "hints_folded": "提示（卡住时再展开，展开次数会被记录）",
-           "step": "步骤"},
-}
+BLANK = "________"   # a captured value no recorded run gives: the student fills it in
 
-TEMPLATE = """<!doctype html>
-<html lang="{{ 'zh-CN' if lang == 'zh' else 'en' }}"><head><meta charset="utf-8">
-<title>{{ w.worksheet }} · {{ title }}</title>
-<style>
-body { font-family: system-ui, "Noto Sans CJK SC", sans-serif; max-width: 46rem; margin: 2rem auto;
-       color: #212121; line-height: 1.5; }
-h1 { font-size: 1.5rem; } h2 { font-size: 1.1rem; margin-top: 1.6rem; }
-.who { display: flex; gap: 2rem; } .who span { flex: 1; border-bottom: 1px solid #555; padding-top: 1.2rem; }
-.box { border: 2px solid #8e24aa; border-radius: .3rem; padding: .6rem .9rem; margin: 1rem 0; break-inside: avoid; }
-.box.question { border-color: #f9a825; }
-.badge { font-weight: bold; color: #8e24aa; } .question .badge { color: #f57f17; }
-.lines { border-bottom: 1px solid #999; height: 1.8rem; }
-details { margin-top: .5rem; } summary { cursor: pointer; color: #455a64; }
-.story { color: #37474f; }
-@page { size: A4; margin: 18mm 16mm; }
-@media print { body { margin: 0; max-width: none; }
-               details:not([open]) > :not(summary) { display: none; } a { color: inherit; } }
-</style></head><body>
-<h1>{{ w.worksheet }} · {{ title }}</h1>
-<div class="who"><span>{{ w.name }}:</span><span>{{ w.seat }}:</span></div>
-<p class="story">{{ summary }}</p>
-{% if note %}<p class="story"><em>{{ note }}</em></p>{% endif %}
-{% for s in steps %}
-{% if s.kind in student_kinds %}
-<section class="box {{ s.kind }}" id="{{ s.id }}">
-  <div class="badge">{{ w[s.kind] }} · {{ s.title }}</div>
-  <p>{{ s.goal }}</p>
-  {% if s.explain %}<p class="story">{{ s.explain }}</p>{% endif %}
-  {% if s.kind == 'question' %}<p>{{ w.answer }}:</p><div class="lines"></div><div class="lines"></div>
-  {% else %}<p><em>{{ w.check }}</em></p>{% endif %}
-  {% if s.hints %}<p>{{ w.hints_folded }}</p>
-  {% for h in s.hints %}<details><summary>{{ w.hint }} {{ loop.index }}</summary><p>{{ h }}</p></details>{% endfor %}
-  {% endif %}
-</section>
-{% else %}
-<h2>{{ s.title }}</h2>
-{% if s.explain %}<p class="story">{{ s.explain }}</p>{% endif %}
-{% endif %}
-{% endfor %}
-</body></html>
-"""
+WORDS = table("worksheet")   # labgen/words.py
 
 
-def render_worksheet(scenario: Scenario, variant: str, lang: str) -> str:
-    """The worksheet HTML for one variant. Captured values are not known yet: a {{ var }} in
-    a hint stays as written, the scenario's own vars are filled in."""
-    from jinja2 import Environment
+def worksheet_variant(scenario: Scenario, requested: str | None) -> str:
+    """The variant a worksheet is for: the one asked for (it must have a task or a question),
+    else the first that has one. Raises LabgenError (exit 2) otherwise."""
+    from labgen.scenario.challenge import challenge_variant
 
+    variant = challenge_variant(scenario, requested)
+    if not any(s.kind in STUDENT_KINDS for s in scenario.variants[variant].steps):
+        with_tasks = [n for n, v in scenario.variants.items()
+                      if any(s.kind in STUDENT_KINDS for s in v.steps)]
+        raise LabgenError(
+            f"variant {variant} of scenario {scenario.id} has no task or question: "
+            "a worksheet for it would hold nothing to do",
+            hint=(f"variants with tasks: {', '.join(with_tasks)}; " if with_tasks else "")
+            + f"`labgen scenario run {scenario.id} --variant {variant}` presents it", exit_code=2)
+    return variant
+
+
+def captured_values(record: RunRecord | None, node_order: list[str]) -> dict[str, str]:
+    """The values a recorded run captured ("node:var" -> value), merged as the runner merges
+    them for text a student reads: later nodes win."""
+    values: dict[str, str] = {}
+    if record is None:
+        return values
+    by_node: dict[str, dict[str, str]] = {}
+    for step in record.steps:
+        for key, value in step.captured.items():
+            node, _, name = key.partition(":")
+            by_node.setdefault(node, {})[name] = value
+    for node in node_order + sorted(set(by_node) - set(node_order)):
+        values.update(by_node.get(node, {}))
+    return values
+
+
+def render_worksheet(scenario: Scenario, variant: str, lang: str, record: RunRecord | None = None,
+                     svg: str | None = None) -> str:
+    """The worksheet HTML for one variant. `record`: a run whose observe steps' outputs (by
+    step id) and captured values (bad_mac ...) the page shows; `svg`: the lab's topology."""
+    from markupsafe import Markup
+
+    from labgen import pages
     from labgen.scenario.language import fallback_note
-    from labgen.scenario.template import fill_text
+    from labgen.scenario.handout import output_lines, prose_html
+    from labgen.scenario.template import VAR, fill_text
 
-    env = Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
-    values = dict(scenario.vars)
+    w = WORDS["zh" if lang == "zh" else "en"]
+    nodes = [n.name for n in record.lab.nodes] if record and record.lab else []
+    values = {**dict(scenario.vars), **captured_values(record, nodes)}
 
-    def text(t):
-        return fill_text(t.get(lang), values).strip() if t else ""
+    def text(t) -> Markup:
+        filled = VAR.sub(BLANK, fill_text(t.get(lang), values)).strip() if t else ""
+        return Markup(prose_html(filled))
 
+    recorded = {s.step.id: s for s in record.steps} if record else {}
     steps = []
     for step in scenario.variants[variant].steps:
         if step.kind == "cleanup":
             continue
-        steps.append({"id": step.id, "kind": step.kind, "title": text(step.title),
-                      "explain": text(step.explain), "goal": text(step.goal),
-                      "hints": [text(h) for h in step.hints]})
+        outputs = []
+        if step.kind == "observe" and step.id in recorded:
+            for result in recorded[step.id].results:
+                shown = result.stdout + (("\n" + result.stderr) if result.stderr.strip() else "")
+                outputs.append({"label": w["node_output"].format(node=result.node),
+                                "lines": output_lines(shown, lang)["lines"]})
+        steps.append({"id": step.id, "kind": step.kind, "student": step.kind in STUDENT_KINDS,
+                      "title": text(step.title), "explain": text(step.explain),
+                      "goal": text(step.goal), "hints": [text(h) for h in step.hints],
+                      "outputs": outputs})
+    # The story after the last task or question tells its answers: say so before it.
+    last = max((i for i, s in enumerate(steps) if s["student"]), default=None)
+    for i, s in enumerate(steps):
+        s["read_after"] = last is not None and i == last + 1
+    if record:
+        note = w["recorded"].format(lab=record.lab_name, provider=record.provider,
+                                    date=record.started.strftime("%Y-%m-%d"))
+    else:
+        note = w["not_recorded"]
     summary = scenario.variants[variant].summary or scenario.summary
-    return env.from_string(TEMPLATE).render(
-        w=WORDS["zh" if lang == "zh" else "en"], lang=lang, title=text(scenario.title),
-        summary=text(summary), steps=steps, student_kinds=STUDENT_KINDS,
-        note=fallback_note(scenario, lang))
+    return pages.render(
+        "worksheet.html.j2",
+        w=w, lang=lang, title=text(scenario.title), summary=text(summary), steps=steps,
+        hinted=[s for s in steps if s["student"] and s["hints"]], recorded_note=note,
+        note=fallback_note(scenario, lang),
+        css=pages.css("worksheet.css"), svg=Markup(svg) if svg else None,
+        check=Markup(prose_html(w["check"])))

@@ -170,20 +170,49 @@ def test_reset_to_break_mac_restores_the_broken_state(lab):
     assert cli(lab_dir, "check").returncode == 6
 
 
-def test_removing_the_neighbour_entry_is_not_accepted(lab):
+def entry(lab_dir):
+    return ssh(lab_dir, "ubuntu-2", f"ip neigh show {WL2} dev {HOST_IF2}").stdout
+
+
+def test_removing_the_neighbour_entry_fails_with_its_own_message(lab):
     lab_dir = at_broken_task(lab)
     ssh(lab_dir, "ubuntu-2", f"sudo ip neigh del {WL2} dev {HOST_IF2}")
     res = cli(lab_dir, "check")
     assert res.returncode == 6
-    assert "On ubuntu-2 the host no longer pins its workload 172.32.2.10" in flat(res.stdout)
+    out = flat(res.stdout)
+    assert "On ubuntu-2 you removed the host's permanent neighbour entry for its workload 172.32.2.10" in out
+    assert "Calico has just undone" not in out
+    # the check did what Felix's route refresh does: the entry is back, and ping fails again
+    assert "lladdr ee:ee:ee:ee:ee:ee PERMANENT" in entry(lab_dir)
+    assert NO_REPLIES in out
 
 
-def test_the_neighbour_entry_fix_also_passes(lab):
+def test_repointing_the_neighbour_entry_is_undone_by_calicos_refresh(lab):
+    # the fix that works only until Felix's next route refresh (issue 20)
     lab_dir = at_broken_task(lab)
     bad = progress(lab_dir)["captures"]["ubuntu-2"]["bad_mac"]
     ssh(lab_dir, "ubuntu-2", f"sudo ip neigh replace {WL2} lladdr {bad} dev {HOST_IF2} nud permanent")
-    res = cli(lab_dir, "check", check=True)
-    assert "passed: Make the two workloads talk again" in res.stdout
+    assert ssh(lab_dir, "ubuntu-2", "sudo ip netns exec wl-ubuntu-2 ping -c 1 -W 1 172.32.3.10").returncode == 0
+    res = cli(lab_dir, "check")
+    assert res.returncode == 6, res.stdout
+    out = flat(res.stdout)
+    assert ("Calico has just undone your fix on ubuntu-2: you pointed the host's permanent "
+            "neighbour entry for 172.32.2.10 at cali0's new MAC") in out
+    assert "undone your fix on ubuntu-3" not in out and "you removed" not in out
+    assert "lladdr ee:ee:ee:ee:ee:ee PERMANENT" in entry(lab_dir)
+    assert progress(lab_dir)["current"] == "make-them-talk"
+    # the article's fix on top of it now passes: the refresh cannot undo it
+    ssh(lab_dir, "ubuntu-2", "sudo ip -n wl-ubuntu-2 link set cali0 address ee:ee:ee:ee:ee:ee")
+    assert "passed: Make the two workloads talk again" in cli(lab_dir, "check", check=True).stdout
+
+
+def test_the_chinese_message_says_calico_undid_the_fix(lab):
+    lab_dir = at_broken_task(lab)
+    bad = progress(lab_dir)["captures"]["ubuntu-2"]["bad_mac"]
+    ssh(lab_dir, "ubuntu-2", f"sudo ip neigh replace {WL2} lladdr {bad} dev {HOST_IF2} nud permanent")
+    res = labgen("scenario", "check", "--dir", str(lab_dir), "--lang", "zh")
+    assert res.returncode == 6
+    assert "Calico刚刚撤销了你在ubuntu-2上的修复" in "".join(res.stdout.split())
 
 
 def test_solve_after_a_reset_is_recorded_as_by_solution(lab):

@@ -48,7 +48,7 @@ def labgen(*args, **kw):
 
 def _down(path: Path) -> None:
     if (path / "classroom.yml").exists():
-        labgen("classroom", "down", "--yes", "--dir", str(path), timeout=600)
+        labgen("classroom", "down", "--yes", "--image", "--dir", str(path), timeout=600)
 
 
 @pytest.fixture(scope="module")
@@ -121,7 +121,7 @@ def test_ctrl_c_during_up_leaves_every_seat_up_or_absent(root):
         st = labgen("status", cwd=path / f"seat-{seat:02d}", check=True)
         assert st.stdout.count("running") == 2, st.stdout
     # the classroom's shared parts stay for the seats that are up (or a re-run); down removes all
-    res = labgen("classroom", "down", "--yes", "--dir", str(path), timeout=600)
+    res = labgen("classroom", "down", "--yes", "--image", "--dir", str(path), timeout=600)
     assert res.returncode == 0, res.stdout + res.stderr
     assert not path.exists()
     assert_classroom_gone(NAME, names, PORT, Path(PROXY_ENV["LABGEN_APTPROXY_DIR"]))

@@ -56,7 +56,7 @@ def _down_leftovers() -> None:
         return
     for cr in ROOT.iterdir():
         if (cr / "classroom.yml").exists():
-            labgen("classroom", "down", "--yes", "--dir", str(cr), timeout=600)
+            labgen("classroom", "down", "--yes", "--image", "--dir", str(cr), timeout=600)
     shutil.rmtree(ROOT, ignore_errors=True)
 
 
@@ -96,13 +96,13 @@ def cr():
         # what the tests did must not have removed anything a seat needs
         bridges = [r["bridge"] for r in names.values()]
         assert all(Path("/sys/class/net", b).exists() for b in bridges), bridges
-        down = labgen("classroom", "down", "--yes", "--dir", str(path), timeout=600)
+        down = labgen("classroom", "down", "--yes", "--image", "--dir", str(path), timeout=600)
         assert down.returncode == 0, down.stdout + down.stderr
         assert not path.exists()
         assert_classroom_gone(NAME, names, PORT, Path(PROXY_ENV["LABGEN_APTPROXY_DIR"]))
     finally:
         if path.exists():
-            labgen("classroom", "down", "--yes", "--dir", str(path), timeout=600)
+            labgen("classroom", "down", "--yes", "--image", "--dir", str(path), timeout=600)
         shutil.rmtree(ROOT, ignore_errors=True)
         from labgen import aptproxy
 

@@ -375,6 +375,10 @@ def test_only_keep_from_to_select_the_steps_that_run(lab):
     assert ran() == ["CLEANED"]                             # c, d, then the cleanup
     labgen(*run, "--to", "a", "--keep", check=True)
     assert ran() == ["a"]
+    # presenter mode, as the README shows it: Enter runs a, s skips b, q quits before c
+    presenter = labgen(*run, "--step", "--keep", input="\ns\nq\n")
+    assert presenter.returncode == 130 and presenter.stdout.count("▶") == 3, presenter.stdout + presenter.stderr
+    assert ran() == ["a"]
 
 
 def test_ctrl_c_in_a_scenario_runs_the_cleanup_and_exits_130(lab):

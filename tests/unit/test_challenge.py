@@ -228,7 +228,7 @@ def test_worksheet_has_the_story_tasks_and_folded_hints_but_no_solution():
     assert "ip neigh replace" not in html and "tcpdump -l -e" not in html   # no commands
     assert "Clean up" not in html                              # no cleanup steps
     zh = render_worksheet(sc, "challenge", "zh")
-    assert "练习单" in zh and "让两个容器重新互通" in zh and 'lang="zh-CN"' in zh
+    assert "练习单" in zh and "让两个工作负载重新互通" in zh and 'lang="zh-CN"' in zh
 
 
 def test_hints_and_answers_follow_the_one_character_policy():

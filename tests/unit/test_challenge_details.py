@@ -393,6 +393,33 @@ def test_reset_after_the_end_and_to_an_unknown_step(ch):
         "no step 'tidy' in this scenario", "steps: prepare, make-file, what-secret, done")
 
 
+# ---- start at a later task or question (`classroom scenario run --to TASK`)
+
+def test_start_at_a_question_solves_the_tasks_before_it_and_waits_there(ch):
+    out = ch.make().start(at="what-secret")
+    ran = [c for _, c in ch.box.remote.commands]
+    assert ran == ['echo "secret is 42"', "echo hello > /tmp/f"]   # no cleanup first: a fresh start
+    assert out.current == "what-secret"
+    p = ch.p()
+    assert p["current"] == "what-secret" and list(p["steps"]) == ["what-secret"]
+    assert p["captures"] == {"ubuntu-1": {"secret": "42"}} and p["finished"] is None
+
+
+def test_start_at_the_first_task_is_a_plain_start(ch):
+    out = ch.make().start(at="make-file")
+    assert [c for _, c in ch.box.remote.commands] == ['echo "secret is 42"']
+    assert out.current == "make-file" and ch.p()["steps"]["make-file"]["status"] == "open"
+
+
+def test_start_at_an_ordinary_or_unknown_step_is_refused_before_anything_runs(ch):
+    for step in ("prepare", "nope"):
+        with pytest.raises(LabgenError) as exc:
+            ch.make().start(at=step)
+        assert exc.value.message == f"no task or question {step!r} in scenario challenge (variant default)"
+        assert exc.value.hint == "tasks and questions: make-file, what-secret" and exc.value.exit_code == 2
+    assert ch.box.remote.commands == [] and ch.p() is None
+
+
 # ---- open_challenge: a later process picks the challenge up from the lab dir
 
 def lab_dir_with_labfile(tmp_path, labfile=LABS / "duo.yml"):

@@ -142,10 +142,27 @@ def test_capacity_error_gives_the_numbers(monkeypatch, tmp_path):
     from labgen.classroom import hostcheck
     from labgen.errors import PreflightError
 
+    from labgen.labfile import load_lab
+
+    lab = load_lab(DUO)                                   # two base nodes: 2 × 16 MiB a seat
     monkeypatch.setattr(hostcheck, "mem_available_mib", lambda: 1000)
-    with pytest.raises(PreflightError, match=r"40 nodes × 64 MiB \+ 512 MiB headroom = 3072 MiB, "
-                                             r"the host has 1000 MiB available"):
-        hostcheck.check_capacity(40, 20, tmp_path)
+    with pytest.raises(PreflightError, match=r"20 × 32 MiB \(an idle seat of duo, by its roles\) \+ 512 MiB "
+                                             r"headroom = 1152 MiB, the host has 1000 MiB available"):
+        hostcheck.check_capacity(lab, 20, tmp_path)
+
+
+def test_seat_memory_comes_from_the_roles_of_its_nodes():
+    from labgen.classroom import hostcheck
+    from labgen.labfile import find_lab, load_lab
+
+    lab = load_lab(find_lab("mesos-calico"))
+    # 3 nodes × 16 + etcd, zookeeper, docker, calico on each + the master's three roles
+    want = 3 * (16 + 32 + 80 + 80 + 64) + 0 + 160 + 384 + 16 + 2 * 128
+    assert hostcheck.seat_memory_mib(lab) == want
+    # on Debian 12 (the LXC box) only base, etcd, zookeeper and docker run
+    assert hostcheck.seat_memory_mib(lab, hostcheck.roles_that_run(lab, "debian-12")) == 3 * (16 + 32 + 80 + 80)
+    assert hostcheck.seat_disk_mib(lab) == 3 * (hostcheck.CLONE_DISK_MIB + 128)       # etcd's WAL on each
+    assert hostcheck.seat_disk_mib(lab, cloned=False) == hostcheck.image_disk_mib(lab) > 3 * 350
 
 
 def test_cli_bad_input_is_one_line_and_creates_nothing(tmp_path):
@@ -177,8 +194,25 @@ def test_a_seats_finished_run_leaves_its_handout_state_and_outcome(tmp_path):
     assert sorted(p.name for p in ld.transcripts.glob("mac-bug-*") if p.suffix != ".svg") == [
         "mac-bug-20240501-103000.html", "mac-bug-20240501-103000.json", "mac-bug-20240501-103000.md"]
     assert ld.load_state()["classroom_scenario"] == {"id": "mac-bug", "passed": True, "steps": 4, "of": 4,
-                                                     "last": "break-mac"}
+                                                     "last": "break-mac", "waiting": None}
 
     bad = seat_run_finished(2, LabDir(tmp_path / "seat-2"), make_record(failing=True), began=0.0)
     assert (bad.ok, bad.detail) == (False, "step break-mac: exit status was 0; expected non-zero")
     assert LabDir(tmp_path / "seat-2").load_state()["classroom_scenario"]["steps"] == 3
+
+
+def test_scenario_run_to_a_task_with_from_is_refused_before_any_seat_is_touched(tmp_path):
+    """`classroom scenario run --to TASK` prepares seats from the first step (they wait at the
+    task); a --from with it would skip the setup the task needs, so it is refused as bad input."""
+    from labgen.classroom import ops
+    from labgen.errors import LabgenError
+    from labgen.labfile import find_lab
+
+    (tmp_path / ops.LAB_COPY).write_text(Path(find_lab("mesos-calico")).read_text())
+    c = classroom(lab="mesos-calico", path=tmp_path, seats=1)
+    touched = []
+    with pytest.raises(LabgenError) as exc:
+        ops.scenario_run(c, [1], "mac-bug", lambda seat, text: touched.append(text), variant="challenge",
+                         start="break-mac", stop="make-them-talk")
+    assert exc.value.message == "--from cannot be used with --to a task or question"
+    assert exc.value.exit_code == 2 and touched == [] and not (tmp_path / "seat-01").exists()

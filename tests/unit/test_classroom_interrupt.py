@@ -70,7 +70,7 @@ class Place:
         self.placed, self.removed, self.leftovers = [], [], []
         self.lock = threading.Lock()
 
-    def place(self, lab_dir, text, say, roles=None, stop=None):
+    def place(self, lab_dir, text, say, roles=None, stop=None, image=None):
         seat = int(lab_dir.name.split("-")[1])
         with self.lock:
             self.placed.append(seat)
@@ -108,7 +108,7 @@ def fake_up(monkeypatch, tmp_path):
         place = Place(cut, done, set(after))
         access_calls = []
         monkeypatch.setattr(ops, "placement_for", lambda provider: place)
-        monkeypatch.setattr(ops, "_record", lambda c: None)
+        monkeypatch.setattr(ops, "_record", lambda c, use_image=None: None)
         monkeypatch.setattr(ops, "_prepare_host", lambda c, lab: [])
         monkeypatch.setattr(ops, "authorize_on_nodes", lambda remote, key: None)
         monkeypatch.setattr(ops.access, "public_key", lambda path: "ssh-ed25519 AAAA test")
@@ -120,7 +120,7 @@ def fake_up(monkeypatch, tmp_path):
             key.with_suffix(".pub").write_text("public")
         notes = []
         with pytest.raises(ops.UpInterrupted) as caught:
-            ops.up(c, lambda seat, text: None, workers=workers, note=notes.append)
+            ops.up(c, lambda seat, text: None, workers=workers, note=notes.append, use_image=False)
         return c, place, access_calls, caught.value, notes
     return run
 

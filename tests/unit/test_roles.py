@@ -142,6 +142,18 @@ def test_zookeeper_myid_and_servers(lab):
     assert "srvr" in check and "leader|follower" in check
 
 
+def test_zookeeper_returns_only_once_every_member_serves_stably(lab):
+    # issue 14: node-1's role passed on its own server's one-shot "follower", then the node fell
+    # back to an election; the role now asks every member, and several times in a row
+    serving = tasks_of(lab, "ubuntu-2", "zookeeper", BOOKWORM)[-1]
+    for script in (serving.check, serving.run[0]):
+        for ip in ("192.168.56.101", "192.168.56.102", "192.168.56.103"):
+            assert f"echo srvr | nc -w 3 {ip} 2181 | grep -Eq '^Mode: (leader|follower)$'" in script
+        assert "127.0.0.1" not in script and 'while [ "$ok" -lt 3 ]' in script
+    assert "+ 60" in serving.check
+    assert "+ 300" in serving.run[0] and "for ip in 192.168.56.101 192.168.56.102 192.168.56.103" in serving.run[0]
+
+
 # ---- docker
 
 

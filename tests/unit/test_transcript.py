@@ -94,7 +94,7 @@ def test_terminal_passing_run_verdict():
 
 def test_terminal_in_chinese():
     out = render(make_record(lang="zh"))
-    assert "MAC 地址问题" in out and "破坏" in out and "步骤 4/4" in out
+    assert "MAC 地址问题" in out and "制造故障" in out and "步骤 4/4" in out
     assert "总结" in out and "失败" in out and "先看看" not in out
     assert "First we look.（中文）" in out
 
@@ -164,7 +164,7 @@ def test_handout_in_chinese(tmp_path):
     md = md_path.read_text(encoding="utf-8")
     page = html_path.read_text(encoding="utf-8")
     assert md.startswith("# MAC 地址问题\n")
-    for word in ("步骤", "命令", "输出", "结果", "总结", "失败", "破坏"):
+    for word in ("步骤", "命令", "输出", "结果", "总结", "失败", "制造故障"):
         assert word in md, word
         assert word in page, word
     assert '<html lang="zh-CN">' in page

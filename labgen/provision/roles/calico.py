@@ -1,5 +1,6 @@
 """Role `calico`: calicoctl v1.6.3 and calico/node v2.6.2 as the article's systemd service
-(WALKTHROUGH §4.1–4.3). Runs on Docker, so it is available wherever the docker role is.
+(WALKTHROUGH §4.1–4.3). It needs more than Docker: its unit's `docker run --privileged` fails
+in labgen's LXC nodes, so it runs on Ubuntu 16.04 only (stack.require_calico; issue 20, fact 4).
 """
 
 from __future__ import annotations

@@ -17,6 +17,10 @@ from labgen.provision.stack import etcd_members as members
 PEER_PORT = 2380
 DATA_DIR = "/var/lib/etcd/labgen"   # not the package's default dir, see config_file
 HEALTH_WAIT = 180                   # seconds: the other members are still being installed
+# A seat image (labgen/classroom/image.py) is sealed without what makes this member itself:
+# its data dir holds the member id and the image's cluster; the service starts again only
+# once provisioning has written the seat's config. (units to stop and disable, paths to remove)
+SEAL = (("etcd",), (DATA_DIR,))
 
 
 def config_file(lab: Lab, node: Node, distro: str) -> str:

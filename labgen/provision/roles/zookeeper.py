@@ -9,6 +9,8 @@ Both distributions package it the same way (Debian's packaging, also in Ubuntu):
 
 from __future__ import annotations
 
+import shlex
+
 from labgen.model import Facts, File, Lab, Node, Task
 from labgen.provision import pins
 from labgen.provision.shell import apt_install, packages_installed_check, settles, wait_until
@@ -20,7 +22,17 @@ ELECTION_PORT = 3888
 CONF_DIR = "/etc/zookeeper/conf"
 # netcat: the health check asks the server `srvr` (a four-letter word) on its client port.
 PACKAGES = ("zookeeperd", "netcat-openbsd")
-QUORUM_WAIT = 180      # seconds: a quorum needs two of three members, installed in parallel
+# seconds: every member must serve, and the others are still being installed in parallel
+QUORUM_WAIT = 300
+# A member that just joined may fall back to an election while it syncs: the ensemble counts
+# as serving once every member answered leader or follower this many times in a row, 2 s apart.
+STABLE = 3
+# seconds the check gives a converged ensemble to answer STABLE times in a row: on a loaded host a
+# member can miss a few rounds (seen: 30 s was not enough once during a re-provision)
+SETTLE = 60
+# Sealed out of a seat image: the snapshot and transaction log (the image's ensemble);
+# myid and zoo.cfg are rewritten by provisioning. (units, paths)
+SEAL = (("zookeeper",), ("/var/lib/zookeeper/version-2",))
 
 
 def myid(lab: Lab, node: Node) -> int:
@@ -46,9 +58,25 @@ def zoo_cfg(lab: Lab) -> str:
     return "\n".join(lines) + "\n"
 
 
-def mode_check() -> str:
-    """Passes when the local server is part of a quorum (leader or follower, not standalone)."""
-    return (f"echo srvr | nc -w 3 127.0.0.1 {CLIENT_PORT} | grep -Eq '^Mode: (leader|follower)$'")
+def mode_check(address: str = "127.0.0.1") -> str:
+    """Passes when the server at `address` serves in a quorum (leader or follower: not
+    standalone, not in an election)."""
+    return f"echo srvr | nc -w 3 {shlex.quote(address)} {CLIENT_PORT} | grep -Eq '^Mode: (leader|follower)$'"
+
+
+def ensemble_check(lab: Lab) -> str:
+    """Passes when every member of the ensemble serves, asked over the lab network: a node's
+    role returns only when the whole ensemble does, not just its own server (the next step of
+    the walkthrough, or a test, may ask any member)."""
+    return " && ".join(mode_check(str(n.ip)) for n in members(lab))
+
+
+def ensemble_report(lab: Lab) -> str:
+    """What each member answers, for the error when the ensemble does not form."""
+    ips = " ".join(shlex.quote(str(n.ip)) for n in members(lab))
+    return (f"for ip in {ips}; do printf '%s: ' \"$ip\"; "
+            f"echo srvr | nc -w 3 \"$ip\" {CLIENT_PORT} | grep -E '^Mode:' || echo 'not serving'; done; "
+            "tail -n 5 /var/log/zookeeper/zookeeper.log")
 
 
 def tasks(lab: Lab, node: Node, facts: Facts) -> list[Task]:
@@ -63,14 +91,13 @@ def tasks(lab: Lab, node: Node, facts: Facts) -> list[Task]:
                     File(f"{CONF_DIR}/myid", f"{myid(lab, node)}\n")),
              run=("systemctl restart zookeeper",)),
         Task("zookeeper started",
-             check="systemctl is-active --quiet zookeeper",
+             # enabled too: a seat image disables it, and a clone must start it at every boot
+             check="systemctl is-enabled --quiet zookeeper && systemctl is-active --quiet zookeeper",
              run=("systemctl enable zookeeper", "systemctl start zookeeper")),
-        Task("member of a quorum (leader or follower)",
-             check=settles(mode_check()),
-             run=(wait_until(mode_check(), QUORUM_WAIT, "zookeeper quorum",
-                             diagnose=f"echo srvr | nc -w 3 127.0.0.1 {CLIENT_PORT}; "
-                                      "tail -n 5 /var/log/zookeeper/zookeeper.log",
-                             # a member that just joined may fall back to an election
-                             # while it syncs: wait until it stays in the quorum
-                             stable=3),)),
+        # The check must be stable too: a one-shot pass right after this node joined let the
+        # role return while the node was about to fall back to an election (issue 14).
+        Task(f"ensemble serving ({len(members(lab))} members, each leader or follower)",
+             check=settles(ensemble_check(lab), SETTLE, stable=STABLE),
+             run=(wait_until(ensemble_check(lab), QUORUM_WAIT, "zookeeper ensemble serving",
+                             diagnose=ensemble_report(lab), stable=STABLE),)),
     ]

@@ -1,0 +1,237 @@
+"""Seats as clones of a seat image, on real LXC: 2 seats of a 2-node lab with etcd, ZooKeeper
+and Docker (every role that keeps an identity), driven through the CLI.
+
+Proves: the image is built once and each seat's nodes are copy-on-write clones of it; every
+identity differs between seats and nodes (machine-id, SSH host keys, Docker's engine id, etcd
+member ids) and each seat's clusters hold only their own members (etcd, ZooKeeper, Docker's
+cluster store); `reset` re-clones a seat; a simulated host reboot (every container stopped,
+the jump sshd and the apt proxy killed) followed by `up` brings every seat back as it was,
+re-provisioning nothing; `down --image` leaves nothing, image included.
+
+Own names and networks (issue 17's share): classroom `cl<pid>`, pool 192.168.112.0/22 (seat
+N: 192.168.(112+N).0/24, the image on 192.168.112.0/24), jump port in 2311-2315. Traffic goes
+only to loopback and the seats' own containers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.integration.classroomenv import containers, host_names
+from tests.integration.lxcenv import TEST_ROOT, lxc_skip_reason
+from tests.runcli import labgen as _labgen
+
+pytestmark = [pytest.mark.lxc, pytest.mark.root, pytest.mark.slow]
+
+reason = lxc_skip_reason() or (None if shutil.which("nft") and os.path.exists("/usr/sbin/sshd")
+                               else "nft or sshd is not installed (make setup installs them)")
+if reason:
+    pytest.skip(reason, allow_module_level=True)
+
+LAB = Path(__file__).resolve().parent.parent / "data" / "labs" / "clones.yml"
+ROOT = TEST_ROOT.parent / (TEST_ROOT.name + "-clones")
+NAME = f"cl{os.getpid() % 1000}"
+POOL = "192.168.112.0/22"
+PORT = random.randint(2311, 2315)
+PROXY_ENV = {"LABGEN_APTPROXY_PORT": str(random.randint(22000, 22999)),
+             "LABGEN_APTPROXY_DIR": str(ROOT) + "-aptproxy",
+             "COLUMNS": "400"}                  # one fact per line: `exec` output is not folded
+UP = ("classroom", "up", str(LAB), "--seats", "2", "--name", NAME, "--pool", POOL,
+      "--ssh-port", str(PORT), "--ssh-address", "127.0.0.1")
+ETCD_V2 = "ETCDCTL_API=2 etcdctl --peers http://127.0.0.1:2379"
+
+
+def labgen(*args, **kw):
+    return _labgen(*args, env=PROXY_ENV, **kw)
+
+
+def seat_net(seat: int) -> str:
+    return f"192.168.{112 + seat}."
+
+
+def facts(path: Path, seats: str = "all") -> dict[tuple[int, str], dict[str, str]]:
+    """(seat, node) -> machine-id, SSH host key, Docker engine id, etcd member list, ZooKeeper
+    mode and servers, Docker's cluster store: read from every node in one `classroom exec`."""
+    script = ("echo MID=$(cat /etc/machine-id); "
+              "echo HOSTKEY=$(ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub | cut -d' ' -f2); "
+              "echo ENGINE=$(docker info --format '{{.ID}}'); "
+              "echo STORE=$(docker info --format '{{.ClusterStore}}' 2>/dev/null); "
+              f"echo ETCD=$({ETCD_V2} member list | sed 's/ name=.*peerURLs=/ /; s/ clientURLs=.*//' "
+              "| tr '\\n' ';'); "
+              # a 2-server ensemble may be between elections for a moment: up to 30 tries
+              "for i in $(seq 30); do m=$(echo srvr | nc -w 3 127.0.0.1 2181 | sed -n 's/^Mode: //p'); "
+              "[ -n \"$m\" ] && break; sleep 1; done; echo ZKMODE=$m; "
+              "echo ZKSERVERS=$(grep ^server. /etc/zookeeper/conf/zoo.cfg | tr '\\n' ';'); "
+              "echo STUDENT=$(cat /home/vagrant/student-work 2>/dev/null || echo none)")
+    res = labgen("classroom", "exec", "all", "--seats", seats, "--sudo", "--dir", str(path), "--", script,
+                 check=True, timeout=300)
+    out: dict[tuple[int, str], dict[str, str]] = {}
+    for line in res.stdout.splitlines():
+        m = re.match(r"^s(\d+) (\S+)\s+│ ([A-Z]+)=(.*)$", line)
+        if m:
+            out.setdefault((int(m.group(1)), m.group(2)), {})[m.group(3)] = m.group(4).strip()
+    return out
+
+
+def image_containers() -> list[str]:
+    return [c for c in containers("labgen-img")]
+
+
+@pytest.fixture(scope="module")
+def cr():
+    """2 seats cloned from the seat image, for the whole module; teardown: `down --image`,
+    then nothing of the classroom or its image may be left."""
+    ROOT.mkdir(parents=True, exist_ok=True)
+    path = ROOT / NAME
+    try:
+        res = labgen(*UP, "--dir", str(path), timeout=1800)
+        assert res.returncode == 0, res.stdout + res.stderr
+        yield path, res
+        ours = (path / ".classroom" / "images").read_text().split()     # the images its seats came from
+        down = labgen("classroom", "down", "--yes", "--image", "--dir", str(path), timeout=600)
+        assert down.returncode == 0, down.stdout + down.stderr
+        assert not containers(f"labgen-{NAME}-"), containers(f"labgen-{NAME}-")
+        left = [c for c in image_containers() if any(c.startswith(f"labgen-img{k[:8]}-") for k in ours)]
+        assert ours and not left, (ours, left)
+    finally:
+        if path.exists():
+            labgen("classroom", "down", "--yes", "--image", "--dir", str(path), timeout=600)
+        shutil.rmtree(ROOT, ignore_errors=True)
+        from labgen import aptproxy
+
+        aptproxy.stop(base=Path(PROXY_ENV["LABGEN_APTPROXY_DIR"]), port=int(PROXY_ENV["LABGEN_APTPROXY_PORT"]))
+        shutil.rmtree(PROXY_ENV["LABGEN_APTPROXY_DIR"], ignore_errors=True)
+
+
+def test_the_image_is_built_once_and_every_seat_is_a_clone_of_it(cr):
+    path, res = cr
+    assert "seat image img" in res.stdout and "built in" in res.stdout, res.stdout
+    assert "2/2 seat(s) up" in res.stdout, res.stdout
+    for seat in (1, 2):
+        for node in ("ubuntu-1", "ubuntu-2"):
+            config = Path(f"/var/lib/lxc/labgen-{NAME}-s{seat:02d}-{node}/config").read_text()
+            assert re.search(r"^lxc\.rootfs\.path = overlay:/var/lib/lxc/labgen-img[0-9a-f]{8}-"
+                             + node + "/rootfs:", config, re.M), config
+            # vagrant-lxc's lines once: eth1 has the seat's address only
+            assert len(re.findall(r"^lxc\.net\.1\.ipv4\.address", config, re.M)) == 1, config
+    # a seat stays an ordinary lab dir
+    st = labgen("status", cwd=path / "seat-02", check=True)
+    assert seat_net(2) + "101" in st.stdout and "running" in st.stdout
+
+
+def test_identities_differ_and_each_seat_clusters_only_with_itself(cr):
+    path, _ = cr
+    got = facts(path)
+    assert set(got) == {(s, n) for s in (1, 2) for n in ("ubuntu-1", "ubuntu-2")}, got
+    for key in ("MID", "HOSTKEY", "ENGINE"):
+        values = [f[key] for f in got.values()]
+        assert all(values) and len(set(values)) == 4, (key, values)
+    for (seat, node), f in got.items():
+        own = seat_net(seat)
+        # etcd: two members, both this seat's, with ids of their own
+        members = [m for m in f["ETCD"].split(";") if m.strip()]
+        assert len(members) == 2 and all(f" http://{own}" in m for m in members), (seat, node, f["ETCD"])
+        assert f["ZKMODE"] in ("leader", "follower"), (seat, node, f)
+        assert f["ZKSERVERS"].count(own) == 2 and "192.168.112." not in f["ZKSERVERS"], f["ZKSERVERS"]
+        ip = own + ("101" if node == "ubuntu-1" else "102")
+        assert f["STORE"] == f"etcd://{ip}:2379", (seat, node, f["STORE"])
+    ids = {seat: {m.split(":")[0] for (s, _), f in got.items() if s == seat for m in f["ETCD"].split(";") if m}
+           for seat in (1, 2)}
+    assert not ids[1] & ids[2], ids
+
+
+def test_reset_clones_the_seat_again(cr):
+    path, _ = cr
+    before = facts(path, "2")
+    labgen("classroom", "exec", "ubuntu-1", "--seats", "2", "--dir", str(path), "--",
+           "echo mine > /home/vagrant/student-work", check=True)
+    res = labgen("classroom", "reset", "2", "--yes", "--dir", str(path), timeout=900)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "cloning 2 node(s) from seat image" in res.stdout and "built in" not in res.stdout, res.stdout
+    after = facts(path, "2")
+    assert after[(2, "ubuntu-1")]["STUDENT"] == "none"
+    for node in ("ubuntu-1", "ubuntu-2"):
+        assert after[(2, node)]["MID"] != before[(2, node)]["MID"]
+        assert after[(2, node)]["ZKMODE"] in ("leader", "follower")
+        assert len([m for m in after[(2, node)]["ETCD"].split(";") if seat_net(2) in m]) == 2
+
+
+def test_a_full_disk_while_cloning_names_the_bytes_and_leaves_no_half_seat(cr):
+    """A real ENOSPC: seat 3's second node's container dir is a 4 KiB tmpfs, so its clone
+    cannot be written. Seat 3's first node, already cloned, must go too; seats 1-2 stay up."""
+    from labgen.classroom import ops
+    from labgen.classroom.seats import load_classroom
+
+    path, _ = cr
+    trap = Path(f"/var/lib/lxc/labgen-{NAME}-s03-ubuntu-2")
+    trap.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4k", "tmpfs", str(trap)], check=True)
+    try:
+        up3 = [a if a != "2" else "3" for a in UP]
+        res = labgen(*up3, "--dir", str(path), timeout=900)
+        assert res.returncode != 0, res.stdout
+        assert re.search(r"seat  3: disk full while cloning node ubuntu-2: the seat's 2 node\(s\) need \d+ bytes, "
+                         r"\d+ free in /var/lib/lxc/", res.stdout), res.stdout
+        assert "2/3 seat(s) up" in res.stdout, res.stdout
+        assert not containers(f"labgen-{NAME}-s03-"), containers(f"labgen-{NAME}-s03-")
+        for seat in (1, 2):
+            for node in ("ubuntu-1", "ubuntu-2"):
+                state = subprocess.run(["lxc-info", "-sH", "-n", f"labgen-{NAME}-s{seat:02d}-{node}"],
+                                       capture_output=True, text=True).stdout.strip()
+                assert state == "RUNNING", (seat, node, state)
+    finally:
+        subprocess.run(["umount", str(trap)], capture_output=True)
+        trap.rmdir()
+        ops.remove_seat(load_classroom(path), 3, lambda seat, text: None)
+        labgen(*UP, "--dir", str(path), check=True, timeout=900)      # back to 2 seats
+
+
+def _kill_pidfile_processes(pids: list[int]) -> None:
+    """SIGKILL: what a power cut leaves (pid files behind, no clean shutdown)."""
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+def test_a_host_reboot_brings_every_seat_back_as_it_was(cr):
+    from labgen import aptproxy
+    from labgen.classroom import access
+
+    path, _ = cr
+    labgen("classroom", "exec", "all", "--dir", str(path), "--",
+           "echo work-of-$(hostname) > /home/vagrant/student-work", check=True)
+    before = facts(path)
+    # the reboot: every container of the classroom stopped, the jump sshd and the apt proxy killed
+    for name in host_names(path)[1]["containers"] + host_names(path)[2]["containers"]:
+        subprocess.run(["lxc-stop", "-k", "-n", name], capture_output=True, timeout=120)
+    sshd, proxy = access.sshd_pid(NAME), aptproxy._pid(Path(PROXY_ENV["LABGEN_APTPROXY_DIR"]))
+    assert sshd and proxy, (sshd, proxy)
+    _kill_pidfile_processes([sshd, proxy])
+    res = labgen(*UP, "--dir", str(path), timeout=1200)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "2/2 seat(s) up" in res.stdout and "cloning" not in res.stdout and "built in" not in res.stdout
+    # nothing re-provisioned: no package installed again, no file rewritten; what may change
+    # after a reboot is the hostname (vagrant-lxc sets the container's name) and a service
+    # still starting when its check ran
+    for line in re.findall(r"provisioned: .*", res.stdout):
+        changed = re.findall(r"([a-z-]+/[^,)]+)", line)
+        assert all(t.startswith("base/hostname") or re.search(r"started|running", t) for t in changed), line
+    after = facts(path)
+    for key, f in before.items():
+        for fact in ("MID", "HOSTKEY", "ENGINE", "STUDENT"):
+            assert after[key][fact] == f[fact], (key, fact, f[fact], after[key][fact])
+        assert sorted(after[key]["ETCD"].split(";")) == sorted(f["ETCD"].split(";")), key
+        assert after[key]["STUDENT"].startswith("work-of-")
+    state = json.loads((path / "seat-01" / ".labgen" / "state.json").read_text())
+    assert state.get("booted") is True
