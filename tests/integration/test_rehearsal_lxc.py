@@ -334,6 +334,11 @@ def test_a_workshop_with_an_instructor_and_two_students(workshop, browser):  # n
         board.wait_for_selector("#row-seat-02.state-by_solution", timeout=30_000)
         board.wait_for_function("() => document.querySelector('#row-seat-02 td.checks').textContent === '1/2'",
                                 timeout=30_000)
+        # the board polls every 2 s: the seat may still have been running the steps after the
+        # question (and the cleanup) at the poll that brought 1/2
+        board.wait_for_function(
+            "() => document.querySelector('#row-seat-02 td.step').textContent.trim().startsWith('finished')",
+            timeout=30_000)
         seen = {seat: board_row(board, seat) for seat in ("seat-01", "seat-02")}
         assert seen["seat-01"]["step"].startswith("where-replies-went") and seen["seat-02"]["step"].startswith(
             "finished"), seen
