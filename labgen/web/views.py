@@ -21,17 +21,31 @@ from labgen.scenario.language import fallback_note
 from labgen.scenario.summary import summarise
 
 # In a seat page the student has terminals: a goal's "log in with `labgen ssh NODE`" (the CLI
-# path) reads "open NODE's terminal" there.
+# path) reads "open NODE's terminal" there, and a goal that names both ways in (own lab, classroom)
+# keeps the classroom's `ssh -F` line for those who prefer their own client.
+_NODE = r"([A-Za-z0-9_.-]+)"
 _LOGIN = {
-    "en": (re.compile(r"\b([Ll])og in with `labgen ssh ([A-Za-z0-9_.-]+)`"),
-           lambda m: ("O" if m.group(1) == "L" else "o") + f"pen {m.group(2)}'s terminal"),
-    "zh": (re.compile(r"用 `labgen ssh ([A-Za-z0-9_.-]+)` 登录"), lambda m: f"打开 {m.group(1)} 的终端"),
+    "en": (
+        (re.compile(rf"\b([Ll])og in to {_NODE} \(on your own lab: `labgen ssh \2`; in a classroom: "
+                    r"(`ssh -F ssh_config \2` in the folder of your access sheet)\)"),
+         lambda m: ("O" if m.group(1) == "L" else "o")
+         + f"pen {m.group(2)}'s terminal (or, with your own SSH client: {m.group(3)})"),
+        (re.compile(rf"\b([Ll])og in with `labgen ssh {_NODE}`"),
+         lambda m: ("O" if m.group(1) == "L" else "o") + f"pen {m.group(2)}'s terminal"),
+    ),
+    "zh": (
+        (re.compile(rf"登录 {_NODE}（自己的实验环境：`labgen ssh \1`；课堂上："
+                    r"(在访问单所在的文件夹里运行 `ssh -F ssh_config \1`)）"),
+         lambda m: f"打开 {m.group(1)} 的终端（也可以用自己的 SSH 客户端：{m.group(2)}）"),
+        (re.compile(rf"用 `labgen ssh {_NODE}` 登录"), lambda m: f"打开 {m.group(1)} 的终端"),
+    ),
 }
 
 
 def for_the_page(text: str, lang: str) -> str:
-    pattern, replace = _LOGIN[lang]
-    return pattern.sub(replace, text)
+    for pattern, replace in _LOGIN[lang]:
+        text = pattern.sub(replace, text)
+    return text
 
 
 _md = MarkdownIt("commonmark", {"html": False, "linkify": False}).disable("image")

@@ -72,7 +72,7 @@ def facts(path: Path, seats: str = "all") -> dict[tuple[int, str], dict[str, str
               "[ -n \"$m\" ] && break; sleep 1; done; echo ZKMODE=$m; "
               "echo ZKSERVERS=$(grep ^server. /etc/zookeeper/conf/zoo.cfg | tr '\\n' ';'); "
               "echo STUDENT=$(cat /home/vagrant/student-work 2>/dev/null || echo none)")
-    res = labgen("classroom", "exec", "all", "--seats", seats, "--sudo", "--dir", str(path), "--", script,
+    res = labgen("classroom", "exec", "all", "--seat", seats, "--sudo", "--dir", str(path), "--", script,
                  check=True, timeout=300)
     out: dict[tuple[int, str], dict[str, str]] = {}
     for line in res.stdout.splitlines():
@@ -152,7 +152,7 @@ def test_identities_differ_and_each_seat_clusters_only_with_itself(cr):
 def test_reset_clones_the_seat_again(cr):
     path, _ = cr
     before = facts(path, "2")
-    labgen("classroom", "exec", "ubuntu-1", "--seats", "2", "--dir", str(path), "--",
+    labgen("classroom", "exec", "ubuntu-1", "--seat", "2", "--dir", str(path), "--",
            "echo mine > /home/vagrant/student-work", check=True)
     res = labgen("classroom", "reset", "2", "--yes", "--dir", str(path), timeout=900)
     assert res.returncode == 0, res.stdout + res.stderr

@@ -128,6 +128,20 @@ def test_goals_say_open_the_terminal_in_the_page():
         "打开 ubuntu-2 的终端，命令前加 sudo。"
 
 
+def test_the_built_in_challenge_goal_opens_the_terminal_and_keeps_the_classroom_login():
+    """mac-bug's task names both ways in (own lab, classroom); the page offers the terminal and
+    keeps the `ssh -F` line for a student's own client, in both languages."""
+    from labgen.scenario.load import find_scenario, load_scenario
+
+    scenario = load_scenario(find_scenario("mac-bug"))
+    task = next(s for s in scenario.variants["challenge"].steps if s.kind == "task")
+    en, zh = (for_the_page(task.goal.get(lang), lang) for lang in ("en", "zh"))
+    assert "labgen ssh" not in en and "labgen ssh" not in zh
+    assert "Open ubuntu-2's terminal (or, with your own SSH client: `ssh -F ssh_config ubuntu-2` in the folder" in en
+    assert ("打开 ubuntu-2 的终端（也可以用自己的 SSH 客户端："
+            "在访问单所在的文件夹里运行 `ssh -F ssh_config ubuntu-2`）") in zh
+
+
 def test_markdown_renders_code_and_never_raw_html():
     html = markdown("run `ip -br link` <script>alert(1)</script>")
     assert "<code>ip -br link</code>" in html and "<script>" not in html
