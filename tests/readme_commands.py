@@ -58,6 +58,15 @@ class Report:
 
 # ---- resolving argv against the click tree
 
+def _context(cmd: click.Command, **kwargs) -> click.Context:
+    """A context with labgen's own help options: click caches a command's help option the first
+    time a context asks for it, so a bare click.Context here would leave `--help` alone in
+    every later `--help` of this process (docs/commands.md's test saw it)."""
+    from labgen.cli import HELP_OPTIONS
+
+    return click.Context(cmd, help_option_names=HELP_OPTIONS, **kwargs)
+
+
 def _find_option(cmd: click.Command, token: str) -> click.Option | None:
     for param in cmd.params:
         if isinstance(param, click.Option) and token in (*param.opts, *param.secondary_opts):
@@ -100,13 +109,13 @@ def resolve(argv: list, root: click.Command, where: str = "") -> Invocation | No
             continue
         if isinstance(cmd, click.Group):
             probe = "a-value-not-a-command" if word is VALUE else word
-            sub = None if word is VALUE else cmd.get_command(click.Context(cmd), word)
+            sub = None if word is VALUE else cmd.get_command(_context(cmd), word)
             default = None if sub is not None else _default_subcommand(cmd, probe)
             if word is VALUE and default is None:
                 return None
             if default is not None:            # `labgen bundle LAB` is `labgen bundle create LAB`
                 rest.insert(0, word)
-                word, sub = default, cmd.get_command(click.Context(cmd), default)
+                word, sub = default, cmd.get_command(_context(cmd), default)
             if sub is None:
                 unknown.append(" ".join((*path, word)) + " (no such command)")
                 break
@@ -119,7 +128,7 @@ def resolve(argv: list, root: click.Command, where: str = "") -> Invocation | No
 def _default_subcommand(group: click.Group, word: str) -> str | None:
     """The subcommand a group runs for a word that is none of its subcommands (a group whose
     parse_args inserts one, as `labgen bundle` does), or None."""
-    ctx = click.Context(group, resilient_parsing=True)
+    ctx = _context(group, resilient_parsing=True)
     try:
         group.parse_args(ctx, [word])
     except click.ClickException:
@@ -393,5 +402,5 @@ def check(repo: Path, root: click.Command, exempt: dict[str, str], modules: list
 def _param(root: click.Command, owner: tuple[str, ...], name: str) -> click.Parameter:
     cmd = root
     for word in owner:
-        cmd = cmd.get_command(click.Context(cmd), word)     # type: ignore[attr-defined]
+        cmd = cmd.get_command(_context(cmd), word)     # type: ignore[attr-defined]
     return next(p for p in cmd.params if p.name == name)
