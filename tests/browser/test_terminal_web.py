@@ -21,7 +21,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from tests.integration.lxcenv import TEST_ROOT, destroy_lab_dir, lxc_skip_reason
+from tests.integration.lxcenv import TEST_ROOT, destroy_lab_dir, lxc_skip_reason, wait_listening
 from tests.runcli import LABGEN, labgen
 
 pytestmark = [pytest.mark.lxc, pytest.mark.root, pytest.mark.slow]
@@ -388,14 +388,7 @@ def nginx(room, tmp_path):
         (tmp_path / "nginx.conf").write_text(NGINX_CONF.format(d=tmp_path, port=port, upstream=upstream))
         proc = subprocess.Popen([binary, "-c", str(tmp_path / "nginx.conf")], stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and proc.poll() is None:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                time.sleep(0.05)
-        if proc.poll() is None:
+        if wait_listening(proc, port):
             break
     try:
         assert proc.poll() is None, (tmp_path / "error.log").read_text()

@@ -3,9 +3,20 @@ that `classroom down` (or a Ctrl-C'd `up`) left nothing of it on the host."""
 
 from __future__ import annotations
 
+import os
 import pwd
+import shutil
 import subprocess
 from pathlib import Path
+
+from tests.integration.lxcenv import lxc_skip_reason
+
+
+def classroom_skip_reason() -> str | None:
+    """Why a classroom module cannot run here: LXC's reason, or no nft or sshd (the seats'
+    isolation and the jump host); None when it can."""
+    return lxc_skip_reason() or (None if shutil.which("nft") and os.path.exists("/usr/sbin/sshd")
+                                 else "nft or sshd is not installed (make setup installs them)")
 
 
 def host_names(path: Path) -> dict:

@@ -26,6 +26,22 @@ WEB_ROOT = TEST_ROOT.parent / (TEST_ROOT.name + "-web")            # browser/tes
 # `make clean-test-leftovers` (all_roots) finds it without a list to keep up to date.
 
 
+def wait_listening(proc, port: int, seconds: float = 10) -> bool:
+    """Wait until something accepts on 127.0.0.1:`port` while daemon `proc` runs (at most
+    `seconds`); True when `proc` is still running then, False when it exited (its port was
+    taken, say: the caller tries another)."""
+    import socket
+
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    return proc.poll() is None
+
+
 def free_port(low: int, high: int, tries: int = 50) -> int:
     """A port in [low, high] that nothing listens on now (TCP, any address), for daemons that
     take a port number rather than a socket (sshd, apt-cacher-ng): a random one, and another

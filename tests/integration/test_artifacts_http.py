@@ -13,10 +13,11 @@ import shutil
 import socket
 import subprocess
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+
+from tests.integration.lxcenv import wait_listening
 
 from labgen.artifacts import Artifact, ArtifactError, Stager, fetch, upload
 from labgen.errors import TaskError
@@ -154,14 +155,7 @@ def sshd(tmp_path):
         os.makedirs("/run/sshd", exist_ok=True)       # sshd's privilege separation dir
         proc = subprocess.Popen([binary, "-D", "-e", "-f", str(d / "sshd_config")],
                                 stdout=subprocess.DEVNULL, stderr=open(d / "log", "w"))
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and proc.poll() is None:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                time.sleep(0.05)
-        if proc.poll() is None:
+        if wait_listening(proc, port):
             break
     try:
         if proc.poll() is not None:

@@ -26,14 +26,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.classroomenv import containers, host_names
-from tests.integration.lxcenv import TEST_ROOT, lxc_skip_reason
+from tests.integration.classroomenv import classroom_skip_reason, containers, host_names
+from tests.integration.lxcenv import TEST_ROOT
 from tests.runcli import labgen as _labgen
 
 pytestmark = [pytest.mark.lxc, pytest.mark.root, pytest.mark.slow]
 
-reason = lxc_skip_reason() or (None if shutil.which("nft") and os.path.exists("/usr/sbin/sshd")
-                               else "nft or sshd is not installed (make setup installs them)")
+reason = classroom_skip_reason()
 if reason:
     pytest.skip(reason, allow_module_level=True)
 

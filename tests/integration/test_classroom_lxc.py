@@ -22,14 +22,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.classroomenv import assert_classroom_gone, host_names
-from tests.integration.lxcenv import TEST_ROOT, free_port, lxc_skip_reason
+from tests.integration.classroomenv import assert_classroom_gone, classroom_skip_reason, host_names
+from tests.integration.lxcenv import TEST_ROOT, free_port
 from tests.runcli import labgen as _labgen
 
 pytestmark = [pytest.mark.lxc, pytest.mark.root, pytest.mark.slow]
 
-reason = lxc_skip_reason() or (None if shutil.which("nft") and os.path.exists("/usr/sbin/sshd")
-                               else "nft or sshd is not installed (make setup installs them)")
+reason = classroom_skip_reason()
 if reason:
     pytest.skip(reason, allow_module_level=True)
 

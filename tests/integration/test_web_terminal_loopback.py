@@ -16,6 +16,8 @@ import time
 
 import pytest
 
+from tests.integration.lxcenv import wait_listening
+
 pytestmark = [pytest.mark.root, pytest.mark.slow]
 
 if os.geteuid() != 0 or not shutil.which("tmux") or not os.path.exists(shutil.which("sshd") or "/usr/sbin/sshd"):
@@ -42,14 +44,7 @@ def node(tmp_path_factory):
         os.makedirs("/run/sshd", exist_ok=True)
         proc = subprocess.Popen([shutil.which("sshd") or "/usr/sbin/sshd", "-D", "-e", "-f", str(d / "sshd_config")],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and proc.poll() is None:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                time.sleep(0.05)
-        if proc.poll() is None:
+        if wait_listening(proc, port):
             break
     assert proc is not None and proc.poll() is None, "sshd did not start"
     try:
