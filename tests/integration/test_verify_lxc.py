@@ -71,12 +71,6 @@ def lab(tmp_path_factory):
     try:
         labgen("--provider", "lxc", "create", str(files / "vf-verify.yml"), "--dir", str(path),
                check=True, timeout=900)
-        for node in ("ubuntu-2", "ubuntu-3"):
-            # mac-bug's proxy ARP needs a route to 169.254.1.1; when lxcbr0's DHCP gave the node
-            # none, the lab bridge is its way out
-            labgen("ssh", node, "--dir", str(path), "--",
-                   f"ip route get 169.254.1.1 >/dev/null 2>&1 || sudo ip route add default via {SUBNET}.1",
-                   check=True)
         yield path, files
     finally:
         destroy_lab_dir(path)
