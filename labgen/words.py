@@ -34,6 +34,7 @@ CATALOGUE: dict[str, dict[str, tuple[str, str]]] = {
         "ok": ("Passed", "通过"),
         "not_yet": ("Not yet", "还没有通过"),
         "attempts": ("attempts", "次尝试"),
+        "attempt": ("attempt", "次尝试"),
         "attempts_col": ("Attempts", "尝试次数"),
         "finished": ("Well done: every task and question is finished.", "太棒了：所有任务和问答题都已完成。"),
         "passed": ("Check passed: on to the next step.", "检查通过，进入下一步。"),
