@@ -73,10 +73,17 @@ def _local_only(route):
         route.abort()
 
 
+def local_context(browser, **options):
+    """A new browser context (Playwright's options) whose requests reach this machine only:
+    a test never sends traffic off it."""
+    context = browser.new_context(**options)
+    context.route("**/*", _local_only)
+    return context
+
+
 @pytest.fixture
 def page(browser):
-    context = browser.new_context()
-    context.route("**/*", _local_only)
+    context = local_context(browser)
     try:
         yield context.new_page()
     finally:

@@ -20,13 +20,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser.conftest import local_context
 from tests.integration.lxcenv import WEB_ROOT, destroy_lab_dir, destroy_leftovers, lxc_skip_reason
 from tests.runcli import LABGEN, labgen
 
 pytestmark = [pytest.mark.lxc, pytest.mark.root, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[2]
-LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 
 
 def _skip_reason():
@@ -103,13 +103,7 @@ def classroom(tmp_path_factory):
 
 
 def context(browser, locale="en-US"):
-    from urllib.parse import urlparse
-
-    ctx = browser.new_context(locale=locale)
-    # loopback only: a test never sends traffic off this machine
-    ctx.route("**/*", lambda route: route.continue_() if urlparse(route.request.url).hostname
-              in LOCAL_HOSTS else route.abort())
-    return ctx
+    return local_context(browser, locale=locale)
 
 
 def ssh(lab_dir, node, command):

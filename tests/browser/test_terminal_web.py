@@ -21,13 +21,13 @@ from urllib.parse import urlparse
 
 import pytest
 
+from tests.browser.conftest import local_context
 from tests.integration.lxcenv import TEST_ROOT, destroy_lab_dir, lxc_skip_reason, wait_listening
 from tests.runcli import LABGEN, labgen
 
 pytestmark = [pytest.mark.lxc, pytest.mark.root, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[2]
-LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 
 reason = lxc_skip_reason()
 if reason:
@@ -90,11 +90,7 @@ def room(tmp_path_factory):
 
 
 def context(browser, locale="en-US"):
-    ctx = browser.new_context(locale=locale, viewport={"width": 1200, "height": 1400})
-    # loopback only: a test never sends traffic off this machine
-    ctx.route("**/*", lambda route: route.continue_() if urlparse(route.request.url).hostname
-              in LOCAL_HOSTS else route.abort())
-    return ctx
+    return local_context(browser, locale=locale, viewport={"width": 1200, "height": 1400})
 
 
 def goto(page, url=None):
@@ -399,9 +395,7 @@ def nginx(room, tmp_path):
 
 
 def test_a_terminal_through_nginx_over_tls(browser, room, nginx):
-    ctx = browser.new_context(ignore_https_errors=True)
-    ctx.route("**/*", lambda route: route.continue_() if urlparse(route.request.url).hostname
-              in LOCAL_HOSTS else route.abort())
+    ctx = local_context(browser, ignore_https_errors=True)
     try:
         page = ctx.new_page()
         goto(page, nginx + urlparse(room["seat"]["tmb"]).path)

@@ -37,7 +37,7 @@ from urllib.parse import urljoin, urlparse
 import pytest
 
 from labgen.scenario.load import find_scenario, load_scenario
-from tests.browser.conftest import browser  # noqa: F401  (the Chromium fixture)
+from tests.browser.conftest import browser, local_context  # noqa: F401  (browser: the Chromium fixture)
 from tests.integration.classroomenv import assert_classroom_gone, host_names
 from tests.integration.lxcenv import TEST_ROOT, lxc_skip_reason
 from tests.runcli import LABGEN
@@ -62,7 +62,6 @@ STUDENT = "rh-student1"                    # student 1's local Unix account
 PROXY_ENV = {"LABGEN_APTPROXY_PORT": str(random.randint(23000, 23999)),
              "LABGEN_APTPROXY_DIR": str(ROOT) + "-aptproxy"}
 WIDE = {**PROXY_ENV, "COLUMNS": "200"}     # rich tables: one line per row
-LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 TASK = "Make the two workloads talk again"
 QUESTION = "Where did the replies go?"
 
@@ -176,10 +175,7 @@ def serve(w: Workshop) -> dict[str, str]:
 
 
 def context(chromium, locale="en-US"):
-    ctx = chromium.new_context(locale=locale)
-    # loopback only: a test never sends traffic off this machine
-    ctx.route("**/*", lambda route: route.continue_() if urlparse(route.request.url).hostname
-              in LOCAL_HOSTS else route.abort())
+    ctx = local_context(chromium, locale=locale)
     ctx.set_default_timeout(60_000)
     return ctx
 
