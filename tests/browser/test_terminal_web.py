@@ -287,7 +287,7 @@ def test_three_failed_checks_turn_the_seat_stuck_on_the_board(browser, room):
         goto(seat, room["seat"]["tmb"])
         for attempt in range(1, 4):
             seat.click("#check")
-            seat.wait_for_selector(f"#result.fail-box >> text=({attempt} attempts)")
+            seat.wait_for_selector(f"#result.fail-box >> text=({attempt} attempt{'' if attempt == 1 else 's'})")
         board.wait_for_selector(f"{row}.stuck .stuck-flag:not([hidden])", timeout=10000)
     finally:
         ctx.close()
