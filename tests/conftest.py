@@ -14,6 +14,8 @@ import os
 
 import pytest
 
+from tests import chromium
+
 # A skip whose reason contains one of these keys is accepted in CI too; the value says why.
 CI_ALLOWED_SKIPS = {
     "VirtualBox": "VirtualBox is not in Debian: a CI machine cannot install it",
@@ -78,6 +80,28 @@ def _environment_unchanged():
                 os.environ.pop(key, None)
         pytest.fail(f"this test changed the environment of the tests after it: {', '.join(changed)} "
                     "(use monkeypatch.setenv/delenv; the product must not write os.environ)", pytrace=False)
+
+
+# ---- one Chromium for the whole session (tests/chromium.py): Playwright's sync API refuses to
+# start while another instance runs in the process, so a second session fixture (a module
+# that defined its own) fails with "using Playwright Sync API inside the asyncio loop".
+
+@pytest.fixture(scope="session")
+def browser():
+    reason = chromium.skip_reason()
+    if reason:
+        pytest.skip(reason)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        # --no-sandbox: Chromium's sandbox refuses to run as root, which CI is.
+        args = ["--no-sandbox"] if os.geteuid() == 0 else []
+        instance = pw.chromium.launch(executable_path=chromium.chromium_path(), args=args)
+        try:
+            yield instance
+        finally:
+            instance.close()
+
 
 
 # ---- speed: one xdist group per host module, and per-module times

@@ -1,44 +1,21 @@
-"""Real headless Chromium for tests: Debian's `chromium`, driven by Playwright for Python.
+"""The browser tests: every test here is marked `browser`; Chromium comes from the `browser`
+fixture (tests/conftest.py, one per session) and pages load only loopback (tests/chromium.py).
 
-Playwright's own browser download (`playwright install`) is never used: the fixture launches
-the system binary (`LABGEN_CHROMIUM`, else `chromium` on PATH). Every test here is marked
-`browser` and skipped with the reason when Playwright or Chromium is missing.
-
-Pages may load only file:, data: and loopback URLs: anything else is aborted, so a test never
-sends traffic off this machine (web-app tests can serve on 127.0.0.1).
-
-Fixtures: `browser` (one Chromium per session), `page` (a fresh context and page per test),
+Fixtures: `page` (a fresh context and page per test),
 `print_pdf(page, path, paper)` (print to PDF like a student's browser) and `pdf_pages`/
 `pdf_page_texts` (poppler's pdfinfo/pdftotext on the result).
 """
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
 from pathlib import Path
-from urllib.parse import urlparse
 
 import pytest
 
-LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1", "[::1]"}
-
-
-def chromium_path() -> str | None:
-    found = os.environ.get("LABGEN_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
-    return found if found and os.path.exists(found) else None
-
-
-def _skip_reason() -> str | None:
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        return "Playwright for Python is not installed (pip install -e '.[test]')"
-    if chromium_path() is None:
-        return "Chromium is not installed (Debian: apt-get install chromium)"
-    return None
+from tests.chromium import local_context
 
 
 def pytest_collection_modifyitems(config, items):
@@ -46,39 +23,6 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if here in Path(str(item.fspath)).parents:
             item.add_marker(pytest.mark.browser)
-
-
-@pytest.fixture(scope="session")
-def browser():
-    reason = _skip_reason()
-    if reason:
-        pytest.skip(reason)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        # --no-sandbox: Chromium's sandbox refuses to run as root, which CI is.
-        args = ["--no-sandbox"] if os.geteuid() == 0 else []
-        instance = pw.chromium.launch(executable_path=chromium_path(), args=args)
-        try:
-            yield instance
-        finally:
-            instance.close()
-
-
-def _local_only(route):
-    url = urlparse(route.request.url)
-    if url.scheme in ("file", "data", "about", "blob") or url.hostname in LOCAL_HOSTS:
-        route.continue_()
-    else:
-        route.abort()
-
-
-def local_context(browser, **options):
-    """A new browser context (Playwright's options) whose requests reach this machine only:
-    a test never sends traffic off it."""
-    context = browser.new_context(**options)
-    context.route("**/*", _local_only)
-    return context
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser.conftest import local_context
+from tests.chromium import local_context
 from tests.integration.lxcenv import WEB_ROOT, destroy_lab_dir, destroy_leftovers, lxc_skip_reason
 from tests.runcli import LABGEN, labgen
 

@@ -21,7 +21,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from tests.browser.conftest import local_context
+from tests.chromium import local_context
 from tests.integration.lxcenv import TEST_ROOT, destroy_lab_dir, lxc_skip_reason, wait_listening
 from tests.runcli import LABGEN, labgen
 

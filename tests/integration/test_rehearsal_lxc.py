@@ -37,7 +37,7 @@ from urllib.parse import urljoin, urlparse
 import pytest
 
 from labgen.scenario.load import find_scenario, load_scenario
-from tests.browser.conftest import browser, local_context  # noqa: F401  (browser: the Chromium fixture)
+from tests.chromium import local_context
 from tests.integration.classroomenv import assert_classroom_gone, host_names
 from tests.integration.lxcenv import TEST_ROOT, lxc_skip_reason
 from tests.runcli import LABGEN
@@ -204,7 +204,7 @@ def port_closed(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) != 0
 
 
-def test_a_workshop_with_an_instructor_and_two_students(workshop, browser):  # noqa: F811
+def test_a_workshop_with_an_instructor_and_two_students(workshop, browser):
     w = workshop
 
     # 1. The instructor: up, status (table and JSON), sheets.
