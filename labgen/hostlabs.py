@@ -18,7 +18,7 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from labgen.classroom.seats import CLASSROOM_FILE
+from labgen.classroom.layout import CLASSROOM_FILE
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """A classroom's life over its seats: create, up, down, reset, status, exec, scenario.
 
-Orchestration only (like lifecycle.py for one lab): names and addresses come from seats.py,
+Orchestration only (like lifecycle.py for one lab): names and addresses come from layout.py,
 machines from placement.py (the seam), rules from isolation.py, access from access.py.
 Nothing here prints; progress goes to `say(seat, text)` callbacks the CLI passes in.
 Seats run in parallel, at most one per core for boots (Vagrant and provisioning are CPU-bound
@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Callable, Iterable
 
 from labgen.classroom import access, hostcheck, isolation
 from labgen.classroom.placement import placement_for
-from labgen.classroom.seats import (CLASSROOM_FILE, LAB_COPY, Classroom, check_request, classroom_text,
+from labgen.classroom.layout import (CLASSROOM_FILE, LAB_COPY, Classroom, check_request, classroom_text,
                                     load_classroom, seat_lab_text)
 from labgen.errors import InputError, LabgenError, ScenarioFailed
 from labgen.labdir import LabDir, atomic_write
@@ -152,7 +152,7 @@ def check_host(c: Classroom, lab, use_image: bool = True) -> None:
 
 
 def _seat_model_quick(c: Classroom, lab, seat: int):
-    from labgen.classroom.seats import seat_network
+    from labgen.classroom.layout import seat_network
 
     net = seat_network(c.pool, lab.network.prefixlen, seat)
     nodes = tuple(replace(n, ip=net.network_address + (int(n.ip) - int(lab.network.network_address)))
@@ -212,7 +212,7 @@ def image_lab_text(c: Classroom, image) -> str:
     """The image's lab file: the lab on the pool's unused subnet 0, instance img<key>."""
     import yaml
 
-    from labgen.classroom.seats import seat_lab_data
+    from labgen.classroom.layout import seat_lab_data
 
     lab, raw = lab_of(c)
     data = seat_lab_data(raw, lab, c, 0)
@@ -515,7 +515,7 @@ def down(c: Classroom, say: SaySeat, image: bool = False) -> list[str]:
 
 def _sweep_leftovers(c: Classroom) -> list[str]:
     """Machines and bridges named after this classroom's seats whose lab dir is gone."""
-    from labgen.classroom.seats import MAX_SEATS
+    from labgen.classroom.layout import MAX_SEATS
 
     if not (c.root / LAB_COPY).exists():
         return []

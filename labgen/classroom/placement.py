@@ -14,7 +14,7 @@ How a distributed engine would replace "this host" (planned, not built):
   - libvirt hosts over qemu+ssh: `place(seat)` picks the member with the most free memory
     and renders the seat's Vagrantfile with `libvirt.uri = qemu+ssh://member/system`;
     the classroom's sshd runs on each member (or one jump host routes to them).
-A seat's identity (name, network, keys) is computed above the seam (seats.py), so it does
+A seat's identity (name, network, keys) is computed above the seam (layout.py), so it does
 not change when placement does.
 """
 

@@ -12,7 +12,7 @@ import os
 import shutil
 from pathlib import Path
 
-from labgen.classroom.seats import Classroom
+from labgen.classroom.layout import Classroom
 
 KEY_NAME = "id_ed25519"
 

@@ -64,7 +64,7 @@ def _registered() -> list[dict]:
 
 def _classroom_row(path, seats) -> dict:
     """`seats`: the seat labs Vagrant knows machines of."""
-    from labgen.classroom.seats import load_classroom
+    from labgen.classroom.layout import load_classroom
     from labgen.errors import LabgenError
 
     try:

@@ -21,7 +21,7 @@ from typing import Callable
 from labgen.errors import LabgenError, ScenarioFailed
 from labgen.labdir import LabDir
 from labgen.model import STUDENT_KINDS, Lab, Scenario, Step, Text
-from labgen.scenario import progress as prog
+from labgen.scenario import student_progress as prog
 from labgen.scenario import story
 
 _SEPARATORS = re.compile(r"[\s:\-._]+")

@@ -11,7 +11,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from labgen.errors import LabgenError
 from labgen.web.http import board_ok, form_token, headers, page, refuse, same_origin
-from labgen.web.seats import Busy
+from labgen.web.served_seats import Busy
 from labgen.web.views import board_rows, fresh, results_csv
 
 log = logging.getLogger("labgen.web")

@@ -53,7 +53,7 @@ def serve_labs(paths, host: str, port: int, min_interval: float, say: Callable[[
     call): tokens from each lab's .labgen/, the instructor's beside the first seat. `say` gets
     the lines to show the instructor (where it listens, each seat's URL, the board's).
     `logins`: seat name -> how its student logs in (default: `labgen ssh NODE --dir ...`)."""
-    from labgen.web.seats import instructor_token, is_loopback, seats_from_dirs
+    from labgen.web.served_seats import instructor_token, is_loopback, seats_from_dirs
 
     seats = seats_from_dirs(list(paths))
     for seat in seats:

@@ -20,7 +20,7 @@ from labgen.labdir import LabDir  # noqa: E402
 from labgen.scenario.challenge import Challenge  # noqa: E402
 from labgen.scenario.load import load_scenario  # noqa: E402
 from labgen.web.app import create_app, pick_lang  # noqa: E402
-from labgen.web.seats import Seat  # noqa: E402
+from labgen.web.served_seats import Seat  # noqa: E402
 from tests.unit.test_challenge import DATA, Box, lab  # noqa: E402
 
 LAB_YML = """\

@@ -146,7 +146,7 @@ class Seat:
         when the progress names another scenario). Without `with_remote` (pages, the board): a
         read-only snapshot whose progress is parsed once per change of the file. With it
         (actions): a Challenge that reads progress.json afresh each time. Raises LabgenError."""
-        from labgen.scenario import progress as prog
+        from labgen.scenario import student_progress as prog
         from labgen.scenario.challenge import challenge_key, load_parts
 
         stamp = self.stamp() if not with_remote else None
