@@ -17,6 +17,8 @@ import time
 from pathlib import Path
 from typing import Callable, Iterable
 
+import vagrant
+
 from labgen.errors import PreflightError, ProviderError
 
 
@@ -51,8 +53,6 @@ class VagrantEnv:
     """A Vagrant environment: the lab dir holding the rendered Vagrantfile."""
 
     def __init__(self, root: Path, provider: str, extra_env: dict[str, str] | None = None):
-        import vagrant  # python-vagrant; imported here to keep the CLI's start-up fast
-
         self.root = Path(root)
         self.provider = provider
         self._stderr_path = None

@@ -57,7 +57,7 @@ def _state_text(running: int, nodes: int) -> str:
 
 def _registered() -> list[dict]:
     """Classrooms recorded on this host by `classroom up` (also those with no machine yet)."""
-    from labgen.classroom.ops import registry
+    from labgen.classroom.access import registry
 
     return [entry for entry in registry().values() if isinstance(entry, dict) and isinstance(entry.get("dir"), str)]
 
