@@ -12,12 +12,10 @@ one the bundle's own lock records. Nothing here prints: progress goes to a callb
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import re
 import shutil
-import subprocess
 import tarfile
 import tempfile
 import uuid
@@ -25,13 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
-from labgen import __version__, lockfile, schemas
+from labgen import lockfile, schemas
 from labgen.errors import LabgenError
-from labgen.labdir import atomic_write
-from labgen.labfile import parse_lab
 from labgen.lockfile import SAFE_FILENAME
-from labgen.scenario.load import parse_scenario
-from labgen.yamlsrc import load_text
 
 MANIFEST = "labgen-bundle.json"
 # The structure comes from the published schema, labgen/schemas/bundle.json.
@@ -104,6 +98,8 @@ def source(kind: str, name: str, path: Path, provider: str = "", sha256: str | N
 
 
 def manifest_text(lab_name: str, items: Iterable[Item]) -> str:
+    from labgen import __version__
+
     data = {"format": FORMAT, "lab": lab_name, "labgen": __version__,
             "items": [i.as_json() for i in items]}
     return json.dumps(data, indent=2, sort_keys=True) + "\n"
@@ -134,6 +130,8 @@ def write(out: Path, lab_name: str, sources: list[Source], progress: Progress | 
 
 
 def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
+    import io
+
     info = tarfile.TarInfo(name)
     info.size, info.mode, info.mtime = len(data), 0o644, 0
     tar.addfile(info, io.BytesIO(data))
@@ -376,6 +374,12 @@ def _copy_verified(tar, member, item: Item, dest: Path, path: Path, progress: Pr
 
 
 def _install_lab_files(lab_dir: Path, manifest: Manifest, small: dict[str, bytes], force: bool) -> list[str]:
+    from labgen.labdir import atomic_write
+    from labgen.labfile import parse_lab
+    from labgen.yamlsrc import load_text
+
+    from labgen.scenario.load import parse_scenario
+
     try:
         texts = {m: data.decode("utf-8") for m, data in small.items()}
     except UnicodeDecodeError as exc:
@@ -427,6 +431,8 @@ def installed_box_version(boxes_dir: Path, name: str, provider: str) -> str | No
 
 def export_box(name: str, provider: str, boxes_dir: Path, into: Path, timeout: float = 1800) -> Path:
     """`vagrant box repackage` an installed box into `into`/package.box. Raises BundleError."""
+    import subprocess
+
     version = installed_box_version(boxes_dir, name, provider)
     if version is None:
         raise BundleError(f"box {name} ({provider}) is neither installed in Vagrant nor built by labgen",
@@ -447,6 +453,8 @@ def export_box(name: str, provider: str, boxes_dir: Path, into: Path, timeout: f
 
 def vagrant_box_add(name: str, provider: str, box_file: Path, timeout: float = 1800) -> None:
     """`vagrant box add --force --name NAME --provider P FILE`. Raises BundleError."""
+    import subprocess
+
     try:
         res = subprocess.run(["vagrant", "box", "add", "--force", "--name", name, "--provider", provider,
                               str(box_file)], capture_output=True, text=True, timeout=timeout,

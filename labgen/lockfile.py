@@ -15,11 +15,9 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from labgen import schemacheck, schemas
+from labgen import schemas
 from labgen.errors import LabgenError
-from labgen.labdir import atomic_write
 from labgen.urls import url_problem
-from labgen.validate import Problems
 
 LOCK_NAME = "labgen.lock"
 COMMENT = ("labgen artifact lock: the URL, size and sha256 of each download the first time it "
@@ -81,6 +79,8 @@ class Lock:
         return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=True) + "\n"
 
     def _save(self, path: Path) -> None:
+        from labgen.labdir import atomic_write
+
         try:
             atomic_write(path, self.text())
         except OSError as exc:
@@ -148,6 +148,9 @@ def parse(text: str, source: str) -> dict[str, Entry]:
 def _schema_net(data: object, kind: str, bad) -> None:
     """After the checks above (whose messages are finer): any rule of the published schema
     they lack still refuses the file, with the first problem."""
+    from labgen import schemacheck
+    from labgen.validate import Problems
+
     problems = Problems("")
     schemacheck.check(data, kind, problems)
     if problems:

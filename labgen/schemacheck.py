@@ -11,20 +11,21 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-import jsonschema.exceptions
-from jsonschema import Draft202012Validator
-
 from labgen import schemas, yamlsrc
 from labgen.validate import Problems, describe, did_you_mean, show
 
 
 @lru_cache(maxsize=None)
 def _validator(kind: str):
+    from jsonschema import Draft202012Validator
+
     return Draft202012Validator(schemas.load(kind))
 
 
 def check(data: Any, kind: str, problems: Problems) -> None:
     """Add one problem per schema error of `data` (a `kind` document) to `problems`."""
+    import jsonschema.exceptions
+
     errors = _validator(kind).iter_errors(data)
     for error in sorted(errors, key=lambda e: list(map(str, e.absolute_path))):
         parent = None
