@@ -17,8 +17,6 @@ import time
 from pathlib import Path
 from typing import Callable, Iterable
 
-import vagrant
-
 from labgen.errors import PreflightError, ProviderError
 
 
@@ -53,6 +51,11 @@ class VagrantEnv:
     """A Vagrant environment: the lab dir holding the rendered Vagrantfile."""
 
     def __init__(self, root: Path, provider: str, extra_env: dict[str, str] | None = None):
+        # Imported here, not at the top: python-vagrant prints "The Vagrant executable cannot be
+        # found" when it is imported on a host without Vagrant, and every command that imports
+        # lifecycle (even one refusing a bad lab file) would print that line first.
+        import vagrant
+
         self.root = Path(root)
         self.provider = provider
         self._stderr_path = None
