@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+from pathlib import Path
 
 import pytest
 
@@ -186,6 +187,50 @@ def _host_module_locks(request):
             held.enter_context(_flock(f"labgen-tests-{group}.lock", exclusive=True))
         held.enter_context(_flock(HOST_LOCK, exclusive=rel in ALONE))
         yield
+
+
+# ---- seat images: `classroom down` keeps a classroom's seat image (a cache, GiBs for
+# mesos-calico); the images this run built are removed when the whole run ends (in xdist's
+# controller, after both workers), images that were there before are kept.
+
+REPO = Path(__file__).resolve().parent.parent
+_images_before: set[str] | None = None
+
+
+def _seat_images_root():
+    from labgen.classroom import image
+
+    return image.images_root()
+
+
+def pytest_sessionstart(session):
+    global _images_before
+    # not in a worker, nor in a pytest run inside a unit test (pytester: another rootdir)
+    if os.environ.get("PYTEST_XDIST_WORKER") or session.config.rootpath != REPO:
+        return
+    root = _seat_images_root()
+    _images_before = {p.name for p in root.iterdir()} if root.exists() else set()
+
+
+def pytest_sessionfinish(session):
+    if os.environ.get("PYTEST_XDIST_WORKER") or _images_before is None:
+        return
+    import json
+
+    from labgen.classroom import image
+
+    root = _seat_images_root()
+    for path in sorted(root.iterdir()) if root.exists() else []:
+        if not path.is_dir() or path.name in _images_before:
+            continue
+        try:
+            provider = json.loads((path / image.IMAGE_FILE).read_text()).get("provider", "lxc")
+        except (OSError, ValueError):
+            provider = "lxc"                         # half-built: no record yet
+        seat_image = image.SeatImage(path.name, path, provider)
+        if image.clones_of(seat_image):              # a classroom a test left up: its cleanup's job
+            continue
+        image.remove(seat_image, force=True)
 
 
 _seconds: dict = {}
