@@ -149,3 +149,24 @@ def test_cli_without_approved_transcript_stops_before_touching_anything(tmp_path
     assert "Traceback" not in res.stderr and not (tmp_path / "lab").exists()
     help_ = labgen_sealed("scenario", "verify", "--help", cwd=tmp_path)
     assert "Exit 0: nothing drifted. Exit 6" in help_.stdout and "--junit" in help_.stdout
+
+
+@pytest.mark.parametrize("stopped_at", [0, 1, 2])
+def test_walkthrough_degraded_cluster_reads_alike_whichever_member_stopped(stopped_at):
+    # etcdctl lists members by id (random per lab): the shipped challenge transcript must verify
+    # on any lab, wherever the stopped member falls in the list (seen in test_lab_lxc)
+    from labgen.scenario.load import find_scenario, load_scenario
+
+    scenario = load_scenario(find_scenario("walkthrough"))
+    lab = load_lab(find_lab("mesos-calico"))
+    normalise = vf.normaliser(scenario, lab)
+    healthy = [f"member {i:016x} is healthy: got healthy result from http://192.168.56.10{n}:2379"
+               for n, i in ((1, 0x1A2B), (2, 0x3C4D))]
+    failing = ['failed to check the health of member 9e8f7a6b5c4d3e2f on http://192.168.56.103:2379: Get '
+               '"http://192.168.56.103:2379/health": dial tcp 192.168.56.103:2379: connect: connection refused',
+               "member 9e8f7a6b5c4d3e2f is unreachable: [http://192.168.56.103:2379] are all unreachable"]
+    lines = healthy[:stopped_at] + failing + healthy[stopped_at:]
+    raw = "\n".join(lines + ["cluster is degraded", ""])
+    approved = vf.parse((vf.approved_dir(scenario) / "challenge.txt").read_text())["see-degraded"].body
+    stdout = approved.split("[stdout]\n", 1)[1]
+    assert normalise(raw).rstrip("\n") == stdout
