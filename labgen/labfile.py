@@ -17,7 +17,7 @@ from labgen.errors import InputError
 from labgen.model import PROVIDERS, Lab, Node
 from labgen.provision import pins
 from labgen.resources import builtin_labs_dir
-from labgen.validate import Problems, character_problem, closest, show
+from labgen.validate import Problems, closest, show
 
 # The structure (keys, types, ranges, patterns, enums) is labgen/schemas/lab.json, enforced by
 # labgen.schemacheck; this module adds the rules between fields and builds the model.
@@ -28,7 +28,6 @@ PARAM_DEFAULTS = {
 DEFAULT_MEMORY = schemas.node("lab", "$defs/memory")["default"]
 DEFAULT_CPUS = schemas.node("lab", "$defs/cpus")["default"]
 MIN_PREFIX, MAX_PREFIX = 16, 29             # (a range of the parsed network: code, not schema)
-MAX_TEXT = schemas.max_length("lab", "$defs/text")                     # description, message
 _LABEL = re.compile(schemas.pattern("lab", "$defs/label"))
 _POOL_SUGGESTIONS = ("172.32.0.0/16", "10.233.0.0/16", "172.31.0.0/16")
 _SECTIONS = ("network", "boxes", "defaults", "params", "mirrors", "nodes")
@@ -55,8 +54,9 @@ def parse_lab(data: Any, source: str) -> Lab:
     `source` names the file in messages. Raises InputError carrying every problem found.
     """
     problems = Problems(source)
-    invalid = schemacheck.check(data, "lab", problems, where=_where,
-                                explain={_LABEL.pattern: _label_problem})
+    # a tab in a description or message is a mistake, not layout: newlines only
+    invalid = schemacheck.check(data, "lab", problems, where=_where, explain={_LABEL.pattern: _label_problem},
+                                printable=("\n", _expected("$defs/text")))
     if isinstance(data, dict):
         _Rules(data, invalid, problems).check()
     if problems:
@@ -157,11 +157,6 @@ class _Rules:
         self.data, self.ok, self.p = data, invalid.ok, problems
 
     def check(self) -> None:
-        for key in ("description", "message"):
-            if key in self.data and self.ok(key):
-                why = character_problem(self.data[key], allow="\n")   # a tab is a mistake here
-                if why:
-                    self.p.add(yamlsrc.line_of(self.data, key), "lab", f"{key} {why}", _expected("$defs/text"))
         network = self.network()
         self.calico_pool(network)
         self.mirrors()

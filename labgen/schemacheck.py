@@ -17,7 +17,7 @@ from functools import lru_cache
 from typing import Any, Callable, Iterable
 
 from labgen import schemas, yamlsrc
-from labgen.validate import Problems, describe, did_you_mean, show
+from labgen.validate import Problems, character_problem, describe, did_you_mean, show
 from labgen.validate import kind as kind_of
 
 Path = tuple  # a path into the document: keys and list indexes
@@ -57,11 +57,14 @@ def _validator(kind: str):
 
 
 def check(data: Any, kind: str, problems: Problems, *, where: Where | None = None,
-          explain: dict[str, Callable[[str], str | None]] | None = None) -> Invalid:
+          explain: dict[str, Callable[[str], str | None]] | None = None,
+          printable: tuple[str, str | None] | None = None) -> Invalid:
     """Add one problem per schema error of `data` (a `kind` document) to `problems`; return
     where the wrong values are. `where(data, path)` splits a path into the object messages
     name (`node n1`) and the field inside it (default: `kind.a[0]` and the last key);
-    `explain[pattern](value)` says why a string misses that pattern."""
+    `explain[pattern](value)` says why a string misses that pattern; `printable` = (the
+    control characters text may hold, what to say is expected) applies labgen's one policy
+    for control and bidi characters (labgen.validate) to every other string."""
     def name_of(path: Path, of_value: bool = True) -> tuple[str, Path]:
         if where is not None:
             return where(data, path)
@@ -98,7 +101,23 @@ def check(data: Any, kind: str, problems: Problems, *, where: Where | None = Non
             # the value fits no form: "text in one language, or ..." says it better than one form
             expected = _expected(_schema_of(kind, parent)) or expected
         problems.add(line or (1 if not path and data is not None else 0), obj, problem, expected)
+    allow, words = printable or ("", None)
+    for path, value in _strings(data, ()) if printable else ():
+        why = character_problem(value, allow=allow) if invalid.ok(*path) else None
+        if why:
+            obj, field = name_of(path)
+            invalid.paths.add(path)
+            problems.add(_line(data, path), obj, f"{render(field)} {why}", words)
     return invalid
+
+
+def _strings(value: Any, path: Path) -> Iterable[tuple[Path, str]]:
+    """(path, text) of every string value in a document."""
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, (dict, list)):
+        for key, item in value.items() if isinstance(value, dict) else enumerate(value):
+            yield from _strings(item, path + (key,))
 
 
 # Why a string misses a pattern, for the patterns every format uses.
@@ -239,12 +258,16 @@ def _expected(schema: dict) -> str | None:
     """What a value should be, from the schema's description and first example."""
     text = schema.get("description")
     if text:
-        text = text[0].lower() + text[1:].rstrip(".")
+        proper = text.split(" ")[0].split("'")[0] in _PROPER
+        text = (text if proper else text[0].lower() + text[1:]).rstrip(".")
     examples = schema.get("examples")
     if examples:
         example = f"e.g. {_flow(examples[0])}"
         text = f"{text}, {example}" if text else example
     return text
+
+
+_PROPER = ("Python", "Calico", "Docker", "Vagrant", "IPv4", "RFC")    # kept capitalised mid-sentence
 
 
 def _span(schema: dict) -> str:
@@ -296,8 +319,8 @@ def _say(error, schema: dict, name: str, kind: str, explain: dict,
         return f"{name} is {len(value)} characters long", expected
     if validator == "uniqueItems":
         return f"{item} {show(value[_twice(value)])} is listed twice", f"each {item} once"
-    if validator == "not":
-        return f"{name} {show(value)} is not allowed", expected
+    if validator == "not":          # the `not` schema's title says why: "reserved for a built-in"
+        return f"{name} {show(value)} is {rule.get('title', 'not allowed')}", expected
     return f"{name}: {error.message}", expected
 
 

@@ -17,7 +17,7 @@ from labgen.errors import InputError
 from labgen.model import STUDENT_KINDS, Check, Expect, Lab, Scenario, Step, Text, Variant
 from labgen.scenario import language
 from labgen.scenario.template import BUILTINS, NODE_IP, expect_text, is_builtin, variables_in
-from labgen.validate import Problems, character_problem, did_you_mean, show
+from labgen.validate import Problems, did_you_mean, show
 
 # The structure (keys, types, ranges, patterns, enums) is labgen/schemas/scenario.json,
 # enforced by labgen.schemacheck; this module adds the rules between fields and builds the model.
@@ -46,7 +46,7 @@ def parse_scenario(data: Any, source: str | Path | None = None) -> Scenario:
     Pure. Raises InputError with one line per problem, all of them, sorted by line.
     """
     problems = Problems(str(source) if source is not None else "<scenario>")
-    invalid = schemacheck.check(data, "scenario", problems, where=_where)
+    invalid = schemacheck.check(data, "scenario", problems, where=_where, printable=("\n\t", PRINTABLE))
     if isinstance(data, dict):
         _Rules(data, invalid, problems).check()
     if problems:
@@ -220,12 +220,7 @@ class _Rules:
         self.p.add(yamlsrc.line_of(container, key), _where(self.data, path)[0], problem, expected)
 
     def check(self) -> None:
-        self.printable(self.data, ())
         data = self.data
-        if "lab" in data and self.ok("lab"):
-            value = data["lab"]
-            if "/" not in value and not value.endswith((".yml", ".yaml")) and not ID.match(value):
-                self.add(data, "lab", ("lab",), f"lab {show(value)} is neither a lab name nor a path", _LAB)
         vars_ = self.vars(data.get("vars"), ("vars",))
         node_vars = {node: self.vars(body, ("node_vars", node))
                      for node, body in self.mappings("node_vars").items()}
@@ -243,29 +238,11 @@ class _Rules:
             return {}
         return {name: body for name, body in outer.items() if isinstance(body, dict) and self.ok(key, name)}
 
-    def printable(self, value: Any, path: tuple) -> None:
-        """One policy for control and bidi characters (labgen.validate), in every string."""
-        if isinstance(value, dict):
-            for key, item in value.items():
-                self.printable(item, path + (key,))
-        elif isinstance(value, list):
-            for index, item in enumerate(value):
-                self.printable(item, path + (index,))
-        elif isinstance(value, str) and path and self.ok(*path):
-            why = character_problem(value)
-            if why:
-                where, field = _where(self.data, path)
-                self.p.add(schemacheck._line(self.data, path), where, f"{schemacheck.render(field)} {why}", PRINTABLE)
-
     def vars(self, mapping: Any, path: tuple) -> set[str]:
         """The names of well-formed variables (vars, or one node's node_vars)."""
         names = set()
         for name, value in (mapping.items() if isinstance(mapping, dict) and self.ok(*path) else ()):
             if not self.ok(*path, name):
-                continue
-            if is_builtin(name) or name.startswith("nodes."):
-                self.add(mapping, name, path + (name,), f"variable name {name!r} is reserved for a built-in",
-                         f"a name other than {', '.join(BUILTINS)}, nodes.<name>.ip")
                 continue
             others = sorted(v for v in variables_in(value) if not is_builtin(v)) if isinstance(value, str) else []
             if others:
@@ -281,6 +258,7 @@ class _Rules:
         return value if isinstance(value, dict) and self.ok(*path, key) else {}
 
     def regex(self, container: Any, key: Any, path: tuple, label: str, groups: int | None = None) -> None:
+        """Python regular expressions (not ECMA-262's, so not a schema `format`) must compile."""
         pattern = container[key]
         try:
             compiled = re.compile(pattern, re.MULTILINE)
@@ -340,24 +318,15 @@ class _Rules:
         return {**default[name], "use": name}
 
     def command(self, raw: dict, path: tuple, captured: dict[str, set[str]], vars_: set[str],
-                node_vars: dict[str, set[str]], kind: str | None = None) -> None:
+                node_vars: dict[str, set[str]]) -> None:
         """A command step, check or solution: its regexes, captures and {{ vars }}."""
-        kind = kind or raw.get("kind")
-        if "run" not in raw and "on" not in raw and kind not in (None, "explain") and self.ok(*path, "kind"):
-            self.add(raw, None, path, "missing key 'run'", "a shell script (only explain steps may leave it out)")
         expect, capture = self.part(raw, path, "expect"), self.part(raw, path, "capture")
         for key in (k for k in STRING_CHECKS if k.endswith("_matches") and k in expect):
             patterns = expect[key]
             for holder, at in ([(patterns, i) for i in range(len(patterns))] if isinstance(patterns, list)
                                else [(expect, key)]):
                 self.regex(holder, at, path + ("expect", key), f"expect.{key}")
-        for name in capture:
-            if not self.ok(*path, "capture", name):
-                continue
-            if is_builtin(name):
-                self.add(capture, name, path, f"capture name {name!r} is reserved for a built-in",
-                         f"a name other than {', '.join(BUILTINS)}")
-                continue
+        for name in (name for name in capture if self.ok(*path, "capture", name)):
             self.regex(capture, name, path, f"capture {name}", groups=1)
         nodes = _nodes(raw) if self.ok(*path, "on") else ()
         if "run" in raw and self.ok(*path, "run") and self.ok(*path, "on"):
@@ -378,9 +347,9 @@ class _Rules:
         for i, check in enumerate(raw.get("check") or []):
             if isinstance(check, dict) and self.ok(*path, "check", i):
                 texts.append(("message", check, "message", path + ("check", i), check.get("message")))
-                self.command(check, path + ("check", i), captured, vars_, node_vars, "verify")
+                self.command(check, path + ("check", i), captured, vars_, node_vars)
         if isinstance(raw.get("solution"), dict) and self.ok(*path, "solution"):
-            self.command(raw["solution"], path + ("solution",), captured, vars_, node_vars, "fix")
+            self.command(raw["solution"], path + ("solution",), captured, vars_, node_vars)
         for label, holder, key, at, value in texts:
             text = _text(value) if value is not None and self.ok(*at, key) else None
             for name in sorted(variables_in(text.en) | variables_in(text.zh)) if text else ():

@@ -51,9 +51,8 @@ CASES = {
         "status 0..255"]),
     "dependent keys": ("scenario", SC.replace("'on': x, ", ""), [
         "f.yml line 6: scenario.steps[0]: 'run' is given without 'on'; expected 'on' as well, or no 'run'"]),
-    "dependent keys, the one given": ("scenario", SC.replace("'on': x, run: ls", "expect: {exit: 0}"), [
-        "f.yml line 6: scenario.steps[0]: 'expect' is given without 'run'; expected 'run' as well, or no "
-        "'expect'"]),
+    "dependent keys, the one given": ("scenario", SC.replace("'on': x, run: ls", "expect: {exit: 0}"), ["f.yml line 6: scenario.steps[0]: 'expect' is given without 'run'; expected 'run' as well, or no 'expect'",
+                                                                                                        "f.yml line 6: scenario.steps[0]: missing key 'run'; expected a shell script: every step but an explain step has one"]),
     "missing key behind a $ref": ("lab", LAB.replace("name: demo\n", ""), [
         "f.yml line 1: lab: missing key 'name'; expected the lab's name, used in machine names "
         "(labgen-<name>-<node>), e.g. mesos-calico"]),
@@ -64,7 +63,7 @@ CASES = {
         ["f.yml: bundle.items[0]: size -1 is too small; expected an integer from 0 to 1099511627776"]),
     "one of, without a description of its own": ("scenario", SC.replace(
         "kind: observe, title: A, 'on': x, run: ls", "kind: question, title: Q, goal: G, answers: []"), ['f.yml line 6: scenario.steps[0]: answers is an empty list; expected accepted answers (compared ignoring case, spaces and : - . _)']),
-    "a name that is not allowed": ("scenario", SC + "variants: {default: {steps: [{use: a}]}}\n", ["f.yml line 7: scenario.variants: variant name 'default' is not allowed; expected a variant name: an id other than default (the steps at the top are the default)"]),
+    "a name that is not allowed": ("scenario", SC + "variants: {default: {steps: [{use: a}]}}\n", ["f.yml line 7: scenario.variants: variant name 'default' is the name of the steps at the top; expected a variant name: an id other than default (the steps at the top are the default)"]),
     "const": ("lock", {"version": 2}, ["f.yml: lock: version is 2 (a number); expected 1"]),
     "conditional requirement": ("bundle", {"format": 1, "lab": "x", "items": [
         {"kind": "box", "name": "a/b", "size": 1, "sha256": "a" * 64}]},
