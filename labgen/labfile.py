@@ -17,7 +17,7 @@ from labgen.errors import InputError
 from labgen.model import PROVIDERS, Lab, Node
 from labgen.provision import pins
 from labgen.resources import builtin_labs_dir
-from labgen.validate import Problems, closest, show
+from labgen.validate import Problems, character_problem, closest, show
 
 # The structure (keys, types, ranges, patterns, enums) is labgen/schemas/lab.json, enforced by
 # labgen.schemacheck; this module adds the rules between fields and builds the model.
@@ -54,9 +54,7 @@ def parse_lab(data: Any, source: str) -> Lab:
     `source` names the file in messages. Raises InputError carrying every problem found.
     """
     problems = Problems(source)
-    # a tab in a description or message is a mistake, not layout: newlines only
-    invalid = schemacheck.check(data, "lab", problems, where=_where, explain={_LABEL.pattern: _label_problem},
-                                printable=("\n", _expected("$defs/text")))
+    invalid = schemacheck.check(data, "lab", problems, where=_where, explain={_LABEL.pattern: _label_problem})
     if isinstance(data, dict):
         _Rules(data, invalid, problems).check()
     if problems:
@@ -157,6 +155,10 @@ class _Rules:
         self.data, self.ok, self.p = data, invalid.ok, problems
 
     def check(self) -> None:
+        for key in ("description", "message"):      # the other strings have patterns or are parsed
+            why = character_problem(self.data[key], allow="\n") if self.given(key) else None   # (a tab: a mistake)
+            if why:
+                self.p.add(yamlsrc.line_of(self.data, key), "lab", f"{key} {why}", _expected("$defs/text"))
         network = self.network()
         self.calico_pool(network)
         self.mirrors()

@@ -101,13 +101,13 @@ def check(data: Any, kind: str, problems: Problems, *, where: Where | None = Non
             # the value fits no form: "text in one language, or ..." says it better than one form
             expected = _expected(_schema_of(kind, parent)) or expected
         problems.add(line or (1 if not path and data is not None else 0), obj, problem, expected)
-    allow, words = printable or ("", None)
+    allow, said = printable or ("", None)
     for path, value in _strings(data, ()) if printable else ():
         why = character_problem(value, allow=allow) if invalid.ok(*path) else None
         if why:
             obj, field = name_of(path)
             invalid.paths.add(path)
-            problems.add(_line(data, path), obj, f"{render(field)} {why}", words)
+            problems.add(_line(data, path), obj, f"{render(field)} {why}", said)
     return invalid
 
 
