@@ -144,7 +144,7 @@ def _where(data: Any, path: tuple) -> tuple[str, tuple]:
 
 
 def _expected(pointer: str) -> str | None:
-    return schemacheck._expected(schemas.node("lab", pointer))
+    return schemacheck.expected_of(schemas.node("lab", pointer))
 
 
 class _Rules:
@@ -183,7 +183,7 @@ class _Rules:
         except ValueError:
             field = schemas.node("lab", "properties/network/properties/cidr" if obj == "network"
                                  else "properties/params/properties/calico_pool")
-            self.p.add(line, obj, f"{key} {show(text)} is not a valid IPv4 network", schemacheck._expected(
+            self.p.add(line, obj, f"{key} {show(text)} is not a valid IPv4 network", schemacheck.expected_of(
                 {**field, "description": schemas.node("lab", "$defs/cidr")["description"]}))
             return None
         self.p.add(line, obj, f"{key} {text} has host bits set", f"the network address, i.e. {loose}")

@@ -99,7 +99,7 @@ def check(data: Any, kind: str, problems: Problems, *, where: Where | None = Non
                                  alone=parent is None)
         if parent is not None and parent.absolute_path == error.absolute_path and error.validator != "uniqueItems":
             # the value fits no form: "text in one language, or ..." says it better than one form
-            expected = _expected(_schema_of(kind, parent)) or expected
+            expected = expected_of(_schema_of(kind, parent)) or expected
         problems.add(line or (1 if not path and data is not None else 0), obj, problem, expected)
     allow, said = printable or ("", None)
     for path, value in _strings(data, ()) if printable else ():
@@ -205,7 +205,7 @@ def _mapping_problems(error, data: Any, kind: str, field: str) -> list[tuple[int
                  "one of " + ", ".join(allowed))
                 for key in mapping if key not in allowed]
     if error.validator == "required":
-        return [(line, f"missing key {key!r}" + (f" in {field}" if field else ""), _expected(_sub(kind, schema, key))
+        return [(line, f"missing key {key!r}" + (f" in {field}" if field else ""), expected_of(_sub(kind, schema, key))
                  or _one_of(_sub(kind, schema, key))) for key in rule if key not in mapping]
     given = next(k for k, needs in rule.items() if k in mapping and any(n not in mapping for n in needs))
     needed = next(k for k in rule[given] if k not in mapping)
@@ -219,8 +219,8 @@ def _schema_of(kind: str, error) -> dict:
     root = schemas.load(kind)
     current = root
     for part in list(error.absolute_schema_path)[:-1]:
-        current = schemas._deref(root, current)[part]
-    return schemas._deref(root, current)
+        current = schemas.deref(root, current)[part]
+    return schemas.deref(root, current)
 
 
 def _words(kind: str, error) -> dict:
@@ -238,7 +238,7 @@ def _one_of(schema: dict) -> str | None:
 
 
 def _sub(kind: str, schema: dict, key: str) -> dict:
-    return schemas._deref(schemas.load(kind), schema["properties"][key])
+    return schemas.deref(schemas.load(kind), schema["properties"][key])
 
 
 def _twice(items: list) -> int:
@@ -254,7 +254,7 @@ def _flow(value: Any) -> str:
     return str(value).lower() if isinstance(value, bool) else str(value)
 
 
-def _expected(schema: dict) -> str | None:
+def expected_of(schema: dict) -> str | None:
     """What a value should be, from the schema's description and first example."""
     text = schema.get("description")
     if text:
@@ -284,8 +284,8 @@ def _say(error, schema: dict, name: str, kind: str, explain: dict,
     path = tuple(error.absolute_path)
     key = path[-1] if path else None
     title = schema.get("title") or (key if isinstance(key, str) else "item")
-    item = schemas._deref(schemas.load(kind), schema.get("items", {})).get("title", "item")
-    expected = _expected(schema)
+    item = schemas.deref(schemas.load(kind), schema.get("items", {})).get("title", "item")
+    expected = expected_of(schema)
     ranged = "minimum" in schema or "exclusiveMinimum" in schema
     if ranged:
         expected = f"{_span(schema)} ({expected})" if "description" in schema else _span(schema)

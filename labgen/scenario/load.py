@@ -26,7 +26,7 @@ DEFAULT_TIMEOUT = float(schemas.node("scenario", "$defs/timeout")["default"])
 STRING_CHECKS = tuple(k for k in schemas.keys("scenario", "$defs/expect") if k.startswith(("stdout_", "stderr_")))
 EXPECTED_VAR_SOURCES = (f"a var, a node_var of every node the step runs on, a built-in "
                         f"({', '.join(BUILTINS)}, nodes.<name>.ip) or a capture of an earlier step on that node")
-_LAB = schemacheck._expected({"description": schemas.node("scenario", "properties/lab")["description"]})
+_LAB = schemacheck.expected_of({"description": schemas.node("scenario", "properties/lab")["description"]})
 PRINTABLE = "printable text (newline and tab are allowed; no control or bidi characters)"
 
 

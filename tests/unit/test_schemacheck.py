@@ -106,13 +106,13 @@ def test_every_pattern_and_range_says_what_it_wants():
 
 
 def test_expected_reads_description_and_example():
-    from labgen.schemacheck import _expected
+    from labgen.schemacheck import expected_of
 
-    assert _expected({"description": "A box name."}) == "a box name"
-    assert _expected({"examples": ["a/b"]}) == "e.g. a/b"
-    assert _expected({"description": "A box.", "examples": ["a/b"]}) == "a box, e.g. a/b"
-    assert _expected({"description": "A map.", "examples": [{"a": [1, True]}]}) == "a map, e.g. {a: [1, true]}"
-    assert _expected({}) is None
+    assert expected_of({"description": "A box name."}) == "a box name"
+    assert expected_of({"examples": ["a/b"]}) == "e.g. a/b"
+    assert expected_of({"description": "A box.", "examples": ["a/b"]}) == "a box, e.g. a/b"
+    assert expected_of({"description": "A map.", "examples": [{"a": [1, True]}]}) == "a map, e.g. {a: [1, true]}"
+    assert expected_of({}) is None
 
 
 def test_a_rule_without_words_of_its_own_says_jsonschemas():
@@ -122,3 +122,28 @@ def test_a_rule_without_words_of_its_own_says_jsonschemas():
 
     error = next(Draft202012Validator({"multipleOf": 2, "description": "Even."}).iter_errors(3))
     assert _say(error, error.schema, "n", "lab", {}) == ("n: 3 is not a multiple of 2", "even")
+
+
+def test_a_patterns_end_is_the_end_of_the_text():
+    # ECMA-262's $; Python's $ also matches before a final newline, which would let
+    # "demo\n" through as a name that reaches a shell and a Vagrantfile.
+    assert said("lab", LAB.replace("name: demo", 'name: "demo\\n"')) == [
+        "f.yml line 1: lab: name 'demo\\n' is not valid; expected an RFC 1123 label: lowercase letters, digits and "
+        "hyphens, at most 63 characters, not starting or ending with a hyphen, e.g. mesos-calico"]
+
+
+def test_problems_come_in_the_documents_order_whatever_the_hash_seed():
+    # jsonschema walks additionalProperties in set order; two problems on one line must
+    # still come in the file's order on every run.
+    import os
+    import subprocess
+    import sys
+
+    code = ("from tests.unit.test_schemacheck import said, SC\n"
+            "print(said('scenario', SC + 'vars: {b: [1], a: [2], c: true, d: {}}\\n'))")
+    seen = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                           env={**os.environ, "PYTHONHASHSEED": str(seed)}).stdout for seed in (1, 2, 3, 4)}
+    assert len(seen) == 1
+    out = seen.pop()
+    assert [out.index(f"vars: {name} is") for name in "bacd"] == sorted(out.index(f"vars: {name} is")
+                                                                         for name in "bacd")
