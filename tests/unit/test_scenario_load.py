@@ -102,10 +102,10 @@ PINNED = {
         ' line 12: step two: unknown kind 3 (a number); expected one of setup, observe, break, fix, verify, explain, cleanup, task, question',
     ],
     "bad-missing-keys.yml": [
-        " line 1: scenario: missing key 'summary'; expected text in one language (a plain string), or a mapping with en, zh or both (a reader of the other language sees what exists), e.g. Look at the MAC",
+        " line 1: scenario: missing key 'summary'; expected non-empty text: a plain string in one language, or {en: ..., zh: ...} with either or both (a reader of the other language sees what exists), e.g. Look at the MAC",
         " line 1: scenario: missing key 'lab'; expected a built-in lab name (like mesos-calico) or a lab file path relative to this file (with a / or ending in .yml), e.g. mesos-calico",
         " line 4: step one: missing key 'kind'; expected one of setup, observe, break, fix, verify, explain, cleanup, task, question",
-        " line 4: step one: missing key 'title'; expected text in one language (a plain string), or a mapping with en, zh or both (a reader of the other language sees what exists), e.g. Look at the MAC",
+        " line 4: step one: missing key 'title'; expected non-empty text: a plain string in one language, or {en: ..., zh: ...} with either or both (a reader of the other language sees what exists), e.g. Look at the MAC",
     ],
     "bad-not-mapping.yml": [
         ' line 1: scenario: the file holds a list; expected a mapping with keys id, title, summary, lab, steps',
@@ -126,7 +126,7 @@ PINNED = {
         " line 13: step no-on: 'run' is given without 'on'; expected 'on' as well, or no 'run'",
         " line 17: step talk: 'expect' is given without 'run'; expected 'run' as well, or no 'expect'",
         ' line 21: step talk-and-run: on[1] \'all\' is allowed only alone (on: all); expected a node name; "all" stands alone (on: all)',
-        ' line 26: step empty-run: on is an empty list; expected the node names to run on: a name, a list of names, or "all". Quote the key ("on") for YAML 1.1 tools, e.g. ubuntu-1',
+        ' line 26: step empty-run: on is an empty list; expected the node names to run on: a name, a list of names, or "all", e.g. ubuntu-1',
         " line 27: step empty-run: run '   ' is only white space; expected a shell script; {{ name }} is replaced by a variable's value (shell-quoted)",
     ],
     "bad-template-vars.yml": [
@@ -140,7 +140,7 @@ PINNED = {
         ' line 44: variant docker, step use-capture-of-default: run uses {{ mac }}, which is not defined; expected a var, a node_var of every node the step runs on, a built-in (node, node_ip, lab_network, host_ip, nodes.<name>.ip) or a capture of an earlier step on that node',
     ],
     "bad-text.yml": [
-        ' line 2: scenario: title is an empty mapping; expected text in one language (a plain string), or a mapping with en, zh or both (a reader of the other language sees what exists), e.g. Look at the MAC',
+        ' line 2: scenario: title is an empty mapping; expected non-empty text: a plain string in one language, or {en: ..., zh: ...} with either or both (a reader of the other language sees what exists), e.g. Look at the MAC',
         " line 3: scenario: summary.en '' is empty; expected non-empty text",
         " line 3: scenario: summary.zh '  ' is only white space; expected non-empty text",
         ' line 9: step one: explain.en is a list; expected non-empty text',
@@ -153,11 +153,11 @@ PINNED = {
         ' line 25: step absurd: expect.retry 601 is too large; expected a number from 0 to 600 (seconds to keep re-running the command until the expectation holds)',
     ],
     "bad-types.yml": [
-        ' line 3: scenario: summary is 42 (a number); expected text in one language (a plain string), or a mapping with en, zh or both (a reader of the other language sees what exists), e.g. Look at the MAC',
+        ' line 3: scenario: summary is 42 (a number); expected non-empty text: a plain string in one language, or {en: ..., zh: ...} with either or both (a reader of the other language sees what exists), e.g. Look at the MAC',
         ' line 5: vars: variable pool is a list; expected a string or a number',
         ' line 5: vars: variable on_off is true (a boolean); expected a string or a number',
         ' line 6: scenario: node_vars is a list; expected variables with a value per node: node name to {variable: value}, e.g. {ubuntu-2: {wl_ip: 172.32.2.10}}',
-        ' line 11: step one: on is 5 (a number); expected the node names to run on: a name, a list of names, or "all". Quote the key ("on") for YAML 1.1 tools, e.g. ubuntu-1',
+        ' line 11: step one: on is 5 (a number); expected the node names to run on: a name, a list of names, or "all", e.g. ubuntu-1',
         " line 12: step one: sudo is 'yes' (a string); expected true or false",
         ' line 14: step one: timeout is true (a boolean); expected a number more than 0 and at most 3600 (seconds the command may take)',
         ' line 15: step one: expect.stdout_contains[1] is 3 (a number); expected non-empty text',
@@ -229,8 +229,8 @@ def test_parse_scenario_without_lines_still_reports():
     with pytest.raises(InputError) as info:
         parse_scenario({"id": "x"}, "inline")
     assert info.value.problems[0] == (
-        "inline: scenario: missing key 'title'; expected text in one language (a plain string), or a mapping "
-        "with en, zh or both (a reader of the other language sees what exists), e.g. Look at the MAC")
+        "inline: scenario: missing key 'title'; expected non-empty text: a plain string in one language, or "
+        "{en: ..., zh: ...} with either or both (a reader of the other language sees what exists), e.g. Look at the MAC")
 
 
 # ---- against a lab

@@ -42,10 +42,7 @@ CASES = {
         "f.yml line 6: lab: description is 2001 characters long; expected plain text of at most 2000 characters "
         "(newlines allowed, no other control characters)"]),
     "type, in a list": ("lab", LAB + "  - 3\n", ['f.yml line 6: lab.nodes: the node is 3 (a number); expected a machine: its name, address and roles, e.g. {name: ubuntu-1, ip: 192.168.56.101, roles: [base, docker]}']),
-    "one of: the parent's description": ("scenario", SC.replace("title: T", "title: {}"), [
-        "f.yml line 2: scenario: title is an empty mapping; expected text in one language (a plain string), "
-        "or a mapping with en, zh or both (a reader of the other language sees what exists), e.g. Look at "
-        "the MAC"]),
+    "one of: the parent's description": ("scenario", SC.replace("title: T", "title: {}"), ['f.yml line 2: scenario: title is an empty mapping; expected non-empty text: a plain string in one language, or {en: ..., zh: ...} with either or both (a reader of the other language sees what exists), e.g. Look at the MAC']),
     "one of: exit": ("scenario", SC.replace("run: ls}", "run: ls, expect: {exit: 300}}"), [
         "f.yml line 6: scenario.steps[0].expect: exit is 300 (a number); expected 0, nonzero, any, or an exit "
         "status 0..255"]),
