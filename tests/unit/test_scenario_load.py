@@ -376,3 +376,13 @@ def test_bidi_and_control_characters_are_refused_with_file_and_line(tmp_path, ch
     assert info.value.problems == [
         f"{path} line 3: scenario: title.en contains the control character {code} "
         f"at character 5; expected printable text (newline and tab are allowed; no control or bidi characters)"]
+
+
+def test_numbers_the_schema_takes_become_the_models_types():
+    text = ("id: n\ntitle: T\nsummary: S\nlab: mesos-calico\nvars: {count: 3, ratio: 1.5}\nsteps:\n"
+            "  - {id: a, kind: observe, title: A, 'on': ubuntu-1, run: 'true', timeout: 5,\n"
+            "     expect: {exit: 3.0, retry: 2}}\n")
+    scenario = parse_scenario(yamlsrc.load_text(text, "n.yml"), "n.yml")
+    step = scenario.variants["default"].steps[0]
+    assert (step.expect.exit, step.expect.retry, step.timeout) == ("3", 2.0, 5.0)
+    assert scenario.vars == {"count": "3", "ratio": "1.5"}
