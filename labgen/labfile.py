@@ -140,6 +140,8 @@ def _where(data: Any, path: tuple) -> tuple[str, tuple]:
         name = item.get("name") if isinstance(item, dict) else None
         return (f"node {name}" if isinstance(name, str) and _LABEL.fullmatch(name) else f"node #{path[1] + 1}",
                 path[2:])
+    if path[0] == "boxes" and len(path) > 1:
+        return "boxes", (f"{path[1]} box",)                # "lxc box 'x' is not a valid box name"
     return path[0], path[1:]
 
 
