@@ -54,12 +54,11 @@ demo: demo-setup
 	cd $(DEMO_DIR) && $(abspath $(LABGEN)) --provider $(PROVIDER) scenario run mac-bug
 
 # The libvirt lane (tests/integration/test_lab_libvirt.py) needs the libvirt box; the demo does not.
-# JOBS=2: two pytest-xdist workers, meant to run each host module whole on one worker
-# (tests/conftest.py). Off by default: on 2026-12-05 the groups did not reach xdist's scheduler
-# (one module's tests ran on both workers at once and collided); one process until that is fixed.
-JOBS ?= 0
+# Two pytest-xdist workers, each module whole on one worker, in tests/conftest.py's order, with
+# its host locks (a module that must run alone, modules that share a resource); JOBS=0: one process.
+JOBS ?= 2
 test: setup box-libvirt lint
-	$(PY) -m pytest -q -n $(JOBS) --dist loadgroup
+	$(PY) -m pytest -q -n $(JOBS) --dist loadfile --no-loadscope-reorder
 
 # The command reference is generated from click's help (tests/unit/test_commands_doc.py checks it).
 docs: venv

@@ -10,7 +10,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
+from pathlib import Path
 
 import pytest
 
@@ -104,22 +107,39 @@ def browser():
 
 
 
-# ---- speed: one xdist group per host module, and per-module times
+# ---- speed: two workers (`make test`: pytest -n 2 --dist loadfile --no-loadscope-reorder), a
+# module whole on one worker (its module fixture, a booted lab, is made once), and host locks.
+#
+# Host modules' subnets differ (tests/README.md), so two may run at once; what they share besides
+# addresses is guarded by flock(2) on files in LOCK_DIR, held for the whole module:
+# - every host module holds HOST_LOCK shared; a module in ALONE holds it exclusive (it changes
+#   something every container on the host depends on), so it never runs beside another;
+# - modules in one SHARED_GROUPS group hold that group's lock exclusive (one at a time).
+# Unit tests take no lock. (xdist's `loadgroup` does not work with pytest 9: it renames node ids
+# through `item._nodeid`, which pytest 9 no longer reads; `loadfile` groups by module anyway.)
 
-# Modules that must not run beside each other (a shared resource, not a subnet): one group.
+LOCK_DIR = os.environ.get("LABGEN_TEST_LOCK_DIR", "/tmp")     # a test of these rules uses its own
+HOST_LOCK = "labgen-tests-host.lock"
+ALONE = {
+    "integration/test_clones_host_limits_lxc.py": "sets fs.inotify.max_user_instances to 128 for a moment",
+    "integration/test_lxc_host.py": "asserts on the host's bridges and lxcbr0 as a whole",
+}
 SHARED_GROUPS = {
     # doctor reads lvci's network and libvirt's state while the libvirt lane holds them
     "integration/test_doctor_host.py": "libvirt", "integration/test_lab_libvirt.py": "libvirt",
 }
 
-
-# Under xdist the longest modules start first (measured, tests/README.md), host modules before
-# unit tests, which fill the gaps; a plain `pytest` keeps file order.
-LONGEST_FIRST = ["integration/test_lab_lxc.py", "integration/test_lab_libvirt.py",
-                 "integration/test_classroom_lxc.py", "browser/test_classroom_web.py",
-                 "integration/test_challenge_lxc.py", "integration/test_roles_lxc.py",
-                 "integration/test_classroom_interrupt_lxc.py", "integration/test_docker_lxc.py",
-                 "integration/test_leftovers_lxc.py"]
+# Under xdist every worker sorts its items alike (xdist requires one collection order): the ALONE
+# modules first (the other worker runs unit tests meanwhile), then the unit tests, then the host
+# modules, the longest first (measured, tests/README.md), so the short ones fill the end.
+# A plain `pytest` keeps file order.
+LONGEST_FIRST = ["integration/test_lab_lxc.py", "integration/test_classroom_clones_lxc.py",
+                 "integration/test_lab_libvirt.py", "integration/test_rehearsal_lxc.py",
+                 "browser/test_classroom_web.py", "integration/test_challenge_lxc.py",
+                 "browser/test_terminal_web.py", "integration/test_roles_lxc.py",
+                 "integration/test_classroom_lxc.py", "integration/test_verify_lxc.py",
+                 "integration/test_classroom_interrupt_lxc.py", "integration/test_leftovers_lxc.py",
+                 "integration/test_docker_lxc.py"]
 
 
 def _host_module(item) -> str | None:
@@ -129,22 +149,88 @@ def _host_module(item) -> str | None:
     return None
 
 
-@pytest.hookimpl(tryfirst=True)      # before xdist's own hook, which reads the groups then
+def _rank(item) -> tuple[int, int]:
+    rel = _host_module(item)
+    if rel in ALONE:
+        return (0, 0)
+    if rel is None:
+        return (1, 0)
+    if rel in LONGEST_FIRST:
+        return (2, LONGEST_FIRST.index(rel))
+    return (2, len(LONGEST_FIRST))
+
+
 def pytest_collection_modifyitems(config, items):
-    """`make test` runs `pytest -n 2 --dist loadgroup`: every test of a host module (integration/,
-    browser/) goes to one worker, so its module fixture (a booted lab) is made once; their
-    subnets differ (tests/README.md), so two such modules may run at once. Unit tests spread."""
-    for item in items:
-        rel = _host_module(item)
-        if rel:
-            item.add_marker(pytest.mark.xdist_group(SHARED_GROUPS.get(rel, rel)))
-    if os.environ.get("PYTEST_XDIST_WORKER"):     # every worker sorts alike: same order everywhere
-        def rank(item):
-            rel = _host_module(item)
-            if rel in LONGEST_FIRST:
-                return LONGEST_FIRST.index(rel)
-            return len(LONGEST_FIRST) + (0 if rel else 1)
-        items.sort(key=rank)                      # stable: file order within each rank
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        items.sort(key=_rank)                     # stable: file order within each rank
+
+
+@contextlib.contextmanager
+def _flock(name: str, exclusive: bool):
+    fd = os.open(os.path.join(LOCK_DIR, name), os.O_RDWR | os.O_CREAT, 0o666)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        yield
+    finally:
+        os.close(fd)                              # closing the file drops the lock
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _host_module_locks(request):
+    rel = _host_module(request.node)
+    if rel is None:
+        yield
+        return
+    with contextlib.ExitStack() as held:
+        group = SHARED_GROUPS.get(rel)
+        if group:
+            held.enter_context(_flock(f"labgen-tests-{group}.lock", exclusive=True))
+        held.enter_context(_flock(HOST_LOCK, exclusive=rel in ALONE))
+        yield
+
+
+# ---- seat images: `classroom down` keeps a classroom's seat image (a cache, GiBs for
+# mesos-calico); the images this run built are removed when the whole run ends (in xdist's
+# controller, after both workers), images that were there before are kept.
+
+REPO = Path(__file__).resolve().parent.parent
+_images_before: set[str] | None = None
+
+
+def _seat_images_root():
+    from labgen.classroom import image
+
+    return image.images_root()
+
+
+def pytest_sessionstart(session):
+    global _images_before
+    # not in a worker, nor in a pytest run inside a unit test (pytester: another rootdir)
+    if os.environ.get("PYTEST_XDIST_WORKER") or session.config.rootpath != REPO:
+        return
+    root = _seat_images_root()
+    _images_before = {p.name for p in root.iterdir()} if root.exists() else set()
+
+
+def pytest_sessionfinish(session):
+    if os.environ.get("PYTEST_XDIST_WORKER") or _images_before is None:
+        return
+    import json
+
+    from labgen.classroom import image
+
+    root = _seat_images_root()
+    for path in sorted(root.iterdir()) if root.exists() else []:
+        if not path.is_dir() or path.name in _images_before:
+            continue
+        try:
+            provider = json.loads((path / image.IMAGE_FILE).read_text()).get("provider", "lxc")
+        except (OSError, ValueError):
+            provider = "lxc"                         # half-built: no record yet
+        seat_image = image.SeatImage(path.name, path, provider)
+        if image.clones_of(seat_image):              # a classroom a test left up: its cleanup's job
+            continue
+        image.remove(seat_image, force=True)
 
 
 _seconds: dict = {}

@@ -12,6 +12,7 @@ domain of them, and no test root. Subnets: 192.168.178.0/24 and the pool 192.168
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pwd
 import shutil
@@ -146,7 +147,8 @@ def test_make_clean_test_leftovers_after_a_killed_module_leaves_nothing(tmp_path
         seat_bridges = [r["bridge"] for r in host_names(ROOT.parent / (ROOT.name + "-crlo") / CLASS).values()]
         assert seat_bridges and all(Path("/sys/class/net", b).exists() for b in seat_bridges)
     finally:
-        os.killpg(proc.pid, signal.SIGKILL)         # no finalizer, no teardown: the worst case
+        with contextlib.suppress(ProcessLookupError):     # a child that failed to start has ended
+            os.killpg(proc.pid, signal.SIGKILL)     # no finalizer, no teardown: the worst case
         proc.communicate(timeout=60)
 
     res = subprocess.run(["make", "-s", "clean-test-leftovers"], cwd=REPO, capture_output=True, text=True,
