@@ -474,6 +474,7 @@ def _build(data: dict, source: Path | None) -> Scenario:
                     variants=variants, vars=_values(data.get("vars") or {}), node_vars=node_vars, source=source,
                     lines=lines, normalise=tuple((r["match"], r["replace"]) for r in data.get("normalise") or ()))
 
+
 def scenario_lab(sc: Scenario) -> Lab:
     """The lab model a scenario runs on: a built-in lab's name, or a lab file's path relative
     to the scenario file. Raises InputError naming the scenario's file and line when there is
