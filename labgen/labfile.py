@@ -54,7 +54,8 @@ def parse_lab(data: Any, source: str) -> Lab:
     `source` names the file in messages. Raises InputError carrying every problem found.
     """
     problems = Problems(source)
-    invalid = schemacheck.check(data, "lab", problems, where=_where, explain={_LABEL.pattern: _label_problem})
+    invalid = schemacheck.check(data, "lab", problems, where=_where, explain={_LABEL.pattern: _label_problem},
+                                expect=lambda path: _address_range(data) if path[-1:] == ("ip",) else None)
     if isinstance(data, dict):
         _Rules(data, invalid, problems).check()
     if problems:
@@ -143,6 +144,17 @@ def _where(data: Any, path: tuple) -> tuple[str, tuple]:
     if path[0] == "boxes" and len(path) > 1:
         return "boxes", (f"{path[1]} box",)                # "lxc box 'x' is not a valid box name"
     return path[0], path[1:]
+
+
+def _address_range(data: dict) -> str | None:
+    """`an address from 192.168.56.2 to 192.168.56.254`, when the lab's network is readable."""
+    try:
+        network = ipaddress.IPv4Network(data["network"]["cidr"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    if network.num_addresses < 4:
+        return None
+    return f"an address from {network.network_address + 2} to {network.broadcast_address - 1}"
 
 
 def _expected(pointer: str) -> str | None:
@@ -276,10 +288,7 @@ class _Rules:
 
     def ip(self, item: dict, obj: str, network: ipaddress.IPv4Network | None) -> ipaddress.IPv4Address | None:
         line, text = yamlsrc.line_of(item, "ip"), item["ip"]
-        if network is not None and network.num_addresses >= 4:
-            expected = f"an address from {network.network_address + 2} to {network.broadcast_address - 1}"
-        else:
-            expected = "an IPv4 address on the lab network"
+        expected = (_address_range(self.data) if network else None) or "an IPv4 address on the lab network"
         try:
             ip = ipaddress.IPv4Address(text)
         except ValueError:

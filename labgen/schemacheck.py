@@ -58,13 +58,15 @@ def _validator(kind: str):
 
 def check(data: Any, kind: str, problems: Problems, *, where: Where | None = None,
           explain: dict[str, Callable[[str], str | None]] | None = None,
-          printable: tuple[str, str | None] | None = None) -> Invalid:
+          printable: tuple[str, str | None] | None = None,
+          expect: Callable[[Path], str | None] | None = None) -> Invalid:
     """Add one problem per schema error of `data` (a `kind` document) to `problems`; return
     where the wrong values are. `where(data, path)` splits a path into the object messages
     name (`node n1`) and the field inside it (default: `kind.a[0]` and the last key);
     `explain[pattern](value)` says why a string misses that pattern; `printable` = (the
     control characters text may hold, what to say is expected) applies labgen's one policy
-    for control and bidi characters (labgen.validate) to every other string."""
+    for control and bidi characters (labgen.validate) to every other string; `expect(path)`
+    says what a field should be when only the document knows (an address in its network)."""
     def name_of(path: Path, of_value: bool = True) -> tuple[str, Path]:
         if where is not None:
             return where(data, path)
@@ -82,8 +84,8 @@ def check(data: Any, kind: str, problems: Problems, *, where: Where | None = Non
             if (path, error.validator) not in seen:    # `required` comes once per missing key
                 seen.add((path, error.validator))
                 obj, field = name_of(path, of_value=False)
-                for line, problem, expected in _mapping_problems(error, data, kind, render(field)):
-                    problems.add(line, obj, problem, expected)
+                for line, problem, expected, key in _mapping_problems(error, data, kind, render(field)):
+                    problems.add(line, obj, problem, (expect and key is not None and expect(path + (key,))) or expected)
             continue
         line = _line(data, path)
         a_key = "propertyNames" in error.absolute_schema_path    # the value is a key's name
@@ -100,6 +102,7 @@ def check(data: Any, kind: str, problems: Problems, *, where: Where | None = Non
         if parent is not None and parent.absolute_path == error.absolute_path and error.validator != "uniqueItems":
             # the value fits no form: "text in one language, or ..." says it better than one form
             expected = expected_of(_schema_of(kind, parent)) or expected
+        expected = (expect and expect(path)) or expected
         problems.add(line or (1 if not path and data is not None else 0), obj, problem, expected)
     allow, said = printable or ("", None)
     for path, value in _strings(data, ()) if printable else ():
@@ -192,7 +195,7 @@ def _line(data: Any, path: Path) -> int:
     return line
 
 
-def _mapping_problems(error, data: Any, kind: str, field: str) -> list[tuple[int, str, str | None]]:
+def _mapping_problems(error, data: Any, kind: str, field: str) -> list[tuple[int, str, str | None, Any]]:
     """Unknown, missing and dependent keys: one problem per key, each at its line."""
     mapping, schema, rule = error.instance, error.schema, error.validator_value
     line = _line(data, tuple(error.absolute_path))
@@ -202,15 +205,15 @@ def _mapping_problems(error, data: Any, kind: str, field: str) -> list[tuple[int
         noun = schema.get("propertyNames", {}).get("title", "key")
         return [(yamlsrc.line_of(mapping, key),
                  f"{has}unknown {noun} {show(key)}{did_you_mean(key, allowed) if isinstance(key, str) else ''}",
-                 "one of " + ", ".join(allowed))
+                 "one of " + ", ".join(allowed), None)
                 for key in mapping if key not in allowed]
     if error.validator == "required":
         return [(line, f"missing key {key!r}" + (f" in {field}" if field else ""), expected_of(_sub(kind, schema, key))
-                 or _one_of(_sub(kind, schema, key))) for key in rule if key not in mapping]
+                 or _one_of(_sub(kind, schema, key)), key) for key in rule if key not in mapping]
     given = next(k for k, needs in rule.items() if k in mapping and any(n not in mapping for n in needs))
     needed = next(k for k in rule[given] if k not in mapping)
     return [(yamlsrc.line_of(mapping, given) or line, f"{has}{given!r} is given without {needed!r}",
-             f"{needed!r} as well, or no {given!r}")]
+             f"{needed!r} as well, or no {given!r}", None)]
 
 
 def _schema_of(kind: str, error) -> dict:

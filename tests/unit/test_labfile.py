@@ -143,8 +143,8 @@ CASES = {
         ["lab.yml line 3: boxes: unknown key 'vmware'; expected one of virtualbox, libvirt, lxc"]),
     "missing-node-keys": (
         BASE + "  - {name: n2}\n",
-        ["lab.yml line 6: node n2: missing key 'ip'; expected the node's address on the lab network (not the network's first, second or last address), e.g. 192.168.56.101",
-         "lab.yml line 6: node n2: missing key 'roles'; expected what labgen provisions on the node, in this order, e.g. [base, docker]"]),
+        ["lab.yml line 6: node n2: missing key 'ip'; expected an address from 192.168.56.2 to 192.168.56.254",
+         "lab.yml line 6: node n2: missing key 'roles'; expected the roles labgen provisions on the node, in this order, e.g. [base, docker]"]),
     "lab-name-uppercase": (
         BASE.replace("name: demo", "name: Demo"),
         ["lab.yml line 1: lab: name 'Demo' contains the uppercase letter 'D'; expected an RFC 1123 label: lowercase letters, digits and hyphens, at most 63 characters, not starting or ending with a hyphen, e.g. mesos-calico"]),
@@ -177,7 +177,7 @@ CASES = {
          "from 192.168.56.2 to 192.168.56.254"]),
     "ip-integer": (
         BASE.replace("192.168.56.11", "3232249867"),
-        ["lab.yml line 5: node n1: ip is 3232249867 (a number); expected the node's address on the lab network (not the network's first, second or last address), e.g. 192.168.56.101"]),
+        ['lab.yml line 5: node n1: ip is 3232249867 (a number); expected an address from 192.168.56.2 to 192.168.56.254']),
     "ip-outside": (
         BASE.replace("192.168.56.11", "192.168.57.4"),
         ["lab.yml line 5: node n1: ip 192.168.57.4 is outside network 192.168.56.0/24; "
@@ -250,7 +250,7 @@ CASES = {
         ["lab.yml line 11: node n2: role 'base' is listed twice; expected each role once"]),
     "roles-not-a-list": (
         BASE.replace("roles: [base]", "roles: base"),
-        ["lab.yml line 5: node n1: roles is 'base' (a string); expected what labgen provisions on the node, in this order, e.g. [base, docker]"]),
+        ["lab.yml line 5: node n1: roles is 'base' (a string); expected the roles labgen provisions on the node, in this order, e.g. [base, docker]"]),
     "box-not-owner-name": (
         BASE.replace("{lxc: labgen/debian-12}", "{lxc: debian-12, libvirt: 'a/b c'}"),
         ["lab.yml line 3: boxes: lxc box 'debian-12' is not a valid box name; expected a box name 'owner/name' of at most 128 characters, e.g. ubuntu/xenial64",
