@@ -292,7 +292,7 @@ class _Rules:
         try:
             ip = ipaddress.IPv4Address(text)
         except ValueError:
-            self.p.add(line, obj, f"ip {show(text)} is not an IPv4 address", expected)
+            self.p.add(line, obj, f"ip {show(text)} is not a valid IPv4 address", expected)
             return None
         if network is None:
             return ip

@@ -169,12 +169,10 @@ CASES = {
          "expected a unique address per node"]),
     "ip-not-ipv4": (
         BASE.replace("192.168.56.11", "192.168.56.300"),
-        ["lab.yml line 5: node n1: ip '192.168.56.300' is not an IPv4 address; expected an "
-         "address from 192.168.56.2 to 192.168.56.254"]),
+        ["lab.yml line 5: node n1: ip '192.168.56.300' is not a valid IPv4 address; expected an address from 192.168.56.2 to 192.168.56.254"]),
     "ip-ipv6": (
         BASE.replace("192.168.56.11", "'fe80::1'"),
-        ["lab.yml line 5: node n1: ip 'fe80::1' is not an IPv4 address; expected an address "
-         "from 192.168.56.2 to 192.168.56.254"]),
+        ["lab.yml line 5: node n1: ip 'fe80::1' is not a valid IPv4 address; expected an address from 192.168.56.2 to 192.168.56.254"]),
     "ip-integer": (
         BASE.replace("192.168.56.11", "3232249867"),
         ['lab.yml line 5: node n1: ip is 3232249867 (a number); expected an address from 192.168.56.2 to 192.168.56.254']),
