@@ -130,7 +130,6 @@ def _label_problem(value: str) -> str | None:
     return "starts or ends with a hyphen"
 
 
-
 def _where(data: Any, path: tuple) -> tuple[str, tuple]:
     """The object a path lies in, as messages name it (`lab`, `network`, `node n1`, `node #2`),
     and the field inside it."""
@@ -162,8 +161,8 @@ def _expected(pointer: str) -> str | None:
 
 
 class _Rules:
-    """The rules between fields (and the character policy), read only from values the schema
-    found well-formed; each records its problems."""
+    """The rules between fields (and the character policy of free text), read only from values
+    the schema found well-formed; each records its problems."""
 
     def __init__(self, data: dict, invalid: schemacheck.Invalid, problems: Problems):
         self.data, self.ok, self.p = data, invalid.ok, problems
