@@ -181,9 +181,10 @@ class _Rules:
         """The value at `path` when it is there and well-formed, else None."""
         value: Any = self.data
         for part in path:
-            if not isinstance(value, (dict, list)) or (isinstance(value, dict) and part not in value):
+            try:
+                value = value[part]
+            except (KeyError, IndexError, TypeError):
                 return None
-            value = value[part]
         return value if self.ok(*path) else None
 
     def cidr(self, text: str, line: int, obj: str, key: str) -> ipaddress.IPv4Network | None:

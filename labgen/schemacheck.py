@@ -35,8 +35,12 @@ class Invalid:
         return bool(self.paths)
 
     def ok(self, *path: Any) -> bool:
-        """Whether no error lies at `path` or at a container holding it."""
+        """Whether no error lies at `path` or at a container holding it (to walk into it)."""
         return not any(path[: len(p)] == p for p in self.paths)
+
+    def clean(self, *path: Any) -> bool:
+        """Whether no error lies at `path`, above it or inside it (to use the whole value)."""
+        return not any(path[: len(p)] == p or p[: len(path)] == path for p in self.paths)
 
 
 @lru_cache(maxsize=None)
@@ -84,6 +88,9 @@ def check(data: Any, kind: str, problems: Problems, *, where: Where | None = Non
             if (path, error.validator) not in seen:    # `required` comes once per missing key
                 seen.add((path, error.validator))
                 obj, field = name_of(path, of_value=False)
+                if error.validator == "additionalProperties":      # their values went unchecked
+                    invalid.paths.update(path + (key,) for key in error.instance
+                                         if key not in error.schema.get("properties", {}))
                 for line, problem, expected, key in _mapping_problems(error, data, kind, render(field)):
                     problems.add(line, obj, problem, (expect and key is not None and expect(path + (key,))) or expected)
             continue

@@ -214,7 +214,7 @@ class _Rules:
     from values the schema found well-formed; each records its problems."""
 
     def __init__(self, data: dict, invalid: schemacheck.Invalid, problems: Problems):
-        self.data, self.ok, self.p = data, invalid.ok, problems
+        self.data, self.ok, self.clean, self.p = data, invalid.ok, invalid.clean, problems
 
     def add(self, container: Any, key: Any, path: tuple, problem: str, expected: str | None) -> None:
         self.p.add(yamlsrc.line_of(container, key), _where(self.data, path)[0], problem, expected)
@@ -224,12 +224,17 @@ class _Rules:
         vars_ = self.vars(data.get("vars"), ("vars",))
         node_vars = {node: self.vars(body, ("node_vars", node))
                      for node, body in self.mappings("node_vars").items()}
-        for i, rule in enumerate(data.get("normalise") or []):
-            if self.ok("normalise", i, "match"):
+        for i, rule in enumerate(self.seq(self.data, (), "normalise")):
+            if isinstance(rule, dict) and "match" in rule and self.clean("normalise", i, "match"):
                 self.regex(rule, "match", ("normalise", i, "match"), "match")
         default = self.steps(data.get("steps"), ("steps",), vars_, node_vars, None)
         for name, body in self.mappings("variants").items():
             self.steps(body.get("steps"), ("variants", name, "steps"), vars_, node_vars, default)
+
+    def seq(self, raw: dict, path: tuple, key: str) -> list:
+        """raw[key] when it is a list that may be walked (hints, check, normalise), else []."""
+        value = raw.get(key)
+        return value if isinstance(value, list) and self.ok(*path, key) else []
 
     def mappings(self, key: str) -> dict:
         """The well-formed mappings under data[key] (node_vars, variants), by name."""
@@ -252,10 +257,10 @@ class _Rules:
             names.add(name)
         return names
 
-    def part(self, raw: dict, path: tuple, key: str) -> dict:
-        """raw[key] when it is a well-formed mapping (expect, capture), else {}."""
+    def part(self, raw: dict, path: tuple, key: str, whole: bool = True) -> dict:
+        """raw[key] when it is a well-formed mapping (expect; capture, to walk), else {}."""
         value = raw.get(key)
-        return value if isinstance(value, dict) and self.ok(*path, key) else {}
+        return value if isinstance(value, dict) and (self.clean if whole else self.ok)(*path, key) else {}
 
     def regex(self, container: Any, key: Any, path: tuple, label: str, groups: int | None = None) -> None:
         """Python regular expressions (not ECMA-262's, so not a schema `format`) must compile."""
@@ -276,15 +281,17 @@ class _Rules:
         well-formed steps by id (what a variant may `use`)."""
         first_line: dict[str, int] = {}
         captured: dict[str, set[str]] = {}     # var -> nodes an earlier step captured it on
-        found: dict[str, Any] = {}
+        found: dict[str, Any] = {}      # id -> (the step, its path)
         for index, raw in enumerate(seq if isinstance(seq, list) and self.ok(*path) else []):
             here = path + (index,)
             if not isinstance(raw, dict) or not self.ok(*here):
                 continue
+            origin = here
             if "use" in raw:
-                raw = self.use(raw, here, default)
-                if raw is None:
+                told = self.use(raw, here, default)
+                if told is None:
                     continue
+                raw, origin = {**told[0], "use": raw["use"]}, told[1]
             if "id" in raw and self.ok(*here, "id"):
                 sid = raw["id"]
                 line = yamlsrc.line_of(raw, "id") if "use" not in raw else yamlsrc.line_of(seq, index)
@@ -294,18 +301,20 @@ class _Rules:
                              "step ids unique within the variant")
                 else:
                     first_line[sid] = line
-                    found[sid] = raw
+                    found[sid] = (raw, origin)
             if "use" in raw:
-                for name in raw.get("capture") or {}:
-                    captured.setdefault(name, set()).update(_nodes(raw))
+                nodes = _nodes(raw) if self.clean(*origin, "on") else ()
+                for name in self.part(raw, origin, "capture"):
+                    captured.setdefault(name, set()).update(nodes)
             elif raw.get("kind") in STUDENT_KINDS:
                 self.student(raw, here, captured, vars_, node_vars)
             else:
                 self.command(raw, here, captured, vars_, node_vars)
         return found
 
-    def use(self, raw: dict, path: tuple, default: dict[str, Any] | None) -> dict | None:
-        """`- use: STEP-ID`: a variant tells a step of the default path, unchanged."""
+    def use(self, raw: dict, path: tuple, default: dict[str, Any] | None) -> tuple[dict, tuple] | None:
+        """`- use: STEP-ID`: a variant tells a step of the default path, unchanged: (that step,
+        its path)."""
         name = raw["use"]
         if default is None:
             self.add(raw, "use", path, "'use' is only for variants", "the step written out in full")
@@ -315,12 +324,12 @@ class _Rules:
                 self.add(raw, "use", path, f"use names {show(name)}, which is not a step of the default path"
                          f"{did_you_mean(name, default)}", f"one of {', '.join(default) or '(none)'}")
             return None
-        return {**default[name], "use": name}
+        return default[name]
 
     def command(self, raw: dict, path: tuple, captured: dict[str, set[str]], vars_: set[str],
                 node_vars: dict[str, set[str]]) -> None:
         """A command step, check or solution: its regexes, captures and {{ vars }}."""
-        expect, capture = self.part(raw, path, "expect"), self.part(raw, path, "capture")
+        expect, capture = self.part(raw, path, "expect"), self.part(raw, path, "capture", whole=False)
         for key in (k for k in STRING_CHECKS if k.endswith("_matches") and k in expect):
             patterns = expect[key]
             for holder, at in ([(patterns, i) for i in range(len(patterns))] if isinstance(patterns, list)
@@ -328,8 +337,8 @@ class _Rules:
                 self.regex(holder, at, path + ("expect", key), f"expect.{key}")
         for name in (name for name in capture if self.ok(*path, "capture", name)):
             self.regex(capture, name, path, f"capture {name}", groups=1)
-        nodes = _nodes(raw) if self.ok(*path, "on") else ()
-        if "run" in raw and self.ok(*path, "run") and self.ok(*path, "on"):
+        nodes = _nodes(raw) if self.clean(*path, "on") else ()
+        if "run" in raw and self.ok(*path, "run") and self.clean(*path, "on"):
             self.variables(raw, path, "run", raw["run"], nodes, captured, vars_, node_vars)
             text = expect_text(_expect(expect)) if expect else ""
             if variables_in(text):
@@ -341,22 +350,23 @@ class _Rules:
                 node_vars: dict[str, set[str]]) -> None:
         """A task (checks, hints, solution) or a question (answers, feedback)."""
         known = set(BUILTINS) | vars_ | set(captured) | {v for nv in node_vars.values() for v in nv}
-        texts = [("goal", raw, "goal", path, raw.get("goal"))]
-        texts += [(f"hints[{i}]", raw, "hints", path, h) for i, h in enumerate(raw.get("hints") or [])
-                  if self.ok(*path, "hints")]
-        for i, check in enumerate(raw.get("check") or []):
+        # (label, where it stands: container and key, its path, the text)
+        texts = [("goal", raw, "goal", path + ("goal",), raw.get("goal"))]
+        texts += [(f"hints[{i}]", raw, "hints", path + ("hints", i), h)
+                  for i, h in enumerate(self.seq(raw, path, "hints"))]
+        for i, check in enumerate(self.seq(raw, path, "check")):
             if isinstance(check, dict) and self.ok(*path, "check", i):
-                texts.append(("message", check, "message", path + ("check", i), check.get("message")))
+                texts.append(("message", check, "message", path + ("check", i, "message"), check.get("message")))
                 self.command(check, path + ("check", i), captured, vars_, node_vars)
         if isinstance(raw.get("solution"), dict) and self.ok(*path, "solution"):
             self.command(raw["solution"], path + ("solution",), captured, vars_, node_vars)
         for label, holder, key, at, value in texts:
-            text = _text(value) if value is not None and self.ok(*at, key) else None
+            text = _text(value) if value is not None and self.clean(*at) else None
             for name in sorted(variables_in(text.en) | variables_in(text.zh)) if text else ():
                 if name not in known and not is_builtin(name):
-                    self.add(holder, key, at, f"{label} uses {{{{ {name} }}}}, which is not defined"
+                    self.add(holder, key, path, f"{label} uses {{{{ {name} }}}}, which is not defined"
                              f"{did_you_mean(name, known)}", EXPECTED_VAR_SOURCES)
-        answers = raw.get("answers") if self.ok(*path, "answers") else None
+        answers = raw.get("answers") if self.clean(*path, "answers") else None
         for answer in _strings(answers) if answers is not None else ():
             for name in sorted(variables_in(answer)):
                 if name not in known:
