@@ -31,9 +31,6 @@ class Invalid:
     def __init__(self, paths: Iterable[Path] = ()):
         self.paths = set(paths)
 
-    def __bool__(self) -> bool:
-        return bool(self.paths)
-
     def ok(self, *path: Any) -> bool:
         """Whether no error lies at `path` or at a container holding it (to walk into it)."""
         return not any(path[: len(p)] == p for p in self.paths)

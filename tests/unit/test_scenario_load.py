@@ -386,3 +386,22 @@ def test_numbers_the_schema_takes_become_the_models_types():
     step = scenario.variants["default"].steps[0]
     assert (step.expect.exit, step.expect.retry, step.timeout) == ("3", 2.0, 5.0)
     assert scenario.vars == {"count": "3", "ratio": "1.5"}
+
+
+def test_rules_between_fields_name_the_field_and_its_line():
+    head = "id: r\ntitle: T\nsummary: S\nlab: mesos-calico\n"
+    text = (head + "vars: {a: '{{ b }}'}\nnode_vars: {ubuntu-1: {c: 1, node_ip: x}}\nsteps:\n"
+            "  - {id: q, kind: question, title: Q, goal: G, answers: ['{{ nope }}']}\n"
+            "  - {use: q}\n")
+    with pytest.raises(InputError) as info:
+        parse_scenario(yamlsrc.load_text(text, "r.yml"), "r.yml")
+    assert [p.split("; expected")[0] for p in info.value.problems] == [
+        "r.yml line 5: vars: variable a uses {{ b }}: a variable's value may only use built-ins",
+        "r.yml line 6: node_vars ubuntu-1: variable name 'node_ip' is reserved for a built-in",
+        "r.yml line 8: step q: answers use {{ nope }}, which is not defined (did you mean 'node'?)",
+        "r.yml line 9: step #2: unknown key 'use'",
+        "r.yml line 9: step #2: missing key 'id'",
+        "r.yml line 9: step #2: missing key 'kind'",
+        "r.yml line 9: step #2: missing key 'title'",
+        "r.yml line 9: step #2: 'use' is only for variants",
+    ]
