@@ -70,7 +70,7 @@ def start_sshd(d: Path, name: str, key_pub: Path):
 
 def make_seats(root: Path, count: int, ports: dict, key: Path):
     from labgen.labdir import LabDir
-    from labgen.web.seats import seats_from_dirs
+    from labgen.web.served_seats import seats_from_dirs
 
     for n in range(1, count + 1):
         lab_dir = LabDir(root / f"seat-{n:02d}")

@@ -27,9 +27,9 @@ sys.path.insert(0, str(REPO))
 
 def make_seats(root: Path, count: int):
     from labgen.labdir import LabDir
-    from labgen.scenario import progress as prog
+    from labgen.scenario import student_progress as prog
     from labgen.scenario.load import find_scenario
-    from labgen.web.seats import seats_from_dirs
+    from labgen.web.served_seats import seats_from_dirs
 
     lab_text = (REPO / "labgen" / "labs" / "mesos-calico.yml").read_text()
     source = str(find_scenario("mac-bug"))

@@ -12,6 +12,8 @@ sources use (apt-cacher-ng's default mirror list may point at mirrors this netwo
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import os
 import re
 import shutil
@@ -171,8 +173,6 @@ def base_setting() -> Path:
 
 
 def _user_file(base: Path, user: str) -> Path:
-    import hashlib
-
     return base / "users" / hashlib.sha256(user.encode()).hexdigest()[:16]
 
 
@@ -199,8 +199,6 @@ class _Lock:
         self.path = base / "lock"
 
     def __enter__(self):
-        import fcntl
-
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.fh = open(self.path, "w")
         fcntl.flock(self.fh, fcntl.LOCK_EX)

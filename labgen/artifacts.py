@@ -12,13 +12,18 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import http.client
 import os
 import shutil
+import socket
 import threading
+import urllib.error
+import urllib.request
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Mapping
+from urllib.parse import urlsplit
 
 from labgen.aptsig import SignatureError, expected_sha256
 from labgen.errors import LabgenError
@@ -200,9 +205,6 @@ def _signed_sha256(artifact: Artifact, repo: AptRepo, cache: Path, mirrors: Mirr
 
 def _get_bytes(artifact: Artifact, url: str, cache: Path, timeout: float, limit: int = 256 << 20) -> bytes:
     """A small download (a key, an apt index) into memory. Raises ArtifactError."""
-    import urllib.error
-    import urllib.request
-
     try:
         request = urllib.request.Request(url, headers={"User-Agent": "labgen"})
         with urllib.request.urlopen(request, timeout=timeout) as resp:
@@ -242,12 +244,6 @@ def _into_cache(supplied: Path, cache: Path, cached: Path) -> Path:
 
 def _download(artifact: Artifact, url: str, cache: Path, expected: _Expected,
               progress: Progress | None, timeout: float) -> tuple[Path, str]:
-    import http.client
-    import socket
-    import urllib.error
-    import urllib.request
-    from urllib.parse import urlsplit
-
     want = expected.want
     where = url if url == artifact.url else f"{url} (mirror of {artifact.url})"
     if urlsplit(url).scheme not in ("http", "https", "file"):

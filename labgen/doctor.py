@@ -16,7 +16,12 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from labgen import hostlimits, kvm
+from labgen.boxes import LXC_BOX, box_installed
+from labgen.classroom.hostcheck import roles_that_run, seat_disk_mib, seat_memory_mib
 from labgen.model import PROVIDERS, Lab
+from labgen.providers import get_provider, libvirt as lv, lxc
+from labgen.providers.virtualbox import RESTRICTED_SINCE, allowed_hostonly_networks, parse_version
 
 OK, WARN, FAIL, INFO = "ok", "warn", "fail", "info"
 GIB = 1024 ** 3
@@ -42,8 +47,6 @@ def blocking(checks: list[Check]) -> list[Check]:
 def vbox_network_check(version: tuple[int, ...] | None, conf_text: str | None,
                        network: ipaddress.IPv4Network) -> Check:
     """Does VirtualBox allow `network` for host-only adapters (networks.conf, >= 6.1.28)?"""
-    from labgen.providers.virtualbox import RESTRICTED_SINCE, allowed_hostonly_networks
-
     topic = "virtualbox: host-only range"
     if version is not None and version < RESTRICTED_SINCE:
         return Check(topic, OK, f"VirtualBox {'.'.join(map(str, version))} allows any range")
@@ -156,8 +159,6 @@ def vagrant_checks() -> list[Check]:
 
 
 def virtualbox_checks(lab: Lab | None) -> list[Check]:
-    from labgen.providers.virtualbox import parse_version
-
     vbm = shutil.which("VBoxManage")
     version = None
     if not vbm:
@@ -179,14 +180,11 @@ def virtualbox_checks(lab: Lab | None) -> list[Check]:
 
 
 def libvirt_checks(lab: Lab | None) -> list[Check]:
-    from labgen.kvm import TCG_COST_SHORT, kvm_verdict, qemu_binary
-    from labgen.providers import libvirt as lv
-
     checks = []
     missing = [tool for tool in ("virsh", "libvirtd", "qemu-img") if not lv._which(tool)]
     if not lv.vagrant_plugin_installed("vagrant-libvirt"):
         missing.insert(0, "vagrant-libvirt")
-    if qemu_binary() is None:
+    if kvm.qemu_binary() is None:
         missing.append("qemu-system-x86_64")
     if missing:
         return [Check("libvirt", FAIL, f"missing: {', '.join(missing)}",
@@ -203,12 +201,12 @@ def libvirt_checks(lab: Lab | None) -> list[Check]:
     else:
         checks.append(Check("libvirt: daemons", FAIL, "libvirtd is not running, and starting it needs root",
                             hint="run labgen with sudo"))
-    verdict = kvm_verdict()
+    verdict = kvm.kvm_verdict()
     if verdict.usable:
         checks.append(Check("libvirt: KVM", OK, verdict.reason))
     else:
         checks.append(Check("libvirt: KVM", WARN, f"not usable: {verdict.reason}; QEMU TCG instead "
-                                                  f"({TCG_COST_SHORT})"))
+                                                  f"({kvm.TCG_COST_SHORT})"))
     if lab is not None:
         checks.append(lab_box_check(lab, "libvirt"))
         checks.append(clash_check("libvirt: management network", ipaddress.IPv4Network(lv.MGMT_CIDR),
@@ -217,8 +215,6 @@ def libvirt_checks(lab: Lab | None) -> list[Check]:
 
 
 def lxc_checks(lab: Lab | None) -> list[Check]:
-    from labgen.providers import lxc
-
     if os.geteuid() != 0:
         return [Check("lxc", FAIL, "needs root (containers, bridges, dnsmasq)", hint="run labgen with sudo")]
     missing = [t for t in ("lxc-create", "dnsmasq", "ip") if not shutil.which(t)]
@@ -242,8 +238,6 @@ def lxc_checks(lab: Lab | None) -> list[Check]:
 
 def box_check(provider: str, box: str, installed: bool) -> Check:
     """labgen's own box must be built here; another box Vagrant downloads at the first create."""
-    from labgen.boxes import LXC_BOX
-
     topic = f"{provider}: box"
     if installed:
         return Check(topic, OK, f"{box} is installed")
@@ -255,8 +249,6 @@ def box_check(provider: str, box: str, installed: bool) -> Check:
 
 
 def lab_box_check(lab: Lab, provider: str) -> Check:
-    from labgen.boxes import box_installed
-
     box = lab.boxes.get(provider, "")
     return box_check(provider, box, box_installed(box, provider))
 
@@ -266,18 +258,14 @@ PROVIDER_CHECKS = {"virtualbox": virtualbox_checks, "libvirt": libvirt_checks, "
 
 def lab_checks(lab: Lab, provider: str) -> list[Check]:
     """Memory, disk and address clashes for `lab` on `provider`."""
-    from labgen.kvm import kvm_verdict
-
-    tcg = provider == "libvirt" and not kvm_verdict().usable
+    tcg = provider == "libvirt" and not kvm.kvm_verdict().usable
     where = {"libvirt": Path("/var/lib/labgen/libvirt"), "lxc": Path("/var/lib/lxc"),
              "virtualbox": Path.home() / "VirtualBox VMs"}[provider]
     own: set[str] = set()
     if provider == "lxc":
-        from labgen.providers.lxc import bridge_name
-        own.add(bridge_name(lab))
+        own.add(lxc.bridge_name(lab))
     elif provider == "libvirt":
-        from labgen.providers.libvirt import bridge_name
-        own.add(bridge_name(lab))
+        own.add(lv.bridge_name(lab))
     return [
         resource_check(f"lab {lab.name}: memory", memory_need(lab, provider, tcg), mem_available(), "memory"),
         resource_check(f"lab {lab.name}: disk ({where})", disk_need(lab, provider), disk_free(where), "disk space"),
@@ -289,11 +277,9 @@ def limit_checks(shortfalls, nodes: int, have: dict, seats: int) -> list[Check]:
     """One line per kernel limit a classroom of `seats` seats (`nodes` container nodes on the
     host) needs: ok, or a warning with the value `classroom up` sets (as root); a hard
     open-files limit it cannot raise fails."""
-    from labgen.hostlimits import needs
-
     short = {s.key: s for s in shortfalls}
     checks = []
-    for key, need in needs(nodes).items():
+    for key, need in hostlimits.needs(nodes).items():
         topic = f"{seats} seats: {key}"
         if key in short:
             # Not blocking: `classroom up` (as root) raises it and says so.
@@ -313,10 +299,6 @@ def limit_checks(shortfalls, nodes: int, have: dict, seats: int) -> list[Check]:
 def seat_checks(lab: Lab, provider: str, seats: int) -> list[Check]:
     """Kernel limits, memory and disk for `seats` seats of `lab` (plus the containers the host
     already runs), as `classroom up` would check them. Reads only."""
-    from labgen import hostlimits
-    from labgen.classroom.hostcheck import roles_that_run, seat_disk_mib, seat_memory_mib
-    from labgen.providers import get_provider
-
     others = 0
     if provider == "lxc" and shutil.which("lxc-ls"):
         others = len((_out(["lxc-ls", "-1"]) or "").split())

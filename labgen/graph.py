@@ -12,6 +12,8 @@ import html
 import re
 import shutil
 
+import graphviz
+
 from labgen.errors import LabgenError
 from labgen.model import Lab
 from labgen.words import table
@@ -38,8 +40,6 @@ def _node_label(name: str, ip: str, roles: tuple[str, ...]) -> str:
 def lab_dot(lab: Lab, lang: str = "en"):
     """The lab as a `graphviz.Graph` (not yet laid out), its few fixed words in `lang`. Pure;
     needs the graphviz package."""
-    import graphviz
-
     w = WORDS["zh" if lang == "zh" else "en"]
     graph = graphviz.Graph(lab.name, graph_attr={
         "rankdir": "TB", "nodesep": "0.3", "ranksep": "0.45", "fontname": "sans-serif",
@@ -74,8 +74,6 @@ def lab_svg(lab: Lab, lang: str = "en") -> str:
     Runs Graphviz's `dot` (no other side effect). Raises LabgenError when the `dot` program
     is missing or fails.
     """
-    import graphviz   # a dependency of labgen; imported here to keep start-up light
-
     if not dot_available():
         raise LabgenError("Graphviz's dot program is not installed",
                           hint="apt-get install graphviz (Debian/Ubuntu)", exit_code=3)

@@ -11,14 +11,16 @@ last record, which `labgen status` refreshes.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
 import subprocess
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from labgen.classroom.seats import CLASSROOM_FILE
+from labgen.classroom.layout import CLASSROOM_FILE
 
 
 @dataclass
@@ -44,9 +46,6 @@ def _read_locked(path: Path, wait: float = 10.0) -> str | None:
     """The index's text, read under Vagrant's own lock (index.lock, flock): Vagrant rewrites
     the index in place, so a read beside a running `vagrant up` could see half a file. Waits
     at most `wait` seconds for a writer; None when there is no index."""
-    import fcntl
-    import time
-
     lock = path.with_name(path.name + ".lock")
     try:
         fd = os.open(lock, os.O_RDONLY)

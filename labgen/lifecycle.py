@@ -9,23 +9,23 @@ from __future__ import annotations
 import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import Callable
 
 from labgen.errors import LabgenError, Unreachable
-from labgen.labdir import LabDir
+from labgen.labdir import LabDir, atomic_write
+from labgen.labfile import load_lab
 from labgen.model import Lab
 from labgen.parallel import per_node
-
-if TYPE_CHECKING:
-    from labgen.remote import Remote
+from labgen.providers import get_provider
+from labgen.remote import Remote, address_answers, parse_ssh_config
+from labgen.render import check_unmodified, render_vagrantfile
+from labgen.vagrant import VagrantEnv
 
 Say = Callable[[str], None]
 
 
 def load_lab_of(lab_dir: LabDir) -> Lab:
     """The lab a lab dir was made from (its lab.yml copy)."""
-    from labgen.labfile import load_lab
-
     return load_lab(lab_dir.labfile)
 
 
@@ -46,9 +46,6 @@ def write_lab_dir(lab: Lab, lab_dir: LabDir, provider: str, force: bool = False)
     Refuses to overwrite a Vagrantfile the user edited, or a dir holding another lab, unless
     `force`. Returns what it wrote.
     """
-    from labgen.labdir import atomic_write
-    from labgen.render import check_unmodified, render_vagrantfile
-
     state = lab_dir.load_state()
     if lab_dir.exists() and state.get("lab") not in (None, lab.name) and not force:
         raise LabgenError(f"{lab_dir.path} holds lab {state.get('lab')!r}, not {lab.name!r}",
@@ -79,9 +76,6 @@ def boot(lab: Lab, lab_dir: LabDir, provider: str, on_line: Say | None = None,
     """Prepare the host (the provider's job: bridges, apt proxy...) and `vagrant up` the lab's nodes;
     refreshes the cached ssh config. Host changes go to `on_host` as soon as they are made
     (before the long wait), and are returned."""
-    from labgen.providers import get_provider
-    from labgen.vagrant import VagrantEnv
-
     prov = get_provider(provider)
     prov.preflight(lab)
     changes = prov.prepare_host(lab)
@@ -98,8 +92,6 @@ def boot(lab: Lab, lab_dir: LabDir, provider: str, on_line: Say | None = None,
 
 def halt(lab_dir: LabDir, provider: str, on_line: Say | None = None) -> None:
     """Stop the machines (they keep their disks); forget their ssh config."""
-    from labgen.vagrant import VagrantEnv
-
     VagrantEnv(lab_dir.path, provider).halt(on_line=on_line)
     lab_dir.drop_ssh_config()
 
@@ -109,8 +101,6 @@ def ssh_argv(lab_dir: LabDir, provider: str, node: str, command: list[str]) -> l
 
     A cached address that does not answer is refreshed from Vagrant once (a node restarted
     outside labgen may have a new DHCP address)."""
-    from labgen.remote import parse_ssh_config
-
     if node not in parse_ssh_config(ssh_config_answering(lab_dir, provider, [node])):
         raise LabgenError(f"node {node} is not running", hint="`labgen create` boots it")
     return ["ssh", "-F", str(lab_dir.ssh_config_file), "-o", "LogLevel=ERROR", node, *command]
@@ -121,8 +111,6 @@ def ssh_config(lab_dir: LabDir, provider: str, refresh: bool = False) -> str:
 
     One `vagrant ssh-config` costs a Ruby start (1-3 s); the cache makes every later command fast.
     """
-    from labgen.vagrant import VagrantEnv
-
     text = None if refresh else lab_dir.cached_ssh_config()
     if text is None:
         text = VagrantEnv(lab_dir.path, provider).ssh_config()
@@ -135,8 +123,6 @@ def ssh_config_answering(lab_dir: LabDir, provider: str, nodes: list[str],
     """The ssh config, asked again from Vagrant once when a node's cached address does not
     accept connections: a node restarted outside labgen (lxc-start, a VM reboot) may have a
     new DHCP address. Returns the config either way; the caller reports what still fails."""
-    from labgen.remote import address_answers, parse_ssh_config
-
     text = ssh_config(lab_dir, provider)
     hosts = parse_ssh_config(text)
     if all(n in hosts and address_answers(hosts[n], timeout) for n in nodes):
@@ -150,8 +136,6 @@ def connect(lab_dir: LabDir, provider: str, probe_timeout: float = 10.0):
     Uses the cached ssh config; when a node cannot be reached with it, asks Vagrant once more
     (its address may have changed) and reconnects.
     """
-    from labgen.remote import Remote
-
     text = ssh_config(lab_dir, provider)
     remote = Remote(text, connect_timeout=probe_timeout)
     unreachable = probe(remote)
@@ -195,9 +179,6 @@ def destroy(lab: Lab, lab_dir: LabDir, provider: str, on_line: Say | None = None
 
     Keeps Vagrantfile, lab.yml and transcripts/ (the handouts). Returns what was removed.
     """
-    from labgen.providers import get_provider
-    from labgen.vagrant import VagrantEnv
-
     removed = []
     if lab_dir.vagrantfile.exists():
         VagrantEnv(lab_dir.path, provider).destroy(on_line=on_line)
@@ -230,8 +211,6 @@ def status(lab: Lab, lab_dir: LabDir, provider: str) -> list[NodeStatus]:
     """Each node's machine state, whether SSH answers (running nodes, probed in parallel) and
     the roles recorded as done. Changes nothing but the cached ssh config, refreshed from
     Vagrant when a cached address does not answer (see `connect`)."""
-    from labgen.vagrant import VagrantEnv
-
     states = VagrantEnv(lab_dir.path, provider).status()
     reach: dict[str, bool] = {}
     running = [n for n, s in states.items() if s == "running"]

@@ -14,6 +14,7 @@ be. Pure: no network.
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from typing import Iterable
 
@@ -64,8 +65,6 @@ def rule_problem(key: object, value: object, names: Iterable[str]) -> str | None
         if not key.endswith("/"):
             return f"base URL {shown} does not end with /"
     elif key not in names:
-        import difflib
-
         close = difflib.get_close_matches(key, list(names), n=1, cutoff=0.6)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         return f"{shown} is neither a declared artifact nor a base URL{hint}"

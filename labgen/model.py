@@ -6,7 +6,7 @@ Nothing here does I/O. Every value has been validated before it lands in one of 
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Mapping
 
@@ -168,8 +168,6 @@ class Step:
     def presenter_steps(self) -> "list[Step]":
         """A task as the presenter runs it: its solution, then each check, titled after the
         task. Any other step: itself."""
-        from dataclasses import replace
-
         if self.kind != "task":
             return [self]
         subs = ([self.solution] if self.solution else []) + [c.step for c in self.checks]

@@ -7,13 +7,14 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
+
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
 @lru_cache(maxsize=1)
 def _environment():
-    from jinja2 import Environment, FileSystemLoader, StrictUndefined
-
     # StrictUndefined: a misspelt name in a template fails the render instead of printing "".
     return Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, trim_blocks=True,
                        lstrip_blocks=True, undefined=StrictUndefined, keep_trailing_newline=True)
@@ -21,8 +22,6 @@ def _environment():
 
 def css(name: str):
     """The CSS file `name` (e.g. "sheet.css"), safe to inline in a <style> element."""
-    from markupsafe import Markup
-
     return Markup((TEMPLATES / name).read_text(encoding="utf-8"))
 
 

@@ -7,7 +7,7 @@ cannot drift from what runs. Pure: touches no machine, reads nothing but its arg
 from __future__ import annotations
 
 from labgen.errors import InputError
-from labgen.model import File, Lab, RoleUnavailable, Task
+from labgen.model import File, Lab, PROVIDERS, RoleUnavailable, Task
 from labgen.provision import engine, pins
 from labgen.provision.roles import ROLE_NAMES
 from labgen.providers import get_provider
@@ -115,8 +115,6 @@ def _file_lines(f: File) -> list[str]:
 def lab_artifacts(lab: Lab, providers=None) -> list[str]:
     """Names of every artifact the lab's roles declare, for the distributions of `providers`
     (default: every provider), in first-use order (what `labgen fetch` gets ahead of time)."""
-    from labgen.model import PROVIDERS
-
     every = []
     for provider in providers or PROVIDERS:
         facts = get_provider(provider).facts(lab)

@@ -1,12 +1,15 @@
 """SSH to lab nodes: one Fabric Connection per node, built from `vagrant ssh-config`, reused.
 
-Fabric (and paramiko) are imported only when a connection is made, never at CLI start-up.
+Fabric (and paramiko, 0.2 s to import) are imported only when a connection is made: the one
+lazy import left in the core, because lifecycle and `labgen ssh` use this module's ssh-config
+parsing alone.
 """
 
 from __future__ import annotations
 
 import io
 import shlex
+import socket
 import threading
 import time
 import uuid
@@ -52,8 +55,6 @@ def parse_ssh_config(text: str) -> dict[str, dict[str, str]]:
 def address_answers(host: dict[str, str], timeout: float = 3.0) -> bool:
     """True when the node's SSH address (hostname, port of one ssh-config entry) accepts a TCP
     connection within `timeout` seconds. A stale DHCP address fails fast: no route, or refused."""
-    import socket
-
     try:
         with socket.create_connection((host.get("hostname", ""), int(host.get("port", 22))),
                                       timeout=timeout):

@@ -23,6 +23,7 @@ import jinja2
 from labgen import __version__
 from labgen.errors import InputError
 from labgen.model import PROVIDERS, Lab
+from labgen.providers import get_provider
 from labgen.resources import resource
 
 TEMPLATE = "Vagrantfile.j2"
@@ -91,8 +92,6 @@ def template_context(lab: Lab, provider: str) -> dict:
 
     Raises InputError when the lab has no box for `provider` (or the provider is unknown).
     """
-    from labgen.providers import get_provider
-
     prov = get_provider(provider)
     box = lab.boxes.get(provider)
     if not box:

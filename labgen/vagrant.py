@@ -51,7 +51,10 @@ class VagrantEnv:
     """A Vagrant environment: the lab dir holding the rendered Vagrantfile."""
 
     def __init__(self, root: Path, provider: str, extra_env: dict[str, str] | None = None):
-        import vagrant  # python-vagrant; imported here to keep the CLI's start-up fast
+        # Imported here, not at the top: python-vagrant prints "The Vagrant executable cannot be
+        # found" when it is imported on a host without Vagrant, and every command that imports
+        # lifecycle (even one refusing a bad lab file) would print that line first.
+        import vagrant
 
         self.root = Path(root)
         self.provider = provider

@@ -1,8 +1,8 @@
 """Classroom: N seats of one lab on one host, each an ordinary lab dir.
 
 Modules, each with one job (imports only go down: cli → ops → placement/isolation/access →
-seats):
-  seats.py      pure: the classroom file, seat numbering, names and addressing, seat lab files
+layout):
+  layout.py     pure: the classroom file, seat numbering, names and addressing, seat lab files
   hostcheck.py  reads the host: routes (pool overlaps), memory and disk for N seats
   isolation.py  the nftables tables that keep seats apart
   access.py     student access: per-seat keys, accounts and a labgen-run sshd

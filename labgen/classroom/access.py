@@ -15,8 +15,10 @@ without PAM refuses locked accounts even with a key; "*" matches no password).
 
 from __future__ import annotations
 
+import json
 import os
 import pwd
+import shutil
 import signal
 import socket
 import subprocess
@@ -28,6 +30,19 @@ from labgen.errors import LabgenError, PreflightError
 STATE_ROOT = Path("/var/lib/labgen/classrooms")
 MARK = "labgen classroom"          # in the accounts' GECOS: labgen only ever deletes these
 NOLOGIN = "/usr/sbin/nologin"
+
+
+def registry() -> dict[str, dict]:
+    """Every classroom recorded on this host (by `classroom up`): name -> {dir, pool, seats, ...}.
+    Here, not in ops.py, so `labgen ls` reads it without importing the classroom's machinery."""
+    out = {}
+    if STATE_ROOT.is_dir():
+        for f in STATE_ROOT.glob("*/classroom.json"):
+            try:
+                out[f.parent.name] = json.loads(f.read_text())
+            except (OSError, ValueError):
+                continue
+    return out
 
 
 def state_dir(classroom: str) -> Path:
@@ -254,8 +269,6 @@ def _stop(pid: int) -> None:
 
 def remove_all(classroom: str) -> list[str]:
     """Stop the sshd, delete the seat accounts and the classroom's state dir. Returns what went."""
-    import shutil
-
     removed = []
     pid = sshd_pid(classroom)
     if pid:

@@ -11,6 +11,8 @@ import subprocess
 from pathlib import Path
 
 from labgen.errors import InputError, PreflightError
+from labgen.model import RoleUnavailable
+from labgen.provision.engine import role_tasks
 
 # Memory a node holds when idle (working set: what the kernel cannot take back), by role;
 # measured by bench/classroom.py on this project's LXC box (bench/README.md, 2026-12-05): an
@@ -45,9 +47,6 @@ def seat_memory_mib(lab, runs=lambda node, role: True) -> int:
 
 def roles_that_run(lab, distro: str):
     """runs(node, role) for `seat_memory_mib`: the role's tasks exist for `distro`."""
-    from labgen.model import RoleUnavailable
-    from labgen.provision.engine import role_tasks
-
     return lambda node, role: not isinstance(role_tasks(lab, node, role, distro), RoleUnavailable)
 
 

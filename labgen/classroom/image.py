@@ -26,23 +26,27 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+import labgen
+from labgen import lifecycle
+from labgen.artifacts import cache_root
+from labgen.boxes import vagrant_boxes_dir
 from labgen.errors import LabgenError
 from labgen.labdir import LabDir, atomic_write
+from labgen.labfile import load_lab
+from labgen.providers import get_provider, lxc
+from labgen.provision.engine import node_plan, provision
+from labgen.provision.roles import role_module
 
 Say = Callable[[str], None]
 IMAGE_FILE = "image.json"
 
 
 def images_root() -> Path:
-    from labgen.artifacts import cache_root
-
     return cache_root() / "seat-images"
 
 
 def _code_hash() -> str:
     """Provisioning code and the Vagrantfile template: a change may change what is installed."""
-    import labgen
-
     root = Path(labgen.__file__).parent
     h = hashlib.sha256()
     for path in sorted([*root.glob("provision/**/*.py"), root.parent / "Vagrantfile.j2",
@@ -55,8 +59,6 @@ def _code_hash() -> str:
 def _box_identity(box: str, provider: str) -> str:
     """Which build of the box is installed: its disk image's size and time, its metadata's
     text. (Not its lxc-config: vagrant-lxc rewrites that file on every create.)"""
-    from labgen.boxes import vagrant_boxes_dir
-
     box_dir = vagrant_boxes_dir() / box.replace("/", "-VAGRANTSLASH-")
     parts = []
     for f in sorted(box_dir.glob(f"*/{provider}/*")) + sorted(box_dir.glob(f"*/*/{provider}/*")):
@@ -119,9 +121,6 @@ def seal_script(lab, node, facts) -> str:
     """What a node of the image must not hand to its clones: each role's SEAL (services
     stopped and disabled, their identity and cluster state removed), machine-id and SSH host
     keys (each clone gets its own, see Provider.clone_machine), apt's package cache."""
-    from labgen.provision.engine import node_plan
-    from labgen.provision.roles import role_module
-
     lines = ["set -e"]
     for role, tasks in node_plan(lab, node, facts):
         if not isinstance(tasks, list):
@@ -165,11 +164,6 @@ def ensure(image: SeatImage, lab_text: str, roles: list[str] | None, say: Say,
 
 
 def _build(image: SeatImage, lab_text: str, roles, say: Say, stop) -> None:
-    from labgen import lifecycle
-    from labgen.labfile import load_lab
-    from labgen.providers import get_provider
-    from labgen.provision.engine import provision
-
     prov = get_provider(image.provider)
     ld = LabDir(image.path)
     image.path.mkdir(parents=True)
@@ -208,11 +202,10 @@ def clones_of(image: SeatImage) -> list[str]:
     """Machines cloned from the image that still exist (LXC records them in lxc_snapshots)."""
     if not image.ready():
         return []
-    from labgen.providers.lxc import LXC_PATH
 
     out = []
     for machine in image.info()["machines"].values():
-        f = LXC_PATH / machine / "lxc_snapshots"
+        f = lxc.LXC_PATH / machine / "lxc_snapshots"
         if f.is_file():
             lines = [x.strip() for x in f.read_text().splitlines() if x.strip()]
             out += [x for x in lines if not x.startswith("/")]
@@ -222,9 +215,6 @@ def clones_of(image: SeatImage) -> list[str]:
 def remove(image: SeatImage, force: bool = False) -> list[str]:
     """Destroy the image's machines and dir. Refuses while clones of it exist (unless
     `force`: a half-built image has none)."""
-    from labgen import lifecycle
-    from labgen.providers import get_provider
-
     if not force and clones_of(image):
         raise LabgenError(f"seat image {image.instance} still has clones: {', '.join(clones_of(image)[:5])}",
                           hint="`labgen classroom down` the classrooms that use it first")

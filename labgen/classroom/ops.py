@@ -1,6 +1,6 @@
 """A classroom's life over its seats: create, up, down, reset, status, exec, scenario.
 
-Orchestration only (like lifecycle.py for one lab): names and addresses come from seats.py,
+Orchestration only (like lifecycle.py for one lab): names and addresses come from layout.py,
 machines from placement.py (the seam), rules from isolation.py, access from access.py.
 Nothing here prints; progress goes to `say(seat, text)` callbacks the CLI passes in.
 Seats run in parallel, at most one per core for boots (Vagrant and provisioning are CPU-bound
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import shlex
 import shutil
 import threading
 import time
@@ -19,15 +20,28 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterable
 
-from labgen.classroom import access, hostcheck, isolation
+import yaml
+
+from labgen import hostlimits, lifecycle
+from labgen.classroom import access, hostcheck, image as seatimage, isolation
+from labgen.classroom.image import image_for
+from labgen.classroom.layout import (CLASSROOM_FILE, LAB_COPY, MAX_SEATS, Classroom, check_request, classroom_text,
+                                     load_classroom, seat_lab_data, seat_lab_text, seat_network)
 from labgen.classroom.placement import placement_for
-from labgen.classroom.seats import (CLASSROOM_FILE, LAB_COPY, Classroom, check_request, classroom_text,
-                                    load_classroom, seat_lab_text)
 from labgen.errors import InputError, LabgenError, ScenarioFailed
 from labgen.labdir import LabDir, atomic_write
+from labgen.labfile import find_lab, load_lab, parse_lab
+from labgen.model import STUDENT_KINDS
+from labgen.providers import get_provider
+from labgen.provision.engine import provision, roles_recorded
+from labgen.remote import Remote, Result
+from labgen.scenario.challenge import Challenge
+from labgen.scenario.handout import write_handout
+from labgen.scenario.load import check_against_lab, find_scenario, load_scenario
+from labgen.scenario.runner import Runner, select_steps
+from labgen.yamlsrc import load_text
 
 if TYPE_CHECKING:
-    from labgen.remote import Result
     from labgen.scenario.record import RunRecord
 
 SaySeat = Callable[[int, str], None]
@@ -48,35 +62,16 @@ class SeatOutcome:
 
 def lab_of(c: Classroom):
     """(Lab, raw YAML data) of the classroom's copy of its lab file."""
-    import yaml
-
-    from labgen.labfile import load_lab
-
     path = c.root / LAB_COPY
     return load_lab(path), yaml.safe_load(path.read_text(encoding="utf-8"))
 
 
 def seat_lab(c: Classroom, seat: int):
     """The seat's Lab model (instance and addresses of the seat) and its lab file text."""
-    from labgen.labfile import parse_lab
-    from labgen.yamlsrc import load_text
-
     lab, raw = lab_of(c)
     text = seat_lab_text(raw, lab, c, seat)
     source = f"seat-{seat:02d}/lab.yml"
     return parse_lab(load_text(text, source), source), text
-
-
-def registry() -> dict[str, dict]:
-    """Every classroom recorded on this host: name -> {dir, pool, seats}."""
-    out = {}
-    if access.STATE_ROOT.is_dir():
-        for f in access.STATE_ROOT.glob("*/classroom.json"):
-            try:
-                out[f.parent.name] = json.loads(f.read_text())
-            except (OSError, ValueError):
-                continue
-    return out
 
 
 def create(path: Path, lab_arg: str, *, seats: int, name: str, pool: ipaddress.IPv4Network,
@@ -88,8 +83,6 @@ def create(path: Path, lab_arg: str, *, seats: int, name: str, pool: ipaddress.I
     change). Raises InputError (nothing written) for a bad name, seat count, pool, a dir
     holding a lab, or a name/pool another classroom on this host uses.
     """
-    from labgen.labfile import find_lab, load_lab
-
     path = Path(path).resolve()
     if LabDir(path).exists() or (path / "Vagrantfile").exists():
         raise InputError([f"{path} holds a lab; a classroom needs a dir of its own"],
@@ -114,12 +107,11 @@ def create(path: Path, lab_arg: str, *, seats: int, name: str, pool: ipaddress.I
     if unknown:
         raise InputError([f"--role: lab {lab.name} has no role {', '.join(unknown)}"],
                          hint="roles of its nodes: " + ", ".join(sorted({r for n in lab.nodes for r in n.roles})))
-    from labgen.providers import get_provider
 
     refused = get_provider(provider).seats_refused()
     if refused:
         raise InputError([refused], hint="--provider lxc")
-    for other, info in registry().items():
+    for other, info in access.registry().items():
         if other == name and Path(info.get("dir", "")) != path:
             raise InputError([f"classroom {name} already exists on this host in {info.get('dir')}"],
                              hint="choose another --name, or `labgen classroom down` there")
@@ -141,7 +133,7 @@ def check_host(c: Classroom, lab, use_image: bool = True) -> None:
     place = placement_for(c.provider)
     for seat in range(1, c.seats + 1):
         own.add(place.host_resources(_seat_model_quick(c, lab, seat))["bridge"])
-    others = [(n, ipaddress.IPv4Network(i["pool"])) for n, i in registry().items()
+    others = [(n, ipaddress.IPv4Network(i["pool"])) for n, i in access.registry().items()
               if n != c.name and "pool" in i]
     hostcheck.check_pool(c.pool, own, others)
     missing = [s for s in range(1, c.seats + 1) if not LabDir(c.seat_dir(s)).load_state().get("booted")]
@@ -152,8 +144,6 @@ def check_host(c: Classroom, lab, use_image: bool = True) -> None:
 
 
 def _seat_model_quick(c: Classroom, lab, seat: int):
-    from labgen.classroom.seats import seat_network
-
     net = seat_network(c.pool, lab.network.prefixlen, seat)
     nodes = tuple(replace(n, ip=net.network_address + (int(n.ip) - int(lab.network.network_address)))
                   for n in lab.nodes)
@@ -179,8 +169,6 @@ def uses_image(c: Classroom) -> bool:
 
 def seat_image(c: Classroom, lab=None):
     """The classroom's SeatImage (ready or not): keyed by its lab file, roles and box."""
-    from labgen.classroom.image import image_for
-
     copy = c.root / LAB_COPY
     if lab is None or copy.exists():
         lab, _ = lab_of(c)
@@ -210,10 +198,6 @@ def used_images(c: Classroom) -> list[str]:
 
 def image_lab_text(c: Classroom, image) -> str:
     """The image's lab file: the lab on the pool's unused subnet 0, instance img<key>."""
-    import yaml
-
-    from labgen.classroom.seats import seat_lab_data
-
     lab, raw = lab_of(c)
     data = seat_lab_data(raw, lab, c, 0)
     data["instance"] = image.instance
@@ -232,10 +216,6 @@ def key_path(c: Classroom, seat: int) -> Path:
 def _prepare_host(c: Classroom, lab) -> list[str]:
     """Everything seats share, done once before they boot in parallel: the provider's shared
     host parts, isolation rules for every seat, the sshd, accounts and keys."""
-    from labgen.providers import get_provider
-
-    from labgen import hostlimits
-
     changes: list[str] = []
     prov = get_provider(c.provider)
     prov.preflight(lab)
@@ -266,8 +246,6 @@ def _prepare_host(c: Classroom, lab) -> list[str]:
 
 def authorize_on_nodes(remote, pubkey: str, user: str = "vagrant") -> None:
     """Append the seat's public key to the node user's authorized_keys (once) on every node."""
-    import shlex
-
     home = f"/home/{user}"
     script = (f"install -d -m 700 -o {user} -g {user} {home}/.ssh && f={home}/.ssh/authorized_keys && "
               f"(grep -qxF {shlex.quote(pubkey)} \"$f\" 2>/dev/null || echo {shlex.quote(pubkey)} >>\"$f\") && "
@@ -359,8 +337,6 @@ def up(c: Classroom, say: SaySeat, seats: list[int] | None = None, workers: int 
     (`after_interrupt`) and UpInterrupted (exit 130) says which seats are up and which went.
     A second Ctrl-C stops waiting or removing: UpInterrupted says what may be half-made.
     """
-    from labgen.classroom import image as seatimage
-
     lab, _ = lab_of(c)
     use_image = uses_image(c) if use_image is None else use_image
     _record(c, use_image)
@@ -470,8 +446,6 @@ def down(c: Classroom, say: SaySeat, image: bool = False) -> list[str]:
     """Remove every seat, rule, account, key and the sshd; also what an interrupted `up`
     left. Removes the classroom dir; with `image`, also its seat image unless another
     classroom's seats are clones of it. Returns what it removed."""
-    from labgen.classroom import image as seatimage
-
     place = placement_for(c.provider)
     kept = used_images(c)
     images = [seatimage.SeatImage(k, seatimage.images_root() / k, c.provider) for k in kept] if image else []
@@ -515,8 +489,6 @@ def down(c: Classroom, say: SaySeat, image: bool = False) -> list[str]:
 
 def _sweep_leftovers(c: Classroom) -> list[str]:
     """Machines and bridges named after this classroom's seats whose lab dir is gone."""
-    from labgen.classroom.seats import MAX_SEATS
-
     if not (c.root / LAB_COPY).exists():
         return []
     lab, _ = lab_of(c)
@@ -554,9 +526,6 @@ def reset(c: Classroom, seat: int, say: SaySeat) -> SeatOutcome:
 
 def status(c: Classroom, seats: list[int] | None = None) -> list[dict]:
     """One dict per seat: seat, network, nodes_up, nodes, reachable, roles_done, roles, scenario."""
-    from labgen import lifecycle
-    from labgen.remote import Remote
-
     place = placement_for(c.provider)
     lab, _ = lab_of(c)
 
@@ -595,8 +564,6 @@ def exec_all(c: Classroom, seats: list[int], nodes: list[str] | None, command: s
              timeout: float) -> list[tuple[int, Result]]:
     """Run `command` on `nodes` (None: all) of every seat in `seats`, in parallel.
     Returns (seat, Result) pairs; a seat that cannot be reached gives one failed Result."""
-    from labgen.remote import Result
-
     place = placement_for(c.provider)
 
     def one(seat: int):
@@ -637,8 +604,6 @@ def seat_run_finished(seat: int, ld: LabDir, record: RunRecord, began: float,
     """After a scenario ran on one seat: its handout into the seat's transcripts/, its progress
     into the seat's state, and the one-line outcome the instructor sees. `waiting`: the task or
     question the seat now waits at for its student (`--to TASK`)."""
-    from labgen.scenario.handout import write_handout
-
     write_handout(record, ld.transcripts)
     ran = [s for s in record.steps if s.step.kind != "cleanup"]
     passed = sum(1 for s in ran if s.status == "passed")
@@ -657,14 +622,6 @@ def scenario_run(c: Classroom, seats: list[int], scenario_id: str, say: SaySeat,
                  keep: bool = False) -> list[SeatOutcome]:
     """Run a scenario on every chosen seat in parallel (each with its own addresses); writes
     each seat's handout to its transcripts/ and records its progress in the seat's state."""
-    from labgen import lifecycle
-    from labgen.model import STUDENT_KINDS
-    from labgen.providers import get_provider
-    from labgen.provision.engine import provision, roles_recorded
-    from labgen.scenario.challenge import Challenge
-    from labgen.scenario.load import check_against_lab, find_scenario, load_scenario
-    from labgen.scenario.runner import Runner, select_steps
-
     sc = load_scenario(find_scenario(scenario_id))
     if variant not in sc.variants:
         raise LabgenError(f"scenario {sc.id} has no variant {variant!r}", hint=f"variants: {', '.join(sc.variants)}")

@@ -14,19 +14,27 @@ How a distributed engine would replace "this host" (planned, not built):
   - libvirt hosts over qemu+ssh: `place(seat)` picks the member with the most free memory
     and renders the seat's Vagrantfile with `libvirt.uri = qemu+ssh://member/system`;
     the classroom's sshd runs on each member (or one jump host routes to them).
-A seat's identity (name, network, keys) is computed above the seam (seats.py), so it does
+A seat's identity (name, network, keys) is computed above the seam (layout.py), so it does
 not change when placement does.
 """
 
 from __future__ import annotations
 
 import shutil
+import subprocess
 import threading
 from pathlib import Path
 from typing import Callable
 
+from labgen import lifecycle
+from labgen.classroom.hostcheck import CLONE_DISK_MIB
 from labgen.errors import LabgenError
-from labgen.labdir import LabDir
+from labgen.labdir import LabDir, atomic_write
+from labgen.labfile import load_lab
+from labgen.providers import get_provider
+from labgen.provision.engine import provision as run_provision
+from labgen.provision.roles import role_module
+from labgen.vagrant import VagrantEnv
 
 Say = Callable[[str], None]
 # lxc-copy records each clone in the source's lxc_snapshots file: one clone at a time.
@@ -51,12 +59,6 @@ class ThisHost:
         Changes on the host what `labgen create` changes. Returns the host changes.
         Raises LabgenError (ProviderError, TaskError...) when the seat cannot be brought up.
         """
-        from labgen import lifecycle
-        from labgen.labdir import atomic_write
-        from labgen.labfile import load_lab
-        from labgen.provision.engine import provision as run_provision
-        from labgen.providers import get_provider
-
         ld = LabDir(lab_dir)
         atomic_write(ld.labfile, lab_text)
         lab = load_lab(ld.labfile)
@@ -85,8 +87,6 @@ class ThisHost:
         """Clone the image's machines for the seat's nodes that do not exist yet and hand them
         to Vagrant. All or nothing: a failure (a full disk...) removes this call's clones.
         Raises LabgenError naming the bytes needed when the disk cannot hold the seat."""
-        from labgen.classroom.hostcheck import CLONE_DISK_MIB
-
         prov = self.provider_obj()
         todo = [n for n in lab.nodes
                 if prov.machine_states(lab).get(n.name, "not_created") == "not_created"]
@@ -100,7 +100,6 @@ class ThisHost:
                               hint="free disk space, then run `labgen classroom up` again "
                                    "(the seats already up stay up)")
         say(f"cloning {len(todo)} node(s) from seat image {image.instance}")
-        from labgen.provision.roles import role_module
 
         made: list[str] = []
         try:
@@ -143,11 +142,6 @@ class ThisHost:
 
     def remove(self, lab_dir: Path, say: Say) -> list[str]:
         """Destroy a seat's machines and host network, even when `up` stopped half-way."""
-        import shutil
-        import subprocess
-
-        from labgen import lifecycle
-
         ld = LabDir(lab_dir)
         removed: list[str] = []
         if ld.labfile.exists():
@@ -172,22 +166,15 @@ class ThisHost:
     def states(self, lab_dir: Path) -> dict[str, str]:
         """node -> state (running, stopped, not_created...): from the provider when it can
         tell cheaply, else from `vagrant status` (a Ruby start per seat)."""
-        from labgen import lifecycle
-        from labgen.vagrant import VagrantEnv
-
         states = self.provider_obj().machine_states(lifecycle.load_lab_of(LabDir(lab_dir)))
         return states if states is not None else VagrantEnv(Path(lab_dir), self.provider).status()
 
     def remote(self, lab_dir: Path):
         """A Remote with one live SSH connection per node of the seat."""
-        from labgen import lifecycle
-
         return lifecycle.open_remote(LabDir(lab_dir), self.provider)
 
     def provider_obj(self):
         """The classroom's Provider; refuses one that cannot serve seats on this host."""
-        from labgen.providers import get_provider
-
         prov = get_provider(self.provider)
         why = prov.seats_refused()
         if why:

@@ -12,7 +12,9 @@ import os
 import shutil
 from pathlib import Path
 
-from labgen.classroom.seats import Classroom
+from labgen import pages
+from labgen.classroom import access, ops
+from labgen.classroom.layout import Classroom
 
 KEY_NAME = "id_ed25519"
 
@@ -55,8 +57,6 @@ def known_hosts_text(c: Classroom, host_key: str) -> str:
 
 def sheet_html(c: Classroom, seat: int, lab_name: str, nodes: list[tuple[str, str]]) -> str:
     """The seat's access sheet: labgen/templates/sheet.html.j2 with sheet.css (autoescaped)."""
-    from labgen import pages
-
     return pages.render("sheet.html.j2", css=pages.css("sheet.css"), seat=seat, classroom=c.name,
                         lab_name=lab_name, nodes=nodes, first=nodes[0][0] if nodes else "NODE",
                         jump=f"{c.ssh_address}:{c.ssh_port}", account=c.account(seat),
@@ -65,8 +65,6 @@ def sheet_html(c: Classroom, seat: int, lab_name: str, nodes: list[tuple[str, st
 
 def write_all(c: Classroom, seats: list[int], out: Path) -> list[Path]:
     """Write every chosen seat's folder under `out`. Returns the sheet paths."""
-    from labgen.classroom import access, ops
-
     host_key = access.host_public_key(c.name)
     lab, _ = ops.lab_of(c)
     written = []

@@ -97,7 +97,7 @@ def start(ctx, scenario_id, lab_path, variant, yes, lang):
     again replaces the progress of the earlier start on this lab (attempts, hints, times): it
     asks first (--yes to skip the question).
     """
-    from labgen.scenario import progress as prog
+    from labgen.scenario import student_progress as prog
     from labgen.scenario.challenge import Challenge, challenge_variant
     from labgen.scenario.load import check_against_lab, find_scenario, load_scenario, scenario_lab
     from labgen.scenario.transcript import TerminalReporter
@@ -218,7 +218,7 @@ def reset(ctx, lab_path, to, yes, lang):
     What the student changed on the nodes, and their progress from STEP on, are lost: it asks
     first (--yes to skip the question).
     """
-    from labgen.scenario import progress as prog
+    from labgen.scenario import student_progress as prog
 
     lang = _lang(lang)
     _, lab_dir, _ = steps.open_lab(ctx, lab_path)

@@ -37,7 +37,7 @@ def _seats_option(f):
 
 
 def _open(cr_path):
-    from labgen.classroom.seats import find_classroom_dir, load_classroom
+    from labgen.classroom.layout import find_classroom_dir, load_classroom
 
     return load_classroom(cr_path.resolve() if cr_path else find_classroom_dir())
 
@@ -131,7 +131,7 @@ def up(ctx, lab, seats, name, pool, ssh_port, ssh_address, roles, parallel, use_
     import time
 
     from labgen.classroom import ops
-    from labgen.classroom.seats import DEFAULT_POOL
+    from labgen.classroom.layout import DEFAULT_POOL
 
     try:
         net = ipaddress.IPv4Network(pool, strict=True) if pool else DEFAULT_POOL
@@ -171,7 +171,7 @@ def status(cr_path, seat_list, fmt):
     import json
 
     from labgen.classroom import ops
-    from labgen.classroom.seats import parse_seat_list
+    from labgen.classroom.layout import parse_seat_list
 
     c = _open(cr_path)
     rows = ops.status(c, parse_seat_list(seat_list, c.seats))
@@ -212,7 +212,7 @@ def exec_cmd(target, command, cr_path, seat_list, sudo, timeout):
     import shlex
 
     from labgen.classroom import ops
-    from labgen.classroom.seats import parse_seat_list
+    from labgen.classroom.layout import parse_seat_list
 
     c = _open(cr_path)
     seats = parse_seat_list(seat_list, c.seats)
@@ -236,7 +236,7 @@ def exec_cmd(target, command, cr_path, seat_list, sudo, timeout):
 def reset(seat, cr_path, yes):
     """Put SEAT back to a freshly provisioned lab (its student's work on it is lost)."""
     from labgen.classroom import ops
-    from labgen.classroom.seats import parse_seat_list
+    from labgen.classroom.layout import parse_seat_list
 
     c = _open(cr_path)
     parse_seat_list(str(seat), c.seats)
@@ -273,7 +273,7 @@ def sheets(cr_path, seat_list, output, old_out):
     """Write per seat: ssh_config, private key, known_hosts and a one-page access sheet
     (HTML, English and Chinese) in sheets/seat-NN/. Hand each student their folder."""
     from labgen.classroom import sheets as sheets_mod
-    from labgen.classroom.seats import parse_seat_list
+    from labgen.classroom.layout import parse_seat_list
 
     c = _open(cr_path)
     seats = parse_seat_list(seat_list, c.seats)
@@ -311,7 +311,7 @@ def scenario_run(scenario_id, cr_path, seat_list, variant, start, stop, keep, la
     import time
 
     from labgen.classroom import ops
-    from labgen.classroom.seats import parse_seat_list
+    from labgen.classroom.layout import parse_seat_list
     from labgen.cli.scenario import default_lang
 
     from labgen.scenario.challenge import presenter_variant
@@ -341,7 +341,7 @@ def serve(cr_path, seat_list, host, port, min_interval, **limits):
     break-mac`, or `labgen scenario start` inside each seat). Each seat's URL carries its token:
     put it on that student's sheet only.
     """
-    from labgen.classroom.seats import parse_seat_list
+    from labgen.classroom.layout import parse_seat_list
     from labgen.web.serve import serve_labs
 
     c = _open(cr_path)

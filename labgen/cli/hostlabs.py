@@ -57,14 +57,14 @@ def _state_text(running: int, nodes: int) -> str:
 
 def _registered() -> list[dict]:
     """Classrooms recorded on this host by `classroom up` (also those with no machine yet)."""
-    from labgen.classroom.ops import registry
+    from labgen.classroom.access import registry
 
     return [entry for entry in registry().values() if isinstance(entry, dict) and isinstance(entry.get("dir"), str)]
 
 
 def _classroom_row(path, seats) -> dict:
     """`seats`: the seat labs Vagrant knows machines of."""
-    from labgen.classroom.seats import load_classroom
+    from labgen.classroom.layout import load_classroom
     from labgen.errors import LabgenError
 
     try:

@@ -315,12 +315,16 @@ class _Quiet:
 @click.option("--lab", "lab_name", required=True, help="The lab the draft runs on (built-in name or lab file).")
 @click.option("-o", "output", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Where to write the draft scenario (refused if it exists).")
-def import_article(article, lab_name, output):
+@click.option("--lang", type=click.Choice(["auto", "en", "zh"]), default="auto", show_default=True,
+              help="The language of the draft's texts; auto: Chinese when the article's prose has more "
+                   "Chinese characters than English words, else English.")
+def import_article(article, lab_name, output, lang):
     """Turn an article (Markdown or plain text) into a draft scenario for LAB.
 
     Headings become steps, prose their explanation, commands `run`, a prompt's host
     (`[root@ubuntu-1 ~]#`) `on` when it is a lab node, heredocs (`cat <<EOF > FILE`) steps that
-    write the file. Every guess is marked `# TODO`. Nothing in the article runs.
+    write the file. Every guess is marked `# TODO`. Nothing in the article runs. The texts are
+    written in the article's one language (one is enough; see --lang).
 
     \b
     Example:
@@ -339,12 +343,14 @@ def import_article(article, lab_name, output):
     except OSError as exc:
         raise LabgenError(f"{article}: cannot read it ({exc.strerror})", exit_code=2) from None
     drafts = importer.parse(text)
+    lang = importer.article_language(drafts) if lang == "auto" else lang
     sid = re.sub(r"[^a-z0-9]+", "-", output.stem.lower()).strip("-")[:63] or "draft"
-    output.write_text(importer.render(drafts, lab_name, [n.name for n in lab.nodes], sid), encoding="utf-8")
+    output.write_text(importer.render(drafts, lab_name, [n.name for n in lab.nodes], sid, lang), encoding="utf-8")
     draft = load_scenario(output)     # the draft must load; a failure here is labgen's bug
     commands = sum(len(d.commands) + len(d.files) for d in drafts)
     console().print(f"draft: {output}: {len(drafts)} sections, {len(draft.variants['default'].steps)} steps, "
-                    f"{commands} commands; search it for TODO", highlight=False, markup=False)
+                    f"{commands} commands, texts in {importer.LANGUAGES[lang]}; search it for TODO",
+                    highlight=False, markup=False, soft_wrap=True)
 
 
 def _provision_for(var, lab, lab_dir, provider, remote, con) -> None:

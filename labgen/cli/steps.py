@@ -120,7 +120,7 @@ def provision(model, lab_dir, provider, nodes=None, roles=None, remote=None, ver
     import time
 
     from labgen import lifecycle
-    from labgen.progress import ProvisionView
+    from labgen.provision_view import ProvisionView
     from labgen.provision.engine import provision as run_provision
     from labgen.providers import get_provider
 

@@ -6,6 +6,7 @@ import importlib
 import os
 import shutil
 
+from labgen import kvm
 from labgen.errors import InputError, PreflightError
 from labgen.model import PROVIDERS
 
@@ -23,11 +24,9 @@ def detect_provider() -> tuple[str, str]:
     if shutil.which("VBoxManage"):
         return "virtualbox", "VBoxManage found"
     if shutil.which("virsh") and os.path.exists("/dev/kvm") and not os.environ.get("LABGEN_SKIP_LIBVIRT"):
-        from labgen.kvm import kvm_verdict
-
         # Not /dev/kvm alone: a KVM that cannot boot stock guests (PVM) would make libvirt the
         # default and every lab crawl under TCG; --provider libvirt still chooses it.
-        if kvm_verdict().usable:
+        if kvm.kvm_verdict().usable:
             return "libvirt", "virsh found and KVM usable"
     if shutil.which("lxc-create") and os.geteuid() == 0:
         return "lxc", "lxc-create found and running as root"

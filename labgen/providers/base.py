@@ -7,6 +7,7 @@ import os
 import shutil
 from pathlib import Path
 
+from labgen.boxes import BOX_DISTROS
 from labgen.errors import PreflightError, ProviderError
 from labgen.model import Facts, Lab
 
@@ -22,8 +23,6 @@ class Provider:
 
     def distro_for(self, lab: Lab) -> str:
         """What the lab's box for this provider runs (a known box), else the provider's default."""
-        from labgen.boxes import BOX_DISTROS
-
         return BOX_DISTROS.get(lab.boxes.get(self.name, ""), self.distro)
 
     def template_context(self, lab: Lab) -> dict:

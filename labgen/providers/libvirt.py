@@ -26,10 +26,12 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
 
+from labgen import aptproxy, kvm
 from labgen.boxes import LXC_BOX, box_installed
 from labgen.errors import LabgenError, PreflightError
 from labgen.model import Facts, Lab
@@ -114,9 +116,8 @@ class LibvirtProvider(Provider):
                 raise PreflightError(f"{tool} is not installed",
                                      hint=f"Debian: apt-get install {package} "
                                           "libvirt-daemon-system qemu-system-x86")
-        from labgen.kvm import qemu_binary
 
-        if qemu_binary() is None:
+        if kvm.qemu_binary() is None:
             raise PreflightError("QEMU is not installed (qemu-system-x86_64)",
                                  hint="Debian: apt-get install qemu-system-x86")
         box = lab.boxes.get("libvirt", "")
@@ -134,8 +135,6 @@ class LibvirtProvider(Provider):
         will run under QEMU TCG (vagrant_env passes the driver to Vagrant).
         Raises LabgenError when a daemon does not come up or libvirt refuses a definition.
         """
-        from labgen import aptproxy
-
         changes = self.choose_driver()
         changes += ensure_daemons()
         changes += ensure_pool()
@@ -146,31 +145,25 @@ class LibvirtProvider(Provider):
         return changes + aptproxy.ensure_running(str(lab.host_ip))
 
     def facts(self, lab: Lab) -> Facts:
-        from labgen import aptproxy
-
         return Facts(distro=self.distro_for(lab), apt_proxy=aptproxy.proxy_url(lab))
 
     def choose_driver(self) -> list[str]:
         """What the driver choice means for the user: the user's own choice, nothing when KVM
         really works, else a warning that QEMU TCG is used and what it costs. Writes nothing
         (this process's environment included: vagrant_env hands the driver to Vagrant)."""
-        from labgen.kvm import TCG_COST, kvm_verdict
-
         if os.environ.get(DRIVER_ENV) in ("kvm", "qemu"):
             return [f"libvirt driver {os.environ[DRIVER_ENV]} (from {DRIVER_ENV})"]
-        verdict = kvm_verdict()
+        verdict = kvm.kvm_verdict()
         if verdict.usable:
             return []
         return [f"warning: KVM is not usable ({verdict.reason}); the VMs run under QEMU TCG "
-                f"instead. {TCG_COST}"]
+                f"instead. {kvm.TCG_COST}"]
 
     def driver(self) -> str:
         """vagrant-libvirt's driver: the user's LABGEN_LIBVIRT_DRIVER (kvm or qemu), else KVM's
         verdict (cached per boot, so asking again after choose_driver costs nothing)."""
-        from labgen.kvm import kvm_verdict
-
         chosen = os.environ.get(DRIVER_ENV)
-        return chosen if chosen in ("kvm", "qemu") else kvm_verdict().driver
+        return chosen if chosen in ("kvm", "qemu") else kvm.kvm_verdict().driver
 
     def vagrant_env(self, lab: Lab) -> dict[str, str]:
         return {DRIVER_ENV: self.driver()}      # read by the Vagrantfile
@@ -201,7 +194,6 @@ class LibvirtProvider(Provider):
                 virsh("vol-delete", "--pool", POOL, vol)
                 removed.append(f"volume {vol}")
         removed += remove_network(network_name(lab))
-        from labgen import aptproxy
 
         removed += aptproxy.stop_if_unused()
         if not [d for d in list_domains() if d.startswith(PREFIX)]:
@@ -251,8 +243,6 @@ def virsh(*args: str, check: bool = True) -> subprocess.CompletedProcess:
 
 def _define(kind: str, xml: str) -> None:
     """virsh net-define / pool-define from XML text (through a temp file: virsh wants a path)."""
-    import tempfile
-
     with tempfile.NamedTemporaryFile("w", suffix=".xml", prefix="labgen-") as fh:
         fh.write(xml)
         fh.flush()

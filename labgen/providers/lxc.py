@@ -17,10 +17,13 @@ import hashlib
 import ipaddress
 import json
 import os
+import re
 import shutil
 import subprocess
+import uuid
 from pathlib import Path
 
+from labgen import aptproxy
 from labgen.boxes import LXC_BOX, box_installed
 from labgen.errors import LabgenError, PreflightError
 from labgen.model import Facts, Lab
@@ -69,8 +72,6 @@ def console_log(container: str) -> Path:
 
 def console_reason(container: str, lines: int = 3) -> str:
     """The console's last lines that say why the container stopped (systemd's own words)."""
-    import re
-
     try:
         text = console_log(container).read_text(encoding="utf-8", errors="replace")
     except OSError:
@@ -148,23 +149,17 @@ class LxcProvider(Provider):
         Raises LabgenError when another interface already holds the lab network, or when a
         command fails.
         """
-        from labgen import aptproxy
-
         changes = ensure_mgmt_bridge() + ensure_lab_bridge(bridge_name(lab), host_address(lab))
         # LXC nodes get their packages through the host's caching apt proxy, listening on the
         # host's lab address (which the bridge just made exist).
         return changes + aptproxy.ensure_running(str(lab.host_ip))
 
     def facts(self, lab: Lab) -> Facts:
-        from labgen import aptproxy
-
         return Facts(distro=self.distro, apt_proxy=aptproxy.proxy_url(lab))
 
     def cleanup_host(self, lab: Lab) -> list[str]:
         """Delete the lab's bridge (lxcbr0 stays: other labs share it), and stop the apt proxy
         when no lab address is left for it to serve. Returns what it removed."""
-        from labgen import aptproxy
-
         removed = remove_bridge(bridge_name(lab))
         # Other labs (LXC or libvirt) may still hold addresses the proxy serves.
         return removed + aptproxy.stop_if_unused()
@@ -255,7 +250,6 @@ class LxcProvider(Provider):
             delta = LXC_PATH / target / "overlay" / "delta"
             (delta / "etc" / "ssh").mkdir(parents=True, exist_ok=True)
             _run(["ssh-keygen", "-q", "-A", "-f", str(delta)])
-            import uuid
 
             machine_id = delta / "etc" / "machine-id"
             machine_id.write_text(uuid.uuid4().hex + "\n")
@@ -270,8 +264,6 @@ class LxcProvider(Provider):
 
 def without_vagrant_block(config: str, source_config: str) -> str:
     """`config` (a clone's) without the lines of the vagrant-lxc block of `source_config`."""
-    import re
-
     def norm(line: str) -> str:
         return re.sub(r"\s*=\s*", "=", line.strip(), count=1)
 

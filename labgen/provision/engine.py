@@ -13,6 +13,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Callable
 
+from labgen.artifacts import ArtifactError, Stager
 from labgen.errors import LabgenError, RoleUnavailableError, TaskError
 from labgen.model import Facts, Lab, Node, RoleUnavailable, Task, as_facts
 from labgen.parallel import per_node
@@ -103,8 +104,6 @@ def _run_checked(remote, node: str, role: str, task: Task, command: str):
 def _stage_artifacts(remote, node: str, role: str, task: Task, stager) -> bool:
     """Fetch (on the host, once per run) and upload the task's artifacts before anything else
     of the task touches the node. A fetch failure becomes a TaskError; nothing was written."""
-    from labgen.artifacts import ArtifactError, Stager
-
     stager = stager or Stager()
     try:
         return bool(stager.stage(remote, node, task.artifacts))
@@ -202,8 +201,6 @@ def provision(lab: Lab, lab_dir, remote, facts: Facts | str, nodes: list[str] | 
     """
     emit = events or (lambda *a: None)
     if artifacts is None:
-        from labgen.artifacts import Stager
-
         artifacts = Stager()
     targets = [n for n in lab.nodes if nodes is None or n.name in nodes]
     abort = threading.Event()

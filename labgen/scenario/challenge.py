@@ -18,11 +18,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from labgen.errors import LabgenError, ScenarioFailed
+from labgen.errors import InputError, LabgenError, ScenarioFailed
 from labgen.labdir import LabDir
+from labgen.labfile import load_lab
 from labgen.model import STUDENT_KINDS, Lab, Scenario, Step, Text
-from labgen.scenario import progress as prog
+from labgen.scenario import student_progress as prog
 from labgen.scenario import story
+from labgen.scenario.load import check_against_lab, find_scenario, load_scenario
+from labgen.scenario.runner import Runner
+from labgen.scenario.template import fill_text, node_values
+from labgen.validate import did_you_mean
 
 _SEPARATORS = re.compile(r"[\s:\-._]+")
 
@@ -58,9 +63,6 @@ def steps_of(scenario: Scenario, variant: str) -> tuple[list[Step], list[Step]]:
 
 def known_variant(scenario: Scenario, requested: str) -> str:
     """`requested` if the scenario has it; else InputError with a did-you-mean."""
-    from labgen.errors import InputError
-    from labgen.validate import did_you_mean
-
     if requested not in scenario.variants:
         raise InputError([f"scenario {scenario.id} has no variant {requested!r}"
                           f"{did_you_mean(requested, scenario.variants)}"],
@@ -90,8 +92,6 @@ class Challenge:
 
     def __init__(self, lab_dir: LabDir, scenario: Scenario, variant: str, lab: Lab, remote,
                  reporter=None, lang: str = "en", provider: str = "lxc"):
-        from labgen.scenario.runner import Runner
-
         self.lab_dir = lab_dir
         self.scenario = scenario
         self.variant = variant
@@ -120,16 +120,12 @@ class Challenge:
 
     def values(self, node: str | None = None) -> dict[str, str]:
         """Variables for text a student reads; with `node`, that node's own values."""
-        from labgen.scenario.template import node_values
-
         self.runner.captures = _captures(self.progress())
         if node is None:
             return self.runner.values()
         return node_values(self.scenario, self.lab, node, self.runner.captures.get(node, {}))
 
     def text(self, text: Text | None, lang: str, node: str | None = None) -> str:
-        from labgen.scenario.template import fill_text
-
         return fill_text(text.get(lang), self.values(node)) if text else ""
 
     # ---- acting
@@ -358,9 +354,6 @@ def challenge_key(progress: dict) -> tuple[str, str, str]:
 def load_parts(lab_dir: LabDir, progress: dict) -> tuple[Scenario, Lab]:
     """The scenario a progress names and the lab, loaded and checked against each other.
     Raises LabgenError (InputError) for a file that no longer loads or a variant that is gone."""
-    from labgen.labfile import load_lab
-    from labgen.scenario.load import check_against_lab, find_scenario, load_scenario
-
     source, scenario_id, variant = challenge_key(progress)
     if not scenario_id:
         raise LabgenError(f"{prog.progress_file(lab_dir)}: names no scenario",

@@ -20,7 +20,11 @@ import shlex
 import tempfile
 from pathlib import Path
 
+from markupsafe import Markup
+
+from labgen import pages
 from labgen.errors import LabgenError
+from labgen.graph import lab_svg
 from labgen.scenario.language import fallback_note
 from labgen.scenario.record import CommandResult, RunRecord, StepRecord, to_json
 from labgen.scenario.template import VAR
@@ -79,7 +83,6 @@ def topology_svg(record: RunRecord) -> str | None:
     handout then says how to get the picture)."""
     if record.lab is None:
         return None
-    from labgen.graph import lab_svg
 
     try:
         return lab_svg(record.lab, record.lang)
@@ -400,8 +403,6 @@ def _status_class(status: str | None) -> str:
 def output_lines(text: str, lang: str, evidence=()) -> dict:
     """An output as the template's block: {"lines": [(class, escaped line)], "count": n}, each
     line its own block, evidence lines with class hit, long output folded."""
-    from markupsafe import Markup
-
     hits, lines = set(evidence), []
     for number, line in numbered_fold(clean_output(text), *HANDOUT_FOLD):
         if number is None:
@@ -415,10 +416,6 @@ def render_html(record: RunRecord, svg: str | None = None) -> str:
     """The handout as one self-contained HTML page: inline CSS and SVG, no scripts, no
     external assets; every piece of scenario text and output escaped (pure). `svg` is the
     lab's topology (topology_svg), embedded as is: Graphviz wrote it from escaped labels."""
-    from markupsafe import Markup
-
-    from labgen import pages
-
     lang, w = record.lang, words(record.lang)
     scenario = record.scenario
     passed, headline, reasons = run_verdict(record, lang)
@@ -469,8 +466,6 @@ class _KindNames(dict):
 
 def _step(number: int, record: StepRecord, lang: str) -> dict:
     """One step of the handout as the template shows it."""
-    from markupsafe import Markup
-
     w, step, p = words(lang), record.step, punct(lang)
     paragraphs = []
     if step.explain is not None:

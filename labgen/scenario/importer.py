@@ -2,17 +2,20 @@
 
 Pure text in, text out: nothing in the article runs. Headings become steps, prose their
 explanation, commands `run`, a prompt's host `on` when it names a lab node, heredocs steps
-that write the file. Every guess carries a `# TODO` comment for the author. Strings are
-written as JSON strings (valid YAML, every character escaped), after the project's character
-policy (labgen.validate.strip_refused) removed control and bidi characters.
+that write the file. Every guess carries a `# TODO` comment for the author. Texts are written
+in the article's one language (issue 19: one language is enough; the author may add the
+other later). Strings are written as JSON strings (valid YAML, every character escaped), after
+the project's character policy (labgen.validate.strip_refused) removed control and bidi
+characters.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+from labgen.scenario.language import guess, majority
 from labgen.validate import strip_refused
 
 PROMPT = re.compile(r"^\s*(?:\[(?P<user>[\w.-]+)@(?P<host>[\w.-]+)[^\]]*\]\s*[#$]|[#$])\s+(?P<cmd>\S.*)$")
@@ -24,6 +27,8 @@ COMMANDS = frozenset("""apt apt-get apt-key calicoctl cat cd chmod cp curl dig d
 git ip iptables kubectl ln ls mkdir mv netstat ping rm sed service sh sudo systemctl tar tcpdump
 touch vi wget yum zkcli ifconfig brctl route ss""".split())
 WHICH_NODE = "which-node"
+LANGUAGES = {"en": "English", "zh": "Chinese"}
+INTRO = {"en": "Introduction", "zh": "简介"}      # the section before the first heading
 
 
 @dataclass
@@ -65,7 +70,7 @@ def _is_plain_heading(lines: list[str], i: int) -> bool:
 def parse(text: str) -> list[Draft]:
     """The article's sections, each with its prose, commands and heredoc files."""
     lines = strip_refused(text.replace("\r\n", "\n")).split("\n")
-    drafts = [Draft("Introduction")]
+    drafts = [Draft(INTRO["en"])]
     in_fence = False
     i = 0
     while i < len(lines):
@@ -119,6 +124,19 @@ def _q(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
+def article_language(drafts: list[Draft]) -> str:
+    """"zh" or "en": the language of the article's headings and prose (not its commands)."""
+    titles = [d.title for d in drafts if d is not drafts[0] or d.title != INTRO["en"]]
+    return majority("\n".join(titles + [p for d in drafts for p in d.prose]))
+
+
+def _text(text: str, lang: str) -> str:
+    """`text` as a text in `lang`: a plain string when the loader reads it as that language
+    (language.guess: a Chinese character makes it Chinese), else a one-language mapping, so a
+    Chinese step titled `calico` stays Chinese."""
+    return _q(text) if guess(text) == lang else f"{{{lang}: {_q(text)}}}"
+
+
 def _slug(title: str, n: int, used: set[str]) -> str:
     ascii_ = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")[:40].strip("-")
     base = f"s{n:02d}-{ascii_}" if ascii_ else f"s{n:02d}"
@@ -129,16 +147,21 @@ def _slug(title: str, n: int, used: set[str]) -> str:
     return sid
 
 
-def render(drafts: list[Draft], lab_name: str, nodes: list[str], scenario_id: str) -> str:
-    """The draft scenario as YAML text with a # TODO at every guess."""
+def render(drafts: list[Draft], lab_name: str, nodes: list[str], scenario_id: str, lang: str = "en") -> str:
+    """The draft scenario as YAML text with a # TODO at every guess; its texts in `lang` only."""
+    todo = {"en": ("TODO: title", "TODO: summary"), "zh": ("TODO: 标题", "TODO: 概要")}[lang]
     out = [f"# Draft scenario imported by `labgen scenario import` for lab {lab_name}.",
-           "# Every guess is marked TODO: kinds, nodes, expectations and the English texts.",
+           "# Every guess is marked TODO: kinds, nodes and expectations.",
+           f"# Texts are in {LANGUAGES[lang]}, the article's language; a text may also be given in both",
+           '# languages, as {en: "...", zh: "..."}.',
            f"id: {scenario_id}",
-           'title: {en: "TODO: title", zh: "TODO: 标题"}  # TODO: title',
-           'summary: {en: "TODO: summary", zh: "TODO: 概要"}  # TODO: summary',
+           f"title: {_text(todo[0], lang)}  # TODO: title",
+           f"summary: {_text(todo[1], lang)}  # TODO: summary",
            f"lab: {lab_name}", "steps:"]
     used: set[str] = set()
     for n, d in enumerate(drafts, 1):
+        if n == 1 and d.title == INTRO["en"]:
+            d = replace(d, title=INTRO[lang])
         prose = "\n".join(d.prose) or d.title
         host = _single_node(d, nodes)
         units: list[tuple[str, str, str, str | None]] = []     # (kind, title, run, node)
@@ -152,9 +175,9 @@ def render(drafts: list[Draft], lab_name: str, nodes: list[str], scenario_id: st
         for k, (kind, title, run, node) in enumerate(units):
             out.append(f"  - id: {_slug(d.title, n, used)}")
             out.append(f"    kind: {kind}" + ("  # TODO: kind guessed" if kind != "explain" else ""))
-            out.append(f"    title: {{en: {_q(title)}, zh: {_q(title)}}}  # TODO: English title")
+            out.append(f"    title: {_text(title, lang)}")
             if k == 0:      # the section's prose explains its first step
-                out.append(f"    explain: {{en: {_q(prose)}, zh: {_q(prose)}}}  # TODO: English text")
+                out.append(f"    explain: {_text(prose, lang)}")
             if kind == "explain":
                 continue
             if node:

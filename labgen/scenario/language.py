@@ -11,6 +11,7 @@ from labgen.words import words
 
 # CJK Unified Ideographs (and extension A): a string holding any is Chinese.
 _HAN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff]")
+_LATIN_WORD = re.compile("[A-Za-z]+")
 
 NOTES = {lang: words("language", lang)["fallback_note"] for lang in ("en", "zh")}   # labgen/words.py
 
@@ -18,6 +19,12 @@ NOTES = {lang: words("language", lang)["fallback_note"] for lang in ("en", "zh")
 def guess(text: str) -> str:
     """"zh" when `text` holds a Chinese character, else "en"."""
     return "zh" if _HAN.search(text) else "en"
+
+
+def majority(text: str) -> str:
+    """The language most of a long text is written in: "zh" when it has more Chinese characters
+    than English words (Chinese prose names its tools in English: `docker 与 calico 整合`)."""
+    return "zh" if len(_HAN.findall(text)) > len(_LATIN_WORD.findall(text)) else "en"
 
 
 def texts(scenario: Scenario) -> Iterator[Text]:

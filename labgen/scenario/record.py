@@ -14,8 +14,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from labgen import yamlsrc
 from labgen.errors import LabgenError
+from labgen.labfile import parse_lab
 from labgen.model import Lab, Scenario, Step
+from labgen.scenario.load import parse_scenario
 
 FORMAT = 1   # bump when the JSON changes incompatibly
 
@@ -107,10 +110,6 @@ def load_record(path: Path, lang: str | None = None) -> RunRecord:
     """Read a record written by `to_json`; the scenario and lab texts inside it are validated
     like any file. `lang` renders it in another language. Raises LabgenError when the file
     is not such a record."""
-    from labgen import yamlsrc
-    from labgen.labfile import parse_lab
-    from labgen.scenario.load import parse_scenario
-
     path = Path(path)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import re
 import time
+from dataclasses import replace
 from datetime import datetime
 from typing import Callable
 
 from labgen.errors import LabgenError
-from labgen.model import Expect, Lab, Scenario, Step
+from labgen.model import Expect, Lab, Scenario, Step, Text
 from labgen.parallel import per_node
 from labgen.scenario.record import CommandResult, RunRecord, StepRecord
+from labgen.scenario.template import expand_expect, fill_text, node_values, substitute
 
 RETRY_INTERVAL = 0.5   # seconds between attempts of a retrying step
 
@@ -149,10 +151,6 @@ class Runner:
 
     def question_as_explain(self, step: Step) -> Step:
         """The question and its expected answer, for the presenter and the handout."""
-        from dataclasses import replace
-
-        from labgen.model import Text
-
         answer = self.answer_text(step.answers[0])
         parts = [p for p in (step.goal, step.correct) if p]    # what is asked (always given), then why
         label = {"en": "Answer: ", "zh": "答案："}
@@ -163,8 +161,6 @@ class Runner:
 
     def values(self) -> dict[str, str]:
         """The variables text a student reads may use: vars, then captures from every node."""
-        from labgen.scenario.template import node_values
-
         values: dict[str, str] = dict(self.scenario.vars)
         for node in self.lab.nodes:
             if node.name in self.captures:
@@ -175,8 +171,6 @@ class Runner:
 
     def answer_text(self, text: str) -> str:
         """`text` with its {{ vars }} filled in as plain text (not shell-quoted)."""
-        from labgen.scenario.template import fill_text
-
         return fill_text(text, self.values())
 
     def _run_cleanups(self, cleanups) -> None:
@@ -219,8 +213,6 @@ class Runner:
 
     def _command(self, step: Step, run: str, node: str) -> str | LabgenError:
         """The step's `run` for `node` with its variables filled in (shell-quoted), or why not."""
-        from labgen.scenario.template import expand_expect, node_values, substitute
-
         try:
             values = node_values(self.scenario, self.lab, node, self.captures.get(node, {}))
             self._expects[(step.id, node)] = expand_expect(step.expect, values)

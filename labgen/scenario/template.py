@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import shlex
+from dataclasses import replace
 from typing import Any, Mapping
 
 from labgen.errors import LabgenError
@@ -92,8 +93,6 @@ def expect_text(expect: Expect) -> str:
 def expand_expect(expect: Expect, values: Mapping[str, str]) -> Expect:
     """`expect` with `{{ name }}` filled in: as text in *_contains, regex-escaped in *_matches
     (`'etcd://{{ node_ip }}:2379'` matches the node's own address, dots and all)."""
-    from dataclasses import replace
-
     if not variables_in(expect_text(expect)):
         return expect
     # field names computed at run time: mypy cannot match them to Expect's fields

@@ -12,7 +12,14 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Iterable
 
+from rich.padding import Padding
+from rich.panel import Panel
+from rich.syntax import Syntax
+from rich.table import Table
+from rich.text import Text
+
 from labgen.model import Expect, Step
+from labgen.scenario.language import fallback_note
 from labgen.scenario.record import CommandResult, RunRecord, StepRecord
 from labgen.validate import strip_refused
 from labgen.words import table
@@ -191,9 +198,6 @@ class TerminalReporter:
         self._total = 0
 
     def scenario_started(self, record: RunRecord) -> None:
-        from rich.panel import Panel
-        from rich.text import Text
-
         scenario, w = record.scenario, self.words
         self._number, self._total = 0, len(_steps_of(record))
         body = Text()
@@ -204,7 +208,6 @@ class TerminalReporter:
         if variant is not None and variant.summary is not None:
             summary = variant.summary
         body.append(summary.get(self.lang))
-        from labgen.scenario.language import fallback_note
 
         note = fallback_note(scenario, self.lang)
         if note:                      # one-language scenario: say why the other one shows
@@ -225,10 +228,6 @@ class TerminalReporter:
     def step_started(self, step: Step, commands: dict[str, str] | None = None) -> None:
         """Print the step's heading, explanation and command. `commands` (node -> the command
         with its variables filled in) shows what really runs; without it, the template."""
-        from rich.padding import Padding
-        from rich.syntax import Syntax
-        from rich.text import Text
-
         w = self.words
         self._number += 1
         counter = f"{w['step']} {self._number}" + (f"/{self._total}" if self._total else "")
@@ -256,8 +255,6 @@ class TerminalReporter:
             self.console.print(Padding(code, (0, 0, 0, 4)))
 
     def step_finished(self, record: StepRecord) -> None:
-        from rich.text import Text
-
         w, lang = self.words, self.lang
         for result in record.results:
             header = Text("  ")
@@ -296,8 +293,6 @@ class TerminalReporter:
     def _print_output(self, text: str, style: str, evidence: Iterable[int] = ()) -> None:
         """Print command output in a gutter; the lines an expectation matched get a ▌ and
         bold, so the evidence stands out on a projector too."""
-        from rich.text import Text
-
         hits = set(evidence)
         for number, line in numbered_fold(clean_output(text), *TERMINAL_FOLD):
             if number is None:
@@ -310,9 +305,6 @@ class TerminalReporter:
             self.console.print(Text.assemble(gutter, (line, line_style)), overflow="fold")
 
     def scenario_finished(self, record: RunRecord) -> None:
-        from rich.table import Table
-        from rich.text import Text
-
         w, lang = self.words, self.lang
         self.console.print()
         table = Table(title=w["summary"], title_style="bold", show_lines=False, expand=False)

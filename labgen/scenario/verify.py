@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
+from labgen.boxes import recipe
 from labgen.model import Lab, Scenario
 from labgen.scenario.record import RunRecord
 from labgen.scenario.transcript import clean_output
@@ -184,8 +185,6 @@ def compare(approved: dict[str, Section], current: list[Section]) -> Verdict:
 
 def box_recipe_hash(provider: str) -> str:
     """sha256 (first 16) of the box recipe shipped for `provider`, or 'none'."""
-    from labgen.boxes import recipe
-
     try:
         folder = recipe(provider).parent
     except Exception:          # no recipe for this provider (virtualbox): nothing to compare

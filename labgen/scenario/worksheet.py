@@ -10,9 +10,16 @@ worksheet.css inlined, so the file needs nothing beside it.
 
 from __future__ import annotations
 
+from markupsafe import Markup
+
+from labgen import pages
 from labgen.errors import LabgenError
 from labgen.model import STUDENT_KINDS, Scenario
+from labgen.scenario.challenge import challenge_variant
+from labgen.scenario.handout import output_lines, prose_html
+from labgen.scenario.language import fallback_note
 from labgen.scenario.record import RunRecord
+from labgen.scenario.template import VAR, fill_text
 from labgen.words import table
 
 BLANK = "________"   # a captured value no recorded run gives: the student fills it in
@@ -23,8 +30,6 @@ WORDS = table("worksheet")   # labgen/words.py
 def worksheet_variant(scenario: Scenario, requested: str | None) -> str:
     """The variant a worksheet is for: the one asked for (it must have a task or a question),
     else the first that has one. Raises LabgenError (exit 2) otherwise."""
-    from labgen.scenario.challenge import challenge_variant
-
     variant = challenge_variant(scenario, requested)
     if not any(s.kind in STUDENT_KINDS for s in scenario.variants[variant].steps):
         with_tasks = [n for n, v in scenario.variants.items()
@@ -57,13 +62,6 @@ def render_worksheet(scenario: Scenario, variant: str, lang: str, record: RunRec
                      svg: str | None = None) -> str:
     """The worksheet HTML for one variant. `record`: a run whose observe steps' outputs (by
     step id) and captured values (bad_mac ...) the page shows; `svg`: the lab's topology."""
-    from markupsafe import Markup
-
-    from labgen import pages
-    from labgen.scenario.language import fallback_note
-    from labgen.scenario.handout import output_lines, prose_html
-    from labgen.scenario.template import VAR, fill_text
-
     w = WORDS["zh" if lang == "zh" else "en"]
     nodes = [n.name for n in record.lab.nodes] if record and record.lab else []
     values = {**dict(scenario.vars), **captured_values(record, nodes)}

@@ -33,7 +33,7 @@ from starlette.staticfiles import StaticFiles
 from labgen.web import board_routes, seat_routes, terminal
 from labgen.web.http import pick_lang, refuse
 from labgen.web.room import Room, Settings
-from labgen.web.seats import Seat
+from labgen.web.served_seats import Seat
 from labgen.web.views import results_csv
 
 HERE = Path(__file__).resolve().parent

@@ -10,8 +10,8 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from labgen.errors import LabgenError
-from labgen.web.http import board_ok, form_token, headers, page, refuse, same_origin
-from labgen.web.seats import Busy
+from labgen.web.http import board_ok, form_token, headers, page, pick_lang, refuse, same_origin
+from labgen.web.served_seats import Busy
 from labgen.web.views import board_rows, fresh, results_csv
 
 log = logging.getLogger("labgen.web")
@@ -22,7 +22,8 @@ async def board_page(request):
     state = request.app.state
     if not board_ok(state, request.path_params["token"]):
         return refuse(request, 403, "forbidden")
-    rows = board_rows(state) if fresh(state.seats) else await run_in_threadpool(board_rows, state)
+    lang = pick_lang(request)
+    rows = board_rows(state, lang) if fresh(state.seats) else await run_in_threadpool(board_rows, state, lang)
     return page(request, "board.html", rows=rows, token=state.instructor, settings=state.room.settings)
 
 
@@ -30,7 +31,8 @@ async def board_json(request):
     state = request.app.state
     if not board_ok(state, request.path_params["token"]):
         return refuse(request, 403, "forbidden")
-    rows = board_rows(state) if fresh(state.seats) else await run_in_threadpool(board_rows, state)
+    lang = pick_lang(request)
+    rows = board_rows(state, lang) if fresh(state.seats) else await run_in_threadpool(board_rows, state, lang)
     return JSONResponse({"rows": rows, "now": time.time()}, headers=headers())
 
 

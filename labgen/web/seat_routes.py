@@ -13,7 +13,7 @@ from labgen.graph import lab_svg
 from labgen.labfile import load_lab
 from labgen.web.http import (form_token, headers, page, pick_lang, refuse, same_origin,
                              same_token, seat_by_token)
-from labgen.web.seats import Busy
+from labgen.web.served_seats import Busy
 from labgen.web.views import fresh, seat_view
 from labgen.web.words import WORDS
 

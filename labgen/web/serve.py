@@ -3,18 +3,21 @@ the caller can say where it listens before the first request)."""
 
 from __future__ import annotations
 
+import importlib.util
 import socket
 from typing import Callable
 
+import uvicorn
+
 from labgen.errors import LabgenError
+from labgen.web.app import create_app
+from labgen.web.served_seats import instructor_token, is_loopback, seats_from_dirs
 
 
 def ws_protocol() -> str:
     """uvicorn's websocket implementation on the `websockets` library: the sans-I/O one where
     this uvicorn has it (the older one is deprecated). Both wait for the socket to drain before
     the next send, which is what bounds a terminal's buffered output."""
-    import importlib.util
-
     found = importlib.util.find_spec("uvicorn.protocols.websockets.websockets_sansio_impl")
     return "websockets-sansio" if found is not None else "websockets"
 
@@ -23,10 +26,6 @@ def serve(seats, instructor: str, host: str, port: int,
           on_listening: Callable[[str], None], settings=None) -> None:
     """Serve until interrupted. `on_listening` gets the base URL once the socket is bound.
     Raises LabgenError when the address cannot be bound."""
-    import uvicorn
-
-    from labgen.web.app import create_app
-
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -53,8 +52,6 @@ def serve_labs(paths, host: str, port: int, min_interval: float, say: Callable[[
     call): tokens from each lab's .labgen/, the instructor's beside the first seat. `say` gets
     the lines to show the instructor (where it listens, each seat's URL, the board's).
     `logins`: seat name -> how its student logs in (default: `labgen ssh NODE --dir ...`)."""
-    from labgen.web.seats import instructor_token, is_loopback, seats_from_dirs
-
     seats = seats_from_dirs(list(paths))
     for seat in seats:
         seat.min_interval = min_interval

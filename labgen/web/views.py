@@ -124,8 +124,9 @@ def _challenge_view(seat, ch, lang: str, view: dict) -> dict:
     return view
 
 
-def board_rows(state) -> list[dict]:
-    """One row per seat for the board (and its rows.json)."""
+def board_rows(state, lang: str = "en") -> list[dict]:
+    """One row per seat for the board (and its rows.json); step titles in `lang` (the one the
+    board is read in), falling back to the language the scenario has."""
     now = time.time()
     rows = []
     for seat in state.seats:
@@ -155,7 +156,8 @@ def board_rows(state) -> list[dict]:
                    seconds=current["seconds"] if current else None,
                    last=summary["updated"], ago=round(now - summary["updated"]),
                    stuck=stuck(p.get("steps", {}).get(summary["current"] or ""), state.room.settings, now),
-                   steps=[s["step"] for s in steps], titles={s["step"]: s["title"] for s in steps})
+                   steps=[s["step"] for s in steps],
+                   titles={s.id: s.title.get(lang) for s in ch.main if s.kind in STUDENT_KINDS})
         rows.append(row)
     return rows
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from labgen.classroom.seats import Classroom
+from labgen.classroom.layout import Classroom
 from labgen.classroom.sheets import sheet_html
 
 CHROMIUM = os.environ.get("LABGEN_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")

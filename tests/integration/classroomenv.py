@@ -24,7 +24,7 @@ def host_names(path: Path) -> dict:
     never guesses a name): {seat: {"bridge": str, "containers": [str]}}."""
     from labgen.classroom import ops
     from labgen.classroom.placement import placement_for
-    from labgen.classroom.seats import load_classroom
+    from labgen.classroom.layout import load_classroom
 
     c = load_classroom(path)
     lab, _ = ops.lab_of(c)

@@ -12,6 +12,7 @@ import subprocess
 import time
 from pathlib import Path
 
+from tests.integration import classroom_leftovers
 from tests.runcli import labgen
 
 TEST_ROOT = Path(os.environ.get("LABGEN_TEST_ROOT", "/var/tmp/labgen-tests"))
@@ -177,7 +178,8 @@ def all_roots() -> list[Path]:
 
 
 def clean_all() -> list[str]:
-    """`make clean-test-leftovers`: every lab, classroom and apt proxy a test run left."""
+    """`make clean-test-leftovers`: every lab, classroom and apt proxy a test run left, then the
+    host state of test classrooms whose dir is already gone (classroom_leftovers.py)."""
     cleaned = []
     for root in all_roots():
         if root.name.endswith("-aptproxy"):
@@ -186,7 +188,7 @@ def clean_all() -> list[str]:
             continue
         cleaned += destroy_leftovers(root)
         shutil.rmtree(root, ignore_errors=True)
-    return cleaned
+    return cleaned + classroom_leftovers.sweep(TEST_ROOT)
 
 
 if __name__ == "__main__":      # make clean-test-leftovers

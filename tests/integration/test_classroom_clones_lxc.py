@@ -168,7 +168,7 @@ def test_a_full_disk_while_cloning_names_the_bytes_and_leaves_no_half_seat(cr):
     """A real ENOSPC: seat 3's second node's container dir is a 4 KiB tmpfs, so its clone
     cannot be written. Seat 3's first node, already cloned, must go too; seats 1-2 stay up."""
     from labgen.classroom import ops
-    from labgen.classroom.seats import load_classroom
+    from labgen.classroom.layout import load_classroom
 
     path, _ = cr
     trap = Path(f"/var/lib/lxc/labgen-{NAME}-s03-ubuntu-2")

@@ -64,7 +64,7 @@ def server(node, tmp_path):
     from labgen.labdir import LabDir
     from labgen.web.app import create_app
     from labgen.web.room import Settings
-    from labgen.web.seats import seats_from_dirs
+    from labgen.web.served_seats import seats_from_dirs
     from labgen.web.serve import ws_protocol
 
     lab_dir = LabDir(tmp_path / f"tmseat{os.getpid()}")

@@ -1,4 +1,4 @@
-"""The student's side of a scenario (scenario/challenge.py, progress.py): the flow, the
+"""The student's side of a scenario (scenario/challenge.py, student_progress.py): the flow, the
 progress file and its lock. SSH is a FakeRemote here; the real thing runs on LXC in
 tests/integration/test_challenge_lxc.py."""
 
@@ -15,7 +15,7 @@ import pytest
 from labgen.errors import InputError, LabgenError
 from labgen.labdir import LabDir
 from labgen.model import Lab, Node
-from labgen.scenario import progress as prog
+from labgen.scenario import student_progress as prog
 from labgen.scenario.challenge import Challenge, challenge_variant, normalise_answer
 from labgen.scenario.load import load_scenario
 from labgen.scenario.runner import Runner
@@ -150,7 +150,7 @@ def test_two_processes_do_not_lose_updates(tmp_path):
     script = (
         "import sys\n"
         "from labgen.labdir import LabDir\n"
-        "from labgen.scenario import progress as prog\n"
+        "from labgen.scenario import student_progress as prog\n"
         "for _ in range(150):\n"
         "    with prog.changing(LabDir(sys.argv[1])) as p:\n"
         "        rec = prog.step_record(p, 't', 'task')\n"

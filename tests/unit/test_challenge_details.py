@@ -15,7 +15,7 @@ from labgen.errors import LabgenError, ScenarioFailed
 from labgen.labdir import LabDir
 from labgen.model import Text
 from labgen.scenario import challenge as chmod
-from labgen.scenario import progress as prog
+from labgen.scenario import student_progress as prog
 from labgen.scenario.challenge import (Challenge, Outcome, challenge_variant, normalise_answer,
                                        open_challenge, steps_of)
 from labgen.scenario.load import load_scenario

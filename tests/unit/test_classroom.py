@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from labgen.classroom import access, isolation, sheets
-from labgen.classroom.seats import (DEFAULT_POOL, Classroom, check_request, max_seats, parse_seat_list,
+from labgen.classroom.layout import (DEFAULT_POOL, Classroom, check_request, max_seats, parse_seat_list,
                                     seat_lab_text, seat_network)
 from labgen.errors import InputError
 from labgen.labfile import load_lab

@@ -27,7 +27,7 @@ def lab_dir_with_progress(tmp_path, scenario="mac-bug", variant="challenge"):
     from labgen.labdir import LabDir
     from labgen.labfile import find_lab, load_lab
     from labgen.lifecycle import write_lab_dir
-    from labgen.scenario import progress as prog
+    from labgen.scenario import student_progress as prog
 
     d = LabDir(tmp_path / "lab")
     write_lab_dir(load_lab(find_lab("mesos-calico")), d, "lxc")
@@ -74,7 +74,7 @@ def test_bundle_typo_is_named_not_taken_for_a_lab(tmp_path):
 # ---- one meaning per option
 
 def classroom_dir(tmp_path, seats=3):
-    from labgen.classroom.seats import Classroom, classroom_text
+    from labgen.classroom.layout import Classroom, classroom_text
 
     path = tmp_path / "cr"
     path.mkdir()

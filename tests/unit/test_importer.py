@@ -64,3 +64,85 @@ def test_order_of_commands_and_heredocs_is_kept():
                   "    apt-get install y\n")
     runs = [s.run for s in sc.variants["default"].steps]
     assert runs == ["apt-key adv --recv X", "cat <<EOF > /etc/a.list\ndeb x\nEOF", "apt-get install y"]
+
+
+# ---- one language (issue 19's rule, issue 21's import): the draft speaks the article's language
+
+ZH_ARTICLE = ("# 查看路由\n\n在 ubuntu-2 上看 calico 写的路由。\n\n```\n[root@ubuntu-2 ~]# ip route\n```\n\n"
+              "## calico\n\n检查 docker 与 calico 整合的网络。\n\n```\n[root@ubuntu-1 ~]# docker network ls\n```\n")
+EN_ARTICLE = ("# Routes\n\nLook at the routes calico wrote on ubuntu-2.\n\n```\n[root@ubuntu-2 ~]# ip route\n```\n\n"
+              "## 简介 of the network\n\nThe network, as Docker sees it.\n\n"
+              "```\n[root@ubuntu-1 ~]# docker network ls\n```\n")
+
+
+def all_texts(sc):
+    from labgen.scenario.language import texts
+    return list(texts(sc))
+
+
+def test_the_article_language_is_the_majority_of_its_prose():
+    assert importer.article_language(importer.parse(ZH_ARTICLE)) == "zh"
+    assert importer.article_language(importer.parse(EN_ARTICLE)) == "en"
+    # commands do not count: an English-looking block of shell in a Chinese article
+    shell = "\n".join(f"    docker run --name c{i} busybox sleep 1" for i in range(20))
+    assert importer.article_language(importer.parse("# 安装\n\n安装并启动容器。\n\n" + shell + "\n")) == "zh"
+
+
+def test_a_chinese_article_gives_a_chinese_only_draft():
+    drafts = importer.parse(ZH_ARTICLE)
+    yml = importer.render(drafts, "mesos-calico", NODES, "draft", "zh")
+    sc = parse_scenario(yamlsrc.load_text(yml, "draft.yml"))
+    body = yml.split("\nid: ", 1)[1]                 # past the header comment
+    assert "{en:" not in body and "TODO: English" not in body
+    assert all(t.zh and not t.en for t in all_texts(sc)), [t for t in all_texts(sc) if t.en]
+    steps = sc.variants["default"].steps
+    assert [s.title.zh for s in steps] == ["查看路由", "calico"]
+    assert '    title: {zh: "calico"}' in yml          # ASCII alone would read as English
+    assert sc.title.zh == "TODO: 标题"
+
+
+def test_an_english_article_gives_an_english_only_draft():
+    yml = importer.render(importer.parse(EN_ARTICLE), "mesos-calico", NODES, "draft", "en")
+    sc = parse_scenario(yamlsrc.load_text(yml, "draft.yml"))
+    assert all(t.en and not t.zh for t in all_texts(sc)), [t for t in all_texts(sc) if t.zh]
+    assert '    title: {en: "简介 of the network"}' in yml   # one Chinese word would read as Chinese
+    assert sc.variants["default"].steps[0].explain.en == "Look at the routes calico wrote on ubuntu-2."
+
+
+def test_the_untitled_first_section_is_named_in_the_drafts_language():
+    for lang, title in (("en", "Introduction"), ("zh", "简介")):
+        yml = importer.render(importer.parse("Just text.\n\n$ ls /tmp\n"), "mesos-calico", NODES, "d", lang)
+        assert parse_scenario(yamlsrc.load_text(yml, "d.yml")).variants["default"].steps[0].title.get(lang) == title
+
+
+def test_cli_import_writes_the_article_language_and_show_accepts_the_draft(tmp_path):
+    article = tmp_path / "routes.md"
+    article.write_text(ZH_ARTICLE, encoding="utf-8")
+    out = tmp_path / "draft.yml"
+    res = labgen_sealed("scenario", "import", str(article), "--lab", "mesos-calico", "-o", str(out), cwd=tmp_path)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "texts in Chinese" in res.stdout
+    # every prompt named a lab node: the draft is checked against the lab and shown as it is
+    shown = labgen_sealed("scenario", "show", str(out), "--lang", "zh", cwd=tmp_path)
+    assert shown.returncode == 0, shown.stdout + shown.stderr
+    assert "查看路由" in shown.stdout and "docker network ls" in shown.stdout
+    assert "TODO: 标题" in shown.stdout
+    from labgen.words import words
+    assert words("language", "zh")["fallback_note"] not in shown.stdout      # nothing falls back
+    # --lang overrides the guess
+    forced = tmp_path / "forced.yml"
+    res = labgen_sealed("scenario", "import", str(article), "--lab", "mesos-calico", "-o", str(forced),
+                        "--lang", "en", cwd=tmp_path)
+    assert res.returncode == 0 and "texts in English" in res.stdout
+    sc = parse_scenario(yamlsrc.load_text(forced.read_text(), "forced.yml"))
+    assert all(t.en and not t.zh for t in all_texts(sc))
+
+
+def test_the_seed_excerpt_is_read_as_chinese_and_show_names_only_the_nodes_to_fill(tmp_path):
+    out = tmp_path / "draft.yml"
+    res = labgen_sealed("scenario", "import", str(EXCERPT), "--lab", "mesos-calico", "-o", str(out), cwd=tmp_path)
+    assert res.returncode == 0 and "texts in Chinese" in res.stdout, res.stdout + res.stderr
+    shown = labgen_sealed("scenario", "show", str(out), cwd=tmp_path)
+    errors = [line for line in shown.stderr.splitlines() if line.startswith("error:")]
+    assert shown.returncode == 2 and errors, shown.stderr
+    assert all("'which-node' is not in lab mesos-calico" in line for line in errors), errors

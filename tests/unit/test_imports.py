@@ -117,3 +117,18 @@ def test_no_import_error_is_swallowed():
             if isinstance(node, ast.ExceptHandler) and node.type is not None:
                 names = {n.id for n in ast.walk(node.type) if isinstance(n, ast.Name)}
                 assert not names & {"ImportError", "ModuleNotFoundError"}, f"{name}:{node.lineno}"
+
+
+def test_importing_the_core_prints_nothing_on_a_host_without_vagrant(tmp_path):
+    """python-vagrant prints a warning when imported where no `vagrant` is on PATH: the core
+    imports it only when a Vagrant environment is used (labgen/vagrant.py), so a command that
+    refuses bad input says only its own error."""
+    import subprocess
+    import sys
+
+    code = ("import labgen.lifecycle, labgen.classroom.ops, labgen.classroom.image, labgen.doctor, "
+            "labgen.web.served_seats")
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path,
+                         env={"PATH": str(tmp_path), "PYTHONPATH": str(PACKAGE.parent)})
+    assert res.returncode == 0, res.stderr
+    assert res.stdout == "" and res.stderr == ""

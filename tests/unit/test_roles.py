@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import re
+import subprocess
 
 import pytest
 
 from labgen.labfile import find_lab, load_lab
 from labgen.model import RoleUnavailable
 from labgen.provision import engine, pins
-from labgen.provision.roles import IMPLEMENTED, ROLE_NAMES
+from labgen.provision.roles import IMPLEMENTED, ROLE_NAMES, zookeeper
 
 XENIAL, BOOKWORM = "ubuntu-16.04", "debian-12"
 
@@ -148,10 +150,39 @@ def test_zookeeper_returns_only_once_every_member_serves_stably(lab):
     serving = tasks_of(lab, "ubuntu-2", "zookeeper", BOOKWORM)[-1]
     for script in (serving.check, serving.run[0]):
         for ip in ("192.168.56.101", "192.168.56.102", "192.168.56.103"):
-            assert f"echo srvr | nc -w 3 {ip} 2181 | grep -Eq '^Mode: (leader|follower)$'" in script
+            assert f"{zookeeper.srvr(ip)} | grep -Eq '^Mode: (leader|follower)$'" in script
         assert "127.0.0.1" not in script and 'while [ "$ok" -lt 3 ]' in script
     assert "+ 60" in serving.check
-    assert "+ 300" in serving.run[0] and "for ip in 192.168.56.101 192.168.56.102 192.168.56.103" in serving.run[0]
+    assert "+ 300" in serving.run[0] and "printf '%s: ' 192.168.56.103" in serving.run[0]
+
+
+def _fake_nc(tmp_path, answers: list[str]) -> dict:
+    """A `nc` on PATH that gives answers[i] on its i-th call (the last one after that) and
+    counts its calls in tmp_path/calls; returns the environment to run sh in."""
+    for i, answer in enumerate(answers):
+        (tmp_path / f"answer{i}").write_text(answer)
+    nc = tmp_path / "nc"
+    nc.write_text(f"""#!/bin/sh
+cat > /dev/null
+echo x >> {tmp_path}/calls
+n=$(wc -l < {tmp_path}/calls)
+f={tmp_path}/answer$((n - 1)); [ -f "$f" ] || f={tmp_path}/answer{len(answers) - 1}
+cat "$f"
+""")
+    nc.chmod(0o755)
+    return {**os.environ, "PATH": f"{tmp_path}{os.pathsep}{os.environ['PATH']}"}
+
+
+@pytest.mark.parametrize("answers, passes, calls", [
+    (["", "", "Zookeeper version: 3.8.0\nMode: follower\n"], True, 3),     # netcat read nothing twice
+    (["This ZooKeeper instance is not currently serving requests\n"], False, 1),  # real: at once
+    ([""], False, 5),                                                         # nothing, 5 times
+])
+def test_zookeeper_srvr_asks_again_only_when_netcat_read_nothing(tmp_path, answers, passes, calls):
+    env = _fake_nc(tmp_path, answers)
+    res = subprocess.run(["sh", "-c", zookeeper.mode_check("192.168.56.101")], env=env, timeout=30)
+    assert (res.returncode == 0) is passes
+    assert len((tmp_path / "calls").read_text().splitlines()) == calls
 
 
 # ---- docker

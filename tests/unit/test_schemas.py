@@ -102,20 +102,20 @@ def test_the_schemas_name_the_roles_providers_and_kinds_the_code_knows():
     assert schemas.enum("bundle", "$defs/item/properties/provider") == PROVIDERS
     kinds = schemas.enum("scenario", "$defs/command_step/properties/kind")
     assert kinds == STEP_KINDS
-    from labgen.classroom import seats
+    from labgen.classroom import layout
 
-    assert schemas.bounds("classroom", "properties/seats") == (1, seats.MAX_SEATS)
-    assert schemas.max_length("classroom", "properties/name") == seats.MAX_NAME
-    assert schemas.node("classroom", "properties/ssh_port")["default"] == seats.DEFAULT_SSH_PORT
+    assert schemas.bounds("classroom", "properties/seats") == (1, layout.MAX_SEATS)
+    assert schemas.max_length("classroom", "properties/name") == layout.MAX_NAME
+    assert schemas.node("classroom", "properties/ssh_port")["default"] == layout.DEFAULT_SSH_PORT
 
 
 def test_files_labgen_writes_pass_the_independent_validator(tmp_path):
     from labgen import bundle, lockfile
-    from labgen.classroom import seats
+    from labgen.classroom import layout
 
-    room = seats.Classroom(name="cr1", lab="duo", seats=3, pool=ipaddress.IPv4Network("10.56.0.0/18"),
+    room = layout.Classroom(name="cr1", lab="duo", seats=3, pool=ipaddress.IPv4Network("10.56.0.0/18"),
                            provider="lxc", ssh_address="192.0.2.7", roles=("base",))
-    (tmp_path / "classroom.yml").write_text(seats.classroom_text(room))
+    (tmp_path / "classroom.yml").write_text(layout.classroom_text(room))
     lock = lockfile.Lock(tmp_path / "labgen.lock")
     lock.record("calicoctl", lockfile.Entry("https://x.example/calicoctl", "calicoctl", 3, "ab" * 32))
     items = [bundle.Item("lab", "duo", 10, "a" * 64), bundle.Item("lock", "duo", 5, "b" * 64),
@@ -124,7 +124,7 @@ def test_files_labgen_writes_pass_the_independent_validator(tmp_path):
     for kind, name in (("classroom", "classroom.yml"), ("lock", "labgen.lock"), ("bundle", "manifest.json")):
         res = independent(kind, tmp_path / name)
         assert res.returncode == 0, f"{name}: {res.stdout}{res.stderr}"
-    assert seats.load_classroom(tmp_path) == seats.Classroom(**{**room.__dict__, "path": tmp_path.resolve()})
+    assert layout.load_classroom(tmp_path) == layout.Classroom(**{**room.__dict__, "path": tmp_path.resolve()})
 
 
 # Golden messages of the formats validated by the schema alone (the lab and scenario loaders'
@@ -150,10 +150,10 @@ CLASSROOM = "name: cr1\nlab: duo\nseats: 3\npool: 10.56.0.0/18\nprovider: lxc\n"
 ])
 def test_a_damaged_classroom_yml_names_every_problem_with_its_line(tmp_path, change, said):
     (tmp_path / "classroom.yml").write_text(CLASSROOM.replace(*change))
-    from labgen.classroom import seats
+    from labgen.classroom import layout
 
     with pytest.raises(LabgenError) as exc:
-        seats.load_classroom(tmp_path)
+        layout.load_classroom(tmp_path)
     assert exc.value.message == f"{tmp_path / 'classroom.yml'} is damaged: {said}"
     assert exc.value.hint == "`labgen classroom up` writes it; restore it or run that again"
     assert exc.value.__suppress_context__

@@ -41,7 +41,7 @@ def vagrant(monkeypatch, listener):
             calls.append(1)
             return CONFIG.format(port=listener)
 
-    monkeypatch.setattr("labgen.vagrant.VagrantEnv", FakeEnv)
+    monkeypatch.setattr(lifecycle, "VagrantEnv", FakeEnv)     # where lifecycle looks it up
     return calls
 
 

@@ -20,7 +20,7 @@ from labgen.labdir import LabDir  # noqa: E402
 from labgen.scenario.challenge import Challenge  # noqa: E402
 from labgen.scenario.load import load_scenario  # noqa: E402
 from labgen.web.app import create_app, pick_lang  # noqa: E402
-from labgen.web.seats import Seat  # noqa: E402
+from labgen.web.served_seats import Seat  # noqa: E402
 from tests.unit.test_challenge import DATA, Box, lab  # noqa: E402
 
 LAB_YML = """\
@@ -184,3 +184,29 @@ def test_a_one_language_scenario_on_the_seat_page_says_it_falls_back(tmp_path):
     assert '<p id="language-note" class="explain"><em>本场景有些内容只有英文，按原文显示。</em></p>' in zh.text
     en = client.get(f"/seat/{seat.token}?lang=en")
     assert "language-note" not in en.text
+
+
+def test_the_boards_catch_up_list_speaks_the_boards_language(app):
+    """issue 18: the step titles in "catch up to" follow the board's language, like its words."""
+    client, _ = app
+    board = "/board/" + "I" * 32
+    zh = client.get(board, headers={"accept-language": "zh-CN"})
+    assert '<option value="make-file">创建文件 (make-file)</option>' in zh.text
+    assert '<option value="what-secret">秘密 (what-secret)</option>' in zh.text
+    assert "推进到" in zh.text and "Make the file" not in zh.text
+    en = client.get(board + "?lang=en", headers={"accept-language": "zh-CN"})
+    assert '<option value="make-file">Make the file (make-file)</option>' in en.text and "创建文件" not in en.text
+    rows = client.get(board + "/rows.json?lang=zh").json()["rows"]      # (the page above set lang=en)
+    assert rows[0]["titles"] == {"make-file": "创建文件", "what-secret": "秘密"}
+
+
+def test_the_catch_up_list_falls_back_to_the_language_a_scenario_has(tmp_path):
+    import re
+
+    english = re.sub(r', zh: "[^"]*"\}', "}", (DATA / "challenge.yml").read_text(encoding="utf-8"))
+    (tmp_path / "english.yml").write_text(english, encoding="utf-8")
+    seat = make_seat(tmp_path, "s1", started=False)
+    Challenge(seat.lab_dir, load_scenario(tmp_path / "english.yml"), "default", lab(), seat.box.remote).start()
+    client = TestClient(create_app([seat], "I" * 32, probe_every=0))
+    zh = client.get("/board/" + "I" * 32, headers={"accept-language": "zh-CN"})
+    assert '<option value="make-file">Make the file (make-file)</option>' in zh.text and "推进到" in zh.text

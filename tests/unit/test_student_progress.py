@@ -12,14 +12,14 @@ import pytest
 
 from labgen.errors import LabgenError
 from labgen.labdir import LabDir
-from labgen.scenario import progress as prog
+from labgen.scenario import student_progress as prog
 
 # A second process that takes one of the locks, says so on stdout, and holds it until its
 # stdin closes: the lock is tested between real processes, as the CLI and the server use it.
 HOLDER = (
     "import sys\n"
     "from labgen.labdir import LabDir\n"
-    "from labgen.scenario import progress as prog\n"
+    "from labgen.scenario import student_progress as prog\n"
     "lab = LabDir(sys.argv[1])\n"
     "cm = {'changing': lambda: prog.changing(lab), 'slot': lambda: prog.check_slot(lab)}[sys.argv[2]]\n"
     "with cm():\n"

@@ -21,7 +21,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
+from labgen import schemacheck, yamlsrc
 from labgen.errors import InputError, LabgenError
+from labgen.validate import Problems
 
 CLASSROOM_FILE = "classroom.yml"
 LAB_COPY = "lab.yml"
@@ -164,8 +168,6 @@ def seat_lab_data(raw: dict, lab, classroom: Classroom, seat: int) -> dict:
 
 
 def seat_lab_text(raw: dict, lab, classroom: Classroom, seat: int) -> str:
-    import yaml
-
     head = (f"# Seat {seat} of classroom {classroom.name}: written by `labgen classroom up` from\n"
             f"# {classroom.lab}. Only `instance` and the addresses differ from the lab file.\n")
     return head + yaml.safe_dump(seat_lab_data(raw, lab, classroom, seat), sort_keys=False,
@@ -176,8 +178,6 @@ def seat_lab_text(raw: dict, lab, classroom: Classroom, seat: int) -> str:
 
 
 def classroom_text(c: Classroom) -> str:
-    import yaml
-
     data = {"name": c.name, "lab": c.lab, "seats": c.seats, "pool": str(c.pool),
             "provider": c.provider, "ssh_port": c.ssh_port, "ssh_address": c.ssh_address,
             "roles": list(c.roles)}
@@ -188,10 +188,6 @@ def classroom_text(c: Classroom) -> str:
 def load_classroom(path: Path) -> Classroom:
     """Read <path>/classroom.yml. Raises LabgenError when it is missing, or damaged (every
     problem, file:line, checked against labgen/schemas/classroom.json)."""
-    from labgen import schemacheck, yamlsrc
-    from labgen.errors import InputError
-    from labgen.validate import Problems
-
     path = Path(path).resolve()
     file = path / CLASSROOM_FILE
     if not file.is_file():

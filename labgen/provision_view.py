@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import threading
 
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
 STYLES = {"changed": "yellow", "ok": "green", "failed": "bold red", "unavailable": "magenta",
           "stopped": "dim"}
 
 
 class ProvisionView:
     def __init__(self, console, nodes: list[str], verbose: bool = False):
-        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
         self.console = console
         self.verbose = verbose
         self.width = max(len(n) for n in nodes) if nodes else 8

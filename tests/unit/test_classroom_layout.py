@@ -1,4 +1,4 @@
-"""classroom/seats.py in detail: names, addresses, the request checks and classroom.yml.
+"""classroom/layout.py in detail: names, addresses, the request checks and classroom.yml.
 (test_classroom.py has the whole-classroom cases.)"""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from labgen.classroom import seats as S
+from labgen.classroom import layout as S
 from labgen.errors import InputError, LabgenError
 from labgen.labfile import load_lab
 

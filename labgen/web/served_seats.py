@@ -17,20 +17,20 @@ on every page and board poll: only progress.json is read each time.
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any, Callable
 
+from labgen import lifecycle
 from labgen.errors import LabgenError, Unreachable
 from labgen.labdir import LabDir, atomic_write
-from labgen.scenario.challenge import Challenge
-
-if TYPE_CHECKING:
-    from labgen.remote import Remote
+from labgen.remote import Remote, parse_ssh_config
+from labgen.scenario import student_progress as prog
+from labgen.scenario.challenge import Challenge, challenge_key, load_parts
 
 TOKEN_BYTES = 24
 
@@ -94,11 +94,7 @@ class Seat:
         """node -> its ssh-config entry (address, port, user, key) from the lab's cached config;
         with `refresh_for`, asked again from Vagrant when that node's address does not answer
         (blocks: call from a thread)."""
-        from labgen.remote import parse_ssh_config
-
         if refresh_for is not None:
-            from labgen import lifecycle
-
             text = lifecycle.ssh_config_answering(self.lab_dir, self.provider, [refresh_for])
             self._hosts = parse_ssh_config(text)
         elif not self._hosts:
@@ -109,8 +105,6 @@ class Seat:
         return list(self.ssh_hosts())
 
     def remote(self):
-        from labgen import lifecycle
-
         with self._remote_lock:      # the prober and an action may both ask first
             if self._remote is None:
                 self._remote = lifecycle.open_remote(self.lab_dir, self.provider)
@@ -146,9 +140,6 @@ class Seat:
         when the progress names another scenario). Without `with_remote` (pages, the board): a
         read-only snapshot whose progress is parsed once per change of the file. With it
         (actions): a Challenge that reads progress.json afresh each time. Raises LabgenError."""
-        from labgen.scenario import progress as prog
-        from labgen.scenario.challenge import challenge_key, load_parts
-
         stamp = self.stamp() if not with_remote else None
         with self._parts_lock:
             if stamp is not None and self._snapshot and self._snapshot[0] == stamp:
@@ -195,8 +186,6 @@ class Seat:
 
     def probe(self) -> None:
         """Count the nodes that answer over the seat's connections (for the board)."""
-        from labgen import lifecycle
-
         if self._lock.locked():
             return                       # an action is using the nodes: the last count stands
         try:
@@ -211,8 +200,6 @@ class Seat:
 
 def seats_from_dirs(paths: list[Path], provider_of=None) -> list[Seat]:
     """One Seat per lab dir, named after the dir; raises LabgenError for a dir that is no lab."""
-    from labgen.remote import parse_ssh_config
-
     seats = []
     names: set[str] = set()
     for path in paths:
@@ -238,8 +225,6 @@ def instructor_token(path: Path) -> str:
 
 
 def is_loopback(host: str) -> bool:
-    import ipaddress
-
     if host == "localhost":
         return True
     try:
