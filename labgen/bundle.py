@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import shutil
 import tarfile
 import tempfile
@@ -25,18 +24,12 @@ from typing import Callable, Iterable
 
 from labgen import lockfile, schemas
 from labgen.errors import LabgenError
-from labgen.lockfile import SAFE_FILENAME
 
 MANIFEST = "labgen-bundle.json"
 # The structure comes from the published schema, labgen/schemas/bundle.json.
 FORMAT = schemas.node("bundle", "properties/format")["const"]
-KINDS = tuple(str(k) for k in schemas.enum("bundle", "$defs/item/properties/kind"))
 MAX_SMALL = 4 << 20          # lab, lock, scenario, manifest: read into memory, so bounded
 CHUNK = 1 << 20
-PROVIDERS = tuple(str(p) for p in schemas.enum("bundle", "$defs/item/properties/provider"))
-_BOX = re.compile(schemas.pattern("lab", "$defs/box"))
-_LABEL = re.compile(schemas.pattern("bundle", "properties/lab"))
-_SHA256 = re.compile(schemas.pattern("bundle", "$defs/item/properties/sha256"))
 
 # progress(label, done_bytes, total_bytes)
 Progress = Callable[[str, int, int], None]
@@ -185,38 +178,15 @@ def parse_manifest(data: bytes, source: str) -> Manifest:
         doc = json.loads(data.decode("utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
         raise bad(f"its manifest is not JSON ({exc})") from None
-    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-        raise bad(f"not a labgen bundle of format {FORMAT}")
-    lab = doc.get("lab")
-    if not isinstance(lab, str) or not _LABEL.fullmatch(lab):
-        raise bad("the lab name in its manifest is not valid")
-    raw = doc.get("items")
-    if not isinstance(raw, list):
-        raise bad("its manifest has no item list")
-    items, members = [], set()
-    for n, entry in enumerate(raw, 1):
-        if not isinstance(entry, dict):
-            raise bad(f"item {n} is not a mapping")
-        kind, name, size, sha = entry.get("kind"), entry.get("name"), entry.get("size"), entry.get("sha256")
-        provider = entry.get("provider", "")
-        if kind not in KINDS:
-            raise bad(f"item {n} has kind {ascii(kind)[:40]}; expected one of {', '.join(KINDS)}")
-        if not isinstance(size, int) or isinstance(size, bool) or not 0 <= size <= lockfile.MAX_SIZE:
-            raise bad(f"item {n}: size is not a byte count")
+    lockfile.schema_check(doc, "bundle", bad)     # the structure, each kind's names included
+    lab, items, members = doc["lab"], [], set()
+    for n, entry in enumerate(doc["items"], 1):
+        kind, name, size = entry["kind"], entry["name"], entry["size"]
         if kind in ("lab", "lock", "scenario") and size > MAX_SMALL:
             raise bad(f"item {n}: a {kind} of {size} bytes is too large")
-        if not isinstance(sha, str) or not _SHA256.fullmatch(sha):
-            raise bad(f"item {n}: sha256 is not 64 lowercase hex digits")
-        if not isinstance(name, str):
-            raise bad(f"item {n}: name is not a string")
-        ok = {"lab": _LABEL.fullmatch(name) and name == lab,
-              "lock": _LABEL.fullmatch(name) and name == lab,
-              "scenario": SAFE_FILENAME.fullmatch(name) and name.endswith(".yml"),
-              "artifact": SAFE_FILENAME.fullmatch(name),
-              "box": _BOX.fullmatch(name) and len(name) <= 128 and provider in PROVIDERS}[kind]
-        if not ok:
-            raise bad(f"item {n}: {kind} name {ascii(name)[:80]} is not valid")
-        item = Item(kind, name, size, sha, provider if kind == "box" else "")
+        if kind in ("lab", "lock") and name != lab:
+            raise bad(f"item {n}: {kind} name {ascii(name)[:80]} is not the bundle's lab {lab!r}")
+        item = Item(kind, name, size, entry["sha256"], entry.get("provider", "") if kind == "box" else "")
         if item.member in members:
             raise bad(f"item {n}: {item.member} appears twice")
         members.add(item.member)
@@ -224,7 +194,6 @@ def parse_manifest(data: bytes, source: str) -> Manifest:
     kinds = [i.kind for i in items]
     if kinds.count("lab") != 1 or kinds.count("lock") != 1:
         raise bad("its manifest needs exactly one lab file and one lock")
-    lockfile._schema_net(doc, "bundle", bad)
     return Manifest(lab, str(doc.get("labgen", ""))[:40], tuple(items))
 
 

@@ -16,43 +16,21 @@ from labgen import schemacheck, schemas, yamlsrc
 from labgen.errors import InputError
 from labgen.model import PROVIDERS, Lab, Node
 from labgen.provision import pins
-from labgen.provision.roles import ROLE_NAMES
 from labgen.resources import builtin_labs_dir
-from labgen.validate import Problems, character_problem, closest, did_you_mean, kind, show
+from labgen.validate import Problems, character_problem, closest, show
 
-# The structure (keys, ranges, patterns) comes from the published schema, labgen/schemas/lab.json.
-TOP_KEYS = schemas.keys("lab")
-REQUIRED_TOP_KEYS = schemas.required("lab")
-NETWORK_KEYS = schemas.keys("lab", "properties/network")
-DEFAULT_KEYS = schemas.keys("lab", "properties/defaults")
-NODE_KEYS = schemas.keys("lab", "$defs/node")
-REQUIRED_NODE_KEYS = schemas.required("lab", "$defs/node")
-
-# Lab parameters: the known keys and their defaults. Values are strings.
+# The structure (keys, types, ranges, patterns, enums) is labgen/schemas/lab.json, enforced by
+# labgen.schemacheck; this module adds the rules between fields and builds the model.
 PARAM_DEFAULTS = {
     "docker_version": pins.DOCKER_DEFAULT,   # the version with the MAC bug; 18.06.0 fixes it
     "calico_pool": schemas.node("lab", "properties/params/properties/calico_pool")["default"],
 }
-
 DEFAULT_MEMORY = schemas.node("lab", "$defs/memory")["default"]
 DEFAULT_CPUS = schemas.node("lab", "$defs/cpus")["default"]
-MIN_MEMORY, MAX_MEMORY = schemas.bounds("lab", "$defs/memory")          # MiB
-MIN_CPUS, MAX_CPUS = schemas.bounds("lab", "$defs/cpus")
 MIN_PREFIX, MAX_PREFIX = 16, 29             # (a range of the parsed network: code, not schema)
-MAX_NODES = schemas.bounds("lab", "properties/nodes")[1]
-MAX_TEXT = schemas.max_length("lab", "$defs/text")                     # description, message
-MAX_BOX = schemas.max_length("lab", "$defs/box")
-MAX_INSTANCE = schemas.max_length("lab", "properties/instance")  # names are labgen-<instance>-<node>
-
 _LABEL = re.compile(schemas.pattern("lab", "$defs/label"))
-_BOX = re.compile(schemas.pattern("lab", "$defs/box"))
-# [0-9], not \d: no Unicode digits
-_VERSION = re.compile(schemas.pattern("lab", "properties/params/properties/docker_version"))
-_CIDR = re.compile(schemas.pattern("lab", "$defs/cidr"))
 _POOL_SUGGESTIONS = ("172.32.0.0/16", "10.233.0.0/16", "172.31.0.0/16")
-
-LABEL_RULE = ("an RFC 1123 label: lowercase letters, digits and hyphens, at most 63 characters, "
-              "not starting or ending with a hyphen")
+_SECTIONS = ("network", "boxes", "defaults", "params", "mirrors", "nodes")
 
 
 # ---------------------------------------------------------------- public functions
@@ -76,13 +54,14 @@ def parse_lab(data: Any, source: str) -> Lab:
     `source` names the file in messages. Raises InputError carrying every problem found.
     """
     problems = Problems(source)
-    lab = _Parser(problems).lab(data)
-    if not problems:
-        schemacheck.check(data, "lab", problems)    # the net: a schema rule the code lacks
-    if problems or lab is None:
+    invalid = schemacheck.check(data, "lab", problems, where=_where, explain={_LABEL.pattern: _label_problem},
+                                expect=lambda path: _address_range(data) if path[-1:] == ("ip",) else None)
+    if isinstance(data, dict):
+        _Rules(data, invalid, problems).check()
+    if problems:
         raise InputError(problems.sorted(),
                          hint="see labgen/labs/mesos-calico.yml for a complete, valid lab file")
-    return lab
+    return _build(data)
 
 
 def find_lab(name_or_path: str) -> Path:
@@ -131,7 +110,6 @@ def _with_source(lab: Lab, path: Path) -> Lab:
     return replace(lab, source=path)
 
 
-
 def _label_problem(value: str) -> str | None:
     """Why `value` is not an RFC 1123 label, or None when it is one."""
     if _LABEL.fullmatch(value):
@@ -152,158 +130,64 @@ def _label_problem(value: str) -> str | None:
     return "starts or ends with a hyphen"
 
 
-def _text_problem(value: str, limit: int = MAX_TEXT) -> str | None:
-    """Why free text `value` is unacceptable (too long, control characters), or None."""
-    if len(value) > limit:
-        return f"is {len(value)} characters long"
-    # newlines only: a tab in a description or message is a mistake, not layout
-    return character_problem(value, allow="\n")
+def _where(data: Any, path: tuple) -> tuple[str, tuple]:
+    """The object a path lies in, as messages name it (`lab`, `network`, `node n1`, `node #2`),
+    and the field inside it."""
+    if not path or path[0] not in _SECTIONS:
+        return "lab", path
+    if path[0] == "nodes" and len(path) > 1:
+        item = data["nodes"][path[1]]
+        name = item.get("name") if isinstance(item, dict) else None
+        return (f"node {name}" if isinstance(name, str) and _LABEL.fullmatch(name) else f"node #{path[1] + 1}",
+                path[2:])
+    if path[0] == "boxes" and len(path) > 1:
+        return "boxes", (f"{path[1]} box",)                # "lxc box 'x' is not a valid box name"
+    return path[0], path[1:]
 
 
+def _address_range(data: dict) -> str | None:
+    """`an address from 192.168.56.2 to 192.168.56.254`, when the lab's network is readable."""
+    try:
+        network = ipaddress.IPv4Network(data["network"]["cidr"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    if network.num_addresses < 4:
+        return None
+    return f"an address from {network.network_address + 2} to {network.broadcast_address - 1}"
 
-class _Parser:
-    """The validation stages; each records problems and returns its best-effort result."""
 
-    def __init__(self, problems: Problems):
-        self.p = problems
+def _expected(pointer: str) -> str | None:
+    return schemacheck.expected_of(schemas.node("lab", pointer))
 
-    # ---- generic checks
 
-    def keys(self, mapping: dict, allowed: tuple, obj: str, required: tuple = (),
-             what: dict | None = None) -> None:
-        for key in mapping:
-            if key in allowed:
-                continue
-            hint = did_you_mean(key, allowed) if isinstance(key, str) else ""
-            self.p.add(yamlsrc.line_of(mapping, key), obj, f"unknown key {show(key)}{hint}",
-                       "one of " + ", ".join(allowed))
-        for key in required:
-            if key not in mapping:
-                self.p.add(yamlsrc.line_of(mapping), obj, f"missing key {key!r}",
-                           (what or {}).get(key))
+class _Rules:
+    """The rules between fields (and the character policy of free text), read only from values
+    the schema found well-formed; each records its problems."""
 
-    def typed(self, mapping: dict, key: str, kinds: tuple, obj: str, expected: str) -> bool:
-        """Whether mapping[key] has one of `kinds` (bool is never an int); records if not."""
-        value = mapping[key]
-        ok = isinstance(value, kinds) and not (isinstance(value, bool) and bool not in kinds)
-        if not ok:
-            self.p.add(yamlsrc.line_of(mapping, key), obj,
-                       f"{key} is {kind(value)} ({show(value)})", expected)
-        return ok
+    def __init__(self, data: dict, invalid: schemacheck.Invalid, problems: Problems):
+        self.data, self.ok, self.p = data, invalid.ok, problems
 
-    def label(self, mapping: dict, key: str, obj: str, what: str) -> str | None:
-        if not self.typed(mapping, key, (str,), obj, LABEL_RULE):
-            return None
-        value = mapping[key]
-        why = _label_problem(value)
-        if why:
-            self.p.add(yamlsrc.line_of(mapping, key), obj,
-                       f"{what} {show(value)} {why}", LABEL_RULE)
-            return None
-        return value
+    def check(self) -> None:
+        for key in ("description", "message"):      # the other strings have patterns or are parsed
+            why = character_problem(self.data[key], allow="\n") if self.given(key) else None   # (a tab: a mistake)
+            if why:
+                self.p.add(yamlsrc.line_of(self.data, key), "lab", f"{key} {why}", _expected("$defs/text"))
+        network = self.network()
+        self.calico_pool(network)
+        self.mirrors()
+        self.nodes(network)
 
-    def text(self, mapping: dict, key: str, obj: str) -> str:
-        if key not in mapping:
-            return ""
-        expected = (f"plain text of at most {MAX_TEXT} characters "
-                    "(newlines allowed, no other control characters)")
-        if not self.typed(mapping, key, (str,), obj, expected):
-            return ""
-        why = _text_problem(mapping[key])
-        if why:
-            self.p.add(yamlsrc.line_of(mapping, key), obj, f"{key} {why}", expected)
-            return ""
-        return mapping[key]
+    def given(self, *path: Any) -> Any:
+        """The value at `path` when it is there and well-formed, else None."""
+        value: Any = self.data
+        for part in path:
+            try:
+                value = value[part]
+            except (KeyError, IndexError, TypeError):
+                return None
+        return value if self.ok(*path) else None
 
-    def integer(self, mapping: dict, key: str, obj: str, low: int, high: int, unit: str,
-                default: int) -> int:
-        if key not in mapping:
-            return default
-        expected = f"an integer from {low} to {high}{unit}"
-        if not self.typed(mapping, key, (int,), obj, expected):
-            return default
-        value = mapping[key]
-        if not low <= value <= high:
-            adjective = "too small" if value < low else "too large"
-            self.p.add(yamlsrc.line_of(mapping, key), obj, f"{key} {value} is {adjective}", expected)
-            return default
-        return value
-
-    # ---- stages
-
-    def lab(self, data: Any) -> Lab | None:
-        if data is None:
-            self.p.add(0, "lab", "the file is empty",
-                       "a mapping with keys " + ", ".join(REQUIRED_TOP_KEYS))
-            return None
-        if not isinstance(data, dict):
-            self.p.add(yamlsrc.line_of(data) or 1, "lab", f"the file holds {kind(data)}",
-                       "a mapping with keys " + ", ".join(REQUIRED_TOP_KEYS))
-            return None
-        self.keys(data, TOP_KEYS, "lab", REQUIRED_TOP_KEYS, what={
-            "name": LABEL_RULE,
-            "network": "a mapping with cidr, e.g. {cidr: 192.168.56.0/24}",
-            "boxes": "a mapping of provider to box, e.g. {virtualbox: ubuntu/xenial64}",
-            "nodes": "a list of nodes, each with name, ip and roles",
-        })
-        name = self.label(data, "name", "lab", "name") if "name" in data else None
-        instance = self.label(data, "instance", "lab", "instance") if "instance" in data else ""
-        if instance and len(instance) > MAX_INSTANCE:
-            self.p.add(yamlsrc.line_of(data, "instance"), "lab",
-                       f"instance {show(instance)} is longer than {MAX_INSTANCE} characters",
-                       "a short label such as cr1-s03")
-        obj = "lab"
-        description = self.text(data, "description", obj)
-        message = self.text(data, "message", obj)
-        synced = False
-        if "synced_folder" in data and self.typed(data, "synced_folder", (bool,), obj,
-                                                  "true or false"):
-            synced = data["synced_folder"]
-        network = self.network(data.get("network"), data) if "network" in data else None
-        boxes = self.boxes(data["boxes"], data) if "boxes" in data else {}
-        memory, cpus = self.defaults(data)
-        params = self.params(data, network)
-        mirrors = self.mirrors(data) if "mirrors" in data else ()
-        nodes = self.nodes(data, network, memory, cpus) if "nodes" in data else []
-        if name is None or network is None or nodes is None or self.p.items:
-            return None
-        return Lab(name=name, description=description, network=network, boxes=boxes,
-                   nodes=tuple(nodes), message=message, synced_folder=synced, params=params,
-                   mirrors=mirrors, instance=instance or "")
-
-    def network(self, value: Any, parent: dict) -> ipaddress.IPv4Network | None:
-        obj = "network"
-        if not isinstance(value, dict):
-            self.p.add(yamlsrc.line_of(parent, "network"), obj, f"network is {kind(value)}",
-                       "a mapping with cidr, e.g. {cidr: 192.168.56.0/24}")
-            return None
-        self.keys(value, NETWORK_KEYS, obj, NETWORK_KEYS,
-                  what={"cidr": "an IPv4 network such as 192.168.56.0/24"})
-        if "cidr" not in value:
-            return None
-        expected = "an IPv4 network in CIDR notation such as 192.168.56.0/24"
-        if not self.typed(value, "cidr", (str,), obj, expected):
-            return None
-        line = yamlsrc.line_of(value, "cidr")
-        net = self.cidr(value["cidr"], line, obj, "cidr", expected)
-        if net is None:
-            return None
-        if not MIN_PREFIX <= net.prefixlen <= MAX_PREFIX:
-            self.p.add(line, obj, f"cidr {net} has prefix /{net.prefixlen}",
-                       f"a prefix from /{MIN_PREFIX} to /{MAX_PREFIX}")
-            return None
-        if not net.is_private or net.is_loopback or net.is_link_local:
-            self.p.add(line, obj, f"cidr {net} is not a private network range",
-                       "a private IPv4 network (10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16) "
-                       "such as 192.168.56.0/24")
-            return None
-        return net
-
-    def cidr(self, text: str, line: int, obj: str, key: str,
-             expected: str) -> ipaddress.IPv4Network | None:
-        if not _CIDR.fullmatch(text):
-            self.p.add(line, obj, f"{key} {show(text)} is not an IPv4 network", expected)
-            return None
+    def cidr(self, text: str, line: int, obj: str, key: str) -> ipaddress.IPv4Network | None:
         try:
             return ipaddress.IPv4Network(text, strict=True)
         except ValueError:
@@ -311,207 +195,104 @@ class _Parser:
         try:
             loose = ipaddress.IPv4Network(text, strict=False)
         except ValueError:
-            self.p.add(line, obj, f"{key} {show(text)} is not an IPv4 network", expected)
+            field = schemas.node("lab", "properties/network/properties/cidr" if obj == "network"
+                                 else "properties/params/properties/calico_pool")
+            self.p.add(line, obj, f"{key} {show(text)} is not a valid IPv4 network", schemacheck.expected_of(
+                {**field, "description": schemas.node("lab", "$defs/cidr")["description"]}))
             return None
-        self.p.add(line, obj, f"{key} {text} has host bits set",
-                   f"the network address, i.e. {loose}")
+        self.p.add(line, obj, f"{key} {text} has host bits set", f"the network address, i.e. {loose}")
         return None
 
-    def boxes(self, value: Any, parent: dict) -> dict:
-        obj = "boxes"
-        expected = "a mapping of provider to box name, e.g. {virtualbox: ubuntu/xenial64}"
-        if not isinstance(value, dict):
-            self.p.add(yamlsrc.line_of(parent, "boxes"), obj, f"boxes is {kind(value)}", expected)
-            return {}
-        self.keys(value, PROVIDERS, obj)
-        if not value:
-            self.p.add(yamlsrc.line_of(parent, "boxes"), obj, "no box is given",
-                       "a box for at least one of " + ", ".join(PROVIDERS))
-        result = {}
-        box_rule = f"a box name 'owner/name' of at most {MAX_BOX} characters, e.g. ubuntu/xenial64"
-        for provider in PROVIDERS:
-            if provider not in value:
-                continue
-            if not self.typed(value, provider, (str,), obj, box_rule):
-                continue
-            box = value[provider]
-            if len(box) > MAX_BOX or not _BOX.fullmatch(box):
-                self.p.add(yamlsrc.line_of(value, provider), obj,
-                           f"{provider} box {show(box)} is not a valid box name", box_rule)
-                continue
-            result[provider] = box
-        return result
+    def network(self) -> ipaddress.IPv4Network | None:
+        if self.given("network", "cidr") is None:
+            return None
+        line = yamlsrc.line_of(self.data["network"], "cidr")
+        net = self.cidr(self.data["network"]["cidr"], line, "network", "cidr")
+        if net is None:
+            return None
+        if not MIN_PREFIX <= net.prefixlen <= MAX_PREFIX:
+            self.p.add(line, "network", f"cidr {net} has prefix /{net.prefixlen}",
+                       f"a prefix from /{MIN_PREFIX} to /{MAX_PREFIX}")
+            return None
+        if not net.is_private or net.is_loopback or net.is_link_local:
+            self.p.add(line, "network", f"cidr {net} is not a private network range",
+                       "a private IPv4 network (10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16) "
+                       "such as 192.168.56.0/24")
+            return None
+        return net
 
-    def defaults(self, data: dict) -> tuple[int, int]:
-        if "defaults" not in data:
-            return DEFAULT_MEMORY, DEFAULT_CPUS
-        value = data["defaults"]
-        if not isinstance(value, dict):
-            self.p.add(yamlsrc.line_of(data, "defaults"), "defaults",
-                       f"defaults is {kind(value)}", "a mapping such as {memory: 1024, cpus: 1}")
-            return DEFAULT_MEMORY, DEFAULT_CPUS
-        self.keys(value, DEFAULT_KEYS, "defaults")
-        memory = self.integer(value, "memory", "defaults", MIN_MEMORY, MAX_MEMORY, " MiB",
-                              DEFAULT_MEMORY)
-        cpus = self.integer(value, "cpus", "defaults", MIN_CPUS, MAX_CPUS, "", DEFAULT_CPUS)
-        return memory, cpus
-
-    def params(self, data: dict, network: ipaddress.IPv4Network | None) -> dict:
-        obj = "params"
-        params = dict(PARAM_DEFAULTS)
-        value = data.get("params", {})
-        given: dict = {}
-        if "params" in data:
-            if isinstance(value, dict):
-                given = value
-                self.keys(value, tuple(PARAM_DEFAULTS), obj)
-            else:
-                self.p.add(yamlsrc.line_of(data, "params"), obj, f"params is {kind(value)}",
-                           "a mapping of parameter to value, e.g. {docker_version: \"18.03.1\"}")
-        if "docker_version" in given:
-            expected = "a quoted version string such as \"18.03.1\""
-            if self.typed(given, "docker_version", (str,), obj, expected):
-                version = given["docker_version"]
-                if _VERSION.fullmatch(version):
-                    params["docker_version"] = version
-                else:
-                    self.p.add(yamlsrc.line_of(given, "docker_version"), obj,
-                               f"docker_version {show(version)} is not a version number",
-                               expected)
-        pool: ipaddress.IPv4Network | None = ipaddress.IPv4Network(PARAM_DEFAULTS["calico_pool"])
-        pool_line = yamlsrc.line_of(data, "network")
-        if "calico_pool" in given:
-            expected = "an IPv4 network such as 172.32.0.0/16"
-            pool_line = yamlsrc.line_of(given, "calico_pool")
-            pool = None
-            if self.typed(given, "calico_pool", (str,), obj, expected):
-                pool = self.cidr(given["calico_pool"], pool_line, obj, "calico_pool", expected)
-            if pool is not None and pool.prefixlen > 26:
-                self.p.add(pool_line, obj, f"calico_pool {pool} is smaller than a /26",
+    def calico_pool(self, network: ipaddress.IPv4Network | None) -> None:
+        given = "calico_pool" in (self.data.get("params") or {}) if isinstance(self.data.get("params"), dict) \
+            else False
+        if given:
+            text = self.given("params", "calico_pool")
+            if text is None:
+                return
+            line = yamlsrc.line_of(self.data["params"], "calico_pool")
+            pool = self.cidr(text, line, "params", "calico_pool")
+            if pool is None:
+                return
+            if pool.prefixlen > 26:
+                self.p.add(line, "params", f"calico_pool {pool} is smaller than a /26",
                            "a pool of /26 or larger: Calico hands out addresses in /26 blocks")
-                pool = None
-            if pool is not None and (pool.is_loopback or pool.is_link_local or pool.is_multicast
-                                     or pool.is_reserved or pool.is_unspecified
-                                     or pool.overlaps(ipaddress.IPv4Network("0.0.0.0/8"))):
+                return
+            if (pool.is_loopback or pool.is_link_local or pool.is_multicast or pool.is_reserved
+                    or pool.is_unspecified or pool.overlaps(ipaddress.IPv4Network("0.0.0.0/8"))):
                 # 169.254.1.1 is the workloads' dummy gateway; the others are not unicast space
-                self.p.add(pool_line, obj, f"calico_pool {pool} is a special-purpose range",
+                self.p.add(line, "params", f"calico_pool {pool} is a special-purpose range",
                            "an ordinary unicast range such as 172.32.0.0/16")
-                pool = None
-        if pool is not None:
-            params["calico_pool"] = str(pool)
-            if network is not None and pool.overlaps(network):
-                suggestion = next(s for s in _POOL_SUGGESTIONS
-                                  if not ipaddress.IPv4Network(s).overlaps(network))
-                which = "calico_pool" if "calico_pool" in given else "the default calico_pool"
-                self.p.add(pool_line, obj,
-                           f"{which} {pool} overlaps the lab network {network}: workload routes "
-                           "would shadow the host-only network",
-                           f"a pool outside {network}, e.g. {suggestion}")
-        return params
+                return
+        else:
+            pool, line = ipaddress.IPv4Network(PARAM_DEFAULTS["calico_pool"]), yamlsrc.line_of(self.data, "network")
+        if network is not None and pool.overlaps(network):
+            suggestion = next(s for s in _POOL_SUGGESTIONS if not ipaddress.IPv4Network(s).overlaps(network))
+            which = "calico_pool" if given else "the default calico_pool"
+            self.p.add(line, "params",
+                       f"{which} {pool} overlaps the lab network {network}: workload routes "
+                       "would shadow the host-only network", f"a pool outside {network}, e.g. {suggestion}")
 
-    def mirrors(self, data: dict) -> tuple[tuple[str, str], ...]:
+    def mirrors(self) -> None:
         from labgen.mirrors import RULE_HELP, rule_problem
 
-        value = data["mirrors"]
-        if not isinstance(value, dict):
-            self.p.add(yamlsrc.line_of(data, "mirrors"), "mirrors", f"mirrors is {kind(value)}",
-                       "a mapping: " + RULE_HELP)
-            return ()
-        rules = []
-        for key, url in value.items():
-            why = rule_problem(key, url, pins.ARTIFACTS)
+        rules = self.given("mirrors")
+        for key, url in (rules or {}).items():
+            why = rule_problem(key, url, pins.ARTIFACTS) if self.ok("mirrors", key) else None
             if why:
-                self.p.add(yamlsrc.line_of(value, key), "mirrors", why, RULE_HELP)
-            else:
-                rules.append((key, url))
-        return tuple(rules)
+                self.p.add(yamlsrc.line_of(rules, key), "mirrors", why, RULE_HELP)
 
-    def nodes(self, data: dict, network: ipaddress.IPv4Network | None, memory: int,
-              cpus: int) -> list[Node] | None:
-        value = data["nodes"]
-        line = yamlsrc.line_of(data, "nodes")
-        if not isinstance(value, list):
-            self.p.add(line, "nodes", f"nodes is {kind(value)}",
-                       "a list of nodes, each with name, ip and roles")
-            return None
-        if not value:
-            self.p.add(line, "nodes", "the list is empty", "at least one node")
-            return None
-        if len(value) > MAX_NODES:
-            self.p.add(line, "nodes", f"{len(value)} nodes are too many",
-                       f"at most {MAX_NODES} nodes")
-            return None
-        result: list[Node] = []
+    def nodes(self, network: ipaddress.IPv4Network | None) -> None:
+        items = self.given("nodes")
         names: dict[str, int] = {}
         ips: dict[ipaddress.IPv4Address, tuple[str, int]] = {}
-        for index, item in enumerate(value):
-            node, name, ip = self.node(value, index, network, memory, cpus)
-            # Duplicates are checked even for nodes with other problems: report everything.
-            obj = f"node {name}" if name else f"node #{index + 1}"
-            duplicate = False
+        for index, item in enumerate(items or []):
+            if not isinstance(item, dict):
+                continue
+            obj = _where(self.data, ("nodes", index))[0]
+            name = self.given("nodes", index, "name")
             if name is not None:
-                node_line = yamlsrc.line_of(item, "name")
+                line = yamlsrc.line_of(item, "name")
                 if name in names:
-                    self.p.add(node_line, obj,
-                               f"the name is already used by the node at line {names[name]}",
+                    self.p.add(line, obj, f"the name is already used by the node at line {names[name]}",
                                "a unique name per node")
-                    duplicate = True
                 else:
-                    names[name] = node_line
+                    names[name] = line
+            ip = self.ip(item, obj, network) if self.given("nodes", index, "ip") is not None else None
             if ip is not None:
-                ip_line = yamlsrc.line_of(item, "ip")
+                line = yamlsrc.line_of(item, "ip")
                 if ip in ips:
                     other, other_line = ips[ip]
-                    self.p.add(ip_line, obj,
-                               f"ip {ip} is already used by {other} (line {other_line})",
+                    self.p.add(line, obj, f"ip {ip} is already used by {other} (line {other_line})",
                                "a unique address per node")
-                    duplicate = True
                 else:
-                    ips[ip] = (obj, ip_line)
-            if node is not None and not duplicate:
-                result.append(node)
-        return result
+                    ips[ip] = (obj, line)
 
-    def node(self, nodes: list, index: int, network: ipaddress.IPv4Network | None,
-             memory: int, cpus: int) -> tuple[Node | None, str | None, Any]:
-        """(the Node or None when it has problems, its valid name or None, its valid ip or None)."""
-        item = nodes[index]
-        obj = f"node #{index + 1}"
-        if not isinstance(item, dict):
-            self.p.add(yamlsrc.line_of(nodes, index), obj, f"the node is {kind(item)}",
-                       "a mapping with name, ip and roles")
-            return None, None, None
-        before = len(self.p.items)
-        name = self.label(item, "name", obj, "name") if "name" in item else None
-        if name:
-            obj = f"node {name}"
-        self.keys(item, NODE_KEYS, obj, REQUIRED_NODE_KEYS, what={
-            "name": LABEL_RULE,
-            "ip": f"an address in {network}" if network else "an IPv4 address",
-            "roles": "a list of roles, e.g. [base, docker]",
-        })
-        ip = self.ip(item, obj, network) if "ip" in item else None
-        node_memory = self.integer(item, "memory", obj, MIN_MEMORY, MAX_MEMORY, " MiB", memory)
-        node_cpus = self.integer(item, "cpus", obj, MIN_CPUS, MAX_CPUS, "", cpus)
-        roles = self.roles(item, obj) if "roles" in item else ()
-        if len(self.p.items) != before or name is None or ip is None:
-            return None, name, ip
-        return Node(name=name, ip=ip, roles=roles, memory=node_memory, cpus=node_cpus), name, ip
-
-    def ip(self, item: dict, obj: str, network: ipaddress.IPv4Network | None):
-        line = yamlsrc.line_of(item, "ip")
-        if network is not None and network.num_addresses >= 4:
-            first, last = network.network_address + 2, network.broadcast_address - 1
-            expected = f"an address from {first} to {last}"
-        else:
-            expected = "an IPv4 address on the lab network"
-        if not self.typed(item, "ip", (str,), obj, expected):
-            return None
-        text = item["ip"]
+    def ip(self, item: dict, obj: str, network: ipaddress.IPv4Network | None) -> ipaddress.IPv4Address | None:
+        line, text = yamlsrc.line_of(item, "ip"), item["ip"]
+        expected = (_address_range(self.data) if network else None) or "an IPv4 address on the lab network"
         try:
             ip = ipaddress.IPv4Address(text)
         except ValueError:
-            self.p.add(line, obj, f"ip {show(text)} is not an IPv4 address", expected)
+            self.p.add(line, obj, f"ip {show(text)} is not a valid IPv4 address", expected)
             return None
         if network is None:
             return ip
@@ -528,25 +309,17 @@ class _Parser:
         self.p.add(line, obj, problem, expected)
         return None
 
-    def roles(self, item: dict, obj: str) -> tuple[str, ...]:
-        value = item["roles"]
-        if not isinstance(value, list):
-            self.p.add(yamlsrc.line_of(item, "roles"), obj, f"roles is {kind(value)}",
-                       "a list of roles, e.g. [base, docker]")
-            return ()
-        known = "one of " + ", ".join(ROLE_NAMES)
-        seen: list[str] = []
-        for index, role in enumerate(value):
-            line = yamlsrc.line_of(value, index)
-            if not isinstance(role, str) or isinstance(role, bool):
-                self.p.add(line, obj, f"role {show(role)} is {kind(role)}", known)
-                continue
-            if role not in ROLE_NAMES:
-                hint = did_you_mean(role, ROLE_NAMES)
-                self.p.add(line, obj, f"unknown role {show(role)}{hint}", known)
-                continue
-            if role in seen:
-                self.p.add(line, obj, f"role {role!r} is listed twice", "each role once")
-                continue
-            seen.append(role)
-        return tuple(seen)
+
+def _build(data: dict) -> Lab:
+    """The Lab of a document that passed the schema and the rules."""
+    defaults = data.get("defaults", {})
+    memory, cpus = defaults.get("memory", DEFAULT_MEMORY), defaults.get("cpus", DEFAULT_CPUS)
+    nodes = tuple(Node(name=n["name"], ip=ipaddress.IPv4Address(n["ip"]), roles=tuple(n["roles"]),
+                       memory=int(n.get("memory", memory)), cpus=int(n.get("cpus", cpus)))
+                  for n in data["nodes"])
+    return Lab(name=data["name"], description=data.get("description", ""),
+               network=ipaddress.IPv4Network(data["network"]["cidr"]),
+               boxes={p: data["boxes"][p] for p in PROVIDERS if p in data["boxes"]}, nodes=nodes,
+               message=data.get("message", ""), synced_folder=data.get("synced_folder", False),
+               params={**PARAM_DEFAULTS, **data.get("params", {})},
+               mirrors=tuple(data.get("mirrors", {}).items()), instance=data.get("instance", ""))

@@ -10,7 +10,6 @@ Nothing here downloads or prints.
 from __future__ import annotations
 
 import json
-import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,11 +25,6 @@ COMMENT = ("labgen artifact lock: the URL, size and sha256 of each download the 
 
 # The structure comes from the published schema, labgen/schemas/lock.json.
 LOCK_VERSION = schemas.node("lock", "properties/version")["const"]
-_SHA256 = re.compile(schemas.pattern("lock", "$defs/sha256"))
-# A cache file name: no path separators, no leading dot, printable ASCII only.
-SAFE_FILENAME = re.compile(schemas.pattern("lock", "$defs/filename"))
-_NAME = re.compile(schemas.node("lock", "properties/artifacts")["propertyNames"]["pattern"])
-MAX_SIZE = schemas.bounds("lock", "$defs/size")[1]
 
 
 class LockError(LabgenError):
@@ -116,38 +110,19 @@ def parse(text: str, source: str) -> dict[str, Entry]:
         data = json.loads(text)
     except ValueError as exc:
         raise bad(f"not JSON ({exc})") from None
-    if not isinstance(data, dict) or data.get("version") != LOCK_VERSION:
-        raise bad(f"not a labgen lock file of version {LOCK_VERSION}")
-    unknown = sorted(set(data) - {"comment", "version", "artifacts"})
-    if unknown:
-        raise bad(f"unknown key {ascii(unknown[0])}")
-    table = data.get("artifacts", {})
-    if not isinstance(table, dict):
-        raise bad("artifacts is not a mapping")
+    schema_check(data, "lock", bad)
     entries = {}
-    for name, value in table.items():
-        if not _NAME.fullmatch(name):
-            raise bad(f"artifact name {ascii(name)[:70]} is not valid")
-        if not isinstance(value, dict) or set(value) != {"filename", "sha256", "size", "url"}:
-            raise bad(f"artifact {name}: expected exactly the keys filename, sha256, size, url")
-        url, filename, size, sha = value["url"], value["filename"], value["size"], value["sha256"]
-        why = url_problem(url, ("http", "https", "file", "docker-save"))
+    for name, value in data.get("artifacts", {}).items():
+        why = url_problem(value["url"], ("http", "https", "file", "docker-save"))
         if why:
             raise bad(f"artifact {name}: url {why}")
-        if not isinstance(filename, str) or not SAFE_FILENAME.fullmatch(filename):
-            raise bad(f"artifact {name}: filename {ascii(filename)[:70]} is not a plain file name")
-        if not isinstance(size, int) or isinstance(size, bool) or not 0 <= size <= MAX_SIZE:
-            raise bad(f"artifact {name}: size is not a byte count")
-        if not isinstance(sha, str) or not _SHA256.fullmatch(sha):
-            raise bad(f"artifact {name}: sha256 is not 64 lowercase hex digits")
-        entries[name] = Entry(url, filename, size, sha)
-    _schema_net(data, "lock", bad)
+        entries[name] = Entry(value["url"], value["filename"], value["size"], value["sha256"])
     return entries
 
 
-def _schema_net(data: object, kind: str, bad) -> None:
-    """After the checks above (whose messages are finer): any rule of the published schema
-    they lack still refuses the file, with the first problem."""
+def schema_check(data: object, kind: str, bad) -> None:
+    """The structure, from the published schema: raises bad(the first problem) (these files
+    are written by labgen, so one problem is enough to say the file is damaged)."""
     from labgen import schemacheck
     from labgen.validate import Problems
 

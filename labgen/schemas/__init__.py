@@ -1,21 +1,19 @@
 """labgen's file formats as JSON Schema (draft 2020-12): lab, scenario, classroom, lock, bundle.
 
-DESIGN: the schemas are hand-written JSON files, read by `jsonschema`, rather than generated
-from pydantic models. They are what editors load (the `# yaml-language-server: $schema=...`
-header) and what `labgen schema KIND` prints, so they should read as a document with
-descriptions and examples, not as a by-product of classes; jsonschema also reports every
-error at once (iter_errors), which the file:line messages need, and adds no model layer next
-to model.py's frozen dataclasses. The loaders take their keys, required keys, ranges,
-patterns and enums from here (`keys`, `bounds`...), so the code and the published schema
-cannot drift; cross-field rules (addresses in the network, unique names, {{ vars }} defined)
-stay in the loaders.
+Each schema is the one description of its format's structure: keys, types, ranges,
+patterns, enums, and the words messages use (description, examples, and `title` naming one
+item: "role", "node name"). labgen/schemacheck.py is the only code that enforces it; the
+loaders add the rules between fields (addresses inside the network, unique names and ids,
+{{ vars }} defined, Python regexes that compile) and build the model from checked data.
 
-The lab and scenario loaders keep their own message code rather than rendering jsonschema's
-errors: many of their messages depend on other fields (`expected an address from
-192.168.56.2 to 192.168.56.254` comes from the parsed network; a step is named by its id, a
-node by its name) or say why a value is wrong (`contains the uppercase letter 'D'`), and the
-tests pin them. labgen/schemacheck.py renders schema errors for the small formats
-(classroom, lock, bundle) and runs after the loaders as a net.
+DESIGN: hand-written JSON Schema files read by `jsonschema`, not pydantic models with a
+generated schema. The schemas are what editors load (the `# yaml-language-server:
+$schema=...` header) and what `labgen schema KIND` prints, so they should read as a
+document, with descriptions and examples where a reader needs them; jsonschema reports every
+error at once (iter_errors) with the path and the failed keyword, which is what file:line
+messages with a did-you-mean need; and a model layer would stand next to model.py's frozen
+dataclasses, which the rest of labgen uses. What pydantic would give (coercion, defaults) the
+loaders' small build functions do in a few lines.
 """
 
 from __future__ import annotations
@@ -53,10 +51,11 @@ def node(kind: str, pointer: str = "") -> dict:
     current: Any = schema
     for part in [p for p in pointer.split("/") if p]:
         current = current[part]
-    return _deref(schema, current)
+    return deref(schema, current)
 
 
-def _deref(root: dict, current: dict) -> dict:
+def deref(root: dict, current: dict) -> dict:
+    """`current` with its `$ref`s followed, its own keywords laid over the target's."""
     while "$ref" in current:
         target: Any = root
         for part in current["$ref"].lstrip("#/").split("/"):

@@ -92,9 +92,10 @@ def test_a_tampered_bundle_is_refused_and_nothing_is_written(made, change, probl
 
 
 @pytest.mark.parametrize("item, problem", [
-    ({"kind": "artifact", "name": "../x", "size": 1, "sha256": "a" * 64}, "artifact name '../x' is not valid"),
+    ({"kind": "artifact", "name": "../x", "size": 1, "sha256": "a" * 64},
+     "name '../x' is not valid; expected an artifact's file"),
     ({"kind": "box", "name": "a/b", "provider": "docker", "size": 1, "sha256": "a" * 64},
-     "box name 'a/b' is not valid"),
+     "unknown provider 'docker'"),
     ({"kind": "script", "name": "x", "size": 1, "sha256": "a" * 64}, "kind 'script'"),
     ({"kind": "scenario", "name": "x.yml", "size": 1 << 30, "sha256": "a" * 64}, "too large"),
 ])
@@ -105,6 +106,14 @@ def test_hostile_manifests(item, problem):
     with pytest.raises(BundleError, match=problem):
         bundle.parse_manifest(data, "b")
     assert Item("lab", "art-unit", 1, "a" * 64).member == "lab.yml"
+
+
+def test_a_manifest_whose_lock_names_another_lab_is_refused():
+    items = [{"kind": "lab", "name": "art-unit", "size": 1, "sha256": "a" * 64},
+             {"kind": "lock", "name": "other", "size": 1, "sha256": "a" * 64}]
+    data = json.dumps({"format": 1, "lab": "art-unit", "items": items}).encode()
+    with pytest.raises(BundleError, match="item 2: lock name 'other' is not the bundle's lab 'art-unit'"):
+        bundle.parse_manifest(data, "b")
 
 
 def test_apt_index_parsing():

@@ -196,9 +196,9 @@ def test_task_and_question_problems_have_file_line_and_did_you_mean():
     for expected in (
             f"{src} line 9: step t: goal uses {{{{ wrod }}}}, which is not defined",
             f"{src} line 10: step t: unknown key 'hint' (did you mean 'hints'?)",
-            f"{src} line 13: step t, check[0]: missing 'message'",
+            f"{src} line 13: step t, check[0]: missing key 'message'",
             f"{src} line 15: step t, check[0]: unknown key 'mesage' (did you mean 'message'?)",
-            f"{src} line 16: step t, solution: missing 'run'",
+            f"{src} line 16: step t, solution: missing key 'run'",
             f"{src} line 21: step q: answers is an empty list",
             f"{src} line 25: variant v, step #1: use names 'tt', which is not a step"):
         assert expected in text, text

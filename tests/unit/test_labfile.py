@@ -116,12 +116,9 @@ CASES = {
          "network, boxes, nodes"]),
     "missing-keys": (
         "name: demo\n",
-        ["lab.yml line 1: lab: missing key 'network'; expected a mapping with cidr, "
-         "e.g. {cidr: 192.168.56.0/24}",
-         "lab.yml line 1: lab: missing key 'boxes'; expected a mapping of provider to box, "
-         "e.g. {virtualbox: ubuntu/xenial64}",
-         "lab.yml line 1: lab: missing key 'nodes'; expected a list of nodes, each with name, "
-         "ip and roles"]),
+        ["lab.yml line 1: lab: missing key 'network'; expected the lab's host-only network; the host holds its first address, e.g. {cidr: 192.168.56.0/24}",
+         "lab.yml line 1: lab: missing key 'boxes'; expected the box each provider boots: a name 'owner/name', e.g. {virtualbox: ubuntu/xenial64, lxc: labgen/debian-12}",
+         "lab.yml line 1: lab: missing key 'nodes'; expected the machines, each with a unique name and address"]),
     "unknown-top-key": (
         BASE + "mesage: hi\n",
         ["lab.yml line 6: lab: unknown key 'mesage' (did you mean 'message'?); expected one of "
@@ -146,33 +143,22 @@ CASES = {
         ["lab.yml line 3: boxes: unknown key 'vmware'; expected one of virtualbox, libvirt, lxc"]),
     "missing-node-keys": (
         BASE + "  - {name: n2}\n",
-        ["lab.yml line 6: node n2: missing key 'ip'; expected an address in 192.168.56.0/24",
-         "lab.yml line 6: node n2: missing key 'roles'; expected a list of roles, e.g. "
-         "[base, docker]"]),
+        ["lab.yml line 6: node n2: missing key 'ip'; expected an address from 192.168.56.2 to 192.168.56.254",
+         "lab.yml line 6: node n2: missing key 'roles'; expected the roles labgen provisions on the node, in this order, e.g. [base, docker]"]),
     "lab-name-uppercase": (
         BASE.replace("name: demo", "name: Demo"),
-        ["lab.yml line 1: lab: name 'Demo' contains the uppercase letter 'D'; expected an "
-         "RFC 1123 label: lowercase letters, digits and hyphens, at most 63 characters, not "
-         "starting or ending with a hyphen"]),
+        ["lab.yml line 1: lab: name 'Demo' contains the uppercase letter 'D'; expected an RFC 1123 label: lowercase letters, digits and hyphens, at most 63 characters, not starting or ending with a hyphen, e.g. mesos-calico"]),
     "lab-name-too-long": (
         BASE.replace("name: demo", "name: " + "a" * 64),
-        ["lab.yml line 1: lab: name 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...' "
-         "is 64 characters long; expected an RFC 1123 label: lowercase letters, digits and "
-         "hyphens, at most 63 characters, not starting or ending with a hyphen"]),
+        ["lab.yml line 1: lab: name 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...' is 64 characters long; expected an RFC 1123 label: lowercase letters, digits and hyphens, at most 63 characters, not starting or ending with a hyphen, e.g. mesos-calico"]),
     "node-name-underscore-and-hyphen": (
         BASE + "  - {name: n_2, ip: 192.168.56.12, roles: [base]}\n"
                "  - {name: -n3, ip: 192.168.56.13, roles: [base]}\n",
-        ["lab.yml line 6: node #2: name 'n_2' contains the character '_'; expected an RFC 1123 "
-         "label: lowercase letters, digits and hyphens, at most 63 characters, not starting or "
-         "ending with a hyphen",
-         "lab.yml line 7: node #3: name '-n3' starts or ends with a hyphen; expected an RFC 1123 "
-         "label: lowercase letters, digits and hyphens, at most 63 characters, not starting or "
-         "ending with a hyphen"]),
+        ["lab.yml line 6: node #2: name 'n_2' contains the character '_'; expected an RFC 1123 label: lowercase letters, digits and hyphens, at most 63 characters, not starting or ending with a hyphen, e.g. ubuntu-1",
+         "lab.yml line 7: node #3: name '-n3' starts or ends with a hyphen; expected an RFC 1123 label: lowercase letters, digits and hyphens, at most 63 characters, not starting or ending with a hyphen, e.g. ubuntu-1"]),
     "name-not-a-string": (
         BASE.replace("name: demo", "name: false"),
-        ["lab.yml line 1: lab: name is a boolean (false); expected an RFC 1123 label: lowercase "
-         "letters, digits and hyphens, at most 63 characters, not starting or ending with a "
-         "hyphen"]),
+        ['lab.yml line 1: lab: name is false (a boolean); expected an RFC 1123 label: lowercase letters, digits and hyphens, at most 63 characters, not starting or ending with a hyphen, e.g. mesos-calico']),
     "duplicate-node-name": (
         BASE + "  - {name: n1, ip: 192.168.56.12, roles: [base]}\n",
         ["lab.yml line 6: node n1: the name is already used by the node at line 5; expected "
@@ -183,16 +169,13 @@ CASES = {
          "expected a unique address per node"]),
     "ip-not-ipv4": (
         BASE.replace("192.168.56.11", "192.168.56.300"),
-        ["lab.yml line 5: node n1: ip '192.168.56.300' is not an IPv4 address; expected an "
-         "address from 192.168.56.2 to 192.168.56.254"]),
+        ["lab.yml line 5: node n1: ip '192.168.56.300' is not a valid IPv4 address; expected an address from 192.168.56.2 to 192.168.56.254"]),
     "ip-ipv6": (
         BASE.replace("192.168.56.11", "'fe80::1'"),
-        ["lab.yml line 5: node n1: ip 'fe80::1' is not an IPv4 address; expected an address "
-         "from 192.168.56.2 to 192.168.56.254"]),
+        ["lab.yml line 5: node n1: ip 'fe80::1' is not a valid IPv4 address; expected an address from 192.168.56.2 to 192.168.56.254"]),
     "ip-integer": (
         BASE.replace("192.168.56.11", "3232249867"),
-        ["lab.yml line 5: node n1: ip is an integer (3232249867); expected an address from "
-         "192.168.56.2 to 192.168.56.254"]),
+        ['lab.yml line 5: node n1: ip is 3232249867 (a number); expected an address from 192.168.56.2 to 192.168.56.254']),
     "ip-outside": (
         BASE.replace("192.168.56.11", "192.168.57.4"),
         ["lab.yml line 5: node n1: ip 192.168.57.4 is outside network 192.168.56.0/24; "
@@ -215,12 +198,10 @@ CASES = {
          "network address, i.e. 192.168.56.0/24"]),
     "cidr-garbage": (
         BASE.replace("192.168.56.0/24", "192.168.56.0/33"),
-        ["lab.yml line 2: network: cidr '192.168.56.0/33' is not an IPv4 network; expected an "
-         "IPv4 network in CIDR notation such as 192.168.56.0/24"]),
+        ["lab.yml line 2: network: cidr '192.168.56.0/33' is not a valid IPv4 network; expected an IPv4 network in CIDR notation, e.g. 192.168.56.0/24"]),
     "cidr-no-prefix": (
         BASE.replace("192.168.56.0/24", "192.168.56.0"),
-        ["lab.yml line 2: network: cidr '192.168.56.0' is not an IPv4 network; expected an "
-         "IPv4 network in CIDR notation such as 192.168.56.0/24"]),
+        ["lab.yml line 2: network: cidr '192.168.56.0' is not a valid IPv4 network; expected an IPv4 network in CIDR notation, e.g. 192.168.56.0/24"]),
     "cidr-prefix-too-short": (
         BASE.replace("192.168.56.0/24", "10.0.0.0/8").replace("192.168.56.11", "10.0.0.11"),
         ["lab.yml line 2: network: cidr 10.0.0.0/8 has prefix /8; expected a prefix from /16 "
@@ -236,28 +217,23 @@ CASES = {
          "192.168.56.0/24"]),
     "network-not-a-mapping": (
         BASE.replace("{cidr: 192.168.56.0/24}", "192.168.56.0/24"),
-        ["lab.yml line 2: network: network is a string; expected a mapping with cidr, e.g. "
-         "{cidr: 192.168.56.0/24}"]),
+        ["lab.yml line 2: network: network is '192.168.56.0/24' (a string); expected the lab's host-only network; the host holds its first address, e.g. {cidr: 192.168.56.0/24}"]),
     "memory-bool": (
         BASE.replace("roles: [base]", "roles: [base], memory: true"),
-        ["lab.yml line 5: node n1: memory is a boolean (true); expected an integer from 64 to "
-         "65536 MiB"]),
+        ['lab.yml line 5: node n1: memory is true (a boolean); expected an integer from 64 to 65536 (memory in MiB)']),
     "memory-string": (
         BASE.replace("roles: [base]", "roles: [base], memory: 2G"),
-        ["lab.yml line 5: node n1: memory is a string ('2G'); expected an integer from 64 to "
-         "65536 MiB"]),
+        ["lab.yml line 5: node n1: memory is '2G' (a string); expected an integer from 64 to 65536 (memory in MiB)"]),
     "memory-too-small": (
         BASE.replace("roles: [base]", "roles: [base], memory: 0"),
-        ["lab.yml line 5: node n1: memory 0 is too small; expected an integer from 64 to "
-         "65536 MiB"]),
+        ['lab.yml line 5: node n1: memory 0 is too small; expected an integer from 64 to 65536 (memory in MiB)']),
     "cpus-too-many": (
         BASE.replace("roles: [base]", "roles: [base], cpus: 65"),
-        ["lab.yml line 5: node n1: cpus 65 is too large; expected an integer from 1 to 64"]),
+        ['lab.yml line 5: node n1: cpus 65 is too large; expected an integer from 1 to 64 (number of CPUs)']),
     "defaults-negative": (
         BASE + "defaults: {memory: -1024, cpus: 1.5}\n",
-        ["lab.yml line 6: defaults: memory -1024 is too small; expected an integer from 64 to "
-         "65536 MiB",
-         "lab.yml line 6: defaults: cpus is a number (1.5); expected an integer from 1 to 64"]),
+        ['lab.yml line 6: defaults: memory -1024 is too small; expected an integer from 64 to 65536 (memory in MiB)',
+         'lab.yml line 6: defaults: cpus is 1.5 (a number); expected an integer from 1 to 64 (number of CPUs)']),
     "unknown-role": (
         BASE.replace("roles: [base]", "roles: [base, mesos-slav, kubernetes]"),
         ["lab.yml line 5: node n1: unknown role 'mesos-slav' (did you mean 'mesos-slave'?); "
@@ -272,22 +248,17 @@ CASES = {
         ["lab.yml line 11: node n2: role 'base' is listed twice; expected each role once"]),
     "roles-not-a-list": (
         BASE.replace("roles: [base]", "roles: base"),
-        ["lab.yml line 5: node n1: roles is a string; expected a list of roles, e.g. "
-         "[base, docker]"]),
+        ["lab.yml line 5: node n1: roles is 'base' (a string); expected the roles labgen provisions on the node, in this order, e.g. [base, docker]"]),
     "box-not-owner-name": (
         BASE.replace("{lxc: labgen/debian-12}", "{lxc: debian-12, libvirt: 'a/b c'}"),
-        ["lab.yml line 3: boxes: libvirt box 'a/b c' is not a valid box name; expected a box "
-         "name 'owner/name' of at most 128 characters, e.g. ubuntu/xenial64",
-         "lab.yml line 3: boxes: lxc box 'debian-12' is not a valid box name; expected a box "
-         "name 'owner/name' of at most 128 characters, e.g. ubuntu/xenial64"]),
+        ["lab.yml line 3: boxes: lxc box 'debian-12' is not a valid box name; expected a box name 'owner/name' of at most 128 characters, e.g. ubuntu/xenial64",
+         "lab.yml line 3: boxes: libvirt box 'a/b c' is not a valid box name; expected a box name 'owner/name' of at most 128 characters, e.g. ubuntu/xenial64"]),
     "boxes-empty": (
         BASE.replace("{lxc: labgen/debian-12}", "{}"),
-        ["lab.yml line 3: boxes: no box is given; expected a box for at least one of "
-         "virtualbox, libvirt, lxc"]),
+        ['lab.yml line 3: boxes: boxes is an empty mapping; expected at least one of virtualbox, libvirt, lxc']),
     "description-not-text": (
         BASE + "description: [a, b]\n",
-        ["lab.yml line 6: lab: description is a list (a list); expected plain text of at most "
-         "2000 characters (newlines allowed, no other control characters)"]),
+        ['lab.yml line 6: lab: description is a list; expected plain text of at most 2000 characters (newlines allowed, no other control characters)']),
     "description-control-char": (
         BASE + 'description: "red \\e[31m alert"\n',
         ["lab.yml line 6: lab: description contains the control character U+001B at character "
@@ -295,19 +266,16 @@ CASES = {
          "characters)"]),
     "message-too-long": (
         BASE + "message: " + "x" * 2001 + "\n",
-        ["lab.yml line 6: lab: message is 2001 characters long; expected plain text of at most "
-         "2000 characters (newlines allowed, no other control characters)"]),
+        ['lab.yml line 6: lab: message is 2001 characters long; expected plain text of at most 2000 characters (newlines allowed, no other control characters)']),
     "synced-folder-not-bool": (
         BASE + "synced_folder: 'yes'\n",
-        ["lab.yml line 6: lab: synced_folder is a string ('yes'); expected true or false"]),
+        ["lab.yml line 6: lab: synced_folder is 'yes' (a string); expected true or false"]),
     "docker-version-float": (
         BASE + "params: {docker_version: 18.03}\n",
-        ["lab.yml line 6: params: docker_version is a number (18.03); expected a quoted "
-         "version string such as \"18.03.1\""]),
+        ['lab.yml line 6: params: docker_version is 18.03 (a number); expected a quoted version string: the Docker version the docker role installs, e.g. 18.03.1']),
     "docker-version-bad": (
         BASE + "params: {docker_version: '18.03.1-ce'}\n",
-        ["lab.yml line 6: params: docker_version '18.03.1-ce' is not a version number; "
-         "expected a quoted version string such as \"18.03.1\""]),
+        ["lab.yml line 6: params: docker_version '18.03.1-ce' is not a valid version number; expected a quoted version string: the Docker version the docker role installs, e.g. 18.03.1"]),
     "calico-pool-overlaps": (
         BASE + "params: {calico_pool: 192.168.0.0/16}\n",
         ["lab.yml line 6: params: calico_pool 192.168.0.0/16 overlaps the lab network "
@@ -325,8 +293,7 @@ CASES = {
          "outside 192.168.56.0/24, e.g. 172.32.0.0/16"]),
     "calico-pool-invalid": (
         BASE + "params: {calico_pool: 172.32.0.0/33}\n",
-        ["lab.yml line 6: params: calico_pool '172.32.0.0/33' is not an IPv4 network; expected "
-         "an IPv4 network such as 172.32.0.0/16"]),
+        ["lab.yml line 6: params: calico_pool '172.32.0.0/33' is not a valid IPv4 network; expected an IPv4 network in CIDR notation, e.g. 172.32.0.0/16"]),
     "calico-pool-too-small": (
         BASE + "params: {calico_pool: 172.32.0.0/28}\n",
         ["lab.yml line 6: params: calico_pool 172.32.0.0/28 is smaller than a /26; expected a "
@@ -337,11 +304,10 @@ CASES = {
          "expected an ordinary unicast range such as 172.32.0.0/16"]),
     "no-nodes": (
         BASE.split("nodes:")[0] + "nodes: []\n",
-        ["lab.yml line 4: nodes: the list is empty; expected at least one node"]),
+        ['lab.yml line 4: nodes: nodes is an empty list; expected at least one node: the machines, each with a unique name and address']),
     "node-not-a-mapping": (
         BASE + "  - n2\n",
-        ["lab.yml line 6: node #2: the node is a string; expected a mapping with name, ip and "
-         "roles"]),
+        ["lab.yml line 6: node #2: the node is 'n2' (a string); expected a machine: its name, address and roles, e.g. {name: ubuntu-1, ip: 192.168.56.101, roles: [base, docker]}"]),
 }
 
 
@@ -349,47 +315,47 @@ CASES = {
 NET, BOX = "network: {cidr: 192.168.56.0/24}", "boxes: {lxc: labgen/debian-12}"
 CASES.update({
     'boxes-not-a-mapping': (BASE.replace(BOX, "boxes: [labgen/debian-12]"),
-        ['lab.yml line 3: boxes: boxes is a list; expected a mapping of provider to box name, e.g. {virtualbox: ubuntu/xenial64}']),
+        ["lab.yml line 3: boxes: boxes is a list; expected the box each provider boots: a name 'owner/name', e.g. {virtualbox: ubuntu/xenial64, lxc: labgen/debian-12}"]),
     'box-name-invalid': (BASE.replace(BOX, "boxes: {lxc: 'a b/c'}"),
         ["lab.yml line 3: boxes: lxc box 'a b/c' is not a valid box name; expected a box name 'owner/name' of at most 128 characters, e.g. ubuntu/xenial64"]),
     'box-name-not-a-string': (BASE.replace(BOX, "boxes: {lxc: 12}"),
-        ["lab.yml line 3: boxes: lxc is an integer (12); expected a box name 'owner/name' of at most 128 characters, e.g. ubuntu/xenial64"]),
+        ["lab.yml line 3: boxes: lxc box is 12 (a number); expected a box name 'owner/name' of at most 128 characters, e.g. ubuntu/xenial64"]),
     'box-name-129-characters': (BASE.replace(BOX, "boxes: {lxc: " + "a" * 64 + "/" + "b" * 64 + "}"),
-        ["lab.yml line 3: boxes: lxc box 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...' is not a valid box name; expected a box name 'owner/name' of at most 128 characters, e.g. ubuntu/xenial64"]),
+        ["lab.yml line 3: boxes: lxc box is 129 characters long; expected a box name 'owner/name' of at most 128 characters, e.g. ubuntu/xenial64"]),
     'box-name-128-characters-is-fine': (BASE.replace(BOX, "boxes: {lxc: " + "a" * 64 + "/" + "b" * 63 + "}"),
         []),
     'defaults-not-a-mapping': (BASE + "defaults: 5\n",
-        ['lab.yml line 6: defaults: defaults is an integer; expected a mapping such as {memory: 1024, cpus: 1}']),
+        ['lab.yml line 6: defaults: defaults is 5 (a number); expected memory and CPUs of every node that does not give its own, e.g. {memory: 1024, cpus: 1}']),
     'defaults-memory-63': (BASE + "defaults: {memory: 63}\n",
-        ['lab.yml line 6: defaults: memory 63 is too small; expected an integer from 64 to 65536 MiB']),
+        ['lab.yml line 6: defaults: memory 63 is too small; expected an integer from 64 to 65536 (memory in MiB)']),
     'defaults-memory-65537': (BASE + "defaults: {memory: 65537}\n",
-        ['lab.yml line 6: defaults: memory 65537 is too large; expected an integer from 64 to 65536 MiB']),
+        ['lab.yml line 6: defaults: memory 65537 is too large; expected an integer from 64 to 65536 (memory in MiB)']),
     'defaults-cpus-0': (BASE + "defaults: {cpus: 0}\n",
-        ['lab.yml line 6: defaults: cpus 0 is too small; expected an integer from 1 to 64']),
+        ['lab.yml line 6: defaults: cpus 0 is too small; expected an integer from 1 to 64 (number of CPUs)']),
     'defaults-cpus-65': (BASE + "defaults: {cpus: 65}\n",
-        ['lab.yml line 6: defaults: cpus 65 is too large; expected an integer from 1 to 64']),
+        ['lab.yml line 6: defaults: cpus 65 is too large; expected an integer from 1 to 64 (number of CPUs)']),
     'defaults-at-the-bounds-are-fine': (BASE + "defaults: {memory: 64, cpus: 64}\n",
         []),
     'defaults-upper-bounds-are-fine': (BASE + "defaults: {memory: 65536, cpus: 1}\n",
         []),
     'defaults-memory-string': (BASE + "defaults: {memory: '1024'}\n",
-        ["lab.yml line 6: defaults: memory is a string ('1024'); expected an integer from 64 to 65536 MiB"]),
+        ["lab.yml line 6: defaults: memory is '1024' (a string); expected an integer from 64 to 65536 (memory in MiB)"]),
     'defaults-unknown-key': (BASE + "defaults: {memroy: 1024}\n",
         ["lab.yml line 6: defaults: unknown key 'memroy' (did you mean 'memory'?); expected one of memory, cpus"]),
     'network-without-cidr': (BASE.replace(NET, "network: {}"),
-        ["lab.yml line 2: network: missing key 'cidr'; expected an IPv4 network such as 192.168.56.0/24"]),
+        ["lab.yml line 2: network: missing key 'cidr'; expected a private IPv4 network from /16 to /29 (10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16), without host bits, e.g. 192.168.56.0/24"]),
     'network-cidr-number': (BASE.replace(NET, "network: {cidr: 5}"),
-        ['lab.yml line 2: network: cidr is an integer (5); expected an IPv4 network in CIDR notation such as 192.168.56.0/24']),
+        ['lab.yml line 2: network: cidr is 5 (a number); expected an IPv4 network in CIDR notation, e.g. 192.168.56.0/24']),
     'network-prefix-15': (BASE.replace(NET, "network: {cidr: 10.0.0.0/15}"),
         ['lab.yml line 2: network: cidr 10.0.0.0/15 has prefix /15; expected a prefix from /16 to /29']),
     'network-garbage': (BASE.replace(NET, "network: {cidr: '192.168.56/24x'}"),
-        ["lab.yml line 2: network: cidr '192.168.56/24x' is not an IPv4 network; expected an IPv4 network in CIDR notation such as 192.168.56.0/24"]),
+        ["lab.yml line 2: network: cidr '192.168.56/24x' is not a valid IPv4 network; expected an IPv4 network in CIDR notation, e.g. 192.168.56.0/24"]),
     'network-loopback': (BASE.replace(NET, "network: {cidr: 127.0.0.0/24}"),
         ['lab.yml line 2: network: cidr 127.0.0.0/24 is not a private network range; expected a private IPv4 network (10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16) such as 192.168.56.0/24']),
     'network-link-local': (BASE.replace(NET, "network: {cidr: 169.254.1.0/24}"),
         ['lab.yml line 2: network: cidr 169.254.1.0/24 is not a private network range; expected a private IPv4 network (10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16) such as 192.168.56.0/24']),
     'params-not-a-mapping': (BASE + "params: [1]\n",
-        ['lab.yml line 6: params: params is a list; expected a mapping of parameter to value, e.g. {docker_version: "18.03.1"}']),
+        ['lab.yml line 6: params: params is a list; expected lab parameters, each a string, e.g. {docker_version: 18.03.1}']),
     'params-unknown-key': (BASE + "params: {calico: 1}\n",
         ["lab.yml line 6: params: unknown key 'calico' (did you mean 'calico_pool'?); expected one of docker_version, calico_pool"]),
     'pool-loopback': (BASE + "params: {calico_pool: 127.0.0.0/16}\n",
@@ -401,14 +367,14 @@ CASES.update({
     'pool-reserved': (BASE + "params: {calico_pool: 240.0.0.0/16}\n",
         ['lab.yml line 6: params: calico_pool 240.0.0.0/16 is a special-purpose range; expected an ordinary unicast range such as 172.32.0.0/16']),
     'pool-not-a-string': (BASE + "params: {calico_pool: 5}\n",
-        ['lab.yml line 6: params: calico_pool is an integer (5); expected an IPv4 network such as 172.32.0.0/16']),
+        ['lab.yml line 6: params: calico_pool is 5 (a number); expected an IPv4 network in CIDR notation, e.g. 172.32.0.0/16']),
     'pool-27': (BASE + "params: {calico_pool: 172.32.0.0/27}\n",
         ['lab.yml line 6: params: calico_pool 172.32.0.0/27 is smaller than a /26; expected a pool of /26 or larger: Calico hands out addresses in /26 blocks']),
     'pool-26-is-fine': (BASE + "params: {calico_pool: 172.32.0.0/26}\n",
         []),
     # issue 14: this was a NameError traceback (`_kind`), not a message
     'mirrors-a-list': (BASE + "mirrors: [a, b]\n",
-        ['lab.yml line 6: mirrors: mirrors is a list; expected a mapping: an artifact name mapped to a URL (calicoctl: http://mirror/calicoctl), or a base URL ending in / mapped to another (https://download.docker.com/: http://mirror/docker/)']),
+        ['lab.yml line 6: mirrors: mirrors is a list; expected where to download artifacts from instead: an artifact name mapped to a URL, or a base URL ending in / mapped to another, e.g. {calicoctl: http://mirror.example/calicoctl, https://download.docker.com/: http://mirror.example/docker/}']),
 })
 
 
@@ -490,7 +456,7 @@ def test_values_at_the_bounds_are_taken():
 
 
 def test_label_rules_at_their_edges():
-    from labgen.labfile import _label_problem, _text_problem
+    from labgen.labfile import _label_problem
 
     assert _label_problem("a" * 63) is None
     assert _label_problem("a" * 64) == "is 64 characters long"
@@ -499,9 +465,13 @@ def test_label_rules_at_their_edges():
     assert _label_problem("a\x80b") == "contains the non-ASCII character U+0080"
     assert _label_problem("") == "is empty"
     assert _label_problem("-ab") == "starts or ends with a hyphen"
-    assert _text_problem("x" * 2000) is None and _text_problem("x" * 2001) == "is 2001 characters long"
-    assert _text_problem("a\nb") is None and _text_problem("a\tb") is not None
-    assert _text_problem("a\nb", limit=3) is None and _text_problem("ab\n\n", limit=3) is not None
+    text = BASE + "description: %s\n"
+    assert problems(text % ("x" * 2000)) == []
+    assert [p.split(";")[0] for p in problems(text % ("x" * 2001))] == [
+        "lab.yml line 6: lab: description is 2001 characters long"]
+    assert problems(text % ('"a\\nb"')) == []                # a newline is text, a tab a mistake
+    assert [p.split(";")[0] for p in problems(text % ('"a\\tb"'))] == [
+        "lab.yml line 6: lab: description contains the control character U+0009 at character 2"]
 
 
 def test_invalid_lab_hints_at_the_builtin_and_unknown_name_at_labgen_list():
@@ -534,9 +504,10 @@ def _many_nodes(n: int) -> str:
 def test_the_node_list_its_bound_and_its_duplicates():
     head = BASE.split("nodes:")[0]
     assert problems(head + "nodes: {a: 1}\n") == [
-        "lab.yml line 4: nodes: nodes is a mapping; expected a list of nodes, each with name, ip and roles"]
+        "lab.yml line 4: nodes: nodes is a mapping; expected the machines, each with a unique name and address"]
     assert problems(_many_nodes(101)) == [
-        "lab.yml line 4: nodes: 101 nodes are too many; expected at most 100 nodes"]
+        "lab.yml line 4: nodes: nodes has 101 items; expected at most 100: the machines, each with a unique name "
+        "and address"]
     assert problems(_many_nodes(100)) == [] and len(lab_of(_many_nodes(100)).nodes) == 100
     assert problems(BASE + "  - {name: n2, ip: 192.168.56.11, roles: [base]}\n") == [
         "lab.yml line 6: node n2: ip 192.168.56.11 is already used by node n1 (line 5); "

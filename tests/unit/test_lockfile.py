@@ -30,12 +30,14 @@ def test_missing_lock_is_empty_unless_required(tmp_path):
 
 
 @pytest.mark.parametrize("entry, problem", [
-    ({"url": "ftp://x/y", "filename": "y", "size": 1, "sha256": SHA}, "url has ftp:"),
+    ({"url": "ftp://x/y", "filename": "y", "size": 1, "sha256": SHA}, "url 'ftp://x/y' is not valid; expected where"),
     ({"url": "https://x/y\x1b[2J", "filename": "y", "size": 1, "sha256": SHA}, r"U\+001B"),
-    ({"url": "https://x/y", "filename": "../etc/passwd", "size": 1, "sha256": SHA}, "not a plain file name"),
-    ({"url": "https://x/y", "filename": "y", "size": True, "sha256": SHA}, "size is not a byte count"),
+    ({"url": "https://x/y", "filename": "../etc/passwd", "size": 1, "sha256": SHA},
+     "'../etc/passwd' is not valid; expected a plain"),
+    ({"url": "https://x/y", "filename": "y", "size": True, "sha256": SHA},
+     r"size is true \(a boolean\); expected an integer"),
     ({"url": "https://x/y", "filename": "y", "size": 1, "sha256": "AB" * 32}, "64 lowercase hex"),
-    ({"url": "https://x/y", "filename": "y", "size": 1}, "exactly the keys"),
+    ({"url": "https://x/y", "filename": "y", "size": 1}, "missing key 'sha256'"),
 ])
 def test_a_hostile_lock_is_refused(tmp_path, entry, problem):
     path = tmp_path / "labgen.lock"

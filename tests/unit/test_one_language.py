@@ -58,10 +58,9 @@ def test_text_falls_back_to_the_language_that_exists():
 
 
 @pytest.mark.parametrize("text, problem", [
-    ("title: ''", "s.yml line 2: scenario: title is '' (a string)"),
-    ("title: {}", "s.yml line 2: scenario: title has no text"),
-    ("title: {fr: Bonjour}",
-     "s.yml line 2: scenario: title has unknown language 'fr'; expected en or zh (either or both)"),
+    ("title: ''", "s.yml line 2: scenario: title '' is empty"),
+    ("title: {}", "s.yml line 2: scenario: title is an empty mapping; expected non-empty text"),
+    ("title: {fr: Bonjour}", "s.yml line 2: scenario: title has unknown language 'fr'; expected one of en, zh"),
     ("title: {en: \"\\u202e\"}", "s.yml line 2: scenario: title.en contains the control character U+202E"),
 ])
 def test_a_text_must_still_be_text(text, problem):

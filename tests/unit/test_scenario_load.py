@@ -66,8 +66,8 @@ PINNED = {
     "bad-capture-groups.yml": [
         " line 12: step one: capture none 'link/ether [0-9a-f:]+' has 0 groups; expected a regular expression with exactly one group, like 'ether ([0-9a-f:]+)'",
         " line 13: step one: capture two '(link)/ether ([0-9a-f:]+)' has 2 groups; expected a regular expression with exactly one group, like 'ether ([0-9a-f:]+)'",
-        " line 15: step one: capture name '1bad' is not a valid variable name; expected letters, digits and '_', starting with a letter or '_'",
-        " line 16: step one: capture name 'node' is reserved for a built-in; expected a name other than node, node_ip, lab_network, host_ip",
+        " line 15: step one: capture name '1bad' is not valid; expected a variable name: letters, digits and '_', starting with a letter or '_', and not a built-in (node, node_ip, lab_network, host_ip)",
+        " line 16: step one: capture name 'node' is reserved for a built-in; expected a variable name: letters, digits and '_', starting with a letter or '_', and not a built-in (node, node_ip, lab_network, host_ip)",
     ],
     "bad-control-chars.yml": [
         ' line 2: scenario: title.en contains the control character U+0007 at character 5; expected printable text (newline and tab are allowed; no control or bidi characters)',
@@ -82,33 +82,33 @@ PINNED = {
         ' line 11: step too-big: expect.exit is 256 (a number); expected 0, nonzero, any, or an exit status 0..255',
         " line 17: step word: expect.exit is 'zero' (a string); expected 0, nonzero, any, or an exit status 0..255",
         ' line 23: step boolean: expect.exit is false (a boolean); expected 0, nonzero, any, or an exit status 0..255',
-        " line 23: step boolean: expect.stdout_contains is '' (a string); expected a non-empty string or a list of them",
+        " line 23: step boolean: expect.stdout_contains '' is empty; expected a non-empty string or a list of them",
     ],
     "bad-hostnames.yml": [
-        " line 6: node_vars: node name 'ubuntu_2' is not a valid hostname; expected letters, digits and '-', not starting or ending with '-'",
-        " line 7: node_vars: node name '-bad' is not a valid hostname; expected letters, digits and '-', not starting or ending with '-'",
-        " line 13: step one: on names 'ubuntu 3', which is not a valid hostname; expected node names: letters, digits and '-', not starting or ending with '-'",
-        " line 13: step one: on names 'ubuntu-2' twice; expected each node once",
-        " line 13: step one: on names 'ubuntu-3.lab', which is not a valid hostname; expected node names: letters, digits and '-', not starting or ending with '-'",
+        " line 6: node_vars: node name 'ubuntu_2' is not valid; expected a node name: letters, digits and '-', not starting or ending with '-'",
+        " line 7: node_vars: node name '-bad' is not valid; expected a node name: letters, digits and '-', not starting or ending with '-'",
+        " line 13: step one: node name 'ubuntu-2' is listed twice; expected each node name once",
+        " line 13: step one: on[1] 'ubuntu 3' is not a valid node name; expected a node name: letters, digits and '-', not starting or ending with '-'",
+        " line 13: step one: on[3] 'ubuntu-3.lab' is not a valid node name; expected a node name: letters, digits and '-', not starting or ending with '-'",
     ],
     "bad-ids.yml": [
-        " line 1: scenario: id 'Bad_IDs' is not a valid id; expected lowercase letters, digits and '-', starting with a letter or digit, at most 63",
-        " line 4: scenario: lab 'Mesos Calico' is neither a lab name nor a path; expected a built-in lab name (like mesos-calico) or a lab file path relative to this file",
-        " line 6: step #1: id '-one' is not a valid id; expected lowercase letters, digits and '-', starting with a letter or digit, at most 63",
-        " line 11: step #2: id is 7 (a number); expected lowercase letters, digits and '-', starting with a letter or digit, at most 63",
+        " line 1: scenario: id 'Bad_IDs' is not valid; expected lowercase letters, digits and '-', starting with a letter or digit, at most 63 characters, e.g. mac-bug",
+        " line 4: scenario: lab 'Mesos Calico' is not valid; expected a built-in lab name (like mesos-calico) or a lab file path relative to this file (with a / or ending in .yml), e.g. mesos-calico",
+        " line 6: step #1: id '-one' is not valid; expected lowercase letters, digits and '-', starting with a letter or digit, at most 63 characters",
+        " line 11: step #2: id is 7 (a number); expected lowercase letters, digits and '-', starting with a letter or digit, at most 63 characters",
     ],
     "bad-kind.yml": [
         " line 7: step one: unknown kind 'brake' (did you mean 'break'?); expected one of setup, observe, break, fix, verify, explain, cleanup, task, question",
         ' line 12: step two: unknown kind 3 (a number); expected one of setup, observe, break, fix, verify, explain, cleanup, task, question',
     ],
     "bad-missing-keys.yml": [
-        " line 1: scenario: missing 'summary'; expected non-empty text: a plain string in one language, or {en: ..., zh: ...} with either or both",
-        " line 1: scenario: missing 'lab'; expected a built-in lab name (like mesos-calico) or a lab file path relative to this file",
-        " line 4: step one: missing 'kind'; expected one of setup, observe, break, fix, verify, explain, cleanup, task, question",
-        " line 4: step one: missing 'title'; expected non-empty text: a plain string in one language, or {en: ..., zh: ...} with either or both",
+        " line 1: scenario: missing key 'summary'; expected non-empty text: a plain string in one language, or {en: ..., zh: ...} with either or both (a reader of the other language sees what exists), e.g. Look at the MAC",
+        " line 1: scenario: missing key 'lab'; expected a built-in lab name (like mesos-calico) or a lab file path relative to this file (with a / or ending in .yml), e.g. mesos-calico",
+        " line 4: step one: missing key 'kind'; expected one of setup, observe, break, fix, verify, explain, cleanup, task, question",
+        " line 4: step one: missing key 'title'; expected non-empty text: a plain string in one language, or {en: ..., zh: ...} with either or both (a reader of the other language sees what exists), e.g. Look at the MAC",
     ],
     "bad-not-mapping.yml": [
-        ' line 1: scenario: the document is a list; expected a mapping with id, title, summary, lab, steps',
+        ' line 1: scenario: the file holds a list; expected a mapping with keys id, title, summary, lab, steps',
     ],
     "bad-regex.yml": [
         " line 14: step one: expect.stdout_matches 'ether ([0-9a-f' is not a valid regular expression (unterminated character set at position 7); expected a Python regular expression",
@@ -116,21 +116,21 @@ PINNED = {
         " line 16: step one: capture mac 'ether ([' is not a valid regular expression (unterminated character set at position 7); expected a Python regular expression",
     ],
     "bad-roles.yml": [
-        " line 5: scenario: unknown role 'dokcer' (did you mean 'docker'?); expected a list of roles from base, etcd, zookeeper, docker, calico, calico-network, mesos-master, mesos-slave, marathon, marathon-app",
-        ' line 5: scenario: unknown role 5 (a number); expected a list of roles from base, etcd, zookeeper, docker, calico, calico-network, mesos-master, mesos-slave, marathon, marathon-app',
-        " line 14: variant docker: requires.roles is 'docker' (a string); expected a list of roles from base, etcd, zookeeper, docker, calico, calico-network, mesos-master, mesos-slave, marathon, marathon-app",
+        " line 5: scenario: unknown role 'dokcer' (did you mean 'docker'?); expected one of base, etcd, zookeeper, docker, calico, calico-network, mesos-master, mesos-slave, marathon, marathon-app",
+        ' line 5: scenario: unknown role 5 (a number); expected one of base, etcd, zookeeper, docker, calico, calico-network, mesos-master, mesos-slave, marathon, marathon-app',
+        " line 14: variant docker: requires.roles is 'docker' (a string); expected a list of role names, e.g. [base, docker]",
     ],
     "bad-run-on.yml": [
-        " line 6: step no-run: missing 'run'; expected a shell script (only explain steps may leave it out)",
-        " line 9: step no-run: 'on' is given but there is no 'run'; expected a run script to go with it, or no 'on'",
-        ' line 10: step no-on: missing \'on\'; expected the node names to run on (a name, a list of names, or "all")',
-        " line 17: step talk: 'expect' is given but there is no 'run'; expected a run script for expect to apply to",
-        " line 21: step talk-and-run: on lists 'all' among node names; expected on: all (alone, as a string) or a list of node names",
-        ' line 26: step empty-run: on is an empty list; expected the node names to run on (a name, a list of names, or "all")',
-        " line 27: step empty-run: run is '   ' (a string); expected a shell script (text)",
+        " line 6: step no-run: missing key 'run'; expected a shell script: every step but an explain step has one",
+        " line 9: step no-run: 'on' is given without 'run'; expected 'run' as well, or no 'on'",
+        " line 13: step no-on: 'run' is given without 'on'; expected 'on' as well, or no 'run'",
+        " line 17: step talk: 'expect' is given without 'run'; expected 'run' as well, or no 'expect'",
+        ' line 21: step talk-and-run: on[1] \'all\' is allowed only alone (on: all); expected a node name; "all" stands alone (on: all)',
+        ' line 26: step empty-run: on is an empty list; expected the node names to run on: a name, a list of names, or "all", e.g. ubuntu-1',
+        " line 27: step empty-run: run '   ' is only white space; expected a shell script; {{ name }} is replaced by a variable's value (shell-quoted)",
     ],
     "bad-template-vars.yml": [
-        " line 5: vars: variable name 'node' is reserved for a built-in; expected a name other than node, node_ip, lab_network, host_ip, nodes.<name>.ip",
+        " line 5: vars: variable name 'node' is reserved for a built-in; expected a variable name: letters, digits, '_', '.', '-', starting with a letter or '_', and not a built-in (node, node_ip, lab_network, host_ip, nodes.<name>.ip)",
         ' line 14: step early: run uses {{ later }}, which is not defined; expected a var, a node_var of every node the step runs on, a built-in (node, node_ip, lab_network, host_ip, nodes.<name>.ip) or a capture of an earlier step on that node',
         " line 14: step early: run uses {{ pol }}, which is not defined (did you mean 'pool'?); expected a var, a node_var of every node the step runs on, a built-in (node, node_ip, lab_network, host_ip, nodes.<name>.ip) or a capture of an earlier step on that node",
         ' line 14: step early: run uses {{ wl_ip }}, which is not defined for ubuntu-3; expected a var, a node_var of every node the step runs on, a built-in (node, node_ip, lab_network, host_ip, nodes.<name>.ip) or a capture of an earlier step on that node',
@@ -140,46 +140,48 @@ PINNED = {
         ' line 44: variant docker, step use-capture-of-default: run uses {{ mac }}, which is not defined; expected a var, a node_var of every node the step runs on, a built-in (node, node_ip, lab_network, host_ip, nodes.<name>.ip) or a capture of an earlier step on that node',
     ],
     "bad-text.yml": [
-        " line 2: scenario: title has no text; expected non-empty text: a plain string in one language, or {en: ..., zh: ...} with either or both",
-        " line 3: scenario: summary.en is '' (a string); expected non-empty text: a plain string in one language, or {en: ..., zh: ...} with either or both",
-        " line 3: scenario: summary.zh is '  ' (a string); expected non-empty text: a plain string in one language, or {en: ..., zh: ...} with either or both",
-        ' line 9: step one: explain.en is a list; expected non-empty text: a plain string in one language, or {en: ..., zh: ...} with either or both',
+        ' line 2: scenario: title is an empty mapping; expected non-empty text: a plain string in one language, or {en: ..., zh: ...} with either or both (a reader of the other language sees what exists), e.g. Look at the MAC',
+        " line 3: scenario: summary.en '' is empty; expected non-empty text",
+        " line 3: scenario: summary.zh '  ' is only white space; expected non-empty text",
+        ' line 9: step one: explain.en is a list; expected non-empty text',
     ],
     "bad-timeouts.yml": [
-        ' line 11: step negative: timeout -1 is out of range; expected seconds, more than 0 and at most 3600',
-        ' line 12: step negative: expect.retry -5 is out of range; expected seconds, 0 to 600',
-        ' line 18: step zero: timeout 0 is out of range; expected seconds, more than 0 and at most 3600',
-        ' line 24: step absurd: timeout 86400 is out of range; expected seconds, more than 0 and at most 3600',
-        ' line 25: step absurd: expect.retry 601 is out of range; expected seconds, 0 to 600',
+        ' line 11: step negative: timeout -1 is too small; expected a number more than 0 and at most 3600 (seconds the command may take)',
+        ' line 12: step negative: expect.retry -5 is too small; expected a number from 0 to 600 (seconds to keep re-running the command until the expectation holds)',
+        ' line 18: step zero: timeout 0 is too small; expected a number more than 0 and at most 3600 (seconds the command may take)',
+        ' line 24: step absurd: timeout 86400 is too large; expected a number more than 0 and at most 3600 (seconds the command may take)',
+        ' line 25: step absurd: expect.retry 601 is too large; expected a number from 0 to 600 (seconds to keep re-running the command until the expectation holds)',
     ],
     "bad-types.yml": [
-        " line 3: scenario: summary is 42 (a number); expected non-empty text: a plain string in one language, or {en: ..., zh: ...} with either or both",
+        ' line 3: scenario: summary is 42 (a number); expected non-empty text: a plain string in one language, or {en: ..., zh: ...} with either or both (a reader of the other language sees what exists), e.g. Look at the MAC',
         ' line 5: vars: variable pool is a list; expected a string or a number',
         ' line 5: vars: variable on_off is true (a boolean); expected a string or a number',
-        ' line 6: scenario: node_vars is a list; expected a mapping of node name to {variable: value}',
-        ' line 11: step one: on is 5 (a number); expected the node names to run on (a name, a list of names, or "all")',
+        ' line 6: scenario: node_vars is a list; expected variables with a value per node: node name to {variable: value}, e.g. {ubuntu-2: {wl_ip: 172.32.2.10}}',
+        ' line 11: step one: on is 5 (a number); expected the node names to run on: a name, a list of names, or "all", e.g. ubuntu-1',
         " line 12: step one: sudo is 'yes' (a string); expected true or false",
-        ' line 14: step one: timeout is true (a boolean); expected seconds, more than 0 and at most 3600',
-        ' line 15: step one: expect.stdout_contains[1] is 3 (a number); expected a non-empty string or a list of them',
-        " line 15: step one: expect.retry is '10' (a string); expected seconds, 0 to 600",
-        ' line 16: step one: capture is a list; expected a mapping of variable name to a regex with one group',
-        ' line 17: scenario: variants is a list; expected a mapping of variant name to {requires, summary, steps}',
+        ' line 14: step one: timeout is true (a boolean); expected a number more than 0 and at most 3600 (seconds the command may take)',
+        ' line 15: step one: expect.stdout_contains[1] is 3 (a number); expected non-empty text',
+        " line 15: step one: expect.retry is '10' (a string); expected a number from 0 to 600 (seconds to keep re-running the command until the expectation holds)",
+        ' line 16: step one: capture is a list; expected variable name to a regular expression with exactly one group: later steps on the same node can use {{ name }}, e.g. {bad_mac: link/ether ([0-9a-f:]{17})}',
+        ' line 17: scenario: variants is a list; expected other paths through the scenario: variant name to {requires, summary, steps}',
     ],
     "bad-unknown-keys.yml": [
-        " line 2: scenario: title has unknown language 'fr'; expected en or zh (either or both)",
+        " line 2: scenario: title has unknown language 'fr'; expected one of en, zh",
         " line 5: scenario: requires has unknown key 'role' (did you mean 'roles'?); expected one of roles",
         " line 6: scenario: unknown key 'varz' (did you mean 'vars'?); expected one of id, title, summary, lab, requires, vars, node_vars, steps, variants, normalise",
         " line 13: step one: unknown key 'tmeout' (did you mean 'timeout'?); expected one of id, kind, title, explain, on, sudo, run, timeout, expect, capture",
         " line 14: step one: expect has unknown key 'stdout_contain' (did you mean 'stdout_contains'?); expected one of exit, stdout_contains, stdout_not_contains, stdout_matches, stderr_contains, stderr_not_contains, stderr_matches, retry",
+        " line 16: variant docker: missing key 'steps'; expected the variant's steps, in order; `use: ID` tells a step of the default path unchanged",
         " line 17: variant docker: unknown key 'step' (did you mean 'steps'?); expected one of requires, summary, steps",
-        " line 17: variant docker: missing 'steps'; expected a non-empty list of steps",
     ],
     "bad-variants.yml": [
-        " line 12: variants: variant name 'default' is not allowed; expected lowercase letters, digits and '-', starting with a letter or digit, at most 63, and not 'default'",
-        " line 14: variants: variant name 'Docker' is not allowed; expected lowercase letters, digits and '-', starting with a letter or digit, at most 63, and not 'default'",
-        " line 16: variant no-steps: missing 'steps'; expected a non-empty list of steps",
-        ' line 18: variant empty-steps: steps is an empty list; expected a non-empty list of steps',
-        ' line 19: variant listy: the variant is a list; expected a mapping with steps (and optionally requires, summary)',
+        " line 12: variants: variant name 'default' is the name of the steps at the top; expected a variant name: an id other than default (the steps at the top are the default)",
+        " line 13: variant 'default': steps is an empty list; expected at least one step: the variant's steps, in order; `use: ID` tells a step of the default path unchanged",
+        " line 14: variants: variant name 'Docker' is not valid; expected lowercase letters, digits and '-', starting with a letter or digit, at most 63 characters",
+        " line 14: variants: missing key 'steps'; expected the variant's steps, in order; `use: ID` tells a step of the default path unchanged",
+        " line 15: variant no-steps: missing key 'steps'; expected the variant's steps, in order; `use: ID` tells a step of the default path unchanged",
+        " line 18: variant empty-steps: steps is an empty list; expected at least one step: the variant's steps, in order; `use: ID` tells a step of the default path unchanged",
+        ' line 19: variant listy: the variant is a list; expected another path through the scenario: its steps (and optionally requires, summary)',
     ],
     "bad-yaml.yml": [
         " line 3: YAML syntax error: expected ',' or '}', but got '<scalar>'",
@@ -226,8 +228,9 @@ def test_missing_file():
 def test_parse_scenario_without_lines_still_reports():
     with pytest.raises(InputError) as info:
         parse_scenario({"id": "x"}, "inline")
-    assert info.value.problems[0] == ("inline: scenario: missing 'title'; "
-                                      "expected non-empty text: a plain string in one language, or {en: ..., zh: ...} with either or both")
+    assert info.value.problems[0] == (
+        "inline: scenario: missing key 'title'; expected non-empty text: a plain string in one language, or "
+        "{en: ..., zh: ...} with either or both (a reader of the other language sees what exists), e.g. Look at the MAC")
 
 
 # ---- against a lab
@@ -373,3 +376,32 @@ def test_bidi_and_control_characters_are_refused_with_file_and_line(tmp_path, ch
     assert info.value.problems == [
         f"{path} line 3: scenario: title.en contains the control character {code} "
         f"at character 5; expected printable text (newline and tab are allowed; no control or bidi characters)"]
+
+
+def test_numbers_the_schema_takes_become_the_models_types():
+    text = ("id: n\ntitle: T\nsummary: S\nlab: mesos-calico\nvars: {count: 3, ratio: 1.5}\nsteps:\n"
+            "  - {id: a, kind: observe, title: A, 'on': ubuntu-1, run: 'true', timeout: 5,\n"
+            "     expect: {exit: 3.0, retry: 2}}\n")
+    scenario = parse_scenario(yamlsrc.load_text(text, "n.yml"), "n.yml")
+    step = scenario.variants["default"].steps[0]
+    assert (step.expect.exit, step.expect.retry, step.timeout) == ("3", 2.0, 5.0)
+    assert scenario.vars == {"count": "3", "ratio": "1.5"}
+
+
+def test_rules_between_fields_name_the_field_and_its_line():
+    head = "id: r\ntitle: T\nsummary: S\nlab: mesos-calico\n"
+    text = (head + "vars: {a: '{{ b }}'}\nnode_vars: {ubuntu-1: {c: 1, node_ip: x}}\nsteps:\n"
+            "  - {id: q, kind: question, title: Q, goal: G, answers: ['{{ nope }}']}\n"
+            "  - {use: q}\n")
+    with pytest.raises(InputError) as info:
+        parse_scenario(yamlsrc.load_text(text, "r.yml"), "r.yml")
+    assert [p.split("; expected")[0] for p in info.value.problems] == [
+        "r.yml line 5: vars: variable a uses {{ b }}: a variable's value may only use built-ins",
+        "r.yml line 6: node_vars ubuntu-1: variable name 'node_ip' is reserved for a built-in",
+        "r.yml line 8: step q: answers use {{ nope }}, which is not defined (did you mean 'node'?)",
+        "r.yml line 9: step #2: unknown key 'use'",
+        "r.yml line 9: step #2: missing key 'id'",
+        "r.yml line 9: step #2: missing key 'kind'",
+        "r.yml line 9: step #2: missing key 'title'",
+        "r.yml line 9: step #2: 'use' is only for variants",
+    ]

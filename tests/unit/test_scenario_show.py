@@ -50,7 +50,7 @@ def test_a_lab_file_that_does_not_exist_is_refused_with_file_and_line(tmp_path):
     assert res.stderr.splitlines()[0] == (
         f"error: {path} line 4: scenario: lab './nolab.yml' does not exist (no file "
         f"{tmp_path / 'nolab.yml'}); expected a built-in lab name (like mesos-calico) or a lab "
-        "file path relative to this file")
+        "file path relative to this file (with a / or ending in .yml)")
     path = write(tmp_path, SCENARIO.replace("lab: mesos-calico", "lab: mesos-calicoo"))
     res = labgen_sealed("scenario", "show", str(path), cwd=tmp_path)
     assert res.returncode == 2 and res.stderr.startswith(

@@ -25,46 +25,31 @@ CASES = {
     "unknown key, on its own line": ("lab", LAB + "nmae: x\n", [
         "f.yml line 6: lab: unknown key 'nmae' (did you mean 'name'?); expected one of name, description, "
         "network, boxes, defaults, params, synced_folder, nodes, message, mirrors, instance"]),
-    "missing key, with the key's description": ("lab", LAB.replace("boxes: {lxc: a/b}\n", ""), [
-        "f.yml line 1: lab: missing key 'boxes'; expected the box each provider boots: a name 'owner/name'"]),
-    "empty mapping and list": ("lab", LAB.replace("{lxc: a/b}", "{}").split("nodes:")[0] + "nodes: []\n", [
-        "f.yml line 3: lab: boxes is empty; expected the box each provider boots: a name 'owner/name'",
-        "f.yml line 4: lab: nodes is empty; expected the machines, each with a unique name and address"]),
+    "missing key, with the key's description": ("lab", LAB.replace("boxes: {lxc: a/b}\n", ""), ["f.yml line 1: lab: missing key 'boxes'; expected the box each provider boots: a name 'owner/name', e.g. {virtualbox: ubuntu/xenial64, lxc: labgen/debian-12}"]),
+    "empty mapping and list": ("lab", LAB.replace("{lxc: a/b}", "{}").split("nodes:")[0] + "nodes: []\n", ['f.yml line 3: lab: boxes is an empty mapping; expected at least one of virtualbox, libvirt, lxc',
+                                                                                                           'f.yml line 4: lab: nodes is an empty list; expected at least one node: the machines, each with a unique name and address']),
     "too many items": ("lab", LAB.split("nodes:")[0] + "nodes:\n" + "".join(
-        f"  - {{name: n{i}, ip: 192.168.56.{i + 10}, roles: []}}\n" for i in range(101)), [
-        "f.yml line 4: lab: nodes has 101; expected at most 100: the machines, each with a unique name and "
-        "address"]),
+        f"  - {{name: n{i}, ip: 192.168.56.{i + 10}, roles: []}}\n" for i in range(101)), ['f.yml line 4: lab: nodes has 101 items; expected at most 100: the machines, each with a unique name and address']),
     "range, integer, with the field's description": ("lab", LAB.replace("roles: [base]", "roles: [base], cpus: 65"), [
         "f.yml line 5: lab.nodes[0]: cpus 65 is too large; expected an integer from 1 to 64 (number of CPUs)"]),
     "range, exclusive minimum": ("scenario", SC.replace("run: ls}", "run: ls, timeout: 0}"), [
         "f.yml line 6: scenario.steps[0]: timeout 0 is too small; expected a number more than 0 and at most "
         "3600 (seconds the command may take)"]),
-    "enum with did-you-mean": ("lab", LAB.replace("[base]", "[base, dockr]"), [
-        "f.yml line 5: lab.nodes[0].roles: item 2 is 'dockr' (a string) (did you mean 'docker'?); expected "
-        "one of base, etcd, zookeeper, docker, calico, calico-network, mesos-master, mesos-slave, marathon, "
-        "marathon-app"]),
-    "listed twice": ("lab", LAB.replace("[base]", "[base, docker, docker]"), [
-        "f.yml line 5: lab.nodes[0]: roles lists 'docker' twice; expected each once"]),
-    "pattern, with an example": ("lab", LAB.replace("name: demo", "name: Demo"), [
-        "f.yml line 1: lab: name 'Demo' is not valid; expected an RFC 1123 label: lowercase letters, digits "
-        "and hyphens, at most 63 characters, not starting or ending with a hyphen"]),
+    "enum with did-you-mean": ("lab", LAB.replace("[base]", "[base, dockr]"), ["f.yml line 5: lab.nodes[0].roles: unknown role 'dockr' (did you mean 'docker'?); expected one of base, etcd, zookeeper, docker, calico, calico-network, mesos-master, mesos-slave, marathon, marathon-app"]),
+    "listed twice": ("lab", LAB.replace("[base]", "[base, docker, docker]"), ["f.yml line 5: lab.nodes[0]: role 'docker' is listed twice; expected each role once"]),
+    "pattern, with an example": ("lab", LAB.replace("name: demo", "name: Demo"), ["f.yml line 1: lab: name 'Demo' is not valid; expected an RFC 1123 label: lowercase letters, digits and hyphens, at most 63 characters, not starting or ending with a hyphen, e.g. mesos-calico"]),
     "too long": ("lab", LAB + "description: " + "x" * 2001 + "\n", [
         "f.yml line 6: lab: description is 2001 characters long; expected plain text of at most 2000 characters "
         "(newlines allowed, no other control characters)"]),
-    "type, in a list": ("lab", LAB + "  - 3\n", [
-        "f.yml line 6: lab.nodes: item 2 is 3 (a number); expected a mapping"]),
-    "one of: the parent's description": ("scenario", SC.replace("title: T", "title: {}"), [
-        "f.yml line 2: scenario: title is an empty mapping; expected text in one language (a plain string), "
-        "or a mapping with en, zh or both (a reader of the other language sees what exists), e.g. Look at "
-        "the MAC"]),
+    "type, in a list": ("lab", LAB + "  - 3\n", ['f.yml line 6: lab.nodes: the node is 3 (a number); expected a machine: its name, address and roles, e.g. {name: ubuntu-1, ip: 192.168.56.101, roles: [base, docker]}']),
+    "one of: the parent's description": ("scenario", SC.replace("title: T", "title: {}"), ['f.yml line 2: scenario: title is an empty mapping; expected non-empty text: a plain string in one language, or {en: ..., zh: ...} with either or both (a reader of the other language sees what exists), e.g. Look at the MAC']),
     "one of: exit": ("scenario", SC.replace("run: ls}", "run: ls, expect: {exit: 300}}"), [
         "f.yml line 6: scenario.steps[0].expect: exit is 300 (a number); expected 0, nonzero, any, or an exit "
         "status 0..255"]),
     "dependent keys": ("scenario", SC.replace("'on': x, ", ""), [
         "f.yml line 6: scenario.steps[0]: 'run' is given without 'on'; expected 'on' as well, or no 'run'"]),
-    "dependent keys, the one given": ("scenario", SC.replace("'on': x, run: ls", "expect: {exit: 0}"), [
-        "f.yml line 6: scenario.steps[0]: 'expect' is given without 'run'; expected 'run' as well, or no "
-        "'expect'"]),
+    "dependent keys, the one given": ("scenario", SC.replace("'on': x, run: ls", "expect: {exit: 0}"), ["f.yml line 6: scenario.steps[0]: 'expect' is given without 'run'; expected 'run' as well, or no 'expect'",
+                                                                                                        "f.yml line 6: scenario.steps[0]: missing key 'run'; expected a shell script: every step but an explain step has one"]),
     "missing key behind a $ref": ("lab", LAB.replace("name: demo\n", ""), [
         "f.yml line 1: lab: missing key 'name'; expected the lab's name, used in machine names "
         "(labgen-<name>-<node>), e.g. mesos-calico"]),
@@ -74,11 +59,8 @@ CASES = {
         {"kind": "lab", "name": "x", "size": -1, "sha256": "a" * 64}]},
         ["f.yml: bundle.items[0]: size -1 is too small; expected an integer from 0 to 1099511627776"]),
     "one of, without a description of its own": ("scenario", SC.replace(
-        "kind: observe, title: A, 'on': x, run: ls", "kind: question, title: Q, goal: G, answers: []"), [
-        "f.yml line 6: scenario.steps[0]: answers is an empty list; expected non-empty text"]),
-    "a name that is not allowed": ("scenario", SC + "variants: {default: {steps: [{use: a}]}}\n", [
-        "f.yml line 7: scenario: variants 'default' is not allowed; expected a variant name: an id other than "
-        "default (the steps at the top are the default)"]),
+        "kind: observe, title: A, 'on': x, run: ls", "kind: question, title: Q, goal: G, answers: []"), ['f.yml line 6: scenario.steps[0]: answers is an empty list; expected accepted answers (compared ignoring case, spaces and : - . _)']),
+    "a name that is not allowed": ("scenario", SC + "variants: {default: {steps: [{use: a}]}}\n", ["f.yml line 7: scenario.variants: variant name 'default' is the name of the steps at the top; expected a variant name: an id other than default (the steps at the top are the default)"]),
     "const": ("lock", {"version": 2}, ["f.yml: lock: version is 2 (a number); expected 1"]),
     "conditional requirement": ("bundle", {"format": 1, "lab": "x", "items": [
         {"kind": "box", "name": "a/b", "size": 1, "sha256": "a" * 64}]},
@@ -98,7 +80,9 @@ def test_a_valid_file_has_nothing_to_say():
 
 
 def test_the_root_of_a_wrong_document():
-    assert said("lab", "- a\n") == ["f.yml line 1: lab: the file is a list; expected a mapping"]
+    assert said("lab", "- a\n") == [
+        "f.yml line 1: lab: the file holds a list; expected a mapping with keys name, network, boxes, nodes"]
+    assert said("lab", "") == ["f.yml: lab: the file is empty; expected a mapping with keys name, network, boxes, nodes"]
 
 
 def test_every_pattern_and_range_says_what_it_wants():
@@ -119,13 +103,13 @@ def test_every_pattern_and_range_says_what_it_wants():
 
 
 def test_expected_reads_description_and_example():
-    from labgen.schemacheck import _expected
+    from labgen.schemacheck import expected_of
 
-    assert _expected({"description": "A box name."}) == "a box name"
-    assert _expected({"examples": ["a/b"]}) == "e.g. a/b"
-    assert _expected({"description": "A box.", "examples": ["a/b"]}) == "a box, e.g. a/b"
-    assert _expected({"description": "A map.", "examples": [{"a": 1}]}) == "a map"
-    assert _expected({}) is None
+    assert expected_of({"description": "A box name."}) == "a box name"
+    assert expected_of({"examples": ["a/b"]}) == "e.g. a/b"
+    assert expected_of({"description": "A box.", "examples": ["a/b"]}) == "a box, e.g. a/b"
+    assert expected_of({"description": "A map.", "examples": [{"a": [1, True]}]}) == "a map, e.g. {a: [1, true]}"
+    assert expected_of({}) is None
 
 
 def test_a_rule_without_words_of_its_own_says_jsonschemas():
@@ -134,4 +118,29 @@ def test_a_rule_without_words_of_its_own_says_jsonschemas():
     from labgen.schemacheck import _say
 
     error = next(Draft202012Validator({"multipleOf": 2, "description": "Even."}).iter_errors(3))
-    assert _say(error, "n", "lab") == ("n: 3 is not a multiple of 2", "even")
+    assert _say(error, error.schema, "n", "lab", {}) == ("n: 3 is not a multiple of 2", "even")
+
+
+def test_a_patterns_end_is_the_end_of_the_text():
+    # ECMA-262's $; Python's $ also matches before a final newline, which would let
+    # "demo\n" through as a name that reaches a shell and a Vagrantfile.
+    assert said("lab", LAB.replace("name: demo", 'name: "demo\\n"')) == [
+        "f.yml line 1: lab: name 'demo\\n' is not valid; expected an RFC 1123 label: lowercase letters, digits and "
+        "hyphens, at most 63 characters, not starting or ending with a hyphen, e.g. mesos-calico"]
+
+
+def test_problems_come_in_the_documents_order_whatever_the_hash_seed():
+    # jsonschema walks additionalProperties in set order; two problems on one line must
+    # still come in the file's order on every run.
+    import os
+    import subprocess
+    import sys
+
+    code = ("from tests.unit.test_schemacheck import said, SC\n"
+            "print(said('scenario', SC + 'vars: {b: [1], a: [2], c: true, d: {}}\\n'))")
+    seen = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                           env={**os.environ, "PYTHONHASHSEED": str(seed)}).stdout for seed in (1, 2, 3, 4)}
+    assert len(seen) == 1
+    out = seen.pop()
+    assert [out.index(f"vars: {name} is") for name in "bacd"] == sorted(out.index(f"vars: {name} is")
+                                                                         for name in "bacd")

@@ -24,11 +24,10 @@ def test_newline_and_tab_only_where_the_text_allows_them():
 
 
 def test_lab_files_and_scenarios_share_the_policy():
-    from labgen import labfile
-    from labgen.scenario import load
+    from labgen import labfile, schemacheck
 
     assert labfile.character_problem is validate.character_problem
-    assert load.character_problem is validate.character_problem
+    assert schemacheck.character_problem is validate.character_problem     # scenarios: printable=
 
 
 def test_problems_sorted_by_line_then_found_order():

@@ -127,7 +127,7 @@ def test_normalise_section_loads():
     ("normalise: {match: x}\n", "normalise"),
     ("normalise:\n  - {match: '(', replace: x}\n", "not a valid regular expression"),
     ("normalise:\n  - {match: x, replace: x, flags: i}\n", "unknown key 'flags'"),
-    ("normalise:\n  - {match: x}\n", "missing 'replace'"),
+    ("normalise:\n  - {match: x}\n", "missing key 'replace'"),
     ("normalise:\n  - {match: x, replace: \"a\\x1b[31m\"}\n", "replace"),
     ("normalise:\n  - {match: '', replace: x}\n", "match"),
     ("normalise:\n  - x\n", "normalise"),
