@@ -337,7 +337,7 @@ def test_walkthrough_tours_what_is_provisioned(lab):
 def test_walkthrough_matches_its_approved_transcripts(lab):
     """`make test` verifies the walkthrough (issue 21): `scenario verify` on this lab against the
     transcripts shipped in scenarios/walkthrough.approved/ (the lab's addresses and name masked,
-    so a transcript approved on 192.168.56.0/24 verifies here). `full` cannot run on LXC (Mesos,
+    so a transcript approved on the demo's subnet verifies here). `full` cannot run on LXC (Mesos,
     Marathon, Calico): it has no transcript."""
     approved = Path(__file__).resolve().parents[2] / "scenarios" / "walkthrough.approved"
     shutil.copytree(approved, lab.work / "walkthrough.approved", dirs_exist_ok=True)
