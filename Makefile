@@ -40,7 +40,7 @@ help:
 	@echo "make demo   - set up this machine and run: labgen scenario run mac-bug"
 	@echo "make test   - set up this machine and run the test suite"
 	@echo "make unit   - static checks, then the fast unit and golden tests (no root, no LXC)"
-	@echo "make lint   - static checks only: ruff check (tests and bench too) and mypy (labgen/)"
+	@echo "make lint   - static checks only: ruff check and ruff format --check (tests and bench too), mypy (labgen/)"
 	@echo "make docs   - regenerate docs/commands.md from the commands' --help"
 	@echo "make bench  - benchmarks (see bench/README.md)"
 	@echo "make mutation - mutation testing of the core modules (slow; see tests/README.md)"
@@ -68,9 +68,11 @@ unit: venv lint
 	$(PY) -m pytest -q tests/unit
 
 # Static checks (config in pyproject.toml): pyflakes, pycodestyle and bugbear over the code,
-# tests and benchmarks; mypy over labgen/. Seconds, so they run before every test run.
+# tests and benchmarks, and their layout (`ruff format`: run it before committing); mypy over
+# labgen/. Seconds, so they run before every test run.
 lint: venv
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
 # The unit tests as an unprivileged user with no network (a throw-away copy of this checkout

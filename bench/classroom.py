@@ -34,8 +34,13 @@ ROOT = Path(os.environ.get("LABGEN_BENCH_ROOT", "/var/tmp/labgen-bench")) / "cla
 LABGEN = [sys.executable, "-m", "labgen"]
 # Two runs at once (one per lab) need their own pool, names, port and apt proxy: BENCH_SLOT=2.
 SLOT = os.environ.get("BENCH_SLOT", "1")
-ENV = dict(os.environ, LABGEN_APTPROXY_PORT="3159" if SLOT == "1" else "3158",
-           LABGEN_APTPROXY_DIR=str(ROOT) + f"-aptproxy{SLOT}", COLUMNS="160", NO_COLOR="1")
+ENV = dict(
+    os.environ,
+    LABGEN_APTPROXY_PORT="3159" if SLOT == "1" else "3158",
+    LABGEN_APTPROXY_DIR=str(ROOT) + f"-aptproxy{SLOT}",
+    COLUMNS="160",
+    NO_COLOR="1",
+)
 POOL = "192.168.120.0/22" if SLOT == "1" else "192.168.124.0/22"
 PREFIX = "clb" if SLOT == "1" else "clt"
 PORT = "2319" if SLOT == "1" else "2318"
@@ -110,15 +115,29 @@ def bench(lab: Path, nodes: list[str], seats: int, image: bool) -> dict:
     path = ROOT / name
     if (path / "classroom.yml").exists():
         run("classroom", "down", "--yes", "--dir", str(path))
-    up, res = run("classroom", "up", str(lab), "--seats", str(seats), "--name", name, "--pool", POOL,
-                  "--ssh-port", PORT, "--ssh-address", "127.0.0.1", "--dir", str(path),
-                  *([] if image else ["--no-image"]))
+    up, res = run(
+        "classroom",
+        "up",
+        str(lab),
+        "--seats",
+        str(seats),
+        "--name",
+        name,
+        "--pool",
+        POOL,
+        "--ssh-port",
+        PORT,
+        "--ssh-address",
+        "127.0.0.1",
+        "--dir",
+        str(path),
+        *([] if image else ["--no-image"]),
+    )
     built = re.search(r"seat image (img[0-9a-f]+) built in (\d+) s", res.stdout)
     time.sleep(IDLE)
     names = [f"labgen-{name}-s{s:02d}-{n}" for s in range(1, seats + 1) for n in nodes]
     ws = working_set_mib(names)
-    per_node = {n: working_set_mib([f"labgen-{name}-s{s:02d}-{n}" for s in range(1, seats + 1)]) / seats
-                for n in nodes}
+    per_node = {n: working_set_mib([f"labgen-{name}-s{s:02d}-{n}" for s in range(1, seats + 1)]) / seats for n in nodes}
     roles = {r: v / (seats * len(nodes)) for r, v in role_rss_mib(names).items()}
     disk = disk_mib([f"/var/lib/lxc/{n}" for n in names])
     _, st = run("classroom", "status", "--format", "json", "--dir", str(path))
@@ -126,9 +145,18 @@ def bench(lab: Path, nodes: list[str], seats: int, image: bool) -> dict:
     assert all(r["nodes_up"] == r["nodes"] == r["reachable"] for r in rows), rows
     reset, _ = run("classroom", "reset", "1", "--yes", "--dir", str(path))
     down, _ = run("classroom", "down", "--yes", "--dir", str(path))
-    return {"seats": seats, "up_s": up, "image_s": float(built.group(2)) if built else 0.0,
-            "image": built.group(1) if built else None, "down_s": down, "reset_s": reset,
-            "ws_mib": ws, "node_ws": per_node, "role_rss": roles, "disk_mib": disk}
+    return {
+        "seats": seats,
+        "up_s": up,
+        "image_s": float(built.group(2)) if built else 0.0,
+        "image": built.group(1) if built else None,
+        "down_s": down,
+        "reset_s": reset,
+        "ws_mib": ws,
+        "node_ws": per_node,
+        "role_rss": roles,
+        "disk_mib": disk,
+    }
 
 
 def main(argv: list[str]) -> None:
@@ -136,7 +164,7 @@ def main(argv: list[str]) -> None:
     if "--lab" in argv:
         i = argv.index("--lab")
         lab_name = argv[i + 1]
-        del argv[i:i + 2]
+        del argv[i : i + 2]
     image = "--no-image" not in argv
     sizes = [int(a) for a in argv if a != "--no-image"] or [1, 8]
     lab = REPO / "bench" / "labs" / f"{lab_name}.yml"
@@ -144,8 +172,11 @@ def main(argv: list[str]) -> None:
     ROOT.mkdir(parents=True, exist_ok=True)
     how = "cloned from the seat image" if image else "provisioned from the box"
     when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    print(f"classroom benchmark: {lab_name} ({len(nodes)} nodes), seats {how}, {os.cpu_count()} cores, "
-          f"load {os.getloadavg()[0]:.1f}, {when}", flush=True)
+    print(
+        f"classroom benchmark: {lab_name} ({len(nodes)} nodes), seats {how}, {os.cpu_count()} cores, "
+        f"load {os.getloadavg()[0]:.1f}, {when}",
+        flush=True,
+    )
     one = one_create(lab)
     print(f"  one `labgen create`: {one:.1f} s", flush=True)
     image_dirs: list[str] = []
@@ -154,21 +185,43 @@ def main(argv: list[str]) -> None:
             r = bench(lab, nodes, n, image)
             if r["image"]:
                 image_dirs = [f"/var/lib/lxc/labgen-{r['image']}-{node}" for node in nodes]
-            print(f"  {n:>2} seat(s): up {r['up_s']:6.1f} s (image build {r['image_s']:.0f} s of it)  "
-                  f"= {r['up_s'] / one:.2f}× one create  reset {r['reset_s']:5.1f} s  down {r['down_s']:5.1f} s  "
-                  f"working set {r['ws_mib'] / n:6.1f} MiB/seat  disk {r['disk_mib'] / n:6.0f} MiB/seat  "
-                  f"load {os.getloadavg()[0]:.1f}", flush=True)
-            print("      working set per node: " + ", ".join(f"{k} {v:.1f} MiB" for k, v in r["node_ws"].items())
-                  + "; resident per node, by role: " + ", ".join(f"{k} {v:.1f} MiB" for k, v in r["role_rss"].items()),
-                  flush=True)
+            print(
+                f"  {n:>2} seat(s): up {r['up_s']:6.1f} s (image build {r['image_s']:.0f} s of it)  "
+                f"= {r['up_s'] / one:.2f}× one create  reset {r['reset_s']:5.1f} s  down {r['down_s']:5.1f} s  "
+                f"working set {r['ws_mib'] / n:6.1f} MiB/seat  disk {r['disk_mib'] / n:6.0f} MiB/seat  "
+                f"load {os.getloadavg()[0]:.1f}",
+                flush=True,
+            )
+            print(
+                "      working set per node: "
+                + ", ".join(f"{k} {v:.1f} MiB" for k, v in r["node_ws"].items())
+                + "; resident per node, by role: "
+                + ", ".join(f"{k} {v:.1f} MiB" for k, v in r["role_rss"].items()),
+                flush=True,
+            )
         if image_dirs:
             print(f"  seat image: {disk_mib(image_dirs):.0f} MiB of disk, shared by every seat", flush=True)
     finally:
         if image:
             # the image outlives `down`; one more 1-seat classroom finds it and removes it
             path = ROOT / f"{PREFIX}x"
-            run("classroom", "up", str(lab), "--seats", "1", "--name", f"{PREFIX}x", "--pool", POOL, "--ssh-port",
-                PORT, "--ssh-address", "127.0.0.1", "--dir", str(path))
+            run(
+                "classroom",
+                "up",
+                str(lab),
+                "--seats",
+                "1",
+                "--name",
+                f"{PREFIX}x",
+                "--pool",
+                POOL,
+                "--ssh-port",
+                PORT,
+                "--ssh-address",
+                "127.0.0.1",
+                "--dir",
+                str(path),
+            )
             run("classroom", "down", "--yes", "--image", "--dir", str(path))
 
 

@@ -1,6 +1,6 @@
 """labgen benchmarks: print figures, gate nothing. See bench/README.md.
 
-  python bench/run.py [startup] [lab]        (default: both; `lab` needs root + LXC + the box)
+python bench/run.py [startup] [lab]        (default: both; `lab` needs root + LXC + the box)
 """
 
 from __future__ import annotations
@@ -24,13 +24,14 @@ def timed(argv, cwd=None, check=True, **kw) -> float:
     res = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, **kw)
     took = time.monotonic() - start
     if check and res.returncode != 0:
-        raise SystemExit(f"{' '.join(map(str, argv))} failed ({res.returncode}):\n"
-                         f"{res.stdout[-2000:]}\n{res.stderr[-2000:]}")
+        raise SystemExit(
+            f"{' '.join(map(str, argv))} failed ({res.returncode}):\n{res.stdout[-2000:]}\n{res.stderr[-2000:]}"
+        )
     return took
 
 
 def median_of(argv, runs=15) -> float:
-    timed(argv)    # warm the page cache and .pyc files
+    timed(argv)  # warm the page cache and .pyc files
     return statistics.median(timed(argv) for _ in range(runs))
 
 
@@ -45,10 +46,16 @@ def bench_startup():
     row("python3 -c pass", bare)
     row("labgen --help", helped)
     row("ratio (target <= 6)", helped / bare, "x")
-    leaked = subprocess.run([sys.executable, "-c",
-                             "import sys, labgen.cli; print(' '.join(m for m in ('fabric', 'paramiko', "
-                             "'vagrant', 'rich', 'jinja2', 'yaml') if m in sys.modules))"],
-                            capture_output=True, text=True).stdout.strip()
+    leaked = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, labgen.cli; print(' '.join(m for m in ('fabric', 'paramiko', "
+            "'vagrant', 'rich', 'jinja2', 'yaml') if m in sys.modules))",
+        ],
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
     print(f"  heavy modules imported at start-up: {leaked or 'none'}")
 
 
@@ -93,7 +100,8 @@ def bench_lab():
 
         # 3. mac-bug: the runner against one `vagrant ssh NODE -c` per command, same commands
         runner = statistics.median(
-            timed([*LABGEN, "scenario", "run", "mac-bug", "--dir", str(lab_dir)]) for _ in range(3))
+            timed([*LABGEN, "scenario", "run", "mac-bug", "--dir", str(lab_dir)]) for _ in range(3)
+        )
         sc = load_scenario(find_scenario("mac-bug"))
         steps = [s for s in sc.variants["default"].steps if s.run]
         captures: dict[str, dict[str, str]] = {}
@@ -102,10 +110,15 @@ def bench_lab():
             nodes = [n.name for n in lab.nodes] if step.nodes == ("all",) else list(step.nodes)
             for node in nodes:
                 command = substitute(step.run, node_values(sc, lab, node, captures.get(node, {})))
-                res = subprocess.run(["vagrant", "ssh", node, "-c", f"sudo sh -c {shlex_quote(command)}"],
-                                     cwd=lab_dir, capture_output=True, text=True)
+                res = subprocess.run(
+                    ["vagrant", "ssh", node, "-c", f"sudo sh -c {shlex_quote(command)}"],
+                    cwd=lab_dir,
+                    capture_output=True,
+                    text=True,
+                )
                 for var, pattern in step.capture.items():
                     import re
+
                     m = re.search(pattern, res.stdout, re.M)
                     if m:
                         captures.setdefault(node, {})[var] = m.group(1)
@@ -120,6 +133,7 @@ def bench_lab():
 
 def shlex_quote(s):
     import shlex
+
     return shlex.quote(s)
 
 

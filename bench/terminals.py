@@ -30,9 +30,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-TYPE_SECONDS = 30          # the whole typing phase
-FLOOD_AT = 8               # seconds into it, the flood starts
-KEY_EVERY = (0.15, 0.35)   # a typist: 3-6 keys a second
+TYPE_SECONDS = 30  # the whole typing phase
+FLOOD_AT = 8  # seconds into it, the flood starts
+KEY_EVERY = (0.15, 0.35)  # a typist: 3-6 keys a second
 
 
 def free_port() -> int:
@@ -47,17 +47,19 @@ def start_sshd(d: Path, name: str, key_pub: Path):
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(host_key)], check=True)
     tmux_dir = d / f"tmux-{name}"
     tmux_dir.mkdir()
-    for _ in range(5):          # a port found free may be taken before sshd binds it: retry
+    for _ in range(5):  # a port found free may be taken before sshd binds it: retry
         port = free_port()
         config = d / f"{name}_sshd_config"
         config.write_text(
             f"ListenAddress 127.0.0.1\nPort {port}\nHostKey {host_key}\nPidFile {d / name}.pid\n"
             f"AuthorizedKeysFile {key_pub}\nPermitRootLogin prohibit-password\n"
             "PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n"
-            f"MaxStartups 200\nMaxSessions 200\nSetEnv TMUX_TMPDIR={tmux_dir}\n")
+            f"MaxStartups 200\nMaxSessions 200\nSetEnv TMUX_TMPDIR={tmux_dir}\n"
+        )
         os.makedirs("/run/sshd", exist_ok=True)
-        proc = subprocess.Popen([binary, "-D", "-e", "-f", str(config)], stdout=subprocess.DEVNULL,
-                                stderr=open(d / f"{name}.log", "w"))
+        proc = subprocess.Popen(
+            [binary, "-D", "-e", "-f", str(config)], stdout=subprocess.DEVNULL, stderr=open(d / f"{name}.log", "w")
+        )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and proc.poll() is None:
             try:
@@ -76,9 +78,13 @@ def make_seats(root: Path, count: int, ports: dict, key: Path):
         lab_dir = LabDir(root / f"seat-{n:02d}")
         lab_dir.meta.mkdir(parents=True)
         lab_dir.save_state({"lab": "bench", "provider": "lxc"})
-        lab_dir.labfile.write_text("name: bench\n")     # a lab dir needs one; never loaded here
-        lab_dir.save_ssh_config("".join(f"Host {node}\n  HostName 127.0.0.1\n  User root\n  Port {port}\n"
-                                        f"  IdentityFile {key}\n" for node, port in ports.items()))
+        lab_dir.labfile.write_text("name: bench\n")  # a lab dir needs one; never loaded here
+        lab_dir.save_ssh_config(
+            "".join(
+                f"Host {node}\n  HostName 127.0.0.1\n  User root\n  Port {port}\n  IdentityFile {key}\n"
+                for node, port in ports.items()
+            )
+        )
     return seats_from_dirs(sorted(root.iterdir()))
 
 
@@ -101,7 +107,7 @@ class Term:
         self.got = asyncio.Event()
         self.bytes = 0
         self.tail = b""
-        self.latencies = []     # (t, seconds)
+        self.latencies = []  # (t, seconds)
         self.stalls = 0
 
     async def reader(self):
@@ -119,8 +125,9 @@ async def run(base: str, seats, server_pid: int):
     rss_before = rss_kib(server_pid)
 
     async def open_one(t):
-        t.ws = await connect(f"{ws_base}/seat/{t.seat.token}/term/{t.node}?cols=100&rows=30",
-                             origin=base, max_size=None, open_timeout=60)
+        t.ws = await connect(
+            f"{ws_base}/seat/{t.seat.token}/term/{t.node}?cols=100&rows=30", origin=base, max_size=None, open_timeout=60
+        )
         asyncio.ensure_future(t.reader())
         t.ws_ok = True
 
@@ -213,8 +220,13 @@ def main():
         sock.listen(256)
 
         def serve():
-            config = uvicorn.Config(create_app(seats, "I" * 32, probe_every=0, settings=Settings(max_terminals=4)),
-                                    log_level="warning", access_log=False, lifespan="on", ws=ws_protocol())
+            config = uvicorn.Config(
+                create_app(seats, "I" * 32, probe_every=0, settings=Settings(max_terminals=4)),
+                log_level="warning",
+                access_log=False,
+                lifespan="on",
+                ws=ws_protocol(),
+            )
             uvicorn.Server(config).run(sockets=[sock])
 
         child = multiprocessing.get_context("fork").Process(target=serve, daemon=True)
@@ -227,8 +239,9 @@ def main():
             child.join(timeout=10)
     finally:
         for proc, tmux_dir in sshds:
-            subprocess.run(["tmux", "kill-server"], env={**os.environ, "TMUX_TMPDIR": str(tmux_dir)},
-                           capture_output=True)
+            subprocess.run(
+                ["tmux", "kill-server"], env={**os.environ, "TMUX_TMPDIR": str(tmux_dir)}, capture_output=True
+            )
             proc.terminate()
             proc.wait(timeout=10)
         shutil.rmtree(d, ignore_errors=True)
@@ -240,18 +253,28 @@ def main():
     ms = 1000
     print(f"web terminals: {count} seats x 2, typist pace, one `yes | head -c 50M`; sshd stand-ins on 127.0.0.1")
     print(f"  {len(terms)} terminals open and prompting in {opened:.1f} s")
-    print(f"  echo latency, all:           p50 {pct(lat, 50) * ms:6.1f} ms  p99 {pct(lat, 99) * ms:6.1f} ms  "
-          f"({len(lat)} keys; targets 30 / 150 ms)")
+    print(
+        f"  echo latency, all:           p50 {pct(lat, 50) * ms:6.1f} ms  p99 {pct(lat, 99) * ms:6.1f} ms  "
+        f"({len(lat)} keys; targets 30 / 150 ms)"
+    )
     print(f"  echo latency, before flood:  p50 {pct(before, 50) * ms:6.1f} ms  p99 {pct(before, 99) * ms:6.1f} ms")
-    print(f"  echo latency, during flood:  p50 {pct(during, 50) * ms:6.1f} ms  p99 {pct(during, 99) * ms:6.1f} ms "
-          f"({len(during)} keys)")
+    print(
+        f"  echo latency, during flood:  p50 {pct(during, 50) * ms:6.1f} ms  p99 {pct(during, 99) * ms:6.1f} ms "
+        f"({len(during)} keys)"
+    )
     print(f"  stalls (no echo within 2 s): {sum(t.stalls for t in others)}")
-    print(f"  flood: 50 MiB written on the node in {flood.get('end', 0) - flood.get('start', 0):.1f} s, "
-          f"{flood.get('bytes', 0) / 2**20:.1f} MiB reached the browser (tmux sends screen updates)")
-    print(f"  server CPU while typing: {flood.get('cpu', 0) * 100:.0f}% of one core; host load average "
-          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-    print(f"  server RSS: {rss0 / 1024:.1f} MiB idle, {rss_open / 1024:.1f} MiB with {len(terms)} terminals "
-          f"({(rss_open - rss0) / len(terms):.0f} KiB a terminal), peak {rss_peak / 1024:.1f} MiB during the flood")
+    print(
+        f"  flood: 50 MiB written on the node in {flood.get('end', 0) - flood.get('start', 0):.1f} s, "
+        f"{flood.get('bytes', 0) / 2**20:.1f} MiB reached the browser (tmux sends screen updates)"
+    )
+    print(
+        f"  server CPU while typing: {flood.get('cpu', 0) * 100:.0f}% of one core; host load average "
+        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    )
+    print(
+        f"  server RSS: {rss0 / 1024:.1f} MiB idle, {rss_open / 1024:.1f} MiB with {len(terms)} terminals "
+        f"({(rss_open - rss0) / len(terms):.0f} KiB a terminal), peak {rss_peak / 1024:.1f} MiB during the flood"
+    )
 
 
 if __name__ == "__main__":

@@ -39,19 +39,34 @@ def make_seats(root: Path, count: int):
         lab_dir.meta.mkdir(parents=True)
         (d / "lab.yml").write_text(lab_text)
         lab_dir.save_state({"lab": "mesos-calico", "provider": "lxc"})
-        lab_dir.save_ssh_config("".join(f"Host ubuntu-{i}\n  HostName 10.0.3.{n * 3 + i}\n  User vagrant\n"
-                                        f"  Port 22\n  IdentityFile {d}/key\n" for i in (1, 2, 3)))
+        lab_dir.save_ssh_config(
+            "".join(
+                f"Host ubuntu-{i}\n  HostName 10.0.3.{n * 3 + i}\n  User vagrant\n  Port 22\n  IdentityFile {d}/key\n"
+                for i in (1, 2, 3)
+            )
+        )
         p = prog.fresh("mac-bug", source, "challenge")
         p["current"] = "make-them-talk"
-        p["captures"] = {"ubuntu-2": {"bad_mac": "ee:aa:66:53:32:86", "gw_mac": "1a:2b:3c:4d:5e:6f"},
-                         "ubuntu-3": {"gw_mac": "1a:2b:3c:4d:5e:70"}}
+        p["captures"] = {
+            "ubuntu-2": {"bad_mac": "ee:aa:66:53:32:86", "gw_mac": "1a:2b:3c:4d:5e:6f"},
+            "ubuntu-3": {"gw_mac": "1a:2b:3c:4d:5e:70"},
+        }
         rec = prog.step_record(p, "make-them-talk", "task")
-        rec.update(attempts=n % 4, hints=n % 3, last={"ok": False, "at": time.time(), "details": ["x"],
-                                                        "messages": [{"en": "still no replies", "zh": "仍然不通"}]})
+        rec.update(
+            attempts=n % 4,
+            hints=n % 3,
+            last={
+                "ok": False,
+                "at": time.time(),
+                "details": ["x"],
+                "messages": [{"en": "still no replies", "zh": "仍然不通"}],
+            },
+        )
         prog.save(lab_dir, p)
         (lab_dir.meta / "story.json").write_text(
             '{"observe-symptom": {"ubuntu-2": "' + "12:00:00.000000 ee:aa:66:53:32:86 > ee:ee:ee:ee:ee:ee, "
-            "ethertype IPv4, ICMP echo reply\\n" * 40 + '"}}')
+            "ethertype IPv4, ICMP echo reply\\n" * 40 + '"}}'
+        )
     return seats_from_dirs(sorted(root.iterdir()))
 
 
@@ -68,8 +83,13 @@ def serve(seats, instructor):
     sock.listen(256)
 
     def run():
-        config = uvicorn.Config(create_app(seats, instructor, probe_every=0), log_level="warning",
-                                access_log=False, lifespan="on", backlog=256)
+        config = uvicorn.Config(
+            create_app(seats, instructor, probe_every=0),
+            log_level="warning",
+            access_log=False,
+            lifespan="on",
+            backlog=256,
+        )
         uvicorn.Server(config).run(sockets=[sock])
 
     child = multiprocessing.get_context("fork").Process(target=run, daemon=True)
@@ -81,8 +101,9 @@ async def get(port: int, path: str) -> tuple[int, int]:
     """(status, body bytes) of one GET over a fresh connection: a raw asyncio client, so that
     the client's own CPU (an HTTP library's) does not count in the server's figures."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAccept-Language: zh-CN\r\n"
-                 "Connection: close\r\n\r\n".encode())
+    writer.write(
+        f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAccept-Language: zh-CN\r\nConnection: close\r\n\r\n".encode()
+    )
     data = await reader.read()
     writer.close()
     head, _, body = data.partition(b"\r\n\r\n")
@@ -93,7 +114,7 @@ async def measure(base, seats, instructor, rounds):
     port = int(base.rsplit(":", 1)[1])
     board = f"/board/{instructor}/rows.json"
     deadline = time.monotonic() + 20
-    while True:                                             # the child is up when it answers
+    while True:  # the child is up when it answers
         try:
             await get(port, "/")
             break
@@ -101,7 +122,7 @@ async def measure(base, seats, instructor, rounds):
             if time.monotonic() > deadline:
                 raise
             await asyncio.sleep(0.05)
-    await get(port, board)                                  # first load of every seat's files
+    await get(port, board)  # first load of every seat's files
     for seat in seats:
         await get(port, f"/seat/{seat.token}")
     alone = []
@@ -147,10 +168,14 @@ def main():
         shutil.rmtree(root, ignore_errors=True)
     ms = 1000
     print(f"web server, {count} fake seats (mac-bug at make-them-talk), uvicorn on loopback")
-    print(f"  rows.json alone, 20 requests:  median {statistics.median(alone) * ms:7.1f} ms   "
-          f"max {max(alone) * ms:7.1f} ms   (target <= 50 ms)")
-    print(f"  120 at once (90 seat pages + 30 rows.json) x 3 rounds: p50 {pct(burst, 50) * ms:7.1f} ms   "
-          f"p95 {pct(burst, 95) * ms:7.1f} ms   max {max(burst) * ms:7.1f} ms   (target p95 <= 200 ms)")
+    print(
+        f"  rows.json alone, 20 requests:  median {statistics.median(alone) * ms:7.1f} ms   "
+        f"max {max(alone) * ms:7.1f} ms   (target <= 50 ms)"
+    )
+    print(
+        f"  120 at once (90 seat pages + 30 rows.json) x 3 rounds: p50 {pct(burst, 50) * ms:7.1f} ms   "
+        f"p95 {pct(burst, 95) * ms:7.1f} ms   max {max(burst) * ms:7.1f} ms   (target p95 <= 200 ms)"
+    )
     print(f"  last round's wall time: {wall * ms:.0f} ms")
 
 

@@ -28,10 +28,10 @@ from labgen.errors import LabgenError, PreflightError
 from labgen.model import Lab
 
 PORT = 3142
-MAX_PORT = 32767       # apt-cacher-ng 3.7 cannot bind above it ("Error resolving address for binding")
-BASE = Path("/var/cache/labgen/apt-cacher-ng")     # conf/, cache/, log/, pid
+MAX_PORT = 32767  # apt-cacher-ng 3.7 cannot bind above it ("Error resolving address for binding")
+BASE = Path("/var/cache/labgen/apt-cacher-ng")  # conf/, cache/, log/, pid
 FALLBACK_ARCHIVE = "http://deb.debian.org/debian/"
-SUPPORT_DIR = "/usr/lib/apt-cacher-ng"             # Debian's mirror lists (deb_mirrors.gz ...)
+SUPPORT_DIR = "/usr/lib/apt-cacher-ng"  # Debian's mirror lists (deb_mirrors.gz ...)
 
 
 def proxy_url(lab: Lab, port: int | None = None) -> str:
@@ -49,7 +49,7 @@ def _one_line_uris(text: str) -> list[str]:
         if not words or words[0] != "deb":
             continue
         words = words[1:]
-        if words and words[0].startswith("["):            # deb [signed-by=...] URI suite ...
+        if words and words[0].startswith("["):  # deb [signed-by=...] URI suite ...
             while words and not words[0].endswith("]"):
                 words = words[1:]
             words = words[1:]
@@ -91,8 +91,7 @@ def host_archive_url(root: Path = Path("/")) -> str:
             uris += _one_line_uris(path.read_text(encoding="utf-8", errors="replace"))
     for path in sorted((apt / "sources.list.d").glob("*.sources")):
         uris += _deb822_uris(path.read_text(encoding="utf-8", errors="replace"))
-    candidates = [u for u in uris if urlsplit(u).scheme in ("http", "https")
-                  and "security" not in u]
+    candidates = [u for u in uris if urlsplit(u).scheme in ("http", "https") and "security" not in u]
     # An archive whose path ends in /debian (not debian-security, not a vendor repo) wins.
     for uri in candidates:
         if urlsplit(uri).path.rstrip("/").endswith("/debian"):
@@ -104,25 +103,27 @@ def host_archive_url(root: Path = Path("/")) -> str:
 
 
 def render_config(base: Path, binds: list[str], port: int) -> str:
-    return "\n".join([
-        "# Written by labgen (labgen/aptproxy.py): the caching apt proxy for lab nodes.",
-        f"CacheDir: {base / 'cache'}",
-        f"LogDir: {base / 'log'}",
-        f"SupportDir: {SUPPORT_DIR}",
-        f"PidFile: {base / 'pid'}",
-        f"Port: {port}",
-        f"BindAddress: {' '.join(binds)}",
-        # Any Debian mirror name a node uses is served from the host's own archive (backends_debian).
-        "Remap-debrep: file:deb_mirror*.gz /debian ; file:backends_debian",
-        "Remap-secdeb: security.debian.org security.debian.org/debian-security "
-        "deb.debian.org/debian-security /debian-security ; "
-        "deb.debian.org/debian-security security.debian.org",
-        # https sources: CONNECT tunnels to port 443 only (not cached).
-        "PassThroughPattern: ^[^/:]+:443$",
-        "ReportPage: acng-report.html",
-        "ExThreshold: 4",
-        "",
-    ])
+    return "\n".join(
+        [
+            "# Written by labgen (labgen/aptproxy.py): the caching apt proxy for lab nodes.",
+            f"CacheDir: {base / 'cache'}",
+            f"LogDir: {base / 'log'}",
+            f"SupportDir: {SUPPORT_DIR}",
+            f"PidFile: {base / 'pid'}",
+            f"Port: {port}",
+            f"BindAddress: {' '.join(binds)}",
+            # Any Debian mirror name a node uses is served from the host's own archive (backends_debian).
+            "Remap-debrep: file:deb_mirror*.gz /debian ; file:backends_debian",
+            "Remap-secdeb: security.debian.org security.debian.org/debian-security "
+            "deb.debian.org/debian-security /debian-security ; "
+            "deb.debian.org/debian-security security.debian.org",
+            # https sources: CONNECT tunnels to port 443 only (not cached).
+            "PassThroughPattern: ^[^/:]+:443$",
+            "ReportPage: acng-report.html",
+            "ExThreshold: 4",
+            "",
+        ]
+    )
 
 
 def _pid(base: Path) -> int | None:
@@ -210,7 +211,7 @@ class _Lock:
 
 # ---- the firewall guard: the proxy listens on every address, nft lets only labs in
 
-GUARD_INTERFACES = ("lo", "lgbr*", "lgvirt*", "virbr*", "vboxnet*")   # loopback and lab bridges
+GUARD_INTERFACES = ("lo", "lgbr*", "lgvirt*", "virbr*", "vboxnet*")  # loopback and lab bridges
 
 
 def guard_table(port: int) -> str:
@@ -219,8 +220,13 @@ def guard_table(port: int) -> str:
 
 def guard_ruleset(port: int) -> str:
     name = guard_table(port)
-    lines = [f"table inet {name}", f"delete table inet {name}", f"table inet {name} {{",
-             "  chain input {", "    type filter hook input priority -5; policy accept;"]
+    lines = [
+        f"table inet {name}",
+        f"delete table inet {name}",
+        f"table inet {name} {{",
+        "  chain input {",
+        "    type filter hook input priority -5; policy accept;",
+    ]
     lines += [f'    tcp dport {port} iifname "{i}" accept' for i in GUARD_INTERFACES]
     lines += [f"    tcp dport {port} drop", "  }", "}"]
     return "\n".join(lines) + "\n"
@@ -232,8 +238,9 @@ def _nft(args: list[str], script: str | None = None) -> subprocess.CompletedProc
 
 def _guard(port: int) -> None:
     if not shutil.which("nft"):
-        raise PreflightError("nft is not installed: the apt proxy would be open to every network",
-                             hint="apt-get install nftables")
+        raise PreflightError(
+            "nft is not installed: the apt proxy would be open to every network", hint="apt-get install nftables"
+        )
     res = _nft(["-f", "-"], guard_ruleset(port))
     if res.returncode != 0:
         raise LabgenError(f"apt proxy: nft could not install its guard: {res.stderr.strip()}")
@@ -246,8 +253,14 @@ def _unguard(port: int) -> list[str]:
     return []
 
 
-def ensure_running(host_ip: str, *, port: int | None = None, base: Path | None = None,
-                   archive: str | None = None, timeout: float = 10.0) -> list[str]:
+def ensure_running(
+    host_ip: str,
+    *,
+    port: int | None = None,
+    base: Path | None = None,
+    archive: str | None = None,
+    timeout: float = 10.0,
+) -> list[str]:
     """Make sure the one apt-cacher-ng serves host_ip:port; register host_ip as a lab using it.
     Idempotent; returns what changed.
 
@@ -262,17 +275,22 @@ def ensure_running(host_ip: str, *, port: int | None = None, base: Path | None =
     """
     port = port or port_setting()
     base = Path(base or base_setting())
-    binary = shutil.which("apt-cacher-ng") or ("/usr/sbin/apt-cacher-ng"
-                                               if os.path.exists("/usr/sbin/apt-cacher-ng") else None)
+    binary = shutil.which("apt-cacher-ng") or (
+        "/usr/sbin/apt-cacher-ng" if os.path.exists("/usr/sbin/apt-cacher-ng") else None
+    )
     if binary is None:
-        raise PreflightError("apt-cacher-ng is not installed: lab nodes get their packages through it",
-                             hint="apt-get install apt-cacher-ng (or run `make setup`)")
+        raise PreflightError(
+            "apt-cacher-ng is not installed: lab nodes get their packages through it",
+            hint="apt-get install apt-cacher-ng (or run `make setup`)",
+        )
     if not 0 < port <= MAX_PORT:
         raise LabgenError(f"apt proxy: port {port} is out of range: apt-cacher-ng accepts 1-{MAX_PORT}")
     host_ip = str(host_ip)
     if not is_local_address(host_ip):
-        raise PreflightError(f"apt proxy: {host_ip} is not an address of this host",
-                             hint="the lab's bridge must exist first (the provider's host preparation makes it)")
+        raise PreflightError(
+            f"apt proxy: {host_ip} is not an address of this host",
+            hint="the lab's bridge must exist first (the provider's host preparation makes it)",
+        )
     with _Lock(base):
         changes = _ensure_locked(binary, host_ip, port, base, archive, timeout)
         f = _user_file(base, host_ip)
@@ -293,43 +311,57 @@ def _ensure_locked(binary, host_ip, port, base, archive, timeout) -> list[str]:
             _guard(port)
             return []
         if _users(base):
-            raise LabgenError(f"apt proxy: the running apt-cacher-ng (pid {pid}) does not serve "
-                              f"{host_ip}:{port} and other labs use it",
-                              hint="re-run once no lab is provisioning (the last `labgen destroy` stops it)")
+            raise LabgenError(
+                f"apt proxy: the running apt-cacher-ng (pid {pid}) does not serve "
+                f"{host_ip}:{port} and other labs use it",
+                hint="re-run once no lab is provisioning (the last `labgen destroy` stops it)",
+            )
         if not _labgen_listeners(port, base):
-            _terminate(pid, timeout)     # idle: restart it with this config
+            _terminate(pid, timeout)  # idle: restart it with this config
     if _answers(host_ip, port) and _labgen_listeners(port, base, host_ip):
-        return []          # a daemon an older labgen started for this address: keep using it
+        return []  # a daemon an older labgen started for this address: keep using it
     # Daemons of an older labgen (one per address set) may hold this port on other addresses:
     # a wildcard bind would fail, and stopping them would cut their labs off. Then this address
     # gets a daemon of its own, as before, until those labs are gone.
     extra = [f"BindAddress={host_ip}"] if _labgen_listeners(port, base) else []
-    if extra:   # keep the address-list config such a labgen reads and rewrites
-        config = render_config(base, [ip for ip in _current_binds(base)
-                                      if ip != "0.0.0.0" and is_local_address(ip)] + [host_ip], port)
+    if extra:  # keep the address-list config such a labgen reads and rewrites
+        config = render_config(
+            base, [ip for ip in _current_binds(base) if ip != "0.0.0.0" and is_local_address(ip)] + [host_ip], port
+        )
     if _answers(host_ip, port):
-        raise LabgenError(f"apt proxy: something else already listens on {host_ip}:{port}",
-                          hint="stop it (a system apt-cacher-ng service?) or let labgen use it by stopping "
-                               "labgen's: the nodes expect a proxy at that address")
+        raise LabgenError(
+            f"apt proxy: something else already listens on {host_ip}:{port}",
+            hint="stop it (a system apt-cacher-ng service?) or let labgen use it by stopping "
+            "labgen's: the nodes expect a proxy at that address",
+        )
     _guard(port)
     for sub in ("conf", "cache", "log"):
         (base / sub).mkdir(parents=True, exist_ok=True)
     (conf / "acng.conf").write_text(config)
     (conf / "backends_debian").write_text(backends)
     (base / "pid").unlink(missing_ok=True)
-    res = subprocess.run([binary, "-c", str(conf), "ForeGround=0", *extra], capture_output=True, text=True,
-                         timeout=timeout, stdin=subprocess.DEVNULL)
+    res = subprocess.run(
+        [binary, "-c", str(conf), "ForeGround=0", *extra],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if _pid(base) is not None and _answers(host_ip, port):
-            return [f"apt proxy: apt-cacher-ng serves {host_ip}:{port} and every other lab's host address "
-                    f"(Debian archive {backends.strip()}, cache {base / 'cache'})"]
+            return [
+                f"apt proxy: apt-cacher-ng serves {host_ip}:{port} and every other lab's host address "
+                f"(Debian archive {backends.strip()}, cache {base / 'cache'})"
+            ]
         time.sleep(0.1)
     log = _tail(base / "log" / "apt-cacher.err") or (res.stderr or res.stdout).strip()
     _stop_locked(base, timeout, port)
-    raise LabgenError(f"apt proxy: apt-cacher-ng did not come up on {host_ip}:{port} within {timeout:g} s"
-                      + (f"\n{log}" if log else ""),
-                      hint=f"its logs are in {base / 'log'}")
+    raise LabgenError(
+        f"apt proxy: apt-cacher-ng did not come up on {host_ip}:{port} within {timeout:g} s"
+        + (f"\n{log}" if log else ""),
+        hint=f"its logs are in {base / 'log'}",
+    )
 
 
 def stop_if_unused(*, base: Path | None = None, port: int | None = None) -> list[str]:
@@ -360,8 +392,13 @@ def _labgen_listeners(port: int, base: Path, ip: str | None = None) -> list[int]
     given): an older labgen ran one per set of lab addresses, several may be left."""
     target = f"{ip}:{port}" if ip else f":{port}"
     try:
-        out = subprocess.run(["ss", "-Hltnp", "sport", "=", f":{port}"], capture_output=True, text=True,
-                             timeout=10, stdin=subprocess.DEVNULL).stdout
+        out = subprocess.run(
+            ["ss", "-Hltnp", "sport", "=", f":{port}"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            stdin=subprocess.DEVNULL,
+        ).stdout
     except (OSError, subprocess.SubprocessError):
         return []
     pids = []
@@ -414,7 +451,7 @@ def _stop_locked(base: Path, timeout: float, port: int) -> list[str]:
     pid = _pid(base)
     changes = []
     if pid is None:
-        (base / "pid").unlink(missing_ok=True)   # stale
+        (base / "pid").unlink(missing_ok=True)  # stale
     else:
         _terminate(pid, timeout)
         (base / "pid").unlink(missing_ok=True)

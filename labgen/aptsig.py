@@ -33,8 +33,10 @@ class SignatureError(LabgenError):
 def _gpg(args: list[str], data: bytes | None, home: str, timeout: float = 60) -> subprocess.CompletedProcess:
     binary = shutil.which(args[0])
     if binary is None:
-        raise SignatureError(f"{args[0]} is not installed: labgen needs it to check a publisher's "
-                             "signature", hint="apt-get install gpg gpgv")
+        raise SignatureError(
+            f"{args[0]} is not installed: labgen needs it to check a publisher's signature",
+            hint="apt-get install gpg gpgv",
+        )
     env = dict(os.environ, GNUPGHOME=home, LC_ALL="C")
     return subprocess.run([binary, *args[1:]], input=data, capture_output=True, timeout=timeout, env=env)
 
@@ -68,7 +70,7 @@ def verified_release(inrelease: bytes, key: bytes, fingerprint: str) -> str:
             raise SignatureError(f"the publisher's key file holds {shown}, expected exactly {fingerprint}")
         keyring = os.path.join(home, "publisher.gpg")
         res = _gpg(["gpg", "--batch", "--yes", "--dearmor", "--output", keyring], key, home)
-        if res.returncode != 0:       # already binary
+        if res.returncode != 0:  # already binary
             with open(keyring, "wb") as f:
                 f.write(key)
         res = _gpg(["gpgv", "--keyring", keyring, "--output", "-", "-"], inrelease, home)
@@ -112,7 +114,7 @@ def expected_sha256(repo: AptRepo, url: str, get: Callable[[str], bytes]) -> tup
     repo.base). `get` downloads (raising what it raises). Raises SignatureError."""
     if not url.startswith(repo.base + "/"):
         raise SignatureError(f"{url} is not in the repository {repo.base}")
-    filename = url[len(repo.base) + 1:]
+    filename = url[len(repo.base) + 1 :]
     release = verified_release(get(repo.url("InRelease")), get(repo.key_url), repo.fingerprint)
     for path, unpack in ((repo.index, bytes), (repo.index + ".gz", gzip.decompress)):
         listed = release_hash(release, path)

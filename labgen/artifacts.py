@@ -33,7 +33,7 @@ from labgen.model import ARTIFACT_DIR, AptRepo, Artifact
 from labgen.provision import pins
 
 NODE_DIR = ARTIFACT_DIR
-ARTIFACTS_ENV = "LABGEN_ARTIFACTS"      # a dir (USB stick) searched before the cache when provisioning
+ARTIFACTS_ENV = "LABGEN_ARTIFACTS"  # a dir (USB stick) searched before the cache when provisioning
 CHUNK = 1 << 16
 
 # progress(done_bytes, total_bytes_or_None), called from the downloading thread
@@ -46,9 +46,9 @@ class ArtifactError(LabgenError):
 
 @dataclass(frozen=True)
 class Fetched:
-    path: Path             # the verified copy in the cache (or the supplied file)
-    source: str            # "supplied", "cached" or "downloaded"
-    locked: str            # "" (matched the lock or labgen's pin), "new" or "replaced" (recorded now)
+    path: Path  # the verified copy in the cache (or the supplied file)
+    source: str  # "supplied", "cached" or "downloaded"
+    locked: str  # "" (matched the lock or labgen's pin), "new" or "replaced" (recorded now)
 
 
 def cache_root() -> Path:
@@ -75,7 +75,7 @@ def _size(n: float) -> str:
         if n < 1024 or unit == "GiB":
             return f"{n} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
         n /= 1024
-    return str(n)   # pragma: no cover
+    return str(n)  # pragma: no cover
 
 
 def _supply(artifact: Artifact, cache: Path, want: str | None) -> str:
@@ -83,28 +83,47 @@ def _supply(artifact: Artifact, cache: Path, want: str | None) -> str:
     return f"put {artifact.filename}{pinned} in {cache}/ or pass --artifacts DIR holding it"
 
 
-def _fail(artifact: Artifact, cache: Path, problem: str, want: str | None = None,
-          url: str | None = None) -> ArtifactError:
-    return ArtifactError(f"artifact {artifact.name}: {url or artifact.url}: {problem}; "
-                         f"{_supply(artifact, cache, want)}",
-                         hint="`labgen fetch LAB` fills the cache ahead of time on a connected machine")
+def _fail(
+    artifact: Artifact, cache: Path, problem: str, want: str | None = None, url: str | None = None
+) -> ArtifactError:
+    return ArtifactError(
+        f"artifact {artifact.name}: {url or artifact.url}: {problem}; {_supply(artifact, cache, want)}",
+        hint="`labgen fetch LAB` fills the cache ahead of time on a connected machine",
+    )
 
 
 def _lock_name(lock: Lock) -> str:
     return str(lock.path) if lock.path is not None else "this run's lock"
 
 
-def fetch(artifact: Artifact, cache: Path | None = None, artifacts_dir: Path | None = None,
-          progress: Progress | None = None, *, timeout: float = 30.0, lock: Lock | None = None,
-          frozen: bool = False, mirrors: Mirrors | None = None) -> Path:
+def fetch(
+    artifact: Artifact,
+    cache: Path | None = None,
+    artifacts_dir: Path | None = None,
+    progress: Progress | None = None,
+    *,
+    timeout: float = 30.0,
+    lock: Lock | None = None,
+    frozen: bool = False,
+    mirrors: Mirrors | None = None,
+) -> Path:
     """The verified local copy of `artifact` (see `obtain`)."""
-    return obtain(artifact, cache, artifacts_dir, progress, timeout=timeout, lock=lock,
-                  frozen=frozen, mirrors=mirrors).path
+    return obtain(
+        artifact, cache, artifacts_dir, progress, timeout=timeout, lock=lock, frozen=frozen, mirrors=mirrors
+    ).path
 
 
-def obtain(artifact: Artifact, cache: Path | None = None, artifacts_dir: Path | None = None,
-           progress: Progress | None = None, *, timeout: float = 30.0, lock: Lock | None = None,
-           frozen: bool = False, mirrors: Mirrors | None = None) -> Fetched:
+def obtain(
+    artifact: Artifact,
+    cache: Path | None = None,
+    artifacts_dir: Path | None = None,
+    progress: Progress | None = None,
+    *,
+    timeout: float = 30.0,
+    lock: Lock | None = None,
+    frozen: bool = False,
+    mirrors: Mirrors | None = None,
+) -> Fetched:
     """`artifact`, verified: from `artifacts_dir` (copied into the cache), else the cache, else
     downloaded from its URL (or the URL `mirrors` gives for it).
 
@@ -128,19 +147,23 @@ def obtain(artifact: Artifact, cache: Path | None = None, artifacts_dir: Path | 
             raise ArtifactError(
                 f"artifact {artifact.name}: {_lock_name(lock)} locks {entry.url} ({entry.filename}), "
                 f"but the lab now wants {artifact.url} ({artifact.filename}); --frozen refuses to re-lock it",
-                hint="run `labgen fetch LAB` without --frozen, review the change to the lock and commit it")
+                hint="run `labgen fetch LAB` without --frozen, review the change to the lock and commit it",
+            )
         entry = None
     if pinned and entry and entry.sha256 != pinned:
-        raise ArtifactError(f"artifact {artifact.name}: {_lock_name(lock)} has sha256 {entry.sha256}, "
-                            f"but labgen pins {pinned} for {artifact.url}",
-                            hint="the lock is wrong: remove its entry for this artifact and fetch again")
+        raise ArtifactError(
+            f"artifact {artifact.name}: {_lock_name(lock)} has sha256 {entry.sha256}, "
+            f"but labgen pins {pinned} for {artifact.url}",
+            hint="the lock is wrong: remove its entry for this artifact and fetch again",
+        )
     want = pinned or (entry.sha256 if entry else None)
     if want is None and frozen:
         raise ArtifactError(
             f"artifact {artifact.name}: {artifact.url} is not in {_lock_name(lock)}, and --frozen "
             "accepts only locked files",
             hint="run `labgen fetch LAB` without --frozen on a connected machine once, then review "
-                 "and commit the lock file")
+            "and commit the lock file",
+        )
     supplied = Path(artifacts_dir) / artifact.filename if artifacts_dir else None
     cached = cache / artifact.filename
     signed = None
@@ -155,17 +178,17 @@ def obtain(artifact: Artifact, cache: Path | None = None, artifacts_dir: Path | 
             raise ArtifactError(
                 f"artifact {artifact.name}: {supplied} (from --artifacts) has sha256 {got} "
                 f"({_size(supplied.stat().st_size)}), {expected.describe()}; replace it, or drop "
-                "--artifacts to use the cache or the network")
+                "--artifacts to use the cache or the network"
+            )
         if cached.is_file() and sha256_file(cached) == got:
             return _record(artifact, lock, entry, stale, Fetched(cached, "supplied", ""), got)
-        return _record(artifact, lock, entry, stale,
-                       Fetched(_into_cache(supplied, cache, cached), "supplied", ""), got)
+        return _record(artifact, lock, entry, stale, Fetched(_into_cache(supplied, cache, cached), "supplied", ""), got)
 
     if cached.is_file():
         got = sha256_file(cached)
         if want is None or got == want:
             return _record(artifact, lock, entry, stale, Fetched(cached, "cached", ""), got)
-        cached.unlink()           # corrupted, or from before the lock changed: ours to replace
+        cached.unlink()  # corrupted, or from before the lock changed: ours to replace
 
     url = mirrors.url_for(artifact.name, artifact.url) if mirrors else artifact.url
     path, got = _download(artifact, url, cache, expected, progress, timeout)
@@ -198,8 +221,10 @@ def _signed_sha256(artifact: Artifact, repo: AptRepo, cache: Path, mirrors: Mirr
     try:
         sha, _ = expected_sha256(repo, artifact.url, get)
     except SignatureError as exc:
-        raise ArtifactError(f"artifact {artifact.name}: {exc.message}",
-                            hint=exc.hint or "the publisher's signature does not hold: do not use this file") from None
+        raise ArtifactError(
+            f"artifact {artifact.name}: {exc.message}",
+            hint=exc.hint or "the publisher's signature does not hold: do not use this file",
+        ) from None
     return sha
 
 
@@ -213,15 +238,15 @@ def _get_bytes(artifact: Artifact, url: str, cache: Path, timeout: float, limit:
         raise _fail(artifact, cache, f"HTTP {exc.code} {exc.reason}", url=url) from None
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
-        raise _fail(artifact, cache, f"connection error: {getattr(reason, 'strerror', None) or reason}",
-                    url=url) from None
+        raise _fail(
+            artifact, cache, f"connection error: {getattr(reason, 'strerror', None) or reason}", url=url
+        ) from None
     if len(data) > limit:
         raise _fail(artifact, cache, f"larger than {_size(limit)}", url=url)
     return data
 
 
-def _record(artifact: Artifact, lock: Lock, entry: Entry | None, stale: bool, got: Fetched,
-            sha: str) -> Fetched:
+def _record(artifact: Artifact, lock: Lock, entry: Entry | None, stale: bool, got: Fetched, sha: str) -> Fetched:
     if entry is not None:
         return got
     lock.record(artifact.name, Entry(artifact.url, artifact.filename, got.path.stat().st_size, sha))
@@ -236,14 +261,15 @@ def _into_cache(supplied: Path, cache: Path, cached: Path) -> Path:
         shutil.copyfile(supplied, tmp)
         os.replace(tmp, cached)
     except OSError:
-        with contextlib.suppress(OSError):     # also when the cache's parent is not a dir
+        with contextlib.suppress(OSError):  # also when the cache's parent is not a dir
             tmp.unlink()
-        return supplied       # a read-only or full cache must not block a good USB copy
+        return supplied  # a read-only or full cache must not block a good USB copy
     return cached
 
 
-def _download(artifact: Artifact, url: str, cache: Path, expected: _Expected,
-              progress: Progress | None, timeout: float) -> tuple[Path, str]:
+def _download(
+    artifact: Artifact, url: str, cache: Path, expected: _Expected, progress: Progress | None, timeout: float
+) -> tuple[Path, str]:
     want = expected.want
     where = url if url == artifact.url else f"{url} (mirror of {artifact.url})"
     if urlsplit(url).scheme not in ("http", "https", "file"):
@@ -260,7 +286,7 @@ def _download(artifact: Artifact, url: str, cache: Path, expected: _Expected,
     try:
         request = urllib.request.Request(url, headers={"User-Agent": "labgen"})
         with urllib.request.urlopen(request, timeout=timeout) as resp:
-            status = getattr(resp, "status", None)     # None for file:// URLs
+            status = getattr(resp, "status", None)  # None for file:// URLs
             if status not in (None, 200):
                 raise _fail(artifact, cache, f"HTTP {status} {resp.reason}", want, where)
             length = resp.headers.get("Content-Length")
@@ -275,8 +301,7 @@ def _download(artifact: Artifact, url: str, cache: Path, expected: _Expected,
                     if progress:
                         progress(done, total)
             if total is not None and done != total:
-                raise _fail(artifact, cache, f"connection closed after {_size(done)} of {_size(total)}",
-                            want, where)
+                raise _fail(artifact, cache, f"connection closed after {_size(done)} of {_size(total)}", want, where)
         got = h.hexdigest()
         if want is not None and got != want:
             if expected.pinned:
@@ -284,8 +309,10 @@ def _download(artifact: Artifact, url: str, cache: Path, expected: _Expected,
             elif expected.signed:
                 problem = f"got sha256 {got} ({_size(done)} received), {expected.describe()}"
             else:
-                problem = (f"the file changed since it was locked: the server sent sha256 {got} "
-                           f"({_size(done)}), {expected.describe()}")
+                problem = (
+                    f"the file changed since it was locked: the server sent sha256 {got} "
+                    f"({_size(done)}), {expected.describe()}"
+                )
             raise _fail(artifact, cache, problem, want, where)
         os.replace(tmp, final)
         return final, got
@@ -296,11 +323,11 @@ def _download(artifact: Artifact, url: str, cache: Path, expected: _Expected,
         text = "timed out" if isinstance(reason, socket.timeout) else str(getattr(reason, "strerror", None) or reason)
         raise _fail(artifact, cache, f"connection error: {text}", want, where) from None
     except (socket.timeout, TimeoutError):
-        raise _fail(artifact, cache, f"timed out after {timeout:g} s ({_size(done)} received)",
-                    want, where) from None
+        raise _fail(artifact, cache, f"timed out after {timeout:g} s ({_size(done)} received)", want, where) from None
     except (OSError, http.client.HTTPException) as exc:
-        raise _fail(artifact, cache, f"connection error: {exc.__class__.__name__}: {exc} "
-                                     f"({_size(done)} received)", want, where) from None
+        raise _fail(
+            artifact, cache, f"connection error: {exc.__class__.__name__}: {exc} ({_size(done)} received)", want, where
+        ) from None
     finally:
         tmp.unlink(missing_ok=True)
 
@@ -322,8 +349,7 @@ def upload(remote, node: str, artifact: Artifact, path: Path) -> bool:
     remote.put_file(node, Path(path), dest, mode="0644", owner="root")
     got = remote.file_sha256(node, dest)
     if got != want:
-        raise LabgenError(f"{node}: artifact {artifact.name} at {dest} has sha256 {got} after "
-                          f"upload, expected {want}")
+        raise LabgenError(f"{node}: artifact {artifact.name} at {dest} has sha256 {got} after upload, expected {want}")
     return True
 
 
@@ -339,8 +365,10 @@ def resolve(name: str) -> Artifact:
     """The declared Artifact called `name`. Raises ArtifactError when none is."""
     table = declared()
     if name not in table:
-        raise ArtifactError(f"artifact {name}: not declared in labgen/provision/pins.py (ARTIFACTS)",
-                            hint="declare it there with its URL and sha256")
+        raise ArtifactError(
+            f"artifact {name}: not declared in labgen/provision/pins.py (ARTIFACTS)",
+            hint="declare it there with its URL and sha256",
+        )
     return table[name]
 
 
@@ -349,10 +377,17 @@ class Stager:
     uploads it to the nodes that need it. A failure is remembered too: three nodes do not
     each wait for the same unreachable URL."""
 
-    def __init__(self, cache: Path | None = None, artifacts_dir: Path | None = None,
-                 resolve: Callable[[str], Artifact] = resolve, progress: Progress | None = None,
-                 timeout: float = 30.0, lock: Lock | None = None, frozen: bool = False,
-                 mirrors: Mirrors | None = None):
+    def __init__(
+        self,
+        cache: Path | None = None,
+        artifacts_dir: Path | None = None,
+        resolve: Callable[[str], Artifact] = resolve,
+        progress: Progress | None = None,
+        timeout: float = 30.0,
+        lock: Lock | None = None,
+        frozen: bool = False,
+        mirrors: Mirrors | None = None,
+    ):
         self.cache = cache
         env_dir = os.environ.get(ARTIFACTS_ENV)
         self.artifacts_dir = artifacts_dir or (Path(env_dir) if env_dir else None)
@@ -374,13 +409,20 @@ class Stager:
             if name not in self._results:
                 try:
                     artifact = self.resolve(name)
-                    path = fetch(artifact, self.cache, self.artifacts_dir, self.progress,
-                                 timeout=self.timeout, lock=self.lock, frozen=self.frozen,
-                                 mirrors=self.mirrors)
+                    path = fetch(
+                        artifact,
+                        self.cache,
+                        self.artifacts_dir,
+                        self.progress,
+                        timeout=self.timeout,
+                        lock=self.lock,
+                        frozen=self.frozen,
+                        mirrors=self.mirrors,
+                    )
                     self._results[name] = (artifact, path)
                 except ArtifactError as exc:
                     self._results[name] = exc
-                except LockError as exc:      # the engine reports artifact failures per task
+                except LockError as exc:  # the engine reports artifact failures per task
                     self._results[name] = ArtifactError(exc.message, hint=exc.hint)
             result = self._results[name]
         if isinstance(result, ArtifactError):

@@ -18,11 +18,10 @@ from typing import Callable
 from labgen.errors import LabgenError, PreflightError
 from labgen.resources import resource
 
-LXC_BOX = "labgen/debian-12"       # labgen's own box: built here for lxc and for libvirt
+LXC_BOX = "labgen/debian-12"  # labgen's own box: built here for lxc and for libvirt
 # What each known box runs; roles choose their packages by it (labgen/provision/pins.py).
-BOX_DISTROS = {"labgen/debian-12": "debian-12", "ubuntu/xenial64": "ubuntu-16.04",
-               "generic/ubuntu1604": "ubuntu-16.04"}
-BUILD_TIMEOUT = 30 * 60          # seconds; a cold build takes 80-90 s here
+BOX_DISTROS = {"labgen/debian-12": "debian-12", "ubuntu/xenial64": "ubuntu-16.04", "generic/ubuntu1604": "ubuntu-16.04"}
+BUILD_TIMEOUT = 30 * 60  # seconds; a cold build takes 80-90 s here
 
 
 def vagrant_boxes_dir() -> Path:
@@ -46,10 +45,12 @@ def box_installed(name: str, provider: str) -> bool:
     return False
 
 
-BUILDABLE = ("lxc", "libvirt")         # providers labgen builds labgen/debian-12 for
+BUILDABLE = ("lxc", "libvirt")  # providers labgen builds labgen/debian-12 for
 # What each recipe needs, for the error when it is run without root.
-WHY_ROOT = {"lxc": "debootstrap makes device nodes",
-            "libvirt": "the disk image is made through a loop device and a mount"}
+WHY_ROOT = {
+    "lxc": "debootstrap makes device nodes",
+    "libvirt": "the disk image is made through a loop device and a mount",
+}
 
 
 def recipe(provider: str) -> Path:
@@ -59,8 +60,10 @@ def recipe(provider: str) -> Path:
     except FileNotFoundError:
         script = Path("boxes", provider, "build.sh")
     if not script.is_file():
-        raise LabgenError(f"the {provider} box recipe {script} is missing from this installation",
-                          hint=f"reinstall labgen, or run boxes/{provider}/build.sh from a checkout")
+        raise LabgenError(
+            f"the {provider} box recipe {script} is missing from this installation",
+            hint=f"reinstall labgen, or run boxes/{provider}/build.sh from a checkout",
+        )
     return script
 
 
@@ -82,18 +85,23 @@ def build_box(provider: str, force: bool = False, log: Callable[[str], object] |
     message line) or the provider has no recipe.
     """
     if provider not in BUILDABLE:
-        raise LabgenError(f"labgen builds boxes for {', '.join(BUILDABLE)}, not {provider}",
-                          hint="VirtualBox labs use a box from Vagrant Cloud (boxes/catalog.yml)")
+        raise LabgenError(
+            f"labgen builds boxes for {', '.join(BUILDABLE)}, not {provider}",
+            hint="VirtualBox labs use a box from Vagrant Cloud (boxes/catalog.yml)",
+        )
     if os.geteuid() != 0:
-        raise PreflightError(f"building the {provider} box needs root ({WHY_ROOT[provider]})",
-                             hint=f"run it with sudo: sudo labgen box build {provider}")
+        raise PreflightError(
+            f"building the {provider} box needs root ({WHY_ROOT[provider]})",
+            hint=f"run it with sudo: sudo labgen box build {provider}",
+        )
     # `bash script` rather than executing it: a wheel does not keep the executable bit.
     cmd = ["bash", str(recipe(provider))] + (["--force"] if force else [])
     last = _run_logged(cmd, log or (lambda line: None))
     if last is not None:
-        raise LabgenError(f"building the {provider} box failed: {last}",
-                          hint="see the lines above; fix the cause and rerun "
-                               f"`sudo labgen box build {provider} --force`")
+        raise LabgenError(
+            f"building the {provider} box failed: {last}",
+            hint=f"see the lines above; fix the cause and rerun `sudo labgen box build {provider} --force`",
+        )
 
 
 def build_lxc_box(force: bool = False, log: Callable[[str], object] | None = None) -> None:
@@ -104,9 +112,15 @@ def _run_logged(cmd: list[str], log: Callable[[str], object]) -> str | None:
     """Run `cmd`, passing each output line to `log`. None on success, else the last line."""
     last = ""
     try:
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, text=True, errors="replace",
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            cmd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            errors="replace",
+            start_new_session=True,
+        )
     except OSError as exc:
         return f"cannot start {cmd[0]}: {exc.strerror}"
     assert proc.stdout is not None

@@ -28,7 +28,7 @@ from labgen.errors import LabgenError
 MANIFEST = "labgen-bundle.json"
 # The structure comes from the published schema, labgen/schemas/bundle.json.
 FORMAT = schemas.node("bundle", "properties/format")["const"]
-MAX_SMALL = 4 << 20          # lab, lock, scenario, manifest: read into memory, so bounded
+MAX_SMALL = 4 << 20  # lab, lock, scenario, manifest: read into memory, so bounded
 CHUNK = 1 << 20
 
 # progress(label, done_bytes, total_bytes)
@@ -48,7 +48,7 @@ class Item:
     name: str
     size: int
     sha256: str
-    provider: str = ""       # boxes only
+    provider: str = ""  # boxes only
 
     @property
     def member(self) -> str:
@@ -73,7 +73,7 @@ class Item:
 @dataclass(frozen=True)
 class Source:
     item: Item
-    path: Path               # the local file to pack
+    path: Path  # the local file to pack
 
 
 def sha256_of(path: Path) -> str:
@@ -93,8 +93,7 @@ def source(kind: str, name: str, path: Path, provider: str = "", sha256: str | N
 def manifest_text(lab_name: str, items: Iterable[Item]) -> str:
     from labgen import __version__
 
-    data = {"format": FORMAT, "lab": lab_name, "labgen": __version__,
-            "items": [i.as_json() for i in items]}
+    data = {"format": FORMAT, "lab": lab_name, "labgen": __version__, "items": [i.as_json() for i in items]}
     return json.dumps(data, indent=2, sort_keys=True) + "\n"
 
 
@@ -106,7 +105,7 @@ def write(out: Path, lab_name: str, sources: list[Source], progress: Progress | 
     out = Path(out)
     kinds = [s.item.kind for s in sources]
     if kinds.count("lab") != 1 or kinds.count("lock") != 1:
-        raise BundleError("a bundle needs exactly one lab file and one lock")   # a bug, not input
+        raise BundleError("a bundle needs exactly one lab file and one lock")  # a bug, not input
     text = manifest_text(lab_name, [s.item for s in sources]).encode()
     tmp = out.with_name(f".{out.name}.{uuid.uuid4().hex}.partial")
     try:
@@ -171,6 +170,7 @@ class Manifest:
 
 def parse_manifest(data: bytes, source: str) -> Manifest:
     """Validate a manifest. Raises BundleError naming the first problem."""
+
     def bad(problem: str) -> BundleError:
         return BundleError(f"{source}: {problem}", hint="the file is not a labgen bundle, or it is damaged")
 
@@ -178,7 +178,7 @@ def parse_manifest(data: bytes, source: str) -> Manifest:
         doc = json.loads(data.decode("utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
         raise bad(f"its manifest is not JSON ({exc})") from None
-    lockfile.schema_check(doc, "bundle", bad)     # the structure, each kind's names included
+    lockfile.schema_check(doc, "bundle", bad)  # the structure, each kind's names included
     lab, items, members = doc["lab"], [], set()
     for n, entry in enumerate(doc["items"], 1):
         kind, name, size = entry["kind"], entry["name"], entry["size"]
@@ -206,7 +206,7 @@ def read_manifest(path: Path) -> Manifest:
 
 def _open(path: Path) -> tarfile.TarFile:
     try:
-        return tarfile.open(path, "r|")          # a stream: members in order, nothing seeks
+        return tarfile.open(path, "r|")  # a stream: members in order, nothing seeks
     except FileNotFoundError:
         raise BundleError(f"{path}: no such file") from None
     except (OSError, tarfile.TarError) as exc:
@@ -233,15 +233,21 @@ class Loaded:
 
     lab_dir: Path
     lab_name: str
-    artifacts: list[str]          # file names now in the cache (verified)
-    boxes: list[str]              # "name (provider)" added to Vagrant
-    boxes_kept: list[str]         # already installed, left as they were
+    artifacts: list[str]  # file names now in the cache (verified)
+    boxes: list[str]  # "name (provider)" added to Vagrant
+    boxes_kept: list[str]  # already installed, left as they were
     scenarios: list[str]
 
 
-def load(path: Path, lab_dir: Path | None, cache: Path, add_box: Callable[[str, str, Path], None],
-         box_installed: Callable[[str, str], bool], progress: Progress | None = None,
-         force: bool = False) -> Loaded:
+def load(
+    path: Path,
+    lab_dir: Path | None,
+    cache: Path,
+    add_box: Callable[[str, str, Path], None],
+    box_installed: Callable[[str, str], bool],
+    progress: Progress | None = None,
+    force: bool = False,
+) -> Loaded:
     """Install the bundle at `path`: artifacts into `cache` (each verified against the bundle's
     lock), boxes through `add_box(name, provider, file)` unless `box_installed` says they are
     there (or `force`), and the lab file, lock and scenarios into `lab_dir` (default ./NAME):
@@ -265,8 +271,10 @@ def load(path: Path, lab_dir: Path | None, cache: Path, add_box: Callable[[str, 
             while (member := tar.next()) is not None:
                 item = expected.pop(member.name, None)
                 if item is None or not member.isfile() or member.size != item.size:
-                    raise BundleError(f"{path}: member {ascii(member.name)[:80]} is not the one its "
-                                      "manifest lists", hint="the bundle is damaged or was tampered with")
+                    raise BundleError(
+                        f"{path}: member {ascii(member.name)[:80]} is not the one its manifest lists",
+                        hint="the bundle is damaged or was tampered with",
+                    )
                 if item.kind in ("lab", "lock", "scenario"):
                     data = _read(tar, member, path)
                     if hashlib.sha256(data).hexdigest() != item.sha256:
@@ -297,24 +305,26 @@ def load(path: Path, lab_dir: Path | None, cache: Path, add_box: Callable[[str, 
                 box_file.unlink(missing_ok=True)
                 added.append(label)
         if expected:
-            raise BundleError(f"{path}: truncated: {', '.join(sorted(expected))} missing",
-                              hint="copy the bundle again")
+            raise BundleError(f"{path}: truncated: {', '.join(sorted(expected))} missing", hint="copy the bundle again")
     scenarios = _install_lab_files(lab_dir, manifest, small, force)
     return Loaded(lab_dir, manifest.lab, done_artifacts, added, kept, scenarios)
 
 
 def _damaged(path: Path, item: Item) -> BundleError:
-    return BundleError(f"{path}: {item.member} does not match the sha256 its manifest lists",
-                       hint="the bundle is damaged: copy it again")
+    return BundleError(
+        f"{path}: {item.member} does not match the sha256 its manifest lists",
+        hint="the bundle is damaged: copy it again",
+    )
 
 
 def _check_locked(path: Path, item: Item, lock: lockfile.Lock) -> None:
     for entry in lock.entries.values():
         if entry.filename == item.name:
             if entry.sha256 != item.sha256 or entry.size != item.size:
-                raise BundleError(f"{path}: artifact {item.name} has sha256 {item.sha256}, but the "
-                                  f"bundle's lock has {entry.sha256}",
-                                  hint="the bundle is inconsistent: make it again with `labgen bundle`")
+                raise BundleError(
+                    f"{path}: artifact {item.name} has sha256 {item.sha256}, but the bundle's lock has {entry.sha256}",
+                    hint="the bundle is inconsistent: make it again with `labgen bundle`",
+                )
             return
     raise BundleError(f"{path}: artifact {item.name} is not in the bundle's lock")
 
@@ -361,10 +371,11 @@ def _install_lab_files(lab_dir: Path, manifest: Manifest, small: dict[str, bytes
     for item in manifest.of("scenario"):
         writes[lab_dir / "scenarios" / item.name] = small[item.member]
     for dest, data in writes.items():
-        if dest.name in ("lab.yml", lockfile.LOCK_NAME) and dest.exists() and not force \
-                and dest.read_bytes() != data:
-            raise BundleError(f"{dest} exists and differs from the bundle's",
-                              hint="load into another --dir, or pass --force to replace it")
+        if dest.name in ("lab.yml", lockfile.LOCK_NAME) and dest.exists() and not force and dest.read_bytes() != data:
+            raise BundleError(
+                f"{dest} exists and differs from the bundle's",
+                hint="load into another --dir, or pass --force to replace it",
+            )
     for dest, data in writes.items():
         atomic_write(dest, data.decode("utf-8"))
     return [i.name for i in manifest.of("scenario")]
@@ -378,17 +389,18 @@ def cached_box_file(cache_root: Path, name: str, provider: str) -> Path | None:
     folder = Path(cache_root) / "boxes"
     if not folder.is_dir():
         return None
-    found = sorted(folder.glob(f"{name.replace('/', '-')}-{provider}-*.box"),
-                   key=lambda p: p.stat().st_mtime)
+    found = sorted(folder.glob(f"{name.replace('/', '-')}-{provider}-*.box"), key=lambda p: p.stat().st_mtime)
     return found[-1] if found else None
 
 
 def installed_box_version(boxes_dir: Path, name: str, provider: str) -> str | None:
     """The newest version of box `name` Vagrant holds for `provider` (its box directory)."""
     folder = Path(boxes_dir) / name.replace("/", "-VAGRANTSLASH-")
-    versions = {p.parts[len(folder.parts)] for pattern in (f"*/{provider}/metadata.json",
-                                                           f"*/*/{provider}/metadata.json")
-                for p in folder.glob(pattern)}
+    versions = {
+        p.parts[len(folder.parts)]
+        for pattern in (f"*/{provider}/metadata.json", f"*/*/{provider}/metadata.json")
+        for p in folder.glob(pattern)
+    }
     if not versions:
         return None
 
@@ -404,13 +416,19 @@ def export_box(name: str, provider: str, boxes_dir: Path, into: Path, timeout: f
 
     version = installed_box_version(boxes_dir, name, provider)
     if version is None:
-        raise BundleError(f"box {name} ({provider}) is neither installed in Vagrant nor built by labgen",
-                          hint=f"add it (`vagrant box add {name} --provider {provider}`), or pass "
-                               "--no-boxes / another --provider")
+        raise BundleError(
+            f"box {name} ({provider}) is neither installed in Vagrant nor built by labgen",
+            hint=f"add it (`vagrant box add {name} --provider {provider}`), or pass --no-boxes / another --provider",
+        )
     into.mkdir(parents=True, exist_ok=True)
     try:
-        res = subprocess.run(["vagrant", "box", "repackage", name, provider, version], cwd=into,
-                             capture_output=True, text=True, timeout=timeout)
+        res = subprocess.run(
+            ["vagrant", "box", "repackage", name, provider, version],
+            cwd=into,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise BundleError(f"vagrant box repackage {name}: {exc}") from None
     out = into / "package.box"
@@ -425,9 +443,13 @@ def vagrant_box_add(name: str, provider: str, box_file: Path, timeout: float = 1
     import subprocess
 
     try:
-        res = subprocess.run(["vagrant", "box", "add", "--force", "--name", name, "--provider", provider,
-                              str(box_file)], capture_output=True, text=True, timeout=timeout,
-                             stdin=subprocess.DEVNULL)
+        res = subprocess.run(
+            ["vagrant", "box", "add", "--force", "--name", name, "--provider", provider, str(box_file)],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+        )
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise BundleError(f"vagrant box add {name}: {exc}") from None
     if res.returncode != 0:

@@ -13,8 +13,7 @@ from rich.console import Console
 _console: Optional[Console] = None
 
 
-def make_console(file: IO[str] | None = None, width: int | None = None,
-                 force_terminal: bool | None = None) -> Console:
+def make_console(file: IO[str] | None = None, width: int | None = None, force_terminal: bool | None = None) -> Console:
     """A new Console writing to `file` (stdout when None). Tests pass a StringIO and a width."""
     return Console(file=file, width=width, force_terminal=force_terminal, stderr=False)
 

@@ -24,14 +24,14 @@ from labgen.providers import get_provider, libvirt as lv, lxc
 from labgen.providers.virtualbox import RESTRICTED_SINCE, allowed_hostonly_networks, parse_version
 
 OK, WARN, FAIL, INFO = "ok", "warn", "fail", "info"
-GIB = 1024 ** 3
-MIB = 1024 ** 2
+GIB = 1024**3
+MIB = 1024**2
 
 
 @dataclass(frozen=True)
 class Check:
-    topic: str              # "libvirt: KVM"
-    status: str             # ok | warn | fail | info (info: a failure that does not matter here)
+    topic: str  # "libvirt: KVM"
+    status: str  # ok | warn | fail | info (info: a failure that does not matter here)
     detail: str
     hint: str | None = None
 
@@ -44,8 +44,7 @@ def blocking(checks: list[Check]) -> list[Check]:
 # ---- decisions (pure)
 
 
-def vbox_network_check(version: tuple[int, ...] | None, conf_text: str | None,
-                       network: ipaddress.IPv4Network) -> Check:
+def vbox_network_check(version: tuple[int, ...] | None, conf_text: str | None, network: ipaddress.IPv4Network) -> Check:
     """Does VirtualBox allow `network` for host-only adapters (networks.conf, >= 6.1.28)?"""
     topic = "virtualbox: host-only range"
     if version is not None and version < RESTRICTED_SINCE:
@@ -54,8 +53,12 @@ def vbox_network_check(version: tuple[int, ...] | None, conf_text: str | None,
     if any(network.subnet_of(net) for net in allowed):
         return Check(topic, OK, f"{network} is inside {', '.join(map(str, allowed))}")
     source = "/etc/vbox/networks.conf" if conf_text is not None else "the default (no networks.conf)"
-    return Check(topic, FAIL, f"{network} is outside {', '.join(map(str, allowed)) or 'nothing'} ({source})",
-                 hint=f"add `* {network}` to /etc/vbox/networks.conf, or use a network in 192.168.56.0/21")
+    return Check(
+        topic,
+        FAIL,
+        f"{network} is outside {', '.join(map(str, allowed)) or 'nothing'} ({source})",
+        hint=f"add `* {network}` to /etc/vbox/networks.conf, or use a network in 192.168.56.0/21",
+    )
 
 
 def memory_need(lab: Lab, provider: str, tcg: bool) -> int:
@@ -106,8 +109,12 @@ def route_clashes(network: ipaddress.IPv4Network, routes: list[dict], own: set[s
 def clash_check(topic: str, network: ipaddress.IPv4Network, routes: list[dict], own: set[str]) -> Check:
     clashes = route_clashes(network, routes, own)
     if clashes:
-        return Check(topic, FAIL, f"{network} overlaps the host's route {', '.join(clashes)}",
-                     hint="give the lab another network (network.cidr), or remove what uses that range")
+        return Check(
+            topic,
+            FAIL,
+            f"{network} overlaps the host's route {', '.join(clashes)}",
+            hint="give the lab another network (network.cidr), or remove what uses that range",
+        )
     return Check(topic, OK, f"{network} is free on this host")
 
 
@@ -162,13 +169,24 @@ def virtualbox_checks(lab: Lab | None) -> list[Check]:
     vbm = shutil.which("VBoxManage")
     version = None
     if not vbm:
-        checks = [Check("virtualbox", FAIL, "VBoxManage not found",
-                        hint="install VirtualBox (virtualbox.org), or use libvirt or lxc")]
+        checks = [
+            Check(
+                "virtualbox",
+                FAIL,
+                "VBoxManage not found",
+                hint="install VirtualBox (virtualbox.org), or use libvirt or lxc",
+            )
+        ]
     else:
         version = parse_version(_out([vbm, "--version"]) or "")
-        checks = [Check("virtualbox", OK if version else WARN,
-                        f"VirtualBox {'.'.join(map(str, version)) if version else '(version unknown)'}")]
-    if lab is not None:    # also without VirtualBox: the rule a laptop's VirtualBox will apply
+        checks = [
+            Check(
+                "virtualbox",
+                OK if version else WARN,
+                f"VirtualBox {'.'.join(map(str, version)) if version else '(version unknown)'}",
+            )
+        ]
+    if lab is not None:  # also without VirtualBox: the rule a laptop's VirtualBox will apply
         try:
             conf = Path("/etc/vbox/networks.conf").read_text()
         except OSError:
@@ -187,30 +205,50 @@ def libvirt_checks(lab: Lab | None) -> list[Check]:
     if kvm.qemu_binary() is None:
         missing.append("qemu-system-x86_64")
     if missing:
-        return [Check("libvirt", FAIL, f"missing: {', '.join(missing)}",
-                      hint="apt-get install vagrant-libvirt libvirt-daemon-system qemu-system-x86 qemu-utils")]
+        return [
+            Check(
+                "libvirt",
+                FAIL,
+                f"missing: {', '.join(missing)}",
+                hint="apt-get install vagrant-libvirt libvirt-daemon-system qemu-system-x86 qemu-utils",
+            )
+        ]
     checks.append(Check("libvirt", OK, "vagrant-libvirt, libvirt and QEMU installed"))
     if lv.daemon_answers():
         checks.append(Check("libvirt: daemons", OK, "libvirtd answers"))
     elif lv.service_manager():
-        checks.append(Check("libvirt: daemons", FAIL, "libvirtd is not running",
-                            hint="sudo systemctl start libvirtd virtlogd"))
+        checks.append(
+            Check("libvirt: daemons", FAIL, "libvirtd is not running", hint="sudo systemctl start libvirtd virtlogd")
+        )
     elif os.geteuid() == 0:
-        checks.append(Check("libvirt: daemons", OK, "not running; no service manager: labgen starts "
-                                                    "virtlogd and libvirtd at create"))
+        checks.append(
+            Check(
+                "libvirt: daemons", OK, "not running; no service manager: labgen starts virtlogd and libvirtd at create"
+            )
+        )
     else:
-        checks.append(Check("libvirt: daemons", FAIL, "libvirtd is not running, and starting it needs root",
-                            hint="run labgen with sudo"))
+        checks.append(
+            Check(
+                "libvirt: daemons",
+                FAIL,
+                "libvirtd is not running, and starting it needs root",
+                hint="run labgen with sudo",
+            )
+        )
     verdict = kvm.kvm_verdict()
     if verdict.usable:
         checks.append(Check("libvirt: KVM", OK, verdict.reason))
     else:
-        checks.append(Check("libvirt: KVM", WARN, f"not usable: {verdict.reason}; QEMU TCG instead "
-                                                  f"({kvm.TCG_COST_SHORT})"))
+        checks.append(
+            Check("libvirt: KVM", WARN, f"not usable: {verdict.reason}; QEMU TCG instead ({kvm.TCG_COST_SHORT})")
+        )
     if lab is not None:
         checks.append(lab_box_check(lab, "libvirt"))
-        checks.append(clash_check("libvirt: management network", ipaddress.IPv4Network(lv.MGMT_CIDR),
-                                  host_routes(), {lv.MGMT_BRIDGE}))
+        checks.append(
+            clash_check(
+                "libvirt: management network", ipaddress.IPv4Network(lv.MGMT_CIDR), host_routes(), {lv.MGMT_BRIDGE}
+            )
+        )
     return checks
 
 
@@ -221,16 +259,28 @@ def lxc_checks(lab: Lab | None) -> list[Check]:
     if not lxc.vagrant_lxc_installed():
         missing.insert(0, "vagrant-lxc")
     if missing:
-        return [Check("lxc", FAIL, f"missing: {', '.join(missing)}",
-                      hint="apt-get install vagrant-lxc lxc dnsmasq-base iproute2")]
+        return [
+            Check(
+                "lxc",
+                FAIL,
+                f"missing: {', '.join(missing)}",
+                hint="apt-get install vagrant-lxc lxc dnsmasq-base iproute2",
+            )
+        ]
     checks = [Check("lxc", OK, "vagrant-lxc and LXC installed")]
     if lxc.mgmt_bridge_ready():
         checks.append(Check("lxc: bridge and DHCP", OK, f"{lxc.MGMT_BRIDGE} {lxc.MGMT_ADDRESS} with dnsmasq"))
     elif lxc._lxc_net_script():
         checks.append(Check("lxc: bridge and DHCP", OK, f"{lxc.MGMT_BRIDGE} is down: labgen starts lxc-net at create"))
     else:
-        checks.append(Check("lxc: bridge and DHCP", FAIL, f"no {lxc.MGMT_BRIDGE} and no lxc-net script",
-                            hint="apt-get install lxc (it ships lxc-net)"))
+        checks.append(
+            Check(
+                "lxc: bridge and DHCP",
+                FAIL,
+                f"no {lxc.MGMT_BRIDGE} and no lxc-net script",
+                hint="apt-get install lxc (it ships lxc-net)",
+            )
+        )
     if lab is not None:
         checks.append(lab_box_check(lab, "lxc"))
     return checks
@@ -242,10 +292,14 @@ def box_check(provider: str, box: str, installed: bool) -> Check:
     if installed:
         return Check(topic, OK, f"{box} is installed")
     if box == LXC_BOX:
-        return Check(topic, FAIL, f"{box} is not installed",
-                     hint=f"sudo labgen box build {provider} (about 1.5 minutes)")
-    return Check(topic, WARN, f"{box} is not installed: the first create downloads it from "
-                              "Vagrant Cloud (it must be reachable then)")
+        return Check(
+            topic, FAIL, f"{box} is not installed", hint=f"sudo labgen box build {provider} (about 1.5 minutes)"
+        )
+    return Check(
+        topic,
+        WARN,
+        f"{box} is not installed: the first create downloads it from Vagrant Cloud (it must be reachable then)",
+    )
 
 
 def lab_box_check(lab: Lab, provider: str) -> Check:
@@ -259,8 +313,11 @@ PROVIDER_CHECKS = {"virtualbox": virtualbox_checks, "libvirt": libvirt_checks, "
 def lab_checks(lab: Lab, provider: str) -> list[Check]:
     """Memory, disk and address clashes for `lab` on `provider`."""
     tcg = provider == "libvirt" and not kvm.kvm_verdict().usable
-    where = {"libvirt": Path("/var/lib/labgen/libvirt"), "lxc": Path("/var/lib/lxc"),
-             "virtualbox": Path.home() / "VirtualBox VMs"}[provider]
+    where = {
+        "libvirt": Path("/var/lib/labgen/libvirt"),
+        "lxc": Path("/var/lib/lxc"),
+        "virtualbox": Path.home() / "VirtualBox VMs",
+    }[provider]
     own: set[str] = set()
     if provider == "lxc":
         own.add(lxc.bridge_name(lab))
@@ -283,16 +340,28 @@ def limit_checks(shortfalls, nodes: int, have: dict, seats: int) -> list[Check]:
         topic = f"{seats} seats: {key}"
         if key in short:
             # Not blocking: `classroom up` (as root) raises it and says so.
-            checks.append(Check(topic, WARN, f"{short[key].have}, {nodes} nodes need {need}: "
-                                f"`labgen classroom up` raises it (or: sysctl -w {key}={need})"))
+            checks.append(
+                Check(
+                    topic,
+                    WARN,
+                    f"{short[key].have}, {nodes} nodes need {need}: "
+                    f"`labgen classroom up` raises it (or: sysctl -w {key}={need})",
+                )
+            )
         elif have.get(key) is None:
             checks.append(Check(topic, INFO, "not on this kernel"))
         else:
             checks.append(Check(topic, OK, f"{have[key]} ≥ {need}"))
     if "RLIMIT_NOFILE" in short:
         s = short["RLIMIT_NOFILE"]
-        checks.append(Check(f"{seats} seats: open files", FAIL, f"{s.have}, {nodes} nodes need {s.need} ({s.what})",
-                            hint="raise it: ulimit -n (classroom up raises the soft limit up to the hard one)"))
+        checks.append(
+            Check(
+                f"{seats} seats: open files",
+                FAIL,
+                f"{s.have}, {nodes} nodes need {s.need} ({s.what})",
+                hint="raise it: ulimit -n (classroom up raises the soft limit up to the hard one)",
+            )
+        )
     return checks
 
 
@@ -305,10 +374,17 @@ def seat_checks(lab: Lab, provider: str, seats: int) -> list[Check]:
     nodes = seats * len(lab.nodes) + others
     checks = limit_checks(hostlimits.check(nodes), nodes, hostlimits.read_limits(), seats)
     runs = roles_that_run(lab, get_provider(provider).distro_for(lab))
-    checks.append(resource_check(f"{seats} seats: memory", seats * seat_memory_mib(lab, runs) * MIB,
-                                 mem_available(), "memory"))
-    checks.append(resource_check(f"{seats} seats: disk (/var/lib/lxc)", seats * seat_disk_mib(lab) * MIB,
-                                 disk_free(Path("/var/lib/lxc")), "disk space"))
+    checks.append(
+        resource_check(f"{seats} seats: memory", seats * seat_memory_mib(lab, runs) * MIB, mem_available(), "memory")
+    )
+    checks.append(
+        resource_check(
+            f"{seats} seats: disk (/var/lib/lxc)",
+            seats * seat_disk_mib(lab) * MIB,
+            disk_free(Path("/var/lib/lxc")),
+            "disk space",
+        )
+    )
     return checks
 
 

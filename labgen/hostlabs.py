@@ -28,13 +28,17 @@ class HostLab:
     name: str
     dir: Path
     provider: str
-    nodes: dict[str, str] = field(default_factory=dict)     # node -> state
-    classroom: Path | None = None                            # set for a classroom's seat
+    nodes: dict[str, str] = field(default_factory=dict)  # node -> state
+    classroom: Path | None = None  # set for a classroom's seat
 
     def as_dict(self) -> dict:
-        return {"name": self.name, "dir": str(self.dir), "provider": self.provider,
-                "nodes": [{"name": n, "state": s} for n, s in sorted(self.nodes.items())],
-                "running": sum(s == "running" for s in self.nodes.values())}
+        return {
+            "name": self.name,
+            "dir": str(self.dir),
+            "provider": self.provider,
+            "nodes": [{"name": n, "state": s} for n, s in sorted(self.nodes.items())],
+            "running": sum(s == "running" for s in self.nodes.values()),
+        }
 
 
 def index_path() -> Path:
@@ -50,7 +54,7 @@ def _read_locked(path: Path, wait: float = 10.0) -> str | None:
     try:
         fd = os.open(lock, os.O_RDONLY)
     except OSError:
-        fd = None               # no lock file (no vagrant has locked it yet): read as it is
+        fd = None  # no lock file (no vagrant has locked it yet): read as it is
     try:
         if fd is not None:
             deadline = time.monotonic() + wait
@@ -60,14 +64,14 @@ def _read_locked(path: Path, wait: float = 10.0) -> str | None:
                     break
                 except BlockingIOError:
                     if time.monotonic() > deadline:
-                        break   # a stuck writer: read anyway; a torn file is reported as none
+                        break  # a stuck writer: read anyway; a torn file is reported as none
                     time.sleep(0.05)
         return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return None
     finally:
         if fd is not None:
-            os.close(fd)        # releases the lock
+            os.close(fd)  # releases the lock
 
 
 def _machines(path: Path) -> list[dict]:
@@ -75,7 +79,7 @@ def _machines(path: Path) -> list[dict]:
         text = _read_locked(path)
         data = json.loads(text) if text else {}
     except (OSError, ValueError):
-        return []               # unreadable: not ours to judge
+        return []  # unreadable: not ours to judge
     machines = data.get("machines") if isinstance(data, dict) else None
     return [m for m in (machines or {}).values() if isinstance(m, dict)]
 

@@ -46,8 +46,8 @@ NOFILE_BASE, NOFILE_PER_NODE = 4096, 32
 
 @dataclass(frozen=True)
 class Shortfall:
-    key: str            # sysctl name, or "RLIMIT_NOFILE"
-    have: int | None    # None: the key does not exist on this kernel (not checked)
+    key: str  # sysctl name, or "RLIMIT_NOFILE"
+    have: int | None  # None: the key does not exist on this kernel (not checked)
     need: int
     what: str
 
@@ -97,8 +97,15 @@ def check(nodes: int) -> list[Shortfall]:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     need = NOFILE_BASE + NOFILE_PER_NODE * max(0, nodes)
     if soft != resource.RLIM_INFINITY and soft < need:
-        missing.append(Shortfall("RLIMIT_NOFILE", soft, need, "open files of labgen and the tools it runs"
-                                 + (f" (hard limit {hard})" if hard != resource.RLIM_INFINITY else "")))
+        missing.append(
+            Shortfall(
+                "RLIMIT_NOFILE",
+                soft,
+                need,
+                "open files of labgen and the tools it runs"
+                + (f" (hard limit {hard})" if hard != resource.RLIM_INFINITY else ""),
+            )
+        )
     return missing
 
 
@@ -130,10 +137,15 @@ def ensure(nodes: int, what: str) -> list[str]:
         raised.append(s)
         changes.append(f"limits: {s.key} {s.have} → {s.need} ({s.what})")
     if refused:
-        raise PreflightError(f"this host's limits are too low for {what}: " + "; ".join(refused),
-                             hint=(f"as root: sysctl -w {' '.join(commands)}" if commands
-                                   else "raise the hard open-files limit (ulimit -Hn)")
-                                  + " (nothing was created)")
+        raise PreflightError(
+            f"this host's limits are too low for {what}: " + "; ".join(refused),
+            hint=(
+                f"as root: sysctl -w {' '.join(commands)}"
+                if commands
+                else "raise the hard open-files limit (ulimit -Hn)"
+            )
+            + " (nothing was created)",
+        )
     if raised:
         changes.append("limits: " + permanent_hint(raised))
     return changes

@@ -27,20 +27,22 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-PROBE_TIMEOUT = 20.0             # seconds; a healthy probe takes ~0.1 s
-EMULATED_AFTER = 3.0             # seconds: KVM that only emulates (PVM) took 2.7-9.6 s here
-EXIT_OK = (0x10 << 1) | 1        # QEMU's exit status when the guest writes 0x10 to port 0xf4
+PROBE_TIMEOUT = 20.0  # seconds; a healthy probe takes ~0.1 s
+EMULATED_AFTER = 3.0  # seconds: KVM that only emulates (PVM) took 2.7-9.6 s here
+EXIT_OK = (0x10 << 1) | 1  # QEMU's exit status when the guest writes 0x10 to port 0xf4
 QEMU_BINARIES = ("qemu-system-x86_64", "/usr/libexec/qemu-kvm", "/usr/bin/qemu-kvm")
 TCG_COST_SHORT = "~60 s per VM to SSH, ~0.6 GB host memory per VM, package installs 6-7x slower"
-TCG_COST = ("QEMU TCG emulates the CPU: a Debian VM needs about 60 s to answer SSH and "
-            "0.6 GB of host memory, package installs run 6-7x slower, and every extra VM "
-            "adds about 40 s on 2 cores")
+TCG_COST = (
+    "QEMU TCG emulates the CPU: a Debian VM needs about 60 s to answer SSH and "
+    "0.6 GB of host memory, package installs run 6-7x slower, and every extra VM "
+    "adds about 40 s on 2 cores"
+)
 
 
 @dataclass(frozen=True)
 class Verdict:
     usable: bool
-    reason: str          # one line: why (not) usable
+    reason: str  # one line: why (not) usable
 
     @property
     def driver(self) -> str:
@@ -51,22 +53,22 @@ class Verdict:
 def boot_sector() -> bytes:
     """The probe guest: real mode -> 32-bit protected mode -> `out 0xf4, 0x10` (QEMU exits)."""
     org = 0x7C00
-    code = bytearray.fromhex("FA31C08ED8")                  # cli; xor ax,ax; mov ds,ax
+    code = bytearray.fromhex("FA31C08ED8")  # cli; xor ax,ax; mov ds,ax
     lgdt = len(code)
-    code += bytes.fromhex("0F01160000")                     # lgdt [gdtr]
-    code += bytes.fromhex("0F20C00C010F22C0")               # mov eax,cr0; or al,1; mov cr0,eax
+    code += bytes.fromhex("0F01160000")  # lgdt [gdtr]
+    code += bytes.fromhex("0F20C00C010F22C0")  # mov eax,cr0; or al,1; mov cr0,eax
     jump = len(code)
-    code += bytes.fromhex("EA00000800")                     # jmp 0x08:pm
+    code += bytes.fromhex("EA00000800")  # jmp 0x08:pm
     pm = len(code)
-    code += bytes.fromhex("66B810008ED88ED0")               # mov ax,0x10; mov ds,ax; mov ss,ax
-    code += bytes.fromhex("B010E6F4F4EBFD")                 # mov al,0x10; out 0xf4,al; hlt; jmp $-1
+    code += bytes.fromhex("66B810008ED88ED0")  # mov ax,0x10; mov ds,ax; mov ss,ax
+    code += bytes.fromhex("B010E6F4F4EBFD")  # mov al,0x10; out 0xf4,al; hlt; jmp $-1
     code += b"\x90" * (-len(code) % 8)
     gdt = len(code)
     code += bytes(8) + bytes.fromhex("FFFF0000009ACF00") + bytes.fromhex("FFFF00000092CF00")
     gdtr = len(code)
     code += struct.pack("<HI", 23, org + gdt)
-    code[lgdt + 3:lgdt + 5] = struct.pack("<H", org + gdtr)
-    code[jump + 1:jump + 3] = struct.pack("<H", org + pm)
+    code[lgdt + 3 : lgdt + 5] = struct.pack("<H", org + gdtr)
+    code[jump + 1 : jump + 3] = struct.pack("<H", org + pm)
     return bytes(code) + bytes(510 - len(code)) + b"\x55\xaa"
 
 
@@ -87,10 +89,12 @@ def static_verdict(dev: Path = Path("/dev/kvm"), modules: Path = Path("/sys/modu
         return Verdict(False, "/dev/kvm is not readable and writable for this user (groups kvm, libvirt)")
     hardware = [m for m in ("kvm_intel", "kvm_amd") if (modules / m).is_dir()]
     if not hardware:
-        flavour = "a PVM flavour of KVM (module kvm_pvm)" if (modules / "kvm_pvm").is_dir() \
+        flavour = (
+            "a PVM flavour of KVM (module kvm_pvm)"
+            if (modules / "kvm_pvm").is_dir()
             else "no kvm_intel or kvm_amd module"
-        return Verdict(False, f"/dev/kvm is {flavour}: stock guests stop in the BIOS with an "
-                              "emulation failure")
+        )
+        return Verdict(False, f"/dev/kvm is {flavour}: stock guests stop in the BIOS with an emulation failure")
     return None
 
 
@@ -99,27 +103,47 @@ def run_probe(qemu: str, timeout: float = PROBE_TIMEOUT) -> Verdict:
     with tempfile.TemporaryDirectory(prefix="labgen-kvm-") as tmp:
         disk = Path(tmp, "probe.img")
         disk.write_bytes(boot_sector())
-        cmd = [qemu, "-accel", "kvm", "-machine", "pc", "-display", "none", "-nodefaults",
-               "-m", "16", "-no-reboot", "-drive", f"file={disk},format=raw,if=ide",
-               "-device", "isa-debug-exit,iobase=0xf4,iosize=4"]
+        cmd = [
+            qemu,
+            "-accel",
+            "kvm",
+            "-machine",
+            "pc",
+            "-display",
+            "none",
+            "-nodefaults",
+            "-m",
+            "16",
+            "-no-reboot",
+            "-drive",
+            f"file={disk},format=raw,if=ide",
+            "-device",
+            "isa-debug-exit,iobase=0xf4,iosize=4",
+        ]
         start = time.monotonic()
         try:
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
-                                  stdin=subprocess.DEVNULL)
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
         except subprocess.TimeoutExpired:
-            return Verdict(False, f"a test guest under qemu -accel kvm did not finish within "
-                                  f"{timeout:g} s (KVM stops or crawls)")
+            return Verdict(
+                False, f"a test guest under qemu -accel kvm did not finish within {timeout:g} s (KVM stops or crawls)"
+            )
         except OSError as exc:
             return Verdict(False, f"cannot run {qemu}: {exc.strerror}")
     took = time.monotonic() - start
     if proc.returncode == EXIT_OK and took > EMULATED_AFTER:
-        return Verdict(False, f"a test guest under qemu -accel kvm took {took:.1f} s (about 0.1 s "
-                              "on a working KVM): this KVM emulates the guest's CPU modes")
+        return Verdict(
+            False,
+            f"a test guest under qemu -accel kvm took {took:.1f} s (about 0.1 s "
+            "on a working KVM): this KVM emulates the guest's CPU modes",
+        )
     if proc.returncode == EXIT_OK:
         return Verdict(True, f"KVM runs a test guest ({took:.2f} s)")
     detail = [ln for ln in proc.stderr.splitlines() if ln.strip() and "warning" not in ln]
-    return Verdict(False, "a test guest under qemu -accel kvm failed: "
-                          + (detail[0].strip() if detail else f"exit status {proc.returncode}"))
+    return Verdict(
+        False,
+        "a test guest under qemu -accel kvm failed: "
+        + (detail[0].strip() if detail else f"exit status {proc.returncode}"),
+    )
 
 
 def _cache_key(qemu: str | None) -> str:

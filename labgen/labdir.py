@@ -55,8 +55,9 @@ class LabDir:
         except FileNotFoundError:
             return {"version": STATE_VERSION, "roles": {}}
         except (OSError, ValueError) as exc:
-            raise LabgenError(f"{self.state_file}: unreadable state: {exc}",
-                              hint="delete it and run `labgen provision` to rebuild it") from None
+            raise LabgenError(
+                f"{self.state_file}: unreadable state: {exc}", hint="delete it and run `labgen provision` to rebuild it"
+            ) from None
         state.setdefault("roles", {})
         return state
 
@@ -103,5 +104,6 @@ def find_lab_dir(start: Path | None = None) -> LabDir:
         lab_dir = LabDir(candidate)
         if lab_dir.exists():
             return lab_dir
-    raise LabgenError(f"no lab in {here} or above",
-                      hint="cd into a lab dir, pass --dir, or create one: `labgen create mesos-calico`")
+    raise LabgenError(
+        f"no lab in {here} or above", hint="cd into a lab dir, pass --dir, or create one: `labgen create mesos-calico`"
+    )

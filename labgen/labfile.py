@@ -22,12 +22,12 @@ from labgen.validate import Problems, character_problem, closest, show
 # The structure (keys, types, ranges, patterns, enums) is labgen/schemas/lab.json, enforced by
 # labgen.schemacheck; this module adds the rules between fields and builds the model.
 PARAM_DEFAULTS = {
-    "docker_version": pins.DOCKER_DEFAULT,   # the version with the MAC bug; 18.06.0 fixes it
+    "docker_version": pins.DOCKER_DEFAULT,  # the version with the MAC bug; 18.06.0 fixes it
     "calico_pool": schemas.node("lab", "properties/params/properties/calico_pool")["default"],
 }
 DEFAULT_MEMORY = schemas.node("lab", "$defs/memory")["default"]
 DEFAULT_CPUS = schemas.node("lab", "$defs/cpus")["default"]
-MIN_PREFIX, MAX_PREFIX = 16, 29             # (a range of the parsed network: code, not schema)
+MIN_PREFIX, MAX_PREFIX = 16, 29  # (a range of the parsed network: code, not schema)
 _LABEL = re.compile(schemas.pattern("lab", "$defs/label"))
 _POOL_SUGGESTIONS = ("172.32.0.0/16", "10.233.0.0/16", "172.31.0.0/16")
 _SECTIONS = ("network", "boxes", "defaults", "params", "mirrors", "nodes")
@@ -54,13 +54,18 @@ def parse_lab(data: Any, source: str) -> Lab:
     `source` names the file in messages. Raises InputError carrying every problem found.
     """
     problems = Problems(source)
-    invalid = schemacheck.check(data, "lab", problems, where=_where, explain={_LABEL.pattern: _label_problem},
-                                expect=lambda path: _address_range(data) if path[-1:] == ("ip",) else None)
+    invalid = schemacheck.check(
+        data,
+        "lab",
+        problems,
+        where=_where,
+        explain={_LABEL.pattern: _label_problem},
+        expect=lambda path: _address_range(data) if path[-1:] == ("ip",) else None,
+    )
     if isinstance(data, dict):
         _Rules(data, invalid, problems).check()
     if problems:
-        raise InputError(problems.sorted(),
-                         hint="see labgen/labs/mesos-calico.yml for a complete, valid lab file")
+        raise InputError(problems.sorted(), hint="see labgen/labs/mesos-calico.yml for a complete, valid lab file")
     return _build(data)
 
 
@@ -82,8 +87,9 @@ def find_lab(name_or_path: str) -> Path:
     if close:
         problem += f" (did you mean {close!r}?)"
     expected = "a path to a lab file or one of the built-in labs: " + (", ".join(names) or "none")
-    raise InputError([f"{problem}; expected {expected}"],
-                     hint="`labgen list` shows the built-in labs with their descriptions")
+    raise InputError(
+        [f"{problem}; expected {expected}"], hint="`labgen list` shows the built-in labs with their descriptions"
+    )
 
 
 def builtin_labs() -> list[tuple[str, str]]:
@@ -138,10 +144,12 @@ def _where(data: Any, path: tuple) -> tuple[str, tuple]:
     if path[0] == "nodes" and len(path) > 1:
         item = data["nodes"][path[1]]
         name = item.get("name") if isinstance(item, dict) else None
-        return (f"node {name}" if isinstance(name, str) and _LABEL.fullmatch(name) else f"node #{path[1] + 1}",
-                path[2:])
+        return (
+            f"node {name}" if isinstance(name, str) and _LABEL.fullmatch(name) else f"node #{path[1] + 1}",
+            path[2:],
+        )
     if path[0] == "boxes" and len(path) > 1:
-        return "boxes", (f"{path[1]} box",)                # "lxc box 'x' is not a valid box name"
+        return "boxes", (f"{path[1]} box",)  # "lxc box 'x' is not a valid box name"
     return path[0], path[1:]
 
 
@@ -168,8 +176,8 @@ class _Rules:
         self.data, self.ok, self.p = data, invalid.ok, problems
 
     def check(self) -> None:
-        for key in ("description", "message"):      # the other strings have patterns or are parsed
-            why = character_problem(self.data[key], allow="\n") if self.given(key) else None   # (a tab: a mistake)
+        for key in ("description", "message"):  # the other strings have patterns or are parsed
+            why = character_problem(self.data[key], allow="\n") if self.given(key) else None  # (a tab: a mistake)
             if why:
                 self.p.add(yamlsrc.line_of(self.data, key), "lab", f"{key} {why}", _expected("$defs/text"))
         network = self.network()
@@ -195,10 +203,18 @@ class _Rules:
         try:
             loose = ipaddress.IPv4Network(text, strict=False)
         except ValueError:
-            field = schemas.node("lab", "properties/network/properties/cidr" if obj == "network"
-                                 else "properties/params/properties/calico_pool")
-            self.p.add(line, obj, f"{key} {show(text)} is not a valid IPv4 network", schemacheck.expected_of(
-                {**field, "description": schemas.node("lab", "$defs/cidr")["description"]}))
+            field = schemas.node(
+                "lab",
+                "properties/network/properties/cidr"
+                if obj == "network"
+                else "properties/params/properties/calico_pool",
+            )
+            self.p.add(
+                line,
+                obj,
+                f"{key} {show(text)} is not a valid IPv4 network",
+                schemacheck.expected_of({**field, "description": schemas.node("lab", "$defs/cidr")["description"]}),
+            )
             return None
         self.p.add(line, obj, f"{key} {text} has host bits set", f"the network address, i.e. {loose}")
         return None
@@ -211,19 +227,25 @@ class _Rules:
         if net is None:
             return None
         if not MIN_PREFIX <= net.prefixlen <= MAX_PREFIX:
-            self.p.add(line, "network", f"cidr {net} has prefix /{net.prefixlen}",
-                       f"a prefix from /{MIN_PREFIX} to /{MAX_PREFIX}")
+            self.p.add(
+                line,
+                "network",
+                f"cidr {net} has prefix /{net.prefixlen}",
+                f"a prefix from /{MIN_PREFIX} to /{MAX_PREFIX}",
+            )
             return None
         if not net.is_private or net.is_loopback or net.is_link_local:
-            self.p.add(line, "network", f"cidr {net} is not a private network range",
-                       "a private IPv4 network (10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16) "
-                       "such as 192.168.56.0/24")
+            self.p.add(
+                line,
+                "network",
+                f"cidr {net} is not a private network range",
+                "a private IPv4 network (10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16) such as 192.168.56.0/24",
+            )
             return None
         return net
 
     def calico_pool(self, network: ipaddress.IPv4Network | None) -> None:
-        given = "calico_pool" in (self.data.get("params") or {}) if isinstance(self.data.get("params"), dict) \
-            else False
+        given = "calico_pool" in (self.data.get("params") or {}) if isinstance(self.data.get("params"), dict) else False
         if given:
             text = self.given("params", "calico_pool")
             if text is None:
@@ -233,23 +255,41 @@ class _Rules:
             if pool is None:
                 return
             if pool.prefixlen > 26:
-                self.p.add(line, "params", f"calico_pool {pool} is smaller than a /26",
-                           "a pool of /26 or larger: Calico hands out addresses in /26 blocks")
+                self.p.add(
+                    line,
+                    "params",
+                    f"calico_pool {pool} is smaller than a /26",
+                    "a pool of /26 or larger: Calico hands out addresses in /26 blocks",
+                )
                 return
-            if (pool.is_loopback or pool.is_link_local or pool.is_multicast or pool.is_reserved
-                    or pool.is_unspecified or pool.overlaps(ipaddress.IPv4Network("0.0.0.0/8"))):
+            if (
+                pool.is_loopback
+                or pool.is_link_local
+                or pool.is_multicast
+                or pool.is_reserved
+                or pool.is_unspecified
+                or pool.overlaps(ipaddress.IPv4Network("0.0.0.0/8"))
+            ):
                 # 169.254.1.1 is the workloads' dummy gateway; the others are not unicast space
-                self.p.add(line, "params", f"calico_pool {pool} is a special-purpose range",
-                           "an ordinary unicast range such as 172.32.0.0/16")
+                self.p.add(
+                    line,
+                    "params",
+                    f"calico_pool {pool} is a special-purpose range",
+                    "an ordinary unicast range such as 172.32.0.0/16",
+                )
                 return
         else:
             pool, line = ipaddress.IPv4Network(PARAM_DEFAULTS["calico_pool"]), yamlsrc.line_of(self.data, "network")
         if network is not None and pool.overlaps(network):
             suggestion = next(s for s in _POOL_SUGGESTIONS if not ipaddress.IPv4Network(s).overlaps(network))
             which = "calico_pool" if given else "the default calico_pool"
-            self.p.add(line, "params",
-                       f"{which} {pool} overlaps the lab network {network}: workload routes "
-                       "would shadow the host-only network", f"a pool outside {network}, e.g. {suggestion}")
+            self.p.add(
+                line,
+                "params",
+                f"{which} {pool} overlaps the lab network {network}: workload routes "
+                "would shadow the host-only network",
+                f"a pool outside {network}, e.g. {suggestion}",
+            )
 
     def mirrors(self) -> None:
         from labgen.mirrors import RULE_HELP, rule_problem
@@ -272,8 +312,12 @@ class _Rules:
             if name is not None:
                 line = yamlsrc.line_of(item, "name")
                 if name in names:
-                    self.p.add(line, obj, f"the name is already used by the node at line {names[name]}",
-                               "a unique name per node")
+                    self.p.add(
+                        line,
+                        obj,
+                        f"the name is already used by the node at line {names[name]}",
+                        "a unique name per node",
+                    )
                 else:
                     names[name] = line
             ip = self.ip(item, obj, network) if self.given("nodes", index, "ip") is not None else None
@@ -281,8 +325,12 @@ class _Rules:
                 line = yamlsrc.line_of(item, "ip")
                 if ip in ips:
                     other, other_line = ips[ip]
-                    self.p.add(line, obj, f"ip {ip} is already used by {other} (line {other_line})",
-                               "a unique address per node")
+                    self.p.add(
+                        line,
+                        obj,
+                        f"ip {ip} is already used by {other} (line {other_line})",
+                        "a unique address per node",
+                    )
                 else:
                     ips[ip] = (obj, line)
 
@@ -314,12 +362,25 @@ def _build(data: dict) -> Lab:
     """The Lab of a document that passed the schema and the rules."""
     defaults = data.get("defaults", {})
     memory, cpus = defaults.get("memory", DEFAULT_MEMORY), defaults.get("cpus", DEFAULT_CPUS)
-    nodes = tuple(Node(name=n["name"], ip=ipaddress.IPv4Address(n["ip"]), roles=tuple(n["roles"]),
-                       memory=int(n.get("memory", memory)), cpus=int(n.get("cpus", cpus)))
-                  for n in data["nodes"])
-    return Lab(name=data["name"], description=data.get("description", ""),
-               network=ipaddress.IPv4Network(data["network"]["cidr"]),
-               boxes={p: data["boxes"][p] for p in PROVIDERS if p in data["boxes"]}, nodes=nodes,
-               message=data.get("message", ""), synced_folder=data.get("synced_folder", False),
-               params={**PARAM_DEFAULTS, **data.get("params", {})},
-               mirrors=tuple(data.get("mirrors", {}).items()), instance=data.get("instance", ""))
+    nodes = tuple(
+        Node(
+            name=n["name"],
+            ip=ipaddress.IPv4Address(n["ip"]),
+            roles=tuple(n["roles"]),
+            memory=int(n.get("memory", memory)),
+            cpus=int(n.get("cpus", cpus)),
+        )
+        for n in data["nodes"]
+    )
+    return Lab(
+        name=data["name"],
+        description=data.get("description", ""),
+        network=ipaddress.IPv4Network(data["network"]["cidr"]),
+        boxes={p: data["boxes"][p] for p in PROVIDERS if p in data["boxes"]},
+        nodes=nodes,
+        message=data.get("message", ""),
+        synced_folder=data.get("synced_folder", False),
+        params={**PARAM_DEFAULTS, **data.get("params", {})},
+        mirrors=tuple(data.get("mirrors", {}).items()),
+        instance=data.get("instance", ""),
+    )

@@ -34,9 +34,10 @@ def provider_of(lab_dir: LabDir, requested: str | None) -> str | None:
     a different --provider is an error."""
     recorded = lab_dir.load_state().get("provider")
     if recorded and requested and requested != recorded:
-        raise LabgenError(f"lab {lab_dir.path.name} was created with provider {recorded}, "
-                          f"not {requested}",
-                          hint="destroy it first (`labgen destroy`) to switch providers")
+        raise LabgenError(
+            f"lab {lab_dir.path.name} was created with provider {recorded}, not {requested}",
+            hint="destroy it first (`labgen destroy`) to switch providers",
+        )
     return recorded or requested
 
 
@@ -48,8 +49,10 @@ def write_lab_dir(lab: Lab, lab_dir: LabDir, provider: str, force: bool = False)
     """
     state = lab_dir.load_state()
     if lab_dir.exists() and state.get("lab") not in (None, lab.name) and not force:
-        raise LabgenError(f"{lab_dir.path} holds lab {state.get('lab')!r}, not {lab.name!r}",
-                          hint="choose another --dir, or destroy that lab first")
+        raise LabgenError(
+            f"{lab_dir.path} holds lab {state.get('lab')!r}, not {lab.name!r}",
+            hint="choose another --dir, or destroy that lab first",
+        )
     if lab_dir.exists():
         provider_of(lab_dir, provider)
     text = render_vagrantfile(lab, provider)
@@ -58,8 +61,10 @@ def write_lab_dir(lab: Lab, lab_dir: LabDir, provider: str, force: bool = False)
         current = lab_dir.vagrantfile.read_text(encoding="utf-8")
         if current != text:
             if not force and not check_unmodified(lab_dir.vagrantfile):
-                raise LabgenError(f"{lab_dir.vagrantfile} was edited by hand; not overwriting it",
-                                  hint="keep your edits and run `vagrant` yourself, or pass --force to regenerate it")
+                raise LabgenError(
+                    f"{lab_dir.vagrantfile} was edited by hand; not overwriting it",
+                    hint="keep your edits and run `vagrant` yourself, or pass --force to regenerate it",
+                )
             wrote.append("Vagrantfile (updated)")
     else:
         wrote.append("Vagrantfile")
@@ -71,8 +76,14 @@ def write_lab_dir(lab: Lab, lab_dir: LabDir, provider: str, force: bool = False)
     return wrote
 
 
-def boot(lab: Lab, lab_dir: LabDir, provider: str, on_line: Say | None = None,
-         nodes: list[str] | None = None, on_host: Say | None = None) -> list[str]:
+def boot(
+    lab: Lab,
+    lab_dir: LabDir,
+    provider: str,
+    on_line: Say | None = None,
+    nodes: list[str] | None = None,
+    on_host: Say | None = None,
+) -> list[str]:
     """Prepare the host (the provider's job: bridges, apt proxy...) and `vagrant up` the lab's nodes;
     refreshes the cached ssh config. Host changes go to `on_host` as soon as they are made
     (before the long wait), and are returned."""
@@ -80,7 +91,7 @@ def boot(lab: Lab, lab_dir: LabDir, provider: str, on_line: Say | None = None,
     prov.preflight(lab)
     changes = prov.prepare_host(lab)
     if on_host is not None:
-        for change in changes:      # before the wait: e.g. the TCG warning and its cost
+        for change in changes:  # before the wait: e.g. the TCG warning and its cost
             on_host(change)
     lab_dir.drop_ssh_config()
     env = VagrantEnv(lab_dir.path, provider, extra_env=prov.vagrant_env(lab))
@@ -118,8 +129,7 @@ def ssh_config(lab_dir: LabDir, provider: str, refresh: bool = False) -> str:
     return text
 
 
-def ssh_config_answering(lab_dir: LabDir, provider: str, nodes: list[str],
-                         timeout: float = 3.0) -> str:
+def ssh_config_answering(lab_dir: LabDir, provider: str, nodes: list[str], timeout: float = 3.0) -> str:
     """The ssh config, asked again from Vagrant once when a node's cached address does not
     accept connections: a node restarted outside labgen (lxc-start, a VM reboot) may have a
     new DHCP address. Returns the config either way; the caller reports what still fails."""
@@ -156,12 +166,15 @@ def open_remote(lab_dir: LabDir, provider: str, probe_timeout: float = 10.0) -> 
     if not unreachable:
         return remote
     remote.close()
-    raise Unreachable("cannot reach " + ", ".join(f"{n} ({why})" for n, why in unreachable.items()),
-                      hint="`labgen status` shows each node; `labgen create` boots stopped ones")
+    raise Unreachable(
+        "cannot reach " + ", ".join(f"{n} ({why})" for n, why in unreachable.items()),
+        hint="`labgen status` shows each node; `labgen create` boots stopped ones",
+    )
 
 
 def probe(remote) -> dict[str, str]:
     """node -> why, for every node that does not answer `true` over SSH (checked in parallel)."""
+
     def one(node):
         try:
             return node, None if remote.run(node, "true", sudo=False, timeout=15).ok else "command failed"
@@ -198,10 +211,10 @@ class NodeStatus:
     name: str
     ip: str
     provider: str
-    state: str                  # Vagrant's: running, stopped, not_created... or "unknown"
-    ssh: bool | None            # None: not running, so not tried
-    roles: list[str]            # the node's roles, in the lab file's order
-    roles_done: list[str]       # those recorded as provisioned in state.json
+    state: str  # Vagrant's: running, stopped, not_created... or "unknown"
+    ssh: bool | None  # None: not running, so not tried
+    roles: list[str]  # the node's roles, in the lab file's order
+    roles_done: list[str]  # those recorded as provisioned in state.json
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -219,14 +232,20 @@ def status(lab: Lab, lab_dir: LabDir, provider: str) -> list[NodeStatus]:
         with remote:
             reach = {n: n not in unreachable and n in remote.hosts for n in running}
     done = lab_dir.load_state().get("roles", {})
-    return [NodeStatus(name=node.name, ip=str(node.ip), provider=provider,
-                       state=states.get(node.name, "unknown"), ssh=reach.get(node.name),
-                       roles=list(node.roles),
-                       roles_done=[r for r in node.roles if r in done.get(node.name, {})])
-            for node in lab.nodes]
+    return [
+        NodeStatus(
+            name=node.name,
+            ip=str(node.ip),
+            provider=provider,
+            state=states.get(node.name, "unknown"),
+            ssh=reach.get(node.name),
+            roles=list(node.roles),
+            roles_done=[r for r in node.roles if r in done.get(node.name, {})],
+        )
+        for node in lab.nodes
+    ]
 
 
-def run_everywhere(remote, nodes: list[str], command: str, sudo: bool = False,
-                   timeout: float = 120.0):
+def run_everywhere(remote, nodes: list[str], command: str, sudo: bool = False, timeout: float = 120.0):
     """remote.run(node, command) on every node in parallel; the Results in `nodes` order."""
     return per_node(nodes, lambda n: remote.run(n, command, sudo=sudo, timeout=timeout))

@@ -19,9 +19,11 @@ from labgen.errors import LabgenError
 from labgen.urls import url_problem
 
 LOCK_NAME = "labgen.lock"
-COMMENT = ("labgen artifact lock: the URL, size and sha256 of each download the first time it "
-           "was fetched. Later fetches (here and on other machines) must match. Review changes "
-           "to this file like code.")
+COMMENT = (
+    "labgen artifact lock: the URL, size and sha256 of each download the first time it "
+    "was fetched. Later fetches (here and on other machines) must match. Review changes "
+    "to this file like code."
+)
 
 # The structure comes from the published schema, labgen/schemas/lock.json.
 LOCK_VERSION = schemas.node("lock", "properties/version")["const"]
@@ -33,7 +35,7 @@ class LockError(LabgenError):
 
 @dataclass(frozen=True)
 class Entry:
-    url: str          # the artifact's own URL (not a mirror's): a lock is portable between venues
+    url: str  # the artifact's own URL (not a mirror's): a lock is portable between venues
     filename: str
     size: int
     sha256: str
@@ -68,8 +70,11 @@ class Lock:
                 self._save(self.path)
 
     def text(self) -> str:
-        data = {"comment": COMMENT, "version": LOCK_VERSION,
-                "artifacts": {n: e.as_json() for n, e in sorted(self.entries.items())}}
+        data = {
+            "comment": COMMENT,
+            "version": LOCK_VERSION,
+            "artifacts": {n: e.as_json() for n, e in sorted(self.entries.items())},
+        }
         return json.dumps(data, indent=2, sort_keys=True, ensure_ascii=True) + "\n"
 
     def _save(self, path: Path) -> None:
@@ -92,8 +97,9 @@ def load(path: Path, must_exist: bool = False) -> Lock:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         if must_exist:
-            raise LockError(f"{path}: no lock file",
-                            hint="run `labgen fetch LAB` once on a connected machine to write it") from None
+            raise LockError(
+                f"{path}: no lock file", hint="run `labgen fetch LAB` once on a connected machine to write it"
+            ) from None
         return Lock(path)
     except (OSError, UnicodeDecodeError) as exc:
         raise LockError(f"{path}: unreadable lock file: {exc}") from None
@@ -102,9 +108,11 @@ def load(path: Path, must_exist: bool = False) -> Lock:
 
 def parse(text: str, source: str) -> dict[str, Entry]:
     """Validate a lock file's text. Raises LockError (`source`: the file, for messages)."""
+
     def bad(problem: str) -> LockError:
-        return LockError(f"{source}: {problem}",
-                         hint="restore it from version control, or delete it to lock again from scratch")
+        return LockError(
+            f"{source}: {problem}", hint="restore it from version control, or delete it to lock again from scratch"
+        )
 
     try:
         data = json.loads(text)

@@ -21,8 +21,10 @@ from typing import Iterable
 from labgen.errors import InputError
 from labgen.urls import url_problem
 
-RULE_HELP = ("an artifact name mapped to a URL (calicoctl: http://mirror/calicoctl), or a base "
-             "URL ending in / mapped to another (https://download.docker.com/: http://mirror/docker/)")
+RULE_HELP = (
+    "an artifact name mapped to a URL (calicoctl: http://mirror/calicoctl), or a base "
+    "URL ending in / mapped to another (https://download.docker.com/: http://mirror/docker/)"
+)
 
 
 @dataclass(frozen=True)
@@ -34,11 +36,10 @@ class Mirrors:
         for key, to in self.rules:
             if key == name:
                 return to
-        best = max((key for key, _ in self.rules if is_base(key) and url.startswith(key)),
-                   key=len, default=None)
+        best = max((key for key, _ in self.rules if is_base(key) and url.startswith(key)), key=len, default=None)
         if best is None:
             return url
-        return dict(self.rules)[best] + url[len(best):]
+        return dict(self.rules)[best] + url[len(best) :]
 
     def then(self, first: "Mirrors") -> "Mirrors":
         """These rules with `first`'s rules taking precedence (for --mirror over the lab file)."""

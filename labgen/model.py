@@ -15,25 +15,25 @@ PROVIDERS = ("virtualbox", "libvirt", "lxc")
 
 @dataclass(frozen=True)
 class Node:
-    name: str                      # RFC 1123 hostname
-    ip: ipaddress.IPv4Address      # address on the lab's host-only network
+    name: str  # RFC 1123 hostname
+    ip: ipaddress.IPv4Address  # address on the lab's host-only network
     roles: tuple[str, ...]
-    memory: int                    # MiB
+    memory: int  # MiB
     cpus: int
 
 
 @dataclass(frozen=True)
 class Lab:
-    name: str                                   # RFC 1123 label; names the lab dir and containers
+    name: str  # RFC 1123 label; names the lab dir and containers
     description: str
-    network: ipaddress.IPv4Network              # host-only network; the host is .1
-    boxes: Mapping[str, str]                    # provider -> "owner/name"
+    network: ipaddress.IPv4Network  # host-only network; the host is .1
+    boxes: Mapping[str, str]  # provider -> "owner/name"
     nodes: tuple[Node, ...]
     message: str = ""
     synced_folder: bool = False
-    params: Mapping[str, str] = field(default_factory=dict)   # lab parameters (docker_version...)
-    mirrors: tuple[tuple[str, str], ...] = ()   # (artifact name or base URL, URL): see mirrors.py
-    source: Path | None = None                  # the file it was read from
+    params: Mapping[str, str] = field(default_factory=dict)  # lab parameters (docker_version...)
+    mirrors: tuple[tuple[str, str], ...] = ()  # (artifact name or base URL, URL): see mirrors.py
+    source: Path | None = None  # the file it was read from
     # A copy of the lab on this host (a classroom seat, "cr1-s03"): machines and bridges are
     # named after it, so copies never collide, while `name` stays the lab's (scenarios match it).
     instance: str = ""
@@ -81,7 +81,7 @@ class Task:
     files: tuple[File, ...] = ()
     check: str | None = None
     run: tuple[str, ...] = ()
-    artifacts: tuple[str, ...] = ()   # names of declared downloads this task uploads first
+    artifacts: tuple[str, ...] = ()  # names of declared downloads this task uploads first
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,7 @@ class RoleUnavailable:
 
     role: str
     reason: str
-    cause: str | None = None     # the reason of the role this one needs, when that is why
+    cause: str | None = None  # the reason of the role this one needs, when that is why
 
 
 # ---- scenarios
@@ -119,18 +119,18 @@ class Text:
 
 @dataclass(frozen=True)
 class Expect:
-    exit: str = "0"                          # "0", "nonzero", "any", or a number as text
+    exit: str = "0"  # "0", "nonzero", "any", or a number as text
     stdout_contains: tuple[str, ...] = ()
     stdout_not_contains: tuple[str, ...] = ()
-    stdout_matches: tuple[str, ...] = ()     # regular expressions (re.search, MULTILINE)
+    stdout_matches: tuple[str, ...] = ()  # regular expressions (re.search, MULTILINE)
     stderr_contains: tuple[str, ...] = ()
     stderr_not_contains: tuple[str, ...] = ()
     stderr_matches: tuple[str, ...] = ()
-    retry: float = 0.0                       # seconds to keep re-running until it holds
+    retry: float = 0.0  # seconds to keep re-running until it holds
 
 
 STEP_KINDS = ("setup", "observe", "break", "fix", "verify", "explain", "cleanup", "task", "question")
-STUDENT_KINDS = ("task", "question")     # the steps a student does (`labgen scenario start`)
+STUDENT_KINDS = ("task", "question")  # the steps a student does (`labgen scenario start`)
 
 
 @dataclass(frozen=True)
@@ -148,20 +148,20 @@ class Step:
     kind: str
     title: Text
     explain: Text | None
-    nodes: tuple[str, ...]                   # empty for an `explain` step with no command
-    run: str | None                          # shell script; {{ var }} substituted, shell-quoted
+    nodes: tuple[str, ...]  # empty for an `explain` step with no command
+    run: str | None  # shell script; {{ var }} substituted, shell-quoted
     sudo: bool = True
     expect: Expect = Expect()
-    capture: Mapping[str, str] = field(default_factory=dict)   # var name -> regex with one group
+    capture: Mapping[str, str] = field(default_factory=dict)  # var name -> regex with one group
     timeout: float = 60.0
     # task and question steps (the student's turn); see scenario/challenge.py
-    goal: Text | None = None                 # what to achieve (task) or what is asked (question)
-    hints: tuple[Text, ...] = ()             # revealed one at a time
-    checks: tuple[Check, ...] = ()           # task: all must hold
-    solution: "Step | None" = None           # task: what `solve` runs (kind fix)
-    answers: tuple[str, ...] = ()            # question: accepted answers ({{ var }} allowed)
-    correct: Text | None = None              # question: feedback for a right answer
-    wrong: Text | None = None                # question: feedback for a wrong one
+    goal: Text | None = None  # what to achieve (task) or what is asked (question)
+    hints: tuple[Text, ...] = ()  # revealed one at a time
+    checks: tuple[Check, ...] = ()  # task: all must hold
+    solution: "Step | None" = None  # task: what `solve` runs (kind fix)
+    answers: tuple[str, ...] = ()  # question: accepted answers ({{ var }} allowed)
+    correct: Text | None = None  # question: feedback for a right answer
+    wrong: Text | None = None  # question: feedback for a wrong one
     # where it stands in its file ("step", "on", "run"...: line), for messages that need the lab
     lines: Mapping[str, int] = field(default_factory=dict, compare=False, repr=False)
 
@@ -172,9 +172,16 @@ class Step:
             return [self]
         subs = ([self.solution] if self.solution else []) + [c.step for c in self.checks]
         title = self.title
-        return [replace(sub, title=Text(title.en and f"{title.en} · {sub.title.en.lower()}",
-                                        title.zh and f"{title.zh} · {sub.title.zh}"),
-                        explain=self.goal if sub is self.solution else None) for sub in subs]
+        return [
+            replace(
+                sub,
+                title=Text(
+                    title.en and f"{title.en} · {sub.title.en.lower()}", title.zh and f"{title.zh} · {sub.title.zh}"
+                ),
+                explain=self.goal if sub is self.solution else None,
+            )
+            for sub in subs
+        ]
 
 
 @dataclass(frozen=True)
@@ -190,8 +197,8 @@ class Scenario:
     id: str
     title: Text
     summary: Text
-    lab: str                                 # built-in lab name or path relative to the file
-    variants: Mapping[str, Variant]          # always holds "default"
+    lab: str  # built-in lab name or path relative to the file
+    variants: Mapping[str, Variant]  # always holds "default"
     vars: Mapping[str, str] = field(default_factory=dict)
     node_vars: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     source: Path | None = None
@@ -205,8 +212,8 @@ class Scenario:
 class Facts:
     """What a role may know of the machines beyond the lab file, given by the provider."""
 
-    distro: str                      # "ubuntu-16.04", "debian-12": what the provider's box runs
-    apt_proxy: str | None = None     # the apt proxy URL the nodes use, or None: none runs
+    distro: str  # "ubuntu-16.04", "debian-12": what the provider's box runs
+    apt_proxy: str | None = None  # the apt proxy URL the nodes use, or None: none runs
 
 
 def as_facts(facts: "Facts | str") -> Facts:
@@ -214,7 +221,7 @@ def as_facts(facts: "Facts | str") -> Facts:
     return facts if isinstance(facts, Facts) else Facts(distro=facts)
 
 
-ARTIFACT_DIR = "/var/cache/labgen"     # where artifacts land on a node
+ARTIFACT_DIR = "/var/cache/labgen"  # where artifacts land on a node
 
 
 @dataclass(frozen=True)
@@ -223,13 +230,13 @@ class Artifact:
     signed index (``signed``) or else the first successful fetch (recorded in the lab's
     labgen.lock: trust on first use) says what it must be (see labgen/artifacts.py)."""
 
-    name: str              # the key tasks use in Task.artifacts
+    name: str  # the key tasks use in Task.artifacts
     url: str
-    sha256: str | None     # lowercase hex; None = verified by signature or against the lock
-    filename: str          # name in the cache and under /var/cache/labgen/ on the node
+    sha256: str | None  # lowercase hex; None = verified by signature or against the lock
+    filename: str  # name in the cache and under /var/cache/labgen/ on the node
     description: str = ""
-    signed: "AptRepo | None" = None   # a .deb whose sha256 a publisher's signed apt index gives
-    gone: bool = False     # its URL no longer serves it: the instructor supplies the file
+    signed: "AptRepo | None" = None  # a .deb whose sha256 a publisher's signed apt index gives
+    gone: bool = False  # its URL no longer serves it: the instructor supplies the file
 
     @property
     def node_path(self) -> str:
@@ -242,11 +249,11 @@ class AptRepo:
     """A publisher's apt repository whose InRelease is signed by a key known by fingerprint
     (checked by labgen/aptsig.py)."""
 
-    base: str            # https://download.docker.com/linux/ubuntu
-    suite: str           # xenial
-    index: str           # stable/binary-amd64/Packages, under dists/<suite>/
-    key_url: str         # the publisher's armored key
-    fingerprint: str     # its primary key's fingerprint: 40 uppercase hex digits
+    base: str  # https://download.docker.com/linux/ubuntu
+    suite: str  # xenial
+    index: str  # stable/binary-amd64/Packages, under dists/<suite>/
+    key_url: str  # the publisher's armored key
+    fingerprint: str  # its primary key's fingerprint: 40 uppercase hex digits
     publisher: str = ""  # for messages: "Docker"
 
     def url(self, path: str) -> str:

@@ -16,8 +16,14 @@ TEMPLATES = Path(__file__).resolve().parent / "templates"
 @lru_cache(maxsize=1)
 def _environment():
     # StrictUndefined: a misspelt name in a template fails the render instead of printing "".
-    return Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, trim_blocks=True,
-                       lstrip_blocks=True, undefined=StrictUndefined, keep_trailing_newline=True)
+    return Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        undefined=StrictUndefined,
+        keep_trailing_newline=True,
+    )
 
 
 def css(name: str):

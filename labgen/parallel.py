@@ -19,8 +19,9 @@ R = TypeVar("R")
 MAX_WORKERS = 16
 
 
-def per_node(items: Iterable[T], fn: Callable[[T], R], *, limit: int = MAX_WORKERS,
-             abort: threading.Event | None = None) -> list[R]:
+def per_node(
+    items: Iterable[T], fn: Callable[[T], R], *, limit: int = MAX_WORKERS, abort: threading.Event | None = None
+) -> list[R]:
     """fn(item) for every item, at most `limit` at a time; the results in the items' order.
 
     An exception from fn is raised here once every started call has finished (the others are

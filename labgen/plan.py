@@ -31,12 +31,14 @@ def plan_text(lab: Lab, provider: str, node: str | None = None, role: str | None
     if role is not None and role not in ROLE_NAMES:
         raise InputError([f"unknown role {role!r}; expected one of {', '.join(ROLE_NAMES)}"])
 
-    out = [f"# labgen plan: lab {lab.name}, provider {provider} (nodes run {distro})",
-           "# What provisioning would do, in order; nothing here touches a machine. A task",
-           "# writes its files (only those whose content differs), then runs its commands:",
-           "# after `check` fails (and `check` must pass afterwards), or, without a check,",
-           "# only when one of its files changed. Commands run as root through `sh -c`.",
-           f"# Uploads go to {pins.NODE_CACHE}/ on the node before the task runs."]
+    out = [
+        f"# labgen plan: lab {lab.name}, provider {provider} (nodes run {distro})",
+        "# What provisioning would do, in order; nothing here touches a machine. A task",
+        "# writes its files (only those whose content differs), then runs its commands:",
+        "# after `check` fails (and `check` must pass afterwards), or, without a check,",
+        "# only when one of its files changed. Commands run as root through `sh -c`.",
+        f"# Uploads go to {pins.NODE_CACHE}/ on the node before the task runs.",
+    ]
     for n in nodes:
         out += ["", f"== node {n.name} ({n.ip}): roles {', '.join(n.roles)}"]
         plan = engine.node_plan(lab, n, facts, None if role is None else [role])
@@ -45,8 +47,7 @@ def plan_text(lab: Lab, provider: str, node: str | None = None, role: str | None
         for role_name, tasks in plan:
             out.append("")
             if isinstance(tasks, RoleUnavailable):
-                out += [f"-- role {role_name}: UNAVAILABLE on {distro}",
-                        f"{INDENT}{tasks.reason}"]
+                out += [f"-- role {role_name}: UNAVAILABLE on {distro}", f"{INDENT}{tasks.reason}"]
                 continue
             out.append(f"-- role {role_name}: {len(tasks)} task(s)")
             for i, task in enumerate(tasks, 1):
@@ -56,7 +57,7 @@ def plan_text(lab: Lab, provider: str, node: str | None = None, role: str | None
 
 def plan_data(lab: Lab, provider: str, node: str | None = None, role: str | None = None) -> dict:
     """The same plan as plan_text, as plain data for `labgen plan --format json`."""
-    plan_text(lab, provider, node=node, role=role)          # the same checks of node and role
+    plan_text(lab, provider, node=node, role=role)  # the same checks of node and role
     facts = get_provider(provider).facts(lab)
     nodes = [lab.node(node)] if node is not None else list(lab.nodes)
     out = []
@@ -66,13 +67,32 @@ def plan_data(lab: Lab, provider: str, node: str | None = None, role: str | None
             if isinstance(tasks, RoleUnavailable):
                 roles.append({"role": role_name, "unavailable": tasks.reason, "tasks": []})
                 continue
-            roles.append({"role": role_name, "unavailable": None, "tasks": [
-                {"name": task.name,
-                 "artifacts": [{"name": a, "url": pins.ARTIFACTS[a].url,
-                                "path": f"{pins.NODE_CACHE}/{pins.ARTIFACTS[a].filename}"} for a in task.artifacts],
-                 "files": [{"path": f.path, "mode": f.mode, "owner": f.owner, "content": f.content}
-                           for f in task.files],
-                 "check": task.check, "run": list(task.run)} for task in tasks]})
+            roles.append(
+                {
+                    "role": role_name,
+                    "unavailable": None,
+                    "tasks": [
+                        {
+                            "name": task.name,
+                            "artifacts": [
+                                {
+                                    "name": a,
+                                    "url": pins.ARTIFACTS[a].url,
+                                    "path": f"{pins.NODE_CACHE}/{pins.ARTIFACTS[a].filename}",
+                                }
+                                for a in task.artifacts
+                            ],
+                            "files": [
+                                {"path": f.path, "mode": f.mode, "owner": f.owner, "content": f.content}
+                                for f in task.files
+                            ],
+                            "check": task.check,
+                            "run": list(task.run),
+                        }
+                        for task in tasks
+                    ],
+                }
+            )
         out.append({"name": n.name, "ip": str(n.ip), "roles": roles})
     return {"lab": lab.name, "provider": provider, "distro": facts.distro, "nodes": out}
 

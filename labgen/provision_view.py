@@ -7,8 +7,7 @@ import threading
 
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-STYLES = {"changed": "yellow", "ok": "green", "failed": "bold red", "unavailable": "magenta",
-          "stopped": "dim"}
+STYLES = {"changed": "yellow", "ok": "green", "failed": "bold red", "unavailable": "magenta", "stopped": "dim"}
 
 
 class ProvisionView:
@@ -16,10 +15,10 @@ class ProvisionView:
         self.console = console
         self.verbose = verbose
         self.width = max(len(n) for n in nodes) if nodes else 8
-        self.progress = Progress(SpinnerColumn(), TextColumn("{task.description}"),
-                                 TimeElapsedColumn(), console=console, transient=True)
-        self.ids = {n: self.progress.add_task(f"[bold]{n:<{self.width}}[/] waiting", total=None)
-                    for n in nodes}
+        self.progress = Progress(
+            SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console, transient=True
+        )
+        self.ids = {n: self.progress.add_task(f"[bold]{n:<{self.width}}[/] waiting", total=None) for n in nodes}
         self.lock = threading.Lock()
 
     def __enter__(self):
@@ -36,7 +35,8 @@ class ProvisionView:
                 self.progress.update(self.ids[node], description=f"[bold]{node:<{self.width}}[/] {label}")
                 return
             if status == "unavailable" or (status == "ok" and not self.verbose):
-                return    # unavailable roles are summed up once, after the run
+                return  # unavailable roles are summed up once, after the run
             words = {"unavailable": "not available", "ok": "unchanged"}.get(status, status)
-            self.console.print(f"[bold]{node:<{self.width}}[/] │ {label}: "
-                               f"[{STYLES.get(status, '')}]{words}[/]", highlight=False)
+            self.console.print(
+                f"[bold]{node:<{self.width}}[/] │ {label}: [{STYLES.get(status, '')}]{words}[/]", highlight=False
+            )

@@ -24,7 +24,7 @@ from labgen.errors import LabgenError, Unreachable
 class Result:
     node: str
     command: str
-    exit_code: int | None     # None: it did not run to completion (timeout, lost connection)
+    exit_code: int | None  # None: it did not run to completion (timeout, lost connection)
     stdout: str
     stderr: str
     duration: float
@@ -48,7 +48,7 @@ def parse_ssh_config(text: str) -> dict[str, dict[str, str]]:
         if key == "host":
             current = hosts.setdefault(value, {})
         elif current is not None:
-            current.setdefault(key, value)   # first wins, as in ssh
+            current.setdefault(key, value)  # first wins, as in ssh
     return hosts
 
 
@@ -56,8 +56,7 @@ def address_answers(host: dict[str, str], timeout: float = 3.0) -> bool:
     """True when the node's SSH address (hostname, port of one ssh-config entry) accepts a TCP
     connection within `timeout` seconds. A stale DHCP address fails fast: no route, or refused."""
     try:
-        with socket.create_connection((host.get("hostname", ""), int(host.get("port", 22))),
-                                      timeout=timeout):
+        with socket.create_connection((host.get("hostname", ""), int(host.get("port", 22))), timeout=timeout):
             return True
     except (OSError, ValueError):
         return False
@@ -75,63 +74,78 @@ class Remote:
     def __init__(self, ssh_config_text: str, connect_timeout: float = 10.0):
         self.hosts = parse_ssh_config(ssh_config_text)
         self.connect_timeout = connect_timeout
-        self._conns: dict[str, Any] = {}      # fabric Connections (fabric ships no types)
+        self._conns: dict[str, Any] = {}  # fabric Connections (fabric ships no types)
         self._locks: dict[str, threading.Lock] = {name: threading.Lock() for name in self.hosts}
         self._guard = threading.Lock()
-        self.lost: set[str] = set()    # nodes whose connection failed (the owner may reconnect)
+        self.lost: set[str] = set()  # nodes whose connection failed (the owner may reconnect)
 
     def nodes(self) -> list[str]:
         return list(self.hosts)
 
     def connection(self, node: str):
         """The open Fabric Connection to `node`, opened on first use. Raises LabgenError."""
-        from fabric import Connection   # heavy import: only when SSH is needed
+        from fabric import Connection  # heavy import: only when SSH is needed
 
         with self._guard:
             conn = self._conns.get(node)
             if conn is not None:
                 return conn
             if node not in self.hosts:
-                raise LabgenError(f"node {node!r} is not running or not in this lab",
-                                  hint=f"running nodes: {', '.join(self.hosts) or 'none'}")
+                raise LabgenError(
+                    f"node {node!r} is not running or not in this lab",
+                    hint=f"running nodes: {', '.join(self.hosts) or 'none'}",
+                )
             h = self.hosts[node]
             conn = Connection(
-                host=h.get("hostname", node), user=h.get("user", "vagrant"),
-                port=int(h.get("port", 22)), connect_timeout=self.connect_timeout,
-                connect_kwargs={"key_filename": [h["identityfile"]] if "identityfile" in h else [],
-                                "look_for_keys": False, "allow_agent": False},
+                host=h.get("hostname", node),
+                user=h.get("user", "vagrant"),
+                port=int(h.get("port", 22)),
+                connect_timeout=self.connect_timeout,
+                connect_kwargs={
+                    "key_filename": [h["identityfile"]] if "identityfile" in h else [],
+                    "look_for_keys": False,
+                    "allow_agent": False,
+                },
             )
             self._conns[node] = conn
             return conn
 
-    def run(self, node: str, command: str, *, sudo: bool = True, timeout: float | None = 60,
-            stream=None) -> Result:
+    def run(self, node: str, command: str, *, sudo: bool = True, timeout: float | None = 60, stream=None) -> Result:
         """Run `command` on `node`; never raises for a non-zero exit, only for no connection."""
         conn = self.connection(node)
         wire = wrap_command(command, sudo)
         start = time.monotonic()
         with self._locks[node]:
             try:
-                res = conn.run(wire, hide=True, warn=True, timeout=timeout, in_stream=False,
-                               out_stream=stream, pty=False)
-                return Result(node, command, res.exited, res.stdout, res.stderr,
-                              time.monotonic() - start)
-            except Exception as exc:   # invoke CommandTimedOut, paramiko/socket errors
+                res = conn.run(
+                    wire, hide=True, warn=True, timeout=timeout, in_stream=False, out_stream=stream, pty=False
+                )
+                return Result(node, command, res.exited, res.stdout, res.stderr, time.monotonic() - start)
+            except Exception as exc:  # invoke CommandTimedOut, paramiko/socket errors
                 return self._failed_result(node, command, exc, start)
 
     def _failed_result(self, node, command, exc, start) -> Result:
         from invoke.exceptions import CommandTimedOut
 
         if isinstance(exc, CommandTimedOut):
-            return Result(node, command, None, exc.result.stdout, exc.result.stderr +
-                          f"\n[labgen] timed out after {exc.timeout} s", time.monotonic() - start)
+            return Result(
+                node,
+                command,
+                None,
+                exc.result.stdout,
+                exc.result.stderr + f"\n[labgen] timed out after {exc.timeout} s",
+                time.monotonic() - start,
+            )
         self._drop(node)
         self.lost.add(node)
-        raise Unreachable(f"{node}: SSH failed: {exc.__class__.__name__}: {exc}",
-                          hint="is the node running? `labgen status` shows each node") from None
+        raise Unreachable(
+            f"{node}: SSH failed: {exc.__class__.__name__}: {exc}",
+            hint="is the node running? `labgen status` shows each node",
+        ) from None
 
-    def put_file(self, node: str, content: str | bytes | Path, path: str, mode: str = "0644",
-                 owner: str = "root") -> None:
+    def put_file(
+        self, node: str, content: str | bytes | Path, path: str, mode: str = "0644", owner: str = "root"
+    ) -> None:
         """Write `content` (text, bytes, or a local file) to `path` on `node`: SFTP to a temp
         file over the node's open connection, then sudo install. Raises LabgenError."""
         conn = self.connection(node)
@@ -144,14 +158,16 @@ class Remote:
         try:
             with self._locks[node]:
                 conn.put(source, tmp)
-        except Exception as exc:   # paramiko/socket errors: one clean message
+        except Exception as exc:  # paramiko/socket errors: one clean message
             raise LabgenError(f"{node}: cannot upload {path}: {exc.__class__.__name__}: {exc}") from None
-        res = self.run(node, f"install -D -m {shlex.quote(mode)} -o {shlex.quote(owner)} "
-                             f"{shlex.quote(tmp)} {shlex.quote(path)}; rc=$?; rm -f {shlex.quote(tmp)}; exit $rc",
-                       timeout=300)
+        res = self.run(
+            node,
+            f"install -D -m {shlex.quote(mode)} -o {shlex.quote(owner)} "
+            f"{shlex.quote(tmp)} {shlex.quote(path)}; rc=$?; rm -f {shlex.quote(tmp)}; exit $rc",
+            timeout=300,
+        )
         if not res.ok:
-            raise LabgenError(f"{node}: cannot write {path}: "
-                              f"{res.stderr.strip() or 'exit ' + str(res.exit_code)}")
+            raise LabgenError(f"{node}: cannot write {path}: {res.stderr.strip() or 'exit ' + str(res.exit_code)}")
 
     def file_sha256(self, node: str, path: str) -> str | None:
         res = self.run(node, f"sha256sum {shlex.quote(path)} 2>/dev/null")

@@ -28,7 +28,7 @@ from labgen.resources import resource
 
 TEMPLATE = "Vagrantfile.j2"
 _CHECKSUM_LINE = re.compile(r"# labgen-checksum: sha256:([0-9a-f]{64})\n")
-_HEADER_LINES = 8                     # the checksum line is searched for among the first lines
+_HEADER_LINES = 8  # the checksum line is searched for among the first lines
 _COMMENT_SAFE = re.compile(r"[A-Za-z0-9._-]+")
 
 
@@ -50,15 +50,14 @@ def ruby_literal(value: Any) -> RubyLiteral:
     if isinstance(value, str):
         for ch in value:
             if unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"):
-                raise ValueError(f"refusing to write U+{ord(ch):04X} into a Vagrantfile: "
-                                 f"{ascii(value)}")
+                raise ValueError(f"refusing to write U+{ord(ch):04X} into a Vagrantfile: {ascii(value)}")
         return RubyLiteral("'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'")
     raise TypeError(f"no Ruby literal for {type(value).__name__} {value!r}")
 
 
 def _ruby_filter(value: Any) -> RubyLiteral:
     if isinstance(value, jinja2.Undefined):
-        str(value)            # StrictUndefined: raises UndefinedError naming the variable
+        str(value)  # StrictUndefined: raises UndefinedError naming the variable
     return ruby_literal(value)
 
 
@@ -95,9 +94,10 @@ def template_context(lab: Lab, provider: str) -> dict:
     prov = get_provider(provider)
     box = lab.boxes.get(provider)
     if not box:
-        raise InputError([f"lab {lab.name}: no box for provider {provider}; expected "
-                          f"boxes.{provider} in the lab file"],
-                         hint="labgen/labs/mesos-calico.yml shows a box for every provider")
+        raise InputError(
+            [f"lab {lab.name}: no box for provider {provider}; expected boxes.{provider} in the lab file"],
+            hint="labgen/labs/mesos-calico.yml shows a box for every provider",
+        )
     network = lab.network
     return {
         "provider": provider,
@@ -160,7 +160,7 @@ def _split_checksum(text: str) -> tuple[str | None, str]:
     for index, line in enumerate(lines[:_HEADER_LINES]):
         match = _CHECKSUM_LINE.fullmatch(line)
         if match:
-            return match.group(1), "".join(lines[:index] + lines[index + 1:])
+            return match.group(1), "".join(lines[:index] + lines[index + 1 :])
     return None, text
 
 

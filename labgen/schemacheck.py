@@ -57,10 +57,16 @@ def _validator(kind: str):
     return strict(schemas.load(kind))
 
 
-def check(data: Any, kind: str, problems: Problems, *, where: Where | None = None,
-          explain: dict[str, Callable[[str], str | None]] | None = None,
-          printable: tuple[str, str | None] | None = None,
-          expect: Callable[[Path], str | None] | None = None) -> Invalid:
+def check(
+    data: Any,
+    kind: str,
+    problems: Problems,
+    *,
+    where: Where | None = None,
+    explain: dict[str, Callable[[str], str | None]] | None = None,
+    printable: tuple[str, str | None] | None = None,
+    expect: Callable[[Path], str | None] | None = None,
+) -> Invalid:
     """Add one problem per schema error of `data` (a `kind` document) to `problems`; return
     where the wrong values are. `where(data, path)` splits a path into the object messages
     name (`node n1`) and the field inside it (default: `kind.a[0]` and the last key);
@@ -68,6 +74,7 @@ def check(data: Any, kind: str, problems: Problems, *, where: Where | None = Non
     control characters text may hold, what to say is expected) applies labgen's one policy
     for control and bidi characters (labgen.validate) to every other string; `expect(path)`
     says what a field should be when only the document knows (an address in its network)."""
+
     def name_of(path: Path, of_value: bool = True) -> tuple[str, Path]:
         if where is not None:
             return where(data, path)
@@ -82,27 +89,27 @@ def check(data: Any, kind: str, problems: Problems, *, where: Where | None = Non
     for error, parent in leaves:
         path = tuple(error.absolute_path)
         if error.validator in _OF_A_MAPPING:
-            if (path, error.validator) not in seen:    # `required` comes once per missing key
+            if (path, error.validator) not in seen:  # `required` comes once per missing key
                 seen.add((path, error.validator))
                 obj, field = name_of(path, of_value=False)
-                if error.validator == "additionalProperties":      # their values went unchecked
-                    invalid.paths.update(path + (key,) for key in error.instance
-                                         if key not in error.schema.get("properties", {}))
+                if error.validator == "additionalProperties":  # their values went unchecked
+                    invalid.paths.update(
+                        path + (key,) for key in error.instance if key not in error.schema.get("properties", {})
+                    )
                 for line, problem, expected, key in _mapping_problems(error, data, kind, render(field)):
                     problems.add(line, obj, problem, (expect and key is not None and expect(path + (key,))) or expected)
             continue
         line = _line(data, path)
-        a_key = "propertyNames" in error.absolute_schema_path    # the value is a key's name
+        a_key = "propertyNames" in error.absolute_schema_path  # the value is a key's name
         if a_key:
             line = yamlsrc.line_of(_at(data, path), error.instance) or line
             path += (error.instance,)
-        if error.validator == "uniqueItems":        # the line of the second one
+        if error.validator == "uniqueItems":  # the line of the second one
             line = yamlsrc.line_of(error.instance, _twice(error.instance)) or line
         invalid.paths.add(path)
         obj, field = name_of(path)
         words = _words(kind, error)
-        problem, expected = _say(error, words, _name(path, field, words, a_key), kind, explain,
-                                 alone=parent is None)
+        problem, expected = _say(error, words, _name(path, field, words, a_key), kind, explain, alone=parent is None)
         if parent is not None and parent.absolute_path == error.absolute_path and error.validator != "uniqueItems":
             # the value fits no form: "text in one language, or ..." says it better than one form
             expected = expected_of(_schema_of(kind, parent)) or expected
@@ -129,7 +136,8 @@ def _strings(value: Any, path: Path) -> Iterable[tuple[Path, str]]:
 
 # Why a string misses a pattern, for the patterns every format uses.
 _EXPLAIN: dict[str, Callable[[str], str | None]] = {
-    r"\S": lambda value: "is empty" if value == "" else "is only white space"}
+    r"\S": lambda value: "is empty" if value == "" else "is only white space"
+}
 
 
 def _leaves(errors: Iterable) -> Iterable[tuple[Any, Any]]:
@@ -186,8 +194,15 @@ def _at(data: Any, path: Path) -> Any:
 
 
 _OF_A_MAPPING = ("additionalProperties", "required", "dependentRequired")
-_TYPES = {"object": "a mapping", "array": "a list", "string": "a string", "integer": "an integer",
-          "number": "a number", "boolean": "true or false", "null": "nothing"}
+_TYPES = {
+    "object": "a mapping",
+    "array": "a list",
+    "string": "a string",
+    "integer": "an integer",
+    "number": "a number",
+    "boolean": "true or false",
+    "null": "nothing",
+}
 
 
 def _line(data: Any, path: Path) -> int:
@@ -207,17 +222,37 @@ def _mapping_problems(error, data: Any, kind: str, field: str) -> list[tuple[int
     if error.validator == "additionalProperties":
         allowed = list(schema.get("properties", {}))
         noun = schema.get("propertyNames", {}).get("title", "key")
-        return [(yamlsrc.line_of(mapping, key),
-                 f"{has}unknown {noun} {show(key)}{did_you_mean(key, allowed) if isinstance(key, str) else ''}",
-                 "one of " + ", ".join(allowed), None)
-                for key in mapping if key not in allowed]
+        return [
+            (
+                yamlsrc.line_of(mapping, key),
+                f"{has}unknown {noun} {show(key)}{did_you_mean(key, allowed) if isinstance(key, str) else ''}",
+                "one of " + ", ".join(allowed),
+                None,
+            )
+            for key in mapping
+            if key not in allowed
+        ]
     if error.validator == "required":
-        return [(line, f"missing key {key!r}" + (f" in {field}" if field else ""), expected_of(_sub(kind, schema, key))
-                 or _one_of(_sub(kind, schema, key)), key) for key in rule if key not in mapping]
+        return [
+            (
+                line,
+                f"missing key {key!r}" + (f" in {field}" if field else ""),
+                expected_of(_sub(kind, schema, key)) or _one_of(_sub(kind, schema, key)),
+                key,
+            )
+            for key in rule
+            if key not in mapping
+        ]
     given = next(k for k, needs in rule.items() if k in mapping and any(n not in mapping for n in needs))
     needed = next(k for k in rule[given] if k not in mapping)
-    return [(yamlsrc.line_of(mapping, given) or line, f"{has}{given!r} is given without {needed!r}",
-             f"{needed!r} as well, or no {given!r}", None)]
+    return [
+        (
+            yamlsrc.line_of(mapping, given) or line,
+            f"{has}{given!r} is given without {needed!r}",
+            f"{needed!r} as well, or no {given!r}",
+            None,
+        )
+    ]
 
 
 def _schema_of(kind: str, error) -> dict:
@@ -235,8 +270,11 @@ def _words(kind: str, error) -> dict:
     rule, not the field's purpose), with the field's own example when it has one."""
     outer = _schema_of(kind, error)
     if error.validator in ("pattern", "maxLength", "type") and "description" in error.schema:
-        return {**outer, "description": error.schema["description"],
-                "examples": outer.get("examples", error.schema.get("examples"))}
+        return {
+            **outer,
+            "description": error.schema["description"],
+            "examples": outer.get("examples", error.schema.get("examples")),
+        }
     return outer
 
 
@@ -274,7 +312,7 @@ def expected_of(schema: dict) -> str | None:
     return text
 
 
-_PROPER = ("Python", "Calico", "Docker", "Vagrant", "IPv4", "RFC")    # kept capitalised mid-sentence
+_PROPER = ("Python", "Calico", "Docker", "Vagrant", "IPv4", "RFC")  # kept capitalised mid-sentence
 
 
 def _span(schema: dict) -> str:
@@ -284,8 +322,7 @@ def _span(schema: dict) -> str:
     return f"{what} from {schema['minimum']} to {schema['maximum']}"
 
 
-def _say(error, schema: dict, name: str, kind: str, explain: dict,
-         alone: bool = True) -> tuple[str, str | None]:
+def _say(error, schema: dict, name: str, kind: str, explain: dict, alone: bool = True) -> tuple[str, str | None]:
     """(problem, expected) in labgen's words for one error about a value called `name`."""
     value, rule, validator = error.instance, error.validator_value, error.validator
     path = tuple(error.absolute_path)
@@ -302,21 +339,21 @@ def _say(error, schema: dict, name: str, kind: str, explain: dict,
     if validator == "type":
         words = " or ".join(_TYPES[k] for k in (rule if isinstance(rule, list) else [rule]))
         return f"{name} is {describe(value)}", words if rule == "boolean" else expected or words
-    if validator == "enum" and alone:     # (in a oneOf, the enum is one of several forms)
-        return (f"unknown {title} {_shown(value)}{did_you_mean(value, rule)}",
-                "one of " + ", ".join(map(str, rule)))
+    if validator == "enum" and alone:  # (in a oneOf, the enum is one of several forms)
+        return (f"unknown {title} {_shown(value)}{did_you_mean(value, rule)}", "one of " + ", ".join(map(str, rule)))
     if validator in ("const", "enum"):
         return f"{name} is {describe(value)}", str(rule) if validator == "const" else "one of " + ", ".join(
-            map(str, rule))
+            map(str, rule)
+        )
     if validator in ("minimum", "exclusiveMinimum", "maximum"):
         return f"{name} {value} is {'too large' if validator == 'maximum' else 'too small'}", expected
-    if validator == "pattern":             # every pattern has a description (a test says so)
+    if validator == "pattern":  # every pattern has a description (a test says so)
         why = explain[rule](value) if rule in explain else None
         if why:
             return f"{name} {show(value)} {why}", expected
         what = f"a valid {schema['title']}" if schema.get("title", name) != name else "valid"
         return f"{name} {show(value)} is not {what}", expected
-    if validator == "minItems":            # every minimum in the schemas is 1
+    if validator == "minItems":  # every minimum in the schemas is 1
         return f"{name} is {describe(value)}", f"at least one {item}" + (f": {expected}" if expected else "")
     if validator == "minProperties":
         return f"{name} is {describe(value)}", "at least one of " + ", ".join(schema.get("properties", ()))
@@ -326,7 +363,7 @@ def _say(error, schema: dict, name: str, kind: str, explain: dict,
         return f"{name} is {len(value)} characters long", expected
     if validator == "uniqueItems":
         return f"{item} {show(value[_twice(value)])} is listed twice", f"each {item} once"
-    if validator == "not":          # the `not` schema's title says why: "reserved for a built-in"
+    if validator == "not":  # the `not` schema's title says why: "reserved for a built-in"
         return f"{name} {show(value)} is {rule.get('title', 'not allowed')}", expected
     return f"{name}: {error.message}", expected
 

@@ -24,7 +24,7 @@ def url_problem(value: object, schemes: tuple[str, ...] = SCHEMES) -> str | None
         return "is not a string"
     if len(value) > MAX_URL:
         return f"is {len(value)} characters long (at most {MAX_URL})"
-    why = character_problem(value, allow="")       # labgen's one policy (validate.py)
+    why = character_problem(value, allow="")  # labgen's one policy (validate.py)
     if why:
         return why
     for index, ch in enumerate(value):
@@ -32,7 +32,7 @@ def url_problem(value: object, schemes: tuple[str, ...] = SCHEMES) -> str | None
             return f"contains the space U+{ord(ch):04X} at character {index + 1}"
     try:
         parts = urlsplit(value)
-        _ = parts.port                  # reading it raises ValueError on a bad port
+        _ = parts.port  # reading it raises ValueError on a bad port
     except ValueError as exc:
         return f"is not a URL ({exc})"
     if parts.scheme not in schemes:
@@ -43,7 +43,7 @@ def url_problem(value: object, schemes: tuple[str, ...] = SCHEMES) -> str | None
             return "is not a file:///absolute/path URL"
         return None
     if parts.scheme not in ("http", "https"):
-        return None                     # e.g. docker-save:IMAGE (a lock records those too)
+        return None  # e.g. docker-save:IMAGE (a lock records those too)
     if not parts.hostname:
         return "has no host"
     if "@" in parts.netloc:

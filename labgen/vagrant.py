@@ -20,7 +20,7 @@ from typing import Callable, Iterable
 from labgen.errors import PreflightError, ProviderError
 
 
-WATCH_EVERY = 2.0       # seconds between two looks at the nodes while `vagrant up` waits
+WATCH_EVERY = 2.0  # seconds between two looks at the nodes while `vagrant up` waits
 # "==> ubuntu-1: Starting container..." (vagrant-lxc) / "Starting domain." (vagrant-libvirt)
 STARTING = re.compile(r"^==> ([A-Za-z0-9._-]+): Starting (?:container|domain|the VM)")
 
@@ -60,11 +60,10 @@ class VagrantEnv:
         self.provider = provider
         self._stderr_path = None
         env = dict(os.environ)
-        env.setdefault("VAGRANT_CHECKPOINT_DISABLE", "1")   # no phone-home: the network is closed
+        env.setdefault("VAGRANT_CHECKPOINT_DISABLE", "1")  # no phone-home: the network is closed
         env.setdefault("VAGRANT_NO_COLOR", "1")
-        env.update(extra_env or {})             # the provider's, e.g. the libvirt driver
-        self._v = vagrant.Vagrant(root=str(self.root), env=env, err_cm=self._err_cm,
-                                  quiet_stdout=True)
+        env.update(extra_env or {})  # the provider's, e.g. the libvirt driver
+        self._v = vagrant.Vagrant(root=str(self.root), env=env, err_cm=self._err_cm, quiet_stdout=True)
         self._last_stderr = ""
 
     @contextlib.contextmanager
@@ -79,11 +78,17 @@ class VagrantEnv:
 
     def _fail(self, action: str, exc: Exception, hint: str | None = None) -> ProviderError:
         detail = _tail(self._last_stderr) or str(exc)
-        return ProviderError(f"vagrant {action} failed: {detail}",
-                             hint=hint or f"run `vagrant {action}` in {self.root} to see the whole output")
+        return ProviderError(
+            f"vagrant {action} failed: {detail}",
+            hint=hint or f"run `vagrant {action}` in {self.root} to see the whole output",
+        )
 
-    def up(self, nodes: Iterable[str] = (), on_line: Callable[[str], None] | None = None,
-           boot_failure: Callable[[dict[str, float]], str | None] | None = None) -> None:
+    def up(
+        self,
+        nodes: Iterable[str] = (),
+        on_line: Callable[[str], None] | None = None,
+        boot_failure: Callable[[dict[str, float]], str | None] | None = None,
+    ) -> None:
         """Boot `nodes` (all when empty) with this env's provider; streams output to on_line.
 
         `boot_failure(started)` (started: node -> time.time() when Vagrant said it starts it)
@@ -101,8 +106,10 @@ class VagrantEnv:
             # running, and a crash that repeats is reported as before.
             if on_line:
                 why = _tail(self._last_stderr, 3).replace("\n", " ")
-                on_line(f"labgen: Vagrant crashed while booting {', '.join(crashed)} ({why}); "
-                        "running `vagrant up` once more")
+                on_line(
+                    f"labgen: Vagrant crashed while booting {', '.join(crashed)} ({why}); "
+                    "running `vagrant up` once more"
+                )
             self._up_once(args, on_line, boot_failure)
 
     def _up_once(self, args: list[str], on_line, boot_failure) -> None:
@@ -124,9 +131,10 @@ class VagrantEnv:
                     on_line(line.rstrip("\n"))
         except subprocess.CalledProcessError as exc:
             raise self._fail(args[0], exc) from None
-        except (RuntimeError, FileNotFoundError) as exc:   # vagrant binary missing
-            raise PreflightError(f"vagrant cannot run: {exc}",
-                                 hint="install vagrant (Debian: apt-get install vagrant)") from None
+        except (RuntimeError, FileNotFoundError) as exc:  # vagrant binary missing
+            raise PreflightError(
+                f"vagrant cannot run: {exc}", hint="install vagrant (Debian: apt-get install vagrant)"
+            ) from None
 
     def _stream_watched(self, args: list[str], on_line, boot_failure) -> None:
         """`_stream` with a watcher thread that stops Vagrant when `boot_failure` says why."""
@@ -136,11 +144,13 @@ class VagrantEnv:
         try:
             command = self._v._make_vagrant_command(args)
         except RuntimeError as exc:
-            raise PreflightError(f"vagrant cannot run: {exc}",
-                                 hint="install vagrant (Debian: apt-get install vagrant)") from None
+            raise PreflightError(
+                f"vagrant cannot run: {exc}", hint="install vagrant (Debian: apt-get install vagrant)"
+            ) from None
         with self._err_cm() as err_fh:
-            proc = subprocess.Popen(command, cwd=self.root, env=self._v.env, stdout=subprocess.PIPE,
-                                    stderr=err_fh, stdin=subprocess.DEVNULL)
+            proc = subprocess.Popen(
+                command, cwd=self.root, env=self._v.env, stdout=subprocess.PIPE, stderr=err_fh, stdin=subprocess.DEVNULL
+            )
 
             def watch() -> None:
                 while not done.wait(WATCH_EVERY):
@@ -164,13 +174,16 @@ class VagrantEnv:
                 proc.wait()
             finally:
                 done.set()
-                if proc.poll() is None:       # Ctrl-C or a bug in on_line: do not leave Vagrant behind
+                if proc.poll() is None:  # Ctrl-C or a bug in on_line: do not leave Vagrant behind
                     proc.terminate()
                     proc.wait(30)
                 watcher.join(30)
         if reason:
-            raise ProviderError(reason[0], hint="labgen stopped `vagrant up` at once (no boot timeout); "
-                                                "fix what the node's console names, then run the same command again")
+            raise ProviderError(
+                reason[0],
+                hint="labgen stopped `vagrant up` at once (no boot timeout); "
+                "fix what the node's console names, then run the same command again",
+            )
         if proc.returncode != 0:
             raise self._fail(args[0], subprocess.CalledProcessError(proc.returncode, command))
 
@@ -191,8 +204,9 @@ class VagrantEnv:
             if kind == "state" and target:
                 states[target] = data
         if not states:
-            raise ProviderError("vagrant status returned no machines",
-                                hint=f"is {self.root / 'Vagrantfile'} a labgen Vagrantfile?")
+            raise ProviderError(
+                "vagrant status returned no machines", hint=f"is {self.root / 'Vagrantfile'} a labgen Vagrantfile?"
+            )
         return states
 
     def ssh_config(self) -> str:
@@ -200,8 +214,7 @@ class VagrantEnv:
         try:
             text = self._v._run_vagrant_command(["ssh-config"])
         except subprocess.CalledProcessError as exc:
-            raise self._fail("ssh-config", exc,
-                             hint="are the machines running? try `labgen status`") from None
+            raise self._fail("ssh-config", exc, hint="are the machines running? try `labgen status`") from None
         if "Host " not in text:
             raise ProviderError("vagrant ssh-config printed no host", hint="try `labgen status`")
         return text

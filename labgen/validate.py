@@ -42,8 +42,7 @@ def strip_refused(text: str, keep: str = "\n\t") -> str:
     shown, not refused)."""
     if bad_character(text, keep) is None:
         return text
-    return "".join(ch for ch in text
-                   if ch in keep or unicodedata.category(ch) not in REFUSED_CATEGORIES)
+    return "".join(ch for ch in text if ch in keep or unicodedata.category(ch) not in REFUSED_CATEGORIES)
 
 
 class Problems:
@@ -52,7 +51,7 @@ class Problems:
 
     def __init__(self, source: str):
         self.source = source
-        self.items: list[tuple[int, int, str]] = []     # (line, order, message)
+        self.items: list[tuple[int, int, str]] = []  # (line, order, message)
 
     def add(self, line: int, where: str, problem: str, expected: str | None = None) -> None:
         at = f"{self.source} line {line}" if line else self.source

@@ -15,8 +15,10 @@ CATALOGUE: dict[str, dict[str, tuple[str, str]]] = {
         "board": ("Class board", "课堂看板"),
         "lang_other": ("中文", "English"),
         "lang_other_code": ("zh", "en"),
-        "waiting": ("No scenario has been started on this seat yet. Your instructor will start it.",
-                    "这个座位还没有开始任何场景，请等待老师开始。"),
+        "waiting": (
+            "No scenario has been started on this seat yet. Your instructor will start it.",
+            "这个座位还没有开始任何场景，请等待老师开始。",
+        ),
         "task": ("Task", "任务"),
         "question": ("Question", "问答题"),
         "goal": ("Goal", "目标"),
@@ -25,8 +27,10 @@ CATALOGUE: dict[str, dict[str, tuple[str, str]]] = {
         "hint": ("Hint", "提示"),
         "answer": ("Answer", "回答"),
         "give_up": ("Give up (show the solution)", "放弃（查看参考解法）"),
-        "give_up_confirm": ("Run the solution? The task will count as solved by the solution.",
-                            "要运行参考解法吗？这个任务将记为“用参考解法完成”。"),
+        "give_up_confirm": (
+            "Run the solution? The task will count as solved by the solution.",
+            "要运行参考解法吗？这个任务将记为“用参考解法完成”。",
+        ),
         "your_answer": ("Your answer", "你的答案"),
         "hints": ("Hints", "提示"),
         "no_hints": ("No more hints.", "没有更多提示了。"),
@@ -40,14 +44,17 @@ CATALOGUE: dict[str, dict[str, tuple[str, str]]] = {
         "passed": ("Check passed: on to the next step.", "检查通过，进入下一步。"),
         "right": ("Right!", "回答正确！"),
         "solved": ("Solved by the solution.", "已用参考解法完成。"),
-        "busy": ("A check is already running or ran a moment ago: wait a few seconds and try again.",
-                 "已有一个检查正在进行，或刚刚检查过：请稍等几秒再试。"),
+        "busy": (
+            "A check is already running or ran a moment ago: wait a few seconds and try again.",
+            "已有一个检查正在进行，或刚刚检查过：请稍等几秒再试。",
+        ),
         "error": ("Something went wrong on the lab; tell your instructor.", "实验环境出了问题，请告诉老师。"),
         "checking": ("Checking…", "正在检查……"),
-        "forbidden": ("403 Forbidden: this link is not valid for this seat.",
-                      "403 禁止访问：这个链接不属于这个座位。"),
-        "cross_site": ("403 Forbidden: this request did not come from this page.",
-                       "403 禁止访问：这个请求不是从本页面发出的。"),
+        "forbidden": ("403 Forbidden: this link is not valid for this seat.", "403 禁止访问：这个链接不属于这个座位。"),
+        "cross_site": (
+            "403 Forbidden: this request did not come from this page.",
+            "403 禁止访问：这个请求不是从本页面发出的。",
+        ),
         "not_found": ("404 Not Found", "404 未找到"),
         "progress": ("Progress", "进度"),
         "step": ("Step", "步骤"),
@@ -76,12 +83,15 @@ CATALOGUE: dict[str, dict[str, tuple[str, str]]] = {
         "state_working": ("working", "进行中"),
         "state_idle": ("not started", "未开始"),
         "terminals": ("Terminals", "终端"),
-        "term_hint": ("A shell on each node of your lab, as user vagrant (sudo works). "
-                      "It keeps running when you reload the page.",
-                      "实验环境中每个节点的 shell，用户为 vagrant（可以使用 sudo）。"
-                      "刷新页面后终端仍在原处，内容不会丢失。"),
-        "term_missing": ("Terminals are not installed on this server; log in as shown below.",
-                         "这台服务器没有安装网页终端，请按下面的方式登录。"),
+        "term_hint": (
+            "A shell on each node of your lab, as user vagrant (sudo works). "
+            "It keeps running when you reload the page.",
+            "实验环境中每个节点的 shell，用户为 vagrant（可以使用 sudo）。刷新页面后终端仍在原处，内容不会丢失。",
+        ),
+        "term_missing": (
+            "Terminals are not installed on this server; log in as shown below.",
+            "这台服务器没有安装网页终端，请按下面的方式登录。",
+        ),
         "term_closed": ("[the terminal closed: reload the page to reconnect]", "[终端已关闭：刷新页面即可重新连接]"),
         "story": ("The story so far", "前面的步骤"),
         "output": ("Output", "输出"),
@@ -94,19 +104,25 @@ CATALOGUE: dict[str, dict[str, tuple[str, str]]] = {
         "col_stuck": ("Help", "求助"),
         "stuck": ("stuck", "卡住了"),
         "watch": ("Watch", "查看"),
-        "watch_not_allowed": ("The student has not allowed watching (they can allow it on their page).",
-                              "学生还没有允许查看（学生可以在自己的页面上允许）。"),
+        "watch_not_allowed": (
+            "The student has not allowed watching (they can allow it on their page).",
+            "学生还没有允许查看（学生可以在自己的页面上允许）。",
+        ),
         "watching": ("Watching (read only)", "正在查看（只读）"),
         "message": ("Message", "消息"),
         "send": ("Send", "发送"),
         "to_all": ("All seats", "所有座位"),
         "next_hint": ("Send the next hint", "发送下一条提示"),
         "catch_up": ("Catch up to", "推进到"),
-        "catch_up_confirm": ("Bring this seat to the chosen step? Its lab is cleaned up and the steps before it "
-                             "are replayed, tasks by their solution.",
-                             "要把这个座位推进到所选步骤吗？它的实验环境会先被清理，然后重放此前的步骤（任务按参考解法完成）。"),
-        "stuck_rule": ("Stuck: the same check failed {fails} times, or no progress for {minutes} minutes.",
-                       "卡住的判定：同一项检查失败 {fails} 次，或 {minutes} 分钟没有进展。"),
+        "catch_up_confirm": (
+            "Bring this seat to the chosen step? Its lab is cleaned up and the steps before it "
+            "are replayed, tasks by their solution.",
+            "要把这个座位推进到所选步骤吗？它的实验环境会先被清理，然后重放此前的步骤（任务按参考解法完成）。",
+        ),
+        "stuck_rule": (
+            "Stuck: the same check failed {fails} times, or no progress for {minutes} minutes.",
+            "卡住的判定：同一项检查失败 {fails} 次，或 {minutes} 分钟没有进展。",
+        ),
         "back_to_board": ("Back to the board", "返回看板"),
     },
     # the terminal transcript and the handout (scenario/transcript.py, handout.py)
@@ -163,33 +179,46 @@ CATALOGUE: dict[str, dict[str, tuple[str, str]]] = {
         "question": ("Question", "问答题"),
         "hint": ("Hint", "提示"),
         "answer": ("Your answer", "你的答案"),
-        "check": ("When you are done, press Check on your seat page (on a lab of your own: `labgen scenario check`).",
-                  "完成后，在座位页面上点“检查”（自己的实验环境：运行 `labgen scenario check`）。"),
+        "check": (
+            "When you are done, press Check on your seat page (on a lab of your own: `labgen scenario check`).",
+            "完成后，在座位页面上点“检查”（自己的实验环境：运行 `labgen scenario check`）。",
+        ),
         "name": ("Name", "姓名"),
         "seat": ("Seat", "座位"),
         "topology": ("The lab", "实验环境"),
-        "hints_on_last_page": ("Stuck? {n} hints, upside down on the last page.",
-                               "卡住了？最后一页倒印着 {n} 条提示。"),
+        "hints_on_last_page": (
+            "Stuck? {n} hints, upside down on the last page.",
+            "卡住了？最后一页倒印着 {n} 条提示。",
+        ),
         "hints_title": ("Hints (open one only when you are stuck)", "提示（卡住时再看）"),
-        "recorded": ("The outputs below were recorded on lab {lab} on {date} ({provider}); "
-                     "on your lab, names and addresses may differ.",
-                     "下面的输出录自实验环境 {lab}，时间 {date}（{provider}）；你的实验环境里的名字和地址可能不同。"),
-        "not_recorded": ("No recorded run of this scenario was found, so this worksheet shows no outputs: "
-                         "run the observe steps on your lab and read them there.",
-                         "没有找到这个场景的运行记录，所以本练习单不含任何输出：请在自己的实验环境上运行观察步骤，在那里查看。"),
-        "no_output": ("No recorded output for this step: look at it on your lab.",
-                      "这一步没有录下的输出：请在自己的实验环境上查看。"),
+        "recorded": (
+            "The outputs below were recorded on lab {lab} on {date} ({provider}); "
+            "on your lab, names and addresses may differ.",
+            "下面的输出录自实验环境 {lab}，时间 {date}（{provider}）；你的实验环境里的名字和地址可能不同。",
+        ),
+        "not_recorded": (
+            "No recorded run of this scenario was found, so this worksheet shows no outputs: "
+            "run the observe steps on your lab and read them there.",
+            "没有找到这个场景的运行记录，所以本练习单不含任何输出：请在自己的实验环境上运行观察步骤，在那里查看。",
+        ),
+        "no_output": (
+            "No recorded output for this step: look at it on your lab.",
+            "这一步没有录下的输出：请在自己的实验环境上查看。",
+        ),
         "node_output": ("Output on {node}", "{node} 上的输出"),
-        "read_after": ("Read on once you have finished the tasks and questions above: what follows gives "
-                       "their answers away.",
-                       "请先完成上面的任务和问答题再往下读：下面的内容会透露答案。"),
+        "read_after": (
+            "Read on once you have finished the tasks and questions above: what follows gives their answers away.",
+            "请先完成上面的任务和问答题再往下读：下面的内容会透露答案。",
+        ),
     },
     # the student's commands in the terminal (cli/challenge.py)
     "challenge_cli": {
         "passed": ("passed:", "通过："),
         "not_yet": ("not yet: the check did not pass", "还没有完成：检查未通过"),
-        "hint_hint": ("`labgen scenario hint` gives a hint; `labgen scenario check -v` shows the details",
-                      "`labgen scenario hint` 给出提示；`labgen scenario check -v` 显示细节"),
+        "hint_hint": (
+            "`labgen scenario hint` gives a hint; `labgen scenario check -v` shows the details",
+            "`labgen scenario hint` 给出提示；`labgen scenario check -v` 显示细节",
+        ),
         "no_more": ("no more hints (all {n} shown)", "没有更多提示了（{n} 条已全部给出）"),
         "hint": ("hint", "提示"),
         "right": ("right:", "回答正确："),
@@ -208,19 +237,27 @@ CATALOGUE: dict[str, dict[str, tuple[str, str]]] = {
         "not_started": ("not started", "未开始"),
         "done": ("done", "已完成"),
         "passed_col": ("passed", "通过"),
-        "finished": ("Finished: every task and question is done. `labgen scenario progress` shows the summary.",
-                     "全部完成：所有任务和问答题都已完成。`labgen scenario progress` 查看总结。"),
+        "finished": (
+            "Finished: every task and question is done. `labgen scenario progress` shows the summary.",
+            "全部完成：所有任务和问答题都已完成。`labgen scenario progress` 查看总结。",
+        ),
         "kind_task": ("TASK", "任务"),
         "kind_question": ("QUESTION", "问答题"),
-        "how_task": ("when done: labgen scenario check · stuck: labgen scenario hint · give up: labgen scenario solve",
-                     "完成后：labgen scenario check · 卡住了：labgen scenario hint · 放弃：labgen scenario solve"),
-        "how_question": ("answer: labgen scenario answer \"...\" · stuck: labgen scenario hint",
-                         "回答：labgen scenario answer \"……\" · 卡住了：labgen scenario hint"),
+        "how_task": (
+            "when done: labgen scenario check · stuck: labgen scenario hint · give up: labgen scenario solve",
+            "完成后：labgen scenario check · 卡住了：labgen scenario hint · 放弃：labgen scenario solve",
+        ),
+        "how_question": (
+            'answer: labgen scenario answer "..." · stuck: labgen scenario hint',
+            '回答：labgen scenario answer "……" · 卡住了：labgen scenario hint',
+        ),
     },
     # one-language scenarios (scenario/language.py): the note a page shows when texts fall back
     "language": {
-        "fallback_note": ("Parts of this scenario are written in Chinese only; they are shown as written.",
-                          "本场景有些内容只有英文，按原文显示。"),
+        "fallback_note": (
+            "Parts of this scenario are written in Chinese only; they are shown as written.",
+            "本场景有些内容只有英文，按原文显示。",
+        ),
     },
     # the topology picture (graph.py)
     "graph": {

@@ -32,7 +32,7 @@ def in_ci() -> bool:
 
 def _skip_reason(report) -> str:
     longrepr = report.longrepr
-    if isinstance(longrepr, tuple) and len(longrepr) == 3:      # (path, line, "Skipped: ...")
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:  # (path, line, "Skipped: ...")
         return str(longrepr[2]).removeprefix("Skipped: ")
     return str(longrepr)
 
@@ -44,9 +44,11 @@ def _fail_a_skip_in_ci(report) -> None:
     if any(key in reason for key in CI_ALLOWED_SKIPS):
         return
     report.outcome = "failed"
-    report.longrepr = (f"skipped in CI, where nothing may skip: {reason}\n"
-                       "(fix the machine or the test; a skip CI must accept goes in "
-                       "tests/conftest.py CI_ALLOWED_SKIPS, with the reason)")
+    report.longrepr = (
+        f"skipped in CI, where nothing may skip: {reason}\n"
+        "(fix the machine or the test; a skip CI must accept goes in "
+        "tests/conftest.py CI_ALLOWED_SKIPS, with the reason)"
+    )
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -63,7 +65,7 @@ def pytest_make_collect_report(collector):
 
 def _environment() -> dict:
     env = dict(os.environ)
-    env.pop("PYTEST_CURRENT_TEST", None)        # pytest's own, set for each phase
+    env.pop("PYTEST_CURRENT_TEST", None)  # pytest's own, set for each phase
     return env
 
 
@@ -76,18 +78,22 @@ def _environment_unchanged():
     after = _environment()
     if after != before:
         changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
-        for key in changed:                      # put it back, so only this test fails
+        for key in changed:  # put it back, so only this test fails
             if key in before:
                 os.environ[key] = before[key]
             else:
                 os.environ.pop(key, None)
-        pytest.fail(f"this test changed the environment of the tests after it: {', '.join(changed)} "
-                    "(use monkeypatch.setenv/delenv; the product must not write os.environ)", pytrace=False)
+        pytest.fail(
+            f"this test changed the environment of the tests after it: {', '.join(changed)} "
+            "(use monkeypatch.setenv/delenv; the product must not write os.environ)",
+            pytrace=False,
+        )
 
 
 # ---- one Chromium for the whole session (tests/chromium.py): Playwright's sync API refuses to
 # start while another instance runs in the process, so a second session fixture (a module
 # that defined its own) fails with "using Playwright Sync API inside the asyncio loop".
+
 
 @pytest.fixture(scope="session")
 def browser():
@@ -106,7 +112,6 @@ def browser():
             instance.close()
 
 
-
 # ---- speed: two workers (`make test`: pytest -n 2 --dist loadfile --no-loadscope-reorder), a
 # module whole on one worker (its module fixture, a booted lab, is made once), and host locks.
 #
@@ -118,7 +123,7 @@ def browser():
 # Unit tests take no lock. (xdist's `loadgroup` does not work with pytest 9: it renames node ids
 # through `item._nodeid`, which pytest 9 no longer reads; `loadfile` groups by module anyway.)
 
-LOCK_DIR = os.environ.get("LABGEN_TEST_LOCK_DIR", "/tmp")     # a test of these rules uses its own
+LOCK_DIR = os.environ.get("LABGEN_TEST_LOCK_DIR", "/tmp")  # a test of these rules uses its own
 HOST_LOCK = "labgen-tests-host.lock"
 ALONE = {
     "integration/test_clones_host_limits_lxc.py": "sets fs.inotify.max_user_instances to 128 for a moment",
@@ -126,20 +131,29 @@ ALONE = {
 }
 SHARED_GROUPS = {
     # doctor reads lvci's network and libvirt's state while the libvirt lane holds them
-    "integration/test_doctor_host.py": "libvirt", "integration/test_lab_libvirt.py": "libvirt",
+    "integration/test_doctor_host.py": "libvirt",
+    "integration/test_lab_libvirt.py": "libvirt",
 }
 
 # Under xdist every worker sorts its items alike (xdist requires one collection order): the ALONE
 # modules first (the other worker runs unit tests meanwhile), then the unit tests, then the host
 # modules, the longest first (measured, tests/README.md), so the short ones fill the end.
 # A plain `pytest` keeps file order.
-LONGEST_FIRST = ["integration/test_lab_lxc.py", "integration/test_classroom_clones_lxc.py",
-                 "integration/test_lab_libvirt.py", "integration/test_rehearsal_lxc.py",
-                 "browser/test_classroom_web.py", "integration/test_challenge_lxc.py",
-                 "browser/test_terminal_web.py", "integration/test_roles_lxc.py",
-                 "integration/test_classroom_lxc.py", "integration/test_verify_lxc.py",
-                 "integration/test_classroom_interrupt_lxc.py", "integration/test_leftovers_lxc.py",
-                 "integration/test_docker_lxc.py"]
+LONGEST_FIRST = [
+    "integration/test_lab_lxc.py",
+    "integration/test_classroom_clones_lxc.py",
+    "integration/test_lab_libvirt.py",
+    "integration/test_rehearsal_lxc.py",
+    "browser/test_classroom_web.py",
+    "integration/test_challenge_lxc.py",
+    "browser/test_terminal_web.py",
+    "integration/test_roles_lxc.py",
+    "integration/test_classroom_lxc.py",
+    "integration/test_verify_lxc.py",
+    "integration/test_classroom_interrupt_lxc.py",
+    "integration/test_leftovers_lxc.py",
+    "integration/test_docker_lxc.py",
+]
 
 
 def _host_module(item) -> str | None:
@@ -162,7 +176,7 @@ def _rank(item) -> tuple[int, int]:
 
 def pytest_collection_modifyitems(config, items):
     if os.environ.get("PYTEST_XDIST_WORKER"):
-        items.sort(key=_rank)                     # stable: file order within each rank
+        items.sort(key=_rank)  # stable: file order within each rank
 
 
 @contextlib.contextmanager
@@ -172,7 +186,7 @@ def _flock(name: str, exclusive: bool):
         fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
         yield
     finally:
-        os.close(fd)                              # closing the file drops the lock
+        os.close(fd)  # closing the file drops the lock
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -226,9 +240,9 @@ def pytest_sessionfinish(session):
         try:
             provider = json.loads((path / image.IMAGE_FILE).read_text()).get("provider", "lxc")
         except (OSError, ValueError):
-            provider = "lxc"                         # half-built: no record yet
+            provider = "lxc"  # half-built: no record yet
         seat_image = image.SeatImage(path.name, path, provider)
-        if image.clones_of(seat_image):              # a classroom a test left up: its cleanup's job
+        if image.clones_of(seat_image):  # a classroom a test left up: its cleanup's job
             continue
         image.remove(seat_image, force=True)
 

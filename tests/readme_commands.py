@@ -30,33 +30,34 @@ from pathlib import Path
 
 import click
 
-VALUE = object()         # a test argument that is not a literal string (a path, a variable...)
-REST = object()          # a wrapper's *args, before a call fills them in
+VALUE = object()  # a test argument that is not a literal string (a path, a variable...)
+REST = object()  # a wrapper's *args, before a call fills them in
 
 COMPLETE_VAR = "_LABGEN_COMPLETE"
-COMPLETE = "completion:"      # argv of a completion run: ["completion:bash_source"]
+COMPLETE = "completion:"  # argv of a completion run: ["completion:bash_source"]
 SHELL_BLOCKS = {"", "sh", "bash", "shell", "console", "shell-session"}
-RUNNERS = {"labgen", "_labgen", "labgen_sealed"}     # tests/runcli.py, as modules import it
+RUNNERS = {"labgen", "_labgen", "labgen_sealed"}  # tests/runcli.py, as modules import it
 
 
 @dataclass(frozen=True)
 class Invocation:
     """One labgen command line, resolved: the command path and the options it uses."""
 
-    command: tuple[str, ...]                  # ("classroom", "scenario", "run")
-    options: frozenset[tuple[tuple[str, ...], str]] = frozenset()   # (owner command, param name)
-    unknown: tuple[str, ...] = ()             # options the command does not have
-    where: str = ""                           # file:line
+    command: tuple[str, ...]  # ("classroom", "scenario", "run")
+    options: frozenset[tuple[tuple[str, ...], str]] = frozenset()  # (owner command, param name)
+    unknown: tuple[str, ...] = ()  # options the command does not have
+    where: str = ""  # file:line
 
 
 @dataclass
 class Report:
-    documented: list[tuple[Invocation, str]] = field(default_factory=list)   # (resolved, line text)
+    documented: list[tuple[Invocation, str]] = field(default_factory=list)  # (resolved, line text)
     tested: list[Invocation] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
 
 # ---- resolving argv against the click tree
+
 
 def _context(cmd: click.Command, **kwargs) -> click.Context:
     """A context with labgen's own help options: click caches a command's help option the first
@@ -84,7 +85,7 @@ def resolve(argv: list, root: click.Command, where: str = "") -> Invocation | No
     rest = list(argv)
     while rest:
         word = rest.pop(0)
-        if word is REST:          # words the scan cannot read (a comprehension, a wrapper's *args)
+        if word is REST:  # words the scan cannot read (a comprehension, a wrapper's *args)
             if isinstance(cmd, click.Group):
                 return None
             continue
@@ -105,7 +106,7 @@ def resolve(argv: list, root: click.Command, where: str = "") -> Invocation | No
                 continue
             options.add((path, param.name))
             if not (param.is_flag or param.count) and not has_value:
-                del rest[:param.nargs]
+                del rest[: param.nargs]
             continue
         if isinstance(cmd, click.Group):
             probe = "a-value-not-a-command" if word is VALUE else word
@@ -113,7 +114,7 @@ def resolve(argv: list, root: click.Command, where: str = "") -> Invocation | No
             default = None if sub is not None else _default_subcommand(cmd, probe)
             if word is VALUE and default is None:
                 return None
-            if default is not None:            # `labgen bundle LAB` is `labgen bundle create LAB`
+            if default is not None:  # `labgen bundle LAB` is `labgen bundle create LAB`
                 rest.insert(0, word)
                 word, sub = default, cmd.get_command(_context(cmd), default)
             if sub is None:
@@ -138,6 +139,7 @@ def _default_subcommand(group: click.Group, word: str) -> str | None:
 
 
 # ---- the docs
+
 
 def shell_blocks(text: str):
     """(first line number, block text) of every fenced shell code block."""
@@ -212,6 +214,7 @@ def doc_files(repo: Path) -> list[Path]:
 
 # ---- the tests
 
+
 def _literal(node: ast.AST, tuples: dict[str, list]) -> list:
     """The argv words one call argument stands for."""
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
@@ -220,8 +223,9 @@ def _literal(node: ast.AST, tuples: dict[str, list]) -> list:
         inner = node.value
         if isinstance(inner, ast.Name) and inner.id in tuples:
             return list(tuples[inner.id])
-        if (isinstance(inner, (ast.ListComp, ast.GeneratorExp))
-                and isinstance(inner.generators[-1].iter, (ast.Tuple, ast.List))):
+        if isinstance(inner, (ast.ListComp, ast.GeneratorExp)) and isinstance(
+            inner.generators[-1].iter, (ast.Tuple, ast.List)
+        ):
             # each item yields the words of a literal tuple: ("--dir", str(path)) per seat
             return [*_argv(inner.generators[-1].iter.elts, tuples, None), REST]
         return [REST]
@@ -244,8 +248,12 @@ def _is_rest(node: ast.AST, rest_name: str | None) -> bool:
         return False
     if isinstance(node, ast.Name):
         return node.id == rest_name
-    return (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "map"
-            and any(isinstance(a, ast.Name) and a.id == rest_name for a in node.args))
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == "map"
+        and any(isinstance(a, ast.Name) and a.id == rest_name for a in node.args)
+    )
 
 
 def _call_name(node: ast.Call) -> str | None:
@@ -257,8 +265,13 @@ def _call_name(node: ast.Call) -> str | None:
 
 
 def _starts_with_labgen(node: ast.AST) -> bool:
-    return (isinstance(node, (ast.List, ast.Tuple)) and bool(node.elts) and isinstance(node.elts[0], ast.Starred)
-            and isinstance(node.elts[0].value, ast.Name) and node.elts[0].value.id == "LABGEN")
+    return (
+        isinstance(node, (ast.List, ast.Tuple))
+        and bool(node.elts)
+        and isinstance(node.elts[0], ast.Starred)
+        and isinstance(node.elts[0].value, ast.Name)
+        and node.elts[0].value.id == "LABGEN"
+    )
 
 
 def _scopes(tree: ast.Module):
@@ -283,8 +296,12 @@ def _own_nodes(scope: ast.AST):
 def _tuples_of(scope: ast.AST) -> dict[str, list]:
     found: dict[str, list] = {}
     for node in _own_nodes(scope):
-        if (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)
-                and isinstance(node.value, (ast.Tuple, ast.List))):
+        if (
+            isinstance(node, ast.Assign)
+            and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name)
+            and isinstance(node.value, (ast.Tuple, ast.List))
+        ):
             found[node.targets[0].id] = _argv(node.value.elts, {}, None)
     return found
 
@@ -293,8 +310,8 @@ def scan_test_module(path: Path) -> list[tuple[list, int]]:
     """(argv, line) of every labgen run in one test module, wrappers expanded."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     module_tuples = _tuples_of(tree)
-    runners: dict[str, tuple[int, list]] = {name: (0, [REST]) for name in RUNNERS}   # name -> (fixed params, template)
-    raw: list[tuple[list, int, ast.AST]] = []     # (argv, line, the scope it is in)
+    runners: dict[str, tuple[int, list]] = {name: (0, [REST]) for name in RUNNERS}  # name -> (fixed params, template)
+    raw: list[tuple[list, int, ast.AST]] = []  # (argv, line, the scope it is in)
     # A wrapper is found when its body runs labgen with its *args: iterate for wrappers of wrappers.
     for _ in range(3):
         raw.clear()
@@ -313,15 +330,22 @@ def scan_test_module(path: Path) -> list[tuple[list, int]]:
                     raw.append((_argv(node.elts[1:], tuples, rest_name), node.lineno, scope))
         found = False
         for argv, _line, scope in raw:
-            if (REST in argv and isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef))
-                    and scope.name not in runners and scope.args.vararg):
+            if (
+                REST in argv
+                and isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef))
+                and scope.name not in runners
+                and scope.args.vararg
+            ):
                 runners[scope.name] = (len(scope.args.args), argv)
                 found = True
         if not found:
             break
     # a wrapper's own body is not a run: its calls are
-    return [(argv, line) for argv, line, scope in raw
-            if not (isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)) and scope.name in runners)]
+    return [
+        (argv, line)
+        for argv, line, scope in raw
+        if not (isinstance(scope, (ast.FunctionDef, ast.AsyncFunctionDef)) and scope.name in runners)
+    ]
 
 
 def _completion(call: ast.Call) -> str | None:
@@ -329,8 +353,12 @@ def _completion(call: ast.Call) -> str | None:
     for kw in call.keywords:
         if kw.arg == "env" and isinstance(kw.value, ast.Dict):
             for key, value in zip(kw.value.keys, kw.value.values):
-                if (isinstance(key, ast.Constant) and key.value == COMPLETE_VAR
-                        and isinstance(value, ast.Constant) and isinstance(value.value, str)):
+                if (
+                    isinstance(key, ast.Constant)
+                    and key.value == COMPLETE_VAR
+                    and isinstance(value, ast.Constant)
+                    and isinstance(value.value, str)
+                ):
                     return value.value
     return None
 
@@ -348,11 +376,11 @@ def host_test_modules(repo: Path) -> list[Path]:
 
 # ---- the report
 
+
 def _imports_runcli(text: str) -> bool:
     """The module itself imports tests.runcli (an import inside a string, such as a module a
     test writes and runs, does not count)."""
-    return any(isinstance(node, ast.ImportFrom) and node.module == "tests.runcli"
-               for node in ast.walk(ast.parse(text)))
+    return any(isinstance(node, ast.ImportFrom) and node.module == "tests.runcli" for node in ast.walk(ast.parse(text)))
 
 
 def check(repo: Path, root: click.Command, exempt: dict[str, str], modules: list[Path] | None = None) -> Report:
@@ -363,8 +391,10 @@ def check(repo: Path, root: click.Command, exempt: dict[str, str], modules: list
         invocations = scan_test_module(path)
         text = path.read_text(encoding="utf-8")
         if not invocations and _imports_runcli(text):
-            report.problems.append(f"{path.name}: imports tests.runcli but no labgen run was found in it "
-                                   "(a call pattern the guard does not know: teach tests/readme_commands.py)")
+            report.problems.append(
+                f"{path.name}: imports tests.runcli but no labgen run was found in it "
+                "(a call pattern the guard does not know: teach tests/readme_commands.py)"
+            )
         for argv, line in invocations:
             inv = resolve(argv, root, f"{path.name}:{line}")
             if inv is not None:
@@ -385,15 +415,19 @@ def check(repo: Path, root: click.Command, exempt: dict[str, str], modules: list
             if any(name == e or name.startswith(e + " ") for e in exempt):
                 continue
             if inv.command not in ran_commands:
-                what = (f"`{COMPLETE_VAR}={name[len(COMPLETE):]} labgen`" if name.startswith(COMPLETE)
-                        else f"`labgen {name}`")
+                what = (
+                    f"`{COMPLETE_VAR}={name[len(COMPLETE) :]} labgen`"
+                    if name.startswith(COMPLETE)
+                    else f"`labgen {name}`"
+                )
                 report.problems.append(f"{where}: `{line}`: no test runs {what}")
                 continue
             for owner, option in sorted(inv.options):
                 if option in ("help", "version"):
                     continue
-                if not any((cmd, (owner, option)) in ran_options for cmd in ran_commands
-                           if cmd == inv.command or owner == ()):
+                if not any(
+                    (cmd, (owner, option)) in ran_options for cmd in ran_commands if cmd == inv.command or owner == ()
+                ):
                     flag = next(o for o in _param(root, owner, option).opts)
                     report.problems.append(f"{where}: `{line}`: no test runs `labgen {name}` with {flag}")
     return report
@@ -402,5 +436,5 @@ def check(repo: Path, root: click.Command, exempt: dict[str, str], modules: list
 def _param(root: click.Command, owner: tuple[str, ...], name: str) -> click.Parameter:
     cmd = root
     for word in owner:
-        cmd = cmd.get_command(_context(cmd), word)     # type: ignore[attr-defined]
+        cmd = cmd.get_command(_context(cmd), word)  # type: ignore[attr-defined]
     return next(p for p in cmd.params if p.name == name)

@@ -13,11 +13,20 @@ def labgen(*args, cwd=None, timeout=900, check=False, input=None, env=None):
     """`labgen ARGS...`; returns the CompletedProcess. With check, a non-zero exit fails the test
     with both outputs shown."""
     env = {**os.environ, "COLUMNS": "120", "NO_COLOR": "1", "LANG": "C.UTF-8", **(env or {})}
-    res = subprocess.run([*LABGEN, *args], cwd=cwd, capture_output=True, text=True, timeout=timeout,
-                         env=env, input=input, stdin=None if input else subprocess.DEVNULL)
+    res = subprocess.run(
+        [*LABGEN, *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        input=input,
+        stdin=None if input else subprocess.DEVNULL,
+    )
     if check and res.returncode != 0:
-        raise AssertionError(f"labgen {' '.join(map(str, args))} exited {res.returncode}\n"
-                             f"stdout:\n{res.stdout}\nstderr:\n{res.stderr}")
+        raise AssertionError(
+            f"labgen {' '.join(map(str, args))} exited {res.returncode}\nstdout:\n{res.stdout}\nstderr:\n{res.stderr}"
+        )
     return res
 
 

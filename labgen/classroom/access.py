@@ -28,7 +28,7 @@ from pathlib import Path
 from labgen.errors import LabgenError, PreflightError
 
 STATE_ROOT = Path("/var/lib/labgen/classrooms")
-MARK = "labgen classroom"          # in the accounts' GECOS: labgen only ever deletes these
+MARK = "labgen classroom"  # in the accounts' GECOS: labgen only ever deletes these
 NOLOGIN = "/usr/sbin/nologin"
 
 
@@ -94,12 +94,29 @@ def ensure_account(name: str, classroom: str, seat: int) -> bool:
     entry = account_exists(name)
     if entry is not None:
         if MARK not in entry.pw_gecos:
-            raise LabgenError(f"a host user {name} already exists and is not a labgen seat account",
-                              hint="choose another classroom --name")
+            raise LabgenError(
+                f"a host user {name} already exists and is not a labgen seat account",
+                hint="choose another classroom --name",
+            )
         return False
-    _run(["useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent",
-          "--shell", NOLOGIN, "--comment", f"{MARK} {classroom} seat {seat}", "--password", "*",
-          "--user-group", name], f"useradd {name}")
+    _run(
+        [
+            "useradd",
+            "--system",
+            "--no-create-home",
+            "--home-dir",
+            "/nonexistent",
+            "--shell",
+            NOLOGIN,
+            "--comment",
+            f"{MARK} {classroom} seat {seat}",
+            "--password",
+            "*",
+            "--user-group",
+            name,
+        ],
+        f"useradd {name}",
+    )
     return True
 
 
@@ -151,41 +168,43 @@ def write_authorized(classroom: str, account: str, pubkey: str, node_ips: list[s
 
 def sshd_config(classroom: str, port: int, listen: str = "0.0.0.0") -> str:
     d = state_dir(classroom)
-    return "\n".join([
-        f"# labgen classroom {classroom}: the students' jump host. Written by labgen; not the host's sshd.",
-        f"Port {port}",
-        f"ListenAddress {listen}",
-        f"HostKey {d / 'ssh_host_ed25519_key'}",
-        f"PidFile {d / 'sshd.pid'}",
-        f"AuthorizedKeysFile {d / 'authorized_keys'}/%u",
-        f"AllowUsers {classroom}-s*",
-        "AuthenticationMethods publickey",
-        "PubkeyAuthentication yes",
-        "PasswordAuthentication no",
-        "KbdInteractiveAuthentication no",
-        "HostbasedAuthentication no",
-        "PermitRootLogin no",
-        "UsePAM no",
-        "StrictModes yes",
-        "AllowTcpForwarding local",
-        "AllowStreamLocalForwarding no",
-        "AllowAgentForwarding no",
-        "X11Forwarding no",
-        "PermitTunnel no",
-        "PermitTTY no",
-        "PermitUserRC no",
-        "PermitUserEnvironment no",
-        "GatewayPorts no",
-        f"ForceCommand {NOLOGIN}",
-        "PrintMotd no",
-        "MaxAuthTries 3",
-        "MaxSessions 20",
-        "MaxStartups 60:30:200",
-        "LoginGraceTime 30",
-        "ClientAliveInterval 30",
-        "LogLevel VERBOSE",
-        "",
-    ])
+    return "\n".join(
+        [
+            f"# labgen classroom {classroom}: the students' jump host. Written by labgen; not the host's sshd.",
+            f"Port {port}",
+            f"ListenAddress {listen}",
+            f"HostKey {d / 'ssh_host_ed25519_key'}",
+            f"PidFile {d / 'sshd.pid'}",
+            f"AuthorizedKeysFile {d / 'authorized_keys'}/%u",
+            f"AllowUsers {classroom}-s*",
+            "AuthenticationMethods publickey",
+            "PubkeyAuthentication yes",
+            "PasswordAuthentication no",
+            "KbdInteractiveAuthentication no",
+            "HostbasedAuthentication no",
+            "PermitRootLogin no",
+            "UsePAM no",
+            "StrictModes yes",
+            "AllowTcpForwarding local",
+            "AllowStreamLocalForwarding no",
+            "AllowAgentForwarding no",
+            "X11Forwarding no",
+            "PermitTunnel no",
+            "PermitTTY no",
+            "PermitUserRC no",
+            "PermitUserEnvironment no",
+            "GatewayPorts no",
+            f"ForceCommand {NOLOGIN}",
+            "PrintMotd no",
+            "MaxAuthTries 3",
+            "MaxSessions 20",
+            "MaxStartups 60:30:200",
+            "LoginGraceTime 30",
+            "ClientAliveInterval 30",
+            "LogLevel VERBOSE",
+            "",
+        ]
+    )
 
 
 def sshd_pid(classroom: str) -> int | None:
@@ -221,12 +240,14 @@ def ensure_sshd(classroom: str, port: int) -> list[str]:
     d = state_dir(classroom)
     d.mkdir(parents=True, exist_ok=True)
     for folder in (STATE_ROOT.parent, STATE_ROOT, d):
-        os.chmod(folder, 0o755)          # sshd's StrictModes: root-owned, not group/world writable
+        os.chmod(folder, 0o755)  # sshd's StrictModes: root-owned, not group/world writable
     changes = []
     key = d / "ssh_host_ed25519_key"
     if not key.exists():
-        _run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"labgen classroom {classroom}",
-              "-f", str(key)], "ssh-keygen (host key)")
+        _run(
+            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"labgen classroom {classroom}", "-f", str(key)],
+            "ssh-keygen (host key)",
+        )
     config = sshd_config(classroom, port)
     conf = d / "sshd_config"
     pid = sshd_pid(classroom)
@@ -236,10 +257,11 @@ def ensure_sshd(classroom: str, port: int) -> list[str]:
         _stop(pid)
         changes.append(f"restarted the classroom sshd (pid {pid}) with a new config")
     if _port_busy(port):
-        raise LabgenError(f"port {port} is already in use on this host",
-                          hint="choose another --ssh-port (another classroom's sshd?)")
+        raise LabgenError(
+            f"port {port} is already in use on this host", hint="choose another --ssh-port (another classroom's sshd?)"
+        )
     conf.write_text(config)
-    Path("/run/sshd").mkdir(exist_ok=True)          # privilege separation dir
+    Path("/run/sshd").mkdir(exist_ok=True)  # privilege separation dir
     sshd = "/usr/sbin/sshd"
     if not os.path.exists(sshd):
         raise PreflightError("sshd is not installed", hint="apt-get install openssh-server")

@@ -20,9 +20,18 @@ from labgen.provision.engine import role_tasks
 # the ZooKeeper JVM 66, dockerd + containerd 113, shared pages counted twice). The figures keep
 # ~20 % of margin; roles not listed (the Ubuntu-only ones) use ROLE_MEMORY_DEFAULT_MIB.
 NODE_MEMORY_MIB = 16
-ROLE_MEMORY_MIB = {"base": 0, "etcd": 32, "zookeeper": 80, "docker": 80, "calico": 64,
-                   "calico-network": 0, "mesos-master": 160, "mesos-slave": 128, "marathon": 384,
-                   "marathon-app": 16}
+ROLE_MEMORY_MIB = {
+    "base": 0,
+    "etcd": 32,
+    "zookeeper": 80,
+    "docker": 80,
+    "calico": 64,
+    "calico-network": 0,
+    "mesos-master": 160,
+    "mesos-slave": 128,
+    "marathon": 384,
+    "marathon-app": 16,
+}
 ROLE_MEMORY_DEFAULT_MIB = 64
 # Disk: a container that unpacked its own root file system holds ~350 MiB (the box) plus what
 # its roles installed; a clone of the seat image holds only what it wrote since (measured
@@ -31,12 +40,11 @@ NODE_DISK_MIB = 350
 ROLE_DISK_MIB = {"etcd": 60, "zookeeper": 250, "docker": 500, "calico": 300}
 CLONE_DISK_MIB = 64
 CLONE_ROLE_DISK_MIB = {"etcd": 128}
-HEADROOM_MIB = 512          # left for the host itself
+HEADROOM_MIB = 512  # left for the host itself
 
 
 def node_memory_mib(node, runs=lambda node, role: True) -> int:
-    return NODE_MEMORY_MIB + sum(ROLE_MEMORY_MIB.get(r, ROLE_MEMORY_DEFAULT_MIB)
-                                 for r in node.roles if runs(node, r))
+    return NODE_MEMORY_MIB + sum(ROLE_MEMORY_MIB.get(r, ROLE_MEMORY_DEFAULT_MIB) for r in node.roles if runs(node, r))
 
 
 def seat_memory_mib(lab, runs=lambda node, role: True) -> int:
@@ -64,16 +72,14 @@ def seat_disk_mib(lab, cloned: bool = True) -> int:
 
 def host_routes() -> list[tuple[ipaddress.IPv4Network, str]]:
     """(network, device) of every IPv4 route in the main table, default route excluded."""
-    out = subprocess.run(["ip", "-json", "-4", "route", "show"], capture_output=True, text=True,
-                         timeout=30).stdout
+    out = subprocess.run(["ip", "-json", "-4", "route", "show"], capture_output=True, text=True, timeout=30).stdout
     routes = []
     for r in json.loads(out or "[]"):
         dst = r.get("dst", "")
         if dst in ("default", ""):
             continue
         try:
-            routes.append((ipaddress.IPv4Network(dst if "/" in dst else dst + "/32", strict=False),
-                           r.get("dev", "?")))
+            routes.append((ipaddress.IPv4Network(dst if "/" in dst else dst + "/32", strict=False), r.get("dev", "?")))
         except ValueError:
             continue
     return routes
@@ -82,12 +88,12 @@ def host_routes() -> list[tuple[ipaddress.IPv4Network, str]]:
 def check_pool(pool: ipaddress.IPv4Network, own_devices: set[str], other_pools=()) -> None:
     """InputError when `pool` overlaps a host route (other than this classroom's own seat
     bridges) or another classroom's pool."""
-    clashes = [f"{net} on {dev}" for net, dev in host_routes()
-               if net.overlaps(pool) and dev not in own_devices]
+    clashes = [f"{net} on {dev}" for net, dev in host_routes() if net.overlaps(pool) and dev not in own_devices]
     clashes += [f"{net} of classroom {name}" for name, net in other_pools if net.overlaps(pool)]
     if clashes:
-        raise InputError([f"pool {pool} overlaps {', '.join(clashes)}"],
-                         hint="choose another --pool (nothing was created)")
+        raise InputError(
+            [f"pool {pool} overlaps {', '.join(clashes)}"], hint="choose another --pool (nothing was created)"
+        )
 
 
 def mem_available_mib() -> int:
@@ -97,8 +103,9 @@ def mem_available_mib() -> int:
     return 0
 
 
-def check_capacity(lab, new_seats: int, disk_path: Path, image_mib: int = 0,
-                   cloned: bool = True, runs=lambda node, role: True) -> None:
+def check_capacity(
+    lab, new_seats: int, disk_path: Path, image_mib: int = 0, cloned: bool = True, runs=lambda node, role: True
+) -> None:
     """PreflightError when the host lacks the memory or disk for `new_seats` more seats of
     `lab` (and, `image_mib` > 0, the seat image still to build)."""
     if new_seats <= 0 and not image_mib:
@@ -111,7 +118,8 @@ def check_capacity(lab, new_seats: int, disk_path: Path, image_mib: int = 0,
             f"not enough memory for {new_seats} seat(s): {new_seats} × {per_seat} MiB (an idle seat "
             f"of {lab.name}, by its roles) + {HEADROOM_MIB} MiB headroom = {need_mem} MiB, "
             f"the host has {have_mem} MiB available",
-            hint="fewer --seats, or free memory (nothing was created)")
+            hint="fewer --seats, or free memory (nothing was created)",
+        )
     probe = Path(disk_path)
     while not probe.exists():
         probe = probe.parent
@@ -123,7 +131,8 @@ def check_capacity(lab, new_seats: int, disk_path: Path, image_mib: int = 0,
         raise PreflightError(
             f"not enough disk in {probe} for {new_seats} seat(s): {new_seats} × {per_disk} MiB{image} "
             f"= {need_disk} MiB, {have_disk} MiB free",
-            hint="fewer --seats, or free disk space (nothing was created)")
+            hint="fewer --seats, or free disk space (nothing was created)",
+        )
 
 
 def cores() -> int:
@@ -134,8 +143,9 @@ def primary_address() -> str:
     """The host's address on its default route (what students on the LAN connect to);
     127.0.0.1 when there is none. A route lookup only: sends nothing."""
     try:
-        out = subprocess.run(["ip", "-json", "-4", "route", "get", "192.0.2.1"], capture_output=True,
-                             text=True, timeout=10).stdout
+        out = subprocess.run(
+            ["ip", "-json", "-4", "route", "get", "192.0.2.1"], capture_output=True, text=True, timeout=10
+        ).stdout
         return json.loads(out)[0].get("prefsrc") or "127.0.0.1"
     except (OSError, ValueError, IndexError, subprocess.SubprocessError):
         return "127.0.0.1"

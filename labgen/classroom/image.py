@@ -49,8 +49,7 @@ def _code_hash() -> str:
     """Provisioning code and the Vagrantfile template: a change may change what is installed."""
     root = Path(labgen.__file__).parent
     h = hashlib.sha256()
-    for path in sorted([*root.glob("provision/**/*.py"), root.parent / "Vagrantfile.j2",
-                        root / "Vagrantfile.j2"]):
+    for path in sorted([*root.glob("provision/**/*.py"), root.parent / "Vagrantfile.j2", root / "Vagrantfile.j2"]):
         if path.is_file():
             h.update(path.name.encode() + b"\0" + path.read_bytes())
     return h.hexdigest()
@@ -74,15 +73,14 @@ def _box_identity(box: str, provider: str) -> str:
 
 def image_key(lab_text: str, roles: tuple[str, ...], box: str, provider: str) -> str:
     """sha256 of the lab file, the roles, labgen's provisioning code and the box build."""
-    blob = json.dumps([lab_text, sorted(roles), _code_hash(), provider, box,
-                       _box_identity(box, provider)]).encode()
+    blob = json.dumps([lab_text, sorted(roles), _code_hash(), provider, box, _box_identity(box, provider)]).encode()
     return hashlib.sha256(blob).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
 class SeatImage:
     key: str
-    path: Path              # the image's lab dir
+    path: Path  # the image's lab dir
     provider: str
 
     @property
@@ -124,19 +122,19 @@ def seal_script(lab, node, facts) -> str:
     lines = ["set -e"]
     for role, tasks in node_plan(lab, node, facts):
         if not isinstance(tasks, list):
-            continue                             # a role that does not run here left nothing
+            continue  # a role that does not run here left nothing
         units, paths = getattr(role_module(role), "SEAL", ((), ()))
         for unit in units:
             lines.append(f"systemctl disable --now {shlex.quote(unit)} >/dev/null 2>&1 || true")
         for path in paths:
             lines.append(f"rm -rf {shlex.quote(path)}")
-    lines += [": > /etc/machine-id", "rm -f /var/lib/dbus/machine-id",
-              "rm -f /etc/ssh/ssh_host_*", "apt-get clean"]
+    lines += [": > /etc/machine-id", "rm -f /var/lib/dbus/machine-id", "rm -f /etc/ssh/ssh_host_*", "apt-get clean"]
     return "\n".join(lines)
 
 
-def ensure(image: SeatImage, lab_text: str, roles: list[str] | None, say: Say,
-           stop=None) -> tuple[SeatImage, list[str]]:
+def ensure(
+    image: SeatImage, lab_text: str, roles: list[str] | None, say: Say, stop=None
+) -> tuple[SeatImage, list[str]]:
     """Build the image unless it is ready: boot the lab (`lab_text`, its instance and network
     the image's), provision `roles` (None: all), seal every node, stop it, remove its bridge.
     A half-built image (an interrupted build) is destroyed and built again.
@@ -190,12 +188,23 @@ def _build(image: SeatImage, lab_text: str, roles, say: Say, stop) -> None:
                 raise LabgenError(f"seat image: sealing {node.name} failed: {res.stderr.strip()[-300:]}")
     say("seat image: stopping")
     lifecycle.halt(ld, image.provider)
-    prov.cleanup_host(lab)                       # its bridge; the image needs no network when stopped
+    prov.cleanup_host(lab)  # its bridge; the image needs no network when stopped
     machines = {n.name: prov.machine_name(lab, n.name) for n in lab.nodes}
-    atomic_write(image.record, json.dumps({"key": image.key, "lab": lab.name, "instance": image.instance,
-                                           "provider": image.provider, "machines": machines,
-                                           "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())},
-                                          indent=2) + "\n")
+    atomic_write(
+        image.record,
+        json.dumps(
+            {
+                "key": image.key,
+                "lab": lab.name,
+                "instance": image.instance,
+                "provider": image.provider,
+                "machines": machines,
+                "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            },
+            indent=2,
+        )
+        + "\n",
+    )
 
 
 def clones_of(image: SeatImage) -> list[str]:
@@ -216,8 +225,10 @@ def remove(image: SeatImage, force: bool = False) -> list[str]:
     """Destroy the image's machines and dir. Refuses while clones of it exist (unless
     `force`: a half-built image has none)."""
     if not force and clones_of(image):
-        raise LabgenError(f"seat image {image.instance} still has clones: {', '.join(clones_of(image)[:5])}",
-                          hint="`labgen classroom down` the classrooms that use it first")
+        raise LabgenError(
+            f"seat image {image.instance} still has clones: {', '.join(clones_of(image)[:5])}",
+            hint="`labgen classroom down` the classrooms that use it first",
+        )
     removed: list[str] = []
     ld = LabDir(image.path)
     if ld.labfile.exists():

@@ -33,14 +33,16 @@ def ruleset(classroom: str, bridges: list[str], ports: list[str]) -> str:
     for family in ("inet", "bridge"):
         # Declare then delete: replaces an old version in the same transaction.
         lines += [f"table {family} {name}", f"delete table {family} {name}"]
-    lines += [f"table inet {name} {{", "  chain forward {",
-              "    type filter hook forward priority -5; policy accept;"]
+    lines += [f"table inet {name} {{", "  chain forward {", "    type filter hook forward priority -5; policy accept;"]
     for br in bridges:
         lines.append(f'    oifname "{br}" iifname != "{br}" drop')
         lines.append(f'    iifname "{br}" oifname != "{br}" drop')
     lines += ["  }", "}"]
-    lines += [f"table bridge {name} {{", "  chain forward {",
-              "    type filter hook forward priority -5; policy accept;"]
+    lines += [
+        f"table bridge {name} {{",
+        "  chain forward {",
+        "    type filter hook forward priority -5; policy accept;",
+    ]
     if ports:
         elements = ", ".join(f'"{p}"' for p in ports)
         lines.append(f"    iifname {{ {elements} }} drop")
@@ -53,8 +55,7 @@ def _nft(args: list[str], script: str | None = None) -> subprocess.CompletedProc
     try:
         return subprocess.run(["nft", *args], input=script, capture_output=True, text=True, timeout=30)
     except FileNotFoundError:
-        raise LabgenError("nft is not installed: seats cannot be isolated",
-                          hint="apt-get install nftables") from None
+        raise LabgenError("nft is not installed: seats cannot be isolated", hint="apt-get install nftables") from None
 
 
 def apply(classroom: str, bridges: list[str], ports: list[str]) -> None:

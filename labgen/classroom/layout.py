@@ -34,8 +34,8 @@ LAB_COPY = "lab.yml"
 # 172.17.0.0/16 and the Calico pool 172.32.0.0/16; the host's routes are checked anyway.
 DEFAULT_POOL = ipaddress.IPv4Network("10.56.0.0/18")
 DEFAULT_SSH_PORT = 2222
-MAX_SEATS = 250         # both also in labgen/schemas/classroom.json (a test keeps them equal)
-MAX_NAME = 12           # containers are labgen-<name>-sNN-<node>; accounts <name>-sNN (≤ 32)
+MAX_SEATS = 250  # both also in labgen/schemas/classroom.json (a test keeps them equal)
+MAX_NAME = 12  # containers are labgen-<name>-sNN-<node>; accounts <name>-sNN (≤ 32)
 _NAME = re.compile(r"[a-z]([a-z0-9-]*[a-z0-9])?")
 PRIVATE = tuple(ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
 
@@ -43,14 +43,14 @@ PRIVATE = tuple(ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12"
 @dataclass(frozen=True)
 class Classroom:
     name: str
-    lab: str                          # what the instructor named: a built-in lab or a file
+    lab: str  # what the instructor named: a built-in lab or a file
     seats: int
     pool: ipaddress.IPv4Network
     provider: str
     ssh_port: int = DEFAULT_SSH_PORT
-    ssh_address: str = ""             # the address students connect to (on their sheets)
-    path: Path | None = None          # the classroom dir
-    roles: tuple[str, ...] = ()       # roles `up` provisions (empty: all of the lab's)
+    ssh_address: str = ""  # the address students connect to (on their sheets)
+    path: Path | None = None  # the classroom dir
+    roles: tuple[str, ...] = ()  # roles `up` provisions (empty: all of the lab's)
 
     @property
     def root(self) -> Path:
@@ -80,8 +80,10 @@ def instance_name(classroom: str, seat: int) -> str:
 def name_problem(name: str) -> str | None:
     """Why `name` cannot name a classroom, or None."""
     if not _NAME.fullmatch(name) or "--" in name:
-        return (f"classroom name {name!r} must start with a lowercase letter and hold only "
-                "lowercase letters, digits and single hyphens")
+        return (
+            f"classroom name {name!r} must start with a lowercase letter and hold only "
+            "lowercase letters, digits and single hyphens"
+        )
     if len(name) > MAX_NAME:
         return f"classroom name {name!r} is {len(name)} characters long; at most {MAX_NAME}"
     return None
@@ -111,15 +113,19 @@ def check_request(name: str, seats: int, pool: ipaddress.IPv4Network, lab) -> No
         problems.append(why)
     prefixlen = lab.network.prefixlen
     if not any(pool.subnet_of(p) for p in PRIVATE):
-        problems.append(f"pool {pool} is not a private network (10/8, 172.16/12, 192.168/16): "
-                        "seat networks would shadow real destinations")
+        problems.append(
+            f"pool {pool} is not a private network (10/8, 172.16/12, 192.168/16): "
+            "seat networks would shadow real destinations"
+        )
     room = max_seats(pool, prefixlen)
     if seats < 1 or seats > MAX_SEATS:
         problems.append(f"--seats {seats} is out of range: 1 to {min(MAX_SEATS, room) or MAX_SEATS}")
     elif seats > room:
-        problems.append(f"pool {pool} holds {room} seat(s) of the lab's /{prefixlen} network, "
-                        f"not {seats}: give a bigger --pool (a /{prefixlen - seats.bit_length()} "
-                        f"or larger)")
+        problems.append(
+            f"pool {pool} holds {room} seat(s) of the lab's /{prefixlen} network, "
+            f"not {seats}: give a bigger --pool (a /{prefixlen - seats.bit_length()} "
+            f"or larger)"
+        )
     calico = lab.params.get("calico_pool")
     if calico:
         try:
@@ -143,8 +149,9 @@ def parse_seat_list(text: str | None, seats: int) -> list[int]:
             raise InputError([f"seat list {text!r}: {part!r} is not a number or a range like 4-6"])
         lo, hi = int(m.group(1)), int(m.group(2) or m.group(1))
         if lo > hi or lo < 1 or hi > seats:
-            raise InputError([f"seat list {text!r}: {part.strip()} is out of range: this classroom "
-                              f"has seats 1-{seats}"])
+            raise InputError(
+                [f"seat list {text!r}: {part.strip()} is out of range: this classroom has seats 1-{seats}"]
+            )
         chosen.update(range(lo, hi + 1))
     return sorted(chosen)
 
@@ -168,21 +175,32 @@ def seat_lab_data(raw: dict, lab, classroom: Classroom, seat: int) -> dict:
 
 
 def seat_lab_text(raw: dict, lab, classroom: Classroom, seat: int) -> str:
-    head = (f"# Seat {seat} of classroom {classroom.name}: written by `labgen classroom up` from\n"
-            f"# {classroom.lab}. Only `instance` and the addresses differ from the lab file.\n")
-    return head + yaml.safe_dump(seat_lab_data(raw, lab, classroom, seat), sort_keys=False,
-                                 allow_unicode=True, width=100)
+    head = (
+        f"# Seat {seat} of classroom {classroom.name}: written by `labgen classroom up` from\n"
+        f"# {classroom.lab}. Only `instance` and the addresses differ from the lab file.\n"
+    )
+    return head + yaml.safe_dump(
+        seat_lab_data(raw, lab, classroom, seat), sort_keys=False, allow_unicode=True, width=100
+    )
 
 
 # ---- classroom.yml
 
 
 def classroom_text(c: Classroom) -> str:
-    data = {"name": c.name, "lab": c.lab, "seats": c.seats, "pool": str(c.pool),
-            "provider": c.provider, "ssh_port": c.ssh_port, "ssh_address": c.ssh_address,
-            "roles": list(c.roles)}
-    return ("# A labgen classroom: `labgen classroom status` in this dir shows its seats.\n"
-            + yaml.safe_dump(data, sort_keys=False))
+    data = {
+        "name": c.name,
+        "lab": c.lab,
+        "seats": c.seats,
+        "pool": str(c.pool),
+        "provider": c.provider,
+        "ssh_port": c.ssh_port,
+        "ssh_address": c.ssh_address,
+        "roles": list(c.roles),
+    }
+    return "# A labgen classroom: `labgen classroom status` in this dir shows its seats.\n" + yaml.safe_dump(
+        data, sort_keys=False
+    )
 
 
 def load_classroom(path: Path) -> Classroom:
@@ -191,9 +209,10 @@ def load_classroom(path: Path) -> Classroom:
     path = Path(path).resolve()
     file = path / CLASSROOM_FILE
     if not file.is_file():
-        raise LabgenError(f"no classroom in {path}",
-                          hint="cd into a classroom dir, pass --dir, or create one: "
-                               "`labgen classroom up LAB --seats N`") from None
+        raise LabgenError(
+            f"no classroom in {path}",
+            hint="cd into a classroom dir, pass --dir, or create one: `labgen classroom up LAB --seats N`",
+        ) from None
     try:
         data = yamlsrc.load_file(file)
     except InputError as exc:
@@ -207,17 +226,26 @@ def load_classroom(path: Path) -> Classroom:
         try:
             pool = ipaddress.IPv4Network(data["pool"])
         except ValueError as exc:
-            problems.add(yamlsrc.line_of(data, "pool"), "classroom", f"pool: {exc}",
-                         "a network address such as 10.56.0.0/18")
+            problems.add(
+                yamlsrc.line_of(data, "pool"), "classroom", f"pool: {exc}", "a network address such as 10.56.0.0/18"
+            )
     if problems or pool is None:
         # one line: `FILE is damaged: line 3: classroom: seats is 'x' (a string); expected ...`
-        said = "; ".join(p[len(str(file)):].lstrip(": ") for p in problems.sorted())
-        raise LabgenError(f"{file} is damaged: {said}",
-                          hint="`labgen classroom up` writes it; restore it or run that again") from None
-    return Classroom(name=data["name"], lab=data["lab"], seats=data["seats"], pool=pool,
-                     provider=data["provider"], ssh_port=data.get("ssh_port", DEFAULT_SSH_PORT),
-                     ssh_address=data.get("ssh_address") or "", path=path,
-                     roles=tuple(data.get("roles") or ()))
+        said = "; ".join(p[len(str(file)) :].lstrip(": ") for p in problems.sorted())
+        raise LabgenError(
+            f"{file} is damaged: {said}", hint="`labgen classroom up` writes it; restore it or run that again"
+        ) from None
+    return Classroom(
+        name=data["name"],
+        lab=data["lab"],
+        seats=data["seats"],
+        pool=pool,
+        provider=data["provider"],
+        ssh_port=data.get("ssh_port", DEFAULT_SSH_PORT),
+        ssh_address=data.get("ssh_address") or "",
+        path=path,
+        roles=tuple(data.get("roles") or ()),
+    )
 
 
 def find_classroom_dir(start: Path | None = None) -> Path:
@@ -225,6 +253,7 @@ def find_classroom_dir(start: Path | None = None) -> Path:
     for candidate in (here, *here.parents):
         if (candidate / CLASSROOM_FILE).is_file():
             return candidate
-    raise LabgenError(f"no classroom in {here} or above",
-                      hint="cd into a classroom dir, pass --dir, or create one: "
-                           "`labgen classroom up LAB --seats N`")
+    raise LabgenError(
+        f"no classroom in {here} or above",
+        hint="cd into a classroom dir, pass --dir, or create one: `labgen classroom up LAB --seats N`",
+    )

@@ -25,8 +25,18 @@ import yaml
 from labgen import hostlimits, lifecycle
 from labgen.classroom import access, hostcheck, image as seatimage, isolation
 from labgen.classroom.image import image_for
-from labgen.classroom.layout import (CLASSROOM_FILE, LAB_COPY, MAX_SEATS, Classroom, check_request, classroom_text,
-                                     load_classroom, seat_lab_data, seat_lab_text, seat_network)
+from labgen.classroom.layout import (
+    CLASSROOM_FILE,
+    LAB_COPY,
+    MAX_SEATS,
+    Classroom,
+    check_request,
+    classroom_text,
+    load_classroom,
+    seat_lab_data,
+    seat_lab_text,
+    seat_network,
+)
 from labgen.classroom.placement import placement_for
 from labgen.errors import InputError, LabgenError, ScenarioFailed
 from labgen.labdir import LabDir, atomic_write
@@ -74,9 +84,19 @@ def seat_lab(c: Classroom, seat: int):
     return parse_lab(load_text(text, source), source), text
 
 
-def create(path: Path, lab_arg: str, *, seats: int, name: str, pool: ipaddress.IPv4Network,
-           provider: str, ssh_port: int, ssh_address: str, roles: tuple[str, ...] = (),
-           use_image: bool = True) -> Classroom:
+def create(
+    path: Path,
+    lab_arg: str,
+    *,
+    seats: int,
+    name: str,
+    pool: ipaddress.IPv4Network,
+    provider: str,
+    ssh_port: int,
+    ssh_address: str,
+    roles: tuple[str, ...] = (),
+    use_image: bool = True,
+) -> Classroom:
     """Validate everything, then write classroom.yml and lab.yml into `path`.
 
     An existing classroom dir is reused when it holds the same classroom (its seat count may
@@ -85,39 +105,57 @@ def create(path: Path, lab_arg: str, *, seats: int, name: str, pool: ipaddress.I
     """
     path = Path(path).resolve()
     if LabDir(path).exists() or (path / "Vagrantfile").exists():
-        raise InputError([f"{path} holds a lab; a classroom needs a dir of its own"],
-                         hint="choose another --dir (nothing was created)")
+        raise InputError(
+            [f"{path} holds a lab; a classroom needs a dir of its own"],
+            hint="choose another --dir (nothing was created)",
+        )
     if (path / CLASSROOM_FILE).exists():
         old = load_classroom(path)
         if old.name != name:
-            raise InputError([f"{path} holds classroom {old.name}, not {name}"],
-                             hint="use --name " + old.name + " or another --dir")
+            raise InputError(
+                [f"{path} holds classroom {old.name}, not {name}"], hint="use --name " + old.name + " or another --dir"
+            )
         if str(old.pool) != str(pool) or old.lab != lab_arg:
-            raise InputError([f"classroom {name} was made with lab {old.lab} and pool {old.pool}"],
-                             hint="`labgen classroom down` first to change them")
+            raise InputError(
+                [f"classroom {name} was made with lab {old.lab} and pool {old.pool}"],
+                hint="`labgen classroom down` first to change them",
+            )
         lab_file = path / LAB_COPY
     else:
         if path.exists() and any(path.iterdir()):
-            raise InputError([f"{path} is not empty and holds no classroom"],
-                             hint="choose another --dir (nothing was created)")
+            raise InputError(
+                [f"{path} is not empty and holds no classroom"], hint="choose another --dir (nothing was created)"
+            )
         lab_file = find_lab(lab_arg)
     lab = load_lab(lab_file)
     check_request(name, seats, pool, lab)
     unknown = [r for r in roles if not any(r in n.roles for n in lab.nodes)]
     if unknown:
-        raise InputError([f"--role: lab {lab.name} has no role {', '.join(unknown)}"],
-                         hint="roles of its nodes: " + ", ".join(sorted({r for n in lab.nodes for r in n.roles})))
+        raise InputError(
+            [f"--role: lab {lab.name} has no role {', '.join(unknown)}"],
+            hint="roles of its nodes: " + ", ".join(sorted({r for n in lab.nodes for r in n.roles})),
+        )
 
     refused = get_provider(provider).seats_refused()
     if refused:
         raise InputError([refused], hint="--provider lxc")
     for other, info in access.registry().items():
         if other == name and Path(info.get("dir", "")) != path:
-            raise InputError([f"classroom {name} already exists on this host in {info.get('dir')}"],
-                             hint="choose another --name, or `labgen classroom down` there")
-    c = Classroom(name=name, lab=lab_arg, seats=seats, pool=pool, provider=provider,
-                  ssh_port=ssh_port, ssh_address=ssh_address or hostcheck.primary_address(), path=path,
-                  roles=tuple(roles))
+            raise InputError(
+                [f"classroom {name} already exists on this host in {info.get('dir')}"],
+                hint="choose another --name, or `labgen classroom down` there",
+            )
+    c = Classroom(
+        name=name,
+        lab=lab_arg,
+        seats=seats,
+        pool=pool,
+        provider=provider,
+        ssh_port=ssh_port,
+        ssh_address=ssh_address or hostcheck.primary_address(),
+        path=path,
+        roles=tuple(roles),
+    )
     check_host(c, lab, use_image)
     path.mkdir(parents=True, exist_ok=True)
     if not (path / LAB_COPY).exists():
@@ -133,20 +171,28 @@ def check_host(c: Classroom, lab, use_image: bool = True) -> None:
     place = placement_for(c.provider)
     for seat in range(1, c.seats + 1):
         own.add(place.host_resources(_seat_model_quick(c, lab, seat))["bridge"])
-    others = [(n, ipaddress.IPv4Network(i["pool"])) for n, i in access.registry().items()
-              if n != c.name and "pool" in i]
+    others = [
+        (n, ipaddress.IPv4Network(i["pool"])) for n, i in access.registry().items() if n != c.name and "pool" in i
+    ]
     hostcheck.check_pool(c.pool, own, others)
     missing = [s for s in range(1, c.seats + 1) if not LabDir(c.seat_dir(s)).load_state().get("booted")]
     prov = place.provider_obj()
     image_mib = hostcheck.image_disk_mib(lab) if use_image and not seat_image(c, lab).ready() else 0
-    hostcheck.check_capacity(lab, len(missing), prov.machines_path(), image_mib=image_mib,
-                             cloned=use_image, runs=hostcheck.roles_that_run(lab, prov.distro_for(lab)))
+    hostcheck.check_capacity(
+        lab,
+        len(missing),
+        prov.machines_path(),
+        image_mib=image_mib,
+        cloned=use_image,
+        runs=hostcheck.roles_that_run(lab, prov.distro_for(lab)),
+    )
 
 
 def _seat_model_quick(c: Classroom, lab, seat: int):
     net = seat_network(c.pool, lab.network.prefixlen, seat)
-    nodes = tuple(replace(n, ip=net.network_address + (int(n.ip) - int(lab.network.network_address)))
-                  for n in lab.nodes)
+    nodes = tuple(
+        replace(n, ip=net.network_address + (int(n.ip) - int(lab.network.network_address))) for n in lab.nodes
+    )
     return replace(lab, instance=c.instance(seat), network=net, nodes=nodes)
 
 
@@ -155,8 +201,9 @@ def _record(c: Classroom, use_image: bool | None = None) -> None:
     d.mkdir(parents=True, exist_ok=True)
     if use_image is None:
         use_image = uses_image(c)
-    (d / "classroom.json").write_text(json.dumps({"dir": str(c.path), "pool": str(c.pool),
-                                                  "seats": c.seats, "image": use_image}) + "\n")
+    (d / "classroom.json").write_text(
+        json.dumps({"dir": str(c.path), "pool": str(c.pool), "seats": c.seats, "image": use_image}) + "\n"
+    )
 
 
 def uses_image(c: Classroom) -> bool:
@@ -174,7 +221,7 @@ def seat_image(c: Classroom, lab=None):
         lab, _ = lab_of(c)
         text = copy.read_text(encoding="utf-8")
     else:
-        text = Path(lab.source).read_text(encoding="utf-8")   # create(): not copied yet
+        text = Path(lab.source).read_text(encoding="utf-8")  # create(): not copied yet
     return image_for(text, tuple(c.roles), lab.boxes.get(c.provider, ""), c.provider)
 
 
@@ -201,8 +248,10 @@ def image_lab_text(c: Classroom, image) -> str:
     lab, raw = lab_of(c)
     data = seat_lab_data(raw, lab, c, 0)
     data["instance"] = image.instance
-    head = (f"# The seat image of classroom {c.name} (and of any classroom of the same lab,\n"
-            f"# roles and box): written by `labgen classroom up`; seats are clones of it.\n")
+    head = (
+        f"# The seat image of classroom {c.name} (and of any classroom of the same lab,\n"
+        f"# roles and box): written by `labgen classroom up`; seats are clones of it.\n"
+    )
     return head + yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
 
 
@@ -228,10 +277,8 @@ def _prepare_host(c: Classroom, lab) -> list[str]:
     changes += place.provider_obj().prepare_shared_host()
     models = {s: _seat_model_quick(c, lab, s) for s in c.numbers}
     res = {s: place.host_resources(m) for s, m in models.items()}
-    isolation.apply(c.name, [r["bridge"] for r in res.values()],
-                    [p for r in res.values() for p in r["ports"]])
-    changes.append(f"isolation: nft tables inet/bridge {isolation.table_name(c.name)} "
-                   f"({len(models)} seat(s))")
+    isolation.apply(c.name, [r["bridge"] for r in res.values()], [p for r in res.values() for p in r["ports"]])
+    changes.append(f"isolation: nft tables inet/bridge {isolation.table_name(c.name)} ({len(models)} seat(s))")
     made = 0
     for s, m in models.items():
         key = key_path(c, s)
@@ -247,9 +294,11 @@ def _prepare_host(c: Classroom, lab) -> list[str]:
 def authorize_on_nodes(remote, pubkey: str, user: str = "vagrant") -> None:
     """Append the seat's public key to the node user's authorized_keys (once) on every node."""
     home = f"/home/{user}"
-    script = (f"install -d -m 700 -o {user} -g {user} {home}/.ssh && f={home}/.ssh/authorized_keys && "
-              f"(grep -qxF {shlex.quote(pubkey)} \"$f\" 2>/dev/null || echo {shlex.quote(pubkey)} >>\"$f\") && "
-              f"chown {user}:{user} \"$f\" && chmod 600 \"$f\"")
+    script = (
+        f"install -d -m 700 -o {user} -g {user} {home}/.ssh && f={home}/.ssh/authorized_keys && "
+        f'(grep -qxF {shlex.quote(pubkey)} "$f" 2>/dev/null || echo {shlex.quote(pubkey)} >>"$f") && '
+        f'chown {user}:{user} "$f" && chmod 600 "$f"'
+    )
     for node in remote.nodes():
         res = remote.run(node, script, sudo=True, timeout=30)
         if not res.ok:
@@ -282,8 +331,9 @@ def seat_list_text(seats: list[int]) -> str:
     return ",".join(parts) or "none"
 
 
-def after_interrupt(chosen: list[int], started: set[int], was_up: set[int],
-                    outcomes: dict[int, SeatOutcome]) -> dict[str, list[int]]:
+def after_interrupt(
+    chosen: list[int], started: set[int], was_up: set[int], outcomes: dict[int, SeatOutcome]
+) -> dict[str, list[int]]:
     """Sort the seats of an interrupted `up` so that each ends up either up or cleanly absent.
 
     up:          finished in this run, or already up before it (a re-run only converges
@@ -325,9 +375,15 @@ def remove_seat(c: Classroom, seat: int, say: SaySeat) -> list[str]:
     return removed
 
 
-def up(c: Classroom, say: SaySeat, seats: list[int] | None = None, workers: int | None = None,
-       prepared: Callable[[list[str]], None] | None = None,
-       note: Callable[[str], None] = lambda text: None, use_image: bool | None = None) -> list[SeatOutcome]:
+def up(
+    c: Classroom,
+    say: SaySeat,
+    seats: list[int] | None = None,
+    workers: int | None = None,
+    prepared: Callable[[list[str]], None] | None = None,
+    note: Callable[[str], None] = lambda text: None,
+    use_image: bool | None = None,
+) -> list[SeatOutcome]:
     """Bring seats up in parallel; a failing seat does not stop the others. Re-running
     converges only what is missing (a seat that is up costs a status check and a converged
     provisioning run).
@@ -346,8 +402,7 @@ def up(c: Classroom, say: SaySeat, seats: list[int] | None = None, workers: int 
         img = seat_image(c)
         if not img.ready():
             note(f"building the seat image {img.instance} once: the lab provisioned, then cloned for every seat")
-        img, made = seatimage.ensure(img, image_lab_text(c, img), list(c.roles) or None,
-                                     lambda text: say(0, text))
+        img, made = seatimage.ensure(img, image_lab_text(c, img), list(c.roles) or None, lambda text: say(0, text))
         changes += made
         _remember_image(c, img.key)
     if prepared:
@@ -358,7 +413,7 @@ def up(c: Classroom, say: SaySeat, seats: list[int] | None = None, workers: int 
     stop = threading.Event()
     lock = threading.Lock()
     started: set[int] = set()
-    results: dict[int, SeatOutcome] = {}     # written by the workers: a Ctrl-C may land anywhere here
+    results: dict[int, SeatOutcome] = {}  # written by the workers: a Ctrl-C may land anywhere here
 
     def one(seat: int) -> SeatOutcome:
         with lock:
@@ -367,7 +422,7 @@ def up(c: Classroom, say: SaySeat, seats: list[int] | None = None, workers: int 
             started.add(seat)
         try:
             out = _one(seat)
-        except BaseException:                     # a bug: still a seat that did not finish
+        except BaseException:  # a bug: still a seat that did not finish
             with lock:
                 results[seat] = SeatOutcome(seat, False, "failed")
             raise
@@ -379,16 +434,18 @@ def up(c: Classroom, say: SaySeat, seats: list[int] | None = None, workers: int 
         began = time.monotonic()
         try:
             model, text = seat_lab(c, seat)
-            place.place(c.seat_dir(seat), text, lambda msg: say(seat, msg), roles=list(c.roles) or None,
-                        stop=stop, image=img)
+            place.place(
+                c.seat_dir(seat), text, lambda msg: say(seat, msg), roles=list(c.roles) or None, stop=stop, image=img
+            )
             if stop.is_set():
                 return SeatOutcome(seat, False, "interrupted", time.monotonic() - began)
             with place.remote(c.seat_dir(seat)) as remote:
                 authorize_on_nodes(remote, access.public_key(key_path(c, seat)))
             return SeatOutcome(seat, True, "up", time.monotonic() - began)
         except LabgenError as exc:
-            return SeatOutcome(seat, False, exc.message.splitlines()[0] if exc.message else "failed",
-                               time.monotonic() - began)
+            return SeatOutcome(
+                seat, False, exc.message.splitlines()[0] if exc.message else "failed", time.monotonic() - began
+            )
 
     pool = ThreadPoolExecutor(max_workers=max(1, min(len(chosen), workers or hostcheck.cores())))
     try:
@@ -398,7 +455,7 @@ def up(c: Classroom, say: SaySeat, seats: list[int] | None = None, workers: int 
         with lock:
             stop.set()
         _after_ctrl_c(c, chosen, pool, started, was_up, results, lock, say, note)
-        raise                                   # not reached: _after_ctrl_c raises
+        raise  # not reached: _after_ctrl_c raises
     pool.shutdown(wait=True)
     return outcomes
 
@@ -412,12 +469,11 @@ def _after_ctrl_c(c: Classroom, chosen, pool, started, was_up, results, lock, sa
     if waiting:
         note(f"interrupted: waiting for seat(s) {seat_list_text(waiting)} to stop" + again)
     try:
-        pool.shutdown(wait=True, cancel_futures=True)    # queued seats never start; started ones end
+        pool.shutdown(wait=True, cancel_futures=True)  # queued seats never start; started ones end
     except KeyboardInterrupt:
         with lock:
             half = sorted(s for s in started if s not in was_up and not (s in results and results[s].ok))
-        raise UpInterrupted(f"interrupted again: seat(s) {seat_list_text(half)} may be half-made",
-                            hint=hint) from None
+        raise UpInterrupted(f"interrupted again: seat(s) {seat_list_text(half)} may be half-made", hint=hint) from None
     plan = after_interrupt(chosen, set(started), was_up, dict(results))
     removed, failed = [], []
     try:
@@ -432,11 +488,18 @@ def _after_ctrl_c(c: Classroom, chosen, pool, started, was_up, results, lock, sa
     except KeyboardInterrupt:
         left = [s for s in plan["remove"] if s not in removed]
         ups = f"seat(s) {seat_list_text(plan['up'])} up" if plan["up"] else "no seat up"
-        raise UpInterrupted(f"interrupted again: {ups}; seat(s) {seat_list_text(left)} may be half-made",
-                            hint=hint, up=plan["up"], removed=removed) from None
-    raise UpInterrupted(interrupt_message(plan, removed, failed),
-                        hint="re-run the same `labgen classroom up` to add the missing seats",
-                        up=plan["up"], removed=removed)
+        raise UpInterrupted(
+            f"interrupted again: {ups}; seat(s) {seat_list_text(left)} may be half-made",
+            hint=hint,
+            up=plan["up"],
+            removed=removed,
+        ) from None
+    raise UpInterrupted(
+        interrupt_message(plan, removed, failed),
+        hint="re-run the same `labgen classroom up` to add the missing seats",
+        up=plan["up"],
+        removed=removed,
+    )
 
 
 # ---------------------------------------------------------------- down / reset
@@ -479,8 +542,10 @@ def down(c: Classroom, say: SaySeat, image: bool = False) -> list[str]:
         else:
             removed += seatimage.remove(img)
     if kept and not image:
-        removed.append(f"(kept: seat image(s) {', '.join('img' + k[:8] for k in kept)} for the next classroom "
-                       "of this lab; `down --image` removes them)")
+        removed.append(
+            f"(kept: seat image(s) {', '.join('img' + k[:8] for k in kept)} for the next classroom "
+            "of this lab; `down --image` removes them)"
+        )
     if c.root.exists():
         shutil.rmtree(c.root)
         removed.append(str(c.root))
@@ -494,8 +559,7 @@ def _sweep_leftovers(c: Classroom) -> list[str]:
     lab, _ = lab_of(c)
     prov = placement_for(c.provider).provider_obj()
     # Every seat number a classroom of this name may have had (its seat count may have shrunk).
-    prefixes = tuple(prov.machine_name(replace(lab, instance=c.instance(s)), "")
-                     for s in range(1, MAX_SEATS + 1))
+    prefixes = tuple(prov.machine_name(replace(lab, instance=c.instance(s)), "") for s in range(1, MAX_SEATS + 1))
     removed = []
     for name in prov.machines(""):
         if name.startswith(prefixes):
@@ -532,11 +596,18 @@ def status(c: Classroom, seats: list[int] | None = None) -> list[dict]:
     def one(seat: int) -> dict:
         model = _seat_model_quick(c, lab, seat)
         ld = LabDir(c.seat_dir(seat))
-        row = {"seat": seat, "instance": c.instance(seat), "network": str(model.network),
-               "nodes": len(model.nodes), "nodes_up": 0, "reachable": 0,
-               "roles_done": 0, "roles": sum(len(n.roles) for n in model.nodes),
-               "scenario": ld.load_state().get("classroom_scenario") if ld.exists() else None,
-               "error": None}
+        row = {
+            "seat": seat,
+            "instance": c.instance(seat),
+            "network": str(model.network),
+            "nodes": len(model.nodes),
+            "nodes_up": 0,
+            "reachable": 0,
+            "roles_done": 0,
+            "roles": sum(len(n.roles) for n in model.nodes),
+            "scenario": ld.load_state().get("classroom_scenario") if ld.exists() else None,
+            "error": None,
+        }
         if not ld.vagrantfile.exists():
             row["error"] = "not created"
             return row
@@ -560,8 +631,9 @@ def status(c: Classroom, seats: list[int] | None = None) -> list[dict]:
         return list(pool.map(one, chosen))
 
 
-def exec_all(c: Classroom, seats: list[int], nodes: list[str] | None, command: str, sudo: bool,
-             timeout: float) -> list[tuple[int, Result]]:
+def exec_all(
+    c: Classroom, seats: list[int], nodes: list[str] | None, command: str, sudo: bool, timeout: float
+) -> list[tuple[int, Result]]:
     """Run `command` on `nodes` (None: all) of every seat in `seats`, in parallel.
     Returns (seat, Result) pairs; a seat that cannot be reached gives one failed Result."""
     place = placement_for(c.provider)
@@ -571,8 +643,9 @@ def exec_all(c: Classroom, seats: list[int], nodes: list[str] | None, command: s
             with place.remote(c.seat_dir(seat)) as remote:
                 names = nodes or remote.nodes()
                 with ThreadPoolExecutor(max_workers=max(1, len(names))) as pool:
-                    return [(seat, r) for r in pool.map(
-                        lambda n: remote.run(n, command, sudo=sudo, timeout=timeout), names)]
+                    return [
+                        (seat, r) for r in pool.map(lambda n: remote.run(n, command, sudo=sudo, timeout=timeout), names)
+                    ]
         except LabgenError as exc:
             return [(seat, Result("-", command, None, "", exc.message.splitlines()[0], 0.0))]
 
@@ -599,8 +672,9 @@ class _Quiet:
         pass
 
 
-def seat_run_finished(seat: int, ld: LabDir, record: RunRecord, began: float,
-                      waiting: str | None = None) -> SeatOutcome:
+def seat_run_finished(
+    seat: int, ld: LabDir, record: RunRecord, began: float, waiting: str | None = None
+) -> SeatOutcome:
     """After a scenario ran on one seat: its handout into the seat's transcripts/, its progress
     into the seat's state, and the one-line outcome the instructor sees. `waiting`: the task or
     question the seat now waits at for its student (`--to TASK`)."""
@@ -608,8 +682,16 @@ def seat_run_finished(seat: int, ld: LabDir, record: RunRecord, began: float,
     ran = [s for s in record.steps if s.step.kind != "cleanup"]
     passed = sum(1 for s in ran if s.status == "passed")
     last = ran[-1].step.id if ran else "-"
-    ld.update_state(classroom_scenario={"id": record.scenario.id, "passed": record.passed, "steps": passed,
-                                        "of": len(ran), "last": last, "waiting": waiting})
+    ld.update_state(
+        classroom_scenario={
+            "id": record.scenario.id,
+            "passed": record.passed,
+            "steps": passed,
+            "of": len(ran),
+            "last": last,
+            "waiting": waiting,
+        }
+    )
     if record.passed:
         return SeatOutcome(seat, True, f"{passed}/{len(ran)} steps passed", time.monotonic() - began)
     failure = record.first_failure
@@ -617,9 +699,18 @@ def seat_run_finished(seat: int, ld: LabDir, record: RunRecord, began: float,
     return SeatOutcome(seat, False, why, time.monotonic() - began)
 
 
-def scenario_run(c: Classroom, seats: list[int], scenario_id: str, say: SaySeat, *, variant: str = "default",
-                 start: str | None = None, stop: str | None = None, lang: str = "en",
-                 keep: bool = False) -> list[SeatOutcome]:
+def scenario_run(
+    c: Classroom,
+    seats: list[int],
+    scenario_id: str,
+    say: SaySeat,
+    *,
+    variant: str = "default",
+    start: str | None = None,
+    stop: str | None = None,
+    lang: str = "en",
+    keep: bool = False,
+) -> list[SeatOutcome]:
     """Run a scenario on every chosen seat in parallel (each with its own addresses); writes
     each seat's handout to its transcripts/ and records its progress in the seat's state."""
     sc = load_scenario(find_scenario(scenario_id))
@@ -635,8 +726,11 @@ def scenario_run(c: Classroom, seats: list[int], scenario_id: str, say: SaySeat,
     # does), instead of the presenter solving it.
     waits = stop is not None and any(s.id == stop and s.kind in STUDENT_KINDS for s in var.steps)
     if waits and start is not None:
-        raise LabgenError("--from cannot be used with --to a task or question",
-                          hint="the seats are prepared from the first step", exit_code=2)
+        raise LabgenError(
+            "--from cannot be used with --to a task or question",
+            hint="the seats are prepared from the first step",
+            exit_code=2,
+        )
     prov = get_provider(c.provider)
     place = placement_for(c.provider)
 
@@ -646,7 +740,7 @@ def scenario_run(c: Classroom, seats: list[int], scenario_id: str, say: SaySeat,
         try:
             model = lifecycle.load_lab_of(ld)
             with place.remote(ld.path) as remote:
-                facts = prov.facts(model)      # the seat's own apt proxy address
+                facts = prov.facts(model)  # the seat's own apt proxy address
                 if not roles_recorded(model, ld, facts, list(var.requires_roles)):
                     say(seat, "provisioning " + ",".join(var.requires_roles))
                     reports = provision(model, ld, remote, facts, roles=list(var.requires_roles))
@@ -659,11 +753,12 @@ def scenario_run(c: Classroom, seats: list[int], scenario_id: str, say: SaySeat,
                     try:
                         challenge.start(at=stop)
                     except ScenarioFailed:
-                        pass       # the record holds the failed step: its handout shows the output
+                        pass  # the record holds the failed step: its handout shows the output
                     record = challenge.runner.record
                 else:
                     record = Runner(sc, variant, model, remote, quiet, lang, c.provider).run(
-                        start=start, stop=stop, cleanup=not keep)
+                        start=start, stop=stop, cleanup=not keep
+                    )
             return seat_run_finished(seat, ld, record, began, waiting=stop if waits else None)
         except LabgenError as exc:
             return SeatOutcome(seat, False, exc.message.splitlines()[0], time.monotonic() - began)

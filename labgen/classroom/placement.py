@@ -49,8 +49,9 @@ class ThisHost:
     def __init__(self, provider: str):
         self.provider = provider
 
-    def place(self, lab_dir: Path, lab_text: str, say: Say, roles: list[str] | None = None,
-              stop=None, image=None) -> list[str]:
+    def place(
+        self, lab_dir: Path, lab_text: str, say: Say, roles: list[str] | None = None, stop=None, image=None
+    ) -> list[str]:
         """Write the seat's lab dir, boot it and provision `roles` (None: all, []: none);
         converges a half-made seat. `stop` (a threading.Event): once set, start no further
         phase or task (the caller then removes or keeps the seat). With `image` (a ready
@@ -74,8 +75,7 @@ class ThisHost:
         if roles != []:
             say("provisioning" + (f" {','.join(roles)}" if roles else ""))
             with lifecycle.open_remote(ld, self.provider) as remote:
-                reports = run_provision(lab, ld, remote, get_provider(self.provider).facts(lab), roles=roles,
-                                        stop=stop)
+                reports = run_provision(lab, ld, remote, get_provider(self.provider).facts(lab), roles=roles, stop=stop)
             errors = [r.error for r in reports if r.error is not None]
             if errors:
                 raise errors[0]
@@ -88,17 +88,17 @@ class ThisHost:
         to Vagrant. All or nothing: a failure (a full disk...) removes this call's clones.
         Raises LabgenError naming the bytes needed when the disk cannot hold the seat."""
         prov = self.provider_obj()
-        todo = [n for n in lab.nodes
-                if prov.machine_states(lab).get(n.name, "not_created") == "not_created"]
+        todo = [n for n in lab.nodes if prov.machine_states(lab).get(n.name, "not_created") == "not_created"]
         if not todo:
             return []
         need = CLONE_DISK_MIB * 2**20 * len(todo)
         free = shutil.disk_usage(prov.machines_path()).free
         if free < need:
-            raise LabgenError(f"not enough disk in {prov.machines_path()} to clone the seat's "
-                              f"{len(todo)} node(s): {need} bytes needed, {free} free",
-                              hint="free disk space, then run `labgen classroom up` again "
-                                   "(the seats already up stay up)")
+            raise LabgenError(
+                f"not enough disk in {prov.machines_path()} to clone the seat's "
+                f"{len(todo)} node(s): {need} bytes needed, {free} free",
+                hint="free disk space, then run `labgen classroom up` again (the seats already up stay up)",
+            )
         say(f"cloning {len(todo)} node(s) from seat image {image.instance}")
 
         made: list[str] = []
@@ -115,10 +115,12 @@ class ThisHost:
                     free = shutil.disk_usage(where if where.exists() else prov.machines_path()).free
                     if "No space left" not in exc.message and free >= need:
                         raise
-                    raise LabgenError(f"disk full while cloning node {node.name}: the seat's {len(todo)} node(s) "
-                                      f"need {need} bytes, {free} free in {where}",
-                                      hint="free disk space, then run `labgen classroom up` again "
-                                           "(the seats already up stay up; this seat was removed)") from None
+                    raise LabgenError(
+                        f"disk full while cloning node {node.name}: the seat's {len(todo)} node(s) "
+                        f"need {need} bytes, {free} free in {where}",
+                        hint="free disk space, then run `labgen classroom up` again "
+                        "(the seats already up stay up; this seat was removed)",
+                    ) from None
                 made.append(target)
                 prov.adopt(ld.path, node.name, target, prov.private_key(image.path, node.name))
         except BaseException:
@@ -185,8 +187,11 @@ class ThisHost:
         """Host-side names of a seat (its lab has `instance` set): its bridge, its ports on
         the shared management network (for isolation) and its machines."""
         prov = self.provider_obj()
-        return {"bridge": prov.lab_bridge(seat_lab), "ports": prov.mgmt_ports(seat_lab),
-                "containers": [prov.machine_name(seat_lab, n.name) for n in seat_lab.nodes]}
+        return {
+            "bridge": prov.lab_bridge(seat_lab),
+            "ports": prov.mgmt_ports(seat_lab),
+            "containers": [prov.machine_name(seat_lab, n.name) for n in seat_lab.nodes],
+        }
 
 
 def placement_for(provider: str) -> ThisHost:

@@ -25,28 +25,32 @@ def jump_alias(c: Classroom) -> str:
 
 def ssh_config_text(c: Classroom, seat: int, nodes: list[tuple[str, str]]) -> str:
     """nodes: (name, ip) of the seat's nodes."""
-    lines = [f"# labgen classroom {c.name}, seat {seat}. In this folder: ssh -F ssh_config NODE",
-             f"Host {jump_alias(c)}",
-             f"  HostName {c.ssh_address}",
-             f"  Port {c.ssh_port}",
-             f"  User {c.account(seat)}",
-             f"  IdentityFile {KEY_NAME}",
-             "  IdentitiesOnly yes",
-             f"  HostKeyAlias {jump_alias(c)}",
-             "  UserKnownHostsFile known_hosts",
-             "  StrictHostKeyChecking yes",
-             ""]
+    lines = [
+        f"# labgen classroom {c.name}, seat {seat}. In this folder: ssh -F ssh_config NODE",
+        f"Host {jump_alias(c)}",
+        f"  HostName {c.ssh_address}",
+        f"  Port {c.ssh_port}",
+        f"  User {c.account(seat)}",
+        f"  IdentityFile {KEY_NAME}",
+        "  IdentitiesOnly yes",
+        f"  HostKeyAlias {jump_alias(c)}",
+        "  UserKnownHostsFile known_hosts",
+        "  StrictHostKeyChecking yes",
+        "",
+    ]
     for name, ip in nodes:
-        lines += [f"Host {name}",
-                  f"  HostName {ip}",
-                  "  User vagrant",
-                  f"  ProxyJump {jump_alias(c)}",
-                  f"  IdentityFile {KEY_NAME}",
-                  "  IdentitiesOnly yes",
-                  "  StrictHostKeyChecking no",
-                  "  UserKnownHostsFile /dev/null",
-                  "  LogLevel ERROR",
-                  ""]
+        lines += [
+            f"Host {name}",
+            f"  HostName {ip}",
+            "  User vagrant",
+            f"  ProxyJump {jump_alias(c)}",
+            f"  IdentityFile {KEY_NAME}",
+            "  IdentitiesOnly yes",
+            "  StrictHostKeyChecking no",
+            "  UserKnownHostsFile /dev/null",
+            "  LogLevel ERROR",
+            "",
+        ]
     return "\n".join(lines)
 
 
@@ -57,10 +61,19 @@ def known_hosts_text(c: Classroom, host_key: str) -> str:
 
 def sheet_html(c: Classroom, seat: int, lab_name: str, nodes: list[tuple[str, str]]) -> str:
     """The seat's access sheet: labgen/templates/sheet.html.j2 with sheet.css (autoescaped)."""
-    return pages.render("sheet.html.j2", css=pages.css("sheet.css"), seat=seat, classroom=c.name,
-                        lab_name=lab_name, nodes=nodes, first=nodes[0][0] if nodes else "NODE",
-                        jump=f"{c.ssh_address}:{c.ssh_port}", account=c.account(seat),
-                        folder=f"seat-{seat:02d}", key=KEY_NAME)
+    return pages.render(
+        "sheet.html.j2",
+        css=pages.css("sheet.css"),
+        seat=seat,
+        classroom=c.name,
+        lab_name=lab_name,
+        nodes=nodes,
+        first=nodes[0][0] if nodes else "NODE",
+        jump=f"{c.ssh_address}:{c.ssh_port}",
+        account=c.account(seat),
+        folder=f"seat-{seat:02d}",
+        key=KEY_NAME,
+    )
 
 
 def write_all(c: Classroom, seats: list[int], out: Path) -> list[Path]:
@@ -70,7 +83,7 @@ def write_all(c: Classroom, seats: list[int], out: Path) -> list[Path]:
     written = []
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    os.chmod(out, 0o700)                 # private keys inside
+    os.chmod(out, 0o700)  # private keys inside
     for seat in seats:
         model, _ = ops.seat_lab(c, seat)
         nodes = [(n.name, str(n.ip)) for n in model.nodes]

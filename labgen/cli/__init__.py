@@ -26,22 +26,46 @@ CONTEXT = {"help_option_names": HELP_OPTIONS, "max_content_width": 100}
 # labgen/cli/classroom.py. (Student challenge commands go under `scenario`: a module
 # labgen/cli/challenge.py that adds its commands to labgen.cli.scenario.scenario, listed here
 # after "scenario", with COMMANDS = ().)
-MODULES = ("lab", "scenario", "challenge", "plan", "graph", "fetch", "bundle", "box", "doctor", "classroom",
-           "hostlabs", "schema")
+MODULES = (
+    "lab",
+    "scenario",
+    "challenge",
+    "plan",
+    "graph",
+    "fetch",
+    "bundle",
+    "box",
+    "doctor",
+    "classroom",
+    "hostlabs",
+    "schema",
+)
 
 # Words people bring from Vagrant, containerlab and netlab. ALIASES run the command they name;
 # INSTEAD only answers a mistyped or borrowed word (`labgen deploy` must never hint `destroy`,
 # which click's own did-you-mean would: the words are close).
 ALIASES = {"up": "create", "down": "destroy"}
-INSTEAD = {"deploy": ("up",), "start": ("up", "scenario start"), "stop": ("halt",), "delete": ("down",),
-           "remove": ("down",), "rm": ("down",), "ps": ("ls",), "inspect": ("status",),
-           "connect": ("ssh",), "run": ("exec", "scenario run")}
+INSTEAD = {
+    "deploy": ("up",),
+    "start": ("up", "scenario start"),
+    "stop": ("halt",),
+    "delete": ("down",),
+    "remove": ("down",),
+    "rm": ("down",),
+    "ps": ("ls",),
+    "inspect": ("status",),
+    "connect": ("ssh",),
+    "run": ("exec", "scenario run"),
+}
 
 # Exit codes, one table for `labgen --help`, docs/commands.md and the tests.
 EXIT_CODES = (
     (0, "done"),
-    (1, "the command ran but did not succeed: a command failed on a node (exec), a download "
-        "failed (fetch), a confirmation was declined or needed --yes"),
+    (
+        1,
+        "the command ran but did not succeed: a command failed on a node (exec), a download "
+        "failed (fetch), a confirmation was declined or needed --yes",
+    ),
     (2, "bad input: a lab or scenario file, an option, a name"),
     (3, "this host is not ready (a provider, plugin, box, root or memory is missing)"),
     (4, "Vagrant failed"),
@@ -73,10 +97,13 @@ class LabgenGroup(click.Group):
 
 
 @click.group(cls=LabgenGroup, context_settings=CONTEXT)
-@click.option("--provider", type=click.Choice(["virtualbox", "libvirt", "lxc"]),
-              help="Machine provider. Default: VirtualBox if installed, else libvirt when KVM really "
-                   "works, else LXC when running as root (the choice is printed); `classroom up` "
-                   "defaults to LXC.")
+@click.option(
+    "--provider",
+    type=click.Choice(["virtualbox", "libvirt", "lxc"]),
+    help="Machine provider. Default: VirtualBox if installed, else libvirt when KVM really "
+    "works, else LXC when running as root (the choice is printed); `classroom up` "
+    "defaults to LXC.",
+)
 @click.option("--debug", is_flag=True, help="Show the full traceback on errors.")
 @click.version_option(__version__, "--version", prog_name="labgen")
 @click.pass_context
@@ -116,7 +143,7 @@ def main() -> None:
 
             traceback.print_exc()
         _print_error(exc)
-        if exc.exit_code == 130:     # interrupted: do not join worker threads (see _interrupted)
+        if exc.exit_code == 130:  # interrupted: do not join worker threads (see _interrupted)
             sys.stdout.flush()
             sys.stderr.flush()
             os._exit(130)

@@ -37,8 +37,7 @@ def _not_a_typo(ctx, word: str, verbs: list[str]) -> None:
     from labgen.labfile import builtin_labs
 
     if word not in [name for name, _ in builtin_labs()]:
-        raise click.UsageError(f"no bundle command and no lab {word!r}: did you mean "
-                               f"`labgen bundle {close[0]}`?", ctx)
+        raise click.UsageError(f"no bundle command and no lab {word!r}: did you mean `labgen bundle {close[0]}`?", ctx)
 
 
 @click.group(cls=_BundleGroup)
@@ -55,8 +54,14 @@ def bundle():
 def _bar(con):
     from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
-    return Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
-                    TransferSpeedColumn(), console=con, transient=True)
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        console=con,
+        transient=True,
+    )
 
 
 class _Tracker:
@@ -73,11 +78,17 @@ class _Tracker:
 
 @bundle.command("create")
 @click.argument("lab")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
-              help="The bundle file to write.")
-@click.option("--provider", "providers", multiple=True, type=click.Choice(PROVIDERS),
-              help="Pack for this provider: its box and its distribution's artifacts "
-                   "(repeatable; default: every provider the lab has a box for).")
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True, help="The bundle file to write."
+)
+@click.option(
+    "--provider",
+    "providers",
+    multiple=True,
+    type=click.Choice(PROVIDERS),
+    help="Pack for this provider: its box and its distribution's artifacts "
+    "(repeatable; default: every provider the lab has a box for).",
+)
 @click.option("--no-boxes", is_flag=True, help="Leave the boxes out (the classroom has them).")
 @lab_dir_option
 @artifacts_options
@@ -105,17 +116,20 @@ def bundle_create(lab, output, providers, no_boxes, lab_path, artifacts_dir, fro
     providers = list(providers) or [p for p in PROVIDERS if p in model.boxes]
     missing = [p for p in providers if p not in model.boxes]
     if missing:
-        raise LabgenError(f"lab {model.name} has no box for {', '.join(missing)}",
-                          hint=f"its boxes: {', '.join(model.boxes)}")
+        raise LabgenError(
+            f"lab {model.name} has no box for {', '.join(missing)}", hint=f"its boxes: {', '.join(model.boxes)}"
+        )
     stager = steps.make_stager(model, steps.lab_dir_path(model, lab_path), artifacts_dir, frozen, mirrors)
     names = lab_artifacts(model, providers)
     failures = steps.fetch_all(con, stager, names)
     if failures:
-        raise LabgenError(f"{len(failures)} of {len(names)} artifact(s) are missing: no bundle written",
-                          hint="supply them (--artifacts DIR, a mirror) or bundle fewer --provider")
+        raise LabgenError(
+            f"{len(failures)} of {len(names)} artifact(s) are missing: no bundle written",
+            hint="supply them (--artifacts DIR, a mirror) or bundle fewer --provider",
+        )
     sources = [b.source("lab", model.name, path)]
     lock_file = stager.lock.path
-    if not lock_file.exists():            # a lab without artifacts: an empty lock, still committed
+    if not lock_file.exists():  # a lab without artifacts: an empty lock, still committed
         from labgen.labdir import atomic_write
 
         atomic_write(lock_file, stager.lock.text())
@@ -133,21 +147,26 @@ def bundle_create(lab, output, providers, no_boxes, lab_path, artifacts_dir, fro
                 box_file = b.cached_box_file(cache_root(), box, provider)
                 if box_file is None:
                     with con.status(f"exporting box {box} ({provider}) from Vagrant…"):
-                        box_file = b.export_box(box, provider, vagrant_boxes_dir(),
-                                                Path(scratch) / provider)
+                        box_file = b.export_box(box, provider, vagrant_boxes_dir(), Path(scratch) / provider)
                 sources.append(b.source("box", box, box_file, provider=provider))
         with _bar(con) as bar:
             size = b.write(output, model.name, sources, _Tracker(bar))
     counts = {k: sum(1 for s in sources if s.item.kind == k) for k in ("scenario", "artifact", "box")}
-    con.print(f"[green]✓[/] wrote {output}: lab {model.name}, {counts['artifact']} artifact(s), "
-              f"{counts['scenario']} scenario(s), {counts['box']} box(es), {size / 2**20:.1f} MiB",
-              highlight=False)
+    con.print(
+        f"[green]✓[/] wrote {output}: lab {model.name}, {counts['artifact']} artifact(s), "
+        f"{counts['scenario']} scenario(s), {counts['box']} box(es), {size / 2**20:.1f} MiB",
+        highlight=False,
+    )
 
 
 @bundle.command("load")
 @click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
-@click.option("--dir", "lab_path", type=click.Path(file_okay=False, path_type=Path),
-              help="Where to put the lab file, lock and scenarios (default: ./NAME).")
+@click.option(
+    "--dir",
+    "lab_path",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Where to put the lab file, lock and scenarios (default: ./NAME).",
+)
 @click.option("--force", is_flag=True, help="Replace a different lab file or lock there, and re-add boxes.")
 def bundle_load(file, lab_path, force):
     """Install a bundle: its boxes into Vagrant, its artifacts into the cache (each verified
@@ -159,17 +178,20 @@ def bundle_load(file, lab_path, force):
 
     con = _console()
     with _bar(con) as bar:
-        done = b.load(file, lab_path, cache_dir(), b.vagrant_box_add, box_installed,
-                      _Tracker(bar), force=force)
+        done = b.load(file, lab_path, cache_dir(), b.vagrant_box_add, box_installed, _Tracker(bar), force=force)
     con.print(f"[green]✓[/] {len(done.artifacts)} artifact(s) verified into {cache_dir()}", highlight=False)
     for box in done.boxes:
         con.print(f"[green]✓[/] box {box} added to Vagrant", highlight=False)
     for box in done.boxes_kept:
         con.print(f"[green]✓[/] box {box} already installed (kept; --force re-adds it)", highlight=False)
-    con.print(f"[green]✓[/] lab {done.lab_name}: lab.yml, labgen.lock and {len(done.scenarios)} "
-              f"scenario(s) in {done.lab_dir}", highlight=False)
-    con.print(f"next: labgen create {done.lab_dir / 'lab.yml'} --dir {done.lab_dir} --frozen",
-              highlight=False, markup=False)
+    con.print(
+        f"[green]✓[/] lab {done.lab_name}: lab.yml, labgen.lock and {len(done.scenarios)} "
+        f"scenario(s) in {done.lab_dir}",
+        highlight=False,
+    )
+    con.print(
+        f"next: labgen create {done.lab_dir / 'lab.yml'} --dir {done.lab_dir} --frozen", highlight=False, markup=False
+    )
 
 
 COMMANDS = (bundle,)

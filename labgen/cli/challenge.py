@@ -11,15 +11,23 @@ import click
 
 from labgen.cli import steps
 from labgen.cli.options import (
-    confirm, console, dir_option, force_option, output_option, provider_option, refuse_overwrite,
-    serve_options, variant_option, web_settings, yes_option
+    confirm,
+    console,
+    dir_option,
+    force_option,
+    output_option,
+    provider_option,
+    refuse_overwrite,
+    serve_options,
+    variant_option,
+    web_settings,
+    yes_option,
 )
 from labgen.cli.scenario import scenario
 from labgen.errors import LabgenError
 from labgen.words import table
 
-lang_option = click.option("--lang", type=click.Choice(["en", "zh"]), default=None,
-                           help="Default: from the locale.")
+lang_option = click.option("--lang", type=click.Choice(["en", "zh"]), default=None, help="Default: from the locale.")
 
 
 def _lang(lang):
@@ -83,8 +91,12 @@ def _show_outcome(outcome, con, lang, verbose):
 
 @click.command("start")
 @click.argument("scenario_id")
-@click.option("--dir", "lab_path", type=click.Path(file_okay=False, path_type=Path),
-              help="The lab dir (default: the current one if it holds the scenario's lab, else ./LAB).")
+@click.option(
+    "--dir",
+    "lab_path",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The lab dir (default: the current one if it holds the scenario's lab, else ./LAB).",
+)
 @variant_option
 @yes_option
 @lang_option
@@ -108,8 +120,12 @@ def start(ctx, scenario_id, lab_path, variant, yes, lang):
     check_against_lab(sc, scenario_lab(sc))
     lab_dir = steps.lab_dir_for(scenario_lab(sc).name, lab_path)
     if lab_dir.exists() and prog.load(lab_dir) is not None:
-        confirm(yes, f"Start {sc.id} again on the lab in {lab_dir.path}? The earlier start's progress "
-                     "(steps done, attempts, hints, times) is lost.", f"starting again on {lab_dir.path}")
+        confirm(
+            yes,
+            f"Start {sc.id} again on the lab in {lab_dir.path}? The earlier start's progress "
+            "(steps done, attempts, hints, times) is lost.",
+            f"starting again on {lab_dir.path}",
+        )
     model, lab_dir, provider, remote = steps.lab_for_scenario(ctx, sc, variant, lab_path)
     con = console()
     with remote:
@@ -131,8 +147,9 @@ def check(ctx, lab_path, verbose, lang):
     lang = _lang(lang)
     with _opened(ctx, lab_path, lang) as (ch, con):
         step = ch.current()
-        outcome = ch.check(passed=lambda _: con.print(
-            f"[bold green]✓ {_w(lang, 'passed')}[/] {step.title.get(lang)}", highlight=False))
+        outcome = ch.check(
+            passed=lambda _: con.print(f"[bold green]✓ {_w(lang, 'passed')}[/] {step.title.get(lang)}", highlight=False)
+        )
         if outcome.ok:
             _show_waiting(ch, con, lang)
             return
@@ -150,7 +167,7 @@ def hint(ctx, lab_path, lang):
 
     lang = _lang(lang)
     _, lab_dir, provider = steps.open_lab(ctx, lab_path)
-    ch = open_challenge(lab_dir, remote=None, lang=lang, provider=provider)   # no SSH needed
+    ch = open_challenge(lab_dir, remote=None, lang=lang, provider=provider)  # no SSH needed
     number, total, text = ch.hint()
     con = console()
     if text is None:
@@ -196,12 +213,16 @@ def solve(ctx, lab_path, lang):
     with _opened(ctx, lab_path, lang) as (ch, con):
         step = ch.current()
         if step is not None and step.solution is not None:
-            con.print(f"[bold]{_w(lang, 'solution')}[/] ({', '.join(step.solution.nodes)}):",
-                      highlight=False)
-            con.print(ch.text(type(step.title)(step.solution.run, step.solution.run), lang).rstrip(),
-                      style="cyan", markup=False, highlight=False)
-        ch.solve(passed=lambda _: con.print(f"[bold green]✓ {_w(lang, 'solved')}[/] "
-                                            f"{step.title.get(lang)}", highlight=False))
+            con.print(f"[bold]{_w(lang, 'solution')}[/] ({', '.join(step.solution.nodes)}):", highlight=False)
+            con.print(
+                ch.text(type(step.title)(step.solution.run, step.solution.run), lang).rstrip(),
+                style="cyan",
+                markup=False,
+                highlight=False,
+            )
+        ch.solve(
+            passed=lambda _: con.print(f"[bold green]✓ {_w(lang, 'solved')}[/] {step.title.get(lang)}", highlight=False)
+        )
         _show_waiting(ch, con, lang)
 
 
@@ -223,10 +244,14 @@ def reset(ctx, lab_path, to, yes, lang):
     lang = _lang(lang)
     _, lab_dir, _ = steps.open_lab(ctx, lab_path)
     started = prog.load(lab_dir)
-    if started is not None:          # (nothing started: open_challenge below says so)
-        confirm(yes, f"Reset {started.get('scenario')} on the lab in {lab_dir.path} to "
-                     f"{to or 'the start'}? Changes made on its nodes and the progress from that step "
-                     "on are lost.", "reset")
+    if started is not None:  # (nothing started: open_challenge below says so)
+        confirm(
+            yes,
+            f"Reset {started.get('scenario')} on the lab in {lab_dir.path} to "
+            f"{to or 'the start'}? Changes made on its nodes and the progress from that step "
+            "on are lost.",
+            "reset",
+        )
     with _opened(ctx, lab_path, lang) as (ch, con):
         ch.reset(to)
         _show_waiting(ch, con, lang)
@@ -257,16 +282,21 @@ def progress_cmd(ctx, lab_path, fmt, lang):
     p = ch.progress()
     current = ch.current()
     where = current.id if current else ("finished" if p.get("finished") else "-")
-    con.print(f"{ch.scenario.id} (variant {ch.variant}) · {_w(lang, 'current')}: {where}",
-              highlight=False)
+    con.print(f"{ch.scenario.id} (variant {ch.variant}) · {_w(lang, 'current')}: {where}", highlight=False)
     table = Table()
     for col in ("step", "kind", "status", "attempts", "passed_col", "hints", "time"):
         table.add_column(_w(lang, col))
     for row in rows["steps"]:
         status = {"passed": "done", "solved": "solved_by_solution"}.get(row["status"], row["status"])
-        table.add_row(row["step"], row["kind"], _w(lang, status), str(row["attempts"]),
-                      str(row["passed"]), f"{row['hints']}/{row['hints_total']}",
-                      _duration(row["seconds"]))
+        table.add_row(
+            row["step"],
+            row["kind"],
+            _w(lang, status),
+            str(row["attempts"]),
+            str(row["passed"]),
+            f"{row['hints']}/{row['hints_total']}",
+            _duration(row["seconds"]),
+        )
     con.print(table)
 
 
@@ -274,13 +304,20 @@ def progress_cmd(ctx, lab_path, fmt, lang):
 @click.argument("scenario_id")
 @variant_option
 @lang_option
-@click.option("--record", "record_path", type=click.Path(dir_okay=False, exists=True, path_type=Path),
-              help="A run record (the .json beside a handout) whose outputs you checked. "
-                   "Default: the newest passed run of SCENARIO_ID in the lab's transcripts/.")
-@click.option("--dir", "lab_path", type=click.Path(file_okay=False, path_type=Path),
-              help="The lab whose transcripts/ to look in (default: the lab you are in, if any).")
-@output_option("Where to write the HTML ('-' for stdout). Default: ./<scenario>-worksheet-<lang>.html",
-               allow_dash=True)
+@click.option(
+    "--record",
+    "record_path",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="A run record (the .json beside a handout) whose outputs you checked. "
+    "Default: the newest passed run of SCENARIO_ID in the lab's transcripts/.",
+)
+@click.option(
+    "--dir",
+    "lab_path",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The lab whose transcripts/ to look in (default: the lab you are in, if any).",
+)
+@output_option("Where to write the HTML ('-' for stdout). Default: ./<scenario>-worksheet-<lang>.html", allow_dash=True)
 @force_option
 def worksheet(scenario_id, variant, lang, record_path, lab_path, output, force):
     """Write the student's worksheet: the story, the lab's picture, what the observe steps
@@ -300,9 +337,12 @@ def worksheet(scenario_id, variant, lang, record_path, lab_path, output, force):
     variant = worksheet_variant(sc, variant)
     record = _worksheet_record(sc, variant, lang, record_path, lab_path)
     html = render_worksheet(sc, variant, lang, record=record, svg=_worksheet_picture(sc, record, lang))
-    if record is None:   # on stderr: with -o - the page itself goes to stdout
-        click.echo("no recorded run found: the worksheet says so and shows no outputs "
-                   "(--record FILE, or run it in a lab with a transcript)", err=True)
+    if record is None:  # on stderr: with -o - the page itself goes to stdout
+        click.echo(
+            "no recorded run found: the worksheet says so and shows no outputs "
+            "(--record FILE, or run it in a lab with a transcript)",
+            err=True,
+        )
     if output is not None and str(output) == "-":
         click.echo(html, nl=False)
         return
@@ -350,10 +390,14 @@ def _worksheet_picture(sc, record, lang):
     return lab_svg(record.lab if record and record.lab else scenario_lab(sc), lang)
 
 
-
 @click.command("serve")
-@click.option("--dir", "lab_paths", multiple=True, type=click.Path(file_okay=False, path_type=Path),
-              help="A lab dir to serve as a seat (repeatable; default: the current lab).")
+@click.option(
+    "--dir",
+    "lab_paths",
+    multiple=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="A lab dir to serve as a seat (repeatable; default: the current lab).",
+)
 @serve_options
 def serve(lab_paths, host, port, min_interval, **limits):
     """Serve a page per seat (a lab with a started scenario) and a live board for the instructor.
@@ -372,8 +416,7 @@ def serve(lab_paths, host, port, min_interval, **limits):
         con.print(line, markup=False, highlight=False)
         sys.stdout.flush()
 
-    serve_labs(list(lab_paths) or [find_lab_dir().path], host, port, min_interval, say,
-               settings=web_settings(limits))
+    serve_labs(list(lab_paths) or [find_lab_dir().path], host, port, min_interval, say, settings=web_settings(limits))
 
 
 def _duration(seconds):
@@ -383,7 +426,7 @@ def _duration(seconds):
     return f"{seconds // 60}:{seconds % 60:02d}"
 
 
-WORDS = table("challenge_cli")   # labgen/words.py
+WORDS = table("challenge_cli")  # labgen/words.py
 
 
 def _w(lang, key):

@@ -11,29 +11,45 @@ from pathlib import Path
 import click
 
 from labgen.cli.options import (
-    confirm, console, format_option, output_option, print_node_results, provider_option, serve_options,
-    variant_option, web_settings, yes_option
+    confirm,
+    console,
+    format_option,
+    output_option,
+    print_node_results,
+    provider_option,
+    serve_options,
+    variant_option,
+    web_settings,
+    yes_option,
 )
 from labgen.errors import InputError, LabgenError
 
 
 def _dir_option(f):
-    return click.option("--dir", "cr_path", type=click.Path(file_okay=False, path_type=Path),
-                        help="The classroom dir (default: the current directory or a parent).")(f)
+    return click.option(
+        "--dir",
+        "cr_path",
+        type=click.Path(file_okay=False, path_type=Path),
+        help="The classroom dir (default: the current directory or a parent).",
+    )(f)
 
 
 def _old_seats(click_ctx, param, value):
     if value is not None:
-        raise click.UsageError(f"--seats {value}: here seats are chosen with --seat {value} "
-                               "(--seats is the number of seats, in `classroom up` only)", click_ctx)
+        raise click.UsageError(
+            f"--seats {value}: here seats are chosen with --seat {value} "
+            "(--seats is the number of seats, in `classroom up` only)",
+            click_ctx,
+        )
     return value
 
 
 def _seats_option(f):
     """--seat LIST chooses seats; --seats (a count, in `classroom up`) gets a pointer here."""
     f = click.option("--seats", "old_seats", hidden=True, expose_value=False, callback=_old_seats)(f)
-    return click.option("--seat", "seat_list", metavar="LIST",
-                        help="Only these seats: 3, 1,4-6 or all (default: all).")(f)
+    return click.option(
+        "--seat", "seat_list", metavar="LIST", help="Only these seats: 3, 1,4-6 or all (default: all)."
+    )(f)
 
 
 def _open(cr_path):
@@ -61,9 +77,10 @@ def _outcomes(con, outcomes, what):
         con.print(f"{mark} seat {o.seat:>2}: ", end="", highlight=False)
         con.print(f"{o.detail} ({o.seconds:.1f} s)", markup=False, highlight=False)
     if bad:
-        raise LabgenError(f"{what} failed on {len(bad)} of {len(outcomes)} seat(s): "
-                          + ", ".join(str(o.seat) for o in bad),
-                          hint="re-run the same command: it converges only what is missing")
+        raise LabgenError(
+            f"{what} failed on {len(bad)} of {len(outcomes)} seat(s): " + ", ".join(str(o.seat) for o in bad),
+            hint="re-run the same command: it converges only what is missing",
+        )
 
 
 @click.group()
@@ -86,28 +103,66 @@ def classroom():
 
 @classroom.command("up")
 @click.argument("lab")
-@click.option("--seats", "seats", type=int, required=True, metavar="N",
-              help="How many seats (students). Elsewhere --seat LIST chooses seats.")
-@click.option("--name", default="class", show_default=True,
-              help="Classroom name (≤ 12 chars): prefixes containers, bridges and accounts.")
-@click.option("--pool", default=None, metavar="CIDR",
-              help="Private network the seats' networks are cut from; seat N gets the pool's "
-                   "N-th subnet of the lab's size. [default: 10.56.0.0/18: seat 7 = 10.56.7.0/24]")
-@click.option("--ssh-port", type=click.IntRange(1, 65535), default=2222, show_default=True,
-              help="Port of the students' jump sshd that labgen runs (not the host's sshd).")
-@click.option("--ssh-address", default="", metavar="ADDR",
-              help="Address students connect to, printed on their sheets "
-                   "[default: this host's address on its default route].")
-@click.option("--role", "roles", multiple=True, metavar="ROLE",
-              help="Provision only this role (repeatable; default: all the lab's roles). "
-                   "`classroom scenario run` adds the roles a scenario needs.")
-@click.option("--parallel", type=click.IntRange(1, 64), default=None, metavar="N",
-              help="Seats booted at once [default: one per core].")
-@click.option("--image/--no-image", "use_image", default=True, show_default=True,
-              help="Provision the lab once as a seat image and make every seat a copy-on-write "
-                   "clone of it (--no-image: provision every seat from the box).")
-@click.option("--dir", "cr_path", type=click.Path(file_okay=False, path_type=Path),
-              help="The classroom dir (default: ./NAME).")
+@click.option(
+    "--seats",
+    "seats",
+    type=int,
+    required=True,
+    metavar="N",
+    help="How many seats (students). Elsewhere --seat LIST chooses seats.",
+)
+@click.option(
+    "--name",
+    default="class",
+    show_default=True,
+    help="Classroom name (≤ 12 chars): prefixes containers, bridges and accounts.",
+)
+@click.option(
+    "--pool",
+    default=None,
+    metavar="CIDR",
+    help="Private network the seats' networks are cut from; seat N gets the pool's "
+    "N-th subnet of the lab's size. [default: 10.56.0.0/18: seat 7 = 10.56.7.0/24]",
+)
+@click.option(
+    "--ssh-port",
+    type=click.IntRange(1, 65535),
+    default=2222,
+    show_default=True,
+    help="Port of the students' jump sshd that labgen runs (not the host's sshd).",
+)
+@click.option(
+    "--ssh-address",
+    default="",
+    metavar="ADDR",
+    help="Address students connect to, printed on their sheets [default: this host's address on its default route].",
+)
+@click.option(
+    "--role",
+    "roles",
+    multiple=True,
+    metavar="ROLE",
+    help="Provision only this role (repeatable; default: all the lab's roles). "
+    "`classroom scenario run` adds the roles a scenario needs.",
+)
+@click.option(
+    "--parallel",
+    type=click.IntRange(1, 64),
+    default=None,
+    metavar="N",
+    help="Seats booted at once [default: one per core].",
+)
+@click.option(
+    "--image/--no-image",
+    "use_image",
+    default=True,
+    show_default=True,
+    help="Provision the lab once as a seat image and make every seat a copy-on-write "
+    "clone of it (--no-image: provision every seat from the box).",
+)
+@click.option(
+    "--dir", "cr_path", type=click.Path(file_okay=False, path_type=Path), help="The classroom dir (default: ./NAME)."
+)
 @provider_option
 @click.pass_obj
 def up(ctx, lab, seats, name, pool, ssh_port, ssh_address, roles, parallel, use_image, cr_path):
@@ -136,16 +191,27 @@ def up(ctx, lab, seats, name, pool, ssh_port, ssh_address, roles, parallel, use_
     try:
         net = ipaddress.IPv4Network(pool, strict=True) if pool else DEFAULT_POOL
     except ValueError as exc:
-        raise InputError([f"--pool {pool!r} is not a network address with a prefix ({exc})"],
-                         hint="e.g. --pool 192.168.80.0/20 (nothing was created)") from None
+        raise InputError(
+            [f"--pool {pool!r} is not a network address with a prefix ({exc})"],
+            hint="e.g. --pool 192.168.80.0/20 (nothing was created)",
+        ) from None
     path = cr_path or Path.cwd() / name
     provider = ctx.requested_provider or "lxc"
     con = console()
-    c = ops.create(path, lab, seats=seats, name=name, pool=net, provider=provider,
-                   ssh_port=ssh_port, ssh_address=ssh_address, roles=tuple(roles), use_image=use_image)
+    c = ops.create(
+        path,
+        lab,
+        seats=seats,
+        name=name,
+        pool=net,
+        provider=provider,
+        ssh_port=ssh_port,
+        ssh_address=ssh_address,
+        roles=tuple(roles),
+        use_image=use_image,
+    )
     start = time.monotonic()
-    con.print(f"classroom {c.name}: {c.seats} seat(s) of {c.lab} in {c.path} (pool {c.pool})",
-              highlight=False)
+    con.print(f"classroom {c.name}: {c.seats} seat(s) of {c.lab} in {c.path} (pool {c.pool})", highlight=False)
 
     def prepared(changes):
         for change in changes:
@@ -156,8 +222,9 @@ def up(ctx, lab, seats, name, pool, ssh_port, ssh_address, roles, parallel, use_
 
     # Ctrl-C: seats that finished stay, half-made ones are removed, then exit 130 (UpInterrupted).
     outcomes = ops.up(c, _say(con), prepared=prepared, workers=parallel, note=note, use_image=use_image)
-    con.print(f"{sum(o.ok for o in outcomes)}/{len(outcomes)} seat(s) up in "
-              f"{time.monotonic() - start:.1f} s", highlight=False)
+    con.print(
+        f"{sum(o.ok for o in outcomes)}/{len(outcomes)} seat(s) up in {time.monotonic() - start:.1f} s", highlight=False
+    )
     _outcomes(con, outcomes, "up")
     con.print("next: `labgen classroom sheets` writes what each student needs", highlight=False)
 
@@ -185,14 +252,30 @@ def status(cr_path, seat_list, fmt):
         table.add_column(col)
     for r in rows:
         sc = r["scenario"]
-        sc_text = "-" if not sc else (f"{sc['id']} {sc['steps']}/{sc['of']} "
-                                      + (f"[red]stopped at {sc['last']}[/]" if not sc["passed"] else
-                                         f"[green]passed, waits at {sc['waiting']}[/]" if sc.get("waiting") else
-                                         "[green]passed[/]"))
+        sc_text = (
+            "-"
+            if not sc
+            else (
+                f"{sc['id']} {sc['steps']}/{sc['of']} "
+                + (
+                    f"[red]stopped at {sc['last']}[/]"
+                    if not sc["passed"]
+                    else f"[green]passed, waits at {sc['waiting']}[/]"
+                    if sc.get("waiting")
+                    else "[green]passed[/]"
+                )
+            )
+        )
         up_text = r["error"] or f"{r['nodes_up']}/{r['nodes']}"
         colour = "green" if r["nodes_up"] == r["nodes"] else "yellow"
-        table.add_row(str(r["seat"]), r["network"], f"[{colour}]{up_text}[/]",
-                      f"{r['reachable']}/{r['nodes']}", f"{r['roles_done']}/{r['roles']}", sc_text)
+        table.add_row(
+            str(r["seat"]),
+            r["network"],
+            f"[{colour}]{up_text}[/]",
+            f"{r['reachable']}/{r['nodes']}",
+            f"{r['roles_done']}/{r['roles']}",
+            sc_text,
+        )
     console().print(table)
 
 
@@ -220,8 +303,10 @@ def exec_cmd(target, command, cr_path, seat_list, sudo, timeout):
     names = None if target == "all" else target.split(",")
     known = [n.name for n in lab.nodes]
     if names and any(n not in known for n in names):
-        raise InputError([f"no node {', '.join(n for n in names if n not in known)} in lab {lab.name}"],
-                         hint=f"nodes: {', '.join(known)}")
+        raise InputError(
+            [f"no node {', '.join(n for n in names if n not in known)} in lab {lab.name}"],
+            hint=f"nodes: {', '.join(known)}",
+        )
     line = " ".join(shlex.quote(a) for a in command) if len(command) > 1 else command[0]
     con = console()
     results = ops.exec_all(c, seats, names, line, sudo, timeout)
@@ -248,9 +333,13 @@ def reset(seat, cr_path, yes):
 @classroom.command("down")
 @_dir_option
 @yes_option
-@click.option("--image", "image", is_flag=True,
-              help="Also remove the seat image (kept by default: the next classroom of the same "
-                   "lab, roles and box starts from it), unless another classroom uses it.")
+@click.option(
+    "--image",
+    "image",
+    is_flag=True,
+    help="Also remove the seat image (kept by default: the next classroom of the same "
+    "lab, roles and box starts from it), unless another classroom uses it.",
+)
 def down(cr_path, yes, image):
     """Remove every seat, network rule, account, key and the students' sshd, and the dir."""
     from labgen.classroom import ops
@@ -277,13 +366,15 @@ def sheets(cr_path, seat_list, output, old_out):
 
     c = _open(cr_path)
     seats = parse_seat_list(seat_list, c.seats)
-    target = output or old_out or Path(c.path) / "sheets"     # --out: the old spelling, still read
+    target = output or old_out or Path(c.path) / "sheets"  # --out: the old spelling, still read
     written = sheets_mod.write_all(c, seats, target)
     con = console()
     for path in written:
         con.print(f"wrote {path}", highlight=False)
-    con.print(f"students: copy the folder, then `ssh -F ssh_config <node>` inside it "
-              f"(jump: {c.ssh_address}:{c.ssh_port})", highlight=False)
+    con.print(
+        f"students: copy the folder, then `ssh -F ssh_config <node>` inside it (jump: {c.ssh_address}:{c.ssh_port})",
+        highlight=False,
+    )
 
 
 @classroom.group("scenario")
@@ -322,10 +413,21 @@ def scenario_run(scenario_id, cr_path, seat_list, variant, start, stop, keep, la
     seats = parse_seat_list(seat_list, c.seats)
     con = console()
     began = time.monotonic()
-    outcomes = ops.scenario_run(c, seats, scenario_id, _say(con), variant=variant, start=start, stop=stop,
-                                lang=lang or default_lang(), keep=keep or bool(stop))
-    con.print(f"{sum(o.ok for o in outcomes)}/{len(outcomes)} seat(s) passed in "
-              f"{time.monotonic() - began:.1f} s", highlight=False)
+    outcomes = ops.scenario_run(
+        c,
+        seats,
+        scenario_id,
+        _say(con),
+        variant=variant,
+        start=start,
+        stop=stop,
+        lang=lang or default_lang(),
+        keep=keep or bool(stop),
+    )
+    con.print(
+        f"{sum(o.ok for o in outcomes)}/{len(outcomes)} seat(s) passed in {time.monotonic() - began:.1f} s",
+        highlight=False,
+    )
     _outcomes(con, outcomes, f"scenario {scenario_id}")
 
 
@@ -359,8 +461,9 @@ def serve(cr_path, seat_list, host, port, min_interval, **limits):
     for n in seats:
         model, _ = ops.seat_lab(c, n)
         logins[c.seat_dir(n).name] = "\n".join(f"ssh -F ssh_config {node.name}" for node in model.nodes)
-    serve_labs([c.seat_dir(n) for n in seats], host, port, min_interval, say, logins=logins,
-               settings=web_settings(limits))
+    serve_labs(
+        [c.seat_dir(n) for n in seats], host, port, min_interval, say, logins=logins, settings=web_settings(limits)
+    )
 
 
 COMMANDS = (classroom,)

@@ -9,11 +9,18 @@ from labgen.cli.options import console, format_option, pass_ctx, provider_option
 
 @click.command()
 @click.argument("lab", required=False)
-@click.option("--seats", type=click.IntRange(1, 250), default=None, metavar="N",
-              help="Also check what a classroom of N seats of LAB needs: kernel limits (inotify, "
-                   "PIDs, keys, neighbour tables, open files), memory and disk.")
-@format_option("one object {lab, provider, checks: [{topic, status, detail, hint}], usable, ready}; "
-               "status is ok, warn, fail or info; the exit status is the same as for the table")
+@click.option(
+    "--seats",
+    type=click.IntRange(1, 250),
+    default=None,
+    metavar="N",
+    help="Also check what a classroom of N seats of LAB needs: kernel limits (inotify, "
+    "PIDs, keys, neighbour tables, open files), memory and disk.",
+)
+@format_option(
+    "one object {lab, provider, checks: [{topic, status, detail, hint}], usable, ready}; "
+    "status is ok, warn, fail or info; the exit status is the same as for the table"
+)
 @provider_option
 @pass_ctx
 def doctor(ctx, lab, fmt, seats):
@@ -37,8 +44,9 @@ def doctor(ctx, lab, fmt, seats):
     if seats and not lab:
         from labgen.errors import InputError
 
-        raise InputError(["--seats needs LAB: the lab each seat runs"],
-                         hint="e.g. labgen doctor mesos-calico --seats 30")
+        raise InputError(
+            ["--seats needs LAB: the lab each seat runs"], hint="e.g. labgen doctor mesos-calico --seats 30"
+        )
     if lab:
         from labgen.labfile import find_lab, load_lab
 
@@ -58,12 +66,25 @@ def doctor(ctx, lab, fmt, seats):
         from dataclasses import asdict
 
         ready = bool(usable) if provider is None else not failed
-        click.echo(json.dumps({"lab": model.name if model else None, "provider": provider,
-                               "checks": [asdict(c) for c in checks], "usable": usable, "ready": ready},
-                              indent=2, ensure_ascii=False))
+        click.echo(
+            json.dumps(
+                {
+                    "lab": model.name if model else None,
+                    "provider": provider,
+                    "checks": [asdict(c) for c in checks],
+                    "usable": usable,
+                    "ready": ready,
+                },
+                indent=2,
+                ensure_ascii=False,
+            )
+        )
         if not ready:
-            raise PreflightError("this host is not ready (see the checks)" if provider is None else
-                                 f"{'lab ' + model.name if model else 'labs'} cannot run with {provider} here")
+            raise PreflightError(
+                "this host is not ready (see the checks)"
+                if provider is None
+                else f"{'lab ' + model.name if model else 'labs'} cannot run with {provider} here"
+            )
         return
     con = console()
     marks = {doc.OK: "[green]✓[/]", doc.WARN: "[yellow]![/]", doc.FAIL: "[red]✗[/]", doc.INFO: "[dim]-[/]"}
@@ -71,8 +92,12 @@ def doctor(ctx, lab, fmt, seats):
     for c in checks:
         con.print(f"{marks[c.status]} {c.topic:<{width}}  ", end="", highlight=False)
         # soft_wrap: one check stays one line (a terminal may still fold it; a pipe gets it whole)
-        con.print(c.detail + (f"  → {c.hint}" if c.hint and c.status == doc.FAIL else ""),
-                  markup=False, highlight=False, soft_wrap=True)
+        con.print(
+            c.detail + (f"  → {c.hint}" if c.hint and c.status == doc.FAIL else ""),
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
     if provider is None:
         if usable:
             con.print(f"usable here: {', '.join(usable)}", highlight=False)
@@ -80,10 +105,10 @@ def doctor(ctx, lab, fmt, seats):
         raise PreflightError("no provider can run labs on this host", hint="fix one of the ✗ lines above")
     if failed:
         what = f"lab {model.name}" if model else "labs"
-        raise PreflightError(f"{what} cannot run with {provider} here: {len(failed)} check(s) failed",
-                             hint="fix the ✗ lines above")
-    con.print(f"[green]ready[/]: {'lab ' + model.name if model else 'labs'} can run with {provider}",
-              highlight=False)
+        raise PreflightError(
+            f"{what} cannot run with {provider} here: {len(failed)} check(s) failed", hint="fix the ✗ lines above"
+        )
+    con.print(f"[green]ready[/]: {'lab ' + model.name if model else 'labs'} can run with {provider}", highlight=False)
 
 
 COMMANDS = (doctor,)

@@ -15,9 +15,12 @@ from labgen.errors import LabgenError
 
 
 def lab_dir_option(f):
-    return click.option("--dir", "lab_path", type=click.Path(file_okay=False, path_type=Path),
-                        help="The lab dir whose labgen.lock is used (default: ./NAME, the dir "
-                             "`labgen create` makes).")(f)
+    return click.option(
+        "--dir",
+        "lab_path",
+        type=click.Path(file_okay=False, path_type=Path),
+        help="The lab dir whose labgen.lock is used (default: ./NAME, the dir `labgen create` makes).",
+    )(f)
 
 
 @click.command("fetch")
@@ -50,12 +53,16 @@ def fetch_cmd(lab, lab_path, artifacts_dir, frozen, mirrors):
     before = set(stager.lock.entries)
     failures = steps.fetch_all(con, stager, names)
     new = len(set(stager.lock.entries) - before)
-    con.print(f"{len(names)} artifact(s) for lab {model.name}: {len(names) - len(failures)} ready, "
-              f"{len(failures)} failed; {new} newly locked in {stager.lock.path} (cache {cache_dir()})",
-              highlight=False)
+    con.print(
+        f"{len(names)} artifact(s) for lab {model.name}: {len(names) - len(failures)} ready, "
+        f"{len(failures)} failed; {new} newly locked in {stager.lock.path} (cache {cache_dir()})",
+        highlight=False,
+    )
     if failures:
-        raise LabgenError(f"{len(failures)} of {len(names)} artifact(s) could not be fetched",
-                          hint="fix each one above (--artifacts DIR supplies files), then re-run `labgen fetch`")
+        raise LabgenError(
+            f"{len(failures)} of {len(names)} artifact(s) could not be fetched",
+            hint="fix each one above (--artifacts DIR supplies files), then re-run `labgen fetch`",
+        )
 
 
 COMMANDS = (fetch_cmd,)

@@ -10,8 +10,10 @@ from labgen.cli.options import console, format_option
 
 
 @click.command("ls")
-@format_option("one object: labs [{name, dir, provider, nodes: [{name, state}], running}] and "
-               "classrooms [{name, dir, lab, provider, seats, seats_with_machines, nodes, running}]")
+@format_option(
+    "one object: labs [{name, dir, provider, nodes: [{name, state}], running}] and "
+    "classrooms [{name, dir, lab, provider, seats, seats_with_machines, nodes, running}]"
+)
 def ls(fmt):
     """List the labs and classrooms on this host, with their dirs and state.
 
@@ -37,14 +39,27 @@ def ls(fmt):
         return
     con = console()
     if not labs and not classrooms:
-        con.print(f"no labs on this host (Vagrant's index {index_path()} lists none of labgen's)",
-                  markup=False, highlight=False)
+        con.print(
+            f"no labs on this host (Vagrant's index {index_path()} lists none of labgen's)",
+            markup=False,
+            highlight=False,
+        )
         return
     # Plain aligned lines, the dir last and never cut (a table would fold or shorten it).
-    rows = [("lab", lab.name, lab.provider, _state_text(lab.as_dict()["running"], len(lab.nodes)), str(lab.dir))
-            for lab in alone]
-    rows += [("classroom", f"{room['name']} ({room['seats']} seats of {Path(room['lab']).stem})", room["provider"],
-              _state_text(room["running"], room["nodes"]), room["dir"]) for room in classrooms]
+    rows = [
+        ("lab", lab.name, lab.provider, _state_text(lab.as_dict()["running"], len(lab.nodes)), str(lab.dir))
+        for lab in alone
+    ]
+    rows += [
+        (
+            "classroom",
+            f"{room['name']} ({room['seats']} seats of {Path(room['lab']).stem})",
+            room["provider"],
+            _state_text(room["running"], room["nodes"]),
+            room["dir"],
+        )
+        for room in classrooms
+    ]
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     for row in rows:
         head = "  ".join(cell.ljust(w) for cell, w in zip(row[:4], widths))
@@ -72,10 +87,16 @@ def _classroom_row(path, seats) -> dict:
         name, lab, count, provider = c.name, c.lab, c.seats, c.provider
     except LabgenError:
         name, lab, count, provider = path.name, "?", len(seats), "?"
-    return {"name": name, "dir": str(path), "lab": lab, "provider": provider, "seats": count,
-            "seats_with_machines": len(seats),
-            "nodes": sum(len(s.nodes) for s in seats),
-            "running": sum(s.as_dict()["running"] for s in seats)}
+    return {
+        "name": name,
+        "dir": str(path),
+        "lab": lab,
+        "provider": provider,
+        "seats": count,
+        "seats_with_machines": len(seats),
+        "nodes": sum(len(s.nodes) for s in seats),
+        "running": sum(s.as_dict()["running"] for s in seats),
+    }
 
 
 COMMANDS = (ls,)

@@ -9,8 +9,18 @@ from pathlib import Path
 import click
 
 from labgen.cli import steps
-from labgen.cli.options import (artifacts_options, confirm, console, dim_line, dir_option, format_option, pass_ctx,
-                                 print_node_results, provider_option, yes_option)
+from labgen.cli.options import (
+    artifacts_options,
+    confirm,
+    console,
+    dim_line,
+    dir_option,
+    format_option,
+    pass_ctx,
+    print_node_results,
+    provider_option,
+    yes_option,
+)
 
 
 @click.command("list")
@@ -27,10 +37,19 @@ def list_cmd(fmt):
         import json
 
         scenarios = [load_scenario(path) for path in builtin_scenarios()]
-        click.echo(json.dumps({
-            "labs": [{"name": name, "description": description} for name, description in builtin_labs()],
-            "scenarios": [{"id": sc.id, "title": sc.title.en, "lab": sc.lab, "variants": list(sc.variants)}
-                          for sc in scenarios]}, indent=2, ensure_ascii=False))
+        click.echo(
+            json.dumps(
+                {
+                    "labs": [{"name": name, "description": description} for name, description in builtin_labs()],
+                    "scenarios": [
+                        {"id": sc.id, "title": sc.title.en, "lab": sc.lab, "variants": list(sc.variants)}
+                        for sc in scenarios
+                    ],
+                },
+                indent=2,
+                ensure_ascii=False,
+            )
+        )
         return
     con = console()
     con.print("[bold]Labs[/]  (labgen create NAME)")
@@ -95,16 +114,6 @@ def create(ctx, lab, lab_path, force, no_provision, artifacts_dir, frozen, mirro
         con.print(model.message.strip(), markup=False, highlight=False)
 
 
-
-
-
-
-
-
-
-
-
-
 @click.command("provision")
 @click.argument("nodes", nargs=-1)
 @dir_option
@@ -116,17 +125,24 @@ def provision_cmd(ctx, nodes, lab_path, roles, verbose, artifacts_dir, frozen, m
     """Re-run provisioning on NODES (default: all). A converged lab changes nothing."""
     model, lab_dir, provider = steps.open_lab(ctx, lab_path)
     steps.check_nodes(model, nodes)
-    steps.provision(model, lab_dir, provider, nodes=list(nodes) or None, roles=list(roles) or None,
-               verbose=verbose, stager=steps.make_stager(model, lab_dir.path, artifacts_dir, frozen, mirrors))
-
-
+    steps.provision(
+        model,
+        lab_dir,
+        provider,
+        nodes=list(nodes) or None,
+        roles=list(roles) or None,
+        verbose=verbose,
+        stager=steps.make_stager(model, lab_dir.path, artifacts_dir, frozen, mirrors),
+    )
 
 
 @click.command()
 @dir_option
-@format_option("one object {lab, dir, nodes}, each node {name, ip, provider, state, ssh, roles, "
-               "roles_done}; state is Vagrant's (running, stopped, not_created...), ssh true/false "
-               "for a running node and null for one that is not running")
+@format_option(
+    "one object {lab, dir, nodes}, each node {name, ip, provider, state, ssh, roles, "
+    "roles_done}; state is Vagrant's (running, stopped, not_created...), ssh true/false "
+    "for a running node and null for one that is not running"
+)
 @pass_ctx
 def status(ctx, lab_path, fmt):
     """Show each node: ip, provider, state, whether SSH answers, roles done. Changes nothing."""
@@ -137,8 +153,9 @@ def status(ctx, lab_path, fmt):
     if fmt == "json":
         import json
 
-        click.echo(json.dumps({"lab": model.name, "dir": str(lab_dir.path),
-                               "nodes": [n.as_dict() for n in nodes]}, indent=2))
+        click.echo(
+            json.dumps({"lab": model.name, "dir": str(lab_dir.path), "nodes": [n.as_dict() for n in nodes]}, indent=2)
+        )
         return
     from rich.markup import escape
     from rich.table import Table
@@ -227,12 +244,8 @@ def destroy(ctx, lab_path, yes):
     confirm(yes, f"Destroy the {len(model.nodes)} machines of lab {model.name} in {lab_dir.path}?", "destroy")
     con = console()
     with con.status("destroying…"):
-        removed = lifecycle.destroy(model, lab_dir, provider,
-                                    on_line=dim_line(con))
-    con.print(f"[green]✓[/] destroyed lab {model.name}: {', '.join(removed) or 'nothing was left'}",
-              highlight=False)
-
-
+        removed = lifecycle.destroy(model, lab_dir, provider, on_line=dim_line(con))
+    con.print(f"[green]✓[/] destroyed lab {model.name}: {', '.join(removed) or 'nothing was left'}", highlight=False)
 
 
 COMMANDS = (list_cmd, render, create, provision_cmd, status, ssh, exec_cmd, halt, destroy)

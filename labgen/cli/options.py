@@ -43,28 +43,48 @@ def _set_provider(click_ctx, param, value):
 
 def provider_option(f):
     """--provider after the subcommand too (`labgen render LAB --provider lxc`)."""
-    return click.option("--provider", "provider_", type=click.Choice(["virtualbox", "libvirt", "lxc"]),
-                        expose_value=False, callback=_set_provider,
-                        help="Same as the global --provider.")(f)
+    return click.option(
+        "--provider",
+        "provider_",
+        type=click.Choice(["virtualbox", "libvirt", "lxc"]),
+        expose_value=False,
+        callback=_set_provider,
+        help="Same as the global --provider.",
+    )(f)
 
 
 def artifacts_options(f):
     """--artifacts / --frozen / --mirror for the commands that fetch or provision."""
-    f = click.option("--mirror", "mirrors", multiple=True, metavar="FROM=TO",
-                     help="Fetch an artifact from elsewhere: NAME=URL for one artifact, or "
-                          "BASE/=OTHER/ for every URL under a base (repeatable; wins over the "
-                          "lab file's mirrors:).")(f)
-    f = click.option("--frozen", is_flag=True,
-                     help="Use only artifacts recorded in the lab's labgen.lock; never record "
-                          "a new one (for classrooms and CI).")(f)
-    return click.option("--artifacts", "artifacts_dir", type=click.Path(file_okay=False, path_type=Path),
-                        help="A dir holding the roles' downloads (e.g. a USB stick), used before "
-                             "the cache and the network. See `labgen fetch`.")(f)
+    f = click.option(
+        "--mirror",
+        "mirrors",
+        multiple=True,
+        metavar="FROM=TO",
+        help="Fetch an artifact from elsewhere: NAME=URL for one artifact, or "
+        "BASE/=OTHER/ for every URL under a base (repeatable; wins over the "
+        "lab file's mirrors:).",
+    )(f)
+    f = click.option(
+        "--frozen",
+        is_flag=True,
+        help="Use only artifacts recorded in the lab's labgen.lock; never record a new one (for classrooms and CI).",
+    )(f)
+    return click.option(
+        "--artifacts",
+        "artifacts_dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        help="A dir holding the roles' downloads (e.g. a USB stick), used before "
+        "the cache and the network. See `labgen fetch`.",
+    )(f)
 
 
 def dir_option(f):
-    return click.option("--dir", "lab_path", type=click.Path(file_okay=False, path_type=Path),
-                        help="The lab dir (default: the current directory or a parent).")(f)
+    return click.option(
+        "--dir",
+        "lab_path",
+        type=click.Path(file_okay=False, path_type=Path),
+        help="The lab dir (default: the current directory or a parent).",
+    )(f)
 
 
 def dim_line(con):
@@ -95,42 +115,86 @@ def web_settings(limits: dict):
     """The web server's Settings from the serve options (minutes become seconds)."""
     from labgen.web.room import Settings
 
-    return Settings(max_terminals=limits["max_terminals"], idle_timeout=limits["idle_timeout"] * 60,
-                    stuck_fails=limits["stuck_fails"], stuck_minutes=limits["stuck_minutes"])
+    return Settings(
+        max_terminals=limits["max_terminals"],
+        idle_timeout=limits["idle_timeout"] * 60,
+        stuck_fails=limits["stuck_fails"],
+        stuck_minutes=limits["stuck_minutes"],
+    )
 
 
 def serve_options(f):
     """--host, --port, --min-interval and the terminal/board limits of the seat pages' server
     (scenario and classroom serve). The limits reach the command as keyword arguments
     (`**limits`), for web_settings()."""
-    f = click.option("--stuck-minutes", default=10.0, show_default=True, type=click.FloatRange(0.5, 600),
-                     help="... or when nothing happened on its step for this many minutes.")(f)
-    f = click.option("--stuck-fails", default=3, show_default=True, type=click.IntRange(1, 100),
-                     help="The board flags a seat stuck when the same check failed this many times...")(f)
-    f = click.option("--idle-timeout", default=30.0, show_default=True, type=click.FloatRange(1, 1440),
-                     help="Minutes without a keystroke before a web terminal closes (the shell stays).")(f)
-    f = click.option("--max-terminals", default=6, show_default=True, type=click.IntRange(1, 64),
-                     help="Web terminals open at once per seat.")(f)
-    f = click.option("--min-interval", default=3.0, show_default=True, type=click.FloatRange(0, 600),
-                     help="Seconds between two checks of one seat.")(f)
-    f = click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535),
-                     help="0 picks a free port.")(f)
-    return click.option("--host", default="127.0.0.1", show_default=True,
-                        help="Address to listen on. Anything but loopback exposes the pages to the network.")(f)
+    f = click.option(
+        "--stuck-minutes",
+        default=10.0,
+        show_default=True,
+        type=click.FloatRange(0.5, 600),
+        help="... or when nothing happened on its step for this many minutes.",
+    )(f)
+    f = click.option(
+        "--stuck-fails",
+        default=3,
+        show_default=True,
+        type=click.IntRange(1, 100),
+        help="The board flags a seat stuck when the same check failed this many times...",
+    )(f)
+    f = click.option(
+        "--idle-timeout",
+        default=30.0,
+        show_default=True,
+        type=click.FloatRange(1, 1440),
+        help="Minutes without a keystroke before a web terminal closes (the shell stays).",
+    )(f)
+    f = click.option(
+        "--max-terminals",
+        default=6,
+        show_default=True,
+        type=click.IntRange(1, 64),
+        help="Web terminals open at once per seat.",
+    )(f)
+    f = click.option(
+        "--min-interval",
+        default=3.0,
+        show_default=True,
+        type=click.FloatRange(0, 600),
+        help="Seconds between two checks of one seat.",
+    )(f)
+    f = click.option(
+        "--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="0 picks a free port."
+    )(f)
+    return click.option(
+        "--host",
+        default="127.0.0.1",
+        show_default=True,
+        help="Address to listen on. Anything but loopback exposes the pages to the network.",
+    )(f)
 
 
 def format_option(json_help: str):
     """--format table|json, one wording for every command that has it."""
-    return click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table",
-                        show_default=True, help=f"json: {json_help}; for scripts.")
+    return click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(["table", "json"]),
+        default="table",
+        show_default=True,
+        help=f"json: {json_help}; for scripts.",
+    )
 
 
 def variant_option(f):
     """--variant, one rule for run, show, start, worksheet and classroom scenario run."""
-    return click.option("--variant", default=None, metavar="NAME",
-                        help="Which telling of the scenario (`labgen scenario list` names them). "
-                             "Default: `default`; for the student commands (start, worksheet), the "
-                             "first variant with a task or question when `default` has none.")(f)
+    return click.option(
+        "--variant",
+        default=None,
+        metavar="NAME",
+        help="Which telling of the scenario (`labgen scenario list` names them). "
+        "Default: `default`; for the student commands (start, worksheet), the "
+        "first variant with a task or question when `default` has none.",
+    )(f)
 
 
 def yes_option(f):
@@ -152,9 +216,11 @@ def confirm(yes: bool, question: str, what: str = "this") -> None:
 
 def output_option(default_help: str, allow_dash: bool = False, file_okay: bool = True):
     """-o/--output for every command that writes a file (or dir) of its own."""
+
     def deco(f):
         kind = click.Path(dir_okay=not file_okay, file_okay=file_okay, allow_dash=allow_dash, path_type=Path)
         return click.option("-o", "--output", type=kind, help=default_help)(f)
+
     return deco
 
 

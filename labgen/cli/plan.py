@@ -11,8 +11,10 @@ from labgen.cli.options import format_option, provider_option
 @click.argument("lab")
 @click.option("--node", help="Only this node.")
 @click.option("--role", help="Only this role.")
-@format_option("one object {lab, provider, distro, nodes: [{name, ip, roles: [{role, unavailable, "
-               "tasks: [{name, artifacts, files, check, run}]}]}]}")
+@format_option(
+    "one object {lab, provider, distro, nodes: [{name, ip, roles: [{role, unavailable, "
+    "tasks: [{name, artifacts, files, check, run}]}]}]}"
+)
 @provider_option
 @click.pass_context
 def plan(ctx, lab, node, role, fmt):
@@ -30,8 +32,7 @@ def plan(ctx, lab, node, role, fmt):
     if fmt == "json":
         import json
 
-        click.echo(json.dumps(plan_data(model, ctx.obj.provider(), node=node, role=role), indent=2,
-                              ensure_ascii=False))
+        click.echo(json.dumps(plan_data(model, ctx.obj.provider(), node=node, role=role), indent=2, ensure_ascii=False))
         return
     click.echo(plan_text(model, ctx.obj.provider(), node=node, role=role), nl=False)
 

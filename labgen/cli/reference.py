@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import click
 
-WIDTH = 100          # fixed, so the text does not depend on the terminal that runs `make docs`
+WIDTH = 100  # fixed, so the text does not depend on the terminal that runs `make docs`
 
 HEAD = """\
 # Command reference
@@ -29,15 +29,17 @@ def _walk(cmd: click.Command, ctx: click.Context):
             sub = cmd.get_command(ctx, name)
             if sub is None or sub.hidden:
                 continue
-            yield from _walk(sub, click.Context(sub, info_name=name, parent=ctx,
-                                                terminal_width=WIDTH, max_content_width=WIDTH))
+            yield from _walk(
+                sub, click.Context(sub, info_name=name, parent=ctx, terminal_width=WIDTH, max_content_width=WIDTH)
+            )
 
 
 def commands_markdown() -> str:
     from labgen.cli import ALIASES, EXIT_CODES, HELP_OPTIONS, cli
 
-    root = click.Context(cli, info_name="labgen", terminal_width=WIDTH, max_content_width=WIDTH,
-                         help_option_names=HELP_OPTIONS)
+    root = click.Context(
+        cli, info_name="labgen", terminal_width=WIDTH, max_content_width=WIDTH, help_option_names=HELP_OPTIONS
+    )
     out = [HEAD, "## Exit codes", "", "| code | meaning |", "|---|---|"]
     out += [f"| {code} | {text} |" for code, text in EXIT_CODES]
     out += ["", "## Aliases", ""]

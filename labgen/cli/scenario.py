@@ -72,7 +72,7 @@ def show(scenario_id, variant, lang):
     say = _printer(con)
     say(f"{sc.title.get(lang)}  ({sc.id}, variant {variant})", style="bold")
     say(f"lab {lab.name}: {', '.join(n.name for n in lab.nodes)}", style="dim")
-    summary = var.summary or sc.summary     # a variant may tell its own story
+    summary = var.summary or sc.summary  # a variant may tell its own story
     say(summary.get(lang).strip())
     note = fallback_note(sc, lang)
     if note:
@@ -91,8 +91,10 @@ def show(scenario_id, variant, lang):
 def _printer(con):
     """print() for scenario text: no markup, no highlighting, and soft wrap: a long line is
     written whole (the terminal folds it), so a command copied from it still runs."""
+
     def say(text: str, style: str | None = None) -> None:
         con.print(text, style=style, markup=False, highlight=False, soft_wrap=True)
+
     return say
 
 
@@ -108,16 +110,18 @@ def _show_command(say, step) -> None:
 def expectations(step) -> list[str]:
     """What a run checks of a step's result, one line each (pure)."""
     e = step.expect
-    exit_ = {"0": "exit status 0", "nonzero": "a non-zero exit status",
-             "any": "any exit status"}.get(e.exit, f"exit status {e.exit}")
-    lines = [exit_ + (f", run as {'root' if step.sudo else 'the login user'}, within "
-                      f"{step.timeout:g} s")]
-    for field, words in (("stdout_contains", "stdout contains"),
-                         ("stdout_not_contains", "stdout does not contain"),
-                         ("stdout_matches", "stdout matches"),
-                         ("stderr_contains", "stderr contains"),
-                         ("stderr_not_contains", "stderr does not contain"),
-                         ("stderr_matches", "stderr matches")):
+    exit_ = {"0": "exit status 0", "nonzero": "a non-zero exit status", "any": "any exit status"}.get(
+        e.exit, f"exit status {e.exit}"
+    )
+    lines = [exit_ + (f", run as {'root' if step.sudo else 'the login user'}, within {step.timeout:g} s")]
+    for field, words in (
+        ("stdout_contains", "stdout contains"),
+        ("stdout_not_contains", "stdout does not contain"),
+        ("stdout_matches", "stdout matches"),
+        ("stderr_contains", "stderr contains"),
+        ("stderr_not_contains", "stderr does not contain"),
+        ("stderr_matches", "stderr matches"),
+    ):
         lines += [f"{words} {value!r}" for value in getattr(e, field)]
     if e.retry:
         lines.append(f"retried for up to {e.retry:g} s until it holds")
@@ -131,8 +135,7 @@ def _show_student_step(say, step, lang):
     for i, hint in enumerate(step.hints, 1):
         say(f"hint {i}: {hint.get(lang).strip()}", style="yellow")
     for i, check in enumerate(step.checks, 1):
-        say(f"check {i} (on {','.join(check.step.nodes)}), when it fails: "
-            f"{check.message.get(lang).strip()}")
+        say(f"check {i} (on {','.join(check.step.nodes)}), when it fails: {check.message.get(lang).strip()}")
         _show_command(say, check.step)
     if step.solution:
         say(f"solution (on {','.join(step.solution.nodes)}):")
@@ -149,12 +152,17 @@ def presenter_variant(sc, name):
 
 @scenario.command("run")
 @click.argument("scenario_id")
-@click.option("--dir", "lab_path", type=click.Path(file_okay=False, path_type=Path),
-              help="The lab dir (default: the current one if it holds the scenario's lab, else ./LAB).")
+@click.option(
+    "--dir",
+    "lab_path",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The lab dir (default: the current one if it holds the scenario's lab, else ./LAB).",
+)
 @variant_option
 @click.option("--lang", type=click.Choice(["en", "zh"]), default=None, help="Default: from the locale.")
-@click.option("--step", "presenter", is_flag=True,
-              help="Presenter mode: pause before each step (Enter runs, s skips, q quits).")
+@click.option(
+    "--step", "presenter", is_flag=True, help="Presenter mode: pause before each step (Enter runs, s skips, q quits)."
+)
 @click.option("--from", "start", metavar="ID", help="Start at this step.")
 @click.option("--to", "stop", metavar="ID", help="Stop after this step.")
 @click.option("--only", metavar="ID", help="Run only this step (no cleanup).")
@@ -185,8 +193,10 @@ def run(ctx, scenario_id, lab_path, variant, lang, presenter, start, stop, only,
     lab, lab_dir, provider, remote = steps.lab_for_scenario(ctx, sc, variant, lab_path)
     with remote:
         if roles_recorded(lab, lab_dir, get_provider(provider).facts(lab), list(var.requires_roles)):
-            con.print(f"[dim]roles {', '.join(var.requires_roles)}: provisioned "
-                      f"(`labgen provision` re-checks them)[/]", highlight=False)
+            con.print(
+                f"[dim]roles {', '.join(var.requires_roles)}: provisioned (`labgen provision` re-checks them)[/]",
+                highlight=False,
+            )
         else:
             steps.provision(lab, lab_dir, provider, roles=list(var.requires_roles), remote=remote)
         ask = _presenter(con, lang) if presenter else None
@@ -199,19 +209,29 @@ def run(ctx, scenario_id, lab_path, variant, lang, presenter, start, stop, only,
     if not record.passed:
         bad = record.first_failure
         why = f"step {bad.step.id} failed: " + "; ".join(bad.failures) if bad else "failed"
-        raise LabgenError(f"scenario {sc.id}: {why}",
-                          hint="the handout shows every command and its output", exit_code=6)
+        raise LabgenError(
+            f"scenario {sc.id}: {why}", hint="the handout shows every command and its output", exit_code=6
+        )
 
 
 @scenario.command("verify")
 @click.argument("scenario_id")
-@click.option("--dir", "lab_path", type=click.Path(file_okay=False, path_type=Path),
-              help="The lab dir (default: the current one if it holds the scenario's lab, else ./LAB).")
+@click.option(
+    "--dir",
+    "lab_path",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The lab dir (default: the current one if it holds the scenario's lab, else ./LAB).",
+)
 @click.option("--variant", default="default", show_default=True, help="e.g. challenge")
-@click.option("--junit", "junit", type=click.Path(dir_okay=False, path_type=Path),
-              help="Also write the result as JUnit XML (one test case per step) for CI.")
-@click.option("--approve", is_flag=True,
-              help="Record this run as the new approved transcript (after a human looked at the diff).")
+@click.option(
+    "--junit",
+    "junit",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write the result as JUnit XML (one test case per step) for CI.",
+)
+@click.option(
+    "--approve", is_flag=True, help="Record this run as the new approved transcript (after a human looked at the diff)."
+)
 @provider_option
 @click.pass_obj
 def verify(ctx, scenario_id, lab_path, variant, junit, approve):
@@ -246,16 +266,20 @@ def verify(ctx, scenario_id, lab_path, variant, junit, approve):
     folder = vf.approved_dir(sc)
     approved_txt, approved_env = folder / f"{variant}.txt", folder / f"{variant}.env"
     if not approve and not approved_txt.is_file():
-        raise LabgenError(f"no approved transcript for {sc.id} variant {variant} ({approved_txt})",
-                          hint=f"run `labgen scenario verify {scenario_id} --variant {variant} --approve` "
-                               "once, review the file it writes and commit it", exit_code=2)
+        raise LabgenError(
+            f"no approved transcript for {sc.id} variant {variant} ({approved_txt})",
+            hint=f"run `labgen scenario verify {scenario_id} --variant {variant} --approve` "
+            "once, review the file it writes and commit it",
+            exit_code=2,
+        )
     began = time.monotonic()
     lab, lab_dir, provider, remote = steps.lab_for_scenario(ctx, sc, variant, lab_path)
     with remote:
         _provision_for(var, lab, lab_dir, provider, remote, con)
         record = Runner(sc, variant, lab, remote, _Quiet(con), "en", provider).run()
-        nodes = sorted({n for s in var.steps for r in (s, s.solution) if r for n in r.nodes} - {"all"}) \
-            or [n.name for n in lab.nodes]
+        nodes = sorted({n for s in var.steps for r in (s, s.solution) if r for n in r.nodes} - {"all"}) or [
+            n.name for n in lab.nodes
+        ]
         packages = {n: vf.parse_packages(remote.run(n, vf.PACKAGES_QUERY, timeout=60).stdout) for n in nodes}
     env = vf.env_text(__version__, provider, vf.box_recipe_hash(provider), packages)
     current = vf.sections(record, vf.normaliser(sc, lab))
@@ -265,8 +289,10 @@ def verify(ctx, scenario_id, lab_path, variant, junit, approve):
         approved_env.write_text(env, encoding="utf-8")
         con.print(f"approved: {approved_txt}\n          {approved_env}", highlight=False, markup=False)
         if not record.passed:
-            con.print("[yellow]note: this run did not pass its own expectations; the transcript records "
-                      "that too[/]", highlight=False)
+            con.print(
+                "[yellow]note: this run did not pass its own expectations; the transcript records that too[/]",
+                highlight=False,
+            )
         return
     verdict = vf.compare(vf.parse(approved_txt.read_text(encoding="utf-8")), current)
     old_env = approved_env.read_text(encoding="utf-8") if approved_env.is_file() else ""
@@ -282,13 +308,16 @@ def verify(ctx, scenario_id, lab_path, variant, junit, approve):
         con.print("\n".join("  " + c for c in verdict.env_changes), markup=False, highlight=False)
     total = len(verdict.matched) + len(verdict.drifts)
     if verdict.ok:
-        con.print(f"[green]verified: {total} steps of {sc.id} ({variant}) match the approved transcript[/]",
-                  highlight=False)
+        con.print(
+            f"[green]verified: {total} steps of {sc.id} ({variant}) match the approved transcript[/]", highlight=False
+        )
         return
-    raise LabgenError(f"scenario {sc.id} ({variant}): {len(verdict.drifts)} of {total} steps drifted: "
-                      + ", ".join(d.key for d in verdict.drifts),
-                      hint=f"if the change is right, `labgen scenario verify {scenario_id} --variant {variant} "
-                           "--approve` records it", exit_code=6)
+    raise LabgenError(
+        f"scenario {sc.id} ({variant}): {len(verdict.drifts)} of {total} steps drifted: "
+        + ", ".join(d.key for d in verdict.drifts),
+        hint=f"if the change is right, `labgen scenario verify {scenario_id} --variant {variant} --approve` records it",
+        exit_code=6,
+    )
 
 
 class _Quiet:
@@ -313,11 +342,21 @@ class _Quiet:
 @scenario.command("import")
 @click.argument("article", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--lab", "lab_name", required=True, help="The lab the draft runs on (built-in name or lab file).")
-@click.option("-o", "output", required=True, type=click.Path(dir_okay=False, path_type=Path),
-              help="Where to write the draft scenario (refused if it exists).")
-@click.option("--lang", type=click.Choice(["auto", "en", "zh"]), default="auto", show_default=True,
-              help="The language of the draft's texts; auto: Chinese when the article's prose has more "
-                   "Chinese characters than English words, else English.")
+@click.option(
+    "-o",
+    "output",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write the draft scenario (refused if it exists).",
+)
+@click.option(
+    "--lang",
+    type=click.Choice(["auto", "en", "zh"]),
+    default="auto",
+    show_default=True,
+    help="The language of the draft's texts; auto: Chinese when the article's prose has more "
+    "Chinese characters than English words, else English.",
+)
 def import_article(article, lab_name, output, lang):
     """Turn an article (Markdown or plain text) into a draft scenario for LAB.
 
@@ -335,8 +374,9 @@ def import_article(article, lab_name, output, lang):
     from labgen.scenario.load import load_scenario
 
     if output.exists():
-        raise LabgenError(f"{output} exists; not overwriting it", hint="give another -o path or remove it first",
-                          exit_code=2)
+        raise LabgenError(
+            f"{output} exists; not overwriting it", hint="give another -o path or remove it first", exit_code=2
+        )
     lab = load_lab(find_lab(lab_name))
     try:
         text = article.read_text(encoding="utf-8", errors="replace")
@@ -346,11 +386,15 @@ def import_article(article, lab_name, output, lang):
     lang = importer.article_language(drafts) if lang == "auto" else lang
     sid = re.sub(r"[^a-z0-9]+", "-", output.stem.lower()).strip("-")[:63] or "draft"
     output.write_text(importer.render(drafts, lab_name, [n.name for n in lab.nodes], sid, lang), encoding="utf-8")
-    draft = load_scenario(output)     # the draft must load; a failure here is labgen's bug
+    draft = load_scenario(output)  # the draft must load; a failure here is labgen's bug
     commands = sum(len(d.commands) + len(d.files) for d in drafts)
-    console().print(f"draft: {output}: {len(drafts)} sections, {len(draft.variants['default'].steps)} steps, "
-                    f"{commands} commands, texts in {importer.LANGUAGES[lang]}; search it for TODO",
-                    highlight=False, markup=False, soft_wrap=True)
+    console().print(
+        f"draft: {output}: {len(drafts)} sections, {len(draft.variants['default'].steps)} steps, "
+        f"{commands} commands, texts in {importer.LANGUAGES[lang]}; search it for TODO",
+        highlight=False,
+        markup=False,
+        soft_wrap=True,
+    )
 
 
 def _provision_for(var, lab, lab_dir, provider, remote, con) -> None:
@@ -359,8 +403,10 @@ def _provision_for(var, lab, lab_dir, provider, remote, con) -> None:
     from labgen.provision.engine import roles_recorded
 
     if roles_recorded(lab, lab_dir, get_provider(provider).facts(lab), list(var.requires_roles)):
-        con.print(f"[dim]roles {', '.join(var.requires_roles)}: provisioned "
-                  f"(`labgen provision` re-checks them)[/]", highlight=False)
+        con.print(
+            f"[dim]roles {', '.join(var.requires_roles)}: provisioned (`labgen provision` re-checks them)[/]",
+            highlight=False,
+        )
     else:
         steps.provision(lab, lab_dir, provider, roles=list(var.requires_roles), remote=remote)
 
@@ -372,8 +418,11 @@ def _presenter(con, lang):
 
     def ask(step):
         while True:
-            answer = con.input(f"\n[bold yellow]▶ {escape(step.title.get(lang))}[/]  "
-                               f"[dim]{escape(keys)}[/] ").strip().lower()
+            answer = (
+                con.input(f"\n[bold yellow]▶ {escape(step.title.get(lang))}[/]  [dim]{escape(keys)}[/] ")
+                .strip()
+                .lower()
+            )
             if answer in ("", "r"):
                 return "run"
             if answer in ("s", "q"):

@@ -13,7 +13,7 @@ from labgen.errors import LabgenError
 def first_clause(reason: str, limit: int = 110) -> str:
     """The gist of a long reason (up to its first `;`), for one-line summaries."""
     first = reason.split(";")[0].strip()
-    return first if len(first) <= limit else first[:limit - 3] + "..."
+    return first if len(first) <= limit else first[: limit - 3] + "..."
 
 
 def boot(model, lab_dir, provider) -> None:
@@ -24,8 +24,13 @@ def boot(model, lab_dir, provider) -> None:
     con = console()
     start = time.monotonic()
     with con.status(f"booting {len(model.nodes)} nodes with {provider} (vagrant up)…"):
-        lifecycle.boot(model, lab_dir, provider, on_line=dim_line(con),
-                       on_host=lambda change: con.print(f"host: {change}", highlight=False))
+        lifecycle.boot(
+            model,
+            lab_dir,
+            provider,
+            on_line=dim_line(con),
+            on_host=lambda change: con.print(f"host: {change}", highlight=False),
+        )
     con.print(f"[green]✓[/] booted in {time.monotonic() - start:.1f} s")
 
 
@@ -51,15 +56,20 @@ def fetch_all(con, stager, names) -> list[str]:
     """Fetch `names` through `stager` with a progress bar, one line per artifact. Returns the
     failure messages."""
     from rich.markup import escape
-    from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn,
-                               TransferSpeedColumn)
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
 
     from labgen.artifacts import ArtifactError, obtain, resolve
     from labgen.lockfile import LockError
 
     failures: list[str] = []
-    with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
-                  TransferSpeedColumn(), console=con, transient=True) as bar:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        console=con,
+        transient=True,
+    ) as bar:
         for name in names:
             task_id = bar.add_task(name, total=None)
 
@@ -68,15 +78,25 @@ def fetch_all(con, stager, names) -> list[str]:
 
             try:
                 artifact = resolve(name)
-                got = obtain(artifact, stager.cache, stager.artifacts_dir, progress,
-                             timeout=stager.timeout, lock=stager.lock, frozen=stager.frozen,
-                             mirrors=stager.mirrors)
-                how = {"supplied": "copied from --artifacts", "cached": "already cached",
-                       "downloaded": "downloaded"}[got.source]
+                got = obtain(
+                    artifact,
+                    stager.cache,
+                    stager.artifacts_dir,
+                    progress,
+                    timeout=stager.timeout,
+                    lock=stager.lock,
+                    frozen=stager.frozen,
+                    mirrors=stager.mirrors,
+                )
+                how = {"supplied": "copied from --artifacts", "cached": "already cached", "downloaded": "downloaded"}[
+                    got.source
+                ]
                 if got.locked:
                     entry = stager.lock.get(name)
-                    how += (f", {'locked' if got.locked == 'new' else 're-locked (its URL changed)'}: "
-                            f"sha256 {entry.sha256}, {entry.size} bytes")
+                    how += (
+                        f", {'locked' if got.locked == 'new' else 're-locked (its URL changed)'}: "
+                        f"sha256 {entry.sha256}, {entry.size} bytes"
+                    )
                 else:
                     how += ", verified"
                 con.print(f"[green]✓[/] {escape(name)}: {escape(how)}", highlight=False)
@@ -98,10 +118,11 @@ def prefetch(con, model, provider: str, stager) -> None:
         return
     failures = fetch_all(con, stager, names)
     if failures:
-        raise LabgenError(f"{len(failures)} of {len(names)} artifact(s) lab {model.name} needs on "
-                          f"{provider} are missing (above); nothing was booted",
-                          hint="supply them with --artifacts DIR or a mirror, or pass --no-provision "
-                               "to boot without provisioning")
+        raise LabgenError(
+            f"{len(failures)} of {len(names)} artifact(s) lab {model.name} needs on "
+            f"{provider} are missing (above); nothing was booted",
+            hint="supply them with --artifacts DIR or a mirror, or pass --no-provision to boot without provisioning",
+        )
 
 
 def print_blocked(con, reports) -> None:
@@ -114,8 +135,7 @@ def print_blocked(con, reports) -> None:
             con.print(f"  [magenta]![/] role {role}: not run on {', '.join(nodes)}", highlight=False)
 
 
-def provision(model, lab_dir, provider, nodes=None, roles=None, remote=None, verbose=False,
-              stager=None):
+def provision(model, lab_dir, provider, nodes=None, roles=None, remote=None, verbose=False, stager=None):
     """Provision and print a summary. Returns the reports; raises the first TaskError."""
     import time
 
@@ -126,15 +146,23 @@ def provision(model, lab_dir, provider, nodes=None, roles=None, remote=None, ver
 
     con = console()
     start = time.monotonic()
-    if stager is None:        # e.g. a scenario run provisioning: still the lab's lock and mirrors
+    if stager is None:  # e.g. a scenario run provisioning: still the lab's lock and mirrors
         stager = make_stager(model, lab_dir.path)
     own = remote is None
     remote = remote or lifecycle.open_remote(lab_dir, provider)
     try:
         names = [n.name for n in model.nodes if nodes is None or n.name in nodes]
         with ProvisionView(con, names, verbose=verbose) as view:
-            reports = run_provision(model, lab_dir, remote, get_provider(provider).facts(model),
-                                    nodes=nodes, roles=roles, events=view.event, artifacts=stager)
+            reports = run_provision(
+                model,
+                lab_dir,
+                remote,
+                get_provider(provider).facts(model),
+                nodes=nodes,
+                roles=roles,
+                events=view.event,
+                artifacts=stager,
+            )
     finally:
         if own:
             remote.close()
@@ -200,14 +228,15 @@ def lab_for_scenario(ctx, sc, variant: str, lab_path: Path | None):
     lab = scenario_lab(sc)
     con = console()
     lab_dir = lab_dir_for(lab.name, lab_path)
-    provider = (lifecycle.provider_of(lab_dir, ctx.requested_provider) if lab_dir.exists() else None) \
-        or ctx.provider()
+    provider = (lifecycle.provider_of(lab_dir, ctx.requested_provider) if lab_dir.exists() else None) or ctx.provider()
     missing = unavailable_roles(lab, sc.variants[variant].requires_roles, get_provider(provider).facts(lab))
     if missing:
-        raise LabgenError(f"scenario {sc.id} (variant {variant}) needs roles this lab cannot provide "
-                          f"with {provider}:\n" + "\n".join(f"  {r}: {first_clause(why)}" for r, why in missing),
-                          hint=f"nothing was changed; `labgen plan {lab.name} --provider {provider} "
-                               f"--role ROLE` gives each reason in full and how to supply what is missing")
+        raise LabgenError(
+            f"scenario {sc.id} (variant {variant}) needs roles this lab cannot provide "
+            f"with {provider}:\n" + "\n".join(f"  {r}: {first_clause(why)}" for r, why in missing),
+            hint=f"nothing was changed; `labgen plan {lab.name} --provider {provider} "
+            f"--role ROLE` gives each reason in full and how to supply what is missing",
+        )
     if not lab_dir.exists():
         con.print(f"lab {lab.name} does not exist yet: creating it in {lab_dir.path}", highlight=False)
         lifecycle.write_lab_dir(lab, lab_dir, provider)

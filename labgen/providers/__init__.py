@@ -33,4 +33,5 @@ def detect_provider() -> tuple[str, str]:
     raise PreflightError(
         "no usable provider: neither VirtualBox, libvirt/KVM nor LXC (as root) was found",
         hint="install VirtualBox, or vagrant-libvirt, or run as root with lxc and vagrant-lxc "
-             "(Debian: apt-get install vagrant vagrant-lxc lxc)")
+        "(Debian: apt-get install vagrant vagrant-lxc lxc)",
+    )

@@ -19,7 +19,7 @@ class Provider:
     """Defaults shared by every provider; subclasses override what differs."""
 
     name = "base"
-    distro = "ubuntu-16.04"      # what the catalogue's box runs; roles choose packages by it
+    distro = "ubuntu-16.04"  # what the catalogue's box runs; roles choose packages by it
 
     def distro_for(self, lab: Lab) -> str:
         """What the lab's box for this provider runs (a known box), else the provider's default."""
@@ -37,8 +37,7 @@ class Provider:
     def preflight(self, lab: Lab) -> None:
         """Raise PreflightError (with a hint) when this host cannot run `lab` with this provider."""
         if not shutil.which("vagrant"):
-            raise PreflightError("vagrant is not installed",
-                                 hint="install it (Debian: apt-get install vagrant)")
+            raise PreflightError("vagrant is not installed", hint="install it (Debian: apt-get install vagrant)")
 
     def prepare_host(self, lab: Lab) -> list[str]:
         """Make the host ready (bridges, DHCP, the apt proxy...), idempotently. Returns what it
@@ -63,12 +62,15 @@ class Provider:
 
     def seats_refused(self) -> str | None:
         """Why this provider cannot serve classroom seats on this host, or None when it can."""
-        return (f"classrooms need the lxc provider on this host, not {self.name} "
-                "(libvirt placement is planned: see labgen/classroom/placement.py)")
+        return (
+            f"classrooms need the lxc provider on this host, not {self.name} "
+            "(libvirt placement is planned: see labgen/classroom/placement.py)"
+        )
 
     def _no_seats(self) -> ProviderError:
-        return ProviderError(self.seats_refused() or f"{self.name}: not supported for classrooms",
-                             hint="--provider lxc")
+        return ProviderError(
+            self.seats_refused() or f"{self.name}: not supported for classrooms", hint="--provider lxc"
+        )
 
     def lab_bridge(self, lab: Lab) -> str:
         """The host network device that holds the lab's network (rules and clash checks name it)."""

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 LEASES = Path("/var/lib/misc/dnsmasq.lxcbr0.leases")
-POOL_SIZE = 253        # lxc-net's LXC_DHCP_MAX
+POOL_SIZE = 253  # lxc-net's LXC_DHCP_MAX
 # Sweep only when this many leases are taken: far from exhaustion nothing is touched, so a
 # container that got its lease a moment ago is never raced.
 SWEEP_AT = 160
@@ -26,7 +26,7 @@ SWEEP_AT = 160
 class Lease:
     ip: str
     mac: str
-    client_id: str      # "*" when the client sent none
+    client_id: str  # "*" when the client sent none
 
 
 def parse_leases(text: str) -> list[Lease]:
@@ -50,12 +50,17 @@ def stale(leases: list[Lease], held: set[str]) -> list[Lease]:
 def _held_addresses() -> set[str] | None:
     """IPv4 addresses of the running containers, or None when LXC cannot tell."""
     try:
-        out = subprocess.run(["lxc-ls", "--running", "-f", "-F", "ipv4"], capture_output=True,
-                             text=True, timeout=60, check=True).stdout
+        out = subprocess.run(
+            ["lxc-ls", "--running", "-f", "-F", "ipv4"], capture_output=True, text=True, timeout=60, check=True
+        ).stdout
     except (OSError, subprocess.SubprocessError):
         return None
-    return {part.strip() for line in out.splitlines()[1:] for part in line.split(",")
-            if part.strip() and part.strip() != "-"}
+    return {
+        part.strip()
+        for line in out.splitlines()[1:]
+        for part in line.split(",")
+        if part.strip() and part.strip() != "-"
+    }
 
 
 def release_stale_leases(bridge: str, leases_file: Path = LEASES) -> list[str]:

@@ -38,19 +38,19 @@ from labgen.model import Facts, Lab
 from labgen.providers.base import Provider, vagrant_plugin_installed
 
 URI = "qemu:///system"
-PREFIX = "labgen-"                       # domains (labgen-<lab>-<node>) and networks
+PREFIX = "labgen-"  # domains (labgen-<lab>-<node>) and networks
 POOL = "labgen"
 POOL_DIR = Path("/var/lib/labgen/libvirt")
 MGMT_NETWORK = "labgen-mgmt"
 MGMT_BRIDGE = "lgvirtmgmt"
-MGMT_CIDR = "10.0.4.0/24"                # next to LXC's lxcbr0 10.0.3.0/24
+MGMT_CIDR = "10.0.4.0/24"  # next to LXC's lxcbr0 10.0.3.0/24
 MGMT_HOST, MGMT_NETMASK = "10.0.4.1", "255.255.255.0"
 MGMT_DHCP = ("10.0.4.10", "10.0.4.254")
 BRIDGE_PREFIX = "lgvirt"
 SOCKET = Path("/run/libvirt/libvirt-sock")
-DAEMON_START_TIMEOUT = 30                # seconds for libvirtd's socket to answer
+DAEMON_START_TIMEOUT = 30  # seconds for libvirtd's socket to answer
 COMMAND_TIMEOUT = 60
-DRIVER_ENV = "LABGEN_LIBVIRT_DRIVER"     # read by the Vagrantfile: kvm or qemu
+DRIVER_ENV = "LABGEN_LIBVIRT_DRIVER"  # read by the Vagrantfile: kvm or qemu
 
 
 def domain_prefix(lab: Lab) -> str:
@@ -70,33 +70,43 @@ def bridge_name(lab: Lab) -> str:
 
 def lab_network_xml(lab: Lab) -> str:
     """An isolated network (no <forward>, no DHCP) holding the host's address on the lab network."""
-    return (f"<network>\n  <name>{escape(network_name(lab))}</name>\n"
-            f"  <bridge name={quoteattr(bridge_name(lab))} stp='off' delay='0'/>\n"
-            f"  <ip address={quoteattr(str(lab.host_ip))} "
-            f"netmask={quoteattr(str(lab.network.netmask))}/>\n</network>\n")
+    return (
+        f"<network>\n  <name>{escape(network_name(lab))}</name>\n"
+        f"  <bridge name={quoteattr(bridge_name(lab))} stp='off' delay='0'/>\n"
+        f"  <ip address={quoteattr(str(lab.host_ip))} "
+        f"netmask={quoteattr(str(lab.network.netmask))}/>\n</network>\n"
+    )
 
 
 def mgmt_network_xml() -> str:
     """The management network: DHCP for eth0 (Vagrant's SSH), isolated from the outside."""
-    return (f"<network>\n  <name>{MGMT_NETWORK}</name>\n"
-            f"  <bridge name='{MGMT_BRIDGE}' stp='off' delay='0'/>\n"
-            f"  <ip address='{MGMT_HOST}' netmask='{MGMT_NETMASK}'>\n"
-            f"    <dhcp><range start='{MGMT_DHCP[0]}' end='{MGMT_DHCP[1]}'/></dhcp>\n"
-            f"  </ip>\n</network>\n")
+    return (
+        f"<network>\n  <name>{MGMT_NETWORK}</name>\n"
+        f"  <bridge name='{MGMT_BRIDGE}' stp='off' delay='0'/>\n"
+        f"  <ip address='{MGMT_HOST}' netmask='{MGMT_NETMASK}'>\n"
+        f"    <dhcp><range start='{MGMT_DHCP[0]}' end='{MGMT_DHCP[1]}'/></dhcp>\n"
+        f"  </ip>\n</network>\n"
+    )
 
 
 def pool_xml() -> str:
-    return (f"<pool type='dir'>\n  <name>{POOL}</name>\n"
-            f"  <target><path>{escape(str(POOL_DIR))}</path></target>\n</pool>\n")
+    return (
+        f"<pool type='dir'>\n  <name>{POOL}</name>\n  <target><path>{escape(str(POOL_DIR))}</path></target>\n</pool>\n"
+    )
 
 
 class LibvirtProvider(Provider):
     name = "libvirt"
-    distro = "ubuntu-16.04"      # the catalogue's generic/ubuntu1604; labgen/debian-12 runs debian-12
+    distro = "ubuntu-16.04"  # the catalogue's generic/ubuntu1604; labgen/debian-12 runs debian-12
 
     def template_context(self, lab: Lab) -> dict:
-        return {"network_name": network_name(lab), "default_prefix": domain_prefix(lab),
-                "storage_pool": POOL, "mgmt_network": MGMT_NETWORK, "mgmt_cidr": MGMT_CIDR}
+        return {
+            "network_name": network_name(lab),
+            "default_prefix": domain_prefix(lab),
+            "storage_pool": POOL,
+            "mgmt_network": MGMT_NETWORK,
+            "mgmt_cidr": MGMT_CIDR,
+        }
 
     def machine_name(self, lab: Lab, node_name: str) -> str:
         return f"{domain_prefix(lab)}{node_name}"
@@ -107,23 +117,31 @@ class LibvirtProvider(Provider):
         a usable KVM the lab runs under QEMU TCG (prepare_host says so)."""
         super().preflight(lab)
         if not vagrant_plugin_installed("vagrant-libvirt"):
-            raise PreflightError("the vagrant-libvirt plugin is not installed",
-                                 hint="Debian: apt-get install vagrant-libvirt; "
-                                      "elsewhere: vagrant plugin install vagrant-libvirt")
-        for tool, package in (("virsh", "libvirt-clients"), ("libvirtd", "libvirt-daemon-system"),
-                              ("qemu-img", "qemu-utils")):
+            raise PreflightError(
+                "the vagrant-libvirt plugin is not installed",
+                hint="Debian: apt-get install vagrant-libvirt; elsewhere: vagrant plugin install vagrant-libvirt",
+            )
+        for tool, package in (
+            ("virsh", "libvirt-clients"),
+            ("libvirtd", "libvirt-daemon-system"),
+            ("qemu-img", "qemu-utils"),
+        ):
             if not _which(tool):
-                raise PreflightError(f"{tool} is not installed",
-                                     hint=f"Debian: apt-get install {package} "
-                                          "libvirt-daemon-system qemu-system-x86")
+                raise PreflightError(
+                    f"{tool} is not installed",
+                    hint=f"Debian: apt-get install {package} libvirt-daemon-system qemu-system-x86",
+                )
 
         if kvm.qemu_binary() is None:
-            raise PreflightError("QEMU is not installed (qemu-system-x86_64)",
-                                 hint="Debian: apt-get install qemu-system-x86")
+            raise PreflightError(
+                "QEMU is not installed (qemu-system-x86_64)", hint="Debian: apt-get install qemu-system-x86"
+            )
         box = lab.boxes.get("libvirt", "")
         if box == LXC_BOX and not box_installed(box, "libvirt"):
-            raise PreflightError(f"box {box} is not installed for provider libvirt",
-                                 hint="run `sudo labgen box build libvirt` (recipe: boxes/libvirt/build.sh)")
+            raise PreflightError(
+                f"box {box} is not installed for provider libvirt",
+                hint="run `sudo labgen box build libvirt` (recipe: boxes/libvirt/build.sh)",
+            )
 
     def prepare_host(self, lab: Lab) -> list[str]:
         """Start the daemons if needed, then make labgen's pool and the two networks exist and run.
@@ -156,8 +174,7 @@ class LibvirtProvider(Provider):
         verdict = kvm.kvm_verdict()
         if verdict.usable:
             return []
-        return [f"warning: KVM is not usable ({verdict.reason}); the VMs run under QEMU TCG "
-                f"instead. {kvm.TCG_COST}"]
+        return [f"warning: KVM is not usable ({verdict.reason}); the VMs run under QEMU TCG instead. {kvm.TCG_COST}"]
 
     def driver(self) -> str:
         """vagrant-libvirt's driver: the user's LABGEN_LIBVIRT_DRIVER (kvm or qemu), else KVM's
@@ -166,7 +183,7 @@ class LibvirtProvider(Provider):
         return chosen if chosen in ("kvm", "qemu") else kvm.kvm_verdict().driver
 
     def vagrant_env(self, lab: Lab) -> dict[str, str]:
-        return {DRIVER_ENV: self.driver()}      # read by the Vagrantfile
+        return {DRIVER_ENV: self.driver()}  # read by the Vagrantfile
 
     def cleanup_host(self, lab: Lab) -> list[str]:
         """Remove what the lab left in libvirt, and labgen's shared parts once no lab uses them.
@@ -216,21 +233,30 @@ PROVIDER = LibvirtProvider()
 
 def _which(tool: str) -> str | None:
     # libvirtd lives in /usr/sbin, which a non-root PATH may lack.
-    return shutil.which(tool) or next((p for p in (f"/usr/sbin/{tool}", f"/sbin/{tool}")
-                                       if os.access(p, os.X_OK)), None)
+    return shutil.which(tool) or next(
+        (p for p in (f"/usr/sbin/{tool}", f"/sbin/{tool}") if os.access(p, os.X_OK)), None
+    )
 
 
-
-def _run(cmd: list[str], check: bool = True, stdin: str | None = None,
-         timeout: float = COMMAND_TIMEOUT) -> subprocess.CompletedProcess:
+def _run(
+    cmd: list[str], check: bool = True, stdin: str | None = None, timeout: float = COMMAND_TIMEOUT
+) -> subprocess.CompletedProcess:
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
-                              input=stdin, stdin=None if stdin is not None else subprocess.DEVNULL)
+        proc = subprocess.run(
+            cmd,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            input=stdin,
+            stdin=None if stdin is not None else subprocess.DEVNULL,
+        )
     except FileNotFoundError:
         raise LabgenError(f"{cmd[0]} is not installed", hint="see `labgen doctor`") from None
     except subprocess.TimeoutExpired:
-        raise LabgenError(f"`{' '.join(cmd)}` did not finish within {timeout:g} s",
-                          hint="is libvirtd wedged? see /var/log/libvirt/libvirtd.log") from None
+        raise LabgenError(
+            f"`{' '.join(cmd)}` did not finish within {timeout:g} s",
+            hint="is libvirtd wedged? see /var/log/libvirt/libvirtd.log",
+        ) from None
     if check and proc.returncode != 0:
         detail = (proc.stderr or proc.stdout).strip().splitlines()
         raise LabgenError(f"`{' '.join(cmd)}` failed: {detail[-1] if detail else proc.returncode}")
@@ -287,11 +313,9 @@ def ensure_daemons() -> list[str]:
     if daemon_answers():
         return []
     if service_manager():
-        raise PreflightError("libvirtd is not running",
-                             hint="start it: sudo systemctl start libvirtd virtlogd")
+        raise PreflightError("libvirtd is not running", hint="start it: sudo systemctl start libvirtd virtlogd")
     if os.geteuid() != 0:
-        raise PreflightError("libvirtd is not running, and starting it needs root",
-                             hint="run labgen with sudo")
+        raise PreflightError("libvirtd is not running, and starting it needs root", hint="run labgen with sudo")
     changes = []
     if not _pid_alive(Path("/run/virtlogd.pid"), "virtlogd"):
         _run([_which("virtlogd") or "virtlogd", "-d"])
@@ -300,8 +324,10 @@ def ensure_daemons() -> list[str]:
     deadline = time.monotonic() + DAEMON_START_TIMEOUT
     while not daemon_answers():
         if time.monotonic() > deadline:
-            raise LabgenError(f"libvirtd did not answer on {SOCKET} within {DAEMON_START_TIMEOUT} s",
-                              hint="see /var/log/libvirt/libvirtd.log")
+            raise LabgenError(
+                f"libvirtd did not answer on {SOCKET} within {DAEMON_START_TIMEOUT} s",
+                hint="see /var/log/libvirt/libvirtd.log",
+            )
         time.sleep(0.2)
     changes.append("started libvirtd (no service manager runs it)")
     return changes
@@ -338,8 +364,7 @@ def pool_exists() -> bool:
 def _active(kind: str, name: str) -> bool:
     """net-info says `Active: yes`, pool-info says `State: running`."""
     out = virsh(f"{kind}-info", name, check=False).stdout
-    return any(line.split()[:2] in (["Active:", "yes"], ["State:", "running"])
-               for line in out.splitlines())
+    return any(line.split()[:2] in (["Active:", "yes"], ["State:", "running"]) for line in out.splitlines())
 
 
 def ensure_pool() -> list[str]:
@@ -373,7 +398,7 @@ def remove_pool() -> list[str]:
             virsh("vol-delete", "--pool", POOL, vol)
             removed.append(f"volume {vol}")
         virsh("pool-destroy", POOL)
-    virsh("pool-delete", POOL, check=False)      # its (now empty) directory
+    virsh("pool-delete", POOL, check=False)  # its (now empty) directory
     virsh("pool-undefine", POOL)
     removed.append(f"storage pool {POOL}")
     return removed
@@ -400,9 +425,10 @@ def ensure_network(name: str, xml: str) -> list[str]:
         try:
             virsh("net-start", name)
         except LabgenError as exc:
-            raise LabgenError(f"libvirt network {name} cannot start: {exc.message}",
-                              hint="`labgen doctor` lists address clashes; destroy the lab using it "
-                                   "or give this lab another network") from None
+            raise LabgenError(
+                f"libvirt network {name} cannot start: {exc.message}",
+                hint="`labgen doctor` lists address clashes; destroy the lab using it or give this lab another network",
+            ) from None
         changes.append(f"started libvirt network {name}")
     return changes
 
@@ -456,8 +482,13 @@ def remove_libvirt_chains() -> list[str]:
             # First the jumps from the built-in chains, then the chains' own rules, then the chains.
             for rule in rules:
                 words = rule.split()
-                if (len(words) > 2 and words[0] == "-A" and not words[1].startswith("LIBVIRT_")
-                        and "-j" in words and words[words.index("-j") + 1] in chains):
+                if (
+                    len(words) > 2
+                    and words[0] == "-A"
+                    and not words[1].startswith("LIBVIRT_")
+                    and "-j" in words
+                    and words[words.index("-j") + 1] in chains
+                ):
                     _run([binary, "-t", table, "-D", *words[1:]], check=False)
             for chain in chains:
                 _run([binary, "-t", table, "-F", chain], check=False)

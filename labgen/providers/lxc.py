@@ -34,14 +34,20 @@ CONTAINER_PREFIX = "labgen-"
 BRIDGE_PREFIX = "lgbr"
 MGMT_BRIDGE = "lxcbr0"
 MGMT_ADDRESS = ipaddress.ip_interface("10.0.3.1/24")
-LXC_NET_SCRIPTS = ("/usr/libexec/lxc/lxc-net", "/usr/lib/x86_64-linux-gnu/lxc/lxc-net",
-                   "/usr/lib/lxc/lxc-net")
-LXC_NET_RUN = Path("/run/lxc")   # where lxc-net keeps network_up and dnsmasq.pid
-COMMAND_TIMEOUT = 60             # seconds for any one host command
+LXC_NET_SCRIPTS = ("/usr/libexec/lxc/lxc-net", "/usr/lib/x86_64-linux-gnu/lxc/lxc-net", "/usr/lib/lxc/lxc-net")
+LXC_NET_RUN = Path("/run/lxc")  # where lxc-net keeps network_up and dnsmasq.pid
+COMMAND_TIMEOUT = 60  # seconds for any one host command
 LXC_PATH = Path("/var/lib/lxc")  # LXC's default lxcpath, where vagrant-lxc makes containers
 # What a container's console shows when it cannot boot (systemd's own words).
-BOOT_FAILURE_MARKS = ("Freezing execution", "Too many open files", "Failed to ", "failed to ",
-                      "Cannot ", "Caught <", "No space left")
+BOOT_FAILURE_MARKS = (
+    "Freezing execution",
+    "Too many open files",
+    "Failed to ",
+    "failed to ",
+    "Cannot ",
+    "Caught <",
+    "No space left",
+)
 
 
 def bridge_name(lab: Lab) -> str:
@@ -76,7 +82,7 @@ def console_reason(container: str, lines: int = 3) -> str:
         text = console_log(container).read_text(encoding="utf-8", errors="replace")
     except OSError:
         return f"no console log ({console_log(container)})"
-    text = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", text)          # colour codes
+    text = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", text)  # colour codes
     clean = [line.strip() for line in text.splitlines() if line.strip()]
     marked = [line for line in clean if any(m in line for m in BOOT_FAILURE_MARKS)]
     chosen = (marked or clean)[-lines:]
@@ -86,8 +92,9 @@ def console_reason(container: str, lines: int = 3) -> str:
 def container_state(name: str) -> str:
     """RUNNING, STOPPED... (lxc-info), or NOT_CREATED."""
     try:
-        res = subprocess.run(["lxc-info", "-s", "-H", "-n", name], capture_output=True, text=True,
-                             timeout=30, stdin=subprocess.DEVNULL)
+        res = subprocess.run(
+            ["lxc-info", "-s", "-H", "-n", name], capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL
+        )
     except (OSError, subprocess.TimeoutExpired):
         return "UNKNOWN"
     return res.stdout.strip() if res.returncode == 0 and res.stdout.strip() else "NOT_CREATED"
@@ -106,10 +113,12 @@ class LxcProvider(Provider):
         """bridge, container_prefix and each node's lxcbr0 veth name. (The memory cap's cgroup key
         is chosen by the Vagrantfile itself when Vagrant runs: it depends on the host, and
         rendering must not.)"""
-        return {"bridge": bridge_name(lab), "container_prefix": CONTAINER_PREFIX,
-                "veths": {n.name: mgmt_veth_name(lab, n.name) for n in lab.nodes},
-                "console_logs": {n.name: str(console_log(self.machine_name(lab, n.name)))
-                                 for n in lab.nodes}}
+        return {
+            "bridge": bridge_name(lab),
+            "container_prefix": CONTAINER_PREFIX,
+            "veths": {n.name: mgmt_veth_name(lab, n.name) for n in lab.nodes},
+            "console_logs": {n.name: str(console_log(self.machine_name(lab, n.name))) for n in lab.nodes},
+        }
 
     def machine_name(self, lab: Lab, node_name: str) -> str:
         return f"{CONTAINER_PREFIX}{lab.instance_name}-{node_name}"
@@ -120,24 +129,34 @@ class LxcProvider(Provider):
         Starts no Ruby: the plugin and box checks read Vagrant's files directly.
         """
         if os.geteuid() != 0:
-            raise PreflightError("the lxc provider needs root (containers, bridges, dnsmasq)",
-                                 hint="run labgen with sudo")
-        for tool, package in (("lxc-create", "lxc"), ("vagrant", "vagrant"),
-                              ("ip", "iproute2"), ("dnsmasq", "dnsmasq-base")):
+            raise PreflightError(
+                "the lxc provider needs root (containers, bridges, dnsmasq)", hint="run labgen with sudo"
+            )
+        for tool, package in (
+            ("lxc-create", "lxc"),
+            ("vagrant", "vagrant"),
+            ("ip", "iproute2"),
+            ("dnsmasq", "dnsmasq-base"),
+        ):
             if not shutil.which(tool):
-                raise PreflightError(f"{tool} is not installed",
-                                     hint=f"install it: apt-get install {package}")
+                raise PreflightError(f"{tool} is not installed", hint=f"install it: apt-get install {package}")
         if not vagrant_lxc_installed():
-            raise PreflightError("the vagrant-lxc plugin is not installed",
-                                 hint="install it: apt-get install vagrant-lxc "
-                                      "(or vagrant plugin install vagrant-lxc)")
+            raise PreflightError(
+                "the vagrant-lxc plugin is not installed",
+                hint="install it: apt-get install vagrant-lxc (or vagrant plugin install vagrant-lxc)",
+            )
         if not _lxc_net_script() and not _link(MGMT_BRIDGE):
-            raise PreflightError(f"neither {MGMT_BRIDGE} nor Debian's lxc-net script exists",
-                                 hint="install lxc (apt-get install lxc), which ships lxc-net")
+            raise PreflightError(
+                f"neither {MGMT_BRIDGE} nor Debian's lxc-net script exists",
+                hint="install lxc (apt-get install lxc), which ships lxc-net",
+            )
         box = lab.boxes.get("lxc", LXC_BOX)
         if not box_installed(box, "lxc"):
-            hint = ("run `sudo labgen box build lxc` (recipe: boxes/lxc/build.sh)"
-                    if box == LXC_BOX else f"add it: vagrant box add {box} --provider lxc")
+            hint = (
+                "run `sudo labgen box build lxc` (recipe: boxes/lxc/build.sh)"
+                if box == LXC_BOX
+                else f"add it: vagrant box add {box} --provider lxc"
+            )
             raise PreflightError(f"box {box} is not installed for provider lxc", hint=hint)
 
     def prepare_host(self, lab: Lab) -> list[str]:
@@ -163,7 +182,6 @@ class LxcProvider(Provider):
         removed = remove_bridge(bridge_name(lab))
         # Other labs (LXC or libvirt) may still hold addresses the proxy serves.
         return removed + aptproxy.stop_if_unused()
-
 
     # ---- the classroom's part of the Provider interface (see base.Provider)
 
@@ -214,13 +232,13 @@ class LxcProvider(Provider):
             # Written since vagrant-lxc said "Starting container": this boot ran and ended
             # (a log of an earlier boot, before lxc-start ran, does not count).
             if state == "STOPPED" and written:
-                return (f"node {node.name}: its container stopped during boot: {console_reason(name)} "
-                        f"(whole console: {log})")
+                return (
+                    f"node {node.name}: its container stopped during boot: {console_reason(name)} "
+                    f"(whole console: {log})"
+                )
             if state == "RUNNING" and _console_says_frozen(log):
-                return (f"node {node.name}: its init gave up during boot: {console_reason(name)} "
-                        f"(whole console: {log})")
+                return f"node {node.name}: its init gave up during boot: {console_reason(name)} (whole console: {log})"
         return None
-
 
     def machines_path(self) -> Path:
         return LXC_PATH
@@ -257,13 +275,16 @@ class LxcProvider(Provider):
         except (LabgenError, OSError) as exc:
             subprocess.run(["lxc-destroy", "-f", "-n", target], capture_output=True, timeout=COMMAND_TIMEOUT)
             message = exc.message if isinstance(exc, LabgenError) else str(exc)
-            raise LabgenError(f"cloning {source} as {target} failed: {message}",
-                              hint="see `labgen doctor`; nothing of the clone was kept") from None
+            raise LabgenError(
+                f"cloning {source} as {target} failed: {message}",
+                hint="see `labgen doctor`; nothing of the clone was kept",
+            ) from None
         return [f"container {target} (clone of {source})"]
 
 
 def without_vagrant_block(config: str, source_config: str) -> str:
     """`config` (a clone's) without the lines of the vagrant-lxc block of `source_config`."""
+
     def norm(line: str) -> str:
         return re.sub(r"\s*=\s*", "=", line.strip(), count=1)
 
@@ -303,8 +324,7 @@ def _lxc_net_script() -> str | None:
 def _run(cmd: list[str]) -> subprocess.CompletedProcess:
     """Run a host command; LabgenError (with its stderr) when it fails or hangs."""
     try:
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=COMMAND_TIMEOUT,
-                              stdin=subprocess.DEVNULL)
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=COMMAND_TIMEOUT, stdin=subprocess.DEVNULL)
     except FileNotFoundError:
         raise LabgenError(f"{cmd[0]} is not installed", hint="see `labgen doctor`") from None
     except subprocess.TimeoutExpired:
@@ -324,8 +344,11 @@ def _link(name: str) -> dict | None:
 
 
 def _ipv4(link: dict) -> list[ipaddress.IPv4Interface]:
-    return [ipaddress.IPv4Interface(f"{a['local']}/{a['prefixlen']}")
-            for a in link.get("addr_info", []) if a.get("family") == "inet"]
+    return [
+        ipaddress.IPv4Interface(f"{a['local']}/{a['prefixlen']}")
+        for a in link.get("addr_info", [])
+        if a.get("family") == "inet"
+    ]
 
 
 def _is_up(link: dict) -> bool:
@@ -339,8 +362,13 @@ def _all_links() -> list[dict]:
 
 def network_holders(network: ipaddress.IPv4Network, exclude: str) -> list[str]:
     """Interfaces other than `exclude` with an IPv4 address whose network overlaps `network`."""
-    return [f"{link['ifname']} ({addr})" for link in _all_links() if link["ifname"] != exclude
-            for addr in _ipv4(link) if addr.network.overlaps(network)]
+    return [
+        f"{link['ifname']} ({addr})"
+        for link in _all_links()
+        if link["ifname"] != exclude
+        for addr in _ipv4(link)
+        if addr.network.overlaps(network)
+    ]
 
 
 # ---- lxcbr0 + DHCP
@@ -357,8 +385,7 @@ def _dnsmasq_alive() -> bool:
 def mgmt_bridge_ready() -> bool:
     """lxcbr0 is up with 10.0.3.1/24 and lxc-net's dnsmasq is running."""
     link = _link(MGMT_BRIDGE)
-    return (link is not None and _is_up(link) and MGMT_ADDRESS in _ipv4(link)
-            and _dnsmasq_alive())
+    return link is not None and _is_up(link) and MGMT_ADDRESS in _ipv4(link) and _dnsmasq_alive()
 
 
 def ensure_mgmt_bridge() -> list[str]:
@@ -370,15 +397,19 @@ def ensure_mgmt_bridge() -> list[str]:
         return release_stale_leases(MGMT_BRIDGE)
     script = _lxc_net_script()
     if script is None:
-        raise LabgenError(f"{MGMT_BRIDGE} with DHCP is not running and lxc-net is not installed",
-                          hint="install lxc (apt-get install lxc), or start lxc-net")
+        raise LabgenError(
+            f"{MGMT_BRIDGE} with DHCP is not running and lxc-net is not installed",
+            hint="install lxc (apt-get install lxc), or start lxc-net",
+        )
     # lxc-net refuses to start while its marker exists, even when its dnsmasq has died;
     # its start path itself resets a half-configured lxcbr0 (address, dnsmasq, nft rules).
     (LXC_NET_RUN / "network_up").unlink(missing_ok=True)
     _run([script, "start"])
     if not mgmt_bridge_ready():
-        raise LabgenError(f"{script} start left {MGMT_BRIDGE} without {MGMT_ADDRESS} or dnsmasq",
-                          hint="check USE_LXC_BRIDGE and LXC_ADDR in /etc/default/lxc-net")
+        raise LabgenError(
+            f"{script} start left {MGMT_BRIDGE} without {MGMT_ADDRESS} or dnsmasq",
+            hint="check USE_LXC_BRIDGE and LXC_ADDR in /etc/default/lxc-net",
+        )
     return [f"started lxc-net: {MGMT_BRIDGE} {MGMT_ADDRESS} with DHCP (dnsmasq)"]
 
 
@@ -393,9 +424,9 @@ def ensure_lab_bridge(name: str, address: ipaddress.IPv4Interface) -> list[str]:
     others = network_holders(address.network, exclude=name)
     if others:
         raise LabgenError(
-            f"network {address.network} is already on {', '.join(others)}; "
-            f"bridge {name} cannot take {address}",
-            hint="destroy the lab that uses it, or give this lab another network")
+            f"network {address.network} is already on {', '.join(others)}; bridge {name} cannot take {address}",
+            hint="destroy the lab that uses it, or give this lab another network",
+        )
     changes = []
     link = _link(name)
     if link is None:

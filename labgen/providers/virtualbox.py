@@ -62,15 +62,18 @@ class VirtualBoxProvider(Provider):
         super().preflight(lab)
         vboxmanage = shutil.which("VBoxManage")
         if not vboxmanage:
-            raise PreflightError("VirtualBox is not installed (VBoxManage not found)",
-                                 hint="install VirtualBox, or choose --provider libvirt or lxc")
+            raise PreflightError(
+                "VirtualBox is not installed (VBoxManage not found)",
+                hint="install VirtualBox, or choose --provider libvirt or lxc",
+            )
         if self._restricted(vboxmanage):
             self.check_network(lab)
 
     def _restricted(self, vboxmanage: str) -> bool:
         try:
-            out = subprocess.run([vboxmanage, "--version"], capture_output=True, text=True,
-                                 timeout=30, check=False).stdout
+            out = subprocess.run(
+                [vboxmanage, "--version"], capture_output=True, text=True, timeout=30, check=False
+            ).stdout
         except (OSError, subprocess.SubprocessError):
             return True
         version = parse_version(out)
@@ -87,13 +90,16 @@ class VirtualBoxProvider(Provider):
         allowed = allowed_hostonly_networks(text)
         if any(lab.network.subnet_of(net) for net in allowed):
             return
-        where = (f"{self.networks_conf} allows only " + (", ".join(map(str, allowed)) or "nothing")
-                 if text is not None else
-                 f"VirtualBox allows only {DEFAULT_ALLOWED[0]} without {self.networks_conf}")
+        where = (
+            f"{self.networks_conf} allows only " + (", ".join(map(str, allowed)) or "nothing")
+            if text is not None
+            else f"VirtualBox allows only {DEFAULT_ALLOWED[0]} without {self.networks_conf}"
+        )
         raise PreflightError(
             f"lab {lab.name}: VirtualBox will refuse the host-only network {lab.network} ({where})",
             hint=f"add the line `* {lab.network}` to {self.networks_conf} (as root), "
-                 "or use a network inside 192.168.56.0/21")
+            "or use a network inside 192.168.56.0/21",
+        )
 
 
 PROVIDER = VirtualBoxProvider()

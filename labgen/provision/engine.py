@@ -78,11 +78,11 @@ def roles_recorded(lab: Lab, lab_dir, facts: Facts | str, roles: list[str]) -> b
 @dataclass
 class NodeReport:
     node: str
-    changed: list[str] = field(default_factory=list)      # "role/task"
+    changed: list[str] = field(default_factory=list)  # "role/task"
     unchanged: list[str] = field(default_factory=list)
     unavailable: list[RoleUnavailable] = field(default_factory=list)
     error: TaskError | None = None
-    stopped: bool = False                                  # another node failed first
+    stopped: bool = False  # another node failed first
 
 
 # Event callback: (node, role, task, status) where status is
@@ -95,9 +95,10 @@ def _run_checked(remote, node: str, role: str, task: Task, command: str):
     if not res.ok:
         tail = "\n".join(res.stderr.strip().splitlines()[-8:]) or res.stdout.strip()[-500:]
         code = "timed out" if res.exit_code is None else f"exit code {res.exit_code}"
-        raise TaskError(f"{node}: role {role}, task {task.name!r}: `{command}` failed ({code})"
-                        + (f"\n{tail}" if tail else ""),
-                        hint=f"fix the cause, then re-run `labgen provision {node}`")
+        raise TaskError(
+            f"{node}: role {role}, task {task.name!r}: `{command}` failed ({code})" + (f"\n{tail}" if tail else ""),
+            hint=f"fix the cause, then re-run `labgen provision {node}`",
+        )
     return res
 
 
@@ -108,8 +109,7 @@ def _stage_artifacts(remote, node: str, role: str, task: Task, stager) -> bool:
     try:
         return bool(stager.stage(remote, node, task.artifacts))
     except ArtifactError as exc:
-        raise TaskError(f"{node}: role {role}, task {task.name!r}: {exc.message}",
-                        hint=exc.hint) from None
+        raise TaskError(f"{node}: role {role}, task {task.name!r}: {exc.message}", hint=exc.hint) from None
 
 
 class PendingHandlers:
@@ -147,8 +147,9 @@ class PendingHandlers:
         self._update(key, False)
 
 
-def apply_task(remote, node: str, role: str, task: Task, artifacts=None,
-               pending: PendingHandlers | None = None) -> bool:
+def apply_task(
+    remote, node: str, role: str, task: Task, artifacts=None, pending: PendingHandlers | None = None
+) -> bool:
     """Converge one task on `node`; True if it changed anything. Raises TaskError.
 
     `artifacts` is the run's artifacts.Stager (one per provision run, so each download
@@ -175,9 +176,11 @@ def apply_task(remote, node: str, role: str, task: Task, artifacts=None,
             _run_checked(remote, node, role, task, command)
         after = remote.run(node, task.check, sudo=True, timeout=120)
         if not after.ok:
-            raise TaskError(f"{node}: role {role}, task {task.name!r}: still not done after running "
-                            f"it (check `{task.check}` exits {after.exit_code})",
-                            hint="the task's commands ran but did not reach the wanted state")
+            raise TaskError(
+                f"{node}: role {role}, task {task.name!r}: still not done after running "
+                f"it (check `{task.check}` exits {after.exit_code})",
+                hint="the task's commands ran but did not reach the wanted state",
+            )
         return True
     if changed or owed:
         for command in task.run:
@@ -188,9 +191,17 @@ def apply_task(remote, node: str, role: str, task: Task, artifacts=None,
     return changed
 
 
-def provision(lab: Lab, lab_dir, remote, facts: Facts | str, nodes: list[str] | None = None,
-              roles: list[str] | None = None, events: Events | None = None,
-              artifacts=None, stop: threading.Event | None = None) -> list[NodeReport]:
+def provision(
+    lab: Lab,
+    lab_dir,
+    remote,
+    facts: Facts | str,
+    nodes: list[str] | None = None,
+    roles: list[str] | None = None,
+    events: Events | None = None,
+    artifacts=None,
+    stop: threading.Event | None = None,
+) -> list[NodeReport]:
     """Provision `nodes` (default all) in parallel; returns one report per node.
 
     Changes the nodes; records finished roles in the lab dir's state. A failing task stops
@@ -243,7 +254,7 @@ class Blocked:
     """One reason roles could not run, and every role/node it blocked (said once, not per role)."""
 
     reason: str
-    roles: dict[str, list[str]]     # role -> nodes, in report order
+    roles: dict[str, list[str]]  # role -> nodes, in report order
 
 
 def blocked(reports: list[NodeReport]) -> list[Blocked]:

@@ -13,8 +13,8 @@ from labgen.errors import RoleUnavailableError
 from labgen.model import ARTIFACT_DIR, AptRepo, Artifact, Lab
 
 # Distributions the roles know (a provider's `distro`): the article's, and our LXC box's.
-XENIAL = "ubuntu-16.04"       # VirtualBox ubuntu/xenial64, libvirt generic/ubuntu1604
-BOOKWORM = "debian-12"        # LXC labgen/debian-12 (tests, CI)
+XENIAL = "ubuntu-16.04"  # VirtualBox ubuntu/xenial64, libvirt generic/ubuntu1604
+BOOKWORM = "debian-12"  # LXC labgen/debian-12 (tests, CI)
 DISTROS = (XENIAL, BOOKWORM)
 
 # Directory on the nodes where artifacts are uploaded before a task that lists them.
@@ -23,7 +23,7 @@ NODE_CACHE = ARTIFACT_DIR
 # ---- etcd and ZooKeeper come from each distribution's archive (through the apt proxy).
 # These are what the archives hold; written into the plan, checked by the integration test.
 ETCD_PACKAGES = {XENIAL: ("etcd",), BOOKWORM: ("etcd-server", "etcd-client")}
-ETCD_VERSIONS = {XENIAL: "2.2.5", BOOKWORM: "3.4.23"}     # xenial/universe; bookworm/main
+ETCD_VERSIONS = {XENIAL: "2.2.5", BOOKWORM: "3.4.23"}  # xenial/universe; bookworm/main
 ZOOKEEPER_VERSIONS = {XENIAL: "3.4.8", BOOKWORM: "3.8.0"}
 
 # ---- Docker: the version with the MAC bug (WALKTHROUGH §6). Lab param docker_version overrides.
@@ -51,7 +51,7 @@ CALICO_NODE_IMAGE = "quay.io/calico/node:v2.6.2"
 # in a dir given with --artifacts DIR (from an old apt cache, /var/cache/apt/archives, or a
 # colleague's labgen cache), or point `mirrors:` at a copy. The first use records their
 # sha256 in the lab's labgen.lock. No checksum of them was published that we could find.
-MESOS_VERSION = "1.5.0"        # "mesos 1.5" in the article (released February 2018)
+MESOS_VERSION = "1.5.0"  # "mesos 1.5" in the article (released February 2018)
 # The package's version in the xenial pool ("1.5.0-2.0.1" is what `apt-get install
 # mesos=1.5.0-2.0.1` asked for on xenial; the pool's files carry the distribution, like
 # mesos_1.5.0-2.0.1.debian9_amd64.deb in its Debian pool and mesos_1.0.1-2.0.94.ubuntu1604).
@@ -71,8 +71,7 @@ NGINX_IMAGE = "nginx:1.13.9"
 def require_distro(role: str, distro: str) -> None:
     """Raise RoleUnavailableError when `distro` is not one the roles know."""
     if distro not in DISTROS:
-        raise RoleUnavailableError(f"role {role} knows the distributions {', '.join(DISTROS)}, "
-                                   f"not {distro}")
+        raise RoleUnavailableError(f"role {role} knows the distributions {', '.join(DISTROS)}, not {distro}")
 
 
 def docker_version(lab: Lab) -> str:
@@ -87,17 +86,20 @@ def image_tarball(image: str) -> str:
     repo, tag = image.rsplit(":", 1)
     parts = repo.split("/")
     if len(parts) > 1 and ("." in parts[0] or ":" in parts[0]):
-        parts = parts[1:]          # a registry host (quay.io, localhost:5000)
+        parts = parts[1:]  # a registry host (quay.io, localhost:5000)
     return f"{'-'.join(parts)}-{tag}.tar"
 
 
 # Docker's apt repository signs its index (InRelease) with the key Docker's install guide gives
 # by fingerprint; the .deb's sha256 is taken from that signed index (labgen/aptsig.py).
 DOCKER_REPO = AptRepo(
-    base="https://download.docker.com/linux/ubuntu", suite="xenial",
+    base="https://download.docker.com/linux/ubuntu",
+    suite="xenial",
     index="stable/binary-amd64/Packages",
     key_url="https://download.docker.com/linux/ubuntu/gpg",
-    fingerprint="9DC858229FC7DD38854AE2D88D81803C0EBFCD88", publisher="Docker")
+    fingerprint="9DC858229FC7DD38854AE2D88D81803C0EBFCD88",
+    publisher="Docker",
+)
 
 
 def _docker_deb(version: str) -> Artifact:
@@ -124,47 +126,56 @@ def _saved_image(name: str, image: str) -> Artifact:
     return Artifact(
         name=name,
         url=f"docker-save:{image}",
-        sha256=None,      # depends on who saved it: no canonical checksum exists
+        sha256=None,  # depends on who saved it: no canonical checksum exists
         filename=filename,
-        description=(f"the image {image}, saved on a connected machine with "
-                     f"`skopeo copy docker://{image} docker-archive:{filename}:{image}` "
-                     f"(or, where Docker can still pull it, `docker pull {image} && "
-                     f"docker save -o {filename} {image}`); supply it with --artifacts DIR"),
+        description=(
+            f"the image {image}, saved on a connected machine with "
+            f"`skopeo copy docker://{image} docker-archive:{filename}:{image}` "
+            f"(or, where Docker can still pull it, `docker pull {image} && "
+            f"docker save -o {filename} {image}`); supply it with --artifacts DIR"
+        ),
     )
 
 
-ARTIFACTS: dict[str, Artifact] = {a.name: a for a in (
-    Artifact(
-        name="calicoctl",
-        url=f"https://github.com/projectcalico/calicoctl/releases/download/{CALICOCTL_VERSION}/calicoctl",
-        # The v1.6.3 release published no checksum file, and none was found elsewhere.
-        sha256=None,
-        filename=f"calicoctl-{CALICOCTL_VERSION}",
-        description=f"calicoctl {CALICOCTL_VERSION}, linux amd64 static binary",
-    ),
-    _saved_image("calico-node-image", CALICO_NODE_IMAGE),
-    _saved_image("nginx-image", NGINX_IMAGE),
-    Artifact(
-        name="mesos-deb",
-        url=f"http://repos.mesosphere.com/ubuntu/pool/main/m/mesos/{MESOS_DEB}",
-        sha256=None,      # none published; locked on first use
-        filename=MESOS_DEB,
-        description=(f"Mesos {MESOS_VERSION} for Ubuntu 16.04 as Mesosphere's xenial repository "
-                     "published it (that repository is gone since 2023): supply the file with "
-                     "--artifacts DIR or a mirror"),
-        gone=True,
-    ),
-    Artifact(
-        name="marathon-tarball",
-        url=f"https://downloads.mesosphere.com/marathon/releases/{MARATHON_VERSION}/{MARATHON_TARBALL}",
-        sha256=None,      # none published; locked on first use
-        filename=MARATHON_TARBALL,
-        description=(f"Marathon {MARATHON_VERSION}'s release tarball from downloads.mesosphere.com "
-                     "(gone since 2023): supply the file with --artifacts DIR or a mirror"),
-        gone=True,
-    ),
-    *(_docker_deb(v) for v in DOCKER_XENIAL_DEBS),
-)}
+ARTIFACTS: dict[str, Artifact] = {
+    a.name: a
+    for a in (
+        Artifact(
+            name="calicoctl",
+            url=f"https://github.com/projectcalico/calicoctl/releases/download/{CALICOCTL_VERSION}/calicoctl",
+            # The v1.6.3 release published no checksum file, and none was found elsewhere.
+            sha256=None,
+            filename=f"calicoctl-{CALICOCTL_VERSION}",
+            description=f"calicoctl {CALICOCTL_VERSION}, linux amd64 static binary",
+        ),
+        _saved_image("calico-node-image", CALICO_NODE_IMAGE),
+        _saved_image("nginx-image", NGINX_IMAGE),
+        Artifact(
+            name="mesos-deb",
+            url=f"http://repos.mesosphere.com/ubuntu/pool/main/m/mesos/{MESOS_DEB}",
+            sha256=None,  # none published; locked on first use
+            filename=MESOS_DEB,
+            description=(
+                f"Mesos {MESOS_VERSION} for Ubuntu 16.04 as Mesosphere's xenial repository "
+                "published it (that repository is gone since 2023): supply the file with "
+                "--artifacts DIR or a mirror"
+            ),
+            gone=True,
+        ),
+        Artifact(
+            name="marathon-tarball",
+            url=f"https://downloads.mesosphere.com/marathon/releases/{MARATHON_VERSION}/{MARATHON_TARBALL}",
+            sha256=None,  # none published; locked on first use
+            filename=MARATHON_TARBALL,
+            description=(
+                f"Marathon {MARATHON_VERSION}'s release tarball from downloads.mesosphere.com "
+                "(gone since 2023): supply the file with --artifacts DIR or a mirror"
+            ),
+            gone=True,
+        ),
+        *(_docker_deb(v) for v in DOCKER_XENIAL_DEBS),
+    )
+}
 
 
 def docker_artifact(version: str) -> Artifact | None:
@@ -184,9 +195,13 @@ def how_to_supply(name: str) -> str:
     if a.url.startswith("docker-save:"):
         return f"artifact {a.name} ({a.filename}): {a.description}"
     if a.gone:
-        return (f"artifact {a.name} ({a.filename}, once published at {a.url}, which no longer serves "
-                "it): copy the file from an old machine, a colleague or a mirror into a dir and run "
-                "`labgen fetch LAB --artifacts DIR`, which records its sha256 in labgen.lock")
-    return (f"artifact {a.name} ({a.filename}, published at {a.url}): `labgen fetch LAB` "
-            "downloads it on a connected machine and records its sha256 in labgen.lock, or put "
-            "the file in a dir given with --artifacts DIR")
+        return (
+            f"artifact {a.name} ({a.filename}, once published at {a.url}, which no longer serves "
+            "it): copy the file from an old machine, a colleague or a mirror into a dir and run "
+            "`labgen fetch LAB --artifacts DIR`, which records its sha256 in labgen.lock"
+        )
+    return (
+        f"artifact {a.name} ({a.filename}, published at {a.url}): `labgen fetch LAB` "
+        "downloads it on a connected machine and records its sha256 in labgen.lock, or put "
+        "the file in a dir given with --artifacts DIR"
+    )

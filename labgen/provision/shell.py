@@ -12,14 +12,18 @@ from labgen.model import Task
 def packages_installed_check(packages) -> str:
     # dpkg-query prints one status per package; any line that is not "install ok installed" fails.
     names = " ".join(shlex.quote(p) for p in packages)
-    return (f"test \"$(dpkg-query -W -f='${{Status}}\\n' {names} 2>/dev/null "
-            f"| grep -c '^install ok installed$')\" -eq {len(packages)}")
+    return (
+        f"test \"$(dpkg-query -W -f='${{Status}}\\n' {names} 2>/dev/null "
+        f"| grep -c '^install ok installed$')\" -eq {len(packages)}"
+    )
 
 
 def version_check(package: str, version: str) -> str:
     """Passes when `package` is installed at upstream `version` (any packaging suffix)."""
-    return (f"dpkg-query -W -f='${{Version}}' {shlex.quote(package)} 2>/dev/null "
-            f"| grep -q {shlex.quote('^' + version.replace('.', '[.]'))}")
+    return (
+        f"dpkg-query -W -f='${{Version}}' {shlex.quote(package)} 2>/dev/null "
+        f"| grep -q {shlex.quote('^' + version.replace('.', '[.]'))}"
+    )
 
 
 # Processes that hold dpkg's lock: another apt or dpkg, and unattended-upgrades (comm names,
@@ -27,7 +31,7 @@ def version_check(package: str, version: str) -> str:
 # before it does anything, without the lock. One pgrep per name: procps-ng refuses a pattern
 # longer than 15 characters ("will result in zero matches").
 APT_BUSY = ("apt-get", "apt", "aptitude", "dpkg", "unattended-upgr")
-LOCK_WAIT = 300        # seconds to wait for another apt to finish, per try
+LOCK_WAIT = 300  # seconds to wait for another apt to finish, per try
 TRIES = 3
 
 
@@ -38,21 +42,25 @@ def dpkg_lock_wait(seconds: int = LOCK_WAIT) -> str:
     apt-get that finds the lock taken fails at once. On a VM's first boot apt-daily and
     unattended-upgrades take it for minutes. Without pgrep the loop ends at once and the
     retries in apt_get() are what is left."""
-    return (f"end=$(($(date +%s) + {int(seconds)})); "
-            f"while {{ {' || '.join(f'pgrep -x {name}' for name in APT_BUSY)}; }} >/dev/null 2>&1 "
-            f"&& [ \"$(date +%s)\" -lt \"$end\" ]; "
-            "do sleep 3; done")
+    return (
+        f"end=$(($(date +%s) + {int(seconds)})); "
+        f"while {{ {' || '.join(f'pgrep -x {name}' for name in APT_BUSY)}; }} >/dev/null 2>&1 "
+        f'&& [ "$(date +%s)" -lt "$end" ]; '
+        "do sleep 3; done"
+    )
 
 
 def apt_get(args: str, seconds: int = 900) -> str:
     """One apt-get, bounded (a wedged download fails the task instead of hanging it) and tried
     TRIES times, each after waiting for the dpkg lock: an install loses the race for the lock
     to apt-daily as easily as an update does, and apt 1.2 does not wait for it."""
-    return (f"for try in {' '.join(str(i) for i in range(1, TRIES + 1))}; do "
-            f"{dpkg_lock_wait()}; "
-            f"DEBIAN_FRONTEND=noninteractive timeout {int(seconds)} apt-get -q {args} && break; "
-            f"if [ \"$try\" = {TRIES} ]; then exit 1; fi; "
-            f"echo \"apt-get failed (try $try of {TRIES}); trying again in 5 s\" >&2; sleep 5; done")
+    return (
+        f"for try in {' '.join(str(i) for i in range(1, TRIES + 1))}; do "
+        f"{dpkg_lock_wait()}; "
+        f"DEBIAN_FRONTEND=noninteractive timeout {int(seconds)} apt-get -q {args} && break; "
+        f'if [ "$try" = {TRIES} ]; then exit 1; fi; '
+        f'echo "apt-get failed (try $try of {TRIES}); trying again in 5 s" >&2; sleep 5; done'
+    )
 
 
 def apt_update() -> str:
@@ -66,21 +74,22 @@ def apt_install(packages) -> str:
     return f"{apt_update()} && {apt_get(f'install -y --no-install-recommends {names}')}"
 
 
-def wait_until(check: str, seconds: int, what: str, diagnose: str | None = None,
-               stable: int = 1) -> str:
+def wait_until(check: str, seconds: int, what: str, diagnose: str | None = None, stable: int = 1) -> str:
     """A shell loop re-running `check` until it passes `stable` times in a row (2 s apart),
     for at most `seconds`: a cluster only becomes healthy once every member is up, while the
     nodes are provisioned in parallel, and a member that just joined may still drop out.
 
     On time-out it prints `what` to stderr, then `diagnose`'s output, and exits 1."""
     tail = f"; {{ {diagnose}; }} >&2" if diagnose else ""
-    return (f"end=$(($(date +%s) + {int(seconds)})); ok=0; "
-            f"while [ \"$ok\" -lt {int(stable)} ]; do "
-            f"if ({check}) >/dev/null 2>&1; then ok=$((ok + 1)); else ok=0; fi; "
-            f"[ \"$ok\" -ge {int(stable)} ] && break; "
-            f"if [ \"$(date +%s)\" -ge \"$end\" ]; then "
-            f"echo {shlex.quote(f'{what}: not reached after {int(seconds)} s')} >&2{tail}; exit 1; fi; "
-            f"sleep 2; done")
+    return (
+        f"end=$(($(date +%s) + {int(seconds)})); ok=0; "
+        f'while [ "$ok" -lt {int(stable)} ]; do '
+        f"if ({check}) >/dev/null 2>&1; then ok=$((ok + 1)); else ok=0; fi; "
+        f'[ "$ok" -ge {int(stable)} ] && break; '
+        f'if [ "$(date +%s)" -ge "$end" ]; then '
+        f"echo {shlex.quote(f'{what}: not reached after {int(seconds)} s')} >&2{tail}; exit 1; fi; "
+        f"sleep 2; done"
+    )
 
 
 def settles(check: str, seconds: int = 30, stable: int = 1) -> str:
@@ -94,15 +103,19 @@ def settles(check: str, seconds: int = 30, stable: int = 1) -> str:
 def enabled_and_running(service: str, name: str | None = None) -> Task:
     """The service starts at boot and runs now."""
     s = shlex.quote(service)
-    return Task(name or f"{service} running",
-                check=f"systemctl is-enabled --quiet {s} && systemctl is-active --quiet {s}",
-                run=(f"systemctl enable {s}", f"systemctl start {s}"))
+    return Task(
+        name or f"{service} running",
+        check=f"systemctl is-enabled --quiet {s} && systemctl is-active --quiet {s}",
+        run=(f"systemctl enable {s}", f"systemctl start {s}"),
+    )
 
 
 def disabled_and_stopped(service: str) -> Task:
     """The service neither starts at boot nor runs (a package enabled it; this node does not
     want it)."""
     s = shlex.quote(service)
-    return Task(f"{service} disabled here",
-                check=f"! systemctl is-enabled --quiet {s} && ! systemctl is-active --quiet {s}",
-                run=(f"systemctl disable {s}", f"systemctl stop {s}"))
+    return Task(
+        f"{service} disabled here",
+        check=f"! systemctl is-enabled --quiet {s} && ! systemctl is-active --quiet {s}",
+        run=(f"systemctl disable {s}", f"systemctl stop {s}"),
+    )

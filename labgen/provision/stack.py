@@ -48,7 +48,8 @@ def docker_artifact(lab: Lab):
         raise RoleUnavailableError(
             f"docker-ce {version} (lab param docker_version) is not declared in labgen's pins; "
             f"declared: {', '.join(pins.DOCKER_XENIAL_DEBS)} (add its xenial .deb to "
-            "labgen/provision/pins.py)")
+            "labgen/provision/pins.py)"
+        )
     return art
 
 
@@ -61,8 +62,9 @@ def require_docker(role: str, lab: Lab, distro: str) -> None:
         if distro == pins.XENIAL:
             docker_artifact(lab)
     except RoleUnavailableError as exc:
-        raise RoleUnavailableError(f"{role} needs the docker role, unavailable here: {exc.message}",
-                                   cause=exc.message) from None
+        raise RoleUnavailableError(
+            f"{role} needs the docker role, unavailable here: {exc.message}", cause=exc.message
+        ) from None
 
 
 # ---- Calico (role calico installs calicoctl; calico-network makes the pool and the network)
@@ -84,11 +86,13 @@ def require_calico(role: str, lab: Lab, distro: str) -> None:
             "`docker run --privileged`, which fails in labgen's LXC nodes (their capability "
             "bounding set lacks some that --privileged asks for): use the "
             "virtualbox or libvirt provider (box ubuntu/xenial64) with "
-            + pins.how_to_supply("calicoctl") + "; and " + pins.how_to_supply("calico-node-image"))
+            + pins.how_to_supply("calicoctl")
+            + "; and "
+            + pins.how_to_supply("calico-node-image")
+        )
         if role == "calico":
             raise RoleUnavailableError(reason)
-        raise RoleUnavailableError(f"{role} needs the calico role, unavailable here: {reason}",
-                                   cause=reason)
+        raise RoleUnavailableError(f"{role} needs the calico role, unavailable here: {reason}", cause=reason)
 
 
 def calico_pool(lab: Lab) -> str:
@@ -108,7 +112,8 @@ def require_xenial(role: str, distro: str, software: str, artifact: str = "mesos
         raise RoleUnavailableError(
             f"{software} is not in the Debian 12 archive, and Mesosphere built it for Ubuntu "
             "16.04 only: use the virtualbox or libvirt provider (box ubuntu/xenial64), with "
-            + pins.how_to_supply(artifact))
+            + pins.how_to_supply(artifact)
+        )
     pins.require_distro(role, distro)
 
 
@@ -118,8 +123,9 @@ def require_marathon(role: str, distro: str) -> None:
     try:
         require_xenial("marathon", distro, f"Marathon {pins.MARATHON_VERSION}", "marathon-tarball")
     except RoleUnavailableError as exc:
-        raise RoleUnavailableError(f"{role} needs the marathon role, unavailable here: {exc.message}",
-                                   cause=exc.message) from None
+        raise RoleUnavailableError(
+            f"{role} needs the marathon role, unavailable here: {exc.message}", cause=exc.message
+        ) from None
 
 
 def mesos_master(lab: Lab) -> Node:
@@ -142,7 +148,9 @@ def marathon_url(node: Node, path: str) -> str:
 def install_mesos() -> Task:
     """Mesos from the supplied .deb (apt resolves its dependencies from the Ubuntu archive;
     mesos-master, mesos-slave, and marathon for libmesos)."""
-    return Task(f"install mesos {pins.MESOS_VERSION} ({pins.MESOS_DEB})",
-                check=version_check("mesos", pins.MESOS_VERSION),
-                run=(apt_install((pins.artifact_path("mesos-deb"), "curl")),),
-                artifacts=("mesos-deb",))
+    return Task(
+        f"install mesos {pins.MESOS_VERSION} ({pins.MESOS_DEB})",
+        check=version_check("mesos", pins.MESOS_VERSION),
+        run=(apt_install((pins.artifact_path("mesos-deb"), "curl")),),
+        artifacts=("mesos-deb",),
+    )

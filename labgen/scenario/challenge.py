@@ -44,15 +44,22 @@ class Outcome:
 
     ok: bool
     messages: list[Text] = field(default_factory=list)
-    details: list[str] = field(default_factory=list)      # the raw expectation failures
-    current: str | None = None                            # the step now waiting (None: finished)
+    details: list[str] = field(default_factory=list)  # the raw expectation failures
+    current: str | None = None  # the step now waiting (None: finished)
 
 
 class _NullReporter:
-    def scenario_started(self, record): pass
-    def scenario_finished(self, record): pass
-    def step_started(self, step, commands=None): pass
-    def step_finished(self, record): pass
+    def scenario_started(self, record):
+        pass
+
+    def scenario_finished(self, record):
+        pass
+
+    def step_started(self, step, commands=None):
+        pass
+
+    def step_finished(self, record):
+        pass
 
 
 def steps_of(scenario: Scenario, variant: str) -> tuple[list[Step], list[Step]]:
@@ -64,9 +71,10 @@ def steps_of(scenario: Scenario, variant: str) -> tuple[list[Step], list[Step]]:
 def known_variant(scenario: Scenario, requested: str) -> str:
     """`requested` if the scenario has it; else InputError with a did-you-mean."""
     if requested not in scenario.variants:
-        raise InputError([f"scenario {scenario.id} has no variant {requested!r}"
-                          f"{did_you_mean(requested, scenario.variants)}"],
-                         hint=f"variants: {', '.join(scenario.variants)}")
+        raise InputError(
+            [f"scenario {scenario.id} has no variant {requested!r}{did_you_mean(requested, scenario.variants)}"],
+            hint=f"variants: {', '.join(scenario.variants)}",
+        )
     return requested
 
 
@@ -83,30 +91,41 @@ def challenge_variant(scenario: Scenario, requested: str | None) -> str:
     for name, variant in scenario.variants.items():
         if any(s.kind in STUDENT_KINDS for s in variant.steps):
             return name
-    raise LabgenError(f"scenario {scenario.id} has no task or question for a student",
-                      hint="`labgen scenario run` shows it as a presenter instead")
+    raise LabgenError(
+        f"scenario {scenario.id} has no task or question for a student",
+        hint="`labgen scenario run` shows it as a presenter instead",
+    )
 
 
 class Challenge:
     """One lab's challenge. `remote` is the lab's open Remote (persistent connections)."""
 
-    def __init__(self, lab_dir: LabDir, scenario: Scenario, variant: str, lab: Lab, remote,
-                 reporter=None, lang: str = "en", provider: str = "lxc"):
+    def __init__(
+        self,
+        lab_dir: LabDir,
+        scenario: Scenario,
+        variant: str,
+        lab: Lab,
+        remote,
+        reporter=None,
+        lang: str = "en",
+        provider: str = "lxc",
+    ):
         self.lab_dir = lab_dir
         self.scenario = scenario
         self.variant = variant
         self.lab = lab
         self.main, self.cleanups = steps_of(scenario, variant)
-        self.runner = Runner(scenario, variant, lab, remote, reporter or _NullReporter(), lang,
-                             provider)
+        self.runner = Runner(scenario, variant, lab, remote, reporter or _NullReporter(), lang, provider)
 
     # ---- reading
 
     def progress(self) -> dict:
         data = prog.load(self.lab_dir)
         if data is None:
-            raise LabgenError("no scenario started on this lab",
-                              hint=f"`labgen scenario start {self.scenario.id}` starts one")
+            raise LabgenError(
+                "no scenario started on this lab", hint=f"`labgen scenario start {self.scenario.id}` starts one"
+            )
         return data
 
     def step(self, step_id: str | None) -> Step | None:
@@ -151,8 +170,12 @@ class Challenge:
             with prog.changing(self.lab_dir) as p:
                 rec = prog.step_record(p, step.id, step.kind)
                 rec["attempts"] += 1
-                rec["last"] = {"ok": outcome.ok, "at": prog.now(), "details": outcome.details,
-                               "messages": [{"en": m.get("en"), "zh": m.get("zh")} for m in outcome.messages]}
+                rec["last"] = {
+                    "ok": outcome.ok,
+                    "at": prog.now(),
+                    "details": outcome.details,
+                    "messages": [{"en": m.get("en"), "zh": m.get("zh")} for m in outcome.messages],
+                }
                 if outcome.ok:
                     rec["passed"] += 1
                     rec["status"], rec["closed"] = "passed", prog.now()
@@ -166,7 +189,7 @@ class Challenge:
     def solve(self, passed: Callable[[Outcome], None] | None = None) -> Outcome:
         """Run the current task's solution, then its checks (marked as solved by solution)."""
         step = self._waiting("task")
-        if step.solution is None:       # the loader requires one; a Step made in code may lack it
+        if step.solution is None:  # the loader requires one; a Step made in code may lack it
             raise LabgenError(f"task {step.id} has no solution to run")
         with prog.check_slot(self.lab_dir):
             record = self.runner._run_step(step.solution)
@@ -176,15 +199,20 @@ class Challenge:
                 outcome.details = record.failures + outcome.details
             with prog.changing(self.lab_dir) as p:
                 rec = prog.step_record(p, step.id, step.kind)
-                rec["last"] = {"ok": outcome.ok, "at": prog.now(), "details": outcome.details,
-                               "messages": [{"en": m.get("en"), "zh": m.get("zh")} for m in outcome.messages],
-                               "solution": True}
+                rec["last"] = {
+                    "ok": outcome.ok,
+                    "at": prog.now(),
+                    "details": outcome.details,
+                    "messages": [{"en": m.get("en"), "zh": m.get("zh")} for m in outcome.messages],
+                    "solution": True,
+                }
                 if outcome.ok:
                     rec["status"], rec["closed"] = "solved", prog.now()
             if not outcome.ok:
-                raise ScenarioFailed(f"the solution of {step.id} did not pass its check: "
-                                     + "; ".join(outcome.details),
-                                     hint="`labgen scenario reset` puts the lab back as the task expects")
+                raise ScenarioFailed(
+                    f"the solution of {step.id} did not pass its check: " + "; ".join(outcome.details),
+                    hint="`labgen scenario reset` puts the lab back as the task expects",
+                )
             if passed:
                 passed(outcome)
             return self._advance(self.main.index(step) + 1)
@@ -211,8 +239,13 @@ class Challenge:
             feedback = step.correct if ok else step.wrong
             if feedback:
                 feedback = Text(self.text(feedback, "en"), self.text(feedback, "zh"))
-            rec["last"] = {"ok": ok, "at": prog.now(), "answer": text[:200], "details": [],
-                           "messages": [{"en": feedback.get("en"), "zh": feedback.get("zh")}] if feedback else []}
+            rec["last"] = {
+                "ok": ok,
+                "at": prog.now(),
+                "answer": text[:200],
+                "details": [],
+                "messages": [{"en": feedback.get("en"), "zh": feedback.get("zh")}] if feedback else [],
+            }
             if ok:
                 rec["passed"] += 1
                 rec["status"], rec["closed"] = "passed", prog.now()
@@ -254,15 +287,20 @@ class Challenge:
     def _waiting(self, kind: str | None) -> Step:
         p = self.progress()
         if p.get("finished"):
-            raise LabgenError(f"scenario {self.scenario.id} is finished on this lab",
-                              hint="`labgen scenario reset` starts it over")
+            raise LabgenError(
+                f"scenario {self.scenario.id} is finished on this lab", hint="`labgen scenario reset` starts it over"
+            )
         step = self.step(p.get("current"))
         if step is None or step.kind not in STUDENT_KINDS:
-            raise LabgenError("no task or question is waiting on this lab",
-                              hint="`labgen scenario reset` puts the lab back at the first task")
+            raise LabgenError(
+                "no task or question is waiting on this lab",
+                hint="`labgen scenario reset` puts the lab back at the first task",
+            )
         if kind and step.kind != kind:
-            other = {"task": "`labgen scenario answer TEXT` answers it",
-                     "question": "`labgen scenario check` checks it"}[step.kind]
+            other = {
+                "task": "`labgen scenario answer TEXT` answers it",
+                "question": "`labgen scenario check` checks it",
+            }[step.kind]
             raise LabgenError(f"the current step {step.id} is a {step.kind}, not a {kind}", hint=other)
         return step
 
@@ -270,9 +308,11 @@ class Challenge:
         ids = [s.id for s in self.main]
         if step_id not in ids or self.main[ids.index(step_id)].kind not in STUDENT_KINDS:
             students = [s.id for s in self.main if s.kind in STUDENT_KINDS]
-            raise LabgenError(f"no task or question {step_id!r} in scenario {self.scenario.id} "
-                              f"(variant {self.variant})", hint=f"tasks and questions: {', '.join(students)}",
-                              exit_code=2)
+            raise LabgenError(
+                f"no task or question {step_id!r} in scenario {self.scenario.id} (variant {self.variant})",
+                hint=f"tasks and questions: {', '.join(students)}",
+                exit_code=2,
+            )
         return ids.index(step_id)
 
     def _replay(self, stop: int) -> None:
@@ -287,7 +327,7 @@ class Challenge:
     def _run_checks(self, step: Step) -> Outcome:
         self.runner.captures = _captures(self.progress())
         outcome = Outcome(True)
-        shown, self.runner.reporter = self.runner.reporter, _NullReporter()   # checks run quietly
+        shown, self.runner.reporter = self.runner.reporter, _NullReporter()  # checks run quietly
         try:
             records = [(check, self.runner._run_step(check.step)) for check in step.checks]
         finally:
@@ -298,8 +338,9 @@ class Challenge:
             outcome.ok = False
             outcome.details += record.failures
             lab_nodes = {n.name for n in self.lab.nodes}
-            failed_on: list[str | None] = [n if n in lab_nodes else None
-                                           for n in sorted({f.split(": ", 1)[0] for f in record.failures})]
+            failed_on: list[str | None] = [
+                n if n in lab_nodes else None for n in sorted({f.split(": ", 1)[0] for f in record.failures})
+            ]
             for node in failed_on or [None]:
                 message = Text(self.text(check.message, "en", node), self.text(check.message, "zh", node))
                 if message not in outcome.messages:
@@ -313,9 +354,10 @@ class Challenge:
             p["captures"] = self.runner.captures
         story.record(self.lab_dir, record)
         if record.status != "passed":
-            raise ScenarioFailed(f"scenario {self.scenario.id}: step {step.id} failed: "
-                                 + "; ".join(record.failures),
-                                 hint="`labgen scenario reset` runs the cleanup and starts over")
+            raise ScenarioFailed(
+                f"scenario {self.scenario.id}: step {step.id} failed: " + "; ".join(record.failures),
+                hint="`labgen scenario reset` runs the cleanup and starts over",
+            )
 
     def _advance(self, index: int) -> Outcome:
         """Run ordinary steps from `index` until a task or question waits, or the end."""
@@ -344,6 +386,7 @@ def _captures(progress: dict) -> dict[str, dict[str, str]]:
 def challenge_key(progress: dict) -> tuple[str, str, str]:
     """What identifies the scenario a progress runs: (source file or id, id, variant); a value
     of the wrong type in the file counts as missing."""
+
     def text(key: str) -> str:
         value = progress.get(key)
         return value if isinstance(value, str) else ""
@@ -356,23 +399,23 @@ def load_parts(lab_dir: LabDir, progress: dict) -> tuple[Scenario, Lab]:
     Raises LabgenError (InputError) for a file that no longer loads or a variant that is gone."""
     source, scenario_id, variant = challenge_key(progress)
     if not scenario_id:
-        raise LabgenError(f"{prog.progress_file(lab_dir)}: names no scenario",
-                          hint="`labgen scenario start SCENARIO` starts over")
+        raise LabgenError(
+            f"{prog.progress_file(lab_dir)}: names no scenario", hint="`labgen scenario start SCENARIO` starts over"
+        )
     sc = load_scenario(find_scenario(source if Path(source).is_file() else scenario_id))
     lab = load_lab(lab_dir.labfile)
     check_against_lab(sc, lab)
     if variant not in sc.variants:
-        raise LabgenError(f"scenario {sc.id} no longer has variant {variant!r}",
-                          hint="`labgen scenario start` starts over")
+        raise LabgenError(
+            f"scenario {sc.id} no longer has variant {variant!r}", hint="`labgen scenario start` starts over"
+        )
     return sc, lab
 
 
-def open_challenge(lab_dir: LabDir, remote, reporter=None, lang: str = "en",
-                   provider: str = "lxc") -> Challenge:
+def open_challenge(lab_dir: LabDir, remote, reporter=None, lang: str = "en", provider: str = "lxc") -> Challenge:
     """The challenge started on this lab, from its progress (scenario file, variant)."""
     p = prog.load(lab_dir)
     if p is None:
-        raise LabgenError("no scenario started on this lab",
-                          hint="`labgen scenario start mac-bug` starts one")
+        raise LabgenError("no scenario started on this lab", hint="`labgen scenario start mac-bug` starts one")
     sc, lab = load_parts(lab_dir, p)
     return Challenge(lab_dir, sc, p["variant"], lab, remote, reporter, lang, provider)

@@ -29,8 +29,20 @@ from labgen.scenario.language import fallback_note
 from labgen.scenario.record import CommandResult, RunRecord, StepRecord, to_json
 from labgen.scenario.template import VAR
 from labgen.scenario.transcript import (
-    HANDOUT_FOLD, KIND_COLOURS, STATUS_MARKS, clean_output, describe_expectations, exit_label,
-    fold, kind_name, nodes_label, numbered_fold, run_verdict, seconds, shown_status, status_word,
+    HANDOUT_FOLD,
+    KIND_COLOURS,
+    STATUS_MARKS,
+    clean_output,
+    describe_expectations,
+    exit_label,
+    fold,
+    kind_name,
+    nodes_label,
+    numbered_fold,
+    run_verdict,
+    seconds,
+    shown_status,
+    status_word,
     words,
 )
 
@@ -94,12 +106,19 @@ def topology_svg(record: RunRecord) -> str | None:
 
 _CODE = re.compile(r"(`+)(.+?)\1", re.S)
 # owner/repo#N, repo#N (a repo whose owner we know), and a bare #N continuing the last one.
-_ISSUE = re.compile(r"(?<![\w/.#-])(?:(?P<owner>[A-Za-z0-9][\w.-]*)/)?(?P<repo>[A-Za-z][\w.-]*)#(?P<num>\d+)\b"
-                    r"|(?<=[\s/(,])#(?P<bare>\d+)\b")
-REPO_OWNERS = {   # bare repository names as the walkthrough and the upstream threads write them
-    "calico": "projectcalico", "calicoctl": "projectcalico", "libnetwork-plugin": "projectcalico",
-    "felix": "projectcalico", "cni-plugin": "projectcalico", "libnetwork": "docker",
-    "for-linux": "docker", "moby": "moby",
+_ISSUE = re.compile(
+    r"(?<![\w/.#-])(?:(?P<owner>[A-Za-z0-9][\w.-]*)/)?(?P<repo>[A-Za-z][\w.-]*)#(?P<num>\d+)\b"
+    r"|(?<=[\s/(,])#(?P<bare>\d+)\b"
+)
+REPO_OWNERS = {  # bare repository names as the walkthrough and the upstream threads write them
+    "calico": "projectcalico",
+    "calicoctl": "projectcalico",
+    "libnetwork-plugin": "projectcalico",
+    "felix": "projectcalico",
+    "cni-plugin": "projectcalico",
+    "libnetwork": "docker",
+    "for-linux": "docker",
+    "moby": "moby",
 }
 
 
@@ -110,7 +129,7 @@ def prose_parts(text: str) -> list[tuple[str, str, str]]:
     last_repo = None
     pos = 0
     for code in _CODE.finditer(text):
-        last_repo = _link_issues(text[pos:code.start()], parts, last_repo)
+        last_repo = _link_issues(text[pos : code.start()], parts, last_repo)
         parts.append(("code", code.group(2).strip() if code.group(2).strip() else code.group(2), ""))
         pos = code.end()
     _link_issues(text[pos:], parts, last_repo)
@@ -127,7 +146,7 @@ def _link_issues(text: str, parts: list, last_repo: str | None) -> str | None:
     repo_path: str | None
     for m in _ISSUE.finditer(text):
         if m.group("bare"):
-            if last_repo is None or last_end is None or not _CONTINUES.fullmatch(text[last_end:m.start()]):
+            if last_repo is None or last_end is None or not _CONTINUES.fullmatch(text[last_end : m.start()]):
                 continue
             repo_path, label, num = last_repo, m.group(0), m.group("bare")
         else:
@@ -137,7 +156,7 @@ def _link_issues(text: str, parts: list, last_repo: str | None) -> str | None:
             last_repo = repo_path
         if repo_path is None:
             continue
-        parts.append(("text", text[pos:m.start()], ""))
+        parts.append(("text", text[pos : m.start()], ""))
         parts.append(("link", label, f"https://github.com/{repo_path}/issues/{num}"))
         pos = last_end = m.end()
     parts.append(("text", text[pos:], ""))
@@ -145,8 +164,10 @@ def _link_issues(text: str, parts: list, last_repo: str | None) -> str | None:
 
 
 # Addresses never wrap: a line may break around them, not inside them.
-_ADDRESS = re.compile(r"(?<![\w:.])(?:[0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){5}"
-                      r"|\d{1,3}(?:\.\d{1,3}){3}(?:/\d{1,2})?)(?![\w:])")
+_ADDRESS = re.compile(
+    r"(?<![\w:.])(?:[0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){5}"
+    r"|\d{1,3}(?:\.\d{1,3}){3}(?:/\d{1,2})?)(?![\w:])"
+)
 
 
 def _e(text: object) -> str:
@@ -157,7 +178,7 @@ def _h(text: str) -> str:
     """Escaped text with each address wrapped so it never breaks."""
     out, pos = [], 0
     for m in _ADDRESS.finditer(text):
-        out.append(_e(text[pos:m.start()]))
+        out.append(_e(text[pos : m.start()]))
         out.append(f'<span class="addr">{_e(m.group(0))}</span>')
         pos = m.end()
     out.append(_e(text[pos:]))
@@ -317,15 +338,19 @@ def render_markdown(record: RunRecord, svg_file: str | None = None) -> str:
         out += [f"![{w['topology']}]({svg_file})", ""]
     for number, step_record in enumerate(record.steps, 1):
         out += _markdown_step(number, step_record, lang)
-    out += [f"## {w['summary']}", "",
-            f"| # | {w['step']} | {w['kind']} | {w['result']} | {w['time']} |",
-            "|---:|---|---|---|---:|"]
+    out += [
+        f"## {w['summary']}",
+        "",
+        f"| # | {w['step']} | {w['kind']} | {w['result']} | {w['time']} |",
+        "|---:|---|---|---|---:|",
+    ]
     for number, step_record in enumerate(record.steps, 1):
         step, status = step_record.step, shown_status(step_record)
         result = "" if status is None else f"{STATUS_MARKS.get(status, '?')} {status_word(status, lang)}"
         time = "" if status is None else seconds(step_record.duration)
-        out.append(f"| {number} | {_md_cell(step.title.get(lang))} | {kind_name(step.kind, lang)} | "
-                   f"{result} | {time} |")
+        out.append(
+            f"| {number} | {_md_cell(step.title.get(lang))} | {kind_name(step.kind, lang)} | {result} | {time} |"
+        )
     out += ["", f"**{'✓' if passed else '✗'} {_md_text(headline)}**{p['(']}{seconds(record.duration)}{p[')']}"]
     out += [f"- {_md_text(clean_output(reason))}" for reason in reasons]
     return "\n".join(out).rstrip("\n") + "\n"
@@ -348,17 +373,21 @@ def _markdown_step(number: int, record: StepRecord, lang: str) -> list[str]:
         groups = [(step.run, [], {})]
     for command, results, values in groups:
         where, same = _command_nodes_label(results, values, lang)
-        where = ", ".join(f"`{n}`" for n in where.split(", ")) if results else \
-            _md_text(nodes_label(step, lang))
+        where = ", ".join(f"`{n}`" for n in where.split(", ")) if results else _md_text(nodes_label(step, lang))
         same = f"{p[';']}{_md_text(same)}" if same else ""
-        out += [f"**{w['command']}**{p['(']}{w['on']} {where}{same}{p[')']}{p[':']}", "",
-                _fence(command.rstrip("\n"), "sh"), ""]
+        out += [
+            f"**{w['command']}**{p['(']}{w['on']} {where}{same}{p[')']}{p[':']}",
+            "",
+            _fence(command.rstrip("\n"), "sh"),
+            "",
+        ]
         if values:
             nodes = [r.node for r in results]
-            out += ["| | " + " | ".join(f"`{n}`" for n in nodes) + " |",
-                    "|---|" + "---|" * len(nodes)]
-            out += [f"| `{var}` | " + " | ".join(_md_code(per_node[n]) for n in nodes) + " |"
-                    for var, per_node in values.items()]
+            out += ["| | " + " | ".join(f"`{n}`" for n in nodes) + " |", "|---|" + "---|" * len(nodes)]
+            out += [
+                f"| `{var}` | " + " | ".join(_md_code(per_node[n]) for n in nodes) + " |"
+                for var, per_node in values.items()
+            ]
             out.append("")
         for result in results:
             label = f"**{w['output']}**{p['(']}`{result.node}`{p[',']}{exit_label(result, lang)}"
@@ -379,8 +408,10 @@ def _markdown_step(number: int, record: StepRecord, lang: str) -> list[str]:
         out.append("")
     status = shown_status(record)
     if status is not None:
-        out.append(f"**{w['result']}{p[':']}** {STATUS_MARKS.get(status, '?')} {status_word(status, lang)}"
-                   f"{p['(']}{seconds(record.duration)}{p[')']}")
+        out.append(
+            f"**{w['result']}{p[':']}** {STATUS_MARKS.get(status, '?')} {status_word(status, lang)}"
+            f"{p['(']}{seconds(record.duration)}{p[')']}"
+        )
         if record.status == "passed":
             out += [f"- ✓ {_md_text(p)}" for p in describe_expectations(step.expect, lang)]
         else:
@@ -393,7 +424,7 @@ def _markdown_step(number: int, record: StepRecord, lang: str) -> list[str]:
 
 # The page: labgen/templates/handout.html.j2 with handout.css (labgen/pages.py).
 
-SHORT_BLOCK = 14   # a label and a block of at most this many lines never split across pages
+SHORT_BLOCK = 14  # a label and a block of at most this many lines never split across pages
 
 
 def _status_class(status: str | None) -> str:
@@ -432,20 +463,40 @@ def render_html(record: RunRecord, svg: str | None = None) -> str:
     rows = []
     for number, step_record in enumerate(record.steps, 1):
         step, status = step_record.step, shown_status(step_record)
-        rows.append({"number": number, "title": Markup(prose_html(step.title.get(lang))),
-                     "kind": step.kind, "status_class": _status_class(status),
-                     "result": "" if status is None else
-                     f"{STATUS_MARKS.get(status, '?')} {status_word(status, lang)}",
-                     "time": "" if status is None else seconds(step_record.duration)})
+        rows.append(
+            {
+                "number": number,
+                "title": Markup(prose_html(step.title.get(lang))),
+                "kind": step.kind,
+                "status_class": _status_class(status),
+                "result": "" if status is None else f"{STATUS_MARKS.get(status, '?')} {status_word(status, lang)}",
+                "time": "" if status is None else seconds(step_record.duration),
+            }
+        )
     return pages.render(
-        "handout.html.j2", css=pages.css("handout.css"), lang=lang, w=w, p=p, title=title,
-        title_html=Markup(prose_html(title)), summaries=[Markup(prose_html(s)) for s in summaries],
+        "handout.html.j2",
+        css=pages.css("handout.css"),
+        lang=lang,
+        w=w,
+        p=p,
+        title=title,
+        title_html=Markup(prose_html(title)),
+        summaries=[Markup(prose_html(s)) for s in summaries],
         note=fallback_note(scenario, lang),
-        facts=facts, passed=passed, headline=headline, verdict_class="ok" if passed else "bad",
-        svg=Markup(svg) if svg else None, lab_name=record.lab_name,
+        facts=facts,
+        passed=passed,
+        headline=headline,
+        verdict_class="ok" if passed else "bad",
+        svg=Markup(svg) if svg else None,
+        lab_name=record.lab_name,
         steps=[_step(number, sr, lang) for number, sr in enumerate(record.steps, 1)],
-        reasons=[Markup(_h(clean_output(r))) for r in reasons], duration=seconds(record.duration),
-        rows=rows, colours=_Colours(), kind_names=_KindNames(lang), short=SHORT_BLOCK)
+        reasons=[Markup(_h(clean_output(r))) for r in reasons],
+        duration=seconds(record.duration),
+        rows=rows,
+        colours=_Colours(),
+        kind_names=_KindNames(lang),
+        short=SHORT_BLOCK,
+    )
 
 
 class _Colours(dict):
@@ -469,8 +520,9 @@ def _step(number: int, record: StepRecord, lang: str) -> dict:
     w, step, p = words(lang), record.step, punct(lang)
     paragraphs = []
     if step.explain is not None:
-        paragraphs = [Markup(prose_html(paragraph)) for paragraph in
-                      re.split(r"\n\s*\n", step.explain.get(lang).strip())]
+        paragraphs = [
+            Markup(prose_html(paragraph)) for paragraph in re.split(r"\n\s*\n", step.explain.get(lang).strip())
+        ]
     groups = command_groups(record)
     if not groups and step.run:
         groups = [(step.run, [], {})]
@@ -483,31 +535,53 @@ def _step(number: int, record: StepRecord, lang: str) -> dict:
             if result.attempts > 1:
                 text += f"{p[',']}{w['attempts'].format(n=result.attempts)}"
             stdout, stderr = clean_output(result.stdout), clean_output(result.stderr)
-            shown.append({
-                "label": text + p[")"], "empty": not stdout and not stderr,
-                "stdout": output_lines(result.stdout, lang, result.evidence.get("stdout", ())) if stdout else None,
-                "stderr": output_lines(result.stderr, lang, result.evidence.get("stderr", ())) if stderr else None,
-                "stderr_label": f"{w['stderr']}{p['(']}{result.node}{p[')']}"})
+            shown.append(
+                {
+                    "label": text + p[")"],
+                    "empty": not stdout and not stderr,
+                    "stdout": output_lines(result.stdout, lang, result.evidence.get("stdout", ())) if stdout else None,
+                    "stderr": output_lines(result.stderr, lang, result.evidence.get("stderr", ())) if stderr else None,
+                    "stderr_label": f"{w['stderr']}{p['(']}{result.node}{p[')']}",
+                }
+            )
         nodes = [r.node for r in results]
-        commands.append({
-            "where": where or nodes_label(step, lang), "same": f"{p[';']}{same}" if same else "",
-            "block": output_lines(command.rstrip("\n"), lang), "results": shown, "nodes": nodes,
-            "value_rows": [(var, [Markup(_h(per_node.get(n, ""))) for n in nodes])
-                       for var, per_node in values.items()]})
+        commands.append(
+            {
+                "where": where or nodes_label(step, lang),
+                "same": f"{p[';']}{same}" if same else "",
+                "block": output_lines(command.rstrip("\n"), lang),
+                "results": shown,
+                "nodes": nodes,
+                "value_rows": [
+                    (var, [Markup(_h(per_node.get(n, ""))) for n in nodes]) for var, per_node in values.items()
+                ],
+            }
+        )
     captured = []
     for key, value in record.captured.items():
         node, _, var = key.partition(":")
         captured.append((var, Markup(_h(clean_output(value))), node))
     status = shown_status(record)
-    out = {"kind": step.kind, "number": number, "title": Markup(prose_html(step.title.get(lang))),
-           "paragraphs": paragraphs, "commands": commands, "captured": captured, "status": status}
+    out = {
+        "kind": step.kind,
+        "number": number,
+        "title": Markup(prose_html(step.title.get(lang))),
+        "paragraphs": paragraphs,
+        "commands": commands,
+        "captured": captured,
+        "status": status,
+    }
     if status is not None:
         cls = _status_class(status)
         if record.status == "passed":
             checks = [(cls, "✓", Markup(_h(x))) for x in describe_expectations(step.expect, lang)]
         else:
             checks = [("bad", "✗", Markup(_h(clean_output(r)))) for r in record.failures]
-        out.update(status_class=cls, mark=STATUS_MARKS.get(status, "?"),
-                   status_word=status_word(status, lang), duration=seconds(record.duration),
-                   checks=checks)
+        out.update(
+            status_class=cls,
+            mark=STATUS_MARKS.get(status, "?"),
+            status_word=status_word(status, lang),
+            duration=seconds(record.duration),
+            checks=checks,
+        )
     return out

@@ -23,20 +23,22 @@ HEREDOC = re.compile(r"^\s*cat\s+<<-?\s*['\"]?(?P<tag>\w+)['\"]?\s*>>?\s*(?P<fil
 FENCE = re.compile(r"^\s*(```|~~~)")
 HEADING = re.compile(r"^\s{0,3}#{1,6}\s+(?P<title>\S.*?)\s*#*\s*$")
 LIST_ITEM = re.compile(r"^\s*(?:\d+[.)]|[-*])\s+(?P<rest>\S.*)$")
-COMMANDS = frozenset("""apt apt-get apt-key calicoctl cat cd chmod cp curl dig docker echo etcdctl export
+COMMANDS = frozenset(
+    """apt apt-get apt-key calicoctl cat cd chmod cp curl dig docker echo etcdctl export
 git ip iptables kubectl ln ls mkdir mv netstat ping rm sed service sh sudo systemctl tar tcpdump
-touch vi wget yum zkcli ifconfig brctl route ss""".split())
+touch vi wget yum zkcli ifconfig brctl route ss""".split()
+)
 WHICH_NODE = "which-node"
 LANGUAGES = {"en": "English", "zh": "Chinese"}
-INTRO = {"en": "Introduction", "zh": "简介"}      # the section before the first heading
+INTRO = {"en": "Introduction", "zh": "简介"}  # the section before the first heading
 
 
 @dataclass
 class Draft:
     title: str
     prose: list[str] = field(default_factory=list)
-    commands: list[tuple[str, str | None]] = field(default_factory=list)   # (command, host)
-    files: list[tuple[str, str]] = field(default_factory=list)             # (path, heredoc command)
+    commands: list[tuple[str, str | None]] = field(default_factory=list)  # (command, host)
+    files: list[tuple[str, str]] = field(default_factory=list)  # (path, heredoc command)
     # the runnable units in article order: ("run", commands, host) or ("file", path, heredoc)
     order: list[tuple[str, str, str | None]] = field(default_factory=list)
 
@@ -62,9 +64,15 @@ def _is_plain_heading(lines: list[str], i: int) -> bool:
     line = lines[i].strip()
     before = i == 0 or not lines[i - 1].strip()
     after = i + 1 >= len(lines) or not lines[i + 1].strip()
-    return (before and after and 0 < len(line) <= 30 and not _looks_like_command(line)
-            and not line.endswith((":", "：", "。", ".", ",", "，"))
-            and not LIST_ITEM.match(lines[i]) and not PROMPT.match(lines[i]))
+    return (
+        before
+        and after
+        and 0 < len(line) <= 30
+        and not _looks_like_command(line)
+        and not line.endswith((":", "：", "。", ".", ",", "，"))
+        and not LIST_ITEM.match(lines[i])
+        and not PROMPT.match(lines[i])
+    )
 
 
 def parse(text: str) -> list[Draft]:
@@ -102,18 +110,19 @@ def parse(text: str) -> list[Draft]:
         prompt = PROMPT.match(raw) if not HEADING.match(raw) or in_fence else None
         item = LIST_ITEM.match(raw)
         if prompt and raw.lstrip().startswith("#") and not _looks_like_command(prompt.group("cmd")):
-            prompt = None       # a bare `#` before a word that is no command: a comment
+            prompt = None  # a bare `#` before a word that is no command: a comment
         if prompt:
             cur.add_command(prompt.group("cmd").strip(), prompt.group("host"))
         elif in_fence or raw.startswith(("    ", "\t")) or (item and _looks_like_command(item.group("rest"))):
             command = item.group("rest") if item else stripped
-            if command and (in_fence or (command.isascii() and _looks_like_command(command)
-                                         and len(command.split()) > 1)):
+            if command and (
+                in_fence or (command.isascii() and _looks_like_command(command) and len(command.split()) > 1)
+            ):
                 cur.add_command(command, None)
             elif stripped:
                 cur.prose.append(stripped)
         elif stripped.isascii() and _looks_like_command(stripped) and len(stripped.split()) > 1:
-            cur.add_command(stripped, None)    # plain text: a bare command line
+            cur.add_command(stripped, None)  # plain text: a bare command line
         elif stripped:
             cur.prose.append(stripped)
         i += 1
@@ -125,7 +134,7 @@ def _q(text: str) -> str:
 
 
 def article_language(drafts: list[Draft]) -> str:
-    """"zh" or "en": the language of the article's headings and prose (not its commands)."""
+    """ "zh" or "en": the language of the article's headings and prose (not its commands)."""
     titles = [d.title for d in drafts if d is not drafts[0] or d.title != INTRO["en"]]
     return majority("\n".join(titles + [p for d in drafts for p in d.prose]))
 
@@ -150,23 +159,26 @@ def _slug(title: str, n: int, used: set[str]) -> str:
 def render(drafts: list[Draft], lab_name: str, nodes: list[str], scenario_id: str, lang: str = "en") -> str:
     """The draft scenario as YAML text with a # TODO at every guess; its texts in `lang` only."""
     todo = {"en": ("TODO: title", "TODO: summary"), "zh": ("TODO: 标题", "TODO: 概要")}[lang]
-    out = [f"# Draft scenario imported by `labgen scenario import` for lab {lab_name}.",
-           "# Every guess is marked TODO: kinds, nodes and expectations.",
-           f"# Texts are in {LANGUAGES[lang]}, the article's language; a text may also be given in both",
-           '# languages, as {en: "...", zh: "..."}.',
-           f"id: {scenario_id}",
-           f"title: {_text(todo[0], lang)}  # TODO: title",
-           f"summary: {_text(todo[1], lang)}  # TODO: summary",
-           f"lab: {lab_name}", "steps:"]
+    out = [
+        f"# Draft scenario imported by `labgen scenario import` for lab {lab_name}.",
+        "# Every guess is marked TODO: kinds, nodes and expectations.",
+        f"# Texts are in {LANGUAGES[lang]}, the article's language; a text may also be given in both",
+        '# languages, as {en: "...", zh: "..."}.',
+        f"id: {scenario_id}",
+        f"title: {_text(todo[0], lang)}  # TODO: title",
+        f"summary: {_text(todo[1], lang)}  # TODO: summary",
+        f"lab: {lab_name}",
+        "steps:",
+    ]
     used: set[str] = set()
     for n, d in enumerate(drafts, 1):
         if n == 1 and d.title == INTRO["en"]:
             d = replace(d, title=INTRO[lang])
         prose = "\n".join(d.prose) or d.title
         host = _single_node(d, nodes)
-        units: list[tuple[str, str, str, str | None]] = []     # (kind, title, run, node)
+        units: list[tuple[str, str, str, str | None]] = []  # (kind, title, run, node)
         for what, first, second in d.order:
-            if what == "run":      # a prompt's host decides; a host that is no lab node: unknown
+            if what == "run":  # a prompt's host decides; a host that is no lab node: unknown
                 units.append(("observe", d.title, first, second if second in nodes else None if second else host))
             else:
                 units.append(("setup", f"{d.title}: {first}", second or "", host))
@@ -176,7 +188,7 @@ def render(drafts: list[Draft], lab_name: str, nodes: list[str], scenario_id: st
             out.append(f"  - id: {_slug(d.title, n, used)}")
             out.append(f"    kind: {kind}" + ("  # TODO: kind guessed" if kind != "explain" else ""))
             out.append(f"    title: {_text(title, lang)}")
-            if k == 0:      # the section's prose explains its first step
+            if k == 0:  # the section's prose explains its first step
                 out.append(f"    explain: {_text(prose, lang)}")
             if kind == "explain":
                 continue

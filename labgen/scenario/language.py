@@ -13,11 +13,11 @@ from labgen.words import words
 _HAN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff]")
 _LATIN_WORD = re.compile("[A-Za-z]+")
 
-NOTES = {lang: words("language", lang)["fallback_note"] for lang in ("en", "zh")}   # labgen/words.py
+NOTES = {lang: words("language", lang)["fallback_note"] for lang in ("en", "zh")}  # labgen/words.py
 
 
 def guess(text: str) -> str:
-    """"zh" when `text` holds a Chinese character, else "en"."""
+    """ "zh" when `text` holds a Chinese character, else "en"."""
     return "zh" if _HAN.search(text) else "en"
 
 
@@ -36,8 +36,15 @@ def texts(scenario: Scenario) -> Iterator[Text]:
         if variant.summary:
             yield variant.summary
         for step in variant.steps:
-            for text in (step.title, step.explain, step.goal, step.correct, step.wrong,
-                         *step.hints, *(c.message for c in step.checks)):
+            for text in (
+                step.title,
+                step.explain,
+                step.goal,
+                step.correct,
+                step.wrong,
+                *step.hints,
+                *(c.message for c in step.checks),
+            ):
                 if text is not None:
                     yield text
 

@@ -24,8 +24,10 @@ from labgen.validate import Problems, did_you_mean, show
 ID = re.compile(schemas.pattern("scenario", "$defs/id"))
 DEFAULT_TIMEOUT = float(schemas.node("scenario", "$defs/timeout")["default"])
 STRING_CHECKS = tuple(k for k in schemas.keys("scenario", "$defs/expect") if k.startswith(("stdout_", "stderr_")))
-EXPECTED_VAR_SOURCES = (f"a var, a node_var of every node the step runs on, a built-in "
-                        f"({', '.join(BUILTINS)}, nodes.<name>.ip) or a capture of an earlier step on that node")
+EXPECTED_VAR_SOURCES = (
+    f"a var, a node_var of every node the step runs on, a built-in "
+    f"({', '.join(BUILTINS)}, nodes.<name>.ip) or a capture of an earlier step on that node"
+)
 _LAB = schemacheck.expected_of({"description": schemas.node("scenario", "properties/lab")["description"]})
 PRINTABLE = "printable text (newline and tab are allowed; no control or bidi characters)"
 
@@ -75,8 +77,10 @@ def find_scenario(id_or_path: str | Path) -> Path:
     if path.suffix in (".yml", ".yaml") or "/" in text or "\\" in text:
         raise InputError([f"{text}: no such scenario file"])
     known = ", ".join(builtins) or "(none installed)"
-    raise InputError([f"unknown scenario {text!r}{did_you_mean(text, builtins)}"],
-                     hint=f"built-in scenarios: {known}; or give the path of a scenario file")
+    raise InputError(
+        [f"unknown scenario {text!r}{did_you_mean(text, builtins)}"],
+        hint=f"built-in scenarios: {known}; or give the path of a scenario file",
+    )
 
 
 def check_against_lab(scenario: Scenario, lab: Lab) -> None:
@@ -101,11 +105,10 @@ def check_against_lab(scenario: Scenario, lab: Lab) -> None:
     for var in sorted({v for value in values for v in variables_in(value)}):
         match = NODE_IP.match(var)
         if match and match.group(1) not in names:
-            problems.add(lines.get("vars", 0), "vars", f"vars use {{{{ {var} }}}}: "
-                         f"{unknown(match.group(1))}", expected)
+            problems.add(lines.get("vars", 0), "vars", f"vars use {{{{ {var} }}}}: {unknown(match.group(1))}", expected)
     for variant in scenario.variants.values():
         prefix = "" if variant.name == "default" else f"variant {variant.name}, "
-        captured: dict[str, set[str]] = {}     # var -> nodes an earlier step captured it on
+        captured: dict[str, set[str]] = {}  # var -> nodes an earlier step captured it on
         for step in (s for top in variant.steps for s in runnable(top)):
             where = f"{prefix}step {step.id}"
             at = step.lines.get("step", 0)
@@ -118,18 +121,24 @@ def check_against_lab(scenario: Scenario, lab: Lab) -> None:
                 key = "run" if var in in_run else "expect"
                 if match:
                     if match.group(1) not in names:
-                        problems.add(step.lines.get(key, at), where, f"{key} uses {{{{ {var} }}}}: "
-                                     f"{unknown(match.group(1))}", expected)
+                        problems.add(
+                            step.lines.get(key, at),
+                            where,
+                            f"{key} uses {{{{ {var} }}}}: {unknown(match.group(1))}",
+                            expected,
+                        )
                     continue
                 if step.nodes != ("all",) or var in BUILTINS or var in scenario.vars:
                     continue
-                missing = [n for n in names
-                           if not _defined_on(var, n, scenario.node_vars, captured)]
+                missing = [n for n in names if not _defined_on(var, n, scenario.node_vars, captured)]
                 if missing:
-                    problems.add(step.lines.get(key, at), where,
-                                 f"run uses {{{{ {var} }}}}, which is not defined for "
-                                 f"{', '.join(missing)} (the step runs on all nodes)",
-                                 EXPECTED_VAR_SOURCES)
+                    problems.add(
+                        step.lines.get(key, at),
+                        where,
+                        f"run uses {{{{ {var} }}}}, which is not defined for "
+                        f"{', '.join(missing)} (the step runs on all nodes)",
+                        EXPECTED_VAR_SOURCES,
+                    )
             for var in step.capture:
                 captured.setdefault(var, set()).update(step.nodes)
     if problems:
@@ -156,14 +165,14 @@ def _builtin_dir() -> Path | None:
     return folder if folder.is_dir() else None
 
 
-def _defined_on(name: str, node: str, node_vars: Mapping[str, Mapping[str, str]],
-                captured: dict[str, set[str]]) -> bool:
+def _defined_on(
+    name: str, node: str, node_vars: Mapping[str, Mapping[str, str]], captured: dict[str, set[str]]
+) -> bool:
     """Whether node_vars or an earlier capture gives `name` a value on `node`.
 
     The runner keeps captures per node, so a value captured on ubuntu-2 exists only there."""
     on = captured.get(name, set())
     return name in node_vars.get(node, {}) or node in on or "all" in on
-
 
 
 def _where(data: Any, path: tuple) -> tuple[str, tuple]:
@@ -222,8 +231,7 @@ class _Rules:
     def check(self) -> None:
         data = self.data
         vars_ = self.vars(data.get("vars"), ("vars",))
-        node_vars = {node: self.vars(body, ("node_vars", node))
-                     for node, body in self.mappings("node_vars").items()}
+        node_vars = {node: self.vars(body, ("node_vars", node)) for node, body in self.mappings("node_vars").items()}
         for i, rule in enumerate(self.seq(self.data, (), "normalise")):
             if isinstance(rule, dict) and "match" in rule and self.clean("normalise", i, "match"):
                 self.regex(rule, "match", ("normalise", i, "match"), "match")
@@ -246,13 +254,18 @@ class _Rules:
     def vars(self, mapping: Any, path: tuple) -> set[str]:
         """The names of well-formed variables (vars, or one node's node_vars)."""
         names = set()
-        for name, value in (mapping.items() if isinstance(mapping, dict) and self.ok(*path) else ()):
+        for name, value in mapping.items() if isinstance(mapping, dict) and self.ok(*path) else ():
             if not self.ok(*path, name):
                 continue
             others = sorted(v for v in variables_in(value) if not is_builtin(v)) if isinstance(value, str) else []
             if others:
-                self.add(mapping, name, path + (name,), f"variable {name} uses {{{{ {others[0]} }}}}: a "
-                         "variable's value may only use built-ins", f"{', '.join(BUILTINS)} or nodes.<name>.ip")
+                self.add(
+                    mapping,
+                    name,
+                    path + (name,),
+                    f"variable {name} uses {{{{ {others[0]} }}}}: a variable's value may only use built-ins",
+                    f"{', '.join(BUILTINS)} or nodes.<name>.ip",
+                )
                 continue
             names.add(name)
         return names
@@ -268,20 +281,31 @@ class _Rules:
         try:
             compiled = re.compile(pattern, re.MULTILINE)
         except re.error as exc:
-            self.add(container, key, path, f"{label} {show(pattern)} is not a valid regular expression ({exc})",
-                     "a Python regular expression")
+            self.add(
+                container,
+                key,
+                path,
+                f"{label} {show(pattern)} is not a valid regular expression ({exc})",
+                "a Python regular expression",
+            )
             return
         if groups is not None and compiled.groups != groups:
-            self.add(container, key, path, f"{label} {show(pattern)} has {compiled.groups} groups",
-                     "a regular expression with exactly one group, like 'ether ([0-9a-f:]+)'")
+            self.add(
+                container,
+                key,
+                path,
+                f"{label} {show(pattern)} has {compiled.groups} groups",
+                "a regular expression with exactly one group, like 'ether ([0-9a-f:]+)'",
+            )
 
-    def steps(self, seq: Any, path: tuple, vars_: set[str], node_vars: dict[str, set[str]],
-              default: dict[str, Any] | None) -> dict[str, Any]:
+    def steps(
+        self, seq: Any, path: tuple, vars_: set[str], node_vars: dict[str, set[str]], default: dict[str, Any] | None
+    ) -> dict[str, Any]:
         """Unique ids, `use` of the default path's steps, and each step's own rules; returns the
         well-formed steps by id (what a variant may `use`)."""
         first_line: dict[str, int] = {}
-        captured: dict[str, set[str]] = {}     # var -> nodes an earlier step captured it on
-        found: dict[str, Any] = {}      # id -> (the step, its path)
+        captured: dict[str, set[str]] = {}  # var -> nodes an earlier step captured it on
+        found: dict[str, Any] = {}  # id -> (the step, its path)
         for index, raw in enumerate(seq if isinstance(seq, list) and self.ok(*path) else []):
             here = path + (index,)
             if not isinstance(raw, dict) or not self.ok(*here):
@@ -296,9 +320,13 @@ class _Rules:
                 sid = raw["id"]
                 line = yamlsrc.line_of(raw, "id") if "use" not in raw else yamlsrc.line_of(seq, index)
                 if sid in first_line:
-                    self.add(raw if "use" not in raw else seq, "id" if "use" not in raw else index, here,
-                             f"duplicate step id {sid!r} (first at line {first_line[sid]})",
-                             "step ids unique within the variant")
+                    self.add(
+                        raw if "use" not in raw else seq,
+                        "id" if "use" not in raw else index,
+                        here,
+                        f"duplicate step id {sid!r} (first at line {first_line[sid]})",
+                        "step ids unique within the variant",
+                    )
                 else:
                     first_line[sid] = line
                     found[sid] = (raw, origin)
@@ -321,19 +349,26 @@ class _Rules:
             return None
         if not self.ok(*path, "use") or name not in default:
             if self.ok(*path, "use"):
-                self.add(raw, "use", path, f"use names {show(name)}, which is not a step of the default path"
-                         f"{did_you_mean(name, default)}", f"one of {', '.join(default) or '(none)'}")
+                self.add(
+                    raw,
+                    "use",
+                    path,
+                    f"use names {show(name)}, which is not a step of the default path{did_you_mean(name, default)}",
+                    f"one of {', '.join(default) or '(none)'}",
+                )
             return None
         return default[name]
 
-    def command(self, raw: dict, path: tuple, captured: dict[str, set[str]], vars_: set[str],
-                node_vars: dict[str, set[str]]) -> None:
+    def command(
+        self, raw: dict, path: tuple, captured: dict[str, set[str]], vars_: set[str], node_vars: dict[str, set[str]]
+    ) -> None:
         """A command step, check or solution: its regexes, captures and {{ vars }}."""
         expect, capture = self.part(raw, path, "expect"), self.part(raw, path, "capture", whole=False)
         for key in (k for k in STRING_CHECKS if k.endswith("_matches") and k in expect):
             patterns = expect[key]
-            for holder, at in ([(patterns, i) for i in range(len(patterns))] if isinstance(patterns, list)
-                               else [(expect, key)]):
+            for holder, at in (
+                [(patterns, i) for i in range(len(patterns))] if isinstance(patterns, list) else [(expect, key)]
+            ):
                 self.regex(holder, at, path + ("expect", key), f"expect.{key}")
         for name in (name for name in capture if self.ok(*path, "capture", name)):
             self.regex(capture, name, path, f"capture {name}", groups=1)
@@ -346,14 +381,16 @@ class _Rules:
         for name in capture:
             captured.setdefault(name, set()).update(nodes)
 
-    def student(self, raw: dict, path: tuple, captured: dict[str, set[str]], vars_: set[str],
-                node_vars: dict[str, set[str]]) -> None:
+    def student(
+        self, raw: dict, path: tuple, captured: dict[str, set[str]], vars_: set[str], node_vars: dict[str, set[str]]
+    ) -> None:
         """A task (checks, hints, solution) or a question (answers, feedback)."""
         known = set(BUILTINS) | vars_ | set(captured) | {v for nv in node_vars.values() for v in nv}
         # (label, where it stands: container and key, its path, the text)
         texts = [("goal", raw, "goal", path + ("goal",), raw.get("goal"))]
-        texts += [(f"hints[{i}]", raw, "hints", path + ("hints", i), h)
-                  for i, h in enumerate(self.seq(raw, path, "hints"))]
+        texts += [
+            (f"hints[{i}]", raw, "hints", path + ("hints", i), h) for i, h in enumerate(self.seq(raw, path, "hints"))
+        ]
         for i, check in enumerate(self.seq(raw, path, "check")):
             if isinstance(check, dict) and self.ok(*path, "check", i):
                 texts.append(("message", check, "message", path + ("check", i, "message"), check.get("message")))
@@ -364,17 +401,36 @@ class _Rules:
             text = _text(value) if value is not None and self.clean(*at) else None
             for name in sorted(variables_in(text.en) | variables_in(text.zh)) if text else ():
                 if name not in known and not is_builtin(name):
-                    self.add(holder, key, path, f"{label} uses {{{{ {name} }}}}, which is not defined"
-                             f"{did_you_mean(name, known)}", EXPECTED_VAR_SOURCES)
+                    self.add(
+                        holder,
+                        key,
+                        path,
+                        f"{label} uses {{{{ {name} }}}}, which is not defined{did_you_mean(name, known)}",
+                        EXPECTED_VAR_SOURCES,
+                    )
         answers = raw.get("answers") if self.clean(*path, "answers") else None
         for answer in _strings(answers) if answers is not None else ():
             for name in sorted(variables_in(answer)):
                 if name not in known:
-                    self.add(raw, "answers", path, f"answers use {{{{ {name} }}}}, which is not defined"
-                             f"{did_you_mean(name, known)}", EXPECTED_VAR_SOURCES)
+                    self.add(
+                        raw,
+                        "answers",
+                        path,
+                        f"answers use {{{{ {name} }}}}, which is not defined{did_you_mean(name, known)}",
+                        EXPECTED_VAR_SOURCES,
+                    )
 
-    def variables(self, raw: dict, path: tuple, key: str, text: str, nodes: tuple[str, ...],
-                  captured: dict[str, set[str]], vars_: set[str], node_vars: dict[str, set[str]]) -> None:
+    def variables(
+        self,
+        raw: dict,
+        path: tuple,
+        key: str,
+        text: str,
+        nodes: tuple[str, ...],
+        captured: dict[str, set[str]],
+        vars_: set[str],
+        node_vars: dict[str, set[str]],
+    ) -> None:
         """Every {{ name }} in `text` must have a value on every node the step runs on.
 
         For `on: all` only a name no node can have is caught here; check_against_lab checks
@@ -430,7 +486,7 @@ def _values(mapping: dict) -> dict[str, str]:
 def _expect(body: dict) -> Expect:
     fields: dict[str, Any] = {key: _strings(body[key]) for key in STRING_CHECKS if key in body}
     if "exit" in body:
-        exit_ = body["exit"]          # 3.0 passes the schema as an integer: the runner compares "3"
+        exit_ = body["exit"]  # 3.0 passes the schema as an integer: the runner compares "3"
         fields["exit"] = exit_ if isinstance(exit_, str) else str(int(exit_))
     if "retry" in body:
         fields["retry"] = float(body["retry"])
@@ -438,10 +494,19 @@ def _expect(body: dict) -> Expect:
 
 
 def _command(raw: dict, line: int, sid: str, kind: str, title: Text | None = None) -> Step:
-    return Step(id=sid, kind=kind, title=title or Text(), explain=None, nodes=_nodes(raw), run=raw.get("run"),
-                sudo=raw.get("sudo", True), expect=_expect(raw.get("expect") or {}),
-                capture=dict(raw.get("capture") or {}), timeout=float(raw.get("timeout", DEFAULT_TIMEOUT)),
-                lines=_lines_of(raw, line))
+    return Step(
+        id=sid,
+        kind=kind,
+        title=title or Text(),
+        explain=None,
+        nodes=_nodes(raw),
+        run=raw.get("run"),
+        sudo=raw.get("sudo", True),
+        expect=_expect(raw.get("expect") or {}),
+        capture=dict(raw.get("capture") or {}),
+        timeout=float(raw.get("timeout", DEFAULT_TIMEOUT)),
+        lines=_lines_of(raw, line),
+    )
 
 
 def _step(seq: list, index: int) -> Step:
@@ -453,14 +518,19 @@ def _step(seq: list, index: int) -> Step:
     fields: dict[str, Any] = dict(goal=_text(raw["goal"]), hints=tuple(map(_text, raw.get("hints") or ())))
     if kind == "task":
         fields["checks"] = tuple(
-            Check(_command(c, yamlsrc.line_of(raw["check"], i), f"{sid}.check-{i + 1}", "verify",
-                           Text("Check", "检查")), _text(c["message"]))
-            for i, c in enumerate(raw["check"]))
-        fields["solution"] = _command(raw["solution"], yamlsrc.line_of(raw, "solution"), f"{sid}.solution",
-                                      "fix", Text("Solution", "参考解法"))
+            Check(
+                _command(c, yamlsrc.line_of(raw["check"], i), f"{sid}.check-{i + 1}", "verify", Text("Check", "检查")),
+                _text(c["message"]),
+            )
+            for i, c in enumerate(raw["check"])
+        )
+        fields["solution"] = _command(
+            raw["solution"], yamlsrc.line_of(raw, "solution"), f"{sid}.solution", "fix", Text("Solution", "参考解法")
+        )
     else:
-        fields.update(answers=_strings(raw["answers"]), correct=_maybe(raw.get("correct")),
-                      wrong=_maybe(raw.get("wrong")))
+        fields.update(
+            answers=_strings(raw["answers"]), correct=_maybe(raw.get("correct")), wrong=_maybe(raw.get("wrong"))
+        )
     return Step(id=sid, kind=kind, nodes=(), run=None, lines={"step": line}, **common, **fields)
 
 
@@ -474,15 +544,27 @@ def _build(data: dict, source: Path | None) -> Scenario:
     by_id = {step.id: step for step in steps}
     for name, body in (data.get("variants") or {}).items():
         seq = body["steps"]
-        variants[name] = Variant(name, _roles(body), tuple(
-            by_id[seq[i]["use"]] if "use" in seq[i] else _step(seq, i) for i in range(len(seq))),
-            _maybe(body.get("summary")))
+        variants[name] = Variant(
+            name,
+            _roles(body),
+            tuple(by_id[seq[i]["use"]] if "use" in seq[i] else _step(seq, i) for i in range(len(seq))),
+            _maybe(body.get("summary")),
+        )
     node_vars = {node: _values(body) for node, body in (data.get("node_vars") or {}).items()}
     lines = {key: yamlsrc.line_of(data, key) for key in ("lab", "vars", "node_vars")}
     lines.update({f"node_vars.{node}": yamlsrc.line_of(data["node_vars"], node) for node in node_vars})
-    return Scenario(id=data["id"], title=_text(data["title"]), summary=_text(data["summary"]), lab=data["lab"],
-                    variants=variants, vars=_values(data.get("vars") or {}), node_vars=node_vars, source=source,
-                    lines=lines, normalise=tuple((r["match"], r["replace"]) for r in data.get("normalise") or ()))
+    return Scenario(
+        id=data["id"],
+        title=_text(data["title"]),
+        summary=_text(data["summary"]),
+        lab=data["lab"],
+        variants=variants,
+        vars=_values(data.get("vars") or {}),
+        node_vars=node_vars,
+        source=source,
+        lines=lines,
+        normalise=tuple((r["match"], r["replace"]) for r in data.get("normalise") or ()),
+    )
 
 
 def scenario_lab(sc: Scenario) -> Lab:
@@ -491,16 +573,20 @@ def scenario_lab(sc: Scenario) -> Lab:
     no such lab (or the lab file's own problems when it is invalid)."""
     from labgen.labfile import find_lab, load_lab
 
-    at = f"{sc.source} line {sc.lines['lab']}" if sc.source and sc.lines.get("lab") else \
-        str(sc.source or f"scenario {sc.id}")
+    at = (
+        f"{sc.source} line {sc.lines['lab']}"
+        if sc.source and sc.lines.get("lab")
+        else str(sc.source or f"scenario {sc.id}")
+    )
     if sc.source and ("/" in sc.lab or sc.lab.endswith((".yml", ".yaml"))):
         candidate = Path(sc.source).parent / sc.lab
         if candidate.exists():
             return load_lab(candidate)
         if not Path(sc.lab).is_file():
-            raise InputError([f"{at}: scenario: lab {sc.lab!r} does not exist (no file "
-                              f"{candidate}); expected {_LAB}"],
-                             hint="`labgen list` shows the built-in labs")
+            raise InputError(
+                [f"{at}: scenario: lab {sc.lab!r} does not exist (no file {candidate}); expected {_LAB}"],
+                hint="`labgen list` shows the built-in labs",
+            )
     try:
         path = find_lab(sc.lab)
     except InputError as exc:

@@ -20,17 +20,17 @@ from labgen.labfile import parse_lab
 from labgen.model import Lab, Scenario, Step
 from labgen.scenario.load import parse_scenario
 
-FORMAT = 1   # bump when the JSON changes incompatibly
+FORMAT = 1  # bump when the JSON changes incompatibly
 
 
 @dataclass
 class CommandResult:
     node: str
-    command: str            # the command as run (variables substituted)
-    exit_code: int | None   # None when it could not run (connection lost, timeout)
+    command: str  # the command as run (variables substituted)
+    exit_code: int | None  # None when it could not run (connection lost, timeout)
     stdout: str
     stderr: str
-    duration: float         # seconds, last attempt
+    duration: float  # seconds, last attempt
     attempts: int = 1
     # The evidence: 0-based numbers of the lines an expectation matched, per stream
     # ("stdout"/"stderr"), so the handout can mark them.
@@ -40,11 +40,11 @@ class CommandResult:
 @dataclass
 class StepRecord:
     step: Step
-    status: str             # "passed" | "failed" | "skipped" | "error"
+    status: str  # "passed" | "failed" | "skipped" | "error"
     results: list[CommandResult] = field(default_factory=list)
-    failures: list[str] = field(default_factory=list)   # why an expectation did not hold
+    failures: list[str] = field(default_factory=list)  # why an expectation did not hold
     duration: float = 0.0
-    captured: dict[str, str] = field(default_factory=dict)   # "node:var" -> value
+    captured: dict[str, str] = field(default_factory=dict)  # "node:var" -> value
 
 
 @dataclass
@@ -58,7 +58,7 @@ class RunRecord:
     steps: list[StepRecord] = field(default_factory=list)
     duration: float = 0.0
     interrupted: bool = False
-    lab: Lab | None = None    # the lab it ran on (the handout draws its topology)
+    lab: Lab | None = None  # the lab it ran on (the handout draws its topology)
 
     @property
     def passed(self) -> bool:
@@ -93,15 +93,29 @@ def to_json(record: RunRecord) -> str:
         "started": record.started.isoformat(timespec="seconds"),
         "duration": round(record.duration, 3),
         "interrupted": record.interrupted,
-        "steps": [{
-            "id": s.step.id, "status": s.status, "duration": round(s.duration, 3),
-            "failures": s.failures, "captured": s.captured,
-            "results": [{
-                "node": r.node, "command": r.command, "exit_code": r.exit_code,
-                "stdout": r.stdout, "stderr": r.stderr, "duration": round(r.duration, 3),
-                "attempts": r.attempts, "evidence": {k: list(v) for k, v in r.evidence.items()},
-            } for r in s.results],
-        } for s in record.steps],
+        "steps": [
+            {
+                "id": s.step.id,
+                "status": s.status,
+                "duration": round(s.duration, 3),
+                "failures": s.failures,
+                "captured": s.captured,
+                "results": [
+                    {
+                        "node": r.node,
+                        "command": r.command,
+                        "exit_code": r.exit_code,
+                        "stdout": r.stdout,
+                        "stderr": r.stderr,
+                        "duration": round(r.duration, 3),
+                        "attempts": r.attempts,
+                        "evidence": {k: list(v) for k, v in r.evidence.items()},
+                    }
+                    for r in s.results
+                ],
+            }
+            for s in record.steps
+        ],
     }
     return json.dumps(data, ensure_ascii=False, indent=1) + "\n"
 
@@ -121,26 +135,47 @@ def load_record(path: Path, lang: str | None = None) -> RunRecord:
             lab = parse_lab(yamlsrc.load_text(data["lab_file"], f"{path} (lab)"), f"{path} (lab)")
         variant = scenario.variants[data["variant"]]
         steps = {s.id: s for s in variant.steps}
-        record = RunRecord(scenario, data["variant"], lang or data["lang"], data["lab"],
-                           data["provider"], datetime.fromisoformat(data["started"]),
-                           duration=float(data["duration"]), interrupted=bool(data["interrupted"]),
-                           lab=lab)
+        record = RunRecord(
+            scenario,
+            data["variant"],
+            lang or data["lang"],
+            data["lab"],
+            data["provider"],
+            datetime.fromisoformat(data["started"]),
+            duration=float(data["duration"]),
+            interrupted=bool(data["interrupted"]),
+            lab=lab,
+        )
         for s in data["steps"]:
-            record.steps.append(StepRecord(
-                steps[s["id"]], s["status"], duration=float(s["duration"]),
-                failures=[str(f) for f in s["failures"]],
-                captured={str(k): str(v) for k, v in s["captured"].items()},
-                results=[_result(r) for r in s["results"]]))
+            record.steps.append(
+                StepRecord(
+                    steps[s["id"]],
+                    s["status"],
+                    duration=float(s["duration"]),
+                    failures=[str(f) for f in s["failures"]],
+                    captured={str(k): str(v) for k, v in s["captured"].items()},
+                    results=[_result(r) for r in s["results"]],
+                )
+            )
         return record
     except LabgenError:
         raise
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise LabgenError(f"{path}: cannot read this run record: {exc}",
-                          hint="records are the .json files labgen writes next to each handout") from None
+        raise LabgenError(
+            f"{path}: cannot read this run record: {exc}",
+            hint="records are the .json files labgen writes next to each handout",
+        ) from None
 
 
 def _result(r: dict[str, Any]) -> CommandResult:
     code = r["exit_code"]
-    return CommandResult(str(r["node"]), str(r["command"]), None if code is None else int(code),
-                         str(r["stdout"]), str(r["stderr"]), float(r["duration"]), int(r["attempts"]),
-                         {str(k): tuple(int(i) for i in v) for k, v in r.get("evidence", {}).items()})
+    return CommandResult(
+        str(r["node"]),
+        str(r["command"]),
+        None if code is None else int(code),
+        str(r["stdout"]),
+        str(r["stderr"]),
+        float(r["duration"]),
+        int(r["attempts"]),
+        {str(k): tuple(int(i) for i in v) for k, v in r.get("evidence", {}).items()},
+    )

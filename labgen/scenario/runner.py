@@ -19,7 +19,7 @@ from labgen.parallel import per_node
 from labgen.scenario.record import CommandResult, RunRecord, StepRecord
 from labgen.scenario.template import expand_expect, fill_text, node_values, substitute
 
-RETRY_INTERVAL = 0.5   # seconds between attempts of a retrying step
+RETRY_INTERVAL = 0.5  # seconds between attempts of a retrying step
 
 
 def check_expect(expect: Expect, exit_code: int | None, stdout: str, stderr: str) -> list[str]:
@@ -67,19 +67,19 @@ def evidence_lines(expect: Expect, stdout: str, stderr: str) -> dict[str, tuple[
     return found
 
 
-def select_steps(steps: tuple[Step, ...], start: str | None, stop: str | None,
-                 only: str | None) -> set[str]:
+def select_steps(steps: tuple[Step, ...], start: str | None, stop: str | None, only: str | None) -> set[str]:
     """Ids of the main (non-cleanup) steps to run for --from/--to/--only."""
     ids = [s.id for s in steps]
     for given in (start, stop, only):
         if given is not None and given not in ids:
-            raise LabgenError(f"no step {given!r} in this scenario", hint=f"steps: {', '.join(ids)}",
-                              exit_code=2)          # bad input, as the README promises
+            raise LabgenError(
+                f"no step {given!r} in this scenario", hint=f"steps: {', '.join(ids)}", exit_code=2
+            )  # bad input, as the README promises
     if only:
         return {only}
     lo = ids.index(start) if start else 0
     hi = ids.index(stop) if stop else len(ids) - 1
-    return set(ids[lo:hi + 1])
+    return set(ids[lo : hi + 1])
 
 
 class Runner:
@@ -89,20 +89,30 @@ class Runner:
     given (presenter mode), is called before each step and returns "run", "skip" or "quit".
     """
 
-    def __init__(self, scenario: Scenario, variant: str, lab: Lab, remote, reporter, lang: str,
-                 provider: str, ask: Callable[[Step], str] | None = None):
+    def __init__(
+        self,
+        scenario: Scenario,
+        variant: str,
+        lab: Lab,
+        remote,
+        reporter,
+        lang: str,
+        provider: str,
+        ask: Callable[[Step], str] | None = None,
+    ):
         self.scenario = scenario
         self.variant = scenario.variants[variant]
         self.lab = lab
         self.remote = remote
         self.reporter = reporter
         self.ask = ask
-        self.captures: dict[str, dict[str, str]] = {}   # node -> var -> value
+        self.captures: dict[str, dict[str, str]] = {}  # node -> var -> value
         self._expects: dict[tuple[str, str], Expect] = {}  # (step, node) -> variables filled in
         self.record = RunRecord(scenario, variant, lang, lab.name, provider, datetime.now(), lab=lab)
 
-    def run(self, start: str | None = None, stop: str | None = None, only: str | None = None,
-            cleanup: bool = True) -> RunRecord:
+    def run(
+        self, start: str | None = None, stop: str | None = None, only: str | None = None, cleanup: bool = True
+    ) -> RunRecord:
         """Run the selected steps, then the cleanup steps. Never raises for a failed step."""
         main = tuple(s for s in self.variant.steps if s.kind != "cleanup")
         cleanups = tuple(s for s in self.variant.steps if s.kind == "cleanup")
@@ -152,11 +162,17 @@ class Runner:
     def question_as_explain(self, step: Step) -> Step:
         """The question and its expected answer, for the presenter and the handout."""
         answer = self.answer_text(step.answers[0])
-        parts = [p for p in (step.goal, step.correct) if p]    # what is asked (always given), then why
+        parts = [p for p in (step.goal, step.correct) if p]  # what is asked (always given), then why
         label = {"en": "Answer: ", "zh": "答案："}
-        explain = Text(*("\n\n".join([self.answer_text(parts[0].get(lang)), label[lang] + answer]
-                                      + [self.answer_text(p.get(lang)) for p in parts[1:]])
-                         for lang in ("en", "zh")))
+        explain = Text(
+            *(
+                "\n\n".join(
+                    [self.answer_text(parts[0].get(lang)), label[lang] + answer]
+                    + [self.answer_text(p.get(lang)) for p in parts[1:]]
+                )
+                for lang in ("en", "zh")
+            )
+        )
         return replace(step, explain=explain)
 
     def values(self) -> dict[str, str]:
@@ -165,8 +181,13 @@ class Runner:
         for node in self.lab.nodes:
             if node.name in self.captures:
                 values.update(self.captures[node.name])
-        values.update({k: v for k, v in node_values(self.scenario, self.lab, self.lab.nodes[0].name,
-                                                    {}).items() if k not in values})
+        values.update(
+            {
+                k: v
+                for k, v in node_values(self.scenario, self.lab, self.lab.nodes[0].name, {}).items()
+                if k not in values
+            }
+        )
         return values
 
     def answer_text(self, text: str) -> str:
@@ -217,7 +238,7 @@ class Runner:
             values = node_values(self.scenario, self.lab, node, self.captures.get(node, {}))
             self._expects[(step.id, node)] = expand_expect(step.expect, values)
             return substitute(run, values)
-        except LabgenError as exc:   # e.g. a capture that an earlier, failed step never made
+        except LabgenError as exc:  # e.g. a capture that an earlier, failed step never made
             return exc
 
     def _run_on(self, step: Step, run: str, node: str, command: str | LabgenError):
@@ -230,9 +251,8 @@ class Runner:
             attempts += 1
             try:
                 res = self.remote.run(node, command, sudo=step.sudo, timeout=step.timeout)
-                result = CommandResult(node, command, res.exit_code, res.stdout, res.stderr,
-                                       res.duration, attempts)
-            except LabgenError as exc:   # the connection itself failed
+                result = CommandResult(node, command, res.exit_code, res.stdout, res.stderr, res.duration, attempts)
+            except LabgenError as exc:  # the connection itself failed
                 result = CommandResult(node, command, None, "", exc.message, 0.0, attempts)
             expect = self._expects.get((step.id, node), step.expect)
             problems = check_expect(expect, result.exit_code, result.stdout, result.stderr)

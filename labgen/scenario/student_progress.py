@@ -38,22 +38,42 @@ def load(lab_dir: LabDir) -> dict | None:
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as exc:
-        raise LabgenError(f"{progress_file(lab_dir)}: unreadable progress: {exc}",
-                          hint="`labgen scenario start SCENARIO` starts over") from None
+        raise LabgenError(
+            f"{progress_file(lab_dir)}: unreadable progress: {exc}", hint="`labgen scenario start SCENARIO` starts over"
+        ) from None
     return data if isinstance(data, dict) and data.get("version") == VERSION else None
 
 
 def fresh(scenario_id: str, source: str, variant: str) -> dict:
-    return {"version": VERSION, "scenario": scenario_id, "source": source, "variant": variant,
-            "started": now(), "updated": now(), "current": None, "finished": None,
-            "captures": {}, "steps": {}}
+    return {
+        "version": VERSION,
+        "scenario": scenario_id,
+        "source": source,
+        "variant": variant,
+        "started": now(),
+        "updated": now(),
+        "current": None,
+        "finished": None,
+        "captures": {},
+        "steps": {},
+    }
 
 
 def step_record(progress: dict, step_id: str, kind: str) -> dict:
     """The record of one student step, made on first use."""
-    return progress["steps"].setdefault(step_id, {
-        "kind": kind, "status": "open", "opened": now(), "closed": None,
-        "attempts": 0, "passed": 0, "hints": 0, "last": None})
+    return progress["steps"].setdefault(
+        step_id,
+        {
+            "kind": kind,
+            "status": "open",
+            "opened": now(),
+            "closed": None,
+            "attempts": 0,
+            "passed": 0,
+            "hints": 0,
+            "last": None,
+        },
+    )
 
 
 @contextlib.contextmanager
@@ -64,7 +84,7 @@ def _flock(path: Path, flags: int) -> Iterator[None]:
         fcntl.flock(fd, flags)
         yield
     finally:
-        os.close(fd)    # closing releases the lock
+        os.close(fd)  # closing releases the lock
 
 
 @contextlib.contextmanager
@@ -74,8 +94,7 @@ def changing(lab_dir: LabDir) -> Iterator[dict]:
     with _flock(lab_dir.meta / "progress.lock", fcntl.LOCK_EX):
         progress = load(lab_dir)
         if progress is None:
-            raise LabgenError("no scenario started on this lab",
-                              hint="`labgen scenario start mac-bug` starts one")
+            raise LabgenError("no scenario started on this lab", hint="`labgen scenario start mac-bug` starts one")
         yield progress
         progress["updated"] = now()
         save(lab_dir, progress)
@@ -89,8 +108,7 @@ def replace(lab_dir: LabDir, progress: dict) -> None:
 
 
 def save(lab_dir: LabDir, progress: dict) -> None:
-    atomic_write(progress_file(lab_dir), json.dumps(progress, indent=1, sort_keys=True,
-                                                    ensure_ascii=False) + "\n")
+    atomic_write(progress_file(lab_dir), json.dumps(progress, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
 
 
 @contextlib.contextmanager
@@ -104,8 +122,9 @@ def check_slot(lab_dir: LabDir) -> Iterator[None]:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise LabgenError("a check is already running on this lab",
-                              hint="wait for it to finish, then try again") from None
+            raise LabgenError(
+                "a check is already running on this lab", hint="wait for it to finish, then try again"
+            ) from None
         yield
     finally:
         os.close(fd)

@@ -34,7 +34,7 @@ class UndefinedVariable(LabgenError, KeyError):
         hint = f"defined here: {', '.join(sorted(available))}" if available else None
         super().__init__(f"variable {{{{ {name} }}}} is not defined", hint)
 
-    def __str__(self) -> str:   # KeyError would repr() the message
+    def __str__(self) -> str:  # KeyError would repr() the message
         return self.message
 
 
@@ -97,13 +97,11 @@ def expand_expect(expect: Expect, values: Mapping[str, str]) -> Expect:
         return expect
     # field names computed at run time: mypy cannot match them to Expect's fields
     changes: dict[str, Any] = {f: tuple(fill(t, values) for t in getattr(expect, f)) for f in _EXPECT_TEXTS}
-    changes.update({f: tuple(fill(t, values, re.escape) for t in getattr(expect, f))
-                    for f in _EXPECT_REGEXES})
+    changes.update({f: tuple(fill(t, values, re.escape) for t in getattr(expect, f)) for f in _EXPECT_REGEXES})
     return replace(expect, **changes)
 
 
-def node_values(scenario: Scenario, lab: Lab, node_name: str,
-                captures: Mapping[str, str]) -> dict[str, str]:
+def node_values(scenario: Scenario, lab: Lab, node_name: str, captures: Mapping[str, str]) -> dict[str, str]:
     """Every variable a step sees on node `node_name`, as strings.
 
     Later sources win: built-ins (`node`, `node_ip`, `nodes.<name>.ip`, `lab_network`,
@@ -114,8 +112,9 @@ def node_values(scenario: Scenario, lab: Lab, node_name: str,
     try:
         node = lab.node(node_name)
     except KeyError:
-        raise LabgenError(f"node {node_name!r} is not in lab {lab.name}",
-                          hint=f"its nodes: {', '.join(n.name for n in lab.nodes)}") from None
+        raise LabgenError(
+            f"node {node_name!r} is not in lab {lab.name}", hint=f"its nodes: {', '.join(n.name for n in lab.nodes)}"
+        ) from None
     values: dict[str, str] = {
         "node": node.name,
         "node_ip": str(node.ip),

@@ -24,7 +24,7 @@ from labgen.scenario.record import CommandResult, RunRecord, StepRecord
 from labgen.validate import strip_refused
 from labgen.words import table
 
-if TYPE_CHECKING:   # pragma: no cover
+if TYPE_CHECKING:  # pragma: no cover
     from rich.console import Console
 
 # The fixed words of the transcript and handout, in both languages (labgen/words.py).
@@ -34,24 +34,40 @@ KIND_NAMES = table("kinds")
 
 # Terminal badge styles; the handout's CSS mirrors them.
 KIND_STYLES = {
-    "break": "bold white on red3", "fix": "bold white on green4", "observe": "bold black on cyan",
-    "verify": "bold black on green3", "setup": "bold white on grey42",
-    "explain": "bold white on blue", "cleanup": "bold white on grey42",
-    "task": "bold white on dark_magenta", "question": "bold black on yellow",
+    "break": "bold white on red3",
+    "fix": "bold white on green4",
+    "observe": "bold black on cyan",
+    "verify": "bold black on green3",
+    "setup": "bold white on grey42",
+    "explain": "bold white on blue",
+    "cleanup": "bold white on grey42",
+    "task": "bold white on dark_magenta",
+    "question": "bold black on yellow",
 }
-KIND_COLOURS = {   # (background, text) for HTML
-    "break": ("#c62828", "#fff"), "fix": ("#2e7d32", "#fff"), "observe": ("#00acc1", "#000"),
-    "verify": ("#43a047", "#000"), "setup": ("#757575", "#fff"), "explain": ("#1565c0", "#fff"),
-    "cleanup": ("#757575", "#fff"), "task": ("#8e24aa", "#fff"), "question": ("#fdd835", "#000"),
+KIND_COLOURS = {  # (background, text) for HTML
+    "break": ("#c62828", "#fff"),
+    "fix": ("#2e7d32", "#fff"),
+    "observe": ("#00acc1", "#000"),
+    "verify": ("#43a047", "#000"),
+    "setup": ("#757575", "#fff"),
+    "explain": ("#1565c0", "#fff"),
+    "cleanup": ("#757575", "#fff"),
+    "task": ("#8e24aa", "#fff"),
+    "question": ("#fdd835", "#000"),
 }
 
 STATUS_MARKS = {"passed": "✓", "failed": "✗", "error": "✗", "skipped": "–", "expected": "✓"}
-STATUS_STYLES = {"passed": "bold green", "failed": "bold red", "error": "bold red",
-                 "skipped": "dim", "expected": "bold yellow"}
-EVIDENCE_STYLE = "bold"   # terminal style of output lines an expectation matched
+STATUS_STYLES = {
+    "passed": "bold green",
+    "failed": "bold red",
+    "error": "bold red",
+    "skipped": "dim",
+    "expected": "bold yellow",
+}
+EVIDENCE_STYLE = "bold"  # terminal style of output lines an expectation matched
 
-TERMINAL_FOLD = (15, 5)     # lines kept at the head and tail of long output on screen
-HANDOUT_FOLD = (120, 40)    # more room on paper, but not a 10 000-line log
+TERMINAL_FOLD = (15, 5)  # lines kept at the head and tail of long output on screen
+HANDOUT_FOLD = (120, 40)  # more room on paper, but not a 10 000-line log
 
 _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-Z\\-_]")
 
@@ -210,7 +226,7 @@ class TerminalReporter:
         body.append(summary.get(self.lang))
 
         note = fallback_note(scenario, self.lang)
-        if note:                      # one-language scenario: say why the other one shows
+        if note:  # one-language scenario: say why the other one shows
             body.append("\n" + note, style="dim italic")
         body.append("\n\n")
         facts = [(w["lab"], f"{record.lab_name} ({record.provider})")]
@@ -222,8 +238,9 @@ class TerminalReporter:
                 body.append("   ")
             body.append(f"{label}: ", style="dim")
             body.append(value)
-        self.console.print(Panel(body, title=Text(scenario.id, style="bold cyan"),
-                                 title_align="left", border_style="cyan"))
+        self.console.print(
+            Panel(body, title=Text(scenario.id, style="bold cyan"), title_align="left", border_style="cyan")
+        )
 
     def step_started(self, step: Step, commands: dict[str, str] | None = None) -> None:
         """Print the step's heading, explanation and command. `commands` (node -> the command
@@ -250,8 +267,7 @@ class TerminalReporter:
                 if any(commands[n] != shown for n in others):
                     where.append(f" · {w['as_on'].format(node=first)}", style="dim")
             self.console.print(where)
-            code = Syntax(shown.rstrip("\n"), "bash", theme="ansi_dark", word_wrap=True,
-                          background_color="default")
+            code = Syntax(shown.rstrip("\n"), "bash", theme="ansi_dark", word_wrap=True, background_color="default")
             self.console.print(Padding(code, (0, 0, 0, 4)))
 
     def step_finished(self, record: StepRecord) -> None:
@@ -283,10 +299,11 @@ class TerminalReporter:
                 self.console.print(Text.assemble(("  ✗ ", "bold red"), clean_output(reason)))
         shown = shown_status(record)
         if shown is None or (record.status == "passed" and not record.results):
-            return   # an explain step: nothing ran, nothing to judge
+            return  # an explain step: nothing ran, nothing to judge
         verdict = Text("  ")
-        verdict.append(f"{STATUS_MARKS.get(shown, '?')} {status_word(shown, lang)}",
-                       style=STATUS_STYLES.get(shown, "bold"))
+        verdict.append(
+            f"{STATUS_MARKS.get(shown, '?')} {status_word(shown, lang)}", style=STATUS_STYLES.get(shown, "bold")
+        )
         verdict.append(f" · {seconds(record.duration)}", style="dim")
         self.console.print(verdict)
 
@@ -296,8 +313,9 @@ class TerminalReporter:
         hits = set(evidence)
         for number, line in numbered_fold(clean_output(text), *TERMINAL_FOLD):
             if number is None:
-                self.console.print(Text.assemble(
-                    ("    │ ", "dim"), (self.words["folded"].format(n=line), "italic dim")))
+                self.console.print(
+                    Text.assemble(("    │ ", "dim"), (self.words["folded"].format(n=line), "italic dim"))
+                )
                 continue
             hit = number in hits
             gutter = ("    ▌ ", "bold green") if hit else ("    │ ", "dim")
@@ -320,9 +338,11 @@ class TerminalReporter:
                 str(number),
                 Text(step.title.get(lang)),
                 Text(f" {kind_name(step.kind, lang)} ", style=KIND_STYLES.get(step.kind, "")),
-                Text("") if status is None else
-                Text(f"{STATUS_MARKS.get(status, '?')} {status_word(status, lang)}",
-                     style=STATUS_STYLES.get(status, "")),
+                Text("")
+                if status is None
+                else Text(
+                    f"{STATUS_MARKS.get(status, '?')} {status_word(status, lang)}", style=STATUS_STYLES.get(status, "")
+                ),
                 "" if status is None else seconds(step_record.duration),
             )
         self.console.print(table)

@@ -26,12 +26,12 @@ from labgen.scenario.transcript import clean_output
 MAC = re.compile(r"\b[0-9a-fA-F]{2}(?::[0-9a-fA-F]{2}){5}\b")
 # Volatile in any command's output: timings and clocks. Each (pattern, replacement).
 BUILTIN_RULES: tuple[tuple[str, str], ...] = (
-    (r"time[=<]\d+(?:\.\d+)? ?ms", "time=<t> ms"),                              # ping replies
+    (r"time[=<]\d+(?:\.\d+)? ?ms", "time=<t> ms"),  # ping replies
     (r"rtt min/avg/max/mdev = \S+ ms", "rtt min/avg/max/mdev = <t> ms"),
     (r", time \d+ms", ", time <t>ms"),
-    (r"^\d{2}:\d{2}:\d{2}\.\d+ ", "<clock> "),                                 # tcpdump lines
-    (r", id \d+, seq ", ", id <id>, seq "),                                       # ICMP ids
-    (r"@if\d+\b", "@if<n>"),                                                    # veth peer ifindex
+    (r"^\d{2}:\d{2}:\d{2}\.\d+ ", "<clock> "),  # tcpdump lines
+    (r", id \d+, seq ", ", id <id>, seq "),  # ICMP ids
+    (r"@if\d+\b", "@if<n>"),  # veth peer ifindex
     (r"^\d+ packets (?=captured|received by filter|dropped by kernel)", "<n> packets "),
     (r"\b\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})?\b", "<date>"),
 )
@@ -85,9 +85,9 @@ def _scenario_values(scenario: Scenario):
 
 @dataclass
 class Section:
-    key: str           # the step id, with #2, #3... when a step id repeats (a task's checks)
+    key: str  # the step id, with #2, #3... when a step id repeats (a task's checks)
     title: str
-    body: str          # normalised text
+    body: str  # normalised text
 
 
 def sections(record: RunRecord, normalise) -> list[Section]:
@@ -111,9 +111,12 @@ def sections(record: RunRecord, normalise) -> list[Section]:
 
 
 def render(record: RunRecord, secs: list[Section]) -> str:
-    head = [f"# labgen scenario verify: {record.scenario.id}, variant {record.variant}",
-            "# Approved transcript: review changes like code; `labgen scenario verify "
-            f"{record.scenario.id} --variant {record.variant} --approve` records a new one.", ""]
+    head = [
+        f"# labgen scenario verify: {record.scenario.id}, variant {record.variant}",
+        "# Approved transcript: review changes like code; `labgen scenario verify "
+        f"{record.scenario.id} --variant {record.variant} --approve` records a new one.",
+        "",
+    ]
     body = []
     for sec in secs:
         body += [f"=== {sec.key} {sec.title}", sec.body, ""]
@@ -131,7 +134,7 @@ def parse(text: str) -> dict[str, Section]:
             if current:
                 current.body = "\n".join(lines).rstrip("\n")
             key = m.group(1)
-            current = Section(key, line[len(f"=== {key} "):], "")
+            current = Section(key, line[len(f"=== {key} ") :], "")
             found[key] = current
             lines = []
         elif current is not None:
@@ -172,10 +175,16 @@ def compare(approved: dict[str, Section], current: list[Section]) -> Verdict:
             continue
         either = new or old
         title = either.title if either else key
-        diff = "\n".join(difflib.unified_diff(
-            (old.body if old else "").split("\n") if old else [],
-            (new.body if new else "").split("\n") if new else [],
-            "approved", "this run", lineterm="", n=2))
+        diff = "\n".join(
+            difflib.unified_diff(
+                (old.body if old else "").split("\n") if old else [],
+                (new.body if new else "").split("\n") if new else [],
+                "approved",
+                "this run",
+                lineterm="",
+                n=2,
+            )
+        )
         verdict.drifts.append(Drift(key, title, diff or "(whitespace only)"))
     return verdict
 
@@ -187,7 +196,7 @@ def box_recipe_hash(provider: str) -> str:
     """sha256 (first 16) of the box recipe shipped for `provider`, or 'none'."""
     try:
         folder = recipe(provider).parent
-    except Exception:          # no recipe for this provider (virtualbox): nothing to compare
+    except Exception:  # no recipe for this provider (virtualbox): nothing to compare
         return "none"
     digest = hashlib.sha256()
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
@@ -205,8 +214,11 @@ def parse_packages(stdout: str) -> dict[str, str]:
 
 
 def env_text(labgen_version: str, provider: str, recipe: str, packages: dict[str, dict[str, str]]) -> str:
-    lines = ["# what the nodes were when this transcript was approved (labgen scenario verify)",
-             f"labgen {labgen_version}", f"box-recipe {provider} {recipe}"]
+    lines = [
+        "# what the nodes were when this transcript was approved (labgen scenario verify)",
+        f"labgen {labgen_version}",
+        f"box-recipe {provider} {recipe}",
+    ]
     for node in sorted(packages):
         lines += [f"package {node} {name} {version}" for name, version in sorted(packages[node].items())]
     return "\n".join(lines) + "\n"
@@ -231,14 +243,18 @@ def env_changes(old_text: str, new_text: str) -> list[str]:
     """What changed on the nodes since approval, one line each (nodes present in both only)."""
     old_facts, old_pk = parse_env(old_text)
     new_facts, new_pk = parse_env(new_text)
-    changes = [f"{k}: {old_facts.get(k, '-')} -> {new_facts.get(k, '-')}"
-               for k in sorted(set(old_facts) | set(new_facts)) if old_facts.get(k) != new_facts.get(k)]
+    changes = [
+        f"{k}: {old_facts.get(k, '-')} -> {new_facts.get(k, '-')}"
+        for k in sorted(set(old_facts) | set(new_facts))
+        if old_facts.get(k) != new_facts.get(k)
+    ]
     for node in sorted(set(old_pk) & set(new_pk)):
         old, new = old_pk[node], new_pk[node]
         for name in sorted(set(old) | set(new)):
             if old.get(name) != new.get(name):
-                changes.append(f"{node}: package {name} {old.get(name, '(not installed)')} -> "
-                               f"{new.get(name, '(removed)')}")
+                changes.append(
+                    f"{node}: package {name} {old.get(name, '(not installed)')} -> {new.get(name, '(removed)')}"
+                )
     return changes
 
 
@@ -246,16 +262,22 @@ def env_changes(old_text: str, new_text: str) -> list[str]:
 
 
 def junit_xml(scenario_id: str, variant: str, verdict: Verdict, duration: float) -> str:
-    suite = ET.Element("testsuite", name=f"labgen.verify.{scenario_id}.{variant}",
-                       tests=str(len(verdict.matched) + len(verdict.drifts)),
-                       failures=str(len(verdict.drifts)), errors="0", time=f"{duration:.3f}")
+    suite = ET.Element(
+        "testsuite",
+        name=f"labgen.verify.{scenario_id}.{variant}",
+        tests=str(len(verdict.matched) + len(verdict.drifts)),
+        failures=str(len(verdict.drifts)),
+        errors="0",
+        time=f"{duration:.3f}",
+    )
     for key in verdict.matched:
         ET.SubElement(suite, "testcase", classname=f"{scenario_id}.{variant}", name=key)
     for drift in verdict.drifts:
         case = ET.SubElement(suite, "testcase", classname=f"{scenario_id}.{variant}", name=drift.key)
         failure = ET.SubElement(case, "failure", message=f"step {drift.key} ({drift.title}) drifted")
-        failure.text = drift.diff + ("\n\nchanged since approval:\n" + "\n".join(verdict.env_changes)
-                                     if verdict.env_changes else "")
+        failure.text = drift.diff + (
+            "\n\nchanged since approval:\n" + "\n".join(verdict.env_changes) if verdict.env_changes else ""
+        )
     root = ET.Element("testsuites")
     root.append(suite)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

@@ -22,9 +22,9 @@ from labgen.scenario.record import RunRecord
 from labgen.scenario.template import VAR, fill_text
 from labgen.words import table
 
-BLANK = "________"   # a captured value no recorded run gives: the student fills it in
+BLANK = "________"  # a captured value no recorded run gives: the student fills it in
 
-WORDS = table("worksheet")   # labgen/words.py
+WORDS = table("worksheet")  # labgen/words.py
 
 
 def worksheet_variant(scenario: Scenario, requested: str | None) -> str:
@@ -32,13 +32,14 @@ def worksheet_variant(scenario: Scenario, requested: str | None) -> str:
     else the first that has one. Raises LabgenError (exit 2) otherwise."""
     variant = challenge_variant(scenario, requested)
     if not any(s.kind in STUDENT_KINDS for s in scenario.variants[variant].steps):
-        with_tasks = [n for n, v in scenario.variants.items()
-                      if any(s.kind in STUDENT_KINDS for s in v.steps)]
+        with_tasks = [n for n, v in scenario.variants.items() if any(s.kind in STUDENT_KINDS for s in v.steps)]
         raise LabgenError(
             f"variant {variant} of scenario {scenario.id} has no task or question: "
             "a worksheet for it would hold nothing to do",
             hint=(f"variants with tasks: {', '.join(with_tasks)}; " if with_tasks else "")
-            + f"`labgen scenario run {scenario.id} --variant {variant}` presents it", exit_code=2)
+            + f"`labgen scenario run {scenario.id} --variant {variant}` presents it",
+            exit_code=2,
+        )
     return variant
 
 
@@ -58,8 +59,9 @@ def captured_values(record: RunRecord | None, node_order: list[str]) -> dict[str
     return values
 
 
-def render_worksheet(scenario: Scenario, variant: str, lang: str, record: RunRecord | None = None,
-                     svg: str | None = None) -> str:
+def render_worksheet(
+    scenario: Scenario, variant: str, lang: str, record: RunRecord | None = None, svg: str | None = None
+) -> str:
     """The worksheet HTML for one variant. `record`: a run whose observe steps' outputs (by
     step id) and captured values (bad_mac ...) the page shows; `svg`: the lab's topology."""
     w = WORDS["zh" if lang == "zh" else "en"]
@@ -79,26 +81,43 @@ def render_worksheet(scenario: Scenario, variant: str, lang: str, record: RunRec
         if step.kind == "observe" and step.id in recorded:
             for result in recorded[step.id].results:
                 shown = result.stdout + (("\n" + result.stderr) if result.stderr.strip() else "")
-                outputs.append({"label": w["node_output"].format(node=result.node),
-                                "lines": output_lines(shown, lang)["lines"]})
-        steps.append({"id": step.id, "kind": step.kind, "student": step.kind in STUDENT_KINDS,
-                      "title": text(step.title), "explain": text(step.explain),
-                      "goal": text(step.goal), "hints": [text(h) for h in step.hints],
-                      "outputs": outputs})
+                outputs.append(
+                    {"label": w["node_output"].format(node=result.node), "lines": output_lines(shown, lang)["lines"]}
+                )
+        steps.append(
+            {
+                "id": step.id,
+                "kind": step.kind,
+                "student": step.kind in STUDENT_KINDS,
+                "title": text(step.title),
+                "explain": text(step.explain),
+                "goal": text(step.goal),
+                "hints": [text(h) for h in step.hints],
+                "outputs": outputs,
+            }
+        )
     # The story after the last task or question tells its answers: say so before it.
     last = max((i for i, s in enumerate(steps) if s["student"]), default=None)
     for i, s in enumerate(steps):
         s["read_after"] = last is not None and i == last + 1
     if record:
-        note = w["recorded"].format(lab=record.lab_name, provider=record.provider,
-                                    date=record.started.strftime("%Y-%m-%d"))
+        note = w["recorded"].format(
+            lab=record.lab_name, provider=record.provider, date=record.started.strftime("%Y-%m-%d")
+        )
     else:
         note = w["not_recorded"]
     summary = scenario.variants[variant].summary or scenario.summary
     return pages.render(
         "worksheet.html.j2",
-        w=w, lang=lang, title=text(scenario.title), summary=text(summary), steps=steps,
-        hinted=[s for s in steps if s["student"] and s["hints"]], recorded_note=note,
+        w=w,
+        lang=lang,
+        title=text(scenario.title),
+        summary=text(summary),
+        steps=steps,
+        hinted=[s for s in steps if s["student"] and s["hints"]],
+        recorded_note=note,
         note=fallback_note(scenario, lang),
-        css=pages.css("worksheet.css"), svg=Markup(svg) if svg else None,
-        check=Markup(prose_html(w["check"])))
+        css=pages.css("worksheet.css"),
+        svg=Markup(svg) if svg else None,
+        check=Markup(prose_html(w["check"])),
+    )

@@ -83,7 +83,7 @@ def bounds(kind: str, pointer: str) -> tuple[Any, Any]:
 
 def enum(kind: str, pointer: str) -> tuple[Any, ...]:
     sub = node(kind, pointer)
-    return tuple(sub["enum"] if "enum" in sub else sub["items"]["enum"])     # a value's, or a list's
+    return tuple(sub["enum"] if "enum" in sub else sub["items"]["enum"])  # a value's, or a list's
 
 
 def pattern(kind: str, pointer: str) -> str:

@@ -87,19 +87,20 @@ async def lifespan(app):
     state = app.state
     stop = threading.Event()
     if state.probe_every > 0:
-        threading.Thread(target=_prober, args=(state.seats, state.probe_every, stop),
-                         name="labgen-probe", daemon=True).start()
+        threading.Thread(
+            target=_prober, args=(state.seats, state.probe_every, stop), name="labgen-probe", daemon=True
+        ).start()
     if not state.terminals:
-        log.warning("xterm.js is missing from %s: seat pages show no terminal (run `make web-assets`)",
-                    VENDOR)
+        log.warning("xterm.js is missing from %s: seat pages show no terminal (run `make web-assets`)", VENDOR)
     yield
     stop.set()
     for seat in state.seats:
         seat.drop_remote()
 
 
-def create_app(seats: list[Seat], instructor: str, probe_every: float = 15.0,
-               settings: Settings | None = None) -> Starlette:
+def create_app(
+    seats: list[Seat], instructor: str, probe_every: float = 15.0, settings: Settings | None = None
+) -> Starlette:
     """The ASGI app for `seats`, with `instructor` as the board's token."""
     app = Starlette(routes=ROUTES, lifespan=lifespan)
     state = app.state
@@ -107,9 +108,12 @@ def create_app(seats: list[Seat], instructor: str, probe_every: float = 15.0,
     state.by_name = {s.name: s for s in seats}
     state.instructor = instructor
     state.probe_every = probe_every
-    state.templates = Environment(loader=FileSystemLoader(HERE / "templates"),
-                                  autoescape=select_autoescape(["html"]), trim_blocks=True,
-                                  lstrip_blocks=True)
+    state.templates = Environment(
+        loader=FileSystemLoader(HERE / "templates"),
+        autoescape=select_autoescape(["html"]),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     state.room = Room(state.by_name, settings or Settings())
     state.pictures = {}
     state.terminals = terminals_available()

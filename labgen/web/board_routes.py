@@ -41,8 +41,11 @@ async def board_csv(request):
     if not board_ok(state, request.path_params["token"]):
         return refuse(request, 403, "forbidden")
     text = await run_in_threadpool(results_csv, state.seats)
-    return Response(text, media_type="text/csv; charset=utf-8",
-                    headers={**headers(), "Content-Disposition": 'attachment; filename="results.csv"'})
+    return Response(
+        text,
+        media_type="text/csv; charset=utf-8",
+        headers={**headers(), "Content-Disposition": 'attachment; filename="results.csv"'},
+    )
 
 
 async def _board_post(request):
@@ -78,8 +81,12 @@ async def board_reset(request):
         log.warning("seat %s: reset%s failed: %s", seat.name, f" to {to}" if to else "", exc.message)
     else:
         if to:
-            state.room.post(seat.name, "notice", f"Your instructor brought your lab to step {to}.",
-                            f"老师已把你的实验环境推进到步骤 {to}。")
+            state.room.post(
+                seat.name,
+                "notice",
+                f"Your instructor brought your lab to step {to}.",
+                f"老师已把你的实验环境推进到步骤 {to}。",
+            )
     return _back(state)
 
 
@@ -125,6 +132,12 @@ async def watch_page(request):
     seat = state.by_name.get(request.path_params["name"])
     if seat is None:
         return refuse(request, 404, "not_found")
-    return page(request, "watch.html", token=state.instructor, seat=seat.name,
-                nodes=seat.node_names(), consent=state.room.live[seat.name].consent,
-                terminals=state.terminals)
+    return page(
+        request,
+        "watch.html",
+        token=state.instructor,
+        seat=seat.name,
+        nodes=seat.node_names(),
+        consent=state.room.live[seat.name].consent,
+        terminals=state.terminals,
+    )

@@ -18,8 +18,10 @@ LANGS = ("en", "zh")
 
 # The terminal (xterm.js) sets styles from script: 'unsafe-inline' for styles only; scripts
 # stay 'self'. connect-src 'self' covers the page's own websockets.
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self'; "
-       "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self'; "
+    "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+)
 
 
 def pick_lang(request) -> str:
@@ -43,9 +45,13 @@ def pick_lang(request) -> str:
 def headers() -> dict:
     # same-origin: no Referer (it holds a token) ever leaves this site, and POSTs from our own
     # pages keep their Origin for the forgery check.
-    return {"Cache-Control": "no-store", "Referrer-Policy": "same-origin",
-            "X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff",
-            "Content-Security-Policy": CSP}
+    return {
+        "Cache-Control": "no-store",
+        "Referrer-Policy": "same-origin",
+        "X-Frame-Options": "DENY",
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": CSP,
+    }
 
 
 def page(request, name: str, status: int = 200, **context) -> HTMLResponse:
@@ -91,8 +97,7 @@ def same_origin(conn) -> bool:
 
 async def form_token(request) -> tuple[str, dict]:
     form = {}
-    if request.headers.get("content-type", "").startswith(("application/x-www-form-urlencoded",
-                                                           "multipart/form-data")):
+    if request.headers.get("content-type", "").startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
         form = dict(await request.form())
     token = request.headers.get("x-labgen-token") or form.get("token") or ""
     return str(token), form

@@ -13,19 +13,19 @@ from dataclasses import dataclass, field
 class Settings:
     """Limits and thresholds of one server (the serve commands' options)."""
 
-    max_terminals: int = 6            # open terminal sessions per seat (tabs, reloads in flight)
-    idle_timeout: float = 1800.0      # seconds without a keystroke before a terminal closes
-    window: int = 128 * 1024          # bytes an SSH channel may buffer towards the server
-    stuck_fails: int = 3              # a check failed this many times on one step: stuck
-    stuck_minutes: float = 10.0       # or no progress for this long: stuck
+    max_terminals: int = 6  # open terminal sessions per seat (tabs, reloads in flight)
+    idle_timeout: float = 1800.0  # seconds without a keystroke before a terminal closes
+    window: int = 128 * 1024  # bytes an SSH channel may buffer towards the server
+    stuck_fails: int = 3  # a check failed this many times on one step: stuck
+    stuck_minutes: float = 10.0  # or no progress for this long: stuck
 
 
 @dataclass
 class SeatLive:
     consent: bool = False
     terminals: int = 0
-    watchers: set = field(default_factory=set)     # one asyncio.Event per open watch: set = stop
-    messages: list = field(default_factory=list)   # {"id", "at", "kind", "text": {en, zh}}
+    watchers: set = field(default_factory=set)  # one asyncio.Event per open watch: set = stop
+    messages: list = field(default_factory=list)  # {"id", "at", "kind", "text": {en, zh}}
 
 
 class Room:
@@ -39,17 +39,21 @@ class Room:
         self._next = 1
 
     def post(self, name: str, kind: str, en: str, zh: str | None = None) -> dict:
-        message = {"id": self._next, "at": time.time(), "kind": kind,
-                   "text": {"en": en, "zh": zh if zh is not None else en}}
+        message = {
+            "id": self._next,
+            "at": time.time(),
+            "kind": kind,
+            "text": {"en": en, "zh": zh if zh is not None else en},
+        }
         self._next += 1
         live = self.live[name]
-        live.messages = (live.messages + [message])[-self.MAX_MESSAGES:]
+        live.messages = (live.messages + [message])[-self.MAX_MESSAGES :]
         return message
 
     def set_consent(self, name: str, allowed: bool) -> None:
         live = self.live[name]
         live.consent = allowed
-        if not allowed:        # taking it back ends every watch at once
+        if not allowed:  # taking it back ends every watch at once
             for stop in list(live.watchers):
                 stop.set()
 

@@ -11,8 +11,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from labgen.errors import LabgenError
 from labgen.graph import lab_svg
 from labgen.labfile import load_lab
-from labgen.web.http import (form_token, headers, page, pick_lang, refuse, same_origin,
-                             same_token, seat_by_token)
+from labgen.web.http import form_token, headers, page, pick_lang, refuse, same_origin, same_token, seat_by_token
 from labgen.web.served_seats import Busy
 from labgen.web.views import fresh, seat_view
 from labgen.web.words import WORDS
@@ -28,9 +27,15 @@ async def seat_page(request):
     lang = pick_lang(request)
     view = seat_view(seat, lang) if fresh([seat]) else await run_in_threadpool(seat_view, seat, lang)
     notice = request.query_params.get("notice", "")
-    return page(request, "seat.html", seat=view, token=seat.token,
-                consent=state.room.live[seat.name].consent, terminals=state.terminals,
-                notice=WORDS[lang].get(notice, "") if notice else "")
+    return page(
+        request,
+        "seat.html",
+        seat=view,
+        token=seat.token,
+        consent=state.room.live[seat.name].consent,
+        terminals=state.terminals,
+        notice=WORDS[lang].get(notice, "") if notice else "",
+    )
 
 
 # action -> (how the seat runs it, the notice it leaves when it passed)
@@ -78,7 +83,7 @@ async def seat_action(request):
         notice = await run_in_threadpool(run, seat, form)
     except Busy:
         notice = "busy"
-    except LabgenError as exc:      # the student sees a plain notice; the instructor the cause
+    except LabgenError as exc:  # the student sees a plain notice; the instructor the cause
         log.warning("seat %s: %s failed: %s", seat.name, request.path_params["action"], exc.message)
         notice = "error"
     return RedirectResponse(f"/seat/{seat.token}?notice={notice}", status_code=303, headers=headers())
@@ -104,10 +109,16 @@ async def seat_live(request):
         return refuse(request, 403, "forbidden")
     live = state.room.live[seat.name]
     lang = pick_lang(request)
-    return JSONResponse({"consent": live.consent, "watched": bool(live.watchers),
-                         "messages": [{"id": m["id"], "kind": m["kind"], "at": m["at"],
-                                       "text": m["text"][lang]} for m in live.messages]},
-                        headers=headers())
+    return JSONResponse(
+        {
+            "consent": live.consent,
+            "watched": bool(live.watchers),
+            "messages": [
+                {"id": m["id"], "kind": m["kind"], "at": m["at"], "text": m["text"][lang]} for m in live.messages
+            ],
+        },
+        headers=headers(),
+    )
 
 
 async def seat_topology(request):
@@ -119,12 +130,17 @@ async def seat_topology(request):
     lang = pick_lang(request)
     key = (seat.name, lang)
     if key not in state.pictures:
+
         def draw():
             return lab_svg(load_lab(seat.lab_dir.labfile), lang)
+
         try:
             state.pictures[key] = await run_in_threadpool(draw)
         except LabgenError as exc:
             log.warning("seat %s: no topology picture: %s", seat.name, exc.message)
             return refuse(request, 404, "not_found")
-    return Response(state.pictures[key], media_type="image/svg+xml",
-                    headers={**headers(), "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"})
+    return Response(
+        state.pictures[key],
+        media_type="image/svg+xml",
+        headers={**headers(), "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"},
+    )

@@ -22,8 +22,7 @@ def ws_protocol() -> str:
     return "websockets-sansio" if found is not None else "websockets"
 
 
-def serve(seats, instructor: str, host: str, port: int,
-          on_listening: Callable[[str], None], settings=None) -> None:
+def serve(seats, instructor: str, host: str, port: int, on_listening: Callable[[str], None], settings=None) -> None:
     """Serve until interrupted. `on_listening` gets the base URL once the socket is bound.
     Raises LabgenError when the address cannot be bound."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -33,21 +32,36 @@ def serve(seats, instructor: str, host: str, port: int,
         sock.bind((host, port))
     except OSError as exc:
         sock.close()
-        raise LabgenError(f"cannot listen on {host}:{port}: {exc.strerror}",
-                          hint="choose another --port, or stop what uses it") from None
+        raise LabgenError(
+            f"cannot listen on {host}:{port}: {exc.strerror}", hint="choose another --port, or stop what uses it"
+        ) from None
     sock.listen(64)
     bound_port = sock.getsockname()[1]
     shown = f"[{host}]" if family == socket.AF_INET6 else host
     on_listening(f"http://{shown}:{bound_port}")
     # ws_max_size: one websocket message at most (a paste); ping keeps idle tabs' proxies open
-    config = uvicorn.Config(create_app(seats, instructor, settings=settings), log_level="warning",
-                            access_log=False, lifespan="on", ws=ws_protocol(), ws_max_size=1 << 20,
-                            ws_ping_interval=20, ws_ping_timeout=20)
+    config = uvicorn.Config(
+        create_app(seats, instructor, settings=settings),
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+        ws=ws_protocol(),
+        ws_max_size=1 << 20,
+        ws_ping_interval=20,
+        ws_ping_timeout=20,
+    )
     uvicorn.Server(config).run(sockets=[sock])
 
 
-def serve_labs(paths, host: str, port: int, min_interval: float, say: Callable[[str], None],
-               logins: dict | None = None, settings=None) -> None:
+def serve_labs(
+    paths,
+    host: str,
+    port: int,
+    min_interval: float,
+    say: Callable[[str], None],
+    logins: dict | None = None,
+    settings=None,
+) -> None:
     """Serve these lab dirs as seats (what `labgen scenario serve` and a classroom's serve
     call): tokens from each lab's .labgen/, the instructor's beside the first seat. `say` gets
     the lines to show the instructor (where it listens, each seat's URL, the board's).

@@ -73,22 +73,22 @@ ACTIONS: dict[str, Callable[..., Any]] = {
 
 @dataclass
 class Seat:
-    name: str                     # shown on the board; URL-safe
+    name: str  # shown on the board; URL-safe
     lab_dir: LabDir
     token: str
-    login: str = ""               # how the student logs in (shown on the seat page)
+    login: str = ""  # how the student logs in (shown on the seat page)
     provider: str = "lxc"
-    min_interval: float = 3.0     # seconds between two checks of this seat
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)          # one action
+    min_interval: float = 3.0  # seconds between two checks of this seat
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)  # one action
     _remote_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _remote: Remote | None = field(default=None, repr=False)
     _last_check: float = 0.0
-    _parts: tuple = field(default=(), repr=False)      # (challenge key, Scenario, Lab), loaded once
+    _parts: tuple = field(default=(), repr=False)  # (challenge key, Scenario, Lab), loaded once
     _parts_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     nodes_up: str = "?"
-    _hosts: dict = field(default_factory=dict, repr=False)   # node -> ssh-config entry
-    _snapshot: tuple = field(default=(), repr=False)         # (stamp, Snapshot)
-    views: dict = field(default_factory=dict, repr=False)    # lang -> the page's view, per snapshot
+    _hosts: dict = field(default_factory=dict, repr=False)  # node -> ssh-config entry
+    _snapshot: tuple = field(default=(), repr=False)  # (stamp, Snapshot)
+    views: dict = field(default_factory=dict, repr=False)  # lang -> the page's view, per snapshot
 
     def ssh_hosts(self, refresh_for: str | None = None) -> dict[str, dict[str, str]]:
         """node -> its ssh-config entry (address, port, user, key) from the lab's cached config;
@@ -105,7 +105,7 @@ class Seat:
         return list(self.ssh_hosts())
 
     def remote(self):
-        with self._remote_lock:      # the prober and an action may both ask first
+        with self._remote_lock:  # the prober and an action may both ask first
             if self._remote is None:
                 self._remote = lifecycle.open_remote(self.lab_dir, self.provider)
             return self._remote
@@ -115,7 +115,7 @@ class Seat:
             if self._remote is not None:
                 try:
                     self._remote.close()
-                except Exception:   # noqa: BLE001 - a broken connection may fail to close
+                except Exception:  # noqa: BLE001 - a broken connection may fail to close
                     pass
                 self._remote = None
 
@@ -146,8 +146,7 @@ class Seat:
                 return self._snapshot[1]
         p = prog.load(self.lab_dir)
         if p is None:
-            raise LabgenError("no scenario started on this lab",
-                              hint="`labgen scenario start mac-bug` starts one")
+            raise LabgenError("no scenario started on this lab", hint="`labgen scenario start mac-bug` starts one")
         key = challenge_key(p)
         with self._parts_lock:
             if not self._parts or self._parts[0] != key:
@@ -178,7 +177,7 @@ class Seat:
             except Unreachable:
                 self.drop_remote()
                 raise
-            finally:      # a node lost during a step (the runner records it as a failure)
+            finally:  # a node lost during a step (the runner records it as a failure)
                 if self._remote is not None and getattr(self._remote, "lost", None):
                     self.drop_remote()
         finally:
@@ -187,7 +186,7 @@ class Seat:
     def probe(self) -> None:
         """Count the nodes that answer over the seat's connections (for the board)."""
         if self._lock.locked():
-            return                       # an action is using the nodes: the last count stands
+            return  # an action is using the nodes: the last count stands
         try:
             remote = self.remote()
             down = lifecycle.probe(remote)
@@ -205,18 +204,19 @@ def seats_from_dirs(paths: list[Path], provider_of=None) -> list[Seat]:
     for path in paths:
         lab_dir = LabDir(path)
         if not lab_dir.exists():
-            raise LabgenError(f"{lab_dir.path} is not a lab dir",
-                              hint="give lab dirs made by `labgen create` (or classroom seats)")
+            raise LabgenError(
+                f"{lab_dir.path} is not a lab dir", hint="give lab dirs made by `labgen create` (or classroom seats)"
+            )
         name = lab_dir.path.name
         if name in names:
             name = f"{name}-{len(names) + 1}"
         names.add(name)
         provider = lab_dir.load_state().get("provider") or "lxc"
         hosts = parse_ssh_config(lab_dir.cached_ssh_config() or "")
-        login = "\n".join(f"labgen ssh {n} --dir {lab_dir.path}" for n in hosts) or \
-            f"labgen ssh NODE --dir {lab_dir.path}"
-        seats.append(Seat(name, lab_dir, read_or_make_token(lab_dir.meta / "seat-token"), login,
-                          provider))
+        login = (
+            "\n".join(f"labgen ssh {n} --dir {lab_dir.path}" for n in hosts) or f"labgen ssh NODE --dir {lab_dir.path}"
+        )
+        seats.append(Seat(name, lab_dir, read_or_make_token(lab_dir.meta / "seat-token"), login, provider))
     return seats
 
 
@@ -231,5 +231,3 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
-
-

@@ -31,7 +31,7 @@ from labgen.web.http import board_ok, same_origin, seat_by_token
 
 log = logging.getLogger("labgen.web")
 READ = 32 * 1024
-MAX_INPUT = 64 * 1024       # one paste
+MAX_INPUT = 64 * 1024  # one paste
 
 
 def session_name(seat_name: str) -> str:
@@ -41,21 +41,25 @@ def session_name(seat_name: str) -> str:
 def shell_command(seat_name: str) -> str:
     """Attach to (or make) the seat's tmux session; a plain login shell where tmux is missing."""
     s = shlex.quote(session_name(seat_name))
-    return ("export LANG=C.UTF-8; "
-            "if command -v tmux >/dev/null 2>&1; then "
-            f"exec tmux -u -f /dev/null new-session -A -s {s} \\; set-option status off "
-            "\\; set-option -s escape-time 0; "
-            "else exec bash -l; fi")
+    return (
+        "export LANG=C.UTF-8; "
+        "if command -v tmux >/dev/null 2>&1; then "
+        f"exec tmux -u -f /dev/null new-session -A -s {s} \\; set-option status off "
+        "\\; set-option -s escape-time 0; "
+        "else exec bash -l; fi"
+    )
 
 
 def watch_command(seat_name: str, wait_seconds: int) -> str:
     """Attach read-only (and without resizing the student's window) once the session exists."""
     s = shlex.quote(session_name(seat_name))
-    return ("export LANG=C.UTF-8; n=0; "
-            f"while ! tmux has-session -t {s} 2>/dev/null; do "
-            "[ $n -eq 0 ] && printf '[labgen] waiting for the student to open this terminal...\\r\\n'; "
-            f"n=$((n+1)); [ $n -gt {int(wait_seconds)} ] && exit 0; sleep 1; done; "
-            f"exec tmux -u attach-session -t {s} -f read-only,ignore-size")
+    return (
+        "export LANG=C.UTF-8; n=0; "
+        f"while ! tmux has-session -t {s} 2>/dev/null; do "
+        "[ $n -eq 0 ] && printf '[labgen] waiting for the student to open this terminal...\\r\\n'; "
+        f"n=$((n+1)); [ $n -gt {int(wait_seconds)} ] && exit 0; sleep 1; done; "
+        f"exec tmux -u attach-session -t {s} -f read-only,ignore-size"
+    )
 
 
 def _size(params) -> tuple[int, int]:
@@ -64,18 +68,26 @@ def _size(params) -> tuple[int, int]:
             return max(lo, min(hi, int(value)))
         except (TypeError, ValueError):
             return default
+
     return clamp(params.get("cols"), 80, 10, 500), clamp(params.get("rows"), 24, 4, 200)
 
 
 async def _connect(seat, node: str):
     """An asyncssh connection to the node; the address is asked again from Vagrant once when
     the cached one does not answer. Raises OSError/asyncssh.Error when it cannot be made."""
+
     async def attempt(hosts):
         h = hosts[node]
         return await asyncssh.connect(
-            h.get("hostname", node), port=int(h.get("port", 22)), username=h.get("user", "vagrant"),
-            client_keys=[h["identityfile"]] if "identityfile" in h else None, known_hosts=None,
-            agent_path=None, connect_timeout=10, keepalive_interval=30)
+            h.get("hostname", node),
+            port=int(h.get("port", 22)),
+            username=h.get("user", "vagrant"),
+            client_keys=[h["identityfile"]] if "identityfile" in h else None,
+            known_hosts=None,
+            agent_path=None,
+            connect_timeout=10,
+            keepalive_interval=30,
+        )
 
     try:
         return await attempt(seat.ssh_hosts())
@@ -84,8 +96,9 @@ async def _connect(seat, node: str):
         return await attempt(hosts)
 
 
-async def bridge(websocket, seat, node: str, command: str, settings, *, read_only: bool,
-                 stop: asyncio.Event | None = None) -> None:
+async def bridge(
+    websocket, seat, node: str, command: str, settings, *, read_only: bool, stop: asyncio.Event | None = None
+) -> None:
     """Join an accepted websocket to `command` run in a PTY on `node` until either side ends,
     the idle timeout passes, or `stop` is set."""
     cols, rows = _size(websocket.query_params)
@@ -95,30 +108,32 @@ async def bridge(websocket, seat, node: str, command: str, settings, *, read_onl
         log.warning("seat %s: terminal to %s: %s", seat.name, node, exc)
         try:
             await websocket.send_bytes(f"\r\n[labgen] cannot reach {node}: tell your instructor\r\n".encode())
-        except Exception:   # noqa: BLE001 - the browser may be gone already
+        except Exception:  # noqa: BLE001 - the browser may be gone already
             pass
         await _close(websocket, 1011)
         return
     async with conn:
-        proc = await conn.create_process(command, term_type="xterm-256color", term_size=(cols, rows),
-                                         encoding=None, window=settings.window)
+        proc = await conn.create_process(
+            command, term_type="xterm-256color", term_size=(cols, rows), encoding=None, window=settings.window
+        )
 
         async def output():
             while True:
                 data = await proc.stdout.read(READ)
                 if not data:
                     return
-                await websocket.send_bytes(data)     # waits while the browser is behind
+                await websocket.send_bytes(data)  # waits while the browser is behind
 
         async def keys():
             while True:
                 try:
-                    message = await asyncio.wait_for(websocket.receive(),
-                                                     None if read_only else settings.idle_timeout)
+                    message = await asyncio.wait_for(websocket.receive(), None if read_only else settings.idle_timeout)
                 except asyncio.TimeoutError:
                     minutes = round(settings.idle_timeout / 60)
-                    await websocket.send_bytes(f"\r\n[labgen] closed after {minutes} min without a "
-                                               "keystroke: reload the page to go on\r\n".encode())
+                    await websocket.send_bytes(
+                        f"\r\n[labgen] closed after {minutes} min without a "
+                        "keystroke: reload the page to go on\r\n".encode()
+                    )
                     return
                 if message["type"] == "websocket.disconnect":
                     return
@@ -162,7 +177,7 @@ async def terminal(websocket):
     node = websocket.path_params["node"]
     settings = state.room.settings
     if seat is None or not same_origin(websocket) or node not in seat.node_names():
-        await websocket.close(code=1008)        # before accept(): the handshake gets 403
+        await websocket.close(code=1008)  # before accept(): the handshake gets 403
         return
     live = state.room.live[seat.name]
     if live.terminals >= settings.max_terminals:
@@ -182,16 +197,27 @@ async def watch(websocket):
     state = websocket.app.state
     seat = state.by_name.get(websocket.path_params["name"])
     node = websocket.path_params["node"]
-    if (not board_ok(state, websocket.path_params["token"]) or not same_origin(websocket)
-            or seat is None or node not in seat.node_names()
-            or not state.room.live[seat.name].consent
-            or len(state.room.live[seat.name].watchers) >= state.room.settings.max_terminals):
+    if (
+        not board_ok(state, websocket.path_params["token"])
+        or not same_origin(websocket)
+        or seat is None
+        or node not in seat.node_names()
+        or not state.room.live[seat.name].consent
+        or len(state.room.live[seat.name].watchers) >= state.room.settings.max_terminals
+    ):
         await websocket.close(code=1008)
         return
     stop = state.room.watch_started(seat.name)
     try:
         await websocket.accept()
-        await bridge(websocket, seat, node, watch_command(seat.name, int(state.room.settings.idle_timeout)),
-                     state.room.settings, read_only=True, stop=stop)
+        await bridge(
+            websocket,
+            seat,
+            node,
+            watch_command(seat.name, int(state.room.settings.idle_timeout)),
+            state.room.settings,
+            read_only=True,
+            stop=stop,
+        )
     finally:
         state.room.watch_ended(seat.name, stop)

@@ -26,17 +26,29 @@ from labgen.scenario.summary import summarise
 _NODE = r"([A-Za-z0-9_.-]+)"
 _LOGIN = {
     "en": (
-        (re.compile(rf"\b([Ll])og in to {_NODE} \(on your own lab: `labgen ssh \2`; in a classroom: "
-                    r"(`ssh -F ssh_config \2` in the folder of your access sheet)\)"),
-         lambda m: ("O" if m.group(1) == "L" else "o")
-         + f"pen {m.group(2)}'s terminal (or, with your own SSH client: {m.group(3)})"),
-        (re.compile(rf"\b([Ll])og in with `labgen ssh {_NODE}`"),
-         lambda m: ("O" if m.group(1) == "L" else "o") + f"pen {m.group(2)}'s terminal"),
+        (
+            re.compile(
+                rf"\b([Ll])og in to {_NODE} \(on your own lab: `labgen ssh \2`; in a classroom: "
+                r"(`ssh -F ssh_config \2` in the folder of your access sheet)\)"
+            ),
+            lambda m: (
+                ("O" if m.group(1) == "L" else "o")
+                + f"pen {m.group(2)}'s terminal (or, with your own SSH client: {m.group(3)})"
+            ),
+        ),
+        (
+            re.compile(rf"\b([Ll])og in with `labgen ssh {_NODE}`"),
+            lambda m: ("O" if m.group(1) == "L" else "o") + f"pen {m.group(2)}'s terminal",
+        ),
     ),
     "zh": (
-        (re.compile(rf"登录 {_NODE}（自己的实验环境：`labgen ssh \1`；课堂上："
-                    r"(在访问单所在的文件夹里运行 `ssh -F ssh_config \1`)）"),
-         lambda m: f"打开 {m.group(1)} 的终端（也可以用自己的 SSH 客户端：{m.group(2)}）"),
+        (
+            re.compile(
+                rf"登录 {_NODE}（自己的实验环境：`labgen ssh \1`；课堂上："
+                r"(在访问单所在的文件夹里运行 `ssh -F ssh_config \1`)）"
+            ),
+            lambda m: f"打开 {m.group(1)} 的终端（也可以用自己的 SSH 客户端：{m.group(2)}）",
+        ),
         (re.compile(rf"用 `labgen ssh {_NODE}` 登录"), lambda m: f"打开 {m.group(1)} 的终端"),
     ),
 }
@@ -94,8 +106,13 @@ def _challenge_view(seat, ch, lang: str, view: dict) -> dict:
     titles = {s.id: s.title.get(lang) for s in ch.main}
     for row in summary["steps"]:
         row["title"] = titles.get(row["step"], row["step"])
-    view.update(started=True, scenario=ch.scenario.title.get(lang), finished=bool(p.get("finished")),
-                rows=summary["steps"], note=fallback_note(ch.scenario, lang))
+    view.update(
+        started=True,
+        scenario=ch.scenario.title.get(lang),
+        finished=bool(p.get("finished")),
+        rows=summary["steps"],
+        note=fallback_note(ch.scenario, lang),
+    )
     # the story so far: every step before the current one, with what it printed
     outputs = story.load(seat.lab_dir)
     so_far = []
@@ -103,24 +120,38 @@ def _challenge_view(seat, ch, lang: str, view: dict) -> dict:
         if step.id == current or (current is None and not p.get("finished")):
             break
         if step.kind in STUDENT_KINDS:
-            so_far.append({"id": step.id, "kind": step.kind, "title": step.title.get(lang),
-                           "explain": "", "outputs": {}})
+            so_far.append(
+                {"id": step.id, "kind": step.kind, "title": step.title.get(lang), "explain": "", "outputs": {}}
+            )
             continue
-        so_far.append({"id": step.id, "kind": step.kind, "title": step.title.get(lang),
-                       "explain": markdown(ch.text(step.explain, lang)) if step.explain else "",
-                       "outputs": outputs.get(step.id, {})})
+        so_far.append(
+            {
+                "id": step.id,
+                "kind": step.kind,
+                "title": step.title.get(lang),
+                "explain": markdown(ch.text(step.explain, lang)) if step.explain else "",
+                "outputs": outputs.get(step.id, {}),
+            }
+        )
     view["story"] = so_far
     step = ch.step(current)
     if step is not None:
         rec = p["steps"].get(step.id, {})
         shown = rec.get("hints", 0)
         goal = for_the_page(ch.text(step.goal, lang), lang)
-        view.update(step={"id": step.id, "kind": step.kind, "title": step.title.get(lang),
-                          "goal": markdown(goal),
-                          "explain": markdown(ch.text(step.explain, lang)) if step.explain else ""},
-                    hints=[markdown(for_the_page(ch.text(h, lang), lang)) for h in step.hints[:shown]],
-                    hints_left=len(step.hints) - shown, last=rec.get("last"),
-                    attempts=rec.get("attempts", 0))
+        view.update(
+            step={
+                "id": step.id,
+                "kind": step.kind,
+                "title": step.title.get(lang),
+                "goal": markdown(goal),
+                "explain": markdown(ch.text(step.explain, lang)) if step.explain else "",
+            },
+            hints=[markdown(for_the_page(ch.text(h, lang), lang)) for h in step.hints[:shown]],
+            hints_left=len(step.hints) - shown,
+            last=rec.get("last"),
+            attempts=rec.get("attempts", 0),
+        )
     return view
 
 
@@ -131,10 +162,22 @@ def board_rows(state, lang: str = "en") -> list[dict]:
     rows = []
     for seat in state.seats:
         live = state.room.live[seat.name]
-        row = {"seat": seat.name, "nodes_up": seat.nodes_up, "step": "-", "state": "idle",
-               "attempts": 0, "passed": 0, "hints": 0, "seconds": None, "last": None,
-               "tasks": "-", "stuck": False, "consent": live.consent,
-               "watched": bool(live.watchers), "steps": []}
+        row = {
+            "seat": seat.name,
+            "nodes_up": seat.nodes_up,
+            "step": "-",
+            "state": "idle",
+            "attempts": 0,
+            "passed": 0,
+            "hints": 0,
+            "seconds": None,
+            "last": None,
+            "tasks": "-",
+            "stuck": False,
+            "consent": live.consent,
+            "watched": bool(live.watchers),
+            "steps": [],
+        }
         try:
             ch = seat.challenge()
             summary = summarise(ch, now)
@@ -149,15 +192,20 @@ def board_rows(state, lang: str = "en") -> list[dict]:
         state_name = "working"
         if tasks and len(done) == len(tasks):
             state_name = "solved" if all(s["status"] == "passed" for s in tasks) else "by_solution"
-        row.update(step=summary["current"] or ("finished" if summary["finished"] else "-"),
-                   state=state_name, tasks=f"{len(done)}/{len(tasks)}",
-                   attempts=sum(s["attempts"] for s in steps),
-                   passed=sum(s["passed"] for s in steps), hints=sum(s["hints"] for s in steps),
-                   seconds=current["seconds"] if current else None,
-                   last=summary["updated"], ago=round(now - summary["updated"]),
-                   stuck=stuck(p.get("steps", {}).get(summary["current"] or ""), state.room.settings, now),
-                   steps=[s["step"] for s in steps],
-                   titles={s.id: s.title.get(lang) for s in ch.main if s.kind in STUDENT_KINDS})
+        row.update(
+            step=summary["current"] or ("finished" if summary["finished"] else "-"),
+            state=state_name,
+            tasks=f"{len(done)}/{len(tasks)}",
+            attempts=sum(s["attempts"] for s in steps),
+            passed=sum(s["passed"] for s in steps),
+            hints=sum(s["hints"] for s in steps),
+            seconds=current["seconds"] if current else None,
+            last=summary["updated"],
+            ago=round(now - summary["updated"]),
+            stuck=stuck(p.get("steps", {}).get(summary["current"] or ""), state.room.settings, now),
+            steps=[s["step"] for s in steps],
+            titles={s.id: s.title.get(lang) for s in ch.main if s.kind in STUDENT_KINDS},
+        )
         rows.append(row)
     return rows
 
@@ -175,7 +223,16 @@ def results_csv(seats) -> str:
             writer.writerow([seat.name, "", "", "", "not started", 0, 0, ""])
             continue
         for row in summary["steps"]:
-            writer.writerow([seat.name, summary["scenario"], row["step"], row["kind"], row["solved"],
-                             row["attempts"], row["hints"],
-                             "" if row["seconds"] is None else row["seconds"]])
+            writer.writerow(
+                [
+                    seat.name,
+                    summary["scenario"],
+                    row["step"],
+                    row["kind"],
+                    row["solved"],
+                    row["attempts"],
+                    row["hints"],
+                    "" if row["seconds"] is None else row["seconds"],
+                ]
+            )
     return out.getvalue()

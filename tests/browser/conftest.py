@@ -59,8 +59,9 @@ def pdf_pages():
     """pdf_pages(path) -> the page count pdfinfo reports."""
 
     def count(path: Path) -> int:
-        out = subprocess.run([_poppler("pdfinfo"), str(path)], capture_output=True, text=True,
-                             timeout=30, check=True).stdout
+        out = subprocess.run(
+            [_poppler("pdfinfo"), str(path)], capture_output=True, text=True, timeout=30, check=True
+        ).stdout
         return int(re.search(r"^Pages:\s+(\d+)", out, re.M).group(1))
 
     return count
@@ -72,8 +73,15 @@ def pdf_page_texts(pdf_pages):
 
     def texts(path: Path) -> list[str]:
         tool = _poppler("pdftotext")
-        return [subprocess.run([tool, "-f", str(i), "-l", str(i), str(path), "-"], capture_output=True,
-                               text=True, timeout=30, check=True).stdout
-                for i in range(1, pdf_pages(path) + 1)]
+        return [
+            subprocess.run(
+                [tool, "-f", str(i), "-l", str(i), str(path), "-"],
+                capture_output=True,
+                text=True,
+                timeout=30,
+                check=True,
+            ).stdout
+            for i in range(1, pdf_pages(path) + 1)
+        ]
 
     return texts

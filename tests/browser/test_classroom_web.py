@@ -30,7 +30,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def _skip_reason():
-    return lxc_skip_reason()     # Playwright and Chromium: the `browser` fixture (conftest.py)
+    return lxc_skip_reason()  # Playwright and Chromium: the `browser` fixture (conftest.py)
 
 
 reason = _skip_reason()
@@ -39,15 +39,23 @@ if reason:
 
 
 def lab_file(name, cidr, nodes):
-    lines = [f"name: {name}", "description: a classroom web test seat", f"network: {{cidr: {cidr}}}",
-             "boxes: {lxc: labgen/debian-12}", "defaults: {memory: 512, cpus: 1}", "nodes:"]
+    lines = [
+        f"name: {name}",
+        "description: a classroom web test seat",
+        f"network: {{cidr: {cidr}}}",
+        "boxes: {lxc: labgen/debian-12}",
+        "defaults: {memory: 512, cpus: 1}",
+        "nodes:",
+    ]
     lines += [f"  - {{name: {n}, ip: {ip}, roles: [base]}}" for n, ip in nodes]
     return "\n".join(lines) + "\n"
 
 
-SEATS = {   # seat -> (lab file, scenario)
-    "cha": (lab_file("ch-web-a", "192.168.64.96/27",
-                     [("ubuntu-2", "192.168.64.102"), ("ubuntu-3", "192.168.64.103")]), "mac-bug"),
+SEATS = {  # seat -> (lab file, scenario)
+    "cha": (
+        lab_file("ch-web-a", "192.168.64.96/27", [("ubuntu-2", "192.168.64.102"), ("ubuntu-3", "192.168.64.103")]),
+        "mac-bug",
+    ),
     "chb": (lab_file("ch-web-b", "192.168.64.128/26", [("ubuntu-1", "192.168.64.130")]), "small"),
     "chc": (lab_file("ch-web-c", "192.168.64.192/26", [("ubuntu-1", "192.168.64.194")]), "small"),
 }
@@ -61,25 +69,45 @@ def classroom(tmp_path_factory):
     macbug.write_text((REPO / "scenarios" / "mac-bug.yml").read_text().replace("192.168.56.", "192.168.64."))
     scenarios = {"mac-bug": macbug, "small": REPO / "tests" / "data" / "scenarios" / "challenge.yml"}
     stamp = int(time.time())
-    destroy_leftovers(WEB_ROOT)                 # what an interrupted earlier run left
+    destroy_leftovers(WEB_ROOT)  # what an interrupted earlier run left
     WEB_ROOT.mkdir(parents=True, exist_ok=True)
     dirs = {seat: WEB_ROOT / f"{seat}-{stamp}" for seat in SEATS}
     server = None
     try:
+
         def up(seat):
             text, scenario = SEATS[seat]
             (files / f"{seat}.yml").write_text(text)
-            labgen("--provider", "lxc", "create", str(files / f"{seat}.yml"), "--dir", str(dirs[seat]),
-                   check=True, timeout=900)
-            labgen("scenario", "start", str(scenarios[scenario]), "--dir", str(dirs[seat]),
-                   "--lang", "en", check=True)
-        for seat in SEATS:      # one after the other: each create restarts the host's apt proxy
+            labgen(
+                "--provider",
+                "lxc",
+                "create",
+                str(files / f"{seat}.yml"),
+                "--dir",
+                str(dirs[seat]),
+                check=True,
+                timeout=900,
+            )
+            labgen("scenario", "start", str(scenarios[scenario]), "--dir", str(dirs[seat]), "--lang", "en", check=True)
+
+        for seat in SEATS:  # one after the other: each create restarts the host's apt proxy
             up(seat)
         server = subprocess.Popen(
-            [*LABGEN, "scenario", "serve", *[a for s in SEATS for a in ("--dir", str(dirs[s]))],
-             "--port", "0", "--min-interval", "0"],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            env=dict(os.environ, COLUMNS="300", NO_COLOR="1"))
+            [
+                *LABGEN,
+                "scenario",
+                "serve",
+                *[a for s in SEATS for a in ("--dir", str(dirs[s]))],
+                "--port",
+                "0",
+                "--min-interval",
+                "0",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=dict(os.environ, COLUMNS="300", NO_COLOR="1"),
+        )
         urls, deadline = {}, time.monotonic() + 30
         while "board" not in urls and time.monotonic() < deadline:
             line = server.stdout.readline()
@@ -123,13 +151,12 @@ def test_check_fix_over_ssh_check_and_the_board_turns_green_live(browser, classr
         assert "Make the two workloads talk again" in seat.inner_text("h1")
         assert "labgen ssh ubuntu-2" in seat.inner_text("#login")
         seat.click("#check")
-        seat.wait_for_selector("#result.fail-box")      # the click returns before the POST's page loads
+        seat.wait_for_selector("#result.fail-box")  # the click returns before the POST's page loads
         assert seat.locator("#result.fail-box").count() == 1, seat.content()
         assert "The workload on ubuntu-2 (172.32.2.10) still gets no replies" in seat.inner_text("#messages")
 
-        ssh(classroom["dirs"]["cha"], "ubuntu-2",
-            "sudo ip -n wl-ubuntu-2 link set cali0 address ee:ee:ee:ee:ee:ee")
-        with seat.expect_navigation():          # the POST's page, not the one before it
+        ssh(classroom["dirs"]["cha"], "ubuntu-2", "sudo ip -n wl-ubuntu-2 link set cali0 address ee:ee:ee:ee:ee:ee")
+        with seat.expect_navigation():  # the POST's page, not the one before it
             seat.click("#check")
         assert "Check passed" in seat.inner_text("main"), seat.content()
         assert "Where did the replies go?" in seat.inner_text("h1")
@@ -180,10 +207,13 @@ def test_another_seats_token_and_a_post_without_token_get_403(browser, classroom
         token = page.get_attribute("input[name=token]", "value")
         other = classroom["dirs"]["chc"].name
         # from the student's own page (same origin): another seat with this token, and no token
-        status = page.evaluate("""([other, token]) => Promise.all([
+        status = page.evaluate(
+            """([other, token]) => Promise.all([
             fetch('/seat/' + other + '/check', {method: 'POST', body: new URLSearchParams({token})}),
             fetch('/seat/' + other + '/check', {method: 'POST'}),
-          ]).then(rs => rs.map(r => r.status))""", [other, token])
+          ]).then(rs => rs.map(r => r.status))""",
+            [other, token],
+        )
         assert status == [403, 403]
         assert ctx.request.get(classroom["seat"]["chb"].rsplit("/", 1)[0] + "/not-a-token").status == 403
         assert ctx.request.get(classroom["board"][:-4] + "AAAA").status == 403
@@ -198,7 +228,7 @@ def test_chinese_seat_page_and_the_csv_lists_every_seat(browser, classroom):
         page.goto(classroom["seat"]["chb"])
         assert page.inner_text("#check") == "检查"
         assert "在 ubuntu-1 上把 hello 写进 /tmp/f。" in page.inner_text("#goal")
-        with page.expect_navigation():          # the English page, not the Chinese one before it
+        with page.expect_navigation():  # the English page, not the Chinese one before it
             page.click("a.lang")
         assert page.inner_text("#check") == "Check"
         csv = ctx.request.get(classroom["board"] + "/results.csv").text()

@@ -56,8 +56,9 @@ def _squeeze(text: str) -> str:
 
 
 @pytest.mark.parametrize("lang,paper", [("en", "A4"), ("en", "Letter"), ("zh", "A4")])
-def test_no_label_or_heading_is_left_without_its_block(handouts, page, print_pdf, pdf_page_texts,
-                                                      tmp_path, lang, paper):
+def test_no_label_or_heading_is_left_without_its_block(
+    handouts, page, print_pdf, pdf_page_texts, tmp_path, lang, paper
+):
     """Every label ("Output (ubuntu-2, exit 1)", "Command (...)") and step heading is on the
     same page as the start of what follows it: found in the PDF's text, page by page, in
     document order (whitespace ignored, so line wrapping does not matter)."""
@@ -80,8 +81,9 @@ def test_no_label_or_heading_is_left_without_its_block(handouts, page, print_pdf
         assert at_page < len(pages), f"label {label!r} not found in the PDF text"
         where = pages[at_page].find(label, at)
         at = where + len(label)
-        assert pages[at_page].find(following, at) >= 0, \
+        assert pages[at_page].find(following, at) >= 0, (
             f"page {at_page + 1}: {label!r} is separated from its block ({following!r}...)"
+        )
         checked += 1
     assert checked == len(pairs)
 
@@ -100,8 +102,9 @@ def test_no_address_is_split_on_paper(handouts, page, print_pdf, pdf_page_texts,
     # Every address the page shows is whole in the PDF, as often as on the page (the
     # picture's labels are drawn text: counted on both sides too).
     for address in set(re.findall(ADDRESS, dom_text)):
-        assert len(re.findall(re.escape(address) + r"(?![\w:])", text)) >= \
-            len(re.findall(re.escape(address) + r"(?![\w:])", dom_text)), address
+        assert len(re.findall(re.escape(address) + r"(?![\w:])", text)) >= len(
+            re.findall(re.escape(address) + r"(?![\w:])", dom_text)
+        ), address
 
 
 # ---- phone
@@ -203,5 +206,6 @@ def test_chinese_text_uses_noto_sans_cjk(handouts, page):
     node = cdp.send("DOM.querySelector", {"nodeId": root, "selector": "section.step p"})["nodeId"]
     fonts = cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]
     used = {f["familyName"] for f in fonts if f["glyphCount"] > 0}
-    assert any(f.startswith("Noto Sans CJK") for f in used), \
+    assert any(f.startswith("Noto Sans CJK") for f in used), (
         f"drawn with {used}, not Noto Sans CJK (apt-get install fonts-noto-cjk)"
+    )

@@ -35,18 +35,27 @@ if reason:
 
 
 def lab_file(name, cidr, nodes):
-    lines = [f"name: {name}", "description: a web terminal test seat", f"network: {{cidr: {cidr}}}",
-             "boxes: {lxc: labgen/debian-12}", "defaults: {memory: 512, cpus: 1}", "nodes:"]
+    lines = [
+        f"name: {name}",
+        "description: a web terminal test seat",
+        f"network: {{cidr: {cidr}}}",
+        "boxes: {lxc: labgen/debian-12}",
+        "defaults: {memory: 512, cpus: 1}",
+        "nodes:",
+    ]
     lines += [f"  - {{name: {n}, ip: {ip}, roles: [base]}}" for n, ip in nodes]
     return "\n".join(lines) + "\n"
 
 
 SEATS = {
-    "tma": (lab_file("tm-web-a", "192.168.128.96/27",
-                     [("ubuntu-2", "192.168.128.102"), ("ubuntu-3", "192.168.128.103")]),
-            REPO / "scenarios" / "mac-bug.yml"),
-    "tmb": (lab_file("tm-web-b", "192.168.129.0/26", [("ubuntu-1", "192.168.129.10")]),
-            REPO / "tests" / "data" / "scenarios" / "challenge.yml"),
+    "tma": (
+        lab_file("tm-web-a", "192.168.128.96/27", [("ubuntu-2", "192.168.128.102"), ("ubuntu-3", "192.168.128.103")]),
+        REPO / "scenarios" / "mac-bug.yml",
+    ),
+    "tmb": (
+        lab_file("tm-web-b", "192.168.129.0/26", [("ubuntu-1", "192.168.129.10")]),
+        REPO / "tests" / "data" / "scenarios" / "challenge.yml",
+    ),
 }
 
 
@@ -57,16 +66,37 @@ def room(tmp_path_factory):
     dirs = {seat: TEST_ROOT / f"{seat}-{stamp}" for seat in SEATS}
     server = None
     try:
-        for seat, (text, scenario) in SEATS.items():   # one after the other: each create restarts the apt proxy
+        for seat, (text, scenario) in SEATS.items():  # one after the other: each create restarts the apt proxy
             (files / f"{seat}.yml").write_text(text)
-            labgen("--provider", "lxc", "create", str(files / f"{seat}.yml"), "--dir", str(dirs[seat]),
-                   check=True, timeout=900)
+            labgen(
+                "--provider",
+                "lxc",
+                "create",
+                str(files / f"{seat}.yml"),
+                "--dir",
+                str(dirs[seat]),
+                check=True,
+                timeout=900,
+            )
             labgen("scenario", "start", str(scenario), "--dir", str(dirs[seat]), "--lang", "en", check=True)
         server = subprocess.Popen(
-            [*LABGEN, "scenario", "serve", *[a for s in SEATS for a in ("--dir", str(dirs[s]))],
-             "--port", "0", "--min-interval", "0", "--stuck-fails", "3"],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            env=dict(os.environ, COLUMNS="300", NO_COLOR="1"))
+            [
+                *LABGEN,
+                "scenario",
+                "serve",
+                *[a for s in SEATS for a in ("--dir", str(dirs[s]))],
+                "--port",
+                "0",
+                "--min-interval",
+                "0",
+                "--stuck-fails",
+                "3",
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=dict(os.environ, COLUMNS="300", NO_COLOR="1"),
+        )
         urls, deadline = {}, time.monotonic() + 30
         while "board" not in urls and time.monotonic() < deadline:
             line = server.stdout.readline()
@@ -76,8 +106,12 @@ def room(tmp_path_factory):
             if m:
                 urls[m.group(2) or "board"] = m.group(3)
         assert "board" in urls, f"the server did not print its URLs: {urls}"
-        yield {"dirs": dirs, "seat": {s: urls[dirs[s].name] for s in SEATS}, "board": urls["board"],
-               "name": {s: dirs[s].name for s in SEATS}}
+        yield {
+            "dirs": dirs,
+            "seat": {s: urls[dirs[s].name] for s in SEATS},
+            "board": urls["board"],
+            "name": {s: dirs[s].name for s in SEATS},
+        }
     finally:
         if server is not None:
             server.terminate()
@@ -99,7 +133,7 @@ def goto(page, url=None):
     for attempt in range(3):
         try:
             return page.goto(url) if url else page.reload()
-        except Exception as exc:    # playwright's Error
+        except Exception as exc:  # playwright's Error
             if "ERR_NETWORK_CHANGED" not in str(exc) or attempt == 2:
                 raise
 
@@ -109,8 +143,9 @@ def screen(page, node):
 
 
 def wait_screen(page, node, text, timeout=30000):
-    page.wait_for_function("([node, text]) => window.labgenScreen(node).includes(text)", arg=[node, text],
-                           timeout=timeout)
+    page.wait_for_function(
+        "([node, text]) => window.labgenScreen(node).includes(text)", arg=[node, text], timeout=timeout
+    )
 
 
 def ready(page, node):
@@ -132,11 +167,13 @@ def board_post(ctx, room, path, form):
     board = ctx.new_page()
     goto(board, room["board"])
     token = room["board"].rsplit("/", 1)[1]
-    status = board.evaluate("""([path, form]) => fetch(path, {method: 'POST',
+    status = board.evaluate(
+        """([path, form]) => fetch(path, {method: 'POST',
         body: new URLSearchParams(form)}).then(r => r.status)""",
-                            [f"/board/{token}/{path}", {"token": token, **form}])
+        [f"/board/{token}/{path}", {"token": token, **form}],
+    )
     board.close()
-    assert status == 200, status      # the redirect to the board, followed
+    assert status == 200, status  # the redirect to the board, followed
 
 
 def test_the_mac_bug_challenge_in_the_browser_alone(browser, room):
@@ -148,7 +185,7 @@ def test_the_mac_bug_challenge_in_the_browser_alone(browser, room):
         assert "Make the two workloads talk again" in page.inner_text("h1")
         assert "open ubuntu-2's terminal" in page.inner_text("#goal").lower()
         assert "labgen ssh" not in page.inner_text("#goal")
-        assert page.locator("#story-observe-healthy .explain code").count() >= 1   # `x` became <code>
+        assert page.locator("#story-observe-healthy .explain code").count() >= 1  # `x` became <code>
         story = page.locator("#story-observe-symptom")
         assert "ICMP echo reply" in story.text_content() and story.get_attribute("open") is None
         assert page.locator("table.progress td", has_text="Where did the replies go?").count() == 1
@@ -182,25 +219,25 @@ def test_ctrl_c_a_full_screen_program_and_resize(browser, room):
         page = ctx.new_page()
         goto(page, room["seat"]["tmb"])
         ready(page, "ubuntu-1")
-        page.keyboard.press("Control+C")                       # whatever an earlier test left running
+        page.keyboard.press("Control+C")  # whatever an earlier test left running
         type_in(page, "ubuntu-1", "sleep 600 && echo slept-$((2+3))")
         wait_screen(page, "ubuntu-1", "slept-$((2+3))")
-        page.keyboard.press("Control+C")                       # interrupts, the shell answers
+        page.keyboard.press("Control+C")  # interrupts, the shell answers
         type_in(page, "ubuntu-1", "echo after-$((1+1))")
         wait_screen(page, "ubuntu-1", "\nafter-2")
         assert "slept-5" not in screen(page, "ubuntu-1")
-        type_in(page, "ubuntu-1", "top -d 0.5")                # full screen: top's header, then q
+        type_in(page, "ubuntu-1", "top -d 0.5")  # full screen: top's header, then q
         wait_screen(page, "ubuntu-1", "load average")
         page.keyboard.press("q")
         type_in(page, "ubuntu-1", "clear; printf '\\033[31mred\\033[0m\\n'; echo cols=$(tput cols)")
-        wait_screen(page, "ubuntu-1", "\ncols=")          # the output, not the command line
+        wait_screen(page, "ubuntu-1", "\ncols=")  # the output, not the command line
         colour = page.evaluate("""() => { const b = window.labgenTerminalBuffer('ubuntu-1');
             for (let y = 0; y < b.length; y++) { const line = b.getLine(y);
               if (line.translateToString(true) === 'red') { return line.getCell(0).getFgColor(); } }
             return -1; }""")
-        assert colour == 1, (colour, screen(page, "ubuntu-1"))   # ANSI red reached the screen
+        assert colour == 1, (colour, screen(page, "ubuntu-1"))  # ANSI red reached the screen
         before = int(re.search(r"^cols=(\d+)", screen(page, "ubuntu-1"), re.M).group(1))
-        page.set_viewport_size({"width": 700, "height": 1400})   # the terminal follows the window
+        page.set_viewport_size({"width": 700, "height": 1400})  # the terminal follows the window
         type_in(page, "ubuntu-1", "echo now=$(tput cols)")
         wait_screen(page, "ubuntu-1", "\nnow=")
         after = int(re.search(r"^now=(\d+)", screen(page, "ubuntu-1"), re.M).group(1))
@@ -217,9 +254,11 @@ def test_a_wrong_token_another_seat_or_another_site_gets_no_terminal(browser, ro
     ws_base = base.replace("http://", "ws://")
     token_a = room["seat"]["tma"].rsplit("/", 1)[1]
     token_b = room["seat"]["tmb"].rsplit("/", 1)[1]
-    for url, origin in [(f"{ws_base}/seat/{'x' * 32}/term/ubuntu-2", base),      # no such token
-                        (f"{ws_base}/seat/{token_b}/term/ubuntu-2", base),       # B's token, A's node
-                        (f"{ws_base}/seat/{token_a}/term/ubuntu-2", "http://evil.example")]:
+    for url, origin in [
+        (f"{ws_base}/seat/{'x' * 32}/term/ubuntu-2", base),  # no such token
+        (f"{ws_base}/seat/{token_b}/term/ubuntu-2", base),  # B's token, A's node
+        (f"{ws_base}/seat/{token_a}/term/ubuntu-2", "http://evil.example"),
+    ]:
         with pytest.raises(InvalidStatus) as refused:
             connect(url, origin=origin, open_timeout=10)
         assert refused.value.response.status_code == 403
@@ -229,11 +268,13 @@ def test_a_wrong_token_another_seat_or_another_site_gets_no_terminal(browser, ro
     try:
         page = ctx.new_page()
         goto(page, room["seat"]["tmb"])
-        result = page.evaluate("""url => new Promise(done => {
+        result = page.evaluate(
+            """url => new Promise(done => {
             const ws = new WebSocket(url); let got = 0;
             ws.onmessage = () => { got += 1; };
             ws.onclose = e => done({code: e.code, got: got}); })""",
-                               f"{ws_base}/seat/{'y' * 32}/term/ubuntu-1")
+            f"{ws_base}/seat/{'y' * 32}/term/ubuntu-1",
+        )
         assert result == {"code": 1006, "got": 0}
     finally:
         ctx.close()
@@ -252,11 +293,11 @@ def test_watch_needs_consent_and_then_shows_the_students_typing(browser, room):
         assert watcher.locator(".screen").count() == 0
         assert seat.locator("#watched").is_hidden()
 
-        seat.click("#consent")                  # the student allows it (the page reloads)
+        seat.click("#consent")  # the student allows it (the page reloads)
         seat.wait_for_selector("#consent-state:not([hidden])")
         goto(watcher, watch_url)
         wait_screen(watcher, "ubuntu-1", "$")
-        seat.wait_for_selector("#watched:not([hidden])", timeout=10000)    # they see they are watched
+        seat.wait_for_selector("#watched:not([hidden])", timeout=10000)  # they see they are watched
         type_in(seat, "ubuntu-1", "echo watched-$((6*7))")
         wait_screen(watcher, "ubuntu-1", "watched-42")
         # read only: what the instructor types reaches nothing
@@ -267,7 +308,7 @@ def test_watch_needs_consent_and_then_shows_the_students_typing(browser, room):
         wait_screen(seat, "ubuntu-1", "\nstill-mine")
         assert "from-the-board" not in screen(seat, "ubuntu-1")
 
-        seat.click("#consent")                  # taken back: the watch ends at once
+        seat.click("#consent")  # taken back: the watch ends at once
         seat.wait_for_selector("#consent-state[hidden]", state="attached")
         watcher.wait_for_selector("#term-ubuntu-1[data-state=closed]", timeout=10000)
     finally:
@@ -305,7 +346,7 @@ def test_a_message_and_a_hint_from_the_board_appear_on_the_seat_page(browser, ro
         board.fill("#message-text", "Five minutes left — 还有五分钟")
         board.select_option("#message-seat", room["name"]["tmb"])
         board.click("#message-send")
-        seat.wait_for_selector("#inbox-list li.msg-message", timeout=5000)     # no reload
+        seat.wait_for_selector("#inbox-list li.msg-message", timeout=5000)  # no reload
         assert seat.inner_text("#inbox-list li.msg-message") == "Five minutes left — 还有五分钟"
         board.click(f"#row-{room['name']['tmb']} .hint-form button")
         seat.wait_for_selector("#inbox-list li.msg-hint", timeout=5000)
@@ -331,7 +372,7 @@ def test_catch_up_brings_a_seat_to_the_chosen_step(browser, room):
         goto(seat)
         assert seat.get_attribute("#step", "data-step") == "what-secret"
         out = labgen("ssh", "ubuntu-1", "--dir", str(room["dirs"]["tmb"]), "--", "cat /tmp/f", check=True)
-        assert "hello" in out.stdout          # the task before it was replayed by its solution
+        assert "hello" in out.stdout  # the task before it was replayed by its solution
     finally:
         ctx.close()
 
@@ -372,18 +413,37 @@ def nginx(room, tmp_path):
     binary = shutil.which("nginx") or "/usr/sbin/nginx"
     if not os.path.exists(binary):
         pytest.fail("nginx is not installed (make setup installs it: apt-get install nginx)")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj",
-                    "/CN=127.0.0.1", "-keyout", str(tmp_path / "lab.key"), "-out", str(tmp_path / "lab.crt")],
-                   check=True, capture_output=True, timeout=60)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-keyout",
+            str(tmp_path / "lab.key"),
+            "-out",
+            str(tmp_path / "lab.crt"),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
     upstream = urlparse(room["board"]).port
     proc = None
-    for _ in range(5):      # a port found free may be taken before nginx binds it: retry
+    for _ in range(5):  # a port found free may be taken before nginx binds it: retry
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
         (tmp_path / "nginx.conf").write_text(NGINX_CONF.format(d=tmp_path, port=port, upstream=upstream))
-        proc = subprocess.Popen([binary, "-c", str(tmp_path / "nginx.conf")], stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            [binary, "-c", str(tmp_path / "nginx.conf")], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         if wait_listening(proc, port):
             break
     try:

@@ -73,8 +73,11 @@ def seat_bridges(name: str, pool: ipaddress.IPv4Network, seats: int) -> set[str]
 
 def linked_bridges(config: str) -> set[str]:
     """The labgen bridges an LXC container config attaches NICs to."""
-    return set(re.findall(rf"^\s*lxc\.net\.\d+\.link\s*=\s*({re.escape(lxc.BRIDGE_PREFIX)}[0-9a-f]+)\s*$",
-                          config, re.MULTILINE))
+    return set(
+        re.findall(
+            rf"^\s*lxc\.net\.\d+\.link\s*=\s*({re.escape(lxc.BRIDGE_PREFIX)}[0-9a-f]+)\s*$", config, re.MULTILINE
+        )
+    )
 
 
 def _pool(info: dict) -> ipaddress.IPv4Network | None:

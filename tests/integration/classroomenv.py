@@ -15,8 +15,11 @@ from tests.integration.lxcenv import lxc_skip_reason
 def classroom_skip_reason() -> str | None:
     """Why a classroom module cannot run here: LXC's reason, or no nft or sshd (the seats'
     isolation and the jump host); None when it can."""
-    return lxc_skip_reason() or (None if shutil.which("nft") and os.path.exists("/usr/sbin/sshd")
-                                 else "nft or sshd is not installed (make setup installs them)")
+    return lxc_skip_reason() or (
+        None
+        if shutil.which("nft") and os.path.exists("/usr/sbin/sshd")
+        else "nft or sshd is not installed (make setup installs them)"
+    )
 
 
 def host_names(path: Path) -> dict:
@@ -33,8 +36,11 @@ def host_names(path: Path) -> dict:
 
 
 def containers(prefix: str) -> list[str]:
-    return [c for c in subprocess.run(["lxc-ls", "-1"], capture_output=True, text=True,
-                                      timeout=60).stdout.split() if c.startswith(prefix)]
+    return [
+        c
+        for c in subprocess.run(["lxc-ls", "-1"], capture_output=True, text=True, timeout=60).stdout.split()
+        if c.startswith(prefix)
+    ]
 
 
 def assert_seat_absent(name: str, seat: int, names: dict, path: Path) -> None:
@@ -60,8 +66,9 @@ def assert_classroom_gone(name: str, names: dict, port: int, proxy_dir: Path) ->
     bridges = [r["bridge"] for r in names.values()]
     assert not [b for b in bridges if Path("/sys/class/net", b).exists()], bridges
     for family in ("inet", "bridge"):
-        assert subprocess.run(["nft", "list", "table", family, f"labgen-{name}"],
-                              capture_output=True).returncode != 0, f"nft table {family} labgen-{name} is left"
+        assert (
+            subprocess.run(["nft", "list", "table", family, f"labgen-{name}"], capture_output=True).returncode != 0
+        ), f"nft table {family} labgen-{name} is left"
     assert not [e.pw_name for e in pwd.getpwall() if e.pw_name.startswith(f"{name}-s")]
     assert not access.state_dir(name).exists()
     listening = subprocess.run(["ss", "-Hltn", f"sport = :{port}"], capture_output=True, text=True).stdout

@@ -18,11 +18,11 @@ from tests.runcli import labgen
 TEST_ROOT = Path(os.environ.get("LABGEN_TEST_ROOT", "/var/tmp/labgen-tests"))
 # Beside TEST_ROOT, not in it: test_lab_lxc.py destroys whatever it finds under TEST_ROOT.
 ROLES_ROOT = TEST_ROOT.parent / (TEST_ROOT.name + "-roles")
-LIBVIRT_ROOT = TEST_ROOT.parent / (TEST_ROOT.name + "-libvirt")   # test_lab_libvirt.py
-SSH_ROOT = TEST_ROOT.parent / (TEST_ROOT.name + "-ssh")           # test_ssh_refresh_lxc.py
-DOCKER_ROOT = TEST_ROOT.parent / (TEST_ROOT.name + "-docker")      # test_docker_lxc.py
-CHALLENGE_ROOT = TEST_ROOT.parent / (TEST_ROOT.name + "-challenge")   # test_challenge_lxc.py
-WEB_ROOT = TEST_ROOT.parent / (TEST_ROOT.name + "-web")            # browser/test_classroom_web.py
+LIBVIRT_ROOT = TEST_ROOT.parent / (TEST_ROOT.name + "-libvirt")  # test_lab_libvirt.py
+SSH_ROOT = TEST_ROOT.parent / (TEST_ROOT.name + "-ssh")  # test_ssh_refresh_lxc.py
+DOCKER_ROOT = TEST_ROOT.parent / (TEST_ROOT.name + "-docker")  # test_docker_lxc.py
+CHALLENGE_ROOT = TEST_ROOT.parent / (TEST_ROOT.name + "-challenge")  # test_challenge_lxc.py
+WEB_ROOT = TEST_ROOT.parent / (TEST_ROOT.name + "-web")  # browser/test_classroom_web.py
 # Every other module's root is beside TEST_ROOT too (`<TEST_ROOT>-<name>`), so that
 # `make clean-test-leftovers` (all_roots) finds it without a list to keep up to date.
 
@@ -97,7 +97,7 @@ def debian_archive_skip_reason() -> str | None:
             try:
                 with urllib.request.urlopen(request, timeout=10) as resp:
                     status = resp.status
-            except (OSError, http.client.HTTPException) as exc:   # URLError, timeouts, resets
+            except (OSError, http.client.HTTPException) as exc:  # URLError, timeouts, resets
                 failures.append(str(exc))
                 time.sleep(attempt + 1)
                 continue
@@ -146,7 +146,7 @@ def destroy_lab_dir(top: Path) -> None:
         if (lab_dir / "classroom.yml").exists():
             proxy = _proxy_dir(lab_dir)
             env = None
-            if proxy:   # its own proxy, port included: never the host's shared one (3142) or its guard
+            if proxy:  # its own proxy, port included: never the host's shared one (3142) or its guard
                 from labgen.aptproxy import _conf_port
 
                 env = {"LABGEN_APTPROXY_DIR": str(proxy), "LABGEN_APTPROXY_PORT": str(_conf_port(proxy) or 0)}
@@ -191,6 +191,6 @@ def clean_all() -> list[str]:
     return cleaned + classroom_leftovers.sweep(TEST_ROOT)
 
 
-if __name__ == "__main__":      # make clean-test-leftovers
+if __name__ == "__main__":  # make clean-test-leftovers
     for line in clean_all():
         print("cleaned", line)

@@ -47,7 +47,7 @@ class Proxy:
     def start(self) -> list[str]:
         last = None
         for _ in range(5):
-            self.port = random.randint(20000, aptproxy.MAX_PORT)   # it cannot bind above 32767
+            self.port = random.randint(20000, aptproxy.MAX_PORT)  # it cannot bind above 32767
             try:
                 return aptproxy.ensure_running("127.0.0.1", port=self.port, base=self.base)
             except aptproxy.LabgenError as exc:
@@ -81,13 +81,15 @@ def test_proxy_serves_the_archive_idempotently_and_stops(proxy):
     with opener(port).open(RELEASE, timeout=60) as resp:
         assert resp.status == 200
         assert resp.read(40).startswith(b"-----BEGIN PGP SIGNED MESSAGE-----")
-    assert any((base / "cache").rglob("InRelease"))            # cached on the host
+    assert any((base / "cache").rglob("InRelease"))  # cached on the host
 
     assert aptproxy.ensure_running("127.0.0.1", port=port, base=base) == []
     assert aptproxy._pid(base) == pid
 
-    assert aptproxy.stop(base=base) == [f"apt proxy: stopped apt-cacher-ng (pid {pid})",
-                                        f"apt proxy: removed nft table inet labgen-aptproxy-{port}"]
+    assert aptproxy.stop(base=base) == [
+        f"apt proxy: stopped apt-cacher-ng (pid {pid})",
+        f"apt proxy: removed nft table inet labgen-aptproxy-{port}",
+    ]
     assert not aptproxy.is_running(base=base)
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", port), timeout=1).close()
@@ -108,10 +110,10 @@ def test_https_sources_are_tunnelled_and_nothing_else_is_proxied(proxy):
     port = proxy.port
     with opener(port).open("https://deb.debian.org/debian/dists/bookworm/Release", timeout=60) as resp:
         assert resp.status == 200
-    with pytest.raises(urllib.error.HTTPError) as err:          # not an apt file: no open proxy
+    with pytest.raises(urllib.error.HTTPError) as err:  # not an apt file: no open proxy
         opener(port).open("http://127.0.0.1:9/index.html", timeout=30)
     assert err.value.code == 403
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:   # CONNECT elsewhere than :443
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:  # CONNECT elsewhere than :443
         s.sendall(b"CONNECT 127.0.0.1:22 HTTP/1.1\r\nHost: 127.0.0.1:22\r\n\r\n")
         status = s.recv(200).split(b"\r\n")[0]
         # the refusal itself (apt-cacher-ng: "HTTP/1.0 403 CONNECT denied ..."), not an empty reply
@@ -138,20 +140,23 @@ def test_one_proxy_serves_every_lab_without_restarting_and_the_last_one_out_stop
             subprocess.run(["ip", "link", "set", dev, "up"], check=True)
         aptproxy.ensure_running("10.255.77.1", port=port, base=base)
         pid = aptproxy._pid(base)
-        assert aptproxy.ensure_running("10.255.77.2", port=port, base=base) == []    # no restart
+        assert aptproxy.ensure_running("10.255.77.2", port=port, base=base) == []  # no restart
         assert aptproxy._pid(base) == pid
         socket.create_connection(("127.0.0.1", port), timeout=2).close()
-        guard = subprocess.run(["nft", "list", "table", "inet", aptproxy.guard_table(port)],
-                               capture_output=True, text=True)
+        guard = subprocess.run(
+            ["nft", "list", "table", "inet", aptproxy.guard_table(port)], capture_output=True, text=True
+        )
         assert guard.returncode == 0 and f"tcp dport {port} drop" in guard.stdout
         subprocess.run(["ip", "addr", "del", "10.255.77.1/32", "dev", pair[0]], check=True)
-        assert aptproxy.stop_if_unused(base=base, port=port) == []                  # lab 2 still there
+        assert aptproxy.stop_if_unused(base=base, port=port) == []  # lab 2 still there
         assert aptproxy._pid(base) == pid
         subprocess.run(["ip", "addr", "del", "10.255.77.2/32", "dev", pair[1]], check=True)
-        stopped = aptproxy.stop_if_unused(base=base, port=port)                     # the last one out
+        stopped = aptproxy.stop_if_unused(base=base, port=port)  # the last one out
         assert stopped[0] == f"apt proxy: stopped apt-cacher-ng (pid {pid})"
         assert not aptproxy.is_running(base=base)
-        assert subprocess.run(["nft", "list", "table", "inet", aptproxy.guard_table(port)],
-                              capture_output=True).returncode != 0
+        assert (
+            subprocess.run(["nft", "list", "table", "inet", aptproxy.guard_table(port)], capture_output=True).returncode
+            != 0
+        )
     finally:
         subprocess.run(["ip", "link", "del", pair[0]], capture_output=True)

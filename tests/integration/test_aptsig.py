@@ -25,8 +25,9 @@ POOL = "dists/xenial/pool/stable/amd64/docker-ce_18.03.1~ce-0~ubuntu_amd64.deb"
 
 
 def gpg(home, *args, data=None):
-    return subprocess.run(["gpg", "--batch", "--homedir", str(home), *args], input=data,
-                          capture_output=True, check=True, timeout=120).stdout
+    return subprocess.run(
+        ["gpg", "--batch", "--homedir", str(home), *args], input=data, capture_output=True, check=True, timeout=120
+    ).stdout
 
 
 def stop_agent(home):
@@ -74,23 +75,27 @@ def sign(home, root, deb_listed: bytes):
     """Write Packages(.gz) listing `deb_listed`'s hash, and an InRelease signed by `home`'s key."""
     index = root / "dists" / "xenial" / "stable" / "binary-amd64"
     index.mkdir(parents=True, exist_ok=True)
-    packages = (f"Package: docker-ce\nVersion: 18.03.1~ce-0~ubuntu\nArchitecture: amd64\n"
-                f"Filename: {POOL}\nSize: {len(deb_listed)}\n"
-                f"SHA256: {hashlib.sha256(deb_listed).hexdigest()}\n\n"
-                "Package: other\nFilename: dists/xenial/pool/stable/amd64/other.deb\nSize: 1\n"
-                f"SHA256: {'0' * 64}\n").encode()
+    packages = (
+        f"Package: docker-ce\nVersion: 18.03.1~ce-0~ubuntu\nArchitecture: amd64\n"
+        f"Filename: {POOL}\nSize: {len(deb_listed)}\n"
+        f"SHA256: {hashlib.sha256(deb_listed).hexdigest()}\n\n"
+        "Package: other\nFilename: dists/xenial/pool/stable/amd64/other.deb\nSize: 1\n"
+        f"SHA256: {'0' * 64}\n"
+    ).encode()
     (index / "Packages.gz").write_bytes(gzip.compress(packages))
     gz = (index / "Packages.gz").read_bytes()
-    release = ("Origin: Docker\nSuite: xenial\nSHA256:\n"
-               f" {hashlib.sha256(gz).hexdigest()} {len(gz)} stable/binary-amd64/Packages.gz\n").encode()
+    release = (
+        "Origin: Docker\nSuite: xenial\nSHA256:\n"
+        f" {hashlib.sha256(gz).hexdigest()} {len(gz)} stable/binary-amd64/Packages.gz\n"
+    ).encode()
     (root / "dists" / "xenial" / "InRelease").write_bytes(gpg(home, "--clearsign", data=release))
 
 
 def artifact(url, fpr):
-    r = AptRepo(f"{url}/linux/ubuntu", "xenial", "stable/binary-amd64/Packages",
-                f"{url}/linux/ubuntu/gpg", fpr, "Test")
-    return Artifact("docker-ce-18.03.1", f"{url}/linux/ubuntu/{POOL}", None,
-                    "docker-ce_18.03.1~ce-0~ubuntu_amd64.deb", signed=r)
+    r = AptRepo(f"{url}/linux/ubuntu", "xenial", "stable/binary-amd64/Packages", f"{url}/linux/ubuntu/gpg", fpr, "Test")
+    return Artifact(
+        "docker-ce-18.03.1", f"{url}/linux/ubuntu/{POOL}", None, "docker-ce_18.03.1~ce-0~ubuntu_amd64.deb", signed=r
+    )
 
 
 def test_the_signed_index_gives_the_hash_and_the_lock_keeps_it(tmp_path, repo):

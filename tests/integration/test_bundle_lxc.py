@@ -29,23 +29,46 @@ def test_create_from_a_loaded_bundle_offline(tmp_path):
         s.bind(("127.0.0.1", 0))
         dead = f"http://127.0.0.1:{s.getsockname()[1]}/"
     lab = tmp_path / "art-bundle.yml"
-    lab.write_text("name: art-bundle\nnetwork: {cidr: 192.168.67.0/24}\n"
-                   "boxes: {lxc: labgen/debian-12}\n"
-                   "nodes:\n  - {name: n1, ip: 192.168.67.21, memory: 512, roles: [base]}\n"
-                   f"mirrors:\n  https://download.docker.com/: {dead}\n  https://github.com/: {dead}\n")
+    lab.write_text(
+        "name: art-bundle\nnetwork: {cidr: 192.168.67.0/24}\n"
+        "boxes: {lxc: labgen/debian-12}\n"
+        "nodes:\n  - {name: n1, ip: 192.168.67.21, memory: 512, roles: [base]}\n"
+        f"mirrors:\n  https://download.docker.com/: {dead}\n  https://github.com/: {dead}\n"
+    )
     env = {"LABGEN_CACHE": str(tmp_path / "cache")}
-    res = labgen("bundle", str(lab), "-o", str(tmp_path / "b.labgen"), "--provider", "lxc", "--no-boxes",
-                 "--dir", str(tmp_path / "prep"), env=env, cwd=tmp_path)
+    res = labgen(
+        "bundle",
+        str(lab),
+        "-o",
+        str(tmp_path / "b.labgen"),
+        "--provider",
+        "lxc",
+        "--no-boxes",
+        "--dir",
+        str(tmp_path / "prep"),
+        env=env,
+        cwd=tmp_path,
+    )
     assert res.returncode == 0, res.stdout + res.stderr
     ROOT.mkdir(parents=True, exist_ok=True)
     lab_dir = ROOT / "art-bundle"
-    destroy_lab_dir(lab_dir)                              # an interrupted earlier run
+    destroy_lab_dir(lab_dir)  # an interrupted earlier run
     fresh = {"LABGEN_CACHE": str(tmp_path / "fresh-cache")}
     try:
         res = labgen("bundle", "load", str(tmp_path / "b.labgen"), "--dir", str(lab_dir), env=fresh, cwd=ROOT)
         assert res.returncode == 0, res.stdout + res.stderr
-        res = labgen("--provider", "lxc", "create", str(lab_dir / "lab.yml"), "--dir", str(lab_dir),
-                     "--frozen", env=fresh, cwd=ROOT, timeout=900)
+        res = labgen(
+            "--provider",
+            "lxc",
+            "create",
+            str(lab_dir / "lab.yml"),
+            "--dir",
+            str(lab_dir),
+            "--frozen",
+            env=fresh,
+            cwd=ROOT,
+            timeout=900,
+        )
         assert res.returncode == 0, res.stdout + res.stderr
         assert "lab art-bundle is up" in res.stdout
         assert (lab_dir / "labgen.lock").exists() and (lab_dir / ".labgen" / "state.json").exists()

@@ -26,7 +26,7 @@ reason = lxc_skip_reason()
 if reason:
     pytest.skip(reason, allow_module_level=True)
 
-SUBNET = "192.168.63"     # this module's own lab network (tests/README.md, subnet table)
+SUBNET = "192.168.63"  # this module's own lab network (tests/README.md, subnet table)
 LAB = f"""\
 name: ch-macbug
 description: two nodes for the mac-bug challenge
@@ -48,15 +48,13 @@ def lab(tmp_path_factory):
     # The built-in scenario, on this lab's subnet. Only peer_ip names the lab network.
     text = (Path(__file__).resolve().parents[2] / "scenarios" / "mac-bug.yml").read_text()
     (files / "mac-bug.yml").write_text(text.replace("192.168.56.", f"{SUBNET}."))
-    destroy_leftovers(CHALLENGE_ROOT)           # what an interrupted earlier run left
+    destroy_leftovers(CHALLENGE_ROOT)  # what an interrupted earlier run left
     CHALLENGE_ROOT.mkdir(parents=True, exist_ok=True)
     path = CHALLENGE_ROOT / f"ch-macbug-{int(time.time())}"
     try:
-        labgen("--provider", "lxc", "create", str(files / "ch-macbug.yml"), "--dir", str(path),
-               check=True, timeout=900)
+        labgen("--provider", "lxc", "create", str(files / "ch-macbug.yml"), "--dir", str(path), check=True, timeout=900)
         # a challenge on the lab, so that any test may begin with `reset --to`
-        labgen("scenario", "start", str(files / "mac-bug.yml"), "--dir", str(path), "--lang", "en",
-               check=True)
+        labgen("scenario", "start", str(files / "mac-bug.yml"), "--dir", str(path), "--lang", "en", check=True)
         yield path, files / "mac-bug.yml"
     finally:
         destroy_lab_dir(path)
@@ -100,10 +98,10 @@ def test_start_runs_up_to_the_task_and_shows_its_goal(lab):
     lab_dir, scenario = lab
     res = labgen("scenario", "start", str(scenario), "--dir", str(lab_dir), "--lang", "en", "--yes", check=True)
     assert "TASK · Make the two workloads talk again" in res.stdout
-    assert "100% packet loss" in res.stdout           # the symptom step ran on the way
+    assert "100% packet loss" in res.stdout  # the symptom step ran on the way
     p = progress(lab_dir)
     assert p["current"] == "make-them-talk" and p["variant"] == "challenge"
-    assert p["captures"]["ubuntu-2"]["bad_mac"] == "ee:aa:66:53:32:86"   # the author's report
+    assert p["captures"]["ubuntu-2"]["bad_mac"] == "ee:aa:66:53:32:86"  # the author's report
 
 
 def test_check_before_fixing_fails_with_the_plain_message(lab):
@@ -112,7 +110,7 @@ def test_check_before_fixing_fails_with_the_plain_message(lab):
     assert res.returncode == 6, res.stdout + res.stderr
     out = flat(res.stdout)
     assert NO_REPLIES in out and "The workload on ubuntu-3 (172.32.3.10) still gets no replies" in out
-    assert "does not match" not in out and "Traceback" not in res.stderr   # plain words only
+    assert "does not match" not in out and "Traceback" not in res.stderr  # plain words only
 
 
 def test_hints_come_in_order_with_the_captured_mac(lab):
@@ -134,17 +132,17 @@ def test_a_wrong_fix_fails_with_the_plain_message(lab):
 
 def test_the_articles_fix_by_hand_passes(lab):
     lab_dir = at_broken_task(lab)
-    assert cli(lab_dir, "check").returncode == 6              # a first try, before the fix
+    assert cli(lab_dir, "check").returncode == 6  # a first try, before the fix
     ssh(lab_dir, "ubuntu-2", "sudo ip -n wl-ubuntu-2 link set cali0 address ee:ee:ee:ee:ee:ee")
     res = cli(lab_dir, "check", check=True)
     assert "passed: Make the two workloads talk again" in res.stdout
     assert "QUESTION · Where did the replies go?" in res.stdout
     rec = progress(lab_dir)["steps"]["make-them-talk"]
-    assert (rec["status"], rec["attempts"], rec["passed"]) == ("passed", 2, 1)   # both tries counted
+    assert (rec["status"], rec["attempts"], rec["passed"]) == ("passed", 2, 1)  # both tries counted
 
 
 def test_answer_is_normalised_and_finishes_the_scenario(lab):
-    lab_dir = at(lab, "where-replies-went")          # the task done by its solution
+    lab_dir = at(lab, "where-replies-went")  # the task done by its solution
     assert progress(lab_dir)["current"] == "where-replies-went"
     wrong = cli(lab_dir, "answer", "02:00:00:00:00:01")
     assert wrong.returncode == 6 and "Not that one" in flat(wrong.stdout)
@@ -152,7 +150,7 @@ def test_answer_is_normalised_and_finishes_the_scenario(lab):
     assert "Right: the host took ee:ee:ee:ee:ee:ee" in flat(right.stdout)
     assert "Finished" in right.stdout and progress(lab_dir)["finished"]
     gone = ssh(lab_dir, "ubuntu-2", "ip netns list | grep -c wl- || true")
-    assert gone.stdout.strip() == "0"                  # the end ran the cleanup
+    assert gone.stdout.strip() == "0"  # the end ran the cleanup
 
 
 def test_reset_to_break_mac_restores_the_broken_state(lab):
@@ -166,7 +164,7 @@ def test_reset_to_break_mac_restores_the_broken_state(lab):
     assert p["current"] == "make-them-talk" and not p["finished"]
     assert "make-them-talk" in p["steps"] and p["steps"]["make-them-talk"]["attempts"] == 0
     link = ssh(lab_dir, "ubuntu-2", "sudo ip -n wl-ubuntu-2 link show cali0").stdout
-    assert p["captures"]["ubuntu-2"]["bad_mac"] in link     # broken again
+    assert p["captures"]["ubuntu-2"]["bad_mac"] in link  # broken again
     assert cli(lab_dir, "check").returncode == 6
 
 
@@ -196,8 +194,10 @@ def test_repointing_the_neighbour_entry_is_undone_by_calicos_refresh(lab):
     res = cli(lab_dir, "check")
     assert res.returncode == 6, res.stdout
     out = flat(res.stdout)
-    assert ("Calico has just undone your fix on ubuntu-2: you pointed the host's permanent "
-            "neighbour entry for 172.32.2.10 at cali0's new MAC") in out
+    assert (
+        "Calico has just undone your fix on ubuntu-2: you pointed the host's permanent "
+        "neighbour entry for 172.32.2.10 at cali0's new MAC"
+    ) in out
     assert "undone your fix on ubuntu-3" not in out and "you removed" not in out
     assert "lladdr ee:ee:ee:ee:ee:ee PERMANENT" in entry(lab_dir)
     assert progress(lab_dir)["current"] == "make-them-talk"
@@ -226,8 +226,9 @@ def test_solve_after_a_reset_is_recorded_as_by_solution(lab):
 
 def test_presenter_mode_runs_each_tasks_solution_then_its_check(lab):
     lab_dir, scenario = lab
-    res = labgen("scenario", "run", str(scenario), "--variant", "challenge", "--dir", str(lab_dir),
-                 "--lang", "en", check=True)
+    res = labgen(
+        "scenario", "run", str(scenario), "--variant", "challenge", "--dir", str(lab_dir), "--lang", "en", check=True
+    )
     out = flat(res.stdout)
     assert "Make the two workloads talk again · solution" in out
     assert "Make the two workloads talk again · check" in out

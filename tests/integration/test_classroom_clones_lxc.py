@@ -41,11 +41,26 @@ ROOT = TEST_ROOT.parent / (TEST_ROOT.name + "-clones")
 NAME = f"cl{os.getpid() % 1000}"
 POOL = "192.168.112.0/22"
 PORT = random.randint(2311, 2315)
-PROXY_ENV = {"LABGEN_APTPROXY_PORT": str(random.randint(22000, 22999)),
-             "LABGEN_APTPROXY_DIR": str(ROOT) + "-aptproxy",
-             "COLUMNS": "400"}                  # one fact per line: `exec` output is not folded
-UP = ("classroom", "up", str(LAB), "--seats", "2", "--name", NAME, "--pool", POOL,
-      "--ssh-port", str(PORT), "--ssh-address", "127.0.0.1")
+PROXY_ENV = {
+    "LABGEN_APTPROXY_PORT": str(random.randint(22000, 22999)),
+    "LABGEN_APTPROXY_DIR": str(ROOT) + "-aptproxy",
+    "COLUMNS": "400",
+}  # one fact per line: `exec` output is not folded
+UP = (
+    "classroom",
+    "up",
+    str(LAB),
+    "--seats",
+    "2",
+    "--name",
+    NAME,
+    "--pool",
+    POOL,
+    "--ssh-port",
+    str(PORT),
+    "--ssh-address",
+    "127.0.0.1",
+)
 ETCD_V2 = "ETCDCTL_API=2 etcdctl --peers http://127.0.0.1:2379"
 
 
@@ -60,19 +75,22 @@ def seat_net(seat: int) -> str:
 def facts(path: Path, seats: str = "all") -> dict[tuple[int, str], dict[str, str]]:
     """(seat, node) -> machine-id, SSH host key, Docker engine id, etcd member list, ZooKeeper
     mode and servers, Docker's cluster store: read from every node in one `classroom exec`."""
-    script = ("echo MID=$(cat /etc/machine-id); "
-              "echo HOSTKEY=$(ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub | cut -d' ' -f2); "
-              "echo ENGINE=$(docker info --format '{{.ID}}'); "
-              "echo STORE=$(docker info --format '{{.ClusterStore}}' 2>/dev/null); "
-              f"echo ETCD=$({ETCD_V2} member list | sed 's/ name=.*peerURLs=/ /; s/ clientURLs=.*//' "
-              "| tr '\\n' ';'); "
-              # a 2-server ensemble may be between elections for a moment: up to 30 tries
-              "for i in $(seq 30); do m=$(echo srvr | nc -w 3 127.0.0.1 2181 | sed -n 's/^Mode: //p'); "
-              "[ -n \"$m\" ] && break; sleep 1; done; echo ZKMODE=$m; "
-              "echo ZKSERVERS=$(grep ^server. /etc/zookeeper/conf/zoo.cfg | tr '\\n' ';'); "
-              "echo STUDENT=$(cat /home/vagrant/student-work 2>/dev/null || echo none)")
-    res = labgen("classroom", "exec", "all", "--seat", seats, "--sudo", "--dir", str(path), "--", script,
-                 check=True, timeout=300)
+    script = (
+        "echo MID=$(cat /etc/machine-id); "
+        "echo HOSTKEY=$(ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub | cut -d' ' -f2); "
+        "echo ENGINE=$(docker info --format '{{.ID}}'); "
+        "echo STORE=$(docker info --format '{{.ClusterStore}}' 2>/dev/null); "
+        f"echo ETCD=$({ETCD_V2} member list | sed 's/ name=.*peerURLs=/ /; s/ clientURLs=.*//' "
+        "| tr '\\n' ';'); "
+        # a 2-server ensemble may be between elections for a moment: up to 30 tries
+        "for i in $(seq 30); do m=$(echo srvr | nc -w 3 127.0.0.1 2181 | sed -n 's/^Mode: //p'); "
+        '[ -n "$m" ] && break; sleep 1; done; echo ZKMODE=$m; '
+        "echo ZKSERVERS=$(grep ^server. /etc/zookeeper/conf/zoo.cfg | tr '\\n' ';'); "
+        "echo STUDENT=$(cat /home/vagrant/student-work 2>/dev/null || echo none)"
+    )
+    res = labgen(
+        "classroom", "exec", "all", "--seat", seats, "--sudo", "--dir", str(path), "--", script, check=True, timeout=300
+    )
     out: dict[tuple[int, str], dict[str, str]] = {}
     for line in res.stdout.splitlines():
         m = re.match(r"^s(\d+) (\S+)\s+│ ([A-Z]+)=(.*)$", line)
@@ -95,7 +113,7 @@ def cr():
         res = labgen(*UP, "--dir", str(path), timeout=1800)
         assert res.returncode == 0, res.stdout + res.stderr
         yield path, res
-        ours = (path / ".classroom" / "images").read_text().split()     # the images its seats came from
+        ours = (path / ".classroom" / "images").read_text().split()  # the images its seats came from
         down = labgen("classroom", "down", "--yes", "--image", "--dir", str(path), timeout=600)
         assert down.returncode == 0, down.stdout + down.stderr
         assert not containers(f"labgen-{NAME}-"), containers(f"labgen-{NAME}-")
@@ -118,8 +136,9 @@ def test_the_image_is_built_once_and_every_seat_is_a_clone_of_it(cr):
     for seat in (1, 2):
         for node in ("ubuntu-1", "ubuntu-2"):
             config = Path(f"/var/lib/lxc/labgen-{NAME}-s{seat:02d}-{node}/config").read_text()
-            assert re.search(r"^lxc\.rootfs\.path = overlay:/var/lib/lxc/labgen-img[0-9a-f]{8}-"
-                             + node + "/rootfs:", config, re.M), config
+            assert re.search(
+                r"^lxc\.rootfs\.path = overlay:/var/lib/lxc/labgen-img[0-9a-f]{8}-" + node + "/rootfs:", config, re.M
+            ), config
             # vagrant-lxc's lines once: eth1 has the seat's address only
             assert len(re.findall(r"^lxc\.net\.1\.ipv4\.address", config, re.M)) == 1, config
     # a seat stays an ordinary lab dir
@@ -143,16 +162,28 @@ def test_identities_differ_and_each_seat_clusters_only_with_itself(cr):
         assert f["ZKSERVERS"].count(own) == 2 and "192.168.112." not in f["ZKSERVERS"], f["ZKSERVERS"]
         ip = own + ("101" if node == "ubuntu-1" else "102")
         assert f["STORE"] == f"etcd://{ip}:2379", (seat, node, f["STORE"])
-    ids = {seat: {m.split(":")[0] for (s, _), f in got.items() if s == seat for m in f["ETCD"].split(";") if m}
-           for seat in (1, 2)}
+    ids = {
+        seat: {m.split(":")[0] for (s, _), f in got.items() if s == seat for m in f["ETCD"].split(";") if m}
+        for seat in (1, 2)
+    }
     assert not ids[1] & ids[2], ids
 
 
 def test_reset_clones_the_seat_again(cr):
     path, _ = cr
     before = facts(path, "2")
-    labgen("classroom", "exec", "ubuntu-1", "--seat", "2", "--dir", str(path), "--",
-           "echo mine > /home/vagrant/student-work", check=True)
+    labgen(
+        "classroom",
+        "exec",
+        "ubuntu-1",
+        "--seat",
+        "2",
+        "--dir",
+        str(path),
+        "--",
+        "echo mine > /home/vagrant/student-work",
+        check=True,
+    )
     res = labgen("classroom", "reset", "2", "--yes", "--dir", str(path), timeout=900)
     assert res.returncode == 0, res.stdout + res.stderr
     assert "cloning 2 node(s) from seat image" in res.stdout and "built in" not in res.stdout, res.stdout
@@ -178,20 +209,24 @@ def test_a_full_disk_while_cloning_names_the_bytes_and_leaves_no_half_seat(cr):
         up3 = [a if a != "2" else "3" for a in UP]
         res = labgen(*up3, "--dir", str(path), timeout=900)
         assert res.returncode != 0, res.stdout
-        assert re.search(r"seat  3: disk full while cloning node ubuntu-2: the seat's 2 node\(s\) need \d+ bytes, "
-                         r"\d+ free in /var/lib/lxc/", res.stdout), res.stdout
+        assert re.search(
+            r"seat  3: disk full while cloning node ubuntu-2: the seat's 2 node\(s\) need \d+ bytes, "
+            r"\d+ free in /var/lib/lxc/",
+            res.stdout,
+        ), res.stdout
         assert "2/3 seat(s) up" in res.stdout, res.stdout
         assert not containers(f"labgen-{NAME}-s03-"), containers(f"labgen-{NAME}-s03-")
         for seat in (1, 2):
             for node in ("ubuntu-1", "ubuntu-2"):
-                state = subprocess.run(["lxc-info", "-sH", "-n", f"labgen-{NAME}-s{seat:02d}-{node}"],
-                                       capture_output=True, text=True).stdout.strip()
+                state = subprocess.run(
+                    ["lxc-info", "-sH", "-n", f"labgen-{NAME}-s{seat:02d}-{node}"], capture_output=True, text=True
+                ).stdout.strip()
                 assert state == "RUNNING", (seat, node, state)
     finally:
         subprocess.run(["umount", str(trap)], capture_output=True)
         trap.rmdir()
         ops.remove_seat(load_classroom(path), 3, lambda seat, text: None)
-        labgen(*UP, "--dir", str(path), check=True, timeout=900)      # back to 2 seats
+        labgen(*UP, "--dir", str(path), check=True, timeout=900)  # back to 2 seats
 
 
 def _kill_pidfile_processes(pids: list[int]) -> None:
@@ -208,8 +243,16 @@ def test_a_host_reboot_brings_every_seat_back_as_it_was(cr):
     from labgen.classroom import access
 
     path, _ = cr
-    labgen("classroom", "exec", "all", "--dir", str(path), "--",
-           "echo work-of-$(hostname) > /home/vagrant/student-work", check=True)
+    labgen(
+        "classroom",
+        "exec",
+        "all",
+        "--dir",
+        str(path),
+        "--",
+        "echo work-of-$(hostname) > /home/vagrant/student-work",
+        check=True,
+    )
     before = facts(path)
     # the reboot: every container of the classroom stopped, the jump sshd and the apt proxy killed
     for name in host_names(path)[1]["containers"] + host_names(path)[2]["containers"]:

@@ -21,8 +21,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.classroomenv import (assert_classroom_gone, assert_seat_absent, classroom_skip_reason,
-                                            containers, host_names)
+from tests.integration.classroomenv import (
+    assert_classroom_gone,
+    assert_seat_absent,
+    classroom_skip_reason,
+    containers,
+    host_names,
+)
 from tests.integration.lxcenv import TEST_ROOT, free_port
 from tests.runcli import LABGEN
 from tests.runcli import labgen as _labgen
@@ -34,12 +39,11 @@ if reason:
     pytest.skip(reason, allow_module_level=True)
 
 DUO = Path(__file__).resolve().parent.parent / "data" / "labs" / "duo.yml"
-ROOT = TEST_ROOT.parent / (TEST_ROOT.name + "-crx")            # beside TEST_ROOT: see lxcenv
+ROOT = TEST_ROOT.parent / (TEST_ROOT.name + "-crx")  # beside TEST_ROOT: see lxcenv
 NAME = f"crx{os.getpid() % 10000}"
-POOL = "192.168.96.0/21"                                        # seat N: 192.168.(96+N).0/24
+POOL = "192.168.96.0/21"  # seat N: 192.168.(96+N).0/24
 PORT = free_port(22000, 29999)
-PROXY_ENV = {"LABGEN_APTPROXY_PORT": str(free_port(20000, 21999)),
-             "LABGEN_APTPROXY_DIR": str(ROOT) + "-aptproxy"}
+PROXY_ENV = {"LABGEN_APTPROXY_PORT": str(free_port(20000, 21999)), "LABGEN_APTPROXY_DIR": str(ROOT) + "-aptproxy"}
 
 
 def labgen(*args, **kw):
@@ -72,13 +76,33 @@ def root():
 
 def test_ctrl_c_during_up_leaves_every_seat_up_or_absent(root):
     path = root / NAME
-    env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1", "LANG": "C.UTF-8", "PYTHONUNBUFFERED": "1",
-           **PROXY_ENV}
-    proc = subprocess.Popen([*LABGEN, "classroom", "up", str(DUO), "--seats", "2", "--name", NAME,
-                             "--pool", POOL, "--ssh-port", str(PORT), "--ssh-address", "127.0.0.1",
-                             "--dir", str(path)],
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=env, start_new_session=True)
+    env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1", "LANG": "C.UTF-8", "PYTHONUNBUFFERED": "1", **PROXY_ENV}
+    proc = subprocess.Popen(
+        [
+            *LABGEN,
+            "classroom",
+            "up",
+            str(DUO),
+            "--seats",
+            "2",
+            "--name",
+            NAME,
+            "--pool",
+            POOL,
+            "--ssh-port",
+            str(PORT),
+            "--ssh-address",
+            "127.0.0.1",
+            "--dir",
+            str(path),
+        ],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        start_new_session=True,
+    )
     out: list[str] = []
     reader = threading.Thread(target=lambda: out.extend(proc.stdout), daemon=True)
     reader.start()
@@ -104,8 +128,11 @@ def test_ctrl_c_during_up_leaves_every_seat_up_or_absent(root):
     assert "Traceback" not in stderr, stderr
     line = next((ln for ln in stderr.splitlines() if ln.startswith("error: interrupted: ")), None)
     assert line, stderr
-    m = re.fullmatch(r"error: interrupted: (?:seat\(s\) (\S+) up|no seat up)"
-                     r"(?:; seat\(s\) (\S+) removed \(were being made\))?", line)
+    m = re.fullmatch(
+        r"error: interrupted: (?:seat\(s\) (\S+) up|no seat up)"
+        r"(?:; seat\(s\) (\S+) removed \(were being made\))?",
+        line,
+    )
     assert m, line
     print(line)
 

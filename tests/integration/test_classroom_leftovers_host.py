@@ -50,14 +50,15 @@ def make_classroom(name: str, where: Path) -> str:
     isolation.apply(name, [bridge], [])
     state = access.state_dir(name)
     state.mkdir(parents=True, exist_ok=True)
-    (state / "classroom.json").write_text(json.dumps({"dir": str(where), "pool": str(POOL), "seats": 1,
-                                                      "image": True}) + "\n")
+    (state / "classroom.json").write_text(
+        json.dumps({"dir": str(where), "pool": str(POOL), "seats": 1, "image": True}) + "\n"
+    )
     return bridge
 
 
 @pytest.fixture
 def classrooms(tmp_path):
-    root = tmp_path / "labgen-tests"                 # this test's own test root: no one else's is read
+    root = tmp_path / "labgen-tests"  # this test's own test root: no one else's is read
     gone, live = root.parent / "labgen-tests-cr" / GONE, root.parent / "labgen-tests-cr" / LIVE
     live.mkdir(parents=True)
     (live / "classroom.yml").write_text(f"name: {LIVE}\n")

@@ -33,13 +33,12 @@ if reason:
     pytest.skip(reason, allow_module_level=True)
 
 DUO = Path(__file__).resolve().parent.parent / "data" / "labs" / "duo.yml"
-ROOT = TEST_ROOT.parent / (TEST_ROOT.name + "-classroom")     # beside TEST_ROOT: see lxcenv
+ROOT = TEST_ROOT.parent / (TEST_ROOT.name + "-classroom")  # beside TEST_ROOT: see lxcenv
 NAME = f"crt{os.getpid() % 10000}"
-POOL = "192.168.80.0/20"                                        # seat N: 192.168.(80+N).0/24
+POOL = "192.168.80.0/20"  # seat N: 192.168.(80+N).0/24
 PORT = free_port(22000, 29999)
 # The classroom's own apt proxy (port and dir), so other labs' proxy on this host is untouched.
-PROXY_ENV = {"LABGEN_APTPROXY_PORT": str(free_port(20000, 21999)),
-             "LABGEN_APTPROXY_DIR": str(ROOT) + "-aptproxy"}
+PROXY_ENV = {"LABGEN_APTPROXY_PORT": str(free_port(20000, 21999)), "LABGEN_APTPROXY_DIR": str(ROOT) + "-aptproxy"}
 
 
 def labgen(*args, **kw):
@@ -84,8 +83,24 @@ def cr():
     names = None
     try:
         began = time.monotonic()
-        res = labgen("classroom", "up", str(DUO), "--seats", "3", "--name", NAME, "--pool", POOL,
-                     "--ssh-port", str(PORT), "--ssh-address", "127.0.0.1", "--dir", str(path), timeout=900)
+        res = labgen(
+            "classroom",
+            "up",
+            str(DUO),
+            "--seats",
+            "3",
+            "--name",
+            NAME,
+            "--pool",
+            POOL,
+            "--ssh-port",
+            str(PORT),
+            "--ssh-address",
+            "127.0.0.1",
+            "--dir",
+            str(path),
+            timeout=900,
+        )
         seconds = time.monotonic() - began
         if (path / "classroom.yml").exists():
             names = host_names(path)
@@ -110,14 +125,19 @@ def cr():
 
 
 def ssh(*args, timeout=30):
-    return subprocess.run(["ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=10", *args],
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        ["ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=10", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def test_bad_input_creates_nothing(tmp_path):
     target = tmp_path / "bad"
-    res = labgen("classroom", "up", str(DUO), "--seats", "16", "--name", NAME + "b", "--pool", POOL,
-                 "--dir", str(target))
+    res = labgen(
+        "classroom", "up", str(DUO), "--seats", "16", "--name", NAME + "b", "--pool", POOL, "--dir", str(target)
+    )
     assert res.returncode == 2 and "holds 15 seat(s)" in res.stderr and "Traceback" not in res.stderr
     assert not target.exists()
 
@@ -133,25 +153,28 @@ def test_exec_all_reaches_every_node_of_every_seat(cr):
     res = labgen("classroom", "exec", "all", "--dir", str(cr), "--", "ip -4 -o addr show dev eth1", check=True)
     for seat in (1, 2, 3):
         for node in (1, 2):
-            assert re.search(rf"^s0{seat} ubuntu-{node} │ .*inet {re.escape(seat_ip(seat, node))}/24",
-                             res.stdout, re.M), res.stdout
+            assert re.search(
+                rf"^s0{seat} ubuntu-{node} │ .*inet {re.escape(seat_ip(seat, node))}/24", res.stdout, re.M
+            ), res.stdout
 
 
 def test_seats_are_isolated(cr):
-    other_eth0 = subprocess.run(["lxc-info", "-n", f"labgen-{NAME}-s02-ubuntu-1", "-iH"], capture_output=True,
-                                text=True).stdout.split()
+    other_eth0 = subprocess.run(
+        ["lxc-info", "-n", f"labgen-{NAME}-s02-ubuntu-1", "-iH"], capture_output=True, text=True
+    ).stdout.split()
     other_eth0 = next(a for a in other_eth0 if a.startswith("10.0.3."))
-    probe = (f"ping -c1 -W1 {seat_ip(1, 2)} >/dev/null && echo in-seat-ping-ok; "
-             f"timeout 3 bash -c '</dev/tcp/{seat_ip(1, 2)}/22' && echo in-seat-tcp-ok; "
-             f"ping -c1 -W1 {seat_ip(2, 1)} >/dev/null && echo cross-ping-LAB; "
-             f"timeout 3 bash -c '</dev/tcp/{seat_ip(2, 1)}/22' 2>/dev/null && echo cross-tcp-LAB; "
-             f"ping -c1 -W1 {other_eth0} >/dev/null && echo cross-ping-MGMT; "
-             f"timeout 3 bash -c '</dev/tcp/{other_eth0}/22' 2>/dev/null && echo cross-tcp-MGMT; "
-             f"ip route add {seat_ip(2, 0)}/24 via 192.168.81.1 dev eth1 2>/dev/null; "
-             f"ping -c1 -W1 {seat_ip(2, 2)} >/dev/null && echo cross-ping-VIA-HOST; "
-             f"ip route del {seat_ip(2, 0)}/24 2>/dev/null; true")
-    res = labgen("classroom", "exec", "ubuntu-1", "--seat", "1", "--sudo", "--dir", str(cr), "--", probe,
-                 check=True)
+    probe = (
+        f"ping -c1 -W1 {seat_ip(1, 2)} >/dev/null && echo in-seat-ping-ok; "
+        f"timeout 3 bash -c '</dev/tcp/{seat_ip(1, 2)}/22' && echo in-seat-tcp-ok; "
+        f"ping -c1 -W1 {seat_ip(2, 1)} >/dev/null && echo cross-ping-LAB; "
+        f"timeout 3 bash -c '</dev/tcp/{seat_ip(2, 1)}/22' 2>/dev/null && echo cross-tcp-LAB; "
+        f"ping -c1 -W1 {other_eth0} >/dev/null && echo cross-ping-MGMT; "
+        f"timeout 3 bash -c '</dev/tcp/{other_eth0}/22' 2>/dev/null && echo cross-tcp-MGMT; "
+        f"ip route add {seat_ip(2, 0)}/24 via 192.168.81.1 dev eth1 2>/dev/null; "
+        f"ping -c1 -W1 {seat_ip(2, 2)} >/dev/null && echo cross-ping-VIA-HOST; "
+        f"ip route del {seat_ip(2, 0)}/24 2>/dev/null; true"
+    )
+    res = labgen("classroom", "exec", "ubuntu-1", "--seat", "1", "--sudo", "--dir", str(cr), "--", probe, check=True)
     assert "in-seat-ping-ok" in res.stdout and "in-seat-tcp-ok" in res.stdout, res.stdout
     assert not re.search(r"cross-", res.stdout), res.stdout
     assert subprocess.run(["nft", "list", "table", "inet", f"labgen-{NAME}"], capture_output=True).returncode == 0
@@ -161,43 +184,85 @@ def test_students_log_in_through_the_jump_to_their_own_seat_only(cr):
     labgen("classroom", "sheets", "--dir", str(cr), check=True)
     s1, s2 = cr / "sheets" / "seat-01", cr / "sheets" / "seat-02"
     assert oct((s1 / "id_ed25519").stat().st_mode & 0o777) == "0o600"
-    own = subprocess.run(["ssh", "-F", "ssh_config", "-o", "BatchMode=yes", "ubuntu-2",
-                          "hostname; ip -4 -o addr show dev eth1"],
-                         cwd=s1, capture_output=True, text=True, timeout=60)
+    own = subprocess.run(
+        ["ssh", "-F", "ssh_config", "-o", "BatchMode=yes", "ubuntu-2", "hostname; ip -4 -o addr show dev eth1"],
+        cwd=s1,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert own.returncode == 0, own.stderr
     assert own.stdout.startswith("ubuntu-2\n") and seat_ip(1, 2) in own.stdout
-    jump = (f"ssh -o BatchMode=yes -o IdentitiesOnly=yes -o UserKnownHostsFile={s1}/known_hosts "
-            f"-o HostKeyAlias={NAME}-jump -p {PORT}")
+    jump = (
+        f"ssh -o BatchMode=yes -o IdentitiesOnly=yes -o UserKnownHostsFile={s1}/known_hosts "
+        f"-o HostKeyAlias={NAME}-jump -p {PORT}"
+    )
     node_opts = ["-o", "IdentitiesOnly=yes", "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null"]
     # seat 2's key presented for seat 1's account: refused by the jump
-    other_key = ssh(*node_opts, "-i", str(s2 / "id_ed25519"),
-                    "-o", f"ProxyCommand={jump} -i {s2}/id_ed25519 -W %h:%p {NAME}-s01@127.0.0.1",
-                    f"vagrant@{seat_ip(1, 1)}", "hostname")
+    other_key = ssh(
+        *node_opts,
+        "-i",
+        str(s2 / "id_ed25519"),
+        "-o",
+        f"ProxyCommand={jump} -i {s2}/id_ed25519 -W %h:%p {NAME}-s01@127.0.0.1",
+        f"vagrant@{seat_ip(1, 1)}",
+        "hostname",
+    )
     assert other_key.returncode != 0 and "Permission denied" in other_key.stderr, other_key.stderr
     # seat 1's account asked for seat 2's node: the jump refuses to open the channel
-    other_node = ssh(*node_opts, "-i", str(s1 / "id_ed25519"),
-                     "-o", f"ProxyCommand={jump} -i {s1}/id_ed25519 -W %h:%p {NAME}-s01@127.0.0.1",
-                     f"vagrant@{seat_ip(2, 1)}", "hostname")
+    other_node = ssh(
+        *node_opts,
+        "-i",
+        str(s1 / "id_ed25519"),
+        "-o",
+        f"ProxyCommand={jump} -i {s1}/id_ed25519 -W %h:%p {NAME}-s01@127.0.0.1",
+        f"vagrant@{seat_ip(2, 1)}",
+        "hostname",
+    )
     assert other_node.returncode != 0 and "prohibited" in other_node.stderr, other_node.stderr
     # no shell on the jump host: the student's own key logs in, and nologin is all it gets
-    shell = subprocess.run(["ssh", "-F", "ssh_config", "-o", "BatchMode=yes", f"{NAME}-jump", "id"],
-                           cwd=s1, capture_output=True, text=True, timeout=30)
-    assert shell.returncode == 1 and "This account is currently not available." in shell.stdout, \
-        (shell.returncode, shell.stdout, shell.stderr)
+    shell = subprocess.run(
+        ["ssh", "-F", "ssh_config", "-o", "BatchMode=yes", f"{NAME}-jump", "id"],
+        cwd=s1,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert shell.returncode == 1 and "This account is currently not available." in shell.stdout, (
+        shell.returncode,
+        shell.stdout,
+        shell.stderr,
+    )
     assert "uid=" not in shell.stdout
 
 
 def test_reset_gives_a_fresh_seat_that_the_student_still_reaches(cr):
-    labgen("classroom", "exec", "ubuntu-1", "--seat", "3", "--dir", str(cr), "--", "touch /tmp/student-work",
-           check=True)
+    labgen(
+        "classroom", "exec", "ubuntu-1", "--seat", "3", "--dir", str(cr), "--", "touch /tmp/student-work", check=True
+    )
     res = labgen("classroom", "reset", "3", "--yes", "--dir", str(cr), timeout=900)
     assert res.returncode == 0, res.stdout + res.stderr
-    after = labgen("classroom", "exec", "ubuntu-1", "--seat", "3", "--dir", str(cr), "--",
-                   "test -e /tmp/student-work && echo KEPT || echo fresh", check=True)
+    after = labgen(
+        "classroom",
+        "exec",
+        "ubuntu-1",
+        "--seat",
+        "3",
+        "--dir",
+        str(cr),
+        "--",
+        "test -e /tmp/student-work && echo KEPT || echo fresh",
+        check=True,
+    )
     assert "fresh" in after.stdout
     labgen("classroom", "sheets", "--seat", "3", "--dir", str(cr), check=True)
-    login = subprocess.run(["ssh", "-F", "ssh_config", "-o", "BatchMode=yes", "ubuntu-1", "hostname"],
-                           cwd=cr / "sheets" / "seat-03", capture_output=True, text=True, timeout=60)
+    login = subprocess.run(
+        ["ssh", "-F", "ssh_config", "-o", "BatchMode=yes", "ubuntu-1", "hostname"],
+        cwd=cr / "sheets" / "seat-03",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert login.returncode == 0 and login.stdout.strip() == "ubuntu-1", login.stderr
 
 
@@ -210,8 +275,13 @@ def test_serve_gives_every_seat_its_page_and_the_board_lists_them(cr):
     from tests.runcli import LABGEN
 
     env = dict(os.environ, COLUMNS="200", NO_COLOR="1", LANG="C.UTF-8", **PROXY_ENV)
-    proc = subprocess.Popen([*LABGEN, "classroom", "serve", "--port", "0", "--dir", str(cr)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    proc = subprocess.Popen(
+        [*LABGEN, "classroom", "serve", "--port", "0", "--dir", str(cr)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
     try:
         urls, deadline = {}, time.monotonic() + 60
         while time.monotonic() < deadline and "board" not in urls:

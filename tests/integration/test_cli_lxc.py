@@ -112,12 +112,17 @@ def test_up_ls_down_as_vagrant_users_type_them(workdir):
     assert container_state(lab_dir) == "RUNNING"
 
     entry = listed(lab_dir)
-    assert entry == {"name": "ci-up", "dir": str(lab_dir), "provider": "lxc",
-                     "nodes": [{"name": "n1", "state": "running"}], "running": 1}
+    assert entry == {
+        "name": "ci-up",
+        "dir": str(lab_dir),
+        "provider": "lxc",
+        "nodes": [{"name": "n1", "state": "running"}],
+        "running": 1,
+    }
     text = labgen("ls", check=True).stdout
     assert f"lab ci-up lxc 1/1 running {lab_dir}" in " ".join(text.split())
 
-    refused = labgen("down", "--dir", str(lab_dir))        # no terminal, no --yes: nothing happens
+    refused = labgen("down", "--dir", str(lab_dir))  # no terminal, no --yes: nothing happens
     assert refused.returncode == 1 and "destroy needs confirmation" in refused.stderr
     assert container_state(lab_dir) == "RUNNING"
 
@@ -138,8 +143,18 @@ def test_scenario_start_in_an_empty_dir_creates_the_lab_and_asks_before_starting
     made.append(lab_dir)
 
     began = time.monotonic()
-    start = labgen("--provider", "lxc", "scenario", "start", str(files / "ci-hello.yml"), "--lang", "en",
-                   cwd=empty, check=True, timeout=600)
+    start = labgen(
+        "--provider",
+        "lxc",
+        "scenario",
+        "start",
+        str(files / "ci-hello.yml"),
+        "--lang",
+        "en",
+        cwd=empty,
+        check=True,
+        timeout=600,
+    )
     print(f"scenario start in an empty dir (creates and boots 1 node): {time.monotonic() - began:.1f} s")
     flat = " ".join(start.stdout.split())
     assert f"lab ci-start does not exist yet: creating it in {lab_dir}" in flat
@@ -155,12 +170,11 @@ def test_scenario_start_in_an_empty_dir_creates_the_lab_and_asks_before_starting
     progress = (lab_dir / ".labgen" / "progress.json").read_text()
     again = labgen("scenario", "start", str(files / "ci-hello.yml"), "--lang", "en", cwd=lab_dir)
     assert again.returncode == 1 and "needs confirmation" in again.stderr and "--yes" in again.stderr
-    assert (lab_dir / ".labgen" / "progress.json").read_text() == progress      # nothing was wiped
+    assert (lab_dir / ".labgen" / "progress.json").read_text() == progress  # nothing was wiped
     reset = labgen("scenario", "reset", "--lang", "en", cwd=lab_dir)
     assert reset.returncode == 1 and "reset needs confirmation" in reset.stderr
 
-    again = labgen("scenario", "start", str(files / "ci-hello.yml"), "--lang", "en", "--yes", cwd=lab_dir,
-                   check=True)
+    again = labgen("scenario", "start", str(files / "ci-hello.yml"), "--lang", "en", "--yes", cwd=lab_dir, check=True)
     assert "TASK · Write hello" in again.stdout
     assert json.loads((lab_dir / ".labgen" / "progress.json").read_text())["current"] == "write-hello"
     # the setup step ran again: the file the student wrote is gone

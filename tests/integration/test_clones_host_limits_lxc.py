@@ -35,8 +35,7 @@ ROOT = TEST_ROOT.parent / (TEST_ROOT.name + "-limits")
 INSTANCES = Path("/proc/sys/fs/inotify/max_user_instances")
 SHARED_HOST_VALUE = 2048
 NAME = f"cl{os.getpid() % 1000}l"
-PROXY_ENV = {"LABGEN_APTPROXY_PORT": str(random.randint(23000, 23999)),
-             "LABGEN_APTPROXY_DIR": str(ROOT) + "-aptproxy"}
+PROXY_ENV = {"LABGEN_APTPROXY_PORT": str(random.randint(23000, 23999)), "LABGEN_APTPROXY_DIR": str(ROOT) + "-aptproxy"}
 ONE_NODE = """\
 name: cllimit
 description: one node, for the boot failure test
@@ -59,8 +58,7 @@ def test_a_node_that_stops_during_boot_is_reported_with_its_console_at_once():
     lab_dir = ROOT / "cllimit"
     (ROOT / "cllimit.yml").write_text(ONE_NODE)
     try:
-        labgen("--provider", "lxc", "create", str(ROOT / "cllimit.yml"), "--dir", str(lab_dir), check=True,
-               timeout=600)
+        labgen("--provider", "lxc", "create", str(ROOT / "cllimit.yml"), "--dir", str(lab_dir), check=True, timeout=600)
         labgen("halt", "--dir", str(lab_dir), check=True, timeout=300)
         init = Path("/var/lib/lxc/labgen-cllimit-n1/rootfs/sbin/init")
         init.unlink()
@@ -91,12 +89,28 @@ def test_classroom_up_raises_an_inotify_limit_that_is_too_low_and_its_seat_boots
     class_dir = ROOT / NAME
     found = int(INSTANCES.read_text())
     try:
-        INSTANCES.write_text("128\n")                       # the window opens
-        up = labgen("classroom", "up", str(DUO), "--seats", "1", "--no-image", "--name", NAME,
-                    "--pool", "192.168.116.0/23", "--ssh-port", str(random.choice((2316, 2317))),
-                    "--ssh-address", "127.0.0.1", "--dir", str(class_dir), timeout=900)
+        INSTANCES.write_text("128\n")  # the window opens
+        up = labgen(
+            "classroom",
+            "up",
+            str(DUO),
+            "--seats",
+            "1",
+            "--no-image",
+            "--name",
+            NAME,
+            "--pool",
+            "192.168.116.0/23",
+            "--ssh-port",
+            str(random.choice((2316, 2317))),
+            "--ssh-address",
+            "127.0.0.1",
+            "--dir",
+            str(class_dir),
+            timeout=900,
+        )
         raised = int(INSTANCES.read_text())
-        INSTANCES.write_text(f"{max(found, SHARED_HOST_VALUE, raised)}\n")     # and closes
+        INSTANCES.write_text(f"{max(found, SHARED_HOST_VALUE, raised)}\n")  # and closes
         assert up.returncode == 0, up.stdout + up.stderr
         assert "limits: fs.inotify.max_user_instances 128 → " in up.stdout, up.stdout
         assert "/etc/sysctl.d/60-labgen.conf" in up.stdout and "1/1 seat(s) up" in up.stdout, up.stdout

@@ -34,18 +34,33 @@ def ip(*args: str) -> None:
 
 @pytest.fixture
 def dnsmasq(tmp_path):
-    subprocess.run(["ip", "link", "del", BRIDGE], capture_output=True, timeout=30)   # a killed run's
+    subprocess.run(["ip", "link", "del", BRIDGE], capture_output=True, timeout=30)  # a killed run's
     ip("link", "add", BRIDGE, "type", "bridge")
     ip("addr", "add", f"{NET}.1/24", "dev", BRIDGE)
     ip("link", "set", BRIDGE, "up")
     leases = tmp_path / "leases"
     expiry = int(time.time()) + 3600
     leases.write_text("".join(f"{expiry} aa:00:00:00:01:{i:02x} {NET}.{i + 2} gone-{i} *\n" for i in range(COUNT)))
-    proc = subprocess.Popen(["dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null", "-u", "root", "--port=0",
-                             "--bind-interfaces", f"--interface={BRIDGE}", "--except-interface=lo",
-                             f"--listen-address={NET}.1", f"--dhcp-range={NET}.2,{NET}.254",
-                             f"--dhcp-leasefile={leases}", f"--pid-file={tmp_path / 'pid'}"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            "dnsmasq",
+            "--keep-in-foreground",
+            "--conf-file=/dev/null",
+            "-u",
+            "root",
+            "--port=0",
+            "--bind-interfaces",
+            f"--interface={BRIDGE}",
+            "--except-interface=lo",
+            f"--listen-address={NET}.1",
+            f"--dhcp-range={NET}.2,{NET}.254",
+            f"--dhcp-leasefile={leases}",
+            f"--pid-file={tmp_path / 'pid'}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and not (tmp_path / "pid").exists() and proc.poll() is None:
@@ -71,5 +86,5 @@ def test_a_full_pool_gives_back_every_lease_no_running_container_holds(dnsmasq):
 
 def test_a_pool_far_from_full_is_left_alone(dnsmasq):
     few = "".join(dnsmasq.read_text().splitlines(keepends=True)[: dhcp_leases.SWEEP_AT - 1])
-    dnsmasq.write_text(few)        # what release_stale_leases reads; dnsmasq still holds them all
+    dnsmasq.write_text(few)  # what release_stale_leases reads; dnsmasq still holds them all
     assert release_stale_leases(BRIDGE, dnsmasq) == []

@@ -16,8 +16,7 @@ import time
 import pytest
 
 from labgen import aptproxy
-from tests.integration.lxcenv import (DOCKER_ROOT, destroy_lab_dir, destroy_leftovers, labgen,
-                                      lxc_skip_reason)
+from tests.integration.lxcenv import DOCKER_ROOT, destroy_lab_dir, destroy_leftovers, labgen, lxc_skip_reason
 
 pytestmark = [pytest.mark.lxc, pytest.mark.root, pytest.mark.slow]
 
@@ -42,7 +41,7 @@ IMAGE = "labgen/busybox:local"
 
 @pytest.fixture(scope="module")
 def lab_dir():
-    destroy_leftovers(DOCKER_ROOT)          # what an interrupted earlier run left
+    destroy_leftovers(DOCKER_ROOT)  # what an interrupted earlier run left
     DOCKER_ROOT.mkdir(parents=True, exist_ok=True)
     path = DOCKER_ROOT / f"lab-{int(time.time())}"
     lab_file = DOCKER_ROOT / "ub-docker.yml"
@@ -75,12 +74,19 @@ def test_every_node_shows_its_etcd_member_as_cluster_store(lab_dir):
 def test_a_global_network_made_on_one_node_is_seen_on_the_other_through_etcd(lab_dir):
     """What the article needs the cluster store for: a network of global scope (its calico
     network) exists on every node, kept in etcd. Here with Docker's own overlay driver."""
-    run_on(lab_dir, NODES[0], "docker network rm ub-global >/dev/null 2>&1 || true; "
-                              "docker network create -d overlay ub-global")
+    run_on(
+        lab_dir,
+        NODES[0],
+        "docker network rm ub-global >/dev/null 2>&1 || true; docker network create -d overlay ub-global",
+    )
     try:
-        out = run_on(lab_dir, NODES[1], "docker network ls --filter name=ub-global "
-                                        "--format '{{.Name}} {{.Driver}} {{.Scope}}'; "
-                                        "ETCDCTL_API=2 etcdctl ls --recursive /docker/network/v1.0/overlay")
+        out = run_on(
+            lab_dir,
+            NODES[1],
+            "docker network ls --filter name=ub-global "
+            "--format '{{.Name}} {{.Driver}} {{.Scope}}'; "
+            "ETCDCTL_API=2 etcdctl ls --recursive /docker/network/v1.0/overlay",
+        )
         assert "ub-global overlay global" in out, out
         assert "/docker/network/v1.0/overlay/network/" in out, out
     finally:
@@ -89,9 +95,11 @@ def test_a_global_network_made_on_one_node_is_seen_on_the_other_through_etcd(lab
 
 def ensure_image(lab_dir) -> None:
     """IMAGE on node 1, imported from Debian's busybox-static (no registry is reachable)."""
-    build = ("set -e; d=$(mktemp -d); cd \"$d\"; apt-get download -q busybox-static >/dev/null; "
-             "dpkg-deb -x busybox-static_*.deb x; mkdir -p root/bin; cp x/bin/busybox root/bin/; "
-             f"tar -C root -c . | docker import - {IMAGE} >/dev/null; cd /; rm -rf \"$d\"")
+    build = (
+        'set -e; d=$(mktemp -d); cd "$d"; apt-get download -q busybox-static >/dev/null; '
+        "dpkg-deb -x busybox-static_*.deb x; mkdir -p root/bin; cp x/bin/busybox root/bin/; "
+        f'tar -C root -c . | docker import - {IMAGE} >/dev/null; cd /; rm -rf "$d"'
+    )
     run_on(lab_dir, NODES[0], f"docker image inspect {IMAGE} >/dev/null 2>&1 || {{ {build}; }}")
 
 
@@ -114,15 +122,20 @@ def test_the_saved_image_instructions_give_what_the_calico_role_loads_and_checks
     art = pins.ARTIFACTS["calico-node-image"]
     dest = f"docker-archive:{art.filename}:{image}"
     assert f"skopeo copy docker://{image} {dest}" in art.description
-    check = f"docker image inspect {image} >/dev/null 2>&1"      # the calico role's check
-    out = run_on(lab_dir, NODES[0], (
-        "set -e; command -v skopeo >/dev/null || DEBIAN_FRONTEND=noninteractive "
-        "apt-get install -y -q --no-install-recommends skopeo >/dev/null; "
-        f"d=$(mktemp -d); cd \"$d\"; docker save -o src.tar {IMAGE}; "
-        f"skopeo copy -q docker-archive:src.tar {dest}; "
-        f"docker rmi {image} >/dev/null 2>&1 || true; ! {check}; "
-        f"docker load -i {art.filename}; {check} && echo loaded-as-calico-checks; "
-        f"docker rmi {image} >/dev/null; cd /; rm -rf \"$d\""))
+    check = f"docker image inspect {image} >/dev/null 2>&1"  # the calico role's check
+    out = run_on(
+        lab_dir,
+        NODES[0],
+        (
+            "set -e; command -v skopeo >/dev/null || DEBIAN_FRONTEND=noninteractive "
+            "apt-get install -y -q --no-install-recommends skopeo >/dev/null; "
+            f'd=$(mktemp -d); cd "$d"; docker save -o src.tar {IMAGE}; '
+            f"skopeo copy -q docker-archive:src.tar {dest}; "
+            f"docker rmi {image} >/dev/null 2>&1 || true; ! {check}; "
+            f"docker load -i {art.filename}; {check} && echo loaded-as-calico-checks; "
+            f'docker rmi {image} >/dev/null; cd /; rm -rf "$d"'
+        ),
+    )
     assert f"Loaded image: {image}" in out and "loaded-as-calico-checks" in out, out
 
 

@@ -30,11 +30,11 @@ def test_on_this_host_lxc_is_usable_and_the_verdict_ends_the_report():
     assert res.returncode == 0, res.stdout + res.stderr
     assert re.match(r"^✓ vagrant +installed$", lines[0]), lines[0]
     assert re.search(r"^✓ lxc +vagrant-lxc and LXC installed$", res.stdout, re.M), res.stdout
-    assert lines[-1].startswith("usable here: ") and "lxc" in lines[-1][len("usable here: "):].split(", ")
+    assert lines[-1].startswith("usable here: ") and "lxc" in lines[-1][len("usable here: ") :].split(", ")
 
 
 def test_a_host_without_the_tools_exits_3_and_says_what_to_install(tmp_path):
-    empty = tmp_path / "no-tools"          # PATH with nothing in it: no vagrant, no lxc-create, no virsh
+    empty = tmp_path / "no-tools"  # PATH with nothing in it: no vagrant, no lxc-create, no virsh
     empty.mkdir()
     res = labgen("doctor", env={"PATH": str(empty)})
     lines = _lines_are_checks(res)
@@ -57,7 +57,8 @@ def test_a_lab_on_a_missing_provider_fails_with_a_hint():
 def _hardware_kvm() -> bool:
     """Read from the files, not from labgen: a writable /dev/kvm and kvm_intel or kvm_amd."""
     return os.access("/dev/kvm", os.R_OK | os.W_OK) and any(
-        os.path.isdir(f"/sys/module/{m}") for m in ("kvm_intel", "kvm_amd"))
+        os.path.isdir(f"/sys/module/{m}") for m in ("kvm_intel", "kvm_amd")
+    )
 
 
 @pytest.mark.skipif(shutil.which("virsh") is None, reason="libvirt is not installed")
@@ -70,12 +71,13 @@ def test_libvirt_lab_checks_kvm_memory_disk_and_addresses():
     assert re.search(r"^✓ libvirt: management network +10\.0\.4\.0/24 ", out, re.M), out
     assert re.search(r"^✓ lab lvci: network +192\.168\.62\.0/24 is free on this host$", out, re.M), out
     # 2 nodes: 1.5 GiB of copy-on-write disk each, plus the box image once
-    assert re.search(r"^✓ lab lvci: disk \(/var/lib/labgen/libvirt\) +4\.0 GiB needed, [\d.]+ GiB available$",
-                     out, re.M), out
+    assert re.search(
+        r"^✓ lab lvci: disk \(/var/lib/labgen/libvirt\) +4\.0 GiB needed, [\d.]+ GiB available$", out, re.M
+    ), out
     # 2 x 512 MiB, plus QEMU's own: ~320 MiB each under TCG (its translation cache), 64 MiB under KVM
     tcg = re.search(r"^! libvirt: KVM +not usable: .*; QEMU TCG instead \(~60 s per VM", out, re.M)
     if not _hardware_kvm():
-        assert tcg, out                      # no KVM module (or a PVM flavour): TCG, always
+        assert tcg, out  # no KVM module (or a PVM flavour): TCG, always
     need = "1.6" if tcg else "1.1"
     assert re.search(rf"^✓ lab lvci: memory +{need} GiB needed, [\d.]+ GiB available$", out, re.M), out
     if tcg is None:

@@ -26,10 +26,9 @@ from labgen.provision.roles.etcd import etcdctl2, healthy_check
 pytestmark = [pytest.mark.slow]
 
 if not (shutil.which("etcd") and shutil.which("etcdctl")):
-    pytest.skip("etcd/etcdctl are not installed (Debian packages etcd-server, etcd-client)",
-                allow_module_level=True)
+    pytest.skip("etcd/etcdctl are not installed (Debian packages etcd-server, etcd-client)", allow_module_level=True)
 
-ROLE_URL = "http://127.0.0.1:2379"       # the local member, as the role's commands name it
+ROLE_URL = "http://127.0.0.1:2379"  # the local member, as the role's commands name it
 
 
 def free_ports(n):
@@ -55,13 +54,34 @@ def cluster(tmp_path_factory):
     try:
         for name, client, peer in zip(names, clients, peers):
             data = tmp_path_factory.mktemp(f"etcd-{name}")
-            procs.append(subprocess.Popen(
-                ["etcd", "--name", name, "--data-dir", str(data), "--enable-v2",
-                 "--listen-client-urls", client, "--advertise-client-urls", client,
-                 "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-                 "--initial-cluster", initial, "--initial-cluster-state", "new",
-                 "--initial-cluster-token", "labgen-test"],
-                stdout=subprocess.DEVNULL, stderr=(data / "log").open("w")))
+            procs.append(
+                subprocess.Popen(
+                    [
+                        "etcd",
+                        "--name",
+                        name,
+                        "--data-dir",
+                        str(data),
+                        "--enable-v2",
+                        "--listen-client-urls",
+                        client,
+                        "--advertise-client-urls",
+                        client,
+                        "--listen-peer-urls",
+                        peer,
+                        "--initial-advertise-peer-urls",
+                        peer,
+                        "--initial-cluster",
+                        initial,
+                        "--initial-cluster-state",
+                        "new",
+                        "--initial-cluster-token",
+                        "labgen-test",
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=(data / "log").open("w"),
+                )
+            )
         yield clients
     finally:
         for p in procs:
@@ -106,7 +126,7 @@ def health_task():
 def test_the_roles_wait_and_check_pass_on_a_healthy_cluster(cluster, health_task):
     _lab, task = health_task
     start = time.monotonic()
-    waited = sh(local(task.run[0], cluster[0]))         # waits until healthy (3 times in a row)
+    waited = sh(local(task.run[0], cluster[0]))  # waits until healthy (3 times in a row)
     assert waited.returncode == 0, waited.stderr
     print(f"cluster healthy after {time.monotonic() - start:.1f} s")
     checked = sh(local(task.check, cluster[0]))

@@ -19,8 +19,9 @@ if not shutil.which("apt-get"):
 
 def make_packages(target: str) -> tuple[list[str], str]:
     """The packages `make TARGET` would install, and the apt options it would pass (make -n)."""
-    script = subprocess.run(["make", "-s", "-n", target], cwd=REPO, capture_output=True, text=True,
-                            timeout=60, check=True).stdout
+    script = subprocess.run(
+        ["make", "-s", "-n", target], cwd=REPO, capture_output=True, text=True, timeout=60, check=True
+    ).stdout
     names = re.search(r"for p in (.*?); do", script).group(1).split()
     options = re.search(r"apt-get install -y -q (.*?)\$missing", script).group(1).strip()
     return names, options
@@ -29,8 +30,12 @@ def make_packages(target: str) -> tuple[list[str], str]:
 def simulate(packages: list[str], options: str, tmp_path) -> list[str]:
     empty = tmp_path / "status"
     empty.write_text("")
-    res = subprocess.run(["apt-get", "install", "-s", *options.split(), "-o", f"Dir::State::status={empty}",
-                          *packages], capture_output=True, text=True, timeout=300)
+    res = subprocess.run(
+        ["apt-get", "install", "-s", *options.split(), "-o", f"Dir::State::status={empty}", *packages],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert res.returncode == 0, res.stdout[-2000:] + res.stderr
     return [line.split()[1] for line in res.stdout.splitlines() if line.startswith("Inst ")]
 
@@ -41,8 +46,15 @@ def test_the_demo_installs_no_kernel_qemu_libvirt_or_browser(tmp_path):
     for name in ("vagrant", "vagrant-lxc", "lxc", "debootstrap", "apt-cacher-ng", "dnsmasq-base", "graphviz"):
         assert name in packages
     installed = simulate(packages, options, tmp_path)
-    unwanted = [p for p in installed if re.match(r"(linux-image|initramfs-tools|qemu|libvirt-daemon|chromium|"
-                                                 r"mmdebstrap|shellcheck|etcd|vagrant-libvirt|fonts-noto-cjk)", p)]
+    unwanted = [
+        p
+        for p in installed
+        if re.match(
+            r"(linux-image|initramfs-tools|qemu|libvirt-daemon|chromium|"
+            r"mmdebstrap|shellcheck|etcd|vagrant-libvirt|fonts-noto-cjk)",
+            p,
+        )
+    ]
     assert unwanted == [], unwanted
     assert "lxc" in installed and "vagrant" in installed
     # (the same set with Recommends pulls linux-image-amd64, initramfs-tools and QEMU through
@@ -51,10 +63,19 @@ def test_the_demo_installs_no_kernel_qemu_libvirt_or_browser(tmp_path):
 
 def test_make_test_adds_the_rest(tmp_path):
     demo, _ = make_packages("host-packages")
-    script = subprocess.run(["make", "-s", "-n", "test-packages"], cwd=REPO, capture_output=True, text=True,
-                            timeout=60, check=True).stdout
+    script = subprocess.run(
+        ["make", "-s", "-n", "test-packages"], cwd=REPO, capture_output=True, text=True, timeout=60, check=True
+    ).stdout
     lists = [m.split() for m in re.findall(r"for p in (.*?); do", script)]
     assert lists[0] == demo and len(lists) == 2
-    for name in ("chromium", "qemu-system-x86", "libvirt-daemon-system", "mmdebstrap", "shellcheck",
-                 "etcd-server", "fonts-noto-cjk", "openssh-server"):
+    for name in (
+        "chromium",
+        "qemu-system-x86",
+        "libvirt-daemon-system",
+        "mmdebstrap",
+        "shellcheck",
+        "etcd-server",
+        "fonts-noto-cjk",
+        "openssh-server",
+    ):
         assert name in lists[1] and name not in demo

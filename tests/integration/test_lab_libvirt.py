@@ -51,8 +51,9 @@ if reason:
 
 
 def virsh(*args: str) -> str:
-    return subprocess.run(["virsh", "-c", "qemu:///system", "-q", *args], capture_output=True,
-                          text=True, timeout=60).stdout
+    return subprocess.run(
+        ["virsh", "-c", "qemu:///system", "-q", *args], capture_output=True, text=True, timeout=60
+    ).stdout
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +79,7 @@ def test_create_boots_two_vms_and_provisions_base(lab):
     print(f"\n[libvirt lane] create (boot 2 VMs + base): {took:.0f} s")
     from labgen.kvm import kvm_verdict
 
-    if not kvm_verdict().usable:           # the fallback is announced with its cost
+    if not kvm_verdict().usable:  # the fallback is announced with its cost
         assert "QEMU TCG" in out and "0.6 GB" in out, out
     running = virsh("list", "--name").split()
     assert {"labgen-lvci-n1", "labgen-lvci-n2"} <= set(running)
@@ -94,8 +95,9 @@ def test_nodes_reach_each_other_on_the_lab_network(lab):
     res = labgen("exec", "all", "--dir", str(lab[0]), "--", "ip -4 -o addr show dev eth1", check=True)
     for node, ip in NODES.items():
         assert re.search(rf"^{node}\s+│ .*inet {re.escape(ip)}/24", res.stdout, re.M), res.stdout
-    ping = labgen("exec", "n1", "--dir", str(lab[0]), "--",
-                  f"ping -c 1 -W 5 {NODES['n2']} && ping -c 1 -W 5 n2", check=True)
+    ping = labgen(
+        "exec", "n1", "--dir", str(lab[0]), "--", f"ping -c 1 -W 5 {NODES['n2']} && ping -c 1 -W 5 n2", check=True
+    )
     assert ping.stdout.count("1 received") == 2, ping.stdout
     # The host holds .1 on the lab network (like VirtualBox's host-only adapter).
     back = labgen("exec", "n2", "--dir", str(lab[0]), "--", "ping -c 1 -W 5 192.168.62.1", check=True)
@@ -123,7 +125,7 @@ def test_libvirt_objects_are_labgens_own(lab):
     nets = virsh("net-list", "--name").split()
     assert {"labgen-lvci", "labgen-mgmt"} <= set(nets)
     xml = virsh("dumpxml", "labgen-lvci-n1")
-    assert "/var/lib/labgen/libvirt/labgen-lvci-n1.img" in xml       # labgen's pool
+    assert "/var/lib/labgen/libvirt/labgen-lvci-n1.img" in xml  # labgen's pool
     from labgen.kvm import kvm_verdict
 
     if not kvm_verdict().usable:

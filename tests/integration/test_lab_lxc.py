@@ -26,8 +26,14 @@ from types import SimpleNamespace
 
 import pytest
 
-from tests.integration.lxcenv import (TEST_ROOT, debian_archive_skip_reason, destroy_lab_dir,
-                                      destroy_leftovers, labgen, lxc_skip_reason)
+from tests.integration.lxcenv import (
+    TEST_ROOT,
+    debian_archive_skip_reason,
+    destroy_lab_dir,
+    destroy_leftovers,
+    labgen,
+    lxc_skip_reason,
+)
 from tests.runcli import LABGEN
 
 pytestmark = [pytest.mark.lxc, pytest.mark.root, pytest.mark.slow]
@@ -37,9 +43,9 @@ if reason:
     pytest.skip(reason, allow_module_level=True)
 
 NAME = "tests-lxc"
-NET = "192.168.70"                      # the tests' own subnet (never the demo's 192.168.56.0/24)
+NET = "192.168.70"  # the tests' own subnet (never the demo's 192.168.56.0/24)
 NODES = ("ubuntu-1", "ubuntu-2", "ubuntu-3")
-ROOT = TEST_ROOT / "lab-lxc"            # this module's labs only
+ROOT = TEST_ROOT / "lab-lxc"  # this module's labs only
 
 
 def lxc_containers() -> set[str]:
@@ -61,36 +67,50 @@ def lab():
     work = ROOT / f"run-{int(time.time())}"
     work.mkdir()
     labfile = work / f"{NAME}.yml"
-    labfile.write_text(builtin_text("lab", "mesos-calico")
-                       .replace("name: mesos-calico", f"name: {NAME}").replace("192.168.56.", f"{NET}."))
+    labfile.write_text(
+        builtin_text("lab", "mesos-calico")
+        .replace("name: mesos-calico", f"name: {NAME}")
+        .replace("192.168.56.", f"{NET}.")
+    )
     scenario = work / "mac-bug.yml"
-    scenario.write_text(builtin_text("scenario", "mac-bug")
-                        .replace("lab: mesos-calico", f"lab: {labfile.name}").replace("192.168.56.", f"{NET}."))
+    scenario.write_text(
+        builtin_text("scenario", "mac-bug")
+        .replace("lab: mesos-calico", f"lab: {labfile.name}")
+        .replace("192.168.56.", f"{NET}.")
+    )
     # The built-in scenarios name the demo's addresses (node_vars, expectations): copies on ours.
     walkthrough = work / "walkthrough.yml"
-    walkthrough.write_text(builtin_text("scenario", "walkthrough")
-                           .replace("lab: mesos-calico", f"lab: {labfile.name}")
-                           .replace("192.168.56.", f"{NET}.")
-                           .replace(r"192\.168\.56\.", NET.replace(".", r"\.") + r"\."))
+    walkthrough.write_text(
+        builtin_text("scenario", "walkthrough")
+        .replace("lab: mesos-calico", f"lab: {labfile.name}")
+        .replace("192.168.56.", f"{NET}.")
+        .replace(r"192\.168\.56\.", NET.replace(".", r"\.") + r"\.")
+    )
     lab_dir = work / "lab"
     from labgen import aptproxy
 
-    proxy_log = aptproxy.BASE / "log" / "apt-cacher.log"     # the host's one proxy, shared
+    proxy_log = aptproxy.BASE / "log" / "apt-cacher.log"  # the host's one proxy, shared
     log_offset = proxy_log.stat().st_size if proxy_log.exists() else 0
     try:
-        first = labgen("--provider", "lxc", "scenario", "run", str(scenario), "--dir", str(lab_dir),
-                       "--lang", "en")
+        first = labgen("--provider", "lxc", "scenario", "run", str(scenario), "--dir", str(lab_dir), "--lang", "en")
         assert first.returncode == 0, first.stdout + first.stderr
-        provisioned = labgen("provision", "--dir", str(lab_dir), check=True)   # + etcd, zookeeper, docker
-        yield SimpleNamespace(dir=lab_dir, labfile=labfile, scenario=scenario, walkthrough=walkthrough, work=work,
-                              first_run=first, provisioned=provisioned,
-                              proxy_log=(proxy_log, log_offset))
+        provisioned = labgen("provision", "--dir", str(lab_dir), check=True)  # + etcd, zookeeper, docker
+        yield SimpleNamespace(
+            dir=lab_dir,
+            labfile=labfile,
+            scenario=scenario,
+            walkthrough=walkthrough,
+            work=work,
+            first_run=first,
+            provisioned=provisioned,
+            proxy_log=(proxy_log, log_offset),
+        )
         # `destroy` as the README promises: asks first, then leaves no container, bridge or state.
         from labgen.labfile import load_lab
         from labgen.providers.lxc import bridge_name
 
         bridge = bridge_name(load_lab(labfile))
-        no = labgen("destroy", "--dir", str(lab_dir))          # no tty, no --yes: refuses
+        no = labgen("destroy", "--dir", str(lab_dir))  # no tty, no --yes: refuses
         assert no.returncode != 0 and "--yes" in no.stderr
         labgen("destroy", "--yes", "--dir", str(lab_dir), check=True)
         assert not any(c.startswith(f"labgen-{NAME}-") for c in lxc_containers())
@@ -111,8 +131,10 @@ def status(lab) -> dict:
 
 def write_scenario(lab, name: str, steps: str, requires: str = "[base]") -> Path:
     path = lab.work / f"{name}.yml"
-    path.write_text(f"id: {name}\ntitle: {{en: {name}, zh: {name}}}\nsummary: {{en: s, zh: s}}\n"
-                    f"lab: {lab.labfile.name}\nrequires: {{roles: {requires}}}\nsteps:\n{steps}")
+    path.write_text(
+        f"id: {name}\ntitle: {{en: {name}, zh: {name}}}\nsummary: {{en: s, zh: s}}\n"
+        f"lab: {lab.labfile.name}\nrequires: {{roles: {requires}}}\nsteps:\n{steps}"
+    )
     return path
 
 
@@ -208,8 +230,7 @@ def test_exec_all_returns_each_nodes_hostname(lab):
 
 
 def test_exec_on_comma_separated_nodes_runs_on_those_only(lab):
-    res = labgen("exec", "ubuntu-1,ubuntu-3", "--sudo", "--dir", str(lab.dir), "--", "id -un; hostname",
-                 check=True)
+    res = labgen("exec", "ubuntu-1,ubuntu-3", "--sudo", "--dir", str(lab.dir), "--", "id -un; hostname", check=True)
     assert re.search(r"^ubuntu-1\s+│ root$", res.stdout, re.M), res.stdout
     assert re.search(r"^ubuntu-1\s+│ ubuntu-1$", res.stdout, re.M)
     assert re.search(r"^ubuntu-3\s+│ ubuntu-3$", res.stdout, re.M)
@@ -217,8 +238,7 @@ def test_exec_on_comma_separated_nodes_runs_on_those_only(lab):
 
 
 def test_ssh_runs_one_command_over_real_ssh(lab):
-    res = labgen("ssh", "ubuntu-2", "--dir", str(lab.dir), "--", "hostname; ip -4 -o addr show dev eth1",
-                 check=True)
+    res = labgen("ssh", "ubuntu-2", "--dir", str(lab.dir), "--", "hostname; ip -4 -o addr show dev eth1", check=True)
     assert res.stdout.startswith("ubuntu-2\n") and f"{NET}.102/24" in res.stdout
 
 
@@ -241,18 +261,24 @@ def test_provision_repairs_drift_then_changes_nothing(lab):
 
 
 def test_roles_that_cannot_run_on_this_box_are_reported_with_the_reason(lab):
-    text = " ".join(lab.provisioned.stdout.split())      # rich wraps long lines
+    text = " ".join(lab.provisioned.stdout.split())  # rich wraps long lines
     # Each reason once, then the roles it blocks (calico-network needs calico: under its reason).
     # docker runs here (Debian's docker.io): no reason for it.
     assert text.count("Calico 2.6 (calicoctl v1.6.3") == 1, text
-    assert re.search(r"Calico 2\.6 \(calicoctl v1\.6\.3.*"
-                     r"! role calico: not run on ubuntu-1, ubuntu-2, ubuntu-3 "
-                     r"! role calico-network: not run on ubuntu-1", text), text
+    assert re.search(
+        r"Calico 2\.6 \(calicoctl v1\.6\.3.*"
+        r"! role calico: not run on ubuntu-1, ubuntu-2, ubuntu-3 "
+        r"! role calico-network: not run on ubuntu-1",
+        text,
+    ), text
     assert "role docker:" not in text, text
     assert text.count("Mesos 1.5.0 is not in the Debian 12 archive") == 1, text
-    assert "calico-node-v2.6.2.tar" in text and "skopeo copy" in text    # the artifact, how to supply it
-    assert re.search(r"(Ubuntu 16\.04|xenial).*role mesos-master: not run on ubuntu-1 "
-                     r"! role mesos-slave: not run on ubuntu-2, ubuntu-3", text), text
+    assert "calico-node-v2.6.2.tar" in text and "skopeo copy" in text  # the artifact, how to supply it
+    assert re.search(
+        r"(Ubuntu 16\.04|xenial).*role mesos-master: not run on ubuntu-1 "
+        r"! role mesos-slave: not run on ubuntu-2, ubuntu-3",
+        text,
+    ), text
 
 
 def test_the_apt_proxy_downloads_each_package_once_for_all_nodes(lab):
@@ -277,16 +303,22 @@ def test_the_apt_proxy_downloads_each_package_once_for_all_nodes(lab):
         elif kind == "I":
             fetched[path] = fetched.get(path, 0) + 1
     shared = {path for path, clients in served.items() if len(clients) == 3}
-    assert len(shared) >= 3, served            # etcd-server, zookeeper ... on every node
+    assert len(shared) >= 3, served  # etcd-server, zookeeper ... on every node
     assert {path: fetched.get(path, 0) for path in shared if fetched.get(path, 0) > 1} == {}
-    print(f"apt proxy: {len(shared)} packages served to all 3 nodes, "
-          f"{sum(1 for p in shared if fetched.get(p))} fetched from the archive (once each)")
+    print(
+        f"apt proxy: {len(shared)} packages served to all 3 nodes, "
+        f"{sum(1 for p in shared if fetched.get(p))} fetched from the archive (once each)"
+    )
 
 
 def test_a_failing_task_exits_5_and_the_next_run_completes(lab):
     # `hostname` broken on ubuntu-2: base's hostname task (check, then `hostname ubuntu-2`) fails.
-    run_on(lab, "ubuntu-2", "mv /usr/bin/hostname /usr/bin/hostname.lgt && "
-                            "printf '#!/bin/sh\\nexit 1\\n' > /usr/bin/hostname && chmod 755 /usr/bin/hostname")
+    run_on(
+        lab,
+        "ubuntu-2",
+        "mv /usr/bin/hostname /usr/bin/hostname.lgt && "
+        "printf '#!/bin/sh\\nexit 1\\n' > /usr/bin/hostname && chmod 755 /usr/bin/hostname",
+    )
     try:
         res = labgen("provision", "--dir", str(lab.dir))
     finally:
@@ -298,13 +330,17 @@ def test_a_failing_task_exits_5_and_the_next_run_completes(lab):
 
 
 def test_ctrl_c_during_provisioning_exits_130_and_the_next_run_completes(lab):
-    proc = subprocess.Popen([*LABGEN, "provision", "--verbose", "--dir", str(lab.dir)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            stdin=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [*LABGEN, "provision", "--verbose", "--dir", str(lab.dir)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
     try:
         lines = Lines(proc)
         assert lines.wait_for(r"│ base/", timeout=120), "provisioning never started"
-        proc.send_signal(signal.SIGINT)            # inside the run: nodes finish their task
+        proc.send_signal(signal.SIGINT)  # inside the run: nodes finish their task
         err = proc.stderr.read()
         proc.wait(timeout=600)
     finally:
@@ -314,7 +350,7 @@ def test_ctrl_c_during_provisioning_exits_130_and_the_next_run_completes(lab):
     out = lines.text()
     assert proc.returncode == 130, out + err
     assert "interrupted" in err and "Traceback" not in err
-    assert "already converged, nothing changed" not in out        # it did stop early
+    assert "already converged, nothing changed" not in out  # it did stop early
     state = json.loads((lab.dir / ".labgen" / "state.json").read_text())
     assert state.get("pending", []) == []
     again = labgen("provision", "--dir", str(lab.dir), check=True)
@@ -328,7 +364,7 @@ def test_walkthrough_tours_what_is_provisioned(lab):
     res = labgen("scenario", "run", str(lab.walkthrough), "--dir", str(lab.dir), "--lang", "en", check=True)
     assert "cluster is healthy" in res.stdout
     assert re.search(r"Mode: leader", res.stdout) and res.stdout.count("Mode: follower") >= 2, res.stdout
-    for i in (1, 2, 3):      # §3.3 on every node: Docker's cluster store is the node's etcd member
+    for i in (1, 2, 3):  # §3.3 on every node: Docker's cluster store is the node's etcd member
         assert f"Cluster Store: etcd://{NET}.10{i}:2379" in res.stdout, res.stdout
     full = labgen("scenario", "run", str(lab.walkthrough), "--variant", "full", "--dir", str(lab.dir))
     assert full.returncode != 0 and "nothing was changed" in full.stderr
@@ -344,14 +380,16 @@ def test_walkthrough_matches_its_approved_transcripts(lab):
     for variant in ("default", "challenge"):
         res = labgen("scenario", "verify", str(lab.walkthrough), "--variant", variant, "--dir", str(lab.dir))
         assert res.returncode == 0, res.stdout + res.stderr
-        assert re.search(rf"verified: \d+ steps of walkthrough \({variant}\) match the approved transcript",
-                         " ".join(res.stdout.split())), res.stdout
+        assert re.search(
+            rf"verified: \d+ steps of walkthrough \({variant}\) match the approved transcript",
+            " ".join(res.stdout.split()),
+        ), res.stdout
 
 
 def test_mac_bug_on_a_provisioned_lab_tells_the_story(lab):
     res = labgen("scenario", "run", str(lab.scenario), "--dir", str(lab.dir), "--lang", "en", check=True)
     out = res.stdout
-    assert "roles base: provisioned" in out      # recorded in state.json: not re-provisioned
+    assert "roles base: provisioned" in out  # recorded in state.json: not re-provisioned
     assert "ee:ee:ee:ee:ee:ee" in out
     handout = re.search(r"handout: (\S+\.md)", out).group(1)
     md = Path(handout).read_text()
@@ -361,8 +399,18 @@ def test_mac_bug_on_a_provisioned_lab_tells_the_story(lab):
 
 
 def test_chinese_transcript_of_one_step(lab):
-    res = labgen("scenario", "run", str(lab.scenario), "--only", "explain-root-cause", "--dir", str(lab.dir),
-                 "--lang", "zh", check=True)
+    res = labgen(
+        "scenario",
+        "run",
+        str(lab.scenario),
+        "--only",
+        "explain-root-cause",
+        "--dir",
+        str(lab.dir),
+        "--lang",
+        "zh",
+        check=True,
+    )
     assert re.search(r"[\u4e00-\u9fff]", res.stdout)
 
 
@@ -370,23 +418,30 @@ def test_only_keep_from_to_select_the_steps_that_run(lab):
     mark = "/root/lgt-steps"
     steps = "".join(
         f"  - {{id: {s}, kind: setup, title: {{en: {s}, zh: {s}}}, on: [ubuntu-1], "
-        f"run: 'mkdir -p {mark} && touch {mark}/{s}'}}\n" for s in ("a", "b", "c", "d"))
-    steps += (f"  - {{id: tidy, kind: cleanup, title: {{en: tidy, zh: tidy}}, on: [ubuntu-1], "
-              f"run: 'rm -rf {mark} && touch {mark}-cleaned'}}\n")
+        f"run: 'mkdir -p {mark} && touch {mark}/{s}'}}\n"
+        for s in ("a", "b", "c", "d")
+    )
+    steps += (
+        f"  - {{id: tidy, kind: cleanup, title: {{en: tidy, zh: tidy}}, on: [ubuntu-1], "
+        f"run: 'rm -rf {mark} && touch {mark}-cleaned'}}\n"
+    )
     path = write_scenario(lab, "lgt-steps", steps)
 
     def ran() -> list[str]:
-        out = run_on(lab, "ubuntu-1", f"ls {mark} 2>/dev/null; test -e {mark}-cleaned && echo CLEANED; "
-                                      f"rm -rf {mark} {mark}-cleaned").stdout
+        out = run_on(
+            lab,
+            "ubuntu-1",
+            f"ls {mark} 2>/dev/null; test -e {mark}-cleaned && echo CLEANED; rm -rf {mark} {mark}-cleaned",
+        ).stdout
         return sorted(ln.split("│", 1)[1].strip() for ln in out.splitlines() if "│" in ln)
 
     run = ("scenario", "run", str(path), "--dir", str(lab.dir), "--lang", "en")
     labgen(*run, "--only", "b", check=True)
-    assert ran() == ["b"]                                   # --only: that step, no cleanup
+    assert ran() == ["b"]  # --only: that step, no cleanup
     labgen(*run, "--from", "b", "--to", "c", "--keep", check=True)
-    assert ran() == ["b", "c"]                              # --keep: cleanup skipped
+    assert ran() == ["b", "c"]  # --keep: cleanup skipped
     labgen(*run, "--from", "c", check=True)
-    assert ran() == ["CLEANED"]                             # c, d, then the cleanup
+    assert ran() == ["CLEANED"]  # c, d, then the cleanup
     labgen(*run, "--to", "a", "--keep", check=True)
     assert ran() == ["a"]
     # presenter mode, as the README shows it: Enter runs a, s skips b, q quits before c
@@ -397,22 +452,31 @@ def test_only_keep_from_to_select_the_steps_that_run(lab):
 
 def test_ctrl_c_in_a_scenario_runs_the_cleanup_and_exits_130(lab):
     mark = "/root/lgt-int"
-    path = write_scenario(lab, "lgt-interrupt", (
-        f"  - {{id: wait, kind: setup, title: {{en: waiting, zh: waiting}}, on: [ubuntu-1], timeout: 120, "
-        f"run: 'touch {mark}-started && sleep 15'}}\n"
-        f"  - {{id: tidy, kind: cleanup, title: {{en: tidy, zh: tidy}}, on: [ubuntu-1], "
-        f"run: 'rm -f {mark}-started && touch {mark}-cleaned'}}\n"))
+    path = write_scenario(
+        lab,
+        "lgt-interrupt",
+        (
+            f"  - {{id: wait, kind: setup, title: {{en: waiting, zh: waiting}}, on: [ubuntu-1], timeout: 120, "
+            f"run: 'touch {mark}-started && sleep 15'}}\n"
+            f"  - {{id: tidy, kind: cleanup, title: {{en: tidy, zh: tidy}}, on: [ubuntu-1], "
+            f"run: 'rm -f {mark}-started && touch {mark}-cleaned'}}\n"
+        ),
+    )
     run_on(lab, "ubuntu-1", f"rm -f {mark}-*")
-    proc = subprocess.Popen([*LABGEN, "scenario", "run", str(path), "--dir", str(lab.dir), "--lang", "en"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            stdin=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [*LABGEN, "scenario", "run", str(path), "--dir", str(lab.dir), "--lang", "en"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        stdin=subprocess.DEVNULL,
+    )
     try:
         started = False
         deadline = time.monotonic() + 120
         while not started and time.monotonic() < deadline and proc.poll() is None:
             started = run_on(lab, "ubuntu-1", f"test -e {mark}-started", check=False).returncode == 0
         assert started, "the step never started"
-        proc.send_signal(signal.SIGINT)      # the node finishes the command it runs, then cleanup
+        proc.send_signal(signal.SIGINT)  # the node finishes the command it runs, then cleanup
         out, err = proc.communicate(timeout=300)
     finally:
         if proc.poll() is None:
@@ -425,13 +489,18 @@ def test_ctrl_c_in_a_scenario_runs_the_cleanup_and_exits_130(lab):
 
 
 def test_wrong_expectation_exits_6_and_names_the_step(lab):
-    path = write_scenario(lab, "lgt-wrong", (
-        "  - id: expects-the-impossible\n"
-        "    kind: verify\n"
-        "    title: {en: hostname, zh: 主机名}\n"
-        "    on: [ubuntu-1]\n"
-        "    run: hostname\n"
-        "    expect: {stdout_contains: ubuntu-9}\n"))
+    path = write_scenario(
+        lab,
+        "lgt-wrong",
+        (
+            "  - id: expects-the-impossible\n"
+            "    kind: verify\n"
+            "    title: {en: hostname, zh: 主机名}\n"
+            "    on: [ubuntu-1]\n"
+            "    run: hostname\n"
+            "    expect: {stdout_contains: ubuntu-9}\n"
+        ),
+    )
     res = labgen("scenario", "run", str(path), "--dir", str(lab.dir))
     assert res.returncode == 6, res.stdout + res.stderr
     assert "expects-the-impossible" in res.stderr and "ubuntu-9" in res.stderr
@@ -458,4 +527,4 @@ def test_walkthrough_challenge_a_student_brings_the_etcd_member_back(lab):
         assert "passed: Bring the etcd member back" in student("check", check=True).stdout
         assert "Finished" in student("answer", " 2380 ", check=True).stdout
     finally:
-        run_on(lab, "ubuntu-3", "systemctl start etcd", check=False)     # as the other tests expect it
+        run_on(lab, "ubuntu-3", "systemctl start etcd", check=False)  # as the other tests expect it

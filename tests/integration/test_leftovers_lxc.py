@@ -28,14 +28,15 @@ from tests.integration.lxcenv import free_port, lxc_skip_reason
 
 pytestmark = [pytest.mark.lxc, pytest.mark.root, pytest.mark.slow]
 
-reason = lxc_skip_reason() or (None if shutil.which("nft") and os.path.exists("/usr/sbin/sshd")
-                               else "needs nft and openssh-server")
+reason = lxc_skip_reason() or (
+    None if shutil.which("nft") and os.path.exists("/usr/sbin/sshd") else "needs nft and openssh-server"
+)
 if reason:
     pytest.skip(reason, allow_module_level=True)
 
 REPO = Path(__file__).resolve().parents[2]
-BASE = Path("/var/tmp/labgen-tests-leftovers")        # beside /var/tmp/labgen-tests: a normal clean finds it too
-ROOT = BASE / "root"                                  # the child's TEST_ROOT
+BASE = Path("/var/tmp/labgen-tests-leftovers")  # beside /var/tmp/labgen-tests: a normal clean finds it too
+ROOT = BASE / "root"  # the child's TEST_ROOT
 LAB_NAME = "lo-lab"
 CLASS = f"lo{os.getpid() % 10000}"
 PORT = free_port(22000, 29999)
@@ -106,8 +107,9 @@ def listening(port: int) -> str:
 def libvirt_domains(prefix: str) -> list[str]:
     if not shutil.which("virsh") or not Path("/run/libvirt/libvirt-sock").exists():
         return []
-    out = subprocess.run(["virsh", "-c", "qemu:///system", "list", "--all", "--name"], capture_output=True,
-                         text=True, timeout=60).stdout
+    out = subprocess.run(
+        ["virsh", "-c", "qemu:///system", "list", "--all", "--name"], capture_output=True, text=True, timeout=60
+    ).stdout
     return [d for d in out.split() if d.startswith(prefix)]
 
 
@@ -116,9 +118,13 @@ def test_make_clean_test_leftovers_after_a_killed_module_leaves_nothing(tmp_path
     from labgen.providers import get_provider
     from labgen.providers.lxc import bridge_name
 
-    if BASE.exists():       # an earlier run of this very test that was itself interrupted
-        subprocess.run(["make", "-s", "clean-test-leftovers"], cwd=REPO, timeout=1800,
-                       env={**os.environ, "LABGEN_TEST_ROOT": str(ROOT)})
+    if BASE.exists():  # an earlier run of this very test that was itself interrupted
+        subprocess.run(
+            ["make", "-s", "clean-test-leftovers"],
+            cwd=REPO,
+            timeout=1800,
+            env={**os.environ, "LABGEN_TEST_ROOT": str(ROOT)},
+        )
         shutil.rmtree(BASE, ignore_errors=True)
     child = tmp_path / "child"
     child.mkdir()
@@ -128,9 +134,15 @@ def test_make_clean_test_leftovers_after_a_killed_module_leaves_nothing(tmp_path
     lab = load_lab(child / "lo-lab.yml")
     lab_container = get_provider("lxc").machine_name(lab, "n1")
     env = {**os.environ, "LABGEN_TEST_ROOT": str(ROOT), "PYTHONPATH": str(REPO), "CI": ""}
-    proc = subprocess.Popen([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-s",
-                             str(child / "test_child.py")], cwd=REPO, env=env, start_new_session=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-s", str(child / "test_child.py")],
+        cwd=REPO,
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 1200
         while not (child / "READY").exists() and proc.poll() is None and time.monotonic() < deadline:
@@ -147,12 +159,18 @@ def test_make_clean_test_leftovers_after_a_killed_module_leaves_nothing(tmp_path
         seat_bridges = [r["bridge"] for r in host_names(ROOT.parent / (ROOT.name + "-crlo") / CLASS).values()]
         assert seat_bridges and all(Path("/sys/class/net", b).exists() for b in seat_bridges)
     finally:
-        with contextlib.suppress(ProcessLookupError):     # a child that failed to start has ended
-            os.killpg(proc.pid, signal.SIGKILL)     # no finalizer, no teardown: the worst case
+        with contextlib.suppress(ProcessLookupError):  # a child that failed to start has ended
+            os.killpg(proc.pid, signal.SIGKILL)  # no finalizer, no teardown: the worst case
         proc.communicate(timeout=60)
 
-    res = subprocess.run(["make", "-s", "clean-test-leftovers"], cwd=REPO, capture_output=True, text=True,
-                         timeout=1800, env={**os.environ, "LABGEN_TEST_ROOT": str(ROOT)})
+    res = subprocess.run(
+        ["make", "-s", "clean-test-leftovers"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        env={**os.environ, "LABGEN_TEST_ROOT": str(ROOT)},
+    )
     assert res.returncode == 0, res.stdout + res.stderr
     assert "cleaned" in res.stdout
     try:

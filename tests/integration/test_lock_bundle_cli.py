@@ -26,7 +26,7 @@ from labgen.plan import lab_artifacts
 from labgen.provision import pins
 from tests.runcli import labgen
 
-FILES = {          # artifact -> (path on the server, size)
+FILES = {  # artifact -> (path on the server, size)
     "calicoctl": ("gh/calicoctl", 40_000),
     "mesos-deb": ("mesos/mesos.deb", 60_000),
     "marathon-tarball": ("marathon/marathon.tgz", 80_000),
@@ -88,8 +88,10 @@ def world(tmp_path):
         "boxes: {virtualbox: ubuntu/xenial64, lxc: labgen/debian-12}\n"
         "nodes:\n  - {name: n1, ip: 192.168.66.11, roles: [base, docker, calico, mesos-master, marathon]}\n"
         "  - {name: n2, ip: 192.168.66.12, roles: [base, docker, mesos-slave]}\n"
-        "mirrors:\n" + "".join(f"  {n}: {server.url}/{rel}\n" for n, (rel, _) in FILES.items())
-        + f"  https://download.docker.com/: {server.url}/docker/\n")
+        "mirrors:\n"
+        + "".join(f"  {n}: {server.url}/{rel}\n" for n, (rel, _) in FILES.items())
+        + f"  https://download.docker.com/: {server.url}/docker/\n"
+    )
     # Nothing may leave loopback: every URL the lab's artifacts could need (the files, and for
     # a signed one its key and index) is mirrored to the server.
     model = load_lab(lab)
@@ -112,7 +114,7 @@ def run(*args, env, cwd, ok=True):
     res = labgen(*map(str, args), env=env, cwd=cwd, timeout=120)
     out = res.stdout + res.stderr
     assert (res.returncode == 0) == ok, f"labgen {' '.join(map(str, args))} exited {res.returncode}:\n{out}"
-    return " ".join(out.split())          # unwrap rich's line breaks
+    return " ".join(out.split())  # unwrap rich's line breaks
 
 
 def lock_of(lab_dir: Path) -> dict:
@@ -126,29 +128,33 @@ def test_first_fetch_locks_later_fetches_and_other_machines_verify(world):
     locked = lock_of(tmp / "art-lock")
     served = tmp / "srv" / FILES["calicoctl"][0]
     assert locked["calicoctl"] == {
-        "filename": "calicoctl-v1.6.3", "size": served.stat().st_size,
+        "filename": "calicoctl-v1.6.3",
+        "size": served.stat().st_size,
         "sha256": hashlib.sha256(served.read_bytes()).hexdigest(),
-        "url": "https://github.com/projectcalico/calicoctl/releases/download/v1.6.3/calicoctl"}
+        "url": "https://github.com/projectcalico/calicoctl/releases/download/v1.6.3/calicoctl",
+    }
     assert locked["calico-node-image"]["url"] == "docker-save:quay.io/calico/node:v2.6.2"
     assert server.hits == {f"/{rel}": 1 for rel, _ in FILES.values()}
     text = (tmp / "art-lock" / "labgen.lock").read_text()
 
-    out = run("fetch", lab, env=env, cwd=tmp)                               # the cache answers
+    out = run("fetch", lab, env=env, cwd=tmp)  # the cache answers
     assert out.count("already cached, verified") == 6 and "0 newly locked" in out
     assert server.hits == {f"/{rel}": 1 for rel, _ in FILES.values()}
 
-    other = dict(env, LABGEN_CACHE=str(tmp / "cache-other"))             # another machine, same lock
+    other = dict(env, LABGEN_CACHE=str(tmp / "cache-other"))  # another machine, same lock
     out = run("fetch", lab, "--artifacts", tmp / "usb", env=other, cwd=tmp)
     assert out.count("downloaded, verified") == 3 and "0 newly locked" in out
 
-    served.write_bytes(b"a different calicoctl\n")                        # upstream changed
+    served.write_bytes(b"a different calicoctl\n")  # upstream changed
     third = dict(env, LABGEN_CACHE=str(tmp / "cache-third"))
     out = run("fetch", lab, "--artifacts", tmp / "usb", env=third, cwd=tmp, ok=False)
     new = hashlib.sha256(b"a different calicoctl\n").hexdigest()
-    assert (f"the file changed since it was locked: the server sent sha256 {new} (22 bytes), but "
-            f"{tmp / 'art-lock' / 'labgen.lock'} has sha256 {locked['calicoctl']['sha256']}") in out
+    assert (
+        f"the file changed since it was locked: the server sent sha256 {new} (22 bytes), but "
+        f"{tmp / 'art-lock' / 'labgen.lock'} has sha256 {locked['calicoctl']['sha256']}"
+    ) in out
     assert "1 of 6 artifact(s) could not be fetched" in out
-    assert (tmp / "art-lock" / "labgen.lock").read_text() == text          # the lock is not rewritten
+    assert (tmp / "art-lock" / "labgen.lock").read_text() == text  # the lock is not rewritten
     assert not (tmp / "cache-third" / "artifacts" / "calicoctl-v1.6.3").exists()
 
 
@@ -156,11 +162,14 @@ def test_missing_and_unreachable_are_named_and_not_locked(world):
     tmp, server, env, lab = world
     (tmp / "srv" / FILES["mesos-deb"][0]).unlink()
     dead = f"http://127.0.0.1:{closed_port()}/marathon.tgz"
-    out = run("fetch", lab, "--artifacts", tmp / "usb", "--mirror", f"marathon-tarball={dead}",
-              env=env, cwd=tmp, ok=False)
-    assert (f"artifact mesos-deb: {server.url}/mesos/mesos.deb (mirror of http://repos.mesosphere.com/"
-            "ubuntu/pool/main/m/mesos/mesos_1.5.0-2.0.1.ubuntu1604_amd64.deb): HTTP 404 File not found; "
-            "put mesos_1.5.0-2.0.1.ubuntu1604_amd64.deb in") in out
+    out = run(
+        "fetch", lab, "--artifacts", tmp / "usb", "--mirror", f"marathon-tarball={dead}", env=env, cwd=tmp, ok=False
+    )
+    assert (
+        f"artifact mesos-deb: {server.url}/mesos/mesos.deb (mirror of http://repos.mesosphere.com/"
+        "ubuntu/pool/main/m/mesos/mesos_1.5.0-2.0.1.ubuntu1604_amd64.deb): HTTP 404 File not found; "
+        "put mesos_1.5.0-2.0.1.ubuntu1604_amd64.deb in"
+    ) in out
     assert f"artifact marathon-tarball: {dead} (mirror of https://downloads.mesosphere.com" in out
     assert "connection error: Connection refused" in out
     assert "4 ready, 2 failed; 4 newly locked" in out
@@ -178,9 +187,11 @@ def test_frozen_refuses_a_missing_lock_and_anything_not_in_it(world):
     path.write_text(json.dumps(data))
     shutil.rmtree(tmp / "cache")
     out = run("fetch", lab, "--frozen", "--artifacts", tmp / "usb", env=env, cwd=tmp, ok=False)
-    assert ("artifact mesos-deb: http://repos.mesosphere.com/ubuntu/pool/main/m/mesos/"
-            f"mesos_1.5.0-2.0.1.ubuntu1604_amd64.deb is not in {path}, and --frozen accepts only "
-            "locked files") in out
+    assert (
+        "artifact mesos-deb: http://repos.mesosphere.com/ubuntu/pool/main/m/mesos/"
+        f"mesos_1.5.0-2.0.1.ubuntu1604_amd64.deb is not in {path}, and --frozen accepts only "
+        "locked files"
+    ) in out
     assert "5 ready, 1 failed; 0 newly locked" in out
     assert json.loads(path.read_text()) == data and server.hits[f"/{FILES['mesos-deb'][0]}"] == 1
 
@@ -190,24 +201,33 @@ def test_mirror_option_wins_over_the_lab_file(world):
     alt = tmp / "srv" / "alt"
     alt.mkdir()
     shutil.copy(tmp / "srv" / FILES["calicoctl"][0], alt / "calicoctl")
-    run("fetch", lab, "--artifacts", tmp / "usb", "--mirror", f"calicoctl={server.url}/alt/calicoctl",
-        env=env, cwd=tmp)
+    run("fetch", lab, "--artifacts", tmp / "usb", "--mirror", f"calicoctl={server.url}/alt/calicoctl", env=env, cwd=tmp)
     assert server.hits.get("/alt/calicoctl") == 1 and "/gh/calicoctl" not in server.hits
-    out = run("fetch", lab, "--mirror", "calicoctl=ftp://x/y", "--mirror", "nope=http://x/", env=env,
-              cwd=tmp, ok=False)
+    out = run("fetch", lab, "--mirror", "calicoctl=ftp://x/y", "--mirror", "nope=http://x/", env=env, cwd=tmp, ok=False)
     assert "--mirror 'calicoctl=ftp://x/y': 'calicoctl' maps to a URL that has ftp:" in out
     assert "'nope' is neither a declared artifact nor a base URL" in out
 
 
 def test_bundle_round_trip_then_offline_and_a_tampered_bundle(world):
     tmp, server, env, lab = world
-    out = run("bundle", lab, "-o", tmp / "ws.labgen", "--provider", "virtualbox", "--no-boxes",
-              "--artifacts", tmp / "usb", env=env, cwd=tmp)
+    out = run(
+        "bundle",
+        lab,
+        "-o",
+        tmp / "ws.labgen",
+        "--provider",
+        "virtualbox",
+        "--no-boxes",
+        "--artifacts",
+        tmp / "usb",
+        env=env,
+        cwd=tmp,
+    )
     assert "wrote" in out and "6 artifact(s), 0 scenario(s), 0 box(es)" in out
     with tarfile.open(tmp / "ws.labgen") as tar:
         names = tar.getnames()
     assert names[:3] == ["labgen-bundle.json", "lab.yml", "labgen.lock"] and len(names) == 9
-    server.close()                                       # from here on, every URL is unreachable
+    server.close()  # from here on, every URL is unreachable
 
     classroom = tmp / "classroom"
     classroom.mkdir()
@@ -222,7 +242,7 @@ def test_bundle_round_trip_then_offline_and_a_tampered_bundle(world):
         got = tmp / "fresh-cache" / "artifacts" / entry["filename"]
         assert hashlib.sha256(got.read_bytes()).hexdigest() == entry["sha256"], name
 
-    bad = tmp / "bad.labgen"                             # one byte of an artifact flipped
+    bad = tmp / "bad.labgen"  # one byte of an artifact flipped
     data = bytearray((tmp / "ws.labgen").read_bytes())
     at = data.index(hashlib.sha256(b"calicoctl").digest())
     data[at] ^= 1
@@ -248,15 +268,22 @@ def test_bundle_carries_a_box_into_vagrant(world):
     with tarfile.open(tmp / "box.labgen") as tar:
         manifest = json.load(tar.extractfile("labgen-bundle.json"))
     boxes = [i for i in manifest["items"] if i["kind"] == "box"]
-    assert boxes == [{"kind": "box", "name": "labgen/debian-12", "provider": "lxc",
-                      "sha256": hashlib.sha256((box_dir / "labgen-debian-12-lxc-test.box").read_bytes()).hexdigest(),
-                      "size": (box_dir / "labgen-debian-12-lxc-test.box").stat().st_size}]
-    home = tmp / "vagrant-home"                          # a private Vagrant: the host's boxes stay
+    assert boxes == [
+        {
+            "kind": "box",
+            "name": "labgen/debian-12",
+            "provider": "lxc",
+            "sha256": hashlib.sha256((box_dir / "labgen-debian-12-lxc-test.box").read_bytes()).hexdigest(),
+            "size": (box_dir / "labgen-debian-12-lxc-test.box").stat().st_size,
+        }
+    ]
+    home = tmp / "vagrant-home"  # a private Vagrant: the host's boxes stay
     fresh = dict(env, LABGEN_CACHE=str(tmp / "fresh"), VAGRANT_HOME=str(home))
     out = run("bundle", "load", tmp / "box.labgen", "--dir", tmp / "loaded", env=fresh, cwd=tmp)
     assert "box labgen/debian-12 (lxc) added to Vagrant" in out
-    assert list((home / "boxes" / "labgen-VAGRANTSLASH-debian-12").glob("*/lxc/metadata.json")) or \
-        list((home / "boxes" / "labgen-VAGRANTSLASH-debian-12").glob("*/*/lxc/metadata.json"))
+    assert list((home / "boxes" / "labgen-VAGRANTSLASH-debian-12").glob("*/lxc/metadata.json")) or list(
+        (home / "boxes" / "labgen-VAGRANTSLASH-debian-12").glob("*/*/lxc/metadata.json")
+    )
     out = run("bundle", "load", tmp / "box.labgen", "--dir", tmp / "loaded", env=fresh, cwd=tmp)
     assert "box labgen/debian-12 (lxc) already installed (kept" in out
 
@@ -268,4 +295,4 @@ def test_create_refuses_before_booting_when_an_artifact_is_missing(world):
     assert "artifact marathon-tarball: " in out and "HTTP 404" in out
     assert "1 of 6 artifact(s) lab art-lock needs on virtualbox are missing (above); nothing was booted" in out
     assert not (tmp / "art-lock" / "Vagrantfile").exists()
-    assert set(lock_of(tmp / "art-lock")) == {"calicoctl", "mesos-deb", *SUPPLIED}     # the rest is locked
+    assert set(lock_of(tmp / "art-lock")) == {"calicoctl", "mesos-deb", *SUPPLIED}  # the rest is locked

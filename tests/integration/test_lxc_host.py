@@ -27,27 +27,29 @@ pytestmark = [pytest.mark.lxc, pytest.mark.root]
 if os.geteuid() != 0:
     pytest.skip("needs root (creates bridges)", allow_module_level=True)
 if not shutil.which("lxc-create") or not lxc._lxc_net_script():
-    pytest.skip("needs lxc with Debian's lxc-net script (apt-get install lxc)",
-                allow_module_level=True)
+    pytest.skip("needs lxc with Debian's lxc-net script (apt-get install lxc)", allow_module_level=True)
 if not box_installed("labgen/debian-12", "lxc"):
-    pytest.skip("needs the labgen/debian-12 box (sudo labgen box build lxc)",
-                allow_module_level=True)
+    pytest.skip("needs the labgen/debian-12 box (sudo labgen box build lxc)", allow_module_level=True)
 
-NETWORK = "192.168.72.0/24"     # the tests' own subnet, never the demo's 192.168.56.0/24
+NETWORK = "192.168.72.0/24"  # the tests' own subnet, never the demo's 192.168.56.0/24
 
 
 def make_lab() -> Lab:
     net = ipaddress.ip_network(NETWORK)
-    return Lab(name="tests-host", description="", network=net,
-               boxes={"lxc": "labgen/debian-12"},
-               nodes=(Node("n1", net.network_address + 101, (), 512, 1),))
+    return Lab(
+        name="tests-host",
+        description="",
+        network=net,
+        boxes={"lxc": "labgen/debian-12"},
+        nodes=(Node("n1", net.network_address + 101, (), 512, 1),),
+    )
 
 
 def ipv4_of(dev: str) -> list[str]:
-    out = subprocess.run(["ip", "-json", "-4", "addr", "show", "dev", dev],
-                         capture_output=True, text=True, timeout=10, check=True).stdout
-    return [f"{a['local']}/{a['prefixlen']}" for link in json.loads(out)
-            for a in link.get("addr_info", [])]
+    out = subprocess.run(
+        ["ip", "-json", "-4", "addr", "show", "dev", dev], capture_output=True, text=True, timeout=10, check=True
+    ).stdout
+    return [f"{a['local']}/{a['prefixlen']}" for link in json.loads(out) for a in link.get("addr_info", [])]
 
 
 def wait_gone(dev: str, timeout: float = 5.0) -> bool:
@@ -73,8 +75,7 @@ def lab():
         # Always, even after a failed assertion: the bridge (and the apt proxy prepare_host
         # started for it) must not outlive the test.
         lxc.PROVIDER.cleanup_host(lab)
-        subprocess.run(["ip", "link", "del", "dev", lxc.bridge_name(lab)],
-                       capture_output=True, timeout=10)
+        subprocess.run(["ip", "link", "del", "dev", lxc.bridge_name(lab)], capture_output=True, timeout=10)
 
 
 def test_prepare_host_is_idempotent_and_cleanup_removes_the_bridge(lab):
@@ -85,24 +86,26 @@ def test_prepare_host_is_idempotent_and_cleanup_removes_the_bridge(lab):
     assert "10.0.3.1/24" in ipv4_of("lxcbr0")
     assert ipv4_of(bridge) == ["192.168.72.1/24"]
 
-    assert aptproxy.is_running()                         # the provider starts the nodes' apt proxy
+    assert aptproxy.is_running()  # the provider starts the nodes' apt proxy
     assert lxc.PROVIDER.prepare_host(lab) == []
 
-    others = [link["ifname"] for link in lxc._all_links()
-              if link["ifname"].startswith(lxc.BRIDGE_PREFIX) and link["ifname"] != bridge]
+    others = [
+        link["ifname"]
+        for link in lxc._all_links()
+        if link["ifname"].startswith(lxc.BRIDGE_PREFIX) and link["ifname"] != bridge
+    ]
     removed = lxc.PROVIDER.cleanup_host(lab)
     assert removed[0] == f"removed bridge {bridge}"
     # ... and stops it when no other lab's bridge is left for it to serve
     assert aptproxy.is_running() == bool(others), (removed, others)
     assert wait_gone(bridge)
-    assert os.path.exists("/sys/class/net/lxcbr0")     # shared: cleanup leaves it
+    assert os.path.exists("/sys/class/net/lxcbr0")  # shared: cleanup leaves it
     assert lxc.PROVIDER.cleanup_host(lab) == []
 
 
 def test_prepare_host_refuses_a_network_another_bridge_holds(lab):
     other = make_lab()
-    other = Lab(name="tests-host-other", description="", network=other.network,
-                boxes=other.boxes, nodes=other.nodes)
+    other = Lab(name="tests-host-other", description="", network=other.network, boxes=other.boxes, nodes=other.nodes)
     lxc.PROVIDER.prepare_host(lab)
     try:
         with pytest.raises(LabgenError, match=lxc.bridge_name(lab)):
@@ -115,9 +118,10 @@ def test_prepare_host_refuses_a_network_another_bridge_holds(lab):
 def test_preflight_passes_on_this_host_and_names_a_missing_box(lab):
     from labgen.errors import PreflightError
 
-    assert lxc.PROVIDER.preflight(lab) is None          # root, lxc, vagrant-lxc, the box: all here
-    missing = Lab(name=lab.name, description="", network=lab.network,
-                  boxes={"lxc": "tests/no-such-box"}, nodes=lab.nodes)
+    assert lxc.PROVIDER.preflight(lab) is None  # root, lxc, vagrant-lxc, the box: all here
+    missing = Lab(
+        name=lab.name, description="", network=lab.network, boxes={"lxc": "tests/no-such-box"}, nodes=lab.nodes
+    )
     with pytest.raises(PreflightError) as err:
         lxc.PROVIDER.preflight(missing)
     assert err.value.message == "box tests/no-such-box is not installed for provider lxc"

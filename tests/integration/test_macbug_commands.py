@@ -38,8 +38,7 @@ NODES = {  # scenario node name -> (harness namespace, eth1 address)
     "ubuntu-2": ("lgt-n2", "192.168.56.102"),
     "ubuntu-3": ("lgt-n3", "192.168.56.103"),
 }
-LAB_NODE_IPS = {"ubuntu-1": "192.168.56.101", "ubuntu-2": "192.168.56.102",
-                "ubuntu-3": "192.168.56.103"}
+LAB_NODE_IPS = {"ubuntu-1": "192.168.56.101", "ubuntu-2": "192.168.56.102", "ubuntu-3": "192.168.56.103"}
 # Namespaces the scenario itself creates (named after the node) and the harness namespaces.
 ALL_NS = [BRIDGE_NS] + [ns for ns, _ in NODES.values()] + [f"wl-{n}" for n in NODES]
 
@@ -63,8 +62,7 @@ def _skip_reason() -> str | None:
         r = _sh(["ip", "netns", "add", probe])
         if r.returncode != 0:
             return f"ip netns unusable: {r.stderr.strip()}"
-        r = _sh(["ip", "netns", "exec", probe, "ip", "link", "add", "lgtp0", "type", "veth",
-                 "peer", "name", "lgtp1"])
+        r = _sh(["ip", "netns", "exec", probe, "ip", "link", "add", "lgtp0", "type", "veth", "peer", "name", "lgtp1"])
         if r.returncode != 0:
             return f"veth unusable in a network namespace: {r.stderr.strip()}"
     except (OSError, subprocess.SubprocessError) as e:
@@ -92,8 +90,7 @@ def _build_lab() -> None:
         port = f"lgtport{i}"
         cmds += [
             ["ip", "-n", ns, "link", "set", "lo", "up"],
-            ["ip", "-n", BRIDGE_NS, "link", "add", port, "type", "veth", "peer", "name", "eth1",
-             "netns", ns],
+            ["ip", "-n", BRIDGE_NS, "link", "add", port, "type", "veth", "peer", "name", "eth1", "netns", ns],
             ["ip", "-n", BRIDGE_NS, "link", "set", port, "master", "lgtbr56", "up"],
             ["ip", "-n", ns, "addr", "add", f"{ip}/24", "dev", "eth1"],
             ["ip", "-n", ns, "link", "set", "eth1", "up"],
@@ -209,8 +206,7 @@ def _run_on(step: dict, node: str, sc: dict, captures: dict[str, str]) -> dict:
     while True:
         attempts += 1
         try:
-            r = subprocess.run(_node_cmd(node, "sh", "-c", script),
-                               capture_output=True, text=True, timeout=timeout)
+            r = subprocess.run(_node_cmd(node, "sh", "-c", script), capture_output=True, text=True, timeout=timeout)
             rc, out, err = r.returncode, r.stdout, r.stderr
         except subprocess.TimeoutExpired as e:
             rc, out, err = -1, str(e.stdout or ""), f"timed out after {timeout}s"
@@ -218,8 +214,15 @@ def _run_on(step: dict, node: str, sc: dict, captures: dict[str, str]) -> dict:
         if not bad or time.monotonic() >= deadline or attempts >= MAX_ATTEMPTS:
             break
         time.sleep(RETRY_PAUSE)
-    return {"node": node, "rc": rc, "out": out, "err": err, "bad": bad, "attempts": attempts,
-            "seconds": time.monotonic() - started}
+    return {
+        "node": node,
+        "rc": rc,
+        "out": out,
+        "err": err,
+        "bad": bad,
+        "attempts": attempts,
+        "seconds": time.monotonic() - started,
+    }
 
 
 def run_step(step: dict, sc: dict, captures: dict[str, dict[str, str]], log: list) -> None:
@@ -233,15 +236,20 @@ def run_step(step: dict, sc: dict, captures: dict[str, dict[str, str]], log: lis
     log.append((step["id"], round(time.monotonic() - t0, 2)))
     failures = [r for r in results if r["bad"]]
     if failures:
-        raise StepFailed("\n".join(
-            f"step {step['id']} on {r['node']} ({r['attempts']} attempts): {'; '.join(r['bad'])}"
-            f"\n--- stdout\n{r['out']}\n--- stderr\n{r['err']}" for r in failures))
+        raise StepFailed(
+            "\n".join(
+                f"step {step['id']} on {r['node']} ({r['attempts']} attempts): {'; '.join(r['bad'])}"
+                f"\n--- stdout\n{r['out']}\n--- stderr\n{r['err']}"
+                for r in failures
+            )
+        )
     for r in results:
         for var, rx in (step.get("capture") or {}).items():
             m = re.search(rx, r["out"], re.MULTILINE)
             if not m:
-                raise StepFailed(f"step {step['id']} on {r['node']}: capture {var} "
-                                 f"({rx!r}) found nothing in\n{r['out']}")
+                raise StepFailed(
+                    f"step {step['id']} on {r['node']}: capture {var} ({rx!r}) found nothing in\n{r['out']}"
+                )
             captures[r["node"]][var] = m.group(1)
 
 
@@ -288,11 +296,10 @@ def _forwarding(nodes=NODES) -> dict[str, str]:
 def test_scenario_shape(scenario):
     steps = scenario["steps"]
     kinds = [s["kind"] for s in steps]
-    assert kinds == ["setup", "observe", "break", "observe", "fix", "verify", "explain",
-                     "explain", "cleanup"]
+    assert kinds == ["setup", "observe", "break", "observe", "fix", "verify", "explain", "explain", "cleanup"]
     for s in steps + scenario["variants"]["docker"]["steps"]:
         # YAML 1.1 reads a bare `on:` key as the boolean True: the file must quote it
-        assert True not in s, f"{s['id']}: write \"on\": (quoted), not on:"
+        assert True not in s, f'{s["id"]}: write "on": (quoted), not on:'
         assert ("on" in s) == bool(s.get("run")), s["id"]
         for text in (s["title"], s.get("explain") or {"en": "x", "zh": "x"}):
             assert text["en"].strip() and text["zh"].strip(), s["id"]
@@ -307,14 +314,14 @@ def test_cleanup_on_fresh_and_half_built_nodes(lab, scenario):
     steps = scenario["steps"]
     cleanup = [s for s in steps if s["kind"] == "cleanup"]
     log: list = []
-    run_variant(scenario, cleanup, log)          # setup never ran
+    run_variant(scenario, cleanup, log)  # setup never ran
     _assert_clean(before)
 
     # setup stopped halfway: the namespace and the veth exist, nothing else
     setup = dict(steps[0])
     lines = setup["run"].splitlines()
     cut = next(i for i, ln in enumerate(lines) if "type veth" in ln)
-    setup["run"] = "\n".join(lines[:cut + 1]) + "\n"
+    setup["run"] = "\n".join(lines[: cut + 1]) + "\n"
     setup["expect"] = {"exit": 0}
     run_variant(scenario, [setup] + cleanup, log)
     _assert_clean(before)
@@ -323,15 +330,14 @@ def test_cleanup_on_fresh_and_half_built_nodes(lab, scenario):
 def test_default_variant_story_twice(lab, scenario, capsys):
     before = _forwarding()
     steps = scenario["steps"]
-    for round_ in (1, 2):                        # re-runnable immediately
+    for round_ in (1, 2):  # re-runnable immediately
         log: list = []
         t0 = time.monotonic()
         run_variant(scenario, steps, log)
         total = time.monotonic() - t0
         _assert_clean(before)
         with capsys.disabled():
-            print(f"\nmac-bug round {round_}: {total:.2f}s "
-                  + ", ".join(f"{sid} {sec}s" for sid, sec in log))
+            print(f"\nmac-bug round {round_}: {total:.2f}s " + ", ".join(f"{sid} {sec}s" for sid, sec in log))
         assert total < 30, f"the scenario should take seconds, took {total:.1f}s"
 
 
@@ -345,7 +351,7 @@ def test_symptom_shows_replies_to_good_mac(lab, scenario):
             run_step(steps[sid], scenario, captures, log)
         bad = captures["ubuntu-2"]["bad_mac"]
         good = scenario["vars"]["good_mac"]
-        assert bad != good and int(bad[:2], 16) & 0x03 == 0x02   # local, unicast
+        assert bad != good and int(bad[:2], 16) & 0x03 == 0x02  # local, unicast
         r = _run_on(steps["observe-symptom"], "ubuntu-2", scenario, captures["ubuntu-2"])
         assert not r["bad"], r
         out = r["out"]

@@ -70,11 +70,21 @@ def made():
 def test_an_english_only_scenario_runs_in_chinese_and_says_so(made):
     show = labgen("scenario", "show", str(made / "english.yml"), "--lang", "zh", check=True)
     assert "lab fm-one: n1" in show.stdout and NOTE in show.stdout
-    res = labgen("--provider", "lxc", "scenario", "run", str(made / "english.yml"), "--lang", "zh",
-                 "--dir", str(made / "lab"), timeout=900)
+    res = labgen(
+        "--provider",
+        "lxc",
+        "scenario",
+        "run",
+        str(made / "english.yml"),
+        "--lang",
+        "zh",
+        "--dir",
+        str(made / "lab"),
+        timeout=900,
+    )
     assert res.returncode == 0, res.stdout + res.stderr
     assert "Look at the lab link" in res.stdout and NOTE in res.stdout
-    assert "192.168.174.21" in res.stdout                  # the command really ran on the node
+    assert "192.168.174.21" in res.stdout  # the command really ran on the node
     html = next((made / "lab" / "transcripts").glob("english-only-*.html")).read_text(encoding="utf-8")
     md = next((made / "lab" / "transcripts").glob("english-only-*.md")).read_text(encoding="utf-8")
     assert f"<em>{NOTE}</em>" in html and "The lab network&#x27;s link" in html

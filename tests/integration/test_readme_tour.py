@@ -27,9 +27,9 @@ def test_list_names_the_built_in_labs_and_scenarios():
 def test_render_prints_the_vagrantfile_for_each_provider(tmp_path):
     for provider in ("virtualbox", "libvirt", "lxc"):
         out = labgen("--provider", provider, "render", "mesos-calico", cwd=tmp_path, check=True).stdout
-        assert 'Vagrant.configure("2")' in out and "192.168.56.101" in out, out[:400]   # demo lab, rendered only
+        assert 'Vagrant.configure("2")' in out and "192.168.56.101" in out, out[:400]  # demo lab, rendered only
         assert f'config.vm.provider "{provider}"' in out or f"provider :{provider}" in out, out
-    assert list(tmp_path.iterdir()) == []        # render writes nothing
+    assert list(tmp_path.iterdir()) == []  # render writes nothing
 
 
 @pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz is not installed (make setup installs it)")
@@ -38,7 +38,7 @@ def test_graph_writes_the_topology_as_svg(tmp_path):
     svg = tmp_path / "mesos-calico.svg"
     assert svg.exists(), res.stdout + res.stderr
     text = " ".join(t for t in ET.parse(svg).getroot().itertext())
-    for node, ip in (("ubuntu-1", "192.168.56.101"), ("ubuntu-3", "192.168.56.103")):   # the demo lab's, drawn
+    for node, ip in (("ubuntu-1", "192.168.56.101"), ("ubuntu-3", "192.168.56.103")):  # the demo lab's, drawn
         assert node in text and ip in text, text
 
 
@@ -67,8 +67,9 @@ def test_shell_completion_scripts_and_a_completion_answer():
     fish = labgen(env={"_LABGEN_COMPLETE": "fish_source"}, check=True).stdout
     assert "complete --no-files --command labgen" in fish, fish
     # what the bash script asks labgen when the user presses Tab after `labgen class`
-    answer = labgen(env={"_LABGEN_COMPLETE": "bash_complete", "COMP_WORDS": "labgen class", "COMP_CWORD": "1"},
-                    check=True).stdout
+    answer = labgen(
+        env={"_LABGEN_COMPLETE": "bash_complete", "COMP_WORDS": "labgen class", "COMP_CWORD": "1"}, check=True
+    ).stdout
     assert answer.split() == ["plain,classroom"], answer
 
 

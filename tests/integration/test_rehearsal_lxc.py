@@ -43,25 +43,30 @@ from tests.integration.lxcenv import TEST_ROOT, lxc_skip_reason
 from tests.runcli import LABGEN
 from tests.runcli import labgen as _labgen
 
-STEP_TITLES = {step.id: step.title.get("en")
-               for step in load_scenario(find_scenario("mac-bug")).variants["challenge"].steps}
+STEP_TITLES = {
+    step.id: step.title.get("en") for step in load_scenario(find_scenario("mac-bug")).variants["challenge"].steps
+}
 
 pytestmark = [pytest.mark.lxc, pytest.mark.root, pytest.mark.browser, pytest.mark.slow]
 
 reason = lxc_skip_reason() or next(
-    (f"{tool} is not installed (make setup installs it)" for tool in ("nft", "ssh", "runuser", "useradd")
-     if not shutil.which(tool)), None)
+    (
+        f"{tool} is not installed (make setup installs it)"
+        for tool in ("nft", "ssh", "runuser", "useradd")
+        if not shutil.which(tool)
+    ),
+    None,
+)
 if reason:
     pytest.skip(reason, allow_module_level=True)
 
-ROOT = TEST_ROOT.parent / (TEST_ROOT.name + "-rehearsal")     # beside TEST_ROOT: see lxcenv
+ROOT = TEST_ROOT.parent / (TEST_ROOT.name + "-rehearsal")  # beside TEST_ROOT: see lxcenv
 NAME = f"rh{os.getpid() % 100000}"
-POOL = "192.168.104.0/22"                  # seat N: 192.168.(104+N).0/24 (this test's own pool)
-JUMP_PORT = 2301                           # this test's own jump port
-STUDENT = "rh-student1"                    # student 1's local Unix account
-PROXY_ENV = {"LABGEN_APTPROXY_PORT": str(random.randint(23000, 23999)),
-             "LABGEN_APTPROXY_DIR": str(ROOT) + "-aptproxy"}
-WIDE = {**PROXY_ENV, "COLUMNS": "200"}     # rich tables: one line per row
+POOL = "192.168.104.0/22"  # seat N: 192.168.(104+N).0/24 (this test's own pool)
+JUMP_PORT = 2301  # this test's own jump port
+STUDENT = "rh-student1"  # student 1's local Unix account
+PROXY_ENV = {"LABGEN_APTPROXY_PORT": str(random.randint(23000, 23999)), "LABGEN_APTPROXY_DIR": str(ROOT) + "-aptproxy"}
+WIDE = {**PROXY_ENV, "COLUMNS": "200"}  # rich tables: one line per row
 TASK = "Make the two workloads talk again"
 QUESTION = "Where did the replies go?"
 
@@ -93,7 +98,7 @@ class Workshop:
     """What the fixture made, for the test and for the teardown."""
 
     def __init__(self):
-        self.path = ROOT / NAME            # `classroom up` makes ./NAME in the working dir
+        self.path = ROOT / NAME  # `classroom up` makes ./NAME in the working dir
         self.names: dict | None = None
         self.server: subprocess.Popen | None = None
         self.times: dict[str, float] = {}
@@ -110,7 +115,7 @@ def _remove_student() -> None:
 def _stop_server(server: subprocess.Popen | None) -> None:
     if server is None or server.poll() is not None:
         return
-    server.send_signal(signal.SIGINT)        # Ctrl-C, as the README says
+    server.send_signal(signal.SIGINT)  # Ctrl-C, as the README says
     try:
         server.wait(timeout=30)
     except subprocess.TimeoutExpired:
@@ -152,15 +157,27 @@ def workshop():
 def as_student(*command: str, cwd: Path, timeout: float = 60) -> subprocess.CompletedProcess:
     """`command` run by student 1's own account: their home, a plain PATH, no labgen."""
     env = ["env", "-i", f"HOME=/home/{STUDENT}", f"USER={STUDENT}", "PATH=/usr/bin:/bin", "LANG=C.UTF-8"]
-    return subprocess.run(["runuser", "-u", STUDENT, "--", *env, *command], cwd=cwd, capture_output=True,
-                          text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        ["runuser", "-u", STUDENT, "--", *env, *command],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def serve(w: Workshop) -> dict[str, str]:
     """`labgen classroom serve` in the classroom dir; returns the URLs it printed."""
     env = dict(os.environ, NO_COLOR="1", LANG="C.UTF-8", **WIDE)
-    w.server = subprocess.Popen([*LABGEN, "classroom", "serve", "--port", "0"], cwd=w.path,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    w.server = subprocess.Popen(
+        [*LABGEN, "classroom", "serve", "--port", "0"],
+        cwd=w.path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
     urls, seen, deadline = {}, [], time.monotonic() + 60
     while "board" not in urls and time.monotonic() < deadline:
         line = w.server.stdout.readline()
@@ -194,8 +211,11 @@ def board_row(board, seat: str) -> dict[str, str]:
 
 def seat_table(page) -> list[list[str]]:
     """The progress table of a seat page: [step, status, attempts, hints shown/of] per row."""
-    return [[c.strip() for c in r.locator("td").all_inner_texts()]
-            for r in page.locator("table.progress tr").all() if r.locator("td").count()]
+    return [
+        [c.strip() for c in r.locator("td").all_inner_texts()]
+        for r in page.locator("table.progress tr").all()
+        if r.locator("td").count()
+    ]
 
 
 def port_closed(port: int) -> bool:
@@ -209,8 +229,23 @@ def test_a_workshop_with_an_instructor_and_two_students(workshop, browser):
 
     # 1. The instructor: up, status (table and JSON), sheets.
     t = time.monotonic()
-    up = labgen("classroom", "up", "mesos-calico", "--seats", "2", "--name", NAME, "--pool", POOL,
-                "--ssh-port", str(JUMP_PORT), "--ssh-address", "127.0.0.1", cwd=ROOT, timeout=2400)
+    up = labgen(
+        "classroom",
+        "up",
+        "mesos-calico",
+        "--seats",
+        "2",
+        "--name",
+        NAME,
+        "--pool",
+        POOL,
+        "--ssh-port",
+        str(JUMP_PORT),
+        "--ssh-address",
+        "127.0.0.1",
+        cwd=ROOT,
+        timeout=2400,
+    )
     if (w.path / "classroom.yml").exists():
         w.names = host_names(w.path)
     assert up.returncode == 0, up.stdout + up.stderr
@@ -222,27 +257,40 @@ def test_a_workshop_with_an_instructor_and_two_students(workshop, browser):
     table = labgen("classroom", "status", cwd=w.path, check=True).stdout
     print(table)
     for seat in (1, 2):
-        assert re.search(rf"│ {seat}\s+│ {re.escape(seat_ip(seat, 0))}/24\s+│ 3/3\s+│ 3/3\s+│ \d+/21\s+│ -",
-                         table), table
+        assert re.search(rf"│ {seat}\s+│ {re.escape(seat_ip(seat, 0))}/24\s+│ 3/3\s+│ 3/3\s+│ \d+/21\s+│ -", table), (
+            table
+        )
     documented = documented_status()
     status = json.loads(labgen("classroom", "status", "--format", "json", cwd=w.path, check=True).stdout)
     assert set(status) == set(documented)
-    assert {k: status[k] for k in ("classroom", "lab", "pool")} == {"classroom": NAME, "lab": "mesos-calico",
-                                                                       "pool": POOL}
+    assert {k: status[k] for k in ("classroom", "lab", "pool")} == {
+        "classroom": NAME,
+        "lab": "mesos-calico",
+        "pool": POOL,
+    }
     for seat, row in zip((1, 2), status["seats"]):
         assert set(row) == set(documented["seats"][0])
         assert row["instance"] == f"{NAME}-s0{seat}"
-        assert (row["seat"], row["network"], row["nodes"], row["nodes_up"], row["reachable"]) == \
-            (seat, f"{seat_ip(seat, 0)}/24", 3, 3, 3)
-        assert row["roles"] == 21 and row["roles_done"] >= 3       # at least base on each node
+        assert (row["seat"], row["network"], row["nodes"], row["nodes_up"], row["reachable"]) == (
+            seat,
+            f"{seat_ip(seat, 0)}/24",
+            3,
+            3,
+            3,
+        )
+        assert row["roles"] == 21 and row["roles_done"] >= 3  # at least base on each node
         assert row["scenario"] is None and row["error"] is None
     w.timed("classroom status", t)
 
     sheets = labgen("classroom", "sheets", cwd=w.path, check=True).stdout
     assert f"jump: 127.0.0.1:{JUMP_PORT}" in flat(sheets), sheets
     for seat in ("seat-01", "seat-02"):
-        assert {p.name for p in (w.path / "sheets" / seat).iterdir()} >= {"ssh_config", "id_ed25519",
-                                                                         "known_hosts", "sheet.html"}
+        assert {p.name for p in (w.path / "sheets" / seat).iterdir()} >= {
+            "ssh_config",
+            "id_ed25519",
+            "known_hosts",
+            "sheet.html",
+        }
 
     # 2. Student 1: an ordinary local user with only their sheet folder.
     t = time.monotonic()
@@ -255,26 +303,42 @@ def test_a_workshop_with_an_instructor_and_two_students(workshop, browser):
     login = as_student("ssh", "-F", "ssh_config", "ubuntu-2", "hostname", cwd=folder)
     assert login.returncode == 0 and login.stdout == "ubuntu-2\n", login.stderr
     eth1 = as_student("ssh", "-F", "ssh_config", "ubuntu-2", "ip -4 -o addr show dev eth1", cwd=folder)
-    assert f"inet {seat_ip(1, 102)}/24" in eth1.stdout, eth1.stdout + eth1.stderr    # their own seat
+    assert f"inet {seat_ip(1, 102)}/24" in eth1.stdout, eth1.stdout + eth1.stderr  # their own seat
     w.timed("student 1 logs in", t)
 
     # 3. Every seat prepared up to the first task; a handout in each seat's transcripts/.
     t = time.monotonic()
-    run = labgen("classroom", "scenario", "run", "mac-bug", "--variant", "challenge", "--to", "make-them-talk",
-                 cwd=w.path, timeout=900)
+    run = labgen(
+        "classroom",
+        "scenario",
+        "run",
+        "mac-bug",
+        "--variant",
+        "challenge",
+        "--to",
+        "make-them-talk",
+        cwd=w.path,
+        timeout=900,
+    )
     assert run.returncode == 0, run.stdout + run.stderr
     assert "2/2 seat(s) passed" in run.stdout, run.stdout
     for seat in ("seat-01", "seat-02"):
         handouts = list((w.path / seat / "transcripts").glob("mac-bug-*.html"))
         assert len(handouts) == 1, handouts
         text = handouts[0].read_text()
-        assert "ee:aa:66:53:32:86" in text and "ee:ee:ee:ee:ee:ee" in text      # the break, observed
+        assert "ee:aa:66:53:32:86" in text and "ee:ee:ee:ee:ee:ee" in text  # the break, observed
     table = labgen("classroom", "status", cwd=w.path, check=True).stdout
     assert flat(table).count("mac-bug 4/4 passed, waits at make-them-talk") == 2, table
     status = json.loads(labgen("classroom", "status", "--format", "json", cwd=w.path, check=True).stdout)
     for row in status["seats"]:
-        assert row["scenario"] == {"id": "mac-bug", "passed": True, "steps": 4, "of": 4,
-                                   "last": "observe-symptom", "waiting": "make-them-talk"}
+        assert row["scenario"] == {
+            "id": "mac-bug",
+            "passed": True,
+            "steps": 4,
+            "of": 4,
+            "last": "observe-symptom",
+            "waiting": "make-them-talk",
+        }
         assert set(row["scenario"]) == set(documented["seats"][0]["scenario"])
     w.timed("classroom scenario run", t)
 
@@ -299,8 +363,14 @@ def test_a_workshop_with_an_instructor_and_two_students(workshop, browser):
         assert page1.inner_text("#seat-name") == "seat-01" and page2.inner_text("#seat-name") == "seat-02"
 
         # Student 1 types the article's fix through their own login and presses Check.
-        fix = as_student("ssh", "-F", "ssh_config", "ubuntu-2",
-                         "sudo ip -n wl-ubuntu-2 link set cali0 address ee:ee:ee:ee:ee:ee", cwd=folder)
+        fix = as_student(
+            "ssh",
+            "-F",
+            "ssh_config",
+            "ubuntu-2",
+            "sudo ip -n wl-ubuntu-2 link set cali0 address ee:ee:ee:ee:ee:ee",
+            cwd=folder,
+        )
         assert fix.returncode == 0, fix.stderr
         submit(page1, "#check")
         assert page1.inner_text("#notice") == "Check passed: on to the next step."
@@ -308,47 +378,63 @@ def test_a_workshop_with_an_instructor_and_two_students(workshop, browser):
 
         # 5. The board, never reloaded, turns seat 1 green.
         board.wait_for_selector("#row-seat-01.state-solved", timeout=30_000)
-        assert board.locator("#row-seat-01").evaluate("el => getComputedStyle(el).backgroundColor") \
-            == "rgb(165, 214, 167)"
+        assert (
+            board.locator("#row-seat-01").evaluate("el => getComputedStyle(el).backgroundColor") == "rgb(165, 214, 167)"
+        )
 
         # Student 2: a hint, gives up on the task, then answers the question wrong, then right.
         submit(page2, "#hint")
         assert "Start from the symptom" in page2.inner_text("#hints")
-        board.wait_for_function("() => document.querySelector('#row-seat-02 td.hints').textContent === '1'",
-                                timeout=30_000)
+        board.wait_for_function(
+            "() => document.querySelector('#row-seat-02 td.hints').textContent === '1'", timeout=30_000
+        )
         page2.once("dialog", lambda dialog: dialog.accept())
         submit(page2, "#solve")
         assert page2.inner_text("#notice") == "Solved by the solution."
         assert QUESTION in page2.inner_text("h1")
         page2.fill("#answer", "ee:aa:66:53:32:86")
         submit(page2, "#send-answer")
-        assert "Not that one." in page2.inner_text("#result") and "Not yet" in page2.inner_text("#result"), \
+        assert "Not that one." in page2.inner_text("#result") and "Not yet" in page2.inner_text("#result"), (
             page2.inner_text("main")
+        )
         page2.fill("#answer", "EE-EE-EE-EE-EE-EE")
         submit(page2, "#send-answer")
         assert page2.inner_text("#notice") == "Right!" and page2.locator("#finished").count() == 1
         board.wait_for_selector("#row-seat-02.state-by_solution", timeout=30_000)
-        board.wait_for_function("() => document.querySelector('#row-seat-02 td.checks').textContent === '1/2'",
-                                timeout=30_000)
+        board.wait_for_function(
+            "() => document.querySelector('#row-seat-02 td.checks').textContent === '1/2'", timeout=30_000
+        )
         # the board polls every 2 s: the seat may still have been running the steps after the
         # question (and the cleanup) at the poll that brought 1/2
         board.wait_for_function(
             "() => document.querySelector('#row-seat-02 td.step').textContent.trim().startsWith('finished')",
-            timeout=30_000)
+            timeout=30_000,
+        )
         seen = {seat: board_row(board, seat) for seat in ("seat-01", "seat-02")}
         assert seen["seat-01"]["step"].startswith("where-replies-went") and seen["seat-02"]["step"].startswith(
-            "finished"), seen
-        assert [seen[s][c] for s in ("seat-01", "seat-02") for c in ("tasks", "checks", "hints")] == \
-            ["1/1", "1/1", "0", "1/1", "1/2", "1"], seen
+            "finished"
+        ), seen
+        assert [seen[s][c] for s in ("seat-01", "seat-02") for c in ("tasks", "checks", "hints")] == [
+            "1/1",
+            "1/1",
+            "0",
+            "1/1",
+            "1/2",
+            "1",
+        ], seen
 
         # The CSV export: both seats, the figures the board and the seat pages showed.
         href = board.get_attribute("#csv", "href")
         rows = list(csv.DictReader(io.StringIO(instructor.request.get(urljoin(board.url, href)).text())))
         by_seat = {s: [r for r in rows if r["seat"] == s] for s in ("seat-01", "seat-02")}
-        assert [[r["step"], r["solved"], r["attempts"], r["hints"]] for r in by_seat["seat-01"]] == \
-            [["make-them-talk", "yes", "1", "0"], ["where-replies-went", "no", "0", "0"]], rows
-        assert [[r["step"], r["solved"], r["attempts"], r["hints"]] for r in by_seat["seat-02"]] == \
-            [["make-them-talk", "by solution", "0", "1"], ["where-replies-went", "yes", "2", "0"]], rows
+        assert [[r["step"], r["solved"], r["attempts"], r["hints"]] for r in by_seat["seat-01"]] == [
+            ["make-them-talk", "yes", "1", "0"],
+            ["where-replies-went", "no", "0", "0"],
+        ], rows
+        assert [[r["step"], r["solved"], r["attempts"], r["hints"]] for r in by_seat["seat-02"]] == [
+            ["make-them-talk", "by solution", "0", "1"],
+            ["where-replies-went", "yes", "2", "0"],
+        ], rows
         for seat, page in (("seat-01", page1), ("seat-02", page2)):
             attempts = sum(int(r["attempts"]) for r in by_seat[seat])
             passed = sum(r["solved"] == "yes" for r in by_seat[seat])
@@ -357,8 +443,9 @@ def test_a_workshop_with_an_instructor_and_two_students(workshop, browser):
             page.reload()
             shown = seat_table(page)
             # the page names steps by title (in the page's language), the CSV by id
-            assert [[r[0], r[2], r[3].split("/")[0]] for r in shown] == \
-                [[STEP_TITLES[r["step"]], r["attempts"], r["hints"]] for r in by_seat[seat]], (seat, shown)
+            assert [[r[0], r[2], r[3].split("/")[0]] for r in shown] == [
+                [STEP_TITLES[r["step"]], r["attempts"], r["hints"]] for r in by_seat[seat]
+            ], (seat, shown)
 
         # The instructor resets seat 2 from the board: it comes back to the task, broken again.
         board.once("dialog", lambda dialog: dialog.accept())
@@ -370,7 +457,7 @@ def test_a_workshop_with_an_instructor_and_two_students(workshop, browser):
         assert TASK in page2.inner_text("h1") and page2.locator("#hints").count() == 0
         submit(page2, "#check")
         assert "The workload on ubuntu-2 (172.32.2.10) still gets no replies" in page2.inner_text("#messages")
-        assert board_row(board, "seat-01")["class"] == "state-solved"     # seat 1 untouched
+        assert board_row(board, "seat-01")["class"] == "state-solved"  # seat 1 untouched
         w.timed("serve: pages, board, reset", t)
     finally:
         for ctx in (instructor, student1, student2):

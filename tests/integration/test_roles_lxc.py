@@ -16,8 +16,7 @@ import pytest
 from pathlib import Path
 
 from labgen import aptproxy
-from tests.integration.lxcenv import (ROLES_ROOT, destroy_lab_dir, destroy_leftovers, labgen,
-                                      lxc_skip_reason)
+from tests.integration.lxcenv import ROLES_ROOT, destroy_lab_dir, destroy_leftovers, labgen, lxc_skip_reason
 
 pytestmark = [pytest.mark.lxc, pytest.mark.root, pytest.mark.slow]
 
@@ -43,8 +42,10 @@ nodes:
 # The test's own ask, not the role's: netcat sometimes reads nothing from a server that answers
 # (about 1 in 18 asks with `nc -w` on a healthy ensemble, measured 2026-12-05), so an empty answer
 # is asked again; any real answer (a Mode, or "not currently serving") counts at once.
-SRVR_MODE = ("for t in 1 2 3 4 5; do a=$(echo srvr | nc -q 2 -w 10 127.0.0.1 2181); [ -n \"$a\" ] && break; "
-             "sleep 0.2; done; printf '%s\\n' \"$a\" | grep Mode:")
+SRVR_MODE = (
+    'for t in 1 2 3 4 5; do a=$(echo srvr | nc -q 2 -w 10 127.0.0.1 2181); [ -n "$a" ] && break; '
+    "sleep 0.2; done; printf '%s\\n' \"$a\" | grep Mode:"
+)
 
 
 class LabPath(type(Path())):
@@ -57,15 +58,14 @@ class LabPath(type(Path())):
 
 @pytest.fixture(scope="module")
 def lab_dir():
-    destroy_leftovers(ROLES_ROOT)           # what an interrupted earlier run left
+    destroy_leftovers(ROLES_ROOT)  # what an interrupted earlier run left
     ROLES_ROOT.mkdir(parents=True, exist_ok=True)
     path = LabPath(ROLES_ROOT / f"lab-{int(time.time())}")
     lab_file = ROLES_ROOT / "roles-lxc.yml"
     lab_file.write_text(LAB)
     started_proxy = not aptproxy.is_running()
     try:
-        res = labgen("--provider", "lxc", "create", str(lab_file), "--dir", str(path), "--no-provision",
-                     timeout=600)
+        res = labgen("--provider", "lxc", "create", str(lab_file), "--dir", str(path), "--no-provision", timeout=600)
         assert res.returncode == 0, res.stdout + res.stderr
         # The nodes reach the Debian archive only through the host's apt proxy, which
         # `labgen create` must have started for an LXC lab.
@@ -105,8 +105,9 @@ def test_etcd_has_three_healthy_members_on_the_lab_network(lab_dir):
         # v3 member list: id, status, name, peer URLs, client URLs
         assert re.search(rf"started, {node}, http://{re.escape(ip)}:2380, http://{re.escape(ip)}:2379", out), out
     assert out.count("got healthy result from http://192.168.73.") == 9, out
-    v2 = exec_all(lab_dir, "ETCDCTL_API=2 etcdctl set /labgen/test ok && ETCDCTL_API=2 etcdctl get /labgen/test",
-                  nodes="node-2")
+    v2 = exec_all(
+        lab_dir, "ETCDCTL_API=2 etcdctl set /labgen/test ok && ETCDCTL_API=2 etcdctl get /labgen/test", nodes="node-2"
+    )
     assert "ok" in v2
 
 
@@ -135,8 +136,9 @@ def test_second_provision_changes_nothing(lab_dir):
 
 
 def test_plan_matches_what_ran(lab_dir):
-    res = labgen("--provider", "lxc", "plan", str(lab_dir / "lab.yml"), "--node", "node-2", "--role", "etcd",
-                 check=True)
+    res = labgen(
+        "--provider", "lxc", "plan", str(lab_dir / "lab.yml"), "--node", "node-2", "--role", "etcd", check=True
+    )
     assert "ETCD_INITIAL_CLUSTER=node-1=http://192.168.73.101:2380" in res.stdout
     cfg = exec_all(lab_dir, "cat /etc/default/etcd", nodes="node-2")
     assert "ETCD_NAME=node-2" in cfg and "ETCD_ENABLE_V2=true" in cfg

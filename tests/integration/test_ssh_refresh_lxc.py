@@ -33,8 +33,9 @@ def lab_dir():
     ROOT.mkdir(parents=True, exist_ok=True)
     path = ROOT / f"lvssh-{int(time.time())}"
     try:
-        labgen("--provider", "lxc", "create", str(LAB_FILE), "--dir", str(path), "--no-provision",
-               check=True, timeout=600)
+        labgen(
+            "--provider", "lxc", "create", str(LAB_FILE), "--dir", str(path), "--no-provision", check=True, timeout=600
+        )
         yield path
     finally:
         destroy_lab_dir(path)

@@ -53,11 +53,13 @@ steps:
 
 def build_deb(lab_dir, version, greeting):
     """Build and install package vf-tool VERSION on ubuntu-2 with dpkg-deb (no network)."""
-    script = (f"set -e; d=$(mktemp -d); mkdir -p $d/DEBIAN $d/usr/share/vf-tool; "
-              f"printf 'Package: vf-tool\\nVersion: {version}\\nArchitecture: all\\n"
-              f"Maintainer: labgen tests <t@example.invalid>\\nDescription: verify test\\n' > $d/DEBIAN/control; "
-              f"echo '{greeting}' > $d/usr/share/vf-tool/greeting; "
-              f"dpkg-deb -b $d /tmp/vf-tool.deb >/dev/null; sudo dpkg -i /tmp/vf-tool.deb >/dev/null; rm -rf $d")
+    script = (
+        f"set -e; d=$(mktemp -d); mkdir -p $d/DEBIAN $d/usr/share/vf-tool; "
+        f"printf 'Package: vf-tool\\nVersion: {version}\\nArchitecture: all\\n"
+        f"Maintainer: labgen tests <t@example.invalid>\\nDescription: verify test\\n' > $d/DEBIAN/control; "
+        f"echo '{greeting}' > $d/usr/share/vf-tool/greeting; "
+        f"dpkg-deb -b $d /tmp/vf-tool.deb >/dev/null; sudo dpkg -i /tmp/vf-tool.deb >/dev/null; rm -rf $d"
+    )
     labgen("ssh", "ubuntu-2", "--dir", str(lab_dir), "--", script, check=True)
 
 
@@ -69,8 +71,7 @@ def lab(tmp_path_factory):
     shutil.copytree(REPO / "scenarios" / "mac-bug.approved", files / "mac-bug.approved")
     path = TEST_ROOT / f"vf-verify-{int(time.time())}"
     try:
-        labgen("--provider", "lxc", "create", str(files / "vf-verify.yml"), "--dir", str(path),
-               check=True, timeout=900)
+        labgen("--provider", "lxc", "create", str(files / "vf-verify.yml"), "--dir", str(path), check=True, timeout=900)
         yield path, files
     finally:
         destroy_lab_dir(path)
@@ -87,8 +88,17 @@ def test_shipped_transcript_verifies_clean_by_name(lab):
 def test_challenge_variant_verifies_clean_with_junit(lab, tmp_path):
     path, files = lab
     report = tmp_path / "report.xml"
-    res = labgen("scenario", "verify", str(files / "mac-bug.yml"), "--variant", "challenge",
-                 "--junit", str(report), "--dir", str(path))
+    res = labgen(
+        "scenario",
+        "verify",
+        str(files / "mac-bug.yml"),
+        "--variant",
+        "challenge",
+        "--junit",
+        str(report),
+        "--dir",
+        str(path),
+    )
     assert res.returncode == 0, res.stdout + res.stderr
     suite = ET.parse(report).getroot().find("testsuite")
     assert suite is not None and suite.get("failures") == "0" and int(suite.get("tests") or 0) >= 10

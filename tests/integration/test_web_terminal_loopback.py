@@ -32,7 +32,7 @@ def node(tmp_path_factory):
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(d / name)], check=True, timeout=30)
     (d / "tmux").mkdir()
     proc = None
-    for _ in range(5):      # a port found free may be taken before sshd binds it: retry
+    for _ in range(5):  # a port found free may be taken before sshd binds it: retry
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
@@ -40,19 +40,26 @@ def node(tmp_path_factory):
             f"ListenAddress 127.0.0.1\nPort {port}\nHostKey {d / 'host_key'}\nPidFile {d / 'pid'}\n"
             f"AuthorizedKeysFile {d / 'client_key.pub'}\nPermitRootLogin prohibit-password\n"
             "PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n"
-            f"SetEnv TMUX_TMPDIR={d / 'tmux'}\n")
+            f"SetEnv TMUX_TMPDIR={d / 'tmux'}\n"
+        )
         os.makedirs("/run/sshd", exist_ok=True)
-        proc = subprocess.Popen([shutil.which("sshd") or "/usr/sbin/sshd", "-D", "-e", "-f", str(d / "sshd_config")],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            [shutil.which("sshd") or "/usr/sbin/sshd", "-D", "-e", "-f", str(d / "sshd_config")],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         if wait_listening(proc, port):
             break
     assert proc is not None and proc.poll() is None, "sshd did not start"
     try:
-        yield (f"Host n1\n  HostName 127.0.0.1\n  User root\n  Port {port}\n  IdentityFile {d / 'client_key'}\n",
-               d / "tmux")
+        yield (
+            f"Host n1\n  HostName 127.0.0.1\n  User root\n  Port {port}\n  IdentityFile {d / 'client_key'}\n",
+            d / "tmux",
+        )
     finally:
-        subprocess.run(["tmux", "kill-server"], env={**os.environ, "TMUX_TMPDIR": str(d / "tmux")},
-                       capture_output=True, timeout=30)
+        subprocess.run(
+            ["tmux", "kill-server"], env={**os.environ, "TMUX_TMPDIR": str(d / "tmux")}, capture_output=True, timeout=30
+        )
         proc.terminate()
         proc.wait(timeout=10)
 
@@ -89,15 +96,24 @@ def server(node, tmp_path):
     finally:
         srv.should_exit = True
         thread.join(timeout=10)
-        subprocess.run(["tmux", "kill-session", "-t", f"labgen-{seats[0].name}"],
-                       env={**os.environ, "TMUX_TMPDIR": str(node[1])}, capture_output=True, timeout=30)
+        subprocess.run(
+            ["tmux", "kill-session", "-t", f"labgen-{seats[0].name}"],
+            env={**os.environ, "TMUX_TMPDIR": str(node[1])},
+            capture_output=True,
+            timeout=30,
+        )
 
 
 def connect(server, path):
     from websockets.sync.client import connect as ws_connect
 
-    return ws_connect(f"ws://{server['base']}{path}", origin=f"http://{server['base']}", open_timeout=20,
-                      ping_interval=None, max_size=None)
+    return ws_connect(
+        f"ws://{server['base']}{path}",
+        origin=f"http://{server['base']}",
+        open_timeout=20,
+        ping_interval=None,
+        max_size=None,
+    )
 
 
 def read_until(ws, text: bytes, seconds: float = 20) -> bytes:
@@ -145,7 +161,7 @@ def test_a_watch_types_nothing_and_ends_when_consent_is_taken_back(server):
             student.send(b"echo mine-$((4+4))\r")
             got = read_until(student, b"mine-8")
             assert b"typed-by-watcher-6" not in got
-            _post_consent(server, allow=False)          # the student takes it back
+            _post_consent(server, allow=False)  # the student takes it back
             with pytest.raises(ConnectionClosed):
                 deadline = time.monotonic() + 10
                 while time.monotonic() < deadline:
@@ -159,7 +175,10 @@ def _post_consent(server, allow: bool) -> None:
 
     seat = server["seat"]
     body = urllib.parse.urlencode({"token": seat.token, "allow": "1" if allow else "0"}).encode()
-    request = urllib.request.Request(f"http://{server['base']}/seat/{seat.name}/consent", data=body,
-                                     headers={"Origin": f"http://{server['base']}", "X-Labgen-Token": seat.token})
+    request = urllib.request.Request(
+        f"http://{server['base']}/seat/{seat.name}/consent",
+        data=body,
+        headers={"Origin": f"http://{server['base']}", "X-Labgen-Token": seat.token},
+    )
     with urllib.request.urlopen(request, timeout=10) as res:
         assert res.status == 204

@@ -23,8 +23,16 @@ EQUIVALENT = Path(__file__).resolve().parent / "equivalent.txt"
 
 KILLED = {1, 3}
 TIMEOUT = {36, 24, -24, 152, 255}
-NAMED = {0: "survived", 5: "no tests", 33: "no tests", None: "not checked", 34: "skipped",
-         2: "interrupted", 35: "suspicious", 37: "caught by type check"}
+NAMED = {
+    0: "survived",
+    5: "no tests",
+    33: "no tests",
+    None: "not checked",
+    34: "skipped",
+    2: "interrupted",
+    35: "suspicious",
+    37: "caught by type check",
+}
 
 
 def status(code) -> str:
@@ -40,8 +48,9 @@ def status(code) -> str:
 def equivalent() -> set[str]:
     if not EQUIVALENT.exists():
         return set()
-    return {line.split()[0] for line in EQUIVALENT.read_text().splitlines()
-            if line.strip() and not line.startswith("#")}
+    return {
+        line.split()[0] for line in EQUIVALENT.read_text().splitlines() if line.strip() and not line.startswith("#")
+    }
 
 
 def survivor_names(module: str, root: Path = ROOT) -> list[str]:
@@ -61,10 +70,16 @@ def module_row(codes: dict, eq: set[str]) -> dict:
     killed = sum(1 for s in statuses.values() if s in ("killed", "timeout"))
     timeouts = sum(1 for s in statuses.values() if s == "timeout")
     scored = len(codes) - len(equiv)
-    return {"mutants": len(codes), "killed": killed, "timeouts": timeouts, "equivalent": len(equiv),
-            "others": others, "score": f"{100 * killed / scored:.0f}%" if scored else "-",
-            "not_killed": sorted(k for k, s in statuses.items() if s not in ("killed", "timeout") and k not in equiv),
-            "statuses": statuses}
+    return {
+        "mutants": len(codes),
+        "killed": killed,
+        "timeouts": timeouts,
+        "equivalent": len(equiv),
+        "others": others,
+        "score": f"{100 * killed / scored:.0f}%" if scored else "-",
+        "not_killed": sorted(k for k, s in statuses.items() if s not in ("killed", "timeout") and k not in equiv),
+        "statuses": statuses,
+    }
 
 
 def _others_text(others: Counter) -> str:
@@ -80,8 +95,10 @@ def main(argv: list[str]) -> None:
         return
     markdown, show = "--markdown" in argv, "--survivors" in argv
     if markdown:
-        print("| module | mutants | killed (of them timeouts) | judged equivalent | not killed "
-              "| killed of non-equivalent |")
+        print(
+            "| module | mutants | killed (of them timeouts) | judged equivalent | not killed "
+            "| killed of non-equivalent |"
+        )
         print("|---|---:|---:|---:|---|---:|")
     else:
         print(f"{'module':<28} {'mutants':>7} {'killed':>6} {'timeout':>7} {'equiv.':>6} {'score':>6}  not killed")
@@ -91,11 +108,15 @@ def main(argv: list[str]) -> None:
         module = str(meta.relative_to(root))[:-5]
         row = module_row(codes, eq)
         if markdown:
-            print(f"| {module} | {row['mutants']} | {row['killed']} ({row['timeouts']}) | {row['equivalent']} | "
-                  f"{_others_text(row['others'])} | {row['score']} |")
+            print(
+                f"| {module} | {row['mutants']} | {row['killed']} ({row['timeouts']}) | {row['equivalent']} | "
+                f"{_others_text(row['others'])} | {row['score']} |"
+            )
             continue
-        print(f"{module:<28} {row['mutants']:>7} {row['killed']:>6} {row['timeouts']:>7} {row['equivalent']:>6} "
-              f"{row['score']:>6}  {_others_text(row['others'])}")
+        print(
+            f"{module:<28} {row['mutants']:>7} {row['killed']:>6} {row['timeouts']:>7} {row['equivalent']:>6} "
+            f"{row['score']:>6}  {_others_text(row['others'])}"
+        )
         if show:
             for k in row["not_killed"]:
                 print("   ", k, f"({row['statuses'][k]})")

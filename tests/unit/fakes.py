@@ -34,7 +34,7 @@ class FakeRemote:
         return None if content is None else hashlib.sha256(content.encode()).hexdigest()
 
     def put_file(self, node, content, path, mode="0644", owner="root"):
-        if isinstance(content, Path):     # a local file, as Remote.put_file accepts
+        if isinstance(content, Path):  # a local file, as Remote.put_file accepts
             content = content.read_text()
         with self.lock:
             self.files[(node, path)] = content

@@ -25,9 +25,8 @@ def assert_golden(text: str, name: "str | Path") -> None:
     golden = name if isinstance(name, Path) else GOLDEN / name
     if regenerating():
         golden.write_bytes(text.encode("utf-8"))
-        pytest.fail(f"{REGEN_ENV} is set: wrote {golden}; review the diff, then run without it",
-                    pytrace=False)
+        pytest.fail(f"{REGEN_ENV} is set: wrote {golden}; review the diff, then run without it", pytrace=False)
     assert golden.exists(), f"no golden file {golden}: run with {REGEN_ENV}=1"
     assert text.encode("utf-8") == golden.read_bytes(), (
-        f"output differs from {golden}; if intended, regenerate with {REGEN_ENV}=1 "
-        "and review the diff")
+        f"output differs from {golden}; if intended, regenerate with {REGEN_ENV}=1 and review the diff"
+    )

@@ -39,7 +39,7 @@ def test_fetch_downloads_verifies_and_caches(tmp_path, src):
     path = fetch(art(src), cache, progress=lambda done, total: seen.append(done))
     assert path == cache / "calicoctl" and path.read_bytes() == DATA
     assert seen[-1] == len(DATA)
-    (src / "calicoctl").unlink()                    # the source is gone: the cache answers
+    (src / "calicoctl").unlink()  # the source is gone: the cache answers
     assert fetch(art(src), cache) == path
 
 
@@ -92,7 +92,7 @@ def test_first_fetch_locks_later_fetches_verify(tmp_path, src):
     got = obtain(art(src, sha=None), cache, lock=lock)
     assert (got.source, got.locked) == ("downloaded", "new")
     assert lock.get("calicoctl") == Entry((src / "calicoctl").as_uri(), "calicoctl", len(DATA), GOOD)
-    assert lockfile.load(tmp_path / "labgen.lock").entries == lock.entries      # saved at once
+    assert lockfile.load(tmp_path / "labgen.lock").entries == lock.entries  # saved at once
     again = obtain(art(src, sha=None), cache, lock=lock)
     assert (again.source, again.locked) == ("cached", "")
     (cache / "calicoctl").unlink()
@@ -127,8 +127,11 @@ def test_a_supplied_file_must_match_the_lock(tmp_path, src):
     usb.mkdir()
     (usb / "calicoctl").write_bytes(b"other")
     lock = Lock(None, {"calicoctl": Entry((src / "calicoctl").as_uri(), "calicoctl", len(DATA), GOOD)})
-    with pytest.raises(ArtifactError, match=r"\(from --artifacts\) has sha256 .* but this run's lock "
-                                            r"has sha256 " + GOOD):
+    with pytest.raises(
+        ArtifactError,
+        match=r"\(from --artifacts\) has sha256 .* but this run's lock "
+        r"has sha256 " + GOOD,
+    ):
         fetch(art(src, sha=None), tmp_path / "cache", artifacts_dir=usb, lock=lock)
 
 
@@ -165,9 +168,12 @@ def test_stager_fetches_once_across_threads(tmp_path, src, monkeypatch):
 def test_engine_uploads_artifacts_before_the_task_and_only_once(tmp_path, src):
     remote = FakeRemote()
     stager = Stager(cache=tmp_path / "cache", resolve=lambda name: art(src))
-    task = Task("install calicoctl", check="test -x /usr/local/bin/calicoctl",
-                run=("install -m 0755 /var/cache/labgen/calicoctl /usr/local/bin/",),
-                artifacts=("calicoctl",))
+    task = Task(
+        "install calicoctl",
+        check="test -x /usr/local/bin/calicoctl",
+        run=("install -m 0755 /var/cache/labgen/calicoctl /usr/local/bin/",),
+        artifacts=("calicoctl",),
+    )
     assert engine.apply_task(remote, "n1", "calico", task, stager) is True
     assert remote.files[("n1", "/var/cache/labgen/calicoctl")] == DATA.decode()
     remote.commands.clear()
@@ -226,8 +232,13 @@ def test_failed_fetch_fails_the_task_and_writes_nothing(tmp_path, src):
     from labgen.model import File
 
     stager = Stager(cache=tmp_path / "cache", resolve=lambda name: art(src, sha="1" * 64))
-    task = Task("calicoctl", files=(File("/etc/calico/calicoctl.cfg", "x"),), check="false",
-                run=("touch /done",), artifacts=("calicoctl",))
+    task = Task(
+        "calicoctl",
+        files=(File("/etc/calico/calicoctl.cfg", "x"),),
+        check="false",
+        run=("touch /done",),
+        artifacts=("calicoctl",),
+    )
     with pytest.raises(TaskError) as err:
         engine.apply_task(remote, "n1", "calico", task, stager)
     assert err.value.message.startswith("n1: role calico, task 'calicoctl': artifact calicoctl: ")
@@ -254,6 +265,7 @@ def test_fetch_command_summary_and_exit_code(tmp_path, src, monkeypatch):
     monkeypatch.setattr(artifacts, "resolve", {"calicoctl": good, "gone": bad}.__getitem__)
     monkeypatch.setattr("sys.argv", ["labgen", "fetch", "mesos-calico", "--dir", str(tmp_path / "lab")])
     from labgen import console
+
     monkeypatch.setattr(console, "_console", console.make_console(width=200))
     with pytest.raises(SystemExit) as exit_:
         main()
@@ -266,10 +278,18 @@ def test_lab_artifacts_collects_from_every_distro(monkeypatch):
     from labgen.plan import lab_artifacts
     from labgen.provision import engine as eng
 
-    lab = Lab("t", "", ipaddress.ip_network("192.168.56.0/24"), {}, (
-        Node("n1", ipaddress.ip_address("192.168.56.101"), ("calico",), 512, 1),))
-    monkeypatch.setattr(eng, "node_plan", lambda lab, node, facts: [
-        ("calico", [Task("a", artifacts=(f"bin-{facts.distro}", "shared"))])])
+    lab = Lab(
+        "t",
+        "",
+        ipaddress.ip_network("192.168.56.0/24"),
+        {},
+        (Node("n1", ipaddress.ip_address("192.168.56.101"), ("calico",), 512, 1),),
+    )
+    monkeypatch.setattr(
+        eng,
+        "node_plan",
+        lambda lab, node, facts: [("calico", [Task("a", artifacts=(f"bin-{facts.distro}", "shared"))])],
+    )
     assert lab_artifacts(lab) == ["bin-ubuntu-16.04", "shared", "bin-debian-12"]
 
 
@@ -282,7 +302,8 @@ def test_host_archive_from_deb822_and_one_line(tmp_path):
     (apt / "sources.list.d" / "debian.sources").write_text(
         "Types: deb\nURIs: http://mirror.example/debian-security\nSuites: bookworm-security\n\n"
         "Types: deb\nEnabled: no\nURIs: http://off.example/debian\n\n"
-        "Types: deb deb-src\n# a comment\nURIs: http://deb.example.org/debian\nSuites: bookworm\n")
+        "Types: deb deb-src\n# a comment\nURIs: http://deb.example.org/debian\nSuites: bookworm\n"
+    )
     assert aptproxy.host_archive_url(tmp_path) == "http://deb.example.org/debian/"
     (apt / "sources.list").write_text("deb [signed-by=/k.gpg] http://one.example/debian/ bookworm main\n")
     assert aptproxy.host_archive_url(tmp_path) == "http://one.example/debian/"
@@ -305,9 +326,19 @@ def test_proxy_config_binds_only_the_given_addresses(tmp_path):
 # ---- found by mutation testing: the small rules, exactly
 
 
-@pytest.mark.parametrize("n, text", [(0, "0 bytes"), (1023, "1023 bytes"), (1024, "1.0 KiB"),
-                                     (1536, "1.5 KiB"), (1024 ** 2 - 1, "1024.0 KiB"), (1024 ** 2, "1.0 MiB"),
-                                     (5 * 1024 ** 3, "5.0 GiB"), (3 * 1024 ** 4, "3072.0 GiB")])
+@pytest.mark.parametrize(
+    "n, text",
+    [
+        (0, "0 bytes"),
+        (1023, "1023 bytes"),
+        (1024, "1.0 KiB"),
+        (1536, "1.5 KiB"),
+        (1024**2 - 1, "1024.0 KiB"),
+        (1024**2, "1.0 MiB"),
+        (5 * 1024**3, "5.0 GiB"),
+        (3 * 1024**4, "3072.0 GiB"),
+    ],
+)
 def test_sizes_read_as_people_write_them(n, text):
     assert artifacts._size(n) == text
 
@@ -324,8 +355,9 @@ def test_failures_say_how_to_supply_the_file(tmp_path, src):
     with pytest.raises(ArtifactError) as err:
         fetch(Artifact("x", (src / "nope").as_uri(), GOOD, "nope"), tmp_path / "c")
     assert err.value.hint == "`labgen fetch LAB` fills the cache ahead of time on a connected machine"
-    assert err.value.message.endswith(f"put nope (sha256 {GOOD}) in {tmp_path / 'c'}/ "
-                                      "or pass --artifacts DIR holding it")
+    assert err.value.message.endswith(
+        f"put nope (sha256 {GOOD}) in {tmp_path / 'c'}/ or pass --artifacts DIR holding it"
+    )
 
 
 def test_resolve_hints_where_to_declare(monkeypatch):
@@ -349,7 +381,7 @@ def test_a_stick_copy_goes_into_a_cache_that_does_not_exist_yet(tmp_path, src):
     cache = tmp_path / "deep" / "er" / "cache"
     path = fetch(art(src), cache, artifacts_dir=src)
     assert path == cache / "calicoctl" and path.read_bytes() == DATA
-    assert fetch(art(src), cache, artifacts_dir=src) == cache / "calicoctl"     # and again: it exists
+    assert fetch(art(src), cache, artifacts_dir=src) == cache / "calicoctl"  # and again: it exists
 
 
 def test_a_good_cached_copy_wins_over_a_good_stick_copy(tmp_path, src, monkeypatch):
@@ -382,29 +414,50 @@ def test_stager_passes_its_settings_to_fetch(tmp_path, monkeypatch):
     got = {}
 
     def fake_fetch(artifact, cache, artifacts_dir, progress, *, timeout, lock, frozen, mirrors):
-        got.update(cache=cache, artifacts_dir=artifacts_dir, progress=progress, timeout=timeout,
-                   lock=lock, frozen=frozen, mirrors=mirrors)
+        got.update(
+            cache=cache,
+            artifacts_dir=artifacts_dir,
+            progress=progress,
+            timeout=timeout,
+            lock=lock,
+            frozen=frozen,
+            mirrors=mirrors,
+        )
         return tmp_path / "x"
 
     monkeypatch.setattr(artifacts, "fetch", fake_fetch)
-    progress = lambda *a: None                                      # noqa: E731
+    progress = lambda *a: None  # noqa: E731
     monkeypatch.setenv(artifacts.ARTIFACTS_ENV, str(tmp_path / "usb"))
     from labgen.lockfile import Lock
 
     lock, mirrors = Lock(None), object()
-    stager = Stager(cache=tmp_path / "c", progress=progress, timeout=7.0, lock=lock, frozen=True,
-                    mirrors=mirrors, resolve=lambda n: Artifact(n, "http://x/" + n, None, n))
+    stager = Stager(
+        cache=tmp_path / "c",
+        progress=progress,
+        timeout=7.0,
+        lock=lock,
+        frozen=True,
+        mirrors=mirrors,
+        resolve=lambda n: Artifact(n, "http://x/" + n, None, n),
+    )
     stager.local("a")
-    assert got == dict(cache=tmp_path / "c", artifacts_dir=tmp_path / "usb", progress=progress, timeout=7.0,
-                       lock=lock, frozen=True, mirrors=mirrors)
-    assert Stager(artifacts_dir=tmp_path / "stick").artifacts_dir == tmp_path / "stick"   # wins over the env
+    assert got == dict(
+        cache=tmp_path / "c",
+        artifacts_dir=tmp_path / "usb",
+        progress=progress,
+        timeout=7.0,
+        lock=lock,
+        frozen=True,
+        mirrors=mirrors,
+    )
+    assert Stager(artifacts_dir=tmp_path / "stick").artifacts_dir == tmp_path / "stick"  # wins over the env
     monkeypatch.delenv(artifacts.ARTIFACTS_ENV)
     assert Stager().artifacts_dir is None and Stager().timeout == 30.0
 
 
 def test_sha256_of_a_file_larger_than_one_read(tmp_path):
     big = tmp_path / "big"
-    payload = bytes(range(256)) * 9000            # > 2 MiB: several blocks
+    payload = bytes(range(256)) * 9000  # > 2 MiB: several blocks
     big.write_bytes(payload)
     assert artifacts.sha256_file(big) == hashlib.sha256(payload).hexdigest()
 
@@ -427,14 +480,17 @@ def test_obtain_says_where_the_file_came_from_and_records_it(tmp_path, src, wher
         cache.mkdir()
         (cache / "calicoctl").write_bytes(DATA)
     a = art(src, sha=None)
-    for entry, locked in ((None, "new"), (Entry("https://old.example/c", "calicoctl", 3, "0" * 64), "replaced"),
-                          (Entry(a.url, "calicoctl", len(DATA), GOOD), "")):
+    for entry, locked in (
+        (None, "new"),
+        (Entry("https://old.example/c", "calicoctl", 3, "0" * 64), "replaced"),
+        (Entry(a.url, "calicoctl", len(DATA), GOOD), ""),
+    ):
         lock = Lock(None, {"calicoctl": entry} if entry else {})
         got = obtain(a, cache, usb, lock=lock)
         assert got == artifacts.Fetched(cache / "calicoctl", where.split("-")[0], locked)
         assert lock.get("calicoctl") == Entry(a.url, "calicoctl", len(DATA), GOOD)
         if where in ("supplied", "downloaded"):
-            (cache / "calicoctl").unlink()              # the same way again next round
+            (cache / "calicoctl").unlink()  # the same way again next round
 
 
 def test_a_supplied_copy_goes_into_an_existing_cache(tmp_path, src):
@@ -458,7 +514,8 @@ def test_a_wrong_supplied_copy_says_what_to_do(tmp_path, src):
     assert err.value.message == (
         f"artifact calicoctl: {usb / 'calicoctl'} (from --artifacts) has sha256 "
         f"{hashlib.sha256(b'other').hexdigest()} (5 bytes), expected {GOOD} (labgen's pin); replace it, "
-        "or drop --artifacts to use the cache or the network")
+        "or drop --artifacts to use the cache or the network"
+    )
 
 
 def test_lock_problems_have_their_hints(tmp_path, src):
@@ -468,8 +525,9 @@ def test_lock_problems_have_their_hints(tmp_path, src):
     assert err.value.hint == "run `labgen fetch LAB` without --frozen, review the change to the lock and commit it"
     with pytest.raises(ArtifactError) as err:
         fetch(art(src, sha=None), tmp_path / "c", lock=Lock(None), frozen=True)
-    assert err.value.hint == ("run `labgen fetch LAB` without --frozen on a connected machine once, then review "
-                              "and commit the lock file")
+    assert err.value.hint == (
+        "run `labgen fetch LAB` without --frozen on a connected machine once, then review and commit the lock file"
+    )
 
 
 def test_a_lock_that_disagrees_with_the_pin_is_refused(tmp_path, src):
@@ -477,8 +535,9 @@ def test_a_lock_that_disagrees_with_the_pin_is_refused(tmp_path, src):
     lock = Lock(tmp_path / "labgen.lock", {"calicoctl": Entry(a.url, "calicoctl", len(DATA), "0" * 64)})
     with pytest.raises(ArtifactError) as err:
         fetch(a, tmp_path / "c", lock=lock)
-    assert err.value.message == (f"artifact calicoctl: {tmp_path / 'labgen.lock'} has sha256 {'0' * 64}, "
-                                 f"but labgen pins {GOOD} for {a.url}")
+    assert err.value.message == (
+        f"artifact calicoctl: {tmp_path / 'labgen.lock'} has sha256 {'0' * 64}, but labgen pins {GOOD} for {a.url}"
+    )
     assert err.value.hint == "the lock is wrong: remove its entry for this artifact and fetch again"
     assert not (tmp_path / "c").exists()
     agreeing = Lock(None, {"calicoctl": Entry(a.url, "calicoctl", len(DATA), GOOD)})

@@ -21,11 +21,11 @@ from labgen.artifacts import Artifact, ArtifactError, fetch, obtain
 from labgen.lockfile import Entry, Lock
 from labgen.mirrors import Mirrors
 
-DATA = b"calicoctl v1.6.3\n" * 4000            # 68 000 bytes: several CHUNKs
+DATA = b"calicoctl v1.6.3\n" * 4000  # 68 000 bytes: several CHUNKs
 SHA = hashlib.sha256(DATA).hexdigest()
 OTHER = b"not what was pinned\n" * 100
 OTHER_SHA = hashlib.sha256(OTHER).hexdigest()
-SIZE = "66.4 KiB"                              # artifacts._size(len(DATA))
+SIZE = "66.4 KiB"  # artifacts._size(len(DATA))
 HINT = "`labgen fetch LAB` fills the cache ahead of time on a connected machine"
 
 
@@ -99,16 +99,16 @@ def message(exc_info) -> str:
 
 def test_http_download_is_verified_cached_and_announced_as_labgen(tmp_path, server):
     url = server.serve("/calicoctl", DATA)
-    cache = tmp_path / "deep" / "cache"                    # created, parents too
+    cache = tmp_path / "deep" / "cache"  # created, parents too
     seen = []
     got = obtain(art(url), cache, progress=lambda done, total: seen.append((done, total)))
     assert got.path == cache / "calicoctl" and got.path.read_bytes() == DATA
     assert (got.source, got.locked) == ("downloaded", "new")
     assert seen[0] == (0, len(DATA)) and seen[-1] == (len(DATA), len(DATA))
-    assert [d for d, _ in seen] == sorted({d for d, _ in seen}) and len(seen) > 2   # several chunks
+    assert [d for d, _ in seen] == sorted({d for d, _ in seen}) and len(seen) > 2  # several chunks
     assert all(d - p <= artifacts.CHUNK for (p, _), (d, _) in zip(seen, seen[1:]))
     assert server.hits == [("/calicoctl", "labgen")]
-    assert sorted(p.name for p in cache.iterdir()) == ["calicoctl"]        # nothing partial left
+    assert sorted(p.name for p in cache.iterdir()) == ["calicoctl"]  # nothing partial left
 
 
 def test_a_download_into_an_existing_cache_with_other_files(tmp_path, server):
@@ -158,9 +158,11 @@ def test_a_pinned_mismatch_names_both_hashes_and_the_size(tmp_path, server):
     url = server.serve("/calicoctl", DATA)
     with pytest.raises(ArtifactError) as err:
         fetch(art(url, sha=OTHER_SHA), tmp_path / "c")
-    assert message(err) == (f"artifact calicoctl: {url}: got sha256 {SHA}, expected {OTHER_SHA} "
-                            f"({SIZE} received); put calicoctl (sha256 {OTHER_SHA}) in {tmp_path / 'c'}/ "
-                            "or pass --artifacts DIR holding it")
+    assert message(err) == (
+        f"artifact calicoctl: {url}: got sha256 {SHA}, expected {OTHER_SHA} "
+        f"({SIZE} received); put calicoctl (sha256 {OTHER_SHA}) in {tmp_path / 'c'}/ "
+        "or pass --artifacts DIR holding it"
+    )
     assert err.value.hint == HINT
     assert list((tmp_path / "c").iterdir()) == []
 
@@ -173,7 +175,8 @@ def test_a_locked_file_that_changed_on_the_server(tmp_path, server):
     assert message(err).startswith(
         f"artifact calicoctl: {url}: the file changed since it was locked: the server sent sha256 {SHA} "
         f"({SIZE}), but {tmp_path / 'labgen.lock'} has sha256 {OTHER_SHA} (1.5 KiB), recorded when it "
-        f"was first fetched; put calicoctl (sha256 {OTHER_SHA}) in ")
+        f"was first fetched; put calicoctl (sha256 {OTHER_SHA}) in "
+    )
     assert list((tmp_path / "c").iterdir()) == []
 
 
@@ -188,8 +191,9 @@ def test_a_2xx_other_than_200_is_refused(tmp_path, server):
     url = server.serve("/calicoctl", DATA, status=203)
     with pytest.raises(ArtifactError) as err:
         fetch(art(url), tmp_path / "c")
-    assert message(err).startswith(f"artifact calicoctl: {url}: HTTP 203 Non-Authoritative Information; put "
-                                   f"calicoctl (sha256 {SHA}) in ")
+    assert message(err).startswith(
+        f"artifact calicoctl: {url}: HTTP 203 Non-Authoritative Information; put calicoctl (sha256 {SHA}) in "
+    )
     assert list((tmp_path / "c").iterdir()) == []
 
 
@@ -206,15 +210,16 @@ def test_a_server_that_stops_sending_times_out(tmp_path, server):
         h.send_response(200)
         h.send_header("Content-Length", str(len(DATA)))
         h.end_headers()
-        h.wfile.write(DATA[:artifacts.CHUNK + 1024])     # one whole read, then silence
+        h.wfile.write(DATA[: artifacts.CHUNK + 1024])  # one whole read, then silence
         h.wfile.flush()
         server.release.wait(10)
 
     server.routes["/slow"] = slow
     with pytest.raises(ArtifactError) as err:
         fetch(art(f"{server.url}/slow"), tmp_path / "c", timeout=0.25)
-    assert message(err).startswith(f"artifact calicoctl: {server.url}/slow: timed out after 0.25 s "
-                                   "(64.0 KiB received); put ")
+    assert message(err).startswith(
+        f"artifact calicoctl: {server.url}/slow: timed out after 0.25 s (64.0 KiB received); put "
+    )
     assert list((tmp_path / "c").iterdir()) == []
 
 
@@ -233,7 +238,7 @@ def test_a_connection_that_cannot_be_made_in_time(tmp_path):
         port = srv.getsockname()[1]
         fillers = []
         try:
-            for _ in range(8):                     # bounded: fill the queue until a connect stalls
+            for _ in range(8):  # bounded: fill the queue until a connect stalls
                 c = socket.socket()
                 fillers.append(c)
                 c.settimeout(0.2)
@@ -255,11 +260,12 @@ def test_a_connection_that_cannot_be_made_in_time(tmp_path):
 def test_a_refused_connection_names_the_reason(tmp_path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]                  # bound, never listening: refused
+        port = s.getsockname()[1]  # bound, never listening: refused
         with pytest.raises(ArtifactError) as err:
             fetch(art(f"http://127.0.0.1:{port}/x"), tmp_path / "c", timeout=5)
-    assert message(err).startswith(f"artifact calicoctl: http://127.0.0.1:{port}/x: connection error: "
-                                   "Connection refused; put ")
+    assert message(err).startswith(
+        f"artifact calicoctl: http://127.0.0.1:{port}/x: connection error: Connection refused; put "
+    )
 
 
 def test_a_server_that_hangs_up_without_a_response(tmp_path, server):
@@ -268,7 +274,8 @@ def test_a_server_that_hangs_up_without_a_response(tmp_path, server):
         fetch(art(f"{server.url}/hangup"), tmp_path / "c")
     assert message(err).startswith(
         f"artifact calicoctl: {server.url}/hangup: connection error: RemoteDisconnected: Remote end closed "
-        "connection without response (0 bytes received); put ")
+        "connection without response (0 bytes received); put "
+    )
     assert list((tmp_path / "c").iterdir()) == []
 
 
@@ -277,8 +284,9 @@ def test_a_cache_dir_that_cannot_be_created(tmp_path, server):
     url = server.serve("/calicoctl", DATA)
     with pytest.raises(ArtifactError) as err:
         fetch(art(url), tmp_path / "file" / "cache")
-    assert message(err).startswith(f"artifact calicoctl: {url}: cannot create the cache dir: Not a directory; "
-                                   f"put calicoctl (sha256 {SHA}) in ")
+    assert message(err).startswith(
+        f"artifact calicoctl: {url}: cannot create the cache dir: Not a directory; put calicoctl (sha256 {SHA}) in "
+    )
     assert server.hits == []
 
 
@@ -290,7 +298,7 @@ def test_only_http_https_and_file_urls_are_downloaded(tmp_path, server):
     with pytest.raises(ArtifactError) as err:
         fetch(art("ftp://127.0.0.1/x", description="save it with docker"), tmp_path / "c")
     assert "this is not a URL labgen can download (save it with docker); put calicoctl (sha256 " in message(err)
-    assert not (tmp_path / "c").exists()           # refused before anything was created
+    assert not (tmp_path / "c").exists()  # refused before anything was created
 
 
 # ---- _get_bytes
@@ -303,8 +311,10 @@ def test_get_bytes_reads_up_to_the_limit_and_announces_labgen(tmp_path, server):
     assert server.hits == [("/key", "labgen")]
     with pytest.raises(ArtifactError) as err:
         artifacts._get_bytes(a, url, tmp_path, 5, limit=9)
-    assert message(err) == (f"artifact calicoctl: {url}: larger than 9 bytes; put calicoctl in "
-                            f"{tmp_path}/ or pass --artifacts DIR holding it")
+    assert message(err) == (
+        f"artifact calicoctl: {url}: larger than 9 bytes; put calicoctl in "
+        f"{tmp_path}/ or pass --artifacts DIR holding it"
+    )
     assert err.value.hint == HINT
 
 
@@ -320,6 +330,7 @@ def test_get_bytes_default_limit_is_256_mib(tmp_path, server):
             for _ in range(256):
                 h.wfile.write(block)
             h.wfile.write(b"\0" * extra)
+
         return route
 
     server.routes["/exact"] = big(0)
@@ -345,10 +356,11 @@ def test_get_bytes_errors(tmp_path, server):
     with pytest.raises(ArtifactError) as err:
         artifacts._get_bytes(a, f"{server.url}/mute", tmp_path, 0.25)
     assert message(err).startswith(f"artifact calicoctl: {server.url}/mute: connection error: timed out; put ")
-    with pytest.raises(ArtifactError) as err:          # a reason with no strerror: its text
+    with pytest.raises(ArtifactError) as err:  # a reason with no strerror: its text
         artifacts._get_bytes(a, "nosuchscheme://x/key", tmp_path, 5)
-    assert message(err).startswith("artifact calicoctl: nosuchscheme://x/key: connection error: "
-                                   "unknown url type: nosuchscheme; put ")
+    assert message(err).startswith(
+        "artifact calicoctl: nosuchscheme://x/key: connection error: unknown url type: nosuchscheme; put "
+    )
 
 
 # ---- _signed_sha256: a .deb from a publisher's signed apt index (real gpg/gpgv)
@@ -356,17 +368,21 @@ def test_get_bytes_errors(tmp_path, server):
 DEB = b"!<arch>\ndebian-binary   a test package\n" * 200
 DEB_SHA = hashlib.sha256(DEB).hexdigest()
 POOL = "pool/stable/amd64/docker-ce_18.03.1~ce-0~ubuntu_amd64.deb"
-needs_gpg = pytest.mark.skipif(not (shutil.which("gpg") and shutil.which("gpgv")),
-                               reason="needs gpg and gpgv (apt-get install gpg gpgv)")
+needs_gpg = pytest.mark.skipif(
+    not (shutil.which("gpg") and shutil.which("gpgv")), reason="needs gpg and gpgv (apt-get install gpg gpgv)"
+)
 
 
 def _gpg(home, *args, data=None):
-    return subprocess.run(["gpg", "--batch", "--homedir", str(home), *args], input=data,
-                          capture_output=True, check=True, timeout=60).stdout
+    return subprocess.run(
+        ["gpg", "--batch", "--homedir", str(home), *args], input=data, capture_output=True, check=True, timeout=60
+    ).stdout
 
 
-PACKAGES_GZ = gzip.compress((f"Package: docker-ce\nArchitecture: amd64\nFilename: {POOL}\nSize: {len(DEB)}\n"
-                             f"SHA256: {DEB_SHA}\n").encode(), mtime=0)
+PACKAGES_GZ = gzip.compress(
+    (f"Package: docker-ce\nArchitecture: amd64\nFilename: {POOL}\nSize: {len(DEB)}\nSHA256: {DEB_SHA}\n").encode(),
+    mtime=0,
+)
 
 
 @pytest.fixture(scope="module")
@@ -377,12 +393,15 @@ def signed_index(tmp_path_factory):
     home = tmp_path_factory.mktemp("gpg") / "home"
     home.mkdir(mode=0o700)
     try:
-        _gpg(home, "--passphrase", "", "--quick-gen-key", "labgen unit <unit@labgen.invalid>", "ed25519",
-             "sign", "never")
+        _gpg(
+            home, "--passphrase", "", "--quick-gen-key", "labgen unit <unit@labgen.invalid>", "ed25519", "sign", "never"
+        )
         out = _gpg(home, "--with-colons", "--list-keys").decode()
         fpr = next(line.split(":")[9] for line in out.splitlines() if line.startswith("fpr:"))
-        release = ("Origin: Docker\nSuite: xenial\nSHA256:\n"
-                   f" {hashlib.sha256(PACKAGES_GZ).hexdigest()} {len(PACKAGES_GZ)} stable/binary-amd64/Packages.gz\n")
+        release = (
+            "Origin: Docker\nSuite: xenial\nSHA256:\n"
+            f" {hashlib.sha256(PACKAGES_GZ).hexdigest()} {len(PACKAGES_GZ)} stable/binary-amd64/Packages.gz\n"
+        )
         signed = fpr, _gpg(home, "--armor", "--export", fpr), _gpg(home, "--clearsign", data=release.encode())
     finally:
         subprocess.run(["gpgconf", "--homedir", str(home), "--kill", "all"], capture_output=True, timeout=30)
@@ -399,13 +418,15 @@ def repo(server, signed_index):
     server.serve(f"{base}/dists/xenial/InRelease", inrelease)
     server.serve(f"{base}/gpg", key)
     server.serve(f"{base}/{POOL}", DEB)
-    r = AptRepo(f"{server.url}{base}", "xenial", "stable/binary-amd64/Packages", f"{server.url}{base}/gpg",
-                fpr, "Test")
+    r = AptRepo(f"{server.url}{base}", "xenial", "stable/binary-amd64/Packages", f"{server.url}{base}/gpg", fpr, "Test")
     return Artifact("docker-ce", f"{server.url}{base}/{POOL}", None, "docker-ce.deb", signed=r)
 
 
-SIGNED_PATHS = ["/linux/ubuntu/dists/xenial/InRelease", "/linux/ubuntu/gpg",
-                "/linux/ubuntu/dists/xenial/stable/binary-amd64/Packages.gz"]
+SIGNED_PATHS = [
+    "/linux/ubuntu/dists/xenial/InRelease",
+    "/linux/ubuntu/gpg",
+    "/linux/ubuntu/dists/xenial/stable/binary-amd64/Packages.gz",
+]
 
 
 @needs_gpg
@@ -425,7 +446,8 @@ def test_a_deb_that_is_not_the_signed_one_is_refused(tmp_path, server, repo):
         fetch(repo, tmp_path / "c")
     assert message(err).startswith(
         f"artifact docker-ce: {repo.url}: got sha256 {OTHER_SHA} (2.0 KiB received), expected {DEB_SHA} "
-        f"({repo.signed.describe()}); put docker-ce.deb (sha256 {DEB_SHA}) in ")
+        f"({repo.signed.describe()}); put docker-ce.deb (sha256 {DEB_SHA}) in "
+    )
     assert list((tmp_path / "c").iterdir()) == []
 
 
@@ -436,12 +458,12 @@ def test_a_bad_signature_chain_is_an_artifact_error_with_a_hint(tmp_path, server
         fetch(repo, tmp_path / "c")
     assert message(err).startswith(f"artifact docker-ce: InRelease is not signed by key {repo.signed.fingerprint} (")
     assert err.value.hint == "the publisher's signature does not hold: do not use this file"
-    assert f"/linux/ubuntu/{POOL}" not in server.paths()              # the .deb was never fetched
+    assert f"/linux/ubuntu/{POOL}" not in server.paths()  # the .deb was never fetched
 
 
 @needs_gpg
 def test_missing_gpg_keeps_its_own_hint(tmp_path, server, repo, monkeypatch):
-    monkeypatch.setenv("PATH", str(tmp_path))                          # no gpg there
+    monkeypatch.setenv("PATH", str(tmp_path))  # no gpg there
     with pytest.raises(ArtifactError) as err:
         fetch(repo, tmp_path / "c")
     assert message(err).startswith("artifact docker-ce: gpg is not installed: labgen needs it")
@@ -453,8 +475,9 @@ def test_a_missing_key_file_names_its_url(tmp_path, server, repo):
     del server.routes["/linux/ubuntu/gpg"]
     with pytest.raises(ArtifactError) as err:
         fetch(repo, tmp_path / "c")
-    assert message(err).startswith(f"artifact docker-ce: {repo.signed.key_url}: HTTP 404 Not Found; "
-                                   "put docker-ce.deb in ")
+    assert message(err).startswith(
+        f"artifact docker-ce: {repo.signed.key_url}: HTTP 404 Not Found; put docker-ce.deb in "
+    )
 
 
 @needs_gpg
@@ -483,14 +506,14 @@ def test_a_name_rule_moves_only_the_deb_not_the_signature_files(tmp_path, server
 def test_a_locked_or_supplied_signed_deb_needs_no_signature_download(tmp_path, server, repo):
     lock = Lock(None, {"docker-ce": Entry(repo.url, "docker-ce.deb", len(DEB), DEB_SHA)})
     assert obtain(repo, tmp_path / "c", lock=lock).source == "downloaded"
-    assert server.paths() == [f"/linux/ubuntu/{POOL}"]                # the lock says what it must be
+    assert server.paths() == [f"/linux/ubuntu/{POOL}"]  # the lock says what it must be
     server.hits.clear()
     usb = tmp_path / "usb"
     usb.mkdir()
     (usb / "docker-ce.deb").write_bytes(DEB)
     got = obtain(repo, tmp_path / "d", usb, lock=Lock(None))
     assert got.source == "supplied" and server.hits == []
-    got = obtain(repo, tmp_path / "e", tmp_path / "empty-usb", lock=Lock(None))   # not on the stick
+    got = obtain(repo, tmp_path / "e", tmp_path / "empty-usb", lock=Lock(None))  # not on the stick
     assert got.source == "downloaded" and server.paths() == SIGNED_PATHS + [f"/linux/ubuntu/{POOL}"]
 
 
@@ -502,8 +525,9 @@ def test_downloads_wait_30_s_by_default(tmp_path, server, monkeypatch):
     import urllib.request
 
     seen, real = [], urllib.request.urlopen
-    monkeypatch.setattr(urllib.request, "urlopen",
-                        lambda req, timeout: seen.append(timeout) or real(req, timeout=timeout))
+    monkeypatch.setattr(
+        urllib.request, "urlopen", lambda req, timeout: seen.append(timeout) or real(req, timeout=timeout)
+    )
     url = server.serve("/calicoctl", DATA)
     fetch(art(url), tmp_path / "a")
     obtain(art(url), tmp_path / "b")
@@ -527,8 +551,10 @@ def test_one_slow_artifact_does_not_hold_up_another(tmp_path, server):
 
     server.routes["/slow"] = slow
     fast = server.serve("/fast", OTHER)
-    table = {"slow": art(f"{server.url}/slow", filename="slow"),
-             "fast": art(fast, sha=OTHER_SHA, name="fast", filename="fast")}
+    table = {
+        "slow": art(f"{server.url}/slow", filename="slow"),
+        "fast": art(fast, sha=OTHER_SHA, name="fast", filename="fast"),
+    }
     stager = artifacts.Stager(cache=tmp_path / "c", resolve=table.__getitem__)
     done = {}
     a = threading.Thread(target=lambda: done.setdefault("slow", stager.local("slow")))
@@ -557,7 +583,7 @@ def _slow(h):
     h.send_response(200)
     h.send_header("Content-Length", str(len(DATA)))
     h.end_headers()
-    h.wfile.write(DATA[:artifacts.CHUNK + 1024])
+    h.wfile.write(DATA[: artifacts.CHUNK + 1024])
     h.wfile.flush()
     h.server.outer.release.wait(10)
 
@@ -585,22 +611,27 @@ def test_a_failure_through_a_mirror_names_everything(tmp_path, server, kind):
     cache = tmp_path / "cache"
     with socket.socket() as closed:
         closed.bind(("127.0.0.1", 0))
-        mirror = {"scheme": "ftp://127.0.0.1/calicoctl", "nocache": f"{server.url}/203",
-                  "refused": f"http://127.0.0.1:{closed.getsockname()[1]}/c"}.get(kind, f"{server.url}/{kind}")
+        mirror = {
+            "scheme": "ftp://127.0.0.1/calicoctl",
+            "nocache": f"{server.url}/203",
+            "refused": f"http://127.0.0.1:{closed.getsockname()[1]}/c",
+        }.get(kind, f"{server.url}/{kind}")
         if kind == "nocache":
             (tmp_path / "file").write_text("not a dir")
             cache = tmp_path / "file" / "cache"
         with pytest.raises(ArtifactError) as err:
             fetch(art(own), cache, mirrors=Mirrors((("calicoctl", mirror),)), timeout=0.25)
-    assert message(err) == (f"artifact calicoctl: {mirror} (mirror of {own}): {FAILURES[kind]}; put calicoctl "
-                            f"(sha256 {SHA}) in {cache}/ or pass --artifacts DIR holding it")
+    assert message(err) == (
+        f"artifact calicoctl: {mirror} (mirror of {own}): {FAILURES[kind]}; put calicoctl "
+        f"(sha256 {SHA}) in {cache}/ or pass --artifacts DIR holding it"
+    )
     assert err.value.hint == HINT
     if kind != "nocache":
         assert not cache.exists() or list(cache.iterdir()) == []
 
 
 def test_https_is_attempted_not_refused_as_a_scheme(tmp_path, server):
-    url = server.serve("/calicoctl", DATA).replace("http://", "https://")      # TLS to a plain server
+    url = server.serve("/calicoctl", DATA).replace("http://", "https://")  # TLS to a plain server
     with pytest.raises(ArtifactError) as err:
         fetch(art(url), tmp_path / "c", timeout=5)
     assert message(err).startswith(f"artifact calicoctl: {url}: connection error: ")
@@ -610,6 +641,7 @@ def test_https_is_attempted_not_refused_as_a_scheme(tmp_path, server):
 def test_get_bytes_stops_reading_past_the_limit(tmp_path, server):
     """Only limit + 1 bytes are read: a server that sends more (or never ends) is refused at
     once, not waited for."""
+
     def endless(h):
         h.send_response(200)
         h.send_header("Content-Length", "1000")
@@ -621,20 +653,26 @@ def test_get_bytes_stops_reading_past_the_limit(tmp_path, server):
     server.routes["/endless"] = endless
     with pytest.raises(ArtifactError) as err:
         artifacts._get_bytes(art("http://127.0.0.1:9/unused"), f"{server.url}/endless", tmp_path, 2, limit=10)
-    assert message(err) == (f"artifact calicoctl: {server.url}/endless: larger than 10 bytes; put calicoctl in "
-                            f"{tmp_path}/ or pass --artifacts DIR holding it")
+    assert message(err) == (
+        f"artifact calicoctl: {server.url}/endless: larger than 10 bytes; put calicoctl in "
+        f"{tmp_path}/ or pass --artifacts DIR holding it"
+    )
 
 
 def test_get_bytes_failures_name_the_cache(tmp_path, server):
     a = art("http://127.0.0.1:9/unused")
     with pytest.raises(ArtifactError) as err:
         artifacts._get_bytes(a, f"{server.url}/gone", tmp_path / "c", 5)
-    assert message(err) == (f"artifact calicoctl: {server.url}/gone: HTTP 404 Not Found; put calicoctl in "
-                            f"{tmp_path / 'c'}/ or pass --artifacts DIR holding it")
+    assert message(err) == (
+        f"artifact calicoctl: {server.url}/gone: HTTP 404 Not Found; put calicoctl in "
+        f"{tmp_path / 'c'}/ or pass --artifacts DIR holding it"
+    )
     with pytest.raises(ArtifactError) as err:
         artifacts._get_bytes(a, "nosuchscheme://x/key", tmp_path / "c", 5)
-    assert message(err) == ("artifact calicoctl: nosuchscheme://x/key: connection error: unknown url type: "
-                            f"nosuchscheme; put calicoctl in {tmp_path / 'c'}/ or pass --artifacts DIR holding it")
+    assert message(err) == (
+        "artifact calicoctl: nosuchscheme://x/key: connection error: unknown url type: "
+        f"nosuchscheme; put calicoctl in {tmp_path / 'c'}/ or pass --artifacts DIR holding it"
+    )
 
 
 @needs_gpg
@@ -642,8 +680,10 @@ def test_signature_downloads_use_the_cache_in_messages_and_the_timeout(tmp_path,
     del server.routes["/linux/ubuntu/gpg"]
     with pytest.raises(ArtifactError) as err:
         fetch(repo, tmp_path / "c")
-    assert message(err) == (f"artifact docker-ce: {repo.signed.key_url}: HTTP 404 Not Found; put docker-ce.deb in "
-                            f"{tmp_path / 'c'}/ or pass --artifacts DIR holding it")
+    assert message(err) == (
+        f"artifact docker-ce: {repo.signed.key_url}: HTTP 404 Not Found; put docker-ce.deb in "
+        f"{tmp_path / 'c'}/ or pass --artifacts DIR holding it"
+    )
     server.routes["/linux/ubuntu/gpg"] = _mute(server)
     with pytest.raises(ArtifactError) as err:
         fetch(repo, tmp_path / "c", timeout=0.25)

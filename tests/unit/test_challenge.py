@@ -38,7 +38,7 @@ class Box:
         self.remote = FakeRemote(self.handle)
 
     def handle(self, node, cmd):
-        if cmd.startswith("echo \"secret"):
+        if cmd.startswith('echo "secret'):
             return 0, "secret is 42\n", ""
         if cmd.startswith("echo hello > /tmp/f"):
             self.f = "hello\n"
@@ -56,8 +56,9 @@ def setup(tmp_path):
     box = Box()
     sc = load_scenario(DATA / "challenge.yml")
 
-    def make():          # a new process would build a new Challenge from the same lab dir
+    def make():  # a new process would build a new Challenge from the same lab dir
         return Challenge(lab_dir, sc, "default", lab(), box.remote)
+
     return make, box, lab_dir
 
 
@@ -95,7 +96,7 @@ def test_the_whole_flow_check_hint_answer_and_restart(setup):
     out = make().answer(" 4-2 ")
     assert out.ok and out.current is None
     p = prog.load(lab_dir)
-    assert p["finished"] and box.f is None            # the end ran the cleanup step
+    assert p["finished"] and box.f is None  # the end ran the cleanup step
     rows = {r["step"]: r for r in summarise(make())["steps"]}
     assert rows["make-file"]["attempts"] == 2 and rows["make-file"]["passed"] == 1
     assert rows["make-file"]["hints"] == 2 and rows["make-file"]["solved"] == "yes"
@@ -122,10 +123,9 @@ def test_reset_to_a_step_replays_up_to_it(setup):
     box.remote.commands.clear()
     out = make().reset("make-file")
     ran = [c for _, c in box.remote.commands]
-    assert ran[0] == "rm -f /tmp/f" and ran[1].startswith('echo "secret')   # cleanup, then replay
+    assert ran[0] == "rm -f /tmp/f" and ran[1].startswith('echo "secret')  # cleanup, then replay
     assert out.current == "make-file" and box.f is None
-    assert "make-file" not in prog.load(lab_dir)["steps"] or \
-        prog.load(lab_dir)["steps"]["make-file"]["attempts"] == 0
+    assert "make-file" not in prog.load(lab_dir)["steps"] or prog.load(lab_dir)["steps"]["make-file"]["attempts"] == 0
     with pytest.raises(LabgenError, match="no step 'nope'"):
         make().reset("nope")
 
@@ -154,11 +154,12 @@ def test_two_processes_do_not_lose_updates(tmp_path):
         "for _ in range(150):\n"
         "    with prog.changing(LabDir(sys.argv[1])) as p:\n"
         "        rec = prog.step_record(p, 't', 'task')\n"
-        "        rec['attempts'] += 1\n")
+        "        rec['attempts'] += 1\n"
+    )
     procs = [subprocess.Popen([sys.executable, "-c", script, str(tmp_path)]) for _ in range(2)]
     assert [p.wait(timeout=60) for p in procs] == [0, 0]
     assert prog.load(lab_dir)["steps"]["t"]["attempts"] == 300
-    json.loads(prog.progress_file(lab_dir).read_text())     # a whole file, always
+    json.loads(prog.progress_file(lab_dir).read_text())  # a whole file, always
 
 
 def test_presenter_mode_runs_solution_then_check_and_shows_the_answer():
@@ -166,11 +167,20 @@ def test_presenter_mode_runs_solution_then_check_and_shows_the_answer():
     sc = load_scenario(DATA / "challenge.yml")
 
     class Seen:
-        def __init__(self): self.steps = []
-        def scenario_started(self, r): pass
-        def scenario_finished(self, r): pass
-        def step_started(self, step, commands=None): self.steps.append(step)
-        def step_finished(self, r): pass
+        def __init__(self):
+            self.steps = []
+
+        def scenario_started(self, r):
+            pass
+
+        def scenario_finished(self, r):
+            pass
+
+        def step_started(self, step, commands=None):
+            self.steps.append(step)
+
+        def step_finished(self, r):
+            pass
 
     seen = Seen()
     record = Runner(sc, "default", lab(), box.remote, seen, "en", "lxc").run()
@@ -194,13 +204,14 @@ def test_task_and_question_problems_have_file_line_and_did_you_mean():
     text = str(exc.value)
     src = str(DATA / "challenge-broken.yml")
     for expected in (
-            f"{src} line 9: step t: goal uses {{{{ wrod }}}}, which is not defined",
-            f"{src} line 10: step t: unknown key 'hint' (did you mean 'hints'?)",
-            f"{src} line 13: step t, check[0]: missing key 'message'",
-            f"{src} line 15: step t, check[0]: unknown key 'mesage' (did you mean 'message'?)",
-            f"{src} line 16: step t, solution: missing key 'run'",
-            f"{src} line 21: step q: answers is an empty list",
-            f"{src} line 25: variant v, step #1: use names 'tt', which is not a step"):
+        f"{src} line 9: step t: goal uses {{{{ wrod }}}}, which is not defined",
+        f"{src} line 10: step t: unknown key 'hint' (did you mean 'hints'?)",
+        f"{src} line 13: step t, check[0]: missing key 'message'",
+        f"{src} line 15: step t, check[0]: unknown key 'mesage' (did you mean 'message'?)",
+        f"{src} line 16: step t, solution: missing key 'run'",
+        f"{src} line 21: step q: answers is an empty list",
+        f"{src} line 25: variant v, step #1: use names 'tt', which is not a step",
+    ):
         assert expected in text, text
 
 
@@ -222,11 +233,11 @@ def test_worksheet_has_the_story_tasks_and_folded_hints_but_no_solution():
     sc = load_scenario(find_scenario("mac-bug"))
     html = render_worksheet(sc, "challenge", "en")
     assert "Make the two workloads talk again" in html and "Where did the replies go?" in html
-    assert html.count("<details>") == 5                        # 3 + 2 hints, folded
+    assert html.count("<details>") == 5  # 3 + 2 hints, folded
     task = next(s for s in sc.variants["challenge"].steps if s.kind == "task")
-    assert task.solution.run.splitlines()[1].strip() not in html   # the solution's command
-    assert "ip neigh replace" not in html and "tcpdump -l -e" not in html   # no commands
-    assert "Clean up" not in html                              # no cleanup steps
+    assert task.solution.run.splitlines()[1].strip() not in html  # the solution's command
+    assert "ip neigh replace" not in html and "tcpdump -l -e" not in html  # no commands
+    assert "Clean up" not in html  # no cleanup steps
     zh = render_worksheet(sc, "challenge", "zh")
     assert "练习单" in zh and "让两个工作负载重新互通" in zh and 'lang="zh-CN"' in zh
 
@@ -237,7 +248,8 @@ def test_hints_and_answers_follow_the_one_character_policy():
 
     text = (DATA / "challenge.yml").read_text(encoding="utf-8")
     text = text.replace('- {en: "Use echo.",', '- {en: "Use \\u202eecho.",').replace(
-        '"forty-two"]', '"forty\\u200b-two"]')
+        '"forty-two"]', '"forty\\u200b-two"]'
+    )
     with pytest.raises(InputError) as exc:
         parse_scenario(yamlsrc.load_text(text, "c.yml"), "c.yml")
     problems = str(exc.value)
@@ -252,5 +264,5 @@ def test_the_verdict_comes_before_the_steps_that_follow(setup):
     make().check()
     seen = []
     make().answer("42", passed=lambda outcome: seen.append(list(box.remote.commands)))
-    assert seen and "rm -f /tmp/f" not in [c for _, c in seen[0]]        # said before cleanup ran
+    assert seen and "rm -f /tmp/f" not in [c for _, c in seen[0]]  # said before cleanup ran
     assert "rm -f /tmp/f" in [c for _, c in box.remote.commands]

@@ -10,8 +10,15 @@ import pytest
 import yaml
 
 from labgen.classroom import access, isolation, sheets
-from labgen.classroom.layout import (DEFAULT_POOL, Classroom, check_request, max_seats, parse_seat_list,
-                                    seat_lab_text, seat_network)
+from labgen.classroom.layout import (
+    DEFAULT_POOL,
+    Classroom,
+    check_request,
+    max_seats,
+    parse_seat_list,
+    seat_lab_text,
+    seat_network,
+)
 from labgen.errors import InputError
 from labgen.labfile import load_lab
 from labgen.yamlsrc import load_text
@@ -21,8 +28,16 @@ POOL = ipaddress.IPv4Network("192.168.80.0/20")
 
 
 def classroom(**kw):
-    base = dict(name="cr1", lab=str(DUO), seats=3, pool=POOL, provider="lxc", ssh_port=2299,
-                ssh_address="127.0.0.1", path=Path("/tmp/cr1"))
+    base = dict(
+        name="cr1",
+        lab=str(DUO),
+        seats=3,
+        pool=POOL,
+        provider="lxc",
+        ssh_port=2299,
+        ssh_address="127.0.0.1",
+        path=Path("/tmp/cr1"),
+    )
     base.update(kw)
     return Classroom(**base)
 
@@ -61,14 +76,17 @@ def test_seat_names_do_not_collide_across_seats_or_classrooms():
     assert len(names) == 18
 
 
-@pytest.mark.parametrize("name, seats, pool, message", [
-    ("cr1", 0, "192.168.80.0/20", "--seats 0 is out of range"),
-    ("cr1", 16, "192.168.80.0/20", "holds 15 seat(s) of the lab's /24 network, not 16"),
-    ("Cr1", 2, "192.168.80.0/20", "must start with a lowercase letter"),
-    ("cr1", 2, "8.8.0.0/16", "is not a private network"),
-    ("cr1", 2, "172.32.0.0/16", "overlaps the lab's calico_pool"),
-    ("crverylongname", 2, "192.168.80.0/20", "at most 12"),
-])
+@pytest.mark.parametrize(
+    "name, seats, pool, message",
+    [
+        ("cr1", 0, "192.168.80.0/20", "--seats 0 is out of range"),
+        ("cr1", 16, "192.168.80.0/20", "holds 15 seat(s) of the lab's /24 network, not 16"),
+        ("Cr1", 2, "192.168.80.0/20", "must start with a lowercase letter"),
+        ("cr1", 2, "8.8.0.0/16", "is not a private network"),
+        ("cr1", 2, "172.32.0.0/16", "overlaps the lab's calico_pool"),
+        ("crverylongname", 2, "192.168.80.0/20", "at most 12"),
+    ],
+)
 def test_bad_requests_are_one_line_errors(name, seats, pool, message):
     from dataclasses import replace
 
@@ -97,15 +115,24 @@ def test_isolation_ruleset_replaces_its_own_tables_only():
 
 def test_authorized_line_restricts_to_the_seats_nodes():
     line = access.authorized_line("ssh-ed25519 AAAAC3 seat", ["10.56.3.101", "10.56.3.102"])
-    assert line == ('restrict,port-forwarding,permitopen="10.56.3.101:22",permitopen="10.56.3.102:22",'
-                    'command="/usr/sbin/nologin" ssh-ed25519 AAAAC3 seat\n')
+    assert line == (
+        'restrict,port-forwarding,permitopen="10.56.3.101:22",permitopen="10.56.3.102:22",'
+        'command="/usr/sbin/nologin" ssh-ed25519 AAAAC3 seat\n'
+    )
 
 
 def test_sshd_config_is_keys_only_and_reads_labgens_keys():
     text = access.sshd_config("cr1", 2299)
-    for want in ("Port 2299", "PasswordAuthentication no", "PermitRootLogin no", "AllowUsers cr1-s*",
-                 "AuthorizedKeysFile /var/lib/labgen/classrooms/cr1/authorized_keys/%u", "PermitTTY no",
-                 "AllowTcpForwarding local", "UsePAM no"):
+    for want in (
+        "Port 2299",
+        "PasswordAuthentication no",
+        "PermitRootLogin no",
+        "AllowUsers cr1-s*",
+        "AuthorizedKeysFile /var/lib/labgen/classrooms/cr1/authorized_keys/%u",
+        "PermitTTY no",
+        "AllowTcpForwarding local",
+        "UsePAM no",
+    ):
         assert want in text.splitlines(), want
 
 
@@ -126,16 +153,21 @@ def test_sheet_names_the_seat_in_both_languages():
 def test_pool_overlapping_a_host_route_or_another_classroom_is_refused(monkeypatch):
     from labgen.classroom import hostcheck
 
-    monkeypatch.setattr(hostcheck, "host_routes", lambda: [
-        (ipaddress.IPv4Network("192.168.84.0/24"), "eth1"),
-        (ipaddress.IPv4Network("192.168.81.0/24"), "lgbrown"),
-    ])
+    monkeypatch.setattr(
+        hostcheck,
+        "host_routes",
+        lambda: [
+            (ipaddress.IPv4Network("192.168.84.0/24"), "eth1"),
+            (ipaddress.IPv4Network("192.168.81.0/24"), "lgbrown"),
+        ],
+    )
     with pytest.raises(InputError, match=r"overlaps 192\.168\.84\.0/24 on eth1"):
         hostcheck.check_pool(POOL, own_devices={"lgbrown"})
     hostcheck.check_pool(ipaddress.IPv4Network("192.168.96.0/20"), own_devices=set())
     with pytest.raises(InputError, match="of classroom cr9"):
-        hostcheck.check_pool(ipaddress.IPv4Network("10.56.0.0/18"), set(),
-                             [("cr9", ipaddress.IPv4Network("10.56.32.0/19"))])
+        hostcheck.check_pool(
+            ipaddress.IPv4Network("10.56.0.0/18"), set(), [("cr9", ipaddress.IPv4Network("10.56.32.0/19"))]
+        )
 
 
 def test_capacity_error_gives_the_numbers(monkeypatch, tmp_path):
@@ -144,10 +176,13 @@ def test_capacity_error_gives_the_numbers(monkeypatch, tmp_path):
 
     from labgen.labfile import load_lab
 
-    lab = load_lab(DUO)                                   # two base nodes: 2 × 16 MiB a seat
+    lab = load_lab(DUO)  # two base nodes: 2 × 16 MiB a seat
     monkeypatch.setattr(hostcheck, "mem_available_mib", lambda: 1000)
-    with pytest.raises(PreflightError, match=r"20 × 32 MiB \(an idle seat of duo, by its roles\) \+ 512 MiB "
-                                             r"headroom = 1152 MiB, the host has 1000 MiB available"):
+    with pytest.raises(
+        PreflightError,
+        match=r"20 × 32 MiB \(an idle seat of duo, by its roles\) \+ 512 MiB "
+        r"headroom = 1152 MiB, the host has 1000 MiB available",
+    ):
         hostcheck.check_capacity(lab, 20, tmp_path)
 
 
@@ -161,7 +196,7 @@ def test_seat_memory_comes_from_the_roles_of_its_nodes():
     assert hostcheck.seat_memory_mib(lab) == want
     # on Debian 12 (the LXC box) only base, etcd, zookeeper and docker run
     assert hostcheck.seat_memory_mib(lab, hostcheck.roles_that_run(lab, "debian-12")) == 3 * (16 + 32 + 80 + 80)
-    assert hostcheck.seat_disk_mib(lab) == 3 * (hostcheck.CLONE_DISK_MIB + 128)       # etcd's WAL on each
+    assert hostcheck.seat_disk_mib(lab) == 3 * (hostcheck.CLONE_DISK_MIB + 128)  # etcd's WAL on each
     assert hostcheck.seat_disk_mib(lab, cloned=False) == hostcheck.image_disk_mib(lab) > 3 * 350
 
 
@@ -169,10 +204,12 @@ def test_cli_bad_input_is_one_line_and_creates_nothing(tmp_path):
     from tests.runcli import labgen
 
     target = tmp_path / "cr1"
-    for args, message in ((["--seats", "99", "--pool", "192.168.80.0/20"], "holds 15 seat(s)"),
-                          (["--seats", "0"], "--seats 0 is out of range"),
-                          (["--seats", "2", "--pool", "10.56.0.0/33"], "is not a network address"),
-                          (["--seats", "2", "--name", "Bad_Name"], "must start with a lowercase letter")):
+    for args, message in (
+        (["--seats", "99", "--pool", "192.168.80.0/20"], "holds 15 seat(s)"),
+        (["--seats", "0"], "--seats 0 is out of range"),
+        (["--seats", "2", "--pool", "10.56.0.0/33"], "is not a network address"),
+        (["--seats", "2", "--name", "Bad_Name"], "must start with a lowercase letter"),
+    ):
         res = labgen("classroom", "up", str(DUO), "--name", "cr1", *args, "--dir", str(target))
         assert res.returncode == 2, res.stderr
         assert res.stderr.startswith("error: ") and message in res.stderr and "Traceback" not in res.stderr
@@ -192,9 +229,18 @@ def test_a_seats_finished_run_leaves_its_handout_state_and_outcome(tmp_path):
     ok = seat_run_finished(1, ld, make_record(failing=False), began=0.0)
     assert (ok.seat, ok.ok, ok.detail) == (1, True, "4/4 steps passed")
     assert sorted(p.name for p in ld.transcripts.glob("mac-bug-*") if p.suffix != ".svg") == [
-        "mac-bug-20240501-103000.html", "mac-bug-20240501-103000.json", "mac-bug-20240501-103000.md"]
-    assert ld.load_state()["classroom_scenario"] == {"id": "mac-bug", "passed": True, "steps": 4, "of": 4,
-                                                     "last": "break-mac", "waiting": None}
+        "mac-bug-20240501-103000.html",
+        "mac-bug-20240501-103000.json",
+        "mac-bug-20240501-103000.md",
+    ]
+    assert ld.load_state()["classroom_scenario"] == {
+        "id": "mac-bug",
+        "passed": True,
+        "steps": 4,
+        "of": 4,
+        "last": "break-mac",
+        "waiting": None,
+    }
 
     bad = seat_run_finished(2, LabDir(tmp_path / "seat-2"), make_record(failing=True), began=0.0)
     assert (bad.ok, bad.detail) == (False, "step break-mac: exit status was 0; expected non-zero")
@@ -212,7 +258,14 @@ def test_scenario_run_to_a_task_with_from_is_refused_before_any_seat_is_touched(
     c = classroom(lab="mesos-calico", path=tmp_path, seats=1)
     touched = []
     with pytest.raises(LabgenError) as exc:
-        ops.scenario_run(c, [1], "mac-bug", lambda seat, text: touched.append(text), variant="challenge",
-                         start="break-mac", stop="make-them-talk")
+        ops.scenario_run(
+            c,
+            [1],
+            "mac-bug",
+            lambda seat, text: touched.append(text),
+            variant="challenge",
+            start="break-mac",
+            stop="make-them-talk",
+        )
     assert exc.value.message == "--from cannot be used with --to a task or question"
     assert exc.value.exit_code == 2 and touched == [] and not (tmp_path / "seat-01").exists()

@@ -28,8 +28,7 @@ def bad(seat):
 
 
 def test_finished_seats_stay_mid_way_seats_go_unstarted_seats_are_left():
-    plan = after_interrupt([1, 2, 3, 4, 5], started={1, 2, 3}, was_up=set(),
-                           outcomes={1: ok(1), 2: bad(2), 3: bad(3)})
+    plan = after_interrupt([1, 2, 3, 4, 5], started={1, 2, 3}, was_up=set(), outcomes={1: ok(1), 2: bad(2), 3: bad(3)})
     assert plan == {"up": [1], "remove": [2, 3], "not_started": [4, 5]}
 
 
@@ -40,8 +39,9 @@ def test_a_seat_that_was_up_before_is_never_destroyed_by_ctrl_c():
 
 
 def test_a_seat_that_failed_on_its_own_before_the_interrupt_is_half_made_too():
-    plan = after_interrupt([1, 2], started={1, 2}, was_up=set(),
-                           outcomes={1: SeatOutcome(1, False, "vagrant up failed"), 2: ok(2)})
+    plan = after_interrupt(
+        [1, 2], started={1, 2}, was_up=set(), outcomes={1: SeatOutcome(1, False, "vagrant up failed"), 2: ok(2)}
+    )
     assert plan["remove"] == [1] and plan["up"] == [2]
 
 
@@ -55,8 +55,10 @@ def test_the_message_is_one_line_naming_every_group():
     plan = {"up": [1, 2], "remove": [3, 4], "not_started": [5]}
     text = interrupt_message(plan, removed=[3], failed=[4])
     assert "\n" not in text
-    assert text == ("interrupted: seat(s) 1,2 up; seat(s) 3 removed (were being made); "
-                    "seat(s) 4 could not be removed; seat(s) 5 not started")
+    assert text == (
+        "interrupted: seat(s) 1,2 up; seat(s) 3 removed (were being made); "
+        "seat(s) 4 could not be removed; seat(s) 5 not started"
+    )
 
 
 class Place:
@@ -81,7 +83,7 @@ class Place:
             os.kill(os.getpid(), signal.SIGINT)
             assert stop.wait(10), "up() never set stop after Ctrl-C"
             raise ops.LabgenError("interrupted after booting")
-        if seat not in self.done:          # still booting when Ctrl-C comes: finishes its phase
+        if seat not in self.done:  # still booting when Ctrl-C comes: finishes its phase
             assert stop.wait(10)
         return []
 
@@ -113,7 +115,7 @@ def fake_up(monkeypatch, tmp_path):
         monkeypatch.setattr(ops, "authorize_on_nodes", lambda remote, key: None)
         monkeypatch.setattr(ops.access, "public_key", lambda path: "ssh-ed25519 AAAA test")
         monkeypatch.setattr(ops.access, "remove_seat", lambda name, account: access_calls.append(account) or [])
-        for s in range(1, seats + 1):           # every seat has a key pair, as _prepare_host made
+        for s in range(1, seats + 1):  # every seat has a key pair, as _prepare_host made
             key = ops.key_path(c, s)
             key.parent.mkdir(parents=True, exist_ok=True)
             key.write_text("private")
@@ -122,6 +124,7 @@ def fake_up(monkeypatch, tmp_path):
         with pytest.raises(ops.UpInterrupted) as caught:
             ops.up(c, lambda seat, text: None, workers=workers, note=notes.append, use_image=False)
         return c, place, access_calls, caught.value, notes
+
     return run
 
 
@@ -137,8 +140,7 @@ def test_ctrl_c_keeps_finished_seats_and_removes_the_half_made_ones(fake_up):
         assert not ops.key_path(c, s).exists() and not ops.key_path(c, s).with_suffix(".pub").exists()
     for s in (1, 4):
         assert ops.key_path(c, s).exists()
-    assert err.message == ("interrupted: seat(s) 1 up; seat(s) 2,3 removed (were being made); "
-                           "seat(s) 4 not started")
+    assert err.message == ("interrupted: seat(s) 1 up; seat(s) 2,3 removed (were being made); seat(s) 4 not started")
     assert any("waiting for seat(s)" in n and "Ctrl-C again quits" in n for n in notes), notes
     assert any("removing half-made seat 2" in n for n in notes)
 
@@ -156,8 +158,9 @@ def test_a_seat_up_before_the_run_survives_ctrl_c(fake_up, monkeypatch):
     from labgen.labdir import LabDir
 
     real = LabDir.load_state
-    monkeypatch.setattr(LabDir, "load_state",
-                        lambda self: {"booted": True, "roles": {}} if self.path.name == "seat-01" else real(self))
+    monkeypatch.setattr(
+        LabDir, "load_state", lambda self: {"booted": True, "roles": {}} if self.path.name == "seat-01" else real(self)
+    )
     c, place, accounts, err, notes = fake_up(cut=2, done=set(), after={1}, seats=2)
     assert err.up == [1] and err.removed == [2] and place.removed == [2]
 
@@ -169,10 +172,11 @@ def test_cli_prints_one_line_and_exits_130(monkeypatch, tmp_path, capsys):
     monkeypatch.setattr(ops_mod, "create", lambda *a, **kw: classroom(path=tmp_path))
 
     def interrupted(*a, **kw):
-        raise ops_mod.UpInterrupted("interrupted: seat(s) 1 up; seat(s) 2 removed (were being made)",
-                                    hint="re-run", up=[1], removed=[2])
+        raise ops_mod.UpInterrupted(
+            "interrupted: seat(s) 1 up; seat(s) 2 removed (were being made)", hint="re-run", up=[1], removed=[2]
+        )
 
-    def exit_now(code):          # os._exit: no thread joins (a second Ctrl-C must quit at once)
+    def exit_now(code):  # os._exit: no thread joins (a second Ctrl-C must quit at once)
         raise SystemExit(f"os._exit({code})")
 
     monkeypatch.setattr(ops_mod, "up", interrupted)
@@ -186,7 +190,7 @@ def test_cli_prints_one_line_and_exits_130(monkeypatch, tmp_path, capsys):
 
 def test_a_second_ctrl_c_during_cleanup_quits_and_says_what_may_be_half_made(fake_up, monkeypatch):
     def remove(self, lab_dir, say):
-        raise KeyboardInterrupt         # the second Ctrl-C lands while seat 1 is being removed
+        raise KeyboardInterrupt  # the second Ctrl-C lands while seat 1 is being removed
 
     monkeypatch.setattr(Place, "remove", remove)
     c, place, accounts, err, notes = fake_up(cut=2, done=set(), after={1}, seats=2)

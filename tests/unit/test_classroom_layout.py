@@ -19,8 +19,16 @@ net = ipaddress.IPv4Network
 
 
 def classroom(**kw):
-    base = dict(name="cr1", lab=str(DUO), seats=3, pool=net("192.168.80.0/20"), provider="lxc",
-                ssh_port=2299, ssh_address="127.0.0.1", path=Path("/srv/cr1"))
+    base = dict(
+        name="cr1",
+        lab=str(DUO),
+        seats=3,
+        pool=net("192.168.80.0/20"),
+        provider="lxc",
+        ssh_port=2299,
+        ssh_address="127.0.0.1",
+        path=Path("/srv/cr1"),
+    )
     base.update(kw)
     return S.Classroom(**base)
 
@@ -59,27 +67,26 @@ def test_good_names(name):
     assert S.name_problem(name) is None
 
 
-@pytest.mark.parametrize("name", ["", "1a", "-a", "a-", "a--b", "A", "aB", "a_b", "a.b", "a b",
-                                  "é", "a\n"])
+@pytest.mark.parametrize("name", ["", "1a", "-a", "a-", "a--b", "A", "aB", "a_b", "a.b", "a b", "é", "a\n"])
 def test_bad_names_say_what_a_name_may_hold(name):
     assert S.name_problem(name) == (
         f"classroom name {name!r} must start with a lowercase letter and hold only "
-        "lowercase letters, digits and single hyphens")
+        "lowercase letters, digits and single hyphens"
+    )
 
 
 def test_a_long_name_says_how_long():
-    assert S.name_problem("abcdefghijklm") == (
-        "classroom name 'abcdefghijklm' is 13 characters long; at most 12")
+    assert S.name_problem("abcdefghijklm") == ("classroom name 'abcdefghijklm' is 13 characters long; at most 12")
 
 
 def test_seat_networks_and_capacity():
-    assert S.seat_networks(net("10.0.0.0/24"), 23) == []       # the lab is bigger than the pool
+    assert S.seat_networks(net("10.0.0.0/24"), 23) == []  # the lab is bigger than the pool
     assert S.seat_networks(net("10.0.0.0/24"), 24) == [net("10.0.0.0/24")]
     assert S.seat_networks(net("10.0.0.0/23"), 24) == [net("10.0.0.0/24"), net("10.0.1.0/24")]
-    assert S.max_seats(net("10.0.0.0/24"), 24) == 0             # seat 0 stays unused
+    assert S.max_seats(net("10.0.0.0/24"), 24) == 0  # seat 0 stays unused
     assert S.max_seats(net("10.0.0.0/24"), 23) == 0
     assert S.max_seats(net("10.0.0.0/23"), 24) == 1
-    assert S.max_seats(net("10.0.0.0/8"), 24) == 250            # capped
+    assert S.max_seats(net("10.0.0.0/8"), 24) == 250  # capped
     assert S.max_seats(net("10.0.0.0/16"), 24) == 250
     assert S.max_seats(net("10.0.0.0/16"), 23) == 127
     assert S.seat_network(net("10.0.0.0/16"), 26, 5) == net("10.0.1.64/26")
@@ -92,16 +99,17 @@ def test_a_good_request_passes():
     assert problems(pool="172.16.0.0/12", seats=250) == []
 
 
-@pytest.mark.parametrize("pool", ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16",
-                                  "172.31.0.0/20", "192.168.254.0/23"])
+@pytest.mark.parametrize("pool", ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "172.31.0.0/20", "192.168.254.0/23"])
 def test_private_pools(pool):
     assert not any("private" in p for p in problems(pool=pool, seats=1))
 
 
 @pytest.mark.parametrize("pool", ["8.8.0.0/16", "172.32.0.0/16", "11.0.0.0/16", "192.169.0.0/16"])
 def test_public_pools_are_refused(pool):
-    assert f"pool {pool} is not a private network (10/8, 172.16/12, 192.168/16): seat " \
-           "networks would shadow real destinations" in problems(pool=pool, seats=1)
+    assert (
+        f"pool {pool} is not a private network (10/8, 172.16/12, 192.168/16): seat "
+        "networks would shadow real destinations" in problems(pool=pool, seats=1)
+    )
 
 
 def test_seat_counts_out_of_range():
@@ -114,11 +122,11 @@ def test_seat_counts_out_of_range():
 
 def test_too_many_seats_for_the_pool_says_what_pool_would_do():
     assert problems(seats=16) == [
-        "pool 192.168.80.0/20 holds 15 seat(s) of the lab's /24 network, not 16: give a bigger "
-        "--pool (a /19 or larger)"]
+        "pool 192.168.80.0/20 holds 15 seat(s) of the lab's /24 network, not 16: give a bigger --pool (a /19 or larger)"
+    ]
     assert problems(seats=2, pool="10.0.0.0/24") == [
-        "pool 10.0.0.0/24 holds 0 seat(s) of the lab's /24 network, not 2: give a bigger "
-        "--pool (a /22 or larger)"]
+        "pool 10.0.0.0/24 holds 0 seat(s) of the lab's /24 network, not 2: give a bigger --pool (a /22 or larger)"
+    ]
 
 
 def test_every_problem_at_once():
@@ -128,12 +136,10 @@ def test_every_problem_at_once():
 
 
 def test_calico_pool_overlap():
-    assert problems(calico="192.168.80.0/21") == [
-        "pool 192.168.80.0/20 overlaps the lab's calico_pool 192.168.80.0/21"]
-    assert problems(calico="192.168.0.0/16") == [
-        "pool 192.168.80.0/20 overlaps the lab's calico_pool 192.168.0.0/16"]
+    assert problems(calico="192.168.80.0/21") == ["pool 192.168.80.0/20 overlaps the lab's calico_pool 192.168.80.0/21"]
+    assert problems(calico="192.168.0.0/16") == ["pool 192.168.80.0/20 overlaps the lab's calico_pool 192.168.0.0/16"]
     assert problems(calico="172.32.0.0/16") == []
-    assert problems(calico="not a network") == []               # the lab file's checks say so
+    assert problems(calico="not a network") == []  # the lab file's checks say so
     assert problems(calico="") == []
 
 
@@ -150,8 +156,7 @@ def test_seat_lists_in_detail():
             S.parse_seat_list("1," + bad if bad == "" else bad, 8)
     with pytest.raises(InputError) as exc:
         S.parse_seat_list("2, 9", 8)
-    assert exc.value.problems == [
-        "seat list '2, 9': 9 is out of range: this classroom has seats 1-8"]
+    assert exc.value.problems == ["seat list '2, 9': 9 is out of range: this classroom has seats 1-8"]
     for bad in ("0", "0-2", "5-4", "7-9", "9"):
         with pytest.raises(InputError, match="out of range"):
             S.parse_seat_list(bad, 8)
@@ -167,8 +172,9 @@ def test_seat_lab_data_moves_every_address_and_keeps_the_rest():
     assert data["network"] == {"cidr": "10.56.7.0/24", "note": "kept"}
     assert data["nodes"] == [
         {"name": "ubuntu-1", "ip": "10.56.7.101", "roles": ["base"]},
-        {"name": "ubuntu-2", "ip": "10.56.7.102", "roles": ["base"]}]
-    assert raw["network"]["cidr"] == "192.168.56.0/24" and "instance" not in raw   # not changed
+        {"name": "ubuntu-2", "ip": "10.56.7.102", "roles": ["base"]},
+    ]
+    assert raw["network"]["cidr"] == "192.168.56.0/24" and "instance" not in raw  # not changed
     assert raw["nodes"][0]["ip"] == "192.168.56.101"
     assert data["boxes"] == raw["boxes"] and data["defaults"] == raw["defaults"]
 
@@ -181,7 +187,7 @@ def test_seat_lab_text_header_and_yaml():
     lines = text.splitlines()
     assert lines[0] == "# Seat 2 of classroom cr1: written by `labgen classroom up` from"
     assert lines[1] == f"# {DUO}. Only `instance` and the addresses differ from the lab file."
-    assert lines[2] == "name: duo"                          # the lab's own key order
+    assert lines[2] == "name: duo"  # the lab's own key order
     assert "description: 两个节点" in lines
     assert yaml.safe_load(text)["nodes"][1]["ip"] == "192.168.82.102"
 
@@ -189,19 +195,29 @@ def test_seat_lab_text_header_and_yaml():
 def test_classroom_yml_round_trip(tmp_path):
     c = classroom(path=tmp_path, roles=("base", "docker"), ssh_address="10.0.0.5")
     text = S.classroom_text(c)
-    assert text.startswith("# A labgen classroom: `labgen classroom status` in this dir shows "
-                           "its seats.\nname: cr1\nlab: ")
+    assert text.startswith(
+        "# A labgen classroom: `labgen classroom status` in this dir shows its seats.\nname: cr1\nlab: "
+    )
     (tmp_path / "classroom.yml").write_text(text)
     assert S.load_classroom(tmp_path) == c
     assert yaml.safe_load(text)["roles"] == ["base", "docker"]
-    assert list(yaml.safe_load(text)) == ["name", "lab", "seats", "pool", "provider", "ssh_port",
-                                          "ssh_address", "roles"]
+    assert list(yaml.safe_load(text)) == [
+        "name",
+        "lab",
+        "seats",
+        "pool",
+        "provider",
+        "ssh_port",
+        "ssh_address",
+        "roles",
+    ]
 
 
 def test_classroom_yml_defaults(tmp_path):
     (tmp_path / "classroom.yml").write_text(
-        "name: a\nlab: duo\nseats: 2\npool: 10.56.0.0/18\nprovider: lxc\nssh_address: null\n")
-    c = S.load_classroom(tmp_path / "." )
+        "name: a\nlab: duo\nseats: 2\npool: 10.56.0.0/18\nprovider: lxc\nssh_address: null\n"
+    )
+    c = S.load_classroom(tmp_path / ".")
     assert (c.ssh_port, c.ssh_address, c.roles, c.path) == (2222, "", (), tmp_path.resolve())
     assert (c.name, c.lab, c.seats, c.pool, c.provider) == ("a", "duo", 2, S.DEFAULT_POOL, "lxc")
 
@@ -210,18 +226,22 @@ def test_a_missing_classroom_says_how_to_make_one(tmp_path):
     with pytest.raises(LabgenError) as exc:
         S.load_classroom(tmp_path)
     assert exc.value.message == f"no classroom in {tmp_path.resolve()}"
-    assert exc.value.hint == ("cd into a classroom dir, pass --dir, or create one: "
-                              "`labgen classroom up LAB --seats N`")
+    assert exc.value.hint == ("cd into a classroom dir, pass --dir, or create one: `labgen classroom up LAB --seats N`")
     assert exc.value.__suppress_context__
 
 
-@pytest.mark.parametrize("text", [
-    "name: a\nlab: duo\nseats: 2\npool: 10.56.0.0/18\n",                          # no provider
-    "name: a\nlab: duo\nseats: x\npool: 10.56.0.0/18\nprovider: lxc\n",
-    "name: a\nlab: duo\nseats: 2\npool: 10.56.0.1/18\nprovider: lxc\n",
-    "name: a\nlab: duo\nseats: 2\npool: 10.56.0.0/18\nprovider: lxc\nssh_port: [1]\n",
-    "- a list\n", "name: [unclosed\n", "",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "name: a\nlab: duo\nseats: 2\npool: 10.56.0.0/18\n",  # no provider
+        "name: a\nlab: duo\nseats: x\npool: 10.56.0.0/18\nprovider: lxc\n",
+        "name: a\nlab: duo\nseats: 2\npool: 10.56.0.1/18\nprovider: lxc\n",
+        "name: a\nlab: duo\nseats: 2\npool: 10.56.0.0/18\nprovider: lxc\nssh_port: [1]\n",
+        "- a list\n",
+        "name: [unclosed\n",
+        "",
+    ],
+)
 def test_a_damaged_classroom_yml_is_one_line(tmp_path, text):
     (tmp_path / "classroom.yml").write_text(text)
     with pytest.raises(LabgenError) as exc:
@@ -231,18 +251,24 @@ def test_a_damaged_classroom_yml_is_one_line(tmp_path, text):
     assert exc.value.__suppress_context__
 
 
-@pytest.mark.parametrize("name, seats, problem", [
-    ("Bad", 2, "line 1: classroom: name 'Bad' is not valid; expected the classroom's name: a "
-               "lowercase letter, then lowercase letters, digits and single hyphens; at most 12 "
-               "characters, e.g. cr1"),
-    ("a", 0, "line 3: classroom: seats 0 is too small; expected an integer from 1 to 250 "
-             "(how many seats)"),
-    ("a", 251, "line 3: classroom: seats 251 is too large; expected an integer from 1 to 250 "
-               "(how many seats)"),
-])
+@pytest.mark.parametrize(
+    "name, seats, problem",
+    [
+        (
+            "Bad",
+            2,
+            "line 1: classroom: name 'Bad' is not valid; expected the classroom's name: a "
+            "lowercase letter, then lowercase letters, digits and single hyphens; at most 12 "
+            "characters, e.g. cr1",
+        ),
+        ("a", 0, "line 3: classroom: seats 0 is too small; expected an integer from 1 to 250 (how many seats)"),
+        ("a", 251, "line 3: classroom: seats 251 is too large; expected an integer from 1 to 250 (how many seats)"),
+    ],
+)
 def test_a_classroom_yml_with_a_bad_name_or_count_is_damaged(tmp_path, name, seats, problem):
     (tmp_path / "classroom.yml").write_text(
-        f"name: {name}\nlab: duo\nseats: {seats}\npool: 10.56.0.0/18\nprovider: lxc\n")
+        f"name: {name}\nlab: duo\nseats: {seats}\npool: 10.56.0.0/18\nprovider: lxc\n"
+    )
     with pytest.raises(LabgenError) as exc:
         S.load_classroom(tmp_path)
     assert exc.value.message == f"{tmp_path / 'classroom.yml'} is damaged: {problem}"
@@ -250,8 +276,7 @@ def test_a_classroom_yml_with_a_bad_name_or_count_is_damaged(tmp_path, name, sea
 
 def test_classroom_yml_seat_count_limits_are_inclusive(tmp_path):
     for seats in (1, 250):
-        (tmp_path / "classroom.yml").write_text(
-            f"name: a\nlab: duo\nseats: {seats}\npool: 10.0.0.0/8\nprovider: lxc\n")
+        (tmp_path / "classroom.yml").write_text(f"name: a\nlab: duo\nseats: {seats}\npool: 10.0.0.0/8\nprovider: lxc\n")
         assert S.load_classroom(tmp_path).seats == seats
 
 
@@ -263,12 +288,11 @@ def test_find_classroom_dir_looks_upwards(tmp_path, monkeypatch):
     assert S.find_classroom_dir(room) == room.resolve()
     monkeypatch.chdir(room / "seat-01")
     assert S.find_classroom_dir() == room.resolve()
-    (tmp_path / "other" / "classroom.yml").mkdir(parents=True)      # a dir, not a file
+    (tmp_path / "other" / "classroom.yml").mkdir(parents=True)  # a dir, not a file
     with pytest.raises(LabgenError) as exc:
         S.find_classroom_dir(tmp_path / "other")
     assert exc.value.message == f"no classroom in {(tmp_path / 'other').resolve()} or above"
-    assert exc.value.hint == ("cd into a classroom dir, pass --dir, or create one: "
-                              "`labgen classroom up LAB --seats N`")
+    assert exc.value.hint == ("cd into a classroom dir, pass --dir, or create one: `labgen classroom up LAB --seats N`")
 
 
 def test_seat_lab_text_wraps_long_values_at_100_columns():
@@ -276,21 +300,23 @@ def test_seat_lab_text_wraps_long_values_at_100_columns():
     raw = yaml.safe_load(DUO.read_text())
 
     def description_lines(words):
-        raw["description"] = "abc " * words           # the trailing space keeps it quoted
+        raw["description"] = "abc " * words  # the trailing space keeps it quoted
         lines = S.seat_lab_text(raw, lab, classroom(), 1).splitlines()
         first = next(i for i, line in enumerate(lines) if line.startswith("description:"))
-        return [lines[first]] + [x for x in lines[first + 1:first + 3] if x.startswith("  abc")]
+        return [lines[first]] + [x for x in lines[first + 1 : first + 3] if x.startswith("  abc")]
 
-    assert len(description_lines(22)) == 1                  # 103 columns: not wrapped at 80
-    assert [len(x) for x in description_lines(23)] == [101, 7]   # wrapped after column 100
+    assert len(description_lines(22)) == 1  # 103 columns: not wrapped at 80
+    assert [len(x) for x in description_lines(23)] == [101, 7]  # wrapped after column 100
 
 
 def test_classroom_yml_is_read_as_utf8_under_an_ascii_locale(tmp_path):
     import locale
+
     (tmp_path / "classroom.yml").write_text(
-        "name: a\nlab: 实验.yml\nseats: 2\npool: 10.56.0.0/18\nprovider: lxc\n", encoding="utf-8")
+        "name: a\nlab: 实验.yml\nseats: 2\npool: 10.56.0.0/18\nprovider: lxc\n", encoding="utf-8"
+    )
     saved = locale.setlocale(locale.LC_CTYPE)
-    locale.setlocale(locale.LC_CTYPE, "C")         # open() would default to ASCII now
+    locale.setlocale(locale.LC_CTYPE, "C")  # open() would default to ASCII now
     try:
         assert S.load_classroom(tmp_path).lab == "实验.yml"
     finally:

@@ -24,8 +24,10 @@ def test_help_teaches_and_version():
 
 
 def test_start_up_imports_nothing_heavy():
-    code = ("import sys, labgen.cli; heavy = {'fabric', 'paramiko', 'vagrant', 'rich', 'jinja2', 'yaml'}; "
-            "print(sorted(heavy & set(sys.modules)))")
+    code = (
+        "import sys, labgen.cli; heavy = {'fabric', 'paramiko', 'vagrant', 'rich', 'jinja2', 'yaml'}; "
+        "print(sorted(heavy & set(sys.modules)))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 
@@ -45,9 +47,8 @@ def test_unknown_lab_suggests_the_builtin():
 
 @pytest.mark.parametrize("path", [p for p in HOSTILE if p.stem != "accepted-free-text"], ids=lambda p: p.stem)
 def test_hostile_lab_files_are_refused_and_nothing_is_created(path, tmp_path):
-    canary = tmp_path / "CANARY"              # the payloads `touch CANARY` in their cwd
-    res = labgen_sealed("--provider", "lxc", "create", str(path), "--dir", str(tmp_path / "lab"),
-                        cwd=tmp_path)
+    canary = tmp_path / "CANARY"  # the payloads `touch CANARY` in their cwd
+    res = labgen_sealed("--provider", "lxc", "create", str(path), "--dir", str(tmp_path / "lab"), cwd=tmp_path)
     assert res.returncode == 2, res.stdout + res.stderr
     assert "Traceback" not in res.stderr
     expected = path.with_suffix(".errors").read_text().split("\n")
@@ -81,7 +82,7 @@ def test_create_refuses_to_overwrite_an_edited_vagrantfile(tmp_path):
     lab = load_lab(find_lab("mesos-calico"))
     d = LabDir(tmp_path / "lab")
     write_lab_dir(lab, d, "lxc")
-    write_lab_dir(lab, d, "lxc")                       # unchanged: fine
+    write_lab_dir(lab, d, "lxc")  # unchanged: fine
     d.vagrantfile.write_text(d.vagrantfile.read_text() + "\n# my tweak\n")
     from labgen.errors import LabgenError
 
@@ -123,16 +124,27 @@ def test_scenario_show_tells_the_variants_own_summary():
     sc = load_scenario(find_scenario("mac-bug"))
     own, default = sc.variants["docker"].summary.en, sc.summary.en
     assert own and own != default
-    out = " ".join(labgen("scenario", "show", "mac-bug", "--variant", "docker", "--lang", "en",
-                          check=True).stdout.split())
+    out = " ".join(
+        labgen("scenario", "show", "mac-bug", "--variant", "docker", "--lang", "en", check=True).stdout.split()
+    )
     assert " ".join(own.split()) in out and " ".join(default.split()) not in out
     out = " ".join(labgen("scenario", "show", "mac-bug", "--lang", "en", check=True).stdout.split())
     assert " ".join(default.split()) in out
 
 
 def test_scenario_with_unknown_step_is_refused_before_anything_runs(tmp_path):
-    res = labgen_sealed("--provider", "lxc", "scenario", "run", "mac-bug", "--only", "no-such-step",
-                        "--dir", str(tmp_path / "lab"), cwd=tmp_path)
+    res = labgen_sealed(
+        "--provider",
+        "lxc",
+        "scenario",
+        "run",
+        "mac-bug",
+        "--only",
+        "no-such-step",
+        "--dir",
+        str(tmp_path / "lab"),
+        cwd=tmp_path,
+    )
     assert res.returncode == 2 and "no step 'no-such-step'" in res.stderr
     assert not (tmp_path / "lab").exists()
 
@@ -145,8 +157,9 @@ def test_debug_shows_the_traceback(tmp_path):
 def test_shell_completion_as_the_readme_documents():
     script = labgen(env={"_LABGEN_COMPLETE": "bash_source"}, check=True).stdout
     assert "_labgen_completion" in script and "complete " in script
-    res = labgen(env={"_LABGEN_COMPLETE": "bash_complete", "COMP_WORDS": "labgen status --for",
-                      "COMP_CWORD": "2"}, check=True)
+    res = labgen(
+        env={"_LABGEN_COMPLETE": "bash_complete", "COMP_WORDS": "labgen status --for", "COMP_CWORD": "2"}, check=True
+    )
     assert "--format" in res.stdout
 
 
@@ -175,15 +188,18 @@ def _hardware_kvm() -> bool:
     import os
 
     return os.access("/dev/kvm", os.R_OK | os.W_OK) and any(
-        os.path.isdir(f"/sys/module/{m}") for m in ("kvm_intel", "kvm_amd"))
+        os.path.isdir(f"/sys/module/{m}") for m in ("kvm_intel", "kvm_amd")
+    )
 
 
 # KVM's verdict comes from a stand-in QEMU in PATH whose probe guest "passes" (exits with the
 # isa-debug-exit code at once) or fails: the expected choice never comes from labgen's own
 # kvm_verdict(), and the verdict is cached in the test's own dir, never the user's cache.
-@pytest.mark.parametrize("tools, qemu", [(("lxc-create",), None), (("virsh", "lxc-create"), "fails"),
-                                         (("virsh", "lxc-create"), "passes"), ((), None)],
-                         ids=["lxc", "libvirt-kvm-broken", "libvirt-kvm-works", "none"])
+@pytest.mark.parametrize(
+    "tools, qemu",
+    [(("lxc-create",), None), (("virsh", "lxc-create"), "fails"), (("virsh", "lxc-create"), "passes"), ((), None)],
+    ids=["lxc", "libvirt-kvm-broken", "libvirt-kvm-works", "none"],
+)
 def test_provider_is_detected_and_the_choice_is_printed(tmp_path, tools, qemu):
     import os
 
@@ -195,8 +211,12 @@ def test_provider_is_detected_and_the_choice_is_printed(tmp_path, tools, qemu):
         fake.write_text(f"#!/bin/sh\nexit {EXIT_OK if qemu == 'passes' else 1}\n")
         fake.chmod(0o755)
     cache = tmp_path / "cache"
-    res = labgen("render", "mesos-calico", cwd=tmp_path,
-                 env={"PATH": str(path), "LABGEN_SKIP_LIBVIRT": "", "LABGEN_CACHE": str(cache)})
+    res = labgen(
+        "render",
+        "mesos-calico",
+        cwd=tmp_path,
+        env={"PATH": str(path), "LABGEN_SKIP_LIBVIRT": "", "LABGEN_CACHE": str(cache)},
+    )
     # libvirt only where KVM boots a guest: needs hardware KVM on this host and a passing probe
     if qemu == "passes" and _hardware_kvm():
         expected = "libvirt", "virsh found and KVM usable"
@@ -208,15 +228,14 @@ def test_provider_is_detected_and_the_choice_is_printed(tmp_path, tools, qemu):
         return
     assert res.returncode == 0, res.stderr
     assert f"provider: {expected[0]} ({expected[1]}); choose with --provider" in res.stderr
-    assert res.stdout.startswith("# -*- mode: ruby -*-")          # stdout is the Vagrantfile alone
+    assert res.stdout.startswith("# -*- mode: ruby -*-")  # stdout is the Vagrantfile alone
     assert f"for provider {expected[0]}." in res.stdout
     if qemu and _hardware_kvm():
-        assert (cache / "kvm-verdict.json").exists()              # the probe ran, cached here
+        assert (cache / "kvm-verdict.json").exists()  # the probe ran, cached here
 
 
 def test_bad_input_exits_2(tmp_path):
-    res = labgen_sealed("--provider", "lxc", "create", "no-such-lab", "--dir", str(tmp_path / "lab"),
-                        cwd=tmp_path)
+    res = labgen_sealed("--provider", "lxc", "create", "no-such-lab", "--dir", str(tmp_path / "lab"), cwd=tmp_path)
     assert res.returncode == 2 and "Traceback" not in res.stderr
     assert not (tmp_path / "lab").exists()
 
@@ -224,8 +243,7 @@ def test_bad_input_exits_2(tmp_path):
 def test_host_not_ready_exits_3_before_touching_anything(tmp_path):
     import os
 
-    res = labgen_sealed("--provider", "lxc", "create", "mesos-calico", "--dir", str(tmp_path / "lab"),
-                        cwd=tmp_path)
+    res = labgen_sealed("--provider", "lxc", "create", "mesos-calico", "--dir", str(tmp_path / "lab"), cwd=tmp_path)
     assert res.returncode == 3, res.stdout + res.stderr
     why = "lxc-create is not installed" if os.geteuid() == 0 else "the lxc provider needs root"
     assert why in res.stderr and "hint: " in res.stderr and "Traceback" not in res.stderr
@@ -243,8 +261,9 @@ def test_vagrant_failing_exits_4(tmp_path):
 
     d = LabDir(tmp_path / "lab")
     write_lab_dir(load_lab(find_lab("mesos-calico")), d, "lxc")
-    d.vagrantfile.write_text(d.vagrantfile.read_text()
-                             + '\nVagrant.configure("2") do |c|\n')      # no `end`: a syntax error
+    d.vagrantfile.write_text(
+        d.vagrantfile.read_text() + '\nVagrant.configure("2") do |c|\n'
+    )  # no `end`: a syntax error
     res = labgen("halt", "--dir", str(d.path), cwd=tmp_path)
     assert res.returncode == 4, res.stdout + res.stderr
     assert "vagrant halt" in res.stderr and "Traceback" not in res.stderr
@@ -264,5 +283,6 @@ def test_list_names_every_builtin_lab_and_scenario_with_its_title(tmp_path):
     scenarios = [load_scenario(p) for p in builtin_scenarios()]
     assert len(scenarios) >= 2
     for sc in scenarios:
-        assert any(ln.split() and ln.split()[0] == sc.id and sc.title.en in ln and f"(lab {sc.lab})" in ln
-                   for ln in lines), res.stdout
+        assert any(
+            ln.split() and ln.split()[0] == sc.id and sc.title.en in ln and f"(lab {sc.lab})" in ln for ln in lines
+        ), res.stdout

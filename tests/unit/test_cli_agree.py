@@ -37,6 +37,7 @@ def lab_dir_with_progress(tmp_path, scenario="mac-bug", variant="challenge"):
 
 # ---- words people bring
 
+
 def test_up_and_down_are_create_and_destroy():
     up = labgen("up", "--help", check=True).stdout
     assert up.startswith("Usage: labgen up [OPTIONS] LAB")
@@ -53,13 +54,14 @@ def test_down_outside_a_lab_is_the_same_error_as_destroy(tmp_path):
         assert res.returncode == 1 and "no lab in" in res.stderr, res.stderr
 
 
-@pytest.mark.parametrize("word, suggestion", [("deploy", "'up'"), ("start", "'up' or 'scenario start'"),
-                                              ("rm", "'down'"), ("ps", "'ls'")])
+@pytest.mark.parametrize(
+    "word, suggestion", [("deploy", "'up'"), ("start", "'up' or 'scenario start'"), ("rm", "'down'"), ("ps", "'ls'")]
+)
 def test_borrowed_words_point_at_the_labgen_command(word, suggestion, tmp_path):
     res = labgen_sealed(word, "x", cwd=tmp_path)
     assert res.returncode == 2
     assert f"No such command '{word}'. Did you mean {suggestion}?" in res.stderr
-    assert "destroy" not in res.stderr          # click alone would offer `destroy` for `deploy`
+    assert "destroy" not in res.stderr  # click alone would offer `destroy` for `deploy`
 
 
 def test_bundle_typo_is_named_not_taken_for_a_lab(tmp_path):
@@ -73,23 +75,41 @@ def test_bundle_typo_is_named_not_taken_for_a_lab(tmp_path):
 
 # ---- one meaning per option
 
+
 def classroom_dir(tmp_path, seats=3):
     from labgen.classroom.layout import Classroom, classroom_text
 
     path = tmp_path / "cr"
     path.mkdir()
-    c = Classroom(name="ci1", lab=str(DUO), seats=seats, pool=ipaddress.IPv4Network("192.168.160.0/22"),
-                  provider="lxc", ssh_port=2299, ssh_address="127.0.0.1", path=path)
+    c = Classroom(
+        name="ci1",
+        lab=str(DUO),
+        seats=seats,
+        pool=ipaddress.IPv4Network("192.168.160.0/22"),
+        provider="lxc",
+        ssh_port=2299,
+        ssh_address="127.0.0.1",
+        path=path,
+    )
     (path / "classroom.yml").write_text(classroom_text(c))
     return path
 
 
-@pytest.mark.parametrize("command", [("status",), ("exec", "all", "--", "true"), ("sheets",), ("serve",),
-                                     ("scenario", "run", "mac-bug")])
+@pytest.mark.parametrize(
+    "command", [("status",), ("exec", "all", "--", "true"), ("sheets",), ("serve",), ("scenario", "run", "mac-bug")]
+)
 def test_seat_lists_are_seat_and_the_old_seats_says_so(command, tmp_path):
     cr = classroom_dir(tmp_path)
-    res = labgen_sealed("classroom", *command[:1 if command[0] != "scenario" else 3], "--seats", "1,2",
-                        "--dir", str(cr), *command[1 if command[0] != "scenario" else 3:], cwd=tmp_path)
+    res = labgen_sealed(
+        "classroom",
+        *command[: 1 if command[0] != "scenario" else 3],
+        "--seats",
+        "1,2",
+        "--dir",
+        str(cr),
+        *command[1 if command[0] != "scenario" else 3 :],
+        cwd=tmp_path,
+    )
     assert res.returncode == 2
     assert "--seats 1,2: here seats are chosen with --seat 1,2" in res.stderr
     assert "--seats is the number of seats, in `classroom up` only" in res.stderr
@@ -116,6 +136,7 @@ def test_files_are_written_with_o_output_everywhere():
 
 # ---- the same overwrite policy for graph and worksheet
 
+
 def test_worksheet_refuses_to_overwrite_like_graph(tmp_path):
     first = labgen("scenario", "worksheet", "mac-bug", "--lang", "en", cwd=tmp_path, check=True)
     out = tmp_path / "mac-bug-worksheet-en.html"
@@ -141,6 +162,7 @@ def test_worksheet_to_stdout(tmp_path):
 
 # ---- asking before wiping a student's progress
 
+
 def test_start_again_asks_before_replacing_progress(tmp_path):
     d = lab_dir_with_progress(tmp_path)
     before = (d.meta / "progress.json").read_text()
@@ -153,8 +175,9 @@ def test_start_again_asks_before_replacing_progress(tmp_path):
 def test_reset_asks_before_replaying(tmp_path):
     d = lab_dir_with_progress(tmp_path)
     before = (d.meta / "progress.json").read_text()
-    res = labgen_sealed("--provider", "lxc", "scenario", "reset", "--to", "break-mac", "--dir", str(d.path),
-                        cwd=tmp_path)
+    res = labgen_sealed(
+        "--provider", "lxc", "scenario", "reset", "--to", "break-mac", "--dir", str(d.path), cwd=tmp_path
+    )
     assert res.returncode == 1
     assert "reset needs confirmation" in res.stderr and "pass --yes" in res.stderr
     assert (d.meta / "progress.json").read_text() == before
@@ -168,8 +191,16 @@ def test_start_and_reset_say_they_ask():
 
 # ---- one --variant rule, with a did-you-mean
 
-@pytest.mark.parametrize("command", [("scenario", "show", "mac-bug"), ("scenario", "worksheet", "mac-bug"),
-                                     ("scenario", "run", "mac-bug"), ("scenario", "start", "mac-bug")])
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("scenario", "show", "mac-bug"),
+        ("scenario", "worksheet", "mac-bug"),
+        ("scenario", "run", "mac-bug"),
+        ("scenario", "start", "mac-bug"),
+    ],
+)
 def test_variant_typo_gets_a_did_you_mean(command, tmp_path):
     res = labgen_sealed("--provider", "lxc", *command, "--variant", "chalenge", cwd=tmp_path)
     assert res.returncode == 2, res.stderr
@@ -180,8 +211,13 @@ def test_variant_typo_gets_a_did_you_mean(command, tmp_path):
 
 def test_variant_help_is_one_text():
     texts = set()
-    for command in (("scenario", "show"), ("scenario", "run"), ("scenario", "start"), ("scenario", "worksheet"),
-                    ("classroom", "scenario", "run")):
+    for command in (
+        ("scenario", "show"),
+        ("scenario", "run"),
+        ("scenario", "start"),
+        ("scenario", "worksheet"),
+        ("classroom", "scenario", "run"),
+    ):
         help_text = labgen(*command, "--help", check=True).stdout
         found = re.search(r"--variant NAME\s+(.*?has none\.)", help_text, re.S)
         assert found, command
@@ -193,22 +229,27 @@ def test_show_without_variant_is_the_default_and_start_picks_the_challenge(tmp_p
     shown = labgen("scenario", "show", "mac-bug", "--lang", "en", check=True).stdout
     assert "variant default)" in " ".join(shown.split())
     ws = labgen("scenario", "worksheet", "mac-bug", "-o", "-", "--lang", "en", check=True).stdout
-    assert "Make the two workloads talk again" in ws       # the challenge variant's task
+    assert "Make the two workloads talk again" in ws  # the challenge variant's task
 
 
 # ---- json for scripts
 
+
 def test_list_json():
     data = json.loads(labgen("list", "--format", "json", check=True).stdout)
-    assert {"name": "mesos-calico", "description": "Mesos + Marathon + Calico on three VMs (the walkthrough)"} \
-        in data["labs"] or any(lab["name"] == "mesos-calico" for lab in data["labs"])
+    assert {"name": "mesos-calico", "description": "Mesos + Marathon + Calico on three VMs (the walkthrough)"} in data[
+        "labs"
+    ] or any(lab["name"] == "mesos-calico" for lab in data["labs"])
     macbug = next(s for s in data["scenarios"] if s["id"] == "mac-bug")
     assert macbug["lab"] == "mesos-calico" and macbug["variants"] == ["default", "docker", "challenge"]
 
 
 def test_plan_json_is_the_plan():
-    data = json.loads(labgen("--provider", "virtualbox", "plan", "mesos-calico", "--node", "ubuntu-1",
-                             "--format", "json", check=True).stdout)
+    data = json.loads(
+        labgen(
+            "--provider", "virtualbox", "plan", "mesos-calico", "--node", "ubuntu-1", "--format", "json", check=True
+        ).stdout
+    )
     assert data["lab"] == "mesos-calico" and data["provider"] == "virtualbox"
     assert [n["name"] for n in data["nodes"]] == ["ubuntu-1"]
     roles = {r["role"]: r for r in data["nodes"][0]["roles"]}
@@ -217,11 +258,12 @@ def test_plan_json_is_the_plan():
     assert mesos["artifacts"][0]["name"] == "mesos-deb" and mesos["check"] and mesos["run"]
     lxc = json.loads(labgen("--provider", "lxc", "plan", "mesos-calico", "--format", "json", check=True).stdout)
     assert lxc["distro"] and "no longer serves" in next(
-        r["unavailable"] for r in lxc["nodes"][0]["roles"] if r["role"] == "mesos-master")
+        r["unavailable"] for r in lxc["nodes"][0]["roles"] if r["role"] == "mesos-master"
+    )
 
 
 def test_doctor_json_keeps_the_exit_status(tmp_path):
-    res = labgen_sealed("doctor", "--format", "json", cwd=tmp_path)    # no tools at all: nothing usable
+    res = labgen_sealed("doctor", "--format", "json", cwd=tmp_path)  # no tools at all: nothing usable
     assert res.returncode == 3
     data = json.loads(res.stdout)
     assert data["ready"] is False and data["usable"] == [] and data["lab"] is None
@@ -230,6 +272,7 @@ def test_doctor_json_keeps_the_exit_status(tmp_path):
 
 
 # ---- labgen ls
+
 
 def test_ls_finds_labs_and_classroom_seats_through_vagrants_index(tmp_path):
     from labgen.labdir import LabDir
@@ -243,11 +286,19 @@ def test_ls_finds_labs_and_classroom_seats_through_vagrants_index(tmp_path):
 
     cr = classroom_dir(tmp_path)
     machines = {
-        "a": {"name": "n1", "provider": "virtualbox", "state": "running",
-              "vagrantfile_path": lab(tmp_path / "one", "one")},
+        "a": {
+            "name": "n1",
+            "provider": "virtualbox",
+            "state": "running",
+            "vagrantfile_path": lab(tmp_path / "one", "one"),
+        },
         "b": {"name": "n2", "provider": "virtualbox", "state": "poweroff", "vagrantfile_path": str(tmp_path / "one")},
-        "c": {"name": "ubuntu-1", "provider": "virtualbox", "state": "running",
-              "vagrantfile_path": lab(cr / "seat-01", "duo")},
+        "c": {
+            "name": "ubuntu-1",
+            "provider": "virtualbox",
+            "state": "running",
+            "vagrantfile_path": lab(cr / "seat-01", "duo"),
+        },
         "d": {"name": "x", "provider": "virtualbox", "state": "running", "vagrantfile_path": str(tmp_path / "gone")},
         "e": {"name": "x", "provider": "virtualbox", "state": "running", "vagrantfile_path": str(tmp_path)},
     }
@@ -256,9 +307,15 @@ def test_ls_finds_labs_and_classroom_seats_through_vagrants_index(tmp_path):
     index.write_text(json.dumps({"version": 1, "machines": machines}))
     env = {"VAGRANT_HOME": str(tmp_path / "vh")}
     data = json.loads(labgen_sealed("ls", "--format", "json", cwd=tmp_path, env=env, check=True).stdout)
-    assert data["labs"] == [{"name": "one", "dir": str(tmp_path / "one"), "provider": "virtualbox",
-                             "nodes": [{"name": "n1", "state": "running"}, {"name": "n2", "state": "poweroff"}],
-                             "running": 1}]
+    assert data["labs"] == [
+        {
+            "name": "one",
+            "dir": str(tmp_path / "one"),
+            "provider": "virtualbox",
+            "nodes": [{"name": "n1", "state": "running"}, {"name": "n2", "state": "poweroff"}],
+            "running": 1,
+        }
+    ]
     room = next(r for r in data["classrooms"] if r["dir"] == str(cr))
     assert room["name"] == "ci1" and room["seats"] == 3 and room["seats_with_machines"] == 1 and room["running"] == 1
     text = labgen_sealed("ls", cwd=tmp_path, env=env, check=True).stdout
@@ -273,11 +330,13 @@ def test_ls_with_no_index_says_so(tmp_path):
 
 # ---- errors and exit codes
 
+
 def run_in_pty(args, env):
     """labgen ARGS with stdout and stderr on a terminal: what a user sees, colours included."""
     main, sub = pty.openpty()
-    proc = subprocess.Popen([*LABGEN, *args], stdin=subprocess.DEVNULL, stdout=sub, stderr=sub,
-                            env={**os.environ, "COLUMNS": "120", **env})
+    proc = subprocess.Popen(
+        [*LABGEN, *args], stdin=subprocess.DEVNULL, stdout=sub, stderr=sub, env={**os.environ, "COLUMNS": "120", **env}
+    )
     os.close(sub)
     out = b""
     while True:
@@ -314,8 +373,9 @@ def test_status_json_help_says_the_shape_the_docs_show():
 
 
 def test_plan_no_longer_sends_people_to_mesospheres_repository():
-    res = labgen("--provider", "lxc", "plan", "mesos-calico", "--node", "ubuntu-1", "--role", "mesos-master",
-                 check=True)
+    res = labgen(
+        "--provider", "lxc", "plan", "mesos-calico", "--node", "ubuntu-1", "--role", "mesos-master", check=True
+    )
     assert "no longer serves it" in res.stdout and "--artifacts DIR" in res.stdout
     assert "`labgen fetch LAB` downloads it" not in res.stdout.split("mesos-deb")[1].split("\n")[0]
 
@@ -338,7 +398,7 @@ def test_ls_reads_vagrants_index_under_vagrants_lock(tmp_path):
     from labgen.hostlabs import _machines
 
     index = tmp_path / "index"
-    index.write_text('{"version": 1, "machines": {"a": {"na')          # a writer is half-way
+    index.write_text('{"version": 1, "machines": {"a": {"na')  # a writer is half-way
     with open(tmp_path / "index.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         got = []

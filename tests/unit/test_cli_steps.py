@@ -44,7 +44,7 @@ def test_boot_prints_vagrant_lines_verbatim(out, lab, monkeypatch, tmp_path):
     from labgen import lifecycle
 
     def boot(model, lab_dir, provider, on_line=None, on_host=None):
-        on_host("started apt proxy")            # host changes come first, before the long wait
+        on_host("started apt proxy")  # host changes come first, before the long wait
         for line in VAGRANT_UP:
             on_line(line)
         return ["started apt proxy"]
@@ -56,27 +56,26 @@ def test_boot_prints_vagrant_lines_verbatim(out, lab, monkeypatch, tmp_path):
         assert line in text.splitlines()
     assert text.count("host: started apt proxy") == 1
     assert text.index("host: started apt proxy") < text.index(VAGRANT_UP[0])
-    assert text.count("[dim]") == 1 and "[/]" in VAGRANT_UP[-1]   # only the one the tool printed
+    assert text.count("[dim]") == 1 and "[/]" in VAGRANT_UP[-1]  # only the one the tool printed
 
 
 def test_each_blocked_reason_is_said_once_then_the_roles_it_blocks(out, lab):
     reports = []
     for node in lab.nodes:
         report = engine.NodeReport(node.name)
-        report.unavailable = [t for _, t in engine.node_plan(lab, node, "debian-12")
-                              if not isinstance(t, list)]
+        report.unavailable = [t for _, t in engine.node_plan(lab, node, "debian-12") if not isinstance(t, list)]
         reports.append(report)
-    steps.print_blocked(make_console(file=out, width=2000), reports)   # no wrapping
+    steps.print_blocked(make_console(file=out, width=2000), reports)  # no wrapping
     text = out.getvalue()
     assert text.count("Calico 2.6 (calicoctl v1.6.3") == 1
     assert text.count("Mesos 1.5.0 is not in the Debian 12 archive") == 1
     lines = text.splitlines()
     calico = next(i for i, ln in enumerate(lines) if ln.startswith("Calico 2.6"))
-    assert lines[calico + 1:calico + 3] == [
+    assert lines[calico + 1 : calico + 3] == [
         "  ! role calico: not run on ubuntu-1, ubuntu-2, ubuntu-3",
         "  ! role calico-network: not run on ubuntu-1",
     ]
-    assert "role docker:" not in text          # docker.io runs on Debian 12
+    assert "role docker:" not in text  # docker.io runs on Debian 12
     assert "  ! role mesos-slave: not run on ubuntu-2, ubuntu-3" in lines
 
 
@@ -98,17 +97,24 @@ def test_status_json(lab, monkeypatch, tmp_path):
     from labgen.remote import Remote
 
     monkeypatch.setattr(vagrant.VagrantEnv, "status", states)
-    monkeypatch.setattr(vagrant.VagrantEnv, "ssh_config",
-                        lambda self: "Host ubuntu-1\n  HostName 127.0.0.1\n  Port 1\n")
+    monkeypatch.setattr(
+        vagrant.VagrantEnv, "ssh_config", lambda self: "Host ubuntu-1\n  HostName 127.0.0.1\n  Port 1\n"
+    )
     monkeypatch.setattr(lifecycle, "probe", lambda remote: {})
     monkeypatch.setattr(Remote, "__exit__", lambda self, *a: None)
-    res = CliRunner().invoke(cli, ["status", "--dir", str(tmp_path), "--format", "json"],
-                             catch_exceptions=False)
+    res = CliRunner().invoke(cli, ["status", "--dir", str(tmp_path), "--format", "json"], catch_exceptions=False)
     assert res.exit_code == 0, res.output
     data = json.loads(res.output)
     assert data["lab"] == "mesos-calico"
     first, second, third = data["nodes"]
-    assert first == {"name": "ubuntu-1", "ip": "192.168.56.101", "provider": "lxc", "state": "running",
-                     "ssh": True, "roles": list(lab.nodes[0].roles), "roles_done": ["base"]}
+    assert first == {
+        "name": "ubuntu-1",
+        "ip": "192.168.56.101",
+        "provider": "lxc",
+        "state": "running",
+        "ssh": True,
+        "roles": list(lab.nodes[0].roles),
+        "roles_done": ["base"],
+    }
     assert (second["state"], second["ssh"], second["roles_done"]) == ("stopped", None, [])
     assert third["state"] == "not_created"

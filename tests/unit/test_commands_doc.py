@@ -14,7 +14,8 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "commands.md"
 
 def test_the_command_reference_is_the_current_help():
     assert DOC.read_text(encoding="utf-8") == commands_markdown(), (
-        "docs/commands.md differs from the commands' --help: run `make docs` and commit it")
+        "docs/commands.md differs from the commands' --help: run `make docs` and commit it"
+    )
 
 
 def test_the_reference_holds_every_command_and_the_real_help_text():
@@ -37,8 +38,8 @@ def test_every_exit_code_is_documented_in_help_and_reference():
 
 def test_the_readme_names_every_exit_code_and_the_provider_default_as_the_help_does():
     readme = " ".join((DOC.parents[1] / "README.md").read_text(encoding="utf-8").split())
-    sentence = readme[readme.index("exit codes:"):].split("Every command and option")[0]
-    for code, _ in EXIT_CODES[1:]:          # 0 needs no words
+    sentence = readme[readme.index("exit codes:") :].split("Every command and option")[0]
+    for code, _ in EXIT_CODES[1:]:  # 0 needs no words
         assert f" {code} " in sentence, code
     helped = " ".join(labgen("--help", check=True).stdout.split())
     for words in ("VirtualBox if installed", "else libvirt when KVM really works", "else LXC when running as root"):

@@ -14,7 +14,8 @@ def _leases(n: int) -> list[Lease]:
 
 def test_a_lease_line_is_read_with_its_client_id():
     assert parse_leases(LINE + "garbage\n\n") == [
-        Lease(ip="10.0.3.214", mac="42:7f:3a:89:03:a4", client_id="ff:69:2f:b3:fa:00:02")]
+        Lease(ip="10.0.3.214", mac="42:7f:3a:89:03:a4", client_id="ff:69:2f:b3:fa:00:02")
+    ]
 
 
 def test_nothing_is_released_while_the_pool_is_far_from_full():
@@ -31,8 +32,9 @@ def test_a_full_pool_releases_only_addresses_no_running_container_holds():
 
 def test_release_sends_one_dhcp_release_per_stale_lease(tmp_path: Path, monkeypatch):
     leases = tmp_path / "leases"
-    leases.write_text("".join(f"1 {lease.mac} {lease.ip} h {lease.client_id}\n"
-                              for lease in _leases(dhcp_leases.SWEEP_AT)))
+    leases.write_text(
+        "".join(f"1 {lease.mac} {lease.ip} h {lease.client_id}\n" for lease in _leases(dhcp_leases.SWEEP_AT))
+    )
     sent = []
     monkeypatch.setattr(dhcp_leases.shutil, "which", lambda name: "/usr/bin/dhcp_release")
     monkeypatch.setattr(dhcp_leases, "_held_addresses", lambda: {"10.0.3.2"})
@@ -40,8 +42,9 @@ def test_release_sends_one_dhcp_release_per_stale_lease(tmp_path: Path, monkeypa
     lines = release_stale_leases("lxcbr0", leases)
     assert len(sent) == dhcp_leases.SWEEP_AT - 1
     assert sent[0] == ["/usr/bin/dhcp_release", "lxcbr0", "10.0.3.3", "aa:00:00:00:00:01"]
-    assert lines == [f"released {dhcp_leases.SWEEP_AT - 1} stale DHCP leases on lxcbr0 "
-                     f"({dhcp_leases.SWEEP_AT} of 253 were taken)"]
+    assert lines == [
+        f"released {dhcp_leases.SWEEP_AT - 1} stale DHCP leases on lxcbr0 ({dhcp_leases.SWEEP_AT} of 253 were taken)"
+    ]
 
 
 def test_no_listing_of_containers_releases_nothing(tmp_path: Path, monkeypatch):

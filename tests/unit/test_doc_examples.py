@@ -43,8 +43,10 @@ def test_the_docs_have_yaml_examples():
 def fragment_as_scenario(text: str) -> str:
     names = sorted(n for n in variables_in(text) if not is_builtin(n) and not n.startswith("nodes."))
     values = ", ".join(f"{n}: x" for n in names)
-    return (f"id: fragment\ntitle: A fragment\nsummary: A documented fragment.\nlab: mesos-calico\n"
-            f"vars: {{{values}}}\nsteps:\n{text}")
+    return (
+        f"id: fragment\ntitle: A fragment\nsummary: A documented fragment.\nlab: mesos-calico\n"
+        f"vars: {{{values}}}\nsteps:\n{text}"
+    )
 
 
 @pytest.mark.parametrize("where, text", EXAMPLES, ids=[w for w, _ in EXAMPLES])

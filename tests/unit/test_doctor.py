@@ -19,20 +19,22 @@ def lab():
 
 
 def test_virtualbox_range_rule():
-    outside = ipaddress.IPv4Network("192.168.70.0/24")          # 192.168.56.0/21 ends at .63.255
-    assert doc.vbox_network_check((6, 1, 26), None, outside).status == doc.OK     # before the rule
+    outside = ipaddress.IPv4Network("192.168.70.0/24")  # 192.168.56.0/21 ends at .63.255
+    assert doc.vbox_network_check((6, 1, 26), None, outside).status == doc.OK  # before the rule
     assert doc.vbox_network_check((7, 0, 10), None, NET).status == doc.OK
     fail = doc.vbox_network_check((7, 0, 10), None, outside)
     assert fail.status == doc.FAIL and "* 192.168.70.0/24" in fail.hint and "default" in fail.detail
     assert doc.vbox_network_check((7, 0, 10), "* 192.168.0.0/16\n", outside).status == doc.OK
-    assert doc.vbox_network_check(None, "* 10.0.0.0/8\n", NET).status == doc.FAIL   # unknown: assume the rule
+    assert doc.vbox_network_check(None, "* 10.0.0.0/8\n", NET).status == doc.FAIL  # unknown: assume the rule
 
 
 def test_route_clashes_ignore_the_labs_own_bridge_and_the_default_route():
-    routes = [{"dst": "default", "gateway": "10.0.0.1", "dev": "eth0"},
-              {"dst": "192.168.62.0/24", "dev": "lgvirtabc"},
-              {"dst": "192.168.0.0/16", "dev": "tun0"},
-              {"dst": "10.0.3.0/24", "dev": "lxcbr0"}]
+    routes = [
+        {"dst": "default", "gateway": "10.0.0.1", "dev": "eth0"},
+        {"dst": "192.168.62.0/24", "dev": "lgvirtabc"},
+        {"dst": "192.168.0.0/16", "dev": "tun0"},
+        {"dst": "10.0.3.0/24", "dev": "lxcbr0"},
+    ]
     assert doc.route_clashes(NET, routes, {"lgvirtabc"}) == ["192.168.0.0/16 via tun0"]
     assert doc.route_clashes(NET, routes[:2], {"lgvirtabc"}) == []
     check = doc.clash_check("x", NET, routes, set())
@@ -43,7 +45,7 @@ def test_memory_need_counts_tcg_overhead(lab):
     kvm = doc.memory_need(lab, "libvirt", tcg=False)
     tcg = doc.memory_need(lab, "libvirt", tcg=True)
     assert kvm == 2 * (512 + 64) * doc.MIB and tcg == 2 * (512 + 320) * doc.MIB
-    assert doc.memory_need(lab, "lxc", tcg=False) < kvm          # a container's memory is a cap only
+    assert doc.memory_need(lab, "lxc", tcg=False) < kvm  # a container's memory is a cap only
 
 
 def test_resource_check_levels():

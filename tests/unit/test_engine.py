@@ -9,13 +9,12 @@ from labgen.provision import shell
 from labgen.provision.roles import base
 from tests.unit.fakes import FakeRemote
 
-LXC_FACTS = Facts("debian-12", "http://192.168.56.1:3142")     # what the LXC provider says
+LXC_FACTS = Facts("debian-12", "http://192.168.56.1:3142")  # what the LXC provider says
 
 
 def make_lab():
     net = ipaddress.ip_network("192.168.56.0/24")
-    nodes = tuple(Node(f"n{i}", ipaddress.ip_address(f"192.168.56.10{i}"), ("base", "etcd"), 512, 1)
-                  for i in (1, 2))
+    nodes = tuple(Node(f"n{i}", ipaddress.ip_address(f"192.168.56.10{i}"), ("base", "etcd"), 512, 1) for i in (1, 2))
     return Lab("t", "", net, {"lxc": "labgen/debian-12"}, nodes)
 
 
@@ -23,10 +22,10 @@ def test_file_task_writes_only_when_content_differs():
     remote = FakeRemote()
     task = Task("f", files=(File("/etc/x", "hello\n"),), run=("systemctl restart x",))
     assert engine.apply_task(remote, "n1", "r", task) is True
-    assert ("n1", "systemctl restart x") in remote.commands      # handler ran after the change
+    assert ("n1", "systemctl restart x") in remote.commands  # handler ran after the change
     remote.commands.clear()
     assert engine.apply_task(remote, "n1", "r", task) is False
-    assert remote.commands == []                                  # converged: nothing ran
+    assert remote.commands == []  # converged: nothing ran
 
 
 def test_checked_task_runs_only_when_check_fails_and_must_pass_after():
@@ -63,12 +62,11 @@ def test_failing_command_names_node_role_task_command_and_stderr():
 def test_unimplemented_roles_are_reported_not_skipped(tmp_path, monkeypatch):
     from labgen.labdir import LabDir
 
-    monkeypatch.setattr(engine, "IMPLEMENTED", ("base",))   # every real role is implemented now
+    monkeypatch.setattr(engine, "IMPLEMENTED", ("base",))  # every real role is implemented now
     lab = make_lab()
     remote = FakeRemote()
     events = []
-    reports = engine.provision(lab, LabDir(tmp_path), remote, "debian-12",
-                               events=lambda *e: events.append(e))
+    reports = engine.provision(lab, LabDir(tmp_path), remote, "debian-12", events=lambda *e: events.append(e))
     assert all(r.error is None for r in reports)
     assert all([u.role for u in r.unavailable] == ["etcd"] for r in reports)
     assert ("n1", "etcd", "", "unavailable") in events
@@ -112,9 +110,9 @@ def test_a_failure_stops_the_other_nodes_after_their_current_task(tmp_path):
     assert by["n1"].error is not None and "you must be root" in by["n1"].error.message
     assert by["n1"].stopped is False
     assert by["n2"].error is None and by["n2"].stopped is True
-    assert by["n2"].changed == ["base/apt proxy", "base/hostname"]       # finished, nothing after
+    assert by["n2"].changed == ["base/apt proxy", "base/hostname"]  # finished, nothing after
     assert not any(node == "n2" and ("hosts" in cmd or "apt-get" in cmd) for node, cmd in remote.commands)
-    assert LabDir(tmp_path).load_state().get("roles", {}) == {}           # no role finished
+    assert LabDir(tmp_path).load_state().get("roles", {}) == {}  # no role finished
     assert ("n1", "base", "hostname", "failed") in seen
     assert seen[-1] == ("n2", "base", "hosts file", "stopped") or ("n2", "base", "hosts file", "stopped") in seen
 
@@ -140,19 +138,26 @@ def test_packages_check_really_detects_installed_packages():
 
 def test_fingerprint_is_stable_for_equal_declarations_and_changes_with_any_field():
     def declare(**change):
-        fields = dict(name="x", files=(File("/etc/x", "a\n"),), check="c", run=("r",),
-                      artifacts=("calicoctl",))
+        fields = dict(name="x", files=(File("/etc/x", "a\n"),), check="c", run=("r",), artifacts=("calicoctl",))
         fields.update(change)
         return [Task(**fields)]
 
-    first, again = declare(), declare()           # built twice: equal, not the same objects
+    first, again = declare(), declare()  # built twice: equal, not the same objects
     assert first[0] is not again[0]
     fp = engine.fingerprint(first)
     assert fp == engine.fingerprint(again) and len(fp) == 16 and int(fp, 16) >= 0
-    variants = [declare(name="y"), declare(files=(File("/etc/x", "b\n"),)),
-                declare(files=(File("/etc/y", "a\n"),)), declare(files=(File("/etc/x", "a\n", mode="0600"),)),
-                declare(check="c2"), declare(check=None), declare(run=("r2",)), declare(run=("r", "r")),
-                declare(artifacts=()), first + first]
+    variants = [
+        declare(name="y"),
+        declare(files=(File("/etc/x", "b\n"),)),
+        declare(files=(File("/etc/y", "a\n"),)),
+        declare(files=(File("/etc/x", "a\n", mode="0600"),)),
+        declare(check="c2"),
+        declare(check=None),
+        declare(run=("r2",)),
+        declare(run=("r", "r")),
+        declare(artifacts=()),
+        first + first,
+    ]
     prints = [engine.fingerprint(v) for v in variants]
     assert fp not in prints and len(set(prints)) == len(prints)
 
@@ -166,7 +171,7 @@ def test_a_handler_owed_by_an_interrupted_run_runs_next_time(tmp_path):
 
     def dies_on_restart(node, cmd):
         if cmd == "systemctl restart x":
-            raise KeyboardInterrupt      # Ctrl-C after the file was written, before the restart
+            raise KeyboardInterrupt  # Ctrl-C after the file was written, before the restart
         return 0, "", ""
 
     remote = FakeRemote(dies_on_restart)
@@ -176,8 +181,8 @@ def test_a_handler_owed_by_an_interrupted_run_runs_next_time(tmp_path):
     assert lab_dir.load_state()["pending"] == ["n1|svc/config"]
 
     remote.handler = lambda node, cmd: (0, "", "")
-    assert engine.apply_task(remote, "n1", "svc", task, pending=pending) is True   # file unchanged...
-    assert ("n1", "systemctl restart x") in remote.commands                         # ...restart owed
+    assert engine.apply_task(remote, "n1", "svc", task, pending=pending) is True  # file unchanged...
+    assert ("n1", "systemctl restart x") in remote.commands  # ...restart owed
     assert lab_dir.load_state()["pending"] == []
     remote.commands.clear()
     assert engine.apply_task(remote, "n1", "svc", task, pending=pending) is False
@@ -192,7 +197,7 @@ def test_roles_recorded_only_with_current_fingerprints_and_nothing_owed(tmp_path
     assert not engine.roles_recorded(lab, d, "debian-12", ["base"])
     engine.provision(lab, d, FakeRemote(), "debian-12", roles=["base"])
     assert engine.roles_recorded(lab, d, "debian-12", ["base"])
-    d.record_role("n2", "base", "stale-fingerprint")          # the role's declarations changed
+    d.record_role("n2", "base", "stale-fingerprint")  # the role's declarations changed
     assert not engine.roles_recorded(lab, d, "debian-12", ["base"])
     engine.provision(lab, d, FakeRemote(), "debian-12", roles=["base"])
     d.update_state(pending=["n1|base/x"])
@@ -206,16 +211,14 @@ def test_blocked_roles_are_grouped_under_the_reason_they_share():
     reports = []
     for node in lab.nodes:
         report = engine.NodeReport(node.name)
-        report.unavailable = [t for _, t in engine.node_plan(lab, node, "debian-12")
-                              if not isinstance(t, list)]
+        report.unavailable = [t for _, t in engine.node_plan(lab, node, "debian-12") if not isinstance(t, list)]
         reports.append(report)
     groups = engine.blocked(reports)
     reasons = [g.reason for g in groups]
     assert len(reasons) == len(set(reasons))
     calico = next(g for g in groups if g.reason.startswith("Calico 2.6"))
     # docker runs on Debian 12 (docker.io); calico-network fails because calico does
-    assert calico.roles == {"calico": ["ubuntu-1", "ubuntu-2", "ubuntu-3"],
-                            "calico-network": ["ubuntu-1"]}
+    assert calico.roles == {"calico": ["ubuntu-1", "ubuntu-2", "ubuntu-3"], "calico-network": ["ubuntu-1"]}
     mesos = next(g for g in groups if g.reason.startswith("Mesos 1.5.0"))
     assert mesos.roles == {"mesos-master": ["ubuntu-1"], "mesos-slave": ["ubuntu-2", "ubuntu-3"]}
     marathon = next(g for g in groups if g.reason.startswith("Marathon 1.5.6"))
@@ -263,8 +266,9 @@ def test_a_failed_command_reports_its_tail_and_how_to_retry():
     remote = FakeRemote(lambda n, c: (1, "", "") if c == "check" else (2, "", many))
     with pytest.raises(TaskError) as err:
         engine.apply_task(remote, "n1", "r", Task("t", check="check", run=("do",)))
-    assert err.value.message == ("n1: role r, task 't': `do` failed (exit code 2)\n"
-                                 + "\n".join(f"line {i}" for i in range(12, 20)))
+    assert err.value.message == (
+        "n1: role r, task 't': `do` failed (exit code 2)\n" + "\n".join(f"line {i}" for i in range(12, 20))
+    )
     assert err.value.hint == "fix the cause, then re-run `labgen provision n1`"
     out = "o" * 600
     remote = FakeRemote(lambda n, c: (1, "", "") if c == "check" else (None, out, ""))
@@ -288,7 +292,7 @@ def test_a_task_that_does_not_converge_says_so_with_a_hint():
 def test_provision_emits_each_task_in_order_and_records_roles(tmp_path, monkeypatch):
     from labgen.labdir import LabDir
 
-    monkeypatch.setattr(engine, "IMPLEMENTED", ("etcd",))        # base unavailable, etcd after it
+    monkeypatch.setattr(engine, "IMPLEMENTED", ("etcd",))  # base unavailable, etcd after it
     lab = make_lab()
     node = Node("n1", lab.nodes[0].ip, ("base", "etcd"), 512, 1)
     lab = Lab("t", "", lab.network, lab.boxes, (node,))
@@ -298,8 +302,9 @@ def test_provision_emits_each_task_in_order_and_records_roles(tmp_path, monkeypa
     etcd = [t.name for t in engine.role_tasks(lab, node, "etcd", LXC_FACTS)]
     assert events[0] == ("n1", "base", "", "unavailable")
     outcome = {name: "changed" if f"etcd/{name}" in report.changed else "ok" for name in etcd}
-    assert events[1:] == [e for name in etcd for e in (("n1", "etcd", name, "running"),
-                                                         ("n1", "etcd", name, outcome[name]))]
+    assert events[1:] == [
+        e for name in etcd for e in (("n1", "etcd", name, "running"), ("n1", "etcd", name, outcome[name]))
+    ]
     assert report.changed and sorted(report.changed + report.unchanged) == sorted(f"etcd/{n}" for n in etcd)
     assert set(LabDir(tmp_path).load_state()["roles"]["n1"]) == {"etcd"}
 
@@ -327,7 +332,7 @@ def test_provision_remembers_a_handler_owed_by_an_interrupted_run(tmp_path, monk
     monkeypatch.setattr(engine, "node_plan", lambda *a, **k: [("r", [task])])
 
     def dies(node, cmd):
-        raise KeyboardInterrupt          # Ctrl-C during the restart, after the file was written
+        raise KeyboardInterrupt  # Ctrl-C during the restart, after the file was written
 
     with pytest.raises(KeyboardInterrupt):
         engine.provision(lab, LabDir(tmp_path), FakeRemote(dies), LXC_FACTS)
@@ -343,8 +348,13 @@ def test_unavailable_roles_names_each_role_the_lab_cannot_provide():
     assert missing["no-such-role"] == "no node of lab mesos-calico has it"
     assert missing["calico"].startswith("Calico 2.6 (calicoctl v1.6.3")
     assert engine.unavailable_roles(lab, ["base"], "ubuntu-16.04") == []
-    only_3 = Lab(lab.name, "", lab.network, lab.boxes,
-                 (Node("a", lab.nodes[0].ip, ("base",), 512, 1), Node("b", lab.nodes[1].ip, ("calico",), 512, 1)))
+    only_3 = Lab(
+        lab.name,
+        "",
+        lab.network,
+        lab.boxes,
+        (Node("a", lab.nodes[0].ip, ("base",), 512, 1), Node("b", lab.nodes[1].ip, ("calico",), 512, 1)),
+    )
     assert [r for r, _ in engine.unavailable_roles(only_3, ["calico"], "debian-12")] == ["calico"]
 
 
@@ -365,8 +375,9 @@ def test_provision_only_the_nodes_and_roles_asked_for(tmp_path):
     assert [r.node for r in reports] == ["n2"]
     assert {n for n, _ in remote.commands} == {"n2"}
     assert all(item.startswith("base/") for item in reports[0].changed + reports[0].unchanged)
-    assert LabDir(tmp_path).load_state()["roles"] == {"n2": {"base": engine.fingerprint(
-        engine.role_tasks(lab, lab.nodes[1], "base", LXC_FACTS))}}
+    assert LabDir(tmp_path).load_state()["roles"] == {
+        "n2": {"base": engine.fingerprint(engine.role_tasks(lab, lab.nodes[1], "base", LXC_FACTS))}
+    }
 
 
 def test_a_handler_that_ran_owes_nothing(tmp_path):
@@ -397,7 +408,7 @@ def test_ctrl_c_on_one_node_stops_the_others_after_their_task(tmp_path):
             n2_inside.set()
             assert n1_interrupted.wait(10)
             time_left = 50
-            while time_left and not abort_seen():       # bounded: until the engine's abort is set
+            while time_left and not abort_seen():  # bounded: until the engine's abort is set
                 time_left -= 1
                 threading.Event().wait(0.02)
         return (1, "", "") if cmd.startswith("test") else (0, "", "")
@@ -415,6 +426,7 @@ def test_ctrl_c_on_one_node_stops_the_others_after_their_task(tmp_path):
         return ev
 
     import labgen.provision.engine as eng
+
     eng_threading = eng.threading
     with pytest.raises(KeyboardInterrupt):
         try:

@@ -25,7 +25,7 @@ def test_regenerating_writes_the_file_and_fails(tmp_path, monkeypatch):
     with pytest.raises(pytest.fail.Exception, match="LABGEN_REGEN_GOLDEN is set"):
         golden.assert_golden("new\n", path)
     assert path.read_text() == "new\n"
-    with pytest.raises(pytest.fail.Exception):          # even when nothing changed
+    with pytest.raises(pytest.fail.Exception):  # even when nothing changed
         golden.assert_golden("new\n", path)
 
 

@@ -14,8 +14,9 @@ from labgen.labfile import find_lab, load_lab
 from labgen.model import Lab
 from tests.runcli import labgen
 
-needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz's dot is not installed "
-                                                                   "(apt-get install graphviz)")
+needs_dot = pytest.mark.skipif(
+    shutil.which("dot") is None, reason="Graphviz's dot is not installed (apt-get install graphviz)"
+)
 
 
 def test_the_dot_source_names_every_node_address_network_and_role():
@@ -25,7 +26,7 @@ def test_the_dot_source_names_every_node_address_network_and_role():
         assert node.name in source and str(node.ip) in source
     assert "192.168.56.0/24" in source and "192.168.56.1" in source
     assert "mesos-master" in source and "calico-network" in source
-    assert "pos=" not in source          # no hand-placed coordinates: Graphviz lays it out
+    assert "pos=" not in source  # no hand-placed coordinates: Graphviz lays it out
 
 
 @needs_dot
@@ -56,4 +57,3 @@ def test_graph_command_writes_svg_and_never_overwrites(tmp_path):
     assert again.returncode != 0 and "exists" in again.stderr and "--force" in again.stderr
     out = labgen("graph", "mesos-calico", "-o", "-", cwd=tmp_path, check=True)
     assert out.stdout.startswith("<svg")
-

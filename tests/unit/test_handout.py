@@ -12,7 +12,13 @@ import pytest
 from labgen.errors import LabgenError
 from labgen.model import Expect, Step, Text
 from labgen.scenario.handout import (
-    command_groups, prose_html, prose_md, prose_parts, render_html, render_markdown, template_values,
+    command_groups,
+    prose_html,
+    prose_md,
+    prose_parts,
+    render_html,
+    render_markdown,
+    template_values,
 )
 from labgen.scenario.record import CommandResult, StepRecord, load_record, to_json
 from labgen.scenario.transcript import shown_status
@@ -21,9 +27,11 @@ RECORD = Path(__file__).resolve().parents[1] / "data" / "records" / "mac-bug.jso
 
 
 def test_prose_inline_code_and_issue_links():
-    parts = prose_parts("see `ip link` and projectcalico/calicoctl#898, libnetwork#2205 (and #2206), "
-                        "projectcalico/libnetwork-plugin#177/#178, unknownrepo#5, #7 alone; "
-                        "calicoctl#1817 says so, fixed by #2205")
+    parts = prose_parts(
+        "see `ip link` and projectcalico/calicoctl#898, libnetwork#2205 (and #2206), "
+        "projectcalico/libnetwork-plugin#177/#178, unknownrepo#5, #7 alone; "
+        "calicoctl#1817 says so, fixed by #2205"
+    )
     links = [(text, url) for kind, text, url in parts if kind == "link"]
     assert ("code", "ip link", "") in parts
     assert links == [
@@ -33,7 +41,7 @@ def test_prose_inline_code_and_issue_links():
         ("projectcalico/libnetwork-plugin#177", "https://github.com/projectcalico/libnetwork-plugin/issues/177"),
         ("#178", "https://github.com/projectcalico/libnetwork-plugin/issues/178"),
         ("calicoctl#1817", "https://github.com/projectcalico/calicoctl/issues/1817"),
-    ]   # a repo we cannot place, a bare number after it, a bare number far from a repo: text
+    ]  # a repo we cannot place, a bare number after it, a bare number far from a repo: text
     assert "".join(text for _, text, _ in parts).startswith("see ip link and projectcalico")
 
 
@@ -54,8 +62,10 @@ def test_prose_markdown_is_plain():
 
 def test_template_values_reads_each_nodes_values_back():
     template = "ip addr add {{ wl_ip }}/32 dev cali0; echo {{ node }} {{ wl_ip }}"
-    assert template_values(template, "ip addr add 172.32.2.10/32 dev cali0; echo ubuntu-2 172.32.2.10") == \
-        {"wl_ip": "172.32.2.10", "node": "ubuntu-2"}
+    assert template_values(template, "ip addr add 172.32.2.10/32 dev cali0; echo ubuntu-2 172.32.2.10") == {
+        "wl_ip": "172.32.2.10",
+        "node": "ubuntu-2",
+    }
     assert template_values("echo {{ msg }}", "echo 'two words'") == {"msg": "two words"}
     assert template_values("echo {{ a }}", "rm -rf /") is None
     assert template_values("hostname", "hostname") == {}
@@ -67,12 +77,16 @@ def _step(run, nodes=("ubuntu-2", "ubuntu-3"), kind="setup", expect=Expect()):
 
 def test_a_per_node_script_is_shown_once_with_the_values_that_differ():
     step = _step("ns=wl-{{ node }}\nip addr add {{ wl_ip }}/32 dev cali0 # pool {{ pool }}")
-    results = [CommandResult(n, f"ns=wl-{n}\nip addr add {ip}/32 dev cali0 # pool 172.32.0.0/16", 0, "", "", 0.1)
-               for n, ip in (("ubuntu-2", "172.32.2.10"), ("ubuntu-3", "172.32.3.10"))]
+    results = [
+        CommandResult(n, f"ns=wl-{n}\nip addr add {ip}/32 dev cali0 # pool 172.32.0.0/16", 0, "", "", 0.1)
+        for n, ip in (("ubuntu-2", "172.32.2.10"), ("ubuntu-3", "172.32.3.10"))
+    ]
     [(command, shown, values)] = command_groups(StepRecord(step, "passed", results))
     assert command == results[0].command and shown == results
-    assert values == {"node": {"ubuntu-2": "ubuntu-2", "ubuntu-3": "ubuntu-3"},
-                      "wl_ip": {"ubuntu-2": "172.32.2.10", "ubuntu-3": "172.32.3.10"}}   # pool is the same
+    assert values == {
+        "node": {"ubuntu-2": "ubuntu-2", "ubuntu-3": "ubuntu-3"},
+        "wl_ip": {"ubuntu-2": "172.32.2.10", "ubuntu-3": "172.32.3.10"},
+    }  # pool is the same
 
 
 def test_verdict_words():

@@ -11,7 +11,7 @@ from labgen.errors import PreflightError
 def test_debian_defaults_hold_about_18_nodes_of_inotify_instances_and_labgen_asks_more():
     have = {"fs.inotify.max_user_instances": 128}
     assert hostlimits.shortfalls(0, have) == []
-    short = hostlimits.shortfalls(90, have)               # 30 seats × 3 nodes
+    short = hostlimits.shortfalls(90, have)  # 30 seats × 3 nodes
     assert [(s.key, s.have, s.need) for s in short] == [("fs.inotify.max_user_instances", 128, 128 + 16 * 90)]
 
 
@@ -38,10 +38,12 @@ def test_ensure_raises_what_is_short_and_says_how_to_keep_it(fake_proc, monkeypa
     monkeypatch.setattr(hostlimits.os, "geteuid", lambda: 0)
     changes = hostlimits.ensure(20, "2 seats")
     assert hostlimits.sysctl_path("fs.inotify.max_user_instances").read_text() == f"{128 + 16 * 20}\n"
-    assert changes[0] == "limits: fs.inotify.max_user_instances 128 → 448 (inotify instances " \
-                         "(systemd, dbus, etcd, dockerd... of every node))"
+    assert (
+        changes[0] == "limits: fs.inotify.max_user_instances 128 → 448 (inotify instances "
+        "(systemd, dbus, etcd, dockerd... of every node))"
+    )
     assert "fs.inotify.max_user_instances = 448" in changes[-1] and hostlimits.SYSCTL_FILE in changes[-1]
-    assert hostlimits.ensure(20, "2 seats") == []          # converged: nothing to say
+    assert hostlimits.ensure(20, "2 seats") == []  # converged: nothing to say
 
 
 def test_ensure_refuses_with_the_numbers_when_it_cannot_write(fake_proc, monkeypatch):

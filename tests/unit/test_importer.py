@@ -17,8 +17,10 @@ def draft(text):
 
 
 def test_markdown_headings_prompts_heredocs():
-    yml, sc = draft("# Start\n\nWe begin.\n\n```\n[root@ubuntu-2 ~]# ip route\n```\n\n"
-                    "## Config\n\n    cat <<EOF > /etc/x.conf\n    a=1\n    EOF\n")
+    yml, sc = draft(
+        "# Start\n\nWe begin.\n\n```\n[root@ubuntu-2 ~]# ip route\n```\n\n"
+        "## Config\n\n    cat <<EOF > /etc/x.conf\n    a=1\n    EOF\n"
+    )
     steps = sc.variants["default"].steps
     assert [s.kind for s in steps] == ["observe", "setup"]
     assert steps[0].nodes == ("ubuntu-2",) and steps[0].run == "ip route"
@@ -32,8 +34,10 @@ def test_unknown_host_is_marked_not_guessed():
 
 
 def test_hostile_text_is_quoted_and_stripped():
-    nasty = ('# x\u202e"\n\n$ rm -rf / ; echo "}\n\x1b[31m\x00 text\n\n'
-             '    cat <<EOF > /tmp/a\n    $(reboot) `id` \' " \\\n    EOF\n')
+    nasty = (
+        '# x\u202e"\n\n$ rm -rf / ; echo "}\n\x1b[31m\x00 text\n\n'
+        "    cat <<EOF > /tmp/a\n    $(reboot) `id` ' \" \\\n    EOF\n"
+    )
     yml, sc = draft(nasty)
     assert "\x1b" not in yml and "\x00" not in yml and "\u202e" not in yml
     runs = [s.run for s in sc.variants["default"].steps if s.run]
@@ -53,30 +57,39 @@ def test_seed_excerpt_cli_writes_a_draft_that_loads(tmp_path):
 
 
 def test_comments_and_prose_in_indented_blocks_are_not_commands():
-    yml, sc = draft("# A\n\n    # IP_AUTODETECTION_METHOD\n    docker\n    docker 与 calico 整合\n"
-                    "    docker ps -a\n\n$ ./configure --prefix=/x\n")
+    yml, sc = draft(
+        "# A\n\n    # IP_AUTODETECTION_METHOD\n    docker\n    docker 与 calico 整合\n"
+        "    docker ps -a\n\n$ ./configure --prefix=/x\n"
+    )
     runs = [s.run for s in sc.variants["default"].steps if s.run]
     assert runs == ["docker ps -a\n./configure --prefix=/x"]
 
 
 def test_order_of_commands_and_heredocs_is_kept():
-    _, sc = draft("# Install\n\n    apt-key adv --recv X\n    cat <<EOF > /etc/a.list\n    deb x\n    EOF\n"
-                  "    apt-get install y\n")
+    _, sc = draft(
+        "# Install\n\n    apt-key adv --recv X\n    cat <<EOF > /etc/a.list\n    deb x\n    EOF\n"
+        "    apt-get install y\n"
+    )
     runs = [s.run for s in sc.variants["default"].steps]
     assert runs == ["apt-key adv --recv X", "cat <<EOF > /etc/a.list\ndeb x\nEOF", "apt-get install y"]
 
 
 # ---- one language (issue 19's rule, issue 21's import): the draft speaks the article's language
 
-ZH_ARTICLE = ("# 查看路由\n\n在 ubuntu-2 上看 calico 写的路由。\n\n```\n[root@ubuntu-2 ~]# ip route\n```\n\n"
-              "## calico\n\n检查 docker 与 calico 整合的网络。\n\n```\n[root@ubuntu-1 ~]# docker network ls\n```\n")
-EN_ARTICLE = ("# Routes\n\nLook at the routes calico wrote on ubuntu-2.\n\n```\n[root@ubuntu-2 ~]# ip route\n```\n\n"
-              "## 简介 of the network\n\nThe network, as Docker sees it.\n\n"
-              "```\n[root@ubuntu-1 ~]# docker network ls\n```\n")
+ZH_ARTICLE = (
+    "# 查看路由\n\n在 ubuntu-2 上看 calico 写的路由。\n\n```\n[root@ubuntu-2 ~]# ip route\n```\n\n"
+    "## calico\n\n检查 docker 与 calico 整合的网络。\n\n```\n[root@ubuntu-1 ~]# docker network ls\n```\n"
+)
+EN_ARTICLE = (
+    "# Routes\n\nLook at the routes calico wrote on ubuntu-2.\n\n```\n[root@ubuntu-2 ~]# ip route\n```\n\n"
+    "## 简介 of the network\n\nThe network, as Docker sees it.\n\n"
+    "```\n[root@ubuntu-1 ~]# docker network ls\n```\n"
+)
 
 
 def all_texts(sc):
     from labgen.scenario.language import texts
+
     return list(texts(sc))
 
 
@@ -92,12 +105,12 @@ def test_a_chinese_article_gives_a_chinese_only_draft():
     drafts = importer.parse(ZH_ARTICLE)
     yml = importer.render(drafts, "mesos-calico", NODES, "draft", "zh")
     sc = parse_scenario(yamlsrc.load_text(yml, "draft.yml"))
-    body = yml.split("\nid: ", 1)[1]                 # past the header comment
+    body = yml.split("\nid: ", 1)[1]  # past the header comment
     assert "{en:" not in body and "TODO: English" not in body
     assert all(t.zh and not t.en for t in all_texts(sc)), [t for t in all_texts(sc) if t.en]
     steps = sc.variants["default"].steps
     assert [s.title.zh for s in steps] == ["查看路由", "calico"]
-    assert '    title: {zh: "calico"}' in yml          # ASCII alone would read as English
+    assert '    title: {zh: "calico"}' in yml  # ASCII alone would read as English
     assert sc.title.zh == "TODO: 标题"
 
 
@@ -105,7 +118,7 @@ def test_an_english_article_gives_an_english_only_draft():
     yml = importer.render(importer.parse(EN_ARTICLE), "mesos-calico", NODES, "draft", "en")
     sc = parse_scenario(yamlsrc.load_text(yml, "draft.yml"))
     assert all(t.en and not t.zh for t in all_texts(sc)), [t for t in all_texts(sc) if t.zh]
-    assert '    title: {en: "简介 of the network"}' in yml   # one Chinese word would read as Chinese
+    assert '    title: {en: "简介 of the network"}' in yml  # one Chinese word would read as Chinese
     assert sc.variants["default"].steps[0].explain.en == "Look at the routes calico wrote on ubuntu-2."
 
 
@@ -128,11 +141,13 @@ def test_cli_import_writes_the_article_language_and_show_accepts_the_draft(tmp_p
     assert "查看路由" in shown.stdout and "docker network ls" in shown.stdout
     assert "TODO: 标题" in shown.stdout
     from labgen.words import words
-    assert words("language", "zh")["fallback_note"] not in shown.stdout      # nothing falls back
+
+    assert words("language", "zh")["fallback_note"] not in shown.stdout  # nothing falls back
     # --lang overrides the guess
     forced = tmp_path / "forced.yml"
-    res = labgen_sealed("scenario", "import", str(article), "--lab", "mesos-calico", "-o", str(forced),
-                        "--lang", "en", cwd=tmp_path)
+    res = labgen_sealed(
+        "scenario", "import", str(article), "--lab", "mesos-calico", "-o", str(forced), "--lang", "en", cwd=tmp_path
+    )
     assert res.returncode == 0 and "texts in English" in res.stdout
     sc = parse_scenario(yamlsrc.load_text(forced.read_text(), "forced.yml"))
     assert all(t.en and not t.zh for t in all_texts(sc))

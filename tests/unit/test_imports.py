@@ -35,7 +35,7 @@ def imports_of(name: str, path: Path, known: set[str]) -> set[str]:
             base = node.module or ""
             if node.level:
                 anchor = package.split(".")
-                anchor = anchor[:len(anchor) - (node.level - 1)]
+                anchor = anchor[: len(anchor) - (node.level - 1)]
                 base = ".".join(anchor + ([base] if base else []))
             for alias in node.names:
                 sub = f"{base}.{alias.name}"
@@ -62,7 +62,7 @@ def find_cycle(edges: dict[str, set[str]]) -> list[str] | None:
         stack.append(node)
         for nxt in sorted(edges.get(node, ())):
             if colour.get(nxt) == 1:
-                return stack[stack.index(nxt):] + [nxt]
+                return stack[stack.index(nxt) :] + [nxt]
             if colour.get(nxt) is None:
                 found = visit(nxt)
                 if found:
@@ -106,8 +106,11 @@ def test_roles_import_helpers_never_roles():
 
 def test_nothing_below_the_cli_imports_it():
     edges = graph()
-    bad = {m: sorted(d for d in deps if d.startswith("labgen.cli"))
-           for m, deps in edges.items() if not m.startswith("labgen.cli") and m != "labgen.__main__"}
+    bad = {
+        m: sorted(d for d in deps if d.startswith("labgen.cli"))
+        for m, deps in edges.items()
+        if not m.startswith("labgen.cli") and m != "labgen.__main__"
+    }
     assert not {m: d for m, d in bad.items() if d}, bad
 
 
@@ -126,9 +129,15 @@ def test_importing_the_core_prints_nothing_on_a_host_without_vagrant(tmp_path):
     import subprocess
     import sys
 
-    code = ("import labgen.lifecycle, labgen.classroom.ops, labgen.classroom.image, labgen.doctor, "
-            "labgen.web.served_seats")
-    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path,
-                         env={"PATH": str(tmp_path), "PYTHONPATH": str(PACKAGE.parent)})
+    code = (
+        "import labgen.lifecycle, labgen.classroom.ops, labgen.classroom.image, labgen.doctor, labgen.web.served_seats"
+    )
+    res = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={"PATH": str(tmp_path), "PYTHONPATH": str(PACKAGE.parent)},
+    )
     assert res.returncode == 0, res.stderr
     assert res.stdout == "" and res.stderr == ""

@@ -43,12 +43,18 @@ def fake_tests(tmp_path, body: str) -> str:
 
 
 def gate(checkout, tests: str, **kw):
-    return subprocess.run(["bash", str(SCRIPT), str(checkout)], capture_output=True, text=True,
-                          env={**os.environ, "KNOWN_BUGS_TESTS": tests}, timeout=60, **kw)
+    return subprocess.run(
+        ["bash", str(SCRIPT), str(checkout)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "KNOWN_BUGS_TESTS": tests},
+        timeout=60,
+        **kw,
+    )
 
 
 def test_all_bugs_caught_passes(checkout, tmp_path):
-    res = gate(checkout, fake_tests(tmp_path, "exit 1"))        # pytest's "tests failed"
+    res = gate(checkout, fake_tests(tmp_path, "exit 1"))  # pytest's "tests failed"
     assert res.returncode == 0, res.stdout + res.stderr
     assert res.stdout.count("   caught: ") == 5 and "all 5 caught" in res.stdout
     assert unchanged(checkout)
@@ -56,7 +62,7 @@ def test_all_bugs_caught_passes(checkout, tmp_path):
 
 def test_a_surviving_bug_fails_the_gate_and_the_tree_is_restored(checkout, tmp_path):
     # the tests pass only while the template bug is in: that one survives
-    body = f'grep -q "if \' \' in str(value) else str(value)" {checkout}/labgen/scenario/template.py && exit 0; exit 1'
+    body = f"grep -q \"if ' ' in str(value) else str(value)\" {checkout}/labgen/scenario/template.py && exit 0; exit 1"
     res = gate(checkout, fake_tests(tmp_path, body))
     assert res.returncode == 1, res.stdout + res.stderr
     assert res.stdout.count("SURVIVED") == 1 and "1 of 5 survived" in res.stdout
@@ -64,7 +70,7 @@ def test_a_surviving_bug_fails_the_gate_and_the_tree_is_restored(checkout, tmp_p
 
 
 def test_tests_that_cannot_run_or_code_that_moved_fail_the_gate(checkout, tmp_path):
-    res = gate(checkout, fake_tests(tmp_path, "exit 4"))        # pytest's usage error
+    res = gate(checkout, fake_tests(tmp_path, "exit 4"))  # pytest's usage error
     assert res.returncode == 2 and "did not run (exit 4)" in res.stdout, res.stdout
     assert unchanged(checkout)
     (checkout / "labgen/labfile.py").write_text("# the code moved\n")
@@ -75,17 +81,21 @@ def test_tests_that_cannot_run_or_code_that_moved_fail_the_gate(checkout, tmp_pa
 
 def test_ctrl_c_while_a_bug_is_in_restores_the_file(checkout, tmp_path):
     started = tmp_path / "started"
-    proc = subprocess.Popen(["bash", str(SCRIPT), str(checkout)], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, start_new_session=True,
-                            env={**os.environ, "KNOWN_BUGS_TESTS": fake_tests(
-                                tmp_path, f"touch {started}; exec sleep 30")})
+    proc = subprocess.Popen(
+        ["bash", str(SCRIPT), str(checkout)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+        env={**os.environ, "KNOWN_BUGS_TESTS": fake_tests(tmp_path, f"touch {started}; exec sleep 30")},
+    )
     try:
         deadline = time.monotonic() + 20
         while not started.exists() and time.monotonic() < deadline:
             time.sleep(0.05)
         assert started.exists()
-        assert not unchanged(checkout)                          # the first bug is in
-        os.killpg(proc.pid, signal.SIGINT)                      # Ctrl-C reaches the whole group
+        assert not unchanged(checkout)  # the first bug is in
+        os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C reaches the whole group
         out, _ = proc.communicate(timeout=20)
     finally:
         if proc.poll() is None:

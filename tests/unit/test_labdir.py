@@ -13,7 +13,7 @@ def test_state_roundtrip_and_roles(tmp_path):
     d.record_role("n1", "base", "abc")
     state = json.loads(d.state_file.read_text())
     assert state["lab"] == "x" and state["roles"] == {"n1": {"base": "abc"}}
-    assert not list(d.meta.glob(".state.json.*"))     # no temp file left behind
+    assert not list(d.meta.glob(".state.json.*"))  # no temp file left behind
 
 
 def test_corrupt_state_is_a_clear_error(tmp_path):

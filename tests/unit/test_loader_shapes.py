@@ -19,9 +19,34 @@ from labgen.labfile import find_lab, parse_lab
 from labgen.scenario.load import builtin_scenarios, parse_scenario
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "scenarios"
-VALUES = [None, True, 0, -1, 3.5, "", " ", "all", "x\x1b", "default", "node", "a/b", [], [1], {}, {"en": ""},
-          {"x": 1}, "192.168.56.1", "10.0.0.0/8", "nonzero", "(", "(a)(b)", "{{ nope }}", "task", "question",
-          "explain"]
+VALUES = [
+    None,
+    True,
+    0,
+    -1,
+    3.5,
+    "",
+    " ",
+    "all",
+    "x\x1b",
+    "default",
+    "node",
+    "a/b",
+    [],
+    [1],
+    {},
+    {"en": ""},
+    {"x": 1},
+    "192.168.56.1",
+    "10.0.0.0/8",
+    "nonzero",
+    "(",
+    "(a)(b)",
+    "{{ nope }}",
+    "task",
+    "question",
+    "explain",
+]
 KEYS = ["kind", "use", "on", "run", "id", "expect", "hints", "check", "name", "ip", "zz"]
 
 
@@ -49,8 +74,11 @@ def _mutate(doc, rng: random.Random):
     return doc
 
 
-DOCS = [("lab", find_lab("mesos-calico"))] + [("scenario", p) for p in builtin_scenarios()] + [
-    ("scenario", DATA / name) for name in ("full.yml", "challenge.yml")]
+DOCS = (
+    [("lab", find_lab("mesos-calico"))]
+    + [("scenario", p) for p in builtin_scenarios()]
+    + [("scenario", DATA / name) for name in ("full.yml", "challenge.yml")]
+)
 
 
 @pytest.mark.parametrize("kind, path", DOCS, ids=lambda v: getattr(v, "name", v))
@@ -64,4 +92,4 @@ def test_any_broken_shape_is_a_message_never_a_traceback(kind, path):
         except InputError as exc:
             refused += 1
             assert all(problem.startswith("f.yml") and "\n" not in problem for problem in exc.problems)
-    assert refused > 60            # the mutations do break the files (the loop is not idle)
+    assert refused > 60  # the mutations do break the files (the loop is not idle)

@@ -57,12 +57,15 @@ def test_text_falls_back_to_the_language_that_exists():
     assert Text(en="x").has("en") and not Text(en="x").has("zh")
 
 
-@pytest.mark.parametrize("text, problem", [
-    ("title: ''", "s.yml line 2: scenario: title '' is empty"),
-    ("title: {}", "s.yml line 2: scenario: title is an empty mapping; expected non-empty text"),
-    ("title: {fr: Bonjour}", "s.yml line 2: scenario: title has unknown language 'fr'; expected one of en, zh"),
-    ("title: {en: \"\\u202e\"}", "s.yml line 2: scenario: title.en contains the control character U+202E"),
-])
+@pytest.mark.parametrize(
+    "text, problem",
+    [
+        ("title: ''", "s.yml line 2: scenario: title '' is empty"),
+        ("title: {}", "s.yml line 2: scenario: title is an empty mapping; expected non-empty text"),
+        ("title: {fr: Bonjour}", "s.yml line 2: scenario: title has unknown language 'fr'; expected one of en, zh"),
+        ('title: {en: "\\u202e"}', "s.yml line 2: scenario: title.en contains the control character U+202E"),
+    ],
+)
 def test_a_text_must_still_be_text(text, problem):
     with pytest.raises(InputError) as exc:
         scenario_of(ENGLISH_ONLY.replace("title: Look at the MAC", text))
@@ -81,8 +84,9 @@ def test_the_note_names_the_fallback_in_the_readers_language():
     sc = scenario_of(ENGLISH_ONLY)
     assert language.fallback_note(sc, "zh") == "本场景有些内容只有英文，按原文显示。"
     # one hint is Chinese only: the English reader is told too
-    assert language.fallback_note(sc, "en") == ("Parts of this scenario are written in Chinese "
-                                                "only; they are shown as written.")
+    assert language.fallback_note(sc, "en") == (
+        "Parts of this scenario are written in Chinese only; they are shown as written."
+    )
 
 
 def test_the_worksheet_shows_what_exists_and_says_so():
@@ -94,8 +98,7 @@ def test_the_worksheet_shows_what_exists_and_says_so():
 def one_language_record(lang: str):
     record = make_record(lang=lang)
     sc = record.scenario
-    return replace(record, scenario=replace(sc, title=Text(en=sc.title.en),
-                                            summary=Text(en=sc.summary.en)))
+    return replace(record, scenario=replace(sc, title=Text(en=sc.title.en), summary=Text(en=sc.summary.en)))
 
 
 def test_the_transcript_and_handout_show_what_exists_and_say_so():

@@ -41,4 +41,4 @@ def test_a_failure_sets_abort_and_is_raised_after_the_others_finish():
     with pytest.raises(RuntimeError, match="node 0 failed"):
         per_node([0, 1, 2], work, abort=abort)
     assert abort.is_set()
-    assert sorted(n for n, _ in finished) == [1, 2]      # started work is not cancelled
+    assert sorted(n for n, _ in finished) == [1, 2]  # started work is not cancelled

@@ -19,7 +19,6 @@ from labgen.provision import engine
 from tests.unit.golden import assert_golden
 
 
-
 @pytest.fixture(scope="module")
 def lab():
     return load_lab(find_lab("mesos-calico"))
@@ -60,10 +59,13 @@ def test_filters(lab):
     assert "has no role marathon" in none
 
 
-@pytest.mark.parametrize("kwargs, words", [
-    ({"node": "ubuntu-9"}, ["ubuntu-9", "ubuntu-1"]),
-    ({"role": "etcdd"}, ["etcdd", "zookeeper"]),
-])
+@pytest.mark.parametrize(
+    "kwargs, words",
+    [
+        ({"node": "ubuntu-9"}, ["ubuntu-9", "ubuntu-1"]),
+        ({"role": "etcdd"}, ["etcdd", "zookeeper"]),
+    ],
+)
 def test_bad_filters_name_the_choices(lab, kwargs, words):
     with pytest.raises(InputError) as err:
         plan_text(lab, "virtualbox", **kwargs)
@@ -74,8 +76,9 @@ def test_bad_filters_name_the_choices(lab, kwargs, words):
 def test_cli_plan_touches_nothing():
     from labgen.cli import cli
 
-    res = CliRunner().invoke(cli, ["--provider", "lxc", "plan", "mesos-calico", "--node", "ubuntu-3",
-                                   "--role", "zookeeper"])
+    res = CliRunner().invoke(
+        cli, ["--provider", "lxc", "plan", "mesos-calico", "--node", "ubuntu-3", "--role", "zookeeper"]
+    )
     assert res.exit_code == 0, res.output
     assert "/etc/zookeeper/conf/myid" in res.output and "      | 3" in res.output
     assert res.output == plan_text(load_lab(find_lab("mesos-calico")), "lxc", "ubuntu-3", "zookeeper")

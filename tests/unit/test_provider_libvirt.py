@@ -33,16 +33,16 @@ def test_names_are_labgen_prefixed_and_bridges_fit_linux(lab):
     name = lv.bridge_name(lab)
     assert name.startswith("lgvirt") and len(name) <= 15
     other = dataclasses.replace(lab, network=ipaddress.IPv4Network("192.168.63.0/24"))
-    assert lv.bridge_name(other) != name          # a changed network never reuses a bridge
+    assert lv.bridge_name(other) != name  # a changed network never reuses a bridge
 
 
 def test_lab_network_is_isolated_and_holds_the_host_address(lab):
     root = ET.fromstring(lv.lab_network_xml(lab))
     assert root.findtext("name") == "labgen-lvci"
-    assert root.find("forward") is None           # isolated: nothing is routed out
+    assert root.find("forward") is None  # isolated: nothing is routed out
     ip = root.find("ip")
     assert ip.get("address") == "192.168.62.1" and ip.get("netmask") == "255.255.255.0"
-    assert ip.find("dhcp") is None                # static addresses, like host-only networks
+    assert ip.find("dhcp") is None  # static addresses, like host-only networks
 
 
 def test_management_network_serves_dhcp_without_forwarding():
@@ -56,7 +56,7 @@ def test_management_network_serves_dhcp_without_forwarding():
 
 
 def test_hostile_lab_name_cannot_break_out_of_the_xml(lab):
-    odd = dataclasses.replace(lab, name="a'b<c>")   # the lab file refuses it; the XML must too
+    odd = dataclasses.replace(lab, name="a'b<c>")  # the lab file refuses it; the XML must too
     root = ET.fromstring(lv.lab_network_xml(odd))
     assert root.findtext("name") == "labgen-a'b<c>"
 
@@ -82,9 +82,9 @@ COMMIT
 
 def test_distro_follows_the_box(lab):
     libvirt = get_provider("libvirt")
-    assert libvirt.distro_for(lab) == "debian-12"          # labgen/debian-12
+    assert libvirt.distro_for(lab) == "debian-12"  # labgen/debian-12
     mesos = load_lab(GOLDEN.parent.parent / "labgen" / "labs" / "mesos-calico.yml")
-    assert libvirt.distro_for(mesos) == "ubuntu-16.04"     # generic/ubuntu1604
+    assert libvirt.distro_for(mesos) == "ubuntu-16.04"  # generic/ubuntu1604
     unknown = dataclasses.replace(lab, boxes={"libvirt": "someone/else"})
     assert libvirt.distro_for(unknown) == libvirt.distro
 
@@ -95,7 +95,7 @@ def test_distro_follows_the_box(lab):
 def test_boot_sector_is_a_bootable_512_byte_sector():
     sector = kvm.boot_sector()
     assert len(sector) == 512 and sector[-2:] == b"\x55\xaa"
-    assert bytes.fromhex("E6F4") in sector          # out 0xf4, al: the isa-debug-exit port
+    assert bytes.fromhex("E6F4") in sector  # out 0xf4, al: the isa-debug-exit port
 
 
 def test_static_verdict(tmp_path):
@@ -107,7 +107,7 @@ def test_static_verdict(tmp_path):
     verdict = kvm.static_verdict(dev, mods)
     assert not verdict.usable and "PVM" in verdict.reason and verdict.driver == "qemu"
     (mods / "kvm_intel").mkdir()
-    assert kvm.static_verdict(dev, mods) is None     # only a real run can tell
+    assert kvm.static_verdict(dev, mods) is None  # only a real run can tell
 
 
 def _fake_qemu(tmp_path, body: str) -> str:
@@ -123,8 +123,9 @@ def test_probe_passes_when_the_guest_exits_through_the_debug_port(tmp_path):
 
 
 def test_probe_reports_qemus_error(tmp_path):
-    verdict = kvm.run_probe(_fake_qemu(tmp_path, "echo 'warning: x' >&2; "
-                                                 "echo 'Could not access KVM kernel module' >&2; exit 1"))
+    verdict = kvm.run_probe(
+        _fake_qemu(tmp_path, "echo 'warning: x' >&2; echo 'Could not access KVM kernel module' >&2; exit 1")
+    )
     assert not verdict.usable and "Could not access KVM kernel module" in verdict.reason
 
 

@@ -15,8 +15,7 @@ from labgen.providers import lxc
 
 def make_lab(name="mesos-calico", network="192.168.56.0/24", box="labgen/debian-12"):
     net = ipaddress.ip_network(network)
-    nodes = tuple(Node(f"ubuntu-{i}", net.network_address + 100 + i, (), 1024, 1)
-                  for i in (1, 2, 3))
+    nodes = tuple(Node(f"ubuntu-{i}", net.network_address + 100 + i, (), 1024, 1) for i in (1, 2, 3))
     return Lab(name=name, description="", network=net, boxes={"lxc": box}, nodes=nodes)
 
 
@@ -30,7 +29,7 @@ def test_bridge_name_is_short_prefixed_and_stable():
     name = lxc.bridge_name(make_lab())
     assert name == lxc.bridge_name(make_lab())
     assert name.startswith("lgbr") and len(name) <= 15
-    assert name == "lgbr167354d9"          # pinned: renaming would orphan existing bridges
+    assert name == "lgbr167354d9"  # pinned: renaming would orphan existing bridges
 
 
 @pytest.mark.parametrize("other", [make_lab(name="other"), make_lab(network="192.168.57.0/24")])
@@ -58,30 +57,41 @@ def fake_links(monkeypatch, links):
 
 
 def test_network_holders_names_overlapping_interfaces(monkeypatch):
-    fake_links(monkeypatch, [
-        {"ifname": "eth0", "addr_info": [{"family": "inet", "local": "192.0.2.2", "prefixlen": 24}]},
-        {"ifname": "vboxnet0", "addr_info": [
-            {"family": "inet6", "local": "fe80::1", "prefixlen": 64},
-            {"family": "inet", "local": "192.168.56.1", "prefixlen": 24}]},
-        {"ifname": "lgbr167354d9", "addr_info": [
-            {"family": "inet", "local": "192.168.56.1", "prefixlen": 24}]},
-        {"ifname": "wide", "addr_info": [{"family": "inet", "local": "192.168.0.1", "prefixlen": 16}]},
-    ])
+    fake_links(
+        monkeypatch,
+        [
+            {"ifname": "eth0", "addr_info": [{"family": "inet", "local": "192.0.2.2", "prefixlen": 24}]},
+            {
+                "ifname": "vboxnet0",
+                "addr_info": [
+                    {"family": "inet6", "local": "fe80::1", "prefixlen": 64},
+                    {"family": "inet", "local": "192.168.56.1", "prefixlen": 24},
+                ],
+            },
+            {"ifname": "lgbr167354d9", "addr_info": [{"family": "inet", "local": "192.168.56.1", "prefixlen": 24}]},
+            {"ifname": "wide", "addr_info": [{"family": "inet", "local": "192.168.0.1", "prefixlen": 16}]},
+        ],
+    )
     holders = lxc.network_holders(ipaddress.ip_network("192.168.56.0/24"), exclude="lgbr167354d9")
     assert holders == ["vboxnet0 (192.168.56.1/24)", "wide (192.168.0.1/16)"]
 
 
 def test_ensure_lab_bridge_refuses_a_network_held_elsewhere(monkeypatch):
-    fake_links(monkeypatch, [{"ifname": "vboxnet0", "addr_info": [
-        {"family": "inet", "local": "192.168.56.1", "prefixlen": 24}]}])
+    fake_links(
+        monkeypatch,
+        [{"ifname": "vboxnet0", "addr_info": [{"family": "inet", "local": "192.168.56.1", "prefixlen": 24}]}],
+    )
     monkeypatch.setattr(lxc, "_run", lambda cmd: pytest.fail(f"ran {cmd}"))
     with pytest.raises(LabgenError, match=r"192\.168\.56\.0/24 is already on vboxnet0"):
         lxc.ensure_lab_bridge("lgbr167354d9", ipaddress.ip_interface("192.168.56.1/24"))
 
 
 def test_ensure_lab_bridge_changes_nothing_when_all_is_in_place(monkeypatch):
-    link = {"ifname": "lgbr1", "flags": ["BROADCAST", "UP"],
-            "addr_info": [{"family": "inet", "local": "192.168.56.1", "prefixlen": 24}]}
+    link = {
+        "ifname": "lgbr1",
+        "flags": ["BROADCAST", "UP"],
+        "addr_info": [{"family": "inet", "local": "192.168.56.1", "prefixlen": 24}],
+    }
     fake_links(monkeypatch, [link])
     monkeypatch.setattr(lxc, "_link", lambda name: link)
     monkeypatch.setattr(lxc, "_run", lambda cmd: pytest.fail(f"ran {cmd}"))
@@ -94,9 +104,11 @@ def test_ensure_lab_bridge_creates_addresses_and_raises_the_link(monkeypatch):
     monkeypatch.setattr(lxc, "_link", lambda name: {"ifname": name, "flags": []} if ran else None)
     monkeypatch.setattr(lxc, "_run", ran.append)
     changes = lxc.ensure_lab_bridge("lgbr1", ipaddress.ip_interface("192.168.56.1/24"))
-    assert ran == [["ip", "link", "add", "name", "lgbr1", "type", "bridge"],
-                   ["ip", "addr", "add", "192.168.56.1/24", "dev", "lgbr1"],
-                   ["ip", "link", "set", "dev", "lgbr1", "up"]]
+    assert ran == [
+        ["ip", "link", "add", "name", "lgbr1", "type", "bridge"],
+        ["ip", "addr", "add", "192.168.56.1/24", "dev", "lgbr1"],
+        ["ip", "link", "set", "dev", "lgbr1", "up"],
+    ]
     assert changes == ["created bridge lgbr1", "added 192.168.56.1/24 to lgbr1", "brought lgbr1 up"]
 
 

@@ -15,8 +15,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 # Documented commands no test here can run, each with the reason (keep it short and visible).
 # Matched against the command words: "box build" covers `labgen box build libvirt`.
-EXEMPT: dict[str, str] = {
-}
+EXEMPT: dict[str, str] = {}
 
 
 def test_every_documented_labgen_line_is_run_by_an_integration_or_browser_test():
@@ -24,8 +23,15 @@ def test_every_documented_labgen_line_is_run_by_an_integration_or_browser_test()
     assert report.problems == [], "\n".join(report.problems)
     # not vacuous: the README's tour, workshop and student commands were all read
     commands = {" ".join(inv.command) for inv, _ in report.documented}
-    assert {"create", "status", "classroom up", "classroom scenario run", "classroom serve",
-            "scenario check", "bundle load"} <= commands, commands
+    assert {
+        "create",
+        "status",
+        "classroom up",
+        "classroom scenario run",
+        "classroom serve",
+        "scenario check",
+        "bundle load",
+    } <= commands, commands
     assert len(report.documented) >= 40 and len(report.tested) >= 100
 
 
@@ -33,8 +39,9 @@ def test_each_exemption_names_a_documented_command_and_a_reason():
     documented = {" ".join(inv.command) for inv, _ in check(REPO, cli, EXEMPT).documented}
     for command, why in EXEMPT.items():
         assert len(why) > 20, f"{command}: say why no test can run it"
-        assert any(d == command or d.startswith(command + " ") for d in documented), \
+        assert any(d == command or d.startswith(command + " ") for d in documented), (
             f"{command}: no documented line needs this exemption any more"
+        )
 
 
 def fixture_repo(tmp_path: Path, readme: str, tests: dict[str, str]) -> Path:
@@ -119,8 +126,10 @@ def test_the_guard_fails_when_the_only_test_of_an_option_goes(tmp_path):
     tests = dict(TESTS, **{"browser/test_b.py": "from tests.runcli import labgen\nlabgen('status')\n"})
     repo = fixture_repo(tmp_path, README, tests)
     report = check(repo, cli, {}, sorted((repo / "tests").rglob("test_*.py")))
-    assert "README.md:4: `labgen status --format json            # a comment, not an option: --dir`: " \
-           "no test runs `labgen status` with --format" in report.problems
+    assert (
+        "README.md:4: `labgen status --format json            # a comment, not an option: --dir`: "
+        "no test runs `labgen status` with --format" in report.problems
+    )
 
 
 def test_an_exempt_command_is_not_reported(tmp_path):
@@ -144,7 +153,8 @@ def test_lines_after_backslashes_and_operators_are_read(tmp_path):
 
 def test_wrappers_of_wrappers_are_expanded(tmp_path):
     path = tmp_path / "test_w.py"
-    path.write_text(textwrap.dedent("""\
+    path.write_text(
+        textwrap.dedent("""\
         from tests.runcli import labgen as _labgen
 
         def labgen(*args, **kw):
@@ -158,6 +168,8 @@ def test_wrappers_of_wrappers_are_expanded(tmp_path):
 
         def test_it():
             student("d", "hint")
-        """))
-    assert [argv for argv, _ in scan_test_module(path)] == [["scenario", "hint", "--lang", "en", "--dir",
-                                                             scan_test_module.__globals__["VALUE"]]]
+        """)
+    )
+    assert [argv for argv, _ in scan_test_module(path)] == [
+        ["scenario", "hint", "--lang", "en", "--dir", scan_test_module.__globals__["VALUE"]]
+    ]

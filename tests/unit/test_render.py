@@ -22,7 +22,11 @@ from labgen.errors import InputError
 from labgen.labfile import find_lab, load_lab
 from labgen.model import PROVIDERS, Lab, Node
 from labgen.render import (
-    TEMPLATE, _environment, check_unmodified, render_vagrantfile, ruby_literal,
+    TEMPLATE,
+    _environment,
+    check_unmodified,
+    render_vagrantfile,
+    ruby_literal,
     vagrantfile_is_ours,
 )
 from labgen.resources import resource
@@ -33,6 +37,7 @@ HOSTILE = TESTS / "data" / "labs" / "hostile"
 
 needs_ruby = pytest.mark.skipif(not shutil.which("ruby"), reason="ruby is not installed")
 needs_vagrant = pytest.mark.skipif(not shutil.which("vagrant"), reason="vagrant is not installed")
+
 
 @pytest.fixture(scope="module")
 def lab() -> Lab:
@@ -80,7 +85,7 @@ def test_lxc_block(lab):
     assert f"lxc.customize 'net.1.link', '{bridge}'" in text
     assert "lxc.customize 'net.1.ipv4.address', '192.168.56.103/24'" in text
     assert "lxc.customize lxc_memory_key, '1024M' if lxc_memory_key" in text
-    assert "customize 'uts.name'" not in text   # vagrant-lxc writes its own uts.name last
+    assert "customize 'uts.name'" not in text  # vagrant-lxc writes its own uts.name last
     assert ":private_network" not in text
 
 
@@ -93,14 +98,14 @@ def test_libvirt_block(lab):
     assert "libvirt__network_name: 'labgen-mesos-calico'" in text
     assert "libvirt__host_ip: '192.168.56.1'" in text and "libvirt__forward_mode: 'none'" in text
     assert text.count("libvirt.management_network_name = 'labgen-mgmt'") == 3
-    assert "libvirt.management_network_mode = 'none'" in text      # nodes reach only the host
+    assert "libvirt.management_network_mode = 'none'" in text  # nodes reach only the host
     assert "libvirt.storage_pool_name = 'labgen'" in text
     assert "libvirt.default_prefix = 'labgen-mesos-calico-'" in text
     assert "override.ssh.insert_key = false" in text
     # The driver comes from labgen's KVM verdict (LABGEN_LIBVIRT_DRIVER), never from the lab file.
     assert 'libvirt_driver = ENV["LABGEN_LIBVIRT_DRIVER"]' in text
-    block = text[text.index('if libvirt_driver == "qemu"'):]
-    assert block.index("tb-cache unit='MiB'>256") < block.index("end")   # only under TCG
+    block = text[text.index('if libvirt_driver == "qemu"') :]
+    assert block.index("tb-cache unit='MiB'>256") < block.index("end")  # only under TCG
 
 
 def test_free_text_never_reaches_the_vagrantfile(lab):
@@ -112,8 +117,11 @@ def test_free_text_never_reaches_the_vagrantfile(lab):
 
 def test_synced_folder_and_netmask_follow_the_lab(lab):
     small = dataclasses.replace(
-        lab, synced_folder=True, network=ipaddress.IPv4Network("10.9.8.16/28"),
-        nodes=(Node("a", ipaddress.IPv4Address("10.9.8.18"), ("base",), 512, 2),))
+        lab,
+        synced_folder=True,
+        network=ipaddress.IPv4Network("10.9.8.16/28"),
+        nodes=(Node("a", ipaddress.IPv4Address("10.9.8.18"), ("base",), 512, 2),),
+    )
     vbox = render_vagrantfile(small, "virtualbox")
     assert "disabled: true" not in vbox and 'config.vm.synced_folder ".", "/vagrant"\n' in vbox
     assert "ip: '10.9.8.18', netmask: '255.255.255.240'" in vbox
@@ -129,7 +137,8 @@ def test_a_provider_without_a_box_is_an_input_error(lab):
     with pytest.raises(InputError) as err:
         render_vagrantfile(only_lxc, "libvirt")
     assert err.value.problems == [
-        "lab mesos-calico: no box for provider libvirt; expected boxes.libvirt in the lab file"]
+        "lab mesos-calico: no box for provider libvirt; expected boxes.libvirt in the lab file"
+    ]
     with pytest.raises(InputError):
         render_vagrantfile(lab, "vmware")
 
@@ -147,8 +156,7 @@ def test_ruby_literal_values():
     assert ruby_literal(True) == "true" and ruby_literal(False) == "false"
 
 
-@pytest.mark.parametrize("value", ["a\nb", "a\rb", "\x00", "\x1b[2J", "x\u202e", "x\u2028",
-                                   "x\u200b", "\x7f"])
+@pytest.mark.parametrize("value", ["a\nb", "a\rb", "\x00", "\x1b[2J", "x\u202e", "x\u2028", "x\u200b", "\x7f"])
 def test_ruby_literal_refuses_control_and_format_characters(value):
     with pytest.raises(ValueError):
         ruby_literal(value)
@@ -169,18 +177,38 @@ def test_template_outputs_nothing_without_the_ruby_filter():
         env.from_string("{{ missing | ruby }}").render()
     # and statically: every expression the template prints ends in `| ruby`
     tree = env.parse(resource(TEMPLATE).read_text(encoding="utf-8"))
-    printed = [child for out in tree.find_all(jinja2.nodes.Output) for child in out.nodes
-               if not isinstance(child, jinja2.nodes.TemplateData)]
+    printed = [
+        child
+        for out in tree.find_all(jinja2.nodes.Output)
+        for child in out.nodes
+        if not isinstance(child, jinja2.nodes.TemplateData)
+    ]
     assert printed, "the template prints nothing?"
     for child in printed:
         assert isinstance(child, jinja2.nodes.Filter) and child.name == "ruby", child
 
 
 PAYLOADS = [
-    "plain", "it's", "'", "\\", "\\'", "a\\", "'; system('touch CANARY'); '",
-    "\\'; system('touch CANARY'); '", "#{system('touch CANARY')}", "#{`touch CANARY`}",
-    "`touch CANARY`", "$(touch CANARY)", "; rm -rf /", "%q{x}", '"#{1+1}"', "__END__",
-    "=begin", "\u4e2d\u6587 \u0645\u0631\u062d\u0628\u0627 \U0001F680", "\u0435", "\\\\\\'",
+    "plain",
+    "it's",
+    "'",
+    "\\",
+    "\\'",
+    "a\\",
+    "'; system('touch CANARY'); '",
+    "\\'; system('touch CANARY'); '",
+    "#{system('touch CANARY')}",
+    "#{`touch CANARY`}",
+    "`touch CANARY`",
+    "$(touch CANARY)",
+    "; rm -rf /",
+    "%q{x}",
+    '"#{1+1}"',
+    "__END__",
+    "=begin",
+    "\u4e2d\u6587 \u0645\u0631\u062d\u0628\u0627 \U0001f680",
+    "\u0435",
+    "\\\\\\'",
 ]
 
 
@@ -189,9 +217,12 @@ def test_ruby_literal_round_trips_through_ruby_and_runs_nothing(tmp_path):
     canary = tmp_path / "canary"
     values = [p.replace("CANARY", str(canary)) for p in PAYLOADS]
     script = tmp_path / "literals.rb"
-    script.write_text("require 'json'\nvalues = [\n"
-                      + "".join(f"  {ruby_literal(v)},\n" for v in values)
-                      + "]\nSTDOUT.write(JSON.generate(values))\n", encoding="utf-8")
+    script.write_text(
+        "require 'json'\nvalues = [\n"
+        + "".join(f"  {ruby_literal(v)},\n" for v in values)
+        + "]\nSTDOUT.write(JSON.generate(values))\n",
+        encoding="utf-8",
+    )
     out = subprocess.run(["ruby", str(script)], capture_output=True, timeout=60, check=True)
     assert json.loads(out.stdout.decode("utf-8")) == values
     assert not canary.exists()
@@ -245,12 +276,18 @@ def hostile_lab(canary: Path, evil_names: bool = True) -> Lab:
     path = canary.parent / "lab.yml"
     path.write_text(source.replace("CANARY", str(canary)), encoding="utf-8")
     lab = load_lab(path)
-    evil = [f"n1'; system('touch {canary}'); '", f"#{{system('touch {canary}')}}",
-            f"`touch {canary}`", f"$(touch {canary}); rm -rf /", f"\\'; system('touch {canary}')#"]
+    evil = [
+        f"n1'; system('touch {canary}'); '",
+        f"#{{system('touch {canary}')}}",
+        f"`touch {canary}`",
+        f"$(touch {canary}); rm -rf /",
+        f"\\'; system('touch {canary}')#",
+    ]
     if not evil_names:
         evil = ["n1", "n2"]
-    nodes = tuple(Node(name, ipaddress.IPv4Address(f"192.168.56.{11 + i}"), ("base",), 512, 1)
-                  for i, name in enumerate(evil))
+    nodes = tuple(
+        Node(name, ipaddress.IPv4Address(f"192.168.56.{11 + i}"), ("base",), 512, 1) for i, name in enumerate(evil)
+    )
     box = f"x/y'; system('touch {canary}'); '"
     return dataclasses.replace(lab, nodes=nodes, boxes={p: box for p in PROVIDERS})
 
@@ -261,17 +298,17 @@ def test_hostile_values_reach_vagrant_verbatim_and_run_nothing(tmp_path, provide
     canary = tmp_path / "canary"
     lab = hostile_lab(canary)
     text = render_vagrantfile(lab, provider)
-    assert "quotes ' " not in text and "=begin" not in text      # description, message
+    assert "quotes ' " not in text and "=begin" not in text  # description, message
     vagrantfile = tmp_path / "Vagrantfile"
     vagrantfile.write_text(text, encoding="utf-8")
-    check = subprocess.run(["ruby", "-c", str(vagrantfile)], capture_output=True, text=True,
-                           timeout=60)
+    check = subprocess.run(["ruby", "-c", str(vagrantfile)], capture_output=True, text=True, timeout=60)
     assert check.returncode == 0, check.stderr
     recorder = tmp_path / "recorder.rb"
     recorder.write_text(RECORDER, encoding="utf-8")
     calls_file = tmp_path / "calls.json"
-    run = subprocess.run(["ruby", str(recorder), str(vagrantfile), str(calls_file)],
-                         capture_output=True, text=True, timeout=60)
+    run = subprocess.run(
+        ["ruby", str(recorder), str(vagrantfile), str(calls_file)], capture_output=True, text=True, timeout=60
+    )
     assert run.returncode == 0, run.stderr
     assert not canary.exists(), "a payload ran"
     calls = json.loads(calls_file.read_text(encoding="utf-8"))
@@ -312,8 +349,7 @@ def vagrant_validate(directory: Path, provider: str) -> subprocess.CompletedProc
     version makes it usable for validation (nothing else calls it). The lxc box need not be
     installed: validate does not look boxes up.
     """
-    env = dict(os.environ, VAGRANT_DEFAULT_PROVIDER=provider, VAGRANT_CHECKPOINT_DISABLE="1",
-               VAGRANT_NO_COLOR="1")
+    env = dict(os.environ, VAGRANT_DEFAULT_PROVIDER=provider, VAGRANT_CHECKPOINT_DISABLE="1", VAGRANT_NO_COLOR="1")
     if provider == "virtualbox" and not shutil.which("VBoxManage"):
         stub = directory / "stub-bin"
         stub.mkdir()
@@ -329,8 +365,7 @@ def vagrant_validate(directory: Path, provider: str) -> subprocess.CompletedProc
         (stub / "sudo").write_text('#!/bin/sh\n[ "$1" = -E ] && shift\nexec "$@"\n')
         (stub / "sudo").chmod(0o755)
         env["PATH"] = f"{stub}{os.pathsep}{env.get('PATH', '')}"
-    return subprocess.run(["vagrant", "validate"], cwd=directory, env=env, capture_output=True,
-                          text=True, timeout=180)
+    return subprocess.run(["vagrant", "validate"], cwd=directory, env=env, capture_output=True, text=True, timeout=180)
 
 
 @pytest.fixture(scope="module")
@@ -354,8 +389,7 @@ def validated(lab, tmp_path_factory):
     for provider in PROVIDERS:
         canary = tmp_path_factory.mktemp(f"canary-{provider}") / "canary"
         canaries[("hostile", provider)] = canary
-        jobs[("hostile", provider)] = render_vagrantfile(hostile_lab(canary, evil_names=False),
-                                                         provider)
+        jobs[("hostile", provider)] = render_vagrantfile(hostile_lab(canary, evil_names=False), provider)
 
     def run(key):
         directory = tmp_path_factory.mktemp("-".join(key))
@@ -411,11 +445,10 @@ def test_checksum_detects_edits(lab):
 
 def test_check_unmodified(lab, tmp_path):
     path = tmp_path / "Vagrantfile"
-    assert check_unmodified(path)                          # nothing to lose
+    assert check_unmodified(path)  # nothing to lose
     path.write_text(render_vagrantfile(lab, "lxc"), encoding="utf-8")
     assert check_unmodified(path)
-    path.write_text(path.read_text(encoding="utf-8").replace("'unconfined'", "'lxc-default'"),
-                    encoding="utf-8")
+    path.write_text(path.read_text(encoding="utf-8").replace("'unconfined'", "'lxc-default'"), encoding="utf-8")
     assert not check_unmodified(path)
     path.write_bytes(b"\xff\xfe not utf-8")
     assert not check_unmodified(path)
@@ -427,17 +460,23 @@ def test_check_unmodified(lab, tmp_path):
 def test_virtualbox_hostonly_ranges(lab, tmp_path):
     from labgen.errors import PreflightError
     from labgen.providers.virtualbox import (
-        DEFAULT_ALLOWED, VirtualBoxProvider, allowed_hostonly_networks, parse_version,
+        DEFAULT_ALLOWED,
+        VirtualBoxProvider,
+        allowed_hostonly_networks,
+        parse_version,
     )
 
     assert allowed_hostonly_networks(None) == DEFAULT_ALLOWED
-    assert [str(n) for n in allowed_hostonly_networks(
-        "# comment\n* 10.0.0.0/8 192.168.0.0/16\n* 2001::/64\nbogus 1.2.3.0/24\n* nonsense\n")] \
-        == ["10.0.0.0/8", "192.168.0.0/16"]
+    assert [
+        str(n)
+        for n in allowed_hostonly_networks(
+            "# comment\n* 10.0.0.0/8 192.168.0.0/16\n* 2001::/64\nbogus 1.2.3.0/24\n* nonsense\n"
+        )
+    ] == ["10.0.0.0/8", "192.168.0.0/16"]
     assert parse_version("6.1.28r147628\n") == (6, 1, 28) and parse_version("") is None
 
     provider = VirtualBoxProvider()
-    provider.networks_conf = tmp_path / "networks.conf"        # absent: the /21 default
+    provider.networks_conf = tmp_path / "networks.conf"  # absent: the /21 default
     provider.check_network(lab)
     other = dataclasses.replace(lab, network=ipaddress.IPv4Network("10.11.12.0/24"))
     with pytest.raises(PreflightError) as err:
@@ -446,7 +485,7 @@ def test_virtualbox_hostonly_ranges(lab, tmp_path):
     provider.networks_conf.write_text("* 10.0.0.0/8\n")
     provider.check_network(other)
     with pytest.raises(PreflightError):
-        provider.check_network(lab)                              # 192.168.56.0/24 not listed
+        provider.check_network(lab)  # 192.168.56.0/24 not listed
 
 
 def test_libvirt_context(lab):
@@ -455,8 +494,12 @@ def test_libvirt_context(lab):
     provider = get_provider("libvirt")
     assert provider.name == "libvirt" and provider.distro == "ubuntu-16.04"
     assert provider.template_context(lab) == {
-        "network_name": "labgen-mesos-calico", "default_prefix": "labgen-mesos-calico-",
-        "storage_pool": "labgen", "mgmt_network": "labgen-mgmt", "mgmt_cidr": "10.0.4.0/24"}
+        "network_name": "labgen-mesos-calico",
+        "default_prefix": "labgen-mesos-calico-",
+        "storage_pool": "labgen",
+        "mgmt_network": "labgen-mgmt",
+        "mgmt_cidr": "10.0.4.0/24",
+    }
     # default_prefix + machine name is the libvirt domain name vagrant-libvirt builds
     assert provider.machine_name(lab, "ubuntu-1") == "labgen-mesos-calico-ubuntu-1"
     assert get_provider("virtualbox").name == "virtualbox"
@@ -465,8 +508,11 @@ def test_libvirt_context(lab):
 # ---------------------------------------------------------------- refusals, exactly (mutation survivors)
 
 
-@pytest.mark.parametrize("char", ["\x1b", "\u202e", "\ud800", "\ue000", "\u0378", "\u2028", "\u2029"],
-                         ids=["Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"])
+@pytest.mark.parametrize(
+    "char",
+    ["\x1b", "\u202e", "\ud800", "\ue000", "\u0378", "\u2028", "\u2029"],
+    ids=["Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"],
+)
 def test_ruby_literal_refuses_every_refused_category(char):
     from labgen.render import ruby_literal
 

@@ -55,8 +55,13 @@ def shell_syntax_errors(commands) -> list[str]:
             bad.append(f"{command!r}: {done.stderr.strip()}")
     if shutil.which("shellcheck"):
         for command in commands:
-            done = subprocess.run(["shellcheck", "-s", "sh", "-S", "error", "-"], input=command,
-                                  capture_output=True, text=True, timeout=30)
+            done = subprocess.run(
+                ["shellcheck", "-s", "sh", "-S", "error", "-"],
+                input=command,
+                capture_output=True,
+                text=True,
+                timeout=30,
+            )
             if done.returncode != 0:
                 bad.append(f"{command!r}: {done.stdout.strip()}")
     return bad
@@ -69,8 +74,15 @@ def test_the_shell_check_catches_bad_syntax():
 
 @pytest.mark.parametrize("distro", [XENIAL, BOOKWORM])
 def test_every_command_is_valid_shell(lab, distro):
-    commands = sorted({c for node in lab.nodes for _role, tasks in engine.node_plan(lab, node, distro)
-                       if not isinstance(tasks, RoleUnavailable) for c in commands_of(tasks)})
+    commands = sorted(
+        {
+            c
+            for node in lab.nodes
+            for _role, tasks in engine.node_plan(lab, node, distro)
+            if not isinstance(tasks, RoleUnavailable)
+            for c in commands_of(tasks)
+        }
+    )
     assert len(commands) > 10
     assert shell_syntax_errors(commands) == []
 
@@ -109,10 +121,12 @@ def test_etcd_member_config(lab, distro):
     assert "ETCD_NAME=ubuntu-2\n" in env
     assert "ETCD_LISTEN_PEER_URLS=http://192.168.56.102:2380\n" in env
     assert "ETCD_ADVERTISE_CLIENT_URLS=http://192.168.56.102:2379\n" in env
-    assert ("ETCD_INITIAL_CLUSTER=ubuntu-1=http://192.168.56.101:2380,ubuntu-2=http://192.168.56.102:2380,"
-            "ubuntu-3=http://192.168.56.103:2380\n") in env
-    assert "https" not in env                               # no TLS, as in the article
-    assert ("ETCD_ENABLE_V2=true" in env) == (distro == BOOKWORM)   # etcd 2.2.5 is v2 only
+    assert (
+        "ETCD_INITIAL_CLUSTER=ubuntu-1=http://192.168.56.101:2380,ubuntu-2=http://192.168.56.102:2380,"
+        "ubuntu-3=http://192.168.56.103:2380\n"
+    ) in env
+    assert "https" not in env  # no TLS, as in the article
+    assert ("ETCD_ENABLE_V2=true" in env) == (distro == BOOKWORM)  # etcd 2.2.5 is v2 only
     packages = " ".join(commands_of(tasks[:1]))
     assert ("etcd-server" in packages) == (distro == BOOKWORM)
 
@@ -123,8 +137,9 @@ def test_etcd_health_check_waits_bounded_and_counts_members(lab):
     (wait,) = health.run
     assert "+ 180" in wait and "exit 1" in wait
     from labgen.provision.roles.etcd import healthy_check
+
     assert healthy_check(lab) in wait and healthy_check(lab) in health.check
-    assert "+ 30" in health.check       # the check itself tolerates a passing election blip
+    assert "+ 30" in health.check  # the check itself tolerates a passing election blip
     restart = tasks_of(lab, "ubuntu-1", "etcd")[1]
     assert restart.check is None and "systemctl restart --no-block etcd" in restart.run
 
@@ -173,11 +188,14 @@ cat "$f"
     return {**os.environ, "PATH": f"{tmp_path}{os.pathsep}{os.environ['PATH']}"}
 
 
-@pytest.mark.parametrize("answers, passes, calls", [
-    (["", "", "Zookeeper version: 3.8.0\nMode: follower\n"], True, 3),     # netcat read nothing twice
-    (["This ZooKeeper instance is not currently serving requests\n"], False, 1),  # real: at once
-    ([""], False, 5),                                                         # nothing, 5 times
-])
+@pytest.mark.parametrize(
+    "answers, passes, calls",
+    [
+        (["", "", "Zookeeper version: 3.8.0\nMode: follower\n"], True, 3),  # netcat read nothing twice
+        (["This ZooKeeper instance is not currently serving requests\n"], False, 1),  # real: at once
+        ([""], False, 5),  # nothing, 5 times
+    ],
+)
 def test_zookeeper_srvr_asks_again_only_when_netcat_read_nothing(tmp_path, answers, passes, calls):
     env = _fake_nc(tmp_path, answers)
     res = subprocess.run(["sh", "-c", zookeeper.mode_check("192.168.56.101")], env=env, timeout=30)
@@ -225,8 +243,7 @@ def test_calico_files_follow_the_article(lab):
     files = files_of(tasks)
     cfg = files["/etc/calico/calicoctl.cfg"].content
     assert "kind: calicoApiConfig" in cfg and 'datastoreType: "etcdv2"' in cfg
-    assert ('etcdEndpoints: "http://192.168.56.101:2379,http://192.168.56.102:2379,'
-            'http://192.168.56.103:2379"') in cfg
+    assert ('etcdEndpoints: "http://192.168.56.101:2379,http://192.168.56.102:2379,http://192.168.56.103:2379"') in cfg
     env = files["/etc/calico/calico.env"].content
     assert 'CALICO_IP="192.168.56.102"' in env and "CALICO_NETWORKING_BACKEND=bird" in env
     assert "CALICO_LIBNETWORK_ENABLED=true" in env and "ETCD_AUTHORITY=localhost:2379" in env
@@ -243,8 +260,9 @@ def test_calico_network_pool_and_docker_network(lab):
     manifest = files_of(tasks)["/etc/calico/labgen-pool.yaml"].content
     assert "kind: ipPool" in manifest and "cidr: 172.32.0.0/16" in manifest
     create = [c for c in commands_of(tasks) if "docker network create" in c]
-    assert create == ["docker network create --driver calico --ipam-driver calico-ipam "
-                      "--subnet=172.32.0.0/16 calico-test"]
+    assert create == [
+        "docker network create --driver calico --ipam-driver calico-ipam --subnet=172.32.0.0/16 calico-test"
+    ]
 
 
 def test_calico_network_quotes_the_pool(lab):
@@ -266,7 +284,7 @@ def test_mesos_master_config(lab):
     assert files["/etc/mesos-master/cluster"].content == "mesos-calico\n"
     assert tasks[0].artifacts == ("mesos-deb",)
     assert "/var/cache/labgen/mesos_1.5.0-2.0.1.ubuntu1604_amd64.deb" in tasks[0].run[0]
-    assert "repos.mesosphere.com" not in "".join(commands_of(tasks))     # the repository is gone
+    assert "repos.mesosphere.com" not in "".join(commands_of(tasks))  # the repository is gone
     assert "-ge 2" in tasks[-1].check and "/master/slaves" in tasks[-1].check
     assert any("systemctl disable mesos-slave" in c for c in commands_of(tasks))
 
@@ -283,9 +301,11 @@ def test_mesos_slave_config(lab):
 def test_marathon_config(lab):
     tasks = tasks_of(lab, "ubuntu-1", "marathon")
     unit = files_of(tasks)["/etc/systemd/system/marathon.service"].content
-    assert ("ExecStart=/opt/marathon-1.5.6/bin/marathon --master zk://192.168.56.101:2181/mesos "
-            "--zk zk://192.168.56.101:2181,192.168.56.102:2181,192.168.56.103:2181/marathon "
-            "--hostname 192.168.56.101 --http_port 8080\n") in unit
+    assert (
+        "ExecStart=/opt/marathon-1.5.6/bin/marathon --master zk://192.168.56.101:2181/mesos "
+        "--zk zk://192.168.56.101:2181,192.168.56.102:2181,192.168.56.103:2181/marathon "
+        "--hostname 192.168.56.101 --http_port 8080\n"
+    ) in unit
     assert [t.artifacts for t in tasks if t.artifacts] == [("mesos-deb",), ("marathon-tarball",)]
 
 
@@ -307,15 +327,36 @@ def test_runs_on_debian(lab, role):
     assert tasks_of(lab, "ubuntu-1", role, BOOKWORM)
 
 
-@pytest.mark.parametrize("role, words", [
-    ("calico", ["Calico 2.6", "Debian 12's docker.io 20.10", "--privileged", "calicoctl-v1.6.3",
-                "calico-node-v2.6.2.tar", "skopeo copy", "--artifacts DIR"]),
-    ("calico-network", ["needs the calico role", "--artifacts DIR"]),
-    ("mesos-master", ["Mesos 1.5.0 is not in the Debian 12 archive", "repos.mesosphere.com",
-                      "mesos_1.5.0-2.0.1.ubuntu1604_amd64.deb", "labgen.lock", "--artifacts DIR"]),
-    ("marathon", ["Marathon 1.5.6 is not in the Debian 12 archive", "--artifacts DIR"]),
-    ("marathon-app", ["Marathon 1.5.6", "--artifacts DIR"]),
-])
+@pytest.mark.parametrize(
+    "role, words",
+    [
+        (
+            "calico",
+            [
+                "Calico 2.6",
+                "Debian 12's docker.io 20.10",
+                "--privileged",
+                "calicoctl-v1.6.3",
+                "calico-node-v2.6.2.tar",
+                "skopeo copy",
+                "--artifacts DIR",
+            ],
+        ),
+        ("calico-network", ["needs the calico role", "--artifacts DIR"]),
+        (
+            "mesos-master",
+            [
+                "Mesos 1.5.0 is not in the Debian 12 archive",
+                "repos.mesosphere.com",
+                "mesos_1.5.0-2.0.1.ubuntu1604_amd64.deb",
+                "labgen.lock",
+                "--artifacts DIR",
+            ],
+        ),
+        ("marathon", ["Marathon 1.5.6 is not in the Debian 12 archive", "--artifacts DIR"]),
+        ("marathon-app", ["Marathon 1.5.6", "--artifacts DIR"]),
+    ],
+)
 def test_unavailable_on_debian_with_the_artifact(lab, role, words):
     res = engine.role_tasks(lab, lab.node("ubuntu-1"), role, BOOKWORM)
     assert isinstance(res, RoleUnavailable)
@@ -351,6 +392,8 @@ def test_no_checksum_is_invented():
     # the name the docstring of pins.image_tarball promises, in the instructions too
     assert saved.filename == "calico-node-v2.6.2.tar" == pins.image_tarball(pins.CALICO_NODE_IMAGE)
     # quay.io's v2.6.2 is schema 1, which Docker >= 28.2 cannot pull: skopeo can, and names it
-    assert ("skopeo copy docker://quay.io/calico/node:v2.6.2 "
-            "docker-archive:calico-node-v2.6.2.tar:quay.io/calico/node:v2.6.2") in saved.description
+    assert (
+        "skopeo copy docker://quay.io/calico/node:v2.6.2 "
+        "docker-archive:calico-node-v2.6.2.tar:quay.io/calico/node:v2.6.2"
+    ) in saved.description
     assert pins.ARTIFACTS["nginx-image"].filename == "nginx-1.13.9.tar"

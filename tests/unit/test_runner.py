@@ -19,8 +19,9 @@ def scenario(*steps):
 
 
 def lab():
-    nodes = tuple(Node(n, ipaddress.ip_address(f"192.168.56.10{i}"), ("base",), 512, 1)
-                  for i, n in enumerate(("n1", "n2"), 1))
+    nodes = tuple(
+        Node(n, ipaddress.ip_address(f"192.168.56.10{i}"), ("base",), 512, 1) for i, n in enumerate(("n1", "n2"), 1)
+    )
     return Lab("lab", "", ipaddress.ip_network("192.168.56.0/24"), {}, nodes)
 
 
@@ -28,10 +29,17 @@ class Reporter:
     def __init__(self):
         self.seen = []
 
-    def scenario_started(self, record): pass
-    def step_started(self, step, commands=None): self.seen.append(step.id)
-    def step_finished(self, rec): pass
-    def scenario_finished(self, record): pass
+    def scenario_started(self, record):
+        pass
+
+    def step_started(self, step, commands=None):
+        self.seen.append(step.id)
+
+    def step_finished(self, rec):
+        pass
+
+    def scenario_finished(self, record):
+        pass
 
 
 def test_check_expect_each_rule():
@@ -42,12 +50,19 @@ def test_check_expect_each_rule():
     assert check_expect(Expect(exit="any"), 7, "", "") == []
     assert check_expect(Expect(exit="3"), 3, "", "") == []
     assert check_expect(Expect(), None, "", "") == ["did not finish (timeout or lost connection)"]
-    e = Expect(stdout_contains=("ee:ee",), stdout_not_contains=("bad",), stdout_matches=(r"^ok \d+$",),
-               stderr_contains=("warn",))
+    e = Expect(
+        stdout_contains=("ee:ee",),
+        stdout_not_contains=("bad",),
+        stdout_matches=(r"^ok \d+$",),
+        stderr_contains=("warn",),
+    )
     assert check_expect(e, 0, "ee:ee\nok 12\n", "warn") == []
     assert check_expect(e, 0, "bad\n", "") == [
-        "stdout does not contain 'ee:ee'", "stdout contains 'bad'",
-        "stdout does not match /^ok \\d+$/", "stderr does not contain 'warn'"]
+        "stdout does not contain 'ee:ee'",
+        "stdout contains 'bad'",
+        "stdout does not match /^ok \\d+$/",
+        "stderr does not contain 'warn'",
+    ]
 
 
 def test_select_steps():
@@ -65,15 +80,20 @@ def test_failure_skips_the_rest_but_cleanup_runs():
     sc = scenario(step("a"), step("b", run="false"), step("c"), step("z", kind="cleanup", run="cleanup"))
     rec = Runner(sc, "default", lab(), remote, Reporter(), "en", "lxc").run()
     assert [(s.step.id, s.status) for s in rec.steps] == [
-        ("a", "passed"), ("b", "failed"), ("c", "skipped"), ("z", "passed")]
+        ("a", "passed"),
+        ("b", "failed"),
+        ("c", "skipped"),
+        ("z", "passed"),
+    ]
     assert not rec.passed and rec.first_failure.step.id == "b"
     assert ("n1", "cleanup") in remote.commands
 
 
 def test_capture_feeds_later_steps_quoted():
     remote = FakeRemote(lambda node, cmd: (0, "link/ether 02:aa:bb:cc:dd:ee brd", ""))
-    sc = scenario(step("a", capture={"mac": r"link/ether ([0-9a-f:]{17})"}),
-                  step("b", run="echo {{ mac }} {{ node_ip }}"))
+    sc = scenario(
+        step("a", capture={"mac": r"link/ether ([0-9a-f:]{17})"}), step("b", run="echo {{ mac }} {{ node_ip }}")
+    )
     rec = Runner(sc, "default", lab(), remote, Reporter(), "en", "lxc").run()
     assert rec.passed
     assert ("n1", "echo 02:aa:bb:cc:dd:ee 192.168.56.101") in remote.commands
@@ -124,8 +144,12 @@ def test_evidence_lines_are_the_lines_each_expectation_matched():
     from labgen.scenario.runner import evidence_lines
 
     out = "PING x\n64 bytes from a\n64 bytes from b\n--- stats ---\n2 packets, 100% packet loss\n"
-    e = Expect(stdout_contains=("100% packet loss", "stats ---\n2 packets"), stdout_matches=(r"^64 bytes",),
-               stdout_not_contains=("PING",), stderr_contains=("warn",))
+    e = Expect(
+        stdout_contains=("100% packet loss", "stats ---\n2 packets"),
+        stdout_matches=(r"^64 bytes",),
+        stdout_not_contains=("PING",),
+        stderr_contains=("warn",),
+    )
     assert evidence_lines(e, out, "a warning") == {"stdout": (1, 2, 3, 4), "stderr": (0,)}
     assert evidence_lines(Expect(), out, "") == {}
 
@@ -145,8 +169,7 @@ def test_select_steps_refuses_an_unknown_step_as_bad_input():
 def test_from_to_only_and_cleanup_choose_what_runs():
     def ran(**kw):
         remote = FakeRemote()
-        sc = scenario(step("a", run="a"), step("b", run="b"), step("c", run="c"),
-                      step("z", kind="cleanup", run="z"))
+        sc = scenario(step("a", run="a"), step("b", run="b"), step("c", run="c"), step("z", kind="cleanup", run="z"))
         cleanup = kw.pop("cleanup", True)
         Runner(sc, "default", lab(), remote, Reporter(), "en", "lxc").run(cleanup=cleanup, **kw)
         return [cmd for _, cmd in remote.commands]
@@ -154,8 +177,8 @@ def test_from_to_only_and_cleanup_choose_what_runs():
     assert ran() == ["a", "b", "c", "z"]
     assert ran(start="b") == ["b", "c", "z"]
     assert ran(stop="b") == ["a", "b", "z"]
-    assert ran(only="b") == ["b"]                       # --only: no cleanup
-    assert ran(start="b", cleanup=False) == ["b", "c"]   # --keep
+    assert ran(only="b") == ["b"]  # --only: no cleanup
+    assert ran(start="b", cleanup=False) == ["b", "c"]  # --keep
 
 
 def test_a_command_that_cannot_be_built_or_run_is_recorded_on_its_node():
@@ -174,8 +197,13 @@ def test_a_command_that_cannot_be_built_or_run_is_recorded_on_its_node():
     sc = scenario(step("b", run="unreachable"))
     rec = Runner(sc, "default", lab(), FakeRemote(handler), Reporter(), "en", "lxc").run()
     (res,) = rec.steps[0].results
-    assert (res.node, res.command, res.exit_code, res.stderr, res.attempts) == \
-        ("n1", "unreachable", None, "ssh: connection refused", 1)
+    assert (res.node, res.command, res.exit_code, res.stderr, res.attempts) == (
+        "n1",
+        "unreachable",
+        None,
+        "ssh: connection refused",
+        1,
+    )
     assert rec.steps[0].failures == ["n1: did not finish (timeout or lost connection)"]
 
 
@@ -211,15 +239,29 @@ def test_the_record_and_the_reporter_get_everything_they_show():
             super().__init__()
             self.calls = []
 
-        def scenario_started(self, record): self.calls.append(("started", record))
-        def step_started(self, step, commands=None): self.calls.append(("step", step.id, commands))
-        def step_finished(self, rec): self.calls.append(("finished", rec))
-        def scenario_finished(self, record): self.calls.append(("done", record))
+        def scenario_started(self, record):
+            self.calls.append(("started", record))
+
+        def step_started(self, step, commands=None):
+            self.calls.append(("step", step.id, commands))
+
+        def step_finished(self, rec):
+            self.calls.append(("finished", rec))
+
+        def scenario_finished(self, record):
+            self.calls.append(("done", record))
 
     remote = FakeRemote(lambda node, cmd: (1, "no mac here\nline two", "err") if cmd == "x" else (0, "", ""))
-    sc = scenario(step("a", run="x", nodes=("all",), expect=Expect(stdout_contains=("line two",), exit="any"),
-                       capture={"mac": r"^line (two)$"}),
-                  step("b", run="x", nodes=("all",), capture={"ip": r"inet (\S+)"}))
+    sc = scenario(
+        step(
+            "a",
+            run="x",
+            nodes=("all",),
+            expect=Expect(stdout_contains=("line two",), exit="any"),
+            capture={"mac": r"^line (two)$"},
+        ),
+        step("b", run="x", nodes=("all",), capture={"ip": r"inet (\S+)"}),
+    )
     reporter = Seen()
     rec = Runner(sc, "default", lab(), remote, reporter, "zh", "libvirt").run()
     assert (rec.scenario, rec.variant, rec.lang, rec.lab_name, rec.provider) == (sc, "default", "zh", "lab", "libvirt")
@@ -229,7 +271,7 @@ def test_the_record_and_the_reporter_get_everything_they_show():
     finished = [c[1] for c in reporter.calls if c[0] == "finished"]
     assert [r.step.id for r in finished] == ["a", "b"] and finished == rec.steps
     a, b = rec.steps
-    assert a.status == "passed" and a.captured == {"n1:mac": "two", "n2:mac": "two"}      # ^...$ per line
+    assert a.status == "passed" and a.captured == {"n1:mac": "two", "n2:mac": "two"}  # ^...$ per line
     assert all(r.evidence == {"stdout": (1,)} for r in a.results)
     assert all(r.stderr == "err" and r.duration == 0.01 and r.command == "x" for r in a.results)
     # a failed expectation is reported, not a capture it then skipped; both nodes' problems kept

@@ -11,8 +11,7 @@ import pytest
 from labgen import yamlsrc
 from labgen.errors import InputError
 from labgen.model import Expect, Lab, Node, Step, Text
-from labgen.scenario.load import (builtin_scenarios, check_against_lab, find_scenario,
-                                  load_scenario, parse_scenario)
+from labgen.scenario.load import builtin_scenarios, check_against_lab, find_scenario, load_scenario, parse_scenario
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "scenarios"
 
@@ -27,24 +26,36 @@ def test_minimal_scenario_loads_to_the_model():
     assert list(scenario.variants) == ["default"]
     default = scenario.variants["default"]
     assert default.requires_roles == () and default.summary is None
-    assert default.steps == (Step(id="hello", kind="observe", title=Text("Say hello", "打招呼"),
-                                  explain=None, nodes=("ubuntu-1",), run="echo hello"),)
+    assert default.steps == (
+        Step(
+            id="hello",
+            kind="observe",
+            title=Text("Say hello", "打招呼"),
+            explain=None,
+            nodes=("ubuntu-1",),
+            run="echo hello",
+        ),
+    )
 
 
 def test_every_feature_maps_to_the_model():
     scenario = load_scenario(DATA / "full.yml")
     assert scenario.vars == {"pool": "172.32.0.0/16", "count": "3"}
-    assert scenario.node_vars == {"ubuntu-2": {"wl_ip": "172.32.2.10"},
-                                  "ubuntu-3": {"wl_ip": "172.32.3.10"}}
+    assert scenario.node_vars == {"ubuntu-2": {"wl_ip": "172.32.2.10"}, "ubuntu-3": {"wl_ip": "172.32.3.10"}}
     default = scenario.variants["default"]
     assert default.requires_roles == ("base", "docker")
     intro, setup, look, brk = default.steps
     assert (intro.kind, intro.run, intro.nodes) == ("explain", None, ())
     assert intro.explain == Text("First we look.", "先看看。")
     assert (setup.nodes, setup.sudo, setup.timeout) == (("ubuntu-2", "ubuntu-3"), False, 30.0)
-    assert look.expect == Expect(exit="any", stdout_contains=("link/ether",),
-                                 stdout_not_contains=("DOWN", "NO-CARRIER"),
-                                 stdout_matches=(r"mtu \d+",), stderr_matches=("^$",), retry=10.0)
+    assert look.expect == Expect(
+        exit="any",
+        stdout_contains=("link/ether",),
+        stdout_not_contains=("DOWN", "NO-CARRIER"),
+        stdout_matches=(r"mtu \d+",),
+        stderr_matches=("^$",),
+        retry=10.0,
+    )
     assert look.capture == {"bad_mac": "link/ether ([0-9a-f:]{17})"}
     assert look.timeout == 60.0 and look.sudo is True
     assert brk.nodes == ("all",) and brk.expect == Expect(exit="nonzero", stderr_contains=("denied",))
@@ -70,18 +81,18 @@ PINNED = {
         " line 16: step one: capture name 'node' is reserved for a built-in; expected a variable name: letters, digits and '_', starting with a letter or '_', and not a built-in (node, node_ip, lab_network, host_ip)",
     ],
     "bad-control-chars.yml": [
-        ' line 2: scenario: title.en contains the control character U+0007 at character 5; expected printable text (newline and tab are allowed; no control or bidi characters)',
-        ' line 5: vars: variable esc contains the control character U+001B at character 1; expected printable text (newline and tab are allowed; no control or bidi characters)',
-        ' line 9: step one: title.zh contains the control character U+0000 at character 1; expected printable text (newline and tab are allowed; no control or bidi characters)',
-        ' line 11: step one: run contains the control character U+000D at character 6; expected printable text (newline and tab are allowed; no control or bidi characters)',
+        " line 2: scenario: title.en contains the control character U+0007 at character 5; expected printable text (newline and tab are allowed; no control or bidi characters)",
+        " line 5: vars: variable esc contains the control character U+001B at character 1; expected printable text (newline and tab are allowed; no control or bidi characters)",
+        " line 9: step one: title.zh contains the control character U+0000 at character 1; expected printable text (newline and tab are allowed; no control or bidi characters)",
+        " line 11: step one: run contains the control character U+000D at character 6; expected printable text (newline and tab are allowed; no control or bidi characters)",
     ],
     "bad-duplicate-ids.yml": [
         " line 11: step look: duplicate step id 'look' (first at line 6); expected step ids unique within the variant",
     ],
     "bad-exit.yml": [
-        ' line 11: step too-big: expect.exit is 256 (a number); expected 0, nonzero, any, or an exit status 0..255',
+        " line 11: step too-big: expect.exit is 256 (a number); expected 0, nonzero, any, or an exit status 0..255",
         " line 17: step word: expect.exit is 'zero' (a string); expected 0, nonzero, any, or an exit status 0..255",
-        ' line 23: step boolean: expect.exit is false (a boolean); expected 0, nonzero, any, or an exit status 0..255',
+        " line 23: step boolean: expect.exit is false (a boolean); expected 0, nonzero, any, or an exit status 0..255",
         " line 23: step boolean: expect.stdout_contains '' is empty; expected a non-empty string or a list of them",
     ],
     "bad-hostnames.yml": [
@@ -99,7 +110,7 @@ PINNED = {
     ],
     "bad-kind.yml": [
         " line 7: step one: unknown kind 'brake' (did you mean 'break'?); expected one of setup, observe, break, fix, verify, explain, cleanup, task, question",
-        ' line 12: step two: unknown kind 3 (a number); expected one of setup, observe, break, fix, verify, explain, cleanup, task, question',
+        " line 12: step two: unknown kind 3 (a number); expected one of setup, observe, break, fix, verify, explain, cleanup, task, question",
     ],
     "bad-missing-keys.yml": [
         " line 1: scenario: missing key 'summary'; expected non-empty text: a plain string in one language, or {en: ..., zh: ...} with either or both (a reader of the other language sees what exists), e.g. Look at the MAC",
@@ -108,7 +119,7 @@ PINNED = {
         " line 4: step one: missing key 'title'; expected non-empty text: a plain string in one language, or {en: ..., zh: ...} with either or both (a reader of the other language sees what exists), e.g. Look at the MAC",
     ],
     "bad-not-mapping.yml": [
-        ' line 1: scenario: the file holds a list; expected a mapping with keys id, title, summary, lab, steps',
+        " line 1: scenario: the file holds a list; expected a mapping with keys id, title, summary, lab, steps",
     ],
     "bad-regex.yml": [
         " line 14: step one: expect.stdout_matches 'ether ([0-9a-f' is not a valid regular expression (unterminated character set at position 7); expected a Python regular expression",
@@ -117,7 +128,7 @@ PINNED = {
     ],
     "bad-roles.yml": [
         " line 5: scenario: unknown role 'dokcer' (did you mean 'docker'?); expected one of base, etcd, zookeeper, docker, calico, calico-network, mesos-master, mesos-slave, marathon, marathon-app",
-        ' line 5: scenario: unknown role 5 (a number); expected one of base, etcd, zookeeper, docker, calico, calico-network, mesos-master, mesos-slave, marathon, marathon-app',
+        " line 5: scenario: unknown role 5 (a number); expected one of base, etcd, zookeeper, docker, calico, calico-network, mesos-master, mesos-slave, marathon, marathon-app",
         " line 14: variant docker: requires.roles is 'docker' (a string); expected a list of role names, e.g. [base, docker]",
     ],
     "bad-run-on.yml": [
@@ -125,45 +136,45 @@ PINNED = {
         " line 9: step no-run: 'on' is given without 'run'; expected 'run' as well, or no 'on'",
         " line 13: step no-on: 'run' is given without 'on'; expected 'on' as well, or no 'run'",
         " line 17: step talk: 'expect' is given without 'run'; expected 'run' as well, or no 'expect'",
-        ' line 21: step talk-and-run: on[1] \'all\' is allowed only alone (on: all); expected a node name; "all" stands alone (on: all)',
+        " line 21: step talk-and-run: on[1] 'all' is allowed only alone (on: all); expected a node name; \"all\" stands alone (on: all)",
         ' line 26: step empty-run: on is an empty list; expected the node names to run on: a name, a list of names, or "all", e.g. ubuntu-1',
         " line 27: step empty-run: run '   ' is only white space; expected a shell script; {{ name }} is replaced by a variable's value (shell-quoted)",
     ],
     "bad-template-vars.yml": [
         " line 5: vars: variable name 'node' is reserved for a built-in; expected a variable name: letters, digits, '_', '.', '-', starting with a letter or '_', and not a built-in (node, node_ip, lab_network, host_ip, nodes.<name>.ip)",
-        ' line 14: step early: run uses {{ later }}, which is not defined; expected a var, a node_var of every node the step runs on, a built-in (node, node_ip, lab_network, host_ip, nodes.<name>.ip) or a capture of an earlier step on that node',
+        " line 14: step early: run uses {{ later }}, which is not defined; expected a var, a node_var of every node the step runs on, a built-in (node, node_ip, lab_network, host_ip, nodes.<name>.ip) or a capture of an earlier step on that node",
         " line 14: step early: run uses {{ pol }}, which is not defined (did you mean 'pool'?); expected a var, a node_var of every node the step runs on, a built-in (node, node_ip, lab_network, host_ip, nodes.<name>.ip) or a capture of an earlier step on that node",
-        ' line 14: step early: run uses {{ wl_ip }}, which is not defined for ubuntu-3; expected a var, a node_var of every node the step runs on, a built-in (node, node_ip, lab_network, host_ip, nodes.<name>.ip) or a capture of an earlier step on that node',
-        ' line 25: step use-on-3: run uses {{ mac }}, which is not defined for ubuntu-3; expected a var, a node_var of every node the step runs on, a built-in (node, node_ip, lab_network, host_ip, nodes.<name>.ip) or a capture of an earlier step on that node',
-        ' line 25: step use-on-3: run uses {{ wl_ip }}, which is not defined for ubuntu-3; expected a var, a node_var of every node the step runs on, a built-in (node, node_ip, lab_network, host_ip, nodes.<name>.ip) or a capture of an earlier step on that node',
-        ' line 30: step use-everywhere: run uses {{ nowhere }}, which is not defined; expected a var, a node_var of every node the step runs on, a built-in (node, node_ip, lab_network, host_ip, nodes.<name>.ip) or a capture of an earlier step on that node',
-        ' line 44: variant docker, step use-capture-of-default: run uses {{ mac }}, which is not defined; expected a var, a node_var of every node the step runs on, a built-in (node, node_ip, lab_network, host_ip, nodes.<name>.ip) or a capture of an earlier step on that node',
+        " line 14: step early: run uses {{ wl_ip }}, which is not defined for ubuntu-3; expected a var, a node_var of every node the step runs on, a built-in (node, node_ip, lab_network, host_ip, nodes.<name>.ip) or a capture of an earlier step on that node",
+        " line 25: step use-on-3: run uses {{ mac }}, which is not defined for ubuntu-3; expected a var, a node_var of every node the step runs on, a built-in (node, node_ip, lab_network, host_ip, nodes.<name>.ip) or a capture of an earlier step on that node",
+        " line 25: step use-on-3: run uses {{ wl_ip }}, which is not defined for ubuntu-3; expected a var, a node_var of every node the step runs on, a built-in (node, node_ip, lab_network, host_ip, nodes.<name>.ip) or a capture of an earlier step on that node",
+        " line 30: step use-everywhere: run uses {{ nowhere }}, which is not defined; expected a var, a node_var of every node the step runs on, a built-in (node, node_ip, lab_network, host_ip, nodes.<name>.ip) or a capture of an earlier step on that node",
+        " line 44: variant docker, step use-capture-of-default: run uses {{ mac }}, which is not defined; expected a var, a node_var of every node the step runs on, a built-in (node, node_ip, lab_network, host_ip, nodes.<name>.ip) or a capture of an earlier step on that node",
     ],
     "bad-text.yml": [
-        ' line 2: scenario: title is an empty mapping; expected non-empty text: a plain string in one language, or {en: ..., zh: ...} with either or both (a reader of the other language sees what exists), e.g. Look at the MAC',
+        " line 2: scenario: title is an empty mapping; expected non-empty text: a plain string in one language, or {en: ..., zh: ...} with either or both (a reader of the other language sees what exists), e.g. Look at the MAC",
         " line 3: scenario: summary.en '' is empty; expected non-empty text",
         " line 3: scenario: summary.zh '  ' is only white space; expected non-empty text",
-        ' line 9: step one: explain.en is a list; expected non-empty text',
+        " line 9: step one: explain.en is a list; expected non-empty text",
     ],
     "bad-timeouts.yml": [
-        ' line 11: step negative: timeout -1 is too small; expected a number more than 0 and at most 3600 (seconds the command may take)',
-        ' line 12: step negative: expect.retry -5 is too small; expected a number from 0 to 600 (seconds to keep re-running the command until the expectation holds)',
-        ' line 18: step zero: timeout 0 is too small; expected a number more than 0 and at most 3600 (seconds the command may take)',
-        ' line 24: step absurd: timeout 86400 is too large; expected a number more than 0 and at most 3600 (seconds the command may take)',
-        ' line 25: step absurd: expect.retry 601 is too large; expected a number from 0 to 600 (seconds to keep re-running the command until the expectation holds)',
+        " line 11: step negative: timeout -1 is too small; expected a number more than 0 and at most 3600 (seconds the command may take)",
+        " line 12: step negative: expect.retry -5 is too small; expected a number from 0 to 600 (seconds to keep re-running the command until the expectation holds)",
+        " line 18: step zero: timeout 0 is too small; expected a number more than 0 and at most 3600 (seconds the command may take)",
+        " line 24: step absurd: timeout 86400 is too large; expected a number more than 0 and at most 3600 (seconds the command may take)",
+        " line 25: step absurd: expect.retry 601 is too large; expected a number from 0 to 600 (seconds to keep re-running the command until the expectation holds)",
     ],
     "bad-types.yml": [
-        ' line 3: scenario: summary is 42 (a number); expected non-empty text: a plain string in one language, or {en: ..., zh: ...} with either or both (a reader of the other language sees what exists), e.g. Look at the MAC',
-        ' line 5: vars: variable pool is a list; expected a string or a number',
-        ' line 5: vars: variable on_off is true (a boolean); expected a string or a number',
-        ' line 6: scenario: node_vars is a list; expected variables with a value per node: node name to {variable: value}, e.g. {ubuntu-2: {wl_ip: 172.32.2.10}}',
+        " line 3: scenario: summary is 42 (a number); expected non-empty text: a plain string in one language, or {en: ..., zh: ...} with either or both (a reader of the other language sees what exists), e.g. Look at the MAC",
+        " line 5: vars: variable pool is a list; expected a string or a number",
+        " line 5: vars: variable on_off is true (a boolean); expected a string or a number",
+        " line 6: scenario: node_vars is a list; expected variables with a value per node: node name to {variable: value}, e.g. {ubuntu-2: {wl_ip: 172.32.2.10}}",
         ' line 11: step one: on is 5 (a number); expected the node names to run on: a name, a list of names, or "all", e.g. ubuntu-1',
         " line 12: step one: sudo is 'yes' (a string); expected true or false",
-        ' line 14: step one: timeout is true (a boolean); expected a number more than 0 and at most 3600 (seconds the command may take)',
-        ' line 15: step one: expect.stdout_contains[1] is 3 (a number); expected non-empty text',
+        " line 14: step one: timeout is true (a boolean); expected a number more than 0 and at most 3600 (seconds the command may take)",
+        " line 15: step one: expect.stdout_contains[1] is 3 (a number); expected non-empty text",
         " line 15: step one: expect.retry is '10' (a string); expected a number from 0 to 600 (seconds to keep re-running the command until the expectation holds)",
-        ' line 16: step one: capture is a list; expected variable name to a regular expression with exactly one group: later steps on the same node can use {{ name }}, e.g. {bad_mac: link/ether ([0-9a-f:]{17})}',
-        ' line 17: scenario: variants is a list; expected other paths through the scenario: variant name to {requires, summary, steps}',
+        " line 16: step one: capture is a list; expected variable name to a regular expression with exactly one group: later steps on the same node can use {{ name }}, e.g. {bad_mac: link/ether ([0-9a-f:]{17})}",
+        " line 17: scenario: variants is a list; expected other paths through the scenario: variant name to {requires, summary, steps}",
     ],
     "bad-unknown-keys.yml": [
         " line 2: scenario: title has unknown language 'fr'; expected one of en, zh",
@@ -181,7 +192,7 @@ PINNED = {
         " line 14: variants: missing key 'steps'; expected the variant's steps, in order; `use: ID` tells a step of the default path unchanged",
         " line 15: variant no-steps: missing key 'steps'; expected the variant's steps, in order; `use: ID` tells a step of the default path unchanged",
         " line 18: variant empty-steps: steps is an empty list; expected at least one step: the variant's steps, in order; `use: ID` tells a step of the default path unchanged",
-        ' line 19: variant listy: the variant is a list; expected another path through the scenario: its steps (and optionally requires, summary)',
+        " line 19: variant listy: the variant is a list; expected another path through the scenario: its steps (and optionally requires, summary)",
     ],
     "bad-yaml.yml": [
         " line 3: YAML syntax error: expected ',' or '}', but got '<scalar>'",
@@ -208,7 +219,8 @@ def test_all_problems_are_collected_across_the_file():
     problems = info.value.problems
     assert len(problems) == 11
     assert [int(p.split(" line ")[1].split(":")[0]) for p in problems] == sorted(
-        int(p.split(" line ")[1].split(":")[0]) for p in problems)
+        int(p.split(" line ")[1].split(":")[0]) for p in problems
+    )
     assert info.value.hint == "fix these in the scenario file and run again"
 
 
@@ -230,17 +242,20 @@ def test_parse_scenario_without_lines_still_reports():
         parse_scenario({"id": "x"}, "inline")
     assert info.value.problems[0] == (
         "inline: scenario: missing key 'title'; expected non-empty text: a plain string in one language, or "
-        "{en: ..., zh: ...} with either or both (a reader of the other language sees what exists), e.g. Look at the MAC")
+        "{en: ..., zh: ...} with either or both (a reader of the other language sees what exists), e.g. Look at the MAC"
+    )
 
 
 # ---- against a lab
 
 
 def _lab(*names: str) -> Lab:
-    nodes = tuple(Node(n, ipaddress.IPv4Address(f"192.168.56.{101 + i}"), ("base",), 512, 1)
-                  for i, n in enumerate(names))
-    return Lab(name="mesos-calico", description="", boxes={}, nodes=nodes,
-               network=ipaddress.IPv4Network("192.168.56.0/24"))
+    nodes = tuple(
+        Node(n, ipaddress.IPv4Address(f"192.168.56.{101 + i}"), ("base",), 512, 1) for i, n in enumerate(names)
+    )
+    return Lab(
+        name="mesos-calico", description="", boxes={}, nodes=nodes, network=ipaddress.IPv4Network("192.168.56.0/24")
+    )
 
 
 def test_check_against_lab_accepts_matching_nodes():
@@ -292,15 +307,15 @@ def test_check_against_lab_all_steps_need_node_vars_everywhere(tmp_path):
         "  v:\n"
         "    steps:\n"
         "      - {id: c, kind: observe, title: {en: c, zh: c}, 'on': [ubuntu-3], run: 'true'}\n",
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     scenario = load_scenario(path)
-    with pytest.raises(InputError) as info:      # the default variant is fine on two nodes
+    with pytest.raises(InputError) as info:  # the default variant is fine on two nodes
         check_against_lab(scenario, _lab("ubuntu-1", "ubuntu-2"))
     assert [p.split("; expected")[0] for p in info.value.problems] == [
-        f"{path} line 12: variant v, step c: on: node 'ubuntu-3' is not in lab mesos-calico "
-        "(did you mean 'ubuntu-2'?)",
+        f"{path} line 12: variant v, step c: on: node 'ubuntu-3' is not in lab mesos-calico (did you mean 'ubuntu-2'?)",
     ]
-    with pytest.raises(InputError) as info:      # on three, ubuntu-3 has no ip2
+    with pytest.raises(InputError) as info:  # on three, ubuntu-3 has no ip2
         check_against_lab(scenario, _lab("ubuntu-1", "ubuntu-2", "ubuntu-3"))
     assert [p.split("; expected")[0] for p in info.value.problems] == [
         f"{path} line 7: step a: run uses {{{{ ip2 }}}}, which is not defined for ubuntu-3 "
@@ -333,10 +348,9 @@ def test_find_scenario_did_you_mean(tmp_path, monkeypatch):
     with pytest.raises(InputError) as info:
         find_scenario("mac-bgu")
     assert info.value.problems == ["unknown scenario 'mac-bgu' (did you mean 'mac-bug'?)"]
-    assert info.value.hint == ("built-in scenarios: mac-bug, other; "
-                               "or give the path of a scenario file")
+    assert info.value.hint == ("built-in scenarios: mac-bug, other; or give the path of a scenario file")
     with pytest.raises(InputError):
-        find_scenario("../scenarios/mac-bug")   # ids only; paths must exist
+        find_scenario("../scenarios/mac-bug")  # ids only; paths must exist
 
 
 # ---- the scenarios that ship with labgen
@@ -345,7 +359,7 @@ def test_find_scenario_did_you_mean(tmp_path, monkeypatch):
 @pytest.mark.parametrize("path", builtin_scenarios(), ids=lambda p: p.name)
 def test_builtin_scenario_loads(path):
     scenario = load_scenario(path)
-    assert scenario.id == path.stem      # find_scenario looks built-ins up by file name
+    assert scenario.id == path.stem  # find_scenario looks built-ins up by file name
     for variant in scenario.variants.values():
         for step in variant.steps:
             assert step.title.en and step.title.zh
@@ -360,28 +374,33 @@ def test_bidi_and_control_characters_are_refused_with_file_and_line(tmp_path, ch
     # The lab files' policy (labgen.validate): a bidi override in a title would make the
     # handout read differently than the file does.
     path = tmp_path / "bidi.yml"
-    path.write_text("id: bidi\n"
-                    "lab: mesos-calico\n"
-                    f"title: {{en: \"evil{char}txt\", zh: 标题}}\n"
-                    "summary: {en: s, zh: s}\n"
-                    "steps:\n"
-                    "  - {id: one, kind: explain, title: {en: t, zh: t}, explain: {en: e, zh: e}}\n",
-                    encoding="utf-8")
+    path.write_text(
+        "id: bidi\n"
+        "lab: mesos-calico\n"
+        f'title: {{en: "evil{char}txt", zh: 标题}}\n'
+        "summary: {en: s, zh: s}\n"
+        "steps:\n"
+        "  - {id: one, kind: explain, title: {en: t, zh: t}, explain: {en: e, zh: e}}\n",
+        encoding="utf-8",
+    )
     clean = tmp_path / "clean.yml"
     clean.write_text(path.read_text(encoding="utf-8").replace(char, ""), encoding="utf-8")
-    load_scenario(clean)                            # the same file without it loads
+    load_scenario(clean)  # the same file without it loads
     with pytest.raises(InputError) as info:
         load_scenario(path)
     code = f"U+{ord(char):04X}"
     assert info.value.problems == [
         f"{path} line 3: scenario: title.en contains the control character {code} "
-        f"at character 5; expected printable text (newline and tab are allowed; no control or bidi characters)"]
+        f"at character 5; expected printable text (newline and tab are allowed; no control or bidi characters)"
+    ]
 
 
 def test_numbers_the_schema_takes_become_the_models_types():
-    text = ("id: n\ntitle: T\nsummary: S\nlab: mesos-calico\nvars: {count: 3, ratio: 1.5}\nsteps:\n"
-            "  - {id: a, kind: observe, title: A, 'on': ubuntu-1, run: 'true', timeout: 5,\n"
-            "     expect: {exit: 3.0, retry: 2}}\n")
+    text = (
+        "id: n\ntitle: T\nsummary: S\nlab: mesos-calico\nvars: {count: 3, ratio: 1.5}\nsteps:\n"
+        "  - {id: a, kind: observe, title: A, 'on': ubuntu-1, run: 'true', timeout: 5,\n"
+        "     expect: {exit: 3.0, retry: 2}}\n"
+    )
     scenario = parse_scenario(yamlsrc.load_text(text, "n.yml"), "n.yml")
     step = scenario.variants["default"].steps[0]
     assert (step.expect.exit, step.expect.retry, step.timeout) == ("3", 2.0, 5.0)
@@ -390,9 +409,11 @@ def test_numbers_the_schema_takes_become_the_models_types():
 
 def test_rules_between_fields_name_the_field_and_its_line():
     head = "id: r\ntitle: T\nsummary: S\nlab: mesos-calico\n"
-    text = (head + "vars: {a: '{{ b }}'}\nnode_vars: {ubuntu-1: {c: 1, node_ip: x}}\nsteps:\n"
-            "  - {id: q, kind: question, title: Q, goal: G, answers: ['{{ nope }}']}\n"
-            "  - {use: q}\n")
+    text = (
+        head + "vars: {a: '{{ b }}'}\nnode_vars: {ubuntu-1: {c: 1, node_ip: x}}\nsteps:\n"
+        "  - {id: q, kind: question, title: Q, goal: G, answers: ['{{ nope }}']}\n"
+        "  - {use: q}\n"
+    )
     with pytest.raises(InputError) as info:
         parse_scenario(yamlsrc.load_text(text, "r.yml"), "r.yml")
     assert [p.split("; expected")[0] for p in info.value.problems] == [

@@ -8,8 +8,10 @@ import pytest
 from labgen import schemacheck, yamlsrc
 from labgen.validate import Problems
 
-LAB = ("name: demo\nnetwork: {cidr: 192.168.56.0/24}\nboxes: {lxc: a/b}\nnodes:\n"
-       "  - {name: n1, ip: 192.168.56.11, roles: [base]}\n")
+LAB = (
+    "name: demo\nnetwork: {cidr: 192.168.56.0/24}\nboxes: {lxc: a/b}\nnodes:\n"
+    "  - {name: n1, ip: 192.168.56.11, roles: [base]}\n"
+)
 SC = "id: s\ntitle: T\nsummary: S\nlab: x\nsteps:\n  - {id: a, kind: observe, title: A, 'on': x, run: ls}\n"
 
 
@@ -22,50 +24,151 @@ def said(kind: str, data) -> list[str]:
 
 
 CASES = {
-    "unknown key, on its own line": ("lab", LAB + "nmae: x\n", [
-        "f.yml line 6: lab: unknown key 'nmae' (did you mean 'name'?); expected one of name, description, "
-        "network, boxes, defaults, params, synced_folder, nodes, message, mirrors, instance"]),
-    "missing key, with the key's description": ("lab", LAB.replace("boxes: {lxc: a/b}\n", ""), ["f.yml line 1: lab: missing key 'boxes'; expected the box each provider boots: a name 'owner/name', e.g. {virtualbox: ubuntu/xenial64, lxc: labgen/debian-12}"]),
-    "empty mapping and list": ("lab", LAB.replace("{lxc: a/b}", "{}").split("nodes:")[0] + "nodes: []\n", ['f.yml line 3: lab: boxes is an empty mapping; expected at least one of virtualbox, libvirt, lxc',
-                                                                                                           'f.yml line 4: lab: nodes is an empty list; expected at least one node: the machines, each with a unique name and address']),
-    "too many items": ("lab", LAB.split("nodes:")[0] + "nodes:\n" + "".join(
-        f"  - {{name: n{i}, ip: 192.168.56.{i + 10}, roles: []}}\n" for i in range(101)), ['f.yml line 4: lab: nodes has 101 items; expected at most 100: the machines, each with a unique name and address']),
-    "range, integer, with the field's description": ("lab", LAB.replace("roles: [base]", "roles: [base], cpus: 65"), [
-        "f.yml line 5: lab.nodes[0]: cpus 65 is too large; expected an integer from 1 to 64 (number of CPUs)"]),
-    "range, exclusive minimum": ("scenario", SC.replace("run: ls}", "run: ls, timeout: 0}"), [
-        "f.yml line 6: scenario.steps[0]: timeout 0 is too small; expected a number more than 0 and at most "
-        "3600 (seconds the command may take)"]),
-    "enum with did-you-mean": ("lab", LAB.replace("[base]", "[base, dockr]"), ["f.yml line 5: lab.nodes[0].roles: unknown role 'dockr' (did you mean 'docker'?); expected one of base, etcd, zookeeper, docker, calico, calico-network, mesos-master, mesos-slave, marathon, marathon-app"]),
-    "listed twice": ("lab", LAB.replace("[base]", "[base, docker, docker]"), ["f.yml line 5: lab.nodes[0]: role 'docker' is listed twice; expected each role once"]),
-    "pattern, with an example": ("lab", LAB.replace("name: demo", "name: Demo"), ["f.yml line 1: lab: name 'Demo' is not valid; expected an RFC 1123 label: lowercase letters, digits and hyphens, at most 63 characters, not starting or ending with a hyphen, e.g. mesos-calico"]),
-    "too long": ("lab", LAB + "description: " + "x" * 2001 + "\n", [
-        "f.yml line 6: lab: description is 2001 characters long; expected plain text of at most 2000 characters "
-        "(newlines allowed, no other control characters)"]),
-    "type, in a list": ("lab", LAB + "  - 3\n", ['f.yml line 6: lab.nodes: the node is 3 (a number); expected a machine: its name, address and roles, e.g. {name: ubuntu-1, ip: 192.168.56.101, roles: [base, docker]}']),
-    "one of: the parent's description": ("scenario", SC.replace("title: T", "title: {}"), ['f.yml line 2: scenario: title is an empty mapping; expected non-empty text: a plain string in one language, or {en: ..., zh: ...} with either or both (a reader of the other language sees what exists), e.g. Look at the MAC']),
-    "one of: exit": ("scenario", SC.replace("run: ls}", "run: ls, expect: {exit: 300}}"), [
-        "f.yml line 6: scenario.steps[0].expect: exit is 300 (a number); expected 0, nonzero, any, or an exit "
-        "status 0..255"]),
-    "dependent keys": ("scenario", SC.replace("'on': x, ", ""), [
-        "f.yml line 6: scenario.steps[0]: 'run' is given without 'on'; expected 'on' as well, or no 'run'"]),
-    "dependent keys, the one given": ("scenario", SC.replace("'on': x, run: ls", "expect: {exit: 0}"), ["f.yml line 6: scenario.steps[0]: 'expect' is given without 'run'; expected 'run' as well, or no 'expect'",
-                                                                                                        "f.yml line 6: scenario.steps[0]: missing key 'run'; expected a shell script: every step but an explain step has one"]),
-    "missing key behind a $ref": ("lab", LAB.replace("name: demo\n", ""), [
-        "f.yml line 1: lab: missing key 'name'; expected the lab's name, used in machine names "
-        "(labgen-<name>-<node>), e.g. mesos-calico"]),
-    "one of several types": ("scenario", SC + "vars: {x: [1]}\n", [
-        "f.yml line 7: scenario.vars: x is a list; expected a string or a number"]),
-    "range without a description": ("bundle", {"format": 1, "lab": "x", "items": [
-        {"kind": "lab", "name": "x", "size": -1, "sha256": "a" * 64}]},
-        ["f.yml: bundle.items[0]: size -1 is too small; expected an integer from 0 to 1099511627776"]),
-    "one of, without a description of its own": ("scenario", SC.replace(
-        "kind: observe, title: A, 'on': x, run: ls", "kind: question, title: Q, goal: G, answers: []"), ['f.yml line 6: scenario.steps[0]: answers is an empty list; expected accepted answers (compared ignoring case, spaces and : - . _)']),
-    "a name that is not allowed": ("scenario", SC + "variants: {default: {steps: [{use: a}]}}\n", ["f.yml line 7: scenario.variants: variant name 'default' is the name of the steps at the top; expected a variant name: an id other than default (the steps at the top are the default)"]),
+    "unknown key, on its own line": (
+        "lab",
+        LAB + "nmae: x\n",
+        [
+            "f.yml line 6: lab: unknown key 'nmae' (did you mean 'name'?); expected one of name, description, "
+            "network, boxes, defaults, params, synced_folder, nodes, message, mirrors, instance"
+        ],
+    ),
+    "missing key, with the key's description": (
+        "lab",
+        LAB.replace("boxes: {lxc: a/b}\n", ""),
+        [
+            "f.yml line 1: lab: missing key 'boxes'; expected the box each provider boots: a name 'owner/name', e.g. {virtualbox: ubuntu/xenial64, lxc: labgen/debian-12}"
+        ],
+    ),
+    "empty mapping and list": (
+        "lab",
+        LAB.replace("{lxc: a/b}", "{}").split("nodes:")[0] + "nodes: []\n",
+        [
+            "f.yml line 3: lab: boxes is an empty mapping; expected at least one of virtualbox, libvirt, lxc",
+            "f.yml line 4: lab: nodes is an empty list; expected at least one node: the machines, each with a unique name and address",
+        ],
+    ),
+    "too many items": (
+        "lab",
+        LAB.split("nodes:")[0]
+        + "nodes:\n"
+        + "".join(f"  - {{name: n{i}, ip: 192.168.56.{i + 10}, roles: []}}\n" for i in range(101)),
+        [
+            "f.yml line 4: lab: nodes has 101 items; expected at most 100: the machines, each with a unique name and address"
+        ],
+    ),
+    "range, integer, with the field's description": (
+        "lab",
+        LAB.replace("roles: [base]", "roles: [base], cpus: 65"),
+        ["f.yml line 5: lab.nodes[0]: cpus 65 is too large; expected an integer from 1 to 64 (number of CPUs)"],
+    ),
+    "range, exclusive minimum": (
+        "scenario",
+        SC.replace("run: ls}", "run: ls, timeout: 0}"),
+        [
+            "f.yml line 6: scenario.steps[0]: timeout 0 is too small; expected a number more than 0 and at most "
+            "3600 (seconds the command may take)"
+        ],
+    ),
+    "enum with did-you-mean": (
+        "lab",
+        LAB.replace("[base]", "[base, dockr]"),
+        [
+            "f.yml line 5: lab.nodes[0].roles: unknown role 'dockr' (did you mean 'docker'?); expected one of base, etcd, zookeeper, docker, calico, calico-network, mesos-master, mesos-slave, marathon, marathon-app"
+        ],
+    ),
+    "listed twice": (
+        "lab",
+        LAB.replace("[base]", "[base, docker, docker]"),
+        ["f.yml line 5: lab.nodes[0]: role 'docker' is listed twice; expected each role once"],
+    ),
+    "pattern, with an example": (
+        "lab",
+        LAB.replace("name: demo", "name: Demo"),
+        [
+            "f.yml line 1: lab: name 'Demo' is not valid; expected an RFC 1123 label: lowercase letters, digits and hyphens, at most 63 characters, not starting or ending with a hyphen, e.g. mesos-calico"
+        ],
+    ),
+    "too long": (
+        "lab",
+        LAB + "description: " + "x" * 2001 + "\n",
+        [
+            "f.yml line 6: lab: description is 2001 characters long; expected plain text of at most 2000 characters "
+            "(newlines allowed, no other control characters)"
+        ],
+    ),
+    "type, in a list": (
+        "lab",
+        LAB + "  - 3\n",
+        [
+            "f.yml line 6: lab.nodes: the node is 3 (a number); expected a machine: its name, address and roles, e.g. {name: ubuntu-1, ip: 192.168.56.101, roles: [base, docker]}"
+        ],
+    ),
+    "one of: the parent's description": (
+        "scenario",
+        SC.replace("title: T", "title: {}"),
+        [
+            "f.yml line 2: scenario: title is an empty mapping; expected non-empty text: a plain string in one language, or {en: ..., zh: ...} with either or both (a reader of the other language sees what exists), e.g. Look at the MAC"
+        ],
+    ),
+    "one of: exit": (
+        "scenario",
+        SC.replace("run: ls}", "run: ls, expect: {exit: 300}}"),
+        [
+            "f.yml line 6: scenario.steps[0].expect: exit is 300 (a number); expected 0, nonzero, any, or an exit "
+            "status 0..255"
+        ],
+    ),
+    "dependent keys": (
+        "scenario",
+        SC.replace("'on': x, ", ""),
+        ["f.yml line 6: scenario.steps[0]: 'run' is given without 'on'; expected 'on' as well, or no 'run'"],
+    ),
+    "dependent keys, the one given": (
+        "scenario",
+        SC.replace("'on': x, run: ls", "expect: {exit: 0}"),
+        [
+            "f.yml line 6: scenario.steps[0]: 'expect' is given without 'run'; expected 'run' as well, or no 'expect'",
+            "f.yml line 6: scenario.steps[0]: missing key 'run'; expected a shell script: every step but an explain step has one",
+        ],
+    ),
+    "missing key behind a $ref": (
+        "lab",
+        LAB.replace("name: demo\n", ""),
+        [
+            "f.yml line 1: lab: missing key 'name'; expected the lab's name, used in machine names "
+            "(labgen-<name>-<node>), e.g. mesos-calico"
+        ],
+    ),
+    "one of several types": (
+        "scenario",
+        SC + "vars: {x: [1]}\n",
+        ["f.yml line 7: scenario.vars: x is a list; expected a string or a number"],
+    ),
+    "range without a description": (
+        "bundle",
+        {"format": 1, "lab": "x", "items": [{"kind": "lab", "name": "x", "size": -1, "sha256": "a" * 64}]},
+        ["f.yml: bundle.items[0]: size -1 is too small; expected an integer from 0 to 1099511627776"],
+    ),
+    "one of, without a description of its own": (
+        "scenario",
+        SC.replace("kind: observe, title: A, 'on': x, run: ls", "kind: question, title: Q, goal: G, answers: []"),
+        [
+            "f.yml line 6: scenario.steps[0]: answers is an empty list; expected accepted answers (compared ignoring case, spaces and : - . _)"
+        ],
+    ),
+    "a name that is not allowed": (
+        "scenario",
+        SC + "variants: {default: {steps: [{use: a}]}}\n",
+        [
+            "f.yml line 7: scenario.variants: variant name 'default' is the name of the steps at the top; expected a variant name: an id other than default (the steps at the top are the default)"
+        ],
+    ),
     "const": ("lock", {"version": 2}, ["f.yml: lock: version is 2 (a number); expected 1"]),
-    "conditional requirement": ("bundle", {"format": 1, "lab": "x", "items": [
-        {"kind": "box", "name": "a/b", "size": 1, "sha256": "a" * 64}]},
-        ["f.yml: bundle.items[0]: missing key 'provider'; expected a box item's provider: virtualbox, libvirt "
-         "or lxc"]),
+    "conditional requirement": (
+        "bundle",
+        {"format": 1, "lab": "x", "items": [{"kind": "box", "name": "a/b", "size": 1, "sha256": "a" * 64}]},
+        ["f.yml: bundle.items[0]: missing key 'provider'; expected a box item's provider: virtualbox, libvirt or lxc"],
+    ),
 }
 
 
@@ -81,8 +184,11 @@ def test_a_valid_file_has_nothing_to_say():
 
 def test_the_root_of_a_wrong_document():
     assert said("lab", "- a\n") == [
-        "f.yml line 1: lab: the file holds a list; expected a mapping with keys name, network, boxes, nodes"]
-    assert said("lab", "") == ["f.yml: lab: the file is empty; expected a mapping with keys name, network, boxes, nodes"]
+        "f.yml line 1: lab: the file holds a list; expected a mapping with keys name, network, boxes, nodes"
+    ]
+    assert said("lab", "") == [
+        "f.yml: lab: the file is empty; expected a mapping with keys name, network, boxes, nodes"
+    ]
 
 
 def test_every_pattern_and_range_says_what_it_wants():
@@ -126,7 +232,8 @@ def test_a_patterns_end_is_the_end_of_the_text():
     # "demo\n" through as a name that reaches a shell and a Vagrantfile.
     assert said("lab", LAB.replace("name: demo", 'name: "demo\\n"')) == [
         "f.yml line 1: lab: name 'demo\\n' is not valid; expected an RFC 1123 label: lowercase letters, digits and "
-        "hyphens, at most 63 characters, not starting or ending with a hyphen, e.g. mesos-calico"]
+        "hyphens, at most 63 characters, not starting or ending with a hyphen, e.g. mesos-calico"
+    ]
 
 
 def test_problems_come_in_the_documents_order_whatever_the_hash_seed():
@@ -136,11 +243,22 @@ def test_problems_come_in_the_documents_order_whatever_the_hash_seed():
     import subprocess
     import sys
 
-    code = ("from tests.unit.test_schemacheck import said, SC\n"
-            "print(said('scenario', SC + 'vars: {b: [1], a: [2], c: true, d: {}}\\n'))")
-    seen = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                           env={**os.environ, "PYTHONHASHSEED": str(seed)}).stdout for seed in (1, 2, 3, 4)}
+    code = (
+        "from tests.unit.test_schemacheck import said, SC\n"
+        "print(said('scenario', SC + 'vars: {b: [1], a: [2], c: true, d: {}}\\n'))"
+    )
+    seen = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "PYTHONHASHSEED": str(seed)},
+        ).stdout
+        for seed in (1, 2, 3, 4)
+    }
     assert len(seen) == 1
     out = seen.pop()
-    assert [out.index(f"vars: {name} is") for name in "bacd"] == sorted(out.index(f"vars: {name} is")
-                                                                         for name in "bacd")
+    assert [out.index(f"vars: {name} is") for name in "bacd"] == sorted(
+        out.index(f"vars: {name} is") for name in "bacd"
+    )

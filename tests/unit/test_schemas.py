@@ -24,21 +24,28 @@ CHECK = [sys.executable, "-m", "check_jsonschema"]
 BUILTIN_LABS = sorted((REPO / "labgen/labs").glob("*.yml"))
 BUILTIN_SCENARIOS = sorted((REPO / "scenarios").glob("*.yml"))
 GOOD_LABS = BUILTIN_LABS + sorted((REPO / "tests/data/labs").glob("*.yml"))
-GOOD_SCENARIOS = BUILTIN_SCENARIOS + [REPO / "tests/data/scenarios" / n
-                                      for n in ("minimal.yml", "full.yml", "challenge.yml")]
+GOOD_SCENARIOS = BUILTIN_SCENARIOS + [
+    REPO / "tests/data/scenarios" / n for n in ("minimal.yml", "full.yml", "challenge.yml")
+]
 HOSTILE_LABS = sorted((REPO / "tests/data/labs/hostile").glob("*.yml"))
 BAD_SCENARIOS = sorted((REPO / "tests/data/scenarios").glob("bad-*.yml")) + [
-    REPO / "tests/data/scenarios/challenge-broken.yml"]
+    REPO / "tests/data/scenarios/challenge-broken.yml"
+]
 
 
 def independent(kind: str, *files: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([*CHECK, "--schemafile", str(schemas.path(kind)), *map(str, files)],
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [*CHECK, "--schemafile", str(schemas.path(kind)), *map(str, files)], capture_output=True, text=True, timeout=120
+    )
 
 
 def test_every_schema_is_a_valid_draft_2020_12_schema():
-    res = subprocess.run([*CHECK, "--check-metaschema", *(str(schemas.path(k)) for k in schemas.KINDS)],
-                         capture_output=True, text=True, timeout=120)
+    res = subprocess.run(
+        [*CHECK, "--check-metaschema", *(str(schemas.path(k)) for k in schemas.KINDS)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert res.returncode == 0, res.stdout + res.stderr
     for kind in schemas.KINDS:
         assert schemas.load(kind)["$schema"] == "https://json-schema.org/draft/2020-12/schema"
@@ -76,7 +83,7 @@ def test_files_the_schema_refuses_labgen_refuses_too():
             try:
                 data = yamlsrc.load_file(path)
             except InputError:
-                continue                       # not YAML: nothing for the schema to say
+                continue  # not YAML: nothing for the schema to say
             if validator.is_valid(data):
                 continue
             refused += 1
@@ -85,8 +92,9 @@ def test_files_the_schema_refuses_labgen_refuses_too():
     assert refused >= 20
 
 
-@pytest.mark.parametrize("path, kind", [(p, "lab") for p in BUILTIN_LABS]
-                         + [(p, "scenario") for p in BUILTIN_SCENARIOS])
+@pytest.mark.parametrize(
+    "path, kind", [(p, "lab") for p in BUILTIN_LABS] + [(p, "scenario") for p in BUILTIN_SCENARIOS]
+)
 def test_builtin_files_carry_the_editor_header_naming_their_schema(path, kind):
     first = path.read_text(encoding="utf-8").splitlines()[0]
     match = re.fullmatch(r"# yaml-language-server: \$schema=(\S+)", first)
@@ -113,13 +121,23 @@ def test_files_labgen_writes_pass_the_independent_validator(tmp_path):
     from labgen import bundle, lockfile
     from labgen.classroom import layout
 
-    room = layout.Classroom(name="cr1", lab="duo", seats=3, pool=ipaddress.IPv4Network("10.56.0.0/18"),
-                           provider="lxc", ssh_address="192.0.2.7", roles=("base",))
+    room = layout.Classroom(
+        name="cr1",
+        lab="duo",
+        seats=3,
+        pool=ipaddress.IPv4Network("10.56.0.0/18"),
+        provider="lxc",
+        ssh_address="192.0.2.7",
+        roles=("base",),
+    )
     (tmp_path / "classroom.yml").write_text(layout.classroom_text(room))
     lock = lockfile.Lock(tmp_path / "labgen.lock")
     lock.record("calicoctl", lockfile.Entry("https://x.example/calicoctl", "calicoctl", 3, "ab" * 32))
-    items = [bundle.Item("lab", "duo", 10, "a" * 64), bundle.Item("lock", "duo", 5, "b" * 64),
-             bundle.Item("box", "labgen/debian-12", 7, "c" * 64, "lxc")]
+    items = [
+        bundle.Item("lab", "duo", 10, "a" * 64),
+        bundle.Item("lock", "duo", 5, "b" * 64),
+        bundle.Item("box", "labgen/debian-12", 7, "c" * 64, "lxc"),
+    ]
     (tmp_path / "manifest.json").write_text(bundle.manifest_text("duo", items))
     for kind, name in (("classroom", "classroom.yml"), ("lock", "labgen.lock"), ("bundle", "manifest.json")):
         res = independent(kind, tmp_path / name)
@@ -132,22 +150,35 @@ def test_files_labgen_writes_pass_the_independent_validator(tmp_path):
 CLASSROOM = "name: cr1\nlab: duo\nseats: 3\npool: 10.56.0.0/18\nprovider: lxc\n"
 
 
-@pytest.mark.parametrize("change, said", [
-    (("provider: lxc", "provider: lxd"),
-     "line 5: classroom: unknown provider 'lxd' (did you mean 'lxc'?); expected one of virtualbox, libvirt, lxc"),
-    (("seats: 3", "seat: 3"),
-     "line 1: classroom: missing key 'seats'; expected how many seats; "
-     "line 3: classroom: unknown key 'seat' (did you mean 'seats'?); expected one of name, lab, seats, pool, "
-     "provider, ssh_port, ssh_address, roles"),
-    (("pool: 10.56.0.0/18", "pool: 10.56.0.1/18"),
-     "line 4: classroom: pool: 10.56.0.1/18 has host bits set; expected a network address such as 10.56.0.0/18"),
-    (("pool: 10.56.0.0/18", "pool: [10.56.0.0/18]"),
-     "line 4: classroom: pool is a list; expected a private IPv4 network; seat N gets its Nth subnet of "
-     "the lab network's size, e.g. 10.56.0.0/18"),
-    (("name: cr1", "name: a--b"),
-     "line 1: classroom: classroom name 'a--b' must start with a lowercase letter and hold only lowercase "
-     "letters, digits and single hyphens"),
-])
+@pytest.mark.parametrize(
+    "change, said",
+    [
+        (
+            ("provider: lxc", "provider: lxd"),
+            "line 5: classroom: unknown provider 'lxd' (did you mean 'lxc'?); expected one of virtualbox, libvirt, lxc",
+        ),
+        (
+            ("seats: 3", "seat: 3"),
+            "line 1: classroom: missing key 'seats'; expected how many seats; "
+            "line 3: classroom: unknown key 'seat' (did you mean 'seats'?); expected one of name, lab, seats, pool, "
+            "provider, ssh_port, ssh_address, roles",
+        ),
+        (
+            ("pool: 10.56.0.0/18", "pool: 10.56.0.1/18"),
+            "line 4: classroom: pool: 10.56.0.1/18 has host bits set; expected a network address such as 10.56.0.0/18",
+        ),
+        (
+            ("pool: 10.56.0.0/18", "pool: [10.56.0.0/18]"),
+            "line 4: classroom: pool is a list; expected a private IPv4 network; seat N gets its Nth subnet of "
+            "the lab network's size, e.g. 10.56.0.0/18",
+        ),
+        (
+            ("name: cr1", "name: a--b"),
+            "line 1: classroom: classroom name 'a--b' must start with a lowercase letter and hold only lowercase "
+            "letters, digits and single hyphens",
+        ),
+    ],
+)
 def test_a_damaged_classroom_yml_names_every_problem_with_its_line(tmp_path, change, said):
     (tmp_path / "classroom.yml").write_text(CLASSROOM.replace(*change))
     from labgen.classroom import layout
@@ -163,8 +194,11 @@ def test_a_lock_with_a_rule_only_the_schema_has_is_refused():
     from labgen import lockfile
 
     text = json.dumps({"version": 1, "comment": 7, "artifacts": {}})
-    with pytest.raises(lockfile.LockError, match=r"x.lock: lock: comment is 7 \(a number\); expected "
-                                                 r"a note for readers; labgen ignores it"):
+    with pytest.raises(
+        lockfile.LockError,
+        match=r"x.lock: lock: comment is 7 \(a number\); expected "
+        r"a note for readers; labgen ignores it",
+    ):
         lockfile.parse(text, "x.lock")
 
 
@@ -193,16 +227,28 @@ def test_the_editor_workflow_of_the_docs(tmp_path):
     cmd = " ".join(shlex.quote(a) for a in (*labgen_argv(), "schema", "scenario"))
     subprocess.run(f"{cmd} > scenario.schema.json", shell=True, cwd=tmp_path, check=True, timeout=60)
     header = "# yaml-language-server: $schema=./scenario.schema.json\n"
-    good = header + ("id: mine\ntitle: Mine\nsummary: One language is enough.\nlab: mesos-calico\n"
-                     "steps:\n  - {id: a, kind: observe, title: Look, \"on\": ubuntu-1, run: ip link}\n")
+    good = header + (
+        "id: mine\ntitle: Mine\nsummary: One language is enough.\nlab: mesos-calico\n"
+        'steps:\n  - {id: a, kind: observe, title: Look, "on": ubuntu-1, run: ip link}\n'
+    )
     (tmp_path / "mine.yml").write_text(good)
     (tmp_path / "typo.yml").write_text(good.replace("run: ip link", "rn: ip link"))
     schema = re.search(r"\$schema=(\S+)", header).group(1)
-    ok = subprocess.run([*CHECK, "--schemafile", str(tmp_path / schema), "mine.yml"], cwd=tmp_path,
-                        capture_output=True, text=True, timeout=120)
+    ok = subprocess.run(
+        [*CHECK, "--schemafile", str(tmp_path / schema), "mine.yml"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert ok.returncode == 0, ok.stdout
-    bad = subprocess.run([*CHECK, "--schemafile", str(tmp_path / schema), "typo.yml"], cwd=tmp_path,
-                         capture_output=True, text=True, timeout=120)
+    bad = subprocess.run(
+        [*CHECK, "--schemafile", str(tmp_path / schema), "typo.yml"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert bad.returncode == 1 and "'rn' was unexpected" in bad.stdout, bad.stdout
 
 
@@ -227,8 +273,8 @@ def test_the_schema_helpers_read_what_the_loaders_need():
     assert schemas.keys("lab", "$defs/cidr") == () and schemas.required("lab", "$defs/cidr") == ()
     assert schemas.bounds("lab", "properties/nodes") == (1, 100)
     assert schemas.bounds("lab", "$defs/memory") == (64, 65536)
-    assert schemas.bounds("scenario", "$defs/timeout") == (0, 3600)          # exclusive minimum
+    assert schemas.bounds("scenario", "$defs/timeout") == (0, 3600)  # exclusive minimum
     assert schemas.bounds("scenario", "$defs/expect/properties/retry") == (0, 600)
     assert schemas.enum("bundle", "$defs/item/properties/kind") == ("lab", "lock", "scenario", "artifact", "box")
     assert schemas.max_length("lab", "$defs/box") == 128
-    assert schemas.load("lab") is schemas.load("lab")                           # read once
+    assert schemas.load("lab") is schemas.load("lab")  # read once

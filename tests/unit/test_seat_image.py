@@ -16,11 +16,17 @@ CLONES = Path(__file__).resolve().parent.parent / "data" / "labs" / "clones.yml"
 def test_sealing_removes_every_identity_a_clone_must_not_inherit():
     lab = load_lab(CLONES)
     script = image.seal_script(lab, lab.nodes[0], Facts(distro="debian-12"))
-    for line in ("systemctl disable --now etcd", "rm -rf /var/lib/etcd/labgen",
-                 "systemctl disable --now zookeeper", "rm -rf /var/lib/zookeeper/version-2",
-                 "systemctl disable --now docker",
-                 "rm -rf /etc/docker/key.json", "rm -rf /var/lib/docker",
-                 ": > /etc/machine-id", "rm -f /etc/ssh/ssh_host_*"):
+    for line in (
+        "systemctl disable --now etcd",
+        "rm -rf /var/lib/etcd/labgen",
+        "systemctl disable --now zookeeper",
+        "rm -rf /var/lib/zookeeper/version-2",
+        "systemctl disable --now docker",
+        "rm -rf /etc/docker/key.json",
+        "rm -rf /var/lib/docker",
+        ": > /etc/machine-id",
+        "rm -f /etc/ssh/ssh_host_*",
+    ):
         assert line in script, line
 
 
@@ -42,16 +48,21 @@ def test_the_image_key_follows_the_lab_text_and_the_roles(monkeypatch):
 
 
 def test_a_clones_config_loses_the_copied_vagrant_lines_only():
-    source = ("lxc.net.0.type = veth\nlxc.uts.name = labgen-img-n1\n# VAGRANT-BEGIN\n"
-              "lxc.net.1.type=veth\nlxc.net.1.ipv4.address=192.168.112.101/24\n# VAGRANT-END\n")
+    source = (
+        "lxc.net.0.type = veth\nlxc.uts.name = labgen-img-n1\n# VAGRANT-BEGIN\n"
+        "lxc.net.1.type=veth\nlxc.net.1.ipv4.address=192.168.112.101/24\n# VAGRANT-END\n"
+    )
     # lxc-copy writes the config back without comments and with its own spacing
-    clone = ("lxc.net.0.type = veth\nlxc.net.1.type = veth\nlxc.net.1.ipv4.address = 192.168.112.101/24\n"
-             "lxc.rootfs.path = overlay:/var/lib/lxc/labgen-img-n1/rootfs:/var/lib/lxc/c/overlay/delta\n"
-             "lxc.uts.name = labgen-c-n1\n")
+    clone = (
+        "lxc.net.0.type = veth\nlxc.net.1.type = veth\nlxc.net.1.ipv4.address = 192.168.112.101/24\n"
+        "lxc.rootfs.path = overlay:/var/lib/lxc/labgen-img-n1/rootfs:/var/lib/lxc/c/overlay/delta\n"
+        "lxc.uts.name = labgen-c-n1\n"
+    )
     assert lxc.without_vagrant_block(clone, source) == (
         "lxc.net.0.type = veth\n"
         "lxc.rootfs.path = overlay:/var/lib/lxc/labgen-img-n1/rootfs:/var/lib/lxc/c/overlay/delta\n"
-        "lxc.uts.name = labgen-c-n1\n")
+        "lxc.uts.name = labgen-c-n1\n"
+    )
 
 
 def test_the_boot_failure_reason_is_systemds_own_words(tmp_path, monkeypatch):
@@ -61,7 +72,8 @@ def test_the_boot_failure_reason_is_systemds_own_words(tmp_path, monkeypatch):
         "systemd 252.19-1~deb12u1 running in system mode\n"
         "\x1b[0;1;31mFailed to create control group inotify object: Too many open files\x1b[0m\n"
         "\x1b[0;1;31mFailed to allocate manager object: Too many open files\x1b[0m\n"
-        "[!!!!!!] Failed to allocate manager object.\nExiting PID 1...\n")
+        "[!!!!!!] Failed to allocate manager object.\nExiting PID 1...\n"
+    )
     reason = lxc.console_reason("c1")
     assert reason.startswith("Failed to create control group inotify object: Too many open files")
     assert "\x1b" not in reason and reason.count(" | ") == 2

@@ -26,7 +26,7 @@ def listener():
 def closed_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]           # nothing listens once it is closed
+        return s.getsockname()[1]  # nothing listens once it is closed
 
 
 @pytest.fixture
@@ -41,7 +41,7 @@ def vagrant(monkeypatch, listener):
             calls.append(1)
             return CONFIG.format(port=listener)
 
-    monkeypatch.setattr(lifecycle, "VagrantEnv", FakeEnv)     # where lifecycle looks it up
+    monkeypatch.setattr(lifecycle, "VagrantEnv", FakeEnv)  # where lifecycle looks it up
     return calls
 
 

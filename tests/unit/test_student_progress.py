@@ -24,12 +24,14 @@ HOLDER = (
     "cm = {'changing': lambda: prog.changing(lab), 'slot': lambda: prog.check_slot(lab)}[sys.argv[2]]\n"
     "with cm():\n"
     "    print('held', flush=True)\n"
-    "    sys.stdin.read()\n")
+    "    sys.stdin.read()\n"
+)
 
 
 def hold(tmp_path, what):
-    proc = subprocess.Popen([sys.executable, "-c", HOLDER, str(tmp_path), what],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(tmp_path), what], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
     assert proc.stdout.readline() == "held\n"
     return proc
 
@@ -63,22 +65,39 @@ def test_now_is_rounded_to_milliseconds(monkeypatch):
 def test_fresh_progress_and_step_record(monkeypatch):
     monkeypatch.setattr(prog, "now", lambda: 7.5)
     p = prog.fresh("mac-bug", "/s/mac-bug.yml", "challenge")
-    assert p == {"version": 1, "scenario": "mac-bug", "source": "/s/mac-bug.yml",
-                 "variant": "challenge", "started": 7.5, "updated": 7.5, "current": None,
-                 "finished": None, "captures": {}, "steps": {}}
+    assert p == {
+        "version": 1,
+        "scenario": "mac-bug",
+        "source": "/s/mac-bug.yml",
+        "variant": "challenge",
+        "started": 7.5,
+        "updated": 7.5,
+        "current": None,
+        "finished": None,
+        "captures": {},
+        "steps": {},
+    }
     rec = prog.step_record(p, "t1", "task")
-    assert rec == {"kind": "task", "status": "open", "opened": 7.5, "closed": None,
-                   "attempts": 0, "passed": 0, "hints": 0, "last": None}
+    assert rec == {
+        "kind": "task",
+        "status": "open",
+        "opened": 7.5,
+        "closed": None,
+        "attempts": 0,
+        "passed": 0,
+        "hints": 0,
+        "last": None,
+    }
     assert p["steps"] == {"t1": rec}
     rec["attempts"] = 3
-    assert prog.step_record(p, "t1", "question")["attempts"] == 3     # made once, then kept
+    assert prog.step_record(p, "t1", "question")["attempts"] == 3  # made once, then kept
 
 
 def test_load_none_when_missing_or_not_ours(tmp_path):
     lab = LabDir(tmp_path)
     assert prog.load(lab) is None
     prog.progress_file(lab).parent.mkdir(parents=True)
-    for text in ('[1, 2]', '{"version": 2, "steps": {}}', '{"steps": {}}', '"x"'):
+    for text in ("[1, 2]", '{"version": 2, "steps": {}}', '{"steps": {}}', '"x"'):
         prog.progress_file(lab).write_text(text)
         assert prog.load(lab) is None, text
     prog.progress_file(lab).write_text('{"version": 1, "scenario": "x"}')
@@ -94,7 +113,7 @@ def test_load_of_a_broken_file_is_a_one_line_error_with_a_hint(tmp_path):
     assert exc.value.message.startswith(f"{prog.progress_file(lab)}: unreadable progress: ")
     assert exc.value.hint == "`labgen scenario start SCENARIO` starts over"
     assert exc.value.__cause__ is None and exc.value.__suppress_context__
-    prog.progress_file(lab).write_bytes(b'{"version": 1, "s": "\xff"}')     # not UTF-8
+    prog.progress_file(lab).write_bytes(b'{"version": 1, "s": "\xff"}')  # not UTF-8
     with pytest.raises(LabgenError, match="unreadable progress"):
         prog.load(lab)
 
@@ -103,7 +122,7 @@ def test_progress_is_written_and_read_as_utf8(tmp_path):
     lab = LabDir(tmp_path)
     prog.replace(lab, {"version": 1, "answer": "代理 ARP"})
     raw = prog.progress_file(lab).read_bytes()
-    assert "代理 ARP".encode() in raw                 # written as UTF-8, not \\u escapes
+    assert "代理 ARP".encode() in raw  # written as UTF-8, not \\u escapes
     assert prog.load(lab)["answer"] == "代理 ARP"
 
 
@@ -115,7 +134,7 @@ def test_saved_file_is_sorted_indented_json_with_a_final_newline(tmp_path):
 
 
 def test_replace_stamps_updated_and_writes_a_whole_file(tmp_path, monkeypatch):
-    lab = LabDir(tmp_path / "lab")                      # meta dir made on demand
+    lab = LabDir(tmp_path / "lab")  # meta dir made on demand
     monkeypatch.setattr(prog, "now", lambda: 99.0)
     prog.replace(lab, {"version": 1, "updated": 1.0})
     assert prog.load(lab) == {"version": 1, "updated": 99.0}
@@ -161,16 +180,16 @@ def test_changing_holds_an_exclusive_lock_another_process_waits_for(tmp_path):
         assert not can_lock(lock) and not can_lock(lock, fcntl.LOCK_SH)
         # replace() waits for it too: in a thread, it must not finish while the lock is held
         import threading
+
         done = threading.Event()
-        t = threading.Thread(target=lambda: (prog.replace(lab, prog.fresh("y", "", "d")),
-                                             done.set()), daemon=True)
+        t = threading.Thread(target=lambda: (prog.replace(lab, prog.fresh("y", "", "d")), done.set()), daemon=True)
         t.start()
         assert not done.wait(0.5)
     finally:
         release(proc)
     t.join(timeout=30)
     assert done.is_set() and prog.load(lab)["scenario"] == "y"
-    assert can_lock(lock)                       # released when the holder left
+    assert can_lock(lock)  # released when the holder left
 
 
 def test_check_slot_refuses_a_second_holder_at_once(tmp_path):
@@ -182,13 +201,13 @@ def test_check_slot_refuses_a_second_holder_at_once(tmp_path):
         with pytest.raises(LabgenError) as exc:
             with prog.check_slot(lab):
                 pass
-        assert time.monotonic() - started < 5                     # at once, not waiting
+        assert time.monotonic() - started < 5  # at once, not waiting
         assert exc.value.message == "a check is already running on this lab"
         assert exc.value.hint == "wait for it to finish, then try again"
         assert exc.value.__cause__ is None and exc.value.__suppress_context__
     finally:
         release(proc)
-    with prog.check_slot(lab):                  # free again once the other process left
+    with prog.check_slot(lab):  # free again once the other process left
         assert not can_lock(tmp_path / "lab" / ".labgen" / "check.lock")
     assert can_lock(tmp_path / "lab" / ".labgen" / "check.lock")
     assert oct(os.stat(tmp_path / "lab" / ".labgen" / "check.lock").st_mode & 0o777) == "0o644"
@@ -199,7 +218,7 @@ def test_the_two_locks_are_separate(tmp_path):
     prog.replace(lab, prog.fresh("x", "", "default"))
     proc = hold(tmp_path, "slot")
     try:
-        with prog.changing(lab) as p:           # a running check does not block the board
+        with prog.changing(lab) as p:  # a running check does not block the board
             p["current"] = "t"
     finally:
         release(proc)
@@ -209,10 +228,11 @@ def test_the_two_locks_are_separate(tmp_path):
 def test_progress_is_read_as_utf8_under_an_ascii_locale(tmp_path):
     """A student's Chinese answer must load whatever the locale of the process reading it."""
     import locale
+
     lab = LabDir(tmp_path)
     prog.replace(lab, {"version": 1, "answer": "代理 ARP"})
     saved = locale.setlocale(locale.LC_CTYPE)
-    locale.setlocale(locale.LC_CTYPE, "C")         # open() would default to ASCII now
+    locale.setlocale(locale.LC_CTYPE, "C")  # open() would default to ASCII now
     try:
         assert prog.load(lab)["answer"] == "代理 ARP"
     finally:

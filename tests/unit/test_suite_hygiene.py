@@ -19,16 +19,19 @@ def test_host_tests_keep_off_the_demo_lab_and_tmp(path):
     text = path.read_text()
     if path.name not in OWN_NAMESPACES:
         # Lines that name the demo's network to stay off it (or rewrite it away) are fine.
-        uses = [ln for ln in text.splitlines() if re.search(r"192\.168\.56\.(?!0/)", ln) and "demo" not in ln
-                and ".replace(\"192.168.56.\"" not in ln]
+        uses = [
+            ln
+            for ln in text.splitlines()
+            if re.search(r"192\.168\.56\.(?!0/)", ln) and "demo" not in ln and '.replace("192.168.56."' not in ln
+        ]
         assert uses == [], "use a test subnet of your own, not the demo's 192.168.56.0/24"
         assert not [ln for ln in text.splitlines() if "labgen-mesos-calico-" in ln and "demo" not in ln]
     assert not re.search(r"listdir\(\s*['\"]/tmp['\"]", text), "no scans of all of /tmp"
     lines = text.splitlines()
     for i, line in enumerate(lines):
         m = re.search(r"time\.sleep\(\s*([0-9.]+)\s*\)", line)
-        polling = any(re.match(r"\s*(while|for) ", ln) for ln in lines[max(0, i - 8):i])
-        if m and not polling:          # a pause inside a bounded wait loop is fine; a bare one is not
+        polling = any(re.match(r"\s*(while|for) ", ln) for ln in lines[max(0, i - 8) : i])
+        if m and not polling:  # a pause inside a bounded wait loop is fine; a bare one is not
             assert float(m.group(1)) <= 0.1, f"a fixed sleep: wait for a condition, with a bound: {line.strip()}"
 
 
@@ -43,7 +46,7 @@ def subnet_table() -> list[tuple[str, list, bool]]:
     import ipaddress
 
     text = README.read_text()
-    body = text[text.index("<!-- subnets:begin -->"):text.index("<!-- subnets:end -->")]
+    body = text[text.index("<!-- subnets:begin -->") : text.index("<!-- subnets:end -->")]
     rows = []
     for line in body.splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
@@ -68,9 +71,11 @@ def addresses_used(path: Path) -> set:
 
     texts = [path.read_text()]
     if "--pool" not in texts[0]:
-        texts += [(TESTS / "data" / "labs" / name).read_text()
-                  for name in set(re.findall(r'"([\w-]+\.yml)"', texts[0]))
-                  if (TESTS / "data" / "labs" / name).is_file()]
+        texts += [
+            (TESTS / "data" / "labs" / name).read_text()
+            for name in set(re.findall(r'"([\w-]+\.yml)"', texts[0]))
+            if (TESTS / "data" / "labs" / name).is_file()
+        ]
     used = set()
     for text in texts:
         for line in text.splitlines():
@@ -96,8 +101,12 @@ def test_every_module_keeps_to_its_subnets_in_the_table(path):
 def test_modules_that_boot_labs_have_subnets_no_other_has():
     booting = [(name, nets) for name, nets, boots in subnet_table() if boots]
     assert len(booting) >= 20
-    clashes = [(a, b) for i, (a, na) in enumerate(booting) for b, nb in booting[i + 1:]
-               if any(x.overlaps(y) for x in na for y in nb)]
+    clashes = [
+        (a, b)
+        for i, (a, na) in enumerate(booting)
+        for b, nb in booting[i + 1 :]
+        if any(x.overlaps(y) for x in na for y in nb)
+    ]
     assert clashes == []
     demo = __import__("ipaddress").ip_network("192.168.56.0/24")
     assert not [name for name, nets in booting if any(n.overlaps(demo) for n in nets)]

@@ -39,11 +39,11 @@ def runs(pytester, monkeypatch, tmp_path):
     (root / "conftest.py").write_text(CONFTEST)
     (root / "chromium.py").write_text(CHROMIUM)
     files = {
-        "integration/test_clones_host_limits_lxc.py": module(3, 0.3),     # ALONE
+        "integration/test_clones_host_limits_lxc.py": module(3, 0.3),  # ALONE
         "integration/test_lab_lxc.py": module(4, 0.3),
         "integration/test_roles_lxc.py": module(3, 0.3),
-        "integration/test_doctor_host.py": module(3, 0.3),                 # group libvirt
-        "integration/test_lab_libvirt.py": module(3, 0.3),                 # group libvirt
+        "integration/test_doctor_host.py": module(3, 0.3),  # group libvirt
+        "integration/test_lab_libvirt.py": module(3, 0.3),  # group libvirt
         "browser/test_handout.py": module(2, 0.2),
         "unit/test_fast.py": module(6, 0.1),
     }
@@ -51,10 +51,11 @@ def runs(pytester, monkeypatch, tmp_path):
         (root / rel).write_text(text)
     record = tmp_path / "record.jsonl"
     monkeypatch.setenv("RECORD", str(record))
-    monkeypatch.setenv("LABGEN_TEST_LOCK_DIR", str(tmp_path))     # not the real suite's locks
+    monkeypatch.setenv("LABGEN_TEST_LOCK_DIR", str(tmp_path))  # not the real suite's locks
     monkeypatch.delenv("CI", raising=False)
-    result = pytester.runpytest_subprocess("-q", "-p", "no:randomly", "-n", "2", "--dist", "loadfile",
-                                           "--no-loadscope-reorder", "tests")
+    result = pytester.runpytest_subprocess(
+        "-q", "-p", "no:randomly", "-n", "2", "--dist", "loadfile", "--no-loadscope-reorder", "tests"
+    )
     rows = [json.loads(line) for line in record.read_text().splitlines()]
     return result, rows
 
@@ -76,7 +77,7 @@ def test_modules_whole_on_one_worker_alone_alone_and_groups_one_at_a_time(runs):
     result, rows = runs
     result.assert_outcomes(passed=24)
     by = spans(rows)
-    assert {w for ws, _, _ in by.values() for w in ws} == {"gw0", "gw1"}      # both workers worked
+    assert {w for ws, _, _ in by.values() for w in ws} == {"gw0", "gw1"}  # both workers worked
     for mod, (workers, _, _) in by.items():
         assert len(workers) == 1, f"{mod} ran on {workers}"
     alone = by["test_clones_host_limits_lxc"]

@@ -45,7 +45,7 @@ def suite(pytester):
 def test_in_ci_a_skip_fails_with_its_reason_and_the_allow_list_passes(suite, monkeypatch):
     monkeypatch.setenv("CI", "true")
     res = suite.runpytest("-p", "no:randomly", "-rA")
-    res.assert_outcomes(passed=1, failed=1, errors=1, skipped=2, xfailed=1)   # skipif: at setup
+    res.assert_outcomes(passed=1, failed=1, errors=1, skipped=2, xfailed=1)  # skipif: at setup
     out = res.stdout.str()
     assert "skipped in CI, where nothing may skip: the Debian archive is not reachable" in out
     assert "skipped in CI, where nothing may skip: libvirt is not installed" in out
@@ -60,13 +60,15 @@ def test_outside_ci_a_skip_stays_a_skip(suite, monkeypatch):
 def test_in_ci_a_module_level_skip_fails_the_collection(pytester, monkeypatch):
     monkeypatch.setenv("CI", "true")
     pytester.makeconftest(CONFTEST)
-    pytester.makepyfile(test_module_skip="""
+    pytester.makepyfile(
+        test_module_skip="""
 import pytest
 pytest.skip("lxc-create is not installed", allow_module_level=True)
 
 def test_never_runs():
     pass
-""")
+"""
+    )
     res = pytester.runpytest()
     assert res.ret != pytest.ExitCode.OK
     assert "skipped in CI, where nothing may skip: lxc-create is not installed" in res.stdout.str()
@@ -76,7 +78,8 @@ def test_never_runs():
 def test_a_test_that_changes_the_environment_fails_and_the_next_one_sees_it_restored(pytester, monkeypatch):
     monkeypatch.delenv("LABGEN_SUITE_RULES_PROBE", raising=False)
     pytester.makeconftest(CONFTEST)
-    pytester.makepyfile(test_env="""
+    pytester.makepyfile(
+        test_env="""
 import os
 
 def test_a_leak():
@@ -87,8 +90,9 @@ def test_b_after_it():
 
 def test_c_monkeypatch_is_fine(monkeypatch):
     monkeypatch.setenv("LABGEN_SUITE_RULES_PROBE", "kvm")
-""")
+"""
+    )
     res = pytester.runpytest("-p", "no:randomly")
-    res.assert_outcomes(passed=3, errors=1)     # test_a passes its body, then errors in teardown
+    res.assert_outcomes(passed=3, errors=1)  # test_a passes its body, then errors in teardown
     assert "changed the environment of the tests after it: LABGEN_SUITE_RULES_PROBE" in res.stdout.str()
     assert "LABGEN_SUITE_RULES_PROBE" not in os.environ

@@ -16,7 +16,7 @@ HOSTILE = [
     "; rm -rf /",
     "$(touch {canary})",
     "`touch {canary}`",
-    "it's \"quoted\"",
+    'it\'s "quoted"',
     "line one\nline two; touch {canary}",
     "$HOME ${{PATH}} * ? [a] ~ & | > {canary}",
     "",
@@ -41,8 +41,7 @@ def test_hostile_values_reach_the_shell_literally(tmp_path, template):
     canary = tmp_path / "canary"
     value = template.format(canary=canary)
     command = substitute("printf '%s' {{ v }}", {"v": value})
-    done = subprocess.run(["sh", "-c", command], cwd=tmp_path, capture_output=True, text=True,
-                          timeout=10)
+    done = subprocess.run(["sh", "-c", command], cwd=tmp_path, capture_output=True, text=True, timeout=10)
     assert done.returncode == 0, done.stderr
     assert done.stdout == value
     assert not canary.exists()
@@ -51,8 +50,9 @@ def test_hostile_values_reach_the_shell_literally(tmp_path, template):
 def test_echo_of_a_hostile_value(tmp_path):
     canary = tmp_path / "canary"
     value = f"a; touch {canary} `touch {canary}` $(touch {canary})"
-    done = subprocess.run(["sh", "-c", substitute("echo {{ v }}", {"v": value})],
-                          capture_output=True, text=True, timeout=10)
+    done = subprocess.run(
+        ["sh", "-c", substitute("echo {{ v }}", {"v": value})], capture_output=True, text=True, timeout=10
+    )
     assert done.stdout == value + "\n"
     assert not canary.exists()
 
@@ -60,14 +60,16 @@ def test_echo_of_a_hostile_value(tmp_path):
 def test_every_value_is_quoted_exactly_as_shlex_quote_does():
     for value in ("plain", "192.168.56.1", "$(reboot)", "a b", "", "it's"):
         assert substitute("x {{ v }} y", {"v": value}) == f"x {shlex.quote(value)} y"
-    assert substitute("{{ n }}", {"n": 3}) == "3"          # non-strings are made strings first
+    assert substitute("{{ n }}", {"n": 3}) == "3"  # non-strings are made strings first
 
 
 def test_variables_in_and_spacing():
     text = "ip {{a}} {{  nodes.ubuntu-2.ip  }} {{ b_c }} {{.State.Pid}} {{ json . }}"
     assert variables_in(text) == {"a", "nodes.ubuntu-2.ip", "b_c"}
-    assert substitute(text, {"a": "1", "nodes.ubuntu-2.ip": "10.0.0.2", "b_c": "x y"}) == \
-        "ip 1 10.0.0.2 'x y' {{.State.Pid}} {{ json . }}"
+    assert (
+        substitute(text, {"a": "1", "nodes.ubuntu-2.ip": "10.0.0.2", "b_c": "x y"})
+        == "ip 1 10.0.0.2 'x y' {{.State.Pid}} {{ json . }}"
+    )
 
 
 def test_undefined_variable_names_it():
@@ -80,22 +82,30 @@ def test_undefined_variable_names_it():
 
 
 def _lab() -> Lab:
-    nodes = tuple(Node(f"ubuntu-{i}", ipaddress.IPv4Address(f"192.168.56.{10 + i}"), ("base",), 512, 1)
-                  for i in (1, 2))
-    return Lab(name="two", description="", network=ipaddress.IPv4Network("192.168.56.0/24"),
-               boxes={}, nodes=nodes)
+    nodes = tuple(Node(f"ubuntu-{i}", ipaddress.IPv4Address(f"192.168.56.{10 + i}"), ("base",), 512, 1) for i in (1, 2))
+    return Lab(name="two", description="", network=ipaddress.IPv4Network("192.168.56.0/24"), boxes={}, nodes=nodes)
 
 
 def test_node_values_order_later_wins():
-    scenario = Scenario(id="s", title=Text("t", "t"), summary=Text("s", "s"), lab="two",
-                        variants={"default": Variant("default", (), ())},
-                        vars={"pool": "172.32.0.0/16", "x": "global"},
-                        node_vars={"ubuntu-2": {"x": "node", "wl_ip": "172.32.2.10"}})
+    scenario = Scenario(
+        id="s",
+        title=Text("t", "t"),
+        summary=Text("s", "s"),
+        lab="two",
+        variants={"default": Variant("default", (), ())},
+        vars={"pool": "172.32.0.0/16", "x": "global"},
+        node_vars={"ubuntu-2": {"x": "node", "wl_ip": "172.32.2.10"}},
+    )
     values = node_values(scenario, _lab(), "ubuntu-2", {"wl_ip": "captured"})
     assert values == {
-        "node": "ubuntu-2", "node_ip": "192.168.56.12", "lab_network": "192.168.56.0/24",
-        "host_ip": "192.168.56.1", "nodes.ubuntu-1.ip": "192.168.56.11",
-        "nodes.ubuntu-2.ip": "192.168.56.12", "pool": "172.32.0.0/16", "x": "node",
+        "node": "ubuntu-2",
+        "node_ip": "192.168.56.12",
+        "lab_network": "192.168.56.0/24",
+        "host_ip": "192.168.56.1",
+        "nodes.ubuntu-1.ip": "192.168.56.11",
+        "nodes.ubuntu-2.ip": "192.168.56.12",
+        "pool": "172.32.0.0/16",
+        "x": "node",
         "wl_ip": "captured",
     }
     assert node_values(scenario, _lab(), "ubuntu-1", {})["x"] == "global"
@@ -110,8 +120,13 @@ def test_hints_name_what_is_defined_and_the_labs_nodes():
     with pytest.raises(UndefinedVariable) as info:
         substitute("{{ x }}", {})
     assert info.value.hint is None
-    scenario = Scenario(id="s", title=Text("t", "t"), summary=Text("s", "s"), lab="two",
-                        variants={"default": Variant("default", (), ())})
+    scenario = Scenario(
+        id="s",
+        title=Text("t", "t"),
+        summary=Text("s", "s"),
+        lab="two",
+        variants={"default": Variant("default", (), ())},
+    )
     with pytest.raises(LabgenError) as info:
         node_values(scenario, _lab(), "ubuntu-9", {})
     assert info.value.hint == "its nodes: ubuntu-1, ubuntu-2"
@@ -129,8 +144,9 @@ def _seat_of(lab_path, cidr):
 
     lab = load_lab(lab_path)
     net = ipaddress.IPv4Network(cidr)
-    nodes = tuple(replace(n, ip=net.network_address + (int(n.ip) - int(lab.network.network_address)))
-                  for n in lab.nodes)
+    nodes = tuple(
+        replace(n, ip=net.network_address + (int(n.ip) - int(lab.network.network_address))) for n in lab.nodes
+    )
     return replace(lab, network=net, nodes=nodes, instance="cr1-s03")
 
 

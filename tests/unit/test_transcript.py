@@ -16,37 +16,81 @@ LONG = "\n".join(f"line {i}" for i in range(1, 101))
 
 
 def _step(sid, kind, title, run="true", nodes=("ubuntu-2",), expect=Expect(), explain=None):
-    return Step(id=sid, kind=kind, title=Text(title, f"{title}（中文）"),
-                explain=Text(explain, f"{explain}（中文）") if explain else None,
-                nodes=nodes if run else (), run=run, expect=expect)
+    return Step(
+        id=sid,
+        kind=kind,
+        title=Text(title, f"{title}（中文）"),
+        explain=Text(explain, f"{explain}（中文）") if explain else None,
+        nodes=nodes if run else (),
+        run=run,
+        expect=expect,
+    )
 
 
 def make_record(lang="en", failing=True) -> RunRecord:
     intro = _step("intro", "explain", "What we will do", run=None, explain="First we look.")
-    look = _step("look", "observe", "Look at the link", run="ip link show dev {{ dev }}",
-                 expect=Expect(stdout_contains=("link/ether",)))
+    look = _step(
+        "look",
+        "observe",
+        "Look at the link",
+        run="ip link show dev {{ dev }}",
+        expect=Expect(stdout_contains=("link/ether",)),
+    )
     listing = _step("listing", "observe", "A long listing", run="seq 100")
-    breaker = _step("break-mac", "break", "Break the MAC", run="ip link set eth1 down",
-                    expect=Expect(exit="nonzero"))
+    breaker = _step("break-mac", "break", "Break the MAC", run="ip link set eth1 down", expect=Expect(exit="nonzero"))
     steps = (intro, look, listing, breaker)
-    scenario = Scenario(id="mac-bug", title=Text("The MAC bug", "MAC 地址问题"),
-                        summary=Text("Why packets vanish.", "数据包为何消失。"), lab="mesos-calico",
-                        variants={"default": Variant("default", ("base",), steps)})
-    record = RunRecord(scenario=scenario, variant="default", lang=lang, lab_name="mesos-calico",
-                       provider="lxc", started=datetime(2024, 5, 1, 10, 30, 0), duration=4.5)
+    scenario = Scenario(
+        id="mac-bug",
+        title=Text("The MAC bug", "MAC 地址问题"),
+        summary=Text("Why packets vanish.", "数据包为何消失。"),
+        lab="mesos-calico",
+        variants={"default": Variant("default", ("base",), steps)},
+    )
+    record = RunRecord(
+        scenario=scenario,
+        variant="default",
+        lang=lang,
+        lab_name="mesos-calico",
+        provider="lxc",
+        started=datetime(2024, 5, 1, 10, 30, 0),
+        duration=4.5,
+    )
     record.steps = [
         StepRecord(intro, "passed"),
-        StepRecord(look, "passed", duration=0.4, captured={"ubuntu-2:mac": "02:42:ac:11:00:02"},
-                   results=[CommandResult("ubuntu-2", "ip link show dev eth1", 0,
-                                          "2: eth1: <BROADCAST> mtu 1500\n    link/ether 02:42:ac:11:00:02\n"
-                                          "<script>alert(1)</script>\n", "", 0.3)]),
-        StepRecord(listing, "passed", duration=0.2,
-                   results=[CommandResult("ubuntu-2", "seq 100", 0, LONG, "", 0.1)]),
-        StepRecord(breaker, "failed" if failing else "passed", duration=1.2,
-                   failures=["exit status was 0; expected non-zero"] if failing else [],
-                   results=[CommandResult("ubuntu-2", "ip link set eth1 down", 0 if failing else 2,
-                                          "", "" if failing else "RTNETLINK answers: denied", 1.1,
-                                          attempts=3)]),
+        StepRecord(
+            look,
+            "passed",
+            duration=0.4,
+            captured={"ubuntu-2:mac": "02:42:ac:11:00:02"},
+            results=[
+                CommandResult(
+                    "ubuntu-2",
+                    "ip link show dev eth1",
+                    0,
+                    "2: eth1: <BROADCAST> mtu 1500\n    link/ether 02:42:ac:11:00:02\n<script>alert(1)</script>\n",
+                    "",
+                    0.3,
+                )
+            ],
+        ),
+        StepRecord(listing, "passed", duration=0.2, results=[CommandResult("ubuntu-2", "seq 100", 0, LONG, "", 0.1)]),
+        StepRecord(
+            breaker,
+            "failed" if failing else "passed",
+            duration=1.2,
+            failures=["exit status was 0; expected non-zero"] if failing else [],
+            results=[
+                CommandResult(
+                    "ubuntu-2",
+                    "ip link set eth1 down",
+                    0 if failing else 2,
+                    "",
+                    "" if failing else "RTNETLINK answers: denied",
+                    1.1,
+                    attempts=3,
+                )
+            ],
+        ),
     ]
     return record
 
@@ -67,7 +111,7 @@ def test_terminal_shows_steps_checks_and_summary():
     assert "The MAC bug" in out and "mesos-calico (lxc)" in out
     assert " BREAK " in out and "Step 4/4" in out and "Break the MAC" in out
     assert "First we look." in out
-    assert "ip link show dev {{ dev }}" in out                  # the command, as written
+    assert "ip link show dev {{ dev }}" in out  # the command, as written
     assert "✓ stdout contains 'link/ether'" in out
     assert "✗ exit status was 0; expected non-zero" in out
     assert "after 3 attempts" in out
@@ -87,9 +131,9 @@ def test_terminal_passing_run_verdict():
     out = render(make_record(failing=False))
     assert "✓ All 4 steps passed" in out
     assert "✗" not in out
-    assert "✓ as expected" in out            # the break step fails by design
+    assert "✓ as expected" in out  # the break step fails by design
     intro_row = next(line for line in out.splitlines() if "What we will do" in line and "│" in line)
-    assert "passed" not in intro_row and "0.00s" not in intro_row   # explain: no mark, no time
+    assert "passed" not in intro_row and "0.00s" not in intro_row  # explain: no mark, no time
 
 
 def test_terminal_in_chinese():
@@ -108,8 +152,7 @@ def test_terminal_does_not_interpret_markup_or_escapes():
 
 
 def test_clean_output_and_fold():
-    assert clean_output("a\r\nprogress 10%\rprogress 100%\n\x1b[1mb\x1b[0m\x00\n\n") == \
-        "a\nprogress 100%\nb"
+    assert clean_output("a\r\nprogress 10%\rprogress 100%\n\x1b[1mb\x1b[0m\x00\n\n") == "a\nprogress 100%\nb"
     # bidi overrides and other format characters from a node are dropped too (labgen.validate)
     assert clean_output("ab\u202ecd\u2066e\tf\u200bg") == "abcde\tfg"
     assert fold("a\nb\nc", 1, 1) == (["a", "b", "c"], 0, [])
@@ -123,7 +166,10 @@ def test_handout_files_and_content(tmp_path):
     assert html_path.name == "mac-bug-20240501-103000.html"
     # no lab in this record, so no topology picture; the record itself is saved as JSON
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
-        html_path.name, "mac-bug-20240501-103000.json", md_path.name]
+        html_path.name,
+        "mac-bug-20240501-103000.json",
+        md_path.name,
+    ]
     md = md_path.read_text(encoding="utf-8")
     assert md.startswith("# The MAC bug\n")
     assert "## Step 4 · BREAK · Break the MAC" in md
@@ -131,7 +177,7 @@ def test_handout_files_and_content(tmp_path):
     assert "**Output** (`ubuntu-2`, exit 0, after 3 attempts):" in md
     assert "- ✓ stdout contains 'link/ether'" in md
     assert "- ✗ exit status was 0; expected non-zero" in md
-    assert "… 20 lines folded …" not in md and "line 100" in md      # 100 lines fit on paper
+    assert "… 20 lines folded …" not in md and "line 100" in md  # 100 lines fit on paper
     assert "| 4 | Break the MAC | BREAK | ✗ failed | 1.20s |" in md
 
 
@@ -149,12 +195,11 @@ def test_handout_html_is_escaped_and_self_contained(tmp_path):
 
 def test_handout_markdown_neutralises_html_in_prose_and_fences(tmp_path):
     record = make_record()
-    record.scenario = Scenario(**{**record.scenario.__dict__,
-                                  "title": Text("<img src=x onerror=alert(1)>", "x")})
+    record.scenario = Scenario(**{**record.scenario.__dict__, "title": Text("<img src=x onerror=alert(1)>", "x")})
     record.steps[2].results[0].stdout = "before\n```\nafter"
     md_path, _ = write_handout(record, tmp_path)
     md = md_path.read_text(encoding="utf-8")
-    assert "# \\<img src=x onerror=alert(1)>" in md     # CommonMark's escape, no entity
+    assert "# \\<img src=x onerror=alert(1)>" in md  # CommonMark's escape, no entity
     assert "&lt;" not in md and "&gt;" not in md
     assert "````text\nbefore\n```\nafter\n````" in md
 
@@ -173,20 +218,27 @@ def test_handout_in_chinese(tmp_path):
 def test_handout_variant_in_name(tmp_path):
     record = make_record()
     record.variant = "docker"
-    record.scenario = Scenario(**{**record.scenario.__dict__, "variants": {
-        **record.scenario.variants, "docker": Variant("docker", (), (), Text("With docker", "用 docker"))}})
+    record.scenario = Scenario(
+        **{
+            **record.scenario.__dict__,
+            "variants": {
+                **record.scenario.variants,
+                "docker": Variant("docker", (), (), Text("With docker", "用 docker")),
+            },
+        }
+    )
     md_path, _ = write_handout(record, tmp_path)
     assert md_path.name == "mac-bug-docker-20240501-103000.md"
     assert "With docker" in md_path.read_text(encoding="utf-8")
 
 
 def test_terminal_shows_the_command_as_it_runs():
-    step = _step("setup", "setup", "Set up", run="ip addr add {{ wl_ip }}/32 dev cali0",
-                 nodes=("ubuntu-2", "ubuntu-3"))
+    step = _step("setup", "setup", "Set up", run="ip addr add {{ wl_ip }}/32 dev cali0", nodes=("ubuntu-2", "ubuntu-3"))
     buffer = io.StringIO()
     reporter = TerminalReporter(make_console(file=buffer, width=100), "en")
-    reporter.step_started(step, {"ubuntu-2": "ip addr add 172.32.2.10/32 dev cali0",
-                                 "ubuntu-3": "ip addr add 172.32.3.10/32 dev cali0"})
+    reporter.step_started(
+        step, {"ubuntu-2": "ip addr add 172.32.2.10/32 dev cali0", "ubuntu-3": "ip addr add 172.32.3.10/32 dev cali0"}
+    )
     out = buffer.getvalue()
     assert "ip addr add 172.32.2.10/32 dev cali0" in out and "{{" not in out
     assert "shown with ubuntu-2's values (each node its own)" in out

@@ -64,12 +64,17 @@ def test_every_plan_command_passes_shellcheck(lab, provider, tmp_path):
     assert len(commands) > 20
     files = []
     for i, command in enumerate(commands):
-        assert command in text                 # what the plan shows is what is linted
+        assert command in text  # what the plan shows is what is linted
         f = tmp_path / f"command-{i:03}.sh"
         f.write_text(command + "\n")
         files.append(f.name)
-    res = subprocess.run(["shellcheck", "-s", "sh", "-f", "gcc", "-e", SHELLCHECK_EXCLUDE, *files],
-                         cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    res = subprocess.run(
+        ["shellcheck", "-s", "sh", "-f", "gcc", "-e", SHELLCHECK_EXCLUDE, *files],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     findings = []
     for line in res.stdout.splitlines():
         name = line.split(":", 1)[0]
@@ -102,8 +107,13 @@ def test_every_builtin_scenario_script_passes_shellcheck(tmp_path):
     assert any(k.startswith("walkthrough.full.") for k in scripts) and len(scripts) > 20
     for key, script in scripts.items():
         (tmp_path / f"{key}.sh").write_text(script + "\n")
-    res = subprocess.run(["shellcheck", "-s", "sh", "-f", "gcc", *(f"{k}.sh" for k in scripts)],
-                         cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    res = subprocess.run(
+        ["shellcheck", "-s", "sh", "-f", "gcc", *(f"{k}.sh" for k in scripts)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert res.returncode == 0, res.stdout + res.stderr
 
 
@@ -111,10 +121,10 @@ def test_xenial_commands_avoid_what_its_tools_lack(lab):
     """The audit's findings, as text the plan must not contain (each is proven where it can be:
     etcdctl in test_etcd_v2.py, the dpkg lock below)."""
     text = plan_text(lab, "virtualbox")
-    assert "--endpoints" not in text           # etcdctl 2.2.5: --peers / -C, --endpoint
-    assert "DPkg::Lock::Timeout" not in text   # apt >= 1.9.11; xenial has 1.2
-    assert "--value" not in text               # systemctl show --value: systemd >= 230; xenial 229
-    assert "show -p ActiveState etcd)\" = ActiveState=activating" in text
+    assert "--endpoints" not in text  # etcdctl 2.2.5: --peers / -C, --endpoint
+    assert "DPkg::Lock::Timeout" not in text  # apt >= 1.9.11; xenial has 1.2
+    assert "--value" not in text  # systemctl show --value: systemd >= 230; xenial 229
+    assert 'show -p ActiveState etcd)" = ActiveState=activating' in text
 
 
 def test_virtualbox_nodes_use_their_distributions_mirrors(lab):
@@ -129,8 +139,13 @@ def test_virtualbox_nodes_use_their_distributions_mirrors(lab):
     for node in lab.nodes:
         base = engine.node_plan(lab, node, facts, ["base"])[0][1]
         assert base[0].name == "no apt proxy" and base[0].run == ("rm -f /etc/apt/apt.conf.d/01labgen-proxy",)
-        apt_files = [f.path for _r, tasks in engine.node_plan(lab, node, facts) for t in tasks
-                     for f in t.files if f.path.startswith("/etc/apt/")]
+        apt_files = [
+            f.path
+            for _r, tasks in engine.node_plan(lab, node, facts)
+            for t in tasks
+            for f in t.files
+            if f.path.startswith("/etc/apt/")
+        ]
         assert apt_files == []
 
 
@@ -146,9 +161,10 @@ def _fake_bin(tmp_path: Path, fail_first: int) -> tuple[dict, Path]:
     (bin_dir / "apt-get").write_text(
         f'#!/bin/sh\necho "$*" >> {log}\n'
         f'[ "$(wc -l < {log})" -gt {fail_first} ] '
-        '|| { echo "E: Could not get lock /var/lib/dpkg/lock" >&2; exit 100; }\n')
+        '|| { echo "E: Could not get lock /var/lib/dpkg/lock" >&2; exit 100; }\n'
+    )
     (bin_dir / "sleep").write_text("#!/bin/sh\nexit 0\n")
-    (bin_dir / "pgrep").write_text("#!/bin/sh\nexit 1\n")       # nothing else runs apt
+    (bin_dir / "pgrep").write_text("#!/bin/sh\nexit 1\n")  # nothing else runs apt
     for f in bin_dir.iterdir():
         f.chmod(0o755)
     return {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}"}, log
@@ -161,7 +177,8 @@ def test_apt_install_retries_the_install_not_only_the_update(tmp_path):
     script = apt_install(("etcd",))
     (tmp_path / "bin" / "apt-get").write_text(
         f'#!/bin/sh\necho "$*" >> {log}\n'
-        f'case "$*" in *install*) [ "$(grep -c install {log})" -gt 2 ] || exit 100;; esac\n')
+        f'case "$*" in *install*) [ "$(grep -c install {log})" -gt 2 ] || exit 100;; esac\n'
+    )
     res = subprocess.run(["sh", "-c", script], env=env, capture_output=True, text=True, timeout=30)
     assert res.returncode == 0, res.stderr
     calls = log.read_text().splitlines()
@@ -171,8 +188,9 @@ def test_apt_install_retries_the_install_not_only_the_update(tmp_path):
 
 def test_apt_get_gives_up_after_three_tries(tmp_path):
     env, log = _fake_bin(tmp_path, fail_first=99)
-    res = subprocess.run(["sh", "-c", apt_get("update") + "; echo not reached"], env=env,
-                         capture_output=True, text=True, timeout=30)
+    res = subprocess.run(
+        ["sh", "-c", apt_get("update") + "; echo not reached"], env=env, capture_output=True, text=True, timeout=30
+    )
     assert res.returncode == 1 and "not reached" not in res.stdout
     assert len(log.read_text().splitlines()) == 3
 

@@ -55,6 +55,7 @@ def env_with(tmp_path, monkeypatch):
         lab = tmp_path / "lab"
         lab.mkdir()
         return VagrantEnv(lab, "lxc"), bin_dir
+
     return make
 
 
@@ -66,8 +67,13 @@ def test_the_message_not_the_backtrace():
 
 
 def test_a_vagrant_error_is_not_a_crash():
-    assert crashed_machines("An error occurred while executing the action on the 'ubuntu-1'\n"
-                            "machine. Please handle this error then try again:\n\nNo space left") == []
+    assert (
+        crashed_machines(
+            "An error occurred while executing the action on the 'ubuntu-1'\n"
+            "machine. Please handle this error then try again:\n\nNo space left"
+        )
+        == []
+    )
 
 
 @pytest.mark.parametrize("watched", [False, True])

@@ -31,17 +31,19 @@ def norm(record):
 def test_normaliser_masks_volatile_and_keeps_the_story(record):
     normalise, lab = norm(record)
     ip = str(lab.nodes[1].ip)
-    text = (f"64 bytes from 172.32.3.10: icmp_seq=1 ttl=62 time=0.061 ms\n"
-            f"rtt min/avg/max/mdev = 0.05/0.06/0.07/0.01 ms\n"
-            f"12:01:02.123456 5a:1b:2c:3d:4e:5f > ee:ee:ee:ee:ee:ee, id 4711, seq 1\n"
-            f"via {ip} dev eth1; cali0@if12; link/ether ee:aa:66:53:32:86\n"
-            f"{ip}0 is not a node")
+    text = (
+        f"64 bytes from 172.32.3.10: icmp_seq=1 ttl=62 time=0.061 ms\n"
+        f"rtt min/avg/max/mdev = 0.05/0.06/0.07/0.01 ms\n"
+        f"12:01:02.123456 5a:1b:2c:3d:4e:5f > ee:ee:ee:ee:ee:ee, id 4711, seq 1\n"
+        f"via {ip} dev eth1; cali0@if12; link/ether ee:aa:66:53:32:86\n"
+        f"{ip}0 is not a node"
+    )
     out = normalise(text)
     assert "time=<t> ms" in out and "mdev = <t> ms" in out
-    assert "<clock> <mac> > ee:ee:ee:ee:ee:ee, id <id>, seq 1" in out   # named MACs stay
+    assert "<clock> <mac> > ee:ee:ee:ee:ee:ee, id <id>, seq 1" in out  # named MACs stay
     assert f"via <ip:{lab.nodes[1].name}> dev eth1" in out and "@if<n>" in out
-    assert "ee:aa:66:53:32:86" in out                                    # the story's MAC stays
-    assert f"{ip}0 is not a node" in out                                 # no partial address match
+    assert "ee:aa:66:53:32:86" in out  # the story's MAC stays
+    assert f"{ip}0 is not a node" in out  # no partial address match
 
 
 def test_scenario_rules_apply_after_builtins_and_replace_literally(record):
@@ -64,7 +66,7 @@ def test_transcript_round_trip_and_drift(record):
     verdict = vf.compare(parsed, changed)
     assert [d.key for d in verdict.drifts] == [secs[1].key]
     assert "+something new" in verdict.drifts[0].diff
-    missing = vf.compare(parsed, secs[:-1])                 # a step that no longer ran
+    missing = vf.compare(parsed, secs[:-1])  # a step that no longer ran
     assert [d.key for d in missing.drifts] == [secs[-1].key]
 
 
@@ -85,13 +87,16 @@ def test_env_changes_name_the_package():
     assert "ubuntu-2: package iproute2 6.1.0-3 -> 6.1.0-4" in changes
     assert "ubuntu-2: package gone 1 -> (removed)" in changes
     assert "ubuntu-2: package new (not installed) -> 2" in changes
-    assert not any(c.startswith("x:") for c in changes)       # a node only one side has
+    assert not any(c.startswith("x:") for c in changes)  # a node only one side has
     assert vf.env_changes(old, old) == []
 
 
 def test_junit_parses_and_carries_the_diff():
-    verdict = vf.Verdict(drifts=[vf.Drift("greet", "Greet <&>", "-a\n+b")], matched=["one", "two"],
-                         env_changes=["ubuntu-2: package p 1 -> 2"])
+    verdict = vf.Verdict(
+        drifts=[vf.Drift("greet", "Greet <&>", "-a\n+b")],
+        matched=["one", "two"],
+        env_changes=["ubuntu-2: package p 1 -> 2"],
+    )
     root = ET.fromstring(vf.junit_xml("s", "default", verdict, 1.5))
     suite = root.find("testsuite")
     assert suite is not None and suite.get("tests") == "3" and suite.get("failures") == "1"
@@ -123,15 +128,18 @@ def test_normalise_section_loads():
     assert sc.normalise == (("STALE$", "<state>"),)
 
 
-@pytest.mark.parametrize("extra, words", [
-    ("normalise: {match: x}\n", "normalise"),
-    ("normalise:\n  - {match: '(', replace: x}\n", "not a valid regular expression"),
-    ("normalise:\n  - {match: x, replace: x, flags: i}\n", "unknown key 'flags'"),
-    ("normalise:\n  - {match: x}\n", "missing key 'replace'"),
-    ("normalise:\n  - {match: x, replace: \"a\\x1b[31m\"}\n", "replace"),
-    ("normalise:\n  - {match: '', replace: x}\n", "match"),
-    ("normalise:\n  - x\n", "normalise"),
-])
+@pytest.mark.parametrize(
+    "extra, words",
+    [
+        ("normalise: {match: x}\n", "normalise"),
+        ("normalise:\n  - {match: '(', replace: x}\n", "not a valid regular expression"),
+        ("normalise:\n  - {match: x, replace: x, flags: i}\n", "unknown key 'flags'"),
+        ("normalise:\n  - {match: x}\n", "missing key 'replace'"),
+        ('normalise:\n  - {match: x, replace: "a\\x1b[31m"}\n', "replace"),
+        ("normalise:\n  - {match: '', replace: x}\n", "match"),
+        ("normalise:\n  - x\n", "normalise"),
+    ],
+)
 def test_normalise_section_refuses_bad_rules(extra, words):
     with pytest.raises(InputError) as err:
         load(extra)
@@ -160,11 +168,15 @@ def test_walkthrough_degraded_cluster_reads_alike_whichever_member_stopped(stopp
     scenario = load_scenario(find_scenario("walkthrough"))
     lab = load_lab(find_lab("mesos-calico"))
     normalise = vf.normaliser(scenario, lab)
-    healthy = [f"member {i:016x} is healthy: got healthy result from http://192.168.56.10{n}:2379"
-               for n, i in ((1, 0x1A2B), (2, 0x3C4D))]
-    failing = ['failed to check the health of member 9e8f7a6b5c4d3e2f on http://192.168.56.103:2379: Get '
-               '"http://192.168.56.103:2379/health": dial tcp 192.168.56.103:2379: connect: connection refused',
-               "member 9e8f7a6b5c4d3e2f is unreachable: [http://192.168.56.103:2379] are all unreachable"]
+    healthy = [
+        f"member {i:016x} is healthy: got healthy result from http://192.168.56.10{n}:2379"
+        for n, i in ((1, 0x1A2B), (2, 0x3C4D))
+    ]
+    failing = [
+        "failed to check the health of member 9e8f7a6b5c4d3e2f on http://192.168.56.103:2379: Get "
+        '"http://192.168.56.103:2379/health": dial tcp 192.168.56.103:2379: connect: connection refused',
+        "member 9e8f7a6b5c4d3e2f is unreachable: [http://192.168.56.103:2379] are all unreachable",
+    ]
     lines = healthy[:stopped_at] + failing + healthy[stopped_at:]
     raw = "\n".join(lines + ["cluster is degraded", ""])
     approved = vf.parse((vf.approved_dir(scenario) / "challenge.txt").read_text())["see-degraded"].body

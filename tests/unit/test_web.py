@@ -81,31 +81,30 @@ def test_unknown_token_and_other_seats_token_get_403(app):
 def test_post_without_token_or_from_another_site_is_refused(app):
     client, (s1, _, _) = app
     assert client.post(f"/seat/{s1.name}/check", headers=ORIGIN).status_code == 403
-    cross = client.post(f"/seat/{s1.name}/check", data={"token": s1.token},
-                        headers={"origin": "http://evil.example"})
+    cross = client.post(f"/seat/{s1.name}/check", data={"token": s1.token}, headers={"origin": "http://evil.example"})
     assert cross.status_code == 403
-    bare = client.post(f"/seat/{s1.name}/check", data={"token": s1.token})   # no Origin at all
+    bare = client.post(f"/seat/{s1.name}/check", data={"token": s1.token})  # no Origin at all
     assert bare.status_code == 403
-    null = client.post(f"/seat/{s1.name}/check", data={"token": s1.token},
-                       headers={"origin": "null", "sec-fetch-site": "cross-site"})
+    null = client.post(
+        f"/seat/{s1.name}/check", data={"token": s1.token}, headers={"origin": "null", "sec-fetch-site": "cross-site"}
+    )
     assert null.status_code == 403
-    ours = client.post(f"/seat/{s1.name}/check", data={"token": s1.token},
-                       headers={"origin": "null", "sec-fetch-site": "same-origin"})
-    assert ours.status_code == 200          # followed the redirect to the seat page
+    ours = client.post(
+        f"/seat/{s1.name}/check", data={"token": s1.token}, headers={"origin": "null", "sec-fetch-site": "same-origin"}
+    )
+    assert ours.status_code == 200  # followed the redirect to the seat page
     assert client.get(f"/seat/{s1.name}/check").status_code == 405
 
 
 def test_check_fails_then_passes_and_the_board_follows(app):
     client, (s1, _, _) = app
-    res = client.post(f"/seat/{s1.name}/check", data={"token": s1.token}, headers=ORIGIN,
-                      follow_redirects=True)
+    res = client.post(f"/seat/{s1.name}/check", data={"token": s1.token}, headers=ORIGIN, follow_redirects=True)
     assert res.status_code == 200 and "/tmp/f does not say hello yet." in res.text
     rows = {r["seat"]: r for r in client.get("/board/" + "I" * 32 + "/rows.json").json()["rows"]}
     assert rows["s1"]["state"] == "working" and rows["s1"]["attempts"] == 1
     assert rows["s3"]["state"] == "idle"
     s1.box.f = "hello\n"
-    res = client.post(f"/seat/{s1.name}/check", data={"token": s1.token}, headers=ORIGIN,
-                      follow_redirects=True)
+    res = client.post(f"/seat/{s1.name}/check", data={"token": s1.token}, headers=ORIGIN, follow_redirects=True)
     assert "Check passed" in res.text and "What is the secret?" in res.text
     rows = {r["seat"]: r for r in client.get("/board/" + "I" * 32 + "/rows.json").json()["rows"]}
     assert rows["s1"]["state"] == "solved" and rows["s1"]["tasks"] == "1/1"
@@ -117,8 +116,9 @@ def test_hint_and_answer_over_the_web(app):
     page = client.get(f"/seat/{s2.token}", headers={"accept-language": "en"})
     assert "Use echo." in page.text and "Hint (1)" in page.text
     client.post(f"/seat/{s2.name}/solve", data={"token": s2.token}, headers=ORIGIN)
-    res = client.post(f"/seat/{s2.name}/answer", data={"token": s2.token, "answer": " 4 2 "},
-                      headers=ORIGIN, follow_redirects=True)
+    res = client.post(
+        f"/seat/{s2.name}/answer", data={"token": s2.token, "answer": " 4 2 "}, headers=ORIGIN, follow_redirects=True
+    )
     assert "Right!" in res.text and "every task and question is finished" in res.text
 
 
@@ -126,11 +126,9 @@ def test_rate_limit_and_one_check_at_a_time(app):
     client, (s1, _, _) = app
     s1.min_interval = 60
     client.post(f"/seat/{s1.name}/check", data={"token": s1.token}, headers=ORIGIN)
-    res = client.post(f"/seat/{s1.name}/check", data={"token": s1.token}, headers=ORIGIN,
-                      follow_redirects=True)
+    res = client.post(f"/seat/{s1.name}/check", data={"token": s1.token}, headers=ORIGIN, follow_redirects=True)
     assert "wait a few seconds" in res.text
-    assert json.loads(s1.lab_dir.meta.joinpath("progress.json").read_text())[
-        "steps"]["make-file"]["attempts"] == 1
+    assert json.loads(s1.lab_dir.meta.joinpath("progress.json").read_text())["steps"]["make-file"]["attempts"] == 1
 
 
 def test_csv_lists_every_seat(app):
@@ -149,9 +147,8 @@ def test_reset_needs_the_instructor_token_in_the_form(app):
     assert client.post(f"{board}/reset/s1", data={"token": s1.token}, headers=ORIGIN).status_code == 403
     s1.box.f = "hello\n"
     client.post(f"/seat/{s1.name}/check", data={"token": s1.token}, headers=ORIGIN)
-    ok = client.post(f"{board}/reset/s1", data={"token": "I" * 32}, headers=ORIGIN,
-                     follow_redirects=False)
-    assert ok.status_code == 303 and s1.box.f is None                # the cleanup ran
+    ok = client.post(f"{board}/reset/s1", data={"token": "I" * 32}, headers=ORIGIN, follow_redirects=False)
+    assert ok.status_code == 303 and s1.box.f is None  # the cleanup ran
     assert json.loads(s1.lab_dir.meta.joinpath("progress.json").read_text())["current"] == "make-file"
 
 
@@ -165,7 +162,9 @@ def test_language_from_accept_language_and_switch(app):
 
 def test_pick_lang_weights():
     class R:
-        def __init__(self, al): self.headers, self.query_params, self.cookies = {"accept-language": al}, {}, {}
+        def __init__(self, al):
+            self.headers, self.query_params, self.cookies = {"accept-language": al}, {}, {}
+
     assert pick_lang(R("en;q=0.5, zh-TW;q=0.8")) == "zh"
     assert pick_lang(R("fr, de")) == "en"
 
@@ -196,7 +195,7 @@ def test_the_boards_catch_up_list_speaks_the_boards_language(app):
     assert "推进到" in zh.text and "Make the file" not in zh.text
     en = client.get(board + "?lang=en", headers={"accept-language": "zh-CN"})
     assert '<option value="make-file">Make the file (make-file)</option>' in en.text and "创建文件" not in en.text
-    rows = client.get(board + "/rows.json?lang=zh").json()["rows"]      # (the page above set lang=en)
+    rows = client.get(board + "/rows.json?lang=zh").json()["rows"]  # (the page above set lang=en)
     assert rows[0]["titles"] == {"make-file": "创建文件", "what-secret": "秘密"}
 
 

@@ -43,9 +43,9 @@ def refused(client, url, headers=ORIGIN):
 def test_a_terminal_needs_the_seats_token_its_own_node_and_this_origin(app):
     client, (s1, s2) = app
     assert refused(client, "/seat/" + "x" * 32 + "/term/ubuntu-1") == 1008
-    assert refused(client, f"/seat/{s1.token}/term/ubuntu-9") == 1008            # not its node
+    assert refused(client, f"/seat/{s1.token}/term/ubuntu-9") == 1008  # not its node
     assert refused(client, f"/seat/{s1.token}/term/ubuntu-1", {"origin": "http://evil.example"}) == 1008
-    assert refused(client, f"/seat/{s1.token}/term/ubuntu-1", {}) == 1008        # no origin at all
+    assert refused(client, f"/seat/{s1.token}/term/ubuntu-1", {}) == 1008  # no origin at all
 
 
 def test_a_seat_gets_at_most_max_terminals(app):
@@ -56,11 +56,17 @@ def test_a_seat_gets_at_most_max_terminals(app):
 
 def test_watch_needs_the_instructor_and_the_students_consent(app):
     client, (s1, _) = app
-    assert refused(client, f"{BOARD}/watch/{s1.name}/ubuntu-1") == 1008        # no consent yet
+    assert refused(client, f"{BOARD}/watch/{s1.name}/ubuntu-1") == 1008  # no consent yet
     page = client.get(f"{BOARD}/watch/{s1.name}", headers={"accept-language": "en"})
     assert 'id="not-allowed"' in page.text and "xterm.js" not in page.text
-    assert client.post(f"/seat/{s1.name}/consent", data={"token": s1.token, "allow": "1"},
-                       headers={"origin": "http://evil.example"}).status_code == 403
+    assert (
+        client.post(
+            f"/seat/{s1.name}/consent",
+            data={"token": s1.token, "allow": "1"},
+            headers={"origin": "http://evil.example"},
+        ).status_code
+        == 403
+    )
     client.post(f"/seat/{s1.name}/consent", data={"token": s1.token, "allow": "1"}, headers=ORIGIN)
     assert client.app.state.room.live[s1.name].consent is True
     assert refused(client, "/board/" + "J" * 32 + f"/watch/{s1.name}/ubuntu-1") == 1008
@@ -71,11 +77,9 @@ def test_watch_needs_the_instructor_and_the_students_consent(app):
 
 def test_a_message_reaches_one_seat_or_all_and_a_hint_is_revealed(app):
     client, (s1, s2) = app
-    client.post(f"{BOARD}/message", data={"token": "I" * 32, "seat": s1.name, "text": " hi <b>1</b> "},
-                headers=ORIGIN)
+    client.post(f"{BOARD}/message", data={"token": "I" * 32, "seat": s1.name, "text": " hi <b>1</b> "}, headers=ORIGIN)
     client.post(f"{BOARD}/message", data={"token": "I" * 32, "seat": "all", "text": "break"}, headers=ORIGIN)
-    assert [m["text"] for m in client.get(f"/seat/{s1.token}/live.json").json()["messages"]] == \
-        ["hi <b>1</b>", "break"]
+    assert [m["text"] for m in client.get(f"/seat/{s1.token}/live.json").json()["messages"]] == ["hi <b>1</b>", "break"]
     assert [m["text"] for m in client.get(f"/seat/{s2.token}/live.json").json()["messages"]] == ["break"]
     client.post(f"{BOARD}/message", data={"token": "I" * 32, "seat": s2.name, "hint": "1"}, headers=ORIGIN)
     news = client.get(f"/seat/{s2.token}/live.json?lang=zh").json()["messages"]
@@ -88,7 +92,7 @@ def test_a_message_reaches_one_seat_or_all_and_a_hint_is_revealed(app):
 def test_catch_up_replays_the_steps_before(app):
     client, (s1, _) = app
     client.post(f"{BOARD}/reset/{s1.name}", data={"token": "I" * 32, "step": "what-secret"}, headers=ORIGIN)
-    assert s1.box.f == "hello\n"            # the task before it, by its solution
+    assert s1.box.f == "hello\n"  # the task before it, by its solution
     page = client.get(f"/seat/{s1.token}", headers={"accept-language": "en"})
     assert 'data-step="what-secret"' in page.text
     news = client.get(f"/seat/{s1.token}/live.json").json()["messages"]
@@ -99,7 +103,7 @@ def test_the_seat_page_tells_the_story_so_far_with_titles(app):
     client, (s1, _) = app
     page = client.get(f"/seat/{s1.token}", headers={"accept-language": "en"}).text
     assert 'id="story-prepare"' in page and "secret is 42" in page
-    assert ">The secret</td>" in page and ">Make the file</td>" in page      # titles, not ids
+    assert ">The secret</td>" in page and ">Make the file</td>" in page  # titles, not ids
     assert 'id="tab-ubuntu-1"' in page or "Terminals are not installed" in page
 
 
@@ -122,10 +126,13 @@ def test_stuck_rules():
 
 
 def test_goals_say_open_the_terminal_in_the_page():
-    assert for_the_page("Log in with `labgen ssh ubuntu-2` and use sudo.", "en") == \
-        "Open ubuntu-2's terminal and use sudo."
-    assert for_the_page("用 `labgen ssh ubuntu-2` 登录，命令前加 sudo。", "zh") == \
-        "打开 ubuntu-2 的终端，命令前加 sudo。"
+    assert (
+        for_the_page("Log in with `labgen ssh ubuntu-2` and use sudo.", "en")
+        == "Open ubuntu-2's terminal and use sudo."
+    )
+    assert (
+        for_the_page("用 `labgen ssh ubuntu-2` 登录，命令前加 sudo。", "zh") == "打开 ubuntu-2 的终端，命令前加 sudo。"
+    )
 
 
 def test_the_built_in_challenge_goal_opens_the_terminal_and_keeps_the_classroom_login():
@@ -138,8 +145,9 @@ def test_the_built_in_challenge_goal_opens_the_terminal_and_keeps_the_classroom_
     en, zh = (for_the_page(task.goal.get(lang), lang) for lang in ("en", "zh"))
     assert "labgen ssh" not in en and "labgen ssh" not in zh
     assert "Open ubuntu-2's terminal (or, with your own SSH client: `ssh -F ssh_config ubuntu-2` in the folder" in en
-    assert ("打开 ubuntu-2 的终端（也可以用自己的 SSH 客户端："
-            "在访问单所在的文件夹里运行 `ssh -F ssh_config ubuntu-2`）") in zh
+    assert (
+        "打开 ubuntu-2 的终端（也可以用自己的 SSH 客户端：在访问单所在的文件夹里运行 `ssh -F ssh_config ubuntu-2`）"
+    ) in zh
 
 
 def test_markdown_renders_code_and_never_raw_html():
@@ -158,4 +166,4 @@ def test_the_board_offers_watch_catch_up_hints_and_messages(app):
     page = client.get(BOARD, headers={"accept-language": "en"}).text
     assert '<option value="what-secret">The secret (what-secret)</option>' in page
     assert 'action="/board/' + "I" * 32 + '/message"' in page and "Send the next hint" in page
-    assert f'href="{BOARD}/watch/{s1.name}" hidden' in page          # no consent yet: no watch link
+    assert f'href="{BOARD}/watch/{s1.name}" hidden' in page  # no consent yet: no watch link

@@ -30,26 +30,26 @@ def body(html: str) -> str:
 
 def test_a_recorded_run_fills_in_the_captured_mac_and_the_observe_outputs(mac_bug):
     html = body(render_worksheet(mac_bug, "challenge", "en", record=load_record(RECORD)))
-    assert "cali0 now has <span class=\"addr\">ee:aa:66:53:32:86</span>" in html   # hint 2
+    assert 'cali0 now has <span class="addr">ee:aa:66:53:32:86</span>' in html  # hint 2
     assert "{{" not in html and BLANK not in html
     assert "recorded on lab handouts-mc on 2026-11-29" in html
     assert html.count("Output on ubuntu-2") == 2 and html.count("Output on ubuntu-3") == 1
-    assert "ICMP echo reply" in html and "100% packet loss" in html   # the symptom's capture
-    assert "`" not in html                                  # Markdown rendered: no raw backticks
+    assert "ICMP echo reply" in html and "100% packet loss" in html  # the symptom's capture
+    assert "`" not in html  # Markdown rendered: no raw backticks
     assert "<code>labgen scenario check</code>" in html
 
 
 def test_without_a_record_the_page_says_so_and_leaves_a_blank(mac_bug):
     html = body(render_worksheet(mac_bug, "challenge", "en"))
     assert WORDS["en"]["not_recorded"] in html
-    assert html.count(WORDS["en"]["no_output"]) == 2          # observe-healthy, observe-symptom
+    assert html.count(WORDS["en"]["no_output"]) == 2  # observe-healthy, observe-symptom
     assert f"cali0 now has {BLANK}" in html and "{{" not in html
 
 
 def test_hints_are_folded_on_screen_and_printed_on_the_last_page(mac_bug):
     html = body(render_worksheet(mac_bug, "challenge", "en", record=load_record(RECORD)))
-    assert html.count("<details>") == 5                         # 3 + 2 hints, folded on screen
-    last = html[html.index('<section class="hints-print">'):]
+    assert html.count("<details>") == 5  # 3 + 2 hints, folded on screen
+    last = html[html.index('<section class="hints-print">') :]
     assert last.count('<p class="hint">') == 5 and "Hint 3:</strong> The article&#x27;s fix" in last
     assert "Stuck? 3 hints, upside down on the last page." in html
 
@@ -79,9 +79,9 @@ def test_captured_values_merge_nodes_in_lab_order():
     record = load_record(RECORD)
     values = captured_values(record, ["ubuntu-2", "ubuntu-3"])
     assert values["bad_mac"] == "ee:aa:66:53:32:86"
-    assert values["gw_mac"] == next(v for k, v in
-                                    ((k, v) for s in record.steps for k, v in s.captured.items())
-                                    if k == "ubuntu-3:gw_mac")
+    assert values["gw_mac"] == next(
+        v for k, v in ((k, v) for s in record.steps for k, v in s.captured.items()) if k == "ubuntu-3:gw_mac"
+    )
     assert captured_values(None, []) == {}
 
 
@@ -89,10 +89,12 @@ def test_a_variant_without_tasks_is_refused(mac_bug):
     with pytest.raises(LabgenError) as info:
         worksheet_variant(mac_bug, "docker")
     assert info.value.exit_code == 2
-    assert info.value.message == ("variant docker of scenario mac-bug has no task or question: "
-                                  "a worksheet for it would hold nothing to do")
-    assert info.value.hint == ("variants with tasks: challenge; "
-                               "`labgen scenario run mac-bug --variant docker` presents it")
+    assert info.value.message == (
+        "variant docker of scenario mac-bug has no task or question: a worksheet for it would hold nothing to do"
+    )
+    assert info.value.hint == (
+        "variants with tasks: challenge; `labgen scenario run mac-bug --variant docker` presents it"
+    )
     assert worksheet_variant(mac_bug, None) == "challenge"
 
 
@@ -110,8 +112,9 @@ def test_cli_takes_the_newest_readable_record_of_the_lab(tmp_path):
     (lab / "transcripts" / "mac-bug-20261129-195900.json").write_bytes(RECORD.read_bytes())
     (lab / "transcripts" / "other-20991231-000000.json").write_bytes(RECORD.read_bytes())
     out = tmp_path / "ws.html"
-    res = labgen_sealed("scenario", "worksheet", "mac-bug", "--lang", "en", "--dir", str(lab),
-                        "-o", str(out), cwd=tmp_path)
+    res = labgen_sealed(
+        "scenario", "worksheet", "mac-bug", "--lang", "en", "--dir", str(lab), "-o", str(out), cwd=tmp_path
+    )
     assert res.returncode == 0, res.stdout + res.stderr
     html = out.read_text(encoding="utf-8")
     assert "recorded on lab handouts-mc on 2026-11-29" in html and "ee:aa:66:53:32:86" in html

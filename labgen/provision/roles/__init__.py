@@ -8,8 +8,16 @@ import importlib
 
 # Every role a lab file may name, in the order they are applied on a node.
 ROLE_NAMES = (
-    "base", "etcd", "zookeeper", "docker", "calico", "calico-network",
-    "mesos-master", "mesos-slave", "marathon", "marathon-app",
+    "base",
+    "etcd",
+    "zookeeper",
+    "docker",
+    "calico",
+    "calico-network",
+    "mesos-master",
+    "mesos-slave",
+    "marathon",
+    "marathon-app",
 )
 
 # Roles whose task declarations exist; the rest are reported as not yet available.

@@ -26,7 +26,6 @@ def hosts_file(lab: Lab) -> str:
     return "\n".join(lines) + "\n"
 
 
-
 def apt_proxy_file(url: str) -> File:
     """The apt config that sends a node's downloads through the proxy at `url`.
 
@@ -34,15 +33,17 @@ def apt_proxy_file(url: str) -> File:
     (CONNECT to port 443, allowed by the proxy's PassThroughPattern; not cached, but they keep
     working on nodes without a direct route out).
     """
-    return File(APT_PROXY_PATH,
-                "// Written by labgen: apt downloads go through the lab host's caching proxy\n"
-                "// (apt-cacher-ng); https sources are tunnelled through it, not cached.\n"
-                f'Acquire::http::Proxy "{url}";\n'
-                f'Acquire::https::Proxy "{url}";\n'
-                "// One request at a time per connection, and give up on a silent one: a\n"
-                "// pipelined update through the proxy once stalled on a half-closed connection.\n"
-                'Acquire::http::Pipeline-Depth "0";\n'
-                'Acquire::http::Timeout "30";\n')
+    return File(
+        APT_PROXY_PATH,
+        "// Written by labgen: apt downloads go through the lab host's caching proxy\n"
+        "// (apt-cacher-ng); https sources are tunnelled through it, not cached.\n"
+        f'Acquire::http::Proxy "{url}";\n'
+        f'Acquire::https::Proxy "{url}";\n'
+        "// One request at a time per connection, and give up on a silent one: a\n"
+        "// pipelined update through the proxy once stalled on a half-closed connection.\n"
+        'Acquire::http::Pipeline-Depth "0";\n'
+        'Acquire::http::Timeout "30";\n',
+    )
 
 
 def apt_proxy_task(url: str | None) -> Task:
@@ -59,10 +60,12 @@ def tasks(lab: Lab, node: Node, facts: Facts) -> list[Task]:
         # the provider runs one (on LXC nodes it is the only way to the Debian archive), and
         # straight to the archive where none runs (a stale proxy file would break apt).
         apt_proxy_task(facts.apt_proxy),
-        Task("hostname",
-             files=(File("/etc/hostname", node.name + "\n"),),
-             check=f"test \"$(hostname)\" = {name}",
-             run=(f"hostname {name}",)),
+        Task(
+            "hostname",
+            files=(File("/etc/hostname", node.name + "\n"),),
+            check=f'test "$(hostname)" = {name}',
+            run=(f"hostname {name}",),
+        ),
         Task("hosts file", files=(File("/etc/hosts", hosts_file(lab)),)),
         Task("tools", check=packages_installed_check(PACKAGES), run=(apt_install(PACKAGES),)),
     ]

@@ -22,15 +22,17 @@ def pool_manifest(lab: Lab) -> str:
     # calicoctl 1.x (v1 resources). ipip off: the nodes share one L2 network, where plain BGP
     # routes work (the article: ipip can be off where BGP works). nat-outgoing: workloads
     # reach addresses outside the pool through their host.
-    return ("apiVersion: v1\n"
-            "kind: ipPool\n"
-            "metadata:\n"
-            f"  cidr: {pool(lab)}\n"
-            "spec:\n"
-            "  ipip:\n"
-            "    enabled: false\n"
-            "  nat-outgoing: true\n"
-            "  disabled: false\n")
+    return (
+        "apiVersion: v1\n"
+        "kind: ipPool\n"
+        "metadata:\n"
+        f"  cidr: {pool(lab)}\n"
+        "spec:\n"
+        "  ipip:\n"
+        "    enabled: false\n"
+        "  nat-outgoing: true\n"
+        "  disabled: false\n"
+    )
 
 
 def tasks(lab: Lab, node: Node, facts: Facts) -> list[Task]:
@@ -41,17 +43,15 @@ def tasks(lab: Lab, node: Node, facts: Facts) -> list[Task]:
     apply = f"{CALICOCTL} apply -f {POOL_FILE}"
     subnet = "{{range .IPAM.Config}}{{.Subnet}}{{end}}"
     return [
-        Task(f"ip pool {pool(lab)} (manifest)",
-             files=(File(POOL_FILE, pool_manifest(lab)),),
-             run=(apply,)),
-        Task(f"ip pool {pool(lab)} exists",
-             check=f"{CALICOCTL} get ipPool {cidr} | grep -qF {cidr}",
-             run=(apply,)),
-        Task(f"docker network {NETWORK} on {pool(lab)}",
-             check=(f"test \"$(docker network inspect -f {shlex.quote(subnet)} {net} 2>/dev/null)\" "
-                    f"= {cidr}"),
-             # a calico-test on another subnet (the pool changed) is replaced
-             run=(f"docker network rm {net} >/dev/null 2>&1 || true",
-                  f"docker network create --driver calico --ipam-driver calico-ipam "
-                  f"--subnet={cidr} {net}",)),
+        Task(f"ip pool {pool(lab)} (manifest)", files=(File(POOL_FILE, pool_manifest(lab)),), run=(apply,)),
+        Task(f"ip pool {pool(lab)} exists", check=f"{CALICOCTL} get ipPool {cidr} | grep -qF {cidr}", run=(apply,)),
+        Task(
+            f"docker network {NETWORK} on {pool(lab)}",
+            check=(f'test "$(docker network inspect -f {shlex.quote(subnet)} {net} 2>/dev/null)" = {cidr}'),
+            # a calico-test on another subnet (the pool changed) is replaced
+            run=(
+                f"docker network rm {net} >/dev/null 2>&1 || true",
+                f"docker network create --driver calico --ipam-driver calico-ipam --subnet={cidr} {net}",
+            ),
+        ),
     ]

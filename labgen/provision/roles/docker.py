@@ -49,22 +49,22 @@ def daemon_json(node: Node) -> str:
 def install_task(lab: Lab, distro: str) -> Task:
     version = pins.docker_version(lab)
     if distro == pins.BOOKWORM:
-        return Task(f"install docker.io {pins.DOCKER_IO_VERSION} (Debian 12's; docker-ce {version} "
-                    "is for Ubuntu 16.04)",
-                    check=version_check("docker.io", pins.DOCKER_IO_VERSION),
-                    run=(apt_install(("docker.io",)),))
+        return Task(
+            f"install docker.io {pins.DOCKER_IO_VERSION} (Debian 12's; docker-ce {version} is for Ubuntu 16.04)",
+            check=version_check("docker.io", pins.DOCKER_IO_VERSION),
+            run=(apt_install(("docker.io",)),),
+        )
     art = docker_artifact(lab)
     package_version = pins.DOCKER_XENIAL_DEBS[version]
     deb = shlex.quote(art.node_path)
-    installed = (f"test \"$(dpkg-query -W -f='${{Version}}' docker-ce 2>/dev/null)\" = "
-                 f"{shlex.quote(package_version)}")
+    installed = f"test \"$(dpkg-query -W -f='${{Version}}' docker-ce 2>/dev/null)\" = {shlex.quote(package_version)}"
     # apt installs a local .deb with its dependencies (libltdl7 ...) from the archive.
-    return Task(f"install docker-ce {version}",
-                check=installed,
-                run=(apt_update(),
-                     apt_get(f"install -y --allow-downgrades {deb}"),
-                     "apt-mark hold docker-ce"),
-                artifacts=(art.name,))
+    return Task(
+        f"install docker-ce {version}",
+        check=installed,
+        run=(apt_update(), apt_get(f"install -y --allow-downgrades {deb}"), "apt-mark hold docker-ce"),
+        artifacts=(art.name,),
+    )
 
 
 def tasks(lab: Lab, node: Node, facts: Facts) -> list[Task]:
@@ -74,13 +74,21 @@ def tasks(lab: Lab, node: Node, facts: Facts) -> list[Task]:
     up = f"systemctl is-active --quiet docker && docker info 2>/dev/null | grep -qF {store}"
     return [
         install_task(lab, distro),
-        Task("cluster store in daemon.json",
-             files=(File(DAEMON_JSON, daemon_json(node)),),
-             run=("systemctl restart docker",)),
-        Task("docker running with its cluster store",
-             # enabled too: a seat image disables it, and a clone must start it at every boot
-             check=f"systemctl is-enabled --quiet docker && {up}",
-             run=("systemctl enable docker", "systemctl start docker",
-                  wait_until(up, 60, "docker running with its cluster store",
-                             diagnose="systemctl status --no-pager -n 5 docker"))),
+        Task(
+            "cluster store in daemon.json",
+            files=(File(DAEMON_JSON, daemon_json(node)),),
+            run=("systemctl restart docker",),
+        ),
+        Task(
+            "docker running with its cluster store",
+            # enabled too: a seat image disables it, and a clone must start it at every boot
+            check=f"systemctl is-enabled --quiet docker && {up}",
+            run=(
+                "systemctl enable docker",
+                "systemctl start docker",
+                wait_until(
+                    up, 60, "docker running with its cluster store", diagnose="systemctl status --no-pager -n 5 docker"
+                ),
+            ),
+        ),
     ]

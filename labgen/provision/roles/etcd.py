@@ -15,8 +15,8 @@ from labgen.provision.stack import ETCD_CLIENT_PORT as CLIENT_PORT
 from labgen.provision.stack import etcd_members as members
 
 PEER_PORT = 2380
-DATA_DIR = "/var/lib/etcd/labgen"   # not the package's default dir, see config_file
-HEALTH_WAIT = 180                   # seconds: the other members are still being installed
+DATA_DIR = "/var/lib/etcd/labgen"  # not the package's default dir, see config_file
+HEALTH_WAIT = 180  # seconds: the other members are still being installed
 # A seat image (labgen/classroom/image.py) is sealed without what makes this member itself:
 # its data dir holds the member id and the image's cluster; the service starts again only
 # once provisioning has written the seat's config. (units to stop and disable, paths to remove)
@@ -58,9 +58,11 @@ def etcdctl2(args: str) -> str:
 def healthy_check(lab: Lab) -> str:
     """Passes when the cluster is healthy, has every member, and answers the v2 API."""
     n = len(members(lab))
-    return (f"{etcdctl2('cluster-health')} | grep -qx 'cluster is healthy' && "
-            f"test \"$({etcdctl2('member list')} | grep -c 'clientURLs=http://')\" -eq {n} && "
-            f"{etcdctl2('ls /')} >/dev/null")
+    return (
+        f"{etcdctl2('cluster-health')} | grep -qx 'cluster is healthy' && "
+        f"test \"$({etcdctl2('member list')} | grep -c 'clientURLs=http://')\" -eq {n} && "
+        f"{etcdctl2('ls /')} >/dev/null"
+    )
 
 
 def tasks(lab: Lab, node: Node, facts: Facts) -> list[Task]:
@@ -69,23 +71,36 @@ def tasks(lab: Lab, node: Node, facts: Facts) -> list[Task]:
     packages = pins.ETCD_PACKAGES[distro]
     active = "systemctl is-active --quiet etcd"
     # `systemctl show --value` needs systemd 230; xenial has 229: compare the whole line.
-    activating = "test \"$(systemctl show -p ActiveState etcd)\" = ActiveState=activating"
+    activating = 'test "$(systemctl show -p ActiveState etcd)" = ActiveState=activating'
     return [
-        Task(f"install etcd {pins.ETCD_VERSIONS[distro]} ({', '.join(packages)})",
-             check=packages_installed_check(packages),
-             run=(apt_install(packages),)),
+        Task(
+            f"install etcd {pins.ETCD_VERSIONS[distro]} ({', '.join(packages)})",
+            check=packages_installed_check(packages),
+            run=(apt_install(packages),),
+        ),
         # --no-block: a new member's start (Type=notify) only completes once a quorum of
         # members is up, and the other nodes are provisioned in parallel. The health task waits.
-        Task("cluster member config",
-             files=(File("/etc/default/etcd", config_file(lab, node, distro)),),
-             run=("systemctl daemon-reload", "systemctl restart --no-block etcd")),
-        Task("etcd enabled and started",
-             check=f"systemctl is-enabled --quiet etcd && {{ {active} || {activating}; }}",
-             run=("systemctl enable etcd", "systemctl start --no-block etcd")),
-        Task(f"cluster healthy with {len(members(lab))} members",
-             check=settles(healthy_check(lab)),
-             run=(wait_until(healthy_check(lab), HEALTH_WAIT, "etcd cluster healthy",
-                             diagnose=f"{etcdctl2('cluster-health')}; "
-                                      "systemctl status --no-pager -n 5 etcd",
-                             stable=3),)),
+        Task(
+            "cluster member config",
+            files=(File("/etc/default/etcd", config_file(lab, node, distro)),),
+            run=("systemctl daemon-reload", "systemctl restart --no-block etcd"),
+        ),
+        Task(
+            "etcd enabled and started",
+            check=f"systemctl is-enabled --quiet etcd && {{ {active} || {activating}; }}",
+            run=("systemctl enable etcd", "systemctl start --no-block etcd"),
+        ),
+        Task(
+            f"cluster healthy with {len(members(lab))} members",
+            check=settles(healthy_check(lab)),
+            run=(
+                wait_until(
+                    healthy_check(lab),
+                    HEALTH_WAIT,
+                    "etcd cluster healthy",
+                    diagnose=f"{etcdctl2('cluster-health')}; systemctl status --no-pager -n 5 etcd",
+                    stable=3,
+                ),
+            ),
+        ),
     ]

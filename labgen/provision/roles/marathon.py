@@ -25,16 +25,18 @@ UNIT = "/etc/systemd/system/marathon.service"
 
 def unit_file(lab: Lab, node: Node) -> str:
     # libmesos.so comes from the mesos package (install_mesos); Marathon loads it through JNI.
-    return ("# Written by labgen (role marathon).\n"
-            "[Unit]\nDescription=Marathon " + pins.MARATHON_VERSION + "\n"
-            "After=network-online.target zookeeper.service\nWants=network-online.target\n\n"
-            "[Service]\n"
-            "Environment=MESOS_NATIVE_JAVA_LIBRARY=/usr/lib/libmesos.so\n"
-            f"ExecStart={HOME}/bin/marathon --master {zk_url(lab)} "
-            f"--zk {zk_connect_string(lab, 'marathon')} --hostname {node.ip} "
-            f"--http_port {PORT}\n"
-            "Restart=on-failure\nRestartSec=5\n\n"
-            "[Install]\nWantedBy=multi-user.target\n")
+    return (
+        "# Written by labgen (role marathon).\n"
+        "[Unit]\nDescription=Marathon " + pins.MARATHON_VERSION + "\n"
+        "After=network-online.target zookeeper.service\nWants=network-online.target\n\n"
+        "[Service]\n"
+        "Environment=MESOS_NATIVE_JAVA_LIBRARY=/usr/lib/libmesos.so\n"
+        f"ExecStart={HOME}/bin/marathon --master {zk_url(lab)} "
+        f"--zk {zk_connect_string(lab, 'marathon')} --hostname {node.ip} "
+        f"--http_port {PORT}\n"
+        "Restart=on-failure\nRestartSec=5\n\n"
+        "[Install]\nWantedBy=multi-user.target\n"
+    )
 
 
 def tasks(lab: Lab, node: Node, facts: Facts) -> list[Task]:
@@ -47,21 +49,34 @@ def tasks(lab: Lab, node: Node, facts: Facts) -> list[Task]:
     home = shlex.quote(HOME)
     return [
         install_mesos(),
-        Task("Java 8 for Marathon",
-             check="dpkg-query -W -f='${Status}' openjdk-8-jre-headless 2>/dev/null | grep -q 'ok installed'",
-             run=(apt_install(("openjdk-8-jre-headless",)),)),
-        Task(f"Marathon {pins.MARATHON_VERSION} in {HOME} ({pins.MARATHON_TARBALL})",
-             check=f"test -x {home}/bin/marathon",
-             run=(f"rm -rf {home}.partial && mkdir -p {home}.partial",
-                  f"tar -xzf {tarball} -C {home}.partial --strip-components=1",
-                  f"mv {home}.partial {home}"),
-             artifacts=("marathon-tarball",)),
-        Task("marathon service",
-             files=(File(UNIT, unit_file(lab, node)),),
-             run=("systemctl daemon-reload", "systemctl restart marathon")),
+        Task(
+            "Java 8 for Marathon",
+            check="dpkg-query -W -f='${Status}' openjdk-8-jre-headless 2>/dev/null | grep -q 'ok installed'",
+            run=(apt_install(("openjdk-8-jre-headless",)),),
+        ),
+        Task(
+            f"Marathon {pins.MARATHON_VERSION} in {HOME} ({pins.MARATHON_TARBALL})",
+            check=f"test -x {home}/bin/marathon",
+            run=(
+                f"rm -rf {home}.partial && mkdir -p {home}.partial",
+                f"tar -xzf {tarball} -C {home}.partial --strip-components=1",
+                f"mv {home}.partial {home}",
+            ),
+            artifacts=("marathon-tarball",),
+        ),
+        Task(
+            "marathon service",
+            files=(File(UNIT, unit_file(lab, node)),),
+            run=("systemctl daemon-reload", "systemctl restart marathon"),
+        ),
         enabled_and_running("marathon", "marathon enabled and started"),
-        Task(f"/v2/info answers (Marathon {pins.MARATHON_VERSION})",
-             check=up,
-             run=(wait_until(up, 180, "Marathon answering on /v2/info",
-                             diagnose="systemctl status --no-pager -n 10 marathon"),)),
+        Task(
+            f"/v2/info answers (Marathon {pins.MARATHON_VERSION})",
+            check=up,
+            run=(
+                wait_until(
+                    up, 180, "Marathon answering on /v2/info", diagnose="systemctl status --no-pager -n 10 marathon"
+                ),
+            ),
+        ),
     ]

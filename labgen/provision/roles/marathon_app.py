@@ -38,11 +38,13 @@ def app_json() -> str:
 def in_pool_check(lab: Lab, node: Node) -> str:
     """Passes when a running task of the app has an address inside the pool."""
     tasks_url = shlex.quote(url(node, f"/v2/apps/{APP_ID}/tasks"))
-    script = ('import ipaddress,json,sys; p=ipaddress.ip_network(sys.argv[1]); '
-              'ts=json.load(sys.stdin)["tasks"]; '
-              'sys.exit(0 if any(t.get("state")=="TASK_RUNNING" and '
-              'any(ipaddress.ip_address(a["ipAddress"]) in p for a in t.get("ipAddresses") or []) '
-              'for t in ts) else 1)')
+    script = (
+        "import ipaddress,json,sys; p=ipaddress.ip_network(sys.argv[1]); "
+        'ts=json.load(sys.stdin)["tasks"]; '
+        'sys.exit(0 if any(t.get("state")=="TASK_RUNNING" and '
+        'any(ipaddress.ip_address(a["ipAddress"]) in p for a in t.get("ipAddresses") or []) '
+        "for t in ts) else 1)"
+    )
     return f"curl -sf {tasks_url} | python3 -c {shlex.quote(script)} {shlex.quote(pool(lab))}"
 
 
@@ -51,18 +53,14 @@ def tasks(lab: Lab, node: Node, facts: Facts) -> list[Task]:
     require_marathon("marathon-app", distro)
     require_docker("marathon-app", lab, distro)
     app_url = shlex.quote(url(node, f"/v2/apps/{APP_ID}"))
-    put = (f"curl -sf -X PUT -H 'Content-Type: application/json' --data @{APP_FILE} "
-           f"{app_url} >/dev/null")
+    put = f"curl -sf -X PUT -H 'Content-Type: application/json' --data @{APP_FILE} {app_url} >/dev/null"
     running = in_pool_check(lab, node)
     return [
-        Task(f"app {APP_ID} (definition)",
-             files=(File(APP_FILE, app_json()),),
-             run=(put,)),
-        Task(f"app {APP_ID} posted to Marathon",
-             check=f"curl -sf {app_url} >/dev/null",
-             run=(put,)),
-        Task(f"app running with an address in {pool(lab)}",
-             check=running,
-             run=(wait_until(running, 300, f"{APP_ID} running on {NETWORK}",
-                             diagnose=f"curl -s {app_url}/tasks"),)),
+        Task(f"app {APP_ID} (definition)", files=(File(APP_FILE, app_json()),), run=(put,)),
+        Task(f"app {APP_ID} posted to Marathon", check=f"curl -sf {app_url} >/dev/null", run=(put,)),
+        Task(
+            f"app running with an address in {pool(lab)}",
+            check=running,
+            run=(wait_until(running, 300, f"{APP_ID} running on {NETWORK}", diagnose=f"curl -s {app_url}/tasks"),),
+        ),
     ]

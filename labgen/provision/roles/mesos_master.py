@@ -29,25 +29,31 @@ def tasks(lab: Lab, node: Node, facts: Facts) -> list[Task]:
     require_xenial("mesos-master", distro, f"Mesos {pins.MESOS_VERSION}")
     url = f"http://{node.ip}:{MASTER_PORT}/master/slaves"
     want = len(agents(lab))
-    seen = (f"test \"$(curl -sf {shlex.quote(url)} | grep -o '\"active\":true' | wc -l)\" "
-            f"-ge {want}")
+    seen = f'test "$(curl -sf {shlex.quote(url)} | grep -o \'"active":true\' | wc -l)" -ge {want}'
     tasks = [
         install_mesos(),
-        Task("master config",
-             files=(File("/etc/mesos/zk", zk_url(lab) + "\n"),
-                    File("/etc/mesos-master/ip", f"{node.ip}\n"),
-                    File("/etc/mesos-master/hostname", f"{node.ip}\n"),
-                    File("/etc/mesos-master/quorum", "1\n"),
-                    File("/etc/mesos-master/work_dir", WORK_DIR + "\n"),
-                    File("/etc/mesos-master/cluster", lab.name + "\n")),
-             run=("systemctl restart mesos-master",)),
+        Task(
+            "master config",
+            files=(
+                File("/etc/mesos/zk", zk_url(lab) + "\n"),
+                File("/etc/mesos-master/ip", f"{node.ip}\n"),
+                File("/etc/mesos-master/hostname", f"{node.ip}\n"),
+                File("/etc/mesos-master/quorum", "1\n"),
+                File("/etc/mesos-master/work_dir", WORK_DIR + "\n"),
+                File("/etc/mesos-master/cluster", lab.name + "\n"),
+            ),
+            run=("systemctl restart mesos-master",),
+        ),
         enabled_and_running("mesos-master"),
     ]
     if "mesos-slave" not in node.roles:
         tasks.append(disabled_and_stopped("mesos-slave"))
     if want:
-        tasks.append(Task(f"master sees {want} agents",
-                          check=seen,
-                          run=(wait_until(seen, 240, f"{want} active Mesos agents",
-                                          diagnose=f"curl -s {shlex.quote(url)}"),)))
+        tasks.append(
+            Task(
+                f"master sees {want} agents",
+                check=seen,
+                run=(wait_until(seen, 240, f"{want} active Mesos agents", diagnose=f"curl -s {shlex.quote(url)}"),),
+            )
+        )
     return tasks

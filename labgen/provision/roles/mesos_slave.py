@@ -26,20 +26,26 @@ def tasks(lab: Lab, node: Node, facts: Facts) -> list[Task]:
     tarball = shlex.quote(pins.artifact_path("nginx-image"))
     tasks = [
         install_mesos(),
-        Task("agent config",
-             files=(File("/etc/mesos/zk", zk_url(lab) + "\n"),
-                    File("/etc/mesos-slave/ip", f"{node.ip}\n"),
-                    File("/etc/mesos-slave/hostname", f"{node.ip}\n"),
-                    File("/etc/mesos-slave/containerizers", "docker,mesos\n"),
-                    File("/etc/mesos-slave/work_dir", WORK_DIR + "\n"),
-                    # Mesos' advice for the Docker containerizer: an image pull may take minutes.
-                    File("/etc/mesos-slave/executor_registration_timeout", "5mins\n")),
-             run=("systemctl restart mesos-slave",)),
+        Task(
+            "agent config",
+            files=(
+                File("/etc/mesos/zk", zk_url(lab) + "\n"),
+                File("/etc/mesos-slave/ip", f"{node.ip}\n"),
+                File("/etc/mesos-slave/hostname", f"{node.ip}\n"),
+                File("/etc/mesos-slave/containerizers", "docker,mesos\n"),
+                File("/etc/mesos-slave/work_dir", WORK_DIR + "\n"),
+                # Mesos' advice for the Docker containerizer: an image pull may take minutes.
+                File("/etc/mesos-slave/executor_registration_timeout", "5mins\n"),
+            ),
+            run=("systemctl restart mesos-slave",),
+        ),
         enabled_and_running("mesos-slave"),
-        Task(f"image {pins.NGINX_IMAGE} for the app",
-             check=f"docker image inspect {image} >/dev/null 2>&1",
-             run=(f"docker load -i {tarball}",),
-             artifacts=("nginx-image",)),
+        Task(
+            f"image {pins.NGINX_IMAGE} for the app",
+            check=f"docker image inspect {image} >/dev/null 2>&1",
+            run=(f"docker load -i {tarball}",),
+            artifacts=("nginx-image",),
+        ),
     ]
     if "mesos-master" not in node.roles:
         tasks.insert(1, disabled_and_stopped("mesos-master"))

@@ -53,8 +53,7 @@ def zoo_cfg(lab: Lab) -> str:
         "# Since 3.5 an admin web server listens on 8080, Marathon's port on the master.",
         "admin.enableServer=false",
     ]
-    lines += [f"server.{i}={n.ip}:{QUORUM_PORT}:{ELECTION_PORT}"
-              for i, n in enumerate(members(lab), 1)]
+    lines += [f"server.{i}={n.ip}:{QUORUM_PORT}:{ELECTION_PORT}" for i, n in enumerate(members(lab), 1)]
     return "\n".join(lines) + "\n"
 
 
@@ -64,9 +63,11 @@ def srvr(address: str = "127.0.0.1") -> str:
     with `-q 2`, none through bash's /dev/tcp): an empty answer is asked again, up to 5 times.
     A real answer ("not currently serving", an election) is printed at once."""
     a = shlex.quote(address)
-    return ("{ zk=''; for _ in 1 2 3 4 5; do "
-            f"zk=$(echo srvr | nc -q 2 -w 3 {a} {CLIENT_PORT}); [ -n \"$zk\" ] && break; sleep 0.2; done; "
-            "printf '%s\\n' \"$zk\"; }")
+    return (
+        "{ zk=''; for _ in 1 2 3 4 5; do "
+        f'zk=$(echo srvr | nc -q 2 -w 3 {a} {CLIENT_PORT}); [ -n "$zk" ] && break; sleep 0.2; done; '
+        "printf '%s\\n' \"$zk\"; }"
+    )
 
 
 def mode_check(address: str = "127.0.0.1") -> str:
@@ -84,29 +85,45 @@ def ensemble_check(lab: Lab) -> str:
 
 def ensemble_report(lab: Lab) -> str:
     """What each member answers, for the error when the ensemble does not form."""
-    return "; ".join(f"printf '%s: ' {shlex.quote(str(n.ip))}; "
-                     f"{srvr(str(n.ip))} | grep -E '^Mode:' || echo 'not serving'" for n in members(lab))
+    return "; ".join(
+        f"printf '%s: ' {shlex.quote(str(n.ip))}; {srvr(str(n.ip))} | grep -E '^Mode:' || echo 'not serving'"
+        for n in members(lab)
+    )
 
 
 def tasks(lab: Lab, node: Node, facts: Facts) -> list[Task]:
     distro = facts.distro
     pins.require_distro("zookeeper", distro)
     return [
-        Task(f"install zookeeperd {pins.ZOOKEEPER_VERSIONS[distro]}",
-             check=packages_installed_check(PACKAGES),
-             run=(apt_install(PACKAGES),)),
-        Task(f"ensemble config (myid {myid(lab, node)})",
-             files=(File(f"{CONF_DIR}/zoo.cfg", zoo_cfg(lab)),
-                    File(f"{CONF_DIR}/myid", f"{myid(lab, node)}\n")),
-             run=("systemctl restart zookeeper",)),
-        Task("zookeeper started",
-             # enabled too: a seat image disables it, and a clone must start it at every boot
-             check="systemctl is-enabled --quiet zookeeper && systemctl is-active --quiet zookeeper",
-             run=("systemctl enable zookeeper", "systemctl start zookeeper")),
+        Task(
+            f"install zookeeperd {pins.ZOOKEEPER_VERSIONS[distro]}",
+            check=packages_installed_check(PACKAGES),
+            run=(apt_install(PACKAGES),),
+        ),
+        Task(
+            f"ensemble config (myid {myid(lab, node)})",
+            files=(File(f"{CONF_DIR}/zoo.cfg", zoo_cfg(lab)), File(f"{CONF_DIR}/myid", f"{myid(lab, node)}\n")),
+            run=("systemctl restart zookeeper",),
+        ),
+        Task(
+            "zookeeper started",
+            # enabled too: a seat image disables it, and a clone must start it at every boot
+            check="systemctl is-enabled --quiet zookeeper && systemctl is-active --quiet zookeeper",
+            run=("systemctl enable zookeeper", "systemctl start zookeeper"),
+        ),
         # The check must be stable too: a one-shot pass right after this node joined let the
         # role return while the node was about to fall back to an election (issue 14).
-        Task(f"ensemble serving ({len(members(lab))} members, each leader or follower)",
-             check=settles(ensemble_check(lab), SETTLE, stable=STABLE),
-             run=(wait_until(ensemble_check(lab), QUORUM_WAIT, "zookeeper ensemble serving",
-                             diagnose=ensemble_report(lab), stable=STABLE),)),
+        Task(
+            f"ensemble serving ({len(members(lab))} members, each leader or follower)",
+            check=settles(ensemble_check(lab), SETTLE, stable=STABLE),
+            run=(
+                wait_until(
+                    ensemble_check(lab),
+                    QUORUM_WAIT,
+                    "zookeeper ensemble serving",
+                    diagnose=ensemble_report(lab),
+                    stable=STABLE,
+                ),
+            ),
+        ),
     ]
