@@ -385,12 +385,17 @@ def import_article(article, lab_name, output, lang):
     drafts = importer.parse(text)
     lang = importer.article_language(drafts) if lang == "auto" else lang
     sid = re.sub(r"[^a-z0-9]+", "-", output.stem.lower()).strip("-")[:63] or "draft"
-    output.write_text(importer.render(drafts, lab_name, [n.name for n in lab.nodes], sid, lang), encoding="utf-8")
+    roles = {n.name: list(n.roles) for n in lab.nodes}
+    text = importer.render(drafts, lab_name, [n.name for n in lab.nodes], sid, lang, roles=roles)
+    output.write_text(text, encoding="utf-8")
     draft = load_scenario(output)  # the draft must load; a failure here is labgen's bug
     commands = sum(len(d.commands) + len(d.files) for d in drafts)
+    runnable = [st for st in draft.variants["default"].steps if st.kind != "explain"]
+    unplaced = sum(1 for st in runnable if importer.WHICH_NODE in st.nodes)
     console().print(
         f"draft: {output}: {len(drafts)} sections, {len(draft.variants['default'].steps)} steps, "
-        f"{commands} commands, texts in {importer.LANGUAGES[lang]}; search it for TODO",
+        f"{commands} commands, {len(runnable) - unplaced} of {len(runnable)} runnable steps placed on "
+        f"nodes (guesses), texts in {importer.LANGUAGES[lang]}; search it for TODO",
         highlight=False,
         markup=False,
         soft_wrap=True,

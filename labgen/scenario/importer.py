@@ -29,6 +29,20 @@ git ip iptables kubectl ln ls mkdir mv netstat ping rm sed service sh sudo syste
 touch vi wget yum zkcli ifconfig brctl route ss""".split()
 )
 WHICH_NODE = "which-node"
+# Words that name lab roles in an article's commands or prose, most specific first: a command
+# writing /etc/mesos-master/quorum belongs on the nodes with role mesos-master, `apt-get install
+# mesos` on every Mesos node. Only a guess, marked as one; a unit that names none of them (nor
+# does its section) keeps `which-node`. (label, roles, words)
+ROLE_WORDS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
+    ("mesos-master", ("mesos-master",), ("mesos-master",)),
+    ("mesos-slave", ("mesos-slave",), ("mesos-slave", "mesos-agent")),
+    ("marathon", ("marathon",), ("marathon",)),
+    ("mesos", ("mesos-master", "mesos-slave"), ("mesos",)),
+    ("calico", ("calico",), ("calicoctl", "calico-node", "calico")),
+    ("etcd", ("etcd",), ("etcdctl", "etcd")),
+    ("zookeeper", ("zookeeper",), ("zookeeper", "zkcli")),
+    ("docker", ("docker",), ("docker",)),
+)
 LANGUAGES = {"en": "English", "zh": "Chinese"}
 INTRO = {"en": "Introduction", "zh": "简介"}  # the section before the first heading
 
@@ -156,8 +170,17 @@ def _slug(title: str, n: int, used: set[str]) -> str:
     return sid
 
 
-def render(drafts: list[Draft], lab_name: str, nodes: list[str], scenario_id: str, lang: str = "en") -> str:
-    """The draft scenario as YAML text with a # TODO at every guess; its texts in `lang` only."""
+def render(
+    drafts: list[Draft],
+    lab_name: str,
+    nodes: list[str],
+    scenario_id: str,
+    lang: str = "en",
+    roles: dict[str, list[str]] | None = None,
+) -> str:
+    """The draft scenario as YAML text with a # TODO at every guess; its texts in `lang` only.
+    `roles` (node -> its roles in the lab) lets a command that names a role go to that role's
+    nodes."""
     todo = {"en": ("TODO: title", "TODO: summary"), "zh": ("TODO: 标题", "TODO: 概要")}[lang]
     out = [
         f"# Draft scenario imported by `labgen scenario import` for lab {lab_name}.",
@@ -176,12 +199,17 @@ def render(drafts: list[Draft], lab_name: str, nodes: list[str], scenario_id: st
             d = replace(d, title=INTRO[lang])
         prose = "\n".join(d.prose) or d.title
         host = _single_node(d, nodes)
+        section_role = role_named(d.title, roles or {}) or role_named(" ".join(d.prose), roles or {})
         units: list[tuple[str, str, str, str | None]] = []  # (kind, title, run, node)
         for what, first, second in d.order:
             if what == "run":  # a prompt's host decides; a host that is no lab node: unknown
-                units.append(("observe", d.title, first, second if second in nodes else None if second else host))
+                node = second if second in nodes else None if second else host
+                units.append(("observe", d.title, first, node))
             else:
                 units.append(("setup", f"{d.title}: {first}", second or "", host))
+        units = [
+            (kind, title, run, node or role_named(run, roles or {}) or section_role) for kind, title, run, node in units
+        ]
         if not units:
             units.append(("explain", d.title, "", None))
         for k, (kind, title, run, node) in enumerate(units):
@@ -192,7 +220,12 @@ def render(drafts: list[Draft], lab_name: str, nodes: list[str], scenario_id: st
                 out.append(f"    explain: {_text(prose, lang)}")
             if kind == "explain":
                 continue
-            if node:
+            if node and node.startswith(ROLE_MARK):
+                label = node[len(ROLE_MARK) :]
+                wanted = " or ".join(next(r for lab_, r, _ in ROLE_WORDS if lab_ == label))
+                on = ", ".join(role_nodes(label, nodes, roles or {}))
+                out.append(f'    "on": [{on}]  # TODO: guessed: the nodes with role {wanted}')
+            elif node:
                 out.append(f'    "on": [{node}]  # TODO: node guessed from the article')
             else:
                 out.append(f'    "on": [{WHICH_NODE}]  # TODO: which node?')
@@ -209,3 +242,25 @@ def _single_node(d: Draft, nodes: list[str]) -> str | None:
         return named[0] if len(named) == 1 and len(hosts) == 1 else None
     mentioned = [n for n in nodes if re.search(rf"(?<![\w-]){re.escape(n)}(?![\w-])", " ".join(d.prose))]
     return mentioned[0] if len(mentioned) == 1 else None
+
+
+ROLE_MARK = "role:"  # a unit's node guess that is a ROLE_WORDS label's nodes, not one node
+
+
+def role_named(text: str, roles: dict[str, list[str]]) -> str | None:
+    """ROLE_MARK + the label of the first ROLE_WORDS entry `text` names whose roles some node of
+    the lab has, else None. Word edges are ASCII: Chinese prose runs into words (安装mesos)."""
+    present = {role for node_roles in roles.values() for role in node_roles}
+    lowered = text.lower()
+    for label, wanted, words in ROLE_WORDS:
+        if present & set(wanted) and any(
+            re.search(rf"(?<![a-z0-9_-]){re.escape(w)}(?![a-z0-9_-])", lowered) for w in words
+        ):
+            return ROLE_MARK + label
+    return None
+
+
+def role_nodes(label: str, nodes: list[str], roles: dict[str, list[str]]) -> list[str]:
+    """The lab's nodes (in lab order) with a role of ROLE_WORDS entry `label`."""
+    wanted = next(r for lab_, r, _ in ROLE_WORDS if lab_ == label)
+    return [n for n in nodes if set(wanted) & set(roles.get(n, []))]
