@@ -56,8 +56,8 @@ def lab_dir():
     finally:
         destroy_lab_dir(path)
         lab_file.unlink(missing_ok=True)
-        if started_proxy:
-            aptproxy.stop()
+        if started_proxy:  # only if no other lab uses it: a module beside this one may (make test's -n 2)
+            aptproxy.stop_if_unused()
 
 
 def run_on(lab_dir, nodes, command):
