@@ -24,3 +24,18 @@ def get_console() -> Console:
     if _console is None:
         _console = make_console()
     return _console
+
+
+def download_bar(con: Console):
+    """A transient progress bar for downloads (name, bar, bytes, speed) on `con`; its tasks are
+    added by the caller. `labgen fetch` and `labgen bundle` share it."""
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
+
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        console=con,
+        transient=True,
+    )

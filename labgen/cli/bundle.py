@@ -51,19 +51,6 @@ def bundle():
     """
 
 
-def _bar(con):
-    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
-
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        DownloadColumn(),
-        TransferSpeedColumn(),
-        console=con,
-        transient=True,
-    )
-
-
 class _Tracker:
     """bundle.Progress -> one rich task per member."""
 
@@ -106,6 +93,7 @@ def bundle_create(lab, output, providers, no_boxes, lab_path, artifacts_dir, fro
     from labgen.boxes import vagrant_boxes_dir
     from labgen.cli import steps
     from labgen.cli.options import console as _console
+    from labgen.console import download_bar
     from labgen.plan import lab_artifacts
     from labgen.labfile import find_lab, load_lab
     from labgen.scenario.load import builtin_scenarios, load_scenario
@@ -149,7 +137,7 @@ def bundle_create(lab, output, providers, no_boxes, lab_path, artifacts_dir, fro
                     with con.status(f"exporting box {box} ({provider}) from Vagrant…"):
                         box_file = b.export_box(box, provider, vagrant_boxes_dir(), Path(scratch) / provider)
                 sources.append(b.source("box", box, box_file, provider=provider))
-        with _bar(con) as bar:
+        with download_bar(con) as bar:
             size = b.write(output, model.name, sources, _Tracker(bar))
     counts = {k: sum(1 for s in sources if s.item.kind == k) for k in ("scenario", "artifact", "box")}
     con.print(
@@ -173,11 +161,12 @@ def bundle_load(file, lab_path, force):
     against the bundle's lock), its lab file, lock and scenarios into ./NAME/."""
     from labgen import bundle as b
     from labgen.artifacts import cache_dir
+    from labgen.console import download_bar
     from labgen.boxes import box_installed
     from labgen.cli.options import console as _console
 
     con = _console()
-    with _bar(con) as bar:
+    with download_bar(con) as bar:
         done = b.load(file, lab_path, cache_dir(), b.vagrant_box_add, box_installed, _Tracker(bar), force=force)
     con.print(f"[green]✓[/] {len(done.artifacts)} artifact(s) verified into {cache_dir()}", highlight=False)
     for box in done.boxes:

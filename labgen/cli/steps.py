@@ -56,20 +56,12 @@ def fetch_all(con, stager, names) -> list[str]:
     """Fetch `names` through `stager` with a progress bar, one line per artifact. Returns the
     failure messages."""
     from rich.markup import escape
-    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TransferSpeedColumn
-
     from labgen.artifacts import ArtifactError, obtain, resolve
+    from labgen.console import download_bar
     from labgen.lockfile import LockError
 
     failures: list[str] = []
-    with Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        DownloadColumn(),
-        TransferSpeedColumn(),
-        console=con,
-        transient=True,
-    ) as bar:
+    with download_bar(con) as bar:
         for name in names:
             task_id = bar.add_task(name, total=None)
 
