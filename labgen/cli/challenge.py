@@ -18,6 +18,7 @@ from labgen.cli.options import (
     output_option,
     provider_option,
     refuse_overwrite,
+    scenario_dir_option,
     serve_options,
     variant_option,
     web_settings,
@@ -91,12 +92,7 @@ def _show_outcome(outcome, con, lang, verbose):
 
 @click.command("start")
 @click.argument("scenario_id")
-@click.option(
-    "--dir",
-    "lab_path",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="The lab dir (default: the current one if it holds the scenario's lab, else ./LAB).",
-)
+@scenario_dir_option
 @variant_option
 @yes_option
 @lang_option

@@ -87,6 +87,16 @@ def dir_option(f):
     )(f)
 
 
+def scenario_dir_option(f):
+    """--dir for the commands that take a scenario: its lab's dir is found, or made, from it."""
+    return click.option(
+        "--dir",
+        "lab_path",
+        type=click.Path(file_okay=False, path_type=Path),
+        help="The lab dir (default: the current one if it holds the scenario's lab, else ./LAB).",
+    )(f)
+
+
 def dim_line(con):
     """A callback that prints one line of a tool's output (Vagrant, debootstrap) dimmed and
     verbatim: the text is data, never markup, so `[...]` in it prints as is."""

@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from labgen.cli import steps
-from labgen.cli.options import console, provider_option, variant_option
+from labgen.cli.options import console, provider_option, scenario_dir_option, variant_option
 from labgen.errors import LabgenError
 
 
@@ -152,12 +152,7 @@ def presenter_variant(sc, name):
 
 @scenario.command("run")
 @click.argument("scenario_id")
-@click.option(
-    "--dir",
-    "lab_path",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="The lab dir (default: the current one if it holds the scenario's lab, else ./LAB).",
-)
+@scenario_dir_option
 @variant_option
 @click.option("--lang", type=click.Choice(["en", "zh"]), default=None, help="Default: from the locale.")
 @click.option(
@@ -175,8 +170,6 @@ def run(ctx, scenario_id, lab_path, variant, lang, presenter, start, stop, only,
     Prints each step as it runs and writes a handout (Markdown + HTML) to the lab dir's
     transcripts/. Exits 0 only when every expectation held.
     """
-    from labgen.providers import get_provider
-    from labgen.provision.engine import roles_recorded
     from labgen.scenario.load import check_against_lab, find_scenario, load_scenario, scenario_lab
     from labgen.scenario.runner import Runner, select_steps
     from labgen.scenario.handout import write_handout
@@ -192,13 +185,7 @@ def run(ctx, scenario_id, lab_path, variant, lang, presenter, start, stop, only,
 
     lab, lab_dir, provider, remote = steps.lab_for_scenario(ctx, sc, variant, lab_path)
     with remote:
-        if roles_recorded(lab, lab_dir, get_provider(provider).facts(lab), list(var.requires_roles)):
-            con.print(
-                f"[dim]roles {', '.join(var.requires_roles)}: provisioned (`labgen provision` re-checks them)[/]",
-                highlight=False,
-            )
-        else:
-            steps.provision(lab, lab_dir, provider, roles=list(var.requires_roles), remote=remote)
+        _provision_for(var, lab, lab_dir, provider, remote, con)
         ask = _presenter(con, lang) if presenter else None
         runner = Runner(sc, variant, lab, remote, TerminalReporter(con, lang), lang, provider, ask=ask)
         record = runner.run(start=start, stop=stop, only=only, cleanup=not keep)
@@ -216,12 +203,7 @@ def run(ctx, scenario_id, lab_path, variant, lang, presenter, start, stop, only,
 
 @scenario.command("verify")
 @click.argument("scenario_id")
-@click.option(
-    "--dir",
-    "lab_path",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="The lab dir (default: the current one if it holds the scenario's lab, else ./LAB).",
-)
+@scenario_dir_option
 @click.option("--variant", default="default", show_default=True, help="e.g. challenge")
 @click.option(
     "--junit",
