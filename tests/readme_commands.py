@@ -371,7 +371,11 @@ def _fill(template: list, given: list) -> list:
 
 
 def host_test_modules(repo: Path) -> list[Path]:
-    return sorted(p for d in ("integration", "browser") for p in (repo / "tests" / d).glob("test_*.py"))
+    """The integration and browser test modules and the helper modules beside them (a helper
+    such as tests/browser/seatweb.py starts labgen for the modules that import it)."""
+    return sorted(
+        p for d in ("integration", "browser") for p in (repo / "tests" / d).glob("*.py") if p.name != "__init__.py"
+    )
 
 
 # ---- the report

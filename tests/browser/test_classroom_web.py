@@ -12,7 +12,6 @@ test changed it, so the tests pass alone and in any order (`--random-order`).
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import time
@@ -20,35 +19,19 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser.seatweb import lab_file, serve
 from tests.chromium import local_context
 from tests.integration.lxcenv import WEB_ROOT, destroy_lab_dir, destroy_leftovers, lxc_skip_reason
-from tests.runcli import LABGEN, labgen
+from tests.runcli import labgen
 
 pytestmark = [pytest.mark.lxc, pytest.mark.root, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-def _skip_reason():
-    return lxc_skip_reason()  # Playwright and Chromium: the `browser` fixture (conftest.py)
-
-
-reason = _skip_reason()
+reason = lxc_skip_reason()  # Playwright and Chromium: the `browser` fixture (tests/conftest.py)
 if reason:
     pytest.skip(reason, allow_module_level=True)
-
-
-def lab_file(name, cidr, nodes):
-    lines = [
-        f"name: {name}",
-        "description: a classroom web test seat",
-        f"network: {{cidr: {cidr}}}",
-        "boxes: {lxc: labgen/debian-12}",
-        "defaults: {memory: 512, cpus: 1}",
-        "nodes:",
-    ]
-    lines += [f"  - {{name: {n}, ip: {ip}, roles: [base]}}" for n, ip in nodes]
-    return "\n".join(lines) + "\n"
 
 
 SEATS = {  # seat -> (lab file, scenario)
@@ -56,8 +39,14 @@ SEATS = {  # seat -> (lab file, scenario)
         lab_file("ch-web-a", "192.168.64.96/27", [("ubuntu-2", "192.168.64.102"), ("ubuntu-3", "192.168.64.103")]),
         "mac-bug",
     ),
-    "chb": (lab_file("ch-web-b", "192.168.64.128/26", [("ubuntu-1", "192.168.64.130")]), "small"),
-    "chc": (lab_file("ch-web-c", "192.168.64.192/26", [("ubuntu-1", "192.168.64.194")]), "small"),
+    "chb": (
+        lab_file("ch-web-b", "192.168.64.128/26", [("ubuntu-1", "192.168.64.130")]),
+        "small",
+    ),
+    "chc": (
+        lab_file("ch-web-c", "192.168.64.192/26", [("ubuntu-1", "192.168.64.194")]),
+        "small",
+    ),
 }
 
 
@@ -92,31 +81,7 @@ def classroom(tmp_path_factory):
 
         for seat in SEATS:  # one after the other: each create restarts the host's apt proxy
             up(seat)
-        server = subprocess.Popen(
-            [
-                *LABGEN,
-                "scenario",
-                "serve",
-                *[a for s in SEATS for a in ("--dir", str(dirs[s]))],
-                "--port",
-                "0",
-                "--min-interval",
-                "0",
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            env=dict(os.environ, COLUMNS="300", NO_COLOR="1"),
-        )
-        urls, deadline = {}, time.monotonic() + 30
-        while "board" not in urls and time.monotonic() < deadline:
-            line = server.stdout.readline()
-            if not line:
-                break
-            m = re.search(r"(seat (\S+)|board):\s+(http://127\.0\.0\.1:\d+/\S+)", line)
-            if m:
-                urls[m.group(2) or "board"] = m.group(3)
-        assert "board" in urls, f"the server did not print its URLs: {urls}"
+        server, urls = serve([dirs[s] for s in SEATS])
         seat_urls = {seat: urls[dirs[seat].name] for seat in SEATS}
         yield {"dirs": dirs, "seat": seat_urls, "board": urls["board"]}
     finally:

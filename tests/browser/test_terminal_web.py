@@ -21,9 +21,10 @@ from urllib.parse import urlparse
 
 import pytest
 
+from tests.browser.seatweb import lab_file, serve
 from tests.chromium import local_context
 from tests.integration.lxcenv import TEST_ROOT, destroy_lab_dir, lxc_skip_reason, wait_listening
-from tests.runcli import LABGEN, labgen
+from tests.runcli import labgen
 
 pytestmark = [pytest.mark.lxc, pytest.mark.root, pytest.mark.slow]
 
@@ -32,19 +33,6 @@ REPO = Path(__file__).resolve().parents[2]
 reason = lxc_skip_reason()
 if reason:
     pytest.skip(reason, allow_module_level=True)
-
-
-def lab_file(name, cidr, nodes):
-    lines = [
-        f"name: {name}",
-        "description: a web terminal test seat",
-        f"network: {{cidr: {cidr}}}",
-        "boxes: {lxc: labgen/debian-12}",
-        "defaults: {memory: 512, cpus: 1}",
-        "nodes:",
-    ]
-    lines += [f"  - {{name: {n}, ip: {ip}, roles: [base]}}" for n, ip in nodes]
-    return "\n".join(lines) + "\n"
 
 
 SEATS = {
@@ -79,33 +67,7 @@ def room(tmp_path_factory):
                 timeout=900,
             )
             labgen("scenario", "start", str(scenario), "--dir", str(dirs[seat]), "--lang", "en", check=True)
-        server = subprocess.Popen(
-            [
-                *LABGEN,
-                "scenario",
-                "serve",
-                *[a for s in SEATS for a in ("--dir", str(dirs[s]))],
-                "--port",
-                "0",
-                "--min-interval",
-                "0",
-                "--stuck-fails",
-                "3",
-            ],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            env=dict(os.environ, COLUMNS="300", NO_COLOR="1"),
-        )
-        urls, deadline = {}, time.monotonic() + 30
-        while "board" not in urls and time.monotonic() < deadline:
-            line = server.stdout.readline()
-            if not line:
-                break
-            m = re.search(r"(seat (\S+)|board):\s+(http://127\.0\.0\.1:\d+/\S+)", line)
-            if m:
-                urls[m.group(2) or "board"] = m.group(3)
-        assert "board" in urls, f"the server did not print its URLs: {urls}"
+        server, urls = serve([dirs[s] for s in SEATS], ("--stuck-fails", "3"))
         yield {
             "dirs": dirs,
             "seat": {s: urls[dirs[s].name] for s in SEATS},
