@@ -16,15 +16,16 @@ import re
 import unicodedata
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
-
-import jinja2
+from typing import TYPE_CHECKING, Any
 
 from labgen import __version__
 from labgen.errors import InputError
 from labgen.model import PROVIDERS, Lab
 from labgen.providers import get_provider
 from labgen.resources import resource
+
+if TYPE_CHECKING:
+    import jinja2
 
 TEMPLATE = "Vagrantfile.j2"
 _CHECKSUM_LINE = re.compile(r"# labgen-checksum: sha256:([0-9a-f]{64})\n")
@@ -56,6 +57,8 @@ def ruby_literal(value: Any) -> RubyLiteral:
 
 
 def _ruby_filter(value: Any) -> RubyLiteral:
+    import jinja2  # loaded by _environment() already; here for the name
+
     if isinstance(value, jinja2.Undefined):
         str(value)  # StrictUndefined: raises UndefinedError naming the variable
     return ruby_literal(value)
@@ -69,6 +72,10 @@ def _finalize(value: Any) -> Any:
 
 @lru_cache(maxsize=1)
 def _environment() -> jinja2.Environment:
+    # jinja2 only when a Vagrantfile is rendered: status, ssh and exec use this module's
+    # checksum checks through lifecycle and should not pay for it (22 ms of `labgen status`)
+    import jinja2
+
     env = jinja2.Environment(
         undefined=jinja2.StrictUndefined,
         autoescape=False,

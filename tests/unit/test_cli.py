@@ -32,6 +32,14 @@ def test_start_up_imports_nothing_heavy():
     assert out.strip() == "[]"
 
 
+def test_the_lab_commands_load_no_template_engine():
+    # status/ssh/exec go through lifecycle, which imports render for its checksum check:
+    # jinja2 is loaded only when a Vagrantfile is rendered
+    code = "import sys, labgen.lifecycle; print('jinja2' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
+
+
 @pytest.mark.parametrize("provider", ["virtualbox", "libvirt", "lxc"])
 def test_render_prints_the_golden_vagrantfile(provider):
     res = labgen("--provider", provider, "render", "mesos-calico")
