@@ -18,12 +18,20 @@ log = logging.getLogger("labgen.web")
 MAX_MESSAGE = 500
 
 
+async def _rows(state, lang: str) -> list[dict]:
+    """The board's rows: at once from the seats' cached state, in a thread when a seat must be
+    read again (files, the node probe)."""
+    if fresh(state.seats):
+        return board_rows(state, lang)
+    return await run_in_threadpool(board_rows, state, lang)
+
+
 async def board_page(request):
     state = request.app.state
     if not board_ok(state, request.path_params["token"]):
         return refuse(request, 403, "forbidden")
     lang = pick_lang(request)
-    rows = board_rows(state, lang) if fresh(state.seats) else await run_in_threadpool(board_rows, state, lang)
+    rows = await _rows(state, lang)
     return page(request, "board.html", rows=rows, token=state.instructor, settings=state.room.settings)
 
 
@@ -32,7 +40,7 @@ async def board_json(request):
     if not board_ok(state, request.path_params["token"]):
         return refuse(request, 403, "forbidden")
     lang = pick_lang(request)
-    rows = board_rows(state, lang) if fresh(state.seats) else await run_in_threadpool(board_rows, state, lang)
+    rows = await _rows(state, lang)
     return JSONResponse({"rows": rows, "now": time.time()}, headers=headers())
 
 
