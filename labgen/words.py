@@ -82,6 +82,7 @@ CATALOGUE: dict[str, dict[str, tuple[str, str]]] = {
         "state_by_solution": ("by solution", "用参考解法"),
         "state_working": ("working", "进行中"),
         "state_idle": ("not started", "未开始"),
+        "board_finished": ("finished", "已完成"),
         "terminals": ("Terminals", "终端"),
         "term_hint": (
             "A shell on each node of your lab, as user vagrant (sudo works). "

@@ -19,6 +19,7 @@ from labgen.model import STUDENT_KINDS
 from labgen.scenario import story
 from labgen.scenario.language import fallback_note
 from labgen.scenario.summary import summarise
+from labgen.words import words
 
 # In a seat page the student has terminals: a goal's "log in with `labgen ssh NODE`" (the CLI
 # path) reads "open NODE's terminal" there, and a goal that names both ways in (own lab, classroom)
@@ -166,6 +167,7 @@ def board_rows(state, lang: str = "en") -> list[dict]:
             "seat": seat.name,
             "nodes_up": seat.nodes_up,
             "step": "-",
+            "step_title": "-",
             "state": "idle",
             "attempts": 0,
             "passed": 0,
@@ -192,8 +194,14 @@ def board_rows(state, lang: str = "en") -> list[dict]:
         state_name = "working"
         if tasks and len(done) == len(tasks):
             state_name = "solved" if all(s["status"] == "passed" for s in tasks) else "by_solution"
+        step_id = summary["current"] or ("finished" if summary["finished"] else "-")
+        if summary["current"]:
+            step_title = next((s.title.get(lang) for s in ch.main if s.id == step_id), step_id)
+        else:
+            step_title = words("web", lang)["board_finished"] if summary["finished"] else "-"
         row.update(
-            step=summary["current"] or ("finished" if summary["finished"] else "-"),
+            step=step_id,
+            step_title=step_title,
             state=state_name,
             tasks=f"{len(done)}/{len(tasks)}",
             attempts=sum(s["attempts"] for s in steps),

@@ -45,6 +45,8 @@ SEATS = {
         REPO / "tests" / "data" / "scenarios" / "challenge.yml",
     ),
 }
+# the board shows the title of tmb's question step, in the browser's language (English here)
+WHAT_SECRET_TITLE = "The secret"
 
 
 @pytest.fixture(scope="module")
@@ -330,7 +332,8 @@ def test_catch_up_brings_a_seat_to_the_chosen_step(browser, room):
         row = f"#row-{room['name']['tmb']}"
         board.select_option(f"{row} .catch-up select", "what-secret")
         board.click(f"{row} .catch-up button")
-        board.wait_for_selector(f"{row} td.step >> text=what-secret", timeout=30000)
+        board.wait_for_selector(f'{row} td.step[data-step="what-secret"]', timeout=30000)
+        assert board.inner_text(f"{row} td.step").startswith(WHAT_SECRET_TITLE)  # the title, not the id
         goto(seat)
         assert seat.get_attribute("#step", "data-step") == "what-secret"
         out = labgen("ssh", "ubuntu-1", "--dir", str(room["dirs"]["tmb"]), "--", "cat /tmp/f", check=True)

@@ -206,7 +206,8 @@ def submit(page, selector: str, timeout: float = 180_000) -> None:
 def board_row(board, seat: str) -> dict[str, str]:
     row = board.locator(f"#row-{seat}")
     cells = {c: row.locator(f"td.{c}").inner_text().strip() for c in ("step", "tasks", "checks", "hints")}
-    return {**cells, "class": row.get_attribute("class")}
+    # the step cell reads as the step's title; its id is in data-step (issue 18)
+    return {**cells, "step_id": row.locator("td.step").get_attribute("data-step"), "class": row.get_attribute("class")}
 
 
 def seat_table(page) -> list[list[str]]:
@@ -351,7 +352,8 @@ def test_a_workshop_with_an_instructor_and_two_students(workshop, browser):
         board.goto(urls["board"])
         for seat in ("seat-01", "seat-02"):
             row = board_row(board, seat)
-            assert row["class"] == "state-working" and row["step"].startswith("make-them-talk"), row
+            assert row["class"] == "state-working" and row["step_id"] == "make-them-talk", row
+            assert row["step"].startswith(STEP_TITLES["make-them-talk"] + " ("), row
             assert (row["tasks"], row["checks"], row["hints"]) == ("0/1", "0/0", "0")
 
         page1, page2 = student1.new_page(), student2.new_page()
@@ -407,13 +409,13 @@ def test_a_workshop_with_an_instructor_and_two_students(workshop, browser):
         # the board polls every 2 s: the seat may still have been running the steps after the
         # question (and the cleanup) at the poll that brought 1/2
         board.wait_for_function(
-            "() => document.querySelector('#row-seat-02 td.step').textContent.trim().startsWith('finished')",
+            "() => document.querySelector('#row-seat-02 td.step').dataset.step === 'finished'",
             timeout=30_000,
         )
         seen = {seat: board_row(board, seat) for seat in ("seat-01", "seat-02")}
-        assert seen["seat-01"]["step"].startswith("where-replies-went") and seen["seat-02"]["step"].startswith(
-            "finished"
-        ), seen
+        assert [seen[s]["step_id"] for s in ("seat-01", "seat-02")] == ["where-replies-went", "finished"], seen
+        assert seen["seat-01"]["step"].startswith(STEP_TITLES["where-replies-went"]), seen
+        assert seen["seat-02"]["step"].startswith("finished ("), seen
         assert [seen[s][c] for s in ("seat-01", "seat-02") for c in ("tasks", "checks", "hints")] == [
             "1/1",
             "1/1",
@@ -451,7 +453,8 @@ def test_a_workshop_with_an_instructor_and_two_students(workshop, browser):
         board.once("dialog", lambda dialog: dialog.accept())
         submit(board, "#row-seat-02 button", timeout=300_000)
         row = board_row(board, "seat-02")
-        assert row["class"] == "state-working" and row["step"].startswith("make-them-talk"), row
+        assert row["class"] == "state-working" and row["step_id"] == "make-them-talk", row
+        assert row["step"].startswith(STEP_TITLES["make-them-talk"] + " ("), row
         assert (row["tasks"], row["checks"], row["hints"]) == ("0/1", "0/0", "0"), row
         page2.reload()
         assert TASK in page2.inner_text("h1") and page2.locator("#hints").count() == 0

@@ -199,6 +199,25 @@ def test_the_boards_catch_up_list_speaks_the_boards_language(app):
     assert rows[0]["titles"] == {"make-file": "创建文件", "what-secret": "秘密"}
 
 
+def test_the_boards_step_column_shows_titles_and_keeps_ids_for_machines(app):
+    """issue 18: the board's "current step" reads as the step's title (the id stays in a
+    tooltip, data-step and rows.json); a finished seat says so in the board's language."""
+    client, (s1, _, _) = app
+    board = "/board/" + "I" * 32
+    en = client.get(board + "?lang=en")
+    assert '<td class="step" data-step="make-file" title="make-file">Make the file <span' in en.text
+    zh = client.get(board + "?lang=zh")
+    assert '<td class="step" data-step="make-file" title="make-file">创建文件 <span' in zh.text
+    rows = {r["seat"]: r for r in client.get(board + "/rows.json?lang=en").json()["rows"]}
+    assert (rows["s1"]["step"], rows["s1"]["step_title"]) == ("make-file", "Make the file")
+    assert (rows["s3"]["step"], rows["s3"]["step_title"]) == ("-", "-")
+    s1.box.f = "hello\n"
+    client.post(f"/seat/{s1.name}/check", data={"token": s1.token}, headers=ORIGIN)
+    client.post(f"/seat/{s1.name}/answer", data={"token": s1.token, "answer": "42"}, headers=ORIGIN)
+    rows = {r["seat"]: r for r in client.get(board + "/rows.json?lang=zh").json()["rows"]}
+    assert (rows["s1"]["step"], rows["s1"]["step_title"]) == ("finished", "已完成"), rows["s1"]
+
+
 def test_the_catch_up_list_falls_back_to_the_language_a_scenario_has(tmp_path):
     import re
 

@@ -21,7 +21,9 @@
       if (!row) { return; }
       row.className = "state-" + r.state;
       var step = row.querySelector("td.step");
-      step.textContent = r.step + " ";
+      step.textContent = r.step_title + " ";
+      step.dataset.step = r.step;
+      step.title = r.step;
       var badge = document.createElement("span");
       badge.className = "state";
       badge.textContent = "(" + (states[r.state] || r.state) + ")";
