@@ -147,12 +147,10 @@ LONGEST_FIRST = [
     "browser/test_classroom_web.py",
     "integration/test_challenge_lxc.py",
     "browser/test_terminal_web.py",
-    "integration/test_roles_lxc.py",
     "integration/test_classroom_lxc.py",
     "integration/test_verify_lxc.py",
     "integration/test_classroom_interrupt_lxc.py",
     "integration/test_leftovers_lxc.py",
-    "integration/test_docker_lxc.py",
 ]
 
 
