@@ -22,6 +22,8 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -158,7 +160,15 @@ def start_server(seat_dirs: list[Path], settings: dict) -> tuple[subprocess.Pope
     args = [sys.executable, "-m", "tests.terminalharness", str(sock.fileno()), json.dumps(settings)]
     with sock:
         proc = subprocess.Popen([*args, *map(str, seat_dirs)], cwd=REPO, pass_fds=[sock.fileno()])
-        return proc, f"http://127.0.0.1:{sock.getsockname()[1]}"
+        base = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    try:  # the first answer (any status) says it has started: its idle memory is measurable
+        urllib.request.urlopen(base + "/", timeout=60).close()
+    except urllib.error.HTTPError:
+        pass
+    except OSError:
+        stop_server(proc)
+        raise
+    return proc, base
 
 
 def stop_server(proc: subprocess.Popen) -> None:
