@@ -5,11 +5,12 @@ Figures: keystroke echo latency (key sent on the websocket -> the next output fr
 terminal) p50/p99 for the other terminals, before and during the flood; the server's memory
 per open terminal; terminals that stalled (no echo within 2 s); how long the flood took.
 
-Stand-ins, all on loopback: the "nodes" are two sshd processes on 127.0.0.1 (root, key only,
-each with its own TMUX_TMPDIR so the two "nodes" keep separate tmux servers), and the seats
-are lab dirs on disk whose cached ssh-config points at them. The server is the real one
-(create_app under uvicorn, in a child process; asyncssh; tmux on the "node"). Needs root,
-openssh-server and tmux. Bounded: about a minute; everything it starts is stopped at the end.
+Stand-ins, all on loopback (tests/terminalharness.py, shared with the back-pressure test): the
+"nodes" are two sshd processes on 127.0.0.1 (root, key only, each with its own TMUX_TMPDIR so
+the two "nodes" keep separate tmux servers), and the seats are lab dirs on disk whose cached
+ssh-config points at them. The server is the real one (create_app under uvicorn as `serve`
+runs it, in a process of its own; asyncssh; tmux on the "node"). Needs root, openssh-server
+and tmux. Bounded: about a minute; everything it starts is stopped at the end.
 
   .venv/bin/python bench/terminals.py [SEATS]          (default 30)
 """
@@ -20,84 +21,18 @@ import asyncio
 import os
 import random
 import shutil
-import socket
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.terminalharness import cpu_seconds, loopback_room, missing, rss_kib  # noqa: E402 - after the path
 
 TYPE_SECONDS = 30  # the whole typing phase
 FLOOD_AT = 8  # seconds into it, the flood starts
 KEY_EVERY = (0.15, 0.35)  # a typist: 3-6 keys a second
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_sshd(d: Path, name: str, key_pub: Path):
-    binary = shutil.which("sshd") or "/usr/sbin/sshd"
-    host_key = d / f"{name}_host_key"
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(host_key)], check=True)
-    tmux_dir = d / f"tmux-{name}"
-    tmux_dir.mkdir()
-    for _ in range(5):  # a port found free may be taken before sshd binds it: retry
-        port = free_port()
-        config = d / f"{name}_sshd_config"
-        config.write_text(
-            f"ListenAddress 127.0.0.1\nPort {port}\nHostKey {host_key}\nPidFile {d / name}.pid\n"
-            f"AuthorizedKeysFile {key_pub}\nPermitRootLogin prohibit-password\n"
-            "PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n"
-            f"MaxStartups 200\nMaxSessions 200\nSetEnv TMUX_TMPDIR={tmux_dir}\n"
-        )
-        os.makedirs("/run/sshd", exist_ok=True)
-        proc = subprocess.Popen(
-            [binary, "-D", "-e", "-f", str(config)], stdout=subprocess.DEVNULL, stderr=open(d / f"{name}.log", "w")
-        )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and proc.poll() is None:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                return proc, port, tmux_dir
-            except OSError:
-                time.sleep(0.05)
-    raise SystemExit(f"sshd did not start: {(d / f'{name}.log').read_text()}")
-
-
-def make_seats(root: Path, count: int, ports: dict, key: Path):
-    from labgen.labdir import LabDir
-    from labgen.web.served_seats import seats_from_dirs
-
-    for n in range(1, count + 1):
-        lab_dir = LabDir(root / f"seat-{n:02d}")
-        lab_dir.meta.mkdir(parents=True)
-        lab_dir.save_state({"lab": "bench", "provider": "lxc"})
-        lab_dir.labfile.write_text("name: bench\n")  # a lab dir needs one; never loaded here
-        lab_dir.save_ssh_config(
-            "".join(
-                f"Host {node}\n  HostName 127.0.0.1\n  User root\n  Port {port}\n  IdentityFile {key}\n"
-                for node, port in ports.items()
-            )
-        )
-    return seats_from_dirs(sorted(root.iterdir()))
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
 
 
 class Term:
@@ -193,57 +128,14 @@ def pct(values, p):
 
 
 def main():
-    import multiprocessing
-
-    import uvicorn
-
-    from labgen.web.app import create_app
-    from labgen.web.room import Settings
-    from labgen.web.serve import ws_protocol
-
-    if os.geteuid() != 0 or not shutil.which("tmux"):
-        raise SystemExit("needs root (the stand-in sshd logs in as root) and tmux")
+    if missing():
+        raise SystemExit(missing())
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 30
     d = Path(tempfile.mkdtemp(prefix="labgen-bench-term-"))
-    sshds = []
     try:
-        key = d / "client_key"
-        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
-        ports = {}
-        for node in ("node-a", "node-b"):
-            proc, port, tmux_dir = start_sshd(d, node, key.with_suffix(".pub"))
-            sshds.append((proc, tmux_dir))
-            ports[node] = port
-        seats = make_seats(d / "seats", count, ports, key)
-        sock = socket.socket()
-        sock.bind(("127.0.0.1", 0))
-        sock.listen(256)
-
-        def serve():
-            config = uvicorn.Config(
-                create_app(seats, "I" * 32, probe_every=0, settings=Settings(max_terminals=4)),
-                log_level="warning",
-                access_log=False,
-                lifespan="on",
-                ws=ws_protocol(),
-            )
-            uvicorn.Server(config).run(sockets=[sock])
-
-        child = multiprocessing.get_context("fork").Process(target=serve, daemon=True)
-        child.start()
-        base = f"http://127.0.0.1:{sock.getsockname()[1]}"
-        try:
-            terms, opened, rss0, rss_open, rss_peak, flood = asyncio.run(run(base, seats, child.pid))
-        finally:
-            child.terminate()
-            child.join(timeout=10)
+        with loopback_room(d, seats=count, settings={"max_terminals": 4}) as room:
+            terms, opened, rss0, rss_open, rss_peak, flood = asyncio.run(run(room.base, room.seats, room.server.pid))
     finally:
-        for proc, tmux_dir in sshds:
-            subprocess.run(
-                ["tmux", "kill-server"], env={**os.environ, "TMUX_TMPDIR": str(tmux_dir)}, capture_output=True
-            )
-            proc.terminate()
-            proc.wait(timeout=10)
         shutil.rmtree(d, ignore_errors=True)
 
     others = terms[1:]

@@ -39,9 +39,14 @@ def serve(seats, instructor: str, host: str, port: int, on_listening: Callable[[
     bound_port = sock.getsockname()[1]
     shown = f"[{host}]" if family == socket.AF_INET6 else host
     on_listening(f"http://{shown}:{bound_port}")
+    uvicorn.Server(uvicorn_config(create_app(seats, instructor, settings=settings))).run(sockets=[sock])
+
+
+def uvicorn_config(app) -> uvicorn.Config:
+    """How the serve commands run `app` (tests/terminalharness.py runs it the same way)."""
     # ws_max_size: one websocket message at most (a paste); ping keeps idle tabs' proxies open
-    config = uvicorn.Config(
-        create_app(seats, instructor, settings=settings),
+    return uvicorn.Config(
+        app,
         log_level="warning",
         access_log=False,
         lifespan="on",
@@ -50,7 +55,6 @@ def serve(seats, instructor: str, host: str, port: int, on_listening: Callable[[
         ws_ping_interval=20,
         ws_ping_timeout=20,
     )
-    uvicorn.Server(config).run(sockets=[sock])
 
 
 def serve_labs(

@@ -12,7 +12,11 @@ Bounds: a seat's token and this page's origin, or the handshake gets 403 and no 
 seat's own nodes (names from its lab's ssh-config); at most Settings.max_terminals sessions a
 seat; closed after Settings.idle_timeout without a keystroke; the SSH channel's window
 (Settings.window) caps what a session buffers, and output is read only as fast as the browser
-takes it, so a `yes` flood blocks the node's `yes`, not the server.
+takes it, so a flood in a terminal whose browser stops reading costs the server no memory and
+no other terminal waits (tests/integration/test_terminal_backpressure.py). The flood goes on
+on the node: tmux keeps reading the pane and redraws the screen once the browser takes output
+again; a plain shell's writer blocks. Before that, the kernel's socket buffers hold what was
+sent (a compressed `yes` is ~200-fold smaller: minutes of it).
 """
 
 from __future__ import annotations

@@ -2,13 +2,11 @@
 client, asyncssh to a stand-in "node" (an sshd on 127.0.0.1 with its own TMUX_TMPDIR) and tmux
 on it. What the browser module cannot time: the idle timeout closes a silent terminal (and the
 shell stays for the next attach), a watch socket types nothing and ends when consent is taken
-back. (A flood while the client stops reading is in bench/terminals.py's terms; as a test it
-stalled under heavy host load: see the report of branch `terminal`.)"""
+back. (A flood while the client stops reading: test_terminal_backpressure.py.)"""
 
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 import threading
@@ -16,52 +14,27 @@ import time
 
 import pytest
 
-from tests.integration.lxcenv import wait_listening
+from tests import terminalharness as harness
 
 pytestmark = [pytest.mark.root, pytest.mark.slow]
 
-if os.geteuid() != 0 or not shutil.which("tmux") or not os.path.exists(shutil.which("sshd") or "/usr/sbin/sshd"):
-    pytest.skip("needs root, tmux and openssh-server (make setup installs them)", allow_module_level=True)
+if harness.missing():
+    pytest.skip(harness.missing(), allow_module_level=True)
 
 
 @pytest.fixture(scope="module")
 def node(tmp_path_factory):
     """(ssh-config text, TMUX_TMPDIR) of a root sshd on 127.0.0.1:<free port>."""
     d = tmp_path_factory.mktemp("tm-node")
-    for name in ("host_key", "client_key"):
-        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(d / name)], check=True, timeout=30)
-    (d / "tmux").mkdir()
-    proc = None
-    for _ in range(5):  # a port found free may be taken before sshd binds it: retry
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        (d / "sshd_config").write_text(
-            f"ListenAddress 127.0.0.1\nPort {port}\nHostKey {d / 'host_key'}\nPidFile {d / 'pid'}\n"
-            f"AuthorizedKeysFile {d / 'client_key.pub'}\nPermitRootLogin prohibit-password\n"
-            "PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n"
-            f"SetEnv TMUX_TMPDIR={d / 'tmux'}\n"
-        )
-        os.makedirs("/run/sshd", exist_ok=True)
-        proc = subprocess.Popen(
-            [shutil.which("sshd") or "/usr/sbin/sshd", "-D", "-e", "-f", str(d / "sshd_config")],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        if wait_listening(proc, port):
-            break
-    assert proc is not None and proc.poll() is None, "sshd did not start"
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(d / "client_key")], check=True, timeout=30)
+    n1 = harness.start_sshd(d, "n1", d / "client_key.pub")
     try:
         yield (
-            f"Host n1\n  HostName 127.0.0.1\n  User root\n  Port {port}\n  IdentityFile {d / 'client_key'}\n",
-            d / "tmux",
+            f"Host n1\n  HostName 127.0.0.1\n  User root\n  Port {n1.port}\n  IdentityFile {d / 'client_key'}\n",
+            n1.tmux_dir,
         )
     finally:
-        subprocess.run(
-            ["tmux", "kill-server"], env={**os.environ, "TMUX_TMPDIR": str(d / "tmux")}, capture_output=True, timeout=30
-        )
-        proc.terminate()
-        proc.wait(timeout=10)
+        harness.stop_node(n1)
 
 
 @pytest.fixture
