@@ -206,6 +206,21 @@ def list_images(measure: bool = True, root: Path | None = None) -> list[Entry]:
     return sorted(found, key=lambda e: (e.state != "ready", e.lab, e.built or "", e.image.key))
 
 
+def stray_machines(entries: list[Entry]) -> list[str]:
+    """LXC containers named like a seat image's (labgen-img<8 hex>-<node>) whose image is not
+    in this cache: another LABGEN_CACHE's image, or a dir removed by hand. Listed, never
+    pruned (they may be another cache's image in use)."""
+    from labgen.providers import lxc
+
+    ours = {e.image.instance for e in entries}
+    pattern = re.compile(rf"^{re.escape(lxc.CONTAINER_PREFIX)}(img[0-9a-f]{{8}})-")
+    try:
+        names = sorted(p.name for p in lxc.LXC_PATH.iterdir() if (p / "config").is_file())
+    except OSError:
+        return []
+    return [n for n in names if (m := pattern.match(n)) and m.group(1) not in ours]
+
+
 @dataclass(frozen=True)
 class Pruned:
     removed: list[tuple[Entry, list[str]]]  # each image and what went with it

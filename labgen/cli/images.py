@@ -73,6 +73,7 @@ def images(prune, yes, fmt):
             highlight=False,
             soft_wrap=True,
         )
+        _strays(con, entries)
         return
     # Plain aligned lines (like `labgen ls`): a table would fold at 80 columns.
     rows = [("image", "lab", "provider", "nodes", "disk", "built (UTC)", "clones", "used by")]
@@ -104,6 +105,21 @@ def images(prune, yes, fmt):
         highlight=False,
         soft_wrap=True,
     )
+    _strays(con, entries)
+
+
+def _strays(con, entries) -> None:
+    from labgen.classroom import imagelist
+
+    strays = imagelist.stray_machines(entries)
+    if strays:
+        con.print(
+            f"also {len(strays)} seat-image container(s) whose image is not in this cache (another "
+            f"LABGEN_CACHE, or a dir removed by hand), not counted: {', '.join(strays)}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 def _prune(entries, yes, fmt):

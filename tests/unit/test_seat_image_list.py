@@ -51,6 +51,8 @@ def host(tmp_path, monkeypatch):
     make_image(cache, USED, lab="mesos-calico", nodes=("ubuntu-1",))
     make_machine(lxc_path, f"labgen-img{USED[:8]}-ubuntu-1", 10_000, clones=["labgen-cl1-s01-ubuntu-1"])
     make_image(cache, RECORDED, lab="lo-seat")
+    (lxc_path / "labgen-img99999999-n1").mkdir(parents=True)  # another cache's image container
+    (lxc_path / "labgen-img99999999-n1" / "config").write_text("")
     room = tmp_path / "room"
     (room / ".classroom").mkdir(parents=True)
     (room / ".classroom" / "images").write_text(RECORDED + "\n")
@@ -138,6 +140,10 @@ def test_the_cli_lists_in_aligned_lines_and_in_json(host):
     assert next(line for line in lines if line.startswith("img22222222")).endswith("cl2")
     assert "disk: du of the image's dir and of its machines' dirs" in res.output
     assert "2 used by nobody: `labgen classroom images --prune` removes them" in res.output
+    assert lines[-1] == (
+        "also 1 seat-image container(s) whose image is not in this cache (another LABGEN_CACHE, "
+        "or a dir removed by hand), not counted: labgen-img99999999-n1"
+    )
     res = CliRunner().invoke(cli, ["classroom", "images", "--format", "json"], catch_exceptions=False)
     data = {d["key"]: d for d in json.loads(res.output)}
     assert data[USED]["clones"] == ["labgen-cl1-s01-ubuntu-1"] and data[RECORDED]["classrooms"] == ["cl2"]
@@ -154,6 +160,7 @@ def test_the_cli_prune_prints_what_went_what_stayed_and_the_space(host):
     assert "kept img11111111 (mesos-calico): 1 clone(s)" in res.output
     assert "kept img22222222 (lo-seat): recorded by classroom cl2" in res.output
     assert "2 removed, 2 kept; freed " in res.output
+    assert (host[1] / "labgen-img99999999-n1").is_dir()  # not this cache's: never pruned
 
 
 def test_prune_without_a_terminal_or_yes_refuses_and_removes_nothing(tmp_path):
@@ -164,10 +171,14 @@ def test_prune_without_a_terminal_or_yes_refuses_and_removes_nothing(tmp_path):
     assert (tmp_path / "seat-images" / READY).is_dir()
 
 
-def test_an_empty_host_says_so_in_one_line_with_a_hint(tmp_path):
-    res = labgen("classroom", "images", env={"LABGEN_CACHE": str(tmp_path)})
-    assert res.returncode == 0 and res.stdout.count("\n") == 1, res.stdout
-    assert "no seat images on this host" in res.stdout and "`labgen classroom up LAB --seats N`" in res.stdout
+def test_an_empty_host_says_so_in_one_line_with_a_hint(tmp_path, monkeypatch):
+    from labgen.cli import cli
+
+    monkeypatch.setenv("LABGEN_CACHE", str(tmp_path))
+    monkeypatch.setattr(lxc, "LXC_PATH", tmp_path / "lxc")
+    res = CliRunner().invoke(cli, ["classroom", "images"], catch_exceptions=False, env={"COLUMNS": "80"})
+    assert res.exit_code == 0 and res.output.count("\n") == 1, res.output
+    assert "no seat images on this host" in res.output and "`labgen classroom up LAB --seats N`" in res.output
     res = labgen("classroom", "images", "--prune", env={"LABGEN_CACHE": str(tmp_path)})
     assert res.returncode == 0 and "nothing to prune" in res.stdout
     assert (
