@@ -72,8 +72,8 @@ class Entry:
         }
 
 
-def image_dirs(root: Path | None = None) -> list[Path]:
-    root = images_root() if root is None else root
+def image_dirs() -> list[Path]:
+    root = images_root()
     if not root.is_dir():
         return []
     return sorted(p for p in root.iterdir() if p.is_dir() and KEY.match(p.name))
@@ -98,14 +98,15 @@ def classrooms_by_image() -> dict[str, list[str]]:
 
 
 @contextmanager
-def try_lock(image: SeatImage) -> Iterator[bool]:
+def try_lock(image: SeatImage, create: bool = False) -> Iterator[bool]:
     """The image's build lock (image.ensure holds it while building), without waiting:
-    yields whether it was free. Held, nobody can start building or cloning it meanwhile."""
+    yields whether it was free. Held, no `up` can start building or using it meanwhile;
+    `create`: make the lock file when there is none (a listing only looks)."""
     lock = images_root() / f"{image.key}.lock"
-    if not lock.exists():
+    if not lock.exists() and not create:
         yield True
         return
-    with open(lock) as fh:
+    with open(lock, "a") as fh:
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -175,7 +176,7 @@ def entry(path: Path, users: dict[str, list[str]], measure: bool = True, locked:
             info = seatimage.SeatImage(key, path, "").info()
         except (OSError, ValueError):
             info = None  # a torn record: treat the image as half-built
-    if info is not None and isinstance(info.get("machines"), dict):
+    if isinstance(info, dict) and isinstance(info.get("machines"), dict):
         provider = str(info.get("provider", "lxc"))
         lab = str(info.get("lab", "?"))
         nodes = tuple(info["machines"])
@@ -196,10 +197,10 @@ def entry(path: Path, users: dict[str, list[str]], measure: bool = True, locked:
     return Entry(img, state, lab, nodes, machines, built, disk, clones, tuple(users.get(key, [])))
 
 
-def list_images(measure: bool = True, root: Path | None = None) -> list[Entry]:
+def list_images(measure: bool = True) -> list[Entry]:
     """Every seat image on this host, ready ones by lab and build time, half-built ones last.
     The du runs (I/O bound) go a few at a time."""
-    dirs = image_dirs(root)
+    dirs = image_dirs()
     users = classrooms_by_image() if dirs else {}
     with ThreadPoolExecutor(max_workers=4) as pool:
         found = list(pool.map(lambda p: entry(p, users, measure), dirs))
@@ -248,7 +249,7 @@ def prune(entries: list[Entry]) -> Pruned:
         if why is not None:
             kept.append((e, why))
             continue
-        with try_lock(e.image) as free:
+        with try_lock(e.image, create=True) as free:
             if not free:
                 kept.append((e, "being built or cloned by a running `classroom up`"))
                 continue
