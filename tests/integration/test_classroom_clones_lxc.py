@@ -108,40 +108,45 @@ def image_containers() -> list[str]:
     return [c for c in containers("labgen-img")]
 
 
-def image_row(instance: str) -> list[str]:
-    """`labgen classroom images`, the image's line split: instance, lab, provider, nodes, disk
+def image_rows(instances: list[str]) -> dict[str, list[str]]:
+    """`labgen classroom images`, each image's line split: instance, lab, provider, nodes, disk
     (2 words), built (2 words), clones, used by."""
     res = labgen("classroom", "images", check=True)
-    rows = [line.split() for line in res.stdout.splitlines() if line.startswith(instance)]
-    assert len(rows) == 1, res.stdout
-    return rows[0]
+    rows = {line.split()[0]: line.split() for line in res.stdout.splitlines() if line.startswith("img")}
+    assert sorted(rows) == sorted(instances), res.stdout
+    return rows
 
 
 def down_keeps_the_image_and_prune_removes_it(path: Path, ours: list[str]) -> None:
-    """The module's end, as a user would clean up: list, `down`, list, prune (refused, then --yes)."""
-    assert len(ours) == 1, ours
-    instance = f"img{ours[0][:8]}"
-    row = image_row(instance)
-    assert row[1:4] == ["clones", "lxc", "2"] and row[5] in ("MiB", "GiB"), row
-    assert row[8:] == ["4", NAME], row  # 2 seats x 2 nodes cloned, and the classroom that recorded it
+    """The module's end, as a user would clean up: list, `down`, list, prune (refused, then
+    --yes). `ours` is one image, or more when the box was rebuilt meanwhile (a new key)."""
+    instances = [f"img{k[:8]}" for k in ours]
+    assert instances, ours
+    rows = image_rows(instances)
+    for row in rows.values():
+        assert row[1:4] == ["clones", "lxc", "2"] and row[5] in ("MiB", "GiB") and row[9:] == [NAME], row
+    assert sum(int(row[8]) for row in rows.values()) == 4, rows  # 2 seats x 2 nodes cloned
     data = json.loads(labgen("classroom", "images", "--format", "json", check=True).stdout)
-    assert [d["instance"] for d in data] == [instance], data
-    assert len(data[0]["clones"]) == 4 and data[0]["disk_bytes"] > 200 * 2**20, data  # two rootfs at least
+    assert sorted(d["instance"] for d in data) == sorted(instances), data
+    assert sum(len(d["clones"]) for d in data) == 4, data
+    assert all(d["disk_bytes"] > 200 * 2**20 for d in data), data  # two rootfs at least
     down = labgen("classroom", "down", "--yes", "--dir", str(path), timeout=600)
     assert down.returncode == 0, down.stdout + down.stderr
-    assert f"kept: seat image(s) {instance}" in down.stdout, down.stdout
+    assert f"kept: seat image(s) {', '.join(instances)}" in down.stdout, down.stdout
     assert not containers(f"labgen-{NAME}-"), containers(f"labgen-{NAME}-")
-    row = image_row(instance)
-    assert row[8:] == ["0", "-"], row
+    for row in image_rows(instances).values():
+        assert row[8:] == ["0", "-"], row
     refused = labgen("classroom", "images", "--prune")  # no terminal, no --yes
     assert refused.returncode == 1 and "needs confirmation" in refused.stderr, refused.stdout + refused.stderr
-    assert len([c for c in image_containers() if c.startswith(f"labgen-{instance}-")]) == 2
-    assert image_row(instance)  # still there
+    mine = [c for c in image_containers() if any(c.startswith(f"labgen-{i}-") for i in instances)]
+    assert len(mine) == 2 * len(instances), mine
+    image_rows(instances)  # all still listed
     pruned = labgen("classroom", "images", "--prune", "--yes", timeout=600)
     assert pruned.returncode == 0, pruned.stdout + pruned.stderr
-    assert re.search(rf"✓ removed {instance} \(clones\): [\d.]+ (MiB|GiB)", pruned.stdout), pruned.stdout
-    assert re.search(r"1 removed, 0 kept; freed [\d.]+ (MiB|GiB)", pruned.stdout), pruned.stdout
-    left = [c for c in image_containers() if c.startswith(f"labgen-{instance}-")]
+    for instance in instances:
+        assert re.search(rf"✓ removed {instance} \(clones\): [\d.]+ (MiB|GiB)", pruned.stdout), pruned.stdout
+    assert re.search(rf"{len(instances)} removed, 0 kept; freed [\d.]+ (MiB|GiB)", pruned.stdout), pruned.stdout
+    left = [c for c in image_containers() if any(c.startswith(f"labgen-{i}-") for i in instances)]
     assert not left, left
     empty = labgen("classroom", "images", check=True)
     assert empty.stdout.startswith("no seat images on this host"), empty.stdout
