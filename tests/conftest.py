@@ -112,10 +112,10 @@ def browser():
             instance.close()
 
 
-# ---- speed: two workers (`make test`: pytest -n 2 --dist loadfile --no-loadscope-reorder), a
+# ---- speed: three workers (`make test`: pytest -n 3 --dist loadfile --no-loadscope-reorder), a
 # module whole on one worker (its module fixture, a booted lab, is made once), and host locks.
 #
-# Host modules' subnets differ (tests/README.md), so two may run at once; what they share besides
+# Host modules' subnets differ (tests/README.md), so several may run at once; what they share besides
 # addresses is guarded by flock(2) on files in LOCK_DIR, held for the whole module:
 # - every host module holds HOST_LOCK shared; a module in ALONE holds it exclusive (it changes
 #   something every container on the host depends on), so it never runs beside another;
@@ -136,23 +136,22 @@ SHARED_GROUPS = {
 }
 
 # Under xdist every worker sorts its items alike (xdist requires one collection order): the ALONE
-# modules first (the other worker runs unit tests meanwhile), then the unit tests, then the host
+# modules first (the other workers run unit tests meanwhile), then the unit tests, then the host
 # modules, the longest first (measured, tests/README.md), so the short ones fill the end.
 # A plain `pytest` keeps file order.
 LONGEST_FIRST = [
     "integration/test_lab_lxc.py",
     "integration/test_classroom_clones_lxc.py",
-    "integration/test_lab_libvirt.py",
     "integration/test_rehearsal_lxc.py",
-    "browser/test_classroom_web.py",
-    "integration/test_challenge_lxc.py",
+    "integration/test_lab_libvirt.py",
     "browser/test_terminal_web.py",
-    "integration/test_roles_lxc.py",
+    "integration/test_challenge_lxc.py",
     "integration/test_classroom_lxc.py",
-    "integration/test_verify_lxc.py",
-    "integration/test_classroom_interrupt_lxc.py",
+    "browser/test_classroom_web.py",
     "integration/test_leftovers_lxc.py",
-    "integration/test_docker_lxc.py",
+    "integration/test_classroom_interrupt_lxc.py",
+    "integration/test_cli_lxc.py",
+    "integration/test_verify_lxc.py",
 ]
 
 

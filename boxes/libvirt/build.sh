@@ -24,10 +24,12 @@ DISK_GIB=4                       # the guest's disk; the qcow2 holds only what i
 
 # A VM, not a container: a kernel (the cloud flavour: virtio drivers, no firmware), an
 # initramfs, udev, DHCP on eth0 through ifupdown (Vagrant's Debian guest plugin writes eth1's
-# static address into /etc/network/interfaces), and what the base role and Vagrant use.
+# static address into /etc/network/interfaces), and what the base role and Vagrant use (every
+# package of base's `tools` task: a base-only VM provisions without apt, which under QEMU TCG
+# is minutes).
 PACKAGES="linux-image-cloud-amd64,initramfs-tools,systemd-sysv,udev,dbus,kmod,\
 openssh-server,sudo,ifupdown,isc-dhcp-client,iproute2,iputils-ping,netbase,\
-ca-certificates,procps,rsync,tcpdump,less"
+ca-certificates,procps,rsync,tcpdump,tmux,less"
 
 FORCE=0
 

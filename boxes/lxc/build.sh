@@ -22,8 +22,10 @@ VAGRANT_BOXES="${VAGRANT_HOME:-$HOME/.vagrant.d}/boxes"
 
 # systemd-sysv: init; libnss-myhostname: the node resolves its own name (no sudo warning) even
 # though the box has no /etc/hostname; dbus: hostnamectl and friends work as on a VM.
+# iproute2 ... tmux: every package of the base role's `tools` task, so a node whose roles are
+# only base provisions without apt (its first `apt-get update` is a small lab's costliest step).
 PACKAGES="systemd-sysv,libnss-myhostname,dbus,openssh-server,sudo,iproute2,iputils-ping,\
-tcpdump,procps,ca-certificates,netbase,less"
+tcpdump,procps,tmux,ca-certificates,netbase,less"
 
 FORCE=0
 

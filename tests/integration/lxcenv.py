@@ -17,10 +17,8 @@ from tests.runcli import labgen
 
 TEST_ROOT = Path(os.environ.get("LABGEN_TEST_ROOT", "/var/tmp/labgen-tests"))
 # Beside TEST_ROOT, not in it: test_lab_lxc.py destroys whatever it finds under TEST_ROOT.
-ROLES_ROOT = TEST_ROOT.parent / (TEST_ROOT.name + "-roles")
 LIBVIRT_ROOT = TEST_ROOT.parent / (TEST_ROOT.name + "-libvirt")  # test_lab_libvirt.py
 SSH_ROOT = TEST_ROOT.parent / (TEST_ROOT.name + "-ssh")  # test_ssh_refresh_lxc.py
-DOCKER_ROOT = TEST_ROOT.parent / (TEST_ROOT.name + "-docker")  # test_docker_lxc.py
 CHALLENGE_ROOT = TEST_ROOT.parent / (TEST_ROOT.name + "-challenge")  # test_challenge_lxc.py
 WEB_ROOT = TEST_ROOT.parent / (TEST_ROOT.name + "-web")  # browser/test_classroom_web.py
 # Every other module's root is beside TEST_ROOT too (`<TEST_ROOT>-<name>`), so that

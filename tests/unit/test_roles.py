@@ -397,3 +397,21 @@ def test_no_checksum_is_invented():
         "docker-archive:calico-node-v2.6.2.tar:quay.io/calico/node:v2.6.2"
     ) in saved.description
     assert pins.ARTIFACTS["nginx-image"].filename == "nginx-1.13.9.tar"
+
+
+def test_the_boxes_carry_every_package_of_the_base_roles_tools():
+    """A node whose roles are only base provisions without apt (issue 15: its first `apt-get
+    update` was a small lab's costliest step, minutes under QEMU TCG): both labgen boxes
+    install what base's `tools` task checks for. A package added to the role must be added to
+    the boxes too, or every base lab pays for apt again."""
+    import re
+    from pathlib import Path
+
+    from labgen.provision.roles import base
+
+    repo = Path(__file__).resolve().parents[2]
+    for box in ("lxc", "libvirt"):
+        text = (repo / "boxes" / box / "build.sh").read_text()
+        listed = re.search(r'^PACKAGES="(.*?)"', text, re.M | re.S).group(1).replace("\\\n", "")
+        missing = set(base.PACKAGES) - set(listed.split(","))
+        assert not missing, f"boxes/{box}/build.sh lacks {sorted(missing)}"
