@@ -544,7 +544,7 @@ def down(c: Classroom, say: SaySeat, image: bool = False) -> list[str]:
     if kept and not image:
         removed.append(
             f"(kept: seat image(s) {', '.join('img' + k[:8] for k in kept)} for the next classroom "
-            "of this lab; `down --image` removes them)"
+            "of this lab; `down --image` removes them, `labgen classroom images` lists every image)"
         )
     if c.root.exists():
         shutil.rmtree(c.root)

@@ -25,7 +25,7 @@ CONTEXT = {"help_option_names": HELP_OPTIONS, "max_content_width": 100}
 # groups it adds at the top level. A new group is one more name here: e.g. "classroom" for
 # labgen/cli/classroom.py. (Student challenge commands go under `scenario`: a module
 # labgen/cli/challenge.py that adds its commands to labgen.cli.scenario.scenario, listed here
-# after "scenario", with COMMANDS = ().)
+# after "scenario", with COMMANDS = (); likewise images.py adds `classroom images`.)
 MODULES = (
     "lab",
     "scenario",
@@ -37,6 +37,7 @@ MODULES = (
     "box",
     "doctor",
     "classroom",
+    "images",
     "hostlabs",
     "schema",
 )

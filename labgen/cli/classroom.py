@@ -95,6 +95,7 @@ def classroom():
     labgen classroom reset 7 --yes                   seat 7 back to a fresh lab
     labgen classroom scenario run mac-bug --to break-mac
     labgen classroom down --yes                      nothing left behind
+    labgen classroom images                          seat images on this host (--prune)
 
     A seat is an ordinary lab dir (seat-07/): `labgen status` and `labgen scenario run`
     work inside it.
@@ -338,7 +339,8 @@ def reset(seat, cr_path, yes):
     "image",
     is_flag=True,
     help="Also remove the seat image (kept by default: the next classroom of the same "
-    "lab, roles and box starts from it), unless another classroom uses it.",
+    "lab, roles and box starts from it), unless another classroom uses it. "
+    "`labgen classroom images` lists the images; `--prune` removes those nobody uses.",
 )
 def down(cr_path, yes, image):
     """Remove every seat, network rule, account, key and the students' sshd, and the dir."""

@@ -6,11 +6,15 @@ identity differs between seats and nodes (machine-id, SSH host keys, Docker's en
 member ids) and each seat's clusters hold only their own members (etcd, ZooKeeper, Docker's
 cluster store); `reset` re-clones a seat; a simulated host reboot (every container stopped,
 the jump sshd and the apt proxy killed) followed by `up` brings every seat back as it was,
-re-provisioning nothing; `down --image` leaves nothing, image included.
+re-provisioning nothing. At the end `classroom images` lists the image with its 4 clones and
+its classroom; `down` keeps it and it is listed with none; `classroom images --prune` without a
+terminal or --yes refuses, and with --yes removes it: nothing is left, image included.
+(`down --image` is run by test_classroom_lxc.py.)
 
 Own names and networks (issue 17's share): classroom `cl<pid>`, pool 192.168.112.0/22 (seat
-N: 192.168.(112+N).0/24, the image on 192.168.112.0/24), jump port in 2311-2315. Traffic goes
-only to loopback and the seats' own containers.
+N: 192.168.(112+N).0/24, the image on 192.168.112.0/24), jump port in 2311-2315, and a
+LABGEN_CACHE of its own, so `--prune` sees only this module's image. Traffic goes only to
+loopback and the seats' own containers.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ PORT = random.randint(2311, 2315)
 PROXY_ENV = {
     "LABGEN_APTPROXY_PORT": str(random.randint(22000, 22999)),
     "LABGEN_APTPROXY_DIR": str(ROOT) + "-aptproxy",
+    "LABGEN_CACHE": str(ROOT) + "-cache",  # the seat image in here, away from other images
     "COLUMNS": "400",
 }  # one fact per line: `exec` output is not folded
 UP = (
@@ -103,10 +108,55 @@ def image_containers() -> list[str]:
     return [c for c in containers("labgen-img")]
 
 
+def image_rows(instances: list[str]) -> dict[str, list[str]]:
+    """`labgen classroom images`, each image's line split: instance, lab, provider, nodes, disk
+    (2 words), built (2 words), clones, used by."""
+    res = labgen("classroom", "images", check=True)
+    rows = {line.split()[0]: line.split() for line in res.stdout.splitlines() if line.startswith("img")}
+    assert sorted(rows) == sorted(instances), res.stdout
+    return rows
+
+
+def down_keeps_the_image_and_prune_removes_it(path: Path, ours: list[str]) -> None:
+    """The module's end, as a user would clean up: list, `down`, list, prune (refused, then
+    --yes). `ours` is one image, or more when the box was rebuilt meanwhile (a new key)."""
+    instances = [f"img{k[:8]}" for k in ours]
+    assert instances, ours
+    rows = image_rows(instances)
+    for row in rows.values():
+        assert row[1:4] == ["clones", "lxc", "2"] and row[5] in ("MiB", "GiB") and row[9:] == [NAME], row
+    assert sum(int(row[8]) for row in rows.values()) == 4, rows  # 2 seats x 2 nodes cloned
+    data = json.loads(labgen("classroom", "images", "--format", "json", check=True).stdout)
+    assert sorted(d["instance"] for d in data) == sorted(instances), data
+    assert sum(len(d["clones"]) for d in data) == 4, data
+    assert all(d["disk_bytes"] > 200 * 2**20 for d in data), data  # two rootfs at least
+    down = labgen("classroom", "down", "--yes", "--dir", str(path), timeout=600)
+    assert down.returncode == 0, down.stdout + down.stderr
+    assert f"kept: seat image(s) {', '.join(instances)}" in down.stdout, down.stdout
+    assert not containers(f"labgen-{NAME}-"), containers(f"labgen-{NAME}-")
+    for row in image_rows(instances).values():
+        assert row[8:] == ["0", "-"], row
+    refused = labgen("classroom", "images", "--prune")  # no terminal, no --yes
+    assert refused.returncode == 1 and "needs confirmation" in refused.stderr, refused.stdout + refused.stderr
+    mine = [c for c in image_containers() if any(c.startswith(f"labgen-{i}-") for i in instances)]
+    assert len(mine) == 2 * len(instances), mine
+    image_rows(instances)  # all still listed
+    pruned = labgen("classroom", "images", "--prune", "--yes", timeout=600)
+    assert pruned.returncode == 0, pruned.stdout + pruned.stderr
+    for instance in instances:
+        assert re.search(rf"✓ removed {instance} \(clones\): [\d.]+ (MiB|GiB)", pruned.stdout), pruned.stdout
+    assert re.search(rf"{len(instances)} removed, 0 kept; freed [\d.]+ (MiB|GiB)", pruned.stdout), pruned.stdout
+    left = [c for c in image_containers() if any(c.startswith(f"labgen-{i}-") for i in instances)]
+    assert not left, left
+    empty = labgen("classroom", "images", check=True)
+    assert empty.stdout.startswith("no seat images on this host"), empty.stdout
+
+
 @pytest.fixture(scope="module")
 def cr():
-    """2 seats cloned from the seat image, for the whole module; teardown: `down --image`,
-    then nothing of the classroom or its image may be left."""
+    """2 seats cloned from the seat image, for the whole module; teardown: the image listed,
+    `down` (the image kept), `classroom images --prune`: nothing of the classroom or its image
+    may be left."""
     ROOT.mkdir(parents=True, exist_ok=True)
     path = ROOT / NAME
     try:
@@ -114,15 +164,13 @@ def cr():
         assert res.returncode == 0, res.stdout + res.stderr
         yield path, res
         ours = (path / ".classroom" / "images").read_text().split()  # the images its seats came from
-        down = labgen("classroom", "down", "--yes", "--image", "--dir", str(path), timeout=600)
-        assert down.returncode == 0, down.stdout + down.stderr
-        assert not containers(f"labgen-{NAME}-"), containers(f"labgen-{NAME}-")
-        left = [c for c in image_containers() if any(c.startswith(f"labgen-img{k[:8]}-") for k in ours)]
-        assert ours and not left, (ours, left)
+        down_keeps_the_image_and_prune_removes_it(path, ours)
     finally:
         if path.exists():
             labgen("classroom", "down", "--yes", "--image", "--dir", str(path), timeout=600)
+        labgen("classroom", "images", "--prune", "--yes", timeout=600)  # this module's cache only
         shutil.rmtree(ROOT, ignore_errors=True)
+        shutil.rmtree(PROXY_ENV["LABGEN_CACHE"], ignore_errors=True)
         from labgen import aptproxy
 
         aptproxy.stop(base=Path(PROXY_ENV["LABGEN_APTPROXY_DIR"]), port=int(PROXY_ENV["LABGEN_APTPROXY_PORT"]))
