@@ -120,9 +120,30 @@ def test_a_failure_stops_the_other_nodes_after_their_current_task(tmp_path):
 def test_base_role_declares_hostname_hosts_and_tools():
     lab = make_lab()
     tasks = base.tasks(lab, lab.nodes[0], LXC_FACTS)
-    assert [t.name for t in tasks] == ["apt proxy", "hostname", "hosts file", "tools"]
-    hosts = tasks[2].files[0].content
+    names = ["apt proxy", "default route (DHCP on the management network)", "hostname", "hosts file", "tools"]
+    assert [t.name for t in tasks] == names
+    hosts = tasks[3].files[0].content
     assert "192.168.56.101\tn1" in hosts and "192.168.56.102\tn2" in hosts
+
+
+def test_the_default_route_check_really_detects_a_missing_route():
+    """base waits for the management network's DHCP lease: its check must fail in a network
+    namespace without a default route and pass once one exists (real `ip`, no mock)."""
+    import os
+    import shutil
+    import subprocess
+
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        pytest.skip("needs root and unshare for a network namespace of its own")
+    check = base.DEFAULT_ROUTE
+    script = (
+        f"ip link set lo up; if {check}; then echo route-before; fi; "
+        "ip link add lgdr0 type veth peer name lgdr1; ip addr add 10.99.0.2/24 dev lgdr0; "
+        "ip link set lgdr1 up; ip link set lgdr0 up; "
+        f"ip route add default via 10.99.0.1; if {check}; then echo route-after; fi"
+    )
+    out = subprocess.run(["unshare", "-n", "sh", "-c", script], capture_output=True, text=True, timeout=30)
+    assert out.stdout.split() == ["route-after"], out.stdout + out.stderr
 
 
 def test_packages_check_really_detects_installed_packages():

@@ -6,7 +6,7 @@ from __future__ import annotations
 import shlex
 
 from labgen.model import Facts, File, Lab, Node, Task
-from labgen.provision.shell import apt_install, packages_installed_check
+from labgen.provision.shell import apt_install, packages_installed_check, wait_until
 
 # tmux: the seat pages' web terminals keep each shell in a tmux session (a reload re-attaches)
 PACKAGES = ("iproute2", "iputils-ping", "tcpdump", "procps", "sudo", "tmux")
@@ -53,6 +53,29 @@ def apt_proxy_task(url: str | None) -> Task:
     return Task("no apt proxy", check=f"test ! -e {path}", run=(f"rm -f {path}",))
 
 
+# Every provider gives a node its default route by DHCP on the management NIC (lxcbr0, labgen-mgmt,
+# VirtualBox's NAT). A node answers SSH on its lab address before that lease arrives; with
+# nothing else to do (a base-only node whose box has every package) provisioning used to
+# return first, and a scenario's first step then found no route (the mac-bug workloads' gateway
+# 169.254.1.1 is routed through it).
+DEFAULT_ROUTE = "ip -4 route show default | grep -q ."
+
+
+def management_network_task() -> Task:
+    return Task(
+        "default route (DHCP on the management network)",
+        check=DEFAULT_ROUTE,
+        run=(
+            wait_until(
+                DEFAULT_ROUTE,
+                120,
+                "a default route by DHCP on the management network",
+                diagnose="ip -4 addr; ip -4 route",
+            ),
+        ),
+    )
+
+
 def tasks(lab: Lab, node: Node, facts: Facts) -> list[Task]:
     name = shlex.quote(node.name)
     return [
@@ -60,6 +83,7 @@ def tasks(lab: Lab, node: Node, facts: Facts) -> list[Task]:
         # the provider runs one (on LXC nodes it is the only way to the Debian archive), and
         # straight to the archive where none runs (a stale proxy file would break apt).
         apt_proxy_task(facts.apt_proxy),
+        management_network_task(),
         Task(
             "hostname",
             files=(File("/etc/hostname", node.name + "\n"),),
