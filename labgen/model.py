@@ -214,6 +214,9 @@ class Facts:
 
     distro: str  # "ubuntu-16.04", "debian-12": what the provider's box runs
     apt_proxy: str | None = None  # the apt proxy URL the nodes use, or None: none runs
+    # True where the management NIC's DHCP gives every node its default route (LXC's lxcbr0);
+    # base then waits for it, since a node answers SSH on its lab address before its lease
+    default_route: bool = False
 
 
 def as_facts(facts: "Facts | str") -> Facts:

@@ -174,7 +174,7 @@ class LxcProvider(Provider):
         return changes + aptproxy.ensure_running(str(lab.host_ip))
 
     def facts(self, lab: Lab) -> Facts:
-        return Facts(distro=self.distro, apt_proxy=aptproxy.proxy_url(lab))
+        return Facts(distro=self.distro, apt_proxy=aptproxy.proxy_url(lab), default_route=True)
 
     def cleanup_host(self, lab: Lab) -> list[str]:
         """Delete the lab's bridge (lxcbr0 stays: other labs share it), and stop the apt proxy

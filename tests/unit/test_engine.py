@@ -9,7 +9,7 @@ from labgen.provision import shell
 from labgen.provision.roles import base
 from tests.unit.fakes import FakeRemote
 
-LXC_FACTS = Facts("debian-12", "http://192.168.56.1:3142")  # what the LXC provider says
+LXC_FACTS = Facts("debian-12", "http://192.168.56.1:3142", default_route=True)  # what the LXC provider says
 
 
 def make_lab():
@@ -124,6 +124,9 @@ def test_base_role_declares_hostname_hosts_and_tools():
     assert [t.name for t in tasks] == names
     hosts = tasks[3].files[0].content
     assert "192.168.56.101\tn1" in hosts and "192.168.56.102\tn2" in hosts
+    # libvirt's management network is isolated (no default route by DHCP): base does not wait for one
+    libvirt = base.tasks(lab, lab.nodes[0], Facts("debian-12", "http://192.168.56.1:3142"))
+    assert [t.name for t in libvirt] == [n for n in names if not n.startswith("default route")]
 
 
 def test_the_default_route_check_really_detects_a_missing_route():

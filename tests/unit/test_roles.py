@@ -92,7 +92,7 @@ def test_base_writes_the_apt_proxy_first_where_the_provider_runs_one(lab):
     from labgen.providers import get_provider
 
     facts = get_provider("lxc").facts(lab)
-    assert facts == Facts("debian-12", "http://192.168.56.1:3142")
+    assert facts == Facts("debian-12", "http://192.168.56.1:3142", default_route=True)
     first = tasks_of(lab, "ubuntu-2", "base", facts)[0]
     (f,) = first.files
     assert f.path == "/etc/apt/apt.conf.d/01labgen-proxy"

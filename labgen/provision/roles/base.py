@@ -53,11 +53,11 @@ def apt_proxy_task(url: str | None) -> Task:
     return Task("no apt proxy", check=f"test ! -e {path}", run=(f"rm -f {path}",))
 
 
-# Every provider gives a node its default route by DHCP on the management NIC (lxcbr0, labgen-mgmt,
-# VirtualBox's NAT). A node answers SSH on its lab address before that lease arrives; with
-# nothing else to do (a base-only node whose box has every package) provisioning used to
-# return first, and a scenario's first step then found no route (the mac-bug workloads' gateway
-# 169.254.1.1 is routed through it).
+# On LXC a node's default route comes by DHCP on lxcbr0 (facts.default_route; libvirt's
+# labgen-mgmt is isolated and gives none). A node answers SSH on its lab address before that
+# lease arrives; with nothing else to do (a base-only node whose box has every package)
+# provisioning used to return first, and a scenario's first step then found no route (the
+# mac-bug workloads' gateway 169.254.1.1 is routed through it).
 DEFAULT_ROUTE = "ip -4 route show default | grep -q ."
 
 
@@ -83,7 +83,7 @@ def tasks(lab: Lab, node: Node, facts: Facts) -> list[Task]:
         # the provider runs one (on LXC nodes it is the only way to the Debian archive), and
         # straight to the archive where none runs (a stale proxy file would break apt).
         apt_proxy_task(facts.apt_proxy),
-        management_network_task(),
+        *([management_network_task()] if facts.default_route else []),
         Task(
             "hostname",
             files=(File("/etc/hostname", node.name + "\n"),),

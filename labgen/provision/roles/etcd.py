@@ -88,7 +88,14 @@ def tasks(lab: Lab, node: Node, facts: Facts) -> list[Task]:
         Task(
             "etcd enabled and started",
             check=f"systemctl is-enabled --quiet etcd && {{ {active} || {activating}; }}",
-            run=("systemctl enable etcd", "systemctl start --no-block etcd"),
+            # --no-block returns before systemd has run the start job: wait (briefly) until
+            # the job runs, so the check after it does not see the unit still failed or
+            # inactive (seen once on a re-cloned seat whose etcd had just failed)
+            run=(
+                "systemctl enable etcd",
+                "systemctl start --no-block etcd",
+                wait_until(f"{active} || {activating}", 30, "etcd starting"),
+            ),
         ),
         Task(
             f"cluster healthy with {len(members(lab))} members",
