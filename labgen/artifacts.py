@@ -70,7 +70,8 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def _size(n: float) -> str:
+def size_text(n: float) -> str:
+    """Bytes as people write them: "1023 bytes", "1.5 KiB", "3.5 GiB" (also `classroom images`)."""
     for unit in ("bytes", "KiB", "MiB", "GiB"):
         if n < 1024 or unit == "GiB":
             return f"{n} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
@@ -177,7 +178,7 @@ def obtain(
         if want is not None and got != want:
             raise ArtifactError(
                 f"artifact {artifact.name}: {supplied} (from --artifacts) has sha256 {got} "
-                f"({_size(supplied.stat().st_size)}), {expected.describe()}; replace it, or drop "
+                f"({size_text(supplied.stat().st_size)}), {expected.describe()}; replace it, or drop "
                 "--artifacts to use the cache or the network"
             )
         if cached.is_file() and sha256_file(cached) == got:
@@ -209,7 +210,7 @@ class _Expected:
             return f"expected {self.want} (labgen's pin)"
         if self.signed and self.artifact.signed is not None:
             return f"expected {self.want} ({self.artifact.signed.describe()})"
-        size = f" ({_size(self.entry.size)})" if self.entry is not None else ""
+        size = f" ({size_text(self.entry.size)})" if self.entry is not None else ""
         return f"but {_lock_name(self.lock)} has sha256 {self.want}{size}, recorded when it was first fetched"
 
 
@@ -242,7 +243,7 @@ def _get_bytes(artifact: Artifact, url: str, cache: Path, timeout: float, limit:
             artifact, cache, f"connection error: {getattr(reason, 'strerror', None) or reason}", url=url
         ) from None
     if len(data) > limit:
-        raise _fail(artifact, cache, f"larger than {_size(limit)}", url=url)
+        raise _fail(artifact, cache, f"larger than {size_text(limit)}", url=url)
     return data
 
 
@@ -301,17 +302,19 @@ def _download(
                     if progress:
                         progress(done, total)
             if total is not None and done != total:
-                raise _fail(artifact, cache, f"connection closed after {_size(done)} of {_size(total)}", want, where)
+                raise _fail(
+                    artifact, cache, f"connection closed after {size_text(done)} of {size_text(total)}", want, where
+                )
         got = h.hexdigest()
         if want is not None and got != want:
             if expected.pinned:
-                problem = f"got sha256 {got}, expected {want} ({_size(done)} received)"
+                problem = f"got sha256 {got}, expected {want} ({size_text(done)} received)"
             elif expected.signed:
-                problem = f"got sha256 {got} ({_size(done)} received), {expected.describe()}"
+                problem = f"got sha256 {got} ({size_text(done)} received), {expected.describe()}"
             else:
                 problem = (
                     f"the file changed since it was locked: the server sent sha256 {got} "
-                    f"({_size(done)}), {expected.describe()}"
+                    f"({size_text(done)}), {expected.describe()}"
                 )
             raise _fail(artifact, cache, problem, want, where)
         os.replace(tmp, final)
@@ -323,10 +326,16 @@ def _download(
         text = "timed out" if isinstance(reason, socket.timeout) else str(getattr(reason, "strerror", None) or reason)
         raise _fail(artifact, cache, f"connection error: {text}", want, where) from None
     except (socket.timeout, TimeoutError):
-        raise _fail(artifact, cache, f"timed out after {timeout:g} s ({_size(done)} received)", want, where) from None
+        raise _fail(
+            artifact, cache, f"timed out after {timeout:g} s ({size_text(done)} received)", want, where
+        ) from None
     except (OSError, http.client.HTTPException) as exc:
         raise _fail(
-            artifact, cache, f"connection error: {exc.__class__.__name__}: {exc} ({_size(done)} received)", want, where
+            artifact,
+            cache,
+            f"connection error: {exc.__class__.__name__}: {exc} ({size_text(done)} received)",
+            want,
+            where,
         ) from None
     finally:
         tmp.unlink(missing_ok=True)

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from labgen.cli.fetch import lab_dir_option
-from labgen.cli.options import artifacts_options
+from labgen.cli.options import artifacts_options, dir_flag
 from labgen.errors import LabgenError
 
 PROVIDERS = ("virtualbox", "libvirt", "lxc")
@@ -149,12 +149,7 @@ def bundle_create(lab, output, providers, no_boxes, lab_path, artifacts_dir, fro
 
 @bundle.command("load")
 @click.argument("file", type=click.Path(dir_okay=False, exists=True, path_type=Path))
-@click.option(
-    "--dir",
-    "lab_path",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Where to put the lab file, lock and scenarios (default: ./NAME).",
-)
+@dir_flag("lab_path", "Where to put the lab file, lock and scenarios (default: ./NAME).")
 @click.option("--force", is_flag=True, help="Replace a different lab file or lock there, and re-add boxes.")
 def bundle_load(file, lab_path, force):
     """Install a bundle: its boxes into Vagrant, its artifacts into the cache (each verified

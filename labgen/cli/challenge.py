@@ -11,6 +11,7 @@ import click
 
 from labgen.cli import steps
 from labgen.cli.options import (
+    dir_flag,
     confirm,
     console,
     dir_option,
@@ -307,12 +308,7 @@ def progress_cmd(ctx, lab_path, fmt, lang):
     help="A run record (the .json beside a handout) whose outputs you checked. "
     "Default: the newest passed run of SCENARIO_ID in the lab's transcripts/.",
 )
-@click.option(
-    "--dir",
-    "lab_path",
-    type=click.Path(file_okay=False, path_type=Path),
-    help="The lab whose transcripts/ to look in (default: the lab you are in, if any).",
-)
+@dir_flag("lab_path", "The lab whose transcripts/ to look in (default: the lab you are in, if any).")
 @output_option("Where to write the HTML ('-' for stdout). Default: ./<scenario>-worksheet-<lang>.html", allow_dash=True)
 @force_option
 def worksheet(scenario_id, variant, lang, record_path, lab_path, output, force):
@@ -387,13 +383,7 @@ def _worksheet_picture(sc, record, lang):
 
 
 @click.command("serve")
-@click.option(
-    "--dir",
-    "lab_paths",
-    multiple=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="A lab dir to serve as a seat (repeatable; default: the current lab).",
-)
+@dir_flag("lab_paths", "A lab dir to serve as a seat (repeatable; default: the current lab).", multiple=True)
 @serve_options
 def serve(lab_paths, host, port, min_interval, **limits):
     """Serve a page per seat (a lab with a started scenario) and a live board for the instructor.

@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from labgen.cli.options import (
+    dir_flag,
     confirm,
     console,
     format_option,
@@ -25,13 +26,7 @@ from labgen.cli.options import (
 from labgen.errors import InputError, LabgenError
 
 
-def _dir_option(f):
-    return click.option(
-        "--dir",
-        "cr_path",
-        type=click.Path(file_okay=False, path_type=Path),
-        help="The classroom dir (default: the current directory or a parent).",
-    )(f)
+_dir_option = dir_flag("cr_path", "The classroom dir (default: the current directory or a parent).")
 
 
 def _old_seats(click_ctx, param, value):
@@ -161,9 +156,7 @@ def classroom():
     help="Provision the lab once as a seat image and make every seat a copy-on-write "
     "clone of it (--no-image: provision every seat from the box).",
 )
-@click.option(
-    "--dir", "cr_path", type=click.Path(file_okay=False, path_type=Path), help="The classroom dir (default: ./NAME)."
-)
+@dir_flag("cr_path", "The classroom dir (default: ./NAME).")
 @provider_option
 @click.pass_obj
 def up(ctx, lab, seats, name, pool, ssh_port, ssh_address, roles, parallel, use_image, cr_path):

@@ -6,21 +6,16 @@ USB stick. Imports stay inside the command: `labgen --help` must stay fast.
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import click
 
-from labgen.cli.options import artifacts_options
+from labgen.cli.options import artifacts_options, dir_flag
 from labgen.errors import LabgenError
 
 
-def lab_dir_option(f):
-    return click.option(
-        "--dir",
-        "lab_path",
-        type=click.Path(file_okay=False, path_type=Path),
-        help="The lab dir whose labgen.lock is used (default: ./NAME, the dir `labgen create` makes).",
-    )(f)
+lab_dir_option = dir_flag(
+    "lab_path", "The lab dir whose labgen.lock is used (default: ./NAME, the dir `labgen create` makes)."
+)
 
 
 @click.command("fetch")

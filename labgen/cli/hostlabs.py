@@ -6,7 +6,7 @@ import click
 
 from pathlib import Path
 
-from labgen.cli.options import console, format_option
+from labgen.cli.options import aligned_lines, console, format_option
 
 
 @click.command("ls")
@@ -60,10 +60,8 @@ def ls(fmt):
         )
         for room in classrooms
     ]
-    widths = [max(len(r[i]) for r in rows) for i in range(4)]
-    for row in rows:
-        head = "  ".join(cell.ljust(w) for cell, w in zip(row[:4], widths))
-        con.print(f"{head}  {row[4]}", markup=False, highlight=False, soft_wrap=True)
+    for line in aligned_lines(rows):
+        con.print(line, markup=False, highlight=False, soft_wrap=True)
 
 
 def _state_text(running: int, nodes: int) -> str:

@@ -6,18 +6,14 @@ from __future__ import annotations
 import click
 
 from labgen.cli.classroom import classroom
-from labgen.cli.options import confirm, console, format_option, yes_option
+from labgen.cli.options import aligned_lines, confirm, console, format_option, yes_option
 
 
 def size_text(n: int | None) -> str:
-    if n is None:
-        return "?"
-    value = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return str(n)  # pragma: no cover
+    """A disk figure; "?" when du could not measure it."""
+    from labgen.artifacts import size_text as sized
+
+    return "?" if n is None else sized(n)
 
 
 def built_text(built: str | None, state: str) -> str:
@@ -90,11 +86,7 @@ def images(prune, yes, fmt):
         )
         for e in entries
     ]
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
-    right = {3, 4, 6}
-    for n, row in enumerate(rows):
-        cells = [c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths))]
-        line = "  ".join(cells) + "  " + row[-1]
+    for n, line in enumerate(aligned_lines(rows, right={3, 4, 6})):
         con.print(line, style="bold" if n == 0 else None, markup=False, highlight=False, soft_wrap=True)
     con.print(imagelist.DISK_COUNTS, style="dim", markup=False, highlight=False, soft_wrap=True)
     total = sum(e.disk or 0 for e in entries)

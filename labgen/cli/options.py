@@ -4,6 +4,7 @@ the options several commands take. Imports only click, like every module on the 
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 import click
@@ -78,23 +79,29 @@ def artifacts_options(f):
     )(f)
 
 
-def dir_option(f):
-    return click.option(
-        "--dir",
-        "lab_path",
-        type=click.Path(file_okay=False, path_type=Path),
-        help="The lab dir (default: the current directory or a parent).",
-    )(f)
+def dir_flag(dest: str, help: str, **extra):
+    """A `--dir` option naming a dir (a lab's, a classroom's...): one spelling for every command;
+    `dest` is the parameter's name, `extra` click's other settings (multiple=True...)."""
+    return click.option("--dir", dest, type=click.Path(file_okay=False, path_type=Path), help=help, **extra)
 
 
-def scenario_dir_option(f):
-    """--dir for the commands that take a scenario: its lab's dir is found, or made, from it."""
-    return click.option(
-        "--dir",
-        "lab_path",
-        type=click.Path(file_okay=False, path_type=Path),
-        help="The lab dir (default: the current one if it holds the scenario's lab, else ./LAB).",
-    )(f)
+dir_option = dir_flag("lab_path", "The lab dir (default: the current directory or a parent).")
+
+# for the commands that take a scenario: its lab's dir is found, or made, from it
+scenario_dir_option = dir_flag(
+    "lab_path", "The lab dir (default: the current one if it holds the scenario's lab, else ./LAB)."
+)
+
+
+def aligned_lines(rows: Sequence[Sequence[str]], right: Collection[int] = ()) -> list[str]:
+    """Rows as plain lines in aligned columns (`labgen ls`, `classroom images`): a rich table
+    would fold at 80 columns. The last column is left ragged (paths, lists); the columns in
+    `right` are right-aligned (numbers)."""
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
+    return [
+        "  ".join([c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths))] + [row[-1]])
+        for row in rows
+    ]
 
 
 def dim_line(con):

@@ -340,7 +340,7 @@ def test_proxy_config_binds_only_the_given_addresses(tmp_path):
     ],
 )
 def test_sizes_read_as_people_write_them(n, text):
-    assert artifacts._size(n) == text
+    assert artifacts.size_text(n) == text
 
 
 def test_cache_dir_default_and_override(monkeypatch, tmp_path):
@@ -398,7 +398,7 @@ def test_download_reports_progress_and_keeps_nothing_partial(tmp_path, src):
     assert seen[0] == (0, len(DATA)) and seen[-1] == (len(DATA), len(DATA))
     with pytest.raises(ArtifactError) as err:
         fetch(art(src, sha="0" * 64), tmp_path / "d")
-    assert f"got sha256 {GOOD}, expected {'0' * 64} ({artifacts._size(len(DATA))} received)" in err.value.message
+    assert f"got sha256 {GOOD}, expected {'0' * 64} ({artifacts.size_text(len(DATA))} received)" in err.value.message
     assert list((tmp_path / "d").iterdir()) == []
 
 
