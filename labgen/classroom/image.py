@@ -91,6 +91,11 @@ class SeatImage:
     def record(self) -> Path:
         return self.path / IMAGE_FILE
 
+    @property
+    def lock_path(self) -> Path:
+        """The build lock's file (beside the image's dir: `remove` deletes the dir under it)."""
+        return self.path.parent / f"{self.key}.lock"
+
     def ready(self) -> bool:
         return self.record.is_file()
 
@@ -110,7 +115,7 @@ def image_for(lab_text: str, roles: tuple[str, ...], box: str, provider: str) ->
 def _locked(image: SeatImage):
     """One builder per image on this host (two classrooms of one lab may start together)."""
     images_root().mkdir(parents=True, exist_ok=True)
-    with open(images_root() / f"{image.key}.lock", "w") as fh:
+    with open(image.lock_path, "w") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
         yield
 
@@ -244,5 +249,5 @@ def remove(image: SeatImage, force: bool = False) -> list[str]:
     if image.path.exists():
         shutil.rmtree(image.path)
         removed.append(f"seat image {image.path}")
-    (images_root() / f"{image.key}.lock").unlink(missing_ok=True)
+    image.lock_path.unlink(missing_ok=True)
     return removed

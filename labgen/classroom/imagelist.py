@@ -102,7 +102,7 @@ def try_lock(image: SeatImage, create: bool = False) -> Iterator[bool]:
     """The image's build lock (image.ensure holds it while building), without waiting:
     yields whether it was free. Held, no `up` can start building or using it meanwhile;
     `create`: make the lock file when there is none (a listing only looks)."""
-    lock = images_root() / f"{image.key}.lock"
+    lock = image.lock_path
     if not lock.exists() and not create:
         yield True
         return
