@@ -27,6 +27,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.runcli import stop_process
+
 REPO = Path(__file__).resolve().parent.parent
 INSTRUCTOR = "I" * 32
 
@@ -166,18 +168,9 @@ def start_server(seat_dirs: list[Path], settings: dict) -> tuple[subprocess.Pope
     except urllib.error.HTTPError:
         pass
     except OSError:
-        stop_server(proc)
+        stop_process(proc)
         raise
     return proc, base
-
-
-def stop_server(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(timeout=10)
 
 
 @dataclass
@@ -203,7 +196,7 @@ def loopback_room(d: Path, seats: int, nodes=("node-a", "node-b"), settings=None
         yield Room(base, seat_list, server, started)
     finally:
         if server is not None:
-            stop_server(server)
+            stop_process(server)
         for node in started.values():
             stop_node(node)
 

@@ -13,7 +13,6 @@ test changed it, so the tests pass alone and in any order (`--random-order`).
 from __future__ import annotations
 
 import re
-import subprocess
 import time
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from tests.browser.seatweb import lab_file, serve
 from tests.chromium import local_context
 from tests.integration.lxcenv import WEB_ROOT, destroy_lab_dir, destroy_leftovers, lxc_skip_reason
 from tests.runcli import labgen
+from tests.runcli import stop_process
 
 pytestmark = [pytest.mark.lxc, pytest.mark.root, pytest.mark.slow]
 
@@ -85,12 +85,7 @@ def classroom(tmp_path_factory):
         seat_urls = {seat: urls[dirs[seat].name] for seat in SEATS}
         yield {"dirs": dirs, "seat": seat_urls, "board": urls["board"]}
     finally:
-        if server is not None:
-            server.terminate()
-            try:
-                server.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                server.kill()
+        stop_process(server)
         for path in dirs.values():
             destroy_lab_dir(path)
 

@@ -25,6 +25,7 @@ from tests.browser.seatweb import lab_file, serve
 from tests.chromium import local_context
 from tests.integration.lxcenv import TEST_ROOT, destroy_lab_dir, lxc_skip_reason, wait_listening
 from tests.runcli import labgen
+from tests.runcli import stop_process
 
 pytestmark = [pytest.mark.lxc, pytest.mark.root, pytest.mark.slow]
 
@@ -77,12 +78,7 @@ def room(tmp_path_factory):
             "name": {s: dirs[s].name for s in SEATS},
         }
     finally:
-        if server is not None:
-            server.terminate()
-            try:
-                server.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                server.kill()
+        stop_process(server)
         for path in dirs.values():
             destroy_lab_dir(path)
 

@@ -18,6 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from tests.integration.lxcenv import wait_listening
+from tests.runcli import stop_process
 
 from labgen.artifacts import Artifact, ArtifactError, Stager, fetch, upload
 from labgen.errors import TaskError
@@ -163,12 +164,7 @@ def sshd(tmp_path):
         config = f"Host node1\n  HostName 127.0.0.1\n  User root\n  Port {port}\n  IdentityFile {d / 'client_key'}\n"
         yield config, "node1"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        stop_process(proc, timeout=10)
         subprocess.run(["rm", "-f", "/var/cache/labgen/tool.bin"], check=False)
 
 

@@ -25,6 +25,7 @@ import pytest
 from tests.integration.classroomenv import assert_classroom_gone, classroom_skip_reason, host_names
 from tests.integration.lxcenv import TEST_ROOT, free_port
 from tests.runcli import labgen as _labgen
+from tests.runcli import stop_process
 
 pytestmark = [pytest.mark.lxc, pytest.mark.root, pytest.mark.slow]
 
@@ -302,8 +303,4 @@ def test_serve_gives_every_seat_its_page_and_the_board_lists_them(cr):
             urllib.request.urlopen(f"{base}/seat/not-a-token", timeout=30)
         assert refused.value.code in (403, 404)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_process(proc, timeout=20)

@@ -42,6 +42,7 @@ from tests.integration.classroomenv import assert_classroom_gone, host_names
 from tests.integration.lxcenv import TEST_ROOT, lxc_skip_reason
 from tests.runcli import LABGEN
 from tests.runcli import labgen as _labgen
+from tests.runcli import stop_process
 
 STEP_TITLES = {
     step.id: step.title.get("en") for step in load_scenario(find_scenario("mac-bug")).variants["challenge"].steps
@@ -112,17 +113,6 @@ def _remove_student() -> None:
         subprocess.run(["userdel", "-r", STUDENT], capture_output=True, timeout=60)
 
 
-def _stop_server(server: subprocess.Popen | None) -> None:
-    if server is None or server.poll() is not None:
-        return
-    server.send_signal(signal.SIGINT)  # Ctrl-C, as the README says
-    try:
-        server.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        server.kill()
-        server.wait(timeout=30)
-
-
 def _down_leftovers() -> None:
     if ROOT.exists():
         for cr in ROOT.iterdir():
@@ -141,7 +131,7 @@ def workshop():
     try:
         yield w
     finally:
-        _stop_server(w.server)
+        stop_process(w.server, timeout=30, sig=signal.SIGINT)  # Ctrl-C, as the README says
         _remove_student()
         if w.path.exists():
             labgen("classroom", "down", "--yes", "--dir", str(w.path), timeout=900)
@@ -466,7 +456,7 @@ def test_a_workshop_with_an_instructor_and_two_students(workshop, browser):
         for ctx in (instructor, student1, student2):
             ctx.close()
         port = int(urlparse(urls["board"]).port)
-        _stop_server(w.server)
+        stop_process(w.server, timeout=30, sig=signal.SIGINT)  # Ctrl-C, as the README says
     assert w.server.returncode is not None and port_closed(port), "the web server still listens"
 
     # 6. Down: nothing of the classroom is left.
