@@ -52,3 +52,41 @@ def labgen_sealed(*args, cwd, **kwargs):
     os.makedirs(empty, exist_ok=True)
     env = dict(kwargs.pop("env", None) or {}, PATH=empty)
     return labgen(*args, cwd=cwd, env=env, **kwargs)
+
+
+def labgen_at_terminal(*args, answer: str, after: str, env=None, timeout: float = 120) -> tuple[int, str]:
+    """`labgen ARGS...` on a terminal (a pty for stdin and both outputs), as a person types it:
+    once the output shows `after` (a prompt), `answer` and Enter are typed. Returns the exit
+    code and everything the terminal showed (escape codes removed)."""
+    import pty
+    import re
+    import select
+    import time
+
+    main, sub = pty.openpty()
+    env = {**os.environ, "COLUMNS": "120", "NO_COLOR": "1", "LANG": "C.UTF-8", **(env or {})}
+    proc = subprocess.Popen([*LABGEN, *args], stdin=sub, stdout=sub, stderr=sub, env=env, start_new_session=True)
+    os.close(sub)
+    out, typed, deadline = b"", False, time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([main], [], [], 1)
+            if ready:
+                try:
+                    chunk = os.read(main, 4096)
+                except OSError:  # the child closed the terminal
+                    break
+                if not chunk:
+                    break
+                out += chunk
+            if not typed and after.encode() in out:
+                os.write(main, answer.encode() + b"\r")
+                typed = True
+            if proc.poll() is not None and not ready:
+                break
+        proc.wait(timeout=10)
+    finally:
+        stop_process(proc, timeout=5)
+        os.close(main)
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", out.decode("utf-8", "replace")).replace("\r\n", "\n")
+    return proc.returncode, text

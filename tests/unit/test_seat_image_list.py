@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from labgen.classroom import access, imagelist
 from labgen.providers import lxc
-from tests.runcli import labgen
+from tests.runcli import labgen, labgen_at_terminal
 
 READY, HALF, USED, RECORDED = "0123456789abcdef", "fedcba9876543210", "1111111111111111", "2222222222222222"
 
@@ -169,6 +169,21 @@ def test_prune_without_a_terminal_or_yes_refuses_and_removes_nothing(tmp_path):
     assert res.returncode == 1
     assert "error: classroom images --prune needs confirmation" in res.stderr and "--yes" in res.stderr
     assert (tmp_path / "seat-images" / READY).is_dir()
+
+
+def test_prune_on_a_terminal_asks_and_goes_on_only_after_yes(tmp_path):
+    """The command as docs/classroom.md shows it, typed at a terminal: it names what it would
+    remove, asks, and removes only after "y"."""
+    make_image(tmp_path, READY, nodes=())
+    env = {"LABGEN_CACHE": str(tmp_path)}
+    code, shown = labgen_at_terminal("classroom", "images", "--prune", answer="n", after="[y/N]", env=env)
+    assert code == 1 and "Remove these 1 seat image(s)? [y/N]: n" in shown, shown
+    assert (tmp_path / "seat-images" / READY).is_dir()
+    code, shown = labgen_at_terminal("classroom", "images", "--prune", answer="y", after="[y/N]", env=env)
+    assert code == 0, shown
+    assert "img01234567 (clones)" in shown.split("Remove these")[0]  # named before the question
+    assert "✓ removed img01234567 (clones): " in shown and "1 removed, 0 kept; freed " in shown, shown
+    assert not (tmp_path / "seat-images" / READY).exists()
 
 
 def test_an_empty_host_says_so_in_one_line_with_a_hint(tmp_path, monkeypatch):
