@@ -27,7 +27,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.runcli import stop_process
+from tests.processes import stop_process
 
 REPO = Path(__file__).resolve().parent.parent
 INSTRUCTOR = "I" * 32

@@ -25,7 +25,7 @@ from tests.browser.seatweb import lab_file, serve
 from tests.chromium import local_context
 from tests.integration.lxcenv import TEST_ROOT, destroy_lab_dir, lxc_skip_reason, wait_listening
 from tests.runcli import labgen
-from tests.runcli import stop_process
+from tests.processes import stop_process
 
 pytestmark = [pytest.mark.lxc, pytest.mark.root, pytest.mark.slow]
 

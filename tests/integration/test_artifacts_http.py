@@ -18,7 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from tests.integration.lxcenv import wait_listening
-from tests.runcli import stop_process
+from tests.processes import stop_process
 
 from labgen.artifacts import Artifact, ArtifactError, Stager, fetch, upload
 from labgen.errors import TaskError

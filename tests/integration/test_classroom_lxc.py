@@ -25,7 +25,7 @@ import pytest
 from tests.integration.classroomenv import assert_classroom_gone, classroom_skip_reason, host_names
 from tests.integration.lxcenv import TEST_ROOT, free_port
 from tests.runcli import labgen as _labgen
-from tests.runcli import stop_process
+from tests.processes import stop_process
 
 pytestmark = [pytest.mark.lxc, pytest.mark.root, pytest.mark.slow]
 

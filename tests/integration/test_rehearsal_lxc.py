@@ -42,7 +42,7 @@ from tests.integration.classroomenv import assert_classroom_gone, host_names
 from tests.integration.lxcenv import TEST_ROOT, lxc_skip_reason
 from tests.runcli import LABGEN
 from tests.runcli import labgen as _labgen
-from tests.runcli import stop_process
+from tests.processes import stop_process
 
 STEP_TITLES = {
     step.id: step.title.get("en") for step in load_scenario(find_scenario("mac-bug")).variants["challenge"].steps
