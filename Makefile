@@ -26,11 +26,13 @@ APT_PACKAGES := vagrant vagrant-lxc vagrant-libvirt lxc debootstrap nftables dns
                 shellcheck etcd-server etcd-client debian-archive-keyring nginx tmux
 # What the LXC demo itself uses (`make demo`), installed without Recommends: vagrant recommends
 # vagrant-libvirt (and through it libvirt, QEMU and a kernel image), lxc recommends lxcfs,
-# uidmap, apparmor and lxc-templates; the demo needs none of them. debian-archive-keyring:
+# uidmap and apparmor; the demo needs none of them. lxc-templates (alone, without its own
+# Recommends): the box's lxc-config includes its debian.common.conf; without it lxc-create fails
+# (seen on a fresh Debian 12, bench/fresh_demo.sh). debian-archive-keyring:
 # debootstrap checks the archive's signature with it (Ubuntu hosts lack it). `make test` adds
 # the rest of APT_PACKAGES, Recommends included. tests/integration/test_host_packages.py checks
 # on this host's apt that the demo's set pulls no kernel, QEMU, libvirt or Chromium.
-DEMO_PACKAGES := vagrant vagrant-lxc lxc debootstrap debian-archive-keyring nftables dnsmasq-base dnsmasq-utils iproute2 iptables \
+DEMO_PACKAGES := vagrant vagrant-lxc lxc lxc-templates debootstrap debian-archive-keyring nftables dnsmasq-base dnsmasq-utils iproute2 iptables \
                  tcpdump iputils-ping openssh-client rsync apt-cacher-ng python3-venv ca-certificates gpg gpgv graphviz
 TEST_PACKAGES := $(filter-out $(DEMO_PACKAGES),$(APT_PACKAGES))
 
