@@ -79,3 +79,31 @@ def test_make_test_adds_the_rest(tmp_path):
         "openssh-server",
     ):
         assert name in lists[1] and name not in demo
+
+
+def lxc_includes(path: Path) -> list[Path]:
+    """Every file that the LXC config `path` includes (lxc.include = FILE), recursively."""
+    found = []
+    for line in path.read_text().splitlines():
+        m = re.match(r"\s*lxc\.include\s*=\s*(\S+)", line)
+        if m:
+            included = Path(m.group(1))
+            found.append(included)
+            if included.is_file():
+                found += lxc_includes(included)
+    return found
+
+
+def test_the_demo_installs_what_the_lxc_box_config_includes(tmp_path):
+    # lxc's Recommends brought lxc-templates, whose debian.common.conf the box's config
+    # includes: without Recommends, a fresh machine's lxc-create failed on the missing file.
+    packages, options = make_packages("host-packages")
+    installed = set(simulate(packages, options, tmp_path))
+    includes = lxc_includes(REPO / "boxes" / "lxc" / "lxc-config")
+    assert Path("/usr/share/lxc/config/debian.common.conf") in includes
+    for included in includes:
+        res = subprocess.run(["dpkg", "-S", str(included)], capture_output=True, text=True, timeout=60)
+        assert res.returncode == 0, f"{included}: no package ships it here ({res.stderr.strip()})"
+        # A directory (common.conf.d) may have several owners: one of them is enough.
+        owners = {name.split(":")[0] for name in res.stdout.split(": ")[0].split(", ")}
+        assert owners & installed, f"{included} comes from {owners}, which `make demo` does not install"
