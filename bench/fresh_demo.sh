@@ -179,6 +179,7 @@ log "container: systemd $state"
 
 # --- the timed run ------------------------------------------------------------------------------
 log "make demo (log: $LOG)"
+load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
 npkg_before="$(inside dpkg-query -W -f='${Status}\n' | grep -c 'install ok installed')"
 ms() { echo $(($(date +%s%N) / 1000000)); }
 t0=$(ms)
@@ -192,21 +193,27 @@ set -e
 t=$(($(ms) - t0))
 total="$((t / 1000)).$((t % 1000 / 100))"
 
-# Phases, from the lines make prints as each recipe starts.
+# Phases, from the lines make and the recipes print as each starts and ends (the venv and the
+# box may run at once: each row has its own start and end).
 first() { grep -m1 -E "$1" "$LOG" | awk '{print $1}'; }
-p_apt=0
 p_venv=$(first ' python3 -m venv ')
-p_box=$(first ' box build lxc')
+e_venv=$(first ' touch .*installed-demo')
+p_box=$(first ' box build lxc|boxes/lxc/build.sh')
+e_box=$(first '\[box lxc\] .*installed')
 p_run=$(first ' scenario run mac-bug')
+e_apt=$(printf '%s\n' "$p_venv" "$p_box" | grep . | sort -n | head -n1)
 printf '\nmake demo on a fresh Debian 12 (exit %s), %s\n' "$rc" "$(date -u '+%Y-%m-%d %H:%M UTC')"
-printf '| phase | starts at | takes |\n|---|---|---|\n'
-row() { [ -n "$2" ] && [ -n "$3" ] && awk -v n="$1" -v a="$2" -v b="$3" 'BEGIN{printf "| %s | %.0f s | %.0f s |\n", n, a, b - a}'; }
-row "apt packages" "$p_apt" "${p_venv:-$total}" || true
-row "venv + pip" "$p_venv" "${p_box:-$total}" || true
-row "box build" "$p_box" "${p_run:-$total}" || true
-row "scenario run" "$p_run" "$total" || true
-awk -v t="$total" 'BEGIN{printf "| total | | %.0f s |\n", t}'
-printf 'load average after: %s\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
+printf '| phase | from | to | takes |\n|---|---|---|---|\n'
+row() {
+    [ -n "$2" ] || return 0
+    awk -v n="$1" -v a="$2" -v b="${3:-$total}" 'BEGIN{printf "| %s | %.0f s | %.0f s | %.0f s |\n", n, a, b, b - a}'
+}
+row "apt packages" 0 "$e_apt"
+row "venv + pip" "$p_venv" "$e_venv"
+row "box build" "$p_box" "$e_box"
+row "scenario run" "$p_run" "$total"
+awk -v t="$total" 'BEGIN{printf "| total | 0 s | %.0f s | %.0f s |\n", t, t}'
+printf 'host load average: %s before, %s after\n' "$load_before" "$(cut -d' ' -f1-3 /proc/loadavg)"
 npkg_after="$(inside dpkg-query -W -f='${Status}\n' | grep -c 'install ok installed')"
 printf 'packages: %s before, %s after (+%s)\n' "$npkg_before" "$npkg_after" $((npkg_after - npkg_before))
 bad="$(inside dpkg-query -W -f='${Package} ${Status}\n' \
