@@ -170,9 +170,10 @@ package_box() {
         >"$WORK/metadata.json"
     cp "$HERE/lxc-config" "$WORK/lxc-config"
     # ./rootfs (not rootfs): vagrant-lxc's template strips two components. --xattrs keeps the
-    # file capability on ping; --numeric-owner keeps the container's uids.
-    tar --numeric-owner --xattrs --xattrs-include='*' -czf "$WORK/rootfs.tar.gz" \
-        -C "$WORK" ./rootfs
+    # file capability on ping; --numeric-owner keeps the container's uids. gzip -1: a third
+    # of the default level's time for a box 9 % larger (4.5 s against 13 s here).
+    tar --numeric-owner --xattrs --xattrs-include='*' -cf - -C "$WORK" ./rootfs \
+        | gzip -1 >"$WORK/rootfs.tar.gz"
     # The outer tar is not compressed again: rootfs.tar.gz already is.
     tar -cf "$out.part" -C "$WORK" metadata.json lxc-config rootfs.tar.gz
     mv "$out.part" "$out"
