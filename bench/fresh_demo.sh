@@ -155,7 +155,11 @@ lxc.include = /usr/share/lxc/config/nesting.conf
 # Hosts without AppArmor cannot load a profile; nested LXC needs what a laptop's root has.
 lxc.apparmor.profile = unconfined
 lxc.cgroup.devices.allow = a
-lxc.mount.auto = proc:rw sys:rw cgroup:rw
+# cgroup v1 here, with cpu and cpuacct apart: the container's systemd would mount them as one
+# "cpu,cpuacct" and the nested lxc-start then fails ("Failed to open 7/cpuacct: Not a
+# directory"); LXC mounts each hierarchy itself, writable for the nested containers.
+lxc.mount.auto =
+lxc.mount.auto = proc:rw sys:rw cgroup:rw:force
 lxc.cap.drop =
 lxc.net.0.type = veth
 lxc.net.0.link = $BRIDGE
