@@ -135,7 +135,7 @@ def check_against_lab(scenario: Scenario, lab: Lab) -> None:
                     problems.add(
                         step.lines.get(key, at),
                         where,
-                        f"run uses {{{{ {var} }}}}, which is not defined for "
+                        f"{key} uses {{{{ {var} }}}}, which is not defined for "
                         f"{', '.join(missing)} (the step runs on all nodes)",
                         EXPECTED_VAR_SOURCES,
                     )

@@ -10,7 +10,7 @@ import pytest
 
 from labgen import yamlsrc
 from labgen.errors import InputError
-from labgen.model import Expect, Lab, Node, Step, Text
+from labgen.model import Expect, Lab, Node, Scenario, Step, Text, Variant
 from labgen.scenario.load import builtin_scenarios, check_against_lab, find_scenario, load_scenario, parse_scenario
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "scenarios"
@@ -323,6 +323,56 @@ def test_check_against_lab_all_steps_need_node_vars_everywhere(tmp_path):
     ]
 
 
+def test_check_against_lab_reads_vars_expectations_and_every_variable_of_a_step(tmp_path):
+    path = tmp_path / "s.yml"
+    path.write_text(
+        "id: s\ntitle: T\nsummary: S\nlab: mesos-calico\n"
+        "vars: {peer: '{{ nodes.ubuntu-9.ip }}'}\n"
+        "node_vars: {ubuntu-1: {zz: '1'}}\n"
+        "steps:\n"
+        "  - {id: one, kind: observe, title: O, 'on': all, run: 'echo {{ node }} {{ zz }}'}\n"
+        "  - {id: two, kind: observe, title: W, 'on': all, run: 'echo {{ nodes.ubuntu-1.ip }} {{ zz }}'}\n"
+        "  - id: three\n"
+        "    kind: observe\n"
+        "    title: E\n"
+        "    'on': all\n"
+        "    run: 'true'\n"
+        "    expect: {stdout_contains: ['{{ zz }}', '{{ nodes.ubuntu-7.ip }}']}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(InputError) as info:
+        check_against_lab(load_scenario(path), _lab("ubuntu-1", "ubuntu-2", "ubuntu-3"))
+    expected = "expected a node of lab mesos-calico (ubuntu-1, ubuntu-2, ubuntu-3)"
+    undefined = "which is not defined for ubuntu-2, ubuntu-3 (the step runs on all nodes)"
+    assert [p.split("; expected a var")[0] for p in info.value.problems] == [
+        f"{path} line 5: vars: vars use {{{{ nodes.ubuntu-9.ip }}}}: node 'ubuntu-9' is not in lab mesos-calico "
+        f"(did you mean 'ubuntu-3'?); {expected}",
+        f"{path} line 8: step one: run uses {{{{ zz }}}}, {undefined}",
+        f"{path} line 9: step two: run uses {{{{ zz }}}}, {undefined}",
+        f"{path} line 15: step three: expect uses {{{{ nodes.ubuntu-7.ip }}}}: node 'ubuntu-7' is not in lab "
+        f"mesos-calico (did you mean 'ubuntu-3'?); {expected}",
+        f"{path} line 15: step three: expect uses {{{{ zz }}}}, {undefined}",
+    ]
+
+
+def test_check_against_lab_without_lines_says_the_steps_line_or_none():
+    # A scenario built in code (or a step whose keys have no line) still gets every message.
+    def step(sid: str, lines: dict) -> Step:
+        return Step(sid, "observe", Text("t"), None, ("ubuntu-9",), "{{ nodes.ubuntu-8.ip }}", lines=lines)
+
+    variant = Variant("default", (), (step("a", {"step": 7}), step("b", {})))
+    scenario = Scenario("s", Text("t"), Text("s"), "x", {"default": variant}, node_vars={"ubuntu-7": {}})
+    with pytest.raises(InputError) as info:
+        check_against_lab(scenario, _lab("ubuntu-1"))
+    assert [p.split(" (did you mean")[0].split("; expected")[0] for p in info.value.problems] == [
+        "scenario s: node_vars: node 'ubuntu-7' is not in lab mesos-calico",
+        "scenario s: step b: on: node 'ubuntu-9' is not in lab mesos-calico",
+        "scenario s: step b: run uses {{ nodes.ubuntu-8.ip }}: node 'ubuntu-8' is not in lab mesos-calico",
+        "scenario s line 7: step a: on: node 'ubuntu-9' is not in lab mesos-calico",
+        "scenario s line 7: step a: run uses {{ nodes.ubuntu-8.ip }}: node 'ubuntu-8' is not in lab mesos-calico",
+    ]
+
+
 # ---- finding scenarios
 
 
@@ -425,4 +475,184 @@ def test_rules_between_fields_name_the_field_and_its_line():
         "r.yml line 9: step #2: missing key 'kind'",
         "r.yml line 9: step #2: missing key 'title'",
         "r.yml line 9: step #2: 'use' is only for variants",
+    ]
+
+
+# ---- the lab a scenario names (scenario_lab)
+
+LAB_TEXT = (
+    "name: own\nnetwork: {cidr: 192.168.56.0/24}\nboxes: {lxc: labgen/debian-12}\n"
+    "nodes:\n  - {name: n1, ip: 192.168.56.11, roles: [base]}\n"
+)
+LAB_EXPECTED = (
+    "expected a built-in lab name (like mesos-calico) or a lab file path relative to this file "
+    "(with a / or ending in .yml)"
+)
+
+
+def _naming(tmp_path: Path, lab: str) -> Path:
+    """A scenario file in tmp_path/sc whose `lab:` (line 4) is `lab`."""
+    path = tmp_path / "sc" / "s.yml"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(
+        f"id: s\ntitle: T\nsummary: S\nlab: {lab}\nsteps:\n  - {{id: a, kind: explain, title: A, explain: E}}\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.mark.parametrize("name", ["own.yml", "own.yaml", "labs/own", "labs/own.yml"])
+def test_a_lab_file_is_found_beside_the_scenario_whatever_the_working_directory(tmp_path, monkeypatch, name):
+    from labgen.scenario.load import scenario_lab
+
+    path = _naming(tmp_path, name)
+    (path.parent / name).parent.mkdir(exist_ok=True)
+    (path.parent / name).write_text(LAB_TEXT, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)  # not the scenario's folder
+    lab = scenario_lab(load_scenario(path))
+    assert (lab.name, lab.source) == ("own", path.parent / name)
+
+
+def test_a_builtin_lab_is_found_by_name(tmp_path):
+    from labgen.scenario.load import scenario_lab
+
+    assert scenario_lab(load_scenario(_naming(tmp_path, "mesos-calico"))).name == "mesos-calico"
+
+
+@pytest.mark.parametrize("name", ["gone.yml", "gone.yaml", "labs/gone"])
+def test_a_missing_lab_file_names_the_scenarios_line_and_the_file_looked_for(tmp_path, monkeypatch, name):
+    from labgen.scenario.load import scenario_lab
+
+    path = _naming(tmp_path, name)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(InputError) as info:
+        scenario_lab(load_scenario(path))
+    assert info.value.problems == [
+        f"{path} line 4: scenario: lab {name!r} does not exist (no file {path.parent / name}); {LAB_EXPECTED}"
+    ]
+    assert info.value.hint == "`labgen list` shows the built-in labs"
+
+
+def test_a_lab_file_named_from_the_working_directory_is_still_taken(tmp_path, monkeypatch):
+    # Not beside the scenario, but a file where the user stands: find_lab takes it as given.
+    from labgen.scenario.load import scenario_lab
+
+    path = _naming(tmp_path, "here.yml")
+    (tmp_path / "here.yml").write_text(LAB_TEXT, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert scenario_lab(load_scenario(path)).name == "own"
+
+
+def test_an_unknown_builtin_lab_says_so_at_the_scenarios_line(tmp_path):
+    from labgen.scenario.load import scenario_lab
+
+    unknown = (
+        "scenario: lab 'mesos-calcio' is neither a file nor a built-in lab (did you mean 'mesos-calico'?); "
+        "expected a path to a lab file or one of the built-in labs: mesos-calico"
+    )
+    path = _naming(tmp_path, "mesos-calcio")
+    with pytest.raises(InputError) as info:
+        scenario_lab(load_scenario(path))
+    assert info.value.problems == [f"{path} line 4: {unknown}"]
+    assert info.value.hint == "`labgen list` shows the built-in labs with their descriptions"
+    steps = [{"id": "a", "kind": "explain", "title": "A", "explain": "E"}]
+    inline = {"id": "s", "title": "T", "summary": "S", "lab": "mesos-calcio", "steps": steps}
+    with pytest.raises(InputError) as info:  # no line known: the file alone
+        scenario_lab(parse_scenario(inline, "inline.yml"))
+    assert info.value.problems == [f"inline.yml: {unknown}"]
+    with pytest.raises(InputError) as info:  # no file either: the scenario's id
+        scenario_lab(parse_scenario({**inline, "lab": "x/y.yml"}))
+    assert info.value.problems == [
+        "scenario s: scenario: lab 'x/y.yml' is neither a file nor a built-in lab; "
+        "expected a path to a lab file or one of the built-in labs: mesos-calico"
+    ]
+
+
+def test_rules_inside_tasks_checks_solutions_and_variants_name_where_they_stand():
+    text = (
+        "id: r\ntitle: T\nsummary: S\nlab: mesos-calico\n"
+        "normalise:\n"
+        "  - {match: '(', replace: x}\n"
+        "steps:\n"
+        "  - id: t\n"
+        "    kind: task\n"
+        "    title: T\n"
+        "    goal: G {{ nope }}\n"
+        "    hints: ['{{ nah }}']\n"
+        "    check:\n"
+        "      - run: 'true'\n"
+        "        'on': ubuntu-1\n"
+        "        expect: {stdout_matches: ['(']}\n"
+        "        message: M {{ zilch }}\n"
+        "    solution:\n"
+        "      run: 'echo {{ gone }}'\n"
+        "      'on': ubuntu-1\n"
+        "  - {id: c, kind: observe, title: C, 'on': ubuntu-1, run: 'true', capture: {x: '(a)(b)'}}\n"
+        "  - {use: t}\n"
+        "variants:\n"
+        "  v:\n"
+        "    steps:\n"
+        "      - {use: t}\n"
+        "      - {use: q}\n"
+    )
+    with pytest.raises(InputError) as info:
+        parse_scenario(yamlsrc.load_text(text, "t.yml"), "t.yml")
+    undefined = "which is not defined"
+    assert [p.split("; expected")[0] for p in info.value.problems] == [
+        "t.yml line 6: normalise[0]: match '(' is not a valid regular expression (missing ), unterminated "
+        "subpattern at position 0)",
+        f"t.yml line 11: step t: goal uses {{{{ nope }}}}, {undefined} (did you mean 'node'?)",
+        f"t.yml line 12: step t: hints[0] uses {{{{ nah }}}}, {undefined}",
+        "t.yml line 16: step t, check[0]: expect.stdout_matches '(' is not a valid regular expression (missing ), "
+        "unterminated subpattern at position 0)",
+        f"t.yml line 17: step t: message uses {{{{ zilch }}}}, {undefined}",
+        f"t.yml line 19: step t, solution: run uses {{{{ gone }}}}, {undefined}",
+        "t.yml line 21: step c: capture x '(a)(b)' has 2 groups",
+        "t.yml line 22: step #3: unknown key 'use'",
+        "t.yml line 22: step #3: missing key 'id'",
+        "t.yml line 22: step #3: missing key 'kind'",
+        "t.yml line 22: step #3: missing key 'title'",
+        "t.yml line 22: step #3: 'use' is only for variants",
+        "t.yml line 27: variant v, step #2: use names 'q', which is not a step of the default path",
+    ]
+    assert info.value.problems[-1].endswith("; expected one of t, c")
+    assert info.value.problems[-2].endswith("; expected the step written out in full")
+    assert info.value.hint == "fix these in the scenario file and run again"
+
+
+def test_a_scenario_without_a_file_is_named_as_such():
+    with pytest.raises(InputError) as info:
+        parse_scenario(yamlsrc.load_text("id: r\ntitle: T\nsummary: S\nlab: mesos-calico\nsteps: []\n", "x.yml"))
+    assert info.value.problems == [
+        "<scenario> line 5: scenario: steps is an empty list; expected at least one step: the default path's steps, "
+        "in order"
+    ]
+
+
+@pytest.mark.parametrize("text", ["gone.yml", "gone.yaml", "dir/gone", "dir\\gone"])
+def test_a_path_to_no_scenario_is_no_such_file(text, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(InputError) as info:
+        find_scenario(text)
+    assert (info.value.problems, info.value.hint) == ([f"{text}: no such scenario file"], None)
+
+
+def test_no_builtin_scenarios_installed(monkeypatch, tmp_path):
+    monkeypatch.setattr("labgen.scenario.load._builtin_dir", lambda: None)
+    monkeypatch.chdir(tmp_path)
+    assert builtin_scenarios() == []
+    with pytest.raises(InputError) as info:
+        find_scenario("mac-bug")
+    assert info.value.hint == "built-in scenarios: (none installed); or give the path of a scenario file"
+
+
+def test_a_value_the_schema_refused_is_not_also_refused_for_its_characters():
+    # one message per wrong value: an id that misses its pattern is not also "contains a control
+    # character"; a tab is allowed in text, an escape is not
+    text = 'id: "a\\e"\ntitle: T\nsummary: S\nlab: mesos-calico\nsteps:\n  - {id: a, kind: explain, title: "A\\tB\\e", explain: E}\n'
+    with pytest.raises(InputError) as info:
+        parse_scenario(yamlsrc.load_text(text, "t.yml"), "t.yml")
+    assert [p.split("; expected")[0] for p in info.value.problems] == [
+        "t.yml line 1: scenario: id 'a\\x1b' is not valid",
+        "t.yml line 6: step a: title contains the control character U+001B at character 4",
     ]
