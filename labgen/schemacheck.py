@@ -273,7 +273,7 @@ def _words(kind: str, error) -> dict:
         return {
             **outer,
             "description": error.schema["description"],
-            "examples": outer.get("examples", error.schema.get("examples")),
+            "examples": outer.get("examples"),  # (outer holds error.schema's keys, and more)
         }
     return outer
 

@@ -215,7 +215,7 @@ def _step_where(steps: list, index: int, prefix: str, rest: tuple) -> tuple[str,
 def _lines_of(raw: dict, line: int) -> dict[str, int]:
     """Where a step (or check, solution) and its keys stand, for check_against_lab."""
     lines = {key: yamlsrc.line_of(raw, key) for key in ("on", "run", "expect") if key in raw}
-    return {"step": line or yamlsrc.line_of(raw), **lines}
+    return {"step": line, **lines}
 
 
 class _Rules:

@@ -4,6 +4,7 @@ is wrong, where, and what was expected, all problems at once."""
 from __future__ import annotations
 
 import ipaddress
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -360,16 +361,27 @@ def test_check_against_lab_without_lines_says_the_steps_line_or_none():
     def step(sid: str, lines: dict) -> Step:
         return Step(sid, "observe", Text("t"), None, ("ubuntu-9",), "{{ nodes.ubuntu-8.ip }}", lines=lines)
 
-    variant = Variant("default", (), (step("a", {"step": 7}), step("b", {})))
-    scenario = Scenario("s", Text("t"), Text("s"), "x", {"default": variant}, node_vars={"ubuntu-7": {}})
+    on_all = Step("c", "observe", Text("t"), None, ("all",), "{{ zz }}", lines={"step": 9})
+    variant = Variant("default", (), (step("a", {"step": 7}), step("b", {}), on_all))
+    scenario = Scenario(
+        "s",
+        Text("t"),
+        Text("s"),
+        "x",
+        {"default": variant},
+        vars={"p": "{{ nodes.ubuntu-6.ip }}"},
+        node_vars={"ubuntu-7": {}, "ubuntu-1": {"zz": "1"}},
+    )
     with pytest.raises(InputError) as info:
-        check_against_lab(scenario, _lab("ubuntu-1"))
+        check_against_lab(scenario, _lab("ubuntu-1", "ubuntu-2"))
     assert [p.split(" (did you mean")[0].split("; expected")[0] for p in info.value.problems] == [
         "scenario s: node_vars: node 'ubuntu-7' is not in lab mesos-calico",
+        "scenario s: vars: vars use {{ nodes.ubuntu-6.ip }}: node 'ubuntu-6' is not in lab mesos-calico",
         "scenario s: step b: on: node 'ubuntu-9' is not in lab mesos-calico",
         "scenario s: step b: run uses {{ nodes.ubuntu-8.ip }}: node 'ubuntu-8' is not in lab mesos-calico",
         "scenario s line 7: step a: on: node 'ubuntu-9' is not in lab mesos-calico",
         "scenario s line 7: step a: run uses {{ nodes.ubuntu-8.ip }}: node 'ubuntu-8' is not in lab mesos-calico",
+        "scenario s line 9: step c: run uses {{ zz }}, which is not defined for ubuntu-2 (the step runs on all nodes)",
     ]
 
 
@@ -656,3 +668,82 @@ def test_a_value_the_schema_refused_is_not_also_refused_for_its_characters():
         "t.yml line 1: scenario: id 'a\\x1b' is not valid",
         "t.yml line 6: step a: title contains the control character U+001B at character 4",
     ]
+
+
+def test_where_errors_inside_checks_solutions_variants_and_node_vars_are_named():
+    text = (
+        "id: r\ntitle: T\nsummary: S\nlab: mesos-calico\n"
+        "node_vars: {ubuntu-1: 5}\n"
+        "steps:\n"
+        "  - just-text\n"
+        "  - {id: t, kind: task, title: T, goal: G, check: 5, solution: {run: 5, 'on': ubuntu-1}}\n"
+        "  - id: u\n"
+        "    kind: task\n"
+        "    title: U\n"
+        "    goal: G\n"
+        "    check:\n"
+        "      - {run: 6, 'on': ubuntu-1, message: M}\n"
+        "    solution: {run: 'true', 'on': ubuntu-1}\n"
+        "variants:\n"
+        "  v:\n"
+        "    steps:\n"
+        "      - {id: w, kind: observe, title: W, 'on': ubuntu-1, run: 7}\n"
+    )
+    with pytest.raises(InputError) as info:
+        parse_scenario(yamlsrc.load_text(text, "t.yml"), "t.yml")
+    found = [p.split("; expected")[0] for p in info.value.problems]
+    assert "t.yml line 7: step #1: the step is 'just-text' (a string)" in found
+    assert [p for p in found if "just-text" not in p] == [
+        "t.yml line 5: node_vars: ubuntu-1 is 5 (a number)",
+        "t.yml line 8: step t: check is 5 (a number)",
+        "t.yml line 8: step t, solution: run is 5 (a number)",
+        "t.yml line 14: step u, check[0]: run is 6 (a number)",
+        "t.yml line 19: variant v, step w: run is 7 (a number)",
+    ]
+
+
+def test_a_tasks_checks_and_solution_are_steps_of_their_own():
+    from labgen.scenario.load import runnable
+
+    text = (
+        "id: r\ntitle: T\nsummary: S\nlab: mesos-calico\nsteps:\n"
+        "  - id: t\n"
+        "    kind: task\n"
+        "    title: T\n"
+        "    goal: G\n"
+        "    check:\n"
+        "      - run: 'true'\n"
+        "        'on': ubuntu-1\n"
+        "        message: M\n"
+        "    solution:\n"
+        "      run: 'true'\n"
+        "      'on': ubuntu-9\n"
+    )
+    scenario = parse_scenario(yamlsrc.load_text(text, "t.yml"), "t.yml")
+    task = scenario.variants["default"].steps[0]
+    check, solution = task.checks[0].step, task.solution
+    assert (check.id, check.kind, check.title, check.lines) == (
+        "t.check-1",
+        "verify",
+        Text("Check", "检查"),
+        {"step": 11, "on": 12, "run": 11},
+    )
+    assert (solution.id, solution.kind, solution.title, solution.lines) == (
+        "t.solution",
+        "fix",
+        Text("Solution", "参考解法"),
+        {"step": 14, "on": 16, "run": 15},
+    )
+    assert runnable(task) == (solution, check)
+    assert runnable(replace(task, solution=None)) == (check,)
+    with pytest.raises(InputError) as info:  # the solution runs on the lab too
+        check_against_lab(scenario, _lab("ubuntu-1"))
+    assert [p.split(" (did you")[0] for p in info.value.problems] == [
+        "t.yml line 16: step t.solution: on: node 'ubuntu-9' is not in lab mesos-calico"
+    ]
+
+
+def test_builtin_scenarios_need_a_folder(monkeypatch, tmp_path):
+    (tmp_path / "scenarios").write_text("not a folder", encoding="utf-8")
+    monkeypatch.setattr("labgen.resources.resource", lambda name: tmp_path / name)
+    assert builtin_scenarios() == []

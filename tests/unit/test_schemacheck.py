@@ -373,3 +373,12 @@ def test_expected_and_rendered_text_at_their_edges():
     assert expected_of({"description": "IPv4 Address."}) == "IPv4 Address"
     assert expected_of({"description": "Some box X."}) == "some box X"
     assert render(("Xen", 0, "b")) == "Xen[0].b"
+
+
+def test_a_rule_about_the_whole_file(monkeypatch):
+    real = schemacheck.schemas.load
+    small = {"type": "object", "maxProperties": 1}
+    monkeypatch.setattr(schemacheck.schemas, "load", lambda kind: small if kind == "toy-file" else real(kind))
+    problems = Problems("f.yml")
+    schemacheck.check({"a": 1, "b": 2}, "toy-file", problems)
+    assert problems.sorted() == ["f.yml line 1: toy-file: the file: {'a': 1, 'b': 2} has too many properties"]
