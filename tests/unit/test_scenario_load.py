@@ -734,6 +734,9 @@ def test_a_tasks_checks_and_solution_are_steps_of_their_own():
         Text("Solution", "参考解法"),
         {"step": 14, "on": 16, "run": 15},
     )
+    assert task.lines == {"step": 6}
+    hello = load_scenario(DATA / "minimal.yml").variants["default"].steps[0]
+    assert hello.lines == {"step": 6, "on": 9, "run": 10}
     assert runnable(task) == (solution, check)
     assert runnable(replace(task, solution=None)) == (check,)
     with pytest.raises(InputError) as info:  # the solution runs on the lab too
@@ -747,3 +750,41 @@ def test_builtin_scenarios_need_a_folder(monkeypatch, tmp_path):
     (tmp_path / "scenarios").write_text("not a folder", encoding="utf-8")
     monkeypatch.setattr("labgen.resources.resource", lambda name: tmp_path / name)
     assert builtin_scenarios() == []
+
+
+def test_the_scenario_keeps_where_its_keys_stand_and_its_normalise_rules():
+    text = (
+        "id: r\ntitle: T\nsummary: S\nlab: mesos-calico\n"
+        "vars: {a: '1'}\n"
+        "node_vars:\n  ubuntu-1: {b: '2'}\n"
+        "normalise:\n  - {match: 'x+', replace: 'x'}\n"
+        "steps:\n  - {id: q, kind: question, title: Q, goal: G, answers: [a]}\n"
+    )
+    scenario = parse_scenario(yamlsrc.load_text(text, "r.yml"), "r.yml")
+    assert scenario.lines == {"lab": 4, "vars": 5, "node_vars": 6, "node_vars.ubuntu-1": 7}
+    assert scenario.normalise == (("x+", "x"),)
+    question = scenario.variants["default"].steps[0]
+    assert question.lines == {"step": 11} and question.solution is None
+
+
+def test_malformed_parts_of_student_steps_are_messages_not_tracebacks():
+    head = "id: r\ntitle: T\nsummary: S\nlab: mesos-calico\n"
+    text = head + (
+        "steps:\n"
+        "  - {id: t, kind: task, title: T, goal: {en: G, zh: '目标 {{ nope }}'}, check: [5],"
+        " solution: {run: 'true', 'on': ubuntu-1}}\n"
+        "  - {id: q, kind: question, title: Q, goal: G, answers: 5}\n"
+    )
+    with pytest.raises(InputError) as info:
+        parse_scenario(yamlsrc.load_text(text, "t.yml"), "t.yml")
+    found = [p.split("; expected")[0] for p in info.value.problems]
+    assert "t.yml line 6: step t: goal uses {{ nope }}, which is not defined (did you mean 'node'?)" in found
+    assert "t.yml line 7: step q: answers is 5 (a number)" in found
+    assert len(found) == 3  # and one for check[0]
+    text = head + "steps:\n  - 5\nvariants:\n  v:\n    steps:\n      - {use: x}\n"
+    with pytest.raises(InputError) as info:
+        parse_scenario(yamlsrc.load_text(text, "t.yml"), "t.yml")
+    assert info.value.problems[-1] == (
+        "t.yml line 10: variant v, step #1: use names 'x', which is not a step of the default path; "
+        "expected one of (none)"
+    )
