@@ -763,24 +763,29 @@ def test_where_each_problem_stands_in_block_style_and_a_broken_node_skipped():
     network:
       cidr: 10.1.0.0/24
     params:
+      docker_version: 18.06.0
       calico_pool: 10.1.0.0/16
     boxes: {lxc: labgen/debian-12}
     nodes:
       - just-a-name
-      - name: n1
-        roles: [base]
+      - roles: [base]
+        name: n1
         ip: 10.1.0.11
-      - name: n1
-        roles: [base]
+      - roles: [base]
+        name: n1
         ip: 10.1.0.11
     """
     assert [p.split("; expected")[0] for p in problems(text)] == [
-        "lab.yml line 5: params: calico_pool 10.1.0.0/16 overlaps the lab network 10.1.0.0/24: workload routes "
+        "lab.yml line 6: params: calico_pool 10.1.0.0/16 overlaps the lab network 10.1.0.0/24: workload routes "
         "would shadow the host-only network",
-        "lab.yml line 8: node #1: the node is 'just-a-name' (a string)",
-        "lab.yml line 12: node n1: the name is already used by the node at line 9",
-        "lab.yml line 14: node n1: ip 10.1.0.11 is already used by node n1 (line 11)",
+        "lab.yml line 9: node #1: the node is 'just-a-name' (a string)",
+        "lab.yml line 14: node n1: the name is already used by the node at line 11",
+        "lab.yml line 15: node n1: ip 10.1.0.11 is already used by node n1 (line 12)",
     ]
+    # the key's own line, not its mapping's (an unknown key first)
+    assert problems("network:\n  cdir: x\n  cidr: 10.0.0.0/30\n")[-1] == (
+        "lab.yml line 3: network: cidr 10.0.0.0/30 has prefix /30; expected a prefix from /16 to /29"
+    )
     assert problems("network:\n  cidr: 10.0.0.0/30\n")[-1] == (
         "lab.yml line 2: network: cidr 10.0.0.0/30 has prefix /30; expected a prefix from /16 to /29"
     )
@@ -822,9 +827,12 @@ def test_a_mirror_of_the_wrong_type_is_one_message_not_two():
         "lab.yml line 6: mirrors: calicocl is 5 (a number); expected an http, https or file URL",
         "lab.yml line 6: mirrors: https://x.example/ is 7 (a number); expected an http, https or file URL",
     ]
-    assert problems(BASE + "mirrors: {calicocl: http://m.example/c}\n")[0].startswith(
-        "lab.yml line 6: mirrors: 'calicocl' is neither a declared artifact nor a base URL (did you mean 'calicoctl'?)"
-    )
+    from labgen.mirrors import RULE_HELP
+
+    assert problems(BASE + "mirrors: {calicocl: http://m.example/c}\n") == [
+        "lab.yml line 6: mirrors: 'calicocl' is neither a declared artifact nor a base URL (did you mean "
+        f"'calicoctl'?); expected {RULE_HELP}"
+    ]
 
 
 def test_the_lab_keeps_its_description_and_instance():

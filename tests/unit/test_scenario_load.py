@@ -788,3 +788,21 @@ def test_malformed_parts_of_student_steps_are_messages_not_tracebacks():
         "t.yml line 10: variant v, step #1: use names 'x', which is not a step of the default path; "
         "expected one of (none)"
     )
+
+
+def test_one_language_mappings_a_match_that_is_no_string_and_an_expectations_variable():
+    head = "id: r\ntitle: {zh: 标题}\nsummary: {en: S}\nlab: mesos-calico\n"
+    scenario = parse_scenario(
+        yamlsrc.load_text(head + "steps:\n  - {id: a, kind: explain, title: A, explain: E}\n", "t.yml"), "t.yml"
+    )
+    assert (scenario.title, scenario.summary) == (Text("", "标题"), Text("S", ""))
+    text = head + (
+        "normalise:\n  - {match: 5, replace: x}\nsteps:\n"
+        "  - {id: a, kind: observe, title: A, 'on': ubuntu-1, run: 'true', expect: {stdout_contains: ['{{ nothere }}']}}\n"
+    )
+    with pytest.raises(InputError) as info:
+        parse_scenario(yamlsrc.load_text(text, "t.yml"), "t.yml")
+    assert [p.split("; expected")[0] for p in info.value.problems] == [
+        "t.yml line 6: normalise[0]: match is 5 (a number)",
+        "t.yml line 8: step a: expect uses {{ nothere }}, which is not defined",
+    ]
