@@ -806,3 +806,22 @@ def test_one_language_mappings_a_match_that_is_no_string_and_an_expectations_var
         "t.yml line 6: normalise[0]: match is 5 (a number)",
         "t.yml line 8: step a: expect uses {{ nothere }}, which is not defined",
     ]
+
+
+def test_a_variants_step_ids_are_unique_whether_used_or_written_and_a_used_step_captures():
+    text = (
+        "id: r\ntitle: T\nsummary: S\nlab: mesos-calico\nsteps:\n"
+        "  - {id: a, kind: observe, title: A, 'on': ubuntu-1, run: 'true', capture: {c: '(x)'}}\n"
+        "  - id: b\n    kind: observe\n    title: B\n    'on': ubuntu-1\n    run: 'true'\n"
+        "variants:\n  v:\n    steps:\n"
+        "      - {use: a}\n"
+        "      - {id: a, kind: observe, title: A2, 'on': ubuntu-1, run: 'echo {{ c }}'}\n"
+        "      - kind: observe\n        id: b\n        title: B\n        'on': ubuntu-1\n        run: 'true'\n"
+        "      - {use: b}\n"
+    )
+    with pytest.raises(InputError) as info:
+        parse_scenario(yamlsrc.load_text(text, "t.yml"), "t.yml")
+    assert [p.split("; expected")[0] for p in info.value.problems] == [
+        "t.yml line 16: variant v, step a: duplicate step id 'a' (first at line 15)",
+        "t.yml line 22: variant v, step #4: duplicate step id 'b' (first at line 18)",
+    ]
