@@ -270,11 +270,7 @@ def _words(kind: str, error) -> dict:
     rule, not the field's purpose), with the field's own example when it has one."""
     outer = _schema_of(kind, error)
     if error.validator in ("pattern", "maxLength", "type") and "description" in error.schema:
-        return {
-            **outer,
-            "description": error.schema["description"],
-            "examples": outer.get("examples"),  # (outer holds error.schema's keys, and more)
-        }
+        return {**outer, "description": error.schema["description"]}
     return outer
 
 

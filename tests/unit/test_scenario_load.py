@@ -749,7 +749,9 @@ def test_a_tasks_checks_and_solution_are_steps_of_their_own():
 def test_builtin_scenarios_need_a_folder(monkeypatch, tmp_path):
     (tmp_path / "scenarios").write_text("not a folder", encoding="utf-8")
     monkeypatch.setattr("labgen.resources.resource", lambda name: tmp_path / name)
-    assert builtin_scenarios() == []
+    from labgen.scenario.load import _builtin_dir
+
+    assert _builtin_dir() is None and builtin_scenarios() == []
 
 
 def test_the_scenario_keeps_where_its_keys_stand_and_its_normalise_rules():
@@ -759,12 +761,14 @@ def test_the_scenario_keeps_where_its_keys_stand_and_its_normalise_rules():
         "node_vars:\n  ubuntu-1: {b: '2'}\n"
         "normalise:\n  - {match: 'x+', replace: 'x'}\n"
         "steps:\n  - {id: q, kind: question, title: Q, goal: G, answers: [a]}\n"
+        "  - {id: e, kind: explain, title: E, explain: E}\n"
     )
     scenario = parse_scenario(yamlsrc.load_text(text, "r.yml"), "r.yml")
     assert scenario.lines == {"lab": 4, "vars": 5, "node_vars": 6, "node_vars.ubuntu-1": 7}
     assert scenario.normalise == (("x+", "x"),)
     question = scenario.variants["default"].steps[0]
     assert question.lines == {"step": 11} and question.solution is None
+    assert scenario.variants["default"].steps[1].lines == {"step": 12}
 
 
 def test_malformed_parts_of_student_steps_are_messages_not_tracebacks():
@@ -824,4 +828,32 @@ def test_a_variants_step_ids_are_unique_whether_used_or_written_and_a_used_step_
     assert [p.split("; expected")[0] for p in info.value.problems] == [
         "t.yml line 16: variant v, step a: duplicate step id 'a' (first at line 15)",
         "t.yml line 22: variant v, step #4: duplicate step id 'b' (first at line 18)",
+    ]
+
+
+def test_use_where_it_stands_a_use_of_no_name_and_nested_fields_of_checks_and_variants():
+    text = (
+        "id: r\ntitle: T\nsummary: S\nlab: mesos-calico\nsteps:\n"
+        "  - {id: cc, kind: observe, title: A, 'on': ubuntu-1, run: 'true'}\n"
+        "  - kind: observe\n    use: cc\n"
+        "  - id: u\n    kind: task\n    title: U\n    goal: G\n    check:\n"
+        "      - {run: 'true', 'on': ubuntu-1, message: M, expect: {exit: [1]}}\n"
+        "    solution: {run: 'true', 'on': ubuntu-1, expect: {exit: [2]}}\n"
+        "variants:\n  v:\n    steps:\n"
+        "      - {use: c}\n"
+        "      - {use: 5}\n"
+        "      - {id: w, kind: observe, title: W, 'on': ubuntu-1, run: 'true', expect: {exit: [3]}}\n"
+    )
+    with pytest.raises(InputError) as info:
+        parse_scenario(yamlsrc.load_text(text, "t.yml"), "t.yml")
+    assert [p.split("; expected")[0] for p in info.value.problems] == [
+        "t.yml line 7: step #2: missing key 'id'",
+        "t.yml line 7: step #2: missing key 'title'",
+        "t.yml line 8: step #2: unknown key 'use'",
+        "t.yml line 8: step #2: 'use' is only for variants",
+        "t.yml line 14: step u, check[0]: expect.exit is a list",
+        "t.yml line 15: step u, solution: expect.exit is a list",
+        "t.yml line 19: variant v, step #1: use names 'c', which is not a step of the default path (did you mean 'cc'?)",
+        "t.yml line 20: variant v, step #2: use is 5 (a number)",
+        "t.yml line 21: variant v, step w: expect.exit is a list",
     ]
