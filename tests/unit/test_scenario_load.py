@@ -857,3 +857,15 @@ def test_use_where_it_stands_a_use_of_no_name_and_nested_fields_of_checks_and_va
         "t.yml line 20: variant v, step #2: use is 5 (a number)",
         "t.yml line 21: variant v, step w: expect.exit is a list",
     ]
+
+
+def test_a_variable_missing_on_several_nodes_names_them_all():
+    text = (
+        "id: r\ntitle: T\nsummary: S\nlab: mesos-calico\nnode_vars: {ubuntu-3: {x: '1'}}\nsteps:\n"
+        "  - {id: a, kind: observe, title: A, 'on': [ubuntu-1, ubuntu-2], run: 'echo {{ x }}'}\n"
+    )
+    with pytest.raises(InputError) as info:
+        parse_scenario(yamlsrc.load_text(text, "t.yml"), "t.yml")
+    assert info.value.problems[0].startswith(
+        "t.yml line 7: step a: run uses {{ x }}, which is not defined for ubuntu-1, ubuntu-2; expected"
+    )
