@@ -101,7 +101,7 @@ integration-shuffled: setup
 # Mutation testing (mutmut, config in pyproject.toml) of the core modules, killed by the unit
 # tests only; per module, so a run can be bounded: make mutation MUTATE=labgen.render
 MUTATE ?= labgen.labfile labgen.validate labgen.render labgen.scenario.template labgen.scenario.runner labgen.provision.engine labgen.artifacts labgen.scenario.challenge labgen.scenario.student_progress labgen.classroom.layout \
-          labgen.schemacheck labgen.schemas
+          labgen.schemacheck labgen.schemas labgen.scenario.load
 mutation: venv
 	$(PY) -m pip install -q -e '.[test,mutation]'
 	for m in $(MUTATE); do nice $(VENV)/bin/mutmut run --max-children 2 "$$m.*" >/dev/null || exit 1; done

@@ -245,48 +245,45 @@ class _Rules:
         return net
 
     def calico_pool(self, network: ipaddress.IPv4Network | None) -> None:
-        given = "calico_pool" in (self.data.get("params") or {}) if isinstance(self.data.get("params"), dict) else False
-        if given:
-            text = self.given("params", "calico_pool")
-            if text is None:
-                return
-            line = yamlsrc.line_of(self.data["params"], "calico_pool")
-            pool = self.cidr(text, line, "params", "calico_pool")
-            if pool is None:
-                return
-            if pool.prefixlen > 26:
-                self.p.add(
-                    line,
-                    "params",
-                    f"calico_pool {pool} is smaller than a /26",
-                    "a pool of /26 or larger: Calico hands out addresses in /26 blocks",
-                )
-                return
-            if (
-                pool.is_loopback
-                or pool.is_link_local
-                or pool.is_multicast
-                or pool.is_reserved
-                or pool.is_unspecified
-                or pool.overlaps(ipaddress.IPv4Network("0.0.0.0/8"))
-            ):
-                # 169.254.1.1 is the workloads' dummy gateway; the others are not unicast space
-                self.p.add(
-                    line,
-                    "params",
-                    f"calico_pool {pool} is a special-purpose range",
-                    "an ordinary unicast range such as 172.32.0.0/16",
-                )
-                return
-        else:
-            pool, line = ipaddress.IPv4Network(PARAM_DEFAULTS["calico_pool"]), yamlsrc.line_of(self.data, "network")
-        if network is not None and pool.overlaps(network):
-            suggestion = next(s for s in _POOL_SUGGESTIONS if not ipaddress.IPv4Network(s).overlaps(network))
-            which = "calico_pool" if given else "the default calico_pool"
+        # Only a pool the file gives can overlap the lab network: the default (172.32.0.0/16)
+        # lies outside the private ranges a lab network must be in (a unit test keeps it so).
+        text = self.given("params", "calico_pool")
+        if text is None:
+            return
+        line = yamlsrc.line_of(self.data["params"], "calico_pool")
+        pool = self.cidr(text, line, "params", "calico_pool")
+        if pool is None:
+            return
+        if pool.prefixlen > 26:
             self.p.add(
                 line,
                 "params",
-                f"{which} {pool} overlaps the lab network {network}: workload routes "
+                f"calico_pool {pool} is smaller than a /26",
+                "a pool of /26 or larger: Calico hands out addresses in /26 blocks",
+            )
+            return
+        if (
+            pool.is_loopback
+            or pool.is_link_local
+            or pool.is_multicast
+            or pool.is_reserved
+            or pool.is_unspecified
+            or pool.overlaps(ipaddress.IPv4Network("0.0.0.0/8"))
+        ):
+            # 169.254.1.1 is the workloads' dummy gateway; the others are not unicast space
+            self.p.add(
+                line,
+                "params",
+                f"calico_pool {pool} is a special-purpose range",
+                "an ordinary unicast range such as 172.32.0.0/16",
+            )
+            return
+        if network is not None and pool.overlaps(network):
+            suggestion = next(s for s in _POOL_SUGGESTIONS if not ipaddress.IPv4Network(s).overlaps(network))
+            self.p.add(
+                line,
+                "params",
+                f"calico_pool {pool} overlaps the lab network {network}: workload routes "
                 "would shadow the host-only network",
                 f"a pool outside {network}, e.g. {suggestion}",
             )

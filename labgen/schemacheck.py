@@ -226,7 +226,7 @@ def _mapping_problems(error, data: Any, kind: str, field: str) -> list[tuple[int
             (
                 yamlsrc.line_of(mapping, key),
                 f"{has}unknown {noun} {show(key)}{did_you_mean(key, allowed) if isinstance(key, str) else ''}",
-                "one of " + ", ".join(allowed),
+                ("one of " + ", ".join(allowed)) if allowed else "no keys",
                 None,
             )
             for key in mapping
@@ -270,11 +270,7 @@ def _words(kind: str, error) -> dict:
     rule, not the field's purpose), with the field's own example when it has one."""
     outer = _schema_of(kind, error)
     if error.validator in ("pattern", "maxLength", "type") and "description" in error.schema:
-        return {
-            **outer,
-            "description": error.schema["description"],
-            "examples": outer.get("examples", error.schema.get("examples")),
-        }
+        return {**outer, "description": error.schema["description"]}
     return outer
 
 
@@ -322,7 +318,7 @@ def _span(schema: dict) -> str:
     return f"{what} from {schema['minimum']} to {schema['maximum']}"
 
 
-def _say(error, schema: dict, name: str, kind: str, explain: dict, alone: bool = True) -> tuple[str, str | None]:
+def _say(error, schema: dict, name: str, kind: str, explain: dict, alone: bool) -> tuple[str, str | None]:
     """(problem, expected) in labgen's words for one error about a value called `name`."""
     value, rule, validator = error.instance, error.validator_value, error.validator
     path = tuple(error.absolute_path)
@@ -335,7 +331,8 @@ def _say(error, schema: dict, name: str, kind: str, explain: dict, alone: bool =
         expected = f"{_span(schema)} ({expected})" if "description" in schema else _span(schema)
     if validator == "type" and not path:
         holds = "the file holds " + kind_of(value) if value is not None else "the file is empty"
-        return holds, "a mapping with keys " + ", ".join(schema.get("required", ()))
+        keys = schema.get("required")
+        return holds, ("a mapping with keys " + ", ".join(keys)) if keys else "a mapping"
     if validator == "type":
         words = " or ".join(_TYPES[k] for k in (rule if isinstance(rule, list) else [rule]))
         return f"{name} is {describe(value)}", words if rule == "boolean" else expected or words
@@ -356,7 +353,8 @@ def _say(error, schema: dict, name: str, kind: str, explain: dict, alone: bool =
     if validator == "minItems":  # every minimum in the schemas is 1
         return f"{name} is {describe(value)}", f"at least one {item}" + (f": {expected}" if expected else "")
     if validator == "minProperties":
-        return f"{name} is {describe(value)}", "at least one of " + ", ".join(schema.get("properties", ()))
+        keys = schema.get("properties")
+        return f"{name} is {describe(value)}", ("at least one of " + ", ".join(keys)) if keys else "at least one key"
     if validator == "maxItems":
         return f"{name} has {len(value)} items", f"at most {rule}: {expected}"
     if validator == "maxLength":

@@ -28,6 +28,7 @@ from typing import Callable
 
 from labgen import lifecycle
 from labgen.classroom.hostcheck import CLONE_DISK_MIB
+from labgen.classroom.image import images_root
 from labgen.errors import LabgenError
 from labgen.labdir import LabDir, atomic_write
 from labgen.labfile import load_lab
@@ -68,6 +69,7 @@ class ThisHost:
             raise LabgenError("interrupted before booting")
         if image is not None:
             self.clone(lab, ld, image, say)
+            self.seat_config(lab)
         say("booting")
         changes = lifecycle.boot(lab, ld, self.provider)
         if stop is not None and stop.is_set():
@@ -122,12 +124,24 @@ class ThisHost:
                         "(the seats already up stay up; this seat was removed)",
                     ) from None
                 made.append(target)
+                prov.seat_config(target, images_root(), fresh=True)
                 prov.adopt(ld.path, node.name, target, prov.private_key(image.path, node.name))
         except BaseException:
             for target in made:
                 prov.remove_machine(target)
             raise
         return [f"cloned {', '.join(made)}"]
+
+    def seat_config(self, lab) -> list[str]:
+        """Each existing clone of the seat made to run as a seat (Provider.seat_config): a
+        classroom cloned by an older labgen gets it too, from its nodes' next start."""
+        prov = self.provider_obj()
+        states = prov.machine_states(lab) or {}
+        changes: list[str] = []
+        for node in lab.nodes:
+            if states.get(node.name, "not_created") != "not_created":
+                changes += prov.seat_config(prov.machine_name(lab, node.name), images_root(), fresh=False)
+        return changes
 
     def remove_clones(self, lab_dir: Path, seat_lab, say: Say) -> list[str]:
         """A seat made of clones, removed without Vagrant (a Ruby start saved: `reset`): its

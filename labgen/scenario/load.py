@@ -135,7 +135,7 @@ def check_against_lab(scenario: Scenario, lab: Lab) -> None:
                     problems.add(
                         step.lines.get(key, at),
                         where,
-                        f"run uses {{{{ {var} }}}}, which is not defined for "
+                        f"{key} uses {{{{ {var} }}}}, which is not defined for "
                         f"{', '.join(missing)} (the step runs on all nodes)",
                         EXPECTED_VAR_SOURCES,
                     )
@@ -215,7 +215,7 @@ def _step_where(steps: list, index: int, prefix: str, rest: tuple) -> tuple[str,
 def _lines_of(raw: dict, line: int) -> dict[str, int]:
     """Where a step (or check, solution) and its keys stand, for check_against_lab."""
     lines = {key: yamlsrc.line_of(raw, key) for key in ("on", "run", "expect") if key in raw}
-    return {"step": line or yamlsrc.line_of(raw), **lines}
+    return {"step": line, **lines}
 
 
 class _Rules:

@@ -753,3 +753,105 @@ def test_the_node_list_its_bound_and_its_duplicates():
     assert problems(BASE + "  - {name: n1, ip: 192.168.56.12, roles: [base]}\n") == [
         "lab.yml line 6: node n1: the name is already used by the node at line 5; expected a unique name per node"
     ]
+
+
+def test_where_each_problem_stands_in_block_style_and_a_broken_node_skipped():
+    # Each key on its own line: the messages point at the key, not at its mapping; a node
+    # that is not a mapping is reported once and the nodes after it are still checked.
+    text = """\
+    name: demo
+    network:
+      cidr: 10.1.0.0/24
+    params:
+      docker_version: 18.06.0
+      calico_pool: 10.1.0.0/16
+    boxes: {lxc: labgen/debian-12}
+    nodes:
+      - just-a-name
+      - roles: [base]
+        name: n1
+        ip: 10.1.0.11
+      - roles: [base]
+        name: n1
+        ip: 10.1.0.11
+    """
+    assert [p.split("; expected")[0] for p in problems(text)] == [
+        "lab.yml line 6: params: calico_pool 10.1.0.0/16 overlaps the lab network 10.1.0.0/24: workload routes "
+        "would shadow the host-only network",
+        "lab.yml line 9: node #1: the node is 'just-a-name' (a string)",
+        "lab.yml line 14: node n1: the name is already used by the node at line 11",
+        "lab.yml line 15: node n1: ip 10.1.0.11 is already used by node n1 (line 12)",
+    ]
+    # the key's own line, not its mapping's (an unknown key first)
+    assert problems("network:\n  cdir: x\n  cidr: 10.0.0.0/30\n")[-1] == (
+        "lab.yml line 3: network: cidr 10.0.0.0/30 has prefix /30; expected a prefix from /16 to /29"
+    )
+    assert problems("network:\n  cidr: 10.0.0.0/30\n")[-1] == (
+        "lab.yml line 2: network: cidr 10.0.0.0/30 has prefix /30; expected a prefix from /16 to /29"
+    )
+
+
+def test_the_network_prefix_bounds_and_the_address_range_of_the_smallest():
+    lab = BASE.replace("192.168.56.0/24", "192.168.0.0/24").replace("192.168.56.11", "192.168.0.2")
+    assert problems(lab.replace("/24", "/16")) == [] and problems(lab.replace("/24", "/29")) == []
+    assert problems(BASE.replace("192.168.56.0/24", "192.168.0.0/15")) == [
+        "lab.yml line 2: network: cidr 192.168.0.0/15 has prefix /15; expected a prefix from /16 to /29"
+    ]
+    # a /30 is refused, but the address range it would have (one address) still guides the node
+    assert problems(BASE.replace("/24", "/30").replace("ip: 192.168.56.11", "ip: bad"))[1] == (
+        "lab.yml line 5: node n1: ip 'bad' is not a valid IPv4 address; "
+        "expected an address from 192.168.56.2 to 192.168.56.2"
+    )
+    # an address the schema lets through but ipaddress refuses, on a network that was refused
+    assert problems(BASE.replace("192.168.56", "8.8.8").replace("8.8.8.11", "8.8.8.300"))[1] == (
+        "lab.yml line 5: node n1: ip '8.8.8.300' is not a valid IPv4 address; "
+        "expected an IPv4 address on the lab network"
+    )
+
+
+def test_the_default_calico_pool_can_never_overlap_a_lab_network():
+    # labfile checks overlaps only for a pool the file gives: the default stays outside the
+    # private ranges, the only ones a lab network may use.
+    import ipaddress
+
+    from labgen.labfile import PARAM_DEFAULTS
+
+    pool = ipaddress.IPv4Network(PARAM_DEFAULTS["calico_pool"])
+    assert not pool.is_private
+    assert not any(pool.overlaps(ipaddress.IPv4Network(n)) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
+
+
+def test_a_mirror_of_the_wrong_type_is_one_message_not_two():
+    # the schema's message only: the rule about names and URLs reads well-formed entries
+    assert problems(BASE + "mirrors: {calicocl: 5, https://x.example/: 7}\n") == [
+        "lab.yml line 6: mirrors: calicocl is 5 (a number); expected an http, https or file URL",
+        "lab.yml line 6: mirrors: https://x.example/ is 7 (a number); expected an http, https or file URL",
+    ]
+    from labgen.mirrors import RULE_HELP
+
+    assert problems(BASE + "mirrors: {calicocl: http://m.example/c}\n") == [
+        "lab.yml line 6: mirrors: 'calicocl' is neither a declared artifact nor a base URL (did you mean "
+        f"'calicoctl'?); expected {RULE_HELP}"
+    ]
+
+
+def test_the_lab_keeps_its_description_and_instance():
+    lab = lab_of(BASE + "description: A lab\ninstance: s01\n")
+    assert (lab.description, lab.instance) == ("A lab", "s01")
+    assert (lab_of(BASE).description, lab_of(BASE).instance) == ("", "")
+
+
+def test_unknown_lab_names_every_builtin_or_none(tmp_path, monkeypatch):
+    for name in ("one", "two"):
+        (tmp_path / f"{name}.yml").write_text(BASE.replace("demo", name), encoding="utf-8")
+    monkeypatch.setattr("labgen.labfile.builtin_labs_dir", lambda: tmp_path)
+    with pytest.raises(InputError) as err:
+        find_lab("three")
+    assert err.value.problems == [
+        "lab 'three' is neither a file nor a built-in lab; expected a path to a lab file or one of the built-in "
+        "labs: one, two"
+    ]
+    monkeypatch.setattr("labgen.labfile.builtin_labs_dir", lambda: tmp_path / "none-here")
+    with pytest.raises(InputError) as err:
+        find_lab("three")
+    assert err.value.problems[0].endswith("expected a path to a lab file or one of the built-in labs: none")

@@ -4,13 +4,14 @@ is wrong, where, and what was expected, all problems at once."""
 from __future__ import annotations
 
 import ipaddress
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from labgen import yamlsrc
 from labgen.errors import InputError
-from labgen.model import Expect, Lab, Node, Step, Text
+from labgen.model import Expect, Lab, Node, Scenario, Step, Text, Variant
 from labgen.scenario.load import builtin_scenarios, check_against_lab, find_scenario, load_scenario, parse_scenario
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "scenarios"
@@ -323,6 +324,67 @@ def test_check_against_lab_all_steps_need_node_vars_everywhere(tmp_path):
     ]
 
 
+def test_check_against_lab_reads_vars_expectations_and_every_variable_of_a_step(tmp_path):
+    path = tmp_path / "s.yml"
+    path.write_text(
+        "id: s\ntitle: T\nsummary: S\nlab: mesos-calico\n"
+        "vars: {peer: '{{ nodes.ubuntu-9.ip }}'}\n"
+        "node_vars: {ubuntu-1: {zz: '1'}}\n"
+        "steps:\n"
+        "  - {id: one, kind: observe, title: O, 'on': all, run: 'echo {{ node }} {{ zz }}'}\n"
+        "  - {id: two, kind: observe, title: W, 'on': all, run: 'echo {{ nodes.ubuntu-1.ip }} {{ zz }}'}\n"
+        "  - id: three\n"
+        "    kind: observe\n"
+        "    title: E\n"
+        "    'on': all\n"
+        "    run: 'true'\n"
+        "    expect: {stdout_contains: ['{{ zz }}', '{{ nodes.ubuntu-7.ip }}']}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(InputError) as info:
+        check_against_lab(load_scenario(path), _lab("ubuntu-1", "ubuntu-2", "ubuntu-3"))
+    expected = "expected a node of lab mesos-calico (ubuntu-1, ubuntu-2, ubuntu-3)"
+    undefined = "which is not defined for ubuntu-2, ubuntu-3 (the step runs on all nodes)"
+    assert [p.split("; expected a var")[0] for p in info.value.problems] == [
+        f"{path} line 5: vars: vars use {{{{ nodes.ubuntu-9.ip }}}}: node 'ubuntu-9' is not in lab mesos-calico "
+        f"(did you mean 'ubuntu-3'?); {expected}",
+        f"{path} line 8: step one: run uses {{{{ zz }}}}, {undefined}",
+        f"{path} line 9: step two: run uses {{{{ zz }}}}, {undefined}",
+        f"{path} line 15: step three: expect uses {{{{ nodes.ubuntu-7.ip }}}}: node 'ubuntu-7' is not in lab "
+        f"mesos-calico (did you mean 'ubuntu-3'?); {expected}",
+        f"{path} line 15: step three: expect uses {{{{ zz }}}}, {undefined}",
+    ]
+
+
+def test_check_against_lab_without_lines_says_the_steps_line_or_none():
+    # A scenario built in code (or a step whose keys have no line) still gets every message.
+    def step(sid: str, lines: dict) -> Step:
+        return Step(sid, "observe", Text("t"), None, ("ubuntu-9",), "{{ nodes.ubuntu-8.ip }}", lines=lines)
+
+    on_all = Step("c", "observe", Text("t"), None, ("all",), "{{ zz }}", lines={"step": 9})
+    variant = Variant("default", (), (step("a", {"step": 7}), step("b", {}), on_all))
+    scenario = Scenario(
+        "s",
+        Text("t"),
+        Text("s"),
+        "x",
+        {"default": variant},
+        vars={"p": "{{ nodes.ubuntu-6.ip }}"},
+        node_vars={"ubuntu-7": {}, "ubuntu-1": {"zz": "1"}},
+    )
+    with pytest.raises(InputError) as info:
+        check_against_lab(scenario, _lab("ubuntu-1", "ubuntu-2"))
+    assert [p.split(" (did you mean")[0].split("; expected")[0] for p in info.value.problems] == [
+        "scenario s: node_vars: node 'ubuntu-7' is not in lab mesos-calico",
+        "scenario s: vars: vars use {{ nodes.ubuntu-6.ip }}: node 'ubuntu-6' is not in lab mesos-calico",
+        "scenario s: step b: on: node 'ubuntu-9' is not in lab mesos-calico",
+        "scenario s: step b: run uses {{ nodes.ubuntu-8.ip }}: node 'ubuntu-8' is not in lab mesos-calico",
+        "scenario s line 7: step a: on: node 'ubuntu-9' is not in lab mesos-calico",
+        "scenario s line 7: step a: run uses {{ nodes.ubuntu-8.ip }}: node 'ubuntu-8' is not in lab mesos-calico",
+        "scenario s line 9: step c: run uses {{ zz }}, which is not defined for ubuntu-2 (the step runs on all nodes)",
+    ]
+
+
 # ---- finding scenarios
 
 
@@ -426,3 +488,384 @@ def test_rules_between_fields_name_the_field_and_its_line():
         "r.yml line 9: step #2: missing key 'title'",
         "r.yml line 9: step #2: 'use' is only for variants",
     ]
+
+
+# ---- the lab a scenario names (scenario_lab)
+
+LAB_TEXT = (
+    "name: own\nnetwork: {cidr: 192.168.56.0/24}\nboxes: {lxc: labgen/debian-12}\n"
+    "nodes:\n  - {name: n1, ip: 192.168.56.11, roles: [base]}\n"
+)
+LAB_EXPECTED = (
+    "expected a built-in lab name (like mesos-calico) or a lab file path relative to this file "
+    "(with a / or ending in .yml)"
+)
+
+
+def _naming(tmp_path: Path, lab: str) -> Path:
+    """A scenario file in tmp_path/sc whose `lab:` (line 4) is `lab`."""
+    path = tmp_path / "sc" / "s.yml"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(
+        f"id: s\ntitle: T\nsummary: S\nlab: {lab}\nsteps:\n  - {{id: a, kind: explain, title: A, explain: E}}\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.mark.parametrize("name", ["own.yml", "own.yaml", "labs/own", "labs/own.yml"])
+def test_a_lab_file_is_found_beside_the_scenario_whatever_the_working_directory(tmp_path, monkeypatch, name):
+    from labgen.scenario.load import scenario_lab
+
+    path = _naming(tmp_path, name)
+    (path.parent / name).parent.mkdir(exist_ok=True)
+    (path.parent / name).write_text(LAB_TEXT, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)  # not the scenario's folder
+    lab = scenario_lab(load_scenario(path))
+    assert (lab.name, lab.source) == ("own", path.parent / name)
+
+
+def test_a_builtin_lab_is_found_by_name(tmp_path):
+    from labgen.scenario.load import scenario_lab
+
+    assert scenario_lab(load_scenario(_naming(tmp_path, "mesos-calico"))).name == "mesos-calico"
+
+
+@pytest.mark.parametrize("name", ["gone.yml", "gone.yaml", "labs/gone"])
+def test_a_missing_lab_file_names_the_scenarios_line_and_the_file_looked_for(tmp_path, monkeypatch, name):
+    from labgen.scenario.load import scenario_lab
+
+    path = _naming(tmp_path, name)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(InputError) as info:
+        scenario_lab(load_scenario(path))
+    assert info.value.problems == [
+        f"{path} line 4: scenario: lab {name!r} does not exist (no file {path.parent / name}); {LAB_EXPECTED}"
+    ]
+    assert info.value.hint == "`labgen list` shows the built-in labs"
+
+
+def test_a_lab_file_named_from_the_working_directory_is_still_taken(tmp_path, monkeypatch):
+    # Not beside the scenario, but a file where the user stands: find_lab takes it as given.
+    from labgen.scenario.load import scenario_lab
+
+    path = _naming(tmp_path, "here.yml")
+    (tmp_path / "here.yml").write_text(LAB_TEXT, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert scenario_lab(load_scenario(path)).name == "own"
+
+
+def test_an_unknown_builtin_lab_says_so_at_the_scenarios_line(tmp_path):
+    from labgen.scenario.load import scenario_lab
+
+    unknown = (
+        "scenario: lab 'mesos-calcio' is neither a file nor a built-in lab (did you mean 'mesos-calico'?); "
+        "expected a path to a lab file or one of the built-in labs: mesos-calico"
+    )
+    path = _naming(tmp_path, "mesos-calcio")
+    with pytest.raises(InputError) as info:
+        scenario_lab(load_scenario(path))
+    assert info.value.problems == [f"{path} line 4: {unknown}"]
+    assert info.value.hint == "`labgen list` shows the built-in labs with their descriptions"
+    steps = [{"id": "a", "kind": "explain", "title": "A", "explain": "E"}]
+    inline = {"id": "s", "title": "T", "summary": "S", "lab": "mesos-calcio", "steps": steps}
+    with pytest.raises(InputError) as info:  # no line known: the file alone
+        scenario_lab(parse_scenario(inline, "inline.yml"))
+    assert info.value.problems == [f"inline.yml: {unknown}"]
+    with pytest.raises(InputError) as info:  # no file either: the scenario's id
+        scenario_lab(parse_scenario({**inline, "lab": "x/y.yml"}))
+    assert info.value.problems == [
+        "scenario s: scenario: lab 'x/y.yml' is neither a file nor a built-in lab; "
+        "expected a path to a lab file or one of the built-in labs: mesos-calico"
+    ]
+
+
+def test_rules_inside_tasks_checks_solutions_and_variants_name_where_they_stand():
+    text = (
+        "id: r\ntitle: T\nsummary: S\nlab: mesos-calico\n"
+        "normalise:\n"
+        "  - {match: '(', replace: x}\n"
+        "steps:\n"
+        "  - id: t\n"
+        "    kind: task\n"
+        "    title: T\n"
+        "    goal: G {{ nope }}\n"
+        "    hints: ['{{ nah }}']\n"
+        "    check:\n"
+        "      - run: 'true'\n"
+        "        'on': ubuntu-1\n"
+        "        expect: {stdout_matches: ['(']}\n"
+        "        message: M {{ zilch }}\n"
+        "    solution:\n"
+        "      run: 'echo {{ gone }}'\n"
+        "      'on': ubuntu-1\n"
+        "  - {id: c, kind: observe, title: C, 'on': ubuntu-1, run: 'true', capture: {x: '(a)(b)'}}\n"
+        "  - {use: t}\n"
+        "variants:\n"
+        "  v:\n"
+        "    steps:\n"
+        "      - {use: t}\n"
+        "      - {use: q}\n"
+    )
+    with pytest.raises(InputError) as info:
+        parse_scenario(yamlsrc.load_text(text, "t.yml"), "t.yml")
+    undefined = "which is not defined"
+    assert [p.split("; expected")[0] for p in info.value.problems] == [
+        "t.yml line 6: normalise[0]: match '(' is not a valid regular expression (missing ), unterminated "
+        "subpattern at position 0)",
+        f"t.yml line 11: step t: goal uses {{{{ nope }}}}, {undefined} (did you mean 'node'?)",
+        f"t.yml line 12: step t: hints[0] uses {{{{ nah }}}}, {undefined}",
+        "t.yml line 16: step t, check[0]: expect.stdout_matches '(' is not a valid regular expression (missing ), "
+        "unterminated subpattern at position 0)",
+        f"t.yml line 17: step t: message uses {{{{ zilch }}}}, {undefined}",
+        f"t.yml line 19: step t, solution: run uses {{{{ gone }}}}, {undefined}",
+        "t.yml line 21: step c: capture x '(a)(b)' has 2 groups",
+        "t.yml line 22: step #3: unknown key 'use'",
+        "t.yml line 22: step #3: missing key 'id'",
+        "t.yml line 22: step #3: missing key 'kind'",
+        "t.yml line 22: step #3: missing key 'title'",
+        "t.yml line 22: step #3: 'use' is only for variants",
+        "t.yml line 27: variant v, step #2: use names 'q', which is not a step of the default path",
+    ]
+    assert info.value.problems[-1].endswith("; expected one of t, c")
+    assert info.value.problems[-2].endswith("; expected the step written out in full")
+    assert info.value.hint == "fix these in the scenario file and run again"
+
+
+def test_a_scenario_without_a_file_is_named_as_such():
+    with pytest.raises(InputError) as info:
+        parse_scenario(yamlsrc.load_text("id: r\ntitle: T\nsummary: S\nlab: mesos-calico\nsteps: []\n", "x.yml"))
+    assert info.value.problems == [
+        "<scenario> line 5: scenario: steps is an empty list; expected at least one step: the default path's steps, "
+        "in order"
+    ]
+
+
+@pytest.mark.parametrize("text", ["gone.yml", "gone.yaml", "dir/gone", "dir\\gone"])
+def test_a_path_to_no_scenario_is_no_such_file(text, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(InputError) as info:
+        find_scenario(text)
+    assert (info.value.problems, info.value.hint) == ([f"{text}: no such scenario file"], None)
+
+
+def test_no_builtin_scenarios_installed(monkeypatch, tmp_path):
+    monkeypatch.setattr("labgen.scenario.load._builtin_dir", lambda: None)
+    monkeypatch.chdir(tmp_path)
+    assert builtin_scenarios() == []
+    with pytest.raises(InputError) as info:
+        find_scenario("mac-bug")
+    assert info.value.hint == "built-in scenarios: (none installed); or give the path of a scenario file"
+
+
+def test_a_value_the_schema_refused_is_not_also_refused_for_its_characters():
+    # one message per wrong value: an id that misses its pattern is not also "contains a control
+    # character"; a tab is allowed in text, an escape is not
+    text = 'id: "a\\e"\ntitle: T\nsummary: S\nlab: mesos-calico\nsteps:\n  - {id: a, kind: explain, title: "A\\tB\\e", explain: E}\n'
+    with pytest.raises(InputError) as info:
+        parse_scenario(yamlsrc.load_text(text, "t.yml"), "t.yml")
+    assert [p.split("; expected")[0] for p in info.value.problems] == [
+        "t.yml line 1: scenario: id 'a\\x1b' is not valid",
+        "t.yml line 6: step a: title contains the control character U+001B at character 4",
+    ]
+
+
+def test_where_errors_inside_checks_solutions_variants_and_node_vars_are_named():
+    text = (
+        "id: r\ntitle: T\nsummary: S\nlab: mesos-calico\n"
+        "node_vars: {ubuntu-1: 5}\n"
+        "steps:\n"
+        "  - just-text\n"
+        "  - {id: t, kind: task, title: T, goal: G, check: 5, solution: {run: 5, 'on': ubuntu-1}}\n"
+        "  - id: u\n"
+        "    kind: task\n"
+        "    title: U\n"
+        "    goal: G\n"
+        "    check:\n"
+        "      - {run: 6, 'on': ubuntu-1, message: M}\n"
+        "    solution: {run: 'true', 'on': ubuntu-1}\n"
+        "variants:\n"
+        "  v:\n"
+        "    steps:\n"
+        "      - {id: w, kind: observe, title: W, 'on': ubuntu-1, run: 7}\n"
+    )
+    with pytest.raises(InputError) as info:
+        parse_scenario(yamlsrc.load_text(text, "t.yml"), "t.yml")
+    found = [p.split("; expected")[0] for p in info.value.problems]
+    assert "t.yml line 7: step #1: the step is 'just-text' (a string)" in found
+    assert [p for p in found if "just-text" not in p] == [
+        "t.yml line 5: node_vars: ubuntu-1 is 5 (a number)",
+        "t.yml line 8: step t: check is 5 (a number)",
+        "t.yml line 8: step t, solution: run is 5 (a number)",
+        "t.yml line 14: step u, check[0]: run is 6 (a number)",
+        "t.yml line 19: variant v, step w: run is 7 (a number)",
+    ]
+
+
+def test_a_tasks_checks_and_solution_are_steps_of_their_own():
+    from labgen.scenario.load import runnable
+
+    text = (
+        "id: r\ntitle: T\nsummary: S\nlab: mesos-calico\nsteps:\n"
+        "  - id: t\n"
+        "    kind: task\n"
+        "    title: T\n"
+        "    goal: G\n"
+        "    check:\n"
+        "      - run: 'true'\n"
+        "        'on': ubuntu-1\n"
+        "        message: M\n"
+        "    solution:\n"
+        "      run: 'true'\n"
+        "      'on': ubuntu-9\n"
+    )
+    scenario = parse_scenario(yamlsrc.load_text(text, "t.yml"), "t.yml")
+    task = scenario.variants["default"].steps[0]
+    check, solution = task.checks[0].step, task.solution
+    assert (check.id, check.kind, check.title, check.lines) == (
+        "t.check-1",
+        "verify",
+        Text("Check", "检查"),
+        {"step": 11, "on": 12, "run": 11},
+    )
+    assert (solution.id, solution.kind, solution.title, solution.lines) == (
+        "t.solution",
+        "fix",
+        Text("Solution", "参考解法"),
+        {"step": 14, "on": 16, "run": 15},
+    )
+    assert task.lines == {"step": 6}
+    hello = load_scenario(DATA / "minimal.yml").variants["default"].steps[0]
+    assert hello.lines == {"step": 6, "on": 9, "run": 10}
+    assert runnable(task) == (solution, check)
+    assert runnable(replace(task, solution=None)) == (check,)
+    with pytest.raises(InputError) as info:  # the solution runs on the lab too
+        check_against_lab(scenario, _lab("ubuntu-1"))
+    assert [p.split(" (did you")[0] for p in info.value.problems] == [
+        "t.yml line 16: step t.solution: on: node 'ubuntu-9' is not in lab mesos-calico"
+    ]
+
+
+def test_builtin_scenarios_need_a_folder(monkeypatch, tmp_path):
+    (tmp_path / "scenarios").write_text("not a folder", encoding="utf-8")
+    monkeypatch.setattr("labgen.resources.resource", lambda name: tmp_path / name)
+    from labgen.scenario.load import _builtin_dir
+
+    assert _builtin_dir() is None and builtin_scenarios() == []
+
+
+def test_the_scenario_keeps_where_its_keys_stand_and_its_normalise_rules():
+    text = (
+        "id: r\ntitle: T\nsummary: S\nlab: mesos-calico\n"
+        "vars: {a: '1'}\n"
+        "node_vars:\n  ubuntu-1: {b: '2'}\n"
+        "normalise:\n  - {match: 'x+', replace: 'x'}\n"
+        "steps:\n  - {id: q, kind: question, title: Q, goal: G, answers: [a]}\n"
+        "  - {id: e, kind: explain, title: E, explain: E}\n"
+    )
+    scenario = parse_scenario(yamlsrc.load_text(text, "r.yml"), "r.yml")
+    assert scenario.lines == {"lab": 4, "vars": 5, "node_vars": 6, "node_vars.ubuntu-1": 7}
+    assert scenario.normalise == (("x+", "x"),)
+    question = scenario.variants["default"].steps[0]
+    assert question.lines == {"step": 11} and question.solution is None
+    assert scenario.variants["default"].steps[1].lines == {"step": 12}
+
+
+def test_malformed_parts_of_student_steps_are_messages_not_tracebacks():
+    head = "id: r\ntitle: T\nsummary: S\nlab: mesos-calico\n"
+    text = head + (
+        "steps:\n"
+        "  - {id: t, kind: task, title: T, goal: {en: G, zh: '目标 {{ nope }}'}, check: [5],"
+        " solution: {run: 'true', 'on': ubuntu-1}}\n"
+        "  - {id: q, kind: question, title: Q, goal: G, answers: 5}\n"
+    )
+    with pytest.raises(InputError) as info:
+        parse_scenario(yamlsrc.load_text(text, "t.yml"), "t.yml")
+    found = [p.split("; expected")[0] for p in info.value.problems]
+    assert "t.yml line 6: step t: goal uses {{ nope }}, which is not defined (did you mean 'node'?)" in found
+    assert "t.yml line 7: step q: answers is 5 (a number)" in found
+    assert len(found) == 3  # and one for check[0]
+    text = head + "steps:\n  - 5\nvariants:\n  v:\n    steps:\n      - {use: x}\n"
+    with pytest.raises(InputError) as info:
+        parse_scenario(yamlsrc.load_text(text, "t.yml"), "t.yml")
+    assert info.value.problems[-1] == (
+        "t.yml line 10: variant v, step #1: use names 'x', which is not a step of the default path; "
+        "expected one of (none)"
+    )
+
+
+def test_one_language_mappings_a_match_that_is_no_string_and_an_expectations_variable():
+    head = "id: r\ntitle: {zh: 标题}\nsummary: {en: S}\nlab: mesos-calico\n"
+    scenario = parse_scenario(
+        yamlsrc.load_text(head + "steps:\n  - {id: a, kind: explain, title: A, explain: E}\n", "t.yml"), "t.yml"
+    )
+    assert (scenario.title, scenario.summary) == (Text("", "标题"), Text("S", ""))
+    text = head + (
+        "normalise:\n  - {match: 5, replace: x}\nsteps:\n"
+        "  - {id: a, kind: observe, title: A, 'on': ubuntu-1, run: 'true', expect: {stdout_contains: ['{{ nothere }}']}}\n"
+    )
+    with pytest.raises(InputError) as info:
+        parse_scenario(yamlsrc.load_text(text, "t.yml"), "t.yml")
+    assert [p.split("; expected")[0] for p in info.value.problems] == [
+        "t.yml line 6: normalise[0]: match is 5 (a number)",
+        "t.yml line 8: step a: expect uses {{ nothere }}, which is not defined",
+    ]
+
+
+def test_a_variants_step_ids_are_unique_whether_used_or_written_and_a_used_step_captures():
+    text = (
+        "id: r\ntitle: T\nsummary: S\nlab: mesos-calico\nsteps:\n"
+        "  - {id: a, kind: observe, title: A, 'on': ubuntu-1, run: 'true', capture: {c: '(x)'}}\n"
+        "  - id: b\n    kind: observe\n    title: B\n    'on': ubuntu-1\n    run: 'true'\n"
+        "variants:\n  v:\n    steps:\n"
+        "      - {use: a}\n"
+        "      - {id: a, kind: observe, title: A2, 'on': ubuntu-1, run: 'echo {{ c }}'}\n"
+        "      - kind: observe\n        id: b\n        title: B\n        'on': ubuntu-1\n        run: 'true'\n"
+        "      - {use: b}\n"
+    )
+    with pytest.raises(InputError) as info:
+        parse_scenario(yamlsrc.load_text(text, "t.yml"), "t.yml")
+    assert [p.split("; expected")[0] for p in info.value.problems] == [
+        "t.yml line 16: variant v, step a: duplicate step id 'a' (first at line 15)",
+        "t.yml line 22: variant v, step #4: duplicate step id 'b' (first at line 18)",
+    ]
+
+
+def test_use_where_it_stands_a_use_of_no_name_and_nested_fields_of_checks_and_variants():
+    text = (
+        "id: r\ntitle: T\nsummary: S\nlab: mesos-calico\nsteps:\n"
+        "  - {id: cc, kind: observe, title: A, 'on': ubuntu-1, run: 'true'}\n"
+        "  - kind: observe\n    use: cc\n"
+        "  - id: u\n    kind: task\n    title: U\n    goal: G\n    check:\n"
+        "      - {run: 'true', 'on': ubuntu-1, message: M, expect: {exit: [1]}}\n"
+        "    solution: {run: 'true', 'on': ubuntu-1, expect: {exit: [2]}}\n"
+        "variants:\n  v:\n    steps:\n"
+        "      - {use: c}\n"
+        "      - {use: 5}\n"
+        "      - {id: w, kind: observe, title: W, 'on': ubuntu-1, run: 'true', expect: {exit: [3]}}\n"
+    )
+    with pytest.raises(InputError) as info:
+        parse_scenario(yamlsrc.load_text(text, "t.yml"), "t.yml")
+    assert [p.split("; expected")[0] for p in info.value.problems] == [
+        "t.yml line 7: step #2: missing key 'id'",
+        "t.yml line 7: step #2: missing key 'title'",
+        "t.yml line 8: step #2: unknown key 'use'",
+        "t.yml line 8: step #2: 'use' is only for variants",
+        "t.yml line 14: step u, check[0]: expect.exit is a list",
+        "t.yml line 15: step u, solution: expect.exit is a list",
+        "t.yml line 19: variant v, step #1: use names 'c', which is not a step of the default path (did you mean 'cc'?)",
+        "t.yml line 20: variant v, step #2: use is 5 (a number)",
+        "t.yml line 21: variant v, step w: expect.exit is a list",
+    ]
+
+
+def test_a_variable_missing_on_several_nodes_names_them_all():
+    text = (
+        "id: r\ntitle: T\nsummary: S\nlab: mesos-calico\nnode_vars: {ubuntu-3: {x: '1'}}\nsteps:\n"
+        "  - {id: a, kind: observe, title: A, 'on': [ubuntu-1, ubuntu-2], run: 'echo {{ x }}'}\n"
+    )
+    with pytest.raises(InputError) as info:
+        parse_scenario(yamlsrc.load_text(text, "t.yml"), "t.yml")
+    assert info.value.problems[0].startswith(
+        "t.yml line 7: step a: run uses {{ x }}, which is not defined for ubuntu-1, ubuntu-2; expected"
+    )

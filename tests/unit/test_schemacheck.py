@@ -224,7 +224,7 @@ def test_a_rule_without_words_of_its_own_says_jsonschemas():
     from labgen.schemacheck import _say
 
     error = next(Draft202012Validator({"multipleOf": 2, "description": "Even."}).iter_errors(3))
-    assert _say(error, error.schema, "n", "lab", {}) == ("n: 3 is not a multiple of 2", "even")
+    assert _say(error, error.schema, "n", "lab", {}, alone=True) == ("n: 3 is not a multiple of 2", "even")
 
 
 def test_a_patterns_end_is_the_end_of_the_text():
@@ -262,3 +262,123 @@ def test_problems_come_in_the_documents_order_whatever_the_hash_seed():
     assert [out.index(f"vars: {name} is") for name in "bacd"] == sorted(
         out.index(f"vars: {name} is") for name in "bacd"
     )
+
+
+# A schema of every form the walker knows, none with words of its own (no title, description
+# or example): what labgen says then, for formats to come. Kind "toy" exists only here.
+TOY = {
+    "type": "object",
+    "required": ["need"],
+    "additionalProperties": False,
+    "properties": {
+        "need": {"type": "object"},
+        "10": {"type": "integer"},
+        "nums": {"type": "array", "minItems": 1, "items": {"type": "integer"}},
+        "picks": {"type": "array", "items": {"enum": ["a", "b"]}},
+        "either": {"oneOf": [{"enum": ["a", "b"]}, {"type": "integer"}]},
+        "any": {"anyOf": [{"type": "integer"}, {"type": "boolean"}]},
+        "one": {"const": 1, "title": "unit"},
+        "both": {"oneOf": [{"type": "integer"}, {"minimum": 0}]},
+        "fine": {"type": "integer"},
+        "nope": {"not": {"const": "x"}},
+        "inner": {
+            "type": "object",
+            "required": ["deep"],
+            "additionalProperties": False,
+            "properties": {"deep": {"type": "string"}},
+        },
+        "names": {"type": "object", "propertyNames": {"pattern": "^[a-z]+$", "description": "Lowercase."}},
+        "bare": {"type": "object", "additionalProperties": False},
+        "some": {"type": "object", "minProperties": 1},
+    },
+}
+TOY_TEXT = """\
+100: 1
+nums: []
+picks: [a, c]
+either: c
+any: x
+one: 2
+nope: x
+inner: {deep: 1, extra: 2}
+names: {Bad: 1}
+bare: {a: 1}
+some: {}
+both: 1
+fine: 1
+"""
+
+
+@pytest.fixture
+def toy(monkeypatch):
+    real = schemacheck.schemas.load
+    monkeypatch.setattr(schemacheck.schemas, "load", lambda kind: TOY if kind == "toy" else real(kind))
+
+    def check(data, where=None):
+        if isinstance(data, str):
+            data = yamlsrc.load_text(data, "f.yml")
+        problems = Problems("f.yml")
+        invalid = schemacheck.check(data, "toy", problems, where=where)
+        return problems.sorted(), invalid
+
+    return check
+
+
+def test_a_schema_without_words_still_gets_messages_that_read(toy):
+    said, invalid = toy(TOY_TEXT)
+    assert said[:-1] + [said[-1].split(" {")[0]] == [
+        "f.yml line 1: toy: missing key 'need'",
+        # (a key that is not a string gets no guess: 100 is no misspelt "10")
+        "f.yml line 1: toy: unknown key 100; expected one of need, 10, nums, picks, either, any, one, both, fine, "
+        "nope, inner, names, bare, some",
+        "f.yml line 2: toy: nums is an empty list; expected at least one item",
+        "f.yml line 3: toy.picks: unknown item 'c'; expected one of a, b",
+        "f.yml line 4: toy: either is 'c' (a string); expected one of a, b",
+        "f.yml line 5: toy: any is 'x' (a string); expected an integer",
+        "f.yml line 6: toy: one is 2 (a number); expected 1",
+        "f.yml line 7: toy: nope 'x' is not allowed",
+        "f.yml line 8: toy.inner: unknown key 'extra'; expected one of deep",
+        "f.yml line 8: toy.inner: deep is 1 (a number); expected a string",
+        "f.yml line 9: toy.names: key 'Bad' is not valid; expected lowercase",
+        "f.yml line 10: toy.bare: unknown key 'a'; expected no keys",
+        "f.yml line 11: toy: some is an empty mapping; expected at least one key",
+        "f.yml line 12: toy: both: 1 is valid under each of",  # (jsonschema's words: it fits both forms)
+    ]
+    # an unknown key's value went unchecked: the caller's rules must not read it; known keys' may be
+    assert not invalid.ok(100) and not invalid.ok("inner", "extra") and invalid.ok("fine")
+    assert invalid.ok("inner") and not invalid.clean("inner")
+
+
+def test_a_wrong_document_without_lines_or_required_keys(toy, monkeypatch):
+    assert toy([1])[0] == ["f.yml line 1: toy: the file holds a list; expected a mapping with keys need"]
+    monkeypatch.setitem(TOY, "required", [])
+    assert toy([1])[0] == ["f.yml line 1: toy: the file holds a list; expected a mapping"]
+    assert toy({"need": {}, "nums": [1, "two"]})[0] == [
+        "f.yml: toy.nums: item 2 is 'two' (a string); expected an integer"
+    ]
+
+
+def test_a_field_named_by_the_caller_is_said_in_mapping_problems(toy):
+    said, _ = toy("need: {}\ninner: {extra: 1}\n", where=lambda data, path: ("toy", path))
+    assert said == [
+        "f.yml line 2: toy: missing key 'deep' in inner",
+        "f.yml line 2: toy: inner has unknown key 'extra'; expected one of deep",
+    ]
+
+
+def test_expected_and_rendered_text_at_their_edges():
+    from labgen.schemacheck import expected_of, render
+
+    assert expected_of({"description": "Python's regular expression."}) == "Python's regular expression"
+    assert expected_of({"description": "IPv4 Address."}) == "IPv4 Address"
+    assert expected_of({"description": "Some box X."}) == "some box X"
+    assert render(("Xen", 0, "b")) == "Xen[0].b"
+
+
+def test_a_rule_about_the_whole_file(monkeypatch):
+    real = schemacheck.schemas.load
+    small = {"type": "object", "maxProperties": 1}
+    monkeypatch.setattr(schemacheck.schemas, "load", lambda kind: small if kind == "toy-file" else real(kind))
+    problems = Problems("f.yml")
+    schemacheck.check({"a": 1, "b": 2}, "toy-file", problems)
+    assert problems.sorted() == ["f.yml line 1: toy-file: the file: {'a': 1, 'b': 2} has too many properties"]
