@@ -136,12 +136,16 @@ define apt-install
 	  guard=; if [ ! -e /usr/sbin/policy-rc.d ]; then printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d; \
 	    chmod +x /usr/sbin/policy-rc.d; guard=1; fi; \
 	  apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(2) $$missing; rc=$$?; \
-	  [ -z "$$guard" ] || rm -f /usr/sbin/policy-rc.d; exit $$rc; \
+	  [ -z "$$guard" ] || rm -f /usr/sbin/policy-rc.d; \
+	  if echo "$$missing" | grep -qx apt-cacher-ng && command -v systemctl >/dev/null; then \
+	    systemctl disable -q apt-cacher-ng 2>/dev/null || true; fi; exit $$rc; \
 	fi
 endef
 
 # Services are not started on install (a temporary policy-rc.d): labgen runs apt-cacher-ng
-# itself, on the lab network only, and the tests start their own sshd on loopback.
+# itself, on the lab network only, and the tests start their own sshd on loopback. The system
+# apt-cacher-ng service this installs is disabled too: after a reboot it would hold port 3142
+# on every address, and labgen's own proxy could not start ("something else already listens").
 host-packages:
 	$(call apt-install,$(DEMO_PACKAGES),--no-install-recommends)
 
