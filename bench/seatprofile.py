@@ -4,7 +4,7 @@ every provisioning task timed per node; CPU from /proc/stat (whole host), the se
 containers' cpuacct cgroups and this process with its children (labgen, lxc-*, Vagrant).
 Figures, not gates. See bench/README.md.
 
-  sudo .venv/bin/python bench/seatprofile.py [--lab trio|duo] [--seats N] [--keep-image]
+  sudo .venv/bin/python bench/seatprofile.py [--lab trio|duo|PATH.yml] [--seats N] [--keep-image]
 
 Names and networks (issue 17's share for this work): classroom ssp<N>, pool 192.168.196.0/22,
 jump port 2318 and bench/classroom.py's BENCH_SLOT=2 apt proxy: run it alone (it measures).
@@ -120,7 +120,7 @@ def main(argv: list[str]) -> None:
     seats = int(argv[argv.index("--seats") + 1]) if "--seats" in argv else 1
     name = f"ssp{seats}"
     path = ROOT / name
-    lab = REPO / "bench" / "labs" / f"{lab_name}.yml"
+    lab = Path(lab_name).resolve() if lab_name.endswith(".yml") else REPO / "bench" / "labs" / f"{lab_name}.yml"
     ROOT.mkdir(parents=True, exist_ok=True)
     instrument()
     said: list[str] = []
