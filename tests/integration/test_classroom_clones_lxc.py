@@ -265,7 +265,7 @@ def test_a_seat_started_without_vagrant_is_still_a_vagrant_lab(cr):
     labgen("halt", cwd=seat, check=True, timeout=300)
     assert lxc_states(names) == ["STOPPED", "STOPPED"]
     assert "stopped" in labgen("status", cwd=seat, check=True).stdout
-    again = labgen("create", "lab.yml", cwd=seat, timeout=900)  # `vagrant up` of the halted clones
+    again = labgen("create", "lab.yml", "--dir", str(seat), cwd=seat, timeout=900)  # `vagrant up` of the halted clones
     assert again.returncode == 0, again.stdout + again.stderr
     assert lxc_states(names) == ["RUNNING", "RUNNING"]
     for name, ip in zip(names, (seat_net(1) + "101", seat_net(1) + "102")):
