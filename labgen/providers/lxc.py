@@ -330,7 +330,7 @@ class LxcProvider(Provider):
         for node_name, (machine, lines) in plans.items():
             started[node_name] = time.time()
             lxcstart.start(machine, LXC_PATH / machine / "config", lines)
-        addresses = lxcstart.wait_for_ssh(machines, MGMT_ADDRESS.network, lambda: self.boot_failure(lab, started))
+        addresses = lxcstart.wait_for_ssh(machines, lambda: self.boot_failure(lab, started))
         return lxcstart.ssh_config_text(lab_dir, addresses)
 
 

@@ -146,15 +146,16 @@ def ssh_config_text(lab_dir: Path, addresses: dict[str, str]) -> str:
     return "\n".join(blocks)
 
 
-def mgmt_address(info_ips: str, network) -> str | None:
-    """The container's address on the management network from `lxc-info -iH` output (one
-    address a line; vagrant-lxc takes the first, which is eth0's DHCP address there)."""
+def first_address(info_ips: str) -> str | None:
+    """The address vagrant-lxc gives Vagrant's SSH: the first IPv4 of `lxc-info -iH` (one address
+    a line). While lxcbr0's DHCP answer is pending that is eth1's, the lab address LXC sets at
+    start; the ssh config then names it, as `vagrant ssh-config` does then too."""
     for word in info_ips.split():
         try:
             ip = ipaddress.ip_address(word)
         except ValueError:
             continue
-        if ip.version == 4 and ip in network:
+        if ip.version == 4:
             return str(ip)
     return None
 
@@ -176,9 +177,9 @@ def start(machine: str, config_path: Path, lines: list[str]) -> None:
         raise NotLikeVagrant(f"lxc-start {machine} failed: {detail[-1] if detail else res.returncode}")
 
 
-def wait_for_ssh(machines: dict[str, str], network, boot_failure, timeout: float = SSH_WAIT) -> dict[str, str]:
-    """node -> management address, once each machine (node -> container) has one and accepts
-    connections on port 22. `boot_failure()` names why a node stopped during boot (its
+def wait_for_ssh(machines: dict[str, str], boot_failure, timeout: float = SSH_WAIT) -> dict[str, str]:
+    """node -> SSH address (see first_address), once each machine (node -> container) has one
+    and accepts connections on port 22. `boot_failure()` names why a node stopped during boot (its
     console), raised as LabgenError at once. Raises NotLikeVagrant after `timeout` s."""
     found: dict[str, str] = {}
     ready: set[str] = set()
@@ -189,7 +190,7 @@ def wait_for_ssh(machines: dict[str, str], network, boot_failure, timeout: float
                 continue
             if node not in found:
                 out = _lxc(["lxc-info", "-iH", "-n", machine], timeout=30).stdout
-                ip = mgmt_address(out, network)
+                ip = first_address(out)
                 if ip is None:
                     continue
                 found[node] = ip
@@ -202,5 +203,5 @@ def wait_for_ssh(machines: dict[str, str], network, boot_failure, timeout: float
             raise LabgenError(why, hint="fix what the node's console names, then run the same command again")
         if time.monotonic() > end:
             late = ", ".join(sorted(set(machines) - ready))
-            raise NotLikeVagrant(f"{late}: no SSH on the management network within {timeout:.0f} s")
+            raise NotLikeVagrant(f"{late}: no SSH within {timeout:.0f} s")
         time.sleep(POLL)

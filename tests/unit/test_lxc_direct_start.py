@@ -140,11 +140,10 @@ def test_the_ssh_config_is_vagrants_for_the_seat_dir(tmp_path):
     }
 
 
-def test_the_management_address_is_the_one_on_lxcbr0():
-    net = lxc.MGMT_ADDRESS.network
-    assert lxcstart.mgmt_address("192.168.198.101\n10.0.3.44\nfe80::1\n", net) == "10.0.3.44"
-    assert lxcstart.mgmt_address("192.168.198.101\n", net) is None  # no DHCP lease yet
-    assert lxcstart.mgmt_address("", net) is None
+def test_ssh_goes_to_the_first_ipv4_address_as_vagrant_lxc_takes_it():
+    assert lxcstart.first_address("10.0.3.44\n192.168.198.101\nfe80::1\n") == "10.0.3.44"
+    assert lxcstart.first_address("fe80::1\n192.168.198.101\n") == "192.168.198.101"  # DHCP pending
+    assert lxcstart.first_address("") is None
 
 
 def test_vagrants_machine_files_are_written_beside_the_adopted_id(tmp_path):
@@ -229,3 +228,48 @@ def test_a_seat_started_directly_has_its_ssh_config_and_counts_as_booted(tmp_pat
     assert placement.ThisHost("lxc").boot_clones(SEAT, ld, _image(tmp_path), lambda text: None) == ["bridge"]
     assert ld.cached_ssh_config() == "Host ubuntu-1\n  HostName 10.0.3.9\n"
     assert ld.load_state()["booted"] is True
+
+
+class _Remote:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+@pytest.mark.parametrize("image, roles", [(True, None), (True, ["base", "etcd"]), (False, None), (True, ["etcd"])])
+def test_a_clones_dhcp_lease_is_waited_for_after_its_roles_not_before(tmp_path, monkeypatch, image, roles):
+    from labgen.model import Facts
+    from labgen.provision.engine import NodeReport
+
+    runs = []
+    monkeypatch.setattr(placement.lifecycle, "write_lab_dir", lambda *a: [])
+    monkeypatch.setattr(placement.lifecycle, "boot", lambda *a: [])
+    monkeypatch.setattr(placement.lifecycle, "open_remote", lambda *a: _Remote())
+    monkeypatch.setattr(placement.ThisHost, "clone", lambda self, *a: ["cloned"])
+    monkeypatch.setattr(placement.ThisHost, "boot_clones", lambda self, *a: [])
+    monkeypatch.setattr(placement, "unseal", lambda lab, remote, facts: runs.append("unseal"))
+    monkeypatch.setattr(
+        placement,
+        "get_provider",
+        lambda name: type("P", (), {"facts": lambda self, lab: Facts("debian-12", None, True)})(),
+    )
+
+    def provision(lab, ld, remote, facts, roles=None, stop=None):
+        runs.append((facts.default_route, roles))
+        return [NodeReport("ubuntu-1")]
+
+    monkeypatch.setattr(placement, "run_provision", provision)
+    seat = tmp_path / "seat"
+    seat.mkdir()
+    placement.ThisHost("lxc").place(
+        seat, CLONES.read_text(), lambda text: None, roles=roles, image=object() if image else None
+    )
+    if not image:
+        assert runs == [(True, None)]
+    elif roles is None or "base" in roles:
+        # the roles without the lease wait, then base with it (and recorded as `provision` checks it)
+        assert runs == ["unseal", (False, roles), (True, ["base"])]
+    else:
+        assert runs == ["unseal", (True, roles)]
