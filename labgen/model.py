@@ -217,6 +217,9 @@ class Facts:
     # True where the management NIC's DHCP gives every node its default route (LXC's lxcbr0);
     # base then waits for it, since a node answers SSH on its lab address before its lease
     default_route: bool = False
+    # Where the management network gives no default route (libvirt's labgen-mgmt is isolated:
+    # its DHCP names no router), the host's address on it; base points the default route there
+    gateway: str | None = None
 
 
 def as_facts(facts: "Facts | str") -> Facts:

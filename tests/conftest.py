@@ -221,6 +221,11 @@ def pytest_sessionstart(session):
     # not in a worker, nor in a pytest run inside a unit test (pytester: another rootdir)
     if os.environ.get("PYTEST_XDIST_WORKER") or session.config.rootpath != REPO:
         return
+    # Unit tests build no image: a unit run must not take for its own an image that someone
+    # else's run (a benchmark, a helper) builds on the host meanwhile.
+    unit = REPO / "tests" / "unit"
+    if all(Path(a.split("::")[0]).resolve().is_relative_to(unit) for a in session.config.args):
+        return
     root = _seat_images_root()
     _images_before = {p.name for p in root.iterdir()} if root.exists() else set()
 

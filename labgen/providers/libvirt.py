@@ -163,7 +163,7 @@ class LibvirtProvider(Provider):
         return changes + aptproxy.ensure_running(str(lab.host_ip))
 
     def facts(self, lab: Lab) -> Facts:
-        return Facts(distro=self.distro_for(lab), apt_proxy=aptproxy.proxy_url(lab))
+        return Facts(distro=self.distro_for(lab), apt_proxy=aptproxy.proxy_url(lab), gateway=MGMT_HOST)
 
     def choose_driver(self) -> list[str]:
         """What the driver choice means for the user: the user's own choice, nothing when KVM

@@ -124,9 +124,46 @@ def test_base_role_declares_hostname_hosts_and_tools():
     assert [t.name for t in tasks] == names
     hosts = tasks[3].files[0].content
     assert "192.168.56.101\tn1" in hosts and "192.168.56.102\tn2" in hosts
-    # libvirt's management network is isolated (no default route by DHCP): base does not wait for one
-    libvirt = base.tasks(lab, lab.nodes[0], Facts("debian-12", "http://192.168.56.1:3142"))
-    assert [t.name for t in libvirt] == [n for n in names if not n.startswith("default route")]
+    # libvirt's management network is isolated (no router by DHCP): base does not wait for a
+    # default route, it points one at the host
+    libvirt = base.tasks(lab, lab.nodes[0], Facts("debian-12", "http://192.168.56.1:3142", gateway="10.0.4.1"))
+    gateway = "default route to the host (the management network names no router)"
+    assert [t.name for t in libvirt] == [gateway if n.startswith("default route") else n for n in names]
+    # a provider with neither (VirtualBox: its NAT NIC's DHCP gives the route, unwaited)
+    plain = base.tasks(lab, lab.nodes[0], Facts("debian-12", "http://192.168.56.1:3142"))
+    assert [t.name for t in plain] == [n for n in names if not n.startswith("default route")]
+
+
+def test_the_gateway_hook_sets_the_default_route_on_a_lease_and_only_then():
+    """On libvirt, dhclient sources base's exit hook on every lease: in a network namespace of
+    its own, the hook (sourced as dhclient-script does) adds the default route via the host for
+    BOUND and RENEW, not for EXPIRE; the task's run command does the same at once."""
+    import os
+    import shlex
+    import shutil
+    import subprocess
+
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        pytest.skip("needs root and unshare for a network namespace of its own")
+    task = base.gateway_task("10.99.0.1")
+    hook = shlex.quote(task.files[0].content)
+    setup = (
+        "ip link set lo up; ip link add lgdr0 type veth peer name lgdr1; "
+        "ip addr add 10.99.0.2/24 dev lgdr0; ip link set lgdr1 up; ip link set lgdr0 up; "
+    )
+
+    def routes_after(reason: str) -> str:
+        script = setup + f"reason={reason}; interface=lgdr0; eval {hook}; ip -4 route show default"
+        out = subprocess.run(["unshare", "-n", "sh", "-c", script], capture_output=True, text=True, timeout=30)
+        assert out.returncode == 0, out.stderr
+        return out.stdout.strip()
+
+    assert routes_after("BOUND").startswith("default via 10.99.0.1 dev lgdr0")
+    assert routes_after("RENEW").startswith("default via 10.99.0.1 dev lgdr0")
+    assert routes_after("EXPIRE") == ""
+    script = setup + f"if {task.check}; then echo before; fi; {task.run[0]}; if {task.check}; then echo after; fi"
+    out = subprocess.run(["unshare", "-n", "sh", "-c", script], capture_output=True, text=True, timeout=30)
+    assert out.stdout.split() == ["after"], out.stdout + out.stderr
 
 
 def test_the_default_route_check_really_detects_a_missing_route():

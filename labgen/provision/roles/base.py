@@ -76,6 +76,31 @@ def management_network_task() -> Task:
     )
 
 
+# libvirt's labgen-mgmt forwards nothing and its DHCP names no router, so a VM had no default
+# route. A real Calico node has one, and the walkthrough needs it: the host end of a workload's
+# veth answers ARP for 169.254.1.1 (proxy ARP) only when the node routes that address out of
+# another interface. The route points at the host, which forwards nothing, so the nodes still
+# reach nothing beyond it. dhclient sources its exit hooks on every lease (boot, renewal).
+GATEWAY_HOOK = "/etc/dhcp/dhclient-exit-hooks.d/labgen-default-route"
+
+
+def gateway_task(gateway: str) -> Task:
+    route = f"ip -4 route replace default via {shlex.quote(gateway)}"
+    hook = (
+        "# Written by labgen (role base): the management network's DHCP names no router;\n"
+        "# the default route points at the host, which forwards nothing.\n"
+        'case "$reason" in\n'
+        f"BOUND | RENEW | REBIND | REBOOT) {route} || true ;;\n"
+        "esac\n"
+    )
+    return Task(
+        "default route to the host (the management network names no router)",
+        files=(File(GATEWAY_HOOK, hook),),
+        check=DEFAULT_ROUTE,
+        run=(route,),
+    )
+
+
 def tasks(lab: Lab, node: Node, facts: Facts) -> list[Task]:
     name = shlex.quote(node.name)
     return [
@@ -84,6 +109,7 @@ def tasks(lab: Lab, node: Node, facts: Facts) -> list[Task]:
         # straight to the archive where none runs (a stale proxy file would break apt).
         apt_proxy_task(facts.apt_proxy),
         *([management_network_task()] if facts.default_route else []),
+        *([gateway_task(facts.gateway)] if facts.gateway and not facts.default_route else []),
         Task(
             "hostname",
             files=(File("/etc/hostname", node.name + "\n"),),
