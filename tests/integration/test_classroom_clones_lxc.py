@@ -270,11 +270,11 @@ def test_a_seat_started_without_vagrant_is_still_a_vagrant_lab(cr):
     assert lxc_states(names) == ["RUNNING", "RUNNING"]
     for name, ip in zip(names, (seat_net(1) + "101", seat_net(1) + "102")):
         config = Path(f"/var/lib/lxc/{name}/config").read_text()
-        # vagrant-lxc pruned the block the direct start wrote and wrote its own: one of each
-        assert config.count("# VAGRANT-BEGIN") == 1, config
-        assert re.findall(r"^lxc\.net\.1\.ipv4\.address.*$", config, re.M) == [f"lxc.net.1.ipv4.address={ip}/24"], (
-            config
-        )
+        # vagrant-lxc appends its block on every start (its prune rewrites the config without
+        # truncating it): its block must be, line for line, the one labgen wrote
+        blocks = re.findall(r"^# VAGRANT-BEGIN\n(.*?)^# VAGRANT-END$", config, re.S | re.M)
+        assert len(blocks) == 2 and blocks[0] == blocks[1], config
+        assert f"lxc.net.1.ipv4.address={ip}/24\n" in blocks[0], config
     gone = labgen("destroy", "--yes", cwd=seat, timeout=300)  # vagrant destroy
     assert gone.returncode == 0, gone.stdout + gone.stderr
     assert not containers(f"labgen-{NAME}-s01-"), containers(f"labgen-{NAME}-s01-")
