@@ -104,6 +104,21 @@ def disk_mib(paths: list[str]) -> float:
     return float(out.strip().splitlines()[-1].split()[0])
 
 
+def disk_breakdown_kib(container: str) -> dict[str, int]:
+    """Where a clone's own disk goes: KiB of the biggest dirs of its overlay's upper dir (two
+    levels below /var, one elsewhere) and of its own dirs (Docker's)."""
+    delta = Path(container) / "overlay" / "delta"
+    if not delta.is_dir():
+        return {}
+    dirs = [*delta.glob("var/*/*"), *(p for p in delta.glob("*") if p.name != "var"), Path(container) / "own"]
+    out = subprocess.run(["du", "-sk", *map(str, dirs)], capture_output=True, text=True).stdout
+    sizes = {
+        line.split("\t", 1)[1].replace(str(delta), "").replace(container + "/", ""): int(line.split()[0])
+        for line in out.splitlines()
+    }
+    return dict(sorted(sizes.items(), key=lambda kv: -kv[1])[:6])
+
+
 def one_create(lab: Path) -> float:
     """`labgen create` of the lab alone (its own network), then destroy: the yardstick."""
     d = ROOT / f"one{SLOT}"
@@ -142,6 +157,7 @@ def bench(lab: Path, nodes: list[str], seats: int, image: bool) -> dict:
     per_node = {n: working_set_mib([f"labgen-{name}-s{s:02d}-{n}" for s in range(1, seats + 1)]) / seats for n in nodes}
     roles = {r: v / (seats * len(nodes)) for r, v in role_rss_mib(names).items()}
     disk = disk_mib([f"/var/lib/lxc/{n}" for n in names])
+    where = disk_breakdown_kib(f"/var/lib/lxc/{names[0]}")
     _, st = run("classroom", "status", "--format", "json", "--dir", str(path))
     rows = json.loads(st.stdout)["seats"]
     assert all(r["nodes_up"] == r["nodes"] == r["reachable"] for r in rows), rows
@@ -158,6 +174,7 @@ def bench(lab: Path, nodes: list[str], seats: int, image: bool) -> dict:
         "node_ws": per_node,
         "role_rss": roles,
         "disk_mib": disk,
+        "disk_where": where,
     }
 
 
@@ -202,6 +219,10 @@ def main(argv: list[str]) -> None:
                 + ", ".join(f"{k} {v:.1f} MiB" for k, v in r["node_ws"].items())
                 + "; resident per node, by role: "
                 + ", ".join(f"{k} {v:.1f} MiB" for k, v in r["role_rss"].items()),
+                flush=True,
+            )
+            print(
+                "      disk of seat 1's first node: " + ", ".join(f"{k} {v} KiB" for k, v in r["disk_where"].items()),
                 flush=True,
             )
         if image_dirs:

@@ -34,12 +34,14 @@ ROLE_MEMORY_MIB = {
 }
 ROLE_MEMORY_DEFAULT_MIB = 64
 # Disk: a container that unpacked its own root file system holds ~350 MiB (the box) plus what
-# its roles installed; a clone of the seat image holds only what it wrote since (measured
-# 16 MiB a base node: journal and logs; etcd preallocates its write-ahead log, 123 MiB).
+# its roles installed; a clone of the seat image holds only what it wrote since: 5 MiB an
+# idle mesos-calico node (bench/classroom.py), 4 of it journald's, whose files a clone caps at
+# 32 MiB in all; etcd's write-ahead log is sparse in a clone (labgen/providers/lxc_seat.py), so
+# etcd holds what it was told.
 NODE_DISK_MIB = 350
 ROLE_DISK_MIB = {"etcd": 60, "zookeeper": 250, "docker": 500, "calico": 300}
-CLONE_DISK_MIB = 64
-CLONE_ROLE_DISK_MIB = {"etcd": 128}
+CLONE_DISK_MIB = 32
+CLONE_ROLE_DISK_MIB = {"etcd": 16}
 HEADROOM_MIB = 512  # left for the host itself
 
 

@@ -29,7 +29,7 @@ from typing import Callable
 
 from labgen import lifecycle
 from labgen.classroom.hostcheck import CLONE_DISK_MIB
-from labgen.classroom.image import unseal_script
+from labgen.classroom.image import images_root, unseal_script
 from labgen.errors import InputError, LabgenError
 from labgen.labdir import LabDir, atomic_write
 from labgen.labfile import load_lab
@@ -73,6 +73,7 @@ class ThisHost:
         fresh: list[str] = []
         if image is not None:
             fresh = self.clone(lab, ld, image, say)
+            self.seat_config(lab)
             say("booting")
             changes = self.boot_clones(lab, ld, image, say)
         else:
@@ -142,6 +143,7 @@ class ThisHost:
                         "(the seats already up stay up; this seat was removed)",
                     ) from None
                 made.append(target)
+                prov.seat_config(target, images_root(), fresh=True)
                 prov.adopt(ld.path, node.name, target, prov.private_key(image.path, node.name))
         except BaseException:
             for target in made:
@@ -165,6 +167,17 @@ class ThisHost:
             return changes + lifecycle.boot(lab, ld, self.provider)
         ld.save_ssh_config(text)
         ld.update_state(booted=True)
+        return changes
+
+    def seat_config(self, lab) -> list[str]:
+        """Each existing clone of the seat made to run as a seat (Provider.seat_config): a
+        classroom cloned by an older labgen gets it too, from its nodes' next start."""
+        prov = self.provider_obj()
+        states = prov.machine_states(lab) or {}
+        changes: list[str] = []
+        for node in lab.nodes:
+            if states.get(node.name, "not_created") != "not_created":
+                changes += prov.seat_config(prov.machine_name(lab, node.name), images_root(), fresh=False)
         return changes
 
     def remove_clones(self, lab_dir: Path, seat_lab, say: Say) -> list[str]:

@@ -118,6 +118,12 @@ class Provider:
         `target` on failure."""
         raise self._no_seats()
 
+    def seat_config(self, machine: str, data_dir: Path, fresh: bool) -> list[str]:
+        """What a seat's clone `machine` runs with beyond an ordinary lab's machine (files it
+        needs go in `data_dir`); `fresh`: cloned just now, not booted yet. Converges; returns
+        the changes. Nothing by default."""
+        return []
+
     def adopt(self, lab_dir: Path, node: str, machine: str, private_key: Path) -> None:
         """Make Vagrant in `lab_dir` take existing machine `machine` as `node` (it then only
         starts it), logging in with `private_key` (the key Vagrant put on the source)."""

@@ -25,6 +25,7 @@ import uuid
 from pathlib import Path
 
 from labgen import aptproxy
+from labgen.providers import lxc_seat
 from labgen.boxes import LXC_BOX, box_installed
 from labgen.errors import LabgenError, PreflightError
 from labgen.model import Facts, Lab
@@ -332,6 +333,21 @@ class LxcProvider(Provider):
             lxcstart.start(machine, LXC_PATH / machine / "config", lines)
         addresses = lxcstart.wait_for_ssh(machines, lambda: self.boot_failure(lab, started))
         return lxcstart.ssh_config_text(lab_dir, addresses)
+
+    def seat_config(self, machine: str, data_dir: Path, fresh: bool) -> list[str]:
+        """The seat seccomp profile (fallocate fails: etcd's WAL stays sparse) written in
+        `data_dir` and named in the container's config, read at its next start; a fresh clone
+        also gets journald's small-file drop-in. See lxc_seat."""
+        try:
+            profile = lxc_seat.write_profile(data_dir)
+            changed = lxc_seat.apply_profile(LXC_PATH / machine, profile)
+            if fresh:
+                lxc_seat.write_journald_dropin(LXC_PATH / machine / "overlay" / "delta")
+        except OSError as exc:
+            raise LabgenError(
+                f"container {machine}: writing its seat settings failed: {exc}", hint="see `labgen doctor`"
+            ) from None
+        return [f"container {machine}: seccomp profile {profile}"] if changed else []
 
 
 def without_vagrant_block(config: str, source_config: str) -> str:

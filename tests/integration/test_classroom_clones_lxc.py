@@ -7,9 +7,11 @@ member ids) and each seat's clusters hold only their own members (etcd, ZooKeepe
 cluster store); `reset` re-clones a seat; clones started without Vagrant leave a seat dir that
 Vagrant drives (status, ssh, halt, create, destroy); a simulated host reboot (every container stopped,
 the jump sshd and the apt proxy killed) followed by `up` brings every seat back as it was,
-re-provisioning nothing. At the end `classroom images` lists the image with its 4 clones and
-its classroom; `down` keeps it and it is listed with none; `classroom images --prune` without a
-terminal or --yes refuses, and with --yes removes it: nothing is left, image included.
+re-provisioning nothing; every seat node's etcd keeps a sparse write-ahead log under the seat
+seccomp profile (fallocate refused), after reset and reboot too. At the end `classroom
+images` lists the image with its 4 clones and its classroom; `down` keeps it and it is listed
+with none; `classroom images --prune` without a terminal or --yes refuses, and with --yes
+removes it: nothing is left, image included.
 (`down --image` is run by test_classroom_lxc.py.)
 
 Own names and networks (issue 17's share): classroom `cl<pid>`, pool 192.168.112.0/22 (seat
@@ -367,3 +369,45 @@ def test_a_host_reboot_brings_every_seat_back_as_it_was(cr):
         assert after[key]["STUDENT"].startswith("work-of-")
     state = json.loads((path / "seat-01" / ".labgen" / "state.json").read_text())
     assert state.get("booted") is True
+
+
+def test_a_seats_etcd_keeps_a_sparse_write_ahead_log_and_fallocate_is_refused(cr):
+    """Issue 17's disk per seat: a clone runs under labgen's seat seccomp profile (fallocate(2)
+    fails with EOPNOTSUPP), so etcd's 64 MB WAL segment and the next one stay sparse (without
+    it: 2 x 64 MB of blocks a node) and etcd still works; journald's files are 2 MiB, not 8.
+    Run last: seat 2 was re-cloned by `reset`, and every container restarted by the reboot."""
+    path, _ = cr
+    profile = Path(PROXY_ENV["LABGEN_CACHE"]) / "seat-images" / "seat.seccomp"
+    assert "fallocate errno 95" in profile.read_text()
+    for seat in (1, 2):
+        for node in ("ubuntu-1", "ubuntu-2"):
+            config = Path(f"/var/lib/lxc/labgen-{NAME}-s{seat:02d}-{node}/config").read_text()
+            assert re.findall(r"^lxc\.seccomp\.profile\s*=\s*(.*)$", config, re.M) == [str(profile)], config
+    ours = [f"labgen-img{k[:8]}-" for k in (path / ".classroom" / "images").read_text().split()]
+    mine = [c for c in image_containers() if c.startswith(tuple(ours))]
+    assert len(mine) >= 2, (ours, mine)
+    for container in mine:  # the image keeps fallocate, as a `labgen create` lab does
+        assert "lxc.seccomp.profile" not in Path(f"/var/lib/lxc/{container}/config").read_text()
+    script = (
+        "cd /var/lib/etcd/labgen/member/wal && for f in *; do echo WAL=$f $(stat -c '%s %b %B' $f); done; "
+        "echo HEALTH=$(ETCDCTL_API=3 etcdctl --endpoints http://127.0.0.1:2379 endpoint health 2>&1); "
+        "echo PUT=$(ETCDCTL_API=3 etcdctl --endpoints http://127.0.0.1:2379 put sd-check ok 2>&1); "
+        "echo FALLOCATE=$(fallocate -l 1M /tmp/sd-check 2>&1; rm -f /tmp/sd-check); "
+        "for f in /var/log/journal/$(cat /etc/machine-id)/*; do echo JOURNAL=$(stat -c '%s' $f); done"
+    )
+    res = labgen("classroom", "exec", "all", "--sudo", "--dir", str(path), "--", script, check=True, timeout=300)
+    got: dict[tuple[int, str], dict[str, list[str]]] = {}
+    for line in res.stdout.splitlines():
+        m = re.match(r"^s(\d+) (\S+)\s+│ ([A-Z]+)=(.*)$", line)
+        if m:
+            got.setdefault((int(m.group(1)), m.group(2)), {}).setdefault(m.group(3), []).append(m.group(4).strip())
+    assert set(got) == {(s, n) for s in (1, 2) for n in ("ubuntu-1", "ubuntu-2")}, res.stdout
+    for key, f in got.items():
+        assert len(f["WAL"]) >= 2 and any(w.split()[0].endswith(".wal") for w in f["WAL"]), (key, f["WAL"])
+        for wal in f["WAL"]:
+            name, size, blocks, unit = wal.split()
+            # apparent 64 MB, allocated what etcd wrote (a few KiB); fallocate would make it 64 MB
+            assert int(size) == 64_000_000 and int(blocks) * int(unit) < 4 * 2**20, (key, wal)
+        assert "is healthy" in f["HEALTH"][0] and f["PUT"] == ["OK"], (key, f)
+        assert "Operation not supported" in f["FALLOCATE"][0], (key, f["FALLOCATE"])
+        assert f["JOURNAL"] and all(int(s) <= 2 * 2**20 for s in f["JOURNAL"]), (key, f["JOURNAL"])

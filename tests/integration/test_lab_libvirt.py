@@ -154,6 +154,26 @@ def test_ssh_goes_over_the_management_network(lab):
     assert res.stdout.strip() == "n1"
 
 
+def test_the_default_route_points_at_the_host(lab):
+    """labgen-mgmt's DHCP names no router; base points the default route at the host (10.0.4.1)
+    and leaves the dhclient hook that keeps it on every lease, so a workload's gateway
+    169.254.1.1 is routed (mac-bug's proxy ARP needs that), while the VM still reaches nothing
+    beyond the host."""
+    res = labgen(
+        "exec",
+        "n1",
+        "--dir",
+        str(lab[0]),
+        "--",
+        "ip -4 route show default; ip -4 route get 169.254.1.1; "
+        "run-parts --list /etc/dhcp/dhclient-exit-hooks.d | grep -c labgen-default-route",
+        check=True,
+    )
+    assert re.search(r"^n1\s+│ default via 10\.0\.4\.1 dev eth0", res.stdout, re.M), res.stdout
+    assert re.search(r"^n1\s+│ 169\.254\.1\.1 via 10\.0\.4\.1 dev eth0", res.stdout, re.M), res.stdout
+    assert re.search(r"^n1\s+│ 1$", res.stdout, re.M), res.stdout
+
+
 def test_libvirt_objects_are_labgens_own(lab):
     nets = virsh("net-list", "--name").split()
     assert {"labgen-lvci", "labgen-mgmt"} <= set(nets)

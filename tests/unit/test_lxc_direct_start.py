@@ -249,6 +249,7 @@ def test_a_clones_dhcp_lease_is_waited_for_after_its_roles_not_before(tmp_path, 
     monkeypatch.setattr(placement.lifecycle, "open_remote", lambda *a: _Remote())
     monkeypatch.setattr(placement.ThisHost, "clone", lambda self, *a: ["cloned"])
     monkeypatch.setattr(placement.ThisHost, "boot_clones", lambda self, *a: [])
+    monkeypatch.setattr(placement.ThisHost, "seat_config", lambda self, lab: [])
     monkeypatch.setattr(placement, "unseal", lambda lab, remote, facts: runs.append("unseal"))
     monkeypatch.setattr(
         placement,

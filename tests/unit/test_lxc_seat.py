@@ -1,0 +1,133 @@
+"""A seat clone's own LXC settings (labgen/providers/lxc_seat.py): the seccomp profile that makes
+fallocate(2) fail with EOPNOTSUPP (etcd's WAL then stays sparse), the config line naming it,
+journald's small-file drop-in. The real effect is proven on LXC by
+tests/integration/test_classroom_clones_lxc.py."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from labgen.classroom import placement
+from labgen.errors import LabgenError
+from labgen.labfile import load_lab
+from labgen.providers import lxc, lxc_seat
+
+DEBIAN = (
+    "2\ndenylist\nreject_force_umount  # comment this to allow umount -f;  not recommended\n[all]\n"
+    "kexec_load errno 1\nopen_by_handle_at errno 1\ninit_module errno 1\nfinit_module errno 1\n"
+    "delete_module errno 1\n"
+)
+CLONE_CONFIG = (
+    "lxc.include = /usr/share/lxc/config/debian.common.conf\n"
+    "lxc.rootfs.path = overlay:/var/lib/lxc/labgen-img1-ubuntu-1/rootfs:/var/lib/lxc/x/overlay/delta\n"
+    "lxc.mount.entry = /var/lib/lxc/x/own/var_lib_docker var/lib/docker none bind,create=dir 0 0\n"
+)
+VAGRANT_BLOCK = "# VAGRANT-BEGIN\nlxc.apparmor.profile=unconfined\nlxc.net.1.name=eth1\n# VAGRANT-END\n"
+CLONES = Path(__file__).resolve().parent.parent / "data" / "labs" / "clones.yml"
+
+
+def test_the_profile_is_the_hosts_denylist_plus_fallocate_refused_as_not_supported():
+    text = lxc_seat.profile_text(DEBIAN)
+    assert text.startswith(DEBIAN) and text.endswith("\n[all]\nfallocate errno 95\n"), text
+    assert text.count("fallocate") == 1
+
+
+@pytest.mark.parametrize("common", [None, "", "1\nkexec_load\n", "2\nallowlist\n[all]\nread\n"])
+def test_a_missing_or_other_kind_of_host_profile_gives_debians_denylist(common):
+    text = lxc_seat.profile_text(common)
+    assert text.startswith("2\ndenylist\nreject_force_umount\n[all]\nkexec_load errno 1\n"), text
+    assert text.endswith("fallocate errno 95\n") and "allowlist" not in text
+
+
+def test_the_config_line_goes_before_vagrants_block_once_and_converges(tmp_path):
+    profile = tmp_path / "seat.seccomp"
+    once = lxc_seat.with_profile(CLONE_CONFIG + VAGRANT_BLOCK, profile)
+    assert once == CLONE_CONFIG + lxc_seat.MARK + f"\nlxc.seccomp.profile = {profile}\n" + VAGRANT_BLOCK
+    assert lxc_seat.with_profile(once, profile) == once
+    # a fresh clone has no block yet: appended; a config without a final newline keeps its line
+    fresh = lxc_seat.with_profile(CLONE_CONFIG.rstrip("\n"), profile)
+    assert fresh == CLONE_CONFIG + lxc_seat.MARK + f"\nlxc.seccomp.profile = {profile}\n"
+    # another profile path (a moved cache) replaces the old line
+    moved = lxc_seat.with_profile(once, tmp_path / "other" / "seat.seccomp")
+    assert moved.count("lxc.seccomp.profile") == 1 and "other/seat.seccomp" in moved
+    assert moved.count(lxc_seat.MARK) == 1
+
+
+@pytest.mark.parametrize("bad", ["relative/seat.seccomp", "/tmp/a\nlxc.include = /evil/seat.seccomp", "/tmp/x\t"])
+def test_a_path_one_config_line_cannot_hold_is_refused(bad):
+    with pytest.raises(LabgenError, match="LXC config line"):
+        lxc_seat.with_profile(CLONE_CONFIG, Path(bad))
+    with pytest.raises(LabgenError):
+        lxc_seat.write_profile(Path(bad))  # as the directory
+
+
+def test_the_profile_file_is_written_once_and_rewritten_when_the_host_profile_changes(tmp_path, monkeypatch):
+    common = tmp_path / "common.seccomp"
+    common.write_text(DEBIAN)
+    monkeypatch.setattr(lxc_seat, "COMMON_SECCOMP", common)
+    data = tmp_path / "seat-images"
+    path = lxc_seat.write_profile(data)
+    assert path == data / "seat.seccomp" and path.read_text() == lxc_seat.profile_text(DEBIAN)
+    assert path.stat().st_mode & 0o777 == 0o644
+    before = path.stat().st_mtime_ns, path.stat().st_ino
+    lxc_seat.write_profile(data)
+    assert (path.stat().st_mtime_ns, path.stat().st_ino) == before  # unchanged: not rewritten
+    common.write_text(DEBIAN + "keyctl errno 38\n")
+    assert "keyctl errno 38\n[all]\nfallocate errno 95" in lxc_seat.write_profile(data).read_text()
+
+
+def test_the_journald_dropin_refuses_a_linked_dir(tmp_path):
+    delta = tmp_path / "delta"
+    written = lxc_seat.write_journald_dropin(delta)
+    assert written.read_text() == lxc_seat.JOURNALD_TEXT and "SystemMaxFileSize=2M" in lxc_seat.JOURNALD_TEXT
+    other = tmp_path / "delta2"
+    (other / "etc").mkdir(parents=True)
+    (other / "etc" / "systemd").symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(LabgenError, match="symbolic link"):
+        lxc_seat.write_journald_dropin(other)
+    assert not (tmp_path / "elsewhere").exists()
+
+
+def test_lxc_seat_config_names_the_profile_and_writes_journald_only_into_a_fresh_clone(tmp_path, monkeypatch):
+    monkeypatch.setattr(lxc, "LXC_PATH", tmp_path / "lxc")
+    for name in ("fresh", "old"):
+        (tmp_path / "lxc" / name / "overlay" / "delta").mkdir(parents=True)
+        (tmp_path / "lxc" / name / "config").write_text(CLONE_CONFIG + VAGRANT_BLOCK)
+    prov = lxc.LxcProvider()
+    data = tmp_path / "images"
+    assert prov.seat_config("fresh", data, fresh=True) == [f"container fresh: seccomp profile {data}/seat.seccomp"]
+    assert prov.seat_config("fresh", data, fresh=False) == []  # converged
+    assert prov.seat_config("old", data, fresh=False)
+    for name in ("fresh", "old"):
+        config = (tmp_path / "lxc" / name / "config").read_text()
+        assert config.count(f"lxc.seccomp.profile = {data}/seat.seccomp\n") == 1, config
+    assert (tmp_path / "lxc" / "fresh" / "overlay" / "delta" / lxc_seat.JOURNALD_DROPIN).is_file()
+    assert not (tmp_path / "lxc" / "old" / "overlay" / "delta" / "etc").exists()  # a used clone: not touched
+    (tmp_path / "lxc" / "gone").mkdir()
+    with pytest.raises(LabgenError, match="container gone: writing its seat settings failed"):
+        prov.seat_config("gone", data, fresh=True)
+
+
+def test_up_sets_every_existing_clone_of_a_seat_and_skips_missing_ones(tmp_path, monkeypatch):
+    calls = []
+
+    class Prov:
+        def seats_refused(self):
+            return None
+
+        def machine_states(self, lab):
+            return {"ubuntu-1": "running", "ubuntu-2": "not_created"}
+
+        def machine_name(self, lab, node):
+            return f"m-{node}"
+
+        def seat_config(self, machine, data_dir, fresh):
+            calls.append((machine, data_dir, fresh))
+            return [machine]
+
+    monkeypatch.setattr(placement, "get_provider", lambda name: Prov())
+    monkeypatch.setenv("LABGEN_CACHE", str(tmp_path / "cache"))
+    assert placement.ThisHost("lxc").seat_config(load_lab(CLONES)) == ["m-ubuntu-1"]
+    assert calls == [("m-ubuntu-1", tmp_path / "cache" / "seat-images", False)]
