@@ -137,6 +137,20 @@ def seal_script(lab, node, facts) -> str:
     return "\n".join(lines)
 
 
+def unseal_script(lab, node, facts) -> str | None:
+    """One `systemctl enable` of every unit the seal disabled on `node`, run on a fresh clone
+    before its provisioning: not started (each role starts its unit once the seat's config is
+    written), only enabled, in one call and one reload of systemd instead of one per role
+    (1-1.6 s each on a trio clone). None when the node's roles sealed no unit."""
+    units = [
+        unit
+        for role, tasks in node_plan(lab, node, facts)
+        if isinstance(tasks, list)
+        for unit in getattr(role_module(role), "SEAL", ((), ()))[0]
+    ]
+    return f"systemctl enable {' '.join(shlex.quote(u) for u in units)}" if units else None
+
+
 def ensure(
     image: SeatImage, lab_text: str, roles: list[str] | None, say: Say, stop=None
 ) -> tuple[SeatImage, list[str]]:

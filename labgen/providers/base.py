@@ -8,11 +8,16 @@ import shutil
 from pathlib import Path
 
 from labgen.boxes import BOX_DISTROS
-from labgen.errors import PreflightError, ProviderError
+from labgen.errors import LabgenError, PreflightError, ProviderError
 from labgen.model import Facts, Lab
 
 # Debian's vagrant plugin packages register here (no Ruby start needed to ask).
 VAGRANT_SYSTEM_PLUGINS = Path("/usr/share/vagrant-plugins/plugins.d")
+
+
+class NotLikeVagrant(LabgenError):
+    """A provider cannot start machines the way its Vagrant plugin would (a setting it does
+    not know, a failed start...): the caller boots them through Vagrant instead."""
 
 
 class Provider:
@@ -128,6 +133,13 @@ class Provider:
         key = vagrant_dir / "private_key"
         key.write_bytes(Path(private_key).read_bytes())
         key.chmod(0o600)
+
+    def start_adopted(self, lab: Lab, lab_dir: Path, image_lab: Lab, image_dir: Path) -> str:
+        """Start the lab's adopted clones of `image_lab`'s machines (the image's lab dir:
+        `image_dir`) without a Vagrant start, leaving `lab_dir` a lab Vagrant drives as if it
+        had booted them. Returns the ssh config text. Raises NotLikeVagrant when it cannot
+        (the default): the caller runs `vagrant up`."""
+        raise NotLikeVagrant(f"{self.name}: machines start through Vagrant")
 
     def private_key(self, lab_dir: Path, node: str) -> Path:
         """The key Vagrant generated for `node` of the lab in `lab_dir`."""

@@ -20,6 +20,7 @@ import os
 import re
 import shutil
 import subprocess
+import time
 import uuid
 from pathlib import Path
 
@@ -29,6 +30,7 @@ from labgen.boxes import LXC_BOX, box_installed
 from labgen.errors import LabgenError, PreflightError
 from labgen.model import Facts, Lab
 from labgen.providers.base import Provider, vagrant_plugin_installed
+from labgen.providers import lxcstart
 from labgen.providers.dhcp_leases import release_stale_leases
 
 CONTAINER_PREFIX = "labgen-"
@@ -281,6 +283,56 @@ class LxcProvider(Provider):
                 hint="see `labgen doctor`; nothing of the clone was kept",
             ) from None
         return [f"container {target} (clone of {source})"]
+
+    def _block_names(self, lab: Lab, node_name: str) -> lxcstart.NodeNames:
+        ctx = self.template_context(lab)
+        node = next(n for n in lab.nodes if n.name == node_name)
+        return lxcstart.NodeNames(
+            machine=self.machine_name(lab, node_name),
+            veth=ctx["veths"][node_name],
+            bridge=ctx["bridge"],
+            address=f"{node.ip}/{lab.network.prefixlen}",
+            console_log=ctx["console_logs"][node_name],
+            instance=lab.instance_name,
+        )
+
+    def start_adopted(self, lab: Lab, lab_dir: Path, image_lab: Lab, image_dir: Path) -> str:
+        """Start the lab's clones of `image_lab`'s machines (adopted into `lab_dir`, see
+        `adopt`) without Vagrant, as vagrant-lxc would (labgen/providers/lxcstart.py); running
+        ones are left as they are. Returns the ssh config text `vagrant ssh-config` would give.
+
+        Raises lxcstart.NotLikeVagrant when Vagrant must boot them instead (checked before
+        anything starts where it can be), LabgenError when a node stops during boot."""
+        plans: dict[str, tuple[str, list[str]]] = {}
+        machines = {}
+        for node in lab.nodes:
+            machine = self.machine_name(lab, node.name)
+            machines[node.name] = machine
+            image_machine = self.machine_name(image_lab, node.name)
+            lxcstart.write_machine_files(
+                lab_dir, node.name, machine, Path(image_dir) / ".vagrant" / "machines" / node.name / "lxc"
+            )
+            state = container_state(machine)
+            if state == "RUNNING":
+                continue
+            if state != "STOPPED":
+                raise lxcstart.NotLikeVagrant(f"container {machine} is {state.lower()}")
+            try:
+                image_config = (LXC_PATH / image_machine / "config").read_text()
+            except OSError as exc:
+                raise lxcstart.NotLikeVagrant(f"the seat image's container config: {exc}") from None
+            lines = lxcstart.seat_block(
+                lxcstart.vagrant_block(image_config),
+                self._block_names(image_lab, node.name),
+                self._block_names(lab, node.name),
+            )
+            plans[node.name] = (machine, lines)
+        started: dict[str, float] = {}
+        for node_name, (machine, lines) in plans.items():
+            started[node_name] = time.time()
+            lxcstart.start(machine, LXC_PATH / machine / "config", lines)
+        addresses = lxcstart.wait_for_ssh(machines, lambda: self.boot_failure(lab, started))
+        return lxcstart.ssh_config_text(lab_dir, addresses)
 
     def seat_config(self, machine: str, data_dir: Path, fresh: bool) -> list[str]:
         """The seat seccomp profile (fallocate fails: etcd's WAL stays sparse) written in

@@ -4,7 +4,8 @@ and Docker (every role that keeps an identity), driven through the CLI.
 Proves: the image is built once and each seat's nodes are copy-on-write clones of it; every
 identity differs between seats and nodes (machine-id, SSH host keys, Docker's engine id, etcd
 member ids) and each seat's clusters hold only their own members (etcd, ZooKeeper, Docker's
-cluster store); `reset` re-clones a seat; a simulated host reboot (every container stopped,
+cluster store); `reset` re-clones a seat; clones started without Vagrant leave a seat dir that
+Vagrant drives (status, ssh, halt, create, destroy); a simulated host reboot (every container stopped,
 the jump sshd and the apt proxy killed) followed by `up` brings every seat back as it was,
 re-provisioning nothing; every seat node's etcd keeps a sparse write-ahead log under the seat
 seccomp profile (fallocate refused), after reset and reboot too. At the end `classroom
@@ -243,6 +244,47 @@ def test_reset_clones_the_seat_again(cr):
         assert after[(2, node)]["MID"] != before[(2, node)]["MID"]
         assert after[(2, node)]["ZKMODE"] in ("leader", "follower")
         assert len([m for m in after[(2, node)]["ETCD"].split(";") if seat_net(2) in m]) == 2
+
+
+def lxc_states(names: list[str]) -> list[str]:
+    return [subprocess.run(["lxc-info", "-sH", "-n", n], capture_output=True, text=True).stdout.strip() for n in names]
+
+
+def test_a_seat_started_without_vagrant_is_still_a_vagrant_lab(cr):
+    """`up` started the clones itself (lxc-start, no Ruby); Vagrant still drives the seat dir:
+    `labgen status` (vagrant status), `ssh`, `halt` (vagrant halt), `create` (vagrant up of the
+    halted clones, then a converged provisioning), `destroy` (vagrant destroy); then `up` clones
+    and starts the seat again."""
+    path, res = cr
+    assert "booting through Vagrant" not in res.stdout, res.stdout
+    seat = path / "seat-01"
+    names = [f"labgen-{NAME}-s01-{n}" for n in ("ubuntu-1", "ubuntu-2")]
+    for node, name in zip(("ubuntu-1", "ubuntu-2"), names):
+        d = seat / ".vagrant" / "machines" / node / "lxc"
+        assert {"id", "private_key", "creator_uid", "vagrant_cwd"} <= {p.name for p in d.iterdir()}, d
+        assert (d / "id").read_text() == name
+    assert labgen("ssh", "ubuntu-2", "hostname", cwd=seat, check=True).stdout.strip() == "ubuntu-2"
+    labgen("halt", cwd=seat, check=True, timeout=300)
+    assert lxc_states(names) == ["STOPPED", "STOPPED"]
+    assert "stopped" in labgen("status", cwd=seat, check=True).stdout
+    again = labgen("create", "lab.yml", "--dir", str(seat), cwd=seat, timeout=900)  # `vagrant up` of the halted clones
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert lxc_states(names) == ["RUNNING", "RUNNING"]
+    for name, ip in zip(names, (seat_net(1) + "101", seat_net(1) + "102")):
+        config = Path(f"/var/lib/lxc/{name}/config").read_text()
+        # vagrant-lxc appends its block on every start (its prune rewrites the config without
+        # truncating it): its block must be, line for line, the one labgen wrote
+        blocks = re.findall(r"^# VAGRANT-BEGIN\n(.*?)^# VAGRANT-END$", config, re.S | re.M)
+        assert len(blocks) == 2 and blocks[0] == blocks[1], config
+        assert f"lxc.net.1.ipv4.address={ip}/24\n" in blocks[0], config
+    gone = labgen("destroy", "--yes", cwd=seat, timeout=300)  # vagrant destroy
+    assert gone.returncode == 0, gone.stdout + gone.stderr
+    assert not containers(f"labgen-{NAME}-s01-"), containers(f"labgen-{NAME}-s01-")
+    back = labgen(*UP, "--dir", str(path), timeout=900)
+    assert back.returncode == 0, back.stdout + back.stderr
+    assert "2/2 seat(s) up" in back.stdout and "cloning 2 node(s)" in back.stdout, back.stdout
+    assert "booting through Vagrant" not in back.stdout, back.stdout
+    assert lxc_states(names) == ["RUNNING", "RUNNING"]
 
 
 def test_a_full_disk_while_cloning_names_the_bytes_and_leaves_no_half_seat(cr):

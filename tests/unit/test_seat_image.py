@@ -3,6 +3,7 @@ config repair, and the boot-failure reason read from a console log."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from labgen.classroom import image
@@ -78,3 +79,12 @@ def test_the_boot_failure_reason_is_systemds_own_words(tmp_path, monkeypatch):
     assert reason.startswith("Failed to create control group inotify object: Too many open files")
     assert "\x1b" not in reason and reason.count(" | ") == 2
     assert "no console log" in lxc.console_reason("c2")
+
+
+def test_a_fresh_clone_enables_every_sealed_unit_in_one_call():
+    lab = load_lab(CLONES)
+    script = image.unseal_script(lab, lab.nodes[0], Facts(distro="debian-12"))
+    assert script == "systemctl enable etcd zookeeper docker.socket docker"
+    base = load_lab(find_lab("mesos-calico"))
+    # a node whose roles sealed nothing (no role that keeps an identity runs there) needs no call
+    assert image.unseal_script(base, replace(base.nodes[0], roles=("base",)), Facts(distro="debian-12")) is None
