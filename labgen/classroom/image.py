@@ -72,8 +72,12 @@ def _box_identity(box: str, provider: str) -> str:
 
 
 def image_key(lab_text: str, roles: tuple[str, ...], box: str, provider: str) -> str:
-    """sha256 of the lab file, the roles, labgen's provisioning code and the box build."""
-    blob = json.dumps([lab_text, sorted(roles), _code_hash(), provider, box, _box_identity(box, provider)]).encode()
+    """sha256 of the lab file, the roles, labgen's provisioning code, the box build and the
+    images' dir. The dir because the image's machines are named by the key and machine names
+    are host-wide: two caches (LABGEN_CACHE, root's and a user's) building the same lab must
+    not take each other's machines, and each cache's build lock guards only its own."""
+    parts = [lab_text, sorted(roles), _code_hash(), provider, box, _box_identity(box, provider), str(images_root())]
+    blob = json.dumps(parts).encode()
     return hashlib.sha256(blob).hexdigest()[:16]
 
 

@@ -46,6 +46,11 @@ def test_the_image_key_follows_the_lab_text_and_the_roles(monkeypatch):
     assert image.image_key(text, ("base",), "labgen/debian-12", "lxc") != key
     monkeypatch.setattr(image, "_box_identity", lambda box, provider: "box-2")
     assert image.image_key(text, (), "labgen/debian-12", "lxc") != key
+    monkeypatch.setattr(image, "_box_identity", lambda box, provider: "box-1")
+    # the same lab in another cache: other machine names (they are host-wide)
+    monkeypatch.setenv("LABGEN_CACHE", "/var/tmp/another-labgen-cache")
+    other = image.image_key(text, (), "labgen/debian-12", "lxc")
+    assert other != key and image.image_for(text, (), "labgen/debian-12", "lxc").instance != f"img{key[:8]}"
 
 
 def test_a_clones_config_loses_the_copied_vagrant_lines_only():
