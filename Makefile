@@ -47,12 +47,15 @@ help:
 	@echo "make bench  - benchmarks (see bench/README.md)"
 	@echo "make mutation - mutation testing of the core modules (slow; see tests/README.md)"
 
-# The demo's own set-up: its packages only (no Chromium, QEMU, libvirt, kernel...), then at
-# once labgen's venv (without the test tools) and the LXC box: the box's recipe needs no
-# labgen, and the two wait on different things (pip on PyPI, debootstrap on the archive and
-# dpkg). Measured on a fresh Debian 12 (bench/fresh_demo.sh).
-demo-setup: host-packages
-	$(MAKE) --no-print-directory -j2 venv-demo box-demo
+# The demo's own set-up: its packages only (no Chromium, QEMU, libvirt, kernel...). What the
+# venv and the box's debootstrap need comes first; then, at once, the rest of the packages
+# (mostly Vagrant's Ruby), labgen's venv (without the test tools) and the LXC box, whose recipe
+# needs no labgen and waits for vagrant only after debootstrap. Each waits on something else
+# (dpkg, PyPI, the archive). Measured on a fresh Debian 12 (bench/fresh_demo.sh).
+DEMO_FIRST := debootstrap debian-archive-keyring python3-venv ca-certificates
+demo-setup:
+	$(call apt-install,$(DEMO_FIRST),--no-install-recommends)
+	$(MAKE) --no-print-directory -j3 host-packages venv-demo box-demo LABGEN_BOX_WAIT_VAGRANT=600
 
 demo: demo-setup
 	mkdir -p $(DEMO_DIR)
@@ -173,7 +176,7 @@ box: venv
 
 # What `labgen box build lxc` runs, without waiting for labgen's venv.
 box-demo:
-	bash boxes/lxc/build.sh
+	LABGEN_BOX_WAIT_VAGRANT=$(LABGEN_BOX_WAIT_VAGRANT) bash boxes/lxc/build.sh
 
 box-libvirt: test-packages venv
 	$(LABGEN) box build libvirt

@@ -10,7 +10,9 @@
 # Skips: everything when the installed box was built from this same recipe (its hash is stored
 # in the box's metadata.json); the build when the .box file for this recipe is already cached.
 # Environment: LABGEN_CACHE, LABGEN_DEBIAN_MIRROR (default http://deb.debian.org/debian),
-#              VAGRANT_HOME, TMPDIR.
+#              VAGRANT_HOME, TMPDIR; LABGEN_BOX_WAIT_VAGRANT=SECONDS: vagrant may still be
+#              being installed (make demo runs this beside apt): debootstrap first, then wait
+#              up to that long for it.
 set -euo pipefail
 
 BOX_NAME="labgen/debian-12"
@@ -46,8 +48,22 @@ parse_args() {
 check_host() {
     [ "$(id -u)" -eq 0 ] || die "must run as root (debootstrap and device nodes need it)"
     local tool
-    for tool in debootstrap tar gzip vagrant sha256sum; do
+    for tool in debootstrap tar gzip sha256sum; do
         command -v "$tool" >/dev/null || die "$tool not found (apt-get install debootstrap vagrant)"
+    done
+    [ -n "${LABGEN_BOX_WAIT_VAGRANT:-}" ] || need_vagrant
+}
+
+# vagrant gives the box its user's public key and adds the box. `make demo` installs it with
+# apt while debootstrap runs (each about half a minute to a minute on a fresh machine).
+need_vagrant() {
+    local waited=0
+    until command -v vagrant >/dev/null \
+        && dpkg-query -W -f='${Status}' vagrant 2>/dev/null | grep -q '^install ok installed$'; do
+        [ "$waited" -lt "${LABGEN_BOX_WAIT_VAGRANT:-0}" ] || die "vagrant not found (apt-get install vagrant)"
+        [ "$waited" -gt 0 ] || log "waiting for vagrant to be installed"
+        sleep 1
+        waited=$((waited + 1))
     done
 }
 
@@ -201,6 +217,7 @@ main() {
         WORK="$(mktemp -d "${TMPDIR:-/var/tmp}/labgen-box.XXXXXX")"
         trap cleanup EXIT
         bootstrap "$WORK/rootfs"
+        need_vagrant
         configure_apt "$WORK/rootfs"
         configure_vagrant_user "$WORK/rootfs"
         configure_ssh "$WORK/rootfs"
@@ -211,6 +228,7 @@ main() {
         find "$CACHE/boxes" -maxdepth 1 -name 'labgen-debian-12-lxc-*.box' ! -name "${box##*/}" -delete
         log "built $box ($(du -h "$box" | cut -f1))"
     fi
+    need_vagrant
     add_box "$box"
     log "$BOX_NAME (recipe $hash) installed"
 }
