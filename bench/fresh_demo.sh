@@ -206,13 +206,17 @@ p_box=$(first ' box build lxc|boxes/lxc/build.sh')
 e_box=$(first '\[box lxc\] .*installed')
 p_run=$(first ' scenario run mac-bug')
 e_apt=$(printf '%s\n' "$p_venv" "$p_box" | grep . | sort -n | head -n1)
+# make demo installs what the venv and the box's debootstrap need first, the rest beside them
+p_apt2=$(grep -E '^ *[0-9.]+ installing: ' "$LOG" | sed -n 2p | awk '{print $1}')
+e_apt2=$(grep -E '^ *[0-9.]+ (Setting up|Processing triggers for) ' "$LOG" | tail -n1 | awk '{print $1}')
 printf '\nmake demo on a fresh Debian 12 (exit %s), %s\n' "$rc" "$(date -u '+%Y-%m-%d %H:%M UTC')"
 printf '| phase | from | to | takes |\n|---|---|---|---|\n'
 row() {
     [ -n "$2" ] || return 0
     awk -v n="$1" -v a="$2" -v b="${3:-$total}" 'BEGIN{printf "| %s | %.0f s | %.0f s | %.0f s |\n", n, a, b, b - a}'
 }
-row "apt packages" 0 "$e_apt"
+row "apt packages$([ -z "$p_apt2" ] || echo ', first')" 0 "$e_apt"
+[ -z "$p_apt2" ] || row "apt packages, the rest" "$p_apt2" "$e_apt2"
 row "venv + pip" "$p_venv" "$e_venv"
 row "box build" "$p_box" "$e_box"
 row "scenario run" "$p_run" "$total"
