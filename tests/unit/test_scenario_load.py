@@ -250,6 +250,13 @@ def test_parse_scenario_without_lines_still_reports():
 # ---- against a lab
 
 
+def _problems(text: str) -> list[str]:
+    """What parse_scenario refuses in `text` (as t.yml), each problem up to its "; expected"."""
+    with pytest.raises(InputError) as info:
+        parse_scenario(yamlsrc.load_text(text, "t.yml"), "t.yml")
+    return [p.split("; expected")[0] for p in info.value.problems]
+
+
 def _lab(*names: str) -> Lab:
     nodes = tuple(
         Node(n, ipaddress.IPv4Address(f"192.168.56.{101 + i}"), ("base",), 512, 1) for i, n in enumerate(names)
@@ -607,10 +614,8 @@ def test_rules_inside_tasks_checks_solutions_and_variants_name_where_they_stand(
         "      - {use: t}\n"
         "      - {use: q}\n"
     )
-    with pytest.raises(InputError) as info:
-        parse_scenario(yamlsrc.load_text(text, "t.yml"), "t.yml")
     undefined = "which is not defined"
-    assert [p.split("; expected")[0] for p in info.value.problems] == [
+    assert _problems(text) == [
         "t.yml line 6: normalise[0]: match '(' is not a valid regular expression (missing ), unterminated "
         "subpattern at position 0)",
         f"t.yml line 11: step t: goal uses {{{{ nope }}}}, {undefined} (did you mean 'node'?)",
@@ -662,9 +667,7 @@ def test_a_value_the_schema_refused_is_not_also_refused_for_its_characters():
     # one message per wrong value: an id that misses its pattern is not also "contains a control
     # character"; a tab is allowed in text, an escape is not
     text = 'id: "a\\e"\ntitle: T\nsummary: S\nlab: mesos-calico\nsteps:\n  - {id: a, kind: explain, title: "A\\tB\\e", explain: E}\n'
-    with pytest.raises(InputError) as info:
-        parse_scenario(yamlsrc.load_text(text, "t.yml"), "t.yml")
-    assert [p.split("; expected")[0] for p in info.value.problems] == [
+    assert _problems(text) == [
         "t.yml line 1: scenario: id 'a\\x1b' is not valid",
         "t.yml line 6: step a: title contains the control character U+001B at character 4",
     ]
@@ -689,9 +692,7 @@ def test_where_errors_inside_checks_solutions_variants_and_node_vars_are_named()
         "    steps:\n"
         "      - {id: w, kind: observe, title: W, 'on': ubuntu-1, run: 7}\n"
     )
-    with pytest.raises(InputError) as info:
-        parse_scenario(yamlsrc.load_text(text, "t.yml"), "t.yml")
-    found = [p.split("; expected")[0] for p in info.value.problems]
+    found = _problems(text)
     assert "t.yml line 7: step #1: the step is 'just-text' (a string)" in found
     assert [p for p in found if "just-text" not in p] == [
         "t.yml line 5: node_vars: ubuntu-1 is 5 (a number)",
@@ -779,9 +780,7 @@ def test_malformed_parts_of_student_steps_are_messages_not_tracebacks():
         " solution: {run: 'true', 'on': ubuntu-1}}\n"
         "  - {id: q, kind: question, title: Q, goal: G, answers: 5}\n"
     )
-    with pytest.raises(InputError) as info:
-        parse_scenario(yamlsrc.load_text(text, "t.yml"), "t.yml")
-    found = [p.split("; expected")[0] for p in info.value.problems]
+    found = _problems(text)
     assert "t.yml line 6: step t: goal uses {{ nope }}, which is not defined (did you mean 'node'?)" in found
     assert "t.yml line 7: step q: answers is 5 (a number)" in found
     assert len(found) == 3  # and one for check[0]
@@ -804,9 +803,7 @@ def test_one_language_mappings_a_match_that_is_no_string_and_an_expectations_var
         "normalise:\n  - {match: 5, replace: x}\nsteps:\n"
         "  - {id: a, kind: observe, title: A, 'on': ubuntu-1, run: 'true', expect: {stdout_contains: ['{{ nothere }}']}}\n"
     )
-    with pytest.raises(InputError) as info:
-        parse_scenario(yamlsrc.load_text(text, "t.yml"), "t.yml")
-    assert [p.split("; expected")[0] for p in info.value.problems] == [
+    assert _problems(text) == [
         "t.yml line 6: normalise[0]: match is 5 (a number)",
         "t.yml line 8: step a: expect uses {{ nothere }}, which is not defined",
     ]
@@ -823,9 +820,7 @@ def test_a_variants_step_ids_are_unique_whether_used_or_written_and_a_used_step_
         "      - kind: observe\n        id: b\n        title: B\n        'on': ubuntu-1\n        run: 'true'\n"
         "      - {use: b}\n"
     )
-    with pytest.raises(InputError) as info:
-        parse_scenario(yamlsrc.load_text(text, "t.yml"), "t.yml")
-    assert [p.split("; expected")[0] for p in info.value.problems] == [
+    assert _problems(text) == [
         "t.yml line 16: variant v, step a: duplicate step id 'a' (first at line 15)",
         "t.yml line 22: variant v, step #4: duplicate step id 'b' (first at line 18)",
     ]
@@ -844,9 +839,7 @@ def test_use_where_it_stands_a_use_of_no_name_and_nested_fields_of_checks_and_va
         "      - {use: 5}\n"
         "      - {id: w, kind: observe, title: W, 'on': ubuntu-1, run: 'true', expect: {exit: [3]}}\n"
     )
-    with pytest.raises(InputError) as info:
-        parse_scenario(yamlsrc.load_text(text, "t.yml"), "t.yml")
-    assert [p.split("; expected")[0] for p in info.value.problems] == [
+    assert _problems(text) == [
         "t.yml line 7: step #2: missing key 'id'",
         "t.yml line 7: step #2: missing key 'title'",
         "t.yml line 8: step #2: unknown key 'use'",
