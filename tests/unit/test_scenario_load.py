@@ -614,8 +614,10 @@ def test_rules_inside_tasks_checks_solutions_and_variants_name_where_they_stand(
         "      - {use: t}\n"
         "      - {use: q}\n"
     )
+    with pytest.raises(InputError) as info:
+        parse_scenario(yamlsrc.load_text(text, "t.yml"), "t.yml")
     undefined = "which is not defined"
-    assert _problems(text) == [
+    assert [p.split("; expected")[0] for p in info.value.problems] == [
         "t.yml line 6: normalise[0]: match '(' is not a valid regular expression (missing ), unterminated "
         "subpattern at position 0)",
         f"t.yml line 11: step t: goal uses {{{{ nope }}}}, {undefined} (did you mean 'node'?)",
