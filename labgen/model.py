@@ -218,7 +218,8 @@ class Facts:
     # base then waits for it, since a node answers SSH on its lab address before its lease
     default_route: bool = False
     # Where the management network gives no default route (libvirt's labgen-mgmt is isolated:
-    # its DHCP names no router), the host's address on it; base points the default route there
+    # its DHCP names no router), the host's address on it; base points the default route there.
+    # A provider sets one or the other.
     gateway: str | None = None
 
 

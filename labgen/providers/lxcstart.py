@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from labgen.errors import LabgenError
+from labgen.labdir import atomic_write
 from labgen.providers.base import NotLikeVagrant
 from labgen.remote import address_answers
 
@@ -170,7 +171,8 @@ def _lxc(args: list[str], timeout: float = 60) -> subprocess.CompletedProcess:
 def start(machine: str, config_path: Path, lines: list[str]) -> None:
     """Write the block into the container's config and `lxc-start -d` it (what vagrant-lxc's
     Boot does). Raises NotLikeVagrant when lxc-start fails."""
-    config_path.write_text(with_block(config_path.read_text(), lines))
+    # atomic, as lxc_seat writes the same file: a half-written config would not start
+    atomic_write(config_path, with_block(config_path.read_text(), lines))
     res = _lxc(["lxc-start", "-d", "-n", machine])
     if res.returncode != 0:
         detail = (res.stderr or res.stdout).strip().splitlines()

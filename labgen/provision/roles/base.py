@@ -109,7 +109,7 @@ def tasks(lab: Lab, node: Node, facts: Facts) -> list[Task]:
         # straight to the archive where none runs (a stale proxy file would break apt).
         apt_proxy_task(facts.apt_proxy),
         *([management_network_task()] if facts.default_route else []),
-        *([gateway_task(facts.gateway)] if facts.gateway and not facts.default_route else []),
+        *([gateway_task(facts.gateway)] if facts.gateway else []),
         Task(
             "hostname",
             files=(File("/etc/hostname", node.name + "\n"),),
