@@ -224,7 +224,8 @@ def pytest_sessionstart(session):
     # Unit tests build no image: a unit run must not take for its own an image that someone
     # else's run (a benchmark, a helper) builds on the host meanwhile.
     unit = REPO / "tests" / "unit"
-    if all(Path(a.split("::")[0]).resolve().is_relative_to(unit) for a in session.config.args):
+    args = session.config.args
+    if args and all(Path(a.split("::")[0]).resolve().is_relative_to(unit) for a in args):
         return
     root = _seat_images_root()
     _images_before = {p.name for p in root.iterdir()} if root.exists() else set()
