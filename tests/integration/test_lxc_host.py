@@ -140,7 +140,10 @@ def test_two_labgen_processes_that_find_lxc_net_down_both_get_it_running():
     subprocess.run([script, "stop", "force"], capture_output=True, timeout=60)
     assert not lxc.mgmt_bridge_ready()
     # each process imports labgen, says so, and waits for one line: all four then check at once
-    code = "import sys; from labgen.providers import lxc; print('ready', flush=True); sys.stdin.readline(); print(lxc.ensure_mgmt_bridge())"
+    code = (
+        "import sys; from labgen.providers import lxc; print('ready', flush=True); "
+        "sys.stdin.readline(); print(lxc.ensure_mgmt_bridge())"
+    )
     starters = [
         subprocess.Popen(
             [sys.executable, "-c", code],
