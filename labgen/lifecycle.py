@@ -126,11 +126,21 @@ def ssh_config(lab_dir: LabDir, provider: str, refresh: bool = False) -> str:
     """
     text = None if refresh else lab_dir.cached_ssh_config()
     if text is None:
-        text = get_provider(provider).ssh_config(load_lab_of(lab_dir), lab_dir.path)
+        text = _provider_ssh_config(lab_dir, provider)
         if text is None:
             text = VagrantEnv(lab_dir.path, provider).ssh_config()
         lab_dir.save_ssh_config(text)
     return text
+
+
+def _provider_ssh_config(lab_dir: LabDir, provider: str) -> str | None:
+    """The provider's own answer (see Provider.ssh_config), None when it has none or the lab
+    file cannot be read (then Vagrant is asked, as before)."""
+    try:
+        lab = load_lab_of(lab_dir)
+    except LabgenError:
+        return None
+    return get_provider(provider).ssh_config(lab, lab_dir.path)
 
 
 def ssh_config_answering(lab_dir: LabDir, provider: str, nodes: list[str], timeout: float = 3.0) -> str:

@@ -1,4 +1,5 @@
-"""A cached ssh config whose address no longer answers is asked again from Vagrant, once.
+"""A cached ssh config whose address no longer answers is asked again from Vagrant, once
+(libvirt; LXC asks lxc-info instead, without Vagrant's Ruby start).
 
 Loopback only: one listening socket plays the node's new address, a closed port the old one.
 """
@@ -48,7 +49,7 @@ def vagrant(monkeypatch, listener):
 def test_stale_address_is_refreshed_from_vagrant(tmp_path, vagrant, listener):
     lab_dir = LabDir(tmp_path)
     lab_dir.save_ssh_config(CONFIG.format(port=closed_port()))
-    text = lifecycle.ssh_config_answering(lab_dir, "lxc", ["n1"], timeout=1)
+    text = lifecycle.ssh_config_answering(lab_dir, "libvirt", ["n1"], timeout=1)
     assert f"Port {listener}" in text and lab_dir.cached_ssh_config() == text
     assert len(vagrant) == 1
 
@@ -56,10 +57,32 @@ def test_stale_address_is_refreshed_from_vagrant(tmp_path, vagrant, listener):
 def test_answering_address_costs_no_vagrant_call(tmp_path, vagrant, listener):
     lab_dir = LabDir(tmp_path)
     lab_dir.save_ssh_config(CONFIG.format(port=listener))
-    lifecycle.ssh_config_answering(lab_dir, "lxc", ["n1"], timeout=1)
+    lifecycle.ssh_config_answering(lab_dir, "libvirt", ["n1"], timeout=1)
     assert vagrant == []
 
 
 def test_missing_cache_asks_vagrant_once(tmp_path, vagrant):
-    lifecycle.ssh_config_answering(LabDir(tmp_path), "lxc", ["n1"], timeout=1)
+    lifecycle.ssh_config_answering(LabDir(tmp_path), "libvirt", ["n1"], timeout=1)
     assert len(vagrant) == 1
+
+
+def test_lxc_refreshes_from_the_provider_without_vagrant(tmp_path, vagrant, listener, monkeypatch):
+    from labgen.model import Lab
+    from labgen.providers import lxc
+
+    asked: list[str] = []
+
+    def from_lxc_info(self, lab: Lab, lab_dir) -> str:
+        asked.append(lab.name)
+        return CONFIG.format(port=listener)
+
+    monkeypatch.setattr(lxc.LxcProvider, "ssh_config", from_lxc_info)
+    (tmp_path / "lab.yml").write_text(
+        "name: refresh\nnetwork: {cidr: 192.168.77.0/24}\nboxes: {lxc: labgen/debian-12}\n"
+        "nodes:\n  - {name: n1, ip: 192.168.77.11, roles: [base]}\n"
+    )
+    lab_dir = LabDir(tmp_path)
+    lab_dir.save_ssh_config(CONFIG.format(port=closed_port()))
+    text = lifecycle.ssh_config_answering(lab_dir, "lxc", ["n1"], timeout=1)
+    assert f"Port {listener}" in text and lab_dir.cached_ssh_config() == text
+    assert asked == ["refresh"] and vagrant == []
