@@ -103,10 +103,6 @@ class Provider:
         """Delete machine `name` (Vagrant may not know it: an interrupted create). Returns what went."""
         raise self._no_seats()
 
-    def kill_machine(self, name: str) -> None:
-        """Stop machine `name` at once, its disk kept (a removal follows); nothing by default,
-        remove_machine then stops it itself. Never raises."""
-
     def machine_states(self, lab: Lab) -> dict[str, str] | None:
         """node -> state read from the provider directly (cheap), or None: ask Vagrant."""
         return None

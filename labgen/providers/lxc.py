@@ -213,13 +213,6 @@ class LxcProvider(Provider):
         _run(["lxc-destroy", "-f", "-n", name])
         return [f"container {name}"]
 
-    def kill_machine(self, name: str) -> None:
-        # lxc-stop -k: SIGKILL to the container's init, no clean shutdown (it is removed next)
-        try:
-            subprocess.run(["lxc-stop", "-k", "-n", name], capture_output=True, timeout=COMMAND_TIMEOUT)
-        except (OSError, subprocess.SubprocessError):
-            pass  # lxc-destroy -f stops it then
-
     def machine_states(self, lab: Lab) -> dict[str, str]:
         """lxc-info per node: a `vagrant status` costs a Ruby start (seconds, times 60 seats)."""
         states = {}

@@ -158,34 +158,93 @@ def test_up_sets_every_existing_clone_of_a_seat_and_skips_missing_ones(tmp_path,
     assert calls == [("m-ubuntu-1", tmp_path / "cache" / "seat-images", False)]
 
 
-def test_reset_kills_a_seats_clones_together_then_removes_them_one_at_a_time(tmp_path, monkeypatch):
-    events = []
+class _SeatProv:
+    """A provider that records what a seat's clones go through, checking the node's lock."""
+
+    def __init__(self, tmp_path, fail=None):
+        self.events: list[tuple[str, str]] = []
+        self.tmp_path = tmp_path
+        self.fail = fail  # machine whose clone fails for lack of disk
+
+    def _locked(self, machine):
+        assert placement._node_lock(machine.removeprefix("m-")).locked(), machine
+
+    def seats_refused(self):
+        return None
+
+    def machine_name(self, lab, node):
+        return f"m-{node}"
+
+    def lab_bridge(self, lab):
+        return "br"
+
+    def mgmt_ports(self, lab):
+        return []
+
+    def machine_states(self, lab):
+        return {}
+
+    def machines_path(self):
+        return self.tmp_path
+
+    def clone_machine(self, source, target, own):
+        self._locked(target)
+        self.events.append(("clone", target))
+        if target == self.fail:
+            raise LabgenError("cloning failed: No space left on device")
+
+    def seat_config(self, machine, data_dir, fresh):
+        return []
+
+    def private_key(self, image_path, node):
+        return None
+
+    def adopt(self, lab_dir, node, machine, key):
+        self.events.append(("adopt", machine))
+
+    def remove_machine(self, name):
+        self._locked(name)
+        self.events.append(("remove", name))
+        return [name]
+
+
+class _Image:
+    instance = "img1"
+    path = Path("/nonexistent")
+
+    def machine(self, node):
+        return f"img-{node}"
+
+
+def test_a_seats_nodes_are_cloned_each_under_its_nodes_lock(tmp_path, monkeypatch):
+    prov = _SeatProv(tmp_path)
+    monkeypatch.setattr(placement, "get_provider", lambda name: prov)
+    monkeypatch.setattr(placement, "CLONE_DISK_MIB", 0)
+    lab = load_lab(CLONES)
+    made = placement.ThisHost("lxc").clone(lab, placement.LabDir(tmp_path / "seat"), _Image(), lambda msg: None)
+    names = [f"m-{n.name}" for n in lab.nodes]
+    assert len(names) >= 2 and made == [f"cloned {', '.join(names)}"]  # in the nodes' order
+    assert {e for e in prov.events if e[0] == "adopt"} == {("adopt", m) for m in names}
+
+
+def test_a_clone_that_fails_for_lack_of_disk_removes_the_seats_other_clones(tmp_path, monkeypatch):
+    lab = load_lab(CLONES)
+    failing = f"m-{lab.nodes[-1].name}"
+    prov = _SeatProv(tmp_path, fail=failing)
+    monkeypatch.setattr(placement, "get_provider", lambda name: prov)
+    monkeypatch.setattr(placement, "CLONE_DISK_MIB", 0)
+    with pytest.raises(LabgenError, match=f"disk full while cloning node {lab.nodes[-1].name}"):
+        placement.ThisHost("lxc").clone(lab, placement.LabDir(tmp_path / "seat"), _Image(), lambda msg: None)
+    cloned = {m for kind, m in prov.events if kind == "clone" and m != failing}
+    assert {m for kind, m in prov.events if kind == "remove"} == cloned and failing not in cloned
+
+
+def test_reset_removes_a_seats_clones_in_parallel_each_under_its_nodes_lock(tmp_path, monkeypatch):
     seat_dir = tmp_path / "seat-1"
     seat_dir.mkdir()
-
-    class Prov:
-        def seats_refused(self):
-            return None
-
-        def machine_name(self, lab, node):
-            return f"m-{node}"
-
-        def lab_bridge(self, lab):
-            return "br"
-
-        def mgmt_ports(self, lab):
-            return []
-
-        def kill_machine(self, name):
-            events.append(("kill", name))
-
-        def remove_machine(self, name):
-            assert not placement._CLONING.acquire(blocking=False)  # held: no lxc-copy meanwhile
-            events.append(("remove", name))
-            return [name]
-
-    monkeypatch.setattr(placement, "get_provider", lambda name: Prov())
-    removed = placement.ThisHost("lxc").remove_clones(seat_dir, load_lab(CLONES), lambda msg: None)
-    kills = [e for e in events if e[0] == "kill"]
-    assert len(kills) == len(removed) >= 2 and events[: len(kills)] == kills  # every kill before any removal
-    assert [e[1] for e in events[len(kills) :]] == removed and not seat_dir.exists()
+    prov = _SeatProv(tmp_path)
+    monkeypatch.setattr(placement, "get_provider", lambda name: prov)
+    lab = load_lab(CLONES)
+    removed = placement.ThisHost("lxc").remove_clones(seat_dir, lab, lambda msg: None)
+    assert removed == [f"m-{n.name}" for n in lab.nodes] and len(removed) >= 2  # in the nodes' order
+    assert not seat_dir.exists()
