@@ -13,6 +13,7 @@ Every command is an argument list; no value reaches a shell.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import ipaddress
 import json
@@ -469,6 +470,18 @@ def ensure_mgmt_bridge() -> list[str]:
     """
     if mgmt_bridge_ready():
         return release_stale_leases(MGMT_BRIDGE)
+    # Two labgen processes (parallel `create`s, a classroom's seats) may find lxc-net down at
+    # once: one starts it, the other waits and then finds it running (lxc-net's own start
+    # refuses a second start with "already running").
+    LXC_NET_RUN.mkdir(parents=True, exist_ok=True)
+    with open(LXC_NET_RUN / "labgen-lxc-net.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if mgmt_bridge_ready():
+            return release_stale_leases(MGMT_BRIDGE)
+        return _start_lxc_net()
+
+
+def _start_lxc_net() -> list[str]:
     script = _lxc_net_script()
     if script is None:
         raise LabgenError(

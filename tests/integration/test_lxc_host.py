@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import time
 
 import pytest
@@ -126,3 +127,39 @@ def test_preflight_passes_on_this_host_and_names_a_missing_box(lab):
         lxc.PROVIDER.preflight(missing)
     assert err.value.message == "box tests/no-such-box is not installed for provider lxc"
     assert err.value.exit_code == 3 and "vagrant box add tests/no-such-box" in err.value.hint
+
+
+def test_two_labgen_processes_that_find_lxc_net_down_both_get_it_running():
+    """Parallel `create`s (or a classroom's seats) on a host where lxc-net is not running: one
+    starts it, the others wait for it and finds it running; neither fails with lxc-net's
+    "already running". Stops lxc-net first, so only when no container is attached to lxcbr0."""
+    attached = os.listdir(f"/sys/class/net/{lxc.MGMT_BRIDGE}/brif") if lxc._link(lxc.MGMT_BRIDGE) else []
+    if attached:
+        pytest.skip(f"containers are attached to {lxc.MGMT_BRIDGE} ({', '.join(attached)}): not stopping lxc-net")
+    script = lxc._lxc_net_script()
+    subprocess.run([script, "stop", "force"], capture_output=True, timeout=60)
+    assert not lxc.mgmt_bridge_ready()
+    # each process imports labgen, says so, and waits for one line: all four then check at once
+    code = (
+        "import sys; from labgen.providers import lxc; print('ready', flush=True); "
+        "sys.stdin.readline(); print(lxc.ensure_mgmt_bridge())"
+    )
+    starters = [
+        subprocess.Popen(
+            [sys.executable, "-c", code],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
+    for p in starters:
+        assert p.stdout.readline() == "ready\n"
+    for p in starters:
+        p.stdin.write("\n")
+        p.stdin.flush()
+    results = [(p.wait(timeout=120), p.stdout.read(), p.stderr.read()) for p in starters]
+    assert [r[0] for r in results] == [0] * 4, results
+    assert sum("started lxc-net" in r[1] for r in results) == 1, results
+    assert lxc.mgmt_bridge_ready()
