@@ -62,11 +62,12 @@ demo: demo-setup
 	cd $(DEMO_DIR) && $(abspath $(LABGEN)) --provider $(PROVIDER) scenario run mac-bug
 
 # The libvirt lane (tests/integration/test_lab_libvirt.py) needs the libvirt box; the demo does not.
-# Three pytest-xdist workers, each module whole on one worker, in tests/conftest.py's order, with
+# Four pytest-xdist workers, each module whole on one worker, in tests/conftest.py's order, with
 # its host locks (a module that must run alone, modules that share a resource); JOBS=0: one process.
-# Three on a 2-core machine: the lab modules spend much of their time waiting on boots and SSH;
-# measured on 2 cores, the whole suite took 18 min 19 s with three workers, 21 min 32 s with two.
-JOBS ?= 3
+# Four on a 2-core machine: the lab modules spend much of their time waiting on boots, DHCP and
+# SSH; measured on 2 cores (tests/README.md), the whole suite took 16 min 19 s with three workers
+# and 14 min 42 s with four (21 min 32 s with two, the day before).
+JOBS ?= 4
 test: setup box-libvirt lint
 	$(PY) -m pytest -q -n $(JOBS) --dist loadfile --no-loadscope-reorder
 

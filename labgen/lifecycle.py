@@ -96,7 +96,8 @@ def boot(
     lab_dir.drop_ssh_config()
     env = VagrantEnv(lab_dir.path, provider, extra_env=prov.vagrant_env(lab))
     env.up(nodes or (), on_line=on_line, boot_failure=lambda started: prov.boot_failure(lab, started))
-    lab_dir.save_ssh_config(env.ssh_config())
+    text = prov.ssh_config(lab, lab_dir.path)
+    lab_dir.save_ssh_config(text if text is not None else env.ssh_config())
     lab_dir.update_state(booted=True)
     return changes
 
@@ -120,11 +121,14 @@ def ssh_argv(lab_dir: LabDir, provider: str, node: str, command: list[str]) -> l
 def ssh_config(lab_dir: LabDir, provider: str, refresh: bool = False) -> str:
     """The lab's ssh config: the cached copy, or (when absent or `refresh`) Vagrant's, cached.
 
-    One `vagrant ssh-config` costs a Ruby start (1-3 s); the cache makes every later command fast.
+    One `vagrant ssh-config` costs a Ruby start (1-3 s of CPU); the cache makes every later
+    command fast, and a provider that can read the answer itself (LXC) spares the Ruby start.
     """
     text = None if refresh else lab_dir.cached_ssh_config()
     if text is None:
-        text = VagrantEnv(lab_dir.path, provider).ssh_config()
+        text = get_provider(provider).ssh_config(load_lab_of(lab_dir), lab_dir.path)
+        if text is None:
+            text = VagrantEnv(lab_dir.path, provider).ssh_config()
         lab_dir.save_ssh_config(text)
     return text
 
@@ -224,7 +228,9 @@ def status(lab: Lab, lab_dir: LabDir, provider: str) -> list[NodeStatus]:
     """Each node's machine state, whether SSH answers (running nodes, probed in parallel) and
     the roles recorded as done. Changes nothing but the cached ssh config, refreshed from
     Vagrant when a cached address does not answer (see `connect`)."""
-    states = VagrantEnv(lab_dir.path, provider).status()
+    states = get_provider(provider).machine_states(lab)
+    if states is None:
+        states = VagrantEnv(lab_dir.path, provider).status()
     reach: dict[str, bool] = {}
     running = [n for n, s in states.items() if s == "running"]
     if running:

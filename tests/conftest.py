@@ -112,7 +112,7 @@ def browser():
             instance.close()
 
 
-# ---- speed: three workers (`make test`: pytest -n 3 --dist loadfile --no-loadscope-reorder), a
+# ---- speed: four workers (`make test`: pytest -n 4 --dist loadfile --no-loadscope-reorder), a
 # module whole on one worker (its module fixture, a booted lab, is made once), and host locks.
 #
 # Host modules' subnets differ (tests/README.md), so several may run at once; what they share besides

@@ -107,6 +107,11 @@ class Provider:
         """node -> state read from the provider directly (cheap), or None: ask Vagrant."""
         return None
 
+    def ssh_config(self, lab: Lab, lab_dir: Path) -> str | None:
+        """What `vagrant ssh-config` prints for the lab's running machines, read from the
+        provider directly (no Ruby start), or None: ask Vagrant."""
+        return None
+
     def machines_path(self) -> Path:
         """Where the provider keeps its machines' disks (for free-space checks)."""
         raise self._no_seats()

@@ -41,6 +41,8 @@ MGMT_ADDRESS = ipaddress.ip_interface("10.0.3.1/24")
 LXC_NET_SCRIPTS = ("/usr/libexec/lxc/lxc-net", "/usr/lib/x86_64-linux-gnu/lxc/lxc-net", "/usr/lib/lxc/lxc-net")
 LXC_NET_RUN = Path("/run/lxc")  # where lxc-net keeps network_up and dnsmasq.pid
 COMMAND_TIMEOUT = 60  # seconds for any one host command
+# A clone's SSH host keys, as the box makes them at first boot: no RSA (0.4 s of CPU each)
+HOST_KEY_TYPES = ("ecdsa", "ed25519")
 LXC_PATH = Path("/var/lib/lxc")  # LXC's default lxcpath, where vagrant-lxc makes containers
 # What a container's console shows when it cannot boot (systemd's own words).
 BOOT_FAILURE_MARKS = (
@@ -222,6 +224,32 @@ class LxcProvider(Provider):
             states[node.name] = "not_created" if state in ("not_created", "unknown") else state
         return states
 
+    def ssh_config(self, lab: Lab, lab_dir: Path) -> str | None:
+        """vagrant-lxc's answer without Ruby: each running container's first IPv4 (lxc-info, the
+        address vagrant-lxc gives) and the key Vagrant put in the machine's dir. None (ask
+        Vagrant) when a running node has no address or key yet, or Vagrant's id file names
+        another container."""
+        addresses = {}
+        for node in lab.nodes:
+            machine = self.machine_name(lab, node.name)
+            if container_state(machine) != "RUNNING":
+                continue
+            files = Path(lab_dir) / ".vagrant" / "machines" / node.name / "lxc"
+            try:
+                if (files / "id").read_text().strip() != machine or not (files / "private_key").is_file():
+                    return None
+            except OSError:
+                return None
+            ip = lxcstart.first_address(
+                subprocess.run(
+                    ["lxc-info", "-iH", "-n", machine], capture_output=True, text=True, timeout=COMMAND_TIMEOUT
+                ).stdout
+            )
+            if ip is None:
+                return None
+            addresses[node.name] = ip
+        return lxcstart.ssh_config_text(Path(lab_dir), addresses)
+
     def boot_failure(self, lab: Lab, started: dict[str, float]) -> str | None:
         for node in lab.nodes:
             if node.name not in started:
@@ -271,7 +299,9 @@ class LxcProvider(Provider):
             config.write_text(text)
             delta = LXC_PATH / target / "overlay" / "delta"
             (delta / "etc" / "ssh").mkdir(parents=True, exist_ok=True)
-            _run(["ssh-keygen", "-q", "-A", "-f", str(delta)])
+            for kind in HOST_KEY_TYPES:  # the box's own first-boot rule (boxes/lxc/build.sh)
+                key = delta / "etc" / "ssh" / f"ssh_host_{kind}_key"
+                _run(["ssh-keygen", "-q", "-t", kind, "-N", "", "-f", str(key)])
 
             machine_id = delta / "etc" / "machine-id"
             machine_id.write_text(uuid.uuid4().hex + "\n")

@@ -89,16 +89,17 @@ def test_status_json(lab, monkeypatch, tmp_path):
     lab_dir.record_role("ubuntu-1", "base", "f00")
     seen = []
 
-    def states(self):
-        seen.append(self)
+    def states(self, lab):
+        seen.append(lab.name)
         return {"ubuntu-1": "running", "ubuntu-2": "stopped", "ubuntu-3": "not_created"}
 
-    from labgen import vagrant
+    from labgen.providers import lxc
     from labgen.remote import Remote
 
-    monkeypatch.setattr(vagrant.VagrantEnv, "status", states)
+    # LXC answers both from lxc-info, without Vagrant's Ruby start
+    monkeypatch.setattr(lxc.LxcProvider, "machine_states", states)
     monkeypatch.setattr(
-        vagrant.VagrantEnv, "ssh_config", lambda self: "Host ubuntu-1\n  HostName 127.0.0.1\n  Port 1\n"
+        lxc.LxcProvider, "ssh_config", lambda self, lab, d: "Host ubuntu-1\n  HostName 127.0.0.1\n  Port 1\n"
     )
     monkeypatch.setattr(lifecycle, "probe", lambda remote: {})
     monkeypatch.setattr(Remote, "__exit__", lambda self, *a: None)

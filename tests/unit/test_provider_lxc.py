@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import subprocess
 
 import pytest
 
@@ -11,6 +12,7 @@ from labgen.errors import LabgenError, PreflightError
 from labgen.model import Lab, Node
 from labgen.providers import get_provider
 from labgen.providers import lxc
+from labgen.remote import parse_ssh_config
 
 
 def make_lab(name="mesos-calico", network="192.168.56.0/24", box="labgen/debian-12"):
@@ -141,3 +143,40 @@ def test_preflight_wants_root(monkeypatch):
     monkeypatch.setattr(lxc.os, "geteuid", lambda: 1000)
     with pytest.raises(PreflightError, match="needs root"):
         lxc.PROVIDER.preflight(make_lab())
+
+
+def test_ssh_config_is_read_from_lxc_info_and_falls_back_to_vagrant_when_unsure(tmp_path, monkeypatch):
+    """`vagrant ssh-config`'s answer without a Ruby start: running nodes only, each at its first
+    IPv4 with the key Vagrant left in its machine dir; None (ask Vagrant) when unsure."""
+    lab = make_lab()
+    states = {"ubuntu-1": "RUNNING", "ubuntu-2": "RUNNING", "ubuntu-3": "STOPPED"}
+    ips = {"ubuntu-1": "10.0.3.17\n192.168.56.101\nfe80::1\n", "ubuntu-2": "192.168.56.102\n"}
+    name = {n.name: lxc.PROVIDER.machine_name(lab, n.name) for n in lab.nodes}
+    node_of = {v: k for k, v in name.items()}
+    monkeypatch.setattr(lxc, "container_state", lambda machine: states[node_of[machine]])
+
+    def lxc_info(argv, **kw):
+        assert argv[:2] == ["lxc-info", "-iH"]
+        return subprocess.CompletedProcess(argv, 0, ips.get(node_of[argv[-1]], ""), "")
+
+    monkeypatch.setattr(lxc.subprocess, "run", lxc_info)
+    for node in lab.nodes:
+        d = tmp_path / ".vagrant" / "machines" / node.name / "lxc"
+        d.mkdir(parents=True)
+        (d / "id").write_text(name[node.name])
+        (d / "private_key").write_text("key")
+    text = lxc.PROVIDER.ssh_config(lab, tmp_path)
+    hosts = parse_ssh_config(text)
+    assert sorted(hosts) == ["ubuntu-1", "ubuntu-2"]  # the stopped node is not in it
+    assert hosts["ubuntu-1"]["hostname"] == "10.0.3.17" and hosts["ubuntu-2"]["hostname"] == "192.168.56.102"
+    key = tmp_path.resolve() / ".vagrant" / "machines" / "ubuntu-1" / "lxc" / "private_key"
+    assert f"IdentityFile {key}" in text
+    # unsure: a running node with no address yet, no key, or an id file naming another container
+    ips["ubuntu-2"] = ""
+    assert lxc.PROVIDER.ssh_config(lab, tmp_path) is None
+    ips["ubuntu-2"] = "192.168.56.102\n"
+    (tmp_path / ".vagrant" / "machines" / "ubuntu-2" / "lxc" / "private_key").unlink()
+    assert lxc.PROVIDER.ssh_config(lab, tmp_path) is None
+    (tmp_path / ".vagrant" / "machines" / "ubuntu-2" / "lxc" / "private_key").write_text("key")
+    (tmp_path / ".vagrant" / "machines" / "ubuntu-1" / "lxc" / "id").write_text("someone-else")
+    assert lxc.PROVIDER.ssh_config(lab, tmp_path) is None
