@@ -41,8 +41,16 @@ from labgen.provision.roles import role_module
 from labgen.vagrant import VagrantEnv
 
 Say = Callable[[str], None]
-# lxc-copy records each clone in the source's lxc_snapshots file: one clone at a time.
-_CLONING = threading.Lock()
+# lxc-copy records each clone in its source's lxc_snapshots file, and lxc-destroy of a clone
+# takes it out again: one at a time per source, i.e. per node name (a seat's node N is a clone
+# of its image's node N). A seat's nodes are cloned and removed in parallel.
+_NODE_LOCKS: dict[str, threading.Lock] = {}
+_NODE_LOCKS_LOCK = threading.Lock()
+
+
+def _node_lock(node_name: str) -> threading.Lock:
+    with _NODE_LOCKS_LOCK:
+        return _NODE_LOCKS.setdefault(node_name, threading.Lock())
 
 
 class ThisHost:
@@ -123,33 +131,43 @@ class ThisHost:
         say(f"cloning {len(todo)} node(s) from seat image {image.instance}")
 
         made: list[str] = []
+        made_lock = threading.Lock()
+
+        def one(node) -> None:
+            target = prov.machine_name(lab, node.name)
+            own = tuple(d for r in node.roles for d in getattr(role_module(r), "CLONE_OWN_DIRS", ()))
+            try:
+                with _node_lock(node.name):
+                    prov.clone_machine(image.machine(node.name), target, own)
+            except LabgenError as exc:
+                # lxc-copy says nothing about a full disk (exit 1, no message): look at the space
+                where = prov.machines_path() / target
+                free = shutil.disk_usage(where if where.exists() else prov.machines_path()).free
+                if "No space left" not in exc.message and free >= need:
+                    raise
+                raise LabgenError(
+                    f"disk full while cloning node {node.name}: the seat's {len(todo)} node(s) "
+                    f"need {need} bytes, {free} free in {where}",
+                    hint="free disk space, then run `labgen classroom up` again "
+                    "(the seats already up stay up; this seat was removed)",
+                ) from None
+            with made_lock:
+                made.append(target)
+            prov.seat_config(target, images_root(), fresh=True)
+            prov.adopt(ld.path, node.name, target, prov.private_key(image.path, node.name))
+
         try:
+            # in parallel: lxc-copy, the host keys and the config writes of one node do not wait
+            # for the others' (a trio seat's clones took 1.7 s one after the other)
+            per_node(todo, one)
+        except BaseException:
             for node in todo:
                 target = prov.machine_name(lab, node.name)
-                own = tuple(d for r in node.roles for d in getattr(role_module(r), "CLONE_OWN_DIRS", ()))
-                try:
-                    with _CLONING:
-                        prov.clone_machine(image.machine(node.name), target, own)
-                except LabgenError as exc:
-                    # lxc-copy says nothing about a full disk (exit 1, no message): look at the space
-                    where = prov.machines_path() / target
-                    free = shutil.disk_usage(where if where.exists() else prov.machines_path()).free
-                    if "No space left" not in exc.message and free >= need:
-                        raise
-                    raise LabgenError(
-                        f"disk full while cloning node {node.name}: the seat's {len(todo)} node(s) "
-                        f"need {need} bytes, {free} free in {where}",
-                        hint="free disk space, then run `labgen classroom up` again "
-                        "(the seats already up stay up; this seat was removed)",
-                    ) from None
-                made.append(target)
-                prov.seat_config(target, images_root(), fresh=True)
-                prov.adopt(ld.path, node.name, target, prov.private_key(image.path, node.name))
-        except BaseException:
-            for target in made:
-                prov.remove_machine(target)
+                if target in made:
+                    with _node_lock(node.name):
+                        prov.remove_machine(target)
             raise
-        return [f"cloned {', '.join(made)}"]
+        return [f"cloned {', '.join(t for t in (prov.machine_name(lab, n.name) for n in todo) if t in made)}"]
 
     def boot_clones(self, lab, ld: LabDir, image, say: Say) -> list[str]:
         """Start a seat made of clones without a Ruby start (Provider.start_adopted: ~9 s of a
@@ -186,9 +204,15 @@ class ThisHost:
         clones. Vagrant's global index keeps a stale entry, which it prunes itself."""
         prov = self.provider_obj()
         say("removing its clones")
-        removed: list[str] = []
-        for name in self.host_resources(seat_lab)["containers"]:
-            removed += prov.remove_machine(name)
+        names = self.host_resources(seat_lab)["containers"]  # in the order of the nodes
+
+        def one(pair) -> list[str]:
+            node, name = pair
+            with _node_lock(node.name):
+                return prov.remove_machine(name)
+
+        # in parallel: a trio seat's three lxc-destroy took 2 s one after the other
+        removed = [r for rs in per_node(list(zip(seat_lab.nodes, names)), one) for r in rs]
         if Path(lab_dir).exists():
             shutil.rmtree(lab_dir)
         return removed

@@ -368,12 +368,18 @@ class LxcProvider(Provider):
     def seat_config(self, machine: str, data_dir: Path, fresh: bool) -> list[str]:
         """The seat seccomp profile (fallocate fails: etcd's WAL stays sparse) written in
         `data_dir` and named in the container's config, read at its next start; a fresh clone
-        also gets journald's small-file drop-in. See lxc_seat."""
+        also gets journald's small-file drop-in and its own MAC and DHCP client id (dnsmasq then
+        answers a reset's clone from the lease of the last one, without its 3 s ping). See lxc_seat."""
         try:
+            delta = LXC_PATH / machine / "overlay" / "delta"
+            if fresh:
+                # before the profile line: with_profile puts its line last before vagrant-lxc's
+                # block, so the next call finds the config converged
+                lxc_seat.keep_dhcp_identity(LXC_PATH / machine, machine, delta)
             profile = lxc_seat.write_profile(data_dir)
             changed = lxc_seat.apply_profile(LXC_PATH / machine, profile)
             if fresh:
-                lxc_seat.write_journald_dropin(LXC_PATH / machine / "overlay" / "delta")
+                lxc_seat.write_journald_dropin(delta)
         except OSError as exc:
             raise LabgenError(
                 f"container {machine}: writing its seat settings failed: {exc}", hint="see `labgen doctor`"

@@ -13,10 +13,19 @@ it is sealed, so only clones would pay.
 
 journald creates its files at 8 MiB each (the system's and the vagrant user's): in a clone they
 are capped at 2 MiB a file and 32 MiB in all (a drop-in written before the clone's first boot).
+
+lxc-net's dnsmasq pings every address it is about to offer to a new client for 3 s, one address
+at a time (a trio seat: 9 s), and a clone used to be a new client every time: LXC draws a
+random MAC at each start when the config names none, and systemd-networkd's client id derives
+from the machine-id, new in every clone. A fresh clone gets a MAC of its own derived from its
+container name (`lxc.net.0.hwaddr`, so the same seat node has the same MAC after a `reset` or a
+restart) and a networkd drop-in sending that MAC as its DHCP client id: dnsmasq then finds the
+node's lease of the last clone and answers at once, with the same address.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -38,6 +47,15 @@ JOURNALD_TEXT = (
     "# byte a clone writes is its own disk. Small files, and a cap for the whole journal.\n"
     "[Journal]\nSystemMaxFileSize=2M\nSystemMaxUse=32M\n"
 )
+# labgen's LXC box configures eth0 (lxcbr0, DHCP) in this file (boxes/lxc/build.sh); a drop-in
+# for a box without it is ignored.
+DHCP_DROPIN = "etc/systemd/network/10-eth0.network.d/60-labgen-seat.conf"
+DHCP_TEXT = (
+    "# labgen seat: the DHCP client id is the MAC (LXC's lxc.net.0.hwaddr, the same for this seat\n"
+    "# node after a reset), not the machine-id's DUID: the host's dnsmasq then knows the lease.\n"
+    "[DHCPv4]\nClientIdentifier=mac\n"
+)
+HWADDR_KEY = "lxc.net.0.hwaddr"
 
 
 def profile_text(common: str | None) -> str:
@@ -113,9 +131,40 @@ def apply_profile(container_dir: Path, profile: Path) -> bool:
 def write_journald_dropin(delta: Path) -> Path:
     """The journald drop-in in a fresh clone's overlay upper dir (before its first boot: a
     running or used clone's upper dir is the student's, and may hold links)."""
-    path = Path(delta) / JOURNALD_DROPIN
-    for parent in [Path(delta), *(Path(delta) / p for p in Path(JOURNALD_DROPIN).parents if str(p) != ".")]:
+    return _write_in_delta(Path(delta), JOURNALD_DROPIN, JOURNALD_TEXT)
+
+
+def _write_in_delta(delta: Path, inside: str, text: str) -> Path:
+    """Write `inside` (a relative path) in a fresh clone's overlay upper dir, refusing links."""
+    path = delta / inside
+    for parent in [delta, *(delta / p for p in Path(inside).parents if str(p) != ".")]:
         if parent.is_symlink():
             raise LabgenError(f"{parent} is a symbolic link: not writing {path}")
-    atomic_write(path, JOURNALD_TEXT)
+    atomic_write(path, text)
     return path
+
+
+def mgmt_mac(machine: str) -> str:
+    """The management NIC's MAC of the container named `machine`: locally administered, unicast,
+    40 bits of a hash of the name (container names are unique on a host; two of 90 seat nodes
+    share a MAC with odds of about 4e-9)."""
+    digest = hashlib.sha256(f"labgen-mgmt-mac:{machine}".encode()).digest()
+    return ":".join(f"{b:02x}" for b in (0x02, *digest[:5]))
+
+
+def with_hwaddr(config: str, mac: str) -> str:
+    """`config` with `lxc.net.0.hwaddr = mac` (any earlier one dropped), put before vagrant-lxc's
+    block as with_profile does."""
+    lines = [line for line in config.splitlines(keepends=True) if line.split("=")[0].strip() != HWADDR_KEY]
+    if lines and not lines[-1].endswith("\n"):
+        lines[-1] += "\n"
+    at = next((i for i, line in enumerate(lines) if line.rstrip("\n") == "# VAGRANT-BEGIN"), len(lines))
+    return "".join(lines[:at] + [f"{HWADDR_KEY} = {mac}\n"] + lines[at:])
+
+
+def keep_dhcp_identity(container_dir: Path, machine: str, delta: Path) -> None:
+    """A fresh clone (not started yet): its MAC fixed (mgmt_mac) and networkd's DHCP client id
+    set to it, so that dnsmasq answers from the lease a previous clone of this node had."""
+    config = Path(container_dir) / "config"
+    atomic_write(config, with_hwaddr(config.read_text(), mgmt_mac(machine)))
+    _write_in_delta(Path(delta), DHCP_DROPIN, DHCP_TEXT)

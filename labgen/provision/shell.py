@@ -100,6 +100,28 @@ def settles(check: str, seconds: int = 30, stable: int = 1) -> str:
     return wait_until(check, seconds, "not settled", stable=stable)
 
 
+def wait_steady(
+    check: str, seconds: int, what: str, steady: float, every: float = 0.5, diagnose: str | None = None
+) -> str:
+    """A shell loop asking `check` every `every` s until it has passed at every ask for at least
+    `steady` s (its first and last passing asks that far apart, none failing between), for at
+    most `seconds`: stability counted by time, not by rounds. A failed ask starts the count
+    again. On time-out it prints `what` to stderr, then `diagnose`'s output, and exits 1.
+
+    Against wait_until's rounds 2 s apart: a blip between two rounds went unseen there, and a
+    cluster that formed just after a round waited up to 2 s more for the next one."""
+    tail = f"; {{ {diagnose}; }} >&2" if diagnose else ""
+    return (
+        f"end=$(($(date +%s) + {int(seconds)})); since=; "
+        "while :; do now=$(date +%s%3N); "
+        f"if ({check}) >/dev/null 2>&1; then since=${{since:-$now}}; "
+        f"[ $((now - since)) -ge {round(steady * 1000)} ] && break; else since=; fi; "
+        f'if [ "$(date +%s)" -ge "$end" ]; then '
+        f"echo {shlex.quote(f'{what}: not reached after {int(seconds)} s')} >&2{tail}; exit 1; fi; "
+        f"sleep {every:g}; done"
+    )
+
+
 def enabled_and_running(service: str, name: str | None = None) -> Task:
     """The service starts at boot and runs now."""
     s = shlex.quote(service)

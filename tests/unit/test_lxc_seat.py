@@ -1,6 +1,6 @@
 """A seat clone's own LXC settings (labgen/providers/lxc_seat.py): the seccomp profile that makes
 fallocate(2) fail with EOPNOTSUPP (etcd's WAL then stays sparse), the config line naming it,
-journald's small-file drop-in. The real effect is proven on LXC by
+journald's small-file drop-in, the fixed MAC and DHCP client id. The real effect is proven on LXC by
 tests/integration/test_classroom_clones_lxc.py."""
 
 from __future__ import annotations
@@ -90,6 +90,25 @@ def test_the_journald_dropin_refuses_a_linked_dir(tmp_path):
     assert not (tmp_path / "elsewhere").exists()
 
 
+def test_the_mgmt_mac_is_the_same_for_a_name_and_differs_between_names():
+    mac = lxc_seat.mgmt_mac("labgen-cr-s1-ubuntu-1")
+    assert mac == lxc_seat.mgmt_mac("labgen-cr-s1-ubuntu-1")  # a reset's clone: the same lease
+    assert len({lxc_seat.mgmt_mac(f"labgen-cr-s{i}-ubuntu-{j}") for i in range(60) for j in range(3)}) == 180
+    octets = mac.split(":")
+    assert len(octets) == 6 and all(len(o) == 2 for o in octets)
+    assert int(octets[0], 16) & 0b11 == 0b10  # locally administered, unicast
+
+
+def test_the_hwaddr_line_replaces_any_earlier_one_and_goes_before_vagrants_block():
+    config = CLONE_CONFIG + "lxc.net.0.hwaddr = 00:16:3e:00:00:01\n" + VAGRANT_BLOCK
+    once = lxc_seat.with_hwaddr(config, "02:00:00:00:00:02")
+    assert once == CLONE_CONFIG + "lxc.net.0.hwaddr = 02:00:00:00:00:02\n" + VAGRANT_BLOCK
+    assert lxc_seat.with_hwaddr(once, "02:00:00:00:00:02") == once
+    assert lxc_seat.with_hwaddr("lxc.arch = linux64", "02:00:00:00:00:03").endswith(
+        "linux64\nlxc.net.0.hwaddr = 02:00:00:00:00:03\n"
+    )
+
+
 def test_lxc_seat_config_names_the_profile_and_writes_journald_only_into_a_fresh_clone(tmp_path, monkeypatch):
     monkeypatch.setattr(lxc, "LXC_PATH", tmp_path / "lxc")
     for name in ("fresh", "old"):
@@ -104,6 +123,12 @@ def test_lxc_seat_config_names_the_profile_and_writes_journald_only_into_a_fresh
         config = (tmp_path / "lxc" / name / "config").read_text()
         assert config.count(f"lxc.seccomp.profile = {data}/seat.seccomp\n") == 1, config
     assert (tmp_path / "lxc" / "fresh" / "overlay" / "delta" / lxc_seat.JOURNALD_DROPIN).is_file()
+    dropin = tmp_path / "lxc" / "fresh" / "overlay" / "delta" / lxc_seat.DHCP_DROPIN
+    assert "[DHCPv4]\nClientIdentifier=mac\n" in dropin.read_text()
+    fresh = (tmp_path / "lxc" / "fresh" / "config").read_text()
+    assert fresh.count(f"lxc.net.0.hwaddr = {lxc_seat.mgmt_mac('fresh')}\n") == 1
+    assert fresh.index("lxc.net.0.hwaddr") < fresh.index("# VAGRANT-BEGIN")
+    assert "hwaddr" not in (tmp_path / "lxc" / "old" / "config").read_text()
     assert not (tmp_path / "lxc" / "old" / "overlay" / "delta" / "etc").exists()  # a used clone: not touched
     (tmp_path / "lxc" / "gone").mkdir()
     with pytest.raises(LabgenError, match="container gone: writing its seat settings failed"):
@@ -131,3 +156,95 @@ def test_up_sets_every_existing_clone_of_a_seat_and_skips_missing_ones(tmp_path,
     monkeypatch.setenv("LABGEN_CACHE", str(tmp_path / "cache"))
     assert placement.ThisHost("lxc").seat_config(load_lab(CLONES)) == ["m-ubuntu-1"]
     assert calls == [("m-ubuntu-1", tmp_path / "cache" / "seat-images", False)]
+
+
+class _SeatProv:
+    """A provider that records what a seat's clones go through, checking the node's lock."""
+
+    def __init__(self, tmp_path, fail=None):
+        self.events: list[tuple[str, str]] = []
+        self.tmp_path = tmp_path
+        self.fail = fail  # machine whose clone fails for lack of disk
+
+    def _locked(self, machine):
+        assert placement._node_lock(machine.removeprefix("m-")).locked(), machine
+
+    def seats_refused(self):
+        return None
+
+    def machine_name(self, lab, node):
+        return f"m-{node}"
+
+    def lab_bridge(self, lab):
+        return "br"
+
+    def mgmt_ports(self, lab):
+        return []
+
+    def machine_states(self, lab):
+        return {}
+
+    def machines_path(self):
+        return self.tmp_path
+
+    def clone_machine(self, source, target, own):
+        self._locked(target)
+        self.events.append(("clone", target))
+        if target == self.fail:
+            raise LabgenError("cloning failed: No space left on device")
+
+    def seat_config(self, machine, data_dir, fresh):
+        return []
+
+    def private_key(self, image_path, node):
+        return None
+
+    def adopt(self, lab_dir, node, machine, key):
+        self.events.append(("adopt", machine))
+
+    def remove_machine(self, name):
+        self._locked(name)
+        self.events.append(("remove", name))
+        return [name]
+
+
+class _Image:
+    instance = "img1"
+    path = Path("/nonexistent")
+
+    def machine(self, node):
+        return f"img-{node}"
+
+
+def test_a_seats_nodes_are_cloned_each_under_its_nodes_lock(tmp_path, monkeypatch):
+    prov = _SeatProv(tmp_path)
+    monkeypatch.setattr(placement, "get_provider", lambda name: prov)
+    monkeypatch.setattr(placement, "CLONE_DISK_MIB", 0)
+    lab = load_lab(CLONES)
+    made = placement.ThisHost("lxc").clone(lab, placement.LabDir(tmp_path / "seat"), _Image(), lambda msg: None)
+    names = [f"m-{n.name}" for n in lab.nodes]
+    assert len(names) >= 2 and made == [f"cloned {', '.join(names)}"]  # in the nodes' order
+    assert {e for e in prov.events if e[0] == "adopt"} == {("adopt", m) for m in names}
+
+
+def test_a_clone_that_fails_for_lack_of_disk_removes_the_seats_other_clones(tmp_path, monkeypatch):
+    lab = load_lab(CLONES)
+    failing = f"m-{lab.nodes[-1].name}"
+    prov = _SeatProv(tmp_path, fail=failing)
+    monkeypatch.setattr(placement, "get_provider", lambda name: prov)
+    monkeypatch.setattr(placement, "CLONE_DISK_MIB", 0)
+    with pytest.raises(LabgenError, match=f"disk full while cloning node {lab.nodes[-1].name}"):
+        placement.ThisHost("lxc").clone(lab, placement.LabDir(tmp_path / "seat"), _Image(), lambda msg: None)
+    cloned = {m for kind, m in prov.events if kind == "clone" and m != failing}
+    assert {m for kind, m in prov.events if kind == "remove"} == cloned and failing not in cloned
+
+
+def test_reset_removes_a_seats_clones_in_parallel_each_under_its_nodes_lock(tmp_path, monkeypatch):
+    seat_dir = tmp_path / "seat-1"
+    seat_dir.mkdir()
+    prov = _SeatProv(tmp_path)
+    monkeypatch.setattr(placement, "get_provider", lambda name: prov)
+    lab = load_lab(CLONES)
+    removed = placement.ThisHost("lxc").remove_clones(seat_dir, lab, lambda msg: None)
+    assert removed == [f"m-{n.name}" for n in lab.nodes] and len(removed) >= 2  # in the nodes' order
+    assert not seat_dir.exists()

@@ -161,14 +161,39 @@ def test_zookeeper_myid_and_servers(lab):
 
 def test_zookeeper_returns_only_once_every_member_serves_stably(lab):
     # issue 14: node-1's role passed on its own server's one-shot "follower", then the node fell
-    # back to an election; the role now asks every member, and several times in a row
+    # back to an election; the role now asks every member, for STEADY seconds on end
     serving = tasks_of(lab, "ubuntu-2", "zookeeper", BOOKWORM)[-1]
     for script in (serving.check, serving.run[0]):
         for ip in ("192.168.56.101", "192.168.56.102", "192.168.56.103"):
-            assert f"{zookeeper.srvr(ip)} | grep -Eq '^Mode: (leader|follower)$'" in script
-        assert "127.0.0.1" not in script and 'while [ "$ok" -lt 3 ]' in script
+            assert f"echo @; {zookeeper.srvr(ip)}" in script
+        assert "127.0.0.1" not in script and "awk -v n=3" in script
+        assert f"-ge {round(zookeeper.STEADY * 1000)} ] && break" in script and f"sleep {zookeeper.POLL:g};" in script
+    assert zookeeper.STEADY >= 2 and zookeeper.POLL <= 0.5  # at least 5 asks, none failing
     assert "+ 60" in serving.check
     assert "+ 300" in serving.run[0] and "printf '%s: ' 192.168.56.103" in serving.run[0]
+
+
+SERVING = "Zookeeper version: 3.8.0\nZxid: 0x{zxid}\nMode: {mode}\nNode count: 5\n"
+NOT_SERVING = "This ZooKeeper instance is not currently serving requests\n"
+
+
+@pytest.mark.parametrize(
+    "answers, passes",
+    [
+        ([("leader", "200000000"), ("follower", "200000000"), ("follower", "200000003")], True),
+        ([("follower", "0"), ("leader", "100000000"), ("follower", "100000000")], True),  # seen: a follower at 0x0
+        ([("leader", "200000000"), ("follower", "200000000"), None], False),  # one not serving
+        ([("leader", "200000000"), ("follower", "200000000"), ("leader", "200000000")], False),  # two leaders
+        ([("follower", "200000000"), ("follower", "200000000"), ("follower", "200000000")], False),  # none
+        ([("leader", "200000000"), ("follower", "200000000"), ("standalone", "0")], False),  # old config
+    ],
+)
+def test_zookeeper_ensemble_check_wants_every_member_serving_under_one_leader(lab, tmp_path, answers, passes):
+    texts = [SERVING.format(mode=a[0], zxid=a[1]) if a else NOT_SERVING for a in answers]
+    env = _fake_nc(tmp_path, texts)
+    res = subprocess.run(["sh", "-c", zookeeper.ensemble_check(lab)], env=env, timeout=30)
+    assert (res.returncode == 0) is passes
+    assert len((tmp_path / "calls").read_text().splitlines()) == 3  # each member asked once
 
 
 def _fake_nc(tmp_path, answers: list[str]) -> dict:
@@ -201,6 +226,25 @@ def test_zookeeper_srvr_asks_again_only_when_netcat_read_nothing(tmp_path, answe
     res = subprocess.run(["sh", "-c", zookeeper.mode_check("192.168.56.101")], env=env, timeout=30)
     assert (res.returncode == 0) is passes
     assert len((tmp_path / "calls").read_text().splitlines()) == calls
+
+
+def test_zookeeper_report_names_each_members_mode_and_epoch(lab, tmp_path):
+    env = _fake_nc(
+        tmp_path,
+        [
+            SERVING.format(mode="leader", zxid="300000000"),
+            NOT_SERVING,
+            SERVING.format(mode="follower", zxid="200000004"),
+        ],
+    )
+    res = subprocess.run(
+        ["sh", "-c", zookeeper.ensemble_report(lab)], env=env, capture_output=True, text=True, timeout=30
+    )
+    assert res.stdout.splitlines() == [
+        "192.168.56.101: Zxid: 0x300000000 Mode: leader ",
+        "192.168.56.102: not serving",
+        "192.168.56.103: Zxid: 0x200000004 Mode: follower ",
+    ]
 
 
 # ---- docker

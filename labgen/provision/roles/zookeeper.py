@@ -13,7 +13,7 @@ import shlex
 
 from labgen.model import Facts, File, Lab, Node, Task
 from labgen.provision import pins
-from labgen.provision.shell import apt_install, packages_installed_check, settles, wait_until
+from labgen.provision.shell import apt_install, packages_installed_check, wait_steady
 from labgen.provision.stack import ZK_CLIENT_PORT as CLIENT_PORT
 from labgen.provision.stack import zookeeper_members as members
 
@@ -24,11 +24,17 @@ CONF_DIR = "/etc/zookeeper/conf"
 PACKAGES = ("zookeeperd", "netcat-openbsd")
 # seconds: every member must serve, and the others are still being installed in parallel
 QUORUM_WAIT = 300
-# A member that just joined may fall back to an election while it syncs: the ensemble counts
-# as serving once every member answered leader or follower this many times in a row, 2 s apart.
-STABLE = 3
-# seconds the check gives a converged ensemble to answer STABLE times in a row: on a loaded host a
-# member can miss a few rounds (seen: 30 s was not enough once during a re-provision)
+# A member that just joined may fall back to an election while it syncs: the ensemble counts as
+# serving once every ask for STEADY seconds, POLL seconds apart, found every member leader or
+# follower under exactly one leader. (Until 2026-12-06: 3 answers in a row, 2 s apart: 4 s seen
+# at 3 instants, up to 2 s lost before the first; 7.3 s of a trio seat's 20 s reset.) A member
+# not restarted with the ensemble's config yet answers standalone or nothing, so the restarts
+# of the nodes' own provisioning runs cannot pass for a stable ensemble; a follower's Zxid may
+# stay 0x0 while the leader's is in the new epoch, so the epochs are not compared.
+STEADY = 2.0
+POLL = 0.5
+# seconds the check gives a converged ensemble to serve STEADY seconds on end: on a loaded host a
+# member can miss a few asks (seen: 30 s was not enough once during a re-provision)
 SETTLE = 60
 # Sealed out of a seat image: the snapshot and transaction log (the image's ensemble);
 # myid and zoo.cfg are rewritten by provisioning. (units, paths)
@@ -78,18 +84,29 @@ def mode_check(address: str = "127.0.0.1") -> str:
     return f"{srvr(address)} | grep -Eq '^Mode: (leader|follower)$'"
 
 
+# awk over the members' `srvr` answers, each after a line "@": passes when there are `n`
+# members, each answering Mode leader or follower, and exactly one leader.
+AGREE = (
+    "/^@$/ { m++; next } "
+    '/^Mode: (leader|follower)$/ { ok[m] = 1; if ($2 == "leader") leaders++ } '
+    "END { if (m != n || leaders != 1) exit 1; for (i = 1; i <= n; i++) if (!ok[i]) exit 1; exit 0 }"
+)
+
+
 def ensemble_check(lab: Lab) -> str:
-    """Passes when every member of the ensemble serves, asked over the lab network: a node's
-    role returns only when the whole ensemble does, not just its own server (the next step of
-    the walkthrough, or a test, may ask any member)."""
-    return " && ".join(mode_check(str(n.ip)) for n in members(lab))
+    """Passes when every member of the ensemble serves under one leader, asked over the lab
+    network: a node's role returns only when the whole ensemble does, not just its own server
+    (the next step of the walkthrough, or a test, may ask any member)."""
+    asks = "; ".join(f"echo @; {srvr(str(n.ip))}" for n in members(lab))
+    return f"{{ {asks}; }} | awk -v n={len(members(lab))} {shlex.quote(AGREE)}"
 
 
 def ensemble_report(lab: Lab) -> str:
-    """What each member answers, for the error when the ensemble does not form."""
+    """What each member answers (its mode and zxid), for the error when the ensemble does not
+    form."""
+    said = '/^(Mode|Zxid): / { printf "%s ", $0; s = 1 } END { print s ? "" : "not serving" }'
     return "; ".join(
-        f"printf '%s: ' {shlex.quote(str(n.ip))}; {srvr(str(n.ip))} | grep -E '^Mode:' || echo 'not serving'"
-        for n in members(lab)
+        f"printf '%s: ' {shlex.quote(str(n.ip))}; {srvr(str(n.ip))} | awk {shlex.quote(said)}" for n in members(lab)
     )
 
 
@@ -116,15 +133,16 @@ def tasks(lab: Lab, node: Node, facts: Facts) -> list[Task]:
         # The check must be stable too: a one-shot pass right after this node joined let the
         # role return while the node was about to fall back to an election (issue 14).
         Task(
-            f"ensemble serving ({len(members(lab))} members, each leader or follower)",
-            check=settles(ensemble_check(lab), SETTLE, stable=STABLE),
+            f"ensemble serving ({len(members(lab))} members, one leader)",
+            check=wait_steady(ensemble_check(lab), SETTLE, "not settled", STEADY, POLL),
             run=(
-                wait_until(
+                wait_steady(
                     ensemble_check(lab),
                     QUORUM_WAIT,
                     "zookeeper ensemble serving",
+                    STEADY,
+                    POLL,
                     diagnose=ensemble_report(lab),
-                    stable=STABLE,
                 ),
             ),
         ),
