@@ -80,16 +80,7 @@ def wait_until(check: str, seconds: int, what: str, diagnose: str | None = None,
     nodes are provisioned in parallel, and a member that just joined may still drop out.
 
     On time-out it prints `what` to stderr, then `diagnose`'s output, and exits 1."""
-    tail = f"; {{ {diagnose}; }} >&2" if diagnose else ""
-    return (
-        f"end=$(($(date +%s) + {int(seconds)})); ok=0; "
-        f'while [ "$ok" -lt {int(stable)} ]; do '
-        f"if ({check}) >/dev/null 2>&1; then ok=$((ok + 1)); else ok=0; fi; "
-        f'[ "$ok" -ge {int(stable)} ] && break; '
-        f'if [ "$(date +%s)" -ge "$end" ]; then '
-        f"echo {shlex.quote(f'{what}: not reached after {int(seconds)} s')} >&2{tail}; exit 1; fi; "
-        f"sleep 2; done"
-    )
+    return wait_steady(check, seconds, what, steady=2.0 * (int(stable) - 1), every=2.0, diagnose=diagnose)
 
 
 def settles(check: str, seconds: int = 30, stable: int = 1) -> str:
@@ -103,13 +94,14 @@ def settles(check: str, seconds: int = 30, stable: int = 1) -> str:
 def wait_steady(
     check: str, seconds: int, what: str, steady: float, every: float = 0.5, diagnose: str | None = None
 ) -> str:
-    """A shell loop asking `check` every `every` s until it has passed at every ask for at least
-    `steady` s (its first and last passing asks that far apart, none failing between), for at
-    most `seconds`: stability counted by time, not by rounds. A failed ask starts the count
-    again. On time-out it prints `what` to stderr, then `diagnose`'s output, and exits 1.
+    """The one waiting loop of the roles: asks `check` every `every` s until it has passed at
+    every ask for at least `steady` s (its first and last passing asks that far apart, none
+    failing between; steady=0: the first pass), for at most `seconds`. A failed ask starts the
+    count again. On time-out it prints `what` to stderr, then `diagnose`'s output, and exits 1.
 
-    Against wait_until's rounds 2 s apart: a blip between two rounds went unseen there, and a
-    cluster that formed just after a round waited up to 2 s more for the next one."""
+    Counted by time, not by rounds: `stable` answers 2 s apart (wait_until) is steady=2*(stable-1)
+    with every=2; ZooKeeper's check asks every 0.5 s for 2 s, so a blip between two rounds is
+    seen, and a cluster that formed just after a round does not wait 2 s for the next one."""
     tail = f"; {{ {diagnose}; }} >&2" if diagnose else ""
     return (
         f"end=$(($(date +%s) + {int(seconds)})); since=; "

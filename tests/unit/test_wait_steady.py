@@ -67,3 +67,20 @@ def test_a_flapping_check_never_passes_and_the_wait_ends_with_the_diagnosis(tmp_
 def test_a_check_that_always_fails_times_out(tmp_path):
     res = _run(wait_steady(_check(tmp_path, "all"), 1, "not settled", steady=0.1, every=0.05))
     assert res.returncode == 1 and "not settled: not reached after 1 s" in res.stderr
+
+
+def test_wait_until_is_the_same_loop_counting_its_rounds_as_time():
+    """`stable` answers 2 s apart are `2 * (stable - 1)` s of passing asks every 2 s: one loop
+    for every role, not two."""
+    from labgen.provision.shell import settles, wait_until
+
+    assert wait_until("true", 30, "x", stable=3) == wait_steady("true", 30, "x", steady=4.0, every=2.0)
+    assert wait_until("true", 30, "x", diagnose="d") == wait_steady("true", 30, "x", 0.0, 2.0, diagnose="d")
+    assert settles("true") == wait_steady("true", 30, "not settled", steady=0.0, every=2.0)
+
+
+def test_a_first_pass_is_enough_when_nothing_must_hold(tmp_path):
+    from labgen.provision.shell import wait_until
+
+    res = _run(wait_until(_check(tmp_path, set()), 20, "x"))
+    assert res.returncode == 0 and len(_asks(tmp_path)) == 1, res.stderr
