@@ -96,8 +96,7 @@ def boot(
     lab_dir.drop_ssh_config()
     env = VagrantEnv(lab_dir.path, provider, extra_env=prov.vagrant_env(lab))
     env.up(nodes or (), on_line=on_line, boot_failure=lambda started: prov.boot_failure(lab, started))
-    text = prov.ssh_config(lab, lab_dir.path)
-    lab_dir.save_ssh_config(text if text is not None else env.ssh_config())
+    lab_dir.save_ssh_config(_ask_ssh_config(lab_dir, provider, lab, env))
     lab_dir.update_state(booted=True)
     return changes
 
@@ -126,21 +125,28 @@ def ssh_config(lab_dir: LabDir, provider: str, refresh: bool = False) -> str:
     """
     text = None if refresh else lab_dir.cached_ssh_config()
     if text is None:
-        text = _provider_ssh_config(lab_dir, provider)
-        if text is None:
-            text = VagrantEnv(lab_dir.path, provider).ssh_config()
+        text = _ask_ssh_config(lab_dir, provider)
         lab_dir.save_ssh_config(text)
     return text
 
 
-def _provider_ssh_config(lab_dir: LabDir, provider: str) -> str | None:
-    """The provider's own answer (see Provider.ssh_config), None when it has none or the lab
-    file cannot be read (then Vagrant is asked, as before)."""
-    try:
-        lab = load_lab_of(lab_dir)
-    except LabgenError:
-        return None
-    return get_provider(provider).ssh_config(lab, lab_dir.path)
+def _ask_ssh_config(lab_dir: LabDir, provider: str, lab: Lab | None = None, env: VagrantEnv | None = None) -> str:
+    """The provider's own answer (see Provider.ssh_config), else `vagrant ssh-config`'s (also
+    when the lab file cannot be read)."""
+    if lab is None:
+        try:
+            lab = load_lab_of(lab_dir)
+        except LabgenError:
+            lab = None
+    text = get_provider(provider).ssh_config(lab, lab_dir.path) if lab is not None else None
+    return text if text is not None else (env or VagrantEnv(lab_dir.path, provider)).ssh_config()
+
+
+def machine_states(lab: Lab, lab_dir: LabDir, provider: str) -> dict[str, str]:
+    """node -> machine state: the provider's own answer where it has one (no Ruby start), else
+    `vagrant status`'s."""
+    states = get_provider(provider).machine_states(lab)
+    return states if states is not None else VagrantEnv(lab_dir.path, provider).status()
 
 
 def ssh_config_answering(lab_dir: LabDir, provider: str, nodes: list[str], timeout: float = 3.0) -> str:
@@ -238,9 +244,7 @@ def status(lab: Lab, lab_dir: LabDir, provider: str) -> list[NodeStatus]:
     """Each node's machine state, whether SSH answers (running nodes, probed in parallel) and
     the roles recorded as done. Changes nothing but the cached ssh config, refreshed from
     Vagrant when a cached address does not answer (see `connect`)."""
-    states = get_provider(provider).machine_states(lab)
-    if states is None:
-        states = VagrantEnv(lab_dir.path, provider).status()
+    states = machine_states(lab, lab_dir, provider)
     reach: dict[str, bool] = {}
     running = [n for n, s in states.items() if s == "running"]
     if running:

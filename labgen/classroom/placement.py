@@ -38,7 +38,6 @@ from labgen.providers import get_provider
 from labgen.providers.base import NotLikeVagrant
 from labgen.provision.engine import provision as run_provision
 from labgen.provision.roles import role_module
-from labgen.vagrant import VagrantEnv
 
 Say = Callable[[str], None]
 # lxc-copy records each clone in its source's lxc_snapshots file, and lxc-destroy of a clone
@@ -243,8 +242,8 @@ class ThisHost:
     def states(self, lab_dir: Path) -> dict[str, str]:
         """node -> state (running, stopped, not_created...): from the provider when it can
         tell cheaply, else from `vagrant status` (a Ruby start per seat)."""
-        states = self.provider_obj().machine_states(lifecycle.load_lab_of(LabDir(lab_dir)))
-        return states if states is not None else VagrantEnv(Path(lab_dir), self.provider).status()
+        ld = LabDir(lab_dir)
+        return lifecycle.machine_states(lifecycle.load_lab_of(ld), ld, self.provider)
 
     def remote(self, lab_dir: Path):
         """A Remote with one live SSH connection per node of the seat."""

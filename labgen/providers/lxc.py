@@ -234,17 +234,13 @@ class LxcProvider(Provider):
             machine = self.machine_name(lab, node.name)
             if container_state(machine) != "RUNNING":
                 continue
-            files = Path(lab_dir) / ".vagrant" / "machines" / node.name / "lxc"
+            key = self.private_key(lab_dir, node.name)
             try:
-                if (files / "id").read_text().strip() != machine or not (files / "private_key").is_file():
+                if (key.parent / "id").read_text().strip() != machine or not key.is_file():
                     return None
-            except OSError:
+                ip = lxcstart.ssh_address(machine)
+            except (OSError, lxcstart.NotLikeVagrant):
                 return None
-            ip = lxcstart.first_address(
-                subprocess.run(
-                    ["lxc-info", "-iH", "-n", machine], capture_output=True, text=True, timeout=COMMAND_TIMEOUT
-                ).stdout
-            )
             if ip is None:
                 return None
             addresses[node.name] = ip
@@ -340,9 +336,7 @@ class LxcProvider(Provider):
             machine = self.machine_name(lab, node.name)
             machines[node.name] = machine
             image_machine = self.machine_name(image_lab, node.name)
-            lxcstart.write_machine_files(
-                lab_dir, node.name, machine, Path(image_dir) / ".vagrant" / "machines" / node.name / "lxc"
-            )
+            lxcstart.write_machine_files(lab_dir, node.name, machine, self.private_key(image_dir, node.name).parent)
             state = container_state(machine)
             if state == "RUNNING":
                 continue
@@ -501,8 +495,9 @@ def ensure_mgmt_bridge() -> list[str]:
     if mgmt_bridge_ready():
         return release_stale_leases(MGMT_BRIDGE)
     # Two labgen processes (parallel `create`s, a classroom's seats) may find lxc-net down at
-    # once: one starts it, the other waits and then finds it running (lxc-net's own start
-    # refuses a second start with "already running").
+    # once: one starts it, the other waits and then finds it running. Unlocked, the second
+    # start found the first one's half-made lxcbr0, tore it down and failed ("Failed to setup
+    # lxc-net"), or refused ("already running").
     LXC_NET_RUN.mkdir(parents=True, exist_ok=True)
     with open(LXC_NET_RUN / "labgen-lxc-net.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)

@@ -161,6 +161,12 @@ def first_address(info_ips: str) -> str | None:
     return None
 
 
+def ssh_address(machine: str) -> str | None:
+    """The address vagrant-lxc gives Vagrant's SSH for the running container `machine` (see
+    first_address), None while it has none. Raises NotLikeVagrant when lxc-info fails to run."""
+    return first_address(_lxc(["lxc-info", "-iH", "-n", machine], timeout=30).stdout)
+
+
 def _lxc(args: list[str], timeout: float = 60) -> subprocess.CompletedProcess:
     try:
         return subprocess.run(args, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
@@ -191,8 +197,7 @@ def wait_for_ssh(machines: dict[str, str], boot_failure, timeout: float = SSH_WA
             if node in ready:
                 continue
             if node not in found:
-                out = _lxc(["lxc-info", "-iH", "-n", machine], timeout=30).stdout
-                ip = first_address(out)
+                ip = ssh_address(machine)
                 if ip is None:
                     continue
                 found[node] = ip

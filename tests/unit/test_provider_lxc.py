@@ -11,7 +11,7 @@ import pytest
 from labgen.errors import LabgenError, PreflightError
 from labgen.model import Lab, Node
 from labgen.providers import get_provider
-from labgen.providers import lxc
+from labgen.providers import lxc, lxcstart
 from labgen.remote import parse_ssh_config
 
 
@@ -159,7 +159,7 @@ def test_ssh_config_is_read_from_lxc_info_and_falls_back_to_vagrant_when_unsure(
         assert argv[:2] == ["lxc-info", "-iH"]
         return subprocess.CompletedProcess(argv, 0, ips.get(node_of[argv[-1]], ""), "")
 
-    monkeypatch.setattr(lxc.subprocess, "run", lxc_info)
+    monkeypatch.setattr(lxcstart.subprocess, "run", lxc_info)  # lxcstart.ssh_address asks lxc-info
     for node in lab.nodes:
         d = tmp_path / ".vagrant" / "machines" / node.name / "lxc"
         d.mkdir(parents=True)
@@ -179,4 +179,12 @@ def test_ssh_config_is_read_from_lxc_info_and_falls_back_to_vagrant_when_unsure(
     assert lxc.PROVIDER.ssh_config(lab, tmp_path) is None
     (tmp_path / ".vagrant" / "machines" / "ubuntu-2" / "lxc" / "private_key").write_text("key")
     (tmp_path / ".vagrant" / "machines" / "ubuntu-1" / "lxc" / "id").write_text("someone-else")
+    assert lxc.PROVIDER.ssh_config(lab, tmp_path) is None
+    (tmp_path / ".vagrant" / "machines" / "ubuntu-1" / "lxc" / "id").write_text(name["ubuntu-1"])
+    assert lxc.PROVIDER.ssh_config(lab, tmp_path) is not None
+
+    def hangs(argv, **kw):
+        raise subprocess.TimeoutExpired(argv, kw.get("timeout", 0))
+
+    monkeypatch.setattr(lxcstart.subprocess, "run", hangs)  # lxc-info hangs: ask Vagrant, no traceback
     assert lxc.PROVIDER.ssh_config(lab, tmp_path) is None
