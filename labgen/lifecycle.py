@@ -17,6 +17,7 @@ from labgen.labfile import load_lab
 from labgen.model import Lab
 from labgen.parallel import per_node
 from labgen.providers import get_provider
+from labgen.providers.base import NotLikeVagrant
 from labgen.remote import Remote, address_answers, parse_ssh_config
 from labgen.render import check_unmodified, render_vagrantfile
 from labgen.vagrant import VagrantEnv
@@ -83,10 +84,16 @@ def boot(
     on_line: Say | None = None,
     nodes: list[str] | None = None,
     on_host: Say | None = None,
+    start: Callable[[], str] | None = None,
+    on_fallback: Say | None = None,
 ) -> list[str]:
     """Prepare the host (the provider's job: bridges, apt proxy...) and `vagrant up` the lab's nodes;
     refreshes the cached ssh config. Host changes go to `on_host` as soon as they are made
-    (before the long wait), and are returned."""
+    (before the long wait), and are returned.
+
+    `start`: starts the machines without Vagrant (a seat's clones: Provider.start_adopted) and
+    returns their ssh config; when it raises NotLikeVagrant, `on_fallback` is told why and
+    Vagrant boots them after all."""
     prov = get_provider(provider)
     prov.preflight(lab)
     changes = prov.prepare_host(lab)
@@ -95,8 +102,17 @@ def boot(
             on_host(change)
     lab_dir.drop_ssh_config()
     env = VagrantEnv(lab_dir.path, provider, extra_env=prov.vagrant_env(lab))
-    env.up(nodes or (), on_line=on_line, boot_failure=lambda started: prov.boot_failure(lab, started))
-    lab_dir.save_ssh_config(_ask_ssh_config(lab_dir, provider, lab, env))
+    text = None
+    if start is not None:
+        try:
+            text = start()
+        except NotLikeVagrant as exc:
+            if on_fallback is not None:
+                on_fallback(f"starting without Vagrant: {exc.message.splitlines()[0]}; booting through Vagrant")
+    if text is None:
+        env.up(nodes or (), on_line=on_line, boot_failure=lambda started: prov.boot_failure(lab, started))
+        text = _ask_ssh_config(lab_dir, provider, lab, env)
+    lab_dir.save_ssh_config(text)
     lab_dir.update_state(booted=True)
     return changes
 

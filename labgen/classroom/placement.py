@@ -169,22 +169,20 @@ class ThisHost:
         return [f"cloned {', '.join(t for t in (prov.machine_name(lab, n.name) for n in todo) if t in made)}"]
 
     def boot_clones(self, lab, ld: LabDir, image, say: Say) -> list[str]:
-        """Start a seat made of clones without a Ruby start (Provider.start_adopted: ~9 s of a
-        trio seat's reset were `vagrant up` and `vagrant ssh-config`), leaving the seat dir
-        a lab Vagrant drives as usual; `vagrant up` whenever the provider cannot (NotLikeVagrant).
-        Changes on the host what `lifecycle.boot` changes. Returns the host changes."""
+        """`lifecycle.boot` of a seat made of clones, started without a Ruby start
+        (Provider.start_adopted: ~9 s of a trio seat's reset were `vagrant up` and `vagrant
+        ssh-config`), leaving the seat dir a lab Vagrant drives as usual; through Vagrant
+        whenever the provider cannot (NotLikeVagrant). Returns the host changes."""
         prov = self.provider_obj()
-        prov.preflight(lab)
-        changes = prov.prepare_host(lab)
-        try:
-            image_lab = load_lab(LabDir(image.path).labfile)
-            text = prov.start_adopted(lab, ld.path, image_lab, image.path)
-        except (NotLikeVagrant, InputError) as exc:
-            say(f"starting without Vagrant: {exc.message.splitlines()[0]}; booting through Vagrant")
-            return changes + lifecycle.boot(lab, ld, self.provider)
-        ld.save_ssh_config(text)
-        ld.update_state(booted=True)
-        return changes
+
+        def start() -> str:
+            try:
+                image_lab = load_lab(LabDir(image.path).labfile)
+            except InputError as exc:
+                raise NotLikeVagrant(f"the seat image's lab file: {exc.message.splitlines()[0]}") from None
+            return prov.start_adopted(lab, ld.path, image_lab, image.path)
+
+        return lifecycle.boot(lab, ld, self.provider, start=start, on_fallback=say)
 
     def seat_config(self, lab) -> list[str]:
         """Each existing clone of the seat made to run as a seat (Provider.seat_config): a

@@ -208,26 +208,65 @@ def _image(tmp_path):
     return Img()
 
 
+class _Vagrant:
+    """lifecycle's VagrantEnv: records `up`, answers ssh-config."""
+
+    ups: list = []
+
+    def __init__(self, root, provider, extra_env=None):
+        pass
+
+    def up(self, nodes, on_line=None, boot_failure=None):
+        _Vagrant.ups.append(tuple(nodes))
+
+    def ssh_config(self):
+        return "Host ubuntu-1\n  HostName 10.0.3.7\n"
+
+
+def _boot_with(monkeypatch, prov):
+    _Vagrant.ups = []
+    monkeypatch.setattr(placement.ThisHost, "provider_obj", lambda self: prov)
+    monkeypatch.setattr(placement.lifecycle, "get_provider", lambda name: prov)
+    monkeypatch.setattr(placement.lifecycle, "VagrantEnv", _Vagrant)
+
+
 def test_a_seat_the_provider_cannot_start_boots_through_vagrant(tmp_path, monkeypatch):
     prov = _Refusing("container x is frozen")
-    booted = []
-    monkeypatch.setattr(placement.ThisHost, "provider_obj", lambda self: prov)
-    monkeypatch.setattr(placement.lifecycle, "boot", lambda lab, ld, provider: booted.append(provider) or ["vagrant"])
+    prov.vagrant_env = lambda lab: {}
+    prov.ssh_config = lambda lab, d: None  # and Vagrant gives the ssh config
+    _boot_with(monkeypatch, prov)
     said = []
     ld = LabDir(tmp_path / "seat")
     changes = placement.ThisHost("lxc").boot_clones(SEAT, ld, _image(tmp_path), said.append)
-    assert booted == ["lxc"] and changes == ["bridge", "vagrant"]
+    assert _Vagrant.ups == [()] and changes == ["bridge"]
+    assert prov.prepared == 1  # the host prepared once, not again for Vagrant
     assert said == ["starting without Vagrant: container x is frozen; booting through Vagrant"]
+    assert ld.cached_ssh_config() == "Host ubuntu-1\n  HostName 10.0.3.7\n"
+    assert ld.load_state()["booted"] is True
 
 
 def test_a_seat_started_directly_has_its_ssh_config_and_counts_as_booted(tmp_path, monkeypatch):
     prov = _Refusing(None)
-    monkeypatch.setattr(placement.ThisHost, "provider_obj", lambda self: prov)
-    monkeypatch.setattr(placement.lifecycle, "boot", lambda *a: pytest.fail("Vagrant was started"))
+    prov.vagrant_env = lambda lab: {}
+    _boot_with(monkeypatch, prov)
     ld = LabDir(tmp_path / "seat")
     assert placement.ThisHost("lxc").boot_clones(SEAT, ld, _image(tmp_path), lambda text: None) == ["bridge"]
+    assert _Vagrant.ups == []  # no Vagrant start
     assert ld.cached_ssh_config() == "Host ubuntu-1\n  HostName 10.0.3.9\n"
     assert ld.load_state()["booted"] is True
+
+
+def test_a_seat_image_whose_lab_file_is_gone_boots_through_vagrant(tmp_path, monkeypatch):
+    prov = _Refusing(None)
+    prov.vagrant_env = lambda lab: {}
+    prov.ssh_config = lambda lab, d: None
+    _boot_with(monkeypatch, prov)
+    image = _image(tmp_path)
+    (image.path / "lab.yml").unlink()
+    said = []
+    placement.ThisHost("lxc").boot_clones(SEAT, LabDir(tmp_path / "seat"), image, said.append)
+    assert _Vagrant.ups == [()]
+    assert said and said[0].startswith("starting without Vagrant: the seat image's lab file: ")
 
 
 class _Remote:
