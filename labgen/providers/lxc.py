@@ -37,7 +37,7 @@ from labgen.providers.dhcp_leases import release_stale_leases
 CONTAINER_PREFIX = "labgen-"
 BRIDGE_PREFIX = "lgbr"
 MGMT_BRIDGE = "lxcbr0"
-MGMT_ADDRESS = ipaddress.ip_interface("10.0.3.1/24")
+MGMT_ADDRESS = lxcstart.MGMT_ADDRESS  # lxcbr0 10.0.3.1/24, as lxc-net makes it
 LXC_NET_SCRIPTS = ("/usr/libexec/lxc/lxc-net", "/usr/lib/x86_64-linux-gnu/lxc/lxc-net", "/usr/lib/lxc/lxc-net")
 LXC_NET_RUN = Path("/run/lxc")  # where lxc-net keeps network_up and dnsmasq.pid
 COMMAND_TIMEOUT = 60  # seconds for any one host command

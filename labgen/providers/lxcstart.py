@@ -33,6 +33,8 @@ BLOCK = re.compile(r"^# VAGRANT-BEGIN\n(.*?)^# VAGRANT-END\n", re.S | re.M)
 # Vagrant keeps these per machine; the clone gets its own id, key and cwd (see write_machine_files).
 MACHINE_FILES_COPIED = ("box_meta", "synced_folders")
 SSH_WAIT = 120.0  # seconds for a started container to answer on port 22
+# lxcbr0 as Debian's lxc-net makes it (LXC_ADDR, LXC_NETMASK): the management network
+MGMT_ADDRESS = ipaddress.ip_interface("10.0.3.1/24")
 POLL = 0.25
 
 
@@ -147,24 +149,29 @@ def ssh_config_text(lab_dir: Path, addresses: dict[str, str]) -> str:
     return "\n".join(blocks)
 
 
-def first_address(info_ips: str) -> str | None:
-    """The address vagrant-lxc gives Vagrant's SSH: the first IPv4 of `lxc-info -iH` (one address
-    a line). While lxcbr0's DHCP answer is pending that is eth1's, the lab address LXC sets at
-    start; the ssh config then names it, as `vagrant ssh-config` does then too."""
+def pick_address(info_ips: str) -> str | None:
+    """The SSH address among `lxc-info -iH`'s (one a line): the management address (lxcbr0's
+    network) when the node has one, else the first IPv4 (while lxcbr0's DHCP answer is pending:
+    eth1's, the lab address LXC sets at start). vagrant-lxc takes the first line, but lxc-info
+    lists eth0 and eth1 in the order of their interface indexes modulo 256, which the host's
+    counter flips (seen: a restarted node's cached address the lab one, not its new lease); the
+    management address is also the one a lab exercise that breaks eth1 leaves alone."""
+    found = []
     for word in info_ips.split():
         try:
             ip = ipaddress.ip_address(word)
         except ValueError:
             continue
         if ip.version == 4:
-            return str(ip)
-    return None
+            found.append(ip)
+    managed = [ip for ip in found if ip in MGMT_ADDRESS.network]
+    return str((managed or found)[0]) if found else None
 
 
 def ssh_address(machine: str) -> str | None:
     """The address vagrant-lxc gives Vagrant's SSH for the running container `machine` (see
-    first_address), None while it has none. Raises NotLikeVagrant when lxc-info fails to run."""
-    return first_address(_lxc(["lxc-info", "-iH", "-n", machine], timeout=30).stdout)
+    pick_address), None while it has none. Raises NotLikeVagrant when lxc-info fails to run."""
+    return pick_address(_lxc(["lxc-info", "-iH", "-n", machine], timeout=30).stdout)
 
 
 def _lxc(args: list[str], timeout: float = 60) -> subprocess.CompletedProcess:
@@ -186,7 +193,7 @@ def start(machine: str, config_path: Path, lines: list[str]) -> None:
 
 
 def wait_for_ssh(machines: dict[str, str], boot_failure, timeout: float = SSH_WAIT) -> dict[str, str]:
-    """node -> SSH address (see first_address), once each machine (node -> container) has one
+    """node -> SSH address (see pick_address), once each machine (node -> container) has one
     and accepts connections on port 22. `boot_failure()` names why a node stopped during boot (its
     console), raised as LabgenError at once. Raises NotLikeVagrant after `timeout` s."""
     found: dict[str, str] = {}

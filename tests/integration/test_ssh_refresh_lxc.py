@@ -1,6 +1,7 @@
 """A node restarted behind labgen's back gets a new DHCP address on lxcbr0 (its MAC is drawn
 anew at each start); `labgen ssh`, `status` and `exec` must notice that the cached address does
-not answer and ask Vagrant again, instead of failing with "No route to host".
+not answer and ask again (on LXC lxc-info, without a Ruby start), instead of failing with "No
+route to host". The new address is the lxcbr0 one, whatever order lxc-info lists eth0 and eth1 in.
 
 One 1-node LXC lab (tests/data/labs/lvssh.yml) for the module, restarted with lxc-stop/lxc-start.
 """

@@ -141,9 +141,11 @@ def test_the_ssh_config_is_vagrants_for_the_seat_dir(tmp_path):
 
 
 def test_ssh_goes_to_the_first_ipv4_address_as_vagrant_lxc_takes_it():
-    assert lxcstart.first_address("10.0.3.44\n192.168.198.101\nfe80::1\n") == "10.0.3.44"
-    assert lxcstart.first_address("fe80::1\n192.168.198.101\n") == "192.168.198.101"  # DHCP pending
-    assert lxcstart.first_address("") is None
+    assert lxcstart.pick_address("10.0.3.44\n192.168.198.101\nfe80::1\n") == "10.0.3.44"
+    assert lxcstart.pick_address("fe80::1\n192.168.198.101\n") == "192.168.198.101"  # DHCP pending
+    assert lxcstart.pick_address("") is None
+    # eth1 listed first (interface indexes): still the management address
+    assert lxcstart.pick_address("192.168.198.101\n10.0.3.44\n") == "10.0.3.44"
 
 
 def test_vagrants_machine_files_are_written_beside_the_adopted_id(tmp_path):

@@ -169,6 +169,8 @@ def test_ssh_config_is_read_from_lxc_info_and_falls_back_to_vagrant_when_unsure(
     hosts = parse_ssh_config(text)
     assert sorted(hosts) == ["ubuntu-1", "ubuntu-2"]  # the stopped node is not in it
     assert hosts["ubuntu-1"]["hostname"] == "10.0.3.17" and hosts["ubuntu-2"]["hostname"] == "192.168.56.102"
+    ips["ubuntu-1"] = "192.168.56.101\n10.0.3.17\n"  # eth1 listed first: the management address still
+    assert parse_ssh_config(lxc.PROVIDER.ssh_config(lab, tmp_path))["ubuntu-1"]["hostname"] == "10.0.3.17"
     key = tmp_path.resolve() / ".vagrant" / "machines" / "ubuntu-1" / "lxc" / "private_key"
     assert f"IdentityFile {key}" in text
     # unsure: a running node with no address yet, no key, or an id file naming another container
