@@ -26,7 +26,7 @@ import uuid
 from pathlib import Path
 
 from labgen import aptproxy
-from labgen.providers import lxc_seat
+from labgen.providers import dhcp_claim, lxc_seat
 from labgen.boxes import LXC_BOX, box_installed
 from labgen.errors import LabgenError, PreflightError
 from labgen.model import Facts, Lab
@@ -352,6 +352,14 @@ class LxcProvider(Provider):
                 self._block_names(lab, node.name),
             )
             plans[node.name] = (machine, lines)
+        for machine, _ in plans.values():
+            # dnsmasq then answers its first DISCOVER from a lease, without a 3 s ping (dhcp_claim)
+            try:
+                mac = lxc_seat.configured_mac((LXC_PATH / machine / "config").read_text())
+            except OSError:
+                mac = None
+            if mac:
+                dhcp_claim.claim(mac)
         started: dict[str, float] = {}
         for node_name, (machine, lines) in plans.items():
             started[node_name] = time.time()

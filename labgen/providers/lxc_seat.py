@@ -20,7 +20,8 @@ random MAC at each start when the config names none, and systemd-networkd's clie
 from the machine-id, new in every clone. A fresh clone gets a MAC of its own derived from its
 container name (`lxc.net.0.hwaddr`, so the same seat node has the same MAC after a `reset` or a
 restart) and a networkd drop-in sending that MAC as its DHCP client id: dnsmasq then finds the
-node's lease of the last clone and answers at once, with the same address.
+node's lease of the last clone and answers at once, with the same address. A clone's first
+lease is claimed from the host before it starts (dhcp_claim), for the same reason.
 """
 
 from __future__ import annotations
@@ -160,6 +161,15 @@ def with_hwaddr(config: str, mac: str) -> str:
         lines[-1] += "\n"
     at = next((i for i, line in enumerate(lines) if line.rstrip("\n") == "# VAGRANT-BEGIN"), len(lines))
     return "".join(lines[:at] + [f"{HWADDR_KEY} = {mac}\n"] + lines[at:])
+
+
+def configured_mac(config: str) -> str | None:
+    """The MAC `config` (a container's LXC config) fixes for its management NIC, if any."""
+    for line in config.splitlines():
+        key, sep, value = line.partition("=")
+        if sep and key.strip() == HWADDR_KEY:
+            return value.strip().lower()
+    return None
 
 
 def keep_dhcp_identity(container_dir: Path, machine: str, delta: Path) -> None:

@@ -1,0 +1,161 @@
+"""A clone's lease on lxcbr0, claimed from the host before it boots: no 3 s ping.
+
+lxc-net's dnsmasq pings every address it is about to offer to a new client and waits 3 s for
+an answer, one client at a time: a classroom's 90 fresh nodes waited 4.5 min for it in all.
+It does not ping for a DHCPREQUEST in the INIT-REBOOT state (a client naming the address it
+wants, with no server id): lxc-net starts it with --dhcp-authoritative, so it grants a free
+address at once. So before a clone with a fixed MAC (lxc_seat.mgmt_mac) starts, labgen sends
+that request on its behalf from the host, as dnsmasq-utils' dhcp_release sends a release: the
+client id 01:MAC that the clone's networkd will send (lxc_seat.DHCP_TEXT), an address of
+dnsmasq's range that no lease and no neighbour on the bridge holds. When the clone's DISCOVER
+comes, dnsmasq finds its lease and offers that address without a ping (tcpdump: 1 ms).
+
+Nothing else changes on the host. Anything that goes wrong (a NAK, no answer, no dnsmasq)
+leaves the clone to the usual path, 3 s slower.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import ipaddress
+import json
+import os
+import socket
+import struct
+import subprocess
+import time
+from pathlib import Path
+
+from labgen.providers.dhcp_leases import LEASES, parse_leases
+
+BRIDGE = "lxcbr0"
+SERVER = ipaddress.IPv4Interface("10.0.3.1/24")  # lxc-net's LXC_ADDR and LXC_NETMASK
+PID_FILE = Path("/run/lxc/dnsmasq.pid")
+LOCK = Path("/run/lxc/labgen-dhcp-claim.lock")
+WAIT = 2.0  # seconds for dnsmasq to write the lease (10 ms here)
+MAGIC = bytes([99, 130, 83, 99])
+DHCPREQUEST = 3
+
+
+def request_packet(mac: str, address: str, xid: bytes) -> bytes:
+    """A DHCPREQUEST in the INIT-REBOOT state (RFC 2131 4.3.2): no ciaddr, no server id; the
+    requested address (option 50) and the client id 01:MAC (option 61)."""
+    hw = bytes.fromhex(mac.replace(":", ""))
+    if len(hw) != 6 or len(xid) != 4:
+        raise ValueError(f"not a MAC: {mac!r}")
+    header = struct.pack("!BBBB4sHH4s4s4s4s", 1, 1, 6, 0, xid, 0, 0, *(b"\0" * 4,) * 4)
+    fixed = header + hw.ljust(16, b"\0") + b"\0" * 64 + b"\0" * 128
+    options = (
+        bytes([53, 1, DHCPREQUEST])
+        + bytes([61, 7, 1])
+        + hw
+        + bytes([50, 4])
+        + ipaddress.IPv4Address(address).packed
+        + bytes([255])
+    )
+    return fixed + MAGIC + options
+
+
+def dhcp_range(cmdline: list[str], network: ipaddress.IPv4Network) -> tuple[int, int] | None:
+    """First and last address (as ints) of dnsmasq's `--dhcp-range` for `network`, from its
+    command line; None when it names none there."""
+    values = [a.split("=", 1)[1] for a in cmdline if a.startswith("--dhcp-range=")]
+    values += [cmdline[i + 1] for i, a in enumerate(cmdline[:-1]) if a == "--dhcp-range"]
+    for value in values:
+        parts = value.split(",")
+        try:
+            first, last = ipaddress.IPv4Address(parts[0]), ipaddress.IPv4Address(parts[1])
+        except (IndexError, ValueError):
+            continue
+        if first in network and last in network and first <= last:
+            return int(first), int(last)
+    return None
+
+
+def pick(mac: str, span: tuple[int, int], taken: set[str]) -> str | None:
+    """A free address of `span` for `mac`: the first one not `taken`, from a place that a hash
+    of the MAC chooses (so that two hosts' or two runs' picks rarely meet). None when all are."""
+    first, last = span
+    size = last - first + 1
+    start = int.from_bytes(hashlib.sha256(mac.encode()).digest()[:4], "big") % size
+    for i in range(size):
+        address = str(ipaddress.IPv4Address(first + (start + i) % size))
+        if address not in taken:
+            return address
+    return None
+
+
+def _leased(leases_file: Path) -> dict[str, str]:
+    """mac -> address of dnsmasq's lease file ({} when there is none)."""
+    try:
+        return {lease.mac.lower(): lease.ip for lease in parse_leases(leases_file.read_text())}
+    except OSError:
+        return {}
+
+
+def _neighbours(bridge: str) -> set[str]:
+    """IPv4 addresses the host has seen on `bridge` (ARP): a static one no lease shows."""
+    try:
+        out = subprocess.run(
+            ["ip", "-4", "-json", "neigh", "show", "dev", bridge], capture_output=True, text=True, timeout=10
+        ).stdout
+        return {entry["dst"] for entry in json.loads(out or "[]") if "dst" in entry}
+    except (OSError, subprocess.SubprocessError, ValueError, TypeError):
+        return set()
+
+
+def _dnsmasq_cmdline(pid_file: Path) -> list[str]:
+    try:
+        pid = int(pid_file.read_text().strip())
+        return Path(f"/proc/{pid}/cmdline").read_bytes().decode(errors="replace").split("\0")
+    except (OSError, ValueError):
+        return []
+
+
+def claim(
+    mac: str,
+    bridge: str = BRIDGE,
+    server: ipaddress.IPv4Interface = SERVER,
+    leases_file: Path = LEASES,
+    pid_file: Path = PID_FILE,
+    lock: Path = LOCK,
+    wait: float = WAIT,
+) -> str | None:
+    """The address dnsmasq holds for `mac` on `bridge`: its lease when it has one, else a free
+    address claimed for it now (see the module's doc). None when no claim was made or dnsmasq
+    did not grant it: the client then takes the usual path. Never raises for the network's
+    sake (only ValueError for a malformed MAC)."""
+    mac = mac.lower()
+    request_packet(mac, str(server.ip), b"\0" * 4)  # ValueError now, not under the lock
+    cmdline = _dnsmasq_cmdline(pid_file)
+    span = dhcp_range(cmdline, server.network)
+    if span is None or "--dhcp-authoritative" not in cmdline:
+        return None  # no dnsmasq serving this network, or one that ignores such requests
+    try:
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        fh = open(lock, "w")
+    except OSError:
+        return None
+    # one claim at a time on this host: a pick sees every earlier claim's lease
+    with fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        leased = _leased(leases_file)
+        if mac in leased:
+            return leased[mac]
+        taken = set(leased.values()) | _neighbours(bridge) | {str(server.ip)}
+        address = pick(mac, span, taken)
+        if address is None:
+            return None
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, bridge.encode())
+                sock.sendto(request_packet(mac, address, os.urandom(4)), (str(server.ip), 67))
+        except OSError:
+            return None
+        end = time.monotonic() + wait
+        while time.monotonic() < end:
+            if _leased(leases_file).get(mac) == address:
+                return address
+            time.sleep(0.01)
+        return None
