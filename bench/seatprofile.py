@@ -4,7 +4,7 @@ every provisioning task timed per node; CPU from /proc/stat (whole host), the se
 containers' cpuacct cgroups and this process with its children (labgen, lxc-*, Vagrant).
 Figures, not gates. See bench/README.md.
 
-  sudo .venv/bin/python bench/seatprofile.py [--lab trio|duo|PATH.yml] [--seats N] [--keep-image]
+  sudo .venv/bin/python bench/seatprofile.py [--lab trio|duo|PATH.yml] [--seats N] [--parallel N] [--keep-image]
 
 Names and networks (issue 17's share for this work): classroom ssp<N>, pool 192.168.196.0/22,
 jump port 2318 and bench/classroom.py's BENCH_SLOT=2 apt proxy: run it alone (it measures).
@@ -118,6 +118,7 @@ def measure(title: str, prefix: str, seats: int, fn) -> None:
 def main(argv: list[str]) -> None:
     lab_name = argv[argv.index("--lab") + 1] if "--lab" in argv else "trio"
     seats = int(argv[argv.index("--seats") + 1]) if "--seats" in argv else 1
+    workers = int(argv[argv.index("--parallel") + 1]) if "--parallel" in argv else None
     name = f"ssp{seats}"
     path = ROOT / name
     lab = Path(lab_name).resolve() if lab_name.endswith(".yml") else REPO / "bench" / "labs" / f"{lab_name}.yml"
@@ -142,7 +143,7 @@ def main(argv: list[str]) -> None:
     )
     prefix = f"labgen-{name}-"
     try:
-        measure(f"up of {seats} seat(s)", prefix, seats, lambda: _ok(ops.up(c, say)))
+        measure(f"up of {seats} seat(s)", prefix, seats, lambda: _ok(ops.up(c, say, workers=workers)))
         measure("reset 1", prefix, 1, lambda: _ok([ops.reset(c, 1, say)]))
     finally:
         ops.down(c, say, image="--keep-image" not in argv)

@@ -76,7 +76,16 @@ def image_key(lab_text: str, roles: tuple[str, ...], box: str, provider: str) ->
     images' dir. The dir because the image's machines are named by the key and machine names
     are host-wide: two caches (LABGEN_CACHE, root's and a user's) building the same lab must
     not take each other's machines, and each cache's build lock guards only its own."""
-    parts = [lab_text, sorted(roles), _code_hash(), provider, box, _box_identity(box, provider), str(images_root())]
+    parts = [
+        lab_text,
+        sorted(roles),
+        _code_hash(),
+        SEAL_FORMAT,
+        provider,
+        box,
+        _box_identity(box, provider),
+        str(images_root()),
+    ]
     blob = json.dumps(parts).encode()
     return hashlib.sha256(blob).hexdigest()[:16]
 
@@ -124,17 +133,37 @@ def _locked(image: SeatImage):
         yield
 
 
+# A sealed unit stays enabled but is masked, so that a clone's boot leaves it out; a clone's
+# provisioning unmasks every one in one call (one reload of systemd) before it writes the seat's
+# config and starts them. Disabling instead cost the clone a `systemctl enable`, which for units
+# with an init script (etcd, Docker, ZooKeeper) runs update-rc.d and reloads systemd once per
+# unit: 7 reloads and ~1 CPU-s a node. (A condition on a file, lifted without a reload, came
+# too late: docker.service's boot job, queued behind network-online.target, ran after it.)
+SEAL_FORMAT = "masked"  # part of the image key: an image sealed otherwise is rebuilt
+
+
+def _sealed_units(lab, node, facts) -> list[str]:
+    return [
+        unit
+        for role, tasks in node_plan(lab, node, facts)
+        if isinstance(tasks, list)
+        for unit in getattr(role_module(role), "SEAL", ((), ()))[0]
+    ]
+
+
 def seal_script(lab, node, facts) -> str:
     """What a node of the image must not hand to its clones: each role's SEAL (services
-    stopped and disabled, their identity and cluster state removed), machine-id and SSH host
-    keys (each clone gets its own, see Provider.clone_machine), apt's package cache."""
+    stopped and masked until a clone's provisioning unmasks them, their identity and cluster
+    state removed), machine-id and SSH host keys (each clone gets its own, see
+    Provider.clone_machine), apt's package cache."""
     lines = ["set -e"]
     for role, tasks in node_plan(lab, node, facts):
         if not isinstance(tasks, list):
             continue  # a role that does not run here left nothing
         units, paths = getattr(role_module(role), "SEAL", ((), ()))
         for unit in units:
-            lines.append(f"systemctl disable --now {shlex.quote(unit)} >/dev/null 2>&1 || true")
+            lines.append(f"systemctl stop {shlex.quote(unit)} >/dev/null 2>&1 || true")
+            lines.append(f"systemctl mask {shlex.quote(unit)} >/dev/null 2>&1")
         for path in paths:
             lines.append(f"rm -rf {shlex.quote(path)}")
     lines += [": > /etc/machine-id", "rm -f /var/lib/dbus/machine-id", "rm -f /etc/ssh/ssh_host_*", "apt-get clean"]
@@ -142,17 +171,11 @@ def seal_script(lab, node, facts) -> str:
 
 
 def unseal_script(lab, node, facts) -> str | None:
-    """One `systemctl enable` of every unit the seal disabled on `node`, run on a fresh clone
-    before its provisioning: not started (each role starts its unit once the seat's config is
-    written), only enabled, in one call and one reload of systemd instead of one per role
-    (1-1.6 s each on a trio clone). None when the node's roles sealed no unit."""
-    units = [
-        unit
-        for role, tasks in node_plan(lab, node, facts)
-        if isinstance(tasks, list)
-        for unit in getattr(role_module(role), "SEAL", ((), ()))[0]
-    ]
-    return f"systemctl enable {' '.join(shlex.quote(u) for u in units)}" if units else None
+    """What a fresh clone runs before its provisioning: every unit the seal masked unmasked,
+    in one call and one reload of systemd; none started (each role starts its unit once the
+    seat's config is written). None when the node's roles sealed no unit."""
+    units = _sealed_units(lab, node, facts)
+    return f"systemctl unmask {' '.join(shlex.quote(u) for u in units)}" if units else None
 
 
 def ensure(

@@ -81,7 +81,7 @@ def tasks(lab: Lab, node: Node, facts: Facts) -> list[Task]:
         ),
         Task(
             "docker running with its cluster store",
-            # enabled too: a seat image disables it, and a clone must start it at every boot
+            # enabled too: a seat's node must start it at every boot
             check=f"systemctl is-enabled --quiet docker && {up}",
             run=(
                 "systemctl enable docker",

@@ -19,7 +19,7 @@ DATA_DIR = "/var/lib/etcd/labgen"  # not the package's default dir, see config_f
 HEALTH_WAIT = 180  # seconds: the other members are still being installed
 # A seat image (labgen/classroom/image.py) is sealed without what makes this member itself:
 # its data dir holds the member id and the image's cluster; the service starts again only
-# once provisioning has written the seat's config. (units to stop and disable, paths to remove)
+# once provisioning has written the seat's config. (units to stop and mask, paths to remove)
 SEAL = (("etcd",), (DATA_DIR,))
 
 

@@ -126,7 +126,7 @@ def tasks(lab: Lab, node: Node, facts: Facts) -> list[Task]:
         ),
         Task(
             "zookeeper started",
-            # enabled too: a seat image disables it, and a clone must start it at every boot
+            # enabled too: a seat's node must start it at every boot
             check="systemctl is-enabled --quiet zookeeper && systemctl is-active --quiet zookeeper",
             run=("systemctl enable zookeeper", "systemctl start zookeeper"),
         ),
