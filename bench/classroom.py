@@ -149,6 +149,8 @@ def bench(lab: Path, nodes: list[str], seats: int, image: bool) -> dict:
         "--dir",
         str(path),
         *([] if image else ["--no-image"]),
+        # BENCH_PARALLEL=N: seats booted at once (`up --parallel`; default one per core)
+        *(["--parallel", os.environ["BENCH_PARALLEL"]] if os.environ.get("BENCH_PARALLEL") else []),
     )
     built = re.search(r"seat image (img[0-9a-f]+) built in (\d+) s", res.stdout)
     time.sleep(IDLE)

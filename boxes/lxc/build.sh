@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Build the vagrant-lxc box labgen/debian-12 from the Debian archive and add it to Vagrant.
 #
-#   sudo boxes/lxc/build.sh [--force]
+#   sudo boxes/lxc/build.sh [--force] [--roles]
+#
+# --roles: the box labgen/debian-12-roles instead, with the Debian packages of the roles etcd,
+#          ZooKeeper and Docker installed (not started): a lab or a classroom's seat image that
+#          names it provisions those roles without apt (issue 17's "roles available on the box").
 #
 # Needs root, debootstrap, tar, gzip and vagrant with the vagrant-lxc plugin.
-# Writes: ${LABGEN_CACHE:-$HOME/.cache/labgen}/boxes/labgen-debian-12-lxc-<recipe>.box
+# Writes: ${LABGEN_CACHE:-$HOME/.cache/labgen}/boxes/labgen-debian-12[-roles]-lxc-<recipe>.box
 #         ${LABGEN_CACHE:-$HOME/.cache/labgen}/debootstrap/   (downloaded .debs, reused)
-#         the Vagrant box labgen/debian-12 (provider lxc)
+#         the Vagrant box labgen/debian-12 or labgen/debian-12-roles (provider lxc)
 # Skips: everything when the installed box was built from this same recipe (its hash is stored
 # in the box's metadata.json); the build when the .box file for this recipe is already cached.
 # Environment: LABGEN_CACHE, LABGEN_DEBIAN_MIRROR (default http://deb.debian.org/debian),
@@ -29,7 +33,12 @@ VAGRANT_BOXES="${VAGRANT_HOME:-$HOME/.vagrant.d}/boxes"
 PACKAGES="systemd-sysv,libnss-myhostname,dbus,openssh-server,sudo,iproute2,iputils-ping,\
 tcpdump,procps,tmux,ca-certificates,netbase,less"
 
+# What the roles install on Debian 12 (labgen/provision/pins.py ETCD_PACKAGES, roles/zookeeper.py
+# PACKAGES, roles/docker.py), with the same apt flags (shell.apt_install).
+ROLE_PACKAGES="etcd-server etcd-client zookeeperd netcat-openbsd docker.io"
+
 FORCE=0
+ROLES=0
 
 log() { printf '[box lxc] %s\n' "$*" >&2; }
 die() { printf '[box lxc] error: %s\n' "$*" >&2; exit 1; }
@@ -38,8 +47,9 @@ parse_args() {
     while [ $# -gt 0 ]; do
         case "$1" in
             --force) FORCE=1 ;;
-            -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
-            *) die "unknown argument $1 (expected --force)" ;;
+            --roles) ROLES=1; BOX_NAME="labgen/debian-12-roles" ;;
+            -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+            *) die "unknown argument $1 (expected --force or --roles)" ;;
         esac
         shift
     done
@@ -70,13 +80,17 @@ need_vagrant() {
 # The recipe's identity: this script plus the files it copies into the box. A change to any
 # of them yields a new hash, hence a new cached .box and a re-add.
 recipe_hash() {
-    (cd "$HERE" && cat build.sh lxc-config) | sha256sum | cut -c1-12
+    { (cd "$HERE" && cat build.sh lxc-config); echo "roles=$ROLES"; } | sha256sum | cut -c1-12
+}
+
+box_slug() {  # labgen/debian-12-roles -> labgen-debian-12-roles
+    printf '%s' "${BOX_NAME//\//-}"
 }
 
 installed_hash() {
     # Vagrant unpacks a box added from a file to boxes/<name with / as -VAGRANTSLASH->/0/lxc/.
     local meta
-    for meta in "$VAGRANT_BOXES"/labgen-VAGRANTSLASH-debian-12/*/lxc/metadata.json; do
+    for meta in "$VAGRANT_BOXES"/"${BOX_NAME//\//-VAGRANTSLASH-}"/*/lxc/metadata.json; do
         [ -f "$meta" ] || continue
         sed -n 's/.*"labgen_recipe": *"\([0-9a-f]*\)".*/\1/p' "$meta"
         return 0
@@ -102,6 +116,22 @@ bootstrap() {
     debootstrap --variant=minbase --include="$PACKAGES" --cache-dir="$CACHE/debootstrap" \
         "$SUITE" "$rootfs" "$MIRROR" >"$WORK/debootstrap.log" 2>&1 \
         || { tail -n 20 "$WORK/debootstrap.log" >&2; die "debootstrap failed (log above)"; }
+}
+
+install_role_packages() {
+    local rootfs="$1"
+    log "installing the roles' packages into the box: $ROLE_PACKAGES"
+    # installed, not started (there is no init in the chroot); the container's first boot starts them
+    printf '#!/bin/sh\nexit 101\n' >"$rootfs/usr/sbin/policy-rc.d"
+    chmod 0755 "$rootfs/usr/sbin/policy-rc.d"
+    printf 'deb %s %s main\n' "$MIRROR" "$SUITE" >"$rootfs/etc/apt/sources.list"
+    mount -t proc proc "$rootfs/proc"  # Java's postinst (ca-certificates-java) needs it
+    # shellcheck disable=SC2086  # a list of package names
+    { chroot "$rootfs" apt-get update \
+        && DEBIAN_FRONTEND=noninteractive chroot "$rootfs" apt-get install -y --no-install-recommends $ROLE_PACKAGES; } \
+        >"$WORK/roles.log" 2>&1 || { umount -l "$rootfs/proc"; tail -n 20 "$WORK/roles.log" >&2; die "installing the roles' packages failed (log above)"; }
+    umount -l "$rootfs/proc"
+    rm -f "$rootfs/usr/sbin/policy-rc.d"
 }
 
 configure_apt() {
@@ -211,7 +241,7 @@ main() {
     check_host
     local hash box
     hash="$(recipe_hash)"
-    box="$CACHE/boxes/labgen-debian-12-lxc-$hash.box"
+    box="$CACHE/boxes/$(box_slug)-lxc-$hash.box"
     mkdir -p "$CACHE/boxes"
     if [ "$FORCE" -eq 0 ] && [ "$(installed_hash)" = "$hash" ]; then
         log "$BOX_NAME (recipe $hash) is already installed"
@@ -221,6 +251,7 @@ main() {
         WORK="$(mktemp -d "${TMPDIR:-/var/tmp}/labgen-box.XXXXXX")"
         trap cleanup EXIT
         bootstrap "$WORK/rootfs"
+        [ "$ROLES" -eq 0 ] || install_role_packages "$WORK/rootfs"
         need_vagrant
         configure_apt "$WORK/rootfs"
         configure_vagrant_user "$WORK/rootfs"
@@ -229,7 +260,7 @@ main() {
         configure_identity "$WORK/rootfs"
         package_box "$box" "$hash"
         # Older recipes' boxes are dead weight (about 100 MB each).
-        find "$CACHE/boxes" -maxdepth 1 -name 'labgen-debian-12-lxc-*.box' ! -name "${box##*/}" -delete
+        find "$CACHE/boxes" -maxdepth 1 -name "$(box_slug)-lxc-*.box" ! -name "${box##*/}" -delete
         log "built $box ($(du -h "$box" | cut -f1))"
     fi
     need_vagrant

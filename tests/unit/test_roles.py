@@ -459,3 +459,19 @@ def test_the_boxes_carry_every_package_of_the_base_roles_tools():
         listed = re.search(r'^PACKAGES="(.*?)"', text, re.M | re.S).group(1).replace("\\\n", "")
         missing = set(base.PACKAGES) - set(listed.split(","))
         assert not missing, f"boxes/{box}/build.sh lacks {sorted(missing)}"
+
+
+def test_the_roles_box_carries_exactly_what_the_roles_install_on_debian_12():
+    """`boxes/lxc/build.sh --roles` installs the Debian 12 packages of etcd, ZooKeeper and
+    Docker, so that a lab on that box provisions them without apt: a package a role adds or
+    drops must change the box's list too, or the roles box silently costs apt again."""
+    import re
+    from pathlib import Path
+
+    from labgen.provision.roles import zookeeper
+
+    repo = Path(__file__).resolve().parents[2]
+    text = (repo / "boxes" / "lxc" / "build.sh").read_text()
+    listed = set(re.search(r'^ROLE_PACKAGES="(.*?)"', text, re.M).group(1).split())
+    wanted = {*pins.ETCD_PACKAGES[pins.BOOKWORM], *zookeeper.PACKAGES, "docker.io"}
+    assert listed == wanted
