@@ -146,7 +146,7 @@ def classroom():
     type=click.IntRange(1, 64),
     default=None,
     metavar="N",
-    help="Seats booted at once [default: one per core].",
+    help="Seats booted at once [default: one per core, one more for clones of the seat image].",
 )
 @click.option(
     "--image/--no-image",
