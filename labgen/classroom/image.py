@@ -171,11 +171,14 @@ def seal_script(lab, node, facts) -> str:
 
 
 def unseal_script(lab, node, facts) -> str | None:
-    """What a fresh clone runs before its provisioning: every unit the seal masked unmasked,
-    in one call and one reload of systemd; none started (each role starts its unit once the
-    seat's config is written). None when the node's roles sealed no unit."""
-    units = _sealed_units(lab, node, facts)
-    return f"systemctl unmask {' '.join(shlex.quote(u) for u in units)}" if units else None
+    """What a clone runs before its provisioning: every unit the seal masked unmasked, in one
+    call and one reload of systemd, when any still is (a fresh clone; one whose first `up`
+    stopped before this ran); nothing otherwise. None started (each role starts its unit once
+    the seat's config is written). None when the node's roles sealed no unit."""
+    units = " ".join(shlex.quote(u) for u in _sealed_units(lab, node, facts))
+    if not units:
+        return None
+    return f"if systemctl is-enabled {units} 2>/dev/null | grep -qx masked; then systemctl unmask {units}; fi"
 
 
 def ensure(

@@ -77,9 +77,8 @@ class ThisHost:
         lifecycle.write_lab_dir(lab, ld, self.provider)
         if stop is not None and stop.is_set():
             raise LabgenError("interrupted before booting")
-        fresh: list[str] = []
         if image is not None:
-            fresh = self.clone(lab, ld, image, say)
+            self.clone(lab, ld, image, say)
             self.seat_config(lab)
             say("booting")
             changes = self.boot_clones(lab, ld, image, say)
@@ -96,8 +95,8 @@ class ThisHost:
             # (a trio seat's three nodes: 9 s), while the roles need only the lab network.
             late = image is not None and facts.default_route and (roles is None or "base" in roles)
             with lifecycle.open_remote(ld, self.provider) as remote:
-                if fresh:
-                    unseal(lab, remote, facts)
+                if image is not None:
+                    unseal(lab, remote, facts)  # also a clone whose first `up` stopped before it
                 first = replace(facts, default_route=False) if late else facts
                 reports = run_provision(lab, ld, remote, first, roles=roles, stop=stop)
                 if late and not any(r.error or r.stopped for r in reports):
