@@ -15,12 +15,12 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 
 import pytest
 
 from labgen.providers.dhcp_claim import claim
 from labgen.providers.dhcp_leases import parse_leases
+from tests.integration.dnsmasqenv import ip, served_bridge
 
 pytestmark = [pytest.mark.root]
 
@@ -56,13 +56,8 @@ while True:
 """
 
 
-def run(*args: str) -> None:
-    subprocess.run(list(args), check=True, capture_output=True, timeout=30)
-
-
 def _cleanup() -> None:
     subprocess.run(["ip", "netns", "del", NETNS], capture_output=True, timeout=30)
-    subprocess.run(["ip", "link", "del", BRIDGE], capture_output=True, timeout=30)
     subprocess.run(["ip", "link", "del", "lgtclaimh"], capture_output=True, timeout=30)
 
 
@@ -70,50 +65,20 @@ def _cleanup() -> None:
 def served(tmp_path):
     """The bridge, its dnsmasq, and the namespace's NIC on it: (leases file, pid file, lock)."""
     _cleanup()  # a killed run's
-    run("ip", "link", "add", BRIDGE, "type", "bridge")
-    run("ip", "addr", "add", str(SERVER), "dev", BRIDGE)
-    run("ip", "link", "set", BRIDGE, "up")
-    run("ip", "netns", "add", NETNS)
-    run("ip", "link", "add", "lgtclaimh", "type", "veth", "peer", "name", "eth0", "netns", NETNS)
-    run("ip", "link", "set", "lgtclaimh", "master", BRIDGE, "up")
-    run("ip", "netns", "exec", NETNS, "ip", "link", "set", "eth0", "up")
     leases, pid = tmp_path / "leases", tmp_path / "pid"
-    proc = subprocess.Popen(
-        [
-            "dnsmasq",
-            "--keep-in-foreground",
-            "--conf-file=/dev/null",
-            "-u",
-            "root",
-            "--port=0",
-            "--bind-interfaces",
-            f"--interface={BRIDGE}",
-            "--except-interface=lo",
-            f"--listen-address={SERVER.ip}",
-            "--dhcp-range",
-            f"{NET}.2,{NET}.254",
-            "--dhcp-authoritative",
-            f"--dhcp-leasefile={leases}",
-            f"--pid-file={pid}",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and not pid.exists() and proc.poll() is None:
-            time.sleep(0.05)
-        assert proc.poll() is None, proc.stderr.read() if proc.stderr else "dnsmasq exited"
-        yield leases, pid, tmp_path / "claim.lock"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        _cleanup()
+    with served_bridge(BRIDGE, SERVER, leases, pid, authoritative=True):
+        try:
+            ip("netns", "add", NETNS)
+            ip("link", "add", "lgtclaimh", "type", "veth", "peer", "name", "eth0", "netns", NETNS)
+            ip("link", "set", "lgtclaimh", "master", BRIDGE, "up")
+            ip("netns", "exec", NETNS, "ip", "link", "set", "eth0", "up")
+            yield leases, pid, tmp_path / "claim.lock"
+        finally:
+            _cleanup()
 
 
 def discover(mac: str) -> dict:
-    run("ip", "netns", "exec", NETNS, "ip", "link", "set", "eth0", "address", mac)
+    ip("netns", "exec", NETNS, "ip", "link", "set", "eth0", "address", mac)
     out = subprocess.run(
         ["ip", "netns", "exec", NETNS, sys.executable, "-c", CLIENT, "eth0", mac],
         check=True,

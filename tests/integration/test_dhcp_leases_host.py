@@ -8,15 +8,16 @@ dhcp_release), as lxcbr0's would once a day of labs has used the pool up.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import shutil
-import subprocess
 import time
 
 import pytest
 
 from labgen.providers import dhcp_leases
 from labgen.providers.dhcp_leases import parse_leases, release_stale_leases
+from tests.integration.dnsmasqenv import served_bridge
 
 pytestmark = [pytest.mark.root]
 
@@ -28,49 +29,13 @@ if os.geteuid() != 0 or not (shutil.which("dnsmasq") and shutil.which("dhcp_rele
     pytest.skip("needs root, dnsmasq and dhcp_release (make setup installs them)", allow_module_level=True)
 
 
-def ip(*args: str) -> None:
-    subprocess.run(["ip", *args], check=True, capture_output=True, timeout=30)
-
-
 @pytest.fixture
 def dnsmasq(tmp_path):
-    subprocess.run(["ip", "link", "del", BRIDGE], capture_output=True, timeout=30)  # a killed run's
-    ip("link", "add", BRIDGE, "type", "bridge")
-    ip("addr", "add", f"{NET}.1/24", "dev", BRIDGE)
-    ip("link", "set", BRIDGE, "up")
     leases = tmp_path / "leases"
     expiry = int(time.time()) + 3600
     leases.write_text("".join(f"{expiry} aa:00:00:00:01:{i:02x} {NET}.{i + 2} gone-{i} *\n" for i in range(COUNT)))
-    proc = subprocess.Popen(
-        [
-            "dnsmasq",
-            "--keep-in-foreground",
-            "--conf-file=/dev/null",
-            "-u",
-            "root",
-            "--port=0",
-            "--bind-interfaces",
-            f"--interface={BRIDGE}",
-            "--except-interface=lo",
-            f"--listen-address={NET}.1",
-            f"--dhcp-range={NET}.2,{NET}.254",
-            f"--dhcp-leasefile={leases}",
-            f"--pid-file={tmp_path / 'pid'}",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and not (tmp_path / "pid").exists() and proc.poll() is None:
-            time.sleep(0.05)
-        assert proc.poll() is None, proc.stderr.read() if proc.stderr else "dnsmasq exited"
+    with served_bridge(BRIDGE, ipaddress.IPv4Interface(f"{NET}.1/24"), leases, tmp_path / "pid"):
         yield leases
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        subprocess.run(["ip", "link", "del", BRIDGE], capture_output=True, timeout=30)
 
 
 def test_a_full_pool_gives_back_every_lease_no_running_container_holds(dnsmasq):
