@@ -29,21 +29,25 @@ from pathlib import Path
 
 from labgen.providers.dhcp_leases import LEASES, parse_leases
 
-BRIDGE = "lxcbr0"
-SERVER = ipaddress.IPv4Interface("10.0.3.1/24")  # lxc-net's LXC_ADDR and LXC_NETMASK
-PID_FILE = Path("/run/lxc/dnsmasq.pid")
-LOCK = Path("/run/lxc/labgen-dhcp-claim.lock")
 WAIT = 2.0  # seconds for dnsmasq to write the lease (10 ms here)
 MAGIC = bytes([99, 130, 83, 99])
 DHCPREQUEST = 3
 
 
+def _hw(mac: str) -> bytes:
+    """The 6 bytes of `mac` (aa:bb:cc:dd:ee:ff); ValueError for anything else."""
+    hw = bytes.fromhex(mac.replace(":", ""))
+    if len(hw) != 6:
+        raise ValueError(f"not a MAC: {mac!r}")
+    return hw
+
+
 def request_packet(mac: str, address: str, xid: bytes) -> bytes:
     """A DHCPREQUEST in the INIT-REBOOT state (RFC 2131 4.3.2): no ciaddr, no server id; the
     requested address (option 50) and the client id 01:MAC (option 61)."""
-    hw = bytes.fromhex(mac.replace(":", ""))
-    if len(hw) != 6 or len(xid) != 4:
-        raise ValueError(f"not a MAC: {mac!r}")
+    hw = _hw(mac)
+    if len(xid) != 4:
+        raise ValueError(f"not a DHCP transaction id: {xid!r}")
     header = struct.pack("!BBBB4sHH4s4s4s4s", 1, 1, 6, 0, xid, 0, 0, *(b"\0" * 4,) * 4)
     fixed = header + hw.ljust(16, b"\0") + b"\0" * 64 + b"\0" * 128
     options = (
@@ -114,48 +118,60 @@ def _dnsmasq_cmdline(pid_file: Path) -> list[str]:
 
 
 def claim(
-    mac: str,
-    bridge: str = BRIDGE,
-    server: ipaddress.IPv4Interface = SERVER,
+    macs: list[str],
+    bridge: str,
+    server: ipaddress.IPv4Interface,
+    pid_file: Path,
+    lock: Path,
     leases_file: Path = LEASES,
-    pid_file: Path = PID_FILE,
-    lock: Path = LOCK,
     wait: float = WAIT,
-) -> str | None:
-    """The address dnsmasq holds for `mac` on `bridge`: its lease when it has one, else a free
-    address claimed for it now (see the module's doc). None when no claim was made or dnsmasq
-    did not grant it: the client then takes the usual path. Never raises for the network's
-    sake (only ValueError for a malformed MAC)."""
-    mac = mac.lower()
-    request_packet(mac, str(server.ip), b"\0" * 4)  # ValueError now, not under the lock
+) -> dict[str, str | None]:
+    """mac -> the address dnsmasq (its pid in `pid_file`, serving `server`'s network on
+    `bridge`) holds for it: its lease when it has one, else a free address claimed for it now
+    (see the module's doc); None when no claim was made or dnsmasq did not grant it (that client
+    then takes the usual path). The requests go out together, and the lease file is polled
+    once for all of them. Never raises for the network's sake (ValueError for a malformed MAC)."""
+    wanted = [mac.lower() for mac in macs]
+    for mac in wanted:
+        _hw(mac)  # ValueError now, not under the lock
+    got: dict[str, str | None] = dict.fromkeys(wanted)
     cmdline = _dnsmasq_cmdline(pid_file)
     span = dhcp_range(cmdline, server.network)
-    if span is None or "--dhcp-authoritative" not in cmdline:
-        return None  # no dnsmasq serving this network, or one that ignores such requests
+    if not wanted or span is None or "--dhcp-authoritative" not in cmdline:
+        return got  # no dnsmasq serving this network, or one that ignores such requests
     try:
         lock.parent.mkdir(parents=True, exist_ok=True)
         fh = open(lock, "w")
     except OSError:
-        return None
-    # one claim at a time on this host: a pick sees every earlier claim's lease
+        return got
+    # one claimer at a time on this host: its picks see every earlier claim's lease
     with fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
         leased = _leased(leases_file)
-        if mac in leased:
-            return leased[mac]
         taken = set(leased.values()) | _neighbours(bridge) | {str(server.ip)}
-        address = pick(mac, span, taken)
-        if address is None:
-            return None
+        asked: dict[str, str] = {}
+        for mac in wanted:
+            if mac in leased:
+                got[mac] = leased[mac]
+                continue
+            address = pick(mac, span, taken)
+            if address is not None:
+                asked[mac] = address
+                taken.add(address)
+        if not asked:
+            return got  # every one holds a lease already, or no address is free
         try:
             with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, bridge.encode())
-                sock.sendto(request_packet(mac, address, os.urandom(4)), (str(server.ip), 67))
+                for mac, address in asked.items():
+                    sock.sendto(request_packet(mac, address, os.urandom(4)), (str(server.ip), 67))
         except OSError:
-            return None
+            return got
         end = time.monotonic() + wait
-        while time.monotonic() < end:
-            if _leased(leases_file).get(mac) == address:
-                return address
-            time.sleep(0.01)
-        return None
+        while asked and time.monotonic() < end:
+            now = _leased(leases_file)
+            for mac in [m for m, a in asked.items() if now.get(m) == a]:
+                got[mac] = asked.pop(mac)
+            if asked:
+                time.sleep(0.01)
+        return got

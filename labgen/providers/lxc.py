@@ -352,14 +352,8 @@ class LxcProvider(Provider):
                 self._block_names(lab, node.name),
             )
             plans[node.name] = (machine, lines)
-        for machine, _ in plans.values():
-            # dnsmasq then answers its first DISCOVER from a lease, without a 3 s ping (dhcp_claim)
-            try:
-                mac = lxc_seat.configured_mac((LXC_PATH / machine / "config").read_text())
-            except OSError:
-                mac = None
-            if mac:
-                dhcp_claim.claim(mac)
+        # dnsmasq then answers each one's first DISCOVER from a lease, without a 3 s ping
+        claim_leases([machine for machine, _ in plans.values()])
         started: dict[str, float] = {}
         for node_name, (machine, lines) in plans.items():
             started[node_name] = time.time()
@@ -387,6 +381,22 @@ class LxcProvider(Provider):
                 f"container {machine}: writing its seat settings failed: {exc}", hint="see `labgen doctor`"
             ) from None
         return [f"container {machine}: seccomp profile {profile}"] if changed else []
+
+
+def claim_leases(machines: list[str]) -> None:
+    """Claim lxcbr0 leases for the `machines` whose config fixes their MAC (seat clones, see
+    lxc_seat.keep_dhcp_identity) before they start (dhcp_claim)."""
+    macs = []
+    for machine in machines:
+        try:
+            mac = lxc_seat.configured_mac((LXC_PATH / machine / "config").read_text())
+        except OSError:
+            mac = None
+        if mac:
+            macs.append(mac)
+    dhcp_claim.claim(
+        macs, MGMT_BRIDGE, MGMT_ADDRESS, LXC_NET_RUN / "dnsmasq.pid", LXC_NET_RUN / "labgen-dhcp-claim.lock"
+    )
 
 
 def without_vagrant_block(config: str, source_config: str) -> str:

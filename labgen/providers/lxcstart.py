@@ -34,7 +34,7 @@ BLOCK = re.compile(r"^# VAGRANT-BEGIN\n(.*?)^# VAGRANT-END\n", re.S | re.M)
 MACHINE_FILES_COPIED = ("box_meta", "synced_folders")
 SSH_WAIT = 120.0  # seconds for a started container to answer on port 22
 # lxcbr0 as Debian's lxc-net makes it (LXC_ADDR, LXC_NETMASK): the management network
-MGMT_ADDRESS = ipaddress.ip_interface("10.0.3.1/24")
+MGMT_ADDRESS = ipaddress.IPv4Interface("10.0.3.1/24")
 POLL = 0.25
 
 

@@ -90,7 +90,7 @@ def discover(mac: str) -> dict:
 
 
 def claim_here(mac: str, leases, pid, lock) -> str | None:
-    return claim(mac, bridge=BRIDGE, server=SERVER, leases_file=leases, pid_file=pid, lock=lock)
+    return claim([mac], BRIDGE, SERVER, pid, lock, leases_file=leases)[mac]
 
 
 def test_a_new_client_waits_for_the_ping_and_a_claimed_one_does_not(served):
@@ -115,3 +115,12 @@ def test_a_second_claim_keeps_the_lease_and_claims_never_share_an_address(served
     assert claim_here(macs[0], leases, pid, lock) == addresses[0]
     held = {lease.mac: lease.ip for lease in parse_leases(leases.read_text())}
     assert [held[mac] for mac in macs] == addresses
+
+
+def test_one_call_claims_a_whole_seat_with_distinct_addresses(served):
+    leases, pid, lock = served
+    macs = [f"02:00:00:19:02:{i:02x}" for i in range(3)]
+    got = claim(macs, BRIDGE, SERVER, pid, lock, leases_file=leases)
+    assert list(got) == macs and None not in got.values() and len(set(got.values())) == 3, got
+    held = {lease.mac: lease.ip for lease in parse_leases(leases.read_text())}
+    assert {mac: held[mac] for mac in macs} == got

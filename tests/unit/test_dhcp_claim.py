@@ -12,6 +12,16 @@ from labgen.providers.dhcp_claim import claim, dhcp_range, pick, request_packet
 from labgen.providers.lxc_seat import configured_mac, mgmt_mac, with_hwaddr
 
 NET = ipaddress.ip_network("10.0.3.0/24")
+SERVER = ipaddress.ip_interface("10.0.3.1/24")
+
+
+def _claim(mac: str, tmp_path: Path, **kw) -> str | None:
+    """claim() of one MAC on lxcbr0 with the test's lock (and lease file, when given)."""
+    got = claim([mac], "lxcbr0", SERVER, tmp_path / "pid", tmp_path / "lock", **kw)
+    assert list(got) == [mac.lower()]
+    return got[mac.lower()]
+
+
 LXC_NET = ["dnsmasq", "--listen-address", "10.0.3.1", "--dhcp-range", "10.0.3.2,10.0.3.254", "--dhcp-authoritative"]
 
 
@@ -63,7 +73,7 @@ def test_no_claim_without_an_authoritative_dnsmasq_for_the_network(tmp_path: Pat
     monkeypatch.setattr(dhcp_claim.socket, "socket", lambda *a: sent.append(a))
     for cmdline in ([], LXC_NET[:-1], ["dnsmasq", "--dhcp-range", "192.168.1.2,192.168.1.9", "--dhcp-authoritative"]):
         monkeypatch.setattr(dhcp_claim, "_dnsmasq_cmdline", lambda pid_file, c=cmdline: c)
-        assert claim("02:00:00:00:00:01", leases_file=tmp_path / "none", lock=tmp_path / "lock") is None
+        assert _claim("02:00:00:00:00:01", tmp_path, leases_file=tmp_path / "none") is None
     assert sent == []
 
 
@@ -72,7 +82,7 @@ def test_a_mac_that_holds_a_lease_keeps_it_and_nothing_is_sent(tmp_path: Path, m
     leases.write_text("1796497723 02:aa:bb:cc:dd:ee 10.0.3.214 node 01:02:aa:bb:cc:dd:ee\n")
     monkeypatch.setattr(dhcp_claim, "_dnsmasq_cmdline", lambda pid_file: LXC_NET)
     monkeypatch.setattr(dhcp_claim.socket, "socket", lambda *a: pytest.fail("sent a request"))
-    assert claim("02:AA:BB:CC:DD:EE", leases_file=leases, lock=tmp_path / "lock") == "10.0.3.214"
+    assert _claim("02:AA:BB:CC:DD:EE", tmp_path, leases_file=leases) == "10.0.3.214"
 
 
 def test_an_unanswered_claim_is_none_after_the_wait(tmp_path: Path, monkeypatch):
@@ -95,7 +105,7 @@ def test_an_unanswered_claim_is_none_after_the_wait(tmp_path: Path, monkeypatch)
     monkeypatch.setattr(dhcp_claim, "_dnsmasq_cmdline", lambda pid_file: LXC_NET)
     monkeypatch.setattr(dhcp_claim, "_neighbours", lambda bridge: set())
     monkeypatch.setattr(dhcp_claim.socket, "socket", Quiet)
-    assert claim("02:00:00:00:00:01", leases_file=tmp_path / "leases", lock=tmp_path / "lock", wait=0.05) is None
+    assert _claim("02:00:00:00:00:01", tmp_path, leases_file=tmp_path / "leases", wait=0.05) is None
 
 
 def test_the_mac_a_clone_config_fixes_is_read_back():

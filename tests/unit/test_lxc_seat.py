@@ -248,3 +248,26 @@ def test_reset_removes_a_seats_clones_in_parallel_each_under_its_nodes_lock(tmp_
     removed = placement.ThisHost("lxc").remove_clones(seat_dir, lab, lambda msg: None)
     assert removed == [f"m-{n.name}" for n in lab.nodes] and len(removed) >= 2  # in the nodes' order
     assert not seat_dir.exists()
+
+
+def test_leases_are_claimed_in_one_call_for_the_clones_whose_config_fixes_a_mac(tmp_path, monkeypatch):
+    monkeypatch.setattr(lxc, "LXC_PATH", tmp_path)
+    fixed = lxc_seat.mgmt_mac("labgen-c-s01-n1")
+    for name, config in (
+        ("labgen-c-s01-n1", lxc_seat.with_hwaddr("lxc.arch = linux64\n", fixed)),
+        ("labgen-c-s01-n2", "lxc.arch = linux64\n"),  # a clone of an older labgen: LXC's random MAC
+    ):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "config").write_text(config)
+    calls = []
+    monkeypatch.setattr(lxc.dhcp_claim, "claim", lambda *a, **kw: calls.append(a) or {})
+    lxc.claim_leases(["labgen-c-s01-n1", "labgen-c-s01-n2", "labgen-c-s01-gone"])
+    assert calls == [
+        (
+            [fixed],
+            "lxcbr0",
+            lxc.MGMT_ADDRESS,
+            lxc.LXC_NET_RUN / "dnsmasq.pid",
+            lxc.LXC_NET_RUN / "labgen-dhcp-claim.lock",
+        )
+    ]
