@@ -142,13 +142,18 @@ def _locked(image: SeatImage):
 SEAL_FORMAT = "masked"  # part of the image key: an image sealed otherwise is rebuilt
 
 
-def _sealed_units(lab, node, facts) -> list[str]:
+def _seals(lab, node, facts) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
+    """(units, paths) of each role's SEAL on `node`, in the roles' order; a role that does not
+    run there left nothing."""
     return [
-        unit
+        getattr(role_module(role), "SEAL", ((), ()))
         for role, tasks in node_plan(lab, node, facts)
         if isinstance(tasks, list)
-        for unit in getattr(role_module(role), "SEAL", ((), ()))[0]
     ]
+
+
+def _sealed_units(lab, node, facts) -> list[str]:
+    return [unit for units, _ in _seals(lab, node, facts) for unit in units]
 
 
 def seal_script(lab, node, facts) -> str:
@@ -157,10 +162,7 @@ def seal_script(lab, node, facts) -> str:
     state removed), machine-id and SSH host keys (each clone gets its own, see
     Provider.clone_machine), apt's package cache."""
     lines = ["set -e"]
-    for role, tasks in node_plan(lab, node, facts):
-        if not isinstance(tasks, list):
-            continue  # a role that does not run here left nothing
-        units, paths = getattr(role_module(role), "SEAL", ((), ()))
+    for units, paths in _seals(lab, node, facts):
         for unit in units:
             lines.append(f"systemctl stop {shlex.quote(unit)} >/dev/null 2>&1 || true")
             lines.append(f"systemctl mask {shlex.quote(unit)} >/dev/null 2>&1")
