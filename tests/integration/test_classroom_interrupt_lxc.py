@@ -1,6 +1,6 @@
 """Ctrl-C during a real `labgen classroom up` on LXC leaves every seat either up or cleanly
 absent: 2 seats of duo, SIGINT to the command's process group (what a terminal's Ctrl-C
-does) once a container of a seat exists, i.e. while seats are half-made. Then: exit 130, one
+does) as soon as a seat's containers boot, i.e. while seats are half-made. Then: exit 130, one
 line naming the seats up and removed, nothing of a removed seat on the host (container,
 bridge, dir, account, key), the seats reported up running, and `down` leaves nothing.
 
@@ -43,6 +43,7 @@ ROOT = TEST_ROOT.parent / (TEST_ROOT.name + "-crx")  # beside TEST_ROOT: see lxc
 NAME = f"crx{os.getpid() % 10000}"
 POOL = "192.168.96.0/21"  # seat N: 192.168.(96+N).0/24
 PORT = free_port(22000, 29999)
+BOOTING = re.compile(r"seat +[1-9]\d*: booting")  # seat 0 is the image
 PROXY_ENV = {"LABGEN_APTPROXY_PORT": str(free_port(20000, 21999)), "LABGEN_APTPROXY_DIR": str(ROOT) + "-aptproxy"}
 
 
@@ -104,17 +105,26 @@ def test_ctrl_c_during_up_leaves_every_seat_up_or_absent(root):
         start_new_session=True,
     )
     out: list[str] = []
-    reader = threading.Thread(target=lambda: out.extend(proc.stdout), daemon=True)
+    booting = threading.Event()
+
+    def read() -> None:
+        for line in proc.stdout:
+            out.append(line)
+            if BOOTING.match(line):
+                booting.set()
+
+    reader = threading.Thread(target=read, daemon=True)
     reader.start()
     try:
-        # a seat is half-made once one of its containers exists (Vagrant is creating/booting it)
-        deadline = time.monotonic() + 240
-        while not containers(f"labgen-{NAME}-s") and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.5)
-        assert proc.poll() is None, "up ended before any container existed:\n" + "".join(out) + proc.stderr.read()
-        assert containers(f"labgen-{NAME}-s"), "no seat container appeared within 240 s"
-        names = host_names(path)
+        # A seat is half-made once its containers exist and boot. A clone seat is up ~4 s after
+        # that, so the Ctrl-C follows the line itself: polling lxc-ls twice a second missed
+        # both seats once in CI.
+        booting.wait(timeout=240)
+        assert proc.poll() is None, "up ended before a seat booted:\n" + "".join(out) + proc.stderr.read()
+        assert booting.is_set(), "no seat booted within 240 s:\n" + "".join(out)
+        assert containers(f"labgen-{NAME}-s"), "a seat was booting, yet no seat container exists"
         os.killpg(proc.pid, signal.SIGINT)
+        names = host_names(path)
         began = time.monotonic()
         stderr = proc.communicate(timeout=600)[1]
         print(f"up ended {time.monotonic() - began:.1f} s after Ctrl-C")
