@@ -225,11 +225,11 @@ class LxcProvider(Provider):
         return states
 
     def ssh_config(self, lab: Lab, lab_dir: Path) -> str | None:
-        """vagrant-lxc's answer without Ruby: each running container's first IPv4 (lxc-info, the
-        address vagrant-lxc gives) and the key Vagrant put in the machine's dir. None (ask
-        Vagrant) when a running node has no address or key yet, or Vagrant's id file names
-        another container."""
-        addresses = {}
+        """vagrant-lxc's answer without Ruby: each running container's lxcbr0 address (lxc-info;
+        waited for while its DHCP answer is pending, see lxcstart.ssh_addresses) and the key
+        Vagrant put in the machine's dir. None (ask Vagrant) when a running node has no address
+        or key yet, or Vagrant's id file names another container."""
+        running = {}
         for node in lab.nodes:
             machine = self.machine_name(lab, node.name)
             if container_state(machine) != "RUNNING":
@@ -238,12 +238,16 @@ class LxcProvider(Provider):
             try:
                 if (key.parent / "id").read_text().strip() != machine or not key.is_file():
                     return None
-                ip = lxcstart.ssh_address(machine)
-            except (OSError, lxcstart.NotLikeVagrant):
+            except OSError:
                 return None
-            if ip is None:
-                return None
-            addresses[node.name] = ip
+            running[node.name] = machine
+        try:
+            found = lxcstart.ssh_addresses(running)
+        except lxcstart.NotLikeVagrant:
+            return None
+        addresses = {node: ip for node, ip in found.items() if ip is not None}
+        if len(addresses) < len(found):
+            return None
         return lxcstart.ssh_config_text(Path(lab_dir), addresses)
 
     def boot_failure(self, lab: Lab, started: dict[str, float]) -> str | None:

@@ -36,6 +36,9 @@ SSH_WAIT = 120.0  # seconds for a started container to answer on port 22
 # lxcbr0 as Debian's lxc-net makes it (LXC_ADDR, LXC_NETMASK): the management network
 MGMT_ADDRESS = ipaddress.IPv4Interface("10.0.3.1/24")
 POLL = 0.25
+# How long a started node's SSH address waits for its lxcbr0 lease before the lab address (eth1,
+# which LXC sets before init runs) is taken instead (see ssh_addresses).
+MGMT_GRACE = 30.0
 
 
 @dataclass(frozen=True)
@@ -149,13 +152,14 @@ def ssh_config_text(lab_dir: Path, addresses: dict[str, str]) -> str:
     return "\n".join(blocks)
 
 
-def pick_address(info_ips: str) -> str | None:
+def pick_address(info_ips: str, managed_only: bool = False) -> str | None:
     """The SSH address among `lxc-info -iH`'s (one a line): the management address (lxcbr0's
-    network) when the node has one, else the first IPv4 (while lxcbr0's DHCP answer is pending:
-    eth1's, the lab address LXC sets at start). vagrant-lxc takes the first line, but lxc-info
-    lists eth0 and eth1 in the order of their interface indexes modulo 256, which the host's
-    counter flips (seen: a restarted node's cached address the lab one, not its new lease); the
-    management address is also the one a lab exercise that breaks eth1 leaves alone."""
+    network) when the node has one, else (unless `managed_only`) the first IPv4 (while lxcbr0's
+    DHCP answer is pending: eth1's, the lab address LXC sets at start). vagrant-lxc takes the
+    first line, but lxc-info lists eth0 and eth1 in the order of their interface indexes modulo
+    256, which the host's counter flips (seen: a restarted node's cached address the lab one, not
+    its new lease); the management address is also the one a lab exercise that breaks eth1
+    leaves alone."""
     found = []
     for word in info_ips.split():
         try:
@@ -165,13 +169,32 @@ def pick_address(info_ips: str) -> str | None:
         if ip.version == 4:
             found.append(ip)
     managed = [ip for ip in found if ip in MGMT_ADDRESS.network]
+    if managed_only:
+        return str(managed[0]) if managed else None
     return str((managed or found)[0]) if found else None
 
 
-def ssh_address(machine: str) -> str | None:
+def ssh_address(machine: str, managed_only: bool = False) -> str | None:
     """The address vagrant-lxc gives Vagrant's SSH for the running container `machine` (see
     pick_address), None while it has none. Raises NotLikeVagrant when lxc-info fails to run."""
-    return pick_address(_lxc(["lxc-info", "-iH", "-n", machine], timeout=30).stdout)
+    return pick_address(_lxc(["lxc-info", "-iH", "-n", machine], timeout=30).stdout, managed_only)
+
+
+def ssh_addresses(machines: dict[str, str], grace: float | None = None) -> dict[str, str | None]:
+    """node -> SSH address of each running machine (node -> container): its lxcbr0 address,
+    waited for up to `grace` s (MGMT_GRACE) while DHCP is pending, else the first IPv4 it has
+    (None: none). Vagrant may report a node up while only eth1 has its address: cached then, the
+    lab address kept answering, so a later refresh never asked again for the lease."""
+    end = time.monotonic() + (MGMT_GRACE if grace is None else grace)
+    found: dict[str, str] = {}
+    while True:
+        for node, machine in machines.items():
+            if node not in found and (ip := ssh_address(machine, managed_only=True)):
+                found[node] = ip
+        if len(found) == len(machines) or time.monotonic() >= end:
+            break
+        time.sleep(POLL)
+    return {node: found.get(node) or ssh_address(machine) for node, machine in machines.items()}
 
 
 def _lxc(args: list[str], timeout: float = 60) -> subprocess.CompletedProcess:
@@ -193,18 +216,20 @@ def start(machine: str, config_path: Path, lines: list[str]) -> None:
 
 
 def wait_for_ssh(machines: dict[str, str], boot_failure, timeout: float = SSH_WAIT) -> dict[str, str]:
-    """node -> SSH address (see pick_address), once each machine (node -> container) has one
-    and accepts connections on port 22. `boot_failure()` names why a node stopped during boot (its
-    console), raised as LabgenError at once. Raises NotLikeVagrant after `timeout` s."""
+    """node -> SSH address (see pick_address: for MGMT_GRACE s only the lxcbr0 one), once each
+    machine (node -> container) has one and accepts connections on port 22. `boot_failure()`
+    names why a node stopped during boot (its console), raised as LabgenError at once. Raises
+    NotLikeVagrant after `timeout` s."""
     found: dict[str, str] = {}
     ready: set[str] = set()
-    end = time.monotonic() + timeout
+    began = time.monotonic()
+    end = began + timeout
     while True:
         for node, machine in machines.items():
             if node in ready:
                 continue
             if node not in found:
-                ip = ssh_address(machine)
+                ip = ssh_address(machine, managed_only=time.monotonic() < began + MGMT_GRACE)
                 if ip is None:
                     continue
                 found[node] = ip

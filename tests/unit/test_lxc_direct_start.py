@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import subprocess
 from dataclasses import replace
 from pathlib import Path
 
@@ -146,6 +147,31 @@ def test_ssh_goes_to_the_first_ipv4_address_as_vagrant_lxc_takes_it():
     assert lxcstart.pick_address("") is None
     # eth1 listed first (interface indexes): still the management address
     assert lxcstart.pick_address("192.168.198.101\n10.0.3.44\n") == "10.0.3.44"
+    assert lxcstart.pick_address("192.168.198.101\n", managed_only=True) is None
+
+
+def test_the_ssh_address_waits_for_the_lease_while_only_eth1_has_one(monkeypatch):
+    """Vagrant may say a node is up while its lxcbr0 lease is pending: its address then is the
+    lease, not the lab address that LXC set first (cached, that one kept answering)."""
+    answers = {"labgen-a-n1": ["192.168.198.101\n"] * 3 + ["192.168.198.101\n10.0.3.44\n"], "labgen-a-n2": []}
+    asked = []
+
+    def lxc_info(argv, **kw):
+        machine = argv[-1]
+        asked.append(machine)
+        queue = answers[machine]
+        out = queue.pop(0) if len(queue) > 1 else (queue[0] if queue else "192.168.198.102\n")
+        return subprocess.CompletedProcess(argv, 0, out, "")
+
+    monkeypatch.setattr(lxcstart.subprocess, "run", lxc_info)
+    monkeypatch.setattr(lxcstart, "POLL", 0.01)
+    got = lxcstart.ssh_addresses({"n1": "labgen-a-n1", "n2": "labgen-a-n2"}, grace=0.5)
+    # n1's lease came on the 4th look; n2's never did: its lab address after the grace
+    assert got == {"n1": "10.0.3.44", "n2": "192.168.198.102"}
+    assert asked.count("labgen-a-n1") == 4 and asked.count("labgen-a-n2") > 4
+    answers["labgen-a-n1"] = ["10.0.3.44\n"]
+    asked.clear()
+    assert lxcstart.ssh_addresses({"n1": "labgen-a-n1"}, grace=0.5) == {"n1": "10.0.3.44"} and asked == ["labgen-a-n1"]
 
 
 def test_vagrants_machine_files_are_written_beside_the_adopted_id(tmp_path):

@@ -160,6 +160,7 @@ def test_ssh_config_is_read_from_lxc_info_and_falls_back_to_vagrant_when_unsure(
         return subprocess.CompletedProcess(argv, 0, ips.get(node_of[argv[-1]], ""), "")
 
     monkeypatch.setattr(lxcstart.subprocess, "run", lxc_info)  # lxcstart.ssh_address asks lxc-info
+    monkeypatch.setattr(lxcstart, "MGMT_GRACE", 0.3)  # ubuntu-2's lease never comes here
     for node in lab.nodes:
         d = tmp_path / ".vagrant" / "machines" / node.name / "lxc"
         d.mkdir(parents=True)
@@ -168,6 +169,7 @@ def test_ssh_config_is_read_from_lxc_info_and_falls_back_to_vagrant_when_unsure(
     text = lxc.PROVIDER.ssh_config(lab, tmp_path)
     hosts = parse_ssh_config(text)
     assert sorted(hosts) == ["ubuntu-1", "ubuntu-2"]  # the stopped node is not in it
+    # ubuntu-2 has no lease after the grace: its lab address, as vagrant-lxc would give
     assert hosts["ubuntu-1"]["hostname"] == "10.0.3.17" and hosts["ubuntu-2"]["hostname"] == "192.168.56.102"
     ips["ubuntu-1"] = "192.168.56.101\n10.0.3.17\n"  # eth1 listed first: the management address still
     assert parse_ssh_config(lxc.PROVIDER.ssh_config(lab, tmp_path))["ubuntu-1"]["hostname"] == "10.0.3.17"
