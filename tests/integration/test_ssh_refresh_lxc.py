@@ -122,8 +122,12 @@ def test_a_lease_that_comes_late_is_still_the_ssh_address(lab_dir):
             text=True,
             stdin=subprocess.DEVNULL,
         )
-        time.sleep(4)
-        assert proc.poll() is None, "labgen ssh went on without the lease: " + "".join(proc.communicate())
+        try:
+            proc.wait(timeout=4)  # it must still be waiting for the lease
+        except subprocess.TimeoutExpired:
+            pass
+        else:
+            raise AssertionError("labgen ssh went on without the lease: " + "".join(proc.communicate()))
     except BaseException:
         if proc is not None and proc.poll() is None:
             proc.kill()
