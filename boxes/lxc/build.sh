@@ -184,13 +184,18 @@ EOF
 configure_network() {
     local rootfs="$1"
     # eth0 is vagrant-lxc's management NIC on lxcbr0 (DHCP from the host's dnsmasq); eth1, the
-    # lab NIC, is configured by LXC itself (net.1.ipv4.address) and left alone here.
+    # lab NIC, is configured by LXC itself (net.1.ipv4.address) and left alone here. The DHCP
+    # client id is the MAC (labgen fixes it per container name), not the machine-id's DUID:
+    # the lease labgen claims before a boot, or a destroyed node's, is then the node's own.
     cat >"$rootfs/etc/systemd/network/10-eth0.network" <<'EOF'
 [Match]
 Name=eth0
 
 [Network]
 DHCP=ipv4
+
+[DHCPv4]
+ClientIdentifier=mac
 EOF
     chroot "$rootfs" systemctl enable systemd-networkd.service >/dev/null 2>&1
     # The dnsmasq that serves DHCP on lxcbr0 (10.0.3.1) is also a DNS forwarder.

@@ -1,17 +1,18 @@
-"""A clone's lease on lxcbr0, claimed from the host before it boots: no 3 s ping.
+"""A node's lease on lxcbr0, claimed from the host before it boots: no 3 s ping.
 
 lxc-net's dnsmasq pings every address it is about to offer to a new client and waits 3 s for
-an answer, one client at a time: a classroom's 90 fresh nodes waited 4.5 min for it in all.
-It does not ping for a DHCPREQUEST in the INIT-REBOOT state (a client naming the address it
-wants, with no server id): lxc-net starts it with --dhcp-authoritative, so it grants a free
-address at once. So before a clone with a fixed MAC (lxc_seat.mgmt_mac) starts, labgen sends
-that request on its behalf from the host, as dnsmasq-utils' dhcp_release sends a release: the
-client id 01:MAC that the clone's networkd will send (lxc_seat.DHCP_TEXT), an address of
-dnsmasq's range that no lease and no neighbour on the bridge holds. When the clone's DISCOVER
+an answer, one client at a time: a classroom's 90 fresh nodes waited 4.5 min for it in all, a
+3-node `labgen create` 9 s. It does not ping for a DHCPREQUEST in the INIT-REBOOT state (a
+client naming the address it wants, with no server id): lxc-net starts it with
+--dhcp-authoritative, so it grants a free address at once. So before a node with a fixed MAC
+(lxc_seat.mgmt_mac: a seat's clone, or a node Vagrant creates) starts, labgen sends that
+request on its behalf from the host, as dnsmasq-utils' dhcp_release sends a release: the client
+id 01:MAC that the node's networkd will send (labgen's box, lxc_seat.DHCP_TEXT), an address of
+dnsmasq's range that no lease and no neighbour on the bridge holds. When the node's DISCOVER
 comes, dnsmasq finds its lease and offers that address without a ping (tcpdump: 1 ms).
 
 Nothing else changes on the host. Anything that goes wrong (a NAK, no answer, no dnsmasq)
-leaves the clone to the usual path, 3 s slower.
+leaves the node to the usual path, 3 s slower.
 """
 
 from __future__ import annotations

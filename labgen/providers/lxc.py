@@ -123,6 +123,7 @@ class LxcProvider(Provider):
             "bridge": bridge_name(lab),
             "container_prefix": CONTAINER_PREFIX,
             "veths": {n.name: mgmt_veth_name(lab, n.name) for n in lab.nodes},
+            "macs": {n.name: lxc_seat.mgmt_mac(self.machine_name(lab, n.name)) for n in lab.nodes},
             "console_logs": {n.name: str(console_log(self.machine_name(lab, n.name))) for n in lab.nodes},
         }
 
@@ -170,11 +171,14 @@ class LxcProvider(Provider):
 
         Changes on the host: may start lxc-net (bridge lxcbr0 10.0.3.1/24, dnsmasq, NAT rules
         in nft table `lxc`, ip_forward=1); may create the lab bridge, add the host's lab
-        address to it and bring it up. Returns one line per change, [] when all was in place.
+        address to it and bring it up; claims lxcbr0 leases for the nodes about to boot (see
+        claim_leases). Returns one line per change, [] when all was in place.
         Raises LabgenError when another interface already holds the lab network, or when a
         command fails.
         """
         changes = ensure_mgmt_bridge() + ensure_lab_bridge(bridge_name(lab), host_address(lab))
+        # dnsmasq then answers each node's first DISCOVER from a lease, without a 3 s ping
+        claim_leases([self.machine_name(lab, n.name) for n in lab.nodes])
         # LXC nodes get their packages through the host's caching apt proxy, listening on the
         # host's lab address (which the bridge just made exist).
         return changes + aptproxy.ensure_running(str(lab.host_ip))
@@ -325,6 +329,7 @@ class LxcProvider(Provider):
             address=f"{node.ip}/{lab.network.prefixlen}",
             console_log=ctx["console_logs"][node_name],
             instance=lab.instance_name,
+            mac=ctx["macs"][node_name],
         )
 
     def start_adopted(self, lab: Lab, lab_dir: Path, image_lab: Lab, image_dir: Path) -> str:
@@ -356,8 +361,6 @@ class LxcProvider(Provider):
                 self._block_names(lab, node.name),
             )
             plans[node.name] = (machine, lines)
-        # dnsmasq then answers each one's first DISCOVER from a lease, without a 3 s ping
-        claim_leases([machine for machine, _ in plans.values()])
         started: dict[str, float] = {}
         for node_name, (machine, lines) in plans.items():
             started[node_name] = time.time()
@@ -388,12 +391,16 @@ class LxcProvider(Provider):
 
 
 def claim_leases(machines: list[str]) -> None:
-    """Claim lxcbr0 leases for the `machines` whose config fixes their MAC (seat clones, see
-    lxc_seat.keep_dhcp_identity) before they start (dhcp_claim)."""
+    """Claim lxcbr0 leases (dhcp_claim) for the `machines` before they boot. A container Vagrant
+    has yet to create gets the MAC the Vagrantfile names for it (lxc_seat.mgmt_mac); an existing
+    one, the MAC its config fixes (none in a container of an older labgen: LXC draws one at each
+    start). A MAC that holds a lease already (a running node's) sends nothing."""
     macs = []
     for machine in machines:
         try:
             mac = lxc_seat.configured_mac((LXC_PATH / machine / "config").read_text())
+        except FileNotFoundError:
+            mac = lxc_seat.mgmt_mac(machine)
         except OSError:
             mac = None
         if mac:

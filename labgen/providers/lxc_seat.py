@@ -20,8 +20,10 @@ random MAC at each start when the config names none, and systemd-networkd's clie
 from the machine-id, new in every clone. A fresh clone gets a MAC of its own derived from its
 container name (`lxc.net.0.hwaddr`, so the same seat node has the same MAC after a `reset` or a
 restart) and a networkd drop-in sending that MAC as its DHCP client id: dnsmasq then finds the
-node's lease of the last clone and answers at once, with the same address. A clone's first
-lease is claimed from the host before it starts (dhcp_claim), for the same reason.
+node's lease of the last clone and answers at once, with the same address. (labgen's box sends
+the MAC as client id itself, and every node Vagrant creates has mgmt_mac from the Vagrantfile;
+the drop-in is for images made from an older box.) The first lease is claimed from the host
+before the node starts (LxcProvider.prepare_host, dhcp_claim), for the same reason.
 """
 
 from __future__ import annotations
@@ -146,9 +148,10 @@ def _write_in_delta(delta: Path, inside: str, text: str) -> Path:
 
 
 def mgmt_mac(machine: str) -> str:
-    """The management NIC's MAC of the container named `machine`: locally administered, unicast,
-    40 bits of a hash of the name (container names are unique on a host; two of 90 seat nodes
-    share a MAC with odds of about 4e-9)."""
+    """The management NIC's MAC of the container named `machine` (every LXC node's: the
+    Vagrantfile names it, a clone's config gets it): locally administered, unicast, 40 bits of a
+    hash of the name (container names are unique on a host; two of 90 seat nodes share a MAC
+    with odds of about 4e-9)."""
     digest = hashlib.sha256(f"labgen-mgmt-mac:{machine}".encode()).digest()
     return ":".join(f"{b:02x}" for b in (0x02, *digest[:5]))
 

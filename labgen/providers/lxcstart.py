@@ -51,6 +51,7 @@ class NodeNames:
     address: str  # eth1's address with its prefix
     console_log: str
     instance: str  # the lab's instance name, part of every name above
+    mac: str  # the management NIC's (lxc_seat.mgmt_mac of the container name)
 
     def by_key(self) -> dict[str, str]:
         return {
@@ -59,6 +60,7 @@ class NodeNames:
             "lxc.net.1.ipv4.address": self.address,
             "lxc.console.logfile": self.console_log,
             "lxc.uts.name": self.machine,
+            "lxc.net.0.hwaddr": self.mac,
         }
 
 
@@ -82,7 +84,7 @@ def seat_block(image_lines: list[str], image: NodeNames, seat: NodeNames) -> lis
     seen: set[str] = set()
     out = []
     image_ip = image.address.split("/")[0]
-    marks = (image.instance, image.bridge, image.veth, image_ip)
+    marks = (image.instance, image.bridge, image.veth, image_ip, image.mac)
     for line in image_lines:
         key, sep, value = line.partition("=")
         key = key.strip()

@@ -1,13 +1,16 @@
-"""A node restarted behind labgen's back gets a new DHCP address on lxcbr0 (its MAC is drawn
-anew at each start); `labgen ssh`, `status` and `exec` must notice that the cached address does
-not answer and ask again (on LXC lxc-info, without a Ruby start), instead of failing with "No
-route to host". The new address is the lxcbr0 one, whatever order lxc-info lists eth0 and eth1 in.
+"""A node whose lxcbr0 address changes behind labgen's back (restarted with another MAC, as a
+container of an older labgen is at each start: LXC drew one when the config named none);
+`labgen ssh`, `status` and `exec` must notice that the cached address does not answer and ask
+again (on LXC lxc-info, without a Ruby start), instead of failing with "No route to host". The
+new address is the lxcbr0 one, whatever order lxc-info lists eth0 and eth1 in, and even when the
+lease comes after sshd answers on eth1.
 
 One 1-node LXC lab (tests/data/labs/lvssh.yml) for the module, restarted with lxc-stop/lxc-start.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import time
@@ -51,14 +54,19 @@ def cached_address(lab_dir: Path) -> str:
 
 
 def restart_outside_labgen(old: str) -> str:
-    """lxc-stop + lxc-start the node; returns its new management address (bounded wait)."""
+    """lxc-stop, a new MAC for its management NIC (labgen fixes one per container, which keeps
+    its lease), lxc-start; returns its new management address (bounded wait)."""
     subprocess.run(["lxc-stop", "-n", CONTAINER], check=True, timeout=60)
+    config = Path("/var/lib/lxc", CONTAINER, "config")
+    mac = "02:" + ":".join(f"{b:02x}" for b in os.urandom(5))
+    config.write_text(re.sub(r"^(lxc\.net\.0\.hwaddr\s*=\s*).*$", rf"\g<1>{mac}", config.read_text(), flags=re.M))
     subprocess.run(["lxc-start", "-n", CONTAINER], check=True, timeout=60)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         out = subprocess.run(["lxc-info", "-n", CONTAINER, "-iH"], capture_output=True, text=True).stdout
         addresses = [a for a in out.split() if a.startswith("10.0.3.")]
         if addresses:
+            assert addresses[0] != old, f"{CONTAINER} kept {old}: nothing to refresh"
             return addresses[0]
         time.sleep(0.5)
     raise AssertionError(f"{CONTAINER} got no address on lxcbr0 within 60 s")

@@ -46,6 +46,7 @@ def vagrant_lxc_block(lab, node: str) -> list[str]:
         "lxc.apparmor.profile=unconfined",
         "lxc.mount.auto=cgroup:mixed:force",
         "lxc.cgroup.devices.allow=a",
+        f"lxc.net.0.hwaddr={names.mac}",
         f"lxc.net.0.veth.pair={names.veth}",
         "lxc.net.1.type=veth",
         f"lxc.net.1.link={names.bridge}",
@@ -95,6 +96,8 @@ def test_every_value_the_seats_vagrantfile_customizes_is_in_its_block():
     [
         (lambda ls: [*ls, "lxc.mount.entry=/srv/labgen-img0123abcd-x x none bind 0 0"], "names the image"),
         (lambda ls: [line for line in ls if not line.startswith("lxc.net.1.link=")], "lacks lxc.net.1.link"),
+        # an image of an older labgen (LXC's random MAC): a start without Vagrant would keep none
+        (lambda ls: [line for line in ls if not line.startswith("lxc.net.0.hwaddr=")], "lacks lxc.net.0.hwaddr"),
         (
             lambda ls: [line.replace("192.168.196.101/24", "192.168.196.9/24") for line in ls],
             "lxc.net.1.ipv4.address is",
