@@ -32,9 +32,17 @@ ROOT = SSH_ROOT
 CONTAINER = "labgen-lvssh-n1"
 
 
+DHCP_BLOCK = "lgt_dhcp_late"  # nft table (bridge family) of the late-lease test
+
+
+def unblock_dhcp() -> None:
+    subprocess.run(["nft", "delete", "table", "bridge", DHCP_BLOCK], capture_output=True, check=False)
+
+
 @pytest.fixture(scope="module")
 def lab_dir():
     destroy_leftovers(ROOT)
+    unblock_dhcp()  # a run killed inside the late-lease test
     ROOT.mkdir(parents=True, exist_ok=True)
     path = ROOT / f"lvssh-{int(time.time())}"
     try:
@@ -110,9 +118,8 @@ def test_a_lease_that_comes_late_is_still_the_ssh_address(lab_dir):
     rule on its lxcbr0 port, then let through and renewed."""
     config = Path("/var/lib/lxc", CONTAINER, "config").read_text()
     veth = re.search(r"^lxc\.net\.0\.veth\.pair\s*=\s*(\S+)", config, re.M).group(1)
-    table = "lgt_dhcp_late"
     rule = (
-        f"table bridge {table} {{\n  chain pre {{\n    type filter hook prerouting priority 0;\n"
+        f"table bridge {DHCP_BLOCK} {{\n  chain pre {{\n    type filter hook prerouting priority 0;\n"
         f'    iifname "{veth}" udp dport 67 drop\n  }}\n}}\n'
     )
     subprocess.run(["nft", "-f", "-"], input=rule, text=True, check=True)
@@ -141,7 +148,7 @@ def test_a_lease_that_comes_late_is_still_the_ssh_address(lab_dir):
             proc.kill()
         raise
     finally:
-        subprocess.run(["nft", "delete", "table", "bridge", table], check=False)
+        unblock_dhcp()
     subprocess.run(["lxc-attach", "-n", CONTAINER, "--", "networkctl", "renew", "eth0"], check=True, timeout=30)
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 0, out + err
