@@ -103,9 +103,13 @@ def screen(page, node):
 
 
 def wait_screen(page, node, text, timeout=30000):
-    page.wait_for_function(
-        "([node, text]) => window.labgenScreen(node).includes(text)", arg=[node, text], timeout=timeout
-    )
+    try:
+        page.wait_for_function(
+            "([node, text]) => window.labgenScreen(node).includes(text)", arg=[node, text], timeout=timeout
+        )
+    except Exception as exc:  # playwright's TimeoutError: say what the terminal showed instead
+        shown = screen(page, node).rstrip()[-1500:]
+        raise AssertionError(f"{node}'s terminal never showed {text!r} ({exc}); it showed:\n{shown}") from None
 
 
 def ready(page, node):
@@ -180,8 +184,12 @@ def test_ctrl_c_a_full_screen_program_and_resize(browser, room):
         goto(page, room["seat"]["tmb"])
         ready(page, "ubuntu-1")
         page.keyboard.press("Control+C")  # whatever an earlier test left running
-        type_in(page, "ubuntu-1", "sleep 600 && echo slept-$((2+3))")
-        wait_screen(page, "ubuntu-1", "slept-$((2+3))")
+        # The Ctrl-C must come once the program runs in the foreground: pressed as soon as the
+        # command line was echoed, it could reach bash before the job started, and the sleep then
+        # kept the shell (and this node's later tests) busy for 10 minutes (seen in a full suite).
+        # sh prints after bash made it the foreground job, then becomes the sleep.
+        type_in(page, "ubuntu-1", "sh -c 'echo running-$((2+3)); exec sleep 600' && echo slept-$((2+3))")
+        wait_screen(page, "ubuntu-1", "\nrunning-5")
         page.keyboard.press("Control+C")  # interrupts, the shell answers
         type_in(page, "ubuntu-1", "echo after-$((1+1))")
         wait_screen(page, "ubuntu-1", "\nafter-2")
