@@ -136,9 +136,15 @@ def claim(
     for mac in wanted:
         _hw(mac)  # ValueError now, not under the lock
     got: dict[str, str | None] = dict.fromkeys(wanted)
+    leased = _leased(leases_file)
+    got.update({mac: leased[mac] for mac in wanted if mac in leased})
+    if all(got.values()):
+        # every one holds a lease (nodes booting again, every `create` or `up` of a lab that
+        # exists): no lock, no neighbour listing, nothing sent
+        return got
     cmdline = _dnsmasq_cmdline(pid_file)
     span = dhcp_range(cmdline, server.network)
-    if not wanted or span is None or "--dhcp-authoritative" not in cmdline:
+    if span is None or "--dhcp-authoritative" not in cmdline:
         return got  # no dnsmasq serving this network, or one that ignores such requests
     try:
         lock.parent.mkdir(parents=True, exist_ok=True)
@@ -148,7 +154,7 @@ def claim(
     # one claimer at a time on this host: its picks see every earlier claim's lease
     with fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
-        leased = _leased(leases_file)
+        leased = _leased(leases_file)  # again, under the lock: with every earlier claim's lease
         taken = set(leased.values()) | _neighbours(bridge) | {str(server.ip)}
         asked: dict[str, str] = {}
         for mac in wanted:
@@ -160,7 +166,7 @@ def claim(
                 asked[mac] = address
                 taken.add(address)
         if not asked:
-            return got  # every one holds a lease already, or no address is free
+            return got  # each holds a lease (one came meanwhile), or no address is free
         try:
             with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, bridge.encode())

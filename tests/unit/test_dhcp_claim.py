@@ -82,7 +82,10 @@ def test_a_mac_that_holds_a_lease_keeps_it_and_nothing_is_sent(tmp_path: Path, m
     leases.write_text("1796497723 02:aa:bb:cc:dd:ee 10.0.3.214 node 01:02:aa:bb:cc:dd:ee\n")
     monkeypatch.setattr(dhcp_claim, "_dnsmasq_cmdline", lambda pid_file: LXC_NET)
     monkeypatch.setattr(dhcp_claim.socket, "socket", lambda *a: pytest.fail("sent a request"))
+    # nor listed the bridge's neighbours (a subprocess on every boot of an existing lab) or locked
+    monkeypatch.setattr(dhcp_claim, "_neighbours", lambda bridge: pytest.fail("listed the neighbours"))
     assert _claim("02:AA:BB:CC:DD:EE", tmp_path, leases_file=leases) == "10.0.3.214"
+    assert not (tmp_path / "lock").exists()
 
 
 def test_an_unanswered_claim_is_none_after_the_wait(tmp_path: Path, monkeypatch):
