@@ -3,7 +3,9 @@ container of an older labgen is at each start: LXC drew one when the config name
 `labgen ssh`, `status` and `exec` must notice that the cached address does not answer and ask
 again (on LXC lxc-info, without a Ruby start), instead of failing with "No route to host". The
 new address is the lxcbr0 one, whatever order lxc-info lists eth0 and eth1 in, and even when the
-lease comes after sshd answers on eth1.
+lease comes after sshd answers on eth1. First, the created node's lease is its own: eth0 has the
+MAC labgen fixes for the container, and dnsmasq holds the cached address for it under client id
+01:MAC (the lease labgen claims before the boot).
 
 One 1-node LXC lab (tests/data/labs/lvssh.yml) for the module, restarted with lxc-stop/lxc-start.
 """
@@ -18,6 +20,8 @@ from pathlib import Path
 
 import pytest
 
+from labgen.providers.dhcp_leases import LEASES, parse_leases
+from labgen.providers.lxc_seat import mgmt_mac
 from tests.integration.lxcenv import SSH_ROOT, destroy_lab_dir, destroy_leftovers, labgen, lxc_skip_reason
 from tests.runcli import LABGEN
 
@@ -52,6 +56,18 @@ def lab_dir():
         # the lxcbr0 lease, even when Vagrant saw the node up on eth1's address before it came:
         # a cached lab address keeps answering after a restart, and nothing would be refreshed
         assert cached_address(path).startswith("10.0.3."), cached_address(path)
+        # ... and the lease is the node's own: eth0 has the MAC the Vagrantfile fixes for the
+        # container, and the box's networkd sends it as client id (what labgen claims for)
+        mac = mgmt_mac(CONTAINER)
+        inside = subprocess.run(
+            ["lxc-attach", "-n", CONTAINER, "--", "cat", "/sys/class/net/eth0/address"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        ).stdout.strip()
+        assert inside == mac, (inside, mac)
+        held = [(lease.ip, lease.client_id) for lease in parse_leases(LEASES.read_text()) if lease.mac == mac]
+        assert held == [(cached_address(path), f"01:{mac}")], held
         yield path
     finally:
         destroy_lab_dir(path)
