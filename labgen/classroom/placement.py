@@ -89,35 +89,26 @@ class ThisHost:
             raise LabgenError("interrupted after booting")
         if roles != []:
             say("provisioning" + (f" {','.join(roles)}" if roles else ""))
-            prov = self.provider_obj()
-            prov.favour(lab, True)
-            try:
-                self._provision(lab, ld, roles, stop, image, say)
-            finally:
-                prov.favour(lab, False)
+            facts = get_provider(self.provider).facts(lab)
+            # Clones: the management network's DHCP answer is waited for last, not first. lxc-net's
+            # dnsmasq pings each new address for 3 s before offering it, one address at a time
+            # (a trio seat's three nodes: 9 s), while the roles need only the lab network.
+            late = image is not None and facts.default_route and (roles is None or "base" in roles)
+            with lifecycle.open_remote(ld, self.provider) as remote:
+                if image is not None:
+                    unseal(lab, remote, facts)  # also a clone whose first `up` stopped before it
+                first = replace(facts, default_route=False) if late else facts
+                reports = run_provision(lab, ld, remote, first, roles=roles, stop=stop)
+                if late and not any(r.error or r.stopped for r in reports):
+                    # base again with the provider's facts: its default route task waits for the
+                    # lease, and base is recorded as what `labgen provision` checks
+                    reports += run_provision(lab, ld, remote, facts, roles=["base"], stop=stop)
+            errors = [r.error for r in reports if r.error is not None]
+            if errors:
+                raise errors[0]
+            changed = sorted({t for r in reports for t in r.changed})
+            say(f"provisioned: {len(changed)} task(s) changed" + (f" ({', '.join(changed)})" if changed else ""))
         return changes
-
-    def _provision(self, lab, ld: LabDir, roles: list[str] | None, stop, image, say: Say) -> None:
-        """The roles converged on the seat's booted nodes (place's last phase)."""
-        facts = get_provider(self.provider).facts(lab)
-        # Clones: the management network's DHCP answer is waited for last, not first. lxc-net's
-        # dnsmasq pings each new address for 3 s before offering it, one address at a time
-        # (a trio seat's three nodes: 9 s), while the roles need only the lab network.
-        late = image is not None and facts.default_route and (roles is None or "base" in roles)
-        with lifecycle.open_remote(ld, self.provider) as remote:
-            if image is not None:
-                unseal(lab, remote, facts)  # also a clone whose first `up` stopped before it
-            first = replace(facts, default_route=False) if late else facts
-            reports = run_provision(lab, ld, remote, first, roles=roles, stop=stop)
-            if late and not any(r.error or r.stopped for r in reports):
-                # base again with the provider's facts: its default route task waits for the
-                # lease, and base is recorded as what `labgen provision` checks
-                reports += run_provision(lab, ld, remote, facts, roles=["base"], stop=stop)
-        errors = [r.error for r in reports if r.error is not None]
-        if errors:
-            raise errors[0]
-        changed = sorted({t for r in reports for t in r.changed})
-        say(f"provisioned: {len(changed)} task(s) changed" + (f" ({', '.join(changed)})" if changed else ""))
 
     def clone(self, lab, ld: LabDir, image, say: Say) -> list[str]:
         """Clone the image's machines for the seat's nodes that do not exist yet and hand them

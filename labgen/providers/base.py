@@ -150,11 +150,6 @@ class Provider:
         """The key Vagrant generated for `node` of the lab in `lab_dir`."""
         return Path(lab_dir) / ".vagrant" / "machines" / node / self.name / "private_key"
 
-    def favour(self, lab: Lab, on: bool) -> None:
-        """Give the lab's running machines a larger CPU share than other machines on the host
-        (on), or the usual one again (off): a classroom seat being converged while the others
-        idle. Best effort; nothing by default."""
-
     def boot_failure(self, lab: Lab, started: dict[str, float]) -> str | None:
         """While `vagrant up` waits: why a node of `started` (node -> time.time() when Vagrant
         said it starts it) stopped during boot, from its console, or None while nothing is

@@ -26,7 +26,7 @@ import uuid
 from pathlib import Path
 
 from labgen import aptproxy
-from labgen.providers import dhcp_claim, lxc_cpu, lxc_seat
+from labgen.providers import dhcp_claim, lxc_seat
 from labgen.boxes import LXC_BOX, box_installed
 from labgen.errors import LabgenError, PreflightError
 from labgen.model import Facts, Lab
@@ -227,9 +227,6 @@ class LxcProvider(Provider):
             state = container_state(self.machine_name(lab, node.name)).lower()
             states[node.name] = "not_created" if state in ("not_created", "unknown") else state
         return states
-
-    def favour(self, lab: Lab, on: bool) -> None:
-        lxc_cpu.set_share([self.machine_name(lab, n.name) for n in lab.nodes], favoured=on)
 
     def ssh_config(self, lab: Lab, lab_dir: Path) -> str | None:
         """vagrant-lxc's answer without Ruby: each running container's lxcbr0 address (lxc-info;
