@@ -33,6 +33,8 @@ from pathlib import Path
 
 import pytest
 
+from labgen.providers.dhcp_leases import LEASES, parse_leases
+from labgen.providers.lxc_seat import mgmt_mac
 from tests.integration.classroomenv import classroom_skip_reason, containers, host_names
 from tests.integration.lxcenv import TEST_ROOT
 from tests.runcli import labgen as _labgen
@@ -220,9 +222,35 @@ def test_identities_differ_and_each_seat_clusters_only_with_itself(cr):
     assert not ids[1] & ids[2], ids
 
 
+def mgmt_identity(container: str) -> tuple[str, str]:
+    """(eth0's MAC, eth0's IPv4 address) inside a running container: its lxcbr0 identity."""
+
+    def inside(*cmd: str) -> str:
+        return subprocess.run(
+            ["lxc-attach", "-n", container, "--", *cmd], capture_output=True, text=True, timeout=30, check=True
+        ).stdout
+
+    address = re.search(r"inet (\S+)/", inside("ip", "-4", "-o", "addr", "show", "eth0"))
+    assert address, f"{container}: eth0 has no IPv4 address"
+    return inside("cat", "/sys/class/net/eth0/address").strip(), address.group(1)
+
+
+def assert_own_lease(container: str) -> str:
+    """The clone's eth0 has the MAC labgen derives from its name, and dnsmasq's one lease for
+    that MAC is its address under client id 01:MAC (what labgen claims before the boot and the
+    networkd drop-in sends). Returns the address."""
+    mac, address = mgmt_identity(container)
+    assert mac == mgmt_mac(container), (container, mac)
+    held = [(lease.ip, lease.client_id) for lease in parse_leases(LEASES.read_text()) if lease.mac == mac]
+    assert held == [(address, f"01:{mac}")], (container, held)
+    return address
+
+
 def test_reset_clones_the_seat_again(cr):
     path, _ = cr
     before = facts(path, "2")
+    seat2 = [f"labgen-{NAME}-s02-{n}" for n in ("ubuntu-1", "ubuntu-2")]
+    addresses = [assert_own_lease(c) for c in seat2]
     labgen(
         "classroom",
         "exec",
@@ -240,6 +268,8 @@ def test_reset_clones_the_seat_again(cr):
     assert "cloning 2 node(s) from seat image" in res.stdout and "built in" not in res.stdout, res.stdout
     after = facts(path, "2")
     assert after[(2, "ubuntu-1")]["STUDENT"] == "none"
+    # the new clones have the same MAC and get the same lxcbr0 address back from their lease
+    assert [assert_own_lease(c) for c in seat2] == addresses
     for node in ("ubuntu-1", "ubuntu-2"):
         assert after[(2, node)]["MID"] != before[(2, node)]["MID"]
         assert after[(2, node)]["ZKMODE"] in ("leader", "follower")
